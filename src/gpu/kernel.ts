@@ -1,0 +1,242 @@
+/**
+ * Kernels from WGSL by reflection. The WGSL is the schema: bind-group layouts,
+ * binding names and uniform struct offsets all come from wgsl_reflect, so the
+ * host and the shader cannot drift. No `layout: 'auto'`, no hand-kept offsets.
+ *
+ * Conventions every shader in shaders/ follows:
+ * - all resources in @group(0); uniforms that change per dispatch inside one
+ *   encoder are bound with dynamic offsets (named by the wrapper);
+ * - the workgroup size is an `override WG: u32` (x only), set by the wrapper;
+ * - large 1-D dispatches are split over x and y; a kernel computes its linear
+ *   index as `gid.x + gid.y * nwg.x * WG` (see `linearIndex` in the shaders).
+ */
+import { WgslReflect, ResourceType, type VariableInfo, type MemberInfo, type TypeInfo } from 'wgsl_reflect';
+import type { GpuContext } from './device';
+
+export type BindingKind = 'uniform' | 'storage' | 'read-only-storage';
+
+export interface BindingInfo {
+  name: string;
+  binding: number;
+  kind: BindingKind;
+  /** Byte size of the declared type (runtime-sized arrays: the element stride). */
+  size: number;
+}
+
+export interface KernelOptions {
+  /** Values for WGSL `override` declarations (WG is the workgroup size). */
+  constants?: Record<string, number>;
+  /** Uniform bindings that use dynamic offsets. */
+  dynamicOffsets?: string[];
+}
+
+/** Field writer for one WGSL struct, with offsets taken from reflection. */
+export class StructView {
+  readonly size: number;
+  /** Size rounded up to 16 bytes (what a uniform binding needs). */
+  readonly paddedSize: number;
+  private readonly fields = new Map<string, { offset: number; scalar: 'f32' | 'u32' | 'i32'; count: number }>();
+
+  constructor(readonly name: string, members: MemberInfo[], size: number) {
+    this.size = size;
+    this.paddedSize = Math.ceil(size / 16) * 16;
+    for (const m of members) this.fields.set(m.name, { offset: m.offset, ...scalarOf(m.type) });
+  }
+
+  has(field: string): boolean {
+    return this.fields.has(field);
+  }
+
+  offsetOf(field: string): number {
+    const f = this.fields.get(field);
+    if (!f) throw new Error(`struct ${this.name} has no field "${field}"`);
+    return f.offset;
+  }
+
+  /** Writes `values` into `view` at `base`; every field of the struct must be given. */
+  write(view: DataView, values: Record<string, number | ArrayLike<number>>, base = 0): void {
+    for (const [name] of this.fields) {
+      if (!(name in values)) throw new Error(`struct ${this.name}: value for "${name}" missing`);
+    }
+    for (const [name, v] of Object.entries(values)) {
+      const f = this.fields.get(name);
+      if (!f) throw new Error(`struct ${this.name} has no field "${name}"`);
+      const list = typeof v === 'number' ? [v] : Array.from(v);
+      if (list.length !== f.count) throw new Error(`struct ${this.name}.${name}: expected ${f.count} values, got ${list.length}`);
+      list.forEach((x, i) => {
+        const at = base + f.offset + 4 * i;
+        if (f.scalar === 'f32') view.setFloat32(at, x, true);
+        else if (f.scalar === 'u32') view.setUint32(at, x >>> 0, true);
+        else view.setInt32(at, x | 0, true);
+      });
+    }
+  }
+
+  /** A fresh buffer-sized byte array holding `values`. */
+  pack(values: Record<string, number | ArrayLike<number>>): ArrayBuffer {
+    const bytes = new ArrayBuffer(this.paddedSize);
+    this.write(new DataView(bytes), values);
+    return bytes;
+  }
+}
+
+function scalarOf(t: TypeInfo): { scalar: 'f32' | 'u32' | 'i32'; count: number } {
+  const name = t.name;
+  const scalars = ['f32', 'u32', 'i32'] as const;
+  if ((scalars as readonly string[]).includes(name)) return { scalar: name as 'f32', count: 1 };
+  const vec = /^vec([234])/.exec(name);
+  const format = (t as TypeInfo & { format?: TypeInfo | null }).format;
+  if (vec && format && (scalars as readonly string[]).includes(format.name)) {
+    return { scalar: format.name as 'f32', count: Number(vec[1]) };
+  }
+  const suffixed = /^vec([234])([fiu])$/.exec(name);
+  if (suffixed) return { scalar: ({ f: 'f32', i: 'i32', u: 'u32' } as const)[suffixed[2] as 'f'], count: Number(suffixed[1]) };
+  throw new Error(`uniform field type ${t.getTypeName()} is not supported (use f32, u32, i32 or vecN of them)`);
+}
+
+/** One compute entry point with its pipeline and reflected bindings. */
+export class Kernel {
+  constructor(
+    readonly gpu: GpuContext,
+    readonly label: string,
+    readonly pipeline: GPUComputePipeline,
+    readonly layout: GPUBindGroupLayout,
+    readonly bindings: ReadonlyMap<string, BindingInfo>,
+    readonly workgroupSize: number,
+  ) {}
+
+  /** A bind group from resources named as in the WGSL; every binding must be given, no others. */
+  bind(resources: Record<string, GPUBuffer | GPUBufferBinding>, role = ''): GPUBindGroup {
+    for (const name of Object.keys(resources)) {
+      if (!this.bindings.has(name)) {
+        throw new Error(`${this.label}: no binding named "${name}" (has ${[...this.bindings.keys()].join(', ')})`);
+      }
+    }
+    const entries: GPUBindGroupEntry[] = [];
+    for (const info of this.bindings.values()) {
+      const r = resources[info.name];
+      if (!r) throw new Error(`${this.label}: binding "${info.name}" not given`);
+      const resource: GPUBufferBinding = 'usage' in r ? { buffer: r as GPUBuffer } : { ...(r as GPUBufferBinding) };
+      if (info.kind === 'uniform' && resource.size === undefined) {
+        resource.size = Math.ceil(info.size / 16) * 16;
+      }
+      entries.push({ binding: info.binding, resource });
+    }
+    return this.gpu.device.createBindGroup({
+      label: role ? `${this.label}.${role}` : this.label,
+      layout: this.layout,
+      entries,
+    });
+  }
+
+  /** Workgroup counts for `invocations` threads along x, split over y past the per-dimension limit. */
+  workgroupsFor(invocations: number): [number, number] {
+    const groups = Math.max(1, Math.ceil(invocations / this.workgroupSize));
+    const maxX = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    if (groups <= maxX) return [groups, 1];
+    const y = Math.ceil(groups / maxX);
+    return [Math.ceil(groups / y), y];
+  }
+
+  /** Records one dispatch covering `invocations` threads (1-D, see the file header). */
+  dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup, invocations: number, dynamicOffsets?: number[]): void {
+    pass.setPipeline(this.pipeline);
+    if (dynamicOffsets) pass.setBindGroup(0, bindGroup, dynamicOffsets);
+    else pass.setBindGroup(0, bindGroup);
+    const [x, y] = this.workgroupsFor(invocations);
+    pass.dispatchWorkgroups(x, y);
+  }
+}
+
+/** One shaders/*.wgsl family (optionally with shared helper sources prepended), reflected once. */
+export class ShaderFamily {
+  readonly reflection: WgslReflect;
+  readonly module: GPUShaderModule;
+
+  private constructor(readonly gpu: GpuContext, readonly name: string, readonly code: string, module: GPUShaderModule) {
+    this.module = module;
+    this.reflection = new WgslReflect(code);
+  }
+
+  /** Compiles the sources (helpers first, the family last) and fails with the compiler's messages. */
+  static async load(gpu: GpuContext, name: string, sources: string | string[]): Promise<ShaderFamily> {
+    const code = Array.isArray(sources) ? sources.join('\n') : sources;
+    // Captured here so a bad shader is reported once, by this call, not as an uncaptured error later.
+    gpu.device.pushErrorScope('validation');
+    const module = gpu.device.createShaderModule({ label: name, code });
+    const [info] = await Promise.all([module.getCompilationInfo(), gpu.device.popErrorScope()]);
+    const errors = info.messages.filter((m) => m.type === 'error');
+    if (errors.length) {
+      const lines = errors.map((m) => `  ${name}.wgsl:${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
+      throw new Error(`WGSL compilation failed for ${name}:\n${lines}`);
+    }
+    return new ShaderFamily(gpu, name, code, module);
+  }
+
+  entryPoints(): string[] {
+    return this.reflection.entry.compute.map((f) => f.name);
+  }
+
+  /** Reflected view of a struct declared in the family (uniform parameter blocks). */
+  struct(typeName: string): StructView {
+    const s = this.reflection.structs.find((t) => t.name === typeName);
+    if (!s) throw new Error(`${this.name}.wgsl has no struct ${typeName}`);
+    return new StructView(typeName, s.members, s.size);
+  }
+
+  /** Pipeline for one entry point, with an explicit bind-group layout built from what it uses. */
+  async kernel(entry: string, options: KernelOptions = {}): Promise<Kernel> {
+    const fn = this.reflection.entry.compute.find((f) => f.name === entry);
+    if (!fn) throw new Error(`${this.name}.wgsl has no compute entry point "${entry}" (has ${this.entryPoints().join(', ')})`);
+    const label = `${this.name}.${entry}`;
+    const dynamic = new Set(options.dynamicOffsets ?? []);
+    const bindings = new Map<string, BindingInfo>();
+    const layoutEntries: GPUBindGroupLayoutEntry[] = [];
+    const resources = [...fn.resources].sort((a, b) => a.binding - b.binding);
+    for (const v of resources) {
+      if (v.group !== 0) throw new Error(`${label}: binding ${v.name} is in group ${v.group}; only group 0 is used`);
+      const kind = bindingKind(v, label);
+      bindings.set(v.name, { name: v.name, binding: v.binding, kind, size: v.isArray ? v.stride : v.size });
+      layoutEntries.push({
+        binding: v.binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: kind, hasDynamicOffset: dynamic.has(v.name) },
+      });
+    }
+    for (const name of dynamic) {
+      if (!bindings.has(name)) throw new Error(`${label}: dynamic offset for unknown binding "${name}"`);
+    }
+    const constants = { ...(options.constants ?? {}) };
+    const declared = new Set(this.reflection.overrides.map((o) => o.name));
+    for (const k of Object.keys(constants)) {
+      if (!declared.has(k)) throw new Error(`${label}: no override named ${k}`);
+    }
+    const workgroupSize = constants.WG ?? overrideDefault(this.code, 'WG') ?? fn.workgroupSize?.[0] ?? 1;
+    if (declared.has('WG')) constants.WG = workgroupSize;
+    const layout = this.gpu.device.createBindGroupLayout({ label: `${label}.layout`, entries: layoutEntries });
+    const pipeline = await this.gpu.device.createComputePipelineAsync({
+      label,
+      layout: this.gpu.device.createPipelineLayout({ label: `${label}.pipelineLayout`, bindGroupLayouts: [layout] }),
+      compute: { module: this.module, entryPoint: entry, constants },
+    });
+    return new Kernel(this.gpu, label, pipeline, layout, bindings, workgroupSize);
+  }
+
+  /** Several kernels at once, compiled in parallel. */
+  async kernels<K extends string>(entries: Record<K, KernelOptions | undefined>): Promise<Record<K, Kernel>> {
+    const names = Object.keys(entries) as K[];
+    const built = await Promise.all(names.map((n) => this.kernel(n, entries[n] ?? {})));
+    return Object.fromEntries(names.map((n, i) => [n, built[i]])) as Record<K, Kernel>;
+  }
+}
+
+function bindingKind(v: VariableInfo, label: string): BindingKind {
+  if (v.resourceType === ResourceType.Uniform) return 'uniform';
+  if (v.resourceType === ResourceType.Storage) return v.access === 'read_write' ? 'storage' : 'read-only-storage';
+  throw new Error(`${label}: binding ${v.name} is not a buffer; kernels here use buffers only`);
+}
+
+function overrideDefault(code: string, name: string): number | undefined {
+  const m = new RegExp(`override\\s+${name}\\s*:\\s*\\w+\\s*=\\s*(\\d+)`).exec(code);
+  return m ? Number(m[1]) : undefined;
+}
