@@ -1,8 +1,13 @@
 /** Shared test utilities: one GPU context per test file, seeded random data, tolerance checks. */
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { requestGpu, type GpuContext } from '../src/gpu/device';
 
 let context: Promise<GpuContext> | null = null;
+
+afterAll(async () => {
+  if (context) (await context).destroy();
+  context = null;
+});
 
 /** The GPU for this test file (the adapter Node finds, or WEBGPU_RL_ADAPTER). */
 export function testGpu(): Promise<GpuContext> {

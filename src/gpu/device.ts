@@ -40,6 +40,7 @@ export interface GpuContext {
   throwIfFailed(): void;
   /** Waits for queued work, then throws if anything failed. */
   sync(): Promise<void>;
+  /** Releases the device; in Node the process can exit only after this. */
   destroy(): void;
 }
 
@@ -176,6 +177,10 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
     process.stderr.write(`webgpu-rl: no GPU found, using the CPU fallback ${description.backend} (slow but correct)\n`);
   }
 
+  // Dawn in Node does not hold the event loop open while GPU promises are
+  // pending; without this a CLI could exit in the middle of a mapAsync.
+  const keepAlive = isNode() ? setInterval(() => {}, 1 << 30) : undefined;
+
   let failure: Error | null = null;
   let destroyed = false;
   const fail = (error: Error) => {
@@ -206,6 +211,7 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
     },
     destroy() {
       destroyed = true;
+      if (keepAlive !== undefined) clearInterval(keepAlive);
       device.destroy();
     },
   };
