@@ -1,0 +1,56 @@
+// Generalised Advantage Estimation as a backward scan, one invocation per env.
+//
+// Buffers (time-major, index t * numEnvs + env):
+//   rewards      [T][N] f32
+//   doneFlags    [T][N] u32   bit 0: terminated, bit 1: truncated (episode ended after step t)
+//   values       [T+1][N] f32 V(obs_t); row T is V of the observation after the last step
+//   finalValues  [T][N] f32  V(final observation of step t): used where step t was truncated
+//   advantages   [T][N] f32  (out)
+//   returns      [T][N] f32  (out) advantages + values
+// Dispatch: numEnvs invocations.
+//
+//   next_value_t = 0                if terminated_t (or truncated_t with truncationAsTerminal)
+//                = finalValues_t    if truncated_t  (bootstrap from the observation that ended it)
+//                = values_{t+1}     otherwise (row T bootstraps the unfinished episode)
+//   delta_t = r_t + gamma * next_value_t - values_t
+//   A_t = delta_t + gamma * lambda * (1 - done_t) * A_{t+1},   A_T = 0
+override WG: u32 = 64;
+
+struct GaeArgs {
+  numEnvs: u32,
+  numSteps: u32,
+  gamma: f32,
+  lambda: f32,
+  truncationAsTerminal: u32,
+}
+
+@group(0) @binding(0) var<uniform> args: GaeArgs;
+@group(0) @binding(1) var<storage, read> rewards: array<f32>;
+@group(0) @binding(2) var<storage, read> doneFlags: array<u32>;
+@group(0) @binding(3) var<storage, read> values: array<f32>;
+@group(0) @binding(4) var<storage, read> finalValues: array<f32>;
+@group(0) @binding(5) var<storage, read_write> advantages: array<f32>;
+@group(0) @binding(6) var<storage, read_write> returns: array<f32>;
+
+@compute @workgroup_size(WG)
+fn gae(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let env = gid.x + gid.y * nwg.x * WG;
+  if (env >= args.numEnvs) { return; }
+  let n = args.numEnvs;
+  var advantage = 0.0;
+  for (var step = 0u; step < args.numSteps; step++) {
+    let t = args.numSteps - 1u - step;
+    let i = t * n + env;
+    let flags = doneFlags[i];
+    let terminated = (flags & 1u) != 0u;
+    let truncated = (flags & 2u) != 0u;
+    var nextValue = values[i + n];
+    if (truncated) { nextValue = select(finalValues[i], 0.0, args.truncationAsTerminal != 0u); }
+    if (terminated) { nextValue = 0.0; }
+    let carry = select(1.0, 0.0, terminated || truncated);
+    let delta = rewards[i] + args.gamma * nextValue - values[i];
+    advantage = delta + args.gamma * args.lambda * carry * advantage;
+    advantages[i] = advantage;
+    returns[i] = advantage + values[i];
+  }
+}
