@@ -1,0 +1,3 @@
+export * from './gpu/device';
+export * from './gpu/kernel';
+export * from './gpu/buffers';
