@@ -1,0 +1,269 @@
+/**
+ * Batched MLP forward and backward (shaders/mlp.wgsl) over one flat parameter
+ * buffer. `Mlp.prepare` binds a forward/backward pass to an input buffer once;
+ * its encode* methods only record dispatches into the caller's compute pass, so
+ * a trainer can put a whole iteration into one submit.
+ */
+import mlpWgsl from '../../shaders/mlp.wgsl?raw';
+import type { GpuContext } from '../gpu/device';
+import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
+import { readFloat32, storageBuffer } from '../gpu/buffers';
+import type { DenseLayer, MlpLayout, Activation } from '../nn/mlp';
+
+const ACTIVATION_CODE: Record<Activation, number> = { identity: 0, tanh: 1 };
+
+const compiled = new WeakMap<GPUDevice, Promise<MlpKernels>>();
+
+/** The three dense-layer pipelines, compiled once per device. */
+export class MlpKernels {
+  private constructor(
+    readonly forward: Kernel,
+    readonly backwardInput: Kernel,
+    readonly backwardParams: Kernel,
+    readonly denseArgs: StructView,
+  ) {}
+
+  static create(gpu: GpuContext): Promise<MlpKernels> {
+    let kernels = compiled.get(gpu.device);
+    if (!kernels) {
+      kernels = (async () => {
+        const family = await ShaderFamily.load(gpu, 'mlp', mlpWgsl);
+        const k = await family.kernels({ forward: undefined, backward_input: undefined, backward_params: undefined });
+        return new MlpKernels(k.forward, k.backward_input, k.backward_params, family.struct('DenseArgs'));
+      })();
+      compiled.set(gpu.device, kernels);
+    }
+    return kernels;
+  }
+
+  /** Invocations of backward_params for one layer: one per 4×4 tile of W plus one per 4 biases. */
+  static paramTiles(layer: DenseLayer): number {
+    return Math.ceil(layer.outDim / 4) * (Math.ceil(layer.inDim / 4) + 1);
+  }
+}
+
+export interface MlpPassOptions {
+  rows: number;
+  /** [rows][inputDim] f32 network input. */
+  input: GPUBuffer;
+  label: string;
+  /** Parameters to evaluate (default the network's own; e.g. TRPO candidate parameters). */
+  params?: GPUBuffer;
+  /** Where encodeBackward writes dLoss/dθ (default the network's own grads). */
+  grads?: GPUBuffer;
+  /** Also compute dLoss/d input into `gradInput` during encodeBackward. */
+  inputGradient?: boolean;
+}
+
+export interface BackwardOptions {
+  /** Add to the gradient buffer instead of overwriting it. */
+  accumulate?: boolean;
+  /** Factor applied to the parameter gradients (e.g. 1/minibatches). */
+  scale?: number;
+}
+
+/** A network: its layout and its own parameter and gradient buffers (f32[paramCount]). */
+export class Mlp {
+  private constructor(
+    private readonly gpu: GpuContext,
+    private readonly kernels: MlpKernels,
+    readonly layout: MlpLayout,
+    readonly label: string,
+    readonly params: GPUBuffer,
+    readonly grads: GPUBuffer,
+  ) {}
+
+  static create(gpu: GpuContext, kernels: MlpKernels, layout: MlpLayout, label: string): Mlp {
+    const bytes = layout.paramCount * 4;
+    return new Mlp(gpu, kernels, layout, label, storageBuffer(gpu, `${label}.params`, bytes), storageBuffer(gpu, `${label}.grads`, bytes));
+  }
+
+  setParams(values: Float32Array): void {
+    if (values.length !== this.layout.paramCount) {
+      throw new Error(`${this.label}.setParams: expected ${this.layout.paramCount} values, got ${values.length}`);
+    }
+    this.gpu.device.queue.writeBuffer(this.params, 0, values);
+  }
+
+  readParams(): Promise<Float32Array> {
+    return readFloat32(this.gpu, this.params, 0, this.layout.paramCount);
+  }
+
+  readGrads(): Promise<Float32Array> {
+    return readFloat32(this.gpu, this.grads, 0, this.layout.paramCount);
+  }
+
+  /** A forward/backward pass bound once to `input`; keeps every layer's activations. */
+  prepare(options: MlpPassOptions): MlpPass {
+    return new MlpPass(this.gpu, this.kernels, this.layout, {
+      ...options,
+      params: options.params ?? this.params,
+      grads: options.grads ?? this.grads,
+    });
+  }
+}
+
+interface BackwardVariant {
+  args: GPUBuffer;
+  bindGroups: GPUBindGroup[];
+}
+
+/** See Mlp.prepare. Every buffer, uniform and bind group is created here, once. */
+export class MlpPass {
+  readonly rows: number;
+  /** Post-activation output of every layer, [rows][outDim_l]. */
+  readonly activations: readonly GPUBuffer[];
+  /** dLoss/d(pre-activation) of every layer, [rows][outDim_l]; the last one is gradOutput. */
+  readonly gradPreActivations: readonly GPUBuffer[];
+  /** dLoss/d(input), [rows][inputDim], when prepared with inputGradient. */
+  readonly gradInput: GPUBuffer | null;
+
+  private readonly forwardGroups: GPUBindGroup[];
+  /** backward_input bind group per layer (null where that gradient is not needed). */
+  private readonly inputGroups: (GPUBindGroup | null)[];
+  private readonly backwardVariants = new Map<string, BackwardVariant>();
+  private readonly slotBytes: number;
+
+  constructor(
+    private readonly gpu: GpuContext,
+    private readonly kernels: MlpKernels,
+    private readonly layout: MlpLayout,
+    private readonly options: Required<Omit<MlpPassOptions, 'inputGradient'>> & { inputGradient?: boolean },
+  ) {
+    const { rows, input, label, params } = options;
+    if (!Number.isInteger(rows) || rows < 1) throw new Error(`${label}: rows must be a positive integer, got ${rows}`);
+    const inputBytes = rows * layout.inputDim * 4;
+    if (input.size < inputBytes) {
+      throw new Error(`${label}: input buffer ${input.label} holds ${input.size} bytes, ${rows} rows × ${layout.inputDim} need ${inputBytes}`);
+    }
+    for (const [name, buffer] of [['params', params], ['grads', options.grads]] as const) {
+      if (buffer.size < layout.paramCount * 4) {
+        throw new Error(`${label}: ${name} buffer ${buffer.label} holds ${buffer.size} bytes, ${layout.paramCount} parameters need ${layout.paramCount * 4}`);
+      }
+    }
+    this.rows = rows;
+    const layers = layout.layers;
+    this.activations = layers.map((layer, l) => storageBuffer(gpu, `${label}.activations${l}`, rows * layer.outDim * 4));
+    this.gradPreActivations = layers.map((layer, l) => storageBuffer(gpu, `${label}.gradPreActivation${l}`, rows * layer.outDim * 4));
+    this.gradInput = options.inputGradient ? storageBuffer(gpu, `${label}.gradInput`, inputBytes) : null;
+
+    const view = kernels.denseArgs;
+    this.slotBytes = Math.ceil(view.paddedSize / gpu.limits.minUniformBufferOffsetAlignment) * gpu.limits.minUniformBufferOffsetAlignment;
+    // Slots 0..L-1: forward of each layer; slots L..2L-1: backward_input of each layer.
+    const args = gpu.device.createBuffer({
+      label: `${label}.args`,
+      size: this.slotBytes * 2 * layers.length,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    const bytes = new ArrayBuffer(args.size);
+    const data = new DataView(bytes);
+    layers.forEach((layer, l) => {
+      view.write(data, this.denseArgs(layer, l, {}), l * this.slotBytes);
+      view.write(data, this.denseArgs(layer, l, {}), (layers.length + l) * this.slotBytes);
+    });
+    gpu.device.queue.writeBuffer(args, 0, bytes);
+    const slot = (k: number) => ({ buffer: args, offset: k * this.slotBytes, size: view.paddedSize });
+
+    this.forwardGroups = layers.map((_, l) =>
+      kernels.forward.bind(
+        { args: slot(l), params, input: this.layerInput(l), output: this.activations[l] },
+        `${label}.layer${l}`,
+      ),
+    );
+    this.inputGroups = layers.map((_, l) => {
+      const target = l > 0 ? this.gradPreActivations[l - 1] : this.gradInput;
+      if (!target) return null;
+      return kernels.backwardInput.bind(
+        { args: slot(layers.length + l), params, gradOutput: this.gradPreActivations[l], input: this.layerInput(l), gradInput: target },
+        `${label}.layer${l}`,
+      );
+    });
+  }
+
+  /** [rows][outputDim]: the last layer's post-activation (logits, values). */
+  get output(): GPUBuffer {
+    return this.activations[this.activations.length - 1];
+  }
+
+  /** [rows][outputDim]: write dLoss/d(output pre-activation) here before encodeBackward. */
+  get gradOutput(): GPUBuffer {
+    return this.gradPreActivations[this.gradPreActivations.length - 1];
+  }
+
+  encodeForward(pass: GPUComputePassEncoder): void {
+    this.forwardGroups.forEach((group) => this.kernels.forward.dispatch(pass, group, this.rows));
+  }
+
+  /**
+   * Backpropagates gradOutput into the gradient buffer (and gradInput). Each
+   * distinct (accumulate, scale) gets its uniforms and bind groups on first
+   * use, then reuses them.
+   */
+  encodeBackward(pass: GPUComputePassEncoder, options: BackwardOptions = {}): void {
+    const variant = this.backwardVariant(options.accumulate ?? false, options.scale ?? 1);
+    for (let l = this.layout.layers.length - 1; l >= 0; l--) {
+      const layer = this.layout.layers[l];
+      this.kernels.backwardParams.dispatch(pass, variant.bindGroups[l], MlpKernels.paramTiles(layer));
+      const inputGroup = this.inputGroups[l];
+      if (inputGroup) this.kernels.backwardInput.dispatch(pass, inputGroup, this.rows);
+    }
+  }
+
+  /** Releases the buffers this pass allocated. */
+  destroy(): void {
+    for (const b of [...this.activations, ...this.gradPreActivations]) b.destroy();
+    this.gradInput?.destroy();
+    for (const v of this.backwardVariants.values()) v.args.destroy();
+  }
+
+  private layerInput(l: number): GPUBuffer {
+    return l === 0 ? this.options.input : this.activations[l - 1];
+  }
+
+  private denseArgs(layer: DenseLayer, l: number, backward: { accumulate?: boolean; scale?: number }): Record<string, number> {
+    return {
+      rows: this.rows,
+      inDim: layer.inDim,
+      outDim: layer.outDim,
+      weightOffset: layer.weightOffset,
+      biasOffset: layer.biasOffset,
+      activation: ACTIVATION_CODE[layer.activation],
+      // The network input has no activation: its slope is 1.
+      inputActivation: l === 0 ? ACTIVATION_CODE.identity : ACTIVATION_CODE[this.layout.layers[l - 1].activation],
+      accumulate: backward.accumulate ? 1 : 0,
+      scale: backward.scale ?? 1,
+    };
+  }
+
+  private backwardVariant(accumulate: boolean, scale: number): BackwardVariant {
+    const key = `${accumulate}:${Math.fround(scale)}`;
+    let variant = this.backwardVariants.get(key);
+    if (variant) return variant;
+    const { gpu, kernels, layout } = this;
+    const { label, grads } = this.options;
+    const view = kernels.denseArgs;
+    const args = gpu.device.createBuffer({
+      label: `${label}.backwardArgs`,
+      size: this.slotBytes * layout.layers.length,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    const bytes = new ArrayBuffer(args.size);
+    const data = new DataView(bytes);
+    layout.layers.forEach((layer, l) => view.write(data, this.denseArgs(layer, l, { accumulate, scale }), l * this.slotBytes));
+    gpu.device.queue.writeBuffer(args, 0, bytes);
+    const bindGroups = layout.layers.map((_, l) =>
+      kernels.backwardParams.bind(
+        {
+          args: { buffer: args, offset: l * this.slotBytes, size: view.paddedSize },
+          gradOutput: this.gradPreActivations[l],
+          input: this.layerInput(l),
+          grads,
+        },
+        `${label}.layer${l}`,
+      ),
+    );
+    variant = { args, bindGroups };
+    this.backwardVariants.set(key, variant);
+    return variant;
+  }
+}

@@ -1,0 +1,234 @@
+import { describe, it, expect } from 'vitest';
+import { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation } from '../src/nn/mlp';
+import { mlpForwardReference, mlpBackwardReference } from '../src/nn/mlpReference';
+import { Mlp, MlpKernels } from '../src/kernels/mlp';
+import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
+import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
+
+describe('MlpLayout', () => {
+  it('lays out W_l [out][in] then b_l, layer after layer', () => {
+    const layout = new MlpLayout([4, 64, 64, 2], ['tanh', 'tanh', 'identity']);
+    expect(layout.layers.map((l) => [l.inDim, l.outDim, l.weightOffset, l.biasOffset])).toEqual([
+      [4, 64, 0, 256],
+      [64, 64, 320, 4416],
+      [64, 2, 4480, 4608],
+    ]);
+    expect(layout.paramCount).toBe(4610);
+    expect(layout.inputDim).toBe(4);
+    expect(layout.outputDim).toBe(2);
+  });
+
+  it('names bad sizes and activations', () => {
+    expect(() => new MlpLayout([4], [])).toThrow(/at least 2 entries/);
+    expect(() => new MlpLayout([4, 0], ['tanh'])).toThrow(/positive integers, got 0/);
+    expect(() => new MlpLayout([4, 8, 2], ['tanh'])).toThrow(/2 layers need 2 activations, got 1/);
+    expect(() => new MlpLayout([4, 2], ['relu' as Activation])).toThrow(/"relu" is not one of tanh, identity/);
+  });
+});
+
+describe('initialisers', () => {
+  const layout = new MlpLayout([4, 64, 64, 2], ['tanh', 'tanh', 'identity']);
+
+  it('PyTorch default: uniform(±1/√in) weights and biases, last layer scaled, deterministic', () => {
+    const params = initPyTorchDefault(layout, 7, { lastLayerScale: 0.1 });
+    expect(initPyTorchDefault(layout, 7, { lastLayerScale: 0.1 })).toEqual(params);
+    expect(initPyTorchDefault(layout, 8)).not.toEqual(params);
+    layout.layers.forEach((layer, l) => {
+      const bound = (l === 2 ? 0.1 : 1) / Math.sqrt(layer.inDim);
+      const values = params.slice(layer.weightOffset, layer.biasOffset + layer.outDim);
+      const max = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      expect(max).toBeLessThanOrEqual(bound);
+      // Uniform on ±bound: the largest of ≥ 130 samples is near the bound, the mean near 0.
+      expect(max).toBeGreaterThan(0.9 * bound);
+      const mean = values.reduce((s, v) => s + v, 0) / values.length;
+      expect(Math.abs(mean)).toBeLessThan((4 * bound) / Math.sqrt(3 * values.length));
+    });
+  });
+
+  it('orthogonal: WᵀW or WWᵀ = gain²·I (1e-6), zero biases, deterministic', () => {
+    const wide = new MlpLayout([64, 64, 5, 9], ['tanh', 'tanh', 'identity']);
+    const gains = [Math.SQRT2, 0.01, 1];
+    const params = initOrthogonal(wide, 3, { gains });
+    expect(initOrthogonal(wide, 3, { gains })).toEqual(params);
+    wide.layers.forEach((layer, l) => {
+      const { inDim, outDim, weightOffset, biasOffset } = layer;
+      const w = (o: number, i: number) => params[weightOffset + o * inDim + i];
+      // Gram matrix over the shorter side: columns when tall (out ≥ in), rows when wide.
+      const tall = outDim >= inDim;
+      const n = Math.min(inDim, outDim);
+      const long = Math.max(inDim, outDim);
+      for (let a = 0; a < n; a++) {
+        for (let b = 0; b < n; b++) {
+          let dot = 0;
+          for (let k = 0; k < long; k++) dot += tall ? w(k, a) * w(k, b) : w(a, k) * w(b, k);
+          expect(Math.abs(dot - (a === b ? gains[l] ** 2 : 0))).toBeLessThan(1e-6 * Math.max(1, gains[l] ** 2));
+        }
+      }
+      expect(Array.from(params.slice(biasOffset, biasOffset + outDim)).every((b) => b === 0)).toBe(true);
+    });
+  });
+});
+
+/** Σ_r Σ_o lossWeights[r][o] · output[r][o] in float64. */
+function weightedOutput(layout: MlpLayout, params: ArrayLike<number>, input: ArrayLike<number>, rows: number, lossWeights: Float64Array): number {
+  const acts = mlpForwardReference(layout, params, input, rows);
+  const out = acts[acts.length - 1];
+  let s = 0;
+  for (let k = 0; k < out.length; k++) s += lossWeights[k] * out[k];
+  return s;
+}
+
+/** dLoss/d(output pre-activation) for the loss Σ lossWeights · output. */
+function gradOutputOf(layout: MlpLayout, output: Float64Array, lossWeights: Float64Array): Float64Array {
+  const last = layout.layers[layout.layers.length - 1].activation;
+  return lossWeights.map((w, k) => (last === 'tanh' ? w * (1 - output[k] ** 2) : w));
+}
+
+describe('float64 reference backward vs central differences (h 1e-6, rtol 1e-6, atol 1e-8)', () => {
+  for (const [sizes, activations] of [
+    [[3, 5, 4], ['tanh', 'tanh']],
+    [[4, 8, 6, 2], ['tanh', 'tanh', 'identity']],
+  ] as [number[], Activation[]][]) {
+    it(`${sizes.join('→')} ${activations.join(',')}: every parameter and input`, () => {
+      const layout = new MlpLayout(sizes, activations);
+      const rows = 5;
+      const rand = seededRandom(sizes.length * 31);
+      const params = randomArray(layout.paramCount, rand, -1, 1);
+      const input = randomArray(rows * layout.inputDim, rand, -2, 2);
+      const lossWeights = randomArray(rows * layout.outputDim, rand, -1, 1);
+      const acts = mlpForwardReference(layout, params, input, rows);
+      const gradOutput = gradOutputOf(layout, acts[acts.length - 1], lossWeights);
+      const { grads, gradInput } = mlpBackwardReference(layout, params, input, acts, gradOutput, rows);
+      const h = 1e-6;
+      const central = (x: Float64Array, k: number, f: () => number) => {
+        const saved = x[k];
+        x[k] = saved + h;
+        const up = f();
+        x[k] = saved - h;
+        const down = f();
+        x[k] = saved;
+        return (up - down) / (2 * h);
+      };
+      const loss = () => weightedOutput(layout, params, input, rows, lossWeights);
+      expectClose(grads, params.map((_, k) => central(params, k, loss)), 1e-6, 1e-8, 'dLoss/dθ');
+      expectClose(gradInput, input.map((_, k) => central(input, k, loss)), 1e-6, 1e-8, 'dLoss/dinput');
+    });
+  }
+});
+
+interface Case {
+  sizes: number[];
+  activations: Activation[];
+  rows: number;
+}
+
+// Odd sizes on purpose: rows not a multiple of 4, dims not multiples of 4, and
+// dims past the 64-wide register chunk (67, 130) to exercise chunked rows.
+const CASES: Case[] = [
+  { sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: 130 },
+  { sizes: [3, 5, 1], activations: ['tanh', 'identity'], rows: 7 },
+  { sizes: [5, 3, 7], activations: ['identity', 'tanh'], rows: 1 },
+  { sizes: [67, 130, 3], activations: ['tanh', 'tanh'], rows: 9 },
+];
+
+async function setup(c: Case, seed: number) {
+  const gpu = await testGpu();
+  const kernels = await MlpKernels.create(gpu);
+  const layout = new MlpLayout(c.sizes, c.activations);
+  const rand = seededRandom(seed);
+  const params = new Float32Array(initPyTorchDefault(layout, seed));
+  // Larger biases than the default so tanh units reach their curved range.
+  for (const layer of layout.layers) for (let o = 0; o < layer.outDim; o++) params[layer.biasOffset + o] += 2 * rand() - 1;
+  const input = new Float32Array(randomArray(c.rows * layout.inputDim, rand, -2, 2));
+  const mlp = Mlp.create(gpu, kernels, layout, 'test.mlp');
+  mlp.setParams(params);
+  const pass = mlp.prepare({ rows: c.rows, input: storageBuffer(gpu, 'test.input', input), label: 'test.pass', inputGradient: true });
+  return { gpu, layout, rand, params, input, mlp, pass };
+}
+
+describe('MLP forward vs float64 (rtol 1e-4, atol 1e-5)', () => {
+  for (const c of CASES) {
+    it(`${c.sizes.join('→')} ${c.activations.join(',')}, ${c.rows} rows`, async () => {
+      const { gpu, layout, params, input, pass } = await setup(c, 11);
+      submitPass(gpu, 'test.forward', (p) => pass.encodeForward(p));
+      const expected = mlpForwardReference(layout, params, input, c.rows);
+      for (let l = 0; l < layout.layers.length; l++) {
+        expectClose(await readFloat32(gpu, pass.activations[l], 0, expected[l].length), expected[l], 1e-4, 1e-5, `activations[${l}]`);
+      }
+    });
+  }
+});
+
+describe('MLP backward vs float64 (rtol 1e-4, atol 1e-5 · rows)', () => {
+  for (const c of CASES) {
+    it(`${c.sizes.join('→')} ${c.activations.join(',')}, ${c.rows} rows: grads, hidden and input gradients`, async () => {
+      const { gpu, layout, rand, params, input, mlp, pass } = await setup(c, 12);
+      const gradOutput = new Float32Array(randomArray(c.rows * layout.outputDim, rand, -1, 1));
+      gpu.device.queue.writeBuffer(pass.gradOutput, 0, gradOutput);
+      submitPass(gpu, 'test.backward', (p) => {
+        pass.encodeForward(p);
+        pass.encodeBackward(p);
+      });
+      // The reference backpropagates through the GPU's own f32 activations.
+      const acts = await Promise.all(pass.activations.map((b, l) => readFloat32(gpu, b, 0, c.rows * layout.layers[l].outDim)));
+      const expected = mlpBackwardReference(layout, params, input, acts.map((a) => Float64Array.from(a)), gradOutput, c.rows);
+      const atol = 1e-5 * c.rows;
+      expectClose(await mlp.readGrads(), expected.grads, 1e-4, atol, 'grads');
+      for (let l = 0; l + 1 < layout.layers.length; l++) {
+        expectClose(await readFloat32(gpu, pass.gradPreActivations[l], 0, expected.gradPreActivations[l].length), expected.gradPreActivations[l], 1e-4, 1e-5, `gradPreActivations[${l}]`);
+      }
+      expectClose(await readFloat32(gpu, pass.gradInput!, 0, input.length), expected.gradInput, 1e-4, 1e-5, 'gradInput');
+
+      // accumulate + scale: grads = g + (−0.5) g = 0.5 g.
+      submitPass(gpu, 'test.backward.accumulate', (p) => pass.encodeBackward(p, { accumulate: true, scale: -0.5 }));
+      expectClose(await mlp.readGrads(), expected.grads.map((g) => 0.5 * g), 1e-4, atol, 'accumulated grads');
+    });
+  }
+
+  it('is bit-reproducible run to run', async () => {
+    const { gpu, layout, rand, mlp, pass } = await setup({ sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: 1000 }, 13);
+    gpu.device.queue.writeBuffer(pass.gradOutput, 0, new Float32Array(randomArray(1000 * layout.outputDim, rand, -1, 1)));
+    const run = async () => {
+      submitPass(gpu, 'test.repeat', (p) => {
+        pass.encodeForward(p);
+        pass.encodeBackward(p);
+      });
+      return new Uint32Array((await mlp.readGrads()).buffer);
+    };
+    const first = await run();
+    expect(await run()).toEqual(first);
+  });
+});
+
+describe('GPU gradient of Σ w·output vs float64 central differences (h 1e-4, rtol 1e-4, atol 1e-5)', () => {
+  for (const c of [CASES[0], CASES[1], { sizes: [3, 6, 4], activations: ['tanh', 'tanh'], rows: 6 } as Case]) {
+    it(`${c.sizes.join('→')} ${c.activations.join(',')}, ${c.rows} rows`, async () => {
+      const { gpu, layout, rand, params, input, mlp, pass } = await setup(c, 14);
+      const lossWeights = randomArray(c.rows * layout.outputDim, rand, -1, 1);
+      submitPass(gpu, 'test.forward', (p) => pass.encodeForward(p));
+      const output = Float64Array.from(await readFloat32(gpu, pass.output, 0, c.rows * layout.outputDim));
+      gpu.device.queue.writeBuffer(pass.gradOutput, 0, new Float32Array(gradOutputOf(layout, output, lossWeights)));
+      submitPass(gpu, 'test.backward', (p) => pass.encodeBackward(p));
+      const gpuGrads = await mlp.readGrads();
+      const gpuGradInput = await readFloat32(gpu, pass.gradInput!, 0, input.length);
+      // The GPU evaluates the loss at the f32 parameters; so does the float64 forward here.
+      const theta = Float64Array.from(params);
+      const x = Float64Array.from(input);
+      const loss = () => weightedOutput(layout, theta, x, c.rows, lossWeights);
+      const h = 1e-4;
+      const central = (v: Float64Array, k: number) => {
+        const saved = v[k];
+        v[k] = saved + h;
+        const up = loss();
+        v[k] = saved - h;
+        const down = loss();
+        v[k] = saved;
+        return (up - down) / (2 * h);
+      };
+      // Every parameter of the small nets; a seeded sample of 120 of the big one.
+      const picks = layout.paramCount <= 300 ? [...theta.keys()] : Array.from({ length: 120 }, () => Math.floor(rand() * layout.paramCount));
+      expectClose(picks.map((k) => gpuGrads[k]), picks.map((k) => central(theta, k)), 1e-4, 1e-5, 'dLoss/dθ');
+      expectClose(gpuGradInput, x.map((_, k) => central(x, k)), 1e-4, 1e-5, 'dLoss/dinput');
+    });
+  }
+});
