@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure what webgpu-rl needs is present; a quick no-op when it is.
+# Linux needs a Vulkan driver for Dawn; macOS and Windows use Metal / D3D12.
 #   bash scripts/setup.sh            node_modules + a Vulkan driver for Dawn
 #   bash scripts/setup.sh --browser  also /usr/bin/chromium (Studio e2e tests, browser benchmark)
 # Vulkan: a GPU driver when one is installed, else Mesa lavapipe (CPU) from
@@ -51,14 +52,20 @@ need_loader=0
 need_lavapipe=0
 need_chromium=0
 [[ -f node_modules/.package-lock.json ]] || need_npm=1
-has_vulkan_loader || need_loader=1
-if ! has_gpu_icd && ! has_recent_lavapipe; then need_lavapipe=1; fi
-if [[ $want_browser == 1 && ! -x /usr/bin/chromium && -z "${CHROME_PATH:-}" ]]; then need_chromium=1; fi
+if [[ $(uname -s) == Linux ]]; then
+  has_vulkan_loader || need_loader=1
+  if ! has_gpu_icd && ! has_recent_lavapipe; then need_lavapipe=1; fi
+  if [[ $want_browser == 1 && ! -x /usr/bin/chromium && -z "${CHROME_PATH:-}" ]]; then need_chromium=1; fi
+elif [[ $want_browser == 1 && -z "${CHROME_PATH:-}" ]]; then
+  # Dawn uses Metal / D3D12 there; only the browser's location is unknown.
+  echo "setup: set CHROME_PATH to your Chrome or Chromium executable for the browser tests" >&2
+  exit 1
+fi
 
 if (( need_loader + need_lavapipe + need_chromium > 0 )); then
   packages=()
   (( need_loader )) && packages+=(libvulkan1)
-  (( need_lavapipe )) && packages+=("mesa-vulkan-drivers (Mesa >= $MESA_MIN, bookworm-backports)")
+  (( need_lavapipe )) && packages+=("mesa-vulkan-drivers (Mesa >= $MESA_MIN)")
   (( need_chromium )) && packages+=(chromium)
   if ! command -v apt-get >/dev/null; then
     echo "setup: missing ${packages[*]}; install a Vulkan driver (GPU, or Mesa >= $MESA_MIN lavapipe) and Chromium with your package manager, then rerun" >&2
@@ -70,18 +77,23 @@ if (( need_loader + need_lavapipe + need_chromium > 0 )); then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  if (( need_lavapipe )) && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    say "adding bookworm-backports to apt sources (for Mesa >= $MESA_MIN)"
-    echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list
+  # Debian 12 needs its backports for a recent Mesa; newer releases have one.
+  mesa_from=()
+  if (( need_lavapipe )) && [[ $(. /etc/os-release && echo "${VERSION_CODENAME:-}") == bookworm ]]; then
+    mesa_from=(-t bookworm-backports)
+    if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      say "adding bookworm-backports to apt sources (for Mesa >= $MESA_MIN)"
+      echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list
+    fi
   fi
   say "installing ${packages[*]}"
   apt-get update -qq >&2
   apt_install() { apt-get install -y -qq "$@" >&2; }
   (( need_loader || need_lavapipe )) && apt_install libvulkan1
-  (( need_lavapipe )) && apt_install -t bookworm-backports mesa-vulkan-drivers
+  (( need_lavapipe )) && apt_install "${mesa_from[@]}" mesa-vulkan-drivers
   (( need_chromium )) && apt_install chromium
   if (( need_lavapipe )) && ! has_recent_lavapipe; then
-    echo "setup: lavapipe from bookworm-backports did not install; install a GPU Vulkan driver or Mesa >= $MESA_MIN by hand" >&2
+    echo "setup: no Mesa >= $MESA_MIN lavapipe after apt-get; install a GPU Vulkan driver or a newer mesa-vulkan-drivers by hand" >&2
     exit 1
   fi
 fi

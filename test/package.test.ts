@@ -88,6 +88,18 @@ gpu.destroy();
     expect(report.bindings).toEqual(['params', 'y']);
   });
 
+  it('reads WEBGPU_RL_ADAPTER from the environment (not inlined by the bundler)', async () => {
+    const main = script(
+      'env.mjs',
+      `import { requestGpu } from 'webgpu-rl';
+console.log(JSON.stringify(await requestGpu().then(() => 'resolved', (e) => e.message)));
+`,
+    );
+    const result = await runNode(main, [], { cwd: consumer, env: { WEBGPU_RL_ADAPTER: 'metal' } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(lastJson<string>(result)).toMatch(/WEBGPU_RL_ADAPTER: "metal" is not one of/);
+  });
+
   it.each(['nodenext', 'bundler'])('its declarations type-check a consumer with moduleResolution %s', (resolution) => {
     script(
       `consumer-${resolution}.ts`,
