@@ -1,0 +1,302 @@
+// PPO update kernels: minibatch gather through a GPU permutation, clipped
+// surrogate (or adaptive KL penalty) gradient at the logits, value-loss gradient,
+// and the small scalar kernels (early stop, KL-coefficient adaptation).
+// Loaded after shaders/random.wgsl (philox4x32, STREAM_PERMUTATION).
+//
+// Rollout buffers (time-major, sample j = t * numEnvs + env, j < batchSize):
+//   obs [..][obsDim], actions [j] i32, logProbs [j], advantages [j], returns [j],
+//   logits [j][numActions] (the behaviour policy's logits)
+// Minibatch buffers, B = minibatchSize rows:
+//   mbObs [B][obsDim] (the networks' input)
+//   mbRecords [B][RECORD_STRIDE]: action, logProbOld, advantage, return, valueOld
+//     (= return - advantage), then the behaviour logits
+// metrics: the iteration's metrics block; its METRIC_* slot constants are generated
+//   from src/train/metrics.ts and prepended. The update kernels keep their scalars
+//   there too (advantage statistics, KL coefficient, epoch KL, update_active).
+// rowStats [STAT_COUNT][batchSize]: per-sample terms of the current epoch, stat-major
+//   (row = minibatch * B + r) so each statistic is one contiguous range to reduce.
+// Dispatch: gather and the losses take B invocations; the scalar kernels one.
+//
+// Permutation: sample index = perm_e(minibatch * B + row), perm_e a 4-round Feistel
+// bijection on [0, 2^(2h)) ⊇ [0, batchSize) with cycle walking, round keys from
+// philox((iteration, epoch, 0, 0), (seed, STREAM_PERMUTATION)): a fresh permutation
+// per epoch without a sort.
+//
+// Clipped surrogate per sample, ratio r = exp(logp - logp_old), Â normalised advantage:
+//   L = -min(r Â, clip(r, 1-ε, 1+ε) Â) - c_H H(π) + β KL(π_old || π)
+//   (β = 0 for PPO-clip; PPO-KL drops the clip: L = -r Â + β KL - c_H H)
+//   dL/dlogit_k = g (1[k=a] - p_k) + c_H p_k (log p_k + H) + β (p_k - p_old,k)
+//   with g = -r Â where the unclipped term is the active one, else 0.
+// Value loss (v - R)², or with value clipping max((v - R)², (v_old + clip(v - v_old, ±c) - R)²).
+override WG: u32 = 64;
+
+const STAT_POLICY_LOSS: u32 = 0u;
+const STAT_APPROX_KL: u32 = 1u;
+const STAT_CLIPPED: u32 = 2u;
+const STAT_ENTROPY: u32 = 3u;
+const STAT_VALUE_LOSS: u32 = 4u;
+const STAT_COUNT: u32 = 5u;
+
+const RECORD_ACTION: u32 = 0u;
+const RECORD_LOG_PROB_OLD: u32 = 1u;
+const RECORD_ADVANTAGE: u32 = 2u;
+const RECORD_RETURN: u32 = 3u;
+const RECORD_VALUE_OLD: u32 = 4u;
+const RECORD_LOGITS_OLD: u32 = 5u;
+const MAX_ACTIONS: u32 = 16u;
+
+struct PpoArgs {
+  batchSize: u32,
+  minibatchSize: u32,
+  obsDim: u32,
+  numActions: u32,
+  seed: u32,
+  iteration: u32,
+  halfBits: u32,
+  // 0 none, 1 batch statistics, 2 minibatch statistics
+  normalizeAdvantages: u32,
+  clipRange: f32,
+  entropyCoef: f32,
+  valueClip: f32,
+  useKlPenalty: u32,
+  targetKl: f32,
+  klTarget: f32,
+}
+
+// One slot per (epoch, minibatch), selected with a dynamic offset.
+struct MinibatchArgs {
+  epoch: u32,
+  minibatch: u32,
+}
+
+@group(0) @binding(0) var<uniform> ppo: PpoArgs;
+@group(0) @binding(1) var<uniform> slot: MinibatchArgs;
+@group(0) @binding(2) var<storage, read> obs: array<f32>;
+@group(0) @binding(3) var<storage, read> actions: array<i32>;
+@group(0) @binding(4) var<storage, read> logProbs: array<f32>;
+@group(0) @binding(5) var<storage, read> advantages: array<f32>;
+@group(0) @binding(6) var<storage, read> returns: array<f32>;
+@group(0) @binding(7) var<storage, read> logits: array<f32>;
+@group(0) @binding(8) var<storage, read_write> mbObs: array<f32>;
+@group(0) @binding(9) var<storage, read_write> mbRecords: array<f32>;
+@group(0) @binding(10) var<storage, read_write> metrics: array<f32>;
+@group(0) @binding(11) var<storage, read> policyLogits: array<f32>;
+@group(0) @binding(12) var<storage, read> valuePredictions: array<f32>;
+@group(0) @binding(13) var<storage, read_write> gradOutput: array<f32>;
+@group(0) @binding(14) var<storage, read_write> rowStats: array<f32>;
+@group(0) @binding(15) var<storage, read> mbRecordsIn: array<f32>;
+
+fn linear_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return gid.x + gid.y * nwg.x * WG;
+}
+
+// A well-mixing 32-bit integer hash (xor-shift-multiply) used as the Feistel round function.
+fn mix32(x0: u32) -> u32 {
+  var x = x0;
+  x ^= x >> 16u;
+  x *= 0x7feb352du;
+  x ^= x >> 15u;
+  x *= 0x846ca68bu;
+  x ^= x >> 16u;
+  return x;
+}
+
+fn feistel(x: u32, keys: vec4<u32>, halfBits: u32) -> u32 {
+  let mask = (1u << halfBits) - 1u;
+  var left = x >> halfBits;
+  var right = x & mask;
+  for (var round = 0u; round < 4u; round++) {
+    let next = left ^ (mix32(right ^ keys[round]) & mask);
+    left = right;
+    right = next;
+  }
+  return (left << halfBits) | right;
+}
+
+// Position -> sample index for this epoch's permutation of [0, batchSize).
+fn permuted_index(position: u32, epoch: u32) -> u32 {
+  let keys = philox4x32(vec4<u32>(ppo.iteration, epoch, 0u, 0u), vec2<u32>(ppo.seed, STREAM_PERMUTATION));
+  var y = feistel(position, keys, ppo.halfBits);
+  // Cycle walking: the Feistel cycle through `position` returns into range.
+  while (y >= ppo.batchSize) {
+    y = feistel(y, keys, ppo.halfBits);
+  }
+  return y;
+}
+
+fn record_stride() -> u32 {
+  return RECORD_LOGITS_OLD + ppo.numActions;
+}
+
+@compute @workgroup_size(WG)
+fn gather_minibatch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = linear_index(gid, nwg);
+  if (row >= ppo.minibatchSize) { return; }
+  let j = permuted_index(slot.minibatch * ppo.minibatchSize + row, slot.epoch);
+  for (var k = 0u; k < ppo.obsDim; k++) {
+    mbObs[row * ppo.obsDim + k] = obs[j * ppo.obsDim + k];
+  }
+  let base = row * record_stride();
+  mbRecords[base + RECORD_ACTION] = f32(actions[j]);
+  mbRecords[base + RECORD_LOG_PROB_OLD] = logProbs[j];
+  mbRecords[base + RECORD_ADVANTAGE] = advantages[j];
+  mbRecords[base + RECORD_RETURN] = returns[j];
+  mbRecords[base + RECORD_VALUE_OLD] = returns[j] - advantages[j];
+  for (var k = 0u; k < ppo.numActions; k++) {
+    mbRecords[base + RECORD_LOGITS_OLD + k] = logits[j * ppo.numActions + k];
+  }
+}
+
+// Gradient of the per-sample PPO policy loss at the logits, scaled by 1/B (the mean),
+// and the sample's statistics for this epoch.
+@compute @workgroup_size(WG)
+fn policy_loss(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = linear_index(gid, nwg);
+  if (row >= ppo.minibatchSize) { return; }
+  let A = ppo.numActions;
+  let base = row * record_stride();
+  let action = u32(mbRecordsIn[base + RECORD_ACTION]);
+
+  var logP: array<f32, MAX_ACTIONS>;
+  var logPOld: array<f32, MAX_ACTIONS>;
+  var maxLogit = -3.4e38;
+  var maxOld = -3.4e38;
+  for (var k = 0u; k < A; k++) {
+    maxLogit = max(maxLogit, policyLogits[row * A + k]);
+    maxOld = max(maxOld, mbRecordsIn[base + RECORD_LOGITS_OLD + k]);
+  }
+  var sum = 0.0;
+  var sumOld = 0.0;
+  for (var k = 0u; k < A; k++) {
+    sum += exp(policyLogits[row * A + k] - maxLogit);
+    sumOld += exp(mbRecordsIn[base + RECORD_LOGITS_OLD + k] - maxOld);
+  }
+  let logSum = maxLogit + log(sum);
+  let logSumOld = maxOld + log(sumOld);
+  var entropy = 0.0;
+  var kl = 0.0;
+  for (var k = 0u; k < A; k++) {
+    logP[k] = policyLogits[row * A + k] - logSum;
+    logPOld[k] = mbRecordsIn[base + RECORD_LOGITS_OLD + k] - logSumOld;
+    entropy -= exp(logP[k]) * logP[k];
+    kl += exp(logPOld[k]) * (logPOld[k] - logP[k]);
+  }
+
+  var advantage = mbRecordsIn[base + RECORD_ADVANTAGE];
+  if (ppo.normalizeAdvantages == 1u) {
+    advantage = (advantage - metrics[METRIC_ADVANTAGE_MEAN]) / (metrics[METRIC_ADVANTAGE_STD] + 1e-8);
+  } else if (ppo.normalizeAdvantages == 2u) {
+    advantage = (advantage - metrics[METRIC_MINIBATCH_ADVANTAGE_MEAN]) / (metrics[METRIC_MINIBATCH_ADVANTAGE_STD] + 1e-8);
+  }
+  let logRatio = logP[action] - mbRecordsIn[base + RECORD_LOG_PROB_OLD];
+  let ratio = exp(logRatio);
+  let surrogate = ratio * advantage;
+  var loss: f32;
+  var dLogP: f32;
+  var clipped = 0.0;
+  if (ppo.useKlPenalty != 0u) {
+    loss = -surrogate + metrics[METRIC_KL_COEF] * kl;
+    dLogP = -surrogate;
+  } else {
+    let clippedSurrogate = clamp(ratio, 1.0 - ppo.clipRange, 1.0 + ppo.clipRange) * advantage;
+    loss = -min(surrogate, clippedSurrogate);
+    // The clipped branch is active (zero gradient) exactly when it is strictly smaller.
+    let clipActive = clippedSurrogate < surrogate;
+    dLogP = select(-surrogate, 0.0, clipActive);
+    clipped = select(0.0, 1.0, abs(ratio - 1.0) > ppo.clipRange);
+  }
+  loss -= ppo.entropyCoef * entropy;
+
+  let beta = select(0.0, metrics[METRIC_KL_COEF], ppo.useKlPenalty != 0u);
+  let scale = 1.0 / f32(ppo.minibatchSize);
+  for (var k = 0u; k < A; k++) {
+    let p = exp(logP[k]);
+    let indicator = select(0.0, 1.0, k == action);
+    var g = dLogP * (indicator - p);
+    g += ppo.entropyCoef * p * (logP[k] + entropy);
+    g += beta * (p - exp(logPOld[k]));
+    gradOutput[row * A + k] = g * scale;
+  }
+
+  let statRow = slot.minibatch * ppo.minibatchSize + row;
+  rowStats[STAT_POLICY_LOSS * ppo.batchSize + statRow] = loss;
+  // (r - 1) - log r: the low-variance, non-negative estimator of KL(old || new).
+  rowStats[STAT_APPROX_KL * ppo.batchSize + statRow] = (ratio - 1.0) - logRatio;
+  rowStats[STAT_CLIPPED * ppo.batchSize + statRow] = clipped;
+  rowStats[STAT_ENTROPY * ppo.batchSize + statRow] = entropy;
+}
+
+// Gradient of the per-sample value loss (mean squared error, optionally clipped), scaled by 1/B.
+@compute @workgroup_size(WG)
+fn value_loss(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = linear_index(gid, nwg);
+  if (row >= ppo.minibatchSize) { return; }
+  let base = row * record_stride();
+  let value = valuePredictions[row];
+  let returnTarget = mbRecordsIn[base + RECORD_RETURN];
+  var loss = (value - returnTarget) * (value - returnTarget);
+  var grad = 2.0 * (value - returnTarget);
+  if (ppo.valueClip > 0.0) {
+    let valueOld = mbRecordsIn[base + RECORD_VALUE_OLD];
+    let clippedValue = valueOld + clamp(value - valueOld, -ppo.valueClip, ppo.valueClip);
+    let clippedLoss = (clippedValue - returnTarget) * (clippedValue - returnTarget);
+    if (clippedLoss > loss) {
+      loss = clippedLoss;
+      // d clippedValue / d value is 1 inside the clip range, 0 outside.
+      let inside = abs(value - valueOld) <= ppo.valueClip;
+      grad = select(0.0, 2.0 * (clippedValue - returnTarget), inside);
+    }
+  }
+  gradOutput[row] = grad / f32(ppo.minibatchSize);
+  rowStats[STAT_VALUE_LOSS * ppo.batchSize + slot.minibatch * ppo.minibatchSize + row] = loss;
+}
+
+// Mean and population std of the minibatch's raw advantages, in a fixed order
+// (one invocation: B is small next to the work of the losses).
+@compute @workgroup_size(1)
+fn minibatch_advantage_stats() {
+  let stride = record_stride();
+  var sum = 0.0;
+  for (var r = 0u; r < ppo.minibatchSize; r++) {
+    sum += mbRecordsIn[r * stride + RECORD_ADVANTAGE];
+  }
+  let mean = sum / f32(ppo.minibatchSize);
+  var squares = 0.0;
+  for (var r = 0u; r < ppo.minibatchSize; r++) {
+    let d = mbRecordsIn[r * stride + RECORD_ADVANTAGE] - mean;
+    squares += d * d;
+  }
+  metrics[METRIC_MINIBATCH_ADVANTAGE_MEAN] = mean;
+  metrics[METRIC_MINIBATCH_ADVANTAGE_STD] = sqrt(squares / f32(ppo.minibatchSize));
+}
+
+// Early stop on returnTarget KL, after each epoch: once the epoch's mean approx KL exceeds
+// 1.5 × targetKl, update_active drops to 0 and every later optimizer step of this
+// iteration is a no-op (the optimizers read the flag), with no readback.
+@compute @workgroup_size(1)
+fn early_stop() {
+  if (metrics[METRIC_UPDATE_ACTIVE] > 0.0 && metrics[METRIC_EPOCH_KL] > 1.5 * ppo.targetKl) {
+    metrics[METRIC_UPDATE_ACTIVE] = 0.0;
+    metrics[METRIC_STOPPED_EPOCH] = f32(slot.epoch);
+  }
+}
+
+// PPO-KL: adapt the penalty coefficient from the update's KL (seed 001, "Try it yourself" 4).
+@compute @workgroup_size(1)
+fn adapt_kl_coef() {
+  let kl = metrics[METRIC_APPROX_KL];
+  var coef = metrics[METRIC_KL_COEF];
+  if (kl > 1.3 * ppo.klTarget) {
+    coef *= 1.5;
+  } else if (kl < 0.7 * ppo.klTarget) {
+    coef /= 1.5;
+  }
+  metrics[METRIC_KL_COEF] = coef;
+}
+
+// Start of an iteration's update: optimizers on, no early stop yet.
+@compute @workgroup_size(1)
+fn begin_update() {
+  metrics[METRIC_UPDATE_ACTIVE] = 1.0;
+  metrics[METRIC_STOPPED_EPOCH] = -1.0;
+}

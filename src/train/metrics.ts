@@ -1,0 +1,131 @@
+/**
+ * Metric names shared by the CLI's JSON lines, the Studio charts and the
+ * benchmarks, and the layout of the GPU metrics block they are read from.
+ *
+ * The GPU block is one small f32 buffer per iteration: the update kernels and
+ * reductions write their slots on the GPU, and the host reads the block back
+ * asynchronously through a ring of staging buffers. The WGSL slot constants are
+ * generated from GPU_METRIC_SLOTS, so the host and the shaders share one list.
+ */
+
+/** Slots of the GPU metrics block, in order. */
+export const GPU_METRIC_SLOTS = [
+  'completed_return_sum',
+  'episodes',
+  'approx_kl',
+  'entropy',
+  'policy_loss',
+  'value_loss',
+  'clip_frac',
+  'explained_variance',
+  'kl_coef',
+  'stopped_epoch',
+  'advantage_mean',
+  'advantage_std',
+  'return_mean',
+  'return_std',
+  'cg_residual',
+  'step_frac',
+  'line_search_failed',
+  'epoch_kl',
+  'minibatch_advantage_mean',
+  'minibatch_advantage_std',
+  'update_active',
+] as const;
+export type GpuMetric = (typeof GPU_METRIC_SLOTS)[number];
+
+export const METRICS_BLOCK_FLOATS = Math.ceil(GPU_METRIC_SLOTS.length / 4) * 4;
+
+export function metricSlot(name: GpuMetric): number {
+  return GPU_METRIC_SLOTS.indexOf(name);
+}
+
+/** `const METRIC_<NAME>: u32 = <slot>u;` lines to prepend to a shader family. */
+export function metricSlotsWgsl(): string {
+  return GPU_METRIC_SLOTS.map((name, i) => `const METRIC_${name.toUpperCase()}: u32 = ${i}u;`).join('\n') + '\n';
+}
+
+/** One iteration's metrics, with the contract's field names. */
+export interface IterationMetrics {
+  iter: number;
+  env_steps: number;
+  /** Mean return of the episodes completed in this iteration; null if none. */
+  mean_return: number | null;
+  episodes: number;
+  approx_kl: number;
+  entropy: number;
+  policy_loss: number;
+  value_loss: number;
+  clip_frac: number;
+  explained_variance: number;
+  kl_coef: number;
+  /** Epoch at which PPO's target-KL early stop fired (null: ran all epochs). */
+  stopped_epoch: number | null;
+  /** TRPO only. */
+  cg_residual?: number;
+  step_frac?: number;
+  line_search_failed?: boolean;
+  sps: number;
+  wall_s: number;
+}
+
+/** Metric fields charted and benchmarked, in display order. */
+export const METRIC_FIELDS = [
+  'iter',
+  'env_steps',
+  'mean_return',
+  'episodes',
+  'approx_kl',
+  'entropy',
+  'policy_loss',
+  'value_loss',
+  'clip_frac',
+  'explained_variance',
+  'kl_coef',
+  'stopped_epoch',
+  'cg_residual',
+  'step_frac',
+  'line_search_failed',
+  'sps',
+  'wall_s',
+] as const;
+
+/** Builds the contract's metrics from a GPU block read back for iteration `iter`. */
+export function decodeMetrics(
+  block: Float32Array,
+  context: { iter: number; envSteps: number; sps: number; wallSeconds: number; algo: string },
+): IterationMetrics {
+  const at = (name: GpuMetric) => block[metricSlot(name)];
+  const episodes = at('episodes');
+  const stopped = at('stopped_epoch');
+  const m: IterationMetrics = {
+    iter: context.iter,
+    env_steps: context.envSteps,
+    mean_return: episodes > 0 ? at('completed_return_sum') / episodes : null,
+    episodes,
+    approx_kl: at('approx_kl'),
+    entropy: at('entropy'),
+    policy_loss: at('policy_loss'),
+    value_loss: at('value_loss'),
+    clip_frac: at('clip_frac'),
+    explained_variance: at('explained_variance'),
+    kl_coef: at('kl_coef'),
+    stopped_epoch: stopped >= 0 ? stopped : null,
+    sps: context.sps,
+    wall_s: context.wallSeconds,
+  };
+  if (context.algo === 'trpo') {
+    m.cg_residual = at('cg_residual');
+    m.step_frac = at('step_frac');
+    m.line_search_failed = at('line_search_failed') > 0;
+  }
+  return m;
+}
+
+/** The first metric that is NaN or infinite, if any (training has diverged). */
+export function firstNonFinite(m: IterationMetrics): string | null {
+  for (const [key, value] of Object.entries(m)) {
+    if (typeof value === 'number' && !Number.isFinite(value)) return key;
+  }
+  return null;
+}

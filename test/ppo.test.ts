@@ -1,0 +1,199 @@
+import { describe, it, expect } from 'vitest';
+import randomWgsl from '../shaders/random.wgsl?raw';
+import ppoWgsl from '../shaders/ppo.wgsl?raw';
+import { ShaderFamily } from '../src/gpu/kernel';
+import { storageBuffer, uniformBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
+import { metricSlotsWgsl, metricSlot, METRICS_BLOCK_FLOATS } from '../src/train/metrics';
+import { policyLoss64, valueLoss64, type PolicySample } from '../src/reference/ppoLoss';
+import { testGpu, seededRandom, expectClose } from './helpers';
+import type { GpuContext } from '../src/gpu/device';
+
+const numActions = 3;
+const obsDim = 4;
+const recordStride = 5 + numActions;
+
+async function ppoFamily(gpu: GpuContext) {
+  const family = await ShaderFamily.load(gpu, 'ppo', [randomWgsl, metricSlotsWgsl(), ppoWgsl]);
+  return family;
+}
+
+function ppoArgs(o: { batchSize: number; minibatchSize: number; clip?: number; entropyCoef?: number; valueClip?: number; klPenalty?: boolean; normalize?: number }) {
+  return {
+    batchSize: o.batchSize,
+    minibatchSize: o.minibatchSize,
+    obsDim,
+    numActions,
+    seed: 7,
+    iteration: 3,
+    halfBits: Math.max(1, Math.ceil(Math.ceil(Math.log2(Math.max(2, o.batchSize))) / 2)),
+    normalizeAdvantages: o.normalize ?? 0,
+    clipRange: o.clip ?? 0.2,
+    entropyCoef: o.entropyCoef ?? 0,
+    valueClip: o.valueClip ?? 0,
+    useKlPenalty: o.klPenalty ? 1 : 0,
+    targetKl: 0.01,
+    klTarget: 0.01,
+  };
+}
+
+describe('PPO minibatch permutation', () => {
+  for (const [batchSize, B] of [
+    [1000, 100],
+    [10000, 128],
+    [64, 64],
+  ] as const) {
+    it(`batch ${batchSize}, minibatch ${B}: each epoch's minibatches draw distinct samples, fresh per epoch`, async () => {
+      const gpu = await testGpu();
+      const family = await ppoFamily(gpu);
+      const gather = await family.kernel('gather_minibatch', { dynamicOffsets: ['slot'] });
+      const M = Math.floor(batchSize / B);
+      const stride = gpu.limits.minUniformBufferOffsetAlignment;
+      const epochs = 2;
+      const slots = new ArrayBuffer(epochs * M * stride);
+      const view = family.struct('MinibatchArgs');
+      for (let e = 0; e < epochs; e++) for (let m = 0; m < M; m++) view.write(new DataView(slots), { epoch: e, minibatch: m }, (e * M + m) * stride);
+      // Each sample carries its own index, so the gathered records name the permutation.
+      const obs = new Float32Array(batchSize * obsDim).map((_, i) => Math.floor(i / obsDim));
+      const indices = new Float32Array(batchSize).map((_, i) => i);
+      const buffers = {
+        ppo: uniformBuffer(gpu, 'ppo', family.struct('PpoArgs').pack(ppoArgs({ batchSize, minibatchSize: B }))),
+        slot: { buffer: uniformBuffer(gpu, 'slots', slots), offset: 0, size: view.paddedSize },
+        obs: storageBuffer(gpu, 'obs', obs),
+        actions: storageBuffer(gpu, 'actions', new Int32Array(batchSize)),
+        logProbs: storageBuffer(gpu, 'logProbs', indices),
+        advantages: storageBuffer(gpu, 'advantages', new Float32Array(batchSize)),
+        returns: storageBuffer(gpu, 'returns', indices),
+        logits: storageBuffer(gpu, 'logits', new Float32Array(batchSize * numActions)),
+        mbObs: storageBuffer(gpu, 'mbObs', B * obsDim * 4),
+        mbRecords: storageBuffer(gpu, 'mbRecords', B * recordStride * 4),
+      };
+      const group = gather.bind(buffers);
+      const perEpoch: number[][] = [];
+      for (let e = 0; e < epochs; e++) {
+        const drawn: number[] = [];
+        for (let m = 0; m < M; m++) {
+          submitPass(gpu, 'gather', (pass) => gather.dispatch(pass, group, B, [(e * M + m) * stride]));
+          const records = await readFloat32(gpu, buffers.mbRecords, 0, B * recordStride);
+          const mbObs = await readFloat32(gpu, buffers.mbObs, 0, B * obsDim);
+          for (let r = 0; r < B; r++) {
+            const j = records[r * recordStride + 1];
+            expect(records[r * recordStride + 3]).toBe(j);
+            expect(mbObs[r * obsDim + 2]).toBe(j);
+            drawn.push(j);
+          }
+        }
+        expect(new Set(drawn).size).toBe(M * B);
+        expect(Math.min(...drawn)).toBeGreaterThanOrEqual(0);
+        expect(Math.max(...drawn)).toBeLessThan(batchSize);
+        if (M * B === batchSize) expect([...drawn].sort((a, b) => a - b)).toEqual(Array.from(indices));
+        perEpoch.push(drawn);
+      }
+      if (batchSize > 1) expect(perEpoch[0]).not.toEqual(perEpoch[1]);
+    });
+  }
+});
+
+describe('PPO loss gradients at the logits vs float64 finite differences (rtol 2e-3, atol 2e-5)', () => {
+  const cases = [
+    { name: 'clipped surrogate', clip: 0.2, entropyCoef: 0, klPenalty: false },
+    { name: 'clipped surrogate + entropy bonus', clip: 0.1, entropyCoef: 0.05, klPenalty: false },
+    { name: 'adaptive KL penalty', clip: 0.2, entropyCoef: 0.01, klPenalty: true },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const gpu = await testGpu();
+      const family = await ppoFamily(gpu);
+      const k = await family.kernel('policy_loss', { dynamicOffsets: ['slot'] });
+      const B = 37;
+      const rand = seededRandom(c.name.length * 31);
+      const samples: PolicySample[] = [];
+      const records = new Float32Array(B * recordStride);
+      const logits = new Float32Array(B * numActions);
+      for (let r = 0; r < B; r++) {
+        const z = Array.from({ length: numActions }, () => Math.fround(2 * rand() - 1));
+        // Old logits near the new ones, so ratios fall on both sides of the clip range.
+        const zOld = z.map((x) => Math.fround(x + 0.6 * (rand() - 0.5)));
+        const action = Math.floor(rand() * numActions);
+        const mOld = Math.max(...zOld);
+        const logProbOld = Math.fround(zOld[action] - mOld - Math.log(zOld.reduce((a, x) => a + Math.exp(x - mOld), 0)));
+        const advantage = Math.fround(2 * rand() - 1);
+        samples.push({ logits: z, logitsOld: zOld, action, logProbOld, advantage });
+        logits.set(z, r * numActions);
+        records.set([action, logProbOld, advantage, 0, 0, ...zOld], r * recordStride);
+      }
+      const klCoef = 0.7;
+      const metrics = new Float32Array(METRICS_BLOCK_FLOATS);
+      metrics[metricSlot('kl_coef')] = klCoef;
+      const slotView = family.struct('MinibatchArgs');
+      const gradOutput = storageBuffer(gpu, 'grad', B * numActions * 4);
+      const rowStats = storageBuffer(gpu, 'rowStats', 5 * B * 4);
+      const group = k.bind({
+        ppo: uniformBuffer(gpu, 'ppo', family.struct('PpoArgs').pack(ppoArgs({ batchSize: B, minibatchSize: B, clip: c.clip, entropyCoef: c.entropyCoef, klPenalty: c.klPenalty }))),
+        slot: { buffer: uniformBuffer(gpu, 'slot', slotView.pack({ epoch: 0, minibatch: 0 })), offset: 0, size: slotView.paddedSize },
+        mbRecordsIn: storageBuffer(gpu, 'records', records),
+        policyLogits: storageBuffer(gpu, 'logits', logits),
+        metrics: storageBuffer(gpu, 'metrics', metrics),
+        gradOutput,
+        rowStats,
+      });
+      submitPass(gpu, 'policy_loss', (pass) => k.dispatch(pass, group, B, [0]));
+      const grad = await readFloat32(gpu, gradOutput);
+      const stats = await readFloat32(gpu, rowStats);
+      const options = { clip: c.clip, entropyCoef: c.entropyCoef, klCoef: c.klPenalty ? klCoef : undefined };
+      const expectedGrad = new Float64Array(B * numActions);
+      const expectedLoss = new Float64Array(B);
+      const h = 1e-6;
+      let clippedRows = 0;
+      samples.forEach((s, r) => {
+        const base = policyLoss64(s, options);
+        expectedLoss[r] = base.loss;
+        if (Math.abs(base.ratio - 1) > c.clip) clippedRows++;
+        for (let a = 0; a < numActions; a++) {
+          const plus = { ...s, logits: s.logits.map((x, i) => (i === a ? x + h : x)) };
+          const minus = { ...s, logits: s.logits.map((x, i) => (i === a ? x - h : x)) };
+          expectedGrad[r * numActions + a] = (policyLoss64(plus, options).loss - policyLoss64(minus, options).loss) / (2 * h) / B;
+        }
+      });
+      if (!c.klPenalty) expect(clippedRows).toBeGreaterThan(0);
+      expectClose(grad, expectedGrad, 2e-3, 2e-5, 'dLoss/dlogits');
+      expectClose(stats.subarray(0, B), expectedLoss, 1e-4, 1e-5, 'per-sample loss');
+    });
+  }
+
+  it('value loss gradient, plain and clipped', async () => {
+    const gpu = await testGpu();
+    const family = await ppoFamily(gpu);
+    const k = await family.kernel('value_loss', { dynamicOffsets: ['slot'] });
+    const B = 41;
+    for (const valueClip of [0, 0.3]) {
+      const rand = seededRandom(99 + valueClip * 10);
+      const values = new Float32Array(B).map(() => Math.fround(4 * rand() - 2));
+      const records = new Float32Array(B * recordStride);
+      const targets: number[] = [];
+      const olds: number[] = [];
+      for (let r = 0; r < B; r++) {
+        const target = Math.fround(4 * rand() - 2);
+        const valueOld = Math.fround(values[r] + (rand() - 0.5));
+        targets.push(target);
+        olds.push(valueOld);
+        records.set([0, 0, 0, target, valueOld], r * recordStride);
+      }
+      const gradOutput = storageBuffer(gpu, 'grad', B * 4);
+      const rowStats = storageBuffer(gpu, 'rowStats', 5 * B * 4);
+      const slotView = family.struct('MinibatchArgs');
+      const group = k.bind({
+        ppo: uniformBuffer(gpu, 'ppo', family.struct('PpoArgs').pack(ppoArgs({ batchSize: B, minibatchSize: B, valueClip }))),
+        slot: { buffer: uniformBuffer(gpu, 'slot', slotView.pack({ epoch: 0, minibatch: 0 })), offset: 0, size: slotView.paddedSize },
+        mbRecordsIn: storageBuffer(gpu, 'records', records),
+        valuePredictions: storageBuffer(gpu, 'values', values),
+        gradOutput,
+        rowStats,
+      });
+      submitPass(gpu, 'value_loss', (pass) => k.dispatch(pass, group, B, [0]));
+      const grad = await readFloat32(gpu, gradOutput);
+      const h = 1e-6;
+      const expected = Array.from(values, (v, r) => (valueLoss64(v + h, targets[r], olds[r], valueClip) - valueLoss64(v - h, targets[r], olds[r], valueClip)) / (2 * h) / B);
+      expectClose(grad, expected, 1e-3, 1e-5, `dLoss/dvalue (valueClip ${valueClip})`);
+    }
+  });
+});
