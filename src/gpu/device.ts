@@ -103,8 +103,10 @@ async function nodeAdapter(options: RequestGpuOptions): Promise<{ adapter: GPUAd
   }
   const fs = await import('node:fs');
   const tryWith = async (icd: string | undefined, backend: string) => {
+    // Newer Vulkan loaders let VK_DRIVER_FILES win over VK_ICD_FILENAMES: set both while choosing.
     const saved = env.VK_ICD_FILENAMES;
-    if (icd) env.VK_ICD_FILENAMES = icd;
+    const savedDriverFiles = env.VK_DRIVER_FILES;
+    if (icd) env.VK_ICD_FILENAMES = env.VK_DRIVER_FILES = icd;
     try {
       const gpu = dawn.create(flags);
       const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
@@ -115,6 +117,8 @@ async function nodeAdapter(options: RequestGpuOptions): Promise<{ adapter: GPUAd
       if (icd) {
         if (saved === undefined) delete env.VK_ICD_FILENAMES;
         else env.VK_ICD_FILENAMES = saved;
+        if (savedDriverFiles === undefined) delete env.VK_DRIVER_FILES;
+        else env.VK_DRIVER_FILES = savedDriverFiles;
       }
     }
   };
@@ -204,6 +208,7 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
     limits: device.limits,
     throwIfFailed() {
       if (failure) throw failure;
+      if (destroyed) throw new Error('webgpu-rl: this GPU context was destroyed');
     },
     async sync() {
       await device.queue.onSubmittedWorkDone();
