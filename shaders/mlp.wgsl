@@ -16,17 +16,20 @@
 //
 // Shaped for CPU drivers (lavapipe, SwiftShader), where workgroup memory and
 // barriers are slow and a row held in registers is fast:
-//   forward, backward_input: one invocation per row (dispatch `rows`); CHUNK
-//     values of the row are held as vec4s in registers, and every invocation
-//     reads the same weight at the same time (a broadcast). Rows wider than
-//     CHUNK are done in chunks that accumulate in the output row.
+//   forward, backward_input: one invocation per row (dispatch `rows`); up to
+//     CHUNK values of the row live in registers, and all invocations read the
+//     same weight at the same time (a broadcast). Rows wider than CHUNK are done
+//     in chunks that accumulate in the output row. Where W's rows start on
+//     16-byte boundaries (ALIGNED: weightOffset and inDim multiples of 4),
+//     weights are read as vec4s, which CPU drivers turn into one load, not four.
 //   backward_params: one invocation per 4×4 tile of W (and per 4 biases),
 //     dispatch ceil(outDim/4) · (ceil(inDim/4) + 1); it sums over rows in a
 //     fixed order (blocks of ROW_BLOCK rows, then the block sums), so results
 //     are bit-reproducible and the f32 error grows like (ROW_BLOCK + rows/ROW_BLOCK)·eps.
-// Out-of-range lanes of a partial vec4 read a clamped, valid index and are
-// multiplied by an exact zero, so no access leaves its row.
+// Lanes of a partial vec4 past the end of a row read a clamped, valid index;
+// forward multiplies them by an exact zero, backward_input discards them.
 override WG: u32 = 64;
+override ALIGNED: bool = false;
 
 const CHUNK: u32 = 64u;
 const CHUNK4: u32 = 16u;
@@ -58,6 +61,8 @@ struct DenseArgs {
 @group(0) @binding(4) var<storage, read> gradOutput: array<f32>;
 @group(0) @binding(5) var<storage, read_write> gradInput: array<f32>;
 @group(0) @binding(6) var<storage, read_write> grads: array<f32>;
+// The same buffer as params, seen as vec4s (read only where ALIGNED).
+@group(0) @binding(7) var<storage, read> paramsVec4: array<vec4<f32>>;
 
 fn activate(kind: u32, x: f32) -> f32 {
   // tanh rounds to ±1 in f32 beyond |x| ≈ 9; the clamp keeps drivers that
@@ -94,23 +99,15 @@ fn gradOutput4(base: u32, o: u32, n: u32) -> vec4<f32> {
   ), vec4<u32>(o, o + 1u, o + 2u, o + 3u) < vec4<u32>(n));
 }
 
-// params[base + min(i + j, last)] for j = 0..3: the partner values are zero, so clamped lanes add nothing.
-fn params4(base: u32, i: u32, last: u32) -> vec4<f32> {
+// W[row][i .. i + 3] for a row of W starting at params[w]; lanes past the
+// row's last index are clamped to it.
+fn weights4(w: u32, i: u32, last: u32) -> vec4<f32> {
+  if (ALIGNED) { return paramsVec4[(w + i) / 4u]; }
   return vec4<f32>(
-    params[base + min(i, last)],
-    params[base + min(i + 1u, last)],
-    params[base + min(i + 2u, last)],
-    params[base + min(i + 3u, last)],
-  );
-}
-
-// params[base + min(o + j, last) * stride] for j = 0..3 (a column of W).
-fn paramsColumn4(base: u32, o: u32, last: u32, stride: u32) -> vec4<f32> {
-  return vec4<f32>(
-    params[base + min(o, last) * stride],
-    params[base + min(o + 1u, last) * stride],
-    params[base + min(o + 2u, last) * stride],
-    params[base + min(o + 3u, last) * stride],
+    params[w + min(i, last)],
+    params[w + min(i + 1u, last)],
+    params[w + min(i + 2u, last)],
+    params[w + min(i + 3u, last)],
   );
 }
 
@@ -135,7 +132,7 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
       let w = args.weightOffset + o * inDim + c0;
       var acc = vec4<f32>(0.0);
       for (var k = 0u; k < CHUNK4; k++) {
-        if (k < n4) { acc += params4(w, 4u * k, n - 1u) * x[k]; }
+        if (k < n4) { acc += weights4(w, 4u * k, n - 1u) * x[k]; }
       }
       let earlier = select(output[outBase + o], params[args.biasOffset + o], firstChunk);
       let s = earlier + ((acc.x + acc.y) + (acc.z + acc.w));
@@ -151,25 +148,27 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
   let inDim = args.inDim;
   let outDim = args.outDim;
   let inBase = r * inDim;
-  var g: array<vec4<f32>, CHUNK4>;
+  var g: array<f32, CHUNK>;
   for (var c0 = 0u; c0 < outDim; c0 += CHUNK) {
     let n = min(CHUNK, outDim - c0);
-    let n4 = (n + 3u) / 4u;
-    for (var k = 0u; k < CHUNK4; k++) {
-      if (k < n4) { g[k] = gradOutput4(r * outDim + c0, 4u * k, n); }
+    for (var o = 0u; o < CHUNK; o++) {
+      if (o < n) { g[o] = gradOutput[r * outDim + c0 + o]; }
     }
     let firstChunk = c0 == 0u;
     let lastChunk = c0 + n == outDim;
-    for (var i = 0u; i < inDim; i++) {
-      // Column i of W, rows c0 .. c0 + n.
-      let w = args.weightOffset + c0 * inDim + i;
+    for (var i0 = 0u; i0 < inDim; i0 += 4u) {
+      // Inputs i0 .. i0 + 3 against outputs c0 .. c0 + n.
       var acc = vec4<f32>(0.0);
-      for (var k = 0u; k < CHUNK4; k++) {
-        if (k < n4) { acc += paramsColumn4(w, 4u * k, n - 1u, inDim) * g[k]; }
+      for (var o = 0u; o < CHUNK; o++) {
+        if (o < n) { acc += weights4(args.weightOffset + (c0 + o) * inDim, i0, inDim - 1u) * g[o]; }
       }
-      let earlier = select(gradInput[inBase + i], 0.0, firstChunk);
-      let s = earlier + ((acc.x + acc.y) + (acc.z + acc.w));
-      gradInput[inBase + i] = select(s, s * slope(args.inputActivation, input[inBase + i]), lastChunk);
+      for (var j = 0u; j < 4u; j++) {
+        let i = inBase + i0 + j;
+        if (i0 + j < inDim) {
+          let s = select(gradInput[i], 0.0, firstChunk) + acc[j];
+          gradInput[i] = select(s, s * slope(args.inputActivation, input[i]), lastChunk);
+        }
+      }
     }
   }
 }

@@ -122,14 +122,23 @@ interface Case {
   rows: number;
 }
 
-// Odd sizes on purpose: rows not a multiple of 4, dims not multiples of 4, and
-// dims past the 64-wide register chunk (67, 130) to exercise chunked rows.
+// Odd sizes on purpose: rows not a multiple of 4, dims not multiples of 4 (the
+// scalar weight path), multiples of 4 (the vec4 path), and dims past the 64-wide
+// register chunk (67, 132, 68) to exercise chunked rows.
 const CASES: Case[] = [
   { sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: 130 },
   { sizes: [3, 5, 1], activations: ['tanh', 'identity'], rows: 7 },
   { sizes: [5, 3, 7], activations: ['identity', 'tanh'], rows: 1 },
-  { sizes: [67, 130, 3], activations: ['tanh', 'tanh'], rows: 9 },
+  { sizes: [67, 132, 68, 3], activations: ['tanh', 'tanh', 'identity'], rows: 9 },
 ];
+
+it('test cases cover the vec4 and the scalar weight paths', () => {
+  const paths = CASES.flatMap((c) => new MlpLayout(c.sizes, c.activations).layers.map((layer) => MlpKernels.isAligned(layer)));
+  expect(paths).toContain(true);
+  expect(paths).toContain(false);
+  // 132 inputs on the vec4 path: three register chunks.
+  expect(MlpKernels.isAligned(new MlpLayout(CASES[3].sizes, CASES[3].activations).layers[1])).toBe(true);
+});
 
 async function setup(c: Case, seed: number) {
   const gpu = await testGpu();

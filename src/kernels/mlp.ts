@@ -14,11 +14,17 @@ const ACTIVATION_CODE: Record<Activation, number> = { identity: 0, tanh: 1 };
 
 const compiled = new WeakMap<GPUDevice, Promise<MlpKernels>>();
 
-/** The three dense-layer pipelines, compiled once per device. */
+/** A pipeline for layers whose W rows are 16-byte aligned, and one for any layer. */
+export interface AlignedPair {
+  aligned: Kernel;
+  any: Kernel;
+}
+
+/** The dense-layer pipelines, compiled once per device. */
 export class MlpKernels {
   private constructor(
-    readonly forward: Kernel,
-    readonly backwardInput: Kernel,
+    readonly forward: AlignedPair,
+    readonly backwardInput: AlignedPair,
     readonly backwardParams: Kernel,
     readonly denseArgs: StructView,
   ) {}
@@ -28,12 +34,25 @@ export class MlpKernels {
     if (!kernels) {
       kernels = (async () => {
         const family = await ShaderFamily.load(gpu, 'mlp', mlpWgsl);
-        const k = await family.kernels({ forward: undefined, backward_input: undefined, backward_params: undefined });
-        return new MlpKernels(k.forward, k.backward_input, k.backward_params, family.struct('DenseArgs'));
+        const pair = async (entry: string): Promise<AlignedPair> => {
+          const [aligned, any] = await Promise.all([family.kernel(entry, { constants: { ALIGNED: 1 } }), family.kernel(entry)]);
+          return { aligned, any };
+        };
+        const [forward, backwardInput, backwardParams] = await Promise.all([
+          pair('forward'),
+          pair('backward_input'),
+          family.kernel('backward_params'),
+        ]);
+        return new MlpKernels(forward, backwardInput, backwardParams, family.struct('DenseArgs'));
       })();
       compiled.set(gpu.device, kernels);
     }
     return kernels;
+  }
+
+  /** Whether W's rows start on 16-byte boundaries, so the vec4 weight path applies. */
+  static isAligned(layer: DenseLayer): boolean {
+    return layer.weightOffset % 4 === 0 && layer.inDim % 4 === 0;
   }
 
   /** Invocations of backward_params for one layer: one per 4×4 tile of W plus one per 4 biases. */
@@ -74,7 +93,8 @@ export class Mlp {
   ) {}
 
   static create(gpu: GpuContext, kernels: MlpKernels, layout: MlpLayout, label: string): Mlp {
-    const bytes = layout.paramCount * 4;
+    // Whole vec4s, so the aligned kernels' vec4 view covers every weight.
+    const bytes = Math.ceil(layout.paramCount / 4) * 16;
     return new Mlp(gpu, kernels, layout, label, storageBuffer(gpu, `${label}.params`, bytes), storageBuffer(gpu, `${label}.grads`, bytes));
   }
 
@@ -82,7 +102,8 @@ export class Mlp {
     if (values.length !== this.layout.paramCount) {
       throw new Error(`${this.label}.setParams: expected ${this.layout.paramCount} values, got ${values.length}`);
     }
-    this.gpu.device.queue.writeBuffer(this.params, 0, values);
+    // A copy, so views of shared or offset memory are accepted too.
+    this.gpu.device.queue.writeBuffer(this.params, 0, new Float32Array(values));
   }
 
   readParams(): Promise<Float32Array> {
@@ -103,6 +124,12 @@ export class Mlp {
   }
 }
 
+interface Dispatch {
+  kernel: Kernel;
+  bindGroup: GPUBindGroup;
+  invocations: number;
+}
+
 interface BackwardVariant {
   args: GPUBuffer;
   bindGroups: GPUBindGroup[];
@@ -118,9 +145,9 @@ export class MlpPass {
   /** dLoss/d(input), [rows][inputDim], when prepared with inputGradient. */
   readonly gradInput: GPUBuffer | null;
 
-  private readonly forwardGroups: GPUBindGroup[];
-  /** backward_input bind group per layer (null where that gradient is not needed). */
-  private readonly inputGroups: (GPUBindGroup | null)[];
+  private readonly forwardDispatches: Dispatch[];
+  /** backward_input per layer (null where that gradient is not needed). */
+  private readonly inputDispatches: (Dispatch | null)[];
   private readonly backwardVariants = new Map<string, BackwardVariant>();
   private readonly slotBytes: number;
 
@@ -149,34 +176,37 @@ export class MlpPass {
 
     const view = kernels.denseArgs;
     this.slotBytes = Math.ceil(view.paddedSize / gpu.limits.minUniformBufferOffsetAlignment) * gpu.limits.minUniformBufferOffsetAlignment;
-    // Slots 0..L-1: forward of each layer; slots L..2L-1: backward_input of each layer.
+    // One slot per layer, read by its forward and backward_input.
     const args = gpu.device.createBuffer({
       label: `${label}.args`,
-      size: this.slotBytes * 2 * layers.length,
+      size: this.slotBytes * layers.length,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
     const bytes = new ArrayBuffer(args.size);
     const data = new DataView(bytes);
-    layers.forEach((layer, l) => {
-      view.write(data, this.denseArgs(layer, l, {}), l * this.slotBytes);
-      view.write(data, this.denseArgs(layer, l, {}), (layers.length + l) * this.slotBytes);
-    });
+    layers.forEach((layer, l) => view.write(data, this.denseArgs(layer, l, {}), l * this.slotBytes));
     gpu.device.queue.writeBuffer(args, 0, bytes);
-    const slot = (k: number) => ({ buffer: args, offset: k * this.slotBytes, size: view.paddedSize });
+    const slot = (l: number) => ({ buffer: args, offset: l * this.slotBytes, size: view.paddedSize });
+    const pick = (pair: AlignedPair, layer: DenseLayer) => (MlpKernels.isAligned(layer) ? pair.aligned : pair.any);
 
-    this.forwardGroups = layers.map((_, l) =>
-      kernels.forward.bind(
-        { args: slot(l), params, input: this.layerInput(l), output: this.activations[l] },
-        `${label}.layer${l}`,
-      ),
-    );
-    this.inputGroups = layers.map((_, l) => {
-      const target = l > 0 ? this.gradPreActivations[l - 1] : this.gradInput;
-      if (!target) return null;
-      return kernels.backwardInput.bind(
-        { args: slot(layers.length + l), params, gradOutput: this.gradPreActivations[l], input: this.layerInput(l), gradInput: target },
-        `${label}.layer${l}`,
-      );
+    this.forwardDispatches = layers.map((layer, l) => {
+      const kernel = pick(kernels.forward, layer);
+      const resources = { args: slot(l), params, paramsVec4: params, input: this.layerInput(l), output: this.activations[l] };
+      return { kernel, bindGroup: kernel.bind(resources, `${label}.layer${l}`), invocations: rows };
+    });
+    this.inputDispatches = layers.map((layer, l) => {
+      const gradInput = l > 0 ? this.gradPreActivations[l - 1] : this.gradInput;
+      if (!gradInput) return null;
+      const kernel = pick(kernels.backwardInput, layer);
+      const resources = {
+        args: slot(l),
+        params,
+        paramsVec4: params,
+        gradOutput: this.gradPreActivations[l],
+        input: this.layerInput(l),
+        gradInput,
+      };
+      return { kernel, bindGroup: kernel.bind(resources, `${label}.layer${l}`), invocations: rows };
     });
   }
 
@@ -190,8 +220,18 @@ export class MlpPass {
     return this.gradPreActivations[this.gradPreActivations.length - 1];
   }
 
+  /** Dispatches recorded by encodeForward (one per layer). */
+  get dispatchCount(): number {
+    return this.layout.layers.length;
+  }
+
+  /** Dispatches recorded by encodeBackward. */
+  get backwardDispatchCount(): number {
+    return this.inputDispatches.reduce((n, d) => n + (d ? 2 : 1), 0);
+  }
+
   encodeForward(pass: GPUComputePassEncoder): void {
-    this.forwardGroups.forEach((group) => this.kernels.forward.dispatch(pass, group, this.rows));
+    for (const d of this.forwardDispatches) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
   }
 
   /**
@@ -204,8 +244,8 @@ export class MlpPass {
     for (let l = this.layout.layers.length - 1; l >= 0; l--) {
       const layer = this.layout.layers[l];
       this.kernels.backwardParams.dispatch(pass, variant.bindGroups[l], MlpKernels.paramTiles(layer));
-      const inputGroup = this.inputGroups[l];
-      if (inputGroup) this.kernels.backwardInput.dispatch(pass, inputGroup, this.rows);
+      const d = this.inputDispatches[l];
+      if (d) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
     }
   }
 
