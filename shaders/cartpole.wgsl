@@ -43,13 +43,12 @@ fn cartpole_sin_cos(theta: f32) -> vec2<f32> {
   let r2 = r * r;
   let s = r + r * r2 * (-1.0 / 6.0 + r2 * (1.0 / 120.0 + r2 * (-1.0 / 5040.0 + r2 * (1.0 / 362880.0))));
   let c = 1.0 + r2 * (-0.5 + r2 * (1.0 / 24.0 + r2 * (-1.0 / 720.0 + r2 * (1.0 / 40320.0 + r2 * (-1.0 / 3628800.0)))));
-  // theta = k pi/2 + r: rotate (sin r, cos r) by the quadrant k mod 4.
-  switch (i32(k) & 3) {
-    case 0: { return vec2<f32>(s, c); }
-    case 1: { return vec2<f32>(c, -s); }
-    case 2: { return vec2<f32>(-s, -c); }
-    default: { return vec2<f32>(-c, s); }
-  }
+  // theta = k pi/2 + r: quadrant q = k mod 4 gives (s, c), (c, -s), (-s, -c), (-c, s),
+  // chosen with selects rather than a switch so SIMD lanes never diverge.
+  let q = i32(k) & 3;
+  let swapped = select(vec2<f32>(s, c), vec2<f32>(c, s), (q & 1) == 1);
+  let signs = vec2<f32>(select(1.0, -1.0, (q & 2) == 2), select(1.0, -1.0, ((q + 1) & 2) == 2));
+  return swapped * signs;
 }
 
 fn cartpole_next_state(s: vec4<f32>, action: i32, p: CartPoleParams) -> vec4<f32> {
