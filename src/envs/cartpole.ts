@@ -78,9 +78,10 @@ export class CartPoleVec {
   static async create(gpu: GpuContext, options: CartPoleVecOptions): Promise<CartPoleVec> {
     const where = 'CartPoleVec.create';
     const resolved: Required<CartPoleVecOptions> = {
-      maxEpisodeSteps: CARTPOLE_V1.maxEpisodeSteps,
-      workgroupSize: 64,
-      ...options,
+      numEnvs: options.numEnvs,
+      seed: options.seed,
+      maxEpisodeSteps: options.maxEpisodeSteps ?? CARTPOLE_V1.maxEpisodeSteps,
+      workgroupSize: options.workgroupSize ?? 64,
     };
     const { numEnvs, seed, maxEpisodeSteps, workgroupSize } = resolved;
     checkInteger(where, 'numEnvs', numEnvs, 1, CartPoleVec.maxEnvs(gpu));
