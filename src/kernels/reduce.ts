@@ -1,0 +1,142 @@
+/**
+ * Deterministic parallel reductions (shaders/reduce.wgsl): sum, sum of squares,
+ * dot, mean, and mean with population standard deviation, written into a slot
+ * of a small result buffer on the GPU. A Reduction is bound once to its input
+ * and output; `encode` records two dispatches into the caller's pass.
+ */
+import reduceWgsl from '../../shaders/reduce.wgsl?raw';
+import type { GpuContext } from '../gpu/device';
+import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
+import { storageBuffer, uniformBuffer } from '../gpu/buffers';
+
+export type ReduceOp = 'sum' | 'sumSquares' | 'dot' | 'mean' | 'meanStd';
+
+const OP_CODE = { sum: 0, sumSquares: 1, dot: 2 } as const;
+
+/** Most partial results pass 1 writes; each covers at least MIN_PER_PARTIAL elements. */
+const MAX_PARTIALS = 4096;
+const MIN_PER_PARTIAL = 256;
+/** Partials combined per block in the finish (FINISH_BLOCK in the shader). */
+export const FINISH_BLOCK = 64;
+
+const compiled = new WeakMap<GPUDevice, Promise<ReduceKernels>>();
+
+/** The reduction pipelines, compiled once per device. */
+export class ReduceKernels {
+  private constructor(
+    readonly partialSums: Record<keyof typeof OP_CODE, Kernel>,
+    readonly finishSums: Kernel,
+    readonly partialMoments: Kernel,
+    readonly finishMoments: Kernel,
+    readonly args: StructView,
+  ) {}
+
+  static create(gpu: GpuContext): Promise<ReduceKernels> {
+    let kernels = compiled.get(gpu.device);
+    if (!kernels) {
+      kernels = (async () => {
+        const family = await ShaderFamily.load(gpu, 'reduce', reduceWgsl);
+        const [sum, sumSquares, dot, finishSums, partialMoments, finishMoments] = await Promise.all([
+          family.kernel('partial_sums', { constants: { OP: OP_CODE.sum } }),
+          family.kernel('partial_sums', { constants: { OP: OP_CODE.sumSquares } }),
+          family.kernel('partial_sums', { constants: { OP: OP_CODE.dot } }),
+          family.kernel('finish_sums'),
+          family.kernel('partial_moments'),
+          family.kernel('finish_moments'),
+        ]);
+        return new ReduceKernels({ sum, sumSquares, dot }, finishSums, partialMoments, finishMoments, family.struct('ReduceArgs'));
+      })();
+      compiled.set(gpu.device, kernels);
+    }
+    return kernels;
+  }
+}
+
+export interface ReductionOptions {
+  /** f32 values; the reduction reads input[offset .. offset + count). */
+  input: GPUBuffer;
+  count: number;
+  op: ReduceOp;
+  /** f32 result buffer: output[outputIndex] (meanStd: mean there, std at outputIndex + 1). */
+  output: GPUBuffer;
+  outputIndex: number;
+  /** First element of input to read (default 0). */
+  offset?: number;
+  /** Second operand of 'dot', read from offsetB (default 0). */
+  inputB?: GPUBuffer;
+  offsetB?: number;
+  label?: string;
+}
+
+/** One reduction bound to its buffers: partials, uniform and bind groups made once. */
+export class Reduction {
+  private constructor(
+    private readonly partialKernel: Kernel,
+    private readonly finishKernel: Kernel,
+    private readonly partialGroup: GPUBindGroup,
+    private readonly finishGroup: GPUBindGroup,
+    /** Partial results pass 1 writes (invocations of the first dispatch). */
+    readonly partialCount: number,
+    private readonly partials: GPUBuffer,
+    private readonly args: GPUBuffer,
+  ) {}
+
+  /** How many partial results a reduction over `count` elements uses. */
+  static partialCount(count: number): number {
+    return Math.max(1, Math.min(MAX_PARTIALS, Math.floor(count / MIN_PER_PARTIAL)));
+  }
+
+  static create(gpu: GpuContext, kernels: ReduceKernels, options: ReductionOptions): Reduction {
+    const { input, count, op, output, outputIndex } = options;
+    const label = options.label ?? `reduce.${op}`;
+    const offset = options.offset ?? 0;
+    const offsetB = options.offsetB ?? 0;
+    if (!Number.isInteger(count) || count < 1) throw new Error(`${label}: count must be a positive integer, got ${count}`);
+    if (!(op in OP_CODE) && op !== 'mean' && op !== 'meanStd') {
+      throw new Error(`${label}: op "${op}" is not one of sum, sumSquares, dot, mean, meanStd`);
+    }
+    const fits = (buffer: GPUBuffer, name: string, first: number, n: number) => {
+      if (!Number.isInteger(first) || first < 0) throw new Error(`${label}: ${name} index must be a non-negative integer, got ${first}`);
+      if (buffer.size < (first + n) * 4) {
+        throw new Error(`${label}: ${name} buffer ${buffer.label} holds ${buffer.size / 4} floats, needs ${first + n} (from ${first}, ${n} values)`);
+      }
+    };
+    fits(input, 'input', offset, count);
+    fits(output, 'output', outputIndex, op === 'meanStd' ? 2 : 1);
+    if (op === 'dot') {
+      if (!options.inputB) throw new Error(`${label}: op "dot" needs inputB`);
+      fits(options.inputB, 'inputB', offsetB, count);
+    }
+    const partialCount = Reduction.partialCount(count);
+    const partials = storageBuffer(gpu, `${label}.partials`, partialCount * 8);
+    const args = uniformBuffer(
+      gpu,
+      `${label}.args`,
+      kernels.args.pack({ count, offset, offsetB, partialCount, outputIndex, divideByCount: op === 'mean' ? 1 : 0 }),
+    );
+    const moments = op === 'meanStd';
+    const partialKernel = moments ? kernels.partialMoments : kernels.partialSums[op === 'mean' ? 'sum' : op];
+    const finishKernel = moments ? kernels.finishMoments : kernels.finishSums;
+    const partialResources: Record<string, GPUBuffer> = { args, input, partials };
+    if (!moments) partialResources.inputB = options.inputB ?? input;
+    return new Reduction(
+      partialKernel,
+      finishKernel,
+      partialKernel.bind(partialResources, label),
+      finishKernel.bind({ args, partials, output }, label),
+      partialCount,
+      partials,
+      args,
+    );
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    this.partialKernel.dispatch(pass, this.partialGroup, this.partialCount);
+    this.finishKernel.dispatch(pass, this.finishGroup, 1);
+  }
+
+  destroy(): void {
+    this.partials.destroy();
+    this.args.destroy();
+  }
+}
