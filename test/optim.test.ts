@@ -1,0 +1,138 @@
+import { describe, it, expect } from 'vitest';
+import { Adam, type AdamOptions } from '../src/kernels/optim';
+import { AdamReference } from '../src/reference/adam';
+import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
+import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
+
+async function setup(count: number, options: Omit<AdamOptions, 'count'>, seed: number) {
+  const gpu = await testGpu();
+  const rand = seededRandom(seed);
+  const initial = new Float32Array(randomArray(count, rand, -1, 1));
+  const params = storageBuffer(gpu, 'test.params', initial);
+  const grads = storageBuffer(gpu, 'test.grads', count * 4);
+  const adam = await Adam.create(gpu, { count, ...options, label: 'test.adam' });
+  const reference = new AdamReference(count, options);
+  const theta = Float64Array.from(initial);
+  /** Writes fresh random grads (scaled), runs one GPU step, and returns the grads. */
+  const step = (scale = 1) => {
+    const g = new Float32Array(randomArray(count, rand, -scale, scale));
+    gpu.device.queue.writeBuffer(grads, 0, g);
+    submitPass(gpu, 'test.adam.step', (pass) => adam.encodeStep(pass, params, grads));
+    return g;
+  };
+  const control = async () => {
+    const c = (await adam.readState()).control;
+    const field = (name: string) => c[adam.controlView.offsetOf(name) / 4];
+    return { raw: c, step: field('step'), gradScale: field('gradScale'), gradNormSquared: field('gradNormSquared'), active: field('activeFlag') };
+  };
+  return { gpu, adam, reference, theta, params, grads, step, control, read: () => readFloat32(gpu, params, 0, count) };
+}
+
+describe('Adam vs float64 torch.optim.Adam formulas (rtol 1e-5, atol 1e-7)', () => {
+  for (const count of [1, 1001, 4610]) {
+    it(`5 steps on ${count} parameters, learning rate changed before step 4`, async () => {
+      const s = await setup(count, { lr: 1e-2 }, count);
+      for (let k = 1; k <= 5; k++) {
+        const lr = k >= 4 ? 3e-3 : 1e-2;
+        if (k === 4) s.adam.setLearningRate(lr);
+        s.reference.update(s.theta, s.step(), lr);
+      }
+      expectClose(await s.read(), s.theta, 1e-5, 1e-7, 'params');
+      const state = await s.adam.readState();
+      expectClose(state.m, s.reference.m, 1e-5, 1e-7, 'm');
+      expectClose(state.v, s.reference.v, 1e-5, 1e-9, 'v');
+      expect((await s.control()).step).toBe(5);
+    });
+  }
+
+  it('β near 1 (0.9999): bias corrections without cancellation', async () => {
+    const s = await setup(257, { lr: 1e-3, beta1: 0.99, beta2: 0.9999, eps: 1e-6 }, 3);
+    for (let k = 0; k < 5; k++) s.reference.update(s.theta, s.step());
+    expectClose(await s.read(), s.theta, 1e-5, 1e-7, 'params');
+  });
+});
+
+describe('active flag', () => {
+  it('own flag: inactive steps change nothing, not even t; the next active step is step t + 1', async () => {
+    const s = await setup(1001, { lr: 1e-2 }, 21);
+    for (let k = 0; k < 2; k++) s.reference.update(s.theta, s.step());
+    const before = { params: await s.read(), state: await s.adam.readState() };
+    s.adam.setActive(false);
+    s.step();
+    s.step();
+    const after = await s.adam.readState();
+    const control = await s.control();
+    expect(control.active).toBe(0);
+    s.adam.setActive(true);
+    expect(new Uint32Array((await s.read()).buffer)).toEqual(new Uint32Array(before.params.buffer));
+    expect(new Uint32Array(after.m.buffer)).toEqual(new Uint32Array(before.state.m.buffer));
+    expect(new Uint32Array(after.v.buffer)).toEqual(new Uint32Array(before.state.v.buffer));
+    // Only the flag itself differs in the control block.
+    const activeAt = s.adam.controlView.offsetOf('activeFlag') / 4;
+    expect(Array.from(after.control).filter((_, k) => k !== activeAt)).toEqual(Array.from(before.state.control).filter((_, k) => k !== activeAt));
+    s.reference.update(s.theta, s.step());
+    expectClose(await s.read(), s.theta, 1e-5, 1e-7, 'params after resuming');
+    expect((await s.control()).step).toBe(3);
+  });
+
+  it('external flag in another buffer gates the step (0 → no-op, 1 → step)', async () => {
+    const gpu = await testGpu();
+    const flags = storageBuffer(gpu, 'test.metrics', new Float32Array([5, 6, 0, 7]));
+    const s = await setup(300, { lr: 1e-2, activeFlag: { buffer: flags, index: 2 } }, 22);
+    const initial = await s.read();
+    s.step();
+    expect(await s.read()).toEqual(initial);
+    expect((await s.control()).step).toBe(0);
+    gpu.device.queue.writeBuffer(flags, 8, Float32Array.of(1));
+    s.reference.update(s.theta, s.step());
+    expectClose(await s.read(), s.theta, 1e-5, 1e-7, 'params');
+    expect((await s.control()).step).toBe(1);
+    // The flag's buffer is only read.
+    expect(await readFloat32(gpu, flags)).toEqual(new Float32Array([5, 6, 1, 7]));
+  });
+});
+
+describe('global gradient-norm clipping (gradScale = min(1, maxNorm / (‖g‖ + 1e-6)); rtol 1e-5)', () => {
+  it('scales large gradients down and leaves small ones alone', async () => {
+    const count = 4610;
+    const maxGradNorm = 0.5;
+    const s = await setup(count, { lr: 1e-2, maxGradNorm }, 31);
+    for (const scale of [1, 1e-4, 3]) {
+      const g = s.step(scale);
+      s.reference.update(s.theta, g);
+      const norm = Math.sqrt(g.reduce((a, x) => a + x * x, 0));
+      const control = await s.control();
+      expectClose([control.gradNormSquared], [norm * norm], 1e-5, 0, 'gradNormSquared');
+      expectClose([control.gradScale], [Math.min(1, maxGradNorm / (norm + 1e-6))], 1e-5, 0, `gradScale at gradient scale ${scale}`);
+      expect(control.gradScale < 1).toBe(norm > maxGradNorm);
+      expectClose(await s.read(), s.theta, 1e-5, 1e-7, 'params');
+    }
+  });
+});
+
+describe('Adam state and options', () => {
+  it('readState/writeState round-trip into a fresh optimizer, which then continues identically', async () => {
+    const a = await setup(500, { lr: 1e-2 }, 41);
+    a.step();
+    a.step();
+    const state = await a.adam.readState();
+    const b = await Adam.create(a.gpu, { count: 500, lr: 1e-2, label: 'test.adam.restored' });
+    b.writeState(state);
+    const restored = await b.readState();
+    for (const part of a.adam.stateParts) expect(restored[part]).toEqual(state[part]);
+    const paramsB = storageBuffer(a.gpu, 'test.paramsB', await a.read());
+    a.step();
+    submitPass(a.gpu, 'test.adam.restored.step', (pass) => b.encodeStep(pass, paramsB, a.grads));
+    expect(await readFloat32(a.gpu, paramsB, 0, 500), 'restored optimizer steps like the original').toEqual(await a.read());
+    expect(() => b.writeState({ ...state, m: new Float32Array(3) })).toThrow(/"m" needs 500 values, got 3/);
+  });
+
+  it('names invalid options', async () => {
+    const gpu = await testGpu();
+    await expect(Adam.create(gpu, { count: 0, lr: 1 })).rejects.toThrow(/count must be a positive integer, got 0/);
+    await expect(Adam.create(gpu, { count: 4, lr: 1, beta2: 1 })).rejects.toThrow(/beta2 must be in \[0, 1\), got 1/);
+    await expect(Adam.create(gpu, { count: 4, lr: 1, maxGradNorm: 0 })).rejects.toThrow(/maxGradNorm must be > 0 when given, got 0/);
+    const small = storageBuffer(gpu, 'test.tiny', 16);
+    await expect(Adam.create(gpu, { count: 4, lr: 1, activeFlag: { buffer: small, index: 4 } })).rejects.toThrow(/activeFlag index 4 is outside buffer test.tiny/);
+  });
+});
