@@ -1,0 +1,145 @@
+import { describe, it, expect } from 'vitest';
+import { MlpLayout, type Activation } from '../src/nn/mlp';
+import { Mlp, MlpKernels } from '../src/kernels/mlp';
+import { FisherVectorProduct, parameterVectorBytes } from '../src/kernels/fvp';
+import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
+import { fisherMatrixReference, fisherVectorProductReference, meanKlGradientReference } from '../src/reference/fvp';
+import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
+
+const TANH_TANH_IDENTITY: Activation[] = ['tanh', 'tanh', 'identity'];
+
+interface Case {
+  layout: MlpLayout;
+  rows: number;
+  /** f32-representable values, so the float64 references see what the GPU sees. */
+  params: Float64Array;
+  obs: Float64Array;
+  vectors: Float64Array[];
+}
+
+function makeCase(sizes: number[], rows: number, seed: number, vectorCount = 1): Case {
+  const layout = new MlpLayout(sizes, TANH_TANH_IDENTITY);
+  const rand = seededRandom(seed);
+  const f32 = (a: Float64Array) => Float64Array.from(Float32Array.from(a));
+  return {
+    layout,
+    rows,
+    params: f32(randomArray(layout.paramCount, rand, -0.8, 0.8)),
+    obs: f32(randomArray(rows * layout.inputDim, rand, -2, 2)),
+    vectors: Array.from({ length: vectorCount }, () => f32(randomArray(layout.paramCount, rand))),
+  };
+}
+
+async function gpuFisherVectorProducts(c: Case, damping: number): Promise<Float32Array[]> {
+  const gpu = await testGpu();
+  const policy = Mlp.create(gpu, await MlpKernels.create(gpu), c.layout, 'test.policy');
+  policy.setParams(Float32Array.from(c.params));
+  const obs = storageBuffer(gpu, 'test.obs', Float32Array.from(c.obs));
+  const fvp = await FisherVectorProduct.create(gpu, { policy, rows: c.rows, obs, damping, label: 'test.fvp' });
+  const vectors = c.vectors.map((v, i) => {
+    const data = new Float32Array(parameterVectorBytes(c.layout) / 4);
+    data.set(v);
+    return storageBuffer(gpu, `test.vector${i}`, data);
+  });
+  const results = c.vectors.map((_, i) => storageBuffer(gpu, `test.result${i}`, c.layout.paramCount * 4));
+  submitPass(gpu, 'test.fvp', (pass) => {
+    fvp.encodeForward(pass);
+    vectors.forEach((v, i) => fvp.encode(pass, v, results[i]));
+  });
+  const out = await Promise.all(results.map((r) => readFloat32(gpu, r, 0, c.layout.paramCount)));
+  fvp.destroy();
+  return out;
+}
+
+function matVec(M: Float64Array, v: ArrayLike<number>, damping: number): Float64Array {
+  const n = v.length;
+  const out = new Float64Array(n);
+  for (let a = 0; a < n; a++) {
+    let s = damping * v[a];
+    for (let b = 0; b < n; b++) s += M[a * n + b] * v[b];
+    out[a] = s;
+  }
+  return out;
+}
+
+/** Hessian of the mean KL(π_θold ‖ π_θ) at θ = θ_old along v, by central differences of the float64 KL gradient. */
+function klHessianVectorByDifferences(c: Case, v: ArrayLike<number>, h = 1e-5): Float64Array {
+  const shifted = (sign: number) => c.params.map((p, j) => p + sign * h * v[j]);
+  const plus = meanKlGradientReference(c.layout, shifted(1), c.params, c.obs, c.rows);
+  const minus = meanKlGradientReference(c.layout, shifted(-1), c.params, c.obs, c.rows);
+  return plus.map((g, j) => (g - minus[j]) / (2 * h));
+}
+
+const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+
+describe('float64 Fisher references', () => {
+  it('explicit matrix, matrix-free product and KL Hessian by differences agree (1e-10, differences 1e-6)', () => {
+    const c = makeCase([3, 5, 4, 3], 7, 11);
+    const F = fisherMatrixReference(c.layout, c.params, c.obs, c.rows);
+    const v = c.vectors[0];
+    const explicit = matVec(F, v, 0.01);
+    const matrixFree = fisherVectorProductReference(c.layout, c.params, c.obs, c.rows, v, 0.01);
+    expectClose(matrixFree, explicit, 1e-10, 1e-12 * maxAbs(explicit), 'matrix-free vs explicit');
+    const hessian = klHessianVectorByDifferences(c, v);
+    expectClose(hessian, matVec(F, v, 0), 1e-6, 1e-7 * maxAbs(explicit), 'KL Hessian by differences vs Fisher');
+    // A Fisher matrix is symmetric positive semi-definite: vᵀFv ≥ 0 for any v.
+    for (const seed of [1, 2, 3]) {
+      const u = randomArray(c.layout.paramCount, seededRandom(seed));
+      const Fu = matVec(F, u, 0);
+      expect(u.reduce((s, x, j) => s + x * Fu[j], 0)).toBeGreaterThanOrEqual(0);
+    }
+  });
+});
+
+describe('FisherVectorProduct on the GPU', () => {
+  it('3→5→4→3, 7 rows: equals the explicit float64 Fisher matrix times v plus damping (rtol 1e-4, atol 1e-5·max)', async () => {
+    const c = makeCase([3, 5, 4, 3], 7, 21, 2);
+    const damping = 1e-3;
+    const F = fisherMatrixReference(c.layout, c.params, c.obs, c.rows);
+    const products = await gpuFisherVectorProducts(c, damping);
+    c.vectors.forEach((v, i) => {
+      const expected = matVec(F, v, damping);
+      expectClose(products[i], expected, 1e-4, 1e-5 * maxAbs(expected), `F v${i} + damping v${i}`);
+    });
+  });
+
+  it('3→5→4→3, 7 rows: equals the Hessian of the mean KL at θ_old by finite differences (rtol 1e-4, atol 1e-5·max)', async () => {
+    const c = makeCase([3, 5, 4, 3], 7, 31);
+    const damping = 0.1;
+    const [product] = await gpuFisherVectorProducts(c, damping);
+    const hessian = klHessianVectorByDifferences(c, c.vectors[0]);
+    const withoutDamping = Array.from(product, (x, j) => x - damping * c.vectors[0][j]);
+    expectClose(withoutDamping, hessian, 1e-4, 1e-5 * maxAbs(hessian), 'F v − damping v vs KL Hessian v');
+  });
+
+  for (const [sizes, rows] of [
+    [[4, 64, 64, 2], 301],
+    [[3, 70, 5, 3], 130],
+    [[4, 8, 8, 4], 65],
+  ] as const) {
+    it(`${sizes.join('→')}, ${rows} rows: matches the float64 matrix-free product (rtol 1e-3, atol 1e-4·max)`, async () => {
+      const c = makeCase([...sizes], rows, sizes[1] + rows, 2);
+      const damping = 1e-3;
+      const products = await gpuFisherVectorProducts(c, damping);
+      c.vectors.forEach((v, i) => {
+        const expected = fisherVectorProductReference(c.layout, c.params, c.obs, c.rows, v, damping);
+        expectClose(products[i], expected, 1e-3, 1e-4 * maxAbs(expected), `F v${i}`);
+      });
+    });
+  }
+
+  it('names a vector buffer that is too small', async () => {
+    const gpu = await testGpu();
+    const layout = new MlpLayout([3, 5, 4, 3], TANH_TANH_IDENTITY);
+    const policy = Mlp.create(gpu, await MlpKernels.create(gpu), layout, 'test.policy');
+    const obs = storageBuffer(gpu, 'test.obs', 7 * 3 * 4);
+    const fvp = await FisherVectorProduct.create(gpu, { policy, rows: 7, obs, damping: 0, label: 'test.fvp' });
+    const small = storageBuffer(gpu, 'test.small', 16);
+    const result = storageBuffer(gpu, 'test.result', layout.paramCount * 4);
+    const encoder = gpu.device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    expect(() => fvp.encode(pass, small, result)).toThrow(/test\.small holds 16 bytes, needs 240/);
+    pass.end();
+    fvp.destroy();
+  });
+});
