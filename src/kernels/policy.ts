@@ -1,0 +1,163 @@
+/**
+ * Categorical policy head (shaders/policy.wgsl): log-probabilities and
+ * entropies of chosen actions, per-row KL between two policies, and
+ * inverse-CDF sampling on the Philox stream STREAM_ACTION. Each method returns
+ * an operation bound once to its buffers; `encode` records one dispatch.
+ */
+import randomWgsl from '../../shaders/random.wgsl?raw';
+import policyWgsl from '../../shaders/policy.wgsl?raw';
+import type { GpuContext } from '../gpu/device';
+import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
+import { uniformBuffer } from '../gpu/buffers';
+
+export interface PolicyShape {
+  rows: number;
+  numActions: number;
+  label: string;
+}
+
+export interface LogProbEntropyOptions extends PolicyShape {
+  /** [rows][numActions] f32 */
+  logits: GPUBuffer;
+  /** [rows] i32 */
+  actions: GPUBuffer;
+  /** [rows] f32 out: log π(action | row) */
+  logProb: GPUBuffer;
+  /** [rows] f32 out: entropy of π(· | row) */
+  entropy: GPUBuffer;
+}
+
+export interface KlOptions extends PolicyShape {
+  logitsOld: GPUBuffer;
+  logitsNew: GPUBuffer;
+  /** [rows] f32 out: KL(π_old ‖ π_new) per row */
+  kl: GPUBuffer;
+}
+
+export interface SamplerOptions extends PolicyShape {
+  logits: GPUBuffer;
+  /** [rows] i32 out */
+  actions: GPUBuffer;
+  /** [rows] f32 out: log-probability of the sampled action */
+  logProb: GPUBuffer;
+  seed: number;
+  /** Step slots t = 0 .. steps − 1 that encode(pass, t) can use (default 1). */
+  steps?: number;
+}
+
+/** An operation bound to its buffers. */
+export interface PolicyOp {
+  encode(pass: GPUComputePassEncoder): void;
+}
+
+const compiled = new WeakMap<GPUDevice, Promise<PolicyKernels>>();
+
+export class PolicyKernels {
+  private constructor(
+    private readonly gpu: GpuContext,
+    private readonly logProbEntropyKernel: Kernel,
+    private readonly klKernel: Kernel,
+    private readonly sampleKernel: Kernel,
+    private readonly policyArgs: StructView,
+    private readonly sampleStep: StructView,
+  ) {}
+
+  /** Compiles policy.wgsl once per device. */
+  static create(gpu: GpuContext): Promise<PolicyKernels> {
+    let kernels = compiled.get(gpu.device);
+    if (!kernels) {
+      kernels = (async () => {
+        const family = await ShaderFamily.load(gpu, 'policy', [randomWgsl, policyWgsl]);
+        const k = await family.kernels({
+          log_prob_entropy: undefined,
+          kl_divergence: undefined,
+          sample: { dynamicOffsets: ['step'] },
+        });
+        return new PolicyKernels(gpu, k.log_prob_entropy, k.kl_divergence, k.sample, family.struct('PolicyArgs'), family.struct('SampleStep'));
+      })();
+      compiled.set(gpu.device, kernels);
+    }
+    return kernels;
+  }
+
+  logProbEntropy(o: LogProbEntropyOptions): PolicyOp {
+    this.check(o, { logits: [o.logits, o.numActions], actions: [o.actions, 1], logProb: [o.logProb, 1], entropy: [o.entropy, 1] });
+    const args = this.args(o, 0);
+    const group = this.logProbEntropyKernel.bind({ args, logits: o.logits, actions: o.actions, logProb: o.logProb, entropy: o.entropy }, o.label);
+    return { encode: (pass) => this.logProbEntropyKernel.dispatch(pass, group, o.rows) };
+  }
+
+  kl(o: KlOptions): PolicyOp {
+    this.check(o, { logitsOld: [o.logitsOld, o.numActions], logitsNew: [o.logitsNew, o.numActions], kl: [o.kl, 1] });
+    const args = this.args(o, 0);
+    const group = this.klKernel.bind({ args, logitsOld: o.logitsOld, logitsNew: o.logitsNew, kl: o.kl }, o.label);
+    return { encode: (pass) => this.klKernel.dispatch(pass, group, o.rows) };
+  }
+
+  sampler(o: SamplerOptions): CategoricalSampler {
+    this.check(o, { logits: [o.logits, o.numActions], actions: [o.actions, 1], logProb: [o.logProb, 1] });
+    const steps = o.steps ?? 1;
+    if (!Number.isInteger(steps) || steps < 1) throw new Error(`${o.label}: steps must be a positive integer, got ${steps}`);
+    if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff) throw new Error(`${o.label}: seed must be an integer in [0, 2^32), got ${o.seed}`);
+    const args = this.args(o, o.seed);
+    const align = this.gpu.limits.minUniformBufferOffsetAlignment;
+    const slotBytes = Math.ceil(this.sampleStep.paddedSize / align) * align;
+    const stepSlots = new ArrayBuffer(slotBytes * steps);
+    const view = new DataView(stepSlots);
+    for (let t = 0; t < steps; t++) this.sampleStep.write(view, { t }, t * slotBytes);
+    const step = uniformBuffer(this.gpu, `${o.label}.steps`, stepSlots);
+    const group = this.sampleKernel.bind(
+      {
+        args,
+        step: { buffer: step, offset: 0, size: this.sampleStep.paddedSize },
+        logits: o.logits,
+        sampledActions: o.actions,
+        logProb: o.logProb,
+      },
+      o.label,
+    );
+    return new CategoricalSampler(this.gpu, this.sampleKernel, group, args, this.policyArgs, o, slotBytes, steps);
+  }
+
+  private args(shape: PolicyShape, seed: number): GPUBuffer {
+    return uniformBuffer(this.gpu, `${shape.label}.args`, this.policyArgs.pack({ rows: shape.rows, numActions: shape.numActions, seed, iteration: 0 }));
+  }
+
+  /** Validates the shape and that every buffer holds rows × its width of 4-byte values. */
+  private check(shape: PolicyShape, buffers: Record<string, [GPUBuffer, number]>): void {
+    const { rows, numActions, label } = shape;
+    if (!Number.isInteger(rows) || rows < 1) throw new Error(`${label}: rows must be a positive integer, got ${rows}`);
+    if (!Number.isInteger(numActions) || numActions < 1) throw new Error(`${label}: numActions must be a positive integer, got ${numActions}`);
+    for (const [name, [buffer, width]] of Object.entries(buffers)) {
+      if (buffer.size < rows * width * 4) {
+        throw new Error(`${label}: ${name} buffer ${buffer.label} holds ${buffer.size / 4} values, ${rows} rows need ${rows * width}`);
+      }
+    }
+  }
+}
+
+/** Inverse-CDF sampling bound to its buffers, with `steps` step slots. */
+export class CategoricalSampler {
+  constructor(
+    private readonly gpu: GpuContext,
+    private readonly kernel: Kernel,
+    private readonly group: GPUBindGroup,
+    private readonly args: GPUBuffer,
+    private readonly argsView: StructView,
+    private readonly options: SamplerOptions,
+    private readonly slotBytes: number,
+    readonly steps: number,
+  ) {}
+
+  /** Queues the iteration number, the counter's third word (host, once per iteration). */
+  setIteration(iteration: number): void {
+    const { rows, numActions, seed } = this.options;
+    this.gpu.device.queue.writeBuffer(this.args, 0, this.argsView.pack({ rows, numActions, seed, iteration }));
+  }
+
+  /** Records sampling with counter (row, t, iteration, 0). */
+  encode(pass: GPUComputePassEncoder, t = 0): void {
+    if (!Number.isInteger(t) || t < 0 || t >= this.steps) throw new Error(`${this.options.label}: step ${t} is outside 0..${this.steps - 1}`);
+    this.kernel.dispatch(pass, this.group, this.options.rows, [t * this.slotBytes]);
+  }
+}

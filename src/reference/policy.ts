@@ -1,0 +1,49 @@
+/** Float64 categorical policy head, the twin of shaders/policy.wgsl. */
+
+/** log softmax of logits[base .. base + numActions). */
+export function logSoftmax(logits: ArrayLike<number>, base: number, numActions: number): Float64Array {
+  let m = -Infinity;
+  for (let a = 0; a < numActions; a++) m = Math.max(m, logits[base + a]);
+  let s = 0;
+  for (let a = 0; a < numActions; a++) s += Math.exp(logits[base + a] - m);
+  const lse = m + Math.log(s);
+  return Float64Array.from({ length: numActions }, (_, a) => logits[base + a] - lse);
+}
+
+export function logProbEntropyReference(
+  logits: ArrayLike<number>,
+  actions: ArrayLike<number>,
+  rows: number,
+  numActions: number,
+): { logProb: Float64Array; entropy: Float64Array } {
+  const logProb = new Float64Array(rows);
+  const entropy = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const lp = logSoftmax(logits, r * numActions, numActions);
+    logProb[r] = lp[actions[r]];
+    for (const l of lp) entropy[r] -= Math.exp(l) * l;
+  }
+  return { logProb, entropy };
+}
+
+/** KL(π_old ‖ π_new) per row. */
+export function klReference(logitsOld: ArrayLike<number>, logitsNew: ArrayLike<number>, rows: number, numActions: number): Float64Array {
+  const kl = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const lpOld = logSoftmax(logitsOld, r * numActions, numActions);
+    const lpNew = logSoftmax(logitsNew, r * numActions, numActions);
+    for (let a = 0; a < numActions; a++) kl[r] += Math.exp(lpOld[a]) * (lpOld[a] - lpNew[a]);
+  }
+  return kl;
+}
+
+/** The first action whose cumulative probability exceeds u (inverse CDF). */
+export function inverseCdf(logits: ArrayLike<number>, base: number, numActions: number, u: number): number {
+  const lp = logSoftmax(logits, base, numActions);
+  let cumulative = 0;
+  for (let a = 0; a < numActions; a++) {
+    cumulative += Math.exp(lp[a]);
+    if (u < cumulative) return a;
+  }
+  return numActions - 1;
+}
