@@ -1,0 +1,127 @@
+/**
+ * Conjugate gradient on the GPU (shaders/cg.wgsl) for A x = b, A applied by a
+ * caller's encoder (e.g. FisherVectorProduct.encode). All iterations are
+ * recorded into one compute pass; α, μ, the residual and the stop flag live in
+ * a small state buffer read by the next kernels, never read back.
+ */
+import cgWgsl from '../../shaders/cg.wgsl?raw';
+import type { GpuContext } from '../gpu/device';
+import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
+import { storageBuffer, uniformBuffer } from '../gpu/buffers';
+import { Reduction, ReduceKernels } from './reduce';
+
+/** Records result = A·vector into the caller's pass. */
+export type ApplyOperator = (pass: GPUComputePassEncoder, vector: GPUBuffer, result: GPUBuffer) => void;
+
+export interface ConjugateGradientOptions {
+  /** Length of the vectors. */
+  count: number;
+  /** Right-hand side b, [count] f32 (read when encode runs). */
+  rhs: GPUBuffer;
+  applyOperator: ApplyOperator;
+  /** Iterations recorded (the seed's cg_iters). */
+  iterations: number;
+  /** Iterations stop once r·r falls below this (the seed's residual_tol, 1e-10). */
+  residualTol?: number;
+  label?: string;
+}
+
+type CgKernels = Record<'cg_init' | 'cg_begin' | 'cg_update_solution' | 'cg_update_direction' | 'cg_advance', Kernel>;
+
+export class ConjugateGradient {
+  /** The solution x. Vectors are whole vec4s long, so they can feed the FVP's aligned kernels. */
+  readonly solution: GPUBuffer;
+  readonly residualVector: GPUBuffer;
+  readonly direction: GPUBuffer;
+  /** A·direction of the last iteration. */
+  readonly operatorDirection: GPUBuffer;
+  /** CgState (see cg.wgsl): residual, pAp, newResidual, running, iterations. */
+  readonly state: GPUBuffer;
+  readonly stateView: StructView;
+
+  private readonly groups: Record<'init' | 'begin' | 'solution' | 'direction' | 'advance', GPUBindGroup>;
+  private readonly initialResidual: Reduction;
+  private readonly pAp: Reduction;
+  private readonly newResidual: Reduction;
+  private readonly args: GPUBuffer;
+
+  private constructor(
+    gpu: GpuContext,
+    private readonly kernels: CgKernels,
+    family: ShaderFamily,
+    reduce: ReduceKernels,
+    readonly options: Readonly<ConjugateGradientOptions> & { label: string; residualTol: number },
+  ) {
+    const { count, rhs, label } = options;
+    const vectorBytes = Math.ceil(count / 4) * 16;
+    const vector = (name: string) => storageBuffer(gpu, `${label}.${name}`, vectorBytes);
+    this.solution = vector('solution');
+    this.residualVector = vector('residual');
+    this.direction = vector('direction');
+    this.operatorDirection = vector('operatorDirection');
+    this.stateView = family.struct('CgState');
+    this.state = storageBuffer(gpu, `${label}.state`, this.stateView.paddedSize);
+    this.args = uniformBuffer(gpu, `${label}.args`, family.struct('CgArgs').pack({ count, residualTol: options.residualTol }));
+    const { args, state } = this;
+    const vectors = { b: rhs, x: this.solution, r: this.residualVector, p: this.direction, z: this.operatorDirection };
+    this.groups = {
+      init: kernels.cg_init.bind({ args, b: vectors.b, x: vectors.x, r: vectors.r, p: vectors.p }, `${label}.init`),
+      begin: kernels.cg_begin.bind({ state }, `${label}.begin`),
+      solution: kernels.cg_update_solution.bind({ args, x: vectors.x, r: vectors.r, p: vectors.p, z: vectors.z, stateIn: state }, `${label}.solution`),
+      direction: kernels.cg_update_direction.bind({ args, r: vectors.r, p: vectors.p, stateIn: state }, `${label}.direction`),
+      advance: kernels.cg_advance.bind({ args, state }, `${label}.advance`),
+    };
+    const slot = (field: string) => this.stateView.offsetOf(field) / 4;
+    const dot = (a: GPUBuffer, b: GPUBuffer, field: string) =>
+      Reduction.create(gpu, reduce, { input: a, inputB: b, count, op: 'dot', output: state, outputIndex: slot(field), label: `${label}.${field}` });
+    this.initialResidual = dot(this.residualVector, this.residualVector, 'residual');
+    this.pAp = dot(this.direction, this.operatorDirection, 'pAp');
+    this.newResidual = dot(this.residualVector, this.residualVector, 'newResidual');
+  }
+
+  static async create(gpu: GpuContext, options: ConjugateGradientOptions): Promise<ConjugateGradient> {
+    const label = options.label ?? 'cg';
+    const { count, iterations, rhs } = options;
+    const residualTol = options.residualTol ?? 1e-10;
+    if (!Number.isInteger(count) || count < 1) throw new Error(`${label}: count must be a positive integer, got ${count}`);
+    if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`${label}: iterations must be a positive integer, got ${iterations}`);
+    if (!(residualTol >= 0)) throw new Error(`${label}: residualTol must be ≥ 0, got ${residualTol}`);
+    if (rhs.size < count * 4) throw new Error(`${label}: rhs buffer ${rhs.label} holds ${rhs.size / 4} floats, needs ${count}`);
+    const [family, reduce] = await Promise.all([ShaderFamily.load(gpu, 'cg', cgWgsl), ReduceKernels.create(gpu)]);
+    const kernels = await family.kernels({
+      cg_init: undefined,
+      cg_begin: undefined,
+      cg_update_solution: undefined,
+      cg_update_direction: undefined,
+      cg_advance: undefined,
+    });
+    return new ConjugateGradient(gpu, kernels, family, reduce, { ...options, label, residualTol });
+  }
+
+  /** Index of a CgState field in `state` as an f32 array (e.g. 'residual' for a metrics copy). */
+  stateIndex(field: 'residual' | 'pAp' | 'newResidual' | 'running' | 'iterations'): number {
+    return this.stateView.offsetOf(field) / 4;
+  }
+
+  /** Records the whole solve: initialisation and every iteration, operator products included. */
+  encode(pass: GPUComputePassEncoder): void {
+    const { kernels: k, groups: g } = this;
+    const { count, iterations, applyOperator } = this.options;
+    k.cg_init.dispatch(pass, g.init, count);
+    this.initialResidual.encode(pass);
+    k.cg_begin.dispatch(pass, g.begin, 1);
+    for (let i = 0; i < iterations; i++) {
+      applyOperator(pass, this.direction, this.operatorDirection);
+      this.pAp.encode(pass);
+      k.cg_update_solution.dispatch(pass, g.solution, count);
+      this.newResidual.encode(pass);
+      k.cg_update_direction.dispatch(pass, g.direction, count);
+      k.cg_advance.dispatch(pass, g.advance, 1);
+    }
+  }
+
+  destroy(): void {
+    for (const b of [this.solution, this.residualVector, this.direction, this.operatorDirection, this.state, this.args]) b.destroy();
+    for (const r of [this.initialResidual, this.pAp, this.newResidual]) r.destroy();
+  }
+}
