@@ -35,7 +35,7 @@ const CHUNK: u32 = 64u;
 const CHUNK4: u32 = 16u;
 const ROW_BLOCK: u32 = 64u;
 
-const IDENTITY: u32 = 0u;
+// Activation codes (DenseArgs.activation, inputActivation); 0 is identity.
 const TANH: u32 = 1u;
 
 struct DenseArgs {
@@ -134,8 +134,8 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
       for (var k = 0u; k < CHUNK4; k++) {
         if (k < n4) { acc += weights4(w, 4u * k, n - 1u) * x[k]; }
       }
-      let earlier = select(output[outBase + o], params[args.biasOffset + o], firstChunk);
-      let s = earlier + ((acc.x + acc.y) + (acc.z + acc.w));
+      var s = (acc.x + acc.y) + (acc.z + acc.w);
+      if (firstChunk) { s += params[args.biasOffset + o]; } else { s += output[outBase + o]; }
       output[outBase + o] = select(s, activate(args.activation, s), lastChunk);
     }
   }
@@ -165,7 +165,8 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
       for (var j = 0u; j < 4u; j++) {
         let i = inBase + i0 + j;
         if (i0 + j < inDim) {
-          let s = select(gradInput[i], 0.0, firstChunk) + acc[j];
+          var s = acc[j];
+          if (!firstChunk) { s += gradInput[i]; }
           gradInput[i] = select(s, s * slope(args.inputActivation, input[i]), lastChunk);
         }
       }
@@ -185,7 +186,7 @@ fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
   let i0 = 4u * (tile % tilesPerRow);
   // The last tile of each row of tiles holds the biases of outputs o0 .. o0 + 3.
   let isBias = i0 == 4u * inTiles;
-  // acc[j] holds outputs o0 + j against inputs i0 .. i0 + 3 (bias tiles: against 1).
+  // total[j], blockSum[j]: output o0 + j against inputs i0 .. i0 + 3 (bias tiles: against 1).
   var total: array<vec4<f32>, 4>;
   var blockSum: array<vec4<f32>, 4>;
   let rows = args.rows;
