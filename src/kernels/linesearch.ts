@@ -1,0 +1,190 @@
+/**
+ * TRPO's step size and backtracking line search on the GPU
+ * (shaders/linesearch.wgsl): from the CG solution x, its curvature xᵀF x and
+ * −g·x, every candidate θ + 0.5^k fullstep is scored (surrogate and mean KL
+ * over the batch) in the caller's pass, the first acceptable one is selected
+ * and written into the policy parameters, with no readback. The metrics block
+ * receives step_frac, line_search_failed, cg_residual, policy_loss and
+ * approx_kl of the accepted step.
+ */
+import linesearchWgsl from '../../shaders/linesearch.wgsl?raw';
+import type { GpuContext } from '../gpu/device';
+import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
+import { storageBuffer, uniformBuffer } from '../gpu/buffers';
+import { metricSlotsWgsl } from '../train/metrics';
+import type { Mlp, MlpPass } from './mlp';
+import { parameterVectorBytes } from './fvp';
+import { Reduction, ReduceKernels } from './reduce';
+
+/** The batch the surrogate is scored on (time-major rollout samples). */
+export interface LineSearchBatch {
+  /** [rows][inputDim] */
+  obs: GPUBuffer;
+  /** [rows] i32 */
+  actions: GPUBuffer;
+  /** [rows] log π_old of the taken actions */
+  logProbsOld: GPUBuffer;
+  /** [rows] raw advantages (normalised on the GPU when asked) */
+  advantages: GPUBuffer;
+  /** [rows][numActions] logits of π_old */
+  logitsOld: GPUBuffer;
+  /** The metrics block: advantage statistics in, step metrics out. */
+  metrics: GPUBuffer;
+}
+
+export interface LineSearchOptions {
+  policy: Mlp;
+  rows: number;
+  batch: LineSearchBatch;
+  /** x, the CG solution of F x = −g. */
+  stepDirection: GPUBuffer;
+  /** F x, recorded by the caller before encode. */
+  stepDirectionProduct: GPUBuffer;
+  /** −g, the CG right-hand side. */
+  negGradient: GPUBuffer;
+  /** Where the CG's final r·r is (copied to the cg_residual metric). */
+  cgResidual: { buffer: GPUBuffer; index: number };
+  maxKl: number;
+  backtracks: number;
+  acceptRatio: number;
+  /** Also require mean KL ≤ 1.5 maxKl. */
+  klCheck: boolean;
+  /** Normalise advantages with the metrics block's advantage_mean/std (the seed does). */
+  normalizeAdvantages: boolean;
+  label?: string;
+}
+
+type LineSearchKernels = Record<'step_scale' | 'materialise' | 'candidate_terms' | 'select_step' | 'apply_step', Kernel>;
+
+export class LineSearch {
+  /** StepState (see linesearch.wgsl). */
+  readonly state: GPUBuffer;
+  readonly stateView: StructView;
+  /** [2][backtracks + 1]: mean surrogate of θ and of each candidate, then their mean KL. */
+  readonly candidateStats: GPUBuffer;
+
+  private constructor(
+    private readonly kernels: LineSearchKernels,
+    private readonly groups: Record<'stepScale' | 'materialise' | 'terms' | 'select' | 'apply', GPUBindGroup>,
+    private readonly slotStride: number,
+    private readonly candidatePass: MlpPass,
+    private readonly stepDots: Reduction[],
+    private readonly candidateMeans: Reduction[][],
+    private readonly options: LineSearchOptions,
+    buffers: { state: GPUBuffer; stateView: StructView; candidateStats: GPUBuffer },
+  ) {
+    this.state = buffers.state;
+    this.stateView = buffers.stateView;
+    this.candidateStats = buffers.candidateStats;
+  }
+
+  static async create(gpu: GpuContext, options: LineSearchOptions): Promise<LineSearch> {
+    const label = options.label ?? 'linesearch';
+    const { policy, rows, batch, backtracks } = options;
+    const layout = policy.layout;
+    const paramCount = layout.paramCount;
+    if (!Number.isInteger(backtracks) || backtracks < 1) throw new Error(`${label}: backtracks must be a positive integer, got ${backtracks}`);
+    if (!(options.maxKl > 0)) throw new Error(`${label}: maxKl must be > 0, got ${options.maxKl}`);
+    if (layout.outputDim > 16) throw new Error(`${label}: at most 16 actions, the policy has ${layout.outputDim}`);
+
+    const [family, reduce] = await Promise.all([ShaderFamily.load(gpu, 'linesearch', [metricSlotsWgsl(), linesearchWgsl]), ReduceKernels.create(gpu)]);
+    const kernels = await family.kernels({
+      step_scale: {},
+      materialise: { dynamicOffsets: ['candidateArgs'] },
+      candidate_terms: {},
+      select_step: {},
+      apply_step: {},
+    });
+    const stateView = family.struct('StepState');
+    const state = storageBuffer(gpu, `${label}.state`, stateView.paddedSize);
+    const slots = backtracks + 1;
+    const candidateStats = storageBuffer(gpu, `${label}.candidateStats`, 2 * slots * 4);
+    const rowTerms = storageBuffer(gpu, `${label}.rowTerms`, 2 * rows * 4);
+    const candidate = storageBuffer(gpu, `${label}.candidate`, parameterVectorBytes(layout));
+    const candidatePass = policy.prepare({ rows, input: batch.obs, params: candidate, label: `${label}.candidatePolicy` });
+
+    const args = uniformBuffer(
+      gpu,
+      `${label}.args`,
+      family.struct('LineSearchArgs').pack({
+        paramCount,
+        rows,
+        numActions: layout.outputDim,
+        normalizeAdvantages: options.normalizeAdvantages ? 1 : 0,
+        maxKl: options.maxKl,
+        acceptRatio: options.acceptRatio,
+        backtracks,
+        klCheck: options.klCheck ? 1 : 0,
+        cgResidualIndex: options.cgResidual.index,
+      }),
+    );
+    const slotView = family.struct('CandidateArgs');
+    const slotStride = Math.ceil(slotView.paddedSize / gpu.limits.minUniformBufferOffsetAlignment) * gpu.limits.minUniformBufferOffsetAlignment;
+    const slotBytes = new ArrayBuffer(slots * slotStride);
+    for (let s = 0; s < slots; s++) slotView.write(new DataView(slotBytes), { slot: s, fraction: s === 0 ? 0 : 0.5 ** (s - 1) }, s * slotStride);
+    const candidateArgs = { buffer: uniformBuffer(gpu, `${label}.candidateArgs`, slotBytes), offset: 0, size: slotView.paddedSize };
+
+    const theta = policy.params;
+    const x = options.stepDirection;
+    const groups = {
+      stepScale: kernels.step_scale.bind({ args, state }, `${label}.stepScale`),
+      materialise: kernels.materialise.bind({ args, candidateArgs, stateIn: state, theta, x, candidate }, `${label}.materialise`),
+      terms: kernels.candidate_terms.bind(
+        {
+          args,
+          logits: candidatePass.output,
+          logitsOld: batch.logitsOld,
+          actions: batch.actions,
+          logProbsOld: batch.logProbsOld,
+          advantages: batch.advantages,
+          metricsIn: batch.metrics,
+          rowTerms,
+        },
+        `${label}.terms`,
+      ),
+      select: kernels.select_step.bind({ args, state, candidateStats, cgState: options.cgResidual.buffer, metrics: batch.metrics }, `${label}.select`),
+      apply: kernels.apply_step.bind({ args, stateIn: state, thetaOut: theta, x }, `${label}.apply`),
+    };
+
+    const slot = (field: string) => stateView.offsetOf(field) / 4;
+    const stepDots = [
+      Reduction.create(gpu, reduce, { input: x, inputB: options.stepDirectionProduct, count: paramCount, op: 'dot', output: state, outputIndex: slot('stepCurvature'), label: `${label}.stepCurvature` }),
+      Reduction.create(gpu, reduce, { input: options.negGradient, inputB: x, count: paramCount, op: 'dot', output: state, outputIndex: slot('negGradDotStep'), label: `${label}.negGradDotStep` }),
+    ];
+    const candidateMeans = Array.from({ length: slots }, (_, s) =>
+      [0, 1].map((term) =>
+        Reduction.create(gpu, reduce, {
+          input: rowTerms,
+          offset: term * rows,
+          count: rows,
+          op: 'mean',
+          output: candidateStats,
+          outputIndex: term * slots + s,
+          label: `${label}.${term === 0 ? 'surrogate' : 'kl'}${s}`,
+        }),
+      ),
+    );
+    return new LineSearch(kernels, groups, slotStride, candidatePass, stepDots, candidateMeans, options, { state, stateView, candidateStats });
+  }
+
+  /** Index of a StepState field in `state` as an f32 array. */
+  stateIndex(field: 'stepCurvature' | 'negGradDotStep' | 'lm' | 'expectedImproveRate' | 'valid' | 'stepFraction' | 'accepted'): number {
+    return this.stateView.offsetOf(field) / 4;
+  }
+
+  /** Records step scale, every candidate's score, the selection and the parameter update. */
+  encode(pass: GPUComputePassEncoder): void {
+    const { kernels: k, groups: g } = this;
+    const { rows, policy } = this.options;
+    for (const r of this.stepDots) r.encode(pass);
+    k.step_scale.dispatch(pass, g.stepScale, 1);
+    this.candidateMeans.forEach((means, s) => {
+      k.materialise.dispatch(pass, g.materialise, policy.layout.paramCount, [s * this.slotStride]);
+      this.candidatePass.encodeForward(pass);
+      k.candidate_terms.dispatch(pass, g.terms, rows);
+      for (const r of means) r.encode(pass);
+    });
+    k.select_step.dispatch(pass, g.select, 1);
+    k.apply_step.dispatch(pass, g.apply, policy.layout.paramCount);
+  }
+}

@@ -1,0 +1,227 @@
+import { describe, it, expect } from 'vitest';
+import { MlpLayout } from '../src/nn/mlp';
+import { mlpBackwardReference, mlpForwardReference } from '../src/nn/mlpReference';
+import { Mlp, MlpKernels } from '../src/kernels/mlp';
+import { parameterVectorBytes } from '../src/kernels/fvp';
+import { LineSearch } from '../src/kernels/linesearch';
+import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
+import { fisherMatrixReference, softmaxReference } from '../src/reference/fvp';
+import { trustRegionStepReference, type SurrogateBatch, type TrustRegionStepResult } from '../src/reference/trpo';
+import { METRICS_BLOCK_FLOATS, metricSlot } from '../src/train/metrics';
+import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
+
+const f32 = (a: ArrayLike<number>) => Float64Array.from(Float32Array.from(a));
+
+interface LineSearchCase {
+  batch: SurrogateBatch;
+  params: Float64Array;
+  rawAdvantages: Float64Array;
+  advantageMean: number;
+  advantageStd: number;
+  /** −g, the surrogate's negative gradient at θ. */
+  negGradient: Float64Array;
+  /** (F + damping I)⁻¹ (−g): the exact natural-gradient direction. */
+  naturalStep: Float64Array;
+  fisher: Float64Array;
+}
+
+/** A 3→6→5→3 policy on 40 rows, π_old = π_θ, with its exact Fisher matrix and natural step. */
+function makeLineSearchCase(seed: number): LineSearchCase {
+  const layout = new MlpLayout([3, 6, 5, 3], ['tanh', 'tanh', 'identity']);
+  const rows = 40;
+  const A = layout.outputDim;
+  const n = layout.paramCount;
+  const rand = seededRandom(seed);
+  const params = f32(randomArray(n, rand, -0.8, 0.8));
+  const obs = f32(randomArray(rows * 3, rand, -2, 2));
+  const actions = Int32Array.from({ length: rows }, () => Math.floor(rand() * A));
+  const rawAdvantages = f32(randomArray(rows, rand, -1, 1.6));
+  const advantageMean = Math.fround(rawAdvantages.reduce((s, a) => s + a, 0) / rows);
+  const advantageStd = Math.fround(Math.sqrt(rawAdvantages.reduce((s, a) => s + (a - advantageMean) ** 2, 0) / rows));
+  const advantages = rawAdvantages.map((a) => (a - advantageMean) / (advantageStd + 1e-8));
+  const acts = mlpForwardReference(layout, params, obs, rows);
+  const logitsOld = f32(acts[acts.length - 1]);
+  const p = softmaxReference(logitsOld, rows, A);
+  const logProbsOld = f32(Float64Array.from(actions, (a, r) => Math.log(p[r * A + a])));
+  // d(−mean ratio·Â)/d logit_k at θ = θ_old: −Â (1[k = a] − p_k) / R.
+  const gradOutput = new Float64Array(rows * A);
+  for (let r = 0; r < rows; r++) {
+    for (let k = 0; k < A; k++) gradOutput[r * A + k] = (-advantages[r] * ((k === actions[r] ? 1 : 0) - p[r * A + k])) / rows;
+  }
+  const g = mlpBackwardReference(layout, params, obs, acts, gradOutput, rows).grads;
+  const negGradient = f32(g.map((x) => -x));
+  const fisher = fisherMatrixReference(layout, params, obs, rows);
+  for (let i = 0; i < n; i++) fisher[i * n + i] += 1e-3;
+  return {
+    batch: { layout, rows, obs, actions, logProbsOld, advantages, logitsOld },
+    params,
+    rawAdvantages,
+    advantageMean,
+    advantageStd,
+    negGradient,
+    naturalStep: f32(solveDense(fisher, negGradient)),
+    fisher,
+  };
+}
+
+/** Gaussian elimination with partial pivoting, float64. */
+function solveDense(M0: Float64Array, b: ArrayLike<number>): Float64Array {
+  const n = b.length;
+  const M = Float64Array.from(M0);
+  const x = Float64Array.from(b);
+  for (let c = 0; c < n; c++) {
+    let pivot = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(M[r * n + c]) > Math.abs(M[pivot * n + c])) pivot = r;
+    for (let k = 0; k < n; k++) [M[c * n + k], M[pivot * n + k]] = [M[pivot * n + k], M[c * n + k]];
+    [x[c], x[pivot]] = [x[pivot], x[c]];
+    for (let r = c + 1; r < n; r++) {
+      const f = M[r * n + c] / M[c * n + c];
+      for (let k = c; k < n; k++) M[r * n + k] -= f * M[c * n + k];
+      x[r] -= f * x[c];
+    }
+  }
+  for (let c = n - 1; c >= 0; c--) {
+    for (let k = c + 1; k < n; k++) x[c] -= M[c * n + k] * x[k];
+    x[c] /= M[c * n + c];
+  }
+  return x;
+}
+
+function matVec(M: Float64Array, v: ArrayLike<number>): Float64Array {
+  const n = v.length;
+  return Float64Array.from({ length: n }, (_, a) => {
+    let s = 0;
+    for (let b = 0; b < n; b++) s += M[a * n + b] * v[b];
+    return s;
+  });
+}
+
+const dot = (u: ArrayLike<number>, v: ArrayLike<number>) => Array.from(u).reduce((s, x, i) => s + x * v[i], 0);
+
+interface StepSetting {
+  stepDirection: Float64Array;
+  negGradient: Float64Array;
+  maxKl: number;
+  klCheck: boolean;
+}
+
+function referenceStep(c: LineSearchCase, s: StepSetting): TrustRegionStepResult {
+  const product = f32(matVec(c.fisher, s.stepDirection));
+  return trustRegionStepReference({
+    batch: c.batch,
+    params: c.params,
+    stepDirection: s.stepDirection,
+    stepCurvature: dot(s.stepDirection, product),
+    negGradDotStep: dot(s.negGradient, s.stepDirection),
+    maxKl: s.maxKl,
+    backtracks: 10,
+    acceptRatio: 0.1,
+    klCheck: s.klCheck,
+  });
+}
+
+interface GpuStep {
+  params: Float32Array;
+  metrics: Float32Array;
+  candidateStats: Float32Array;
+}
+
+async function gpuStep(c: LineSearchCase, s: StepSetting, cgResidual: number): Promise<GpuStep> {
+  const gpu = await testGpu();
+  const { layout, rows } = c.batch;
+  const policy = Mlp.create(gpu, await MlpKernels.create(gpu), layout, 'test.policy');
+  policy.setParams(Float32Array.from(c.params));
+  const vector = (name: string, values: ArrayLike<number>) => {
+    const data = new Float32Array(parameterVectorBytes(layout) / 4);
+    data.set(values);
+    return storageBuffer(gpu, `test.${name}`, data);
+  };
+  const metricsData = new Float32Array(METRICS_BLOCK_FLOATS);
+  metricsData[metricSlot('advantage_mean')] = c.advantageMean;
+  metricsData[metricSlot('advantage_std')] = c.advantageStd;
+  const metrics = storageBuffer(gpu, 'test.metrics', metricsData);
+  const lineSearch = await LineSearch.create(gpu, {
+    policy,
+    rows,
+    batch: {
+      obs: storageBuffer(gpu, 'test.obs', Float32Array.from(c.batch.obs)),
+      actions: storageBuffer(gpu, 'test.actions', Int32Array.from(c.batch.actions)),
+      logProbsOld: storageBuffer(gpu, 'test.logProbsOld', Float32Array.from(c.batch.logProbsOld)),
+      advantages: storageBuffer(gpu, 'test.advantages', Float32Array.from(c.rawAdvantages)),
+      logitsOld: storageBuffer(gpu, 'test.logitsOld', Float32Array.from(c.batch.logitsOld)),
+      metrics,
+    },
+    stepDirection: vector('stepDirection', s.stepDirection),
+    stepDirectionProduct: vector('stepDirectionProduct', f32(matVec(c.fisher, s.stepDirection))),
+    negGradient: vector('negGradient', s.negGradient),
+    cgResidual: { buffer: storageBuffer(gpu, 'test.cgState', Float32Array.of(0, 0, cgResidual)), index: 2 },
+    maxKl: s.maxKl,
+    backtracks: 10,
+    acceptRatio: 0.1,
+    klCheck: s.klCheck,
+    normalizeAdvantages: true,
+    label: 'test.linesearch',
+  });
+  submitPass(gpu, 'test.linesearch', (pass) => lineSearch.encode(pass));
+  return {
+    params: await policy.readParams(),
+    metrics: await readFloat32(gpu, metrics),
+    candidateStats: await readFloat32(gpu, lineSearch.candidateStats),
+  };
+}
+
+/** GPU and float64 agree on every candidate's score, the choice, the metrics and θ_new. */
+function expectSameStep(gpu: GpuStep, ref: TrustRegionStepResult, cgResidual: number): void {
+  const slots = ref.candidates.length + 1;
+  const surrogates = [ref.baseSurrogate, ...ref.candidates.map((c) => c.surrogate)];
+  const kls = [0, ...ref.candidates.map((c) => c.kl)];
+  // Scores are means over 40 rows of O(1) terms in f32: 1e-5 absolute.
+  expectClose(gpu.candidateStats.slice(0, slots), surrogates, 1e-4, 1e-5, 'candidate surrogates');
+  expectClose(gpu.candidateStats.slice(slots, 2 * slots), kls, 1e-3, 1e-6, 'candidate KLs');
+  const m = (name: Parameters<typeof metricSlot>[0]) => gpu.metrics[metricSlot(name)];
+  expect(m('step_frac')).toBe(ref.stepFraction);
+  expect(m('line_search_failed')).toBe(ref.chosen < 0 ? 1 : 0);
+  expect(m('cg_residual')).toBe(Math.fround(cgResidual));
+  const chosen = ref.chosen < 0 ? null : ref.candidates[ref.chosen];
+  expect(m('approx_kl')).toBeCloseTo(chosen ? chosen.kl : 0, 6);
+  expect(m('policy_loss')).toBeCloseTo(chosen ? chosen.surrogate : ref.baseSurrogate, 5);
+  expectClose(gpu.params, ref.params, 1e-5, 1e-6, 'θ_new');
+}
+
+describe('TRPO line search on the GPU', () => {
+  const c = makeLineSearchCase(3);
+
+  it('natural step, max_kl 0.01: the full step (k = 0) is accepted, as in float64', async () => {
+    const setting = { stepDirection: c.naturalStep, negGradient: c.negGradient, maxKl: 0.01, klCheck: false };
+    const ref = referenceStep(c, setting);
+    expect(ref.chosen).toBe(0);
+    expectSameStep(await gpuStep(c, setting, 3.5e-7), ref, 3.5e-7);
+  });
+
+  it('an overshooting step (max_kl 1): the first two fractions fail, 0.25 (k = 2) is accepted, as in float64', async () => {
+    // float64 ratios −0.017, 0.067, 0.266: clear of the 0.1 threshold for f32.
+    const setting = { stepDirection: c.naturalStep, negGradient: c.negGradient, maxKl: 1, klCheck: false };
+    const ref = referenceStep(c, setting);
+    expect(ref.chosen).toBe(2);
+    expectSameStep(await gpuStep(c, setting, 1e-3), ref, 1e-3);
+  });
+
+  it('an uphill step: every fraction fails, θ is left bit-identical, step_frac 0', async () => {
+    const setting = { stepDirection: f32(c.naturalStep.map((x) => -x)), negGradient: c.negGradient, maxKl: 0.01, klCheck: false };
+    const ref = referenceStep(c, setting);
+    expect(ref.chosen).toBe(-1);
+    const step = await gpuStep(c, setting, 0);
+    expectSameStep(step, ref, 0);
+    expect(Array.from(step.params)).toEqual(Array.from(Float32Array.from(c.params)));
+  });
+
+  it('lineSearchKlCheck: a full step that passes the ratio test with KL over 1.5 max_kl is halved (k = 1), as in float64', async () => {
+    // float64: full step ratio 0.150, KL 0.0545 > 0.045; half step KL 0.0084.
+    const d = makeLineSearchCase(4);
+    const setting = { stepDirection: d.naturalStep, negGradient: d.negGradient, maxKl: 0.03, klCheck: true };
+    const ref = referenceStep(d, setting);
+    expect(referenceStep(d, { ...setting, klCheck: false }).chosen).toBe(0);
+    expect(ref.chosen).toBe(1);
+    expectSameStep(await gpuStep(d, setting, 0), ref, 0);
+  });
+});
