@@ -6,7 +6,11 @@ import { parameterVectorBytes } from '../src/kernels/fvp';
 import { LineSearch } from '../src/kernels/linesearch';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
 import { fisherMatrixReference, softmaxReference } from '../src/reference/fvp';
-import { trustRegionStepReference, type SurrogateBatch, type TrustRegionStepResult } from '../src/reference/trpo';
+import { conjugateGradientReference, trustRegionStepReference, type SurrogateBatch, type TrustRegionStepResult } from '../src/reference/trpo';
+import { policyGradientReference, valueFitReference } from '../src/reference/pg';
+import { AdamReference } from '../src/reference/adam';
+import { TrpoUpdate } from '../src/algos/trpo';
+import { syntheticBatch } from './fullBatch';
 import { METRICS_BLOCK_FLOATS, metricSlot } from '../src/train/metrics';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
 
@@ -96,6 +100,7 @@ function matVec(M: Float64Array, v: ArrayLike<number>): Float64Array {
   });
 }
 
+const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 const dot = (u: ArrayLike<number>, v: ArrayLike<number>) => Array.from(u).reduce((s, x, i) => s + x * v[i], 0);
 
 interface StepSetting {
@@ -223,5 +228,52 @@ describe('TRPO line search on the GPU', () => {
     expect(referenceStep(d, { ...setting, klCheck: false }).chosen).toBe(0);
     expect(ref.chosen).toBe(1);
     expectSameStep(await gpuStep(d, setting, 0), ref, 0);
+  });
+});
+
+describe('TrpoUpdate', () => {
+  it('one update on a 200-row batch follows the float64 seed pipeline: gradient, 10 CG steps, step, line search, value fit', async () => {
+    const gpu = await testGpu();
+    const s = await syntheticBatch({ algo: 'trpo' }, 7);
+    const { config } = s;
+    const update = await TrpoUpdate.create(gpu, config, s.policy, s.value, s.buffers);
+    submitPass(gpu, 'test.trpo', (pass) => update.encode(pass));
+    const theta = await s.policy.readParams();
+    const valueParams = await s.value.readParams();
+    const metrics = await readFloat32(gpu, s.buffers.metrics);
+
+    const { layout, rows, obs } = s.surrogate;
+    const n = layout.paramCount;
+    const negGradient = policyGradientReference(s.surrogate, s.policyParams, true).grads.map((g) => -g);
+    const fisher = fisherMatrixReference(layout, s.policyParams, obs, rows);
+    for (let i = 0; i < n; i++) fisher[i * n + i] += config.damping;
+    const cg = conjugateGradientReference((v) => matVec(fisher, v), negGradient, config.cgIters, 1e-10);
+    const ref = trustRegionStepReference({
+      batch: s.surrogate,
+      params: s.policyParams,
+      stepDirection: cg.x,
+      stepCurvature: dot(cg.x, matVec(fisher, cg.x)),
+      negGradDotStep: dot(negGradient, cg.x),
+      maxKl: config.maxKl,
+      backtracks: config.backtracks,
+      acceptRatio: config.acceptRatio,
+      klCheck: config.lineSearchKlCheck,
+    });
+    expect(ref.chosen).toBe(0);
+    const m = (name: Parameters<typeof metricSlot>[0]) => metrics[metricSlot(name)];
+    expect(m('step_frac')).toBe(ref.stepFraction);
+    expect(m('line_search_failed')).toBe(0);
+    // f32 CG over 10 iterations on a damped Fisher (condition ~1e3) drifts from float64 by ~0.3% of the step: 1% of max |Δθ|.
+    const step = ref.params.map((p, i) => p - s.policyParams[i]);
+    expectClose(theta, ref.params, 0, 1e-2 * maxAbs(step), 'θ_new');
+    expect(Math.abs(m('cg_residual') - cg.residual)).toBeLessThan(0.2 * cg.residual);
+    expect(m('approx_kl')).toBeCloseTo(ref.candidates[0].kl, 3);
+    expect(m('policy_loss')).toBeCloseTo(ref.candidates[0].surrogate, 3);
+
+    // Value fit: 10 Adam steps at lr 1e-3 (rtol 1e-4, atol 1e-5), and the last step's loss (rtol 1e-5).
+    const adam = new AdamReference(s.value.layout.paramCount, { lr: config.valueLr });
+    const value = valueFitReference(s.value.layout, s.valueParams, obs, s.returns, rows, config.valueSteps, adam);
+    expectClose(valueParams, value.params, 1e-4, 1e-5, 'value θ after the fit');
+    expect(Math.abs(m('value_loss') - value.lastLoss)).toBeLessThan(1e-5 * value.lastLoss);
   });
 });

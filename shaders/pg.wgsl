@@ -1,0 +1,90 @@
+// Full-batch losses of TRPO and REINFORCE, as gradients at the network outputs
+// (the MLP backward takes them from there). Loaded after the generated
+// METRIC_* slot constants (src/train/metrics.ts).
+//
+// Buffers (rows = the whole batch, time-major rollout samples):
+//   logits [rows][numActions] the policy's output; actions [rows] i32
+//   logProbsOld [rows] log π_old(a|s); advantages [rows] raw (normalised here
+//     with metrics[METRIC_ADVANTAGE_MEAN/STD] when normalizeAdvantages = 1:
+//     Â = (A − mean) / (std + 1e-8), the seed's compute_gae)
+//   values [rows] the value network's output; returns [rows]
+//   gradOutput [rows][outDim] dLoss/d(output pre-activation), the MLP backward's input
+//   rowLoss [rows] each row's loss term (their mean is the reported loss)
+// Dispatch: rows invocations.
+//
+// policy_gradient, with p = softmax(logits), logp = log p_a:
+//   ratioWeighted = 1 (TRPO surrogate):  L_i = −exp(logp − logProbOld)·Â,  dL_i/dlogp = L_i
+//   ratioWeighted = 0 (REINFORCE):       L_i = −logp·Â,                    dL_i/dlogp = −Â
+//   dL/dlogit_k = (1/R) dL_i/dlogp (1[k = a] − p_k)
+// value_gradient: L_i = (v − R)²,  dL/dv = (2/R)(v − R)
+override WG: u32 = 64;
+
+const MAX_ACTIONS: u32 = 16u;
+
+struct PgArgs {
+  rows: u32,
+  numActions: u32,
+  normalizeAdvantages: u32,
+  ratioWeighted: u32,
+}
+
+@group(0) @binding(0) var<uniform> args: PgArgs;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> actions: array<i32>;
+@group(0) @binding(3) var<storage, read> logProbsOld: array<f32>;
+@group(0) @binding(4) var<storage, read> advantages: array<f32>;
+@group(0) @binding(5) var<storage, read> metricsIn: array<f32>;
+@group(0) @binding(6) var<storage, read_write> gradOutput: array<f32>;
+@group(0) @binding(7) var<storage, read_write> rowLoss: array<f32>;
+@group(0) @binding(8) var<storage, read> values: array<f32>;
+@group(0) @binding(9) var<storage, read> returns: array<f32>;
+
+fn linear_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return gid.x + gid.y * nwg.x * WG;
+}
+
+@compute @workgroup_size(WG)
+fn policy_gradient(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = linear_index(gid, nwg);
+  if (r >= args.rows) { return; }
+  let A = args.numActions;
+  let base = r * A;
+  var p: array<f32, MAX_ACTIONS>;
+  var maxLogit = -3.4e38;
+  for (var k = 0u; k < A; k++) { maxLogit = max(maxLogit, logits[base + k]); }
+  var sum = 0.0;
+  for (var k = 0u; k < A; k++) {
+    p[k] = exp(logits[base + k] - maxLogit);
+    sum += p[k];
+  }
+  let action = u32(actions[r]);
+  let logP = logits[base + action] - maxLogit - log(sum);
+  var advantage = advantages[r];
+  if (args.normalizeAdvantages != 0u) {
+    advantage = (advantage - metricsIn[METRIC_ADVANTAGE_MEAN]) / (metricsIn[METRIC_ADVANTAGE_STD] + 1e-8);
+  }
+  var loss: f32;
+  var dLogP: f32;
+  if (args.ratioWeighted != 0u) {
+    loss = -exp(logP - logProbsOld[r]) * advantage;
+    dLogP = loss;
+  } else {
+    loss = -logP * advantage;
+    dLogP = -advantage;
+  }
+  let scale = dLogP / f32(args.rows);
+  for (var k = 0u; k < A; k++) {
+    let indicator = select(0.0, 1.0, k == action);
+    gradOutput[base + k] = scale * (indicator - p[k] / sum);
+  }
+  rowLoss[r] = loss;
+}
+
+@compute @workgroup_size(WG)
+fn value_gradient(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = linear_index(gid, nwg);
+  if (r >= args.rows) { return; }
+  let error = values[r] - returns[r];
+  gradOutput[r] = 2.0 * error / f32(args.rows);
+  rowLoss[r] = error * error;
+}

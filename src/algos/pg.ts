@@ -1,0 +1,171 @@
+/**
+ * Full-batch pieces shared by TRPO and REINFORCE (shaders/pg.wgsl): the
+ * policy-gradient loss written as a gradient at the logits, and the value
+ * function fit (full-batch Adam steps on the squared error to the returns,
+ * the seed's 10 steps at lr 1e-3).
+ */
+import pgWgsl from '../../shaders/pg.wgsl?raw';
+import type { GpuContext } from '../gpu/device';
+import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
+import { storageBuffer, uniformBuffer } from '../gpu/buffers';
+import type { Mlp, MlpPass } from '../kernels/mlp';
+import { Adam } from '../kernels/optim';
+import { Reduction, ReduceKernels } from '../kernels/reduce';
+import { metricSlot, metricSlotsWgsl } from '../train/metrics';
+
+/** What a full-batch update reads: the rollout's samples and the advantage phase's outputs. */
+export interface FullBatch {
+  /** [rows][obsDim] */
+  obs: GPUBuffer;
+  /** [rows] i32 */
+  actions: GPUBuffer;
+  /** [rows] behaviour log-probabilities of the actions */
+  logProbs: GPUBuffer;
+  /** [rows] raw advantages */
+  advantages: GPUBuffer;
+  /** [rows] */
+  returns: GPUBuffer;
+  /** [rows][numActions] behaviour-policy logits */
+  logits: GPUBuffer;
+  /** The metrics block (advantage statistics in, losses out). */
+  metrics: GPUBuffer;
+}
+
+interface PgKernels {
+  policyGradient: Kernel;
+  valueGradient: Kernel;
+  args: StructView;
+}
+
+const compiled = new WeakMap<GPUDevice, Promise<PgKernels>>();
+
+function pgKernels(gpu: GpuContext): Promise<PgKernels> {
+  let kernels = compiled.get(gpu.device);
+  if (!kernels) {
+    kernels = (async () => {
+      const family = await ShaderFamily.load(gpu, 'pg', [metricSlotsWgsl(), pgWgsl]);
+      const k = await family.kernels({ policy_gradient: undefined, value_gradient: undefined });
+      return { policyGradient: k.policy_gradient, valueGradient: k.value_gradient, args: family.struct('PgArgs') };
+    })();
+    compiled.set(gpu.device, kernels);
+  }
+  return kernels;
+}
+
+export interface PolicyGradientOptions {
+  /** A policy pass over the batch: its output is read, its gradOutput written. */
+  pass: MlpPass;
+  batch: FullBatch;
+  numActions: number;
+  normalizeAdvantages: boolean;
+  /** true: TRPO's surrogate −ratio·Â; false: REINFORCE's −logp·Â. */
+  ratioWeighted: boolean;
+  label: string;
+}
+
+/** dLoss/dlogits of the batch's policy loss into the pass's gradOutput, per-row losses into rowLoss. */
+export class PolicyGradientLoss {
+  private constructor(
+    private readonly kernel: Kernel,
+    private readonly bindGroup: GPUBindGroup,
+    private readonly rows: number,
+    /** [rows] the loss term of each row. */
+    readonly rowLoss: GPUBuffer,
+  ) {}
+
+  static async create(gpu: GpuContext, options: PolicyGradientOptions): Promise<PolicyGradientLoss> {
+    const { pass, batch, numActions, label } = options;
+    if (numActions > 16) throw new Error(`${label}: at most 16 actions, got ${numActions}`);
+    const kernels = await pgKernels(gpu);
+    const args = uniformBuffer(
+      gpu,
+      `${label}.args`,
+      kernels.args.pack({
+        rows: pass.rows,
+        numActions,
+        normalizeAdvantages: options.normalizeAdvantages ? 1 : 0,
+        ratioWeighted: options.ratioWeighted ? 1 : 0,
+      }),
+    );
+    const rowLoss = storageBuffer(gpu, `${label}.rowLoss`, pass.rows * 4);
+    const bindGroup = kernels.policyGradient.bind(
+      {
+        args,
+        logits: pass.output,
+        actions: batch.actions,
+        logProbsOld: batch.logProbs,
+        advantages: batch.advantages,
+        metricsIn: batch.metrics,
+        gradOutput: pass.gradOutput,
+        rowLoss,
+      },
+      label,
+    );
+    return new PolicyGradientLoss(kernels.policyGradient, bindGroup, pass.rows, rowLoss);
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    this.kernel.dispatch(pass, this.bindGroup, this.rows);
+  }
+}
+
+export interface ValueFitOptions {
+  value: Mlp;
+  rows: number;
+  batch: FullBatch;
+  /** Full-batch Adam steps per iteration. */
+  steps: number;
+  lr: number;
+  label: string;
+}
+
+/** `steps` full-batch Adam steps of the value network on mean (v − R)²; the last step's loss goes to value_loss. */
+export class ValueFit {
+  private constructor(
+    private readonly value: Mlp,
+    private readonly pass: MlpPass,
+    private readonly kernel: Kernel,
+    private readonly bindGroup: GPUBindGroup,
+    private readonly lossMean: Reduction,
+    private readonly steps: number,
+    readonly adam: Adam,
+  ) {}
+
+  static async create(gpu: GpuContext, options: ValueFitOptions): Promise<ValueFit> {
+    const { value, rows, batch, label, steps } = options;
+    if (!Number.isInteger(steps) || steps < 1) throw new Error(`${label}: steps must be a positive integer, got ${steps}`);
+    if (value.layout.outputDim !== 1) throw new Error(`${label}: the value network must have one output, it has ${value.layout.outputDim}`);
+    const [kernels, reduce, adam] = await Promise.all([
+      pgKernels(gpu),
+      ReduceKernels.create(gpu),
+      Adam.create(gpu, { count: value.layout.paramCount, lr: options.lr, label: `${label}.adam` }),
+    ]);
+    const pass = value.prepare({ rows, input: batch.obs, label: `${label}.value` });
+    const args = uniformBuffer(gpu, `${label}.args`, kernels.args.pack({ rows, numActions: 1, normalizeAdvantages: 0, ratioWeighted: 0 }));
+    const rowLoss = storageBuffer(gpu, `${label}.rowLoss`, rows * 4);
+    const bindGroup = kernels.valueGradient.bind({ args, values: pass.output, returns: batch.returns, gradOutput: pass.gradOutput, rowLoss }, label);
+    const lossMean = Reduction.create(gpu, reduce, {
+      input: rowLoss,
+      count: rows,
+      op: 'mean',
+      output: batch.metrics,
+      outputIndex: metricSlot('value_loss'),
+      label: `${label}.loss`,
+    });
+    return new ValueFit(value, pass, kernels.valueGradient, bindGroup, lossMean, steps, adam);
+  }
+
+  setLearningRate(lr: number): void {
+    this.adam.setLearningRate(lr);
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    for (let s = 0; s < this.steps; s++) {
+      this.pass.encodeForward(pass);
+      this.kernel.dispatch(pass, this.bindGroup, this.pass.rows);
+      this.pass.encodeBackward(pass);
+      this.adam.encodeStep(pass, this.value.params, this.value.grads);
+    }
+    this.lossMean.encode(pass);
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * REINFORCE with a value baseline on the GPU (the seed's train_reinforce): one
+ * full-batch policy-gradient step with Adam on −mean(logp·Â), then the value
+ * fit (valueSteps full-batch Adam steps), recorded into the caller's pass.
+ */
+import type { GpuContext } from '../gpu/device';
+import type { Mlp, MlpPass } from '../kernels/mlp';
+import { Adam } from '../kernels/optim';
+import { Reduction, ReduceKernels } from '../kernels/reduce';
+import type { ResolvedConfig } from '../train/config';
+import { metricSlot } from '../train/metrics';
+import { PolicyGradientLoss, ValueFit, type FullBatch } from './pg';
+
+export class ReinforceUpdate {
+  private constructor(
+    private readonly config: ResolvedConfig,
+    private readonly policy: Mlp,
+    private readonly policyPass: MlpPass,
+    private readonly loss: PolicyGradientLoss,
+    private readonly lossMean: Reduction,
+    readonly policyAdam: Adam,
+    private readonly valueFit: ValueFit,
+  ) {}
+
+  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: FullBatch): Promise<ReinforceUpdate> {
+    const { batchSize: rows, numActions } = config.derived;
+    const policyPass = policy.prepare({ rows, input: batch.obs, label: 'reinforce.policy' });
+    const [loss, policyAdam, valueFit, reduce] = await Promise.all([
+      PolicyGradientLoss.create(gpu, {
+        pass: policyPass,
+        batch,
+        numActions,
+        // One minibatch is the whole batch here, so 'minibatch' normalisation is the batch's.
+        normalizeAdvantages: config.advantageNorm !== 'none',
+        ratioWeighted: false,
+        label: 'reinforce.loss',
+      }),
+      Adam.create(gpu, { count: policy.layout.paramCount, lr: config.lr, label: 'reinforce.policyAdam' }),
+      ValueFit.create(gpu, { value, rows, batch, steps: config.valueSteps, lr: config.valueLr, label: 'reinforce.valueFit' }),
+      ReduceKernels.create(gpu),
+    ]);
+    const lossMean = Reduction.create(gpu, reduce, {
+      input: loss.rowLoss,
+      count: rows,
+      op: 'mean',
+      output: batch.metrics,
+      outputIndex: metricSlot('policy_loss'),
+      label: 'reinforce.policyLoss',
+    });
+    return new ReinforceUpdate(config, policy, policyPass, loss, lossMean, policyAdam, valueFit);
+  }
+
+  get valueAdam(): Adam {
+    return this.valueFit.adam;
+  }
+
+  /** Host-side writes queued before this iteration's submit. */
+  prepareIteration(_iteration: number, learningRateFraction: number): void {
+    this.policyAdam.setLearningRate(this.config.lr * learningRateFraction);
+    this.valueFit.setLearningRate(this.config.valueLr * learningRateFraction);
+  }
+
+  /** Records the whole update (after the advantages exist). */
+  encode(pass: GPUComputePassEncoder): void {
+    this.policyPass.encodeForward(pass);
+    this.loss.encode(pass);
+    this.lossMean.encode(pass);
+    this.policyPass.encodeBackward(pass);
+    this.policyAdam.encodeStep(pass, this.policy.params, this.policy.grads);
+    this.valueFit.encode(pass);
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * TRPO update on the GPU (the seed's train_trpo), recorded into the caller's
+ * pass with nothing read back:
+ *   gradient     −g, the negated gradient of the surrogate −mean(ratio·Â) at θ_old
+ *   solve        x = CG(F, −g) with the Fisher-vector product, cgIters iterations
+ *   line search  F x, step scale sqrt(shs / max_kl), all candidate fractions
+ *                scored, the first acceptable written into the policy
+ *   value fit    valueSteps full-batch Adam steps on the value network
+ * The phases can also be recorded one by one (for per-phase timing).
+ */
+import type { GpuContext } from '../gpu/device';
+import { storageBuffer } from '../gpu/buffers';
+import type { Mlp, MlpPass } from '../kernels/mlp';
+import type { Adam } from '../kernels/optim';
+import { FisherVectorProduct, parameterVectorBytes } from '../kernels/fvp';
+import { ConjugateGradient } from '../kernels/cg';
+import { LineSearch } from '../kernels/linesearch';
+import type { ResolvedConfig } from '../train/config';
+import { PolicyGradientLoss, ValueFit, type FullBatch } from './pg';
+
+export class TrpoUpdate {
+  private constructor(
+    private readonly config: ResolvedConfig,
+    private readonly gradientPass: MlpPass,
+    private readonly surrogate: PolicyGradientLoss,
+    private readonly fvp: FisherVectorProduct,
+    private readonly cg: ConjugateGradient,
+    private readonly stepDirectionProduct: GPUBuffer,
+    private readonly lineSearch: LineSearch,
+    private readonly valueFit: ValueFit,
+  ) {}
+
+  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: FullBatch): Promise<TrpoUpdate> {
+    const { batchSize: rows, numActions } = config.derived;
+    const paramCount = policy.layout.paramCount;
+    // One minibatch is the whole batch here, so 'minibatch' normalisation is the batch's.
+    const normalizeAdvantages = config.advantageNorm !== 'none';
+    const negGradient = storageBuffer(gpu, 'trpo.negGradient', parameterVectorBytes(policy.layout));
+    const gradientPass = policy.prepare({ rows, input: batch.obs, grads: negGradient, label: 'trpo.gradient' });
+    const [surrogate, fvp, valueFit] = await Promise.all([
+      PolicyGradientLoss.create(gpu, { pass: gradientPass, batch, numActions, normalizeAdvantages, ratioWeighted: true, label: 'trpo.surrogate' }),
+      FisherVectorProduct.create(gpu, { policy, rows, obs: batch.obs, damping: config.damping, label: 'trpo.fvp' }),
+      ValueFit.create(gpu, { value, rows, batch, steps: config.valueSteps, lr: config.valueLr, label: 'trpo.valueFit' }),
+    ]);
+    const cg = await ConjugateGradient.create(gpu, {
+      count: paramCount,
+      rhs: negGradient,
+      applyOperator: (pass, vector, result) => fvp.encode(pass, vector, result),
+      iterations: config.cgIters,
+      residualTol: 1e-10,
+      label: 'trpo.cg',
+    });
+    const stepDirectionProduct = storageBuffer(gpu, 'trpo.stepDirectionProduct', parameterVectorBytes(policy.layout));
+    const lineSearch = await LineSearch.create(gpu, {
+      policy,
+      rows,
+      batch: {
+        obs: batch.obs,
+        actions: batch.actions,
+        logProbsOld: batch.logProbs,
+        advantages: batch.advantages,
+        logitsOld: batch.logits,
+        metrics: batch.metrics,
+      },
+      stepDirection: cg.solution,
+      stepDirectionProduct,
+      negGradient,
+      cgResidual: { buffer: cg.state, index: cg.stateIndex('residual') },
+      maxKl: config.maxKl,
+      backtracks: config.backtracks,
+      acceptRatio: config.acceptRatio,
+      klCheck: config.lineSearchKlCheck,
+      normalizeAdvantages,
+      label: 'trpo.lineSearch',
+    });
+    return new TrpoUpdate(config, gradientPass, surrogate, fvp, cg, stepDirectionProduct, lineSearch, valueFit);
+  }
+
+  /** The value network's optimizer (TRPO steps the policy without one). */
+  get valueAdam(): Adam {
+    return this.valueFit.adam;
+  }
+
+  /** Host-side writes queued before this iteration's submit. */
+  prepareIteration(_iteration: number, learningRateFraction: number): void {
+    this.valueFit.setLearningRate(this.config.valueLr * learningRateFraction);
+  }
+
+  /** Records the whole update (after the advantages exist). */
+  encode(pass: GPUComputePassEncoder): void {
+    this.encodeGradient(pass);
+    this.encodeSolve(pass);
+    this.encodeLineSearch(pass);
+    this.encodeValueFit(pass);
+  }
+
+  /** −g into the CG right-hand side. */
+  encodeGradient(pass: GPUComputePassEncoder): void {
+    this.gradientPass.encodeForward(pass);
+    this.surrogate.encode(pass);
+    this.gradientPass.encodeBackward(pass, { scale: -1 });
+  }
+
+  /** x = CG(F, −g), F taken at the current θ. */
+  encodeSolve(pass: GPUComputePassEncoder): void {
+    this.fvp.encodeForward(pass);
+    this.cg.encode(pass);
+  }
+
+  /** F x, the step scale, the candidates, the selection and θ's update. */
+  encodeLineSearch(pass: GPUComputePassEncoder): void {
+    this.fvp.encode(pass, this.cg.solution, this.stepDirectionProduct);
+    this.lineSearch.encode(pass);
+  }
+
+  encodeValueFit(pass: GPUComputePassEncoder): void {
+    this.valueFit.encode(pass);
+  }
+}

@@ -1,0 +1,51 @@
+import { describe, it, expect } from 'vitest';
+import { ReinforceUpdate } from '../src/algos/reinforce';
+import { readFloat32, submitPass } from '../src/gpu/buffers';
+import { policyGradientReference, valueFitReference } from '../src/reference/pg';
+import { AdamReference } from '../src/reference/adam';
+import { metricSlot } from '../src/train/metrics';
+import { syntheticBatch } from './fullBatch';
+import { testGpu, expectClose } from './helpers';
+
+const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+
+describe('ReinforceUpdate', () => {
+  it('one update on a 200-row batch: the float64 gradient of −mean(logp·Â), one Adam step, the value fit', async () => {
+    const gpu = await testGpu();
+    const s = await syntheticBatch({ algo: 'reinforce' }, 9);
+    const { config } = s;
+    const update = await ReinforceUpdate.create(gpu, config, s.policy, s.value, s.buffers);
+    submitPass(gpu, 'test.reinforce', (pass) => update.encode(pass));
+    const [theta, grads, valueParams, metrics] = await Promise.all([
+      s.policy.readParams(),
+      s.policy.readGrads(),
+      s.value.readParams(),
+      readFloat32(gpu, s.buffers.metrics),
+    ]);
+    const ref = policyGradientReference(s.surrogate, s.policyParams, false);
+    // Gradient of a mean over 200 rows in f32: rtol 1e-4, atol 1e-5·max.
+    expectClose(grads, ref.grads, 1e-4, 1e-5 * maxAbs(ref.grads), 'policy gradient');
+    expect(metrics[metricSlot('policy_loss')]).toBeCloseTo(ref.loss, 5);
+    // Adam's first step is ±lr·sign(g) for all but the tiniest g, so it is checked on the GPU's own gradient (1e-6 absolute).
+    const stepped = Float64Array.from(s.policyParams);
+    new AdamReference(stepped.length, { lr: config.lr }).update(stepped, grads);
+    expectClose(theta, stepped, 0, 1e-6, 'θ after one Adam step');
+
+    const { rows, obs } = s.surrogate;
+    const value = valueFitReference(s.value.layout, s.valueParams, obs, s.returns, rows, config.valueSteps, new AdamReference(s.value.layout.paramCount, { lr: config.valueLr }));
+    expectClose(valueParams, value.params, 1e-4, 1e-5, 'value θ after the fit');
+    expect(Math.abs(metrics[metricSlot('value_loss')] - value.lastLoss)).toBeLessThan(1e-5 * value.lastLoss);
+  });
+
+  it('follows the learning-rate fraction of prepareIteration', async () => {
+    const gpu = await testGpu();
+    const s = await syntheticBatch({ algo: 'reinforce', lr: 1e-2 }, 10);
+    const update = await ReinforceUpdate.create(gpu, s.config, s.policy, s.value, s.buffers);
+    update.prepareIteration(0, 0.25);
+    submitPass(gpu, 'test.reinforce', (pass) => update.encode(pass));
+    const [theta, grads] = await Promise.all([s.policy.readParams(), s.policy.readGrads()]);
+    const stepped = Float64Array.from(s.policyParams);
+    new AdamReference(stepped.length, { lr: 2.5e-3 }).update(stepped, grads);
+    expectClose(theta, stepped, 0, 1e-6, 'θ after one Adam step at lr 0.25 × 1e-2');
+  });
+});
