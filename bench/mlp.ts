@@ -2,7 +2,8 @@
  * MLP kernel throughput: the PPO policy network 4→64→64→2 (tanh, tanh,
  * identity) forward and forward+backward at several batch sizes, and a single
  * 64→64 tanh dense layer. Wall time of one submit per repetition (dispatch
- * overhead included), median after warm-up.
+ * overhead included): median after warm-up, and the fastest repetition, which
+ * says more on a shared, noisy CPU.
  *
  *   npx vite build --config vite.cli.config.ts && node dist-cli/bench/mlp.js [--reps N] [--batches 1024,16384]
  *
@@ -23,7 +24,7 @@ function flag(name: string, fallback: string): string {
 const reps = Number(flag('reps', '7'));
 const batches = flag('batches', '1024,16384,65536').split(',').map(Number);
 
-async function medianSeconds(gpu: GpuContext, record: (pass: GPUComputePassEncoder) => void): Promise<number> {
+async function timeSubmits(gpu: GpuContext, record: (pass: GPUComputePassEncoder) => void): Promise<{ median: number; min: number }> {
   const once = async () => {
     const start = performance.now();
     const encoder = gpu.device.createCommandEncoder({ label: 'bench.mlp' });
@@ -39,7 +40,7 @@ async function medianSeconds(gpu: GpuContext, record: (pass: GPUComputePassEncod
   const times: number[] = [];
   for (let k = 0; k < reps; k++) times.push(await once());
   times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return { median: times[Math.floor(times.length / 2)], min: times[0] };
 }
 
 function flops(layout: MlpLayout, rows: number): { forward: number; backward: number } {
@@ -62,22 +63,14 @@ async function measure(gpu: GpuContext, kernels: MlpKernels, name: string, sizes
   const pass: MlpPass = mlp.prepare({ rows, input: inputBuffer, label: `bench.${name}` });
   gpu.device.queue.writeBuffer(pass.gradOutput, 0, new Float32Array(rows * layout.outputDim).fill(1e-3));
   const f = flops(layout, rows);
-  const forward = await medianSeconds(gpu, (p) => pass.encodeForward(p));
-  const both = await medianSeconds(gpu, (p) => {
+  const forward = await timeSubmits(gpu, (p) => pass.encodeForward(p));
+  const both = await timeSubmits(gpu, (p) => {
     pass.encodeForward(p);
     pass.encodeBackward(p);
   });
-  const gflops = (n: number, s: number) => (n / s / 1e9).toFixed(2);
-  console.log(
-    [
-      name.padEnd(14),
-      String(rows).padStart(7),
-      `${(forward * 1e3).toFixed(2).padStart(8)} ms`,
-      `${gflops(f.forward, forward).padStart(6)} GFLOP/s`,
-      `${(both * 1e3).toFixed(2).padStart(8)} ms`,
-      `${gflops(f.forward + f.backward, both).padStart(6)} GFLOP/s`,
-    ].join('  '),
-  );
+  const cell = (n: number, t: { median: number; min: number }) =>
+    `${(t.median * 1e3).toFixed(2).padStart(8)} ms ${(n / t.median / 1e9).toFixed(2).padStart(6)} (best ${(n / t.min / 1e9).toFixed(2).padStart(5)}) GFLOP/s`;
+  console.log([name.padEnd(14), String(rows).padStart(7), cell(f.forward, forward), cell(f.forward + f.backward, both)].join('  '));
   pass.destroy();
   inputBuffer.destroy();
   mlp.params.destroy();
@@ -87,8 +80,8 @@ async function measure(gpu: GpuContext, kernels: MlpKernels, name: string, sizes
 const gpu = await requestGpu({ quiet: true });
 try {
   console.log(`adapter: ${describeAdapter(gpu.adapter)}`);
-  console.log(`median of ${reps} after 2 warm-up submits; FLOPs: forward 2·in·out/row/layer, backward 2·in·out (params) + 2·in·out (input, not for layer 0)`);
-  console.log(`${'network'.padEnd(14)}  ${'rows'.padStart(7)}  ${'forward'.padStart(11)}  ${''.padStart(14)}  ${'fwd+bwd'.padStart(11)}`);
+  console.log(`${reps} timed submits after 2 warm-up submits; FLOPs: forward 2·in·out/row/layer, backward 2·in·out (params) + 2·in·out (input, not for layer 0)`);
+  console.log(`${'network'.padEnd(14)}  ${'rows'.padStart(7)}  ${'forward: median, GFLOP/s'.padEnd(42)}  forward + backward`);
   const kernels = await MlpKernels.create(gpu);
   for (const rows of batches) await measure(gpu, kernels, '4→64→64→2', [4, 64, 64, 2], ['tanh', 'tanh', 'identity'], rows);
   await measure(gpu, kernels, 'dense 64→64', [64, 64], ['tanh'], 16384);

@@ -241,3 +241,39 @@ describe('GPU gradient of Σ w·output vs float64 central differences (h 1e-4, r
     });
   }
 });
+
+describe('Mlp.prepare options', () => {
+  it('evaluates other parameters (e.g. TRPO candidates) and writes gradients elsewhere; names bad sizes', async () => {
+    const c: Case = { sizes: [5, 8, 3], activations: ['tanh', 'identity'], rows: 6 };
+    const { gpu, layout, rand, params, input, mlp } = await setup(c, 15);
+    const candidate = new Float32Array(randomArray(layout.paramCount, rand, -0.5, 0.5));
+    const candidateGrads = storageBuffer(gpu, 'test.candidateGrads', layout.paramCount * 4);
+    const pass = mlp.prepare({
+      rows: c.rows,
+      input: storageBuffer(gpu, 'test.input', input),
+      label: 'test.candidate',
+      params: storageBuffer(gpu, 'test.candidate', candidate),
+      grads: candidateGrads,
+    });
+    const gradOutput = new Float32Array(randomArray(c.rows * layout.outputDim, rand, -1, 1));
+    gpu.device.queue.writeBuffer(pass.gradOutput, 0, gradOutput);
+    submitPass(gpu, 'test.candidate', (p) => {
+      pass.encodeForward(p);
+      pass.encodeBackward(p);
+    });
+    const acts = mlpForwardReference(layout, candidate, input, c.rows);
+    expectClose(await readFloat32(gpu, pass.output, 0, c.rows * layout.outputDim), acts[1], 1e-4, 1e-5, 'candidate output');
+    const expected = mlpBackwardReference(layout, candidate, input, acts, gradOutput, c.rows);
+    expectClose(await readFloat32(gpu, candidateGrads, 0, layout.paramCount), expected.grads, 1e-4, 1e-4, 'candidate grads');
+    // The network's own buffers are untouched.
+    expect(await mlp.readParams()).toEqual(params);
+    expect(Array.from(await mlp.readGrads()).every((g) => g === 0)).toBe(true);
+    expect(pass.gradInput).toBeNull();
+    expect([pass.dispatchCount, pass.backwardDispatchCount]).toEqual([2, 3]);
+
+    const small = storageBuffer(gpu, 'test.small', 16);
+    expect(() => mlp.prepare({ rows: 6, input: small, label: 'test.bad' })).toThrow(/input buffer test.small holds 16 bytes, 6 rows × 5 need 120/);
+    expect(() => mlp.prepare({ rows: 0, input: small, label: 'test.bad' })).toThrow(/rows must be a positive integer, got 0/);
+    expect(() => mlp.setParams(new Float32Array(3))).toThrow(/expected 75 values, got 3/);
+  });
+});
