@@ -1,0 +1,205 @@
+/**
+ * PPO update on the GPU (clipped surrogate, or the adaptive KL penalty for
+ * ppo-kl): E epochs × M minibatches, each minibatch gathered through a fresh
+ * per-epoch GPU permutation, policy and value networks stepped by their own
+ * Adam. Early stop on target KL is a flag in the metrics block that the
+ * optimizers honour; nothing is read back.
+ */
+import randomWgsl from '../../shaders/random.wgsl?raw';
+import ppoWgsl from '../../shaders/ppo.wgsl?raw';
+import type { GpuContext } from '../gpu/device';
+import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
+import { storageBuffer, uniformBuffer } from '../gpu/buffers';
+import type { Mlp, MlpPass } from '../kernels/mlp';
+import { Adam } from '../kernels/optim';
+import { Reduction, ReduceKernels } from '../kernels/reduce';
+import type { ResolvedConfig } from '../train/config';
+import { metricSlot, metricSlotsWgsl } from '../train/metrics';
+
+/** Per-sample statistics rows (see ppo.wgsl STAT_*). */
+const STATS = ['policy_loss', 'approx_kl', 'clipped', 'entropy', 'value_loss'] as const;
+
+/** Inputs the update reads: the rollout's samples and the advantage phase's outputs. */
+export interface PpoBatch {
+  obs: GPUBuffer;
+  actions: GPUBuffer;
+  logProbs: GPUBuffer;
+  advantages: GPUBuffer;
+  returns: GPUBuffer;
+  /** [batch][numActions] behaviour-policy logits */
+  logits: GPUBuffer;
+  metrics: GPUBuffer;
+}
+
+export class PpoUpdate {
+  private constructor(
+    private readonly gpu: GpuContext,
+    private readonly config: ResolvedConfig,
+    private readonly kernels: Record<
+      'gather_minibatch' | 'policy_loss' | 'value_loss' | 'minibatch_advantage_stats' | 'early_stop' | 'adapt_kl_coef' | 'begin_update',
+      Kernel
+    >,
+    private readonly groups: Record<string, GPUBindGroup>,
+    private readonly slotStride: number,
+    private readonly policy: Mlp,
+    private readonly value: Mlp,
+    private readonly policyPass: MlpPass,
+    private readonly valuePass: MlpPass,
+    readonly policyAdam: Adam,
+    readonly valueAdam: Adam,
+    private readonly epochKl: Reduction,
+    private readonly lastEpochMeans: Reduction[],
+    private readonly ppoArgs: GPUBuffer,
+    private readonly ppoArgsView: StructView,
+  ) {}
+
+  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: PpoBatch): Promise<PpoUpdate> {
+    const { batchSize, minibatches, obsDim, numActions } = config.derived;
+    const B = config.minibatch;
+    const family = await ShaderFamily.load(gpu, 'ppo', [randomWgsl, metricSlotsWgsl(), ppoWgsl]);
+    const kernels = await family.kernels({
+      gather_minibatch: { dynamicOffsets: ['slot'] },
+      policy_loss: { dynamicOffsets: ['slot'] },
+      value_loss: { dynamicOffsets: ['slot'] },
+      minibatch_advantage_stats: {},
+      early_stop: { dynamicOffsets: ['slot'] },
+      adapt_kl_coef: {},
+      begin_update: {},
+    });
+
+    const ppoArgsView = family.struct('PpoArgs');
+    const ppoArgs = uniformBuffer(gpu, 'ppo.args', ppoArgsView.pack(PpoUpdate.args(config, 0)));
+    // One MinibatchArgs slot per (epoch, minibatch), chosen by dynamic offset.
+    const slotStride = gpu.limits.minUniformBufferOffsetAlignment;
+    const slotView = family.struct('MinibatchArgs');
+    const slotBytes = new ArrayBuffer(config.epochs * minibatches * slotStride);
+    for (let e = 0; e < config.epochs; e++) {
+      for (let m = 0; m < minibatches; m++) {
+        slotView.write(new DataView(slotBytes), { epoch: e, minibatch: m }, (e * minibatches + m) * slotStride);
+      }
+    }
+    const slotArgs = uniformBuffer(gpu, 'ppo.slots', slotBytes);
+    const slot = { buffer: slotArgs, offset: 0, size: slotView.paddedSize };
+
+    const recordStride = 5 + numActions;
+    const mbObs = storageBuffer(gpu, 'ppo.mbObs', B * obsDim * 4);
+    const mbRecords = storageBuffer(gpu, 'ppo.mbRecords', B * recordStride * 4);
+    const rowStats = storageBuffer(gpu, 'ppo.rowStats', STATS.length * batchSize * 4);
+    const policyPass = policy.prepare({ rows: B, input: mbObs, label: 'ppo.policy' });
+    const valuePass = value.prepare({ rows: B, input: mbObs, label: 'ppo.value' });
+
+    const groups: Record<string, GPUBindGroup> = {
+      gather: kernels.gather_minibatch.bind(
+        {
+          ppo: ppoArgs,
+          slot,
+          obs: batch.obs,
+          actions: batch.actions,
+          logProbs: batch.logProbs,
+          advantages: batch.advantages,
+          returns: batch.returns,
+          logits: batch.logits,
+          mbObs,
+          mbRecords,
+        },
+        'gather',
+      ),
+      policyLoss: kernels.policy_loss.bind(
+        { ppo: ppoArgs, slot, mbRecordsIn: mbRecords, policyLogits: policyPass.output, metrics: batch.metrics, gradOutput: policyPass.gradOutput, rowStats },
+        'policy',
+      ),
+      valueLoss: kernels.value_loss.bind(
+        { ppo: ppoArgs, slot, mbRecordsIn: mbRecords, valuePredictions: valuePass.output, gradOutput: valuePass.gradOutput, rowStats },
+        'value',
+      ),
+      minibatchStats: kernels.minibatch_advantage_stats.bind({ ppo: ppoArgs, mbRecordsIn: mbRecords, metrics: batch.metrics }, 'minibatchStats'),
+      earlyStop: kernels.early_stop.bind({ ppo: ppoArgs, slot, metrics: batch.metrics }, 'earlyStop'),
+      adaptKl: kernels.adapt_kl_coef.bind({ ppo: ppoArgs, metrics: batch.metrics }, 'adaptKl'),
+      begin: kernels.begin_update.bind({ metrics: batch.metrics }, 'begin'),
+    };
+
+    const adamOptions = (lr: number) => ({
+      lr,
+      maxGradNorm: config.maxGradNorm > 0 ? config.maxGradNorm : undefined,
+      activeFlag: { buffer: batch.metrics, index: metricSlot('update_active') },
+    });
+    const policyAdam = await Adam.create(gpu, { count: policy.layout.paramCount, ...adamOptions(config.lr), label: 'ppo.policyAdam' });
+    const valueAdam = await Adam.create(gpu, { count: value.layout.paramCount, ...adamOptions(config.valueLr), label: 'ppo.valueAdam' });
+
+    const reduce = await ReduceKernels.create(gpu);
+    const epochRows = minibatches * B;
+    const statRange = (stat: (typeof STATS)[number]) => ({ input: rowStats, offset: STATS.indexOf(stat) * batchSize, count: epochRows });
+    const epochKl = Reduction.create(gpu, reduce, { ...statRange('approx_kl'), op: 'mean', output: batch.metrics, outputIndex: metricSlot('epoch_kl') });
+    const lastEpochMeans = (
+      [
+        ['policy_loss', 'policy_loss'],
+        ['value_loss', 'value_loss'],
+        ['clipped', 'clip_frac'],
+      ] as const
+    ).map(([stat, metric]) => Reduction.create(gpu, reduce, { ...statRange(stat), op: 'mean', output: batch.metrics, outputIndex: metricSlot(metric) }));
+
+    return new PpoUpdate(gpu, config, kernels, groups, slotStride, policy, value, policyPass, valuePass, policyAdam, valueAdam, epochKl, lastEpochMeans, ppoArgs, ppoArgsView);
+  }
+
+  private static args(config: ResolvedConfig, iteration: number): Record<string, number> {
+    const { batchSize, obsDim, numActions } = config.derived;
+    const halfBits = Math.max(1, Math.ceil(Math.ceil(Math.log2(Math.max(2, batchSize))) / 2));
+    return {
+      batchSize,
+      minibatchSize: config.minibatch,
+      obsDim,
+      numActions,
+      seed: config.seed,
+      iteration,
+      halfBits,
+      normalizeAdvantages: { none: 0, batch: 1, minibatch: 2 }[config.advantageNorm],
+      clipRange: config.clip,
+      entropyCoef: config.entCoef,
+      valueClip: config.valueClip,
+      useKlPenalty: config.algo === 'ppo-kl' ? 1 : 0,
+      targetKl: config.targetKl,
+      klTarget: config.klTarget,
+    };
+  }
+
+  /** Host-side writes queued before this iteration's submit (iteration keys the permutations). */
+  prepareIteration(iteration: number, learningRateFraction: number): void {
+    this.gpu.device.queue.writeBuffer(this.ppoArgs, 0, this.ppoArgsView.pack(PpoUpdate.args(this.config, iteration)));
+    this.policyAdam.setLearningRate(this.config.lr * learningRateFraction);
+    this.valueAdam.setLearningRate(this.config.valueLr * learningRateFraction);
+  }
+
+  /** Records the whole update (after the advantages exist). */
+  encode(pass: GPUComputePassEncoder): void {
+    const { kernels: k, groups: g, config } = this;
+    const M = config.derived.minibatches;
+    const B = config.minibatch;
+    k.begin_update.dispatch(pass, g.begin, 1);
+    for (let epoch = 0; epoch < config.epochs; epoch++) {
+      for (let m = 0; m < M; m++) {
+        const offset = [(epoch * M + m) * this.slotStride];
+        k.gather_minibatch.dispatch(pass, g.gather, B, offset);
+        if (config.advantageNorm === 'minibatch') k.minibatch_advantage_stats.dispatch(pass, g.minibatchStats, 1);
+        this.policyPass.encodeForward(pass);
+        k.policy_loss.dispatch(pass, g.policyLoss, B, offset);
+        this.policyPass.encodeBackward(pass);
+        this.policyAdam.encodeStep(pass, this.policy.params, this.policy.grads);
+        this.valuePass.encodeForward(pass);
+        k.value_loss.dispatch(pass, g.valueLoss, B, offset);
+        this.valuePass.encodeBackward(pass);
+        this.valueAdam.encodeStep(pass, this.value.params, this.value.grads);
+      }
+      if (config.targetKl > 0) {
+        this.epochKl.encode(pass);
+        k.early_stop.dispatch(pass, g.earlyStop, 1, [epoch * M * this.slotStride]);
+      }
+    }
+    // The statistics rows now hold the final epoch: its means are the reported losses and clip fraction.
+    for (const r of this.lastEpochMeans) r.encode(pass);
+  }
+
+  /** Records the KL-coefficient adaptation (after approx_kl of the update is in the metrics block). */
+  encodeAfterKl(pass: GPUComputePassEncoder): void {
+    if (this.config.algo === 'ppo-kl') this.kernels.adapt_kl_coef.dispatch(pass, this.groups.adaptKl, 1);
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * `npm run train -- [flags]`: headless training in Node on Dawn.
+ * Human progress on stderr; with --json one JSON object per iteration on stdout
+ * and a last line with "done": true. Bad flags exit 2 before any GPU work.
+ */
+import { ConfigError, configHelp, parseTrainArgs, resolveConfig, type ResolvedConfig, type TrainConfig } from '../train/config';
+import { requestGpu, describeAdapter } from '../gpu/device';
+import { makeTrainer } from '../train/trainer';
+import { firstNonFinite, type IterationMetrics } from '../train/metrics';
+import { loadCheckpoint, saveCheckpoint } from '../train/checkpointFile';
+import type { Checkpoint } from '../train/checkpoint';
+
+const EXTRA_FLAGS = ['save', 'load', 'json', 'help', 'quiet'] as const;
+const SOLVED_RETURN = 475;
+const DEFAULT_STEP_BUDGET = 1_000_000;
+
+const HELP = `Usage: npm run train -- [flags]
+
+Trains on CartPole-v1 entirely on the GPU (or the CPU fallback) and reports progress.
+Without --iters or --total-steps it runs until solved (mean return >= ${SOLVED_RETURN})
+or ${DEFAULT_STEP_BUDGET.toLocaleString('en')} env steps.
+
+  --json                    one JSON object per iteration on stdout
+  --save FILE               write a checkpoint at the end (atomically)
+  --load FILE               resume from a checkpoint (its config; flags given here override)
+  --quiet                   no progress line
+${configHelp()}`;
+
+interface CliOptions {
+  config: ResolvedConfig;
+  json: boolean;
+  quiet: boolean;
+  save?: string;
+  resume?: Checkpoint;
+}
+
+async function parse(argv: string[]): Promise<CliOptions | null> {
+  const { overrides, extra } = parseTrainArgs(argv, EXTRA_FLAGS);
+  if (extra.help) {
+    process.stdout.write(HELP + '\n');
+    return null;
+  }
+  for (const flag of ['save', 'load'] as const) {
+    if (extra[flag] === true) throw new ConfigError(`--${flag}: missing file name`);
+  }
+  const resume = typeof extra.load === 'string' ? await loadCheckpoint(extra.load) : undefined;
+  // Resuming keeps the checkpoint's config; flags given now override it.
+  const merged: Partial<TrainConfig> = { ...(resume?.config ?? {}), ...overrides };
+  const bounded = merged.iters || merged.totalSteps || merged.stopAtReturn;
+  if (!bounded) {
+    merged.stopAtReturn = SOLVED_RETURN;
+    merged.totalSteps = DEFAULT_STEP_BUDGET;
+  }
+  const config = resolveConfig(merged);
+  return {
+    config,
+    json: extra.json === true,
+    quiet: extra.quiet === true,
+    save: typeof extra.save === 'string' ? extra.save : undefined,
+    resume,
+  };
+}
+
+function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  if (seconds < 60) return `${seconds.toFixed(0)}s`;
+  const m = Math.floor(seconds / 60);
+  return m < 60 ? `${m}m${String(Math.round(seconds % 60)).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+function progressLine(m: IterationMetrics, config: ResolvedConfig, startSteps: number, elapsed: number): string {
+  const ret = m.mean_return === null ? '   –  ' : m.mean_return.toFixed(1).padStart(6);
+  const target = config.iters ? config.iters * config.derived.batchSize : config.totalSteps;
+  const done = m.env_steps - startSteps;
+  const eta = target ? formatDuration(((target - m.env_steps) * elapsed) / Math.max(done, 1)) : '?';
+  const parts = [
+    `iter ${String(m.iter).padStart(4)}`,
+    `steps ${m.env_steps.toLocaleString('en')}`,
+    `return ${ret}`,
+    `kl ${m.approx_kl.toExponential(2)}`,
+    `entropy ${m.entropy.toFixed(3)}`,
+    `${Math.round(m.sps).toLocaleString('en')} steps/s`,
+    `ETA ${eta}${config.stopAtReturn ? ` (or return ≥ ${config.stopAtReturn})` : ''}`,
+  ];
+  return parts.join('  ');
+}
+
+async function main(): Promise<number> {
+  let options: CliOptions | null;
+  try {
+    options = await parse(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`train: ${(error as Error).message}\n`);
+    return 2;
+  }
+  if (!options) return 0;
+  const { config } = options;
+
+  const gpu = await requestGpu();
+  const log = (line: string) => {
+    if (!options!.quiet) process.stderr.write(line + '\n');
+  };
+  log(`adapter: ${describeAdapter(gpu.adapter)}`);
+  log(
+    `${config.algo} on ${config.env}: ${config.numEnvs} envs × ${config.derived.stepsPerEnv} steps = ${config.derived.batchSize} steps/iteration, preset ${config.preset}, seed ${config.seed}`,
+  );
+
+  const trainer = await makeTrainer(gpu, config);
+  const history: IterationMetrics[] = options.resume ? [...options.resume.history] : [];
+  if (options.resume) {
+    await trainer.restore(options.resume);
+    log(`resumed from iteration ${trainer.iteration} (${trainer.envSteps.toLocaleString('en')} env steps)`);
+  }
+
+  let interrupted = false;
+  process.once('SIGINT', () => {
+    interrupted = true;
+    log('interrupted: finishing the iteration in flight');
+  });
+
+  const startSteps = trainer.envSteps;
+  const started = performance.now();
+  const firstIter = trainer.iteration;
+  const wantMore = (iterationsQueued: number, stepsQueued: number) =>
+    !interrupted &&
+    (!config.iters || iterationsQueued - firstIter < config.iters) &&
+    (!config.totalSteps || stepsQueued < config.totalSteps);
+
+  let solvedAt: number | null = null;
+  let failure: Error | null = null;
+  // Iteration k+1 is queued before k's metrics are read, so the GPU never waits for the host.
+  let pending: Promise<IterationMetrics> | null = wantMore(trainer.iteration, trainer.envSteps) ? trainer.step() : null;
+  while (pending) {
+    const next = wantMore(trainer.iteration, trainer.envSteps) && solvedAt === null ? trainer.step() : null;
+    let metrics: IterationMetrics;
+    try {
+      metrics = await pending;
+    } catch (error) {
+      failure = error as Error;
+      await next?.catch(() => undefined);
+      break;
+    }
+    history.push(metrics);
+    if (options.json) process.stdout.write(JSON.stringify(metrics) + '\n');
+    log(progressLine(metrics, config, startSteps, (performance.now() - started) / 1000));
+    const bad = firstNonFinite(metrics);
+    if (bad) {
+      failure = new Error(`training diverged at iteration ${metrics.iter}: ${bad} is ${metrics[bad as keyof IterationMetrics]}`);
+      await next?.catch(() => undefined);
+      break;
+    }
+    if (config.stopAtReturn && metrics.mean_return !== null && metrics.mean_return >= config.stopAtReturn && solvedAt === null) {
+      solvedAt = metrics.iter;
+    }
+    pending = next;
+  }
+
+  const wall = (performance.now() - started) / 1000;
+  if (options.save && !failure) {
+    await saveCheckpoint(options.save, await trainer.checkpoint(history));
+    log(`saved ${options.save}`);
+  }
+  const last = history[history.length - 1];
+  const summary = {
+    done: true,
+    algo: config.algo,
+    iterations: trainer.iteration - firstIter,
+    env_steps: trainer.envSteps,
+    wall_s: wall,
+    sps: (trainer.envSteps - startSteps) / wall,
+    final_mean_return: last?.mean_return ?? null,
+    solved_at_iter: solvedAt,
+    adapter: describeAdapter(gpu.adapter),
+    error: failure ? failure.message : undefined,
+  };
+  if (options.json) process.stdout.write(JSON.stringify(summary) + '\n');
+  log(
+    solvedAt !== null
+      ? `solved: mean return ≥ ${config.stopAtReturn} at iteration ${solvedAt} (${trainer.envSteps.toLocaleString('en')} env steps, ${wall.toFixed(1)} s)`
+      : `finished ${summary.iterations} iterations, ${trainer.envSteps.toLocaleString('en')} env steps in ${wall.toFixed(1)} s`,
+  );
+  trainer.destroy();
+  gpu.destroy();
+  if (failure) {
+    process.stderr.write(`train: ${failure.message}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    process.stderr.write(`train: ${error.message}\n`);
+    process.exit(1);
+  },
+);

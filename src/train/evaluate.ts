@@ -1,0 +1,65 @@
+/**
+ * Evaluation of a checkpoint's policy: `episodes` envs start fresh episodes in
+ * parallel and run for one episode-length limit on the GPU; each env's first
+ * episode return is read back (evaluation is not the training hot path).
+ */
+import type { GpuContext } from '../gpu/device';
+import { readFloat32, readUint32 } from '../gpu/buffers';
+import { Mlp, MlpKernels } from '../kernels/mlp';
+import { Rollout } from '../algos/rollout';
+import { CARTPOLE_V1 } from '../envs/cartpoleReference';
+import type { Checkpoint } from './checkpoint';
+import { resolveConfig } from './config';
+import { networkLayouts } from './trainer';
+
+export interface EvaluationResult {
+  returns: Float64Array;
+  mean: number;
+  std: number;
+}
+
+export async function evaluatePolicy(
+  gpu: GpuContext,
+  checkpoint: Checkpoint,
+  options: { episodes: number; seed: number; greedy?: boolean },
+): Promise<EvaluationResult> {
+  const config = resolveConfig({ ...checkpoint.config, iters: 0, totalSteps: 0 });
+  const layout = networkLayouts(config).policy;
+  const weights = checkpoint.arrays.policy;
+  if (!weights || weights.length !== layout.paramCount) {
+    throw new Error(`checkpoint: policy weights have ${weights?.length ?? 0} values, the checkpoint's network needs ${layout.paramCount}`);
+  }
+  const policy = Mlp.create(gpu, await MlpKernels.create(gpu), layout, 'eval.policy');
+  policy.setParams(weights);
+  const N = options.episodes;
+  const T = CARTPOLE_V1.maxEpisodeSteps;
+  const rollout = await Rollout.create(gpu, policy, {
+    numEnvs: N,
+    numSteps: T,
+    numActions: config.derived.numActions,
+    seed: options.seed,
+    greedy: options.greedy,
+  }, 'eval');
+  rollout.reset();
+  rollout.setIteration(0);
+  const encoder = gpu.device.createCommandEncoder({ label: 'eval' });
+  const pass = encoder.beginComputePass({ label: 'eval' });
+  rollout.encode(pass);
+  pass.end();
+  gpu.device.queue.submit([encoder.finish()]);
+  const rewards = await readFloat32(gpu, rollout.storage.rewards);
+  const doneFlags = await readUint32(gpu, rollout.storage.doneFlags);
+  // Every episode ends within T steps (truncation), so each env finishes its first one.
+  const returns = new Float64Array(N);
+  for (let env = 0; env < N; env++) {
+    let total = 0;
+    for (let t = 0; t < T; t++) {
+      total += rewards[t * N + env];
+      if (doneFlags[t * N + env] !== 0) break;
+    }
+    returns[env] = total;
+  }
+  const mean = returns.reduce((a, b) => a + b, 0) / N;
+  const std = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / N);
+  return { returns, mean, std };
+}

@@ -1,0 +1,357 @@
+/**
+ * makeTrainer(gpu, config): allocates everything once and returns `step()`,
+ * which records one whole training iteration into one command encoder, submits
+ * it once, and resolves to that iteration's metrics read back asynchronously
+ * through a ring of staging buffers (iteration k+1 can be queued before k's
+ * metrics arrive). The trainer never prints and never touches the DOM.
+ *
+ * Phases of an iteration, all on the GPU:
+ *   collect    T × (policy forward on the current observations, act-and-step)
+ *   evaluate   behaviour logits/log-probs and values for the whole batch
+ *   advantage  GAE scan, advantage and return statistics
+ *   update     the algorithm's update (PPO epochs × minibatches, ...)
+ *   report     KL(old‖new) and entropy over the batch, episode statistics
+ */
+import type { GpuContext } from '../gpu/device';
+import { readFloat32, storageBuffer } from '../gpu/buffers';
+import { MlpLayout, initOrthogonal, initPyTorchDefault } from '../nn/mlp';
+import { Mlp, MlpKernels, type MlpPass } from '../kernels/mlp';
+import { Gae } from '../kernels/gae';
+import { PolicyKernels } from '../kernels/policy';
+import { Reduction, ReduceKernels } from '../kernels/reduce';
+import { Rollout, ENV_SLOTS } from '../algos/rollout';
+import { PpoUpdate } from '../algos/ppo';
+import type { ResolvedConfig } from './config';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from './checkpoint';
+import { METRICS_BLOCK_FLOATS, decodeMetrics, metricSlot, type IterationMetrics } from './metrics';
+
+export interface Trainer {
+  readonly config: ResolvedConfig;
+  readonly policy: Mlp;
+  readonly value: Mlp;
+  /** Iterations queued so far (the next step() runs this one). */
+  readonly iteration: number;
+  /** Env steps queued so far. */
+  readonly envSteps: number;
+  /** Dispatches recorded per iteration. */
+  readonly dispatchesPerIteration: number;
+  /** Queues one iteration (one submit) and resolves to its metrics. */
+  step(): Promise<IterationMetrics>;
+  /** Runs one iteration as separate submits per phase and returns wall seconds per phase (for measurement only). */
+  timePhases(): Promise<{ collect: number; advantage: number; update: number; total: number }>;
+  checkpoint(history: IterationMetrics[]): Promise<Checkpoint>;
+  restore(checkpoint: Checkpoint): Promise<void>;
+  destroy(): void;
+}
+
+const STAGING_RING = 3;
+
+export function networkLayouts(config: ResolvedConfig): { policy: MlpLayout; value: MlpLayout } {
+  const { obsDim, numActions } = config.derived;
+  const h = config.hidden;
+  return {
+    policy: new MlpLayout([obsDim, h, h, numActions], ['tanh', 'tanh', 'identity']),
+    value: new MlpLayout([obsDim, h, h, 1], ['tanh', 'tanh', 'identity']),
+  };
+}
+
+/** Initial weights: the seed's PyTorch default (policy head ×0.1), or orthogonal. */
+export function initialWeights(config: ResolvedConfig): { policy: Float32Array; value: Float32Array } {
+  const layouts = networkLayouts(config);
+  if (config.init === 'orthogonal') {
+    return {
+      policy: initOrthogonal(layouts.policy, config.seed * 2 + 1, { gains: [Math.SQRT2, Math.SQRT2, 0.01] }),
+      value: initOrthogonal(layouts.value, config.seed * 2 + 2, { gains: [Math.SQRT2, Math.SQRT2, 1] }),
+    };
+  }
+  return {
+    policy: initPyTorchDefault(layouts.policy, config.seed * 2 + 1, { lastLayerScale: 0.1 }),
+    value: initPyTorchDefault(layouts.value, config.seed * 2 + 2),
+  };
+}
+
+export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Promise<Trainer> {
+  if (config.algo !== 'ppo' && config.algo !== 'ppo-kl') {
+    throw new Error(`--algo ${config.algo}: not available in this build yet (available: ppo, ppo-kl)`);
+  }
+  const { numEnvs: N } = config;
+  const { stepsPerEnv: T, batchSize, numActions } = config.derived;
+  const device = gpu.device;
+
+  const mlpKernels = await MlpKernels.create(gpu);
+  const layouts = networkLayouts(config);
+  const policy = Mlp.create(gpu, mlpKernels, layouts.policy, 'policy');
+  const value = Mlp.create(gpu, mlpKernels, layouts.value, 'value');
+  const weights = initialWeights(config);
+  policy.setParams(weights.policy);
+  value.setParams(weights.value);
+
+  const rollout = await Rollout.create(gpu, policy, { numEnvs: N, numSteps: T, numActions, seed: config.seed });
+  const storage = rollout.storage;
+
+  // Whole-batch passes: behaviour logits and values before the update, new logits after it.
+  const behaviourPass = policy.prepare({ rows: batchSize, input: storage.obs, label: 'batch.behaviour' });
+  const evalPass = policy.prepare({ rows: batchSize, input: storage.obs, label: 'batch.updatedPolicy' });
+  const valuePass = value.prepare({ rows: batchSize + N, input: storage.obs, label: 'batch.values' });
+  const finalValuePass: MlpPass | null = config.truncationAsTerminal
+    ? null
+    : value.prepare({ rows: batchSize, input: storage.finalObs, label: 'batch.finalValues' });
+
+  const logProbs = storageBuffer(gpu, 'batch.logProbs', batchSize * 4);
+  const entropies = storageBuffer(gpu, 'batch.entropies', batchSize * 4);
+  const klRows = storageBuffer(gpu, 'batch.kl', batchSize * 4);
+  const updatedLogProbs = storageBuffer(gpu, 'batch.updatedLogProbs', batchSize * 4);
+  const advantages = storageBuffer(gpu, 'batch.advantages', batchSize * 4);
+  const returns = storageBuffer(gpu, 'batch.returns', batchSize * 4);
+  const metrics = storageBuffer(gpu, 'metrics', METRICS_BLOCK_FLOATS * 4);
+  const initialMetrics = new Float32Array(METRICS_BLOCK_FLOATS);
+  initialMetrics[metricSlot('kl_coef')] = config.klCoef;
+  initialMetrics[metricSlot('stopped_epoch')] = -1;
+  device.queue.writeBuffer(metrics, 0, initialMetrics);
+
+  const policyKernels = await PolicyKernels.create(gpu);
+  const behaviourLogProbs = policyKernels.logProbEntropy({
+    rows: batchSize,
+    numActions,
+    logits: behaviourPass.output,
+    actions: storage.actions,
+    logProb: logProbs,
+    entropy: entropies,
+    label: 'batch.behaviourLogProb',
+  });
+  const updatedEntropy = policyKernels.logProbEntropy({
+    rows: batchSize,
+    numActions,
+    logits: evalPass.output,
+    actions: storage.actions,
+    logProb: updatedLogProbs,
+    entropy: entropies,
+    label: 'batch.updatedEntropy',
+  });
+  const updateKl = policyKernels.kl({
+    rows: batchSize,
+    numActions,
+    logitsOld: behaviourPass.output,
+    logitsNew: evalPass.output,
+    kl: klRows,
+    label: 'batch.kl',
+  });
+
+  const gae = await Gae.create(
+    gpu,
+    {
+      rewards: storage.rewards,
+      doneFlags: storage.doneFlags,
+      values: valuePass.output,
+      // With truncation treated as terminal the final values are never read.
+      finalValues: finalValuePass ? finalValuePass.output : valuePass.output,
+      advantages,
+      returns,
+    },
+    { numEnvs: N, numSteps: T, gamma: config.gamma, lambda: config.lambda, truncationAsTerminal: config.truncationAsTerminal },
+  );
+
+  const reduce = await ReduceKernels.create(gpu);
+  const toMetric = (input: GPUBuffer, count: number, op: 'sum' | 'mean', metric: Parameters<typeof metricSlot>[0], offset = 0) =>
+    Reduction.create(gpu, reduce, { input, offset, count, op, output: metrics, outputIndex: metricSlot(metric) });
+  const advantageStats = Reduction.create(gpu, reduce, { input: advantages, count: batchSize, op: 'meanStd', output: metrics, outputIndex: metricSlot('advantage_mean') });
+  const returnStats = Reduction.create(gpu, reduce, { input: returns, count: batchSize, op: 'meanStd', output: metrics, outputIndex: metricSlot('return_mean') });
+  const episodeSums = [
+    toMetric(storage.envSlots, N, 'sum', 'completed_return_sum', ENV_SLOTS.indexOf('completed_return_sum') * N),
+    toMetric(storage.envSlots, N, 'sum', 'episodes', ENV_SLOTS.indexOf('completed_count') * N),
+  ];
+  const klMean = toMetric(klRows, batchSize, 'mean', 'approx_kl');
+  const entropyMean = toMetric(entropies, batchSize, 'mean', 'entropy');
+
+  const update = await PpoUpdate.create(gpu, config, policy, value, {
+    obs: storage.obs,
+    actions: storage.actions,
+    logProbs,
+    advantages,
+    returns,
+    logits: behaviourPass.output,
+    metrics,
+  });
+
+  const staging = Array.from({ length: STAGING_RING }, (_, i) =>
+    device.createBuffer({ label: `metrics.staging${i}`, size: METRICS_BLOCK_FLOATS * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+  );
+  const stagingBusy: (Promise<unknown> | null)[] = staging.map(() => null);
+
+  rollout.reset();
+
+  let iteration = 0;
+  let envSteps = 0;
+  let lastFinish = performance.now();
+
+  const plannedIterations = config.iters || (config.totalSteps ? Math.ceil(config.totalSteps / batchSize) : 0);
+  const learningRateFraction = (k: number) => (config.lrAnneal && plannedIterations ? Math.max(0, 1 - k / plannedIterations) : 1);
+
+  const encodeCollect = (pass: GPUComputePassEncoder) => rollout.encode(pass);
+  const encodeAdvantage = (pass: GPUComputePassEncoder) => {
+    behaviourPass.encodeForward(pass);
+    behaviourLogProbs.encode(pass);
+    valuePass.encodeForward(pass);
+    finalValuePass?.encodeForward(pass);
+    gae.encode(pass);
+    advantageStats.encode(pass);
+    returnStats.encode(pass);
+  };
+  const encodeUpdate = (pass: GPUComputePassEncoder) => {
+    update.encode(pass);
+    evalPass.encodeForward(pass);
+    updateKl.encode(pass);
+    klMean.encode(pass);
+    updatedEntropy.encode(pass);
+    entropyMean.encode(pass);
+    update.encodeAfterKl(pass);
+    for (const r of episodeSums) r.encode(pass);
+  };
+  const prepareIteration = () => {
+    rollout.setIteration(iteration);
+    update.prepareIteration(iteration, learningRateFraction(iteration));
+  };
+
+  const trainer: Trainer = {
+    config,
+    policy,
+    value,
+    get iteration() {
+      return iteration;
+    },
+    get envSteps() {
+      return envSteps;
+    },
+    get dispatchesPerIteration() {
+      return countDispatches((pass) => {
+        encodeCollect(pass);
+        encodeAdvantage(pass);
+        encodeUpdate(pass);
+      });
+    },
+
+    async step(): Promise<IterationMetrics> {
+      gpu.throwIfFailed();
+      const k = iteration;
+      const ring = k % STAGING_RING;
+      if (stagingBusy[ring]) await stagingBusy[ring];
+      prepareIteration();
+      const encoder = device.createCommandEncoder({ label: `iteration${k}` });
+      const pass = encoder.beginComputePass({ label: `iteration${k}` });
+      encodeCollect(pass);
+      encodeAdvantage(pass);
+      encodeUpdate(pass);
+      pass.end();
+      encoder.copyBufferToBuffer(metrics, 0, staging[ring], 0, METRICS_BLOCK_FLOATS * 4);
+      device.queue.submit([encoder.finish()]);
+      iteration++;
+      envSteps += batchSize;
+      const stepsAfter = envSteps;
+      const mapped = staging[ring].mapAsync(GPUMapMode.READ);
+      stagingBusy[ring] = mapped.catch(() => undefined);
+      try {
+        await mapped;
+      } catch (error) {
+        gpu.throwIfFailed();
+        throw error;
+      }
+      const block = new Float32Array(staging[ring].getMappedRange().slice(0));
+      staging[ring].unmap();
+      stagingBusy[ring] = null;
+      gpu.throwIfFailed();
+      const now = performance.now();
+      const wallSeconds = (now - lastFinish) / 1000;
+      lastFinish = now;
+      return decodeMetrics(block, { iter: k, envSteps: stepsAfter, sps: batchSize / wallSeconds, wallSeconds, algo: config.algo });
+    },
+
+    async timePhases() {
+      const run = async (label: string, encode: (pass: GPUComputePassEncoder) => void) => {
+        const encoder = device.createCommandEncoder({ label });
+        const pass = encoder.beginComputePass({ label });
+        encode(pass);
+        pass.end();
+        const t0 = performance.now();
+        device.queue.submit([encoder.finish()]);
+        await device.queue.onSubmittedWorkDone();
+        gpu.throwIfFailed();
+        return (performance.now() - t0) / 1000;
+      };
+      await device.queue.onSubmittedWorkDone();
+      prepareIteration();
+      const collect = await run('phase.collect', encodeCollect);
+      const advantage = await run('phase.advantage', encodeAdvantage);
+      const updateSeconds = await run('phase.update', encodeUpdate);
+      iteration++;
+      envSteps += batchSize;
+      lastFinish = performance.now();
+      return { collect, advantage, update: updateSeconds, total: collect + advantage + updateSeconds };
+    },
+
+    async checkpoint(history) {
+      await device.queue.onSubmittedWorkDone();
+      const arrays: Record<string, Float32Array> = {
+        policy: await policy.readParams(),
+        value: await value.readParams(),
+        'env.currentObs': await readFloat32(gpu, storage.currentObs),
+        'env.slots': await readFloat32(gpu, storage.envSlots),
+        metrics: await readFloat32(gpu, metrics),
+      };
+      for (const [name, adam] of [
+        ['policy', update.policyAdam],
+        ['value', update.valueAdam],
+      ] as const) {
+        for (const [part, a] of Object.entries(await adam.readState())) arrays[`${name}.adam.${part}`] = a;
+      }
+      const { derived: _derived, ...plain } = config;
+      return { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, config: plain, iteration, envSteps, arrays, history };
+    },
+
+    async restore(c) {
+      const need = (name: string, length?: number) => {
+        const a = c.arrays[name];
+        if (!a) throw new Error(`checkpoint: array "${name}" missing`);
+        if (length !== undefined && a.length !== length) throw new Error(`checkpoint: array "${name}" has ${a.length} values, this configuration needs ${length}`);
+        return a;
+      };
+      policy.setParams(need('policy', policy.layout.paramCount));
+      value.setParams(need('value', value.layout.paramCount));
+      device.queue.writeBuffer(storage.currentObs, 0, new Float32Array(need('env.currentObs', N * 4)));
+      device.queue.writeBuffer(storage.envSlots, 0, new Float32Array(need('env.slots', ENV_SLOTS.length * N)));
+      device.queue.writeBuffer(metrics, 0, new Float32Array(need('metrics', METRICS_BLOCK_FLOATS)));
+      for (const [name, adam] of [
+        ['policy', update.policyAdam],
+        ['value', update.valueAdam],
+      ] as const) {
+        const state: Record<string, Float32Array> = {};
+        for (const part of adam.stateParts) state[part] = need(`${name}.adam.${part}`);
+        adam.writeState(state);
+      }
+      iteration = c.iteration;
+      envSteps = c.envSteps;
+      await gpu.sync();
+    },
+
+    destroy() {
+      for (const b of staging) b.destroy();
+    },
+  };
+  return trainer;
+}
+
+/** Dispatches an encode function records, counted on a stand-in pass that records nothing. */
+export function countDispatches(encode: (pass: GPUComputePassEncoder) => void): number {
+  let count = 0;
+  const counter = {
+    setPipeline() {},
+    setBindGroup() {},
+    dispatchWorkgroups() {
+      count++;
+    },
+    dispatchWorkgroupsIndirect() {
+      count++;
+    },
+  };
+  encode(counter as unknown as GPUComputePassEncoder);
+  return count;
+}
