@@ -1,14 +1,5 @@
-import { test, expect, type Page } from '@playwright/test';
-
-/** Console errors and uncaught exceptions of the page, collected from the start. */
-function collectErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(`console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
-  return errors;
-}
+import { test, expect } from '@playwright/test';
+import { collectErrors, keepScreenshot } from './helpers';
 
 test('shows the adapter it runs on, without console errors', async ({ page }, testInfo) => {
   const errors = collectErrors(page);
@@ -18,16 +9,21 @@ test('shows the adapter it runs on, without console errors', async ({ page }, te
   await expect(panel).toHaveAttribute('data-state', 'ready');
   const vendor = panel.locator('dt:has-text("Vendor") + dd');
   await expect(vendor).not.toHaveText('not reported');
+  await expect(panel.locator('dt:has-text("Limits used") + dd')).toContainText('MiB');
+  await expect(panel.getByTestId('sps')).toHaveText('idle');
   const architecture = (await panel.locator('dt:has-text("Architecture") + dd').textContent()) ?? '';
   const notice = panel.locator('.notice');
   if (architecture === 'swiftshader') {
     await expect(panel).toHaveAttribute('data-fallback', 'true');
     await expect(notice).toHaveText('CPU fallback: SwiftShader — a GPU is much faster');
+    // The CPU fallback's default run is smaller than a GPU's 4096 envs.
+    await expect(page.locator('#field-envs')).toHaveAttribute('placeholder', '256');
   } else if ((await panel.getAttribute('data-fallback')) === 'false') {
     await expect(notice).toHaveCount(0);
+    await expect(page.locator('#field-envs')).toHaveAttribute('placeholder', '4096');
   }
-  await page.screenshot({ path: 'e2e/artifacts/adapter.png', fullPage: true });
-  await testInfo.attach('adapter', { path: 'e2e/artifacts/adapter.png', contentType: 'image/png' });
+  await expect(page.getByTestId('train')).toBeEnabled();
+  await keepScreenshot(page, testInfo, 'adapter');
   expect(errors).toEqual([]);
 });
 
@@ -42,7 +38,9 @@ test('without WebGPU, says so and what to do', async ({ page }, testInfo) => {
   await expect(panel.locator('.notice.error')).toContainText('WebGPU is not available in this browser');
   await expect(panel.locator('li')).not.toHaveCount(0);
   await expect(panel).toContainText('npm run train');
-  await page.screenshot({ path: 'e2e/artifacts/no-webgpu.png', fullPage: true });
-  await testInfo.attach('no-webgpu', { path: 'e2e/artifacts/no-webgpu.png', contentType: 'image/png' });
+  // The rest of the page is there, but nothing can start.
+  await expect(page.getByTestId('status')).toHaveText('WebGPU is not available: see the adapter panel for what to do.');
+  await expect(page.getByTestId('train')).toBeDisabled();
+  await keepScreenshot(page, testInfo, 'no-webgpu');
   expect(errors).toEqual([]);
 });

@@ -1,18 +1,15 @@
 /**
- * The adapter panel: which GPU the Studio runs on, a warning when it is a CPU
+ * The adapter panel: which GPU the Studio runs on, the limits that bound a
+ * run's size, the current training throughput, a warning when it is a CPU
  * fallback, and what to do when there is no WebGPU at all. `data-state` on the
  * panel (searching, ready, unavailable, failed) is what e2e tests wait on.
  */
 import { requestGpu, type GpuContext } from '../gpu/device';
+import { deviceScale, maxEnvs, type DeviceCapacity } from './studioConfig';
+import { compact } from './charts';
+import { element } from './dom';
 
 const BACKEND_NAMES: Record<string, string> = { swiftshader: 'SwiftShader', lavapipe: 'lavapipe' };
-
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, className?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
-  if (className) node.className = className;
-  return node;
-}
 
 function definitionList(rows: [string, string][]): HTMLDListElement {
   const list = element('dl');
@@ -34,16 +31,33 @@ function unavailableHelp(message: string): HTMLElement[] {
   return [element('p', message, 'notice error'), element('p', 'What to do:'), help];
 }
 
-/** Finds the GPU and describes it in `panel`; resolves to null when there is none. */
-export async function showAdapter(panel: HTMLElement): Promise<GpuContext | null> {
+function mebibytes(bytes: number): string {
+  return `${Math.round(bytes / 2 ** 20).toLocaleString('en-US')} MiB`;
+}
+
+export function deviceCapacity(gpu: GpuContext): DeviceCapacity {
+  return {
+    isFallback: gpu.adapter.isFallback,
+    maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize,
+    maxBufferSize: gpu.limits.maxBufferSize,
+  };
+}
+
+/**
+ * Finds the GPU and describes it in `panel`; resolves to null when there is
+ * none. `onError` is called once if the device is later lost or fails.
+ */
+export async function showAdapter(panel: HTMLElement, onError: (error: Error) => void): Promise<GpuContext | null> {
   const title = element('h2', 'GPU adapter');
   panel.dataset.state = 'searching';
+  panel.replaceChildren(title, element('p', 'Looking for a WebGPU adapter…'));
   let gpu: GpuContext;
   try {
     gpu = await requestGpu({
       onError: (error) => {
         panel.dataset.state = 'failed';
-        panel.append(element('p', `${error.message}. Reload the page to start again.`, 'notice error'));
+        panel.append(element('p', `${error.message}. Press Reset to start again on a new device.`, 'notice error'));
+        onError(error);
       },
     });
   } catch (error) {
@@ -51,17 +65,25 @@ export async function showAdapter(panel: HTMLElement): Promise<GpuContext | null
     panel.replaceChildren(title, ...unavailableHelp((error as Error).message));
     return null;
   }
-  const { adapter } = gpu;
+  const { adapter, limits } = gpu;
   const features = ['timestamp-query', 'subgroups'].filter((f) => gpu.features.has(f));
-  panel.replaceChildren(
-    title,
-    definitionList([
-      ['Vendor', adapter.vendor],
-      ['Architecture', adapter.architecture],
-      ['Description', adapter.description],
-      ['Optional features', features.length ? features.join(', ') : 'none'],
-    ]),
-  );
+  const capacity = deviceCapacity(gpu);
+  const { stepsPerEnv } = deviceScale(capacity);
+  const list = definitionList([
+    ['Vendor', adapter.vendor],
+    ['Architecture', adapter.architecture],
+    ['Description', adapter.description],
+    ['Optional features', features.length ? features.join(', ') : 'none'],
+    [
+      'Limits used',
+      `storage binding ${mebibytes(limits.maxStorageBufferBindingSize)}, buffer ${mebibytes(limits.maxBufferSize)}, ` +
+        `${limits.maxComputeWorkgroupsPerDimension.toLocaleString('en-US')} workgroups per dimension`,
+    ],
+    ['Largest run', `${maxEnvs(capacity, stepsPerEnv, 64).toLocaleString('en-US')} envs at ${stepsPerEnv} steps per env (hidden 64)`],
+    ['Training throughput', 'idle'],
+  ]);
+  list.lastElementChild!.setAttribute('data-testid', 'sps');
+  panel.replaceChildren(title, list);
   panel.dataset.fallback = String(adapter.isFallback);
   if (adapter.isFallback) {
     const name = BACKEND_NAMES[adapter.backend] ?? 'software renderer';
@@ -69,4 +91,10 @@ export async function showAdapter(panel: HTMLElement): Promise<GpuContext | null
   }
   panel.dataset.state = 'ready';
   return gpu;
+}
+
+/** Shows the current env steps per second over all runs (null: not training). */
+export function showThroughput(panel: HTMLElement, sps: number | null): void {
+  const cell = panel.querySelector('[data-testid="sps"]');
+  if (cell) cell.textContent = sps === null ? 'idle' : `${compact(sps)} env steps/s`;
 }

@@ -1,10 +1,319 @@
 /**
- * Entry of the Studio page (index.html). Each panel lives in its own module
- * under src/ui/ and is handed its element here; the training controls and
- * charts take the GPU context that the adapter panel resolves to.
+ * Entry of the Studio page (index.html): wires the panels together. The
+ * adapter panel finds the GPU; the form says what to train; Train builds one
+ * trainer per selected algorithm and hands them to the runner; the runner's
+ * reports feed the charts, the status line and the throughput; the CartPole
+ * view follows one run's live policy (or a loaded checkpoint's). A GPU failure
+ * stops everything with a message, and Reset starts again on a new device.
  */
-import { showAdapter } from './adapterPanel';
+import type { GpuContext } from '../gpu/device';
+import type { ResolvedConfig } from '../train/config';
+import type { IterationMetrics } from '../train/metrics';
+import { makeTrainer, networkLayouts } from '../train/trainer';
+import { showAdapter, showThroughput, deviceCapacity } from './adapterPanel';
+import { Controls } from './controls';
+import { Charts } from './charts';
+import { CartPoleView, type PolicySource } from './cartpoleView';
+import { Runner, newLane, type Lane, type RunnerState } from './runner';
+import { downloadCheckpoint, readCheckpointFile, type LoadedCheckpoint } from './checkpointIO';
+import { metricsCsv } from './csv';
+import { ALGO_LABELS, cliCommand, formatQuery, parseQuery, selectionFromConfig, validateSelection, type DeviceCapacity } from './studioConfig';
+import { download, element, requireElement } from './dom';
+import './studio.css';
 
-const adapterPanel = document.querySelector<HTMLElement>('#adapter');
-if (!adapterPanel) throw new Error('index.html has no #adapter panel');
-void showAdapter(adapterPanel);
+/** What the page is doing; `data-state` of the status line. */
+type Phase = 'searching' | 'no-gpu' | 'idle' | 'loaded' | 'starting' | RunnerState;
+
+const adapterPanel = requireElement('#adapter');
+const status = requireElement('[data-testid="status"]');
+const buttons = {
+  train: requireElement<HTMLButtonElement>('[data-testid="train"]'),
+  pause: requireElement<HTMLButtonElement>('[data-testid="pause"]'),
+  stop: requireElement<HTMLButtonElement>('[data-testid="stop"]'),
+  reset: requireElement<HTMLButtonElement>('[data-testid="reset"]'),
+  csv: requireElement<HTMLButtonElement>('[data-testid="csv"]'),
+};
+const loadInput = requireElement<HTMLInputElement>('[data-testid="load"]');
+const saveButtons = requireElement('#save-buttons');
+const filesMessage = requireElement('#files-message');
+const cliLines = requireElement('#cli');
+const urlNote = requireElement('#url-note');
+const viewSelect = requireElement<HTMLSelectElement>('#view-policy');
+const animate = requireElement<HTMLInputElement>('#animate');
+
+const controls = new Controls(requireElement('#algos'), requireElement('#preset'), requireElement('#fields'), onFormChange);
+const charts = new Charts(requireElement('#charts'));
+const view = new CartPoleView(requireElement<HTMLCanvasElement>('#cartpoles'), requireElement('#cartpoles-caption'));
+
+let gpu: GpuContext | null = null;
+let device: DeviceCapacity | null = null;
+let runner: Runner | null = null;
+let loaded: LoadedCheckpoint | null = null;
+let phase: Phase = 'searching';
+let failure: string | null = null;
+
+const number = (v: number) => Math.round(v).toLocaleString('en-US');
+
+function laneSummary(algo: keyof typeof ALGO_LABELS, history: readonly IterationMetrics[], finished: string | null): string {
+  const last = history[history.length - 1];
+  if (!last) return `${ALGO_LABELS[algo]}: starting`;
+  const meanReturn = last.mean_return === null ? 'no episode ended' : `mean return ${last.mean_return.toFixed(1)}`;
+  return `${ALGO_LABELS[algo]}: iteration ${last.iter + 1}, ${number(last.env_steps)} env steps, ${meanReturn}${finished ? ` (${finished})` : ''}`;
+}
+
+const PHASE_TEXT: Record<Phase, string> = {
+  searching: 'Looking for a GPU…',
+  'no-gpu': 'WebGPU is not available: see the adapter panel for what to do.',
+  idle: 'Ready: choose algorithms and press Train.',
+  loaded: 'Checkpoint loaded: press Train to continue training from it.',
+  starting: 'Starting: compiling kernels…',
+  running: 'Running',
+  pausing: 'Pausing after the iterations in flight…',
+  paused: 'Paused',
+  stopping: 'Stopping after the iterations in flight…',
+  stopped: 'Stopped',
+  failed: 'Stopped by an error',
+};
+
+function render(): void {
+  const lanes = runner?.lanes ?? [];
+  const parts = [PHASE_TEXT[phase]];
+  if (phase === 'failed' && failure) parts[0] = `Stopped by an error: ${failure}. Press Reset to start again.`;
+  if (lanes.length > 0) parts.push(...lanes.map((lane) => laneSummary(lane.algo, lane.history, lane.finished)));
+  else if (loaded) parts.push(laneSummary(loaded.config.algo, loaded.checkpoint.history, null));
+  status.textContent = parts.join(' · ');
+  status.dataset.state = phase;
+
+  const busy = phase === 'starting' || phase === 'pausing' || phase === 'stopping';
+  const live = phase === 'running' || phase === 'paused';
+  buttons.train.disabled = !(phase === 'idle' || phase === 'loaded' || phase === 'stopped');
+  buttons.pause.disabled = !live;
+  buttons.pause.textContent = phase === 'paused' ? 'Resume' : 'Pause';
+  buttons.stop.disabled = !live;
+  buttons.reset.disabled = busy || phase === 'searching' || phase === 'no-gpu';
+  buttons.csv.disabled = busy || (!lanes.some((l) => l.history.length > 0) && !loaded);
+  loadInput.disabled = busy || live || phase === 'failed' || !gpu;
+  for (const button of saveButtons.querySelectorAll('button')) button.disabled = phase !== 'paused' && phase !== 'stopped';
+  controls.setLocked(busy || live || phase === 'no-gpu');
+  showThroughput(adapterPanel, phase === 'running' && runner ? runner.sps : null);
+}
+
+function setPhase(next: Phase): void {
+  phase = next;
+  render();
+}
+
+/** Validates the form; writes the URL and the CLI equivalent when it is valid. */
+function onFormChange(): ResolvedConfig[] | null {
+  const selection = controls.selection;
+  const { errors, configs } = validateSelection(selection, device);
+  controls.showErrors(errors);
+  if (configs.length === 0) {
+    cliLines.textContent = '(none while fields are refused)';
+    return null;
+  }
+  history.replaceState(null, '', formatQuery(selection, device));
+  cliLines.replaceChildren(...configs.map((config) => element('code', cliCommand(config))));
+  return configs;
+}
+
+function liveSource(lane: Lane): PolicySource {
+  return { layout: lane.trainer.policy.layout, params: lane.trainer.policy.params };
+}
+
+/** The view's choices: each run's live policy, or the loaded checkpoint. */
+function offerViewSources(): void {
+  viewSelect.replaceChildren();
+  if (runner) for (const lane of runner.lanes) viewSelect.append(new Option(`${ALGO_LABELS[lane.algo]} (live)`, lane.algo));
+  else if (loaded) viewSelect.append(new Option(`${ALGO_LABELS[loaded.config.algo]} checkpoint`, 'checkpoint'));
+  viewSelect.disabled = viewSelect.options.length < 2;
+  followSelected();
+}
+
+function followSelected(): void {
+  const lane = runner?.lanes.find((l) => l.algo === viewSelect.value);
+  if (lane) view.follow(liveSource(lane), `${ALGO_LABELS[lane.algo]}'s current policy`);
+  else if (loaded && viewSelect.value === 'checkpoint') {
+    const { checkpoint, config, filename } = loaded;
+    view.follow({ layout: networkLayouts(config).policy, weights: checkpoint.arrays.policy }, `${ALGO_LABELS[config.algo]} from ${filename} (iteration ${checkpoint.iteration})`);
+  } else view.follow(null, '');
+}
+
+function showSaveButtons(): void {
+  saveButtons.replaceChildren();
+  for (const lane of runner?.lanes ?? []) {
+    const button = element('button', `Download ${ALGO_LABELS[lane.algo]} checkpoint`);
+    button.type = 'button';
+    button.dataset.testid = `save-${lane.algo}`;
+    button.addEventListener('click', () => {
+      filesMessage.textContent = 'Reading the checkpoint from the GPU…';
+      downloadCheckpoint(lane).then(
+        (filename) => (filesMessage.textContent = `Saved ${filename}.`),
+        (error: Error) => (filesMessage.textContent = `Could not save: ${error.message}`),
+      );
+    });
+    saveButtons.append(button);
+  }
+}
+
+async function train(): Promise<void> {
+  const configs = onFormChange();
+  if (!configs || !gpu) {
+    status.textContent = 'Not started: fix the fields marked in red.';
+    status.dataset.state = 'invalid';
+    return;
+  }
+  runner?.destroy();
+  runner = null;
+  setPhase('starting');
+  const lanes: Lane[] = [];
+  for (const config of configs) {
+    controls.setAlgoNote(config.algo, null);
+    try {
+      const trainer = await makeTrainer(gpu, config);
+      const resume = loaded?.config.algo === config.algo ? loaded.checkpoint : null;
+      if (resume) await trainer.restore(resume);
+      lanes.push(newLane(config.algo, trainer, resume ? [...resume.history] : []));
+    } catch (error) {
+      if (phase === 'failed') return;
+      controls.setAlgoNote(config.algo, (error as Error).message);
+    }
+  }
+  if (phase === 'failed') return;
+  if (lanes.length === 0) {
+    setPhase(loaded ? 'loaded' : 'idle');
+    status.textContent = 'Could not start any algorithm: see the notes beside them.';
+    return;
+  }
+  const trpo = lanes.find((l) => l.algo === 'trpo');
+  charts.start(
+    lanes.map((l) => l.algo),
+    trpo ? trpo.trainer.config.maxKl : null,
+  );
+  for (const lane of lanes) for (const m of lane.history) charts.append(lane.algo, m);
+  runner = new Runner(lanes, {
+    metrics(lane, metrics) {
+      charts.append(lane.algo, metrics);
+      render();
+    },
+    state(state) {
+      // Failures arrive through error(), with their message.
+      if (state !== 'failed' && phase !== 'failed') setPhase(state);
+    },
+    error(error) {
+      fail(error);
+    },
+  });
+  loaded = null;
+  showSaveButtons();
+  offerViewSources();
+  runner.run();
+}
+
+function fail(error: Error): void {
+  if (phase === 'failed') return;
+  failure = error.message;
+  runner?.abort();
+  view.attach(null);
+  setPhase('failed');
+}
+
+async function connect(): Promise<void> {
+  setPhase('searching');
+  gpu = await showAdapter(adapterPanel, fail);
+  device = gpu ? deviceCapacity(gpu) : null;
+  controls.setDevice(device);
+  view.attach(gpu);
+  onFormChange();
+  setPhase(gpu ? 'idle' : 'no-gpu');
+}
+
+async function reset(): Promise<void> {
+  if (runner) {
+    if (phase !== 'failed') await runner.stop();
+    runner.destroy();
+    runner = null;
+  }
+  loaded = null;
+  showSaveButtons();
+  offerViewSources();
+  filesMessage.textContent = '';
+  const configs = onFormChange();
+  charts.start(
+    controls.selection.algos,
+    configs?.find((c) => c.algo === 'trpo')?.maxKl ?? null,
+  );
+  if (phase === 'failed') {
+    failure = null;
+    gpu?.destroy();
+    gpu = null;
+    await connect();
+  } else setPhase('idle');
+}
+
+async function load(file: File): Promise<void> {
+  filesMessage.textContent = `Reading ${file.name}…`;
+  let result: LoadedCheckpoint;
+  try {
+    result = await readCheckpointFile(file);
+  } catch (error) {
+    filesMessage.textContent = `Not loaded: ${(error as Error).message}`;
+    return;
+  }
+  if (runner) {
+    await runner.stop();
+    runner.destroy();
+    runner = null;
+  }
+  loaded = result;
+  controls.selection = selectionFromConfig(result.config);
+  onFormChange();
+  charts.start([result.config.algo], result.config.algo === 'trpo' ? result.config.maxKl : null);
+  for (const m of result.checkpoint.history) charts.append(result.config.algo, m);
+  showSaveButtons();
+  offerViewSources();
+  filesMessage.textContent = `Loaded ${result.filename}: ${ALGO_LABELS[result.config.algo]} at iteration ${result.checkpoint.iteration}.`;
+  setPhase('loaded');
+}
+
+/** Runs an event handler; anything it throws is shown, never left to the console. */
+function handle(action: () => Promise<void>): () => void {
+  return () => {
+    action().catch((error: Error) => fail(error));
+  };
+}
+
+requireElement<HTMLFormElement>('#controls').addEventListener('submit', (event) => {
+  event.preventDefault();
+  handle(train)();
+});
+buttons.pause.addEventListener(
+  'click',
+  handle(async () => {
+    if (phase === 'paused') runner?.run();
+    else await runner?.pause();
+  }),
+);
+buttons.stop.addEventListener('click', handle(async () => runner?.stop()));
+buttons.reset.addEventListener('click', handle(reset));
+buttons.csv.addEventListener('click', () => {
+  const runs = runner ? runner.lanes : loaded ? [{ algo: loaded.config.algo, history: loaded.checkpoint.history }] : [];
+  download('webgpu-rl-metrics.csv', metricsCsv(runs), 'text/csv');
+});
+loadInput.addEventListener('change', () => {
+  const file = loadInput.files?.[0];
+  loadInput.value = '';
+  if (file) handle(() => load(file))();
+});
+viewSelect.addEventListener('change', followSelected);
+animate.addEventListener('change', () => view.setAnimate(animate.checked));
+
+const { selection, ignored } = parseQuery(location.search);
+controls.selection = selection;
+urlNote.textContent = ignored.length ? `Ignored in the URL: ${ignored.join(', ')}` : '';
+urlNote.hidden = ignored.length === 0;
+charts.start(selection.algos, null);
+setInterval(() => {
+  if (phase === 'running') render();
+}, 1000);
+void connect();

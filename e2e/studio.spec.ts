@@ -1,0 +1,180 @@
+import { readFileSync } from 'node:fs';
+import { test, expect } from '@playwright/test';
+import { parseCheckpoint } from '../src/train/checkpoint';
+import { SMALL_RUN, collectErrors, iterationsOf, keepScreenshot, openStudio } from './helpers';
+
+test('Train runs iterations, the charts and CartPoles follow, Stop stops', async ({ page }, testInfo) => {
+  const errors = collectErrors(page);
+  await openStudio(page, `?algo=ppo&${SMALL_RUN}`);
+  const chart = page.getByTestId('chart-return');
+  await expect(chart).toHaveAttribute('data-points', '0');
+
+  await page.getByTestId('train').click();
+  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'running');
+  await expect.poll(() => chart.getAttribute('data-points').then(Number), { timeout: 60_000 }).toBeGreaterThanOrEqual(3);
+  await expect(page.getByTestId('status')).toContainText(/PPO: iteration \d+, [\d,]+ env steps, mean return \d+\.\d/);
+  await expect(page.locator('#adapter').getByTestId('sps')).toContainText('env steps/s');
+  await expect(page.getByTestId('cartpoles')).toHaveAttribute('data-state', /animating|waiting/);
+  await expect(page).toHaveURL(/algo=ppo&preset=fast&envs=64&steps-per-iter=1024/);
+  await keepScreenshot(page, testInfo, 'training');
+
+  await page.getByTestId('stop').click();
+  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'stopped');
+  const stoppedAt = await iterationsOf(page);
+  const points = await chart.getAttribute('data-points');
+  await page.waitForTimeout(1500);
+  expect(await iterationsOf(page)).toBe(stoppedAt);
+  expect(await chart.getAttribute('data-points')).toBe(points);
+  await expect(page.getByTestId('train')).toBeEnabled();
+  expect(errors).toEqual([]);
+});
+
+test('invalid input is refused with a message next to the field', async ({ page }, testInfo) => {
+  const errors = collectErrors(page);
+  await openStudio(page, `?algo=ppo&${SMALL_RUN}`);
+  const status = page.getByTestId('status');
+  await page.locator('#field-envs').fill('lots');
+  await page.locator('#field-lr').fill('5');
+  await expect(page.locator('#field-envs-error')).toHaveText(/"lots" is not a number/);
+  await expect(page.locator('#field-lr-error')).toHaveText(/5 is not allowed .*must be a number in \(0, 1\]/);
+  await expect(page.locator('#field-lr')).toHaveAttribute('aria-invalid', 'true');
+
+  await page.getByTestId('train').click();
+  await expect(status).toHaveAttribute('data-state', 'invalid');
+  await expect(status).toHaveText('Not started: fix the fields marked in red.');
+  await expect(page.getByTestId('stop')).toBeDisabled();
+  await keepScreenshot(page, testInfo, 'invalid-input');
+
+  // Fixed fields lose their message, and the URL follows the valid form.
+  await page.locator('#field-envs').fill('128');
+  await page.locator('#field-lr').fill('');
+  await expect(page.locator('#field-envs-error')).toBeHidden();
+  await expect(page.locator('#field-lr-error')).toBeHidden();
+  await expect(page).toHaveURL(/[?&]envs=128&/);
+  await expect(page).not.toHaveURL(/lr=/);
+
+  // A minibatch larger than the batch is refused on the minibatch field.
+  await page.locator('#field-minibatch').fill('4096');
+  await expect(page.locator('#field-minibatch-error')).toHaveText(/4096 is larger than the \d+ samples per iteration/);
+  await page.locator('#field-minibatch').fill('256');
+
+  await page.getByLabel('PPO', { exact: true }).uncheck();
+  await expect(page.locator('#algos .field-error')).toHaveText('Pick at least one algorithm.');
+  expect(errors).toEqual([]);
+});
+
+test('the URL query sets the form', async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto('/?algo=ppo-kl,trpo&preset=seed&envs=32&kl-target=0.02&line-search-kl-check=true&bogus=1');
+  await expect(page.getByLabel('PPO-KL', { exact: true })).toBeChecked();
+  await expect(page.getByLabel('TRPO', { exact: true })).toBeChecked();
+  await expect(page.getByLabel('PPO', { exact: true })).not.toBeChecked();
+  await expect(page.locator('#field-preset')).toHaveValue('seed');
+  await expect(page.locator('#field-envs')).toHaveValue('32');
+  await expect(page.locator('#field-kl-target')).toHaveValue('0.02');
+  await expect(page.locator('#field-line-search-kl-check')).toHaveValue('true');
+  // Defaults of the chosen preset are shown where nothing is set.
+  await expect(page.locator('#field-steps-per-iter')).toHaveAttribute('placeholder', '10000');
+  await expect(page.locator('#url-note')).toHaveText('Ignored in the URL: bogus');
+  await expect(page.locator('#cli')).toContainText('npm run train -- --algo trpo --preset seed --envs 32 --kl-target 0.02 --line-search-kl-check');
+  expect(errors).toEqual([]);
+});
+
+test('a saved checkpoint reloads, acts, and trains on', async ({ page }, testInfo) => {
+  const errors = collectErrors(page);
+  await openStudio(page, `?algo=ppo&${SMALL_RUN}&iters=2`);
+  const status = page.getByTestId('status');
+  const chart = page.getByTestId('chart-return');
+  await page.getByTestId('train').click();
+  // --iters 2: the run stops by itself.
+  await expect(status).toHaveAttribute('data-state', 'stopped', { timeout: 60_000 });
+  await expect(status).toContainText('PPO: iteration 2,');
+
+  const downloading = page.waitForEvent('download');
+  await page.getByTestId('save-ppo').click();
+  const file = await downloading;
+  expect(file.suggestedFilename()).toBe('webgpu-rl-ppo-iter2.json');
+  const path = testInfo.outputPath(file.suggestedFilename());
+  await file.saveAs(path);
+  const checkpoint = parseCheckpoint(readFileSync(path, 'utf8'), path);
+  expect(checkpoint.iteration).toBe(2);
+  expect(checkpoint.history.map((m) => m.iter)).toEqual([0, 1]);
+  expect(checkpoint.config).toMatchObject({ algo: 'ppo', numEnvs: 64, stepsPerIter: 1024, minibatch: 256, epochs: 2, iters: 2 });
+  const returns = checkpoint.history.filter((m) => m.mean_return !== null).length;
+
+  await page.getByTestId('reset').click();
+  await expect(status).toHaveAttribute('data-state', 'idle');
+  await expect(chart).toHaveAttribute('data-points', '0');
+
+  await page.getByTestId('load').setInputFiles(path);
+  await expect(status).toHaveAttribute('data-state', 'loaded');
+  await expect(status).toContainText('PPO: iteration 2,');
+  await expect(page.locator('#files-message')).toHaveText('Loaded webgpu-rl-ppo-iter2.json: PPO at iteration 2.');
+  await expect(chart).toHaveAttribute('data-points', String(returns));
+  await expect(page.getByTestId('cartpoles')).toHaveAttribute('data-state', 'animating');
+  await keepScreenshot(page, testInfo, 'checkpoint-loaded');
+
+  // Train resumes from the checkpoint: two more iterations.
+  await page.getByTestId('train').click();
+  await expect(status).toHaveAttribute('data-state', 'stopped', { timeout: 60_000 });
+  await expect(status).toContainText('PPO: iteration 4,');
+  expect(errors).toEqual([]);
+});
+
+test('several algorithms train side by side; one that cannot start says why', async ({ page }, testInfo) => {
+  const errors = collectErrors(page);
+  await openStudio(page, `?algo=ppo,ppo-kl,trpo,reinforce&${SMALL_RUN}&iters=2`);
+  const status = page.getByTestId('status');
+  await page.getByTestId('train').click();
+  await expect(status).toHaveAttribute('data-state', 'stopped', { timeout: 90_000 });
+  await expect(status).toContainText('PPO: iteration 2,');
+  await expect(status).toContainText('PPO-KL: iteration 2,');
+  const legend = page.getByTestId('chart-return').locator('.u-legend');
+  await expect(legend).toContainText('PPO-KL');
+  for (const [algo, label] of [
+    ['trpo', 'TRPO'],
+    ['reinforce', 'REINFORCE'],
+  ]) {
+    const note = page.locator(`.algo-note[data-algo="${algo}"]`);
+    if (await note.isVisible()) await expect(note).toContainText('not available');
+    else await expect(status).toContainText(`${label}: iteration 2,`);
+  }
+  await keepScreenshot(page, testInfo, 'side-by-side');
+  expect(errors).toEqual([]);
+});
+
+test('a lost device shows a message, and Reset starts again without reloading', async ({ page }, testInfo) => {
+  const errors = collectErrors(page);
+  // Keeps the page's devices reachable so that the test can destroy one.
+  await page.addInitScript(() => {
+    const requestDevice = GPUAdapter.prototype.requestDevice;
+    const devices: GPUDevice[] = [];
+    (window as unknown as { testDevices: GPUDevice[] }).testDevices = devices;
+    GPUAdapter.prototype.requestDevice = async function (this: GPUAdapter, descriptor?: GPUDeviceDescriptor) {
+      const device = await requestDevice.call(this, descriptor);
+      devices.push(device);
+      return device;
+    };
+  });
+  await openStudio(page, `?algo=ppo&${SMALL_RUN}`);
+  const status = page.getByTestId('status');
+  const chart = page.getByTestId('chart-return');
+  await page.getByTestId('train').click();
+  await expect.poll(() => chart.getAttribute('data-points').then(Number), { timeout: 60_000 }).toBeGreaterThanOrEqual(1);
+
+  await page.evaluate(() => (window as unknown as { testDevices: GPUDevice[] }).testDevices.at(-1)!.destroy());
+  await expect(status).toHaveAttribute('data-state', 'failed');
+  await expect(status).toContainText(/Stopped by an error: GPU device lost .*Press Reset to start again/);
+  await expect(page.locator('#adapter')).toHaveAttribute('data-state', 'failed');
+  await expect(page.getByTestId('train')).toBeDisabled();
+  await keepScreenshot(page, testInfo, 'device-lost');
+
+  await page.getByTestId('reset').click();
+  await expect(page.locator('#adapter')).toHaveAttribute('data-state', 'ready');
+  await expect(status).toHaveAttribute('data-state', 'idle');
+  await page.getByTestId('train').click();
+  await expect.poll(() => chart.getAttribute('data-points').then(Number), { timeout: 60_000 }).toBeGreaterThanOrEqual(1);
+  await page.getByTestId('stop').click();
+  await expect(status).toHaveAttribute('data-state', 'stopped');
+  expect(errors.filter((e) => e.startsWith('uncaught'))).toEqual([]);
+});

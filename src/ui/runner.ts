@@ -1,0 +1,162 @@
+/**
+ * The Studio's training loop: several trainers (one per algorithm, same device)
+ * stepped round-robin. Each trainer keeps QUEUE_DEPTH iterations submitted, so
+ * the GPU works on the next one while the previous one's metrics are read; the
+ * loop hands control back to the browser after every iteration it reports, so
+ * the page stays responsive at any env count. No DOM here: the page listens to
+ * the events.
+ */
+import type { Algo } from '../train/config';
+import type { Trainer } from '../train/trainer';
+import { firstNonFinite, type IterationMetrics } from '../train/metrics';
+
+/** One algorithm's run. */
+export interface Lane {
+  readonly algo: Algo;
+  readonly trainer: Trainer;
+  /** Every iteration's metrics, a restored checkpoint's history first. */
+  readonly history: IterationMetrics[];
+  /** Iteration at which this session started (non-zero after a checkpoint). */
+  readonly firstIteration: number;
+  /** Why the lane takes no more steps (plan done, solved, diverged); null while it goes on. */
+  finished: string | null;
+}
+
+export type RunnerState = 'running' | 'pausing' | 'paused' | 'stopping' | 'stopped' | 'failed';
+
+export interface RunnerEvents {
+  metrics(lane: Lane, metrics: IterationMetrics): void;
+  state(state: RunnerState): void;
+  error(error: Error): void;
+}
+
+/** Iterations queued per trainer: one running on the GPU, one waiting behind it. */
+const QUEUE_DEPTH = 2;
+
+/** Lets the browser render and handle input before the next iteration is queued. */
+function yieldToBrowser(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+export function newLane(algo: Algo, trainer: Trainer, history: IterationMetrics[] = []): Lane {
+  return { algo, trainer, history, firstIteration: trainer.iteration, finished: null };
+}
+
+/** Whether the lane's plan (--iters, --total-steps) allows queuing another iteration. */
+function wantsMore(lane: Lane): boolean {
+  const { config, iteration, envSteps } = lane.trainer;
+  if (config.iters && iteration - lane.firstIteration >= config.iters) return false;
+  if (config.totalSteps && envSteps >= config.totalSteps) return false;
+  return true;
+}
+
+export class Runner {
+  private current: RunnerState = 'paused';
+  private loopDone: Promise<void> = Promise.resolve();
+  /** (time, env steps) of recent reports, for the device-wide SPS. */
+  private readonly recent: { time: number; steps: number }[] = [];
+
+  constructor(
+    readonly lanes: readonly Lane[],
+    private readonly events: RunnerEvents,
+  ) {}
+
+  get state(): RunnerState {
+    return this.current;
+  }
+
+  /** Env steps per second over every lane, over the last few seconds. */
+  get sps(): number {
+    const r = this.recent;
+    if (r.length < 2) return 0;
+    const steps = r.slice(1).reduce((total, x) => total + x.steps, 0);
+    return steps / ((r[r.length - 1].time - r[0].time) / 1000);
+  }
+
+  /** Starts or resumes. */
+  run(): void {
+    if (this.current !== 'paused') return;
+    this.recent.length = 0;
+    this.setState('running');
+    this.loopDone = this.loop();
+  }
+
+  /** Stops queuing; resolves when the iterations in flight are reported. */
+  async pause(): Promise<void> {
+    if (this.current !== 'running') return;
+    this.setState('pausing');
+    await this.loopDone;
+  }
+
+  async stop(): Promise<void> {
+    if (this.current === 'paused') this.setState('stopped');
+    if (this.current !== 'running' && this.current !== 'pausing') return this.loopDone;
+    this.setState('stopping');
+    await this.loopDone;
+  }
+
+  /** The device failed: report nothing more (the iterations in flight reject or never resolve). */
+  abort(): void {
+    this.setState('failed');
+  }
+
+  destroy(): void {
+    for (const lane of this.lanes) lane.trainer.destroy();
+  }
+
+  /** A method, so that the state read after an await is not narrowed by checks before it. */
+  private aborted(): boolean {
+    return this.current === 'failed';
+  }
+
+  private setState(state: RunnerState): void {
+    this.current = state;
+    this.events.state(state);
+  }
+
+  private async loop(): Promise<void> {
+    const queues = new Map<Lane, Promise<IterationMetrics>[]>(this.lanes.map((lane) => [lane, []]));
+    try {
+      for (;;) {
+        if (this.current === 'running') {
+          for (const [lane, queue] of queues) {
+            while (queue.length < QUEUE_DEPTH && !lane.finished && wantsMore(lane)) {
+              const step = lane.trainer.step();
+              // Rejections are handled when the step reaches the head of its queue.
+              step.catch(() => undefined);
+              queue.push(step);
+            }
+          }
+        }
+        const heads = [...queues].filter(([, queue]) => queue.length > 0);
+        if (heads.length === 0 || this.aborted()) break;
+        const { lane, metrics } = await Promise.race(heads.map(([lane, queue]) => queue[0].then((metrics) => ({ lane, metrics }))));
+        if (this.aborted()) return;
+        queues.get(lane)!.shift();
+        this.report(lane, metrics);
+        await yieldToBrowser();
+      }
+    } catch (error) {
+      if (this.aborted()) return;
+      this.setState('failed');
+      this.events.error(error as Error);
+      return;
+    }
+    if (this.current === 'pausing') this.setState('paused');
+    else if (this.current !== 'failed') this.setState('stopped');
+  }
+
+  private report(lane: Lane, metrics: IterationMetrics): void {
+    lane.history.push(metrics);
+    const now = performance.now();
+    this.recent.push({ time: now, steps: lane.trainer.config.derived.batchSize });
+    while (this.recent.length > 2 && now - this.recent[0].time > 3000) this.recent.shift();
+    const bad = firstNonFinite(metrics);
+    const { stopAtReturn } = lane.trainer.config;
+    if (bad) lane.finished = `diverged at iteration ${metrics.iter}: ${bad} is not finite`;
+    else if (stopAtReturn && metrics.mean_return !== null && metrics.mean_return >= stopAtReturn) {
+      lane.finished = `solved: mean return ${metrics.mean_return.toFixed(1)} ≥ ${stopAtReturn} at iteration ${metrics.iter}`;
+    } else if (metrics.iter + 1 === lane.trainer.iteration && !wantsMore(lane)) lane.finished = 'planned iterations done';
+    this.events.metrics(lane, metrics);
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * What the Studio's controls mean, without the DOM: which config fields are
+ * shown in which group, the Studio's defaults on this device, validation of
+ * what the user typed (messages per field, from the training config's own
+ * checks), the URL query that reproduces a run, and the equivalent CLI line.
+ * The query uses the CLI's flag names, so `?algo=ppo&envs=256` and
+ * `npm run train -- --algo ppo --envs 256` describe the same run.
+ */
+import {
+  ALGOS,
+  FIELDS,
+  PRESETS,
+  ConfigError,
+  parseTrainArgs,
+  presetConfig,
+  resolveConfig,
+  type Algo,
+  type Preset,
+  type ResolvedConfig,
+  type TrainConfig,
+} from '../train/config';
+
+/** Config fields that have their own control (algorithm and preset are chosen separately). */
+export type FieldKey = Exclude<keyof TrainConfig, 'algo' | 'preset'>;
+
+export interface FieldGroup {
+  title: string;
+  /** Algorithms that read these fields (the group is dimmed when none is selected). */
+  algos: readonly Algo[];
+  keys: readonly FieldKey[];
+}
+
+export const FIELD_GROUPS: readonly FieldGroup[] = [
+  { title: 'Run', algos: ALGOS, keys: ['numEnvs', 'stepsPerIter', 'iters', 'totalSteps', 'stopAtReturn', 'seed', 'env'] },
+  {
+    title: 'Every algorithm',
+    algos: ALGOS,
+    keys: ['gamma', 'lambda', 'advantageNorm', 'truncationAsTerminal', 'hidden', 'init', 'valueLr', 'maxGradNorm', 'lrAnneal'],
+  },
+  { title: 'PPO · PPO-KL', algos: ['ppo', 'ppo-kl'], keys: ['lr', 'epochs', 'minibatch', 'clip', 'valueClip', 'entCoef', 'targetKl'] },
+  { title: 'PPO-KL', algos: ['ppo-kl'], keys: ['klTarget', 'klCoef'] },
+  { title: 'TRPO', algos: ['trpo'], keys: ['maxKl', 'cgIters', 'damping', 'backtracks', 'acceptRatio', 'lineSearchKlCheck'] },
+  { title: 'TRPO · REINFORCE', algos: ['trpo', 'reinforce'], keys: ['valueSteps'] },
+];
+
+export const ALGO_LABELS: Record<Algo, string> = { ppo: 'PPO', 'ppo-kl': 'PPO-KL', trpo: 'TRPO', reinforce: 'REINFORCE' };
+
+/** What the user asked for: algorithms, preset, and the raw text of each field they set. */
+export interface Selection {
+  algos: Algo[];
+  preset: Preset;
+  values: Partial<Record<FieldKey, string>>;
+}
+
+/** The adapter facts the Studio's defaults and size checks depend on. */
+export interface DeviceCapacity {
+  isFallback: boolean;
+  maxStorageBufferBindingSize: number;
+  maxBufferSize: number;
+}
+
+/**
+ * Envs and rollout length of the 'fast' preset in the Studio: thousands of envs
+ * on a GPU; on a CPU fallback fewer, so that an iteration takes seconds, not minutes.
+ */
+export function deviceScale(device: DeviceCapacity | null): { numEnvs: number; stepsPerEnv: number } {
+  return device && !device.isFallback ? { numEnvs: 4096, stepsPerEnv: 16 } : { numEnvs: 256, stepsPerEnv: 32 };
+}
+
+/** The defaults a field shows for `preset` on this device. */
+export function studioDefaults(preset: Preset, device: DeviceCapacity | null): TrainConfig {
+  const config = presetConfig(preset);
+  // The seed preset is the article's setting and stays as it is.
+  if (preset !== 'fast') return config;
+  const { numEnvs, stepsPerEnv } = deviceScale(device);
+  return { ...config, numEnvs, stepsPerIter: numEnvs * stepsPerEnv };
+}
+
+/** How a default or a config value is written in a field and in the URL. */
+export function formatValue(value: TrainConfig[keyof TrainConfig]): string {
+  return String(value);
+}
+
+/** Bytes of the largest per-iteration buffers: the hidden activations over every sample and the time-major observations. */
+export function largestBufferBytes(config: ResolvedConfig): number {
+  const { batchSize, stepsPerEnv, obsDim } = config.derived;
+  return Math.max((batchSize + config.numEnvs) * config.hidden * 4, (stepsPerEnv + 1) * config.numEnvs * obsDim * 4);
+}
+
+function bufferLimit(device: DeviceCapacity): number {
+  return Math.min(device.maxStorageBufferBindingSize, device.maxBufferSize);
+}
+
+/** Most envs whose buffers fit this adapter at `stepsPerEnv` steps per env. */
+export function maxEnvs(device: DeviceCapacity, stepsPerEnv: number, hidden: number, obsDim = 4): number {
+  return Math.floor(bufferLimit(device) / ((stepsPerEnv + 1) * 4 * Math.max(hidden, obsDim)));
+}
+
+export interface Validation {
+  /** One message per field (or 'algo') that is refused. */
+  errors: Partial<Record<FieldKey | 'algo', string>>;
+  /** One resolved config per selected algorithm; empty when there are errors. */
+  configs: ResolvedConfig[];
+}
+
+const FLAG_TO_KEY = new Map(Object.entries(FIELDS).map(([key, spec]) => [spec.flag, key as keyof TrainConfig]));
+
+/** The field a config error names ("--lr: ..."), and the message without the flag (the field's label shows it). */
+function attribute(error: ConfigError): { key: keyof TrainConfig | null; message: string } {
+  const match = /^--([a-z-]+): (.*)$/s.exec(error.message);
+  if (!match) return { key: null, message: error.message };
+  return { key: FLAG_TO_KEY.get(match[1]) ?? null, message: match[2] };
+}
+
+function megabytes(bytes: number): string {
+  return `${Math.round(bytes / 2 ** 20).toLocaleString('en-US')} MiB`;
+}
+
+/** Checks every field the user set, then each selected algorithm's whole config, then the adapter's buffer limits. */
+export function validateSelection(selection: Selection, device: DeviceCapacity | null): Validation {
+  const errors: Validation['errors'] = {};
+  if (selection.algos.length === 0) errors.algo = 'Pick at least one algorithm.';
+  const defaults = studioDefaults(selection.preset, device);
+  const overrides: Partial<TrainConfig> = { numEnvs: defaults.numEnvs, stepsPerIter: defaults.stepsPerIter };
+
+  for (const [key, raw] of Object.entries(selection.values) as [FieldKey, string][]) {
+    const flag = FIELDS[key].flag;
+    try {
+      const parsed = parseTrainArgs([`--${flag}=${raw.trim()}`]).overrides;
+      // The field alone on top of the preset: range errors are this field's own.
+      resolveConfig({ preset: selection.preset, ...parsed });
+      Object.assign(overrides, parsed);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const { key: named, message } = attribute(error);
+      if (named === key) errors[key] = message;
+      else Object.assign(overrides, parseTrainArgs([`--${flag}=${raw.trim()}`]).overrides);
+    }
+  }
+  if (Object.keys(errors).length > 0) return { errors, configs: [] };
+
+  const configs: ResolvedConfig[] = [];
+  for (const algo of selection.algos) {
+    try {
+      configs.push(resolveConfig({ ...overrides, preset: selection.preset, algo }));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const { key, message } = attribute(error);
+      const field: FieldKey | 'algo' = key && key !== 'algo' && key !== 'preset' ? key : 'algo';
+      errors[field] ??= message;
+    }
+  }
+  if (device && configs.length > 0) {
+    const config = configs[0];
+    const bytes = largestBufferBytes(config);
+    if (bytes > bufferLimit(device)) {
+      const T = config.derived.stepsPerEnv;
+      errors.numEnvs =
+        `${config.numEnvs} envs × ${T} steps need a ${megabytes(bytes)} buffer; this adapter allows ${megabytes(bufferLimit(device))} ` +
+        `(at most ${maxEnvs(device, T, config.hidden)} envs at ${T} steps per env)`;
+    }
+  }
+  return Object.keys(errors).length > 0 ? { errors, configs: [] } : { errors, configs };
+}
+
+/** Reads `?algo=ppo,trpo&preset=fast&envs=256...`; unknown or repeated keys are reported, not applied. */
+export function parseQuery(search: string): { selection: Selection; ignored: string[] } {
+  const params = new URLSearchParams(search);
+  const ignored: string[] = [];
+  const selection: Selection = { algos: ['ppo'], preset: 'fast', values: {} };
+  for (const [name, value] of params) {
+    if (name === 'algo') {
+      const algos = value.split(',').filter((a): a is Algo => (ALGOS as readonly string[]).includes(a));
+      if (algos.length !== value.split(',').length) ignored.push(`algo=${value}`);
+      selection.algos = [...new Set(algos)];
+    } else if (name === 'preset') {
+      if ((PRESETS as readonly string[]).includes(value)) selection.preset = value as Preset;
+      else ignored.push(`preset=${value}`);
+    } else {
+      const key = FLAG_TO_KEY.get(name);
+      if (key && key !== 'algo' && key !== 'preset') selection.values[key] = value;
+      else ignored.push(name);
+    }
+  }
+  return { selection, ignored };
+}
+
+/**
+ * The query for a selection, in field order. The device-dependent sizes are
+ * always written, so the link reproduces the run on any adapter.
+ */
+export function formatQuery(selection: Selection, device: DeviceCapacity | null): string {
+  const defaults = studioDefaults(selection.preset, device);
+  const params = new URLSearchParams();
+  params.set('algo', selection.algos.join(','));
+  params.set('preset', selection.preset);
+  for (const key of Object.keys(FIELDS) as (keyof TrainConfig)[]) {
+    if (key === 'algo' || key === 'preset') continue;
+    const raw = selection.values[key]?.trim();
+    if (raw) params.set(FIELDS[key].flag, raw);
+    else if (key === 'numEnvs' || key === 'stepsPerIter') params.set(FIELDS[key].flag, formatValue(defaults[key]));
+  }
+  return `?${params.toString().replaceAll('%2C', ',')}`;
+}
+
+/** `npm run train -- ...` for the same config: the preset, then every field that differs from it. */
+export function cliCommand(config: ResolvedConfig): string {
+  const preset = presetConfig(config.preset);
+  const args = [`--algo ${config.algo}`, `--preset ${config.preset}`];
+  for (const key of Object.keys(FIELDS) as (keyof TrainConfig)[]) {
+    if (key === 'algo' || key === 'preset' || config[key] === preset[key]) continue;
+    const spec = FIELDS[key];
+    args.push(spec.kind === 'boolean' ? (config[key] ? `--${spec.flag}` : `--${spec.flag}=false`) : `--${spec.flag} ${formatValue(config[key])}`);
+  }
+  return `npm run train -- ${args.join(' ')}`;
+}
+
+/** A selection that reproduces `config` (used when a checkpoint is loaded). */
+export function selectionFromConfig(config: TrainConfig): Selection {
+  const preset = presetConfig(config.preset);
+  const values: Selection['values'] = {};
+  for (const key of Object.keys(FIELDS) as (keyof TrainConfig)[]) {
+    if (key === 'algo' || key === 'preset') continue;
+    if (config[key] !== preset[key] || key === 'numEnvs' || key === 'stepsPerIter') values[key] = formatValue(config[key]);
+  }
+  return { algos: [config.algo], preset: config.preset, values };
+}

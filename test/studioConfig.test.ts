@@ -1,0 +1,131 @@
+// The Studio's form logic and CSV export, without a browser: exact comparisons (no tolerances involved).
+import { describe, expect, it } from 'vitest';
+import { FIELDS, parseTrainArgs, presetConfig, resolveConfig, type TrainConfig } from '../src/train/config';
+import { METRIC_FIELDS, type IterationMetrics } from '../src/train/metrics';
+import {
+  FIELD_GROUPS,
+  cliCommand,
+  formatQuery,
+  largestBufferBytes,
+  maxEnvs,
+  parseQuery,
+  selectionFromConfig,
+  studioDefaults,
+  validateSelection,
+  type DeviceCapacity,
+  type Selection,
+} from '../src/ui/studioConfig';
+import { metricsCsv } from '../src/ui/csv';
+
+const GPU: DeviceCapacity = { isFallback: false, maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 32 };
+const CPU: DeviceCapacity = { isFallback: true, maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28 };
+
+const select = (values: Selection['values'], algos: Selection['algos'] = ['ppo']): Selection => ({ algos, preset: 'fast', values });
+
+describe('field groups', () => {
+  it('give every config field except algo and preset exactly one control', () => {
+    const shown = FIELD_GROUPS.flatMap((g) => g.keys);
+    const expected = (Object.keys(FIELDS) as (keyof TrainConfig)[]).filter((k) => k !== 'algo' && k !== 'preset');
+    expect([...shown].sort()).toEqual([...expected].sort());
+  });
+});
+
+describe('defaults', () => {
+  it('use thousands of envs on a GPU, fewer on a CPU fallback, and leave the seed preset as the article has it', () => {
+    expect(studioDefaults('fast', GPU).numEnvs).toBe(4096);
+    expect(studioDefaults('fast', CPU).numEnvs).toBeLessThan(4096);
+    expect(studioDefaults('seed', GPU)).toEqual(presetConfig('seed'));
+    expect(studioDefaults('seed', CPU)).toEqual(presetConfig('seed'));
+    expect(studioDefaults('seed', GPU).stepsPerIter).toBe(10_000);
+  });
+});
+
+describe('validateSelection', () => {
+  it('resolves one config per selected algorithm, with the device defaults', () => {
+    const { errors, configs } = validateSelection(select({ seed: '7' }, ['ppo', 'ppo-kl']), CPU);
+    expect(errors).toEqual({});
+    expect(configs.map((c) => c.algo)).toEqual(['ppo', 'ppo-kl']);
+    expect(configs[0].numEnvs).toBe(studioDefaults('fast', CPU).numEnvs);
+    expect(configs[0].seed).toBe(7);
+  });
+
+  it('puts a message next to each refused field, naming the value and the range', () => {
+    const { errors, configs } = validateSelection(select({ lr: '2', numEnvs: 'many', epochs: '1.5' }), GPU);
+    expect(configs).toEqual([]);
+    expect(errors.lr).toMatch(/^2 is not allowed .*\(0, 1\]/);
+    expect(errors.numEnvs).toMatch(/"many" is not a number/);
+    expect(errors.epochs).toMatch(/integer/);
+    expect(errors.seed).toBeUndefined();
+  });
+
+  it('attributes cross-field errors to the field the config names', () => {
+    const { errors } = validateSelection(select({ numEnvs: '64', stepsPerIter: '1024', minibatch: '4096' }), GPU);
+    expect(Object.keys(errors)).toEqual(['minibatch']);
+    expect(errors.minibatch).toMatch(/larger than the 1024 samples/);
+  });
+
+  it('asks for an algorithm when none is selected', () => {
+    expect(validateSelection(select({}, []), GPU).errors.algo).toMatch(/at least one algorithm/);
+  });
+
+  it("refuses runs whose buffers exceed the adapter's limits, and says how many envs fit", () => {
+    const small: DeviceCapacity = { isFallback: true, maxStorageBufferBindingSize: 2 ** 24, maxBufferSize: 2 ** 28 };
+    const { errors } = validateSelection(select({ numEnvs: '65536', stepsPerIter: String(65536 * 16) }), small);
+    const fit = maxEnvs(small, 16, 64);
+    expect(errors.numEnvs).toContain(`at most ${fit} envs at 16 steps per env`);
+    const ok = validateSelection(select({ numEnvs: String(fit), stepsPerIter: String(fit * 16) }), small);
+    expect(ok.errors).toEqual({});
+    expect(largestBufferBytes(ok.configs[0])).toBeLessThanOrEqual(2 ** 24);
+  });
+});
+
+describe('URL query', () => {
+  it('round-trips a selection and pins the device-dependent sizes', () => {
+    const selection = select({ lr: '0.0005', lineSearchKlCheck: 'true', advantageNorm: 'none' }, ['ppo', 'trpo']);
+    const query = formatQuery(selection, GPU);
+    expect(query).toBe('?algo=ppo,trpo&preset=fast&envs=4096&steps-per-iter=65536&adv-norm=none&lr=0.0005&line-search-kl-check=true');
+    const parsed = parseQuery(query);
+    expect(parsed.ignored).toEqual([]);
+    expect(parsed.selection).toEqual({ ...selection, values: { ...selection.values, numEnvs: '4096', stepsPerIter: '65536' } });
+  });
+
+  it('reports unknown parameters and algorithms instead of applying them', () => {
+    const { selection, ignored } = parseQuery('?algo=ppo,a2c&bogus=1&preset=huge&clip=0.1');
+    expect(selection.algos).toEqual(['ppo']);
+    expect(selection.preset).toBe('fast');
+    expect(selection.values).toEqual({ clip: '0.1' });
+    expect(ignored).toEqual(['algo=ppo,a2c', 'bogus', 'preset=huge']);
+  });
+});
+
+describe('reproduction', () => {
+  it('prints a CLI line that parses back to the same config', () => {
+    const config = resolveConfig({ preset: 'fast', algo: 'trpo', numEnvs: 256, stepsPerIter: 8192, maxKl: 0.02, lineSearchKlCheck: true, seed: 3 });
+    const line = cliCommand(config);
+    expect(line.startsWith('npm run train -- --algo trpo --preset fast')).toBe(true);
+    const argv = line.replace('npm run train -- ', '').split(' ');
+    expect(resolveConfig(parseTrainArgs(argv).overrides)).toEqual(config);
+  });
+
+  it("turns a checkpoint's config back into a selection that resolves to it", () => {
+    const config = resolveConfig({ preset: 'seed', algo: 'ppo-kl', numEnvs: 32, klTarget: 0.02, truncationAsTerminal: true });
+    const { derived: _derived, ...plain } = config;
+    const { configs } = validateSelection(selectionFromConfig(plain), GPU);
+    expect(configs).toEqual([config]);
+  });
+});
+
+describe('metricsCsv', () => {
+  it('writes algo then the metric names as columns, empty cells for missing values', () => {
+    const m = { iter: 0, env_steps: 1024, mean_return: null, episodes: 0, approx_kl: 0.5, sps: 1e3 } as unknown as IterationMetrics;
+    const [header, row, end] = metricsCsv([{ algo: 'ppo', history: [m] }]).split('\n');
+    expect(header).toBe(['algo', ...METRIC_FIELDS].join(','));
+    const cells = row.split(',');
+    expect(cells.length).toBe(METRIC_FIELDS.length + 1);
+    expect(cells[0]).toBe('ppo');
+    expect(cells[1 + METRIC_FIELDS.indexOf('env_steps')]).toBe('1024');
+    expect(cells[1 + METRIC_FIELDS.indexOf('mean_return')]).toBe('');
+    expect(cells[1 + METRIC_FIELDS.indexOf('approx_kl')]).toBe('0.5');
+    expect(end).toBe('');
+  });
+});
