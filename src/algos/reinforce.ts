@@ -69,4 +69,7 @@ export class ReinforceUpdate {
     this.policyAdam.encodeStep(pass, this.policy.params, this.policy.grads);
     this.valueFit.encode(pass);
   }
+
+  /** Nothing in REINFORCE adapts to the update's KL (PPO-KL's coefficient does). */
+  encodeAfterKl(_pass: GPUComputePassEncoder): void {}
 }

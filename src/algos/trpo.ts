@@ -76,7 +76,9 @@ export class TrpoUpdate {
     return new TrpoUpdate(config, gradientPass, surrogate, fvp, cg, stepDirectionProduct, lineSearch, valueFit);
   }
 
-  /** The value network's optimizer (TRPO steps the policy without one). */
+  /** TRPO steps the policy without an optimizer (the trainer checkpoints the optimizers that exist). */
+  readonly policyAdam = null;
+
   get valueAdam(): Adam {
     return this.valueFit.adam;
   }
@@ -116,4 +118,7 @@ export class TrpoUpdate {
   encodeValueFit(pass: GPUComputePassEncoder): void {
     this.valueFit.encode(pass);
   }
+
+  /** Nothing in TRPO adapts to the update's KL (PPO-KL's coefficient does). */
+  encodeAfterKl(_pass: GPUComputePassEncoder): void {}
 }

@@ -21,6 +21,8 @@ import { PolicyKernels } from '../kernels/policy';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import { Rollout, ENV_SLOTS } from '../algos/rollout';
 import { PpoUpdate } from '../algos/ppo';
+import { TrpoUpdate } from '../algos/trpo';
+import { ReinforceUpdate } from '../algos/reinforce';
 import type { ResolvedConfig } from './config';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from './checkpoint';
 import { METRICS_BLOCK_FLOATS, decodeMetrics, metricSlot, type IterationMetrics } from './metrics';
@@ -71,9 +73,6 @@ export function initialWeights(config: ResolvedConfig): { policy: Float32Array; 
 }
 
 export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Promise<Trainer> {
-  if (config.algo !== 'ppo' && config.algo !== 'ppo-kl') {
-    throw new Error(`--algo ${config.algo}: not available in this build yet (available: ppo, ppo-kl)`);
-  }
   const { numEnvs: N } = config;
   const { stepsPerEnv: T, batchSize, numActions } = config.derived;
   const device = gpu.device;
@@ -163,7 +162,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
   const klMean = toMetric(klRows, batchSize, 'mean', 'approx_kl');
   const entropyMean = toMetric(entropies, batchSize, 'mean', 'entropy');
 
-  const update = await PpoUpdate.create(gpu, config, policy, value, {
+  const updateBatch = {
     obs: storage.obs,
     actions: storage.actions,
     logProbs,
@@ -171,7 +170,13 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
     returns,
     logits: behaviourPass.output,
     metrics,
-  });
+  };
+  const update =
+    config.algo === 'trpo'
+      ? await TrpoUpdate.create(gpu, config, policy, value, updateBatch)
+      : config.algo === 'reinforce'
+        ? await ReinforceUpdate.create(gpu, config, policy, value, updateBatch)
+        : await PpoUpdate.create(gpu, config, policy, value, updateBatch);
 
   const staging = Array.from({ length: STAGING_RING }, (_, i) =>
     device.createBuffer({ label: `metrics.staging${i}`, size: METRICS_BLOCK_FLOATS * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
@@ -301,6 +306,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
         ['policy', update.policyAdam],
         ['value', update.valueAdam],
       ] as const) {
+        if (!adam) continue;
         for (const [part, a] of Object.entries(await adam.readState())) arrays[`${name}.adam.${part}`] = a;
       }
       const { derived: _derived, ...plain } = config;
@@ -323,6 +329,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
         ['policy', update.policyAdam],
         ['value', update.valueAdam],
       ] as const) {
+        if (!adam) continue;
         const state: Record<string, Float32Array> = {};
         for (const part of adam.stateParts) state[part] = need(`${name}.adam.${part}`);
         adam.writeState(state);
