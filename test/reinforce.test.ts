@@ -6,6 +6,9 @@ import { AdamReference } from '../src/reference/adam';
 import { metricSlot } from '../src/train/metrics';
 import { syntheticBatch } from './fullBatch';
 import { testGpu, expectClose } from './helpers';
+import { makeTrainer } from '../src/train/trainer';
+import { resolveConfig } from '../src/train/config';
+import type { IterationMetrics } from '../src/train/metrics';
 
 const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
@@ -47,5 +50,21 @@ describe('ReinforceUpdate', () => {
     const stepped = Float64Array.from(s.policyParams);
     new AdamReference(stepped.length, { lr: 2.5e-3 }).update(stepped, grads);
     expectClose(theta, stepped, 0, 1e-6, 'θ after one Adam step at lr 0.25 × 1e-2');
+  });
+});
+
+describe('REINFORCE training on the GPU', () => {
+  it('improves the mean return within a few iterations (smoke test)', async () => {
+    const gpu = await testGpu();
+    const trainer = await makeTrainer(gpu, resolveConfig({ algo: 'reinforce', numEnvs: 64, stepsPerIter: 2048, lr: 1e-2, seed: 1 }));
+    const metrics: IterationMetrics[] = [];
+    for (let i = 0; i < 8; i++) metrics.push(await trainer.step());
+    const returns = metrics.map((m) => m.mean_return ?? 0);
+    expect(Math.max(...returns.slice(-3)), `returns ${returns.map((r) => r.toFixed(1)).join(' ')}`).toBeGreaterThan(2 * returns[0]);
+    for (const m of metrics) {
+      expect(Number.isFinite(m.policy_loss) && Number.isFinite(m.value_loss)).toBe(true);
+      expect(m.entropy).toBeLessThanOrEqual(Math.log(2) + 1e-6);
+    }
+    trainer.destroy();
   });
 });

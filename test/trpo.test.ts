@@ -11,6 +11,10 @@ import { policyGradientReference, valueFitReference } from '../src/reference/pg'
 import { AdamReference } from '../src/reference/adam';
 import { TrpoUpdate } from '../src/algos/trpo';
 import { syntheticBatch } from './fullBatch';
+import { makeTrainer } from '../src/train/trainer';
+import { resolveConfig } from '../src/train/config';
+import { serializeCheckpoint, parseCheckpoint } from '../src/train/checkpoint';
+import type { IterationMetrics } from '../src/train/metrics';
 import { METRICS_BLOCK_FLOATS, metricSlot } from '../src/train/metrics';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
 
@@ -275,5 +279,41 @@ describe('TrpoUpdate', () => {
     const value = valueFitReference(s.value.layout, s.valueParams, obs, s.returns, rows, config.valueSteps, adam);
     expectClose(valueParams, value.params, 1e-4, 1e-5, 'value θ after the fit');
     expect(Math.abs(m('value_loss') - value.lastLoss)).toBeLessThan(1e-5 * value.lastLoss);
+  });
+});
+
+describe('TRPO training on the GPU', () => {
+  it('improves the mean return within a few iterations, every step one of the line search fractions (smoke test)', async () => {
+    const gpu = await testGpu();
+    const trainer = await makeTrainer(gpu, resolveConfig({ algo: 'trpo', numEnvs: 64, stepsPerIter: 2048, seed: 1 }));
+    const metrics: IterationMetrics[] = [];
+    for (let i = 0; i < 6; i++) metrics.push(await trainer.step());
+    const returns = metrics.map((m) => m.mean_return ?? 0);
+    expect(Math.max(...returns.slice(-2)), `returns ${returns.map((r) => r.toFixed(1)).join(' ')}`).toBeGreaterThan(2 * returns[0]);
+    const fractions = Array.from({ length: 10 }, (_, k) => 0.5 ** k);
+    for (const m of metrics) {
+      expect(m.line_search_failed ? [0] : fractions).toContain(m.step_frac);
+      expect(m.cg_residual).toBeGreaterThanOrEqual(0);
+      expect(m.cg_residual).toBeLessThan(1);
+      expect(m.approx_kl).toBeGreaterThan(0);
+      expect(m.approx_kl).toBeLessThan(0.1);
+    }
+    trainer.destroy();
+  });
+
+  it('checkpoint round-trip (value Adam only, no policy optimizer) resumes identically', async () => {
+    const gpu = await testGpu();
+    const config = resolveConfig({ algo: 'trpo', numEnvs: 16, stepsPerIter: 256, seed: 4 });
+    const first = await makeTrainer(gpu, config);
+    const history = [await first.step()];
+    const checkpoint = parseCheckpoint(serializeCheckpoint(await first.checkpoint(history)));
+    expect(Object.keys(checkpoint.arrays).filter((name) => name.includes('adam')).sort()).toEqual(['value.adam.control', 'value.adam.m', 'value.adam.v']);
+    const continued = await first.step();
+    const second = await makeTrainer(gpu, config);
+    await second.restore(checkpoint);
+    const resumed = await second.step();
+    expect({ ...resumed, sps: 0, wall_s: 0 }).toEqual({ ...continued, sps: 0, wall_s: 0 });
+    first.destroy();
+    second.destroy();
   });
 });
