@@ -5,8 +5,9 @@
  * copies the live policy's weights into the view's network, and its states are
  * read back once and played at CartPole's own rate (tau = 0.02 s per step) with
  * interpolation between steps. Chunks queue behind training iterations on the
- * GPU, so the view asks for the next chunk while it plays the current one; the
- * extra GPU work is GRID_ENVS envs against training's thousands.
+ * GPU, so the view keeps enough of them on the way to cover the time a chunk
+ * takes to come back (seconds on a CPU fallback, where an iteration is slow);
+ * the extra GPU work is GRID_ENVS envs against training's thousands.
  *
  * `data-state` on the canvas: idle (no policy), waiting (for the GPU), animating.
  */
@@ -19,8 +20,10 @@ import { CARTPOLE_V1 } from '../envs/cartpoleReference';
 const COLUMNS = 6;
 const ROWS = 3;
 const GRID_ENVS = COLUMNS * ROWS;
-/** Steps per GPU submit: 2 s of CartPole time, longer than an iteration usually keeps the queue busy. */
+/** Steps per GPU submit: 2 s of CartPole time. */
 const CHUNK_STEPS = 100;
+/** Most chunks on their way at once. */
+const MAX_CHUNKS_AHEAD = 12;
 const VIEW_SEED = 20_240_601;
 /** Frames after a long stall (hidden tab) do not fast-forward more than this. */
 const MAX_FRAME_SECONDS = 0.1;
@@ -39,7 +42,7 @@ interface ViewRollout {
   layout: MlpLayout;
   policy: Mlp;
   rollout: Rollout;
-  /** One staging buffer per chunk that can be in flight, and whether it is. */
+  /** Staging buffers for chunks on their way, added as more are needed. */
   staging: { buffer: GPUBuffer; busy: boolean }[];
 }
 
@@ -55,8 +58,15 @@ export class CartPoleView {
   /** Bumped whenever the source or device changes, so late chunks of the old one are dropped. */
   private generation = 0;
   private chunkIndex = 0;
+  /** Chunks read back and not yet played out, in order. */
   private readonly chunks: Chunk[] = [];
   private inFlight = 0;
+  /** Chunks are numbered when requested and queued for playing in that order. */
+  private nextSequence = 0;
+  private playSequence = 0;
+  private readonly arrived = new Map<number, Chunk>();
+  /** Recent time from a chunk's submit to its readback (a slowly decaying maximum). */
+  private latencyMs = 0;
   /** Position in steps inside chunks[0]. */
   private playhead = 0;
   private stepsApplied = 0;
@@ -88,6 +98,8 @@ export class CartPoleView {
     this.generation++;
     this.chunks.length = 0;
     this.inFlight = 0;
+    this.arrived.clear();
+    this.playSequence = this.nextSequence;
     this.playhead = 0;
     this.stepsApplied = 0;
     this.lengths.fill(0);
@@ -120,30 +132,32 @@ export class CartPoleView {
       { numEnvs: GRID_ENVS, numSteps: CHUNK_STEPS, numActions: layout.sizes[layout.sizes.length - 1], seed: VIEW_SEED },
       'cartpoleView',
     );
-    const bytes = CHUNK_STEPS * GRID_ENVS * (16 + 4);
-    const staging = [0, 1].map((i) => ({
-      buffer: gpu.device.createBuffer({ label: `cartpoleView.staging${i}`, size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
-      busy: false,
-    }));
-    return { layout, policy, rollout, staging };
+    return { layout, policy, rollout, staging: [] };
   }
 
   /** Queues the next chunk: refresh the weights from the live policy, step, copy the states out. */
-  private async requestChunk(): Promise<void> {
-    const gpu = this.gpu;
-    const source = this.source;
-    if (!gpu || !source || !this.view) return;
+  private async requestChunk(gpu: GpuContext, source: PolicySource, view: Promise<ViewRollout>): Promise<void> {
     const generation = this.generation;
+    const sequence = this.nextSequence++;
     this.inFlight++;
     try {
-      const v = await this.view;
-      // A chunk of the previous source may still hold a staging buffer.
-      const slot = v.staging.find((s) => !s.busy);
-      if (generation !== this.generation || !slot) return;
+      // Continuations after the same promise run in request order, so chunks are submitted in sequence.
+      const v = await view;
+      if (generation !== this.generation) return;
+      const statesBytes = CHUNK_STEPS * GRID_ENVS * 16;
+      let slot = v.staging.find((s) => !s.busy);
+      if (!slot) {
+        const buffer = gpu.device.createBuffer({
+          label: `cartpoleView.staging${v.staging.length}`,
+          size: statesBytes + CHUNK_STEPS * GRID_ENVS * 4,
+          usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+        });
+        slot = { buffer, busy: false };
+        v.staging.push(slot);
+      }
       slot.busy = true;
       const staging = slot.buffer;
       const { finalObs, doneFlags } = v.rollout.storage;
-      const statesBytes = CHUNK_STEPS * GRID_ENVS * 16;
       v.rollout.setIteration(this.chunkIndex++);
       const encoder = gpu.device.createCommandEncoder({ label: 'cartpoleView.chunk' });
       if ('params' in source) encoder.copyBufferToBuffer(source.params, 0, v.policy.params, 0, Math.min(source.params.size, v.policy.params.size));
@@ -152,6 +166,7 @@ export class CartPoleView {
       pass.end();
       encoder.copyBufferToBuffer(finalObs, 0, staging, 0, statesBytes);
       encoder.copyBufferToBuffer(doneFlags, 0, staging, statesBytes, CHUNK_STEPS * GRID_ENVS * 4);
+      const submitted = performance.now();
       gpu.device.queue.submit([encoder.finish()]);
       try {
         await staging.mapAsync(GPUMapMode.READ);
@@ -161,7 +176,12 @@ export class CartPoleView {
       const bytes = staging.getMappedRange().slice(0);
       staging.unmap();
       if (generation !== this.generation) return;
-      this.chunks.push({ states: new Float32Array(bytes, 0, statesBytes / 4), done: new Uint32Array(bytes, statesBytes) });
+      this.latencyMs = Math.max(0.95 * this.latencyMs, performance.now() - submitted);
+      this.arrived.set(sequence, { states: new Float32Array(bytes, 0, statesBytes / 4), done: new Uint32Array(bytes, statesBytes) });
+      for (let next = this.arrived.get(this.playSequence); next; next = this.arrived.get(this.playSequence)) {
+        this.chunks.push(next);
+        this.arrived.delete(this.playSequence++);
+      }
     } catch {
       // The device failed; the page reports it and attaches a new one.
       if (generation === this.generation) this.source = null;
@@ -170,13 +190,21 @@ export class CartPoleView {
     }
   }
 
+  /** Requests chunks until what is buffered or on its way covers the readback latency (at least two chunks). */
+  private requestAhead(): void {
+    if (!this.gpu || !this.source || !this.view) return;
+    const wantedSteps = Math.max(2 * CHUNK_STEPS, (1.5 * this.latencyMs) / 1000 / CARTPOLE_V1.tau);
+    while (this.inFlight < MAX_CHUNKS_AHEAD && (this.chunks.length + this.inFlight) * CHUNK_STEPS - this.playhead < wantedSteps) {
+      void this.requestChunk(this.gpu, this.source, this.view);
+    }
+  }
+
   private frame(time: number): void {
     requestAnimationFrame((t) => this.frame(t));
     const seconds = Math.min(MAX_FRAME_SECONDS, (time - this.lastFrame) / 1000);
     this.lastFrame = time;
     if (!this.animate) return;
-    // One chunk playing, one on its way.
-    if (this.source && this.chunks.length + this.inFlight < 2) void this.requestChunk();
+    this.requestAhead();
     if (this.chunks.length === 0) {
       if (!this.source) this.drawEmpty();
       return;

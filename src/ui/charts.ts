@@ -24,16 +24,24 @@ interface ChartSpec {
   title: string;
   metric: ChartedMetric;
   yLabel: string;
+  /** Legend values; axes keep uPlot's own tick labels unless `axisFormat` is given. */
   format: (v: number) => string;
+  axisFormat?: (v: number) => string;
 }
 
 const SOLVED_RETURN = 475;
+/**
+ * Iterations averaged for the throughput chart. With several iterations queued
+ * and several runs sharing the device, reports arrive in bursts, so one
+ * iteration's `sps` swings widely; steps over wall time across a few does not.
+ */
+const SPS_WINDOW = 5;
 
 const CHARTS: readonly ChartSpec[] = [
-  { testId: 'chart-return', title: 'Mean episode return', metric: 'mean_return', yLabel: 'return (reward per episode)', format: (v) => v.toFixed(1) },
+  { testId: 'chart-return', title: 'Mean episode return', metric: 'mean_return', yLabel: 'mean return', format: (v) => v.toFixed(1) },
   { testId: 'chart-kl', title: 'KL(old ‖ new) per update', metric: 'approx_kl', yLabel: 'KL (nats)', format: (v) => v.toExponential(2) },
   { testId: 'chart-entropy', title: 'Policy entropy', metric: 'entropy', yLabel: 'entropy (nats)', format: (v) => v.toFixed(3) },
-  { testId: 'chart-sps', title: 'Throughput', metric: 'sps', yLabel: 'env steps / s', format: (v) => compact(v) },
+  { testId: 'chart-sps', title: `Throughput (last ${SPS_WINDOW} iterations)`, metric: 'sps', yLabel: 'env steps / s', format: (v) => compact(v), axisFormat: compact },
 ];
 
 export const ALGO_COLORS: Record<Algo, string> = { ppo: '#1f77b4', 'ppo-kl': '#9467bd', trpo: '#e8710a', reinforce: '#2ca02c' };
@@ -47,7 +55,18 @@ export function compact(v: number): string {
 /** One algorithm's metric columns. */
 interface Columns {
   envSteps: number[];
+  wallSeconds: number[];
   values: Record<ChartedMetric, (number | null)[]>;
+}
+
+/** Env steps over wall seconds of the last SPS_WINDOW iterations, leaving out the first (it includes compiling) once there are others. */
+function windowedSps(column: Columns, latest: IterationMetrics): number {
+  const n = column.wallSeconds.length;
+  if (n < 2) return latest.sps;
+  const from = Math.max(1, n - SPS_WINDOW);
+  let seconds = 0;
+  for (let i = from; i < n; i++) seconds += column.wallSeconds[i];
+  return seconds > 0 ? (column.envSteps[n - 1] - column.envSteps[from - 1]) / seconds : latest.sps;
 }
 
 class Chart {
@@ -79,7 +98,7 @@ class Chart {
         },
         axes: [
           { label: 'env steps', stroke: text, grid, values: (_, splits) => splits.map(compact) },
-          { label: this.spec.yLabel, stroke: text, grid, size: 60, values: (_, splits) => splits.map((v) => this.spec.format(v)) },
+          { label: this.spec.yLabel, stroke: text, grid, size: 60, ...(this.spec.axisFormat ? { values: (_: uPlot, splits: number[]) => splits.map(this.spec.axisFormat!) } : {}) },
         ],
         series: [
           { label: 'env steps', value: (_, v) => (v === null ? '–' : Math.round(v).toLocaleString('en-US')) },
@@ -149,7 +168,7 @@ export class Charts {
   start(algos: readonly Algo[], trpoMaxKl: number | null): void {
     this.columns.clear();
     for (const algo of algos) {
-      this.columns.set(algo, { envSteps: [], values: { mean_return: [], approx_kl: [], entropy: [], sps: [] } });
+      this.columns.set(algo, { envSteps: [], wallSeconds: [], values: { mean_return: [], approx_kl: [], entropy: [], sps: [] } });
     }
     for (const chart of this.charts) {
       const references: ReferenceLine[] = [];
@@ -163,7 +182,11 @@ export class Charts {
     const column = this.columns.get(algo);
     if (!column) return;
     column.envSteps.push(metrics.env_steps);
-    for (const key of Object.keys(column.values) as ChartedMetric[]) column.values[key].push(metrics[key]);
+    column.wallSeconds.push(metrics.wall_s);
+    column.values.mean_return.push(metrics.mean_return);
+    column.values.approx_kl.push(metrics.approx_kl);
+    column.values.entropy.push(metrics.entropy);
+    column.values.sps.push(windowedSps(column, metrics));
     if (this.frameRequested) return;
     this.frameRequested = true;
     requestAnimationFrame(() => {

@@ -46,6 +46,7 @@ export class Controls {
     fieldsRoot: HTMLElement,
     onChange: () => void,
   ) {
+    const notes = element('div', undefined, 'algo-notes');
     for (const algo of ALGOS) {
       const input = element('input');
       input.type = 'checkbox';
@@ -57,14 +58,16 @@ export class Controls {
       note.dataset.algo = algo;
       const label = element('label', undefined, 'algo');
       label.append(input, ` ${ALGO_LABELS[algo]}`);
-      algosRoot.append(label, note);
+      algosRoot.append(label);
+      notes.append(note);
       this.algoInputs.set(algo, input);
       this.algoNotes.set(algo, note);
     }
     this.algoError = element('small', undefined, 'field-error');
     this.algoError.setAttribute('role', 'alert');
     this.algoError.hidden = true;
-    algosRoot.append(this.algoError);
+    notes.append(this.algoError);
+    algosRoot.append(notes);
 
     this.preset = element('select');
     this.preset.id = 'field-preset';
@@ -133,7 +136,7 @@ export class Controls {
   /** A note beside an algorithm (e.g. why it could not start); null clears it. */
   setAlgoNote(algo: Algo, message: string | null): void {
     const note = this.algoNotes.get(algo)!;
-    note.textContent = message ?? '';
+    note.textContent = message ? `${ALGO_LABELS[algo]}: ${message}` : '';
     note.hidden = !message;
   }
 

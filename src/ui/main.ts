@@ -210,8 +210,13 @@ async function train(): Promise<void> {
   runner.run();
 }
 
-function fail(error: Error): void {
-  if (phase === 'failed') return;
+/** Stops everything with the error's message; the device's own report (loss, GPU error) wins over its symptoms. */
+function fail(error: Error, fromDevice = false): void {
+  if (phase === 'failed') {
+    if (fromDevice) failure = error.message;
+    render();
+    return;
+  }
   failure = error.message;
   runner?.abort();
   view.attach(null);
@@ -220,7 +225,7 @@ function fail(error: Error): void {
 
 async function connect(): Promise<void> {
   setPhase('searching');
-  gpu = await showAdapter(adapterPanel, fail);
+  gpu = await showAdapter(adapterPanel, (error) => fail(error, true));
   device = gpu ? deviceCapacity(gpu) : null;
   controls.setDevice(device);
   view.attach(gpu);

@@ -118,14 +118,14 @@ export class Runner {
     const queues = new Map<Lane, Promise<IterationMetrics>[]>(this.lanes.map((lane) => [lane, []]));
     try {
       for (;;) {
-        if (this.current === 'running') {
+        // Round-robin: every lane gets its next iteration queued before any lane gets a second one.
+        for (let depth = 0; depth < QUEUE_DEPTH && this.current === 'running'; depth++) {
           for (const [lane, queue] of queues) {
-            while (queue.length < QUEUE_DEPTH && !lane.finished && wantsMore(lane)) {
-              const step = lane.trainer.step();
-              // Rejections are handled when the step reaches the head of its queue.
-              step.catch(() => undefined);
-              queue.push(step);
-            }
+            if (queue.length > depth || lane.finished || !wantsMore(lane)) continue;
+            const step = lane.trainer.step();
+            // Rejections are handled when the step reaches the head of its queue.
+            step.catch(() => undefined);
+            queue.push(step);
           }
         }
         const heads = [...queues].filter(([, queue]) => queue.length > 0);
