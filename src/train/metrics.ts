@@ -17,7 +17,6 @@ export const GPU_METRIC_SLOTS = [
   'policy_loss',
   'value_loss',
   'clip_frac',
-  'explained_variance',
   'kl_coef',
   'stopped_epoch',
   'advantage_mean',
@@ -108,7 +107,8 @@ export function decodeMetrics(
     policy_loss: at('policy_loss'),
     value_loss: at('value_loss'),
     clip_frac: at('clip_frac'),
-    explained_variance: at('explained_variance'),
+    // returns - values = advantages (GAE), so 1 - Var(returns - V) / Var(returns):
+    explained_variance: at('return_std') > 0 ? 1 - (at('advantage_std') / at('return_std')) ** 2 : 0,
     kl_coef: at('kl_coef'),
     stopped_epoch: stopped >= 0 ? stopped : null,
     sps: context.sps,
