@@ -25,3 +25,31 @@ export { mlpForwardReference, mlpBackwardReference } from './nn/mlpReference';
 export { Mlp, MlpKernels, MlpPass, type MlpPassOptions, type BackwardOptions } from './kernels/mlp';
 export { Gae, type GaeBuffers, type GaeOptions } from './kernels/gae';
 export { gaeReference } from './reference/gae';
+export { PolicyKernels, CategoricalSampler, type PolicyOp, type LogProbEntropyOptions, type KlOptions, type SamplerOptions } from './kernels/policy';
+export { Adam, type AdamOptions, type AdamStatePart } from './kernels/optim';
+export { Reduction, ReduceKernels, type ReduceOp, type ReductionOptions } from './kernels/reduce';
+export { FisherVectorProduct, parameterVectorBytes, type FisherVectorProductOptions } from './kernels/fvp';
+export { ConjugateGradient, type ConjugateGradientOptions, type ApplyOperator } from './kernels/cg';
+export { LineSearch, type LineSearchOptions, type LineSearchBatch } from './kernels/linesearch';
+
+export { Rollout, ENV_SLOTS, type RolloutOptions, type RolloutStorage } from './algos/rollout';
+export { PpoUpdate, type PpoBatch } from './algos/ppo';
+export { TrpoUpdate } from './algos/trpo';
+export { ReinforceUpdate } from './algos/reinforce';
+
+export {
+  resolveConfig,
+  presetConfig,
+  parseTrainArgs,
+  ConfigError,
+  FIELDS,
+  ALGOS,
+  PRESETS,
+  type TrainConfig,
+  type ResolvedConfig,
+  type Algo,
+  type Preset,
+} from './train/config';
+export { makeTrainer, networkLayouts, initialWeights, countDispatches, type Trainer } from './train/trainer';
+export { METRIC_FIELDS, GPU_METRIC_SLOTS, decodeMetrics, type IterationMetrics } from './train/metrics';
+export { serializeCheckpoint, parseCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from './train/checkpoint';
