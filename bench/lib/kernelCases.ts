@@ -1,0 +1,361 @@
+/**
+ * Kernel-level cases: env stepping alone, rollout (env + policy), MLP
+ * throughput, the adapter's peak, one Fisher-vector product and one CG solve.
+ * Each builds what it measures once, times whole submits (median after a
+ * warm-up) and reports figures per configuration point.
+ */
+import peakWgsl from '../shaders/peak.wgsl?raw';
+import type { GpuContext } from '../../src/gpu/device';
+import { ShaderFamily } from '../../src/gpu/kernel';
+import { storageBuffer, uniformBuffer } from '../../src/gpu/buffers';
+import { CartPoleVec } from '../../src/envs/cartpole';
+import { MlpLayout, initPyTorchDefault, type Activation } from '../../src/nn/mlp';
+import { Mlp, MlpKernels } from '../../src/kernels/mlp';
+import { Rollout } from '../../src/algos/rollout';
+import { FisherVectorProduct, parameterVectorBytes } from '../../src/kernels/fvp';
+import { ConjugateGradient } from '../../src/kernels/cg';
+import { resolveConfig, type ResolvedConfig } from '../../src/train/config';
+import { initialWeights, networkLayouts, countDispatches } from '../../src/train/trainer';
+import { backwardCost, fisherVectorProductCost, forwardCost, type LayerShape } from './cost';
+import { profileKernels } from './profile';
+import { repeat, timeSubmit, type Samples } from './timing';
+import type { BenchCase, CaseContext, CaseOutcome, Point } from './types';
+
+const WALL = (warmup: number, reps: number) => `wall time of one submit to onSubmittedWorkDone, median of ${reps} after ${warmup} warm-up`;
+
+const round = (x: number, digits = 4) => Number(x.toPrecision(digits));
+
+function reps(ctx: CaseContext, quick: number, full: number): number {
+  return ctx.options.reps ?? (ctx.options.quick ? quick : full);
+}
+
+export interface EnvBenchOptions {
+  numEnvs: number;
+  /** Steps recorded in one compute pass and submitted together. */
+  stepsPerSubmit: number;
+  /** Timed submits (after one warm-up submit). */
+  repetitions: number;
+  workgroupSize: number;
+}
+
+export interface EnvBenchResult extends EnvBenchOptions {
+  /** Median seconds per submit. */
+  medianSeconds: number;
+  /** Env steps per second over the median submit. */
+  sps: number;
+  /** Env steps per second over the fastest submit. */
+  bestSps: number;
+}
+
+/**
+ * CartPoleVec.encodeStep on actions filled once (alternating 0, 1 across envs,
+ * so poles fall and auto-resets happen all the time), many steps per submit.
+ */
+export async function benchEnvSteps(gpu: GpuContext, options: EnvBenchOptions): Promise<EnvBenchResult> {
+  const { numEnvs, stepsPerSubmit, repetitions, workgroupSize } = options;
+  const env = await CartPoleVec.create(gpu, { numEnvs, seed: 1, workgroupSize });
+  gpu.device.queue.writeBuffer(env.buffers.actions, 0, Int32Array.from({ length: numEnvs }, (_, i) => i & 1));
+  try {
+    const t = await repeat(1, repetitions, () =>
+      timeSubmit(gpu, 'bench.env', (pass) => {
+        for (let s = 0; s < stepsPerSubmit; s++) env.encodeStep(pass);
+      }),
+    );
+    const steps = numEnvs * stepsPerSubmit;
+    return { ...options, medianSeconds: t.median, sps: steps / t.median, bestSps: steps / t.min };
+  } finally {
+    env.destroy();
+  }
+}
+
+const envCase: BenchCase = {
+  name: 'env',
+  about: 'CartPole stepping alone (no policy): env steps/s against the number of envs',
+  async run(ctx) {
+    const { gpu, options } = ctx;
+    const counts = options.envCounts ?? (options.quick ? [1024, 16384, 65536] : [1024, 4096, 16384, 65536, 262144]);
+    const stepsPerSubmit = options.quick ? 20 : 100;
+    const repetitions = reps(ctx, 3, 5);
+    const fits = counts.filter((n) => n <= CartPoleVec.maxEnvs(gpu));
+    const notes = counts.filter((n) => !fits.includes(n)).map((n) => `N=${n} left out: more envs than one buffer binding holds here (${CartPoleVec.maxEnvs(gpu)})`);
+    const points: Point[] = [];
+    for (const numEnvs of fits) {
+      const r = await benchEnvSteps(gpu, { numEnvs, stepsPerSubmit, repetitions, workgroupSize: 64 });
+      points.push({ num_envs: numEnvs, steps_per_submit: stepsPerSubmit, sps: round(r.sps), best_sps: round(r.bestSps), us_per_step: round((r.medianSeconds / stepsPerSubmit) * 1e6) });
+      ctx.log(`env N=${numEnvs}: ${(r.sps / 1e6).toFixed(2)} M env-steps/s`);
+    }
+    return { unit: 'sps', points, timing: `${WALL(1, repetitions)}; ${stepsPerSubmit} env steps (one dispatch each) per submit`, notes };
+  },
+};
+
+/** The trainer's networks with its initial weights (seed preset shapes unless a config is given). */
+async function trainerNetworks(gpu: GpuContext, config: ResolvedConfig, label: string): Promise<{ policy: Mlp; value: Mlp }> {
+  const kernels = await MlpKernels.create(gpu);
+  const layouts = networkLayouts(config);
+  const weights = initialWeights(config);
+  const policy = Mlp.create(gpu, kernels, layouts.policy, `${label}.policy`);
+  const value = Mlp.create(gpu, kernels, layouts.value, `${label}.value`);
+  policy.setParams(weights.policy);
+  value.setParams(weights.value);
+  return { policy, value };
+}
+
+const rolloutCase: BenchCase = {
+  name: 'rollout',
+  about: 'env + policy forward + sampling (the trainer’s collect phase): env steps/s against the number of envs',
+  async run(ctx) {
+    const { gpu, options } = ctx;
+    const counts = options.envCounts ?? (options.quick ? [256, 4096] : [256, 1024, 4096, 16384, 65536]);
+    const repetitions = reps(ctx, 3, 5);
+    const config = resolveConfig({ ...options.overrides });
+    const { policy } = await trainerNetworks(gpu, config, 'bench.rollout');
+    const points: Point[] = [];
+    for (const numEnvs of counts) {
+      // About the same work per submit at every N: fewer steps for more envs.
+      const numSteps = Math.max(2, Math.min(32, Math.ceil((options.quick ? 1 << 16 : 1 << 18) / numEnvs)));
+      const rollout = await Rollout.create(gpu, policy, { numEnvs, numSteps, numActions: config.derived.numActions, seed: 1 }, `bench.rollout${numEnvs}`);
+      rollout.reset();
+      rollout.setIteration(0);
+      const t = await repeat(1, repetitions, () => timeSubmit(gpu, 'bench.rollout', (pass) => rollout.encode(pass)));
+      const steps = numEnvs * numSteps;
+      points.push({
+        num_envs: numEnvs,
+        steps_per_submit: numSteps,
+        hidden: config.hidden,
+        sps: round(steps / t.median),
+        best_sps: round(steps / t.min),
+        dispatches_per_step: countDispatches((pass) => rollout.encode(pass)) / numSteps,
+        gflops: round(forwardCost(layersOf(policy.layout), steps).flops / t.median / 1e9),
+      });
+      ctx.log(`rollout N=${numEnvs}: ${((steps / t.median) / 1e6).toFixed(3)} M env-steps/s`);
+    }
+    return { unit: 'sps', points, timing: `${WALL(1, repetitions)}; one submit = T steps of (policy forward, act-and-step); gflops counts the policy forward only` };
+  },
+};
+
+function layersOf(layout: MlpLayout): LayerShape[] {
+  return layout.layers.map((l) => ({ inDim: l.inDim, outDim: l.outDim }));
+}
+
+const mlpCase: BenchCase = {
+  name: 'mlp',
+  about: 'MLP kernels: 4→64→64→2 tanh forward and forward+backward, and one 64→64 layer, GFLOP/s against the batch',
+  async run(ctx) {
+    const { gpu, options } = ctx;
+    const batches = options.batches ?? (options.quick ? [1024, 16384] : [1024, 4096, 16384, 65536]);
+    const repetitions = reps(ctx, 3, 7);
+    const kernels = await MlpKernels.create(gpu);
+    const points: Point[] = [];
+    const measure = async (network: string, sizes: number[], activations: Activation[], rows: number) => {
+      const layout = new MlpLayout(sizes, activations);
+      const mlp = Mlp.create(gpu, kernels, layout, `bench.${network}`);
+      mlp.setParams(initPyTorchDefault(layout, 1));
+      const input = storageBuffer(gpu, 'bench.mlp.input', new Float32Array(rows * layout.inputDim).map((_, k) => Math.sin(k)));
+      const pass = mlp.prepare({ rows, input, label: `bench.${network}` });
+      gpu.device.queue.writeBuffer(pass.gradOutput, 0, new Float32Array(rows * layout.outputDim).fill(1e-3));
+      const layers = layersOf(layout);
+      const forward = forwardCost(layers, rows).flops;
+      const backward = backwardCost(layers, rows).flops;
+      const modes: [string, number, (p: GPUComputePassEncoder) => void][] = [
+        ['forward', forward, (p) => pass.encodeForward(p)],
+        [
+          'forward+backward',
+          forward + backward,
+          (p) => {
+            pass.encodeForward(p);
+            pass.encodeBackward(p);
+          },
+        ],
+      ];
+      for (const [mode, flops, encode] of modes) {
+        const t = await repeat(2, repetitions, () => timeSubmit(gpu, `bench.mlp.${mode}`, encode));
+        points.push({ network, rows, mode, gflops: round(flops / t.median / 1e9), best_gflops: round(flops / t.min / 1e9), median_ms: round(t.median * 1e3), flops, dispatches: countDispatches(encode) });
+        ctx.log(`mlp ${network} ${rows} ${mode}: ${(flops / t.median / 1e9).toFixed(2)} GFLOP/s`);
+      }
+      pass.destroy();
+      input.destroy();
+    };
+    for (const rows of batches) await measure('4-64-64-2', [4, 64, 64, 2], ['tanh', 'tanh', 'identity'], rows);
+    await measure('64-64', [64, 64], ['tanh'], 16384);
+    return {
+      unit: 'gflops',
+      points,
+      timing: `${WALL(2, repetitions)}; FLOPs counted from the shapes: forward 2·in·out per row per layer, backward 2·in·out (weights) + 2·in·out (input, not for the first layer)`,
+    };
+  },
+};
+
+const peakCase: BenchCase = {
+  name: 'peak',
+  about: 'adapter ceiling: a register-blocked 64-wide dense kernel (best of 1, 2, 4, 8 rows per invocation), pure fma throughput, and the cost of a dispatch',
+  async run(ctx) {
+    const { gpu, options } = ctx;
+    const repetitions = reps(ctx, 3, 5);
+    // ROWS sizes the register arrays, so each variant is its own module (ROWS = 1 also serves alu and empty).
+    const load = (rowsPerInvocation: number) => ShaderFamily.load(gpu, 'peak', [`const ROWS: u32 = ${rowsPerInvocation}u;`, peakWgsl]);
+    const family = await load(1);
+    const argsView = family.struct('PeakArgs');
+    const rows = options.quick ? 4096 : 65536;
+    const aluInvocations = 16384;
+    const aluIterations = options.quick ? 256 : 1024;
+    const weights = storageBuffer(gpu, 'peak.weights', Float32Array.from({ length: 64 * 64 }, (_, k) => Math.sin(k) / 8));
+    const input = storageBuffer(gpu, 'peak.input', Float32Array.from({ length: rows * 64 }, (_, k) => Math.cos(k)));
+    const output = storageBuffer(gpu, 'peak.output', rows * 64 * 4);
+    const args = uniformBuffer(gpu, 'peak.args', argsView.pack({ rows, aluIterations }));
+    const smallRows = 128;
+    const smallArgs = uniformBuffer(gpu, 'peak.smallArgs', argsView.pack({ rows: smallRows, aluIterations }));
+    const points: Point[] = [];
+    const dispatchesPerSubmit = 4;
+    for (const rowsPerInvocation of [1, 2, 4, 8]) {
+      const compileStart = performance.now();
+      const kernel = await (rowsPerInvocation === 1 ? family : await load(rowsPerInvocation)).kernel('dense');
+      const compileMs = performance.now() - compileStart;
+      const group = kernel.bind({ args, weights, input, output }, 'dense');
+      const t = await repeat(1, repetitions, () =>
+        timeSubmit(gpu, 'peak.dense', (pass) => {
+          for (let k = 0; k < dispatchesPerSubmit; k++) kernel.dispatch(pass, group, Math.ceil(rows / rowsPerInvocation));
+        }),
+      );
+      const flops = dispatchesPerSubmit * 2 * 64 * 64 * rows;
+      points.push({ kernel: 'dense', rows_per_invocation: rowsPerInvocation, rows, gflops: round(flops / t.median / 1e9), best_gflops: round(flops / t.min / 1e9), compile_ms: round(compileMs) });
+      ctx.log(`peak dense ×${rowsPerInvocation}: ${(flops / t.median / 1e9).toFixed(2)} GFLOP/s (compiled in ${compileMs.toFixed(0)} ms)`);
+    }
+    const alu = await family.kernel('alu');
+    const aluGroup = alu.bind({ args: uniformBuffer(gpu, 'peak.aluArgs', argsView.pack({ rows: aluInvocations, aluIterations })), output }, 'alu');
+    const aluTime = await repeat(1, repetitions, () => timeSubmit(gpu, 'peak.alu', (pass) => alu.dispatch(pass, aluGroup, aluInvocations)));
+    const aluFlops = aluInvocations * aluIterations * 8 * 4 * 2;
+    points.push({ kernel: 'alu', invocations: aluInvocations, iterations: aluIterations, gflops: round(aluFlops / aluTime.median / 1e9), best_gflops: round(aluFlops / aluTime.min / 1e9) });
+
+    // Dispatch cost: many empty dispatches, then many 128-row dense layers (a seed-preset minibatch).
+    const dispatches = options.quick ? 200 : 1000;
+    const empty = await family.kernel('empty');
+    const emptyGroup = empty.bind({}, 'empty');
+    const emptyTime = await repeat(1, repetitions, () =>
+      timeSubmit(gpu, 'peak.empty', (pass) => {
+        for (let k = 0; k < dispatches; k++) empty.dispatch(pass, emptyGroup, 1);
+      }),
+    );
+    points.push({ kernel: 'empty', dispatches, us_per_dispatch: round((emptyTime.median / dispatches) * 1e6) });
+    const dense1 = await family.kernel('dense');
+    const smallGroup = dense1.bind({ args: smallArgs, weights, input, output }, 'dense128');
+    const smallTime = await repeat(1, repetitions, () =>
+      timeSubmit(gpu, 'peak.dense128', (pass) => {
+        for (let k = 0; k < dispatches; k++) dense1.dispatch(pass, smallGroup, smallRows);
+      }),
+    );
+    points.push({
+      kernel: 'dense',
+      rows_per_invocation: 1,
+      rows: smallRows,
+      dispatches,
+      us_per_dispatch: round((smallTime.median / dispatches) * 1e6),
+      gflops: round((dispatches * 2 * 64 * 64 * smallRows) / smallTime.median / 1e9),
+    });
+    ctx.log(`peak: alu ${(aluFlops / aluTime.median / 1e9).toFixed(2)} GFLOP/s, empty dispatch ${((emptyTime.median / dispatches) * 1e6).toFixed(1)} µs`);
+    const best = points.filter((p) => p.kernel === 'dense' && p.rows === rows).reduce((a, b) => ((b.gflops as number) > (a.gflops as number) ? b : a));
+    return {
+      unit: 'gflops',
+      points,
+      headline: points.indexOf(best),
+      timing: `${WALL(1, repetitions)}; dense: ${dispatchesPerSubmit} dispatches per submit; empty and 128-row dense: ${dispatches} dispatches per submit`,
+      notes: ['headline: the best dense variant at full size (the tuned-kernel peak the training iteration is compared with)'],
+    };
+  },
+};
+
+/** The configurations fvp, cg and the training cases run at: presets (or --preset), with the command line's training flags over them. */
+export function presetConfigs(ctx: CaseContext, algo: ResolvedConfig['algo']): { name: string; config: ResolvedConfig }[] {
+  const { options } = ctx;
+  // The presets differ in batch size only, which --quick replaces by a small one: one configuration is enough there.
+  const presets = options.quick ? options.presets.slice(0, 1) : options.presets;
+  return presets.map((preset) => ({ name: preset, config: resolveConfig({ preset, ...options.overrides, algo }) }));
+}
+
+/** A policy network and a batch of CartPole-like observations for the TRPO kernels. */
+async function fisherSetup(gpu: GpuContext, config: ResolvedConfig, rows: number) {
+  const { policy } = await trainerNetworks(gpu, config, 'bench.fvp');
+  const random = (n: number, scale: number) => {
+    let s = 12345;
+    return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * 2 * scale);
+  };
+  const obs = storageBuffer(gpu, 'bench.fvp.obs', random(rows * config.derived.obsDim, 0.2));
+  const vectorBytes = parameterVectorBytes(policy.layout);
+  const vector = new Float32Array(vectorBytes / 4);
+  vector.set(random(policy.layout.paramCount, 1e-2));
+  const direction = storageBuffer(gpu, 'bench.fvp.vector', vector);
+  const result = storageBuffer(gpu, 'bench.fvp.result', vectorBytes);
+  const fvp = await FisherVectorProduct.create(gpu, { policy, rows, obs, damping: config.damping, label: 'bench.fvp' });
+  return { policy, obs, direction, result, fvp };
+}
+
+/** The rows fvp and cg use: the configuration's batch, or a small one with --quick. */
+function fisherRows(ctx: CaseContext, config: ResolvedConfig): number {
+  return ctx.options.quick && ctx.options.overrides.stepsPerIter === undefined ? 2048 : config.derived.batchSize;
+}
+
+const fvpCase: BenchCase = {
+  name: 'fvp',
+  about: 'one Fisher-vector product of the policy over the batch (TRPO’s inner operation): milliseconds',
+  async run(ctx) {
+    const { gpu } = ctx;
+    const repetitions = reps(ctx, 3, 7);
+    const points: Point[] = [];
+    const profiles: CaseOutcome['profiles'] = [];
+    for (const { name, config } of presetConfigs(ctx, 'trpo')) {
+      const rows = fisherRows(ctx, config);
+      const { policy, direction, result, fvp } = await fisherSetup(gpu, config, rows);
+      await timeSubmit(gpu, 'bench.fvp.forward', (pass) => fvp.encodeForward(pass));
+      const encode = (pass: GPUComputePassEncoder) => fvp.encode(pass, direction, result);
+      const t = await repeat(2, repetitions, () => timeSubmit(gpu, 'bench.fvp', encode));
+      const cost = fisherVectorProductCost(layersOf(policy.layout), rows);
+      points.push({ config: name, rows, hidden: config.hidden, ms: round(t.median * 1e3), best_ms: round(t.min * 1e3), dispatches: countDispatches(encode), gflops: round(cost.flops / t.median / 1e9), flops: cost.flops });
+      ctx.log(`fvp ${name} (${rows} rows): ${(t.median * 1e3).toFixed(2)} ms`);
+      if (ctx.options.profile) {
+        const profile = await profileKernels(gpu, encode);
+        if (profile) profiles.push({ what: `fvp ${name}`, profile });
+      }
+      fvp.destroy();
+    }
+    return { unit: 'ms', points, profiles, timing: `${WALL(2, repetitions)}; the forward at θ is done once before (CG reuses it)` };
+  },
+};
+
+const cgCase: BenchCase = {
+  name: 'cg',
+  about: 'one full conjugate-gradient solve F x = g (cgIters iterations, FVP inside, the forward at θ included): milliseconds',
+  async run(ctx) {
+    const { gpu } = ctx;
+    const repetitions = reps(ctx, 2, 5);
+    const points: Point[] = [];
+    const profiles: CaseOutcome['profiles'] = [];
+    for (const { name, config } of presetConfigs(ctx, 'trpo')) {
+      const rows = fisherRows(ctx, config);
+      const { policy, direction, fvp } = await fisherSetup(gpu, config, rows);
+      const cg = await ConjugateGradient.create(gpu, {
+        count: policy.layout.paramCount,
+        rhs: direction,
+        applyOperator: (pass, v, r) => fvp.encode(pass, v, r),
+        iterations: config.cgIters,
+        label: 'bench.cg',
+      });
+      const encode = (pass: GPUComputePassEncoder) => {
+        fvp.encodeForward(pass);
+        cg.encode(pass);
+      };
+      const t: Samples = await repeat(1, repetitions, () => timeSubmit(gpu, 'bench.cg', encode));
+      const layers = layersOf(policy.layout);
+      const flops = forwardCost(layers, rows).flops + config.cgIters * fisherVectorProductCost(layers, rows).flops;
+      points.push({ config: name, rows, cg_iters: config.cgIters, ms: round(t.median * 1e3), best_ms: round(t.min * 1e3), dispatches: countDispatches(encode), gflops: round(flops / t.median / 1e9), flops });
+      ctx.log(`cg ${name} (${rows} rows, ${config.cgIters} iterations): ${(t.median * 1e3).toFixed(1)} ms`);
+      if (ctx.options.profile) {
+        const profile = await profileKernels(gpu, encode);
+        if (profile) profiles.push({ what: `cg ${name}`, profile });
+      }
+      cg.destroy();
+      fvp.destroy();
+    }
+    return { unit: 'ms', points, profiles, timing: WALL(1, repetitions) };
+  },
+};
+
+export const KERNEL_CASES: BenchCase[] = [envCase, rolloutCase, mlpCase, peakCase, fvpCase, cgCase];

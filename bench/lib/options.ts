@@ -1,0 +1,130 @@
+/**
+ * `npm run bench` flags. The training flags of `npm run train` (--envs,
+ * --steps-per-iter, --epochs, --minibatch, --preset, ...) are parsed by the
+ * same code and apply to the training cases, so a comparison with another
+ * system can pin the exact configuration. Browser-safe: the page receives the
+ * parsed options as JSON.
+ */
+import { ConfigError, configHelp, parseTrainArgs, type Preset, type TrainConfig } from '../../src/train/config';
+
+export type RunnerName = 'node' | 'browser';
+
+export interface BenchOptions {
+  /** Case names to run, in registry order. */
+  cases: string[];
+  runners: RunnerName[];
+  /** The runners were chosen explicitly (a missing browser is then an error, not a skip). */
+  runnersExplicit: boolean;
+  quick: boolean;
+  json: boolean;
+  /** Timed repetitions per measurement (training cases: iterations); null: each case's default. */
+  reps: number | null;
+  /** Presets the training cases run at. */
+  presets: Preset[];
+  /** Training flags given on the command line, applied over each preset. */
+  overrides: Partial<TrainConfig>;
+  /** Env counts for the env and rollout cases; null: each case's default sweep. */
+  envCounts: number[] | null;
+  /** Batch sizes for the mlp case; null: its default sweep. */
+  batches: number[] | null;
+  /** Dawn toggles for both runners (e.g. disable_robustness). */
+  toggles: string[];
+  /** Node's Vulkan driver choice (auto, lavapipe, swiftshader). */
+  adapter: 'auto' | 'lavapipe' | 'swiftshader' | null;
+  /** Per-kernel GPU times by timestamp replay (training, fvp, cg cases). */
+  profile: boolean;
+  /** Where JSON and HTML go; null: do not save (nor append to RESULTS.md). */
+  outDir: string | null;
+  /** A free-text tag saved with the results (e.g. "before", "after"). */
+  label: string;
+}
+
+export const CASE_NAMES = ['env', 'rollout', 'mlp', 'peak', 'fvp', 'cg', 'ppo', 'ppo-kl', 'trpo', 'reinforce', 'solve'] as const;
+/** What --quick runs: a subset that finishes in under 3 minutes per runner on the CPU fallback. */
+export const QUICK_CASES = ['env', 'rollout', 'mlp', 'peak', 'fvp', 'cg', 'ppo'] as const;
+
+const EXTRA_FLAGS = ['node', 'browser', 'quick', 'json', 'cases', 'toggles', 'adapter', 'env-counts', 'batches', 'no-profile', 'out', 'no-save', 'label', 'help'] as const;
+
+export const BENCH_HELP = `Usage: npm run bench -- [flags]
+
+Benchmarks webgpu-rl in Node (Dawn) and in headless Chromium (Playwright) with the
+same cases; prints a table (or JSON lines), saves JSON and an HTML report under
+bench/results/ and appends a markdown table to bench/RESULTS.md.
+
+  --node, --browser     runners (default: both, the browser where Chromium is installed)
+  --quick               the subset ${QUICK_CASES.join(',')} at small sizes (< 3 min per runner on a CPU)
+  --json                one JSON object per case and runner on stdout
+  --cases a,b           among ${CASE_NAMES.join(', ')}
+  --iters N             timed repetitions per measurement (training cases: iterations)
+  --env-counts a,b      env counts for env and rollout (default 1024 … 262144)
+  --batches a,b         batch sizes for mlp (default 1024 … 65536)
+  --toggles a,b         Dawn toggles for both runners, e.g. disable_robustness
+  --adapter NAME        Node's driver: auto, lavapipe or swiftshader
+  --no-profile          skip per-kernel GPU timing (timestamp-query replay)
+  --out DIR             where results go (default bench/results)
+  --no-save             write nothing (no results, no RESULTS.md line)
+  --label TEXT          a tag saved with the results (e.g. before, after)
+Training flags (as for npm run train; they apply to ${['ppo', 'ppo-kl', 'trpo', 'reinforce', 'fvp', 'cg'].join(', ')}):
+  --preset seed|fast runs only that preset (default both); other flags override it
+${configHelp()}`;
+
+function list(flag: string, raw: string | boolean | undefined): string[] | null {
+  if (raw === undefined) return null;
+  if (raw === true || raw === '') throw new ConfigError(`--${flag}: missing value (a comma-separated list)`);
+  return String(raw)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function positiveIntegers(flag: string, raw: string | boolean | undefined): number[] | null {
+  const items = list(flag, raw);
+  if (!items) return null;
+  return items.map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--${flag}: "${s}" is not a positive integer`);
+    return n;
+  });
+}
+
+/** Parses the command line; null when --help was printed. Throws ConfigError with one line. */
+export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOptions | null {
+  const { overrides, extra } = parseTrainArgs(argv, EXTRA_FLAGS);
+  if (extra.help) return null;
+  if (overrides.algo !== undefined) throw new ConfigError('--algo: choose algorithms with --cases (ppo, ppo-kl, trpo, reinforce)');
+  const { iters, preset, ...training } = overrides;
+  if (iters !== undefined && iters < 1) throw new ConfigError(`--iters: ${iters} is not allowed (timed repetitions; must be at least 1)`);
+  const quick = extra.quick === true;
+  const named = list('cases', extra.cases);
+  for (const name of named ?? []) {
+    if (!(CASE_NAMES as readonly string[]).includes(name)) throw new ConfigError(`--cases: unknown case "${name}" (known: ${CASE_NAMES.join(', ')})`);
+  }
+  const wanted = named ?? (quick ? [...QUICK_CASES] : [...CASE_NAMES]);
+  const runners: RunnerName[] = [];
+  if (extra.node) runners.push('node');
+  if (extra.browser) runners.push('browser');
+  const adapter = extra.adapter === undefined ? null : String(extra.adapter);
+  if (adapter !== null && !['auto', 'lavapipe', 'swiftshader'].includes(adapter)) {
+    throw new ConfigError(`--adapter: "${adapter}" is not one of auto, lavapipe, swiftshader`);
+  }
+  for (const flag of ['out', 'label'] as const) {
+    if (extra[flag] === true) throw new ConfigError(`--${flag}: missing value`);
+  }
+  return {
+    cases: CASE_NAMES.filter((c) => wanted.includes(c)),
+    runners: runners.length ? runners : ['node', 'browser'],
+    runnersExplicit: runners.length > 0,
+    quick,
+    json: extra.json === true,
+    reps: iters ?? null,
+    presets: preset ? [preset] : ['seed', 'fast'],
+    overrides: training,
+    envCounts: positiveIntegers('env-counts', extra['env-counts']),
+    batches: positiveIntegers('batches', extra.batches),
+    toggles: list('toggles', extra.toggles) ?? [],
+    adapter: adapter as BenchOptions['adapter'],
+    profile: extra['no-profile'] !== true,
+    outDir: extra['no-save'] ? null : typeof extra.out === 'string' ? extra.out : defaultOutDir,
+    label: typeof extra.label === 'string' ? extra.label : '',
+  };
+}

@@ -1,0 +1,77 @@
+// Peak microbenchmarks (bench only): what an adapter can do at best, to put the
+// training kernels' FLOP rates in proportion.
+//
+// Buffers:
+//   weights [WIDTH][WIDTH4] vec4  W[o][i] (row o, inputs 4k .. 4k + 3)
+//   input   [rows][WIDTH4] vec4   x[r][i]
+//   output  [rows][WIDTH] f32     dense: y[r][o];  alu: one value per invocation
+//
+// dense  y[r][o] = Σ_i W[o][i] x[r][i] at width 64: the trained networks' hidden
+//        layer without bias and activation. One invocation per ROWS rows (ROWS
+//        is a const the wrapper prepends, so the row arrays have exact sizes)
+//        (dispatch ceil(rows / ROWS)); each holds its rows in registers (16 vec4
+//        each) and reads every weight vec4 once for all of them (register
+//        blocking over rows: ROWS multiply-adds per weight load). 2·64·64 FLOPs per row.
+// alu    CHAINS independent vec4 fma chains of aluIterations steps per
+//        invocation, no memory traffic but one store: 2·4·CHAINS·aluIterations FLOPs
+//        per invocation (the arithmetic ceiling).
+// empty  does nothing (the cost of a dispatch by itself).
+override WG: u32 = 64;
+
+const WIDTH: u32 = 64u;
+const WIDTH4: u32 = 16u;
+const CHAINS: u32 = 8u;
+
+struct PeakArgs {
+  rows: u32,
+  aluIterations: u32,
+}
+
+@group(0) @binding(0) var<uniform> args: PeakArgs;
+@group(0) @binding(1) var<storage, read> weights: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> input: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> output: array<f32>;
+
+@compute @workgroup_size(WG)
+fn dense(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let first = (gid.x + gid.y * nwg.x * WG) * ROWS;
+  if (first >= args.rows) { return; }
+  var x: array<array<vec4<f32>, WIDTH4>, ROWS>;
+  for (var j = 0u; j < ROWS; j++) {
+    // Rows past the end repeat the last row; their results are not stored.
+    let r = min(first + j, args.rows - 1u);
+    for (var k = 0u; k < WIDTH4; k++) { x[j][k] = input[r * WIDTH4 + k]; }
+  }
+  for (var o = 0u; o < WIDTH; o++) {
+    var acc: array<vec4<f32>, ROWS>;
+    for (var k = 0u; k < WIDTH4; k++) {
+      let w = weights[o * WIDTH4 + k];
+      for (var j = 0u; j < ROWS; j++) { acc[j] = fma(w, x[j][k], acc[j]); }
+    }
+    for (var j = 0u; j < ROWS; j++) {
+      if (first + j < args.rows) {
+        output[(first + j) * WIDTH + o] = (acc[j].x + acc[j].y) + (acc[j].z + acc[j].w);
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn alu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= args.rows) { return; }
+  var chains: array<vec4<f32>, CHAINS>;
+  for (var c = 0u; c < CHAINS; c++) { chains[c] = vec4<f32>(f32(i + c) * 1e-6); }
+  // |m| < 1, so the chains converge to c / (1 − m) and never overflow.
+  let m = vec4<f32>(0.999, 0.998, 0.997, 0.996);
+  let a = vec4<f32>(1e-3);
+  for (var t = 0u; t < args.aluIterations; t++) {
+    for (var c = 0u; c < CHAINS; c++) { chains[c] = fma(chains[c], m, a); }
+  }
+  var s = vec4<f32>(0.0);
+  for (var c = 0u; c < CHAINS; c++) { s += chains[c]; }
+  output[i] = (s.x + s.y) + (s.z + s.w);
+}
+
+@compute @workgroup_size(WG)
+fn empty() {}
