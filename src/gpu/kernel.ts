@@ -167,7 +167,8 @@ export class ShaderFamily {
     const [info] = await Promise.all([module.getCompilationInfo(), gpu.device.popErrorScope()]);
     const errors = info.messages.filter((m) => m.type === 'error');
     if (errors.length) {
-      const lines = errors.map((m) => `  ${name}.wgsl:${m.lineNum}:${m.linePos} ${m.message}`).join('\n');
+      const parts = Array.isArray(sources) ? sources : [sources];
+      const lines = errors.map((m) => `  ${sourceLocation(name, parts, m.lineNum)}:${m.linePos} ${m.message}`).join('\n');
       throw new Error(`WGSL compilation failed for ${name}:\n${lines}`);
     }
     return new ShaderFamily(gpu, name, code, module);
@@ -239,4 +240,16 @@ function bindingKind(v: VariableInfo, label: string): BindingKind {
 function overrideDefault(code: string, name: string): number | undefined {
   const m = new RegExp(`override\\s+${name}\\s*:\\s*\\w+\\s*=\\s*(\\d+)`).exec(code);
   return m ? Number(m[1]) : undefined;
+}
+
+/** "name.wgsl:LINE", or "name.wgsl (source K of N):LINE" when helper sources were prepended. */
+function sourceLocation(name: string, parts: string[], line: number): string {
+  if (parts.length === 1) return `${name}.wgsl:${line}`;
+  let first = 1;
+  for (let k = 0; k < parts.length; k++) {
+    const count = parts[k].split('\n').length;
+    if (line < first + count) return `${name}.wgsl (source ${k + 1} of ${parts.length}):${line - first + 1}`;
+    first += count;
+  }
+  return `${name}.wgsl:${line}`;
 }
