@@ -16,6 +16,31 @@ test('Train runs iterations, the charts and CartPoles follow, Stop stops', async
   await expect(page.locator('#adapter').getByTestId('sps')).toContainText('env steps/s');
   await expect(page.getByTestId('cartpoles')).toHaveAttribute('data-state', /animating|waiting/);
   await expect(page).toHaveURL(/algo=ppo&preset=fast&envs=64&steps-per-iter=1024/);
+
+  // Hovering the chart shows the values under the cursor in the legend.
+  const plot = chart.locator('.u-over');
+  const box = (await plot.boundingBox())!;
+  await plot.hover({ position: { x: box.width - 2, y: box.height / 2 } });
+  await expect(chart.locator('.u-legend .u-series', { hasText: 'PPO' }).locator('.u-value')).toHaveText(/^\d+\.\d$/);
+
+  // The page keeps drawing frames while training: the longest gap between animation frames over 2 s.
+  const longestFrameGap = await page.evaluate(
+    () =>
+      new Promise<number>((resolve) => {
+        let longest = 0;
+        let last = performance.now();
+        const end = last + 2000;
+        const frame = (time: number) => {
+          longest = Math.max(longest, time - last);
+          last = time;
+          if (time < end) requestAnimationFrame(frame);
+          else resolve(longest);
+        };
+        requestAnimationFrame(frame);
+      }),
+  );
+  console.log(`longest frame gap while training: ${longestFrameGap.toFixed(0)} ms`);
+  expect(longestFrameGap).toBeLessThan(500);
   await keepScreenshot(page, testInfo, 'training');
 
   await page.getByTestId('stop').click();

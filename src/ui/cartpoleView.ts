@@ -1,77 +1,58 @@
 /**
  * A canvas of CartPoles acting with a policy: the current weights of a training
- * run, or a loaded checkpoint's. The envs run on the GPU in their own small
- * rollout (not the trainer's), CHUNK_STEPS steps per submit: each chunk first
- * copies the live policy's weights into the view's network, and its states are
- * read back once and played at CartPole's own rate (tau = 0.02 s per step) with
- * interpolation between steps. Chunks queue behind training iterations on the
- * GPU, so the view keeps enough of them on the way to cover the time a chunk
- * takes to come back (seconds on a CPU fallback, where an iteration is slow);
- * the extra GPU work is GRID_ENVS envs against training's thousands.
+ * run, or a loaded checkpoint's. The grid's envs are simulated on the CPU with
+ * the float64 CartPole and MLP references, at CartPole's own rate (tau = 0.02 s
+ * per step) and drawn at the display rate with interpolation between steps.
  *
- * `data-state` on the canvas: idle (no policy), waiting (for the GPU), animating.
+ * Why not on the GPU: the device runs submits in order, so anything the view
+ * submitted would wait behind the training iterations already queued — seconds
+ * each on a CPU fallback (measured with SwiftShader: a GPU-stepped view stood
+ * still most of the time). The view reads the live weights back instead, once a
+ * second (a copy of a few thousand floats), and animates them without ever
+ * waiting; training loses one tiny copy per second.
+ *
+ * `data-state` on the canvas: idle (no policy), waiting (for the first weights), animating.
  */
 import type { GpuContext } from '../gpu/device';
 import type { MlpLayout } from '../nn/mlp';
-import { Mlp, MlpKernels } from '../kernels/mlp';
-import { Rollout } from '../algos/rollout';
-import { CARTPOLE_V1 } from '../envs/cartpoleReference';
+import { mlpForwardReference } from '../nn/mlpReference';
+import { mulberry32 } from '../nn/prng';
+import { CARTPOLE_V1, cartpoleResetState64, cartpoleStep64 } from '../envs/cartpoleReference';
 
 const COLUMNS = 6;
 const ROWS = 3;
 const GRID_ENVS = COLUMNS * ROWS;
-/** Steps per GPU submit: 2 s of CartPole time. */
-const CHUNK_STEPS = 100;
-/** Most chunks on their way at once. */
-const MAX_CHUNKS_AHEAD = 12;
 const VIEW_SEED = 20_240_601;
-/** Frames after a long stall (hidden tab) do not fast-forward more than this. */
+/** How often the live weights are read back. */
+const REFRESH_MS = 1000;
+/** Simulation time per frame; beyond it (huge networks, a stalled tab) the animation slows rather than the page. */
+const STEP_BUDGET_MS = 4;
 const MAX_FRAME_SECONDS = 0.1;
+/** Steps an ended episode stays on screen before its env resets, so a fall can be seen. */
+const HOLD_STEPS = 15;
 
 /** Where the shown policy's weights come from. */
 export type PolicySource = { layout: MlpLayout; params: GPUBuffer } | { layout: MlpLayout; weights: Float32Array };
 
-/** States after each of CHUNK_STEPS steps ([T][N][4]) and whether the episode ended there ([T][N]). */
-interface Chunk {
-  states: Float32Array;
-  done: Uint32Array;
-}
-
-/** The view's own network and rollout, built for one network layout on one device. */
-interface ViewRollout {
-  layout: MlpLayout;
-  policy: Mlp;
-  rollout: Rollout;
-  /** Staging buffers for chunks on their way, added as more are needed. */
-  staging: { buffer: GPUBuffer; busy: boolean }[];
-}
-
-function sameLayout(a: MlpLayout, b: MlpLayout): boolean {
-  return a.sizes.join() === b.sizes.join() && a.activations.join() === b.activations.join();
-}
-
 export class CartPoleView {
   private gpu: GpuContext | null = null;
-  private kernels: Promise<MlpKernels> | null = null;
-  private view: Promise<ViewRollout> | null = null;
   private source: PolicySource | null = null;
-  /** Bumped whenever the source or device changes, so late chunks of the old one are dropped. */
+  private weights: Float32Array | null = null;
+  /** Bumped whenever the source or device changes, so a late readback of the old one is dropped. */
   private generation = 0;
-  private chunkIndex = 0;
-  /** Chunks read back and not yet played out, in order. */
-  private readonly chunks: Chunk[] = [];
-  private inFlight = 0;
-  /** Chunks are numbered when requested and queued for playing in that order. */
-  private nextSequence = 0;
-  private playSequence = 0;
-  private readonly arrived = new Map<number, Chunk>();
-  /** Recent time from a chunk's submit to its readback (a slowly decaying maximum). */
-  private latencyMs = 0;
-  /** Position in steps inside chunks[0]. */
-  private playhead = 0;
-  private stepsApplied = 0;
+  private staging: GPUBuffer | null = null;
+  private readingBack = false;
+  private lastRefresh = -Infinity;
+
+  private readonly states = new Float64Array(GRID_ENVS * 4);
+  private readonly previous = new Float64Array(GRID_ENVS * 4);
+  private readonly episodes = new Uint32Array(GRID_ENVS);
   private readonly lengths = new Uint32Array(GRID_ENVS);
-  private readonly endedAt = new Uint32Array(GRID_ENVS);
+  /** Steps left to show an ended episode (0: the episode goes on). */
+  private readonly holding = new Uint8Array(GRID_ENVS);
+  private random = mulberry32(VIEW_SEED);
+  /** Simulated seconds not yet stepped. */
+  private pending = 0;
   private lastFrame = 0;
   private animate = true;
 
@@ -79,123 +60,97 @@ export class CartPoleView {
     private readonly canvas: HTMLCanvasElement,
     private readonly caption: HTMLElement,
   ) {
-    this.canvas.dataset.state = 'idle';
-    this.caption.textContent = 'No policy yet: press Train, or load a checkpoint.';
+    this.follow(null, '');
     requestAnimationFrame((t) => this.frame(t));
   }
 
-  /** Uses this device from now on (after a device loss, the new one). */
+  /** Uses this device from now on (after a device loss, the new one; null: none). */
   attach(gpu: GpuContext | null): void {
     this.gpu = gpu;
-    this.kernels = null;
-    this.view = null;
     this.follow(null, '');
   }
 
-  /** Shows `source` acting (null: nothing); fresh episodes start. */
+  /** Shows `source` acting (null: nothing); every env starts a fresh episode. */
   follow(source: PolicySource | null, label: string): void {
-    this.source = source;
     this.generation++;
-    this.chunks.length = 0;
-    this.inFlight = 0;
-    this.arrived.clear();
-    this.playSequence = this.nextSequence;
-    this.playhead = 0;
-    this.stepsApplied = 0;
-    this.lengths.fill(0);
-    this.endedAt.fill(0);
+    this.source = source;
+    this.weights = source && 'weights' in source ? source.weights : null;
+    this.staging?.destroy();
+    this.staging = null;
+    this.readingBack = false;
+    this.lastRefresh = -Infinity;
+    this.random = mulberry32(VIEW_SEED);
+    this.pending = 0;
+    for (let e = 0; e < GRID_ENVS; e++) {
+      this.episodes[e] = 0;
+      this.startEpisode(e);
+    }
     this.canvas.dataset.state = source ? 'waiting' : 'idle';
+    this.canvas.dataset.drawn = '';
     this.caption.textContent = source ? `${label}, ${GRID_ENVS} envs sampling its actions` : 'No policy yet: press Train, or load a checkpoint.';
-    if (!source || !this.gpu) return;
-    const gpu = this.gpu;
-    const generation = this.generation;
-    this.view = (this.view ?? Promise.resolve(null))
-      .catch(() => null)
-      .then((v) => (v && sameLayout(v.layout, source.layout) ? v : this.build(gpu, source.layout)))
-      .then((v) => {
-        if ('weights' in source) v.policy.setParams(source.weights);
-        if (generation === this.generation) v.rollout.reset();
-        return v;
-      });
   }
 
   setAnimate(on: boolean): void {
     this.animate = on;
   }
 
-  private async build(gpu: GpuContext, layout: MlpLayout): Promise<ViewRollout> {
-    this.kernels ??= MlpKernels.create(gpu);
-    const policy = Mlp.create(gpu, await this.kernels, layout, 'cartpoleView.policy');
-    const rollout = await Rollout.create(
-      gpu,
-      policy,
-      { numEnvs: GRID_ENVS, numSteps: CHUNK_STEPS, numActions: layout.sizes[layout.sizes.length - 1], seed: VIEW_SEED },
-      'cartpoleView',
-    );
-    return { layout, policy, rollout, staging: [] };
+  private startEpisode(env: number): void {
+    const start = cartpoleResetState64(VIEW_SEED, env, this.episodes[env]++);
+    this.states.set(start, env * 4);
+    this.previous.set(start, env * 4);
+    this.lengths[env] = 0;
+    this.holding[env] = 0;
   }
 
-  /** Queues the next chunk: refresh the weights from the live policy, step, copy the states out. */
-  private async requestChunk(gpu: GpuContext, source: PolicySource, view: Promise<ViewRollout>): Promise<void> {
+  /** Copies the live policy's weights back, at most once per REFRESH_MS and one copy at a time. */
+  private refreshWeights(now: number): void {
+    const gpu = this.gpu;
+    const source = this.source;
+    if (!gpu || !source || !('params' in source) || this.readingBack || now - this.lastRefresh < REFRESH_MS) return;
     const generation = this.generation;
-    const sequence = this.nextSequence++;
-    this.inFlight++;
-    try {
-      // Continuations after the same promise run in request order, so chunks are submitted in sequence.
-      const v = await view;
-      if (generation !== this.generation) return;
-      const statesBytes = CHUNK_STEPS * GRID_ENVS * 16;
-      let slot = v.staging.find((s) => !s.busy);
-      if (!slot) {
-        const buffer = gpu.device.createBuffer({
-          label: `cartpoleView.staging${v.staging.length}`,
-          size: statesBytes + CHUNK_STEPS * GRID_ENVS * 4,
-          usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-        });
-        slot = { buffer, busy: false };
-        v.staging.push(slot);
-      }
-      slot.busy = true;
-      const staging = slot.buffer;
-      const { finalObs, doneFlags } = v.rollout.storage;
-      v.rollout.setIteration(this.chunkIndex++);
-      const encoder = gpu.device.createCommandEncoder({ label: 'cartpoleView.chunk' });
-      if ('params' in source) encoder.copyBufferToBuffer(source.params, 0, v.policy.params, 0, Math.min(source.params.size, v.policy.params.size));
-      const pass = encoder.beginComputePass({ label: 'cartpoleView.chunk' });
-      v.rollout.encode(pass);
-      pass.end();
-      encoder.copyBufferToBuffer(finalObs, 0, staging, 0, statesBytes);
-      encoder.copyBufferToBuffer(doneFlags, 0, staging, statesBytes, CHUNK_STEPS * GRID_ENVS * 4);
-      const submitted = performance.now();
-      gpu.device.queue.submit([encoder.finish()]);
-      try {
-        await staging.mapAsync(GPUMapMode.READ);
-      } finally {
-        slot.busy = false;
-      }
-      const bytes = staging.getMappedRange().slice(0);
-      staging.unmap();
-      if (generation !== this.generation) return;
-      this.latencyMs = Math.max(0.95 * this.latencyMs, performance.now() - submitted);
-      this.arrived.set(sequence, { states: new Float32Array(bytes, 0, statesBytes / 4), done: new Uint32Array(bytes, statesBytes) });
-      for (let next = this.arrived.get(this.playSequence); next; next = this.arrived.get(this.playSequence)) {
-        this.chunks.push(next);
-        this.arrived.delete(this.playSequence++);
-      }
-    } catch {
+    const bytes = source.layout.paramCount * 4;
+    this.staging ??= gpu.device.createBuffer({ label: 'cartpoleView.weights', size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.staging;
+    const encoder = gpu.device.createCommandEncoder({ label: 'cartpoleView.weights' });
+    encoder.copyBufferToBuffer(source.params, 0, staging, 0, bytes);
+    gpu.device.queue.submit([encoder.finish()]);
+    this.readingBack = true;
+    this.lastRefresh = now;
+    staging.mapAsync(GPUMapMode.READ).then(
+      () => {
+        if (generation !== this.generation) return;
+        this.weights = new Float32Array(staging.getMappedRange().slice(0));
+        staging.unmap();
+        this.readingBack = false;
+      },
       // The device failed; the page reports it and attaches a new one.
-      if (generation === this.generation) this.source = null;
-    } finally {
-      if (generation === this.generation) this.inFlight--;
-    }
+      () => undefined,
+    );
   }
 
-  /** Requests chunks until what is buffered or on its way covers the readback latency (at least two chunks). */
-  private requestAhead(): void {
-    if (!this.gpu || !this.source || !this.view) return;
-    const wantedSteps = Math.max(2 * CHUNK_STEPS, (1.5 * this.latencyMs) / 1000 / CARTPOLE_V1.tau);
-    while (this.inFlight < MAX_CHUNKS_AHEAD && (this.chunks.length + this.inFlight) * CHUNK_STEPS - this.playhead < wantedSteps) {
-      void this.requestChunk(this.gpu, this.source, this.view);
+  /** One CartPole step of every env, actions sampled from the policy's softmax. */
+  private step(layout: MlpLayout, weights: Float32Array): void {
+    for (let e = 0; e < GRID_ENVS; e++) if (this.holding[e] === 1) this.startEpisode(e);
+    const activations = mlpForwardReference(layout, weights, this.states, GRID_ENVS);
+    const logits = activations[activations.length - 1];
+    const numActions = layout.sizes[layout.sizes.length - 1];
+    for (let e = 0; e < GRID_ENVS; e++) {
+      const row = logits.subarray(e * numActions, (e + 1) * numActions);
+      const top = Math.max(...row);
+      const total = row.reduce((sum, l) => sum + Math.exp(l - top), 0);
+      let u = this.random() * total;
+      let action = 0;
+      while (action < numActions - 1 && (u -= Math.exp(row[action] - top)) >= 0) action++;
+      const state = this.states.subarray(e * 4, e * 4 + 4);
+      this.previous.set(state, e * 4);
+      if (this.holding[e] > 0) {
+        this.holding[e]--;
+        continue;
+      }
+      const { next, terminated } = cartpoleStep64(state, action);
+      state.set(next);
+      this.lengths[e]++;
+      if (terminated || this.lengths[e] >= CARTPOLE_V1.maxEpisodeSteps) this.holding[e] = HOLD_STEPS;
     }
   }
 
@@ -204,91 +159,56 @@ export class CartPoleView {
     const seconds = Math.min(MAX_FRAME_SECONDS, (time - this.lastFrame) / 1000);
     this.lastFrame = time;
     if (!this.animate) return;
-    this.requestAhead();
-    if (this.chunks.length === 0) {
-      if (!this.source) this.drawEmpty();
+    if (!this.source) {
+      this.drawOnce('empty', 0.3);
       return;
     }
-    this.playhead += seconds / CARTPOLE_V1.tau;
-    while (this.playhead >= CHUNK_STEPS && this.chunks.length > 1) {
-      this.applySteps(CHUNK_STEPS);
-      this.playhead -= CHUNK_STEPS;
-      this.chunks.shift();
-      this.stepsApplied = 0;
+    this.refreshWeights(time);
+    const weights = this.weights;
+    if (!weights) {
+      this.drawOnce('waiting', 0.3);
+      return;
     }
-    // The next chunk is late: hold the last state.
-    const waiting = this.playhead >= CHUNK_STEPS - 1;
-    if (waiting) this.playhead = CHUNK_STEPS - 1;
-    this.canvas.dataset.state = waiting ? 'waiting' : 'animating';
-    this.applySteps(Math.floor(this.playhead) + 1);
-    this.draw();
+    this.canvas.dataset.state = 'animating';
+    this.pending += seconds;
+    const started = performance.now();
+    while (this.pending >= CARTPOLE_V1.tau && performance.now() - started < STEP_BUDGET_MS) {
+      this.step(this.source.layout, weights);
+      this.pending -= CARTPOLE_V1.tau;
+    }
+    this.pending = Math.min(this.pending, CARTPOLE_V1.tau);
+    this.draw(this.pending / CARTPOLE_V1.tau, 1);
   }
 
-  /** Episode lengths after the chunk's first `count` steps. */
-  private applySteps(count: number): void {
-    const { done } = this.chunks[0];
-    for (; this.stepsApplied < count; this.stepsApplied++) {
-      for (let e = 0; e < GRID_ENVS; e++) {
-        if (this.endedAt[e]) this.lengths[e] = 0;
-        this.lengths[e]++;
-        this.endedAt[e] = done[this.stepsApplied * GRID_ENVS + e];
-      }
-    }
+  /** A still frame (no policy, or no weights yet), drawn once. */
+  private drawOnce(kind: string, alpha: number): void {
+    if (this.canvas.dataset.drawn === kind) return;
+    this.canvas.dataset.drawn = kind;
+    this.draw(0, alpha);
   }
 
-  private resizeCanvas(): CanvasRenderingContext2D {
+  private draw(fraction: number, alpha: number): void {
     const ratio = window.devicePixelRatio || 1;
-    const width = Math.round(this.canvas.clientWidth * ratio);
-    const height = Math.round(this.canvas.clientHeight * ratio);
-    if (this.canvas.width !== width || this.canvas.height !== height) {
-      this.canvas.width = width;
-      this.canvas.height = height;
+    const width = this.canvas.clientWidth;
+    const height = this.canvas.clientHeight;
+    if (this.canvas.width !== Math.round(width * ratio) || this.canvas.height !== Math.round(height * ratio)) {
+      this.canvas.width = Math.round(width * ratio);
+      this.canvas.height = Math.round(height * ratio);
     }
     const context = this.canvas.getContext('2d')!;
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    context.clearRect(0, 0, this.canvas.clientWidth, this.canvas.clientHeight);
-    return context;
-  }
-
-  /** Faint upright CartPoles where a policy will act. */
-  private drawEmpty(): void {
-    if (this.canvas.dataset.drawn === 'empty') return;
-    const context = this.resizeCanvas();
-    this.canvas.dataset.drawn = 'empty';
-    this.lengths.fill(0);
-    this.endedAt.fill(0);
-    context.globalAlpha = 0.3;
-    this.forEachCell((e, left, top, width, height) => this.drawCartPole(context, getComputedStyle(this.canvas).color, left, top, width, height, 0, 0, e));
-    context.globalAlpha = 1;
-  }
-
-  private forEachCell(draw: (env: number, left: number, top: number, width: number, height: number) => void): void {
-    const width = this.canvas.clientWidth / COLUMNS;
-    const height = this.canvas.clientHeight / ROWS;
-    for (let e = 0; e < GRID_ENVS; e++) draw(e, (e % COLUMNS) * width, Math.floor(e / COLUMNS) * height, width, height);
-  }
-
-  private draw(): void {
-    const context = this.resizeCanvas();
-    this.canvas.dataset.drawn = 'policy';
+    context.clearRect(0, 0, width, height);
+    context.globalAlpha = alpha;
     const ink = getComputedStyle(this.canvas).color;
-    const { states } = this.chunks[0];
-    const step = Math.floor(this.playhead);
-    const fraction = this.playhead - step;
-    const next = step + 1 < CHUNK_STEPS ? states : this.chunks[1]?.states;
-    const nextStep = step + 1 < CHUNK_STEPS ? step + 1 : 0;
-    this.forEachCell((e, left, top, width, height) => {
-      const at = (step * GRID_ENVS + e) * 4;
-      let x = states[at];
-      let theta = states[at + 2];
-      // Between two steps of the same episode, ease from one state to the next.
-      if (next && !this.endedAt[e]) {
-        const to = (nextStep * GRID_ENVS + e) * 4;
-        x += (next[to] - x) * fraction;
-        theta += (next[to + 2] - theta) * fraction;
-      }
-      this.drawCartPole(context, ink, left, top, width, height, x, theta, e);
-    });
+    const cellWidth = width / COLUMNS;
+    const cellHeight = height / ROWS;
+    for (let e = 0; e < GRID_ENVS; e++) {
+      // Ease from the previous step's state to the current one.
+      const x = this.previous[e * 4] + (this.states[e * 4] - this.previous[e * 4]) * fraction;
+      const theta = this.previous[e * 4 + 2] + (this.states[e * 4 + 2] - this.previous[e * 4 + 2]) * fraction;
+      this.drawCartPole(context, ink, (e % COLUMNS) * cellWidth, Math.floor(e / COLUMNS) * cellHeight, cellWidth, cellHeight, x, theta, e);
+    }
+    context.globalAlpha = 1;
   }
 
   private drawCartPole(
@@ -311,8 +231,7 @@ export class CartPoleView {
     const cartWidth = 0.5 * scale;
     const cartHeight = 0.3 * scale;
     const poleLength = 2 * p.halfLength * scale;
-    const ended = this.endedAt[env] !== 0;
-    const truncated = ended && this.lengths[env] >= p.maxEpisodeSteps;
+    const fell = this.holding[env] > 0 && this.lengths[env] < p.maxEpisodeSteps;
 
     context.strokeStyle = 'rgba(128, 128, 128, 0.35)';
     context.lineWidth = 1;
@@ -323,7 +242,7 @@ export class CartPoleView {
     context.strokeStyle = ink;
     context.stroke();
 
-    context.fillStyle = ended && !truncated ? '#c62828' : ink;
+    context.fillStyle = fell ? '#c62828' : ink;
     context.fillRect(cartX - cartWidth / 2, trackY - cartHeight, cartWidth, cartHeight);
     const pivotY = trackY - cartHeight * 0.75;
     context.beginPath();

@@ -7,7 +7,7 @@
  * stops everything with a message, and Reset starts again on a new device.
  */
 import type { GpuContext } from '../gpu/device';
-import type { ResolvedConfig } from '../train/config';
+import type { Algo, ResolvedConfig } from '../train/config';
 import type { IterationMetrics } from '../train/metrics';
 import { makeTrainer, networkLayouts } from '../train/trainer';
 import { showAdapter, showThroughput, deviceCapacity } from './adapterPanel';
@@ -54,7 +54,7 @@ let failure: string | null = null;
 
 const number = (v: number) => Math.round(v).toLocaleString('en-US');
 
-function laneSummary(algo: keyof typeof ALGO_LABELS, history: readonly IterationMetrics[], finished: string | null): string {
+function laneSummary(algo: Algo, history: readonly IterationMetrics[], finished: string | null): string {
   const last = history[history.length - 1];
   if (!last) return `${ALGO_LABELS[algo]}: starting`;
   const meanReturn = last.mean_return === null ? 'no episode ended' : `mean return ${last.mean_return.toFixed(1)}`;
