@@ -14,7 +14,7 @@ test('Train runs iterations, the charts and CartPoles follow, Stop stops', async
   await expect.poll(() => chart.getAttribute('data-points').then(Number), { timeout: 60_000 }).toBeGreaterThanOrEqual(3);
   await expect(page.getByTestId('status')).toContainText(/PPO: iteration \d+, [\d,]+ env steps, mean return \d+\.\d/);
   await expect(page.locator('#adapter').getByTestId('sps')).toContainText('env steps/s');
-  await expect(page.getByTestId('cartpoles')).toHaveAttribute('data-state', /animating|waiting/);
+  await expect(page.getByTestId('cartpoles')).toHaveAttribute('data-state', 'animating');
   await expect(page).toHaveURL(/algo=ppo&preset=fast&envs=64&steps-per-iter=1024/);
 
   // Hovering the chart shows the values under the cursor in the legend.
@@ -43,6 +43,18 @@ test('Train runs iterations, the charts and CartPoles follow, Stop stops', async
   expect(longestFrameGap).toBeLessThan(500);
   await keepScreenshot(page, testInfo, 'training');
 
+  // Pause finishes the iterations in flight and holds; Resume goes on.
+  const pause = page.getByTestId('pause');
+  await pause.click();
+  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'paused');
+  await expect(pause).toHaveText('Resume');
+  const pausedAt = await iterationsOf(page);
+  await page.waitForTimeout(1000);
+  expect(await iterationsOf(page)).toBe(pausedAt);
+  await pause.click();
+  await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'running');
+  await expect.poll(() => iterationsOf(page), { timeout: 60_000 }).toBeGreaterThan(pausedAt);
+
   await page.getByTestId('stop').click();
   await expect(page.getByTestId('status')).toHaveAttribute('data-state', 'stopped');
   const stoppedAt = await iterationsOf(page);
@@ -51,6 +63,14 @@ test('Train runs iterations, the charts and CartPoles follow, Stop stops', async
   expect(await iterationsOf(page)).toBe(stoppedAt);
   expect(await chart.getAttribute('data-points')).toBe(points);
   await expect(page.getByTestId('train')).toBeEnabled();
+
+  // The metrics export: one row per iteration, the CLI's metric names as columns.
+  const downloading = page.waitForEvent('download');
+  await page.getByTestId('csv').click();
+  const csv = readFileSync((await (await downloading).path())!, 'utf8').trim().split('\n');
+  expect(csv[0].startsWith('algo,iter,env_steps,mean_return,episodes,approx_kl,entropy')).toBe(true);
+  expect(csv.length - 1).toBe(stoppedAt);
+  expect(csv[stoppedAt].startsWith(`ppo,${stoppedAt - 1},${stoppedAt * 1024},`)).toBe(true);
   expect(errors).toEqual([]);
 });
 

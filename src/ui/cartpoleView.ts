@@ -31,8 +31,12 @@ const MAX_FRAME_SECONDS = 0.1;
 /** Steps an ended episode stays on screen before its env resets, so a fall can be seen. */
 const HOLD_STEPS = 15;
 
-/** Where the shown policy's weights come from. */
-export type PolicySource = { layout: MlpLayout; params: GPUBuffer } | { layout: MlpLayout; weights: Float32Array };
+/**
+ * Where the shown policy's weights come from: a live GPU buffer (with the
+ * weights known when it is chosen, if any, shown until the first readback), or
+ * fixed weights.
+ */
+export type PolicySource = { layout: MlpLayout; params: GPUBuffer; weights: Float32Array | null } | { layout: MlpLayout; weights: Float32Array };
 
 export class CartPoleView {
   private gpu: GpuContext | null = null;
@@ -74,7 +78,7 @@ export class CartPoleView {
   follow(source: PolicySource | null, label: string): void {
     this.generation++;
     this.source = source;
-    this.weights = source && 'weights' in source ? source.weights : null;
+    this.weights = source?.weights ?? null;
     this.staging?.destroy();
     this.staging = null;
     this.readingBack = false;

@@ -47,9 +47,9 @@ const CHARTS: readonly ChartSpec[] = [
 export const ALGO_COLORS: Record<Algo, string> = { ppo: '#1f77b4', 'ppo-kl': '#9467bd', trpo: '#e8710a', reinforce: '#2ca02c' };
 const REFERENCE_COLOR = '#c62828';
 
-/** 12 345 678 → "12.3M", for axes and throughput. */
+/** 12 345 678 → "12.3M" (three significant digits), for axes and throughput. */
 export function compact(v: number): string {
-  return Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 }).format(v);
+  return Intl.NumberFormat('en-US', { notation: 'compact', maximumSignificantDigits: 3 }).format(v);
 }
 
 /** One algorithm's metric columns. */

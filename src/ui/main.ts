@@ -9,7 +9,7 @@
 import type { GpuContext } from '../gpu/device';
 import type { Algo, ResolvedConfig } from '../train/config';
 import type { IterationMetrics } from '../train/metrics';
-import { makeTrainer, networkLayouts } from '../train/trainer';
+import { initialWeights, makeTrainer, networkLayouts } from '../train/trainer';
 import { showAdapter, showThroughput, deviceCapacity } from './adapterPanel';
 import { Controls } from './controls';
 import { Charts } from './charts';
@@ -117,22 +117,27 @@ function onFormChange(): ResolvedConfig[] | null {
   return configs;
 }
 
-function liveSource(lane: Lane): PolicySource {
-  return { layout: lane.trainer.policy.layout, params: lane.trainer.policy.params };
+/** A lane's policy for the view; `startWeights` are its weights before the first iteration, if known. */
+function liveSource(lane: Lane, startWeights: Float32Array | null = null): PolicySource {
+  return { layout: lane.trainer.policy.layout, params: lane.trainer.policy.params, weights: startWeights };
 }
 
-/** The view's choices: each run's live policy, or the loaded checkpoint. */
-function offerViewSources(): void {
+/**
+ * The view's choices: each run's live policy, or the loaded checkpoint. At the
+ * start of a run the first lane's starting weights are shown at once (the first
+ * readback waits behind the first iterations).
+ */
+function offerViewSources(startWeights: Float32Array | null = null): void {
   viewSelect.replaceChildren();
   if (runner) for (const lane of runner.lanes) viewSelect.append(new Option(`${ALGO_LABELS[lane.algo]} (live)`, lane.algo));
   else if (loaded) viewSelect.append(new Option(`${ALGO_LABELS[loaded.config.algo]} checkpoint`, 'checkpoint'));
   viewSelect.disabled = viewSelect.options.length < 2;
-  followSelected();
+  followSelected(startWeights);
 }
 
-function followSelected(): void {
+function followSelected(startWeights: Float32Array | null = null): void {
   const lane = runner?.lanes.find((l) => l.algo === viewSelect.value);
-  if (lane) view.follow(liveSource(lane), `${ALGO_LABELS[lane.algo]}'s current policy`);
+  if (lane) view.follow(liveSource(lane, startWeights), `${ALGO_LABELS[lane.algo]}'s current policy`);
   else if (loaded && viewSelect.value === 'checkpoint') {
     const { checkpoint, config, filename } = loaded;
     view.follow({ layout: networkLayouts(config).policy, weights: checkpoint.arrays.policy }, `${ALGO_LABELS[config.algo]} from ${filename} (iteration ${checkpoint.iteration})`);
@@ -204,9 +209,11 @@ async function train(): Promise<void> {
       fail(error);
     },
   });
+  const first = lanes[0];
+  const startWeights = first.history.length > 0 && loaded ? loaded.checkpoint.arrays.policy : initialWeights(first.trainer.config).policy;
   loaded = null;
   showSaveButtons();
-  offerViewSources();
+  offerViewSources(startWeights);
   runner.run();
 }
 
@@ -310,7 +317,7 @@ loadInput.addEventListener('change', () => {
   loadInput.value = '';
   if (file) handle(() => load(file))();
 });
-viewSelect.addEventListener('change', followSelected);
+viewSelect.addEventListener('change', () => followSelected());
 animate.addEventListener('change', () => view.setAnimate(animate.checked));
 
 const { selection, ignored } = parseQuery(location.search);
