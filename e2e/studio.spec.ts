@@ -163,27 +163,32 @@ test('a saved checkpoint reloads, acts, and trains on', async ({ page }, testInf
   await page.getByTestId('train').click();
   await expect(status).toHaveAttribute('data-state', 'stopped', { timeout: 60_000 });
   await expect(status).toContainText('PPO: iteration 4,');
+
+  // A checkpoint cannot resume with a different number of envs: the algorithm says why.
+  await page.getByTestId('reset').click();
+  await page.getByTestId('load').setInputFiles(path);
+  await expect(status).toHaveAttribute('data-state', 'loaded');
+  await page.locator('#field-envs').fill('128');
+  await page.locator('#field-steps-per-iter').fill('2048');
+  await page.getByTestId('train').click();
+  await expect(page.locator('.algo-note[data-algo="ppo"]')).toContainText(/PPO: checkpoint: array "env\.\w+" has \d+ values, this configuration needs \d+/);
+  await expect(status).toHaveText('Could not start any algorithm: see the notes beside them.');
   expect(errors).toEqual([]);
 });
 
-test('several algorithms train side by side; one that cannot start says why', async ({ page }, testInfo) => {
+test('all four algorithms train side by side on one device', async ({ page }, testInfo) => {
   const errors = collectErrors(page);
   await openStudio(page, `?algo=ppo,ppo-kl,trpo,reinforce&${SMALL_RUN}&iters=2`);
   const status = page.getByTestId('status');
   await page.getByTestId('train').click();
   await expect(status).toHaveAttribute('data-state', 'stopped', { timeout: 90_000 });
-  await expect(status).toContainText('PPO: iteration 2,');
-  await expect(status).toContainText('PPO-KL: iteration 2,');
+  for (const label of ['PPO', 'PPO-KL', 'TRPO', 'REINFORCE']) await expect(status).toContainText(`${label}: iteration 2,`);
+  await expect(page.locator('.algo-note:visible')).toHaveCount(0);
   const legend = page.getByTestId('chart-return').locator('.u-legend');
-  await expect(legend).toContainText('PPO-KL');
-  for (const [algo, label] of [
-    ['trpo', 'TRPO'],
-    ['reinforce', 'REINFORCE'],
-  ]) {
-    const note = page.locator(`.algo-note[data-algo="${algo}"]`);
-    if (await note.isVisible()) await expect(note).toContainText('not available');
-    else await expect(status).toContainText(`${label}: iteration 2,`);
-  }
+  for (const label of ['PPO', 'PPO-KL', 'TRPO', 'REINFORCE', 'solved (475)']) await expect(legend).toContainText(label);
+  // TRPO's trust region is drawn on the KL chart.
+  await expect(page.getByTestId('chart-kl').locator('.u-legend')).toContainText('TRPO δ (0.01)');
+  await expect(page.locator('#view-policy option')).toHaveCount(4);
   await keepScreenshot(page, testInfo, 'side-by-side');
   expect(errors).toEqual([]);
 });

@@ -9,7 +9,7 @@
 import type { GpuContext } from '../gpu/device';
 import type { Algo, ResolvedConfig } from '../train/config';
 import type { IterationMetrics } from '../train/metrics';
-import { initialWeights, makeTrainer, networkLayouts } from '../train/trainer';
+import { initialWeights, makeTrainer, networkLayouts, type Trainer } from '../train/trainer';
 import { showAdapter, showThroughput, deviceCapacity } from './adapterPanel';
 import { Controls } from './controls';
 import { Charts } from './charts';
@@ -19,7 +19,6 @@ import { downloadCheckpoint, readCheckpointFile, type LoadedCheckpoint } from '.
 import { metricsCsv } from './csv';
 import { ALGO_LABELS, cliCommand, formatQuery, parseQuery, selectionFromConfig, validateSelection, type DeviceCapacity } from './studioConfig';
 import { download, element, requireElement } from './dom';
-import './studio.css';
 
 /** What the page is doing; `data-state` of the status line. */
 type Phase = 'searching' | 'no-gpu' | 'idle' | 'loaded' | 'starting' | RunnerState;
@@ -174,12 +173,14 @@ async function train(): Promise<void> {
   const lanes: Lane[] = [];
   for (const config of configs) {
     controls.setAlgoNote(config.algo, null);
+    let trainer: Trainer | null = null;
     try {
-      const trainer = await makeTrainer(gpu, config);
+      trainer = await makeTrainer(gpu, config);
       const resume = loaded?.config.algo === config.algo ? loaded.checkpoint : null;
       if (resume) await trainer.restore(resume);
       lanes.push(newLane(config.algo, trainer, resume ? [...resume.history] : []));
     } catch (error) {
+      trainer?.destroy();
       if (phase === 'failed') return;
       controls.setAlgoNote(config.algo, (error as Error).message);
     }
