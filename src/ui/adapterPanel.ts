@@ -93,8 +93,8 @@ export async function showAdapter(panel: HTMLElement, onError: (error: Error) =>
   return gpu;
 }
 
-/** Shows the current env steps per second over all runs (null: not training). */
-export function showThroughput(panel: HTMLElement, sps: number | null): void {
+/** Shows the current env steps per second over all runs ('idle' when not training, null while measuring). */
+export function showThroughput(panel: HTMLElement, sps: number | null | 'idle'): void {
   const cell = panel.querySelector('[data-testid="sps"]');
-  if (cell) cell.textContent = sps === null ? 'idle' : `${compact(sps)} env steps/s`;
+  if (cell) cell.textContent = sps === 'idle' ? 'idle' : sps === null ? 'measuring…' : `${compact(sps)} env steps/s`;
 }

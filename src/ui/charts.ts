@@ -44,7 +44,7 @@ const CHARTS: readonly ChartSpec[] = [
   { testId: 'chart-sps', title: `Throughput (last ${SPS_WINDOW} iterations)`, metric: 'sps', yLabel: 'env steps / s', format: (v) => compact(v), axisFormat: compact },
 ];
 
-export const ALGO_COLORS: Record<Algo, string> = { ppo: '#1f77b4', 'ppo-kl': '#9467bd', trpo: '#e8710a', reinforce: '#2ca02c' };
+const ALGO_COLORS: Record<Algo, string> = { ppo: '#1f77b4', 'ppo-kl': '#9467bd', trpo: '#e8710a', reinforce: '#2ca02c' };
 const REFERENCE_COLOR = '#c62828';
 
 /** 12 345 678 → "12.3M" (three significant digits), for axes and throughput. */

@@ -94,7 +94,7 @@ function render(): void {
   loadInput.disabled = busy || live || phase === 'failed' || !gpu;
   for (const button of saveButtons.querySelectorAll('button')) button.disabled = phase !== 'paused' && phase !== 'stopped';
   controls.setLocked(busy || live || phase === 'no-gpu');
-  showThroughput(adapterPanel, phase === 'running' && runner ? runner.sps : null);
+  showThroughput(adapterPanel, phase === 'running' && runner ? runner.sps : 'idle');
 }
 
 function setPhase(next: Phase): void {

@@ -61,16 +61,13 @@ export class Runner {
     private readonly events: RunnerEvents,
   ) {}
 
-  get state(): RunnerState {
-    return this.current;
-  }
-
-  /** Env steps per second over every lane, over the last few seconds. */
-  get sps(): number {
+  /** Env steps per second over every lane, over the last few seconds; null until a second has been measured. */
+  get sps(): number | null {
     const r = this.recent;
-    if (r.length < 2) return 0;
-    const steps = r.slice(1).reduce((total, x) => total + x.steps, 0);
-    return steps / ((r[r.length - 1].time - r[0].time) / 1000);
+    const seconds = r.length < 2 ? 0 : (r[r.length - 1].time - r[0].time) / 1000;
+    // Reports can arrive in bursts: a rate over milliseconds means nothing.
+    if (seconds < 1) return null;
+    return r.slice(1).reduce((total, x) => total + x.steps, 0) / seconds;
   }
 
   /** Starts or resumes. */
@@ -88,11 +85,13 @@ export class Runner {
     await this.loopDone;
   }
 
+  /** Stops for good; resolves when the iterations in flight are reported. */
   async stop(): Promise<void> {
     if (this.current === 'paused') this.setState('stopped');
-    if (this.current !== 'running' && this.current !== 'pausing') return this.loopDone;
-    this.setState('stopping');
-    await this.loopDone;
+    else if (this.current === 'running' || this.current === 'pausing') {
+      this.setState('stopping');
+      await this.loopDone;
+    }
   }
 
   /** The device failed: report nothing more (the iterations in flight reject or never resolve). */
@@ -150,7 +149,8 @@ export class Runner {
     lane.history.push(metrics);
     const now = performance.now();
     this.recent.push({ time: now, steps: lane.trainer.config.derived.batchSize });
-    while (this.recent.length > 2 && now - this.recent[0].time > 3000) this.recent.shift();
+    // Keep one report older than the window as its start.
+    while (this.recent.length > 2 && now - this.recent[1].time > 3000) this.recent.shift();
     const bad = firstNonFinite(metrics);
     const { stopAtReturn } = lane.trainer.config;
     if (bad) lane.finished = `diverged at iteration ${metrics.iter}: ${bad} is not finite`;
