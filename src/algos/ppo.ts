@@ -51,6 +51,7 @@ export class PpoUpdate {
     private readonly lastEpochMeans: Reduction[],
     private readonly ppoArgs: GPUBuffer,
     private readonly ppoArgsView: StructView,
+    private readonly ownedBuffers: GPUBuffer[],
   ) {}
 
   static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: PpoBatch): Promise<PpoUpdate> {
@@ -138,7 +139,7 @@ export class PpoUpdate {
       ] as const
     ).map(([stat, metric]) => Reduction.create(gpu, reduce, { ...statRange(stat), op: 'mean', output: batch.metrics, outputIndex: metricSlot(metric) }));
 
-    return new PpoUpdate(gpu, config, kernels, groups, slotStride, policy, value, policyPass, valuePass, policyAdam, valueAdam, epochKl, lastEpochMeans, ppoArgs, ppoArgsView);
+    return new PpoUpdate(gpu, config, kernels, groups, slotStride, policy, value, policyPass, valuePass, policyAdam, valueAdam, epochKl, lastEpochMeans, ppoArgs, ppoArgsView, [mbObs, mbRecords, rowStats, slotArgs, ppoArgs]);
   }
 
   private static args(config: ResolvedConfig, iteration: number): Record<string, number> {
@@ -201,5 +202,12 @@ export class PpoUpdate {
   /** Records the KL-coefficient adaptation (after approx_kl of the update is in the metrics block). */
   encodeAfterKl(pass: GPUComputePassEncoder): void {
     if (this.config.algo === 'ppo-kl') this.kernels.adapt_kl_coef.dispatch(pass, this.groups.adaptKl, 1);
+  }
+
+  /** Releases the minibatch passes and buffers. */
+  destroy(): void {
+    this.policyPass.destroy();
+    this.valuePass.destroy();
+    for (const buffer of this.ownedBuffers) buffer.destroy();
   }
 }

@@ -135,4 +135,11 @@ export class Rollout {
       this.actAndStep.dispatch(pass, this.actBindGroup, this.options.numEnvs, [t * this.stepArgsStride]);
     }
   }
+
+  /** Releases the rollout storage and the per-step policy pass. */
+  destroy(): void {
+    for (const buffer of Object.values(this.storage)) buffer.destroy();
+    this.policyStep.destroy();
+    this.args.destroy();
+  }
 }

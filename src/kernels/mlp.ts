@@ -114,6 +114,12 @@ export class Mlp {
     return readFloat32(this.gpu, this.grads, 0, this.layout.paramCount);
   }
 
+  /** Releases the parameter and gradient buffers (passes are released by their own destroy). */
+  destroy(): void {
+    this.params.destroy();
+    this.grads.destroy();
+  }
+
   /** A forward/backward pass bound once to `input`; keeps every layer's activations. */
   prepare(options: MlpPassOptions): MlpPass {
     return new MlpPass(this.gpu, this.kernels, this.layout, {

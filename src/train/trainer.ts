@@ -340,7 +340,12 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
     },
 
     destroy() {
-      for (const b of staging) b.destroy();
+      for (const pass of [behaviourPass, evalPass, valuePass, finalValuePass]) pass?.destroy();
+      for (const b of [...staging, logProbs, entropies, klRows, updatedLogProbs, advantages, returns, metrics]) b.destroy();
+      rollout.destroy();
+      (update as { destroy?: () => void }).destroy?.();
+      policy.destroy();
+      value.destroy();
     },
   };
   return trainer;
