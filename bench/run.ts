@@ -19,6 +19,8 @@ import { BrowserUnavailable, runInBrowser } from './lib/browser';
 import { consoleLines, markdownSection, type RunMeta } from './lib/format';
 import { reportHtml } from './lib/report';
 import type { BenchRecord } from './lib/types';
+import { setCpuClock } from './lib/timing';
+import { processCpuSeconds } from './lib/cpu';
 
 // This file runs as dist-cli/bench/run.js; the repository is two levels up.
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -34,6 +36,7 @@ function gitCommit(): string {
 }
 
 async function runNode(options: BenchOptions, emit: (r: BenchRecord) => void, log: (line: string) => void): Promise<void> {
+  setCpuClock(processCpuSeconds);
   for (const name of options.cases) {
     log(`[node] ${name} …`);
     const loadStart = load();

@@ -10,8 +10,10 @@
  */
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { descendantsCpuSeconds } from './cpu';
+import type { Page } from '@playwright/test';
 import type { BenchOptions } from './options';
-import type { BenchRecord } from './types';
+import type { BenchPageApi, BenchRecord } from './types';
 
 /** Launch flags that give headless Chromium a WebGPU adapter on a machine without GPU (SwiftShader). */
 export const CHROMIUM_ARGS = [
@@ -35,16 +37,17 @@ export class BrowserUnavailable extends Error {
   override name = 'BrowserUnavailable';
 }
 
-interface PageApi {
-  runCase(name: string, options: BenchOptions): Promise<BenchRecord>;
-}
-
-export async function runInBrowser(
-  options: BenchOptions,
+/**
+ * Serves the bench page, launches Chromium with `toggles` as Dawn features,
+ * and hands `use` a function that opens a fresh page (ready for calls);
+ * closes everything afterwards.
+ */
+export async function withBenchPages<T>(
+  toggles: readonly string[],
   repoRoot: string,
-  onRecord: (record: BenchRecord) => void,
   log: (line: string) => void,
-): Promise<void> {
+  use: (openPage: () => Promise<Page>) => Promise<T>,
+): Promise<T> {
   const executablePath = chromiumPath();
   if (!existsSync(executablePath)) {
     throw new BrowserUnavailable(`no Chromium at ${executablePath} (apt-get install -y chromium, or set CHROME_PATH)`);
@@ -71,10 +74,10 @@ export async function runInBrowser(
     await server.close();
     throw new Error('vite did not report a local URL for the bench page');
   }
-  const toggles = options.toggles.length ? [`--enable-dawn-features=${options.toggles.join(',')}`] : [];
-  const browser = await chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_ARGS, ...toggles] });
+  const dawnFeatures = toggles.length ? [`--enable-dawn-features=${toggles.join(',')}`] : [];
+  const browser = await chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_ARGS, ...dawnFeatures] });
   try {
-    const openPage = async () => {
+    return await use(async () => {
       const page = await browser.newPage();
       page.on('console', (message) => {
         const text = message.text();
@@ -82,17 +85,33 @@ export async function runInBrowser(
         else if (message.type() === 'error') log(`[browser] console error: ${text}`);
       });
       page.on('pageerror', (error) => log(`[browser] uncaught: ${error.message}`));
+      // The page's CPU clock: every Chromium process this one started (the GPU process runs SwiftShader).
+      await page.exposeFunction('webgpuRlHostCpu', () => descendantsCpuSeconds(process.pid));
       await page.goto(new URL('bench/page/index.html', base).href);
       await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 120_000 });
       return page;
-    };
+    });
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+/** Runs every case of `options` in the page's WebGPU, one page.evaluate each. */
+export async function runInBrowser(
+  options: BenchOptions,
+  repoRoot: string,
+  onRecord: (record: BenchRecord) => void,
+  log: (line: string) => void,
+): Promise<void> {
+  await withBenchPages(options.toggles, repoRoot, log, async (openPage) => {
     let page = await openPage();
     for (const name of options.cases) {
       log(`[browser] ${name} …`);
       const loadStart = hostLoad();
       try {
         const record = await page.evaluate(
-          ([caseName, caseOptions]) => (window as unknown as { webgpuRlBench: PageApi }).webgpuRlBench.runCase(caseName, caseOptions),
+          ([caseName, caseOptions]) => (window as unknown as { webgpuRlBench: BenchPageApi }).webgpuRlBench.runCase(caseName, caseOptions),
           [name, options] as const,
         );
         onRecord({ ...record, load_start: loadStart, load_end: hostLoad() });
@@ -103,10 +122,7 @@ export async function runInBrowser(
         page = await openPage();
       }
     }
-  } finally {
-    await browser.close();
-    await server.close();
-  }
+  });
 }
 
 function failedRecord(name: string, options: BenchOptions, error: string): BenchRecord {
@@ -117,6 +133,7 @@ function failedRecord(name: string, options: BenchOptions, error: string): Bench
     adapter_info: null,
     features: [],
     toggles: options.toggles,
+    variant: options.variant,
     unit: null,
     headline: null,
     points: [],

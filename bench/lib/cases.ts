@@ -8,6 +8,7 @@ import type { BenchOptions, RunnerName } from './options';
 import { KERNEL_CASES } from './kernelCases';
 import { TRAINING_CASES } from './trainingCases';
 import type { BenchCase, BenchRecord, CaseOutcome, Point } from './types';
+import { applyVariant } from '../prototypes/variants';
 
 export const CASES: readonly BenchCase[] = [...KERNEL_CASES, ...TRAINING_CASES];
 
@@ -46,6 +47,7 @@ export async function runCase(
     adapter_info: null,
     features: [],
     toggles: options.toggles,
+    variant: options.variant,
     unit: null,
     headline: null,
     points: [],
@@ -56,6 +58,7 @@ export async function runCase(
   let gpu: GpuContext | null = null;
   try {
     gpu = await requestGpu();
+    if (options.variant) await applyVariant(gpu, options.variant);
     record.adapter = describeAdapter(gpu.adapter);
     record.adapter_info = gpu.adapter;
     record.features = [...gpu.features].sort();

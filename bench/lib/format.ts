@@ -2,7 +2,7 @@
 import type { BenchRecord, Point } from './types';
 
 /** Point fields that are measured figures; every other field describes the configuration. */
-const FIGURES = new Set([
+export const FIGURE_KEYS: readonly string[] = [
   'sps',
   'best_sps',
   'gflops',
@@ -28,16 +28,28 @@ const FIGURES = new Set([
   'iterations',
   'final_mean_return',
   'solved',
-]);
+  'first_submit_ms',
+  'cpu_s',
+  'iteration_cpu_s',
+  'phases_cpu_s',
+];
+const FIGURES = new Set(FIGURE_KEYS);
 
 export function formatNumber(x: number): string {
   if (!Number.isFinite(x)) return String(x);
   const a = Math.abs(x);
   if (a >= 1e6) return `${(x / 1e6).toFixed(a >= 1e8 ? 0 : 2)}M`;
   if (a >= 1e4) return `${(x / 1e3).toFixed(a >= 1e5 ? 0 : 1)}k`;
-  if (a >= 100) return x.toFixed(0);
+  if (Number.isInteger(x) || a >= 100) return x.toFixed(0);
   if (a >= 1) return x.toFixed(2);
   return x.toPrecision(3);
+}
+
+/** The runner, adapter, toggles and variant of a record, in one short line. */
+export function setupOf(r: BenchRecord): string {
+  const a = r.adapter_info;
+  const adapter = a ? `${a.vendor} / ${a.architecture}${a.isFallback ? ' (CPU)' : ''}` : r.adapter;
+  return [adapter, ...r.toggles, ...(r.variant ? [`variant ${r.variant}`] : [])].join(', ');
 }
 
 function formatValue(v: unknown): string {
@@ -69,6 +81,8 @@ export function pointFigures(p: Point, unit: string | null): string {
   if (unit === 'ms') put('ms', '', ' ms');
   if (unit === 'wall_s') put('wall_s', '', ' s');
   put('iteration_s', '', ' s/iteration');
+  put('iteration_cpu_s', '', ' CPU-s/iteration');
+  put('cpu_s', '', ' CPU-s');
   put('phases_s', 'phases (s):');
   put('encode_ms', 'host encoding (ms):');
   put('dispatches', 'dispatches');
@@ -81,7 +95,8 @@ export function pointFigures(p: Point, unit: string | null): string {
 }
 
 export function consoleLines(r: BenchRecord): string[] {
-  const head = `[${r.runner}] ${r.case} — ${r.adapter}${r.toggles.length ? ` (toggles: ${r.toggles.join(',')})` : ''} (${r.case_s} s)`;
+  const extras = [...(r.toggles.length ? [`toggles ${r.toggles.join(',')}`] : []), ...(r.variant ? [`variant ${r.variant}`] : [])];
+  const head = `[${r.runner}] ${r.case} — ${r.adapter}${extras.length ? ` (${extras.join('; ')})` : ''} (${r.case_s} s)`;
   if (r.error) return [head, `  ERROR: ${r.error}`];
   if (r.unavailable) return [head, `  unavailable: ${r.unavailable}`];
   const lines = [head, ...r.points.map((p) => `  ${describePoint(p)}: ${pointFigures(p, r.unit)}`)];
@@ -97,7 +112,7 @@ const cell = (s: string) => s.replace(/\|/g, '\\|');
 /** One markdown section: a heading with the run's context and a row per point. */
 export function markdownSection(records: BenchRecord[], meta: RunMeta): string {
   const rows = records.flatMap((r) => {
-    const adapter = `${r.adapter_info ? `${r.adapter_info.vendor} / ${r.adapter_info.architecture}${r.adapter_info.isFallback ? ' (CPU)' : ''}` : r.adapter}${r.toggles.length ? `, ${r.toggles.join(',')}` : ''}`;
+    const adapter = setupOf(r);
     const load = r.load_start ? r.load_start[0].toFixed(1) : '';
     if (r.error || r.unavailable) return [`| ${r.case} | ${r.runner} | ${cell(adapter)} | | ${cell(r.error ? `error: ${r.error}` : `unavailable: ${r.unavailable}`)} | ${load} |`];
     return r.points.map((p) => `| ${r.case} | ${r.runner} | ${cell(adapter)} | ${cell(describePoint(p))} | ${cell(pointFigures(p, r.unit))} | ${load} |`);

@@ -25,6 +25,11 @@ const WALL = (warmup: number, reps: number) => `wall time of one submit to onSub
 
 const round = (x: number, digits = 4) => Number(x.toPrecision(digits));
 
+/** Median CPU seconds per timed repetition, where a CPU clock is set (see timing.ts). */
+function cpuOf(t: Samples): Point {
+  return t.cpuMedian === null ? {} : { cpu_s: round(t.cpuMedian) };
+}
+
 function reps(ctx: CaseContext, quick: number, full: number): number {
   return ctx.options.reps ?? (ctx.options.quick ? quick : full);
 }
@@ -45,6 +50,8 @@ export interface EnvBenchResult extends EnvBenchOptions {
   sps: number;
   /** Env steps per second over the fastest submit. */
   bestSps: number;
+  /** Median CPU seconds per submit (null without a CPU clock). */
+  cpuSeconds: number | null;
 }
 
 /**
@@ -62,7 +69,7 @@ export async function benchEnvSteps(gpu: GpuContext, options: EnvBenchOptions): 
       }),
     );
     const steps = numEnvs * stepsPerSubmit;
-    return { ...options, medianSeconds: t.median, sps: steps / t.median, bestSps: steps / t.min };
+    return { ...options, medianSeconds: t.median, sps: steps / t.median, bestSps: steps / t.min, cpuSeconds: t.cpuMedian };
   } finally {
     env.destroy();
   }
@@ -81,7 +88,14 @@ const envCase: BenchCase = {
     const points: Point[] = [];
     for (const numEnvs of fits) {
       const r = await benchEnvSteps(gpu, { numEnvs, stepsPerSubmit, repetitions, workgroupSize: 64 });
-      points.push({ num_envs: numEnvs, steps_per_submit: stepsPerSubmit, sps: round(r.sps), best_sps: round(r.bestSps), us_per_step: round((r.medianSeconds / stepsPerSubmit) * 1e6) });
+      points.push({
+        num_envs: numEnvs,
+        steps_per_submit: stepsPerSubmit,
+        sps: round(r.sps),
+        best_sps: round(r.bestSps),
+        us_per_step: round((r.medianSeconds / stepsPerSubmit) * 1e6),
+        ...(r.cpuSeconds === null ? {} : { cpu_s: round(r.cpuSeconds) }),
+      });
       ctx.log(`env N=${numEnvs}: ${(r.sps / 1e6).toFixed(2)} M env-steps/s`);
     }
     return { unit: 'sps', points, timing: `${WALL(1, repetitions)}; ${stepsPerSubmit} env steps (one dispatch each) per submit`, notes };
@@ -124,6 +138,7 @@ const rolloutCase: BenchCase = {
         hidden: config.hidden,
         sps: round(steps / t.median),
         best_sps: round(steps / t.min),
+        ...cpuOf(t),
         dispatches_per_step: countDispatches((pass) => rollout.encode(pass)) / numSteps,
         gflops: round(forwardCost(layersOf(policy.layout), steps).flops / t.median / 1e9),
       });
@@ -169,7 +184,7 @@ const mlpCase: BenchCase = {
       ];
       for (const [mode, flops, encode] of modes) {
         const t = await repeat(2, repetitions, () => timeSubmit(gpu, `bench.mlp.${mode}`, encode));
-        points.push({ network, rows, mode, gflops: round(flops / t.median / 1e9), best_gflops: round(flops / t.min / 1e9), median_ms: round(t.median * 1e3), flops, dispatches: countDispatches(encode) });
+        points.push({ network, rows, mode, gflops: round(flops / t.median / 1e9), best_gflops: round(flops / t.min / 1e9), median_ms: round(t.median * 1e3), ...cpuOf(t), flops, dispatches: countDispatches(encode) });
         ctx.log(`mlp ${network} ${rows} ${mode}: ${(flops / t.median / 1e9).toFixed(2)} GFLOP/s`);
       }
       pass.destroy();
@@ -206,10 +221,9 @@ const peakCase: BenchCase = {
     const smallArgs = uniformBuffer(gpu, 'peak.smallArgs', argsView.pack({ rows: smallRows, aluIterations }));
     const points: Point[] = [];
     const dispatchesPerSubmit = 4;
-    for (const rowsPerInvocation of [1, 2, 4, 8]) {
-      const compileStart = performance.now();
+    // Register-blocked variants cost LLVM seconds to minutes on a cold shader cache (lavapipe compiles at the first dispatch): --quick keeps two.
+    for (const rowsPerInvocation of options.quick ? [1, 4] : [1, 2, 4, 8]) {
       const kernel = await (rowsPerInvocation === 1 ? family : await load(rowsPerInvocation)).kernel('dense');
-      const compileMs = performance.now() - compileStart;
       const group = kernel.bind({ args, weights, input, output }, 'dense');
       const t = await repeat(1, repetitions, () =>
         timeSubmit(gpu, 'peak.dense', (pass) => {
@@ -217,14 +231,14 @@ const peakCase: BenchCase = {
         }),
       );
       const flops = dispatchesPerSubmit * 2 * 64 * 64 * rows;
-      points.push({ kernel: 'dense', rows_per_invocation: rowsPerInvocation, rows, gflops: round(flops / t.median / 1e9), best_gflops: round(flops / t.min / 1e9), compile_ms: round(compileMs) });
-      ctx.log(`peak dense ×${rowsPerInvocation}: ${(flops / t.median / 1e9).toFixed(2)} GFLOP/s (compiled in ${compileMs.toFixed(0)} ms)`);
+      points.push({ kernel: 'dense', rows_per_invocation: rowsPerInvocation, rows, gflops: round(flops / t.median / 1e9), best_gflops: round(flops / t.min / 1e9), ...cpuOf(t), first_submit_ms: round(t.warmup[0] * 1e3) });
+      ctx.log(`peak dense ×${rowsPerInvocation}: ${(flops / t.median / 1e9).toFixed(2)} GFLOP/s (first submit, compilation included: ${(t.warmup[0] * 1e3).toFixed(0)} ms)`);
     }
     const alu = await family.kernel('alu');
     const aluGroup = alu.bind({ args: uniformBuffer(gpu, 'peak.aluArgs', argsView.pack({ rows: aluInvocations, aluIterations })), output }, 'alu');
     const aluTime = await repeat(1, repetitions, () => timeSubmit(gpu, 'peak.alu', (pass) => alu.dispatch(pass, aluGroup, aluInvocations)));
     const aluFlops = aluInvocations * aluIterations * 8 * 4 * 2;
-    points.push({ kernel: 'alu', invocations: aluInvocations, iterations: aluIterations, gflops: round(aluFlops / aluTime.median / 1e9), best_gflops: round(aluFlops / aluTime.min / 1e9) });
+    points.push({ kernel: 'alu', invocations: aluInvocations, iterations: aluIterations, gflops: round(aluFlops / aluTime.median / 1e9), best_gflops: round(aluFlops / aluTime.min / 1e9), ...cpuOf(aluTime) });
 
     // Dispatch cost: many empty dispatches, then many 128-row dense layers (a seed-preset minibatch).
     const dispatches = options.quick ? 200 : 1000;
@@ -235,7 +249,7 @@ const peakCase: BenchCase = {
         for (let k = 0; k < dispatches; k++) empty.dispatch(pass, emptyGroup, 1);
       }),
     );
-    points.push({ kernel: 'empty', dispatches, us_per_dispatch: round((emptyTime.median / dispatches) * 1e6) });
+    points.push({ kernel: 'empty', dispatches, us_per_dispatch: round((emptyTime.median / dispatches) * 1e6), ...cpuOf(emptyTime) });
     const dense1 = await family.kernel('dense');
     const smallGroup = dense1.bind({ args: smallArgs, weights, input, output }, 'dense128');
     const smallTime = await repeat(1, repetitions, () =>
@@ -250,6 +264,7 @@ const peakCase: BenchCase = {
       dispatches,
       us_per_dispatch: round((smallTime.median / dispatches) * 1e6),
       gflops: round((dispatches * 2 * 64 * 64 * smallRows) / smallTime.median / 1e9),
+      ...cpuOf(smallTime),
     });
     ctx.log(`peak: alu ${(aluFlops / aluTime.median / 1e9).toFixed(2)} GFLOP/s, empty dispatch ${((emptyTime.median / dispatches) * 1e6).toFixed(1)} µs`);
     const best = points.filter((p) => p.kernel === 'dense' && p.rows === rows).reduce((a, b) => ((b.gflops as number) > (a.gflops as number) ? b : a));
@@ -308,7 +323,7 @@ const fvpCase: BenchCase = {
       const encode = (pass: GPUComputePassEncoder) => fvp.encode(pass, direction, result);
       const t = await repeat(2, repetitions, () => timeSubmit(gpu, 'bench.fvp', encode));
       const cost = fisherVectorProductCost(layersOf(policy.layout), rows);
-      points.push({ config: name, rows, hidden: config.hidden, ms: round(t.median * 1e3), best_ms: round(t.min * 1e3), dispatches: countDispatches(encode), gflops: round(cost.flops / t.median / 1e9), flops: cost.flops });
+      points.push({ config: name, rows, hidden: config.hidden, ms: round(t.median * 1e3), best_ms: round(t.min * 1e3), ...cpuOf(t), dispatches: countDispatches(encode), gflops: round(cost.flops / t.median / 1e9), flops: cost.flops });
       ctx.log(`fvp ${name} (${rows} rows): ${(t.median * 1e3).toFixed(2)} ms`);
       if (ctx.options.profile) {
         const profile = await profileKernels(gpu, encode);
@@ -345,7 +360,7 @@ const cgCase: BenchCase = {
       const t: Samples = await repeat(1, repetitions, () => timeSubmit(gpu, 'bench.cg', encode));
       const layers = layersOf(policy.layout);
       const flops = forwardCost(layers, rows).flops + config.cgIters * fisherVectorProductCost(layers, rows).flops;
-      points.push({ config: name, rows, cg_iters: config.cgIters, ms: round(t.median * 1e3), best_ms: round(t.min * 1e3), dispatches: countDispatches(encode), gflops: round(flops / t.median / 1e9), flops });
+      points.push({ config: name, rows, cg_iters: config.cgIters, ms: round(t.median * 1e3), best_ms: round(t.min * 1e3), ...cpuOf(t), dispatches: countDispatches(encode), gflops: round(flops / t.median / 1e9), flops });
       ctx.log(`cg ${name} (${rows} rows, ${config.cgIters} iterations): ${(t.median * 1e3).toFixed(1)} ms`);
       if (ctx.options.profile) {
         const profile = await profileKernels(gpu, encode);

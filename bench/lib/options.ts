@@ -6,6 +6,7 @@
  * parsed options as JSON.
  */
 import { ConfigError, configHelp, parseTrainArgs, type Preset, type TrainConfig } from '../../src/train/config';
+import { VARIANTS, type Variant } from '../prototypes/variants';
 
 export type RunnerName = 'node' | 'browser';
 
@@ -29,6 +30,8 @@ export interface BenchOptions {
   batches: number[] | null;
   /** Dawn toggles for both runners (e.g. disable_robustness). */
   toggles: string[];
+  /** A prototype kernel variant swapped into the real code paths (bench/prototypes/variants.ts); null: the shipped kernels. */
+  variant: Variant | null;
   /** Node's Vulkan driver choice (auto, lavapipe, swiftshader). */
   adapter: 'auto' | 'lavapipe' | 'swiftshader' | null;
   /** Per-kernel GPU times by timestamp replay (training, fvp, cg cases). */
@@ -43,7 +46,7 @@ export const CASE_NAMES = ['env', 'rollout', 'mlp', 'peak', 'fvp', 'cg', 'ppo', 
 /** What --quick runs: a subset that finishes in under 3 minutes per runner on the CPU fallback. */
 export const QUICK_CASES = ['env', 'rollout', 'mlp', 'peak', 'fvp', 'cg', 'ppo'] as const;
 
-const EXTRA_FLAGS = ['node', 'browser', 'quick', 'json', 'cases', 'toggles', 'adapter', 'env-counts', 'batches', 'no-profile', 'out', 'no-save', 'label', 'help'] as const;
+const EXTRA_FLAGS = ['node', 'browser', 'quick', 'json', 'cases', 'toggles', 'variant', 'adapter', 'env-counts', 'batches', 'no-profile', 'out', 'no-save', 'label', 'help'] as const;
 
 export const BENCH_HELP = `Usage: npm run bench -- [flags]
 
@@ -59,6 +62,7 @@ bench/results/ and appends a markdown table to bench/RESULTS.md.
   --env-counts a,b      env counts for env and rollout (default 1024 … 262144)
   --batches a,b         batch sizes for mlp (default 1024 … 65536)
   --toggles a,b         Dawn toggles for both runners, e.g. disable_robustness
+  --variant NAME        prototype kernels in place of the shipped ones: ${VARIANTS.join(', ')}
   --adapter NAME        Node's driver: auto, lavapipe or swiftshader
   --no-profile          skip per-kernel GPU timing (timestamp-query replay)
   --out DIR             where results go (default bench/results)
@@ -107,6 +111,8 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
   if (adapter !== null && !['auto', 'lavapipe', 'swiftshader'].includes(adapter)) {
     throw new ConfigError(`--adapter: "${adapter}" is not one of auto, lavapipe, swiftshader`);
   }
+  const variant = extra.variant === undefined ? null : String(extra.variant);
+  if (variant !== null && !(VARIANTS as readonly string[]).includes(variant)) throw new ConfigError(`--variant: "${variant}" is not one of ${VARIANTS.join(', ')}`);
   for (const flag of ['out', 'label'] as const) {
     if (extra[flag] === true) throw new ConfigError(`--${flag}: missing value`);
   }
@@ -122,6 +128,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
     envCounts: positiveIntegers('env-counts', extra['env-counts']),
     batches: positiveIntegers('batches', extra.batches),
     toggles: list('toggles', extra.toggles) ?? [],
+    variant: variant as Variant | null,
     adapter: adapter as BenchOptions['adapter'],
     profile: extra['no-profile'] !== true,
     outDir: extra['no-save'] ? null : typeof extra.out === 'string' ? extra.out : defaultOutDir,

@@ -9,7 +9,7 @@
 import uplotScript from 'uplot/dist/uPlot.iife.min.js?raw';
 import uplotStyle from 'uplot/dist/uPlot.min.css?raw';
 import type uPlot from 'uplot';
-import type { RunMeta } from './format';
+import { FIGURE_KEYS, type RunMeta } from './format';
 import type { BenchRecord } from './types';
 
 export interface ReportData {
@@ -17,10 +17,16 @@ export interface ReportData {
   records: BenchRecord[];
 }
 
+/** What the page receives: the run, and which point fields are figures (the rest is configuration). */
+interface PageData extends ReportData {
+  figureKeys: readonly string[];
+}
+
 /** The report as one HTML string. */
 export function reportHtml(data: ReportData): string {
   // Inside <script>, only "</script" could end the block early.
-  const json = JSON.stringify(data).replace(/<\/(script)/gi, '<\\/$1');
+  const page: PageData = { ...data, figureKeys: FIGURE_KEYS };
+  const json = JSON.stringify(page).replace(/<\/(script)/gi, '<\\/$1');
   const title = `webgpu-rl benchmarks — ${data.meta.date}${data.meta.label ? ` — ${data.meta.label}` : ''}`;
   return `<!doctype html>
 <html lang="en">
@@ -54,7 +60,7 @@ const REPORT_DATA = ${json};
  * Runs in the report page (serialised with toString): everything it uses is
  * defined inside it or passed in.
  */
-function renderReport(data: ReportData, plot: typeof uPlot, root: HTMLElement): void {
+function renderReport(data: PageData, plot: typeof uPlot, root: HTMLElement): void {
   const palette = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
   const phaseColors: Record<string, string> = { collect: '#4c9be8', advantage: '#f2a93b', update: '#d9534f' };
   const el = <K extends keyof HTMLElementTagNameMap>(tag: K, parent: HTMLElement, text?: string, className?: string) => {
@@ -69,14 +75,14 @@ function renderReport(data: ReportData, plot: typeof uPlot, root: HTMLElement): 
     const a = Math.abs(x);
     if (a >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
     if (a >= 1e4) return `${(x / 1e3).toFixed(1)}k`;
-    if (a >= 100) return x.toFixed(0);
+    if (Number.isInteger(x) || a >= 100) return x.toFixed(0);
     if (a >= 1) return x.toFixed(2);
-    return x === 0 ? '0' : x.toPrecision(3);
+    return x.toPrecision(3);
   };
   const shortAdapter = (r: BenchRecord) => {
     const a = r.adapter_info;
     const name = a ? (a.backend && a.backend !== 'system' && a.backend !== 'browser' ? a.backend : a.architecture || a.vendor || a.description) : r.adapter;
-    return `${r.runner} · ${name}${r.toggles.length ? ` · ${r.toggles.join(',')}` : ''}`;
+    return [`${r.runner} · ${name}`, ...r.toggles, ...(r.variant ? [`variant ${r.variant}`] : [])].join(' · ');
   };
   const ok = (r: BenchRecord) => !r.error && !r.unavailable;
   const table = (parent: HTMLElement, head: string[], rows: unknown[][], numeric: boolean[] = []) => {
@@ -192,7 +198,12 @@ function renderReport(data: ReportData, plot: typeof uPlot, root: HTMLElement): 
   if (training.length) {
     el('h2', root, 'Training iterations');
     const peaks = new Map<string, number>();
-    for (const r of records) if (r.case === 'peak' && ok(r) && typeof r.gflops === 'number') peaks.set(shortAdapter(r), r.gflops);
+    // The ceiling: the fastest repetition of the best dense variant at full size.
+    for (const r of records) {
+      if (r.case !== 'peak' || !ok(r)) continue;
+      const dense = r.points.filter((p) => p.kernel === 'dense' && p.rows === r.headline?.rows).map((p) => p.best_gflops as number);
+      if (dense.length) peaks.set(shortAdapter(r), Math.max(...dense));
+    }
     const rows = training.flatMap((r) =>
       r.points.map((p) => {
         const peak = peaks.get(shortAdapter(r));
@@ -227,8 +238,8 @@ function renderReport(data: ReportData, plot: typeof uPlot, root: HTMLElement): 
       ? [[r.case, shortAdapter(r), r.error ? `error: ${r.error}` : `unavailable: ${r.unavailable}`, '', r.load_start?.[0]]]
       : r.points.map((p) => {
           const entries = Object.entries(p);
-          const figures = entries.filter(([k]) => /sps|gflops|ms$|_s$|us_per|dispatches|env_steps|solved/.test(k));
-          const config = entries.filter(([k]) => !figures.some(([f]) => f === k));
+          const figures = entries.filter(([k]) => data.figureKeys.includes(k));
+          const config = entries.filter(([k]) => !data.figureKeys.includes(k));
           return [r.case, shortAdapter(r), config.map(([k, v]) => `${k}=${fmt(v)}`).join(' '), figures.map(([k, v]) => `${k}=${fmt(v)}`).join(' '), r.load_start?.[0]];
         }),
   );

@@ -15,7 +15,7 @@ import { makeTrainer, type Trainer } from '../../src/train/trainer';
 import type { IterationMetrics } from '../../src/train/metrics';
 import { iterationCost } from './cost';
 import { capturePasses, profileKernels, replay } from './profile';
-import { median } from './timing';
+import { cpuNow, median } from './timing';
 import type { BenchCase, CaseContext, CaseOutcome, Point } from './types';
 
 const round = (x: number, digits = 4) => Number(x.toPrecision(digits));
@@ -71,7 +71,9 @@ async function measureConfig(ctx: CaseContext, name: string, config: ResolvedCon
   const trainer = await makeTrainer(gpu, config);
   try {
     await pipelinedSteps(trainer, 1);
+    const cpuStart = await cpuNow();
     const timed = await pipelinedSteps(trainer, iterations);
+    const cpuEnd = await cpuNow();
     const walls = timed.map((m) => m.wall_s);
     const iterationSeconds = median(walls);
     const batch = config.derived.batchSize;
@@ -80,8 +82,12 @@ async function measureConfig(ctx: CaseContext, name: string, config: ResolvedCon
     const phaseSeconds: Record<string, number[]> = { collect: [], advantage: [], update: [], total: [] };
     const encodeMs: Record<string, number[]> = { collect: [], advantage: [], update: [] };
     let captured: Awaited<ReturnType<typeof capturePasses>>['passes'] = [];
+    const phaseCpu: number[] = [];
     for (let k = 0; k < phaseRepeats; k++) {
+      const c0 = await cpuNow();
       const { result, passes } = await capturePasses(gpu, () => trainer.timePhases());
+      const c1 = await cpuNow();
+      if (c0 !== null && c1 !== null) phaseCpu.push(c1 - c0);
       for (const key of Object.keys(phaseSeconds)) phaseSeconds[key].push(result[key as keyof typeof result]);
       for (const phase of PHASES) encodeMs[phase].push(passes.find((p) => p.label === `phase.${phase}`)?.encodeMs ?? NaN);
       captured = passes;
@@ -103,8 +109,10 @@ async function measureConfig(ctx: CaseContext, name: string, config: ResolvedCon
       sps: round(batch / iterationSeconds),
       best_sps: round(batch / Math.min(...walls)),
       iteration_s: round(iterationSeconds),
+      ...(cpuStart === null || cpuEnd === null ? {} : { iteration_cpu_s: round((cpuEnd - cpuStart) / iterations) }),
       iterations_timed: iterations,
       phases_s: phases,
+      ...(phaseCpu.length ? { phases_cpu_s: round(median(phaseCpu)) } : {}),
       encode_ms: Object.fromEntries(Object.entries(encodeMs).map(([k, v]) => [k, round(median(v))])),
       dispatches: trainer.dispatchesPerIteration,
       flops_per_iter: cost.total.flops,

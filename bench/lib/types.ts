@@ -2,6 +2,9 @@
 import type { AdapterDescription, GpuContext } from '../../src/gpu/device';
 import type { BenchOptions, RunnerName } from './options';
 import type { KernelProfile } from './profile';
+import type { AbItem } from './ab';
+import type { TrainConfig } from '../../src/train/config';
+import type { Variant } from '../prototypes/variants';
 
 export interface CaseContext {
   gpu: GpuContext;
@@ -46,6 +49,8 @@ export interface BenchRecord {
   adapter_info: AdapterDescription | null;
   features: string[];
   toggles: string[];
+  /** The prototype kernel variant in use (null: the shipped kernels). */
+  variant: string | null;
   unit: Unit | null;
   sps?: number;
   gflops?: number;
@@ -65,4 +70,11 @@ export interface BenchRecord {
   load_start?: number[];
   load_end?: number[];
   started_at: string;
+}
+
+/** What the bench page exposes as `window.webgpuRlBench`. */
+export interface BenchPageApi {
+  runCase(name: string, options: BenchOptions): Promise<BenchRecord>;
+  /** Paired A/B in the page: A as shipped, B with `variant` (Dawn toggles are browser-wide, so not here). */
+  ab(variant: Variant, config: Partial<TrainConfig>, pairs: number): Promise<{ adapter: string; items: AbItem[] }>;
 }

@@ -43,7 +43,8 @@ fn dense(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
     for (var k = 0u; k < WIDTH4; k++) { x[j][k] = input[r * WIDTH4 + k]; }
   }
   for (var o = 0u; o < WIDTH; o++) {
-    var acc: array<vec4<f32>, ROWS>;
+    // Zeroed explicitly: an uninitialised var declared in a loop kept the previous iteration's value on lavapipe.
+    var acc = array<vec4<f32>, ROWS>();
     for (var k = 0u; k < WIDTH4; k++) {
       let w = weights[o * WIDTH4 + k];
       for (var j = 0u; j < ROWS; j++) { acc[j] = fma(w, x[j][k], acc[j]); }

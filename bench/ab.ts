@@ -1,0 +1,82 @@
+/**
+ * Paired A/B of a kernel variant or Dawn toggles against the shipped code
+ * (lib/ab.ts): both sides in one process, timed alternately, so the load of a
+ * shared CPU cancels out of the ratio.
+ *
+ *   npx vite build --config vite.cli.config.ts && node dist-cli/bench/ab.js
+ *     [--variant rows4] [--toggles-b disable_robustness] [--adapter lavapipe|swiftshader]
+ *     [--browser] [--pairs N] [training flags; default the issue's target: --preset fast
+ *      --envs 256 --steps-per-iter 8192 --epochs 4 --minibatch 2048]
+ *
+ * B gets the variant and/or the toggles; --browser runs it in headless Chromium
+ * (variants only: Dawn toggles are browser-wide there). One JSON object on
+ * stdout, progress on stderr.
+ */
+import { loadavg } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describeAdapter, requestGpu } from '../src/gpu/device';
+import { ConfigError, parseTrainArgs, resolveConfig } from '../src/train/config';
+import { abCompare } from './lib/ab';
+import { withBenchPages } from './lib/browser';
+import { TARGET_CONFIG } from './lib/trainingCases';
+import { VARIANTS, applyVariant, type Variant } from './prototypes/variants';
+import type { BenchPageApi } from './lib/types';
+import { setCpuClock } from './lib/timing';
+import { processCpuSeconds } from './lib/cpu';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+async function main(): Promise<number> {
+  const { overrides, extra } = parseTrainArgs(process.argv.slice(2), ['variant', 'toggles-b', 'adapter', 'browser', 'pairs']);
+  const variant = extra.variant === undefined ? null : (String(extra.variant) as Variant);
+  if (variant && !VARIANTS.includes(variant)) throw new ConfigError(`--variant: "${variant}" is not one of ${VARIANTS.join(', ')}`);
+  const togglesB = typeof extra['toggles-b'] === 'string' ? extra['toggles-b'].split(',') : [];
+  if (!variant && !togglesB.length) throw new ConfigError('nothing to compare: give --variant and/or --toggles-b');
+  const pairs = extra.pairs === undefined ? 6 : Number(extra.pairs);
+  if (!Number.isInteger(pairs) || pairs < 1) throw new ConfigError(`--pairs: "${extra.pairs}" is not a positive integer`);
+  const adapter = extra.adapter === undefined ? undefined : (String(extra.adapter) as 'lavapipe' | 'swiftshader');
+  const config = { ...TARGET_CONFIG, ...overrides };
+  resolveConfig(config);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const loadStart = loadavg().map((x) => Number(x.toFixed(2)));
+
+  let result: { adapter: string; items: Awaited<ReturnType<typeof abCompare>> };
+  if (extra.browser) {
+    if (togglesB.length || !variant) throw new ConfigError('--browser: compares a --variant only (Dawn toggles are browser-wide)');
+    result = await withBenchPages([], repoRoot, log, async (openPage) => {
+      const page = await openPage();
+      return page.evaluate(([v, c, n]) => (window as unknown as { webgpuRlBench: BenchPageApi }).webgpuRlBench.ab(v, c, n), [variant, config, pairs] as const);
+    });
+  } else {
+    setCpuClock(processCpuSeconds);
+    const sides = await Promise.all([requestGpu({ quiet: true, adapter }), requestGpu({ quiet: true, adapter, dawnToggles: togglesB })]);
+    try {
+      if (variant) await applyVariant(sides[1], variant);
+      result = { adapter: describeAdapter(sides[0].adapter), items: await abCompare([sides[0], sides[1]], resolveConfig(config), pairs, log) };
+    } finally {
+      for (const gpu of sides) gpu.destroy();
+    }
+  }
+  const summary = {
+    runner: extra.browser ? 'browser' : 'node',
+    adapter: result.adapter,
+    b: { variant, toggles: togglesB },
+    config,
+    pairs,
+    load_start: loadStart,
+    load_end: loadavg().map((x) => Number(x.toFixed(2))),
+    items: result.items,
+  };
+  process.stdout.write(JSON.stringify(summary) + '\n');
+  for (const i of result.items) log(`${i.what}: A ${i.a_median_s} s, B ${i.b_median_s} s, speedup ×${i.speedup} (pairs ${i.speedup_range.join('–')})`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    process.stderr.write(`bench/ab: ${error.message}\n`);
+    process.exit(error instanceof ConfigError ? 2 : 1);
+  },
+);

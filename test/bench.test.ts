@@ -1,0 +1,291 @@
+/**
+ * The benchmark harness: flag parsing, the useful-work model, the bench-only
+ * kernels (peak microbenchmark, row-blocked MLP prototype) against float64
+ * references, dispatch capture and replay, per-kernel timing, one case end to
+ * end, and the text and HTML outputs.
+ */
+import { describe, it, expect } from 'vitest';
+import peakWgsl from '../bench/shaders/peak.wgsl?raw';
+import { requestGpu, type GpuContext } from '../src/gpu/device';
+import { ShaderFamily } from '../src/gpu/kernel';
+import { readFloat32, storageBuffer, submitPass, uniformBuffer } from '../src/gpu/buffers';
+import { MlpLayout, initPyTorchDefault } from '../src/nn/mlp';
+import { mlpBackwardReference, mlpForwardReference } from '../src/nn/mlpReference';
+import { Mlp, MlpKernels } from '../src/kernels/mlp';
+import { resolveConfig } from '../src/train/config';
+import { makeTrainer } from '../src/train/trainer';
+import { CASE_NAMES, QUICK_CASES, parseBenchArgs } from '../bench/lib/options';
+import { backwardCost, forwardCost, iterationCost, networkShape } from '../bench/lib/cost';
+import { capturePasses, profileKernels, recordDispatches, replay } from '../bench/lib/profile';
+import { runCase } from '../bench/lib/cases';
+import { markdownSection, consoleLines } from '../bench/lib/format';
+import { reportHtml } from '../bench/lib/report';
+import { applyVariant } from '../bench/prototypes/variants';
+import type { BenchRecord } from '../bench/lib/types';
+import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
+
+describe('bench flags', () => {
+  it('defaults: every case on both runners, both presets, results saved', () => {
+    const o = parseBenchArgs([], '/out')!;
+    expect(o.cases).toEqual([...CASE_NAMES]);
+    expect(o.runners).toEqual(['node', 'browser']);
+    expect(o.runnersExplicit).toBe(false);
+    expect(o.presets).toEqual(['seed', 'fast']);
+    expect(o.outDir).toBe('/out');
+    expect(o.reps).toBeNull();
+    expect(o.variant).toBeNull();
+  });
+
+  it('--quick picks the quick subset; --cases, --iters, training flags and runners are honoured', () => {
+    expect(parseBenchArgs(['--quick', '--json'], '/out')!.cases).toEqual([...QUICK_CASES]);
+    const o = parseBenchArgs(['--browser', '--cases', 'ppo,env', '--iters', '4', '--envs', '256', '--steps-per-iter', '8192', '--epochs', '4', '--minibatch', '2048', '--preset', 'fast', '--toggles', 'disable_robustness', '--no-save'], '/out')!;
+    expect(o.cases).toEqual(['env', 'ppo']);
+    expect(o.runners).toEqual(['browser']);
+    expect(o.runnersExplicit).toBe(true);
+    expect(o.reps).toBe(4);
+    expect(o.presets).toEqual(['fast']);
+    expect(o.overrides).toEqual({ numEnvs: 256, stepsPerIter: 8192, epochs: 4, minibatch: 2048 });
+    expect(o.toggles).toEqual(['disable_robustness']);
+    expect(o.outDir).toBeNull();
+  });
+
+  it('names bad flags', () => {
+    expect(() => parseBenchArgs(['--cases', 'nope'], '')).toThrow(/--cases: unknown case "nope"/);
+    expect(() => parseBenchArgs(['--algo', 'ppo'], '')).toThrow(/--algo: choose algorithms with --cases/);
+    expect(() => parseBenchArgs(['--iters', '0'], '')).toThrow(/--iters: 0/);
+    expect(() => parseBenchArgs(['--variant', 'rows3'], '')).toThrow(/--variant: "rows3"/);
+    expect(() => parseBenchArgs(['--env-counts', '12,x'], '')).toThrow(/--env-counts: "x"/);
+    expect(() => parseBenchArgs(['--epochs', '-1'], '')).not.toThrow();
+    expect(() => parseBenchArgs(['--frobnicate'], '')).toThrow(/unknown flag --frobnicate/);
+    expect(parseBenchArgs(['--help'], '')).toBeNull();
+  });
+});
+
+describe('useful-work model', () => {
+  const policy = networkShape(4, 64, 2);
+
+  it('counts 2 FLOPs per multiply-add of the dense layers', () => {
+    expect(forwardCost(policy, 1).flops).toBe(2 * (4 * 64 + 64 * 64 + 64 * 2));
+    // Weights of every layer, input gradients of all but the first.
+    expect(backwardCost(policy, 1).flops).toBe(2 * (4 * 64 + 64 * 64 + 64 * 2) + 2 * (64 * 64 + 64 * 2));
+    expect(forwardCost(policy, 10).flops).toBe(10 * forwardCost(policy, 1).flops);
+  });
+
+  it('PPO seed iteration: T·N policy rows to collect, E·M·B rows per network to update', () => {
+    const config = resolveConfig({ algo: 'ppo', preset: 'seed' });
+    const value = networkShape(4, 64, 1);
+    const cost = iterationCost(config);
+    const { batchSize: B, stepsPerEnv: T, minibatches: M } = config.derived;
+    expect(cost.collect.flops).toBe(T * forwardCost(policy, config.numEnvs).flops);
+    const step = (layers: typeof policy, rows: number) => forwardCost(layers, rows).flops + backwardCost(layers, rows).flops;
+    expect(cost.update.flops).toBe(config.epochs * M * (step(policy, 128) + step(value, 128)) + forwardCost(policy, B).flops);
+    expect(cost.total.flops).toBe(cost.collect.flops + cost.advantage.flops + cost.update.flops);
+    expect(cost.total.bytes).toBeGreaterThan(0);
+  });
+});
+
+/** W [64][64] and rows × 64 inputs, seeded. */
+function denseInputs(rows: number) {
+  const rand = seededRandom(11);
+  return { weights: randomArray(64 * 64, rand, -0.125, 0.125), input: randomArray(rows * 64, rand) };
+}
+
+describe('peak.wgsl (float64 reference)', () => {
+  async function runDense(gpu: GpuContext, rowsPerInvocation: number, rows: number) {
+    const family = await ShaderFamily.load(gpu, 'peak', [`const ROWS: u32 = ${rowsPerInvocation}u;`, peakWgsl]);
+    const kernel = await family.kernel('dense');
+    const { weights, input } = denseInputs(rows);
+    const output = storageBuffer(gpu, 'test.output', rows * 64 * 4);
+    const group = kernel.bind({
+      args: uniformBuffer(gpu, 'test.args', family.struct('PeakArgs').pack({ rows, aluIterations: 1 })),
+      weights: storageBuffer(gpu, 'test.weights', new Float32Array(weights)),
+      input: storageBuffer(gpu, 'test.input', new Float32Array(input)),
+      output,
+    });
+    submitPass(gpu, 'test.dense', (pass) => kernel.dispatch(pass, group, Math.ceil(rows / rowsPerInvocation)));
+    const expected = new Float64Array(rows * 64);
+    const w = new Float32Array(weights);
+    const x = new Float32Array(input);
+    for (let r = 0; r < rows; r++) for (let o = 0; o < 64; o++) for (let i = 0; i < 64; i++) expected[r * 64 + o] += w[o * 64 + i] * x[r * 64 + i];
+    return { actual: await readFloat32(gpu, output), expected };
+  }
+
+  // 64 products of size ≤ 1/8 in f32: error ≤ 64·2^-24·Σ|w x| ≈ 3e-6; tolerance 1e-5 absolute.
+  for (const rowsPerInvocation of [1, 4]) {
+    it(`dense, ${rowsPerInvocation} row(s) per invocation, 37 rows (a partial block): y = W x within 1e-5`, async () => {
+      const gpu = await testGpu();
+      const { actual, expected } = await runDense(gpu, rowsPerInvocation, 37);
+      expectClose(actual, expected, 0, 1e-5, `dense×${rowsPerInvocation}`);
+    });
+  }
+
+  it('alu: 8 fma chains x ← m·x + a per invocation match the float64 recurrence within 1e-5 relative', async () => {
+    const gpu = await testGpu();
+    const family = await ShaderFamily.load(gpu, 'peak', ['const ROWS: u32 = 1u;', peakWgsl]);
+    const kernel = await family.kernel('alu');
+    const invocations = 70;
+    const iterations = 50;
+    const output = storageBuffer(gpu, 'test.alu', invocations * 4);
+    const group = kernel.bind({ args: uniformBuffer(gpu, 'test.aluArgs', family.struct('PeakArgs').pack({ rows: invocations, aluIterations: iterations })), output });
+    submitPass(gpu, 'test.alu', (pass) => kernel.dispatch(pass, group, invocations));
+    const m = [0.999, 0.998, 0.997, 0.996].map(Math.fround);
+    const expected = Float64Array.from({ length: invocations }, (_, i) => {
+      let s = 0;
+      for (let c = 0; c < 8; c++) {
+        for (let lane = 0; lane < 4; lane++) {
+          let x = Math.fround((i + c) * Math.fround(1e-6));
+          for (let t = 0; t < iterations; t++) x = x * m[lane] + Math.fround(1e-3);
+          s += x;
+        }
+      }
+      return s;
+    });
+    expectClose(await readFloat32(gpu, output), expected, 1e-5, 0, 'alu');
+  });
+});
+
+describe('MLP prototypes (bench/prototypes/mlp_rows.wgsl, mlp_cols.wgsl) in the real MlpPass', () => {
+  // Its own device: the variant replaces this device's shared MLP pipelines.
+  // Tolerances as for shaders/mlp.wgsl: f32 sums of ≤ 64 terms, rtol 1e-4, atol 1e-5.
+  // rows8 is left out: LLVM takes minutes to compile it on a cold lavapipe shader cache.
+  for (const variant of ['rows4', 'cols4'] as const) {
+    it(`${variant}: forward, gradInput and parameter gradients of 4→64→64→2 match float64 (37 rows)`, async () => {
+      const gpu = await requestGpu({ quiet: true });
+      try {
+        await applyVariant(gpu, variant);
+        const layout = new MlpLayout([4, 64, 64, 2], ['tanh', 'tanh', 'identity']);
+        const rows = 37;
+        const rand = seededRandom(5);
+        const params = new Float32Array(initPyTorchDefault(layout, 3));
+        const input = new Float32Array(randomArray(rows * 4, rand));
+        const gradOutput = new Float32Array(randomArray(rows * 2, rand));
+        const mlp = Mlp.create(gpu, await MlpKernels.create(gpu), layout, 'test.blocked');
+        mlp.setParams(params);
+        const pass = mlp.prepare({ rows, input: storageBuffer(gpu, 'test.input', input), label: 'test.blocked', inputGradient: true });
+        gpu.device.queue.writeBuffer(pass.gradOutput, 0, gradOutput);
+        submitPass(gpu, 'test.blocked', (p) => {
+          pass.encodeForward(p);
+          pass.encodeBackward(p);
+        });
+        const activations = mlpForwardReference(layout, params, input, rows);
+        const backward = mlpBackwardReference(layout, params, input, activations, gradOutput, rows);
+        for (let l = 0; l < 3; l++) expectClose(await readFloat32(gpu, pass.activations[l]), activations[l], 1e-4, 1e-5, `activations${l}`);
+        expectClose(await readFloat32(gpu, pass.gradInput!), backward.gradInput, 1e-4, 1e-5, 'gradInput');
+        expectClose(await mlp.readGrads(), backward.grads, 1e-4, 1e-5, 'grads');
+      } finally {
+        gpu.destroy();
+      }
+    });
+  }
+});
+
+describe('dispatch capture, replay and per-kernel timing', () => {
+  async function smallPass(gpu: GpuContext) {
+    const layout = new MlpLayout([4, 64, 64, 2], ['tanh', 'tanh', 'identity']);
+    const mlp = Mlp.create(gpu, await MlpKernels.create(gpu), layout, 'test.replay');
+    mlp.setParams(initPyTorchDefault(layout, 9));
+    const input = storageBuffer(gpu, 'test.replay.input', new Float32Array(randomArray(50 * 4, seededRandom(2))));
+    return mlp.prepare({ rows: 50, input, label: 'test.replay' });
+  }
+
+  it('a replay of the recorded dispatches computes what the original pass does (bit for bit)', async () => {
+    const gpu = await testGpu();
+    const pass = await smallPass(gpu);
+    submitPass(gpu, 'test.direct', (p) => pass.encodeForward(p));
+    const direct = await readFloat32(gpu, pass.output);
+    gpu.device.queue.writeBuffer(pass.output, 0, new Float32Array(100));
+    const recorded = recordDispatches((p) => pass.encodeForward(p));
+    expect(recorded.map((d) => d.pipeline.label)).toEqual(['mlp.forward', 'mlp.forward', 'mlp.forward']);
+    submitPass(gpu, 'test.replay', replay(recorded));
+    expect(await readFloat32(gpu, pass.output)).toEqual(direct);
+  });
+
+  it('profileKernels: one duration per dispatch, grouped by kernel and call site, shares summing to 1', async () => {
+    const gpu = await testGpu();
+    const pass = await smallPass(gpu);
+    const profile = await profileKernels(gpu, (p) => {
+      pass.encodeForward(p);
+      pass.encodeBackward(p);
+    });
+    if (!gpu.features.has('timestamp-query')) {
+      expect(profile).toBeNull();
+      return;
+    }
+    expect(profile!.dispatches).toBe(8);
+    expect(profile!.byKernel.map((k) => k.name).sort()).toEqual(['mlp.backward_input', 'mlp.backward_params', 'mlp.forward']);
+    expect(profile!.byKernel.reduce((n, k) => n + k.dispatches, 0)).toBe(8);
+    expect(profile!.bySite.every((s) => s.name.endsWith('.layer*'))).toBe(true);
+    expect(profile!.gpuMs).toBeGreaterThanOrEqual(0);
+    if (profile!.gpuMs > 0) expect(profile!.byKernel.reduce((s, k) => s + k.share, 0)).toBeCloseTo(1, 6);
+  });
+
+  it('capturePasses sees every dispatch of the trainer’s phases and restores the device afterwards', async () => {
+    const gpu = await testGpu();
+    const trainer = await makeTrainer(gpu, resolveConfig({ algo: 'ppo', numEnvs: 8, stepsPerIter: 64, minibatch: 32, epochs: 1 }));
+    const { result, passes } = await capturePasses(gpu, () => trainer.timePhases());
+    expect(passes.map((p) => p.label)).toEqual(['phase.collect', 'phase.advantage', 'phase.update']);
+    expect(passes.reduce((n, p) => n + p.dispatches.length, 0)).toBe(trainer.dispatchesPerIteration);
+    expect(passes.every((p) => p.encodeMs >= 0)).toBe(true);
+    expect(result.total).toBeGreaterThan(0);
+    expect(Object.getOwnPropertyDescriptor(gpu.device, 'createCommandEncoder')).toBeUndefined();
+    trainer.destroy();
+  });
+});
+
+describe('runCase and outputs', () => {
+  it('env case end to end: a record with the adapter, points and the headline figure', async () => {
+    const options = parseBenchArgs(['--node', '--cases', 'env', '--env-counts', '64,256', '--iters', '1', '--quick'], '')!;
+    const record = await runCase('env', options, 'node', () => requestGpu({ quiet: true }), () => undefined);
+    expect(record.error).toBeUndefined();
+    expect(record.adapter).toMatch(/\S/);
+    expect(record.points.map((p) => p.num_envs)).toEqual([64, 256]);
+    expect(record.unit).toBe('sps');
+    expect(record.sps).toBe(Math.max(...record.points.map((p) => p.sps as number)));
+    expect(record.sps).toBeGreaterThan(0);
+  });
+
+  it('a failing case is a record with the error, not an exception', async () => {
+    const options = parseBenchArgs(['--node', '--cases', 'env'], '')!;
+    const record = await runCase('env', options, 'node', () => Promise.reject(new Error('no adapter here')), () => undefined);
+    expect(record.error).toBe('no adapter here');
+    expect(consoleLines(record)[1]).toMatch(/ERROR: no adapter here/);
+  });
+
+  const record: BenchRecord = {
+    case: 'env',
+    runner: 'node',
+    adapter: 'test adapter',
+    adapter_info: { vendor: 'v', architecture: 'a', description: 'd', isFallback: true, backend: 'lavapipe' },
+    features: [],
+    toggles: [],
+    variant: null,
+    unit: 'sps',
+    sps: 2,
+    headline: { num_envs: 2, sps: 2 },
+    points: [
+      { num_envs: 1, sps: 1 },
+      { num_envs: 2, sps: 2, note: '</script><b>' },
+    ],
+    timing: 'wall',
+    case_s: 1,
+    load_start: [1, 1, 1],
+    started_at: '2026-01-01T00:00:00Z',
+  };
+  const meta = { date: '2026-01-01 00:00:00 UTC', label: 'x', commit: 'abc', argv: ['--quick'], host: 'h' };
+
+  it('markdown: a heading with the run and one table row per point', () => {
+    const md = markdownSection([record], meta);
+    expect(md).toMatch(/^### 2026-01-01 00:00:00 UTC — x/);
+    expect(md.split('\n').filter((l) => l.startsWith('| env |'))).toHaveLength(2);
+  });
+
+  it('HTML report: uPlot inlined, the records embedded, no early </script>', () => {
+    const html = reportHtml({ meta, records: [record] });
+    expect(html).toContain('uPlot');
+    expect(html).toContain('"test adapter"');
+    expect(html).not.toContain('</script><b>');
+    // Everything the page script needs is inside it: it parses as a standalone function.
+    const script = html.slice(html.indexOf('const REPORT_DATA'), html.lastIndexOf('</script>'));
+    expect(() => new Function('uPlot', 'document', script)).not.toThrow();
+  });
+});
