@@ -47,6 +47,8 @@ export interface Trainer {
 }
 
 const STAGING_RING = 3;
+/** Iterations over which the reported env steps per second are measured. */
+const SPS_WINDOW = 4;
 
 export function networkLayouts(config: ResolvedConfig): { policy: MlpLayout; value: MlpLayout } {
   const { obsDim, numActions } = config.derived;
@@ -187,7 +189,8 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
 
   let iteration = 0;
   let envSteps = 0;
-  let lastFinish = performance.now();
+  let lastFinish = 0;
+  const recentStarts: number[] = [];
 
   const plannedIterations = config.iters || (config.totalSteps ? Math.ceil(config.totalSteps / batchSize) : 0);
   const learningRateFraction = (k: number) => (config.lrAnneal && plannedIterations ? Math.max(0, 1 - k / plannedIterations) : 1);
@@ -249,6 +252,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
       pass.end();
       encoder.copyBufferToBuffer(metrics, 0, staging[ring], 0, METRICS_BLOCK_FLOATS * 4);
       device.queue.submit([encoder.finish()]);
+      const submitted = performance.now();
       iteration++;
       envSteps += batchSize;
       const stepsAfter = envSteps;
@@ -264,10 +268,15 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
       staging[ring].unmap();
       stagingBusy[ring] = null;
       gpu.throwIfFailed();
+      // An iteration runs from its submit, or from the previous one's end when queued behind it.
       const now = performance.now();
-      const wallSeconds = (now - lastFinish) / 1000;
+      const started = Math.max(submitted, lastFinish);
       lastFinish = now;
-      return decodeMetrics(block, { iter: k, envSteps: stepsAfter, sps: batchSize / wallSeconds, wallSeconds, algo: config.algo });
+      // Readbacks can arrive in bursts, so SPS is taken over the last few iterations, not one.
+      recentStarts.push(started);
+      if (recentStarts.length > SPS_WINDOW) recentStarts.shift();
+      const sps = (batchSize * recentStarts.length) / ((now - recentStarts[0]) / 1000);
+      return decodeMetrics(block, { iter: k, envSteps: stepsAfter, sps, wallSeconds: (now - started) / 1000, algo: config.algo });
     },
 
     async timePhases() {
@@ -290,6 +299,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
       iteration++;
       envSteps += batchSize;
       lastFinish = performance.now();
+      recentStarts.length = 0;
       return { collect, advantage, update: updateSeconds, total: collect + advantage + updateSeconds };
     },
 
