@@ -53,3 +53,7 @@ export {
 export { makeTrainer, networkLayouts, initialWeights, countDispatches, type Trainer } from './train/trainer';
 export { METRIC_FIELDS, GPU_METRIC_SLOTS, decodeMetrics, type IterationMetrics } from './train/metrics';
 export { serializeCheckpoint, parseCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from './train/checkpoint';
+export { PolicyGradientLoss, ValueFit, type FullBatch } from './algos/pg';
+export { fisherVectorProductReference, fisherMatrixReference } from './reference/fvp';
+export { conjugateGradientReference, trustRegionStepReference } from './reference/trpo';
+export { policyLoss64, valueLoss64 } from './reference/ppoLoss';
