@@ -1,6 +1,7 @@
 /** Shared test utilities: one GPU context per test file, seeded random data, tolerance checks. */
 import { afterAll, expect } from 'vitest';
 import { requestGpu, type GpuContext } from '../src/gpu/device';
+import { mulberry32 } from '../src/nn/prng';
 
 let context: Promise<GpuContext> | null = null;
 
@@ -16,16 +17,7 @@ export function testGpu(): Promise<GpuContext> {
 }
 
 /** Deterministic uniform [0, 1) generator (mulberry32) for test inputs. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32;
 
 export function randomArray(n: number, rand: () => number, lo = -1, hi = 1): Float64Array {
   const out = new Float64Array(n);
