@@ -5,8 +5,8 @@
  *
  *   npx vite build --config vite.cli.config.ts && node dist-cli/bench/ab.js
  *     [--variant rows4] [--toggles-b disable_robustness] [--adapter lavapipe|swiftshader]
- *     [--browser] [--pairs N] [training flags; default the issue's target: --preset fast
- *      --envs 256 --steps-per-iter 8192 --epochs 4 --minibatch 2048]
+ *     [--browser] [--pairs N] [training flags; default the issue's target (--preset fast
+ *      --envs 256 --steps-per-iter 8192 --epochs 4 --minibatch 2048), replaced by --preset X]
  *
  * B gets the variant and/or the toggles; --browser runs it in headless Chromium
  * (variants only: Dawn toggles are browser-wide there). One JSON object on
@@ -36,7 +36,8 @@ async function main(): Promise<number> {
   const pairs = extra.pairs === undefined ? 6 : Number(extra.pairs);
   if (!Number.isInteger(pairs) || pairs < 1) throw new ConfigError(`--pairs: "${extra.pairs}" is not a positive integer`);
   const adapter = extra.adapter === undefined ? undefined : (String(extra.adapter) as 'lavapipe' | 'swiftshader');
-  const config = { ...TARGET_CONFIG, ...overrides };
+  // A preset named on the command line replaces the target configuration.
+  const config = { ...(overrides.preset ? {} : TARGET_CONFIG), ...overrides };
   resolveConfig(config);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const loadStart = loadavg().map((x) => Number(x.toFixed(2)));

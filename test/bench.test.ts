@@ -91,9 +91,10 @@ function denseInputs(rows: number) {
 }
 
 describe('peak.wgsl (float64 reference)', () => {
-  async function runDense(gpu: GpuContext, rowsPerInvocation: number, rows: number) {
-    const family = await ShaderFamily.load(gpu, 'peak', [`const ROWS: u32 = ${rowsPerInvocation}u;`, peakWgsl]);
-    const kernel = await family.kernel('dense');
+  /** dense with `rowsPerInvocation` rows per invocation, or dense_cols (one invocation per output of 4 rows) when 'cols'. */
+  async function runDense(gpu: GpuContext, rowsPerInvocation: number | 'cols', rows: number) {
+    const family = await ShaderFamily.load(gpu, 'peak', [`const ROWS: u32 = ${rowsPerInvocation === 'cols' ? 1 : rowsPerInvocation}u;`, peakWgsl]);
+    const kernel = await family.kernel(rowsPerInvocation === 'cols' ? 'dense_cols' : 'dense');
     const { weights, input } = denseInputs(rows);
     const output = storageBuffer(gpu, 'test.output', rows * 64 * 4);
     const group = kernel.bind({
@@ -102,7 +103,8 @@ describe('peak.wgsl (float64 reference)', () => {
       input: storageBuffer(gpu, 'test.input', new Float32Array(input)),
       output,
     });
-    submitPass(gpu, 'test.dense', (pass) => kernel.dispatch(pass, group, Math.ceil(rows / rowsPerInvocation)));
+    const invocations = rowsPerInvocation === 'cols' ? Math.ceil(rows / 4) * 64 : Math.ceil(rows / rowsPerInvocation);
+    submitPass(gpu, 'test.dense', (pass) => kernel.dispatch(pass, group, invocations));
     const expected = new Float64Array(rows * 64);
     const w = new Float32Array(weights);
     const x = new Float32Array(input);
@@ -111,8 +113,8 @@ describe('peak.wgsl (float64 reference)', () => {
   }
 
   // 64 products of size ≤ 1/8 in f32: error ≤ 64·2^-24·Σ|w x| ≈ 3e-6; tolerance 1e-5 absolute.
-  for (const rowsPerInvocation of [1, 4]) {
-    it(`dense, ${rowsPerInvocation} row(s) per invocation, 37 rows (a partial block): y = W x within 1e-5`, async () => {
+  for (const rowsPerInvocation of [1, 4, 'cols'] as const) {
+    it(`dense ${rowsPerInvocation === 'cols' ? 'per output element' : `${rowsPerInvocation} row(s) per invocation`}, 37 rows (a partial block): y = W x within 1e-5`, async () => {
       const gpu = await testGpu();
       const { actual, expected } = await runDense(gpu, rowsPerInvocation, 37);
       expectClose(actual, expected, 0, 1e-5, `dense×${rowsPerInvocation}`);
@@ -148,7 +150,7 @@ describe('MLP prototypes (bench/prototypes/mlp_rows.wgsl, mlp_cols.wgsl) in the 
   // Its own device: the variant replaces this device's shared MLP pipelines.
   // Tolerances as for shaders/mlp.wgsl: f32 sums of ≤ 64 terms, rtol 1e-4, atol 1e-5.
   // rows8 is left out: LLVM takes minutes to compile it on a cold lavapipe shader cache.
-  for (const variant of ['rows4', 'cols4'] as const) {
+  for (const variant of ['rows4', 'cols4', 'cols4v'] as const) {
     it(`${variant}: forward, gradInput and parameter gradients of 4→64→64→2 match float64 (37 rows)`, async () => {
       const gpu = await requestGpu({ quiet: true });
       try {

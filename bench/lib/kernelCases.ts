@@ -202,7 +202,7 @@ const mlpCase: BenchCase = {
 
 const peakCase: BenchCase = {
   name: 'peak',
-  about: 'adapter ceiling: a register-blocked 64-wide dense kernel (best of 1, 2, 4, 8 rows per invocation), pure fma throughput, and the cost of a dispatch',
+  about: 'adapter ceiling: the best 64-wide dense kernel (register-blocked over 1, 2, 4, 8 rows, or one invocation per output element of 4 rows), pure fma throughput, and the cost of a dispatch',
   async run(ctx) {
     const { gpu, options } = ctx;
     const repetitions = reps(ctx, 3, 5);
@@ -234,6 +234,16 @@ const peakCase: BenchCase = {
       points.push({ kernel: 'dense', rows_per_invocation: rowsPerInvocation, rows, gflops: round(flops / t.median / 1e9), best_gflops: round(flops / t.min / 1e9), ...cpuOf(t), first_submit_ms: round(t.warmup[0] * 1e3) });
       ctx.log(`peak dense ×${rowsPerInvocation}: ${(flops / t.median / 1e9).toFixed(2)} GFLOP/s (first submit, compilation included: ${(t.warmup[0] * 1e3).toFixed(0)} ms)`);
     }
+    const cols = await family.kernel('dense_cols');
+    const colsGroup = cols.bind({ args, weights, input, output }, 'denseCols');
+    const colsTime = await repeat(1, repetitions, () =>
+      timeSubmit(gpu, 'peak.denseCols', (pass) => {
+        for (let k = 0; k < dispatchesPerSubmit; k++) cols.dispatch(pass, colsGroup, Math.ceil(rows / 4) * 64);
+      }),
+    );
+    const colsFlops = dispatchesPerSubmit * 2 * 64 * 64 * rows;
+    points.push({ kernel: 'dense_cols', rows, gflops: round(colsFlops / colsTime.median / 1e9), best_gflops: round(colsFlops / colsTime.min / 1e9), ...cpuOf(colsTime), first_submit_ms: round(colsTime.warmup[0] * 1e3) });
+    ctx.log(`peak dense, per output element: ${(colsFlops / colsTime.median / 1e9).toFixed(2)} GFLOP/s`);
     const alu = await family.kernel('alu');
     const aluGroup = alu.bind({ args: uniformBuffer(gpu, 'peak.aluArgs', argsView.pack({ rows: aluInvocations, aluIterations })), output }, 'alu');
     const aluTime = await repeat(1, repetitions, () => timeSubmit(gpu, 'peak.alu', (pass) => alu.dispatch(pass, aluGroup, aluInvocations)));
@@ -267,13 +277,13 @@ const peakCase: BenchCase = {
       ...cpuOf(smallTime),
     });
     ctx.log(`peak: alu ${(aluFlops / aluTime.median / 1e9).toFixed(2)} GFLOP/s, empty dispatch ${((emptyTime.median / dispatches) * 1e6).toFixed(1)} µs`);
-    const best = points.filter((p) => p.kernel === 'dense' && p.rows === rows).reduce((a, b) => ((b.gflops as number) > (a.gflops as number) ? b : a));
+    const best = points.filter((p) => String(p.kernel).startsWith('dense') && p.rows === rows).reduce((a, b) => ((b.gflops as number) > (a.gflops as number) ? b : a));
     return {
       unit: 'gflops',
       points,
       headline: points.indexOf(best),
       timing: `${WALL(1, repetitions)}; dense: ${dispatchesPerSubmit} dispatches per submit; empty and 128-row dense: ${dispatches} dispatches per submit`,
-      notes: ['headline: the best dense variant at full size (the tuned-kernel peak the training iteration is compared with)'],
+      notes: ['headline: the best dense kernel at full size (the tuned-kernel peak the training iteration is compared with)'],
     };
   },
 };

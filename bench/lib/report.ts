@@ -201,7 +201,7 @@ function renderReport(data: PageData, plot: typeof uPlot, root: HTMLElement): vo
     // The ceiling: the fastest repetition of the best dense variant at full size.
     for (const r of records) {
       if (r.case !== 'peak' || !ok(r)) continue;
-      const dense = r.points.filter((p) => p.kernel === 'dense' && p.rows === r.headline?.rows).map((p) => p.best_gflops as number);
+      const dense = r.points.filter((p) => String(p.kernel).startsWith('dense') && p.rows === r.headline?.rows).map((p) => p.best_gflops as number);
       if (dense.length) peaks.set(shortAdapter(r), Math.max(...dense));
     }
     const rows = training.flatMap((r) =>
@@ -209,11 +209,21 @@ function renderReport(data: PageData, plot: typeof uPlot, root: HTMLElement): vo
         const peak = peaks.get(shortAdapter(r));
         const gflops = p.gflops as number;
         const phases = (p.phases_s ?? {}) as Record<string, number>;
-        return [shortAdapter(r), p.algo, p.config, p.num_envs, p.batch_size, p.sps, p.iteration_s, phases.collect, phases.advantage, phases.update, p.dispatches, gflops, peak ? `${((100 * gflops) / peak).toFixed(1)} %` : 'no peak run'];
+        return [shortAdapter(r), p.algo, p.config, p.num_envs, p.batch_size, p.sps, p.iteration_s, p.iteration_cpu_s, phases.collect, phases.advantage, phases.update, p.dispatches, gflops, peak ? `${((100 * gflops) / peak).toFixed(1)} %` : 'no peak run', r.load_start?.[0]];
       }),
     );
-    table(root, ['runner · adapter', 'algo', 'config', 'envs', 'steps/iter', 'env steps/s', 's/iter', 'collect s', 'advantage s', 'update s', 'dispatches', 'useful GFLOP/s', 'of peak dense'], rows, [false, false, false, true, true, true, true, true, true, true, true, true, true]);
-    el('p', root, 'env steps/s and s/iter: pipelined iterations as the CLI runs them. Phases: one submit per phase (GPU wall time, host encoding excluded). Useful GFLOP/s: dense-layer FLOPs per iteration (bench/lib/cost.ts) over s/iter; the peak is the peak case’s best dense kernel on the same adapter.', 'note');
+    table(
+      root,
+      ['runner · adapter', 'algo', 'config', 'envs', 'steps/iter', 'env steps/s', 's/iter', 'CPU-s/iter', 'collect s', 'advantage s', 'update s', 'dispatches', 'useful GFLOP/s', 'of peak dense', 'load'],
+      rows,
+      [false, false, false, true, true, true, true, true, true, true, true, true, true, true, true],
+    );
+    el(
+      'p',
+      root,
+      'env steps/s and s/iter: pipelined iterations as the CLI runs them; CPU-s: CPU seconds of the process executing the GPU work (Node itself, or Chromium’s processes), which other load does not inflate. Phases: one submit per phase (GPU wall time, host encoding excluded). Useful GFLOP/s: dense-layer FLOPs per iteration (bench/lib/cost.ts) over s/iter; the peak is the fastest repetition of the peak case’s best dense kernel on the same adapter.',
+      'note',
+    );
   }
 
   const profiled = records.filter((r) => r.profiles?.length);

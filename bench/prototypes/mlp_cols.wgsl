@@ -15,7 +15,19 @@
 //   invocation t: i = t mod inDim, rows 4·(t / inDim) .. + 3
 // Dispatch: ceil(rows / 4) · outDim (forward) or · inDim (backward_input)
 // invocations. W rows 16-byte aligned (the ALIGNED case): inDim a multiple of 4.
+//
+// VEC4 (the cols4v variant): rows of input and gradOutput read through vec4
+// views of the same buffers (inputVec4, gradOutputVec4, bound by the wrapper):
+// one load, and one robustness clamp, instead of four. gradOutput rows are
+// read so only where outDim is a multiple of 4 (not the 2-logit output layer).
+// cols4v also replaces backward_params by the same algorithm as shipped (one
+// invocation per 4×4 tile of W, fixed-order blocked sums over rows, same
+// dispatch) with those vec4 reads.
+//
+// backward_params: grads[W[o][i]] (=, or += with accumulate) scale · Σ_r gradOutput[r][o] input[r][i],
+//                  grads[b[o]] likewise with scale · Σ_r gradOutput[r][o]
 override WG: u32 = 64;
+override VEC4: bool = false;
 
 const TANH: u32 = 1u;
 
@@ -38,6 +50,11 @@ struct DenseArgs {
 @group(0) @binding(4) var<storage, read> gradOutput: array<f32>;
 @group(0) @binding(5) var<storage, read_write> gradInput: array<f32>;
 @group(0) @binding(7) var<storage, read> paramsVec4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> inputVec4: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read> gradOutputVec4: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> grads: array<f32>;
+
+const ROW_BLOCK: u32 = 64u;
 
 fn activate(kind: u32, x: f32) -> f32 {
   if (kind == TANH) { return tanh(clamp(x, -10.0, 10.0)); }
@@ -52,6 +69,7 @@ fn slope(kind: u32, y: f32) -> f32 {
 // input[r][i .. i + 3] (i a multiple of 4, inDim too, so the four are in the row).
 fn input4(r: u32, i: u32) -> vec4<f32> {
   let at = r * args.inDim + i;
+  if (VEC4) { return inputVec4[at / 4u]; }
   return vec4<f32>(input[at], input[at + 1u], input[at + 2u], input[at + 3u]);
 }
 
@@ -95,15 +113,96 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
   let g2 = min(r0 + 2u, last) * outDim;
   let g3 = min(r0 + 3u, last) * outDim;
   var acc = vec4<f32>(0.0);
-  for (var o = 0u; o < outDim; o++) {
-    let w = params[args.weightOffset + o * inDim + i];
-    acc += w * vec4<f32>(gradOutput[g0 + o], gradOutput[g1 + o], gradOutput[g2 + o], gradOutput[g3 + o]);
+  if (VEC4 && outDim % 4u == 0u) {
+    for (var o = 0u; o < outDim; o += 4u) {
+      let w = vec4<f32>(
+        params[args.weightOffset + o * inDim + i],
+        params[args.weightOffset + (o + 1u) * inDim + i],
+        params[args.weightOffset + (o + 2u) * inDim + i],
+        params[args.weightOffset + (o + 3u) * inDim + i],
+      );
+      acc += vec4<f32>(dot(w, gradOutputVec4[(g0 + o) / 4u]), dot(w, gradOutputVec4[(g1 + o) / 4u]), dot(w, gradOutputVec4[(g2 + o) / 4u]), dot(w, gradOutputVec4[(g3 + o) / 4u]));
+    }
+  } else {
+    for (var o = 0u; o < outDim; o++) {
+      let w = params[args.weightOffset + o * inDim + i];
+      acc += w * vec4<f32>(gradOutput[g0 + o], gradOutput[g1 + o], gradOutput[g2 + o], gradOutput[g3 + o]);
+    }
   }
   for (var j = 0u; j < 4u; j++) {
     let r = r0 + j;
     if (r < rows) {
       let at = r * inDim + i;
       gradInput[at] = acc[j] * slope(args.inputActivation, input[at]);
+    }
+  }
+}
+
+// Four consecutive elements of `input` from base + i, zero where i + j >= n.
+fn inputOrZero4(base: u32, i: u32, n: u32) -> vec4<f32> {
+  if (VEC4 && n % 4u == 0u) { return inputVec4[(base + i) / 4u]; }
+  let last = n - 1u;
+  return select(vec4<f32>(0.0), vec4<f32>(
+    input[base + min(i, last)],
+    input[base + min(i + 1u, last)],
+    input[base + min(i + 2u, last)],
+    input[base + min(i + 3u, last)],
+  ), vec4<u32>(i, i + 1u, i + 2u, i + 3u) < vec4<u32>(n));
+}
+
+// Four consecutive elements of gradOutput from base + o, zero where o + j >= n.
+fn gradOutputOrZero4(base: u32, o: u32, n: u32) -> vec4<f32> {
+  if (VEC4 && n % 4u == 0u) { return gradOutputVec4[(base + o) / 4u]; }
+  let last = n - 1u;
+  return select(vec4<f32>(0.0), vec4<f32>(
+    gradOutput[base + min(o, last)],
+    gradOutput[base + min(o + 1u, last)],
+    gradOutput[base + min(o + 2u, last)],
+    gradOutput[base + min(o + 3u, last)],
+  ), vec4<u32>(o, o + 1u, o + 2u, o + 3u) < vec4<u32>(n));
+}
+
+@compute @workgroup_size(WG)
+fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let tile = gid.x + gid.y * nwg.x * WG;
+  let inDim = args.inDim;
+  let outDim = args.outDim;
+  let inTiles = (inDim + 3u) / 4u;
+  let tilesPerRow = inTiles + 1u;
+  if (tile >= tilesPerRow * ((outDim + 3u) / 4u)) { return; }
+  let o0 = 4u * (tile / tilesPerRow);
+  let i0 = 4u * (tile % tilesPerRow);
+  // The last tile of each row of tiles holds the biases of outputs o0 .. o0 + 3.
+  let isBias = i0 == 4u * inTiles;
+  var total = array<vec4<f32>, 4>();
+  let rows = args.rows;
+  for (var r0 = 0u; r0 < rows; r0 += ROW_BLOCK) {
+    let r1 = min(r0 + ROW_BLOCK, rows);
+    var blockSum = array<vec4<f32>, 4>();
+    for (var r = r0; r < r1; r++) {
+      let g = gradOutputOrZero4(r * outDim, o0, outDim);
+      var x = vec4<f32>(1.0, 0.0, 0.0, 0.0);
+      if (!isBias) { x = inputOrZero4(r * inDim, i0, inDim); }
+      blockSum[0] += g.x * x;
+      blockSum[1] += g.y * x;
+      blockSum[2] += g.z * x;
+      blockSum[3] += g.w * x;
+    }
+    for (var j = 0u; j < 4u; j++) { total[j] += blockSum[j]; }
+  }
+  for (var j = 0u; j < 4u; j++) {
+    let o = o0 + j;
+    if (o >= outDim) { break; }
+    if (isBias) {
+      let at = args.biasOffset + o;
+      grads[at] = args.scale * total[j].x + select(0.0, grads[at], args.accumulate != 0u);
+      continue;
+    }
+    for (var c = 0u; c < 4u; c++) {
+      let i = i0 + c;
+      if (i >= inDim) { break; }
+      let at = args.weightOffset + o * inDim + i;
+      grads[at] = args.scale * total[j][c] + select(0.0, grads[at], args.accumulate != 0u);
     }
   }
 }

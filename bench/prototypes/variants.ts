@@ -9,6 +9,8 @@
  *          registers (prototypes/mlp_rows.wgsl), for the ALIGNED layers
  *   cols4  forward and backward_input with one invocation per output element
  *          of 4 rows and no per-invocation arrays (prototypes/mlp_cols.wgsl)
+ *   cols4v cols4 reading input and gradOutput rows as vec4s (fewer loads and
+ *          fewer robustness clamps), and backward_params likewise
  */
 import mlpRowsWgsl from './mlp_rows.wgsl?raw';
 import mlpColsWgsl from './mlp_cols.wgsl?raw';
@@ -16,7 +18,7 @@ import type { GpuContext } from '../../src/gpu/device';
 import { Kernel, ShaderFamily } from '../../src/gpu/kernel';
 import { MlpKernels } from '../../src/kernels/mlp';
 
-export const VARIANTS = ['rows2', 'rows4', 'rows8', 'cols4'] as const;
+export const VARIANTS = ['rows2', 'rows4', 'rows8', 'cols4', 'cols4v'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 /**
@@ -47,7 +49,10 @@ function perElement(kernel: Kernel, result: 'output' | 'gradInput'): Kernel {
   const wrapped = new Kernel(kernel.gpu, kernel.label, kernel.pipeline, kernel.layout, kernel.bindings, kernel.workgroupSize);
   const resultBytes = new Map<GPUBindGroup, number>();
   wrapped.bind = (resources, role) => {
-    const group = kernel.bind(Object.fromEntries(Object.entries(resources).filter(([name]) => kernel.bindings.has(name))), role);
+    // The vec4 views are the same buffers as input and gradOutput.
+    const views = { inputVec4: resources.input, gradOutputVec4: resources.gradOutput ?? resources.input };
+    const all = { ...resources, ...views };
+    const group = kernel.bind(Object.fromEntries(Object.entries(all).filter(([name]) => kernel.bindings.has(name))), role);
     const r = resources[result];
     resultBytes.set(group, 'usage' in r ? r.size : (r.size ?? r.buffer.size));
     return group;
@@ -59,18 +64,35 @@ function perElement(kernel: Kernel, result: 'output' | 'gradInput'): Kernel {
   return wrapped;
 }
 
-export async function perElementKernels(gpu: GpuContext): Promise<{ forward: Kernel; backwardInput: Kernel }> {
+/** The vec4 views the prototypes read, bound to the same buffers as input and gradOutput. */
+function withVec4Views(kernel: Kernel): Kernel {
+  const wrapped = new Kernel(kernel.gpu, kernel.label, kernel.pipeline, kernel.layout, kernel.bindings, kernel.workgroupSize);
+  wrapped.bind = (resources, role) => {
+    const all = { ...resources, inputVec4: resources.input, gradOutputVec4: resources.gradOutput };
+    return kernel.bind(Object.fromEntries(Object.entries(all).filter(([name]) => kernel.bindings.has(name))), role);
+  };
+  return wrapped;
+}
+
+export async function perElementKernels(gpu: GpuContext, vec4Loads: boolean): Promise<{ forward: Kernel; backwardInput: Kernel; backwardParams: Kernel | null }> {
   const family = await ShaderFamily.load(gpu, 'mlp_cols', mlpColsWgsl);
-  const k = await family.kernels({ forward: undefined, backward_input: undefined });
-  return { forward: perElement(k.forward, 'output'), backwardInput: perElement(k.backward_input, 'gradInput') };
+  const constants = { VEC4: vec4Loads ? 1 : 0 };
+  const k = await family.kernels({ forward: { constants }, backward_input: { constants }, backward_params: { constants } });
+  return {
+    forward: perElement(k.forward, 'output'),
+    backwardInput: perElement(k.backward_input, 'gradInput'),
+    backwardParams: vec4Loads ? withVec4Views(k.backward_params) : null,
+  };
 }
 
 /** Puts `variant` into this device's shared MLP pipelines (before anything binds them). */
 export async function applyVariant(gpu: GpuContext, variant: Variant): Promise<void> {
   const [kernels, replacement] = await Promise.all([
     MlpKernels.create(gpu),
-    variant === 'cols4' ? perElementKernels(gpu) : rowBlockedKernels(gpu, Number(variant.slice(4))),
+    variant.startsWith('cols') ? perElementKernels(gpu, variant === 'cols4v') : rowBlockedKernels(gpu, Number(variant.slice(4))),
   ]);
   kernels.forward.aligned = replacement.forward;
   kernels.backwardInput.aligned = replacement.backwardInput;
+  // backwardParams is a readonly field of the shared object; the variant replaces it for this device only.
+  if ('backwardParams' in replacement && replacement.backwardParams) Object.assign(kernels, { backwardParams: replacement.backwardParams });
 }

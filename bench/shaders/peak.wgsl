@@ -12,6 +12,9 @@
 //        (dispatch ceil(rows / ROWS)); each holds its rows in registers (16 vec4
 //        each) and reads every weight vec4 once for all of them (register
 //        blocking over rows: ROWS multiply-adds per weight load). 2·64·64 FLOPs per row.
+// dense_cols  the same y with one invocation per output element of 4 rows
+//        (dispatch ceil(rows / 4) · 64): no per-invocation arrays, four dot
+//        products per weight vec4 (the shape SwiftShader runs best).
 // alu    CHAINS independent vec4 fma chains of aluIterations steps per
 //        invocation, no memory traffic but one store: 2·4·CHAINS·aluIterations FLOPs
 //        per invocation (the arithmetic ceiling).
@@ -54,6 +57,28 @@ fn dense(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
         output[(first + j) * WIDTH + o] = (acc[j].x + acc[j].y) + (acc[j].z + acc[j].w);
       }
     }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn dense_cols(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * WG;
+  let o = t % WIDTH;
+  let r0 = 4u * (t / WIDTH);
+  let rows = args.rows;
+  if (r0 >= rows) { return; }
+  // Rows past the end repeat the last row; their results are not stored.
+  let x0 = r0 * WIDTH4;
+  let x1 = min(r0 + 1u, rows - 1u) * WIDTH4;
+  let x2 = min(r0 + 2u, rows - 1u) * WIDTH4;
+  let x3 = min(r0 + 3u, rows - 1u) * WIDTH4;
+  var acc = vec4<f32>(0.0);
+  for (var k = 0u; k < WIDTH4; k++) {
+    let w = weights[o * WIDTH4 + k];
+    acc += vec4<f32>(dot(w, input[x0 + k]), dot(w, input[x1 + k]), dot(w, input[x2 + k]), dot(w, input[x3 + k]));
+  }
+  for (var j = 0u; j < 4u; j++) {
+    if (r0 + j < rows) { output[(r0 + j) * WIDTH + o] = acc[j]; }
   }
 }
 
