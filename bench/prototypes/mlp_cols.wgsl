@@ -20,12 +20,9 @@
 // views of the same buffers (inputVec4, gradOutputVec4, bound by the wrapper):
 // one load, and one robustness clamp, instead of four. gradOutput rows are
 // read so only where outDim is a multiple of 4 (not the 2-logit output layer).
-// cols4v also replaces backward_params by the same algorithm as shipped (one
-// invocation per 4×4 tile of W, fixed-order blocked sums over rows, same
-// dispatch) with those vec4 reads.
-//
-// backward_params: grads[W[o][i]] (=, or += with accumulate) scale · Σ_r gradOutput[r][o] input[r][i],
-//                  grads[b[o]] likewise with scale · Σ_r gradOutput[r][o]
+// (backward_params with the same vec4 reads chosen per row by a runtime test
+// of the layer's dims was slower on SwiftShader, which ran both sides of the
+// branch: such a kernel needs a pipeline specialised per layer shape.)
 override WG: u32 = 64;
 override VEC4: bool = false;
 
@@ -52,9 +49,6 @@ struct DenseArgs {
 @group(0) @binding(7) var<storage, read> paramsVec4: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read> inputVec4: array<vec4<f32>>;
 @group(0) @binding(9) var<storage, read> gradOutputVec4: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read_write> grads: array<f32>;
-
-const ROW_BLOCK: u32 = 64u;
 
 fn activate(kind: u32, x: f32) -> f32 {
   if (kind == TANH) { return tanh(clamp(x, -10.0, 10.0)); }
@@ -134,75 +128,6 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
     if (r < rows) {
       let at = r * inDim + i;
       gradInput[at] = acc[j] * slope(args.inputActivation, input[at]);
-    }
-  }
-}
-
-// Four consecutive elements of `input` from base + i, zero where i + j >= n.
-fn inputOrZero4(base: u32, i: u32, n: u32) -> vec4<f32> {
-  if (VEC4 && n % 4u == 0u) { return inputVec4[(base + i) / 4u]; }
-  let last = n - 1u;
-  return select(vec4<f32>(0.0), vec4<f32>(
-    input[base + min(i, last)],
-    input[base + min(i + 1u, last)],
-    input[base + min(i + 2u, last)],
-    input[base + min(i + 3u, last)],
-  ), vec4<u32>(i, i + 1u, i + 2u, i + 3u) < vec4<u32>(n));
-}
-
-// Four consecutive elements of gradOutput from base + o, zero where o + j >= n.
-fn gradOutputOrZero4(base: u32, o: u32, n: u32) -> vec4<f32> {
-  if (VEC4 && n % 4u == 0u) { return gradOutputVec4[(base + o) / 4u]; }
-  let last = n - 1u;
-  return select(vec4<f32>(0.0), vec4<f32>(
-    gradOutput[base + min(o, last)],
-    gradOutput[base + min(o + 1u, last)],
-    gradOutput[base + min(o + 2u, last)],
-    gradOutput[base + min(o + 3u, last)],
-  ), vec4<u32>(o, o + 1u, o + 2u, o + 3u) < vec4<u32>(n));
-}
-
-@compute @workgroup_size(WG)
-fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let tile = gid.x + gid.y * nwg.x * WG;
-  let inDim = args.inDim;
-  let outDim = args.outDim;
-  let inTiles = (inDim + 3u) / 4u;
-  let tilesPerRow = inTiles + 1u;
-  if (tile >= tilesPerRow * ((outDim + 3u) / 4u)) { return; }
-  let o0 = 4u * (tile / tilesPerRow);
-  let i0 = 4u * (tile % tilesPerRow);
-  // The last tile of each row of tiles holds the biases of outputs o0 .. o0 + 3.
-  let isBias = i0 == 4u * inTiles;
-  var total = array<vec4<f32>, 4>();
-  let rows = args.rows;
-  for (var r0 = 0u; r0 < rows; r0 += ROW_BLOCK) {
-    let r1 = min(r0 + ROW_BLOCK, rows);
-    var blockSum = array<vec4<f32>, 4>();
-    for (var r = r0; r < r1; r++) {
-      let g = gradOutputOrZero4(r * outDim, o0, outDim);
-      var x = vec4<f32>(1.0, 0.0, 0.0, 0.0);
-      if (!isBias) { x = inputOrZero4(r * inDim, i0, inDim); }
-      blockSum[0] += g.x * x;
-      blockSum[1] += g.y * x;
-      blockSum[2] += g.z * x;
-      blockSum[3] += g.w * x;
-    }
-    for (var j = 0u; j < 4u; j++) { total[j] += blockSum[j]; }
-  }
-  for (var j = 0u; j < 4u; j++) {
-    let o = o0 + j;
-    if (o >= outDim) { break; }
-    if (isBias) {
-      let at = args.biasOffset + o;
-      grads[at] = args.scale * total[j].x + select(0.0, grads[at], args.accumulate != 0u);
-      continue;
-    }
-    for (var c = 0u; c < 4u; c++) {
-      let i = i0 + c;
-      if (i >= inDim) { break; }
-      let at = args.weightOffset + o * inDim + i;
-      grads[at] = args.scale * total[j][c] + select(0.0, grads[at], args.accumulate != 0u);
     }
   }
 }

@@ -10,7 +10,7 @@
  *   cols4  forward and backward_input with one invocation per output element
  *          of 4 rows and no per-invocation arrays (prototypes/mlp_cols.wgsl)
  *   cols4v cols4 reading input and gradOutput rows as vec4s (fewer loads and
- *          fewer robustness clamps), and backward_params likewise
+ *          fewer robustness clamps)
  */
 import mlpRowsWgsl from './mlp_rows.wgsl?raw';
 import mlpColsWgsl from './mlp_cols.wgsl?raw';
@@ -64,25 +64,11 @@ function perElement(kernel: Kernel, result: 'output' | 'gradInput'): Kernel {
   return wrapped;
 }
 
-/** The vec4 views the prototypes read, bound to the same buffers as input and gradOutput. */
-function withVec4Views(kernel: Kernel): Kernel {
-  const wrapped = new Kernel(kernel.gpu, kernel.label, kernel.pipeline, kernel.layout, kernel.bindings, kernel.workgroupSize);
-  wrapped.bind = (resources, role) => {
-    const all = { ...resources, inputVec4: resources.input, gradOutputVec4: resources.gradOutput };
-    return kernel.bind(Object.fromEntries(Object.entries(all).filter(([name]) => kernel.bindings.has(name))), role);
-  };
-  return wrapped;
-}
-
-export async function perElementKernels(gpu: GpuContext, vec4Loads: boolean): Promise<{ forward: Kernel; backwardInput: Kernel; backwardParams: Kernel | null }> {
+export async function perElementKernels(gpu: GpuContext, vec4Loads: boolean): Promise<{ forward: Kernel; backwardInput: Kernel }> {
   const family = await ShaderFamily.load(gpu, 'mlp_cols', mlpColsWgsl);
   const constants = { VEC4: vec4Loads ? 1 : 0 };
-  const k = await family.kernels({ forward: { constants }, backward_input: { constants }, backward_params: { constants } });
-  return {
-    forward: perElement(k.forward, 'output'),
-    backwardInput: perElement(k.backward_input, 'gradInput'),
-    backwardParams: vec4Loads ? withVec4Views(k.backward_params) : null,
-  };
+  const k = await family.kernels({ forward: { constants }, backward_input: { constants } });
+  return { forward: perElement(k.forward, 'output'), backwardInput: perElement(k.backward_input, 'gradInput') };
 }
 
 /** Puts `variant` into this device's shared MLP pipelines (before anything binds them). */
@@ -93,6 +79,4 @@ export async function applyVariant(gpu: GpuContext, variant: Variant): Promise<v
   ]);
   kernels.forward.aligned = replacement.forward;
   kernels.backwardInput.aligned = replacement.backwardInput;
-  // backwardParams is a readonly field of the shared object; the variant replaces it for this device only.
-  if ('backwardParams' in replacement && replacement.backwardParams) Object.assign(kernels, { backwardParams: replacement.backwardParams });
 }
