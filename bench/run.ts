@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { requestGpu } from '../src/gpu/device';
 import { ConfigError } from '../src/train/config';
 import { BENCH_HELP, parseBenchArgs, type BenchOptions } from './lib/options';
-import { runCase } from './lib/cases';
+import { CASES, runCase } from './lib/cases';
 import { BrowserUnavailable, runInBrowser } from './lib/browser';
 import { consoleLines, markdownSection, type RunMeta } from './lib/format';
 import { reportHtml } from './lib/report';
@@ -62,7 +62,7 @@ async function main(): Promise<number> {
     return 2;
   }
   if (!options) {
-    process.stdout.write(BENCH_HELP + '\n');
+    process.stdout.write(`${BENCH_HELP}\n\nCases:\n${CASES.map((c) => `  ${c.name.padEnd(10)} ${c.about}`).join('\n')}\n`);
     return 0;
   }
   const opts = options;

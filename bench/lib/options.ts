@@ -70,7 +70,11 @@ bench/results/ and appends a markdown table to bench/RESULTS.md.
   --label TEXT          a tag saved with the results (e.g. before, after)
 Training flags (as for npm run train; they apply to ${['ppo', 'ppo-kl', 'trpo', 'reinforce', 'fvp', 'cg'].join(', ')}):
   --preset seed|fast runs only that preset (default both); other flags override it
-${configHelp()}`;
+${configHelp()
+  .split('\n')
+  // --algo is --cases here, and --iters the repetitions above.
+  .filter((line) => !/^\s+--(algo|iters)\s/.test(line))
+  .join('\n')}`;
 
 function list(flag: string, raw: string | boolean | undefined): string[] | null {
   if (raw === undefined) return null;

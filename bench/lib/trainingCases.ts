@@ -172,19 +172,22 @@ const solveCase: BenchCase = {
       const start = performance.now();
       let solved: IterationMetrics | null = null;
       let last: IterationMetrics | null = null;
+      let arrived = start;
       let pending: Promise<IterationMetrics> | null = trainer.step();
       while (pending) {
         const more = trainer.envSteps < budget;
         const next: Promise<IterationMetrics> | null = more ? trainer.step() : null;
         last = await pending;
+        arrived = performance.now();
         if (last.mean_return !== null && last.mean_return >= SOLVED_RETURN) {
           solved = last;
+          // The iteration queued behind it finishes before the trainer goes, but is not counted.
           await next;
           break;
         }
         pending = next;
       }
-      const wall = (performance.now() - start) / 1000;
+      const wall = (arrived - start) / 1000;
       trainer.destroy();
       const reached = solved ?? last!;
       points.push({
