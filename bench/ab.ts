@@ -1,14 +1,14 @@
 /**
- * Paired A/B of a kernel variant or Dawn toggles against the shipped code
+ * Paired A/B of an MLP kernel shape or Dawn toggles against the adapter's defaults
  * (lib/ab.ts): both sides in one process, timed alternately, so the load of a
  * shared CPU cancels out of the ratio.
  *
  *   npx vite build --config vite.cli.config.ts && node dist-cli/bench/ab.js
- *     [--variant rows4] [--toggles-b disable_robustness] [--adapter lavapipe|swiftshader]
+ *     [--variant rows|elements|single] [--toggles-b disable_robustness] [--adapter lavapipe|swiftshader]
  *     [--browser] [--pairs N] [training flags; default the issue's target (--preset fast
  *      --envs 256 --steps-per-iter 8192 --epochs 4 --minibatch 2048), replaced by --preset X]
  *
- * B gets the variant and/or the toggles; --browser runs it in headless Chromium
+ * B gets the shape (--variant) and/or the toggles; --browser runs it in headless Chromium
  * (variants only: Dawn toggles are browser-wide there). One JSON object on
  * stdout, progress on stderr.
  */
@@ -20,7 +20,7 @@ import { ConfigError, parseTrainArgs, resolveConfig } from '../src/train/config'
 import { abCompare } from './lib/ab';
 import { withBenchPages } from './lib/browser';
 import { TARGET_CONFIG } from './lib/trainingCases';
-import { VARIANTS, applyVariant, type Variant } from './prototypes/variants';
+import { VARIANTS, applyVariant, type Variant } from './lib/variants';
 import type { BenchPageApi } from './lib/types';
 import { setCpuClock } from './lib/timing';
 import { processCpuSeconds } from './lib/cpu';

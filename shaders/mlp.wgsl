@@ -7,6 +7,7 @@
 //   gradOutput  [rows][outDim] dLoss/d(this layer's pre-activation)
 //   gradInput   [rows][inDim]  dLoss/d(previous layer's pre-activation)
 //   grads       [paramCount] f32, same layout as params
+//   paramsVec4, inputVec4, gradOutputVec4: the same buffers seen as vec4s
 //
 //   forward:         output[r][o]   = act(Σ_i W[o][i] input[r][i] + b[o])
 //   backward_input:  gradInput[r][i] = (Σ_o W[o][i] gradOutput[r][o]) · act'(input[r][i]),
@@ -14,26 +15,49 @@
 //   backward_params: grads[W[o][i]] (=, or += with accumulate) scale · Σ_r gradOutput[r][o] input[r][i]
 //                    grads[b[o]]    likewise with scale · Σ_r gradOutput[r][o]
 //
-// Shaped for CPU drivers (lavapipe, SwiftShader), where workgroup memory and
-// barriers are slow and a row held in registers is fast:
-//   forward, backward_input: one invocation per row (dispatch `rows`); up to
-//     CHUNK values of the row live in registers, and all invocations read the
-//     same weight at the same time (a broadcast). Rows wider than CHUNK are done
-//     in chunks that accumulate in the output row. Where W's rows start on
-//     16-byte boundaries (ALIGNED: weightOffset and inDim multiples of 4),
-//     weights are read as vec4s, which CPU drivers turn into one load, not four.
-//   backward_params: one invocation per 4×4 tile of W (and per 4 biases),
-//     dispatch ceil(outDim/4) · (ceil(inDim/4) + 1); it sums over rows in a
-//     fixed order (blocks of ROW_BLOCK rows, then the block sums), so results
-//     are bit-reproducible and the f32 error grows like (ROW_BLOCK + rows/ROW_BLOCK)·eps.
+// forward and backward_input come in three shapes, because what is fast
+// differs between drivers (bench/RESULTS.md has the measurements):
+//   *_rows      ROWS rows per invocation held in registers; every weight vec4
+//               is loaded once for all ROWS rows. Dispatch ceil(rows / ROWS).
+//               Fastest on lavapipe, whose LLVM keeps the rows in vector
+//               registers. Needs aligned W rows (see ALIGNED) and the summed
+//               dimension ≤ WIDTH (forward: inDim, backward_input: outDim).
+//   *_elements  one invocation per output element of 4 rows, no arrays, only
+//               vec4 loads and four accumulators. Dispatch ceil(rows / 4) ·
+//               outDim (forward) or · inDim (backward_input). Fastest on
+//               SwiftShader, which keeps indexed per-invocation arrays in
+//               memory. Needs inDim a multiple of 4 (vec4 rows of input).
+//   forward, backward_input (no suffix): one invocation per row (dispatch
+//               `rows`), any shape; rows wider than CHUNK are done in chunks
+//               that accumulate in the output row. ALIGNED: W rows start on
+//               16-byte boundaries (weightOffset and inDim multiples of 4), so
+//               weights are read as vec4s.
+// backward_params: one invocation per 4×4 tile of W (and per 4 biases),
+//   dispatch ceil(outDim/4) · (ceil(inDim/4) + 1); it sums over rows in a fixed
+//   order (blocks of ROW_BLOCK rows, then the block sums), so results are
+//   bit-reproducible and the f32 error grows like (ROW_BLOCK + rows/ROW_BLOCK)·eps.
+//   INPUT_VEC4 / GRAD_VEC4 (inDim / outDim multiples of 4) read a row's four
+//   values as one vec4: a pipeline per layer shape, since a runtime test runs
+//   both sides on SwiftShader.
+// Every shape computes a row from that row alone, in the same order whatever
+// the batch, so a row's result does not depend on the rows beside it.
 // Lanes of a partial vec4 past the end of a row read a clamped, valid index;
 // forward multiplies them by an exact zero, backward_input discards them.
+// Rows past the end in a block of ROWS or 4 repeat the last row; their results
+// are not stored.
 override WG: u32 = 64;
 override ALIGNED: bool = false;
+override INPUT_VEC4: bool = false;
+override GRAD_VEC4: bool = false;
 
 const CHUNK: u32 = 64u;
 const CHUNK4: u32 = 16u;
 const ROW_BLOCK: u32 = 64u;
+// Rows per invocation of the *_rows kernels: 4 measured best on lavapipe (2 and
+// 8 slower), and LLVM compiles 8 several times slower on a cold shader cache.
+const ROWS: u32 = 4u;
+const WIDTH: u32 = 64u;
+const WIDTH4: u32 = 16u;
 
 // Activation codes (DenseArgs.activation, inputActivation); 0 is identity.
 const TANH: u32 = 1u;
@@ -61,8 +85,9 @@ struct DenseArgs {
 @group(0) @binding(4) var<storage, read> gradOutput: array<f32>;
 @group(0) @binding(5) var<storage, read_write> gradInput: array<f32>;
 @group(0) @binding(6) var<storage, read_write> grads: array<f32>;
-// The same buffer as params, seen as vec4s (read only where ALIGNED).
 @group(0) @binding(7) var<storage, read> paramsVec4: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> inputVec4: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read> gradOutputVec4: array<vec4<f32>>;
 
 fn activate(kind: u32, x: f32) -> f32 {
   // tanh rounds to ±1 in f32 beyond |x| ≈ 9; the clamp keeps drivers that
@@ -79,6 +104,7 @@ fn slope(kind: u32, y: f32) -> f32 {
 
 // Four consecutive elements of `input` from base + i, zero where i + j >= n.
 fn input4(base: u32, i: u32, n: u32) -> vec4<f32> {
+  if (INPUT_VEC4) { return inputVec4[(base + i) / 4u]; }
   let last = n - 1u;
   return select(vec4<f32>(0.0), vec4<f32>(
     input[base + min(i, last)],
@@ -90,6 +116,7 @@ fn input4(base: u32, i: u32, n: u32) -> vec4<f32> {
 
 // Four consecutive elements of gradOutput from base + o, zero where o + j >= n.
 fn gradOutput4(base: u32, o: u32, n: u32) -> vec4<f32> {
+  if (GRAD_VEC4) { return gradOutputVec4[(base + o) / 4u]; }
   let last = n - 1u;
   return select(vec4<f32>(0.0), vec4<f32>(
     gradOutput[base + min(o, last)],
@@ -170,6 +197,144 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
           gradInput[i] = select(s, s * slope(args.inputActivation, input[i]), lastChunk);
         }
       }
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let first = (gid.x + gid.y * nwg.x * WG) * ROWS;
+  let rows = args.rows;
+  if (first >= rows) { return; }
+  let inDim = args.inDim;
+  let outDim = args.outDim;
+  let n4 = inDim / 4u;
+  var x: array<array<vec4<f32>, WIDTH4>, ROWS>;
+  for (var j = 0u; j < ROWS; j++) {
+    let base = min(first + j, rows - 1u) * inDim;
+    // Constant trip counts let the compiler unroll and keep x in registers.
+    for (var k = 0u; k < WIDTH4; k++) {
+      if (k < n4) { x[j][k] = inputVec4[base / 4u + k]; }
+    }
+  }
+  for (var o = 0u; o < outDim; o++) {
+    let w = (args.weightOffset + o * inDim) / 4u;
+    // Zeroed explicitly: lavapipe kept an uninitialised loop-local array's previous values.
+    var acc = array<vec4<f32>, ROWS>();
+    for (var k = 0u; k < WIDTH4; k++) {
+      if (k < n4) {
+        let wv = paramsVec4[w + k];
+        for (var j = 0u; j < ROWS; j++) { acc[j] = fma(wv, x[j][k], acc[j]); }
+      }
+    }
+    let b = params[args.biasOffset + o];
+    for (var j = 0u; j < ROWS; j++) {
+      if (first + j < rows) {
+        let a = acc[j];
+        output[(first + j) * outDim + o] = activate(args.activation, (a.x + a.y) + (a.z + a.w) + b);
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let first = (gid.x + gid.y * nwg.x * WG) * ROWS;
+  let rows = args.rows;
+  if (first >= rows) { return; }
+  let inDim = args.inDim;
+  let outDim = args.outDim;
+  var g: array<array<f32, WIDTH>, ROWS>;
+  for (var j = 0u; j < ROWS; j++) {
+    let base = min(first + j, rows - 1u) * outDim;
+    for (var o = 0u; o < WIDTH; o++) {
+      if (o < outDim) { g[j][o] = gradOutput[base + o]; }
+    }
+  }
+  for (var i0 = 0u; i0 < inDim; i0 += 4u) {
+    // Inputs i0 .. i0 + 3 of every row against all outputs.
+    var acc = array<vec4<f32>, ROWS>();
+    for (var o = 0u; o < WIDTH; o++) {
+      if (o < outDim) {
+        let wv = paramsVec4[(args.weightOffset + o * inDim + i0) / 4u];
+        for (var j = 0u; j < ROWS; j++) { acc[j] = fma(wv, vec4<f32>(g[j][o]), acc[j]); }
+      }
+    }
+    for (var j = 0u; j < ROWS; j++) {
+      let r = first + j;
+      if (r < rows) {
+        for (var c = 0u; c < 4u; c++) {
+          let at = r * inDim + i0 + c;
+          gradInput[at] = acc[j][c] * slope(args.inputActivation, input[at]);
+        }
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn forward_elements(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * WG;
+  let inDim = args.inDim;
+  let outDim = args.outDim;
+  let rows = args.rows;
+  let o = t % outDim;
+  let r0 = 4u * (t / outDim);
+  if (r0 >= rows) { return; }
+  let last = rows - 1u;
+  let x0 = r0 * inDim / 4u;
+  let x1 = min(r0 + 1u, last) * inDim / 4u;
+  let x2 = min(r0 + 2u, last) * inDim / 4u;
+  let x3 = min(r0 + 3u, last) * inDim / 4u;
+  let w = (args.weightOffset + o * inDim) / 4u;
+  var acc = vec4<f32>(0.0);
+  for (var k = 0u; k < inDim / 4u; k++) {
+    let wv = paramsVec4[w + k];
+    acc += vec4<f32>(dot(wv, inputVec4[x0 + k]), dot(wv, inputVec4[x1 + k]), dot(wv, inputVec4[x2 + k]), dot(wv, inputVec4[x3 + k]));
+  }
+  let b = params[args.biasOffset + o];
+  for (var j = 0u; j < 4u; j++) {
+    if (r0 + j < rows) { output[(r0 + j) * outDim + o] = activate(args.activation, acc[j] + b); }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn backward_input_elements(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * WG;
+  let inDim = args.inDim;
+  let outDim = args.outDim;
+  let rows = args.rows;
+  let i = t % inDim;
+  let r0 = 4u * (t / inDim);
+  if (r0 >= rows) { return; }
+  let last = rows - 1u;
+  let g0 = r0 * outDim;
+  let g1 = min(r0 + 1u, last) * outDim;
+  let g2 = min(r0 + 2u, last) * outDim;
+  let g3 = min(r0 + 3u, last) * outDim;
+  let w = args.weightOffset + i;
+  var acc = vec4<f32>(0.0);
+  if (GRAD_VEC4) {
+    // Outputs o .. o + 3 of the four rows as one vec4 each.
+    for (var o = 0u; o < outDim; o += 4u) {
+      let wv = vec4<f32>(params[w + o * inDim], params[w + (o + 1u) * inDim], params[w + (o + 2u) * inDim], params[w + (o + 3u) * inDim]);
+      acc += vec4<f32>(
+        dot(wv, gradOutputVec4[(g0 + o) / 4u]),
+        dot(wv, gradOutputVec4[(g1 + o) / 4u]),
+        dot(wv, gradOutputVec4[(g2 + o) / 4u]),
+        dot(wv, gradOutputVec4[(g3 + o) / 4u]),
+      );
+    }
+  } else {
+    for (var o = 0u; o < outDim; o++) {
+      acc += params[w + o * inDim] * vec4<f32>(gradOutput[g0 + o], gradOutput[g1 + o], gradOutput[g2 + o], gradOutput[g3 + o]);
+    }
+  }
+  for (var j = 0u; j < 4u; j++) {
+    let r = r0 + j;
+    if (r < rows) {
+      let at = r * inDim + i;
+      gradInput[at] = acc[j] * slope(args.inputActivation, input[at]);
     }
   }
 }

@@ -10,7 +10,6 @@ import { requestGpu, type GpuContext } from '../src/gpu/device';
 import { ShaderFamily } from '../src/gpu/kernel';
 import { readFloat32, storageBuffer, submitPass, uniformBuffer } from '../src/gpu/buffers';
 import { MlpLayout, initPyTorchDefault } from '../src/nn/mlp';
-import { mlpBackwardReference, mlpForwardReference } from '../src/nn/mlpReference';
 import { Mlp, MlpKernels } from '../src/kernels/mlp';
 import { resolveConfig } from '../src/train/config';
 import { makeTrainer } from '../src/train/trainer';
@@ -20,7 +19,6 @@ import { capturePasses, profileKernels, recordDispatches, replay } from '../benc
 import { runCase } from '../bench/lib/cases';
 import { markdownSection, consoleLines } from '../bench/lib/format';
 import { reportHtml } from '../bench/lib/report';
-import { applyVariant } from '../bench/prototypes/variants';
 import type { BenchRecord } from '../bench/lib/types';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
 
@@ -144,41 +142,6 @@ describe('peak.wgsl (float64 reference)', () => {
     });
     expectClose(await readFloat32(gpu, output), expected, 1e-5, 0, 'alu');
   });
-});
-
-describe('MLP prototypes (bench/prototypes/mlp_rows.wgsl, mlp_cols.wgsl) in the real MlpPass', () => {
-  // Its own device: the variant replaces this device's shared MLP pipelines.
-  // Tolerances as for shaders/mlp.wgsl: f32 sums of ≤ 64 terms, rtol 1e-4, atol 1e-5.
-  // rows8 is left out: LLVM takes minutes to compile it on a cold lavapipe shader cache.
-  for (const variant of ['rows4', 'cols4', 'cols4v'] as const) {
-    it(`${variant}: forward, gradInput and parameter gradients of 4→64→64→2 match float64 (37 rows)`, async () => {
-      const gpu = await requestGpu({ quiet: true });
-      try {
-        await applyVariant(gpu, variant);
-        const layout = new MlpLayout([4, 64, 64, 2], ['tanh', 'tanh', 'identity']);
-        const rows = 37;
-        const rand = seededRandom(5);
-        const params = new Float32Array(initPyTorchDefault(layout, 3));
-        const input = new Float32Array(randomArray(rows * 4, rand));
-        const gradOutput = new Float32Array(randomArray(rows * 2, rand));
-        const mlp = Mlp.create(gpu, await MlpKernels.create(gpu), layout, 'test.blocked');
-        mlp.setParams(params);
-        const pass = mlp.prepare({ rows, input: storageBuffer(gpu, 'test.input', input), label: 'test.blocked', inputGradient: true });
-        gpu.device.queue.writeBuffer(pass.gradOutput, 0, gradOutput);
-        submitPass(gpu, 'test.blocked', (p) => {
-          pass.encodeForward(p);
-          pass.encodeBackward(p);
-        });
-        const activations = mlpForwardReference(layout, params, input, rows);
-        const backward = mlpBackwardReference(layout, params, input, activations, gradOutput, rows);
-        for (let l = 0; l < 3; l++) expectClose(await readFloat32(gpu, pass.activations[l]), activations[l], 1e-4, 1e-5, `activations${l}`);
-        expectClose(await readFloat32(gpu, pass.gradInput!), backward.gradInput, 1e-4, 1e-5, 'gradInput');
-        expectClose(await mlp.readGrads(), backward.grads, 1e-4, 1e-5, 'grads');
-      } finally {
-        gpu.destroy();
-      }
-    });
-  }
 });
 
 describe('dispatch capture, replay and per-kernel timing', () => {

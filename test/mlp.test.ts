@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation } from '../src/nn/mlp';
 import { mlpForwardReference, mlpBackwardReference } from '../src/nn/mlpReference';
-import { Mlp, MlpKernels } from '../src/kernels/mlp';
+import { MLP_KERNEL_SHAPES, Mlp, MlpKernels, type MlpKernelShape } from '../src/kernels/mlp';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
 
@@ -130,6 +130,9 @@ const CASES: Case[] = [
   { sizes: [3, 5, 1], activations: ['tanh', 'identity'], rows: 7 },
   { sizes: [5, 3, 7], activations: ['identity', 'tanh'], rows: 1 },
   { sizes: [67, 132, 68, 3], activations: ['tanh', 'tanh', 'identity'], rows: 9 },
+  // Fewer rows than one block of 4, and a 128-wide layer the `rows` shape leaves to `single`.
+  { sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: 3 },
+  { sizes: [8, 32, 128, 8, 1], activations: ['tanh', 'tanh', 'tanh', 'identity'], rows: 37 },
 ];
 
 it('test cases cover the vec4 and the scalar weight paths', () => {
@@ -140,9 +143,9 @@ it('test cases cover the vec4 and the scalar weight paths', () => {
   expect(MlpKernels.isAligned(new MlpLayout(CASES[3].sizes, CASES[3].activations).layers[1])).toBe(true);
 });
 
-async function setup(c: Case, seed: number) {
+async function setup(c: Case, seed: number, shape?: MlpKernelShape) {
   const gpu = await testGpu();
-  const kernels = await MlpKernels.create(gpu);
+  const kernels = await MlpKernels.create(gpu, shape);
   const layout = new MlpLayout(c.sizes, c.activations);
   const rand = seededRandom(seed);
   const params = new Float32Array(initPyTorchDefault(layout, seed));
@@ -155,10 +158,13 @@ async function setup(c: Case, seed: number) {
   return { gpu, layout, rand, params, input, mlp, pass };
 }
 
+// Every kernel shape on every case, whatever the adapter's default shape.
+const SHAPED_CASES = MLP_KERNEL_SHAPES.flatMap((shape) => CASES.map((c) => ({ shape, c })));
+
 describe('MLP forward vs float64 (rtol 1e-4, atol 1e-5)', () => {
-  for (const c of CASES) {
-    it(`${c.sizes.join('→')} ${c.activations.join(',')}, ${c.rows} rows`, async () => {
-      const { gpu, layout, params, input, pass } = await setup(c, 11);
+  for (const { shape, c } of SHAPED_CASES) {
+    it(`${shape}: ${c.sizes.join('→')} ${c.activations.join(',')}, ${c.rows} rows`, async () => {
+      const { gpu, layout, params, input, pass } = await setup(c, 11, shape);
       submitPass(gpu, 'test.forward', (p) => pass.encodeForward(p));
       const expected = mlpForwardReference(layout, params, input, c.rows);
       for (let l = 0; l < layout.layers.length; l++) {
@@ -169,9 +175,9 @@ describe('MLP forward vs float64 (rtol 1e-4, atol 1e-5)', () => {
 });
 
 describe('MLP backward vs float64 (rtol 1e-4, atol 1e-5 · rows)', () => {
-  for (const c of CASES) {
-    it(`${c.sizes.join('→')} ${c.activations.join(',')}, ${c.rows} rows: grads, hidden and input gradients`, async () => {
-      const { gpu, layout, rand, params, input, mlp, pass } = await setup(c, 12);
+  for (const { shape, c } of SHAPED_CASES) {
+    it(`${shape}: ${c.sizes.join('→')} ${c.activations.join(',')}, ${c.rows} rows: grads, hidden and input gradients`, async () => {
+      const { gpu, layout, rand, params, input, mlp, pass } = await setup(c, 12, shape);
       const gradOutput = new Float32Array(randomArray(c.rows * layout.outputDim, rand, -1, 1));
       gpu.device.queue.writeBuffer(pass.gradOutput, 0, gradOutput);
       submitPass(gpu, 'test.backward', (p) => {
@@ -194,8 +200,8 @@ describe('MLP backward vs float64 (rtol 1e-4, atol 1e-5 · rows)', () => {
     });
   }
 
-  it('is bit-reproducible run to run', async () => {
-    const { gpu, layout, rand, mlp, pass } = await setup({ sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: 1000 }, 13);
+  it.each(MLP_KERNEL_SHAPES)('%s: is bit-reproducible run to run', async (shape) => {
+    const { gpu, layout, rand, mlp, pass } = await setup({ sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: 1000 }, 13, shape);
     gpu.device.queue.writeBuffer(pass.gradOutput, 0, new Float32Array(randomArray(1000 * layout.outputDim, rand, -1, 1)));
     const run = async () => {
       submitPass(gpu, 'test.repeat', (p) => {
@@ -209,10 +215,32 @@ describe('MLP backward vs float64 (rtol 1e-4, atol 1e-5 · rows)', () => {
   });
 });
 
+describe('rows are independent of the batch around them (bit for bit)', () => {
+  // The rollout's per-step forward over N rows and the trainer's full-batch
+  // forward over T·N rows must give a row the same bits.
+  it.each(MLP_KERNEL_SHAPES)('%s: rows 0..36 of a 1 000-row forward equal a 37-row forward', async (shape) => {
+    const c: Case = { sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: 1000 };
+    const { gpu, layout, input, mlp, pass } = await setup(c, 16, shape);
+    const small = mlp.prepare({ rows: 37, input: storageBuffer(gpu, 'test.small', input.subarray(0, 37 * layout.inputDim)), label: 'test.small' });
+    submitPass(gpu, 'test.batches', (p) => {
+      pass.encodeForward(p);
+      small.encodeForward(p);
+    });
+    const big = new Uint32Array((await readFloat32(gpu, pass.output, 0, 37 * layout.outputDim)).buffer);
+    expect(new Uint32Array((await readFloat32(gpu, small.output)).buffer)).toEqual(big);
+  });
+});
+
 describe('GPU gradient of Σ w·output vs float64 central differences (h 1e-4, rtol 1e-4, atol 1e-5)', () => {
-  for (const c of [CASES[0], CASES[1], { sizes: [3, 6, 4], activations: ['tanh', 'tanh'], rows: 6 } as Case]) {
-    it(`${c.sizes.join('→')} ${c.activations.join(',')}, ${c.rows} rows`, async () => {
-      const { gpu, layout, rand, params, input, mlp, pass } = await setup(c, 14);
+  // The unaligned nets take the `single` kernels in every shape, so they run once.
+  const cases = [
+    ...MLP_KERNEL_SHAPES.map((shape) => ({ shape, c: CASES[0] })),
+    { shape: 'single' as const, c: CASES[1] },
+    { shape: 'single' as const, c: { sizes: [3, 6, 4], activations: ['tanh', 'tanh'], rows: 6 } as Case },
+  ];
+  for (const { shape, c } of cases) {
+    it(`${shape}: ${c.sizes.join('→')} ${c.activations.join(',')}, ${c.rows} rows`, async () => {
+      const { gpu, layout, rand, params, input, mlp, pass } = await setup(c, 14, shape);
       const lossWeights = randomArray(c.rows * layout.outputDim, rand, -1, 1);
       submitPass(gpu, 'test.forward', (p) => pass.encodeForward(p));
       const output = Float64Array.from(await readFloat32(gpu, pass.output, 0, c.rows * layout.outputDim));

@@ -8,7 +8,7 @@ import type { BenchOptions, RunnerName } from './options';
 import { KERNEL_CASES } from './kernelCases';
 import { TRAINING_CASES } from './trainingCases';
 import type { BenchCase, BenchRecord, CaseOutcome, Point } from './types';
-import { applyVariant } from '../prototypes/variants';
+import { applyVariant } from './variants';
 
 export const CASES: readonly BenchCase[] = [...KERNEL_CASES, ...TRAINING_CASES];
 

@@ -6,7 +6,7 @@
  * parsed options as JSON.
  */
 import { ConfigError, configHelp, parseTrainArgs, type Preset, type TrainConfig } from '../../src/train/config';
-import { VARIANTS, type Variant } from '../prototypes/variants';
+import { VARIANTS, type Variant } from './variants';
 
 export type RunnerName = 'node' | 'browser';
 
@@ -30,7 +30,7 @@ export interface BenchOptions {
   batches: number[] | null;
   /** Dawn toggles for both runners (e.g. disable_robustness). */
   toggles: string[];
-  /** A prototype kernel variant swapped into the real code paths (bench/prototypes/variants.ts); null: the shipped kernels. */
+  /** The MLP kernel shape forced on the device (bench/lib/variants.ts); null: the adapter's default. */
   variant: Variant | null;
   /** Node's Vulkan driver choice (auto, lavapipe, swiftshader). */
   adapter: 'auto' | 'lavapipe' | 'swiftshader' | null;
@@ -62,7 +62,7 @@ bench/results/ and appends a markdown table to bench/RESULTS.md.
   --env-counts a,b      env counts for env and rollout (default 1024 … 262144)
   --batches a,b         batch sizes for mlp (default 1024 … 65536)
   --toggles a,b         Dawn toggles for both runners, e.g. disable_robustness
-  --variant NAME        prototype kernels in place of the shipped ones: ${VARIANTS.join(', ')}
+  --variant NAME        MLP kernel shape instead of the adapter's default: ${VARIANTS.join(', ')}
   --adapter NAME        Node's driver: auto, lavapipe or swiftshader
   --no-profile          skip per-kernel GPU timing (timestamp-query replay)
   --out DIR             where results go (default bench/results)

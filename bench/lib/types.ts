@@ -4,7 +4,7 @@ import type { BenchOptions, RunnerName } from './options';
 import type { KernelProfile } from './profile';
 import type { AbItem } from './ab';
 import type { TrainConfig } from '../../src/train/config';
-import type { Variant } from '../prototypes/variants';
+import type { Variant } from './variants';
 
 export interface CaseContext {
   gpu: GpuContext;
@@ -49,7 +49,7 @@ export interface BenchRecord {
   adapter_info: AdapterDescription | null;
   features: string[];
   toggles: string[];
-  /** The prototype kernel variant in use (null: the shipped kernels). */
+  /** The MLP kernel shape forced by --variant (null: the adapter's default). */
   variant: string | null;
   unit: Unit | null;
   sps?: number;

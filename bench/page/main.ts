@@ -8,7 +8,7 @@ import { describeAdapter, requestGpu } from '../../src/gpu/device';
 import { resolveConfig } from '../../src/train/config';
 import { runCase } from '../lib/cases';
 import { abCompare } from '../lib/ab';
-import { applyVariant } from '../prototypes/variants';
+import { applyVariant } from '../lib/variants';
 import type { BenchPageApi } from '../lib/types';
 import { setCpuClock } from '../lib/timing';
 

@@ -5,49 +5,108 @@
  * a trainer can put a whole iteration into one submit.
  */
 import mlpWgsl from '../../shaders/mlp.wgsl?raw';
-import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
 import { readFloat32, storageBuffer } from '../gpu/buffers';
 import type { DenseLayer, MlpLayout, Activation } from '../nn/mlp';
+import type { AdapterDescription, GpuContext } from '../gpu/device';
 
 const ACTIVATION_CODE: Record<Activation, number> = { identity: 0, tanh: 1 };
 
-const compiled = new WeakMap<GPUDevice, Promise<MlpKernels>>();
+/**
+ * How forward and backward_input spread a layer over invocations (see the
+ * header of shaders/mlp.wgsl):
+ *   rows      4 rows per invocation held in registers: lavapipe (×1.7 on the
+ *             PPO seed iteration against `single`)
+ *   elements  one invocation per output element of 4 rows: SwiftShader (×1.65
+ *             in Chromium), and GPUs, where it keeps registers few and
+ *             invocations many
+ *   single    one invocation per row, the shape every layer can take
+ * Layers a shape cannot take (unaligned W rows, rows wider than 64 for `rows`)
+ * use `single`.
+ */
+export type MlpKernelShape = 'rows' | 'elements' | 'single';
+export const MLP_KERNEL_SHAPES: readonly MlpKernelShape[] = ['rows', 'elements', 'single'];
 
-/** A pipeline for layers whose W rows are 16-byte aligned, and one for any layer. */
-export interface AlignedPair {
-  aligned: Kernel;
-  any: Kernel;
+/** The measured-fastest shape for an adapter. */
+export function defaultMlpKernelShape(adapter: AdapterDescription): MlpKernelShape {
+  return adapter.backend === 'lavapipe' ? 'rows' : 'elements';
 }
 
-/** The dense-layer pipelines, compiled once per device. */
+/** The widest summed dimension the `rows` kernels hold in registers (WIDTH in the WGSL). */
+const ROWS_MAX_WIDTH = 64;
+/** Rows per invocation of the `rows` kernels (ROWS in the WGSL). */
+const ROWS_PER_INVOCATION = 4;
+/** Rows per invocation of the `elements` kernels. */
+const ELEMENT_ROWS = 4;
+
+const compiled = new WeakMap<GPUDevice, Map<MlpKernelShape, Promise<MlpKernels>>>();
+const preferred = new WeakMap<GPUDevice, MlpKernelShape>();
+
+/** A pipeline and how many invocations it needs for a layer and a number of rows. */
+export interface LayerKernel {
+  kernel: Kernel;
+  invocations(rows: number, layer: DenseLayer): number;
+}
+
+/** The dense-layer pipelines of one shape, compiled once per device. */
 export class MlpKernels {
   private constructor(
-    readonly forward: AlignedPair,
-    readonly backwardInput: AlignedPair,
-    readonly backwardParams: Kernel,
+    readonly shape: MlpKernelShape,
+    private readonly forwardBy: { rows: Kernel | null; elements: Kernel | null; aligned: Kernel; any: Kernel },
+    private readonly backwardInputBy: { rows: Kernel | null; elements: Kernel | null; elementsGradVec4: Kernel | null; aligned: Kernel; any: Kernel },
+    /** backward_params specialised by [inDim % 4 === 0][outDim % 4 === 0]. */
+    private readonly backwardParamsBy: Kernel[][],
     readonly denseArgs: StructView,
   ) {}
 
-  static create(gpu: GpuContext): Promise<MlpKernels> {
-    let kernels = compiled.get(gpu.device);
+  /**
+   * The pipelines for `shape` (default: the one set by `useShape` for this
+   * device, else the adapter's measured-fastest), compiled on first use.
+   */
+  static create(gpu: GpuContext, shape?: MlpKernelShape): Promise<MlpKernels> {
+    const chosen = shape ?? preferred.get(gpu.device) ?? defaultMlpKernelShape(gpu.adapter);
+    let byShape = compiled.get(gpu.device);
+    if (!byShape) compiled.set(gpu.device, (byShape = new Map()));
+    let kernels = byShape.get(chosen);
     if (!kernels) {
-      kernels = (async () => {
-        const family = await ShaderFamily.load(gpu, 'mlp', mlpWgsl);
-        const pair = async (entry: string): Promise<AlignedPair> => {
-          const [aligned, any] = await Promise.all([family.kernel(entry, { constants: { ALIGNED: 1 } }), family.kernel(entry)]);
-          return { aligned, any };
-        };
-        const [forward, backwardInput, backwardParams] = await Promise.all([
-          pair('forward'),
-          pair('backward_input'),
-          family.kernel('backward_params'),
-        ]);
-        return new MlpKernels(forward, backwardInput, backwardParams, family.struct('DenseArgs'));
-      })();
-      compiled.set(gpu.device, kernels);
+      kernels = MlpKernels.compile(gpu, chosen);
+      byShape.set(chosen, kernels);
     }
     return kernels;
+  }
+
+  /** Makes `shape` what `create` returns by default on this device (benchmarks compare shapes this way). */
+  static useShape(gpu: GpuContext, shape: MlpKernelShape): void {
+    preferred.set(gpu.device, shape);
+  }
+
+  private static async compile(gpu: GpuContext, shape: MlpKernelShape): Promise<MlpKernels> {
+    const family = await ShaderFamily.load(gpu, 'mlp', mlpWgsl);
+    const on = (...names: string[]) => ({ constants: Object.fromEntries(names.map((n) => [n, 1])) });
+    const optional = (wanted: boolean, entry: string, options = {}) => (wanted ? family.kernel(entry, options) : Promise.resolve(null));
+    const [forwardAligned, forwardAny, inputAligned, inputAny, forwardRows, inputRows, forwardElements, inputElements, inputElementsVec4, ...params] =
+      await Promise.all([
+        family.kernel('forward', on('ALIGNED', 'INPUT_VEC4')),
+        family.kernel('forward'),
+        family.kernel('backward_input', on('ALIGNED')),
+        family.kernel('backward_input'),
+        optional(shape === 'rows', 'forward_rows'),
+        optional(shape === 'rows', 'backward_input_rows'),
+        optional(shape === 'elements', 'forward_elements'),
+        optional(shape === 'elements', 'backward_input_elements'),
+        optional(shape === 'elements', 'backward_input_elements', on('GRAD_VEC4')),
+        family.kernel('backward_params'),
+        family.kernel('backward_params', on('GRAD_VEC4')),
+        family.kernel('backward_params', on('INPUT_VEC4')),
+        family.kernel('backward_params', on('INPUT_VEC4', 'GRAD_VEC4')),
+      ]);
+    return new MlpKernels(
+      shape,
+      { rows: forwardRows, elements: forwardElements, aligned: forwardAligned, any: forwardAny },
+      { rows: inputRows, elements: inputElements, elementsGradVec4: inputElementsVec4, aligned: inputAligned, any: inputAny },
+      [params.slice(0, 2), params.slice(2, 4)],
+      family.struct('DenseArgs'),
+    );
   }
 
   /** Whether W's rows start on 16-byte boundaries, so the vec4 weight path applies. */
@@ -59,6 +118,46 @@ export class MlpKernels {
   static paramTiles(layer: DenseLayer): number {
     return Math.ceil(layer.outDim / 4) * (Math.ceil(layer.inDim / 4) + 1);
   }
+
+  /** The forward pipeline for `layer` in this shape. */
+  forward(layer: DenseLayer): LayerKernel {
+    const k = this.forwardBy;
+    if (MlpKernels.isAligned(layer)) {
+      if (k.rows && layer.inDim <= ROWS_MAX_WIDTH) return blocked(k.rows, ROWS_PER_INVOCATION);
+      if (k.elements) return perElement(k.elements, layer.outDim);
+      return blocked(k.aligned, 1);
+    }
+    return blocked(k.any, 1);
+  }
+
+  /** The backward_input pipeline for `layer` in this shape. */
+  backwardInput(layer: DenseLayer): LayerKernel {
+    const k = this.backwardInputBy;
+    if (MlpKernels.isAligned(layer)) {
+      if (k.rows && layer.outDim <= ROWS_MAX_WIDTH) return blocked(k.rows, ROWS_PER_INVOCATION);
+      if (k.elements && k.elementsGradVec4) return perElement(layer.outDim % 4 === 0 ? k.elementsGradVec4 : k.elements, layer.inDim);
+      return blocked(k.aligned, 1);
+    }
+    return blocked(k.any, 1);
+  }
+
+  /** The backward_params pipeline for `layer`: vec4 reads of whichever rows are whole vec4s. */
+  backwardParams(layer: DenseLayer): Kernel {
+    return this.backwardParamsBy[layer.inDim % 4 === 0 ? 1 : 0][layer.outDim % 4 === 0 ? 1 : 0];
+  }
+}
+
+function blocked(kernel: Kernel, rowsPerInvocation: number): LayerKernel {
+  return { kernel, invocations: (rows) => Math.ceil(rows / rowsPerInvocation) };
+}
+
+function perElement(kernel: Kernel, width: number): LayerKernel {
+  return { kernel, invocations: (rows) => Math.ceil(rows / ELEMENT_ROWS) * width };
+}
+
+/** A bind group from the resources the kernel's entry point uses (the pass offers all of a layer's). */
+function bindUsed(kernel: Kernel, resources: Record<string, GPUBuffer | GPUBufferBinding>, role: string): GPUBindGroup {
+  return kernel.bind(Object.fromEntries(Object.entries(resources).filter(([name]) => kernel.bindings.has(name))), role);
 }
 
 export interface MlpPassOptions {
@@ -166,8 +265,9 @@ export class MlpPass {
     const { rows, input, label, params } = options;
     if (!Number.isInteger(rows) || rows < 1) throw new Error(`${label}: rows must be a positive integer, got ${rows}`);
     const inputBytes = rows * layout.inputDim * 4;
-    if (input.size < inputBytes) {
-      throw new Error(`${label}: input buffer ${input.label} holds ${input.size} bytes, ${rows} rows × ${layout.inputDim} need ${inputBytes}`);
+    // Also read as vec4s, and a vec4 binding needs 16 bytes.
+    if (input.size < Math.max(16, inputBytes)) {
+      throw new Error(`${label}: input buffer ${input.label} holds ${input.size} bytes, ${rows} rows × ${layout.inputDim} need ${Math.max(16, inputBytes)}`);
     }
     for (const [name, buffer] of [['params', params], ['grads', options.grads]] as const) {
       if (buffer.size < layout.paramCount * 4) {
@@ -193,26 +293,27 @@ export class MlpPass {
     layers.forEach((layer, l) => view.write(data, this.denseArgs(layer, l, {}), l * this.slotBytes));
     gpu.device.queue.writeBuffer(args, 0, bytes);
     const slot = (l: number) => ({ buffer: args, offset: l * this.slotBytes, size: view.paddedSize });
-    const pick = (pair: AlignedPair, layer: DenseLayer) => (MlpKernels.isAligned(layer) ? pair.aligned : pair.any);
 
     this.forwardDispatches = layers.map((layer, l) => {
-      const kernel = pick(kernels.forward, layer);
-      const resources = { args: slot(l), params, paramsVec4: params, input: this.layerInput(l), output: this.activations[l] };
-      return { kernel, bindGroup: kernel.bind(resources, `${label}.layer${l}`), invocations: rows };
+      const { kernel, invocations } = kernels.forward(layer);
+      const input = this.layerInput(l);
+      const resources = { args: slot(l), params, paramsVec4: params, input, inputVec4: input, output: this.activations[l] };
+      return { kernel, bindGroup: bindUsed(kernel, resources, `${label}.layer${l}`), invocations: invocations(rows, layer) };
     });
     this.inputDispatches = layers.map((layer, l) => {
       const gradInput = l > 0 ? this.gradPreActivations[l - 1] : this.gradInput;
       if (!gradInput) return null;
-      const kernel = pick(kernels.backwardInput, layer);
+      const { kernel, invocations } = kernels.backwardInput(layer);
       const resources = {
         args: slot(l),
         params,
         paramsVec4: params,
         gradOutput: this.gradPreActivations[l],
+        gradOutputVec4: this.gradPreActivations[l],
         input: this.layerInput(l),
         gradInput,
       };
-      return { kernel, bindGroup: kernel.bind(resources, `${label}.layer${l}`), invocations: rows };
+      return { kernel, bindGroup: bindUsed(kernel, resources, `${label}.layer${l}`), invocations: invocations(rows, layer) };
     });
   }
 
@@ -249,7 +350,7 @@ export class MlpPass {
     const variant = this.backwardVariant(options.accumulate ?? false, options.scale ?? 1);
     for (let l = this.layout.layers.length - 1; l >= 0; l--) {
       const layer = this.layout.layers[l];
-      this.kernels.backwardParams.dispatch(pass, variant.bindGroups[l], MlpKernels.paramTiles(layer));
+      this.kernels.backwardParams(layer).dispatch(pass, variant.bindGroups[l], MlpKernels.paramTiles(layer));
       const d = this.inputDispatches[l];
       if (d) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
     }
@@ -297,12 +398,15 @@ export class MlpPass {
     const data = new DataView(bytes);
     layout.layers.forEach((layer, l) => view.write(data, this.denseArgs(layer, l, { accumulate, scale }), l * this.slotBytes));
     gpu.device.queue.writeBuffer(args, 0, bytes);
-    const bindGroups = layout.layers.map((_, l) =>
-      kernels.backwardParams.bind(
+    const bindGroups = layout.layers.map((layer, l) =>
+      bindUsed(
+        kernels.backwardParams(layer),
         {
           args: { buffer: args, offset: l * this.slotBytes, size: view.paddedSize },
           gradOutput: this.gradPreActivations[l],
+          gradOutputVec4: this.gradPreActivations[l],
           input: this.layerInput(l),
+          inputVec4: this.layerInput(l),
           grads,
         },
         `${label}.layer${l}`,
