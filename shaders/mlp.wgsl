@@ -340,6 +340,129 @@ fn backward_input_elements(@builtin(global_invocation_id) gid: vec3<u32>, @built
 }
 
 @compute @workgroup_size(WG)
+fn forward_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * WG;
+  let inDim = args.inDim;
+  let outDim = args.outDim;
+  let rows = args.rows;
+  let outTiles = (outDim + 3u) / 4u;
+  let o0 = 4u * (t % outTiles);
+  let r0 = 4u * (t / outTiles);
+  if (r0 >= rows) { return; }
+  let lastRow = rows - 1u;
+  let lastOut = outDim - 1u;
+  let x0 = r0 * inDim / 4u;
+  let x1 = min(r0 + 1u, lastRow) * inDim / 4u;
+  let x2 = min(r0 + 2u, lastRow) * inDim / 4u;
+  let x3 = min(r0 + 3u, lastRow) * inDim / 4u;
+  // Outputs past the end repeat the last one; their results are not stored.
+  let w0 = (args.weightOffset + o0 * inDim) / 4u;
+  let w1 = (args.weightOffset + min(o0 + 1u, lastOut) * inDim) / 4u;
+  let w2 = (args.weightOffset + min(o0 + 2u, lastOut) * inDim) / 4u;
+  let w3 = (args.weightOffset + min(o0 + 3u, lastOut) * inDim) / 4u;
+  // acc[j][c]: row r0 + j, output o0 + c. Named, not an array: SwiftShader
+  // keeps indexed arrays in memory.
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var k = 0u; k < inDim / 4u; k++) {
+    let a = paramsVec4[w0 + k];
+    let b = paramsVec4[w1 + k];
+    let c = paramsVec4[w2 + k];
+    let d = paramsVec4[w3 + k];
+    let y0 = inputVec4[x0 + k];
+    let y1 = inputVec4[x1 + k];
+    let y2 = inputVec4[x2 + k];
+    let y3 = inputVec4[x3 + k];
+    acc0 += vec4<f32>(dot(a, y0), dot(b, y0), dot(c, y0), dot(d, y0));
+    acc1 += vec4<f32>(dot(a, y1), dot(b, y1), dot(c, y1), dot(d, y1));
+    acc2 += vec4<f32>(dot(a, y2), dot(b, y2), dot(c, y2), dot(d, y2));
+    acc3 += vec4<f32>(dot(a, y3), dot(b, y3), dot(c, y3), dot(d, y3));
+  }
+  let bias = vec4<f32>(
+    params[args.biasOffset + o0],
+    params[args.biasOffset + min(o0 + 1u, lastOut)],
+    params[args.biasOffset + min(o0 + 2u, lastOut)],
+    params[args.biasOffset + min(o0 + 3u, lastOut)],
+  );
+  storeOutputs(r0, o0, acc0 + bias);
+  storeOutputs(r0 + 1u, o0, acc1 + bias);
+  storeOutputs(r0 + 2u, o0, acc2 + bias);
+  storeOutputs(r0 + 3u, o0, acc3 + bias);
+}
+
+// output[r][o0 .. o0 + 3] = act(s), the parts inside the batch and the layer.
+fn storeOutputs(r: u32, o0: u32, s: vec4<f32>) {
+  if (r >= args.rows) { return; }
+  for (var c = 0u; c < 4u; c++) {
+    if (o0 + c < args.outDim) { output[r * args.outDim + o0 + c] = activate(args.activation, s[c]); }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn backward_input_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * WG;
+  let inDim = args.inDim;
+  let outDim = args.outDim;
+  let rows = args.rows;
+  let inTiles = inDim / 4u;
+  let i0 = 4u * (t % inTiles);
+  let r0 = 4u * (t / inTiles);
+  if (r0 >= rows) { return; }
+  let lastRow = rows - 1u;
+  let g0 = r0 * outDim;
+  let g1 = min(r0 + 1u, lastRow) * outDim;
+  let g2 = min(r0 + 2u, lastRow) * outDim;
+  let g3 = min(r0 + 3u, lastRow) * outDim;
+  let w = (args.weightOffset + i0) / 4u;
+  let stride = inDim / 4u;
+  // acc[j][c]: row r0 + j, input i0 + c.
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  if (GRAD_VEC4) {
+    // Outputs o .. o + 3: W[o + c][i0 .. i0 + 3] against gradOutput[r][o .. o + 3].
+    for (var o = 0u; o < outDim; o += 4u) {
+      let a = paramsVec4[w + o * stride];
+      let b = paramsVec4[w + (o + 1u) * stride];
+      let c = paramsVec4[w + (o + 2u) * stride];
+      let d = paramsVec4[w + (o + 3u) * stride];
+      let h0 = gradOutputVec4[(g0 + o) / 4u];
+      let h1 = gradOutputVec4[(g1 + o) / 4u];
+      let h2 = gradOutputVec4[(g2 + o) / 4u];
+      let h3 = gradOutputVec4[(g3 + o) / 4u];
+      acc0 += a * h0.x + b * h0.y + c * h0.z + d * h0.w;
+      acc1 += a * h1.x + b * h1.y + c * h1.z + d * h1.w;
+      acc2 += a * h2.x + b * h2.y + c * h2.z + d * h2.w;
+      acc3 += a * h3.x + b * h3.y + c * h3.z + d * h3.w;
+    }
+  } else {
+    for (var o = 0u; o < outDim; o++) {
+      let a = paramsVec4[w + o * stride];
+      acc0 += a * gradOutput[g0 + o];
+      acc1 += a * gradOutput[g1 + o];
+      acc2 += a * gradOutput[g2 + o];
+      acc3 += a * gradOutput[g3 + o];
+    }
+  }
+  storeGradInputs(r0, i0, acc0);
+  storeGradInputs(r0 + 1u, i0, acc1);
+  storeGradInputs(r0 + 2u, i0, acc2);
+  storeGradInputs(r0 + 3u, i0, acc3);
+}
+
+// gradInput[r][i0 .. i0 + 3] = s · act'(input[r][i0 .. i0 + 3]) for rows inside the batch.
+fn storeGradInputs(r: u32, i0: u32, s: vec4<f32>) {
+  if (r >= args.rows) { return; }
+  for (var c = 0u; c < 4u; c++) {
+    let at = r * args.inDim + i0 + c;
+    gradInput[at] = s[c] * slope(args.inputActivation, input[at]);
+  }
+}
+
+@compute @workgroup_size(WG)
 fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let tile = gid.x + gid.y * nwg.x * WG;
   let inDim = args.inDim;

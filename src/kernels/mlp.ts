@@ -24,8 +24,8 @@ const ACTIVATION_CODE: Record<Activation, number> = { identity: 0, tanh: 1 };
  * Layers a shape cannot take (unaligned W rows, rows wider than 64 for `rows`)
  * use `single`.
  */
-export type MlpKernelShape = 'rows' | 'elements' | 'single';
-export const MLP_KERNEL_SHAPES: readonly MlpKernelShape[] = ['rows', 'elements', 'single'];
+export type MlpKernelShape = 'rows' | 'elements' | 'tiles' | 'single';
+export const MLP_KERNEL_SHAPES: readonly MlpKernelShape[] = ['rows', 'elements', 'tiles', 'single'];
 
 /** The measured-fastest shape for an adapter. */
 export function defaultMlpKernelShape(adapter: AdapterDescription): MlpKernelShape {
@@ -52,8 +52,16 @@ export interface LayerKernel {
 export class MlpKernels {
   private constructor(
     readonly shape: MlpKernelShape,
-    private readonly forwardBy: { rows: Kernel | null; elements: Kernel | null; aligned: Kernel; any: Kernel },
-    private readonly backwardInputBy: { rows: Kernel | null; elements: Kernel | null; elementsGradVec4: Kernel | null; aligned: Kernel; any: Kernel },
+    private readonly forwardBy: { rows: Kernel | null; elements: Kernel | null; tiles: Kernel | null; aligned: Kernel; any: Kernel },
+    private readonly backwardInputBy: {
+      rows: Kernel | null;
+      elements: Kernel | null;
+      elementsGradVec4: Kernel | null;
+      tiles: Kernel | null;
+      tilesGradVec4: Kernel | null;
+      aligned: Kernel;
+      any: Kernel;
+    },
     /** backward_params specialised by [inDim % 4 === 0][outDim % 4 === 0]. */
     private readonly backwardParamsBy: Kernel[][],
     readonly denseArgs: StructView,
@@ -84,8 +92,21 @@ export class MlpKernels {
     const family = await ShaderFamily.load(gpu, 'mlp', mlpWgsl);
     const on = (...names: string[]) => ({ constants: Object.fromEntries(names.map((n) => [n, 1])) });
     const optional = (wanted: boolean, entry: string, options = {}) => (wanted ? family.kernel(entry, options) : Promise.resolve(null));
-    const [forwardAligned, forwardAny, inputAligned, inputAny, forwardRows, inputRows, forwardElements, inputElements, inputElementsVec4, ...params] =
-      await Promise.all([
+    const [
+      forwardAligned,
+      forwardAny,
+      inputAligned,
+      inputAny,
+      forwardRows,
+      inputRows,
+      forwardElements,
+      inputElements,
+      inputElementsVec4,
+      forwardTiles,
+      inputTiles,
+      inputTilesVec4,
+      ...params
+    ] = await Promise.all([
         family.kernel('forward', on('ALIGNED', 'INPUT_VEC4')),
         family.kernel('forward'),
         family.kernel('backward_input', on('ALIGNED')),
@@ -95,6 +116,9 @@ export class MlpKernels {
         optional(shape === 'elements', 'forward_elements'),
         optional(shape === 'elements', 'backward_input_elements'),
         optional(shape === 'elements', 'backward_input_elements', on('GRAD_VEC4')),
+        optional(shape === 'tiles', 'forward_tiles'),
+        optional(shape === 'tiles', 'backward_input_tiles'),
+        optional(shape === 'tiles', 'backward_input_tiles', on('GRAD_VEC4')),
         family.kernel('backward_params'),
         family.kernel('backward_params', on('GRAD_VEC4')),
         family.kernel('backward_params', on('INPUT_VEC4')),
@@ -102,8 +126,16 @@ export class MlpKernels {
       ]);
     return new MlpKernels(
       shape,
-      { rows: forwardRows, elements: forwardElements, aligned: forwardAligned, any: forwardAny },
-      { rows: inputRows, elements: inputElements, elementsGradVec4: inputElementsVec4, aligned: inputAligned, any: inputAny },
+      { rows: forwardRows, elements: forwardElements, tiles: forwardTiles, aligned: forwardAligned, any: forwardAny },
+      {
+        rows: inputRows,
+        elements: inputElements,
+        elementsGradVec4: inputElementsVec4,
+        tiles: inputTiles,
+        tilesGradVec4: inputTilesVec4,
+        aligned: inputAligned,
+        any: inputAny,
+      },
       [params.slice(0, 2), params.slice(2, 4)],
       family.struct('DenseArgs'),
     );
@@ -125,6 +157,7 @@ export class MlpKernels {
     if (MlpKernels.isAligned(layer)) {
       if (k.rows && layer.inDim <= ROWS_MAX_WIDTH) return blocked(k.rows, ROWS_PER_INVOCATION);
       if (k.elements) return perElement(k.elements, layer.outDim);
+      if (k.tiles) return perElement(k.tiles, Math.ceil(layer.outDim / 4));
       return blocked(k.aligned, 1);
     }
     return blocked(k.any, 1);
@@ -136,6 +169,7 @@ export class MlpKernels {
     if (MlpKernels.isAligned(layer)) {
       if (k.rows && layer.outDim <= ROWS_MAX_WIDTH) return blocked(k.rows, ROWS_PER_INVOCATION);
       if (k.elements && k.elementsGradVec4) return perElement(layer.outDim % 4 === 0 ? k.elementsGradVec4 : k.elements, layer.inDim);
+      if (k.tiles && k.tilesGradVec4) return perElement(layer.outDim % 4 === 0 ? k.tilesGradVec4 : k.tiles, layer.inDim / 4);
       return blocked(k.aligned, 1);
     }
     return blocked(k.any, 1);
