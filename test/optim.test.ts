@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { Adam, type AdamOptions } from '../src/kernels/optim';
+import { countDispatches } from '../src/train/trainer';
 import { AdamReference } from '../src/reference/adam';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
@@ -44,6 +45,37 @@ describe('Adam vs float64 torch.optim.Adam formulas (rtol 1e-5, atol 1e-7)', () 
       expect((await s.control()).step).toBe(5);
     });
   }
+
+  it('several steps recorded into one pass (3, then 2), with clipping and an external flag: the control copies alternate', async () => {
+    const gpu = await testGpu();
+    const flags = storageBuffer(gpu, 'test.flags', new Float32Array([0, 1]));
+    const s = await setup(1001, { lr: 1e-2, maxGradNorm: 0.3, activeFlag: { buffer: flags, index: 1 } }, 5);
+    for (const steps of [3, 2]) {
+      const grads = Array.from({ length: steps }, () => new Float32Array(randomArray(1001, seededRandom(steps * 7 + s.reference.step), -1, 1)));
+      const buffers = grads.map((g, k) => storageBuffer(gpu, `test.grads${k}`, g));
+      submitPass(gpu, 'test.adam.steps', (pass) => {
+        for (const b of buffers) s.adam.encodeStep(pass, s.params, b);
+      });
+      for (const g of grads) s.reference.update(s.theta, g);
+      expectClose(await s.read(), s.theta, 1e-5, 1e-7, `params after ${s.reference.step} steps`);
+      const control = await s.control();
+      expect(control.step).toBe(s.reference.step);
+      expectClose([control.gradScale], [s.reference.gradScale], 1e-5, 0, 'gradScale of the last step');
+    }
+  });
+
+  it('one dispatch per step (three with clipping: the norm reduction first)', async () => {
+    const gpu = await testGpu();
+    const params = storageBuffer(gpu, 'test.params', 40);
+    for (const [options, dispatches] of [
+      [{ lr: 1 }, 1],
+      [{ lr: 1, maxGradNorm: 1 }, 3],
+    ] as const) {
+      const adam = await Adam.create(gpu, { count: 10, ...options, label: 'test.adam.count' });
+      expect(countDispatches((pass) => adam.encodeStep(pass, params, params))).toBe(dispatches);
+      adam.destroy();
+    }
+  });
 
   it('β near 1 (0.9999): bias corrections without cancellation', async () => {
     const s = await setup(257, { lr: 1e-3, beta1: 0.99, beta2: 0.9999, eps: 1e-6 }, 3);
@@ -113,8 +145,8 @@ describe('global gradient-norm clipping (gradScale = min(1, maxNorm / (‖g‖ +
 describe('Adam state and options', () => {
   it('readState/writeState round-trip into a fresh optimizer, which then continues identically', async () => {
     const a = await setup(500, { lr: 1e-2 }, 41);
-    a.step();
-    a.step();
+    // An odd count, so the source reads its other control copy next and the fresh optimizer its first.
+    for (let k = 0; k < 3; k++) a.step();
     const state = await a.adam.readState();
     const b = await Adam.create(a.gpu, { count: 500, lr: 1e-2, label: 'test.adam.restored' });
     b.writeState(state);
