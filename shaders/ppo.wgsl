@@ -1,6 +1,7 @@
-// PPO update kernels: minibatch gather through a GPU permutation, clipped
-// surrogate (or adaptive KL penalty) gradient at the logits, value-loss gradient,
-// and the small scalar kernels (early stop, KL-coefficient adaptation).
+// PPO update kernels: minibatch gather through a GPU permutation, the clipped
+// surrogate (or adaptive KL penalty) gradient at the logits and the value-loss
+// gradient in one dispatch, and the small scalar kernels (early stop,
+// KL-coefficient adaptation).
 // Loaded after shaders/random.wgsl (philox4x32, STREAM_PERMUTATION).
 //
 // Rollout buffers (time-major, sample j = t * numEnvs + env, j < batchSize):
@@ -15,7 +16,10 @@
 //   there too (advantage statistics, KL coefficient, epoch KL, update_active).
 // rowStats [STAT_COUNT][batchSize]: per-sample terms of the current epoch, stat-major
 //   (row = minibatch * B + r) so each statistic is one contiguous range to reduce.
-// Dispatch: gather and the losses take B invocations; the scalar kernels one.
+// policyLogits [B][numActions], valuePredictions [B]: the two networks' outputs;
+//   policyGradOutput, valueGradOutput: the same shapes, dLoss/d(output) for their backward.
+// Dispatch: gather and minibatch_losses take B invocations (one row each, both losses:
+// one dispatch per minibatch instead of two); the scalar kernels one.
 //
 // Permutation: sample index = perm_e(minibatch * B + row), perm_e a 4-round Feistel
 // bijection on [0, 2^(2h)) ⊇ [0, batchSize) with cycle walking, round keys from
@@ -82,9 +86,10 @@ struct MinibatchArgs {
 @group(0) @binding(10) var<storage, read_write> metrics: array<f32>;
 @group(0) @binding(11) var<storage, read> policyLogits: array<f32>;
 @group(0) @binding(12) var<storage, read> valuePredictions: array<f32>;
-@group(0) @binding(13) var<storage, read_write> gradOutput: array<f32>;
+@group(0) @binding(13) var<storage, read_write> policyGradOutput: array<f32>;
 @group(0) @binding(14) var<storage, read_write> rowStats: array<f32>;
 @group(0) @binding(15) var<storage, read> mbRecordsIn: array<f32>;
+@group(0) @binding(16) var<storage, read_write> valueGradOutput: array<f32>;
 
 fn linear_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
@@ -149,10 +154,7 @@ fn gather_minibatch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
 
 // Gradient of the per-sample PPO policy loss at the logits, scaled by 1/B (the mean),
 // and the sample's statistics for this epoch.
-@compute @workgroup_size(WG)
-fn policy_loss(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = linear_index(gid, nwg);
-  if (row >= ppo.minibatchSize) { return; }
+fn policy_loss(row: u32) {
   let A = ppo.numActions;
   let base = row * record_stride();
   let action = u32(mbRecordsIn[base + RECORD_ACTION]);
@@ -215,7 +217,7 @@ fn policy_loss(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     var g = dLogP * (indicator - p);
     g += ppo.entropyCoef * p * (logP[k] + entropy);
     g += beta * (p - exp(logPOld[k]));
-    gradOutput[row * A + k] = g * scale;
+    policyGradOutput[row * A + k] = g * scale;
   }
 
   let statRow = slot.minibatch * ppo.minibatchSize + row;
@@ -227,10 +229,7 @@ fn policy_loss(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 }
 
 // Gradient of the per-sample value loss (mean squared error, optionally clipped), scaled by 1/B.
-@compute @workgroup_size(WG)
-fn value_loss(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = linear_index(gid, nwg);
-  if (row >= ppo.minibatchSize) { return; }
+fn value_loss(row: u32) {
   let base = row * record_stride();
   let value = valuePredictions[row];
   let returnTarget = mbRecordsIn[base + RECORD_RETURN];
@@ -247,8 +246,17 @@ fn value_loss(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
       grad = select(0.0, 2.0 * (clippedValue - returnTarget), inside);
     }
   }
-  gradOutput[row] = grad / f32(ppo.minibatchSize);
+  valueGradOutput[row] = grad / f32(ppo.minibatchSize);
   rowStats[STAT_VALUE_LOSS * ppo.batchSize + slot.minibatch * ppo.minibatchSize + row] = loss;
+}
+
+// Both losses of a minibatch row, after both networks' forward passes.
+@compute @workgroup_size(WG)
+fn minibatch_losses(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = linear_index(gid, nwg);
+  if (row >= ppo.minibatchSize) { return; }
+  policy_loss(row);
+  value_loss(row);
 }
 
 // Mean and population std of the minibatch's raw advantages, in a fixed order

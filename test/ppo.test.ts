@@ -93,7 +93,46 @@ describe('PPO minibatch permutation', () => {
   }
 });
 
-describe('PPO loss gradients at the logits vs float64 finite differences (rtol 2e-3, atol 2e-5)', () => {
+interface LossInputs {
+  args: ReturnType<typeof ppoArgs>;
+  /** [B][recordStride] as gather_minibatch writes them */
+  records: Float32Array;
+  /** [B][numActions] policy outputs */
+  logits: Float32Array;
+  /** [B] value outputs */
+  values: Float32Array;
+  metrics: Float32Array;
+}
+
+/** One minibatch_losses dispatch over B = args.minibatchSize rows: both gradients and the statistics rows. */
+async function minibatchLosses(gpu: GpuContext, o: LossInputs) {
+  const family = await ppoFamily(gpu);
+  const k = await family.kernel('minibatch_losses', { dynamicOffsets: ['slot'] });
+  const B = o.args.minibatchSize;
+  const slotView = family.struct('MinibatchArgs');
+  const policyGradOutput = storageBuffer(gpu, 'policyGrad', B * numActions * 4);
+  const valueGradOutput = storageBuffer(gpu, 'valueGrad', B * 4);
+  const rowStats = storageBuffer(gpu, 'rowStats', 5 * B * 4);
+  const group = k.bind({
+    ppo: uniformBuffer(gpu, 'ppo', family.struct('PpoArgs').pack(o.args)),
+    slot: { buffer: uniformBuffer(gpu, 'slot', slotView.pack({ epoch: 0, minibatch: 0 })), offset: 0, size: slotView.paddedSize },
+    mbRecordsIn: storageBuffer(gpu, 'records', o.records),
+    metrics: storageBuffer(gpu, 'metrics', o.metrics),
+    policyLogits: storageBuffer(gpu, 'logits', o.logits),
+    policyGradOutput,
+    valuePredictions: storageBuffer(gpu, 'values', o.values),
+    valueGradOutput,
+    rowStats,
+  });
+  submitPass(gpu, 'minibatch_losses', (pass) => k.dispatch(pass, group, B, [0]));
+  return {
+    policyGrad: await readFloat32(gpu, policyGradOutput),
+    valueGrad: await readFloat32(gpu, valueGradOutput),
+    stats: await readFloat32(gpu, rowStats),
+  };
+}
+
+describe('PPO loss gradients (one minibatch_losses dispatch for both) vs float64 finite differences (rtol 2e-3, atol 2e-5)', () => {
   const cases = [
     { name: 'clipped surrogate', clip: 0.2, entropyCoef: 0, klPenalty: false },
     { name: 'clipped surrogate + entropy bonus', clip: 0.1, entropyCoef: 0.05, klPenalty: false },
@@ -102,8 +141,6 @@ describe('PPO loss gradients at the logits vs float64 finite differences (rtol 2
   for (const c of cases) {
     it(c.name, async () => {
       const gpu = await testGpu();
-      const family = await ppoFamily(gpu);
-      const k = await family.kernel('policy_loss', { dynamicOffsets: ['slot'] });
       const B = 37;
       const rand = seededRandom(c.name.length * 31);
       const samples: PolicySample[] = [];
@@ -124,21 +161,8 @@ describe('PPO loss gradients at the logits vs float64 finite differences (rtol 2
       const klCoef = 0.7;
       const metrics = new Float32Array(METRICS_BLOCK_FLOATS);
       metrics[metricSlot('kl_coef')] = klCoef;
-      const slotView = family.struct('MinibatchArgs');
-      const gradOutput = storageBuffer(gpu, 'grad', B * numActions * 4);
-      const rowStats = storageBuffer(gpu, 'rowStats', 5 * B * 4);
-      const group = k.bind({
-        ppo: uniformBuffer(gpu, 'ppo', family.struct('PpoArgs').pack(ppoArgs({ batchSize: B, minibatchSize: B, clip: c.clip, entropyCoef: c.entropyCoef, klPenalty: c.klPenalty }))),
-        slot: { buffer: uniformBuffer(gpu, 'slot', slotView.pack({ epoch: 0, minibatch: 0 })), offset: 0, size: slotView.paddedSize },
-        mbRecordsIn: storageBuffer(gpu, 'records', records),
-        policyLogits: storageBuffer(gpu, 'logits', logits),
-        metrics: storageBuffer(gpu, 'metrics', metrics),
-        gradOutput,
-        rowStats,
-      });
-      submitPass(gpu, 'policy_loss', (pass) => k.dispatch(pass, group, B, [0]));
-      const grad = await readFloat32(gpu, gradOutput);
-      const stats = await readFloat32(gpu, rowStats);
+      const args = ppoArgs({ batchSize: B, minibatchSize: B, clip: c.clip, entropyCoef: c.entropyCoef, klPenalty: c.klPenalty });
+      const { policyGrad: grad, stats } = await minibatchLosses(gpu, { args, records, logits, values: new Float32Array(B), metrics });
       const options = { clip: c.clip, entropyCoef: c.entropyCoef, klCoef: c.klPenalty ? klCoef : undefined };
       const expectedGrad = new Float64Array(B * numActions);
       const expectedLoss = new Float64Array(B);
@@ -162,8 +186,6 @@ describe('PPO loss gradients at the logits vs float64 finite differences (rtol 2
 
   it('value loss gradient, plain and clipped', async () => {
     const gpu = await testGpu();
-    const family = await ppoFamily(gpu);
-    const k = await family.kernel('value_loss', { dynamicOffsets: ['slot'] });
     const B = 41;
     for (const valueClip of [0, 0.3]) {
       const rand = seededRandom(99 + valueClip * 10);
@@ -178,22 +200,15 @@ describe('PPO loss gradients at the logits vs float64 finite differences (rtol 2
         olds.push(valueOld);
         records.set([0, 0, 0, target, valueOld], r * recordStride);
       }
-      const gradOutput = storageBuffer(gpu, 'grad', B * 4);
-      const rowStats = storageBuffer(gpu, 'rowStats', 5 * B * 4);
-      const slotView = family.struct('MinibatchArgs');
-      const group = k.bind({
-        ppo: uniformBuffer(gpu, 'ppo', family.struct('PpoArgs').pack(ppoArgs({ batchSize: B, minibatchSize: B, valueClip }))),
-        slot: { buffer: uniformBuffer(gpu, 'slot', slotView.pack({ epoch: 0, minibatch: 0 })), offset: 0, size: slotView.paddedSize },
-        mbRecordsIn: storageBuffer(gpu, 'records', records),
-        valuePredictions: storageBuffer(gpu, 'values', values),
-        gradOutput,
-        rowStats,
-      });
-      submitPass(gpu, 'value_loss', (pass) => k.dispatch(pass, group, B, [0]));
-      const grad = await readFloat32(gpu, gradOutput);
+      const args = ppoArgs({ batchSize: B, minibatchSize: B, valueClip });
+      const logits = new Float32Array(B * numActions);
+      const { valueGrad: grad, stats } = await minibatchLosses(gpu, { args, records, logits, values, metrics: new Float32Array(METRICS_BLOCK_FLOATS) });
       const h = 1e-6;
       const expected = Array.from(values, (v, r) => (valueLoss64(v + h, targets[r], olds[r], valueClip) - valueLoss64(v - h, targets[r], olds[r], valueClip)) / (2 * h) / B);
       expectClose(grad, expected, 1e-3, 1e-5, `dLoss/dvalue (valueClip ${valueClip})`);
+      // Statistics row 4 (STAT_VALUE_LOSS) holds the per-sample loss (rtol 1e-5).
+      const losses = Array.from(values, (v, r) => valueLoss64(v, targets[r], olds[r], valueClip));
+      expectClose(stats.subarray(4 * B, 5 * B), losses, 1e-5, 1e-6, `per-sample value loss (valueClip ${valueClip})`);
     }
   });
 });

@@ -36,7 +36,7 @@ export class PpoUpdate {
     private readonly gpu: GpuContext,
     private readonly config: ResolvedConfig,
     private readonly kernels: Record<
-      'gather_minibatch' | 'policy_loss' | 'value_loss' | 'minibatch_advantage_stats' | 'early_stop' | 'adapt_kl_coef' | 'begin_update',
+      'gather_minibatch' | 'minibatch_losses' | 'minibatch_advantage_stats' | 'early_stop' | 'adapt_kl_coef' | 'begin_update',
       Kernel
     >,
     private readonly groups: Record<string, GPUBindGroup>,
@@ -60,8 +60,7 @@ export class PpoUpdate {
     const family = await ShaderFamily.load(gpu, 'ppo', [randomWgsl, metricSlotsWgsl(), ppoWgsl]);
     const kernels = await family.kernels({
       gather_minibatch: { dynamicOffsets: ['slot'] },
-      policy_loss: { dynamicOffsets: ['slot'] },
-      value_loss: { dynamicOffsets: ['slot'] },
+      minibatch_losses: { dynamicOffsets: ['slot'] },
       minibatch_advantage_stats: {},
       early_stop: { dynamicOffsets: ['slot'] },
       adapt_kl_coef: {},
@@ -105,13 +104,19 @@ export class PpoUpdate {
         },
         'gather',
       ),
-      policyLoss: kernels.policy_loss.bind(
-        { ppo: ppoArgs, slot, mbRecordsIn: mbRecords, policyLogits: policyPass.output, metrics: batch.metrics, gradOutput: policyPass.gradOutput, rowStats },
-        'policy',
-      ),
-      valueLoss: kernels.value_loss.bind(
-        { ppo: ppoArgs, slot, mbRecordsIn: mbRecords, valuePredictions: valuePass.output, gradOutput: valuePass.gradOutput, rowStats },
-        'value',
+      losses: kernels.minibatch_losses.bind(
+        {
+          ppo: ppoArgs,
+          slot,
+          mbRecordsIn: mbRecords,
+          metrics: batch.metrics,
+          policyLogits: policyPass.output,
+          policyGradOutput: policyPass.gradOutput,
+          valuePredictions: valuePass.output,
+          valueGradOutput: valuePass.gradOutput,
+          rowStats,
+        },
+        'losses',
       ),
       minibatchStats: kernels.minibatch_advantage_stats.bind({ ppo: ppoArgs, mbRecordsIn: mbRecords, metrics: batch.metrics }, 'minibatchStats'),
       earlyStop: kernels.early_stop.bind({ ppo: ppoArgs, slot, metrics: batch.metrics }, 'earlyStop'),
@@ -181,12 +186,12 @@ export class PpoUpdate {
         const offset = [(epoch * M + m) * this.slotStride];
         k.gather_minibatch.dispatch(pass, g.gather, B, offset);
         if (config.advantageNorm === 'minibatch') k.minibatch_advantage_stats.dispatch(pass, g.minibatchStats, 1);
+        // The two networks are independent, so both forwards come first and one dispatch takes both losses.
         this.policyPass.encodeForward(pass);
-        k.policy_loss.dispatch(pass, g.policyLoss, B, offset);
+        this.valuePass.encodeForward(pass);
+        k.minibatch_losses.dispatch(pass, g.losses, B, offset);
         this.policyPass.encodeBackward(pass);
         this.policyAdam.encodeStep(pass, this.policy.params, this.policy.grads);
-        this.valuePass.encodeForward(pass);
-        k.value_loss.dispatch(pass, g.valueLoss, B, offset);
         this.valuePass.encodeBackward(pass);
         this.valueAdam.encodeStep(pass, this.value.params, this.value.grads);
       }
