@@ -22,11 +22,14 @@
 //               Fastest on lavapipe, whose LLVM keeps the rows in vector
 //               registers. Needs aligned W rows (see ALIGNED) and the summed
 //               dimension ≤ WIDTH (forward: inDim, backward_input: outDim).
-//   *_elements  one invocation per output element of 4 rows, no arrays, only
-//               vec4 loads and four accumulators. Dispatch ceil(rows / 4) ·
-//               outDim (forward) or · inDim (backward_input). Fastest on
-//               SwiftShader, which keeps indexed per-invocation arrays in
-//               memory. Needs inDim a multiple of 4 (vec4 rows of input).
+//   *_tiles     one invocation per 4 rows × 4 outputs (inputs for
+//               backward_input), accumulated in named vec4s: each loaded
+//               weight vec4 and row vec4 serves four dot products. Dispatch
+//               ceil(rows / 4) · ceil(outDim / 4) (forward) or · inDim / 4
+//               (backward_input). Fastest on SwiftShader, which keeps indexed
+//               per-invocation arrays in memory and loads each lane apart;
+//               also the register micro-tile GPUs favour. Needs aligned W
+//               rows (see ALIGNED).
 //   forward, backward_input (no suffix): one invocation per row (dispatch
 //               `rows`), any shape; rows wider than CHUNK are done in chunks
 //               that accumulate in the output row. ALIGNED: W rows start on
@@ -268,73 +271,6 @@ fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
           gradInput[at] = acc[j][c] * slope(args.inputActivation, input[at]);
         }
       }
-    }
-  }
-}
-
-@compute @workgroup_size(WG)
-fn forward_elements(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * WG;
-  let inDim = args.inDim;
-  let outDim = args.outDim;
-  let rows = args.rows;
-  let o = t % outDim;
-  let r0 = 4u * (t / outDim);
-  if (r0 >= rows) { return; }
-  let last = rows - 1u;
-  let x0 = r0 * inDim / 4u;
-  let x1 = min(r0 + 1u, last) * inDim / 4u;
-  let x2 = min(r0 + 2u, last) * inDim / 4u;
-  let x3 = min(r0 + 3u, last) * inDim / 4u;
-  let w = (args.weightOffset + o * inDim) / 4u;
-  var acc = vec4<f32>(0.0);
-  for (var k = 0u; k < inDim / 4u; k++) {
-    let wv = paramsVec4[w + k];
-    acc += vec4<f32>(dot(wv, inputVec4[x0 + k]), dot(wv, inputVec4[x1 + k]), dot(wv, inputVec4[x2 + k]), dot(wv, inputVec4[x3 + k]));
-  }
-  let b = params[args.biasOffset + o];
-  for (var j = 0u; j < 4u; j++) {
-    if (r0 + j < rows) { output[(r0 + j) * outDim + o] = activate(args.activation, acc[j] + b); }
-  }
-}
-
-@compute @workgroup_size(WG)
-fn backward_input_elements(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * WG;
-  let inDim = args.inDim;
-  let outDim = args.outDim;
-  let rows = args.rows;
-  let i = t % inDim;
-  let r0 = 4u * (t / inDim);
-  if (r0 >= rows) { return; }
-  let last = rows - 1u;
-  let g0 = r0 * outDim;
-  let g1 = min(r0 + 1u, last) * outDim;
-  let g2 = min(r0 + 2u, last) * outDim;
-  let g3 = min(r0 + 3u, last) * outDim;
-  let w = args.weightOffset + i;
-  var acc = vec4<f32>(0.0);
-  if (GRAD_VEC4) {
-    // Outputs o .. o + 3 of the four rows as one vec4 each.
-    for (var o = 0u; o < outDim; o += 4u) {
-      let wv = vec4<f32>(params[w + o * inDim], params[w + (o + 1u) * inDim], params[w + (o + 2u) * inDim], params[w + (o + 3u) * inDim]);
-      acc += vec4<f32>(
-        dot(wv, gradOutputVec4[(g0 + o) / 4u]),
-        dot(wv, gradOutputVec4[(g1 + o) / 4u]),
-        dot(wv, gradOutputVec4[(g2 + o) / 4u]),
-        dot(wv, gradOutputVec4[(g3 + o) / 4u]),
-      );
-    }
-  } else {
-    for (var o = 0u; o < outDim; o++) {
-      acc += params[w + o * inDim] * vec4<f32>(gradOutput[g0 + o], gradOutput[g1 + o], gradOutput[g2 + o], gradOutput[g3 + o]);
-    }
-  }
-  for (var j = 0u; j < 4u; j++) {
-    let r = r0 + j;
-    if (r < rows) {
-      let at = r * inDim + i;
-      gradInput[at] = acc[j] * slope(args.inputActivation, input[at]);
     }
   }
 }

@@ -14,30 +14,28 @@ const ACTIVATION_CODE: Record<Activation, number> = { identity: 0, tanh: 1 };
 
 /**
  * How forward and backward_input spread a layer over invocations (see the
- * header of shaders/mlp.wgsl):
- *   rows      4 rows per invocation held in registers: lavapipe (×1.7 on the
- *             PPO seed iteration against `single`)
- *   elements  one invocation per output element of 4 rows: SwiftShader (×1.65
- *             in Chromium), and GPUs, where it keeps registers few and
- *             invocations many
- *   single    one invocation per row, the shape every layer can take
+ * header of shaders/mlp.wgsl; measurements in bench/RESULTS.md):
+ *   rows    4 rows per invocation held in registers: lavapipe
+ *   tiles   4 rows × 4 outputs per invocation: SwiftShader, and GPUs (the
+ *           register micro-tile of a GEMM)
+ *   single  one invocation per row, the shape every layer can take
  * Layers a shape cannot take (unaligned W rows, rows wider than 64 for `rows`)
  * use `single`.
  */
-export type MlpKernelShape = 'rows' | 'elements' | 'tiles' | 'single';
-export const MLP_KERNEL_SHAPES: readonly MlpKernelShape[] = ['rows', 'elements', 'tiles', 'single'];
+export type MlpKernelShape = 'rows' | 'tiles' | 'single';
+export const MLP_KERNEL_SHAPES: readonly MlpKernelShape[] = ['rows', 'tiles', 'single'];
 
 /** The measured-fastest shape for an adapter. */
 export function defaultMlpKernelShape(adapter: AdapterDescription): MlpKernelShape {
-  return adapter.backend === 'lavapipe' ? 'rows' : 'elements';
+  return adapter.backend === 'lavapipe' ? 'rows' : 'tiles';
 }
 
 /** The widest summed dimension the `rows` kernels hold in registers (WIDTH in the WGSL). */
 const ROWS_MAX_WIDTH = 64;
 /** Rows per invocation of the `rows` kernels (ROWS in the WGSL). */
 const ROWS_PER_INVOCATION = 4;
-/** Rows per invocation of the `elements` kernels. */
-const ELEMENT_ROWS = 4;
+/** Rows and outputs (inputs) per invocation of the `tiles` kernels. */
+const TILE = 4;
 
 const compiled = new WeakMap<GPUDevice, Map<MlpKernelShape, Promise<MlpKernels>>>();
 const preferred = new WeakMap<GPUDevice, MlpKernelShape>();
@@ -52,11 +50,9 @@ export interface LayerKernel {
 export class MlpKernels {
   private constructor(
     readonly shape: MlpKernelShape,
-    private readonly forwardBy: { rows: Kernel | null; elements: Kernel | null; tiles: Kernel | null; aligned: Kernel; any: Kernel },
+    private readonly forwardBy: { rows: Kernel | null; tiles: Kernel | null; aligned: Kernel; any: Kernel },
     private readonly backwardInputBy: {
       rows: Kernel | null;
-      elements: Kernel | null;
-      elementsGradVec4: Kernel | null;
       tiles: Kernel | null;
       tilesGradVec4: Kernel | null;
       aligned: Kernel;
@@ -99,9 +95,6 @@ export class MlpKernels {
       inputAny,
       forwardRows,
       inputRows,
-      forwardElements,
-      inputElements,
-      inputElementsVec4,
       forwardTiles,
       inputTiles,
       inputTilesVec4,
@@ -113,9 +106,6 @@ export class MlpKernels {
         family.kernel('backward_input'),
         optional(shape === 'rows', 'forward_rows'),
         optional(shape === 'rows', 'backward_input_rows'),
-        optional(shape === 'elements', 'forward_elements'),
-        optional(shape === 'elements', 'backward_input_elements'),
-        optional(shape === 'elements', 'backward_input_elements', on('GRAD_VEC4')),
         optional(shape === 'tiles', 'forward_tiles'),
         optional(shape === 'tiles', 'backward_input_tiles'),
         optional(shape === 'tiles', 'backward_input_tiles', on('GRAD_VEC4')),
@@ -126,11 +116,9 @@ export class MlpKernels {
       ]);
     return new MlpKernels(
       shape,
-      { rows: forwardRows, elements: forwardElements, tiles: forwardTiles, aligned: forwardAligned, any: forwardAny },
+      { rows: forwardRows, tiles: forwardTiles, aligned: forwardAligned, any: forwardAny },
       {
         rows: inputRows,
-        elements: inputElements,
-        elementsGradVec4: inputElementsVec4,
         tiles: inputTiles,
         tilesGradVec4: inputTilesVec4,
         aligned: inputAligned,
@@ -156,8 +144,7 @@ export class MlpKernels {
     const k = this.forwardBy;
     if (MlpKernels.isAligned(layer)) {
       if (k.rows && layer.inDim <= ROWS_MAX_WIDTH) return blocked(k.rows, ROWS_PER_INVOCATION);
-      if (k.elements) return perElement(k.elements, layer.outDim);
-      if (k.tiles) return perElement(k.tiles, Math.ceil(layer.outDim / 4));
+      if (k.tiles) return tiled(k.tiles, Math.ceil(layer.outDim / TILE));
       return blocked(k.aligned, 1);
     }
     return blocked(k.any, 1);
@@ -168,8 +155,7 @@ export class MlpKernels {
     const k = this.backwardInputBy;
     if (MlpKernels.isAligned(layer)) {
       if (k.rows && layer.outDim <= ROWS_MAX_WIDTH) return blocked(k.rows, ROWS_PER_INVOCATION);
-      if (k.elements && k.elementsGradVec4) return perElement(layer.outDim % 4 === 0 ? k.elementsGradVec4 : k.elements, layer.inDim);
-      if (k.tiles && k.tilesGradVec4) return perElement(layer.outDim % 4 === 0 ? k.tilesGradVec4 : k.tiles, layer.inDim / 4);
+      if (k.tiles && k.tilesGradVec4) return tiled(layer.outDim % 4 === 0 ? k.tilesGradVec4 : k.tiles, layer.inDim / TILE);
       return blocked(k.aligned, 1);
     }
     return blocked(k.any, 1);
@@ -185,8 +171,9 @@ function blocked(kernel: Kernel, rowsPerInvocation: number): LayerKernel {
   return { kernel, invocations: (rows) => Math.ceil(rows / rowsPerInvocation) };
 }
 
-function perElement(kernel: Kernel, width: number): LayerKernel {
-  return { kernel, invocations: (rows) => Math.ceil(rows / ELEMENT_ROWS) * width };
+/** `tilesPerRow` tiles of outputs (inputs) for every block of TILE rows. */
+function tiled(kernel: Kernel, tilesPerRow: number): LayerKernel {
+  return { kernel, invocations: (rows) => Math.ceil(rows / TILE) * tilesPerRow };
 }
 
 /** A bind group from the resources the kernel's entry point uses (the pass offers all of a layer's). */
