@@ -1,10 +1,16 @@
 // Generalised Advantage Estimation as a backward scan, one invocation per env.
 //
-// Buffers (time-major, index t * numEnvs + env):
+// Buffers (time-major, index i = t * numEnvs + env):
 //   rewards      [T][N] f32
 //   doneFlags    [T][N] u32   bit 0: terminated, bit 1: truncated (episode ended after step t)
 //   values       [T+1][N] f32 V(obs_t); row T is V of the observation after the last step
-//   finalValues  [T][N] f32  V(final observation of step t): used where step t was truncated
+//   finalValues  [K][N] f32 from element finalValuesOffset: V(final observation) of truncated
+//                steps; step t of env n reads slot floor(t / maxEpisodeSteps) * N + n, which is
+//                unique per truncation because one env's truncations are at least
+//                maxEpisodeSteps apart (maxEpisodeSteps = 1: the dense [T][N] layout).
+//                May be the values buffer itself, with the slots after its T+1 rows.
+//                Read only where step t was truncated, not terminated, and
+//                truncationAsTerminal is off: other slots may hold anything.
 //   advantages   [T][N] f32  (out)
 //   returns      [T][N] f32  (out) advantages + values
 // Dispatch: numEnvs invocations.
@@ -22,6 +28,8 @@ struct GaeArgs {
   gamma: f32,
   lambda: f32,
   truncationAsTerminal: u32,
+  maxEpisodeSteps: u32,
+  finalValuesOffset: u32,
 }
 
 @group(0) @binding(0) var<uniform> args: GaeArgs;
@@ -37,6 +45,7 @@ fn gae(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
   let env = gid.x + gid.y * nwg.x * WG;
   if (env >= args.numEnvs) { return; }
   let n = args.numEnvs;
+  let bootstrapTruncated = args.truncationAsTerminal == 0u;
   var advantage = 0.0;
   for (var step = 0u; step < args.numSteps; step++) {
     let t = args.numSteps - 1u - step;
@@ -45,8 +54,11 @@ fn gae(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) n
     let terminated = (flags & 1u) != 0u;
     let truncated = (flags & 2u) != 0u;
     var nextValue = values[i + n];
-    if (truncated) { nextValue = select(finalValues[i], 0.0, args.truncationAsTerminal != 0u); }
-    if (terminated) { nextValue = 0.0; }
+    if (terminated || truncated) { nextValue = 0.0; }
+    // A branch, not a select: the slot is read only where it was written.
+    if (truncated && !terminated && bootstrapTruncated) {
+      nextValue = finalValues[args.finalValuesOffset + (t / args.maxEpisodeSteps) * n + env];
+    }
     let carry = select(1.0, 0.0, terminated || truncated);
     let delta = rewards[i] + args.gamma * nextValue - values[i];
     advantage = delta + args.gamma * args.lambda * carry * advantage;

@@ -2,16 +2,24 @@
 // Loaded after random.wgsl and cartpole.wgsl; the policy logits for the current
 // observations come from the MLP forward pass recorded just before each step.
 //
-// Buffers (time-major storage, index t * N + env):
-//   policyLogits [N][numActions]  logits of the current policy at currentObs
-//   currentObs   [N] vec4         the observation each env is in (the policy's input)
-//   envSlots     [ENV_SLOT_COUNT][N] f32: elapsed steps, episode index, running
-//                 return, and this iteration's completed-episode return sum and count
-//   obs          [T+1][N] vec4    obs[t] acted on at step t; row T is the bootstrap observation
-//   finalObs     [T][N] vec4      the observation step t reached (before any reset)
-//   actions      [T][N] i32, rewards [T][N] f32,
-//   doneFlags    [T][N] u32       bit 0 terminated, bit 1 truncated
+// Buffers (time-major storage, index i = t * N + env):
+//   policyLogits    [N][A]        logits of the current policy at currentObs
+//   currentObs      [N] vec4      the observation each env is in (the policy's input)
+//   envSlots        [ENV_SLOT_COUNT][N] f32: elapsed steps, episode index, running
+//                    return, and this iteration's completed-episode return sum and count
+//   obs             [T+1][N] vec4 obs[t] acted on at step t; row T is the bootstrap observation;
+//                   then [K][N] vec4 from row (T+1)·N: final observations of truncated steps
+//   behaviourLogits [T][N][A]     policyLogits as acted on, kept for the advantage and update phases
+//   actions         [T][N] i32, rewards [T][N] f32,
+//   doneFlags       [T][N] u32    bit 0 terminated, bit 1 truncated
 // Dispatch: N invocations per step; `step.t` comes from a dynamic-offset uniform.
+//
+// Final observations of truncated steps: one env's truncations are at least
+// M = maxEpisodeSteps steps apart (its elapsed count restarts at each), so
+// floor(t / M) differs between them and step t of env n writes row
+// (T+1)·N + floor(t / M)·N + n: K = ceil(T / M) rows of N cover a rollout with
+// no collisions. Rows not written this iteration keep stale observations;
+// nothing reads them (GAE reads the slot of a truncated step only).
 //
 // Sampling (or argmax when greedy): inverse CDF of softmax(logits) at u = uniform01 of
 // philox4x32((env, t, iteration, 0), (seed, STREAM_ACTION)): same seed, same actions.
@@ -46,7 +54,7 @@ struct StepArgs {
 @group(0) @binding(4) var<storage, read_write> currentObs: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> envSlots: array<f32>;
 @group(0) @binding(6) var<storage, read_write> obs: array<vec4<f32>>;
-@group(0) @binding(7) var<storage, read_write> finalObs: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> behaviourLogits: array<f32>;
 @group(0) @binding(8) var<storage, read_write> actions: array<i32>;
 @group(0) @binding(9) var<storage, read_write> rewards: array<f32>;
 @group(0) @binding(10) var<storage, read_write> doneFlags: array<u32>;
@@ -113,8 +121,14 @@ fn act_and_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   obs[i] = current;
   actions[i] = action;
   rewards[i] = reward;
-  finalObs[i] = reached;
   doneFlags[i] = select(0u, 1u, terminated) | select(0u, 2u, truncated);
+  // The same bits as a batched forward over obs would give: every MLP row is computed alone.
+  for (var k = 0u; k < args.numActions; k++) {
+    behaviourLogits[i * args.numActions + k] = policyLogits[env * args.numActions + k];
+  }
+  if (truncated) {
+    obs[(args.numSteps + 1u + t / cartpole.maxEpisodeSteps) * N + env] = reached;
+  }
 
   let episodeReturn = envSlots[slot_index(SLOT_RUNNING_RETURN, env)] + reward;
   var next = reached;

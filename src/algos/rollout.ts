@@ -2,7 +2,8 @@
  * Rollout on the GPU: N CartPoles × T steps with the policy acting, stored
  * time-major for the advantage and update phases. Per step: the policy's
  * forward pass on the current observations, then one fused act-and-step kernel
- * (shaders/rollout.wgsl). Nothing is read back.
+ * (shaders/rollout.wgsl) that also keeps the logits it acted on and, for
+ * truncated steps, the final observation. Nothing is read back.
  */
 import randomWgsl from '../../shaders/random.wgsl?raw';
 import cartpoleWgsl from '../../shaders/cartpole.wgsl?raw';
@@ -23,14 +24,20 @@ export interface RolloutOptions {
   seed: number;
   /** Act by argmax instead of sampling (evaluation). */
   greedy?: boolean;
+  /** Time limit: episodes are truncated after this many steps (default CartPole-v1's 500). */
+  maxEpisodeSteps?: number;
 }
 
-/** Everything a rollout writes, time-major [T][N] (obs has T+1 rows). */
+/** Everything a rollout writes, time-major [T][N]. */
 export interface RolloutStorage {
-  /** [T+1][N][4] */
+  /**
+   * [T+1][N][4]: obs[t] acted on at step t, row T the bootstrap observation;
+   * then, from row (T+1)·N, [K][N][4] final observations of truncated steps
+   * (`Rollout.finalObs`, `Rollout.finalObsIndex`).
+   */
   obs: GPUBuffer;
-  /** [T][N][4]: the observation each step reached, before any auto-reset. */
-  finalObs: GPUBuffer;
+  /** [T][N][numActions]: the logits each step's action was drawn from. */
+  behaviourLogits: GPUBuffer;
   actions: GPUBuffer;
   rewards: GPUBuffer;
   /** bit 0 terminated, bit 1 truncated */
@@ -41,12 +48,34 @@ export interface RolloutStorage {
   envSlots: GPUBuffer;
 }
 
+/** Where a rollout keeps the final observations of truncated steps (derived once from the options). */
+export interface FinalObsLayout {
+  maxEpisodeSteps: number;
+  /** K = ceil(T / maxEpisodeSteps): the most truncations one env can have in a rollout. */
+  finalSlots: number;
+  /** Row of obs where they start: (T+1)·N. */
+  finalObsRow: number;
+}
+
+function finalObsLayout(options: RolloutOptions): FinalObsLayout {
+  const maxEpisodeSteps = options.maxEpisodeSteps ?? CARTPOLE_V1.maxEpisodeSteps;
+  if (!Number.isInteger(maxEpisodeSteps) || maxEpisodeSteps < 1 || maxEpisodeSteps > 0xffffffff) {
+    throw new Error(`rollout: maxEpisodeSteps must be an integer in [1, 4294967295], got ${maxEpisodeSteps}`);
+  }
+  return {
+    maxEpisodeSteps,
+    finalSlots: Math.ceil(options.numSteps / maxEpisodeSteps),
+    finalObsRow: (options.numSteps + 1) * options.numEnvs,
+  };
+}
+
 export class Rollout {
   private readonly stepArgsStride: number;
 
   private constructor(
     private readonly gpu: GpuContext,
     readonly options: RolloutOptions,
+    readonly finalObs: FinalObsLayout,
     readonly storage: RolloutStorage,
     private readonly actAndStep: Kernel,
     private readonly resetEnvs: Kernel,
@@ -59,16 +88,23 @@ export class Rollout {
     this.stepArgsStride = gpu.limits.minUniformBufferOffsetAlignment;
   }
 
+  /** The obs row holding the final observation of step t of env n, if that step was truncated. */
+  finalObsIndex(t: number, env: number): number {
+    const { finalObsRow, maxEpisodeSteps } = this.finalObs;
+    return finalObsRow + Math.floor(t / maxEpisodeSteps) * this.options.numEnvs + env;
+  }
+
   static async create(gpu: GpuContext, policy: Mlp, options: RolloutOptions, label = 'rollout'): Promise<Rollout> {
-    const { numEnvs: N, numSteps: T } = options;
+    const { numEnvs: N, numSteps: T, numActions: A } = options;
+    const finalObs = finalObsLayout(options);
     const family = await ShaderFamily.load(gpu, 'rollout', [randomWgsl, cartpoleWgsl, rolloutWgsl]);
     const { act_and_step: actAndStep, reset_envs: resetEnvs } = await family.kernels({
       act_and_step: { dynamicOffsets: ['step'] },
       reset_envs: {},
     });
     const storage: RolloutStorage = {
-      obs: storageBuffer(gpu, `${label}.obs`, (T + 1) * N * 16),
-      finalObs: storageBuffer(gpu, `${label}.finalObs`, T * N * 16),
+      obs: storageBuffer(gpu, `${label}.obs`, (T + 1 + finalObs.finalSlots) * N * 16),
+      behaviourLogits: storageBuffer(gpu, `${label}.behaviourLogits`, T * N * A * 4),
       actions: storageBuffer(gpu, `${label}.actions`, T * N * 4),
       rewards: storageBuffer(gpu, `${label}.rewards`, T * N * 4),
       doneFlags: storageBuffer(gpu, `${label}.doneFlags`, T * N * 4),
@@ -76,7 +112,7 @@ export class Rollout {
       envSlots: storageBuffer(gpu, `${label}.envSlots`, ENV_SLOTS.length * N * 4),
     };
     const argsView = family.struct('RolloutArgs');
-    const args = uniformBuffer(gpu, `${label}.args`, argsView.pack({ numEnvs: N, numSteps: T, numActions: options.numActions, iteration: 0, greedy: options.greedy ? 1 : 0 }));
+    const args = uniformBuffer(gpu, `${label}.args`, argsView.pack({ numEnvs: N, numSteps: T, numActions: A, iteration: 0, greedy: options.greedy ? 1 : 0 }));
     // One StepArgs slot per step, selected by a dynamic offset: the step index never leaves the GPU timeline.
     const stride = gpu.limits.minUniformBufferOffsetAlignment;
     const stepView = family.struct('StepArgs');
@@ -86,7 +122,7 @@ export class Rollout {
     const cartpole = uniformBuffer(
       gpu,
       `${label}.cartpole`,
-      family.struct('CartPoleParams').pack({ ...CARTPOLE_V1, numEnvs: N, seed: options.seed }),
+      family.struct('CartPoleParams').pack({ ...CARTPOLE_V1, maxEpisodeSteps: finalObs.maxEpisodeSteps, numEnvs: N, seed: options.seed }),
     );
     const policyStep = policy.prepare({ rows: N, input: storage.currentObs, label: `${label}.policy` });
     const actBindGroup = actAndStep.bind(
@@ -98,7 +134,7 @@ export class Rollout {
         currentObs: storage.currentObs,
         envSlots: storage.envSlots,
         obs: storage.obs,
-        finalObs: storage.finalObs,
+        behaviourLogits: storage.behaviourLogits,
         actions: storage.actions,
         rewards: storage.rewards,
         doneFlags: storage.doneFlags,
@@ -106,7 +142,7 @@ export class Rollout {
       'act',
     );
     const resetBindGroup = resetEnvs.bind({ args, cartpole, currentObs: storage.currentObs, envSlots: storage.envSlots }, 'reset');
-    return new Rollout(gpu, options, storage, actAndStep, resetEnvs, actBindGroup, resetBindGroup, args, argsView, policyStep);
+    return new Rollout(gpu, options, finalObs, storage, actAndStep, resetEnvs, actBindGroup, resetBindGroup, args, argsView, policyStep);
   }
 
   /** Starts every env at episode 0 (submitted immediately). */

@@ -6,16 +6,18 @@
  * metrics arrive). The trainer never prints and never touches the DOM.
  *
  * Phases of an iteration, all on the GPU:
- *   collect    T × (policy forward on the current observations, act-and-step)
- *   evaluate   behaviour logits/log-probs and values for the whole batch
- *   advantage  GAE scan, advantage and return statistics
+ *   collect    T × (policy forward on the current observations, act-and-step),
+ *              which keeps the behaviour logits and truncated steps' final observations
+ *   advantage  behaviour log-probs from the kept logits, one value forward over
+ *              the observations and those final observations, GAE scan,
+ *              advantage and return statistics
  *   update     the algorithm's update (PPO epochs × minibatches, ...)
  *   report     KL(old‖new) and entropy over the batch, episode statistics
  */
 import type { GpuContext } from '../gpu/device';
 import { readFloat32, storageBuffer } from '../gpu/buffers';
 import { MlpLayout, initOrthogonal, initPyTorchDefault } from '../nn/mlp';
-import { Mlp, MlpKernels, type MlpPass } from '../kernels/mlp';
+import { Mlp, MlpKernels } from '../kernels/mlp';
 import { Gae } from '../kernels/gae';
 import { PolicyKernels } from '../kernels/policy';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
@@ -90,13 +92,13 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
   const rollout = await Rollout.create(gpu, policy, { numEnvs: N, numSteps: T, numActions, seed: config.seed });
   const storage = rollout.storage;
 
-  // Whole-batch passes: behaviour logits and values before the update, new logits after it.
-  const behaviourPass = policy.prepare({ rows: batchSize, input: storage.obs, label: 'batch.behaviour' });
+  // Whole-batch passes: values before the update (the behaviour logits come from
+  // the rollout), new logits after it. The value pass covers obs's T+1 rows and,
+  // unless truncations count as terminal, the K·N final observations after them.
+  const { finalObsRow, finalSlots, maxEpisodeSteps } = rollout.finalObs;
   const evalPass = policy.prepare({ rows: batchSize, input: storage.obs, label: 'batch.updatedPolicy' });
-  const valuePass = value.prepare({ rows: batchSize + N, input: storage.obs, label: 'batch.values' });
-  const finalValuePass: MlpPass | null = config.truncationAsTerminal
-    ? null
-    : value.prepare({ rows: batchSize, input: storage.finalObs, label: 'batch.finalValues' });
+  const valueRows = config.truncationAsTerminal ? finalObsRow : finalObsRow + finalSlots * N;
+  const valuePass = value.prepare({ rows: valueRows, input: storage.obs, label: 'batch.values' });
 
   const logProbs = storageBuffer(gpu, 'batch.logProbs', batchSize * 4);
   const entropies = storageBuffer(gpu, 'batch.entropies', batchSize * 4);
@@ -114,7 +116,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
   const behaviourLogProbs = policyKernels.logProbEntropy({
     rows: batchSize,
     numActions,
-    logits: behaviourPass.output,
+    logits: storage.behaviourLogits,
     actions: storage.actions,
     logProb: logProbs,
     entropy: entropies,
@@ -132,7 +134,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
   const updateKl = policyKernels.kl({
     rows: batchSize,
     numActions,
-    logitsOld: behaviourPass.output,
+    logitsOld: storage.behaviourLogits,
     logitsNew: evalPass.output,
     kl: klRows,
     label: 'batch.kl',
@@ -144,12 +146,19 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
       rewards: storage.rewards,
       doneFlags: storage.doneFlags,
       values: valuePass.output,
-      // With truncation treated as terminal the final values are never read.
-      finalValues: finalValuePass ? finalValuePass.output : valuePass.output,
+      finalValues: valuePass.output,
       advantages,
       returns,
     },
-    { numEnvs: N, numSteps: T, gamma: config.gamma, lambda: config.lambda, truncationAsTerminal: config.truncationAsTerminal },
+    {
+      numEnvs: N,
+      numSteps: T,
+      gamma: config.gamma,
+      lambda: config.lambda,
+      truncationAsTerminal: config.truncationAsTerminal,
+      maxEpisodeSteps,
+      finalValuesOffset: finalObsRow,
+    },
   );
 
   const reduce = await ReduceKernels.create(gpu);
@@ -170,7 +179,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
     logProbs,
     advantages,
     returns,
-    logits: behaviourPass.output,
+    logits: storage.behaviourLogits,
     metrics,
   };
   const update =
@@ -197,10 +206,8 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
 
   const encodeCollect = (pass: GPUComputePassEncoder) => rollout.encode(pass);
   const encodeAdvantage = (pass: GPUComputePassEncoder) => {
-    behaviourPass.encodeForward(pass);
     behaviourLogProbs.encode(pass);
     valuePass.encodeForward(pass);
-    finalValuePass?.encodeForward(pass);
     gae.encode(pass);
     advantageStats.encode(pass);
     returnStats.encode(pass);
@@ -350,7 +357,8 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
     },
 
     destroy() {
-      for (const pass of [behaviourPass, evalPass, valuePass, finalValuePass]) pass?.destroy();
+      for (const pass of [evalPass, valuePass]) pass.destroy();
+      gae.destroy();
       for (const b of [...staging, logProbs, entropies, klRows, updatedLogProbs, advantages, returns, metrics]) b.destroy();
       rollout.destroy();
       (update as { destroy?: () => void }).destroy?.();
