@@ -410,37 +410,51 @@ fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
   let i0 = 4u * (tile % tilesPerRow);
   // The last tile of each row of tiles holds the biases of outputs o0 .. o0 + 3.
   let isBias = i0 == 4u * inTiles;
-  // total[j], blockSum[j]: output o0 + j against inputs i0 .. i0 + 3 (bias tiles: against 1).
-  var total: array<vec4<f32>, 4>;
-  var blockSum: array<vec4<f32>, 4>;
+  // total<j>, block<j>: output o0 + j against inputs i0 .. i0 + 3 (bias tiles:
+  // against 1). Named, not arrays: SwiftShader keeps indexed arrays in memory.
+  var total0 = vec4<f32>(0.0);
+  var total1 = vec4<f32>(0.0);
+  var total2 = vec4<f32>(0.0);
+  var total3 = vec4<f32>(0.0);
   let rows = args.rows;
   for (var r0 = 0u; r0 < rows; r0 += ROW_BLOCK) {
     let r1 = min(r0 + ROW_BLOCK, rows);
-    for (var j = 0u; j < 4u; j++) { blockSum[j] = vec4<f32>(0.0); }
+    var block0 = vec4<f32>(0.0);
+    var block1 = vec4<f32>(0.0);
+    var block2 = vec4<f32>(0.0);
+    var block3 = vec4<f32>(0.0);
     for (var r = r0; r < r1; r++) {
       let g = gradOutput4(r * outDim, o0, outDim);
       var x = vec4<f32>(1.0, 0.0, 0.0, 0.0);
       if (!isBias) { x = input4(r * inDim, i0, inDim); }
-      blockSum[0] += g.x * x;
-      blockSum[1] += g.y * x;
-      blockSum[2] += g.z * x;
-      blockSum[3] += g.w * x;
+      block0 += g.x * x;
+      block1 += g.y * x;
+      block2 += g.z * x;
+      block3 += g.w * x;
     }
-    for (var j = 0u; j < 4u; j++) { total[j] += blockSum[j]; }
+    total0 += block0;
+    total1 += block1;
+    total2 += block2;
+    total3 += block3;
   }
-  for (var j = 0u; j < 4u; j++) {
-    let o = o0 + j;
-    if (o >= outDim) { break; }
-    if (isBias) {
-      let at = args.biasOffset + o;
-      grads[at] = args.scale * total[j].x + select(0.0, grads[at], args.accumulate != 0u);
-      continue;
-    }
-    for (var c = 0u; c < 4u; c++) {
-      let i = i0 + c;
-      if (i >= inDim) { break; }
-      let at = args.weightOffset + o * inDim + i;
-      grads[at] = args.scale * total[j][c] + select(0.0, grads[at], args.accumulate != 0u);
-    }
+  storeParamGrads(o0, i0, isBias, total0);
+  storeParamGrads(o0 + 1u, i0, isBias, total1);
+  storeParamGrads(o0 + 2u, i0, isBias, total2);
+  storeParamGrads(o0 + 3u, i0, isBias, total3);
+}
+
+// grads of W[o][i0 .. i0 + 3] (bias tiles: of b[o], from total.x), the parts inside the layer.
+fn storeParamGrads(o: u32, i0: u32, isBias: bool, total: vec4<f32>) {
+  if (o >= args.outDim) { return; }
+  let keep = args.accumulate != 0u;
+  if (isBias) {
+    let at = args.biasOffset + o;
+    grads[at] = args.scale * total.x + select(0.0, grads[at], keep);
+    return;
+  }
+  for (var c = 0u; c < 4u; c++) {
+    if (i0 + c >= args.inDim) { return; }
+    let at = args.weightOffset + o * args.inDim + i0 + c;
+    grads[at] = args.scale * total[c] + select(0.0, grads[at], keep);
   }
 }
