@@ -23,9 +23,16 @@
 //   logits, logitTangents, weights [rows][numActions]
 //   jtw, result     [paramCount]
 //
-// Shaped like mlp.wgsl's forward for CPU drivers: a row's inputs and tangents
-// live in registers (CHUNK at a time), weights are read as vec4s where W's rows
-// are 16-byte aligned (ALIGNED), partial vec4 lanes are multiplied by exact zeros.
+// tangent comes in two shapes, like mlp.wgsl's forward:
+//   tangent        one invocation per row: a row's inputs and tangents live in
+//                  registers (CHUNK at a time), weights are read as vec4s where
+//                  W's rows are 16-byte aligned (ALIGNED), partial vec4 lanes are
+//                  multiplied by exact zeros. Any layer.
+//   tangent_tiles  one invocation per 4 rows × 4 outputs, named vec4
+//                  accumulators, every load serving four dot products; dispatch
+//                  ceil(rows / 4) · ceil(outDim / 4). Aligned layers only (W rows
+//                  and input rows whole vec4s). Used with mlp.wgsl's rows and
+//                  tiles shapes.
 override WG: u32 = 64;
 override ALIGNED: bool = false;
 
@@ -70,6 +77,10 @@ struct DampingArgs {
 @group(0) @binding(10) var<storage, read> logits: array<f32>;
 @group(0) @binding(11) var<storage, read> logitTangents: array<f32>;
 @group(0) @binding(12) var<storage, read_write> weights: array<f32>;
+
+// The same buffers as input and tangentIn, seen as vec4s (tangent_tiles).
+@group(0) @binding(16) var<storage, read> inputVec4: array<vec4<f32>>;
+@group(0) @binding(17) var<storage, read> tangentInVec4: array<vec4<f32>>;
 
 @group(0) @binding(13) var<uniform> dampingArgs: DampingArgs;
 @group(0) @binding(14) var<storage, read> jtw: array<f32>;
@@ -151,6 +162,90 @@ fn tangent(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
       let a = output[outBase + o];
       let slope = select(1.0, 1.0 - a * a, args.activation == TANH);
       tangentOut[outBase + o] = select(s, s * slope, lastChunk);
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn tangent_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_index(gid, nwg);
+  let inDim = args.inDim;
+  let outDim = args.outDim;
+  let rows = args.rows;
+  let outTiles = (outDim + 3u) / 4u;
+  let o0 = 4u * (t % outTiles);
+  let r0 = 4u * (t / outTiles);
+  if (r0 >= rows) { return; }
+  let lastRow = rows - 1u;
+  let lastOut = outDim - 1u;
+  // Rows and outputs past the end repeat the last one; their results are not stored.
+  let x0 = r0 * inDim / 4u;
+  let x1 = min(r0 + 1u, lastRow) * inDim / 4u;
+  let x2 = min(r0 + 2u, lastRow) * inDim / 4u;
+  let x3 = min(r0 + 3u, lastRow) * inDim / 4u;
+  let w0 = (args.weightOffset + o0 * inDim) / 4u;
+  let w1 = (args.weightOffset + min(o0 + 1u, lastOut) * inDim) / 4u;
+  let w2 = (args.weightOffset + min(o0 + 2u, lastOut) * inDim) / 4u;
+  let w3 = (args.weightOffset + min(o0 + 3u, lastOut) * inDim) / 4u;
+  // acc<j>[c]: row r0 + j, output o0 + c.
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  // V a_{l−1}
+  for (var k = 0u; k < inDim / 4u; k++) {
+    let a = vectorVec4[w0 + k];
+    let b = vectorVec4[w1 + k];
+    let c = vectorVec4[w2 + k];
+    let d = vectorVec4[w3 + k];
+    let y0 = inputVec4[x0 + k];
+    let y1 = inputVec4[x1 + k];
+    let y2 = inputVec4[x2 + k];
+    let y3 = inputVec4[x3 + k];
+    acc0 += vec4<f32>(dot(a, y0), dot(b, y0), dot(c, y0), dot(d, y0));
+    acc1 += vec4<f32>(dot(a, y1), dot(b, y1), dot(c, y1), dot(d, y1));
+    acc2 += vec4<f32>(dot(a, y2), dot(b, y2), dot(c, y2), dot(d, y2));
+    acc3 += vec4<f32>(dot(a, y3), dot(b, y3), dot(c, y3), dot(d, y3));
+  }
+  // + W u_{l−1}
+  if (args.hasTangentIn != 0u) {
+    for (var k = 0u; k < inDim / 4u; k++) {
+      let a = paramsVec4[w0 + k];
+      let b = paramsVec4[w1 + k];
+      let c = paramsVec4[w2 + k];
+      let d = paramsVec4[w3 + k];
+      let u0 = tangentInVec4[x0 + k];
+      let u1 = tangentInVec4[x1 + k];
+      let u2 = tangentInVec4[x2 + k];
+      let u3 = tangentInVec4[x3 + k];
+      acc0 += vec4<f32>(dot(a, u0), dot(b, u0), dot(c, u0), dot(d, u0));
+      acc1 += vec4<f32>(dot(a, u1), dot(b, u1), dot(c, u1), dot(d, u1));
+      acc2 += vec4<f32>(dot(a, u2), dot(b, u2), dot(c, u2), dot(d, u2));
+      acc3 += vec4<f32>(dot(a, u3), dot(b, u3), dot(c, u3), dot(d, u3));
+    }
+  }
+  let vb = vec4<f32>(
+    vector[args.biasOffset + o0],
+    vector[args.biasOffset + min(o0 + 1u, lastOut)],
+    vector[args.biasOffset + min(o0 + 2u, lastOut)],
+    vector[args.biasOffset + min(o0 + 3u, lastOut)],
+  );
+  storeTangents(r0, o0, acc0 + vb);
+  storeTangents(r0 + 1u, o0, acc1 + vb);
+  storeTangents(r0 + 2u, o0, acc2 + vb);
+  storeTangents(r0 + 3u, o0, acc3 + vb);
+}
+
+// tangentOut[r][o0 .. o0 + 3] = s · act'(a_l), the parts inside the batch and the layer.
+fn storeTangents(r: u32, o0: u32, s: vec4<f32>) {
+  if (r >= args.rows) { return; }
+  for (var c = 0u; c < 4u; c++) {
+    let o = o0 + c;
+    if (o < args.outDim) {
+      let at = r * args.outDim + o;
+      // tanh' from the layer's output a: 1 − a².
+      let a = output[at];
+      tangentOut[at] = s[c] * select(1.0, 1.0 - a * a, args.activation == TANH);
     }
   }
 }

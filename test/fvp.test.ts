@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { MlpLayout, type Activation } from '../src/nn/mlp';
-import { Mlp, MlpKernels } from '../src/kernels/mlp';
+import { MLP_KERNEL_SHAPES, Mlp, MlpKernels, type MlpKernelShape } from '../src/kernels/mlp';
 import { FisherVectorProduct, parameterVectorBytes } from '../src/kernels/fvp';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
 import { fisherMatrixReference, fisherVectorProductReference, meanKlGradientReference } from '../src/reference/fvp';
@@ -30,9 +30,9 @@ function makeCase(sizes: number[], rows: number, seed: number, vectorCount = 1):
   };
 }
 
-async function gpuFisherVectorProducts(c: Case, damping: number): Promise<Float32Array[]> {
+async function gpuFisherVectorProducts(c: Case, damping: number, shape?: MlpKernelShape): Promise<Float32Array[]> {
   const gpu = await testGpu();
-  const policy = Mlp.create(gpu, await MlpKernels.create(gpu), c.layout, 'test.policy');
+  const policy = Mlp.create(gpu, await MlpKernels.create(gpu, shape), c.layout, 'test.policy');
   policy.setParams(Float32Array.from(c.params));
   const obs = storageBuffer(gpu, 'test.obs', Float32Array.from(c.obs));
   const fvp = await FisherVectorProduct.create(gpu, { policy, rows: c.rows, obs, damping, label: 'test.fvp' });
@@ -112,15 +112,17 @@ describe('FisherVectorProduct on the GPU', () => {
     expectClose(withoutDamping, hessian, 1e-4, 1e-5 * maxAbs(hessian), 'F v − damping v vs KL Hessian v');
   });
 
-  for (const [sizes, rows] of [
-    [[4, 64, 64, 2], 301],
-    [[3, 70, 5, 3], 130],
-    [[4, 8, 8, 4], 65],
-  ] as const) {
-    it(`${sizes.join('→')}, ${rows} rows: matches the float64 matrix-free product (rtol 1e-3, atol 1e-4·max)`, async () => {
+  // Every MLP kernel shape (single: the per-row tangent; rows and tiles: tangent_tiles) on the aligned nets.
+  const wide = [
+    ...MLP_KERNEL_SHAPES.map((shape) => ({ shape, sizes: [4, 64, 64, 2], rows: 301 })),
+    { shape: 'single' as const, sizes: [3, 70, 5, 3], rows: 130 },
+    ...MLP_KERNEL_SHAPES.map((shape) => ({ shape, sizes: [4, 8, 8, 4], rows: 65 })),
+  ];
+  for (const { shape, sizes, rows } of wide) {
+    it(`${shape}: ${sizes.join('→')}, ${rows} rows: matches the float64 matrix-free product (rtol 1e-3, atol 1e-4·max)`, async () => {
       const c = makeCase([...sizes], rows, sizes[1] + rows, 2);
       const damping = 1e-3;
-      const products = await gpuFisherVectorProducts(c, damping);
+      const products = await gpuFisherVectorProducts(c, damping, shape);
       c.vectors.forEach((v, i) => {
         const expected = fisherVectorProductReference(c.layout, c.params, c.obs, c.rows, v, damping);
         expectClose(products[i], expected, 1e-3, 1e-4 * maxAbs(expected), `F v${i}`);

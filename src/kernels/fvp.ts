@@ -25,9 +25,16 @@ export function parameterVectorBytes(layout: MlpLayout): number {
 
 const compiled = new WeakMap<GPUDevice, Promise<FvpKernels>>();
 
+/** The tangent pipeline for a layer, and its invocations for a number of rows. */
+interface TangentKernel {
+  kernel: Kernel;
+  invocations: number;
+}
+
 /** The fvp.wgsl pipelines, compiled once per device. */
 class FvpKernels {
   constructor(
+    readonly tangentTiles: Kernel,
     readonly tangentAligned: Kernel,
     readonly tangentAny: Kernel,
     readonly fisherWeights: Kernel,
@@ -42,13 +49,15 @@ class FvpKernels {
     if (!kernels) {
       kernels = (async () => {
         const family = await ShaderFamily.load(gpu, 'fvp', fvpWgsl);
-        const [tangentAligned, tangentAny, fisherWeights, addDamping] = await Promise.all([
+        const [tangentTiles, tangentAligned, tangentAny, fisherWeights, addDamping] = await Promise.all([
+          family.kernel('tangent_tiles'),
           family.kernel('tangent', { constants: { ALIGNED: 1 } }),
           family.kernel('tangent'),
           family.kernel('fisher_weights'),
           family.kernel('add_damping'),
         ]);
         return new FvpKernels(
+          tangentTiles,
           tangentAligned,
           tangentAny,
           fisherWeights,
@@ -84,6 +93,7 @@ export class FisherVectorProduct {
 
   private readonly obs: GPUBuffer;
   private readonly tangents: GPUBuffer[];
+  private readonly tangentKernels: TangentKernel[];
   private readonly tangentSlots: GPUBufferBinding[];
   private readonly fisherGroup: GPUBindGroup;
   private readonly dampingArgs: GPUBuffer;
@@ -107,6 +117,13 @@ export class FisherVectorProduct {
     const layers = this.layout.layers;
     if (this.layout.outputDim > 16) throw new Error(`${label}: at most 16 actions, the policy has ${this.layout.outputDim}`);
     this.tangents = layers.map((layer, l) => storageBuffer(gpu, `${label}.tangent${l}`, rows * layer.outDim * 4));
+    // The tiled tangent goes with the network's own row-blocked or tiled kernels.
+    const tiled = policy.kernelShape !== 'single';
+    this.tangentKernels = layers.map((layer) => {
+      if (!MlpKernels.isAligned(layer)) return { kernel: kernels.tangentAny, invocations: rows };
+      if (tiled) return { kernel: kernels.tangentTiles, invocations: Math.ceil(rows / 4) * Math.ceil(layer.outDim / 4) };
+      return { kernel: kernels.tangentAligned, invocations: rows };
+    });
 
     const view = kernels.tangentArgs;
     const align = gpu.limits.minUniformBufferOffsetAlignment;
@@ -153,12 +170,8 @@ export class FisherVectorProduct {
 
   /** Records result = F·vector + damping·vector (vector: parameterVectorBytes; result: paramCount floats). */
   encode(pass: GPUComputePassEncoder, vector: GPUBuffer, result: GPUBuffer): void {
-    const layers = this.layout.layers;
     const tangentGroups = this.tangentGroupsFor(vector);
-    layers.forEach((layer, l) => {
-      const kernel = MlpKernels.isAligned(layer) ? this.kernels.tangentAligned : this.kernels.tangentAny;
-      kernel.dispatch(pass, tangentGroups[l], this.rows);
-    });
+    this.tangentKernels.forEach(({ kernel, invocations }, l) => kernel.dispatch(pass, tangentGroups[l], invocations));
     this.kernels.fisherWeights.dispatch(pass, this.fisherGroup, this.rows);
     this.pass.encodeBackward(pass);
     this.kernels.addDamping.dispatch(pass, this.dampingGroupFor(vector, result), this.layout.paramCount);
@@ -171,24 +184,26 @@ export class FisherVectorProduct {
     if (vector.size < need) {
       throw new Error(`${this.label}: vector ${vector.label} holds ${vector.size} bytes, needs ${need} (parameterVectorBytes: whole vec4s)`);
     }
-    groups = this.layout.layers.map((layer, l) => {
-      const kernel = MlpKernels.isAligned(layer) ? this.kernels.tangentAligned : this.kernels.tangentAny;
+    groups = this.layout.layers.map((_, l) => {
+      const { kernel } = this.tangentKernels[l];
       const input = l === 0 ? this.obs : this.pass.activations[l - 1];
-      return kernel.bind(
-        {
-          args: this.tangentSlots[l],
-          params: this.params,
-          paramsVec4: this.params,
-          vector,
-          vectorVec4: vector,
-          input,
-          // The first layer has no incoming tangent; any readable buffer fills the slot.
-          tangentIn: l === 0 ? input : this.tangents[l - 1],
-          output: this.pass.activations[l],
-          tangentOut: this.tangents[l],
-        },
-        `${this.label}.layer${l}`,
-      );
+      // The first layer has no incoming tangent; any readable buffer fills the slot.
+      const tangentIn = l === 0 ? input : this.tangents[l - 1];
+      const resources: Record<string, GPUBuffer | GPUBufferBinding> = {
+        args: this.tangentSlots[l],
+        params: this.params,
+        paramsVec4: this.params,
+        vector,
+        vectorVec4: vector,
+        input,
+        inputVec4: input,
+        tangentIn,
+        tangentInVec4: tangentIn,
+        output: this.pass.activations[l],
+        tangentOut: this.tangents[l],
+      };
+      // Each entry point binds only what it reads.
+      return kernel.bind(Object.fromEntries(Object.entries(resources).filter(([name]) => kernel.bindings.has(name))), `${this.label}.layer${l}`);
     });
     this.tangentGroups.set(vector, groups);
     return groups;

@@ -230,6 +230,11 @@ export class Mlp {
     return readFloat32(this.gpu, this.params, 0, this.layout.paramCount);
   }
 
+  /** The forward/backward kernel shape this network's passes use. */
+  get kernelShape(): MlpKernelShape {
+    return this.kernels.shape;
+  }
+
   readGrads(): Promise<Float32Array> {
     return readFloat32(this.gpu, this.grads, 0, this.layout.paramCount);
   }
