@@ -105,7 +105,11 @@ async function main(): Promise<number> {
     `${config.algo} on ${config.env}: ${config.numEnvs} envs × ${config.derived.stepsPerEnv} steps = ${config.derived.batchSize} steps/iteration, preset ${config.preset}, seed ${config.seed}`,
   );
 
+  // A CPU driver's first compile of the unrolled kernels takes tens of seconds; say why it waits.
+  const compileStart = performance.now();
   const trainer = await makeTrainer(gpu, config);
+  const compileSeconds = (performance.now() - compileStart) / 1000;
+  if (compileSeconds > 2) log(`kernels compiled in ${compileSeconds.toFixed(1)} s (the driver caches them for the next run)`);
   const history: IterationMetrics[] = options.resume ? [...options.resume.history] : [];
   if (options.resume) {
     await trainer.restore(options.resume);
