@@ -32,7 +32,7 @@ export { FisherVectorProduct, parameterVectorBytes, type FisherVectorProductOpti
 export { ConjugateGradient, type ConjugateGradientOptions, type ApplyOperator } from './kernels/cg';
 export { LineSearch, type LineSearchOptions, type LineSearchBatch } from './kernels/linesearch';
 
-export { Rollout, ENV_SLOTS, type RolloutOptions, type RolloutStorage } from './algos/rollout';
+export { Rollout, ENV_SLOTS, type RolloutOptions, type RolloutStorage, type FinalObsLayout } from './algos/rollout';
 export { PpoUpdate, type PpoBatch } from './algos/ppo';
 export { TrpoUpdate } from './algos/trpo';
 export { ReinforceUpdate } from './algos/reinforce';

@@ -77,6 +77,8 @@ describe('useful-work model', () => {
     expect(cost.collect.flops).toBe(T * forwardCost(policy, config.numEnvs).flops);
     const step = (layers: typeof policy, rows: number) => forwardCost(layers, rows).flops + backwardCost(layers, rows).flops;
     expect(cost.update.flops).toBe(config.epochs * M * (step(policy, 128) + step(value, 128)) + forwardCost(policy, B).flops);
+    // One value forward: T+1 rows per env and ceil(625 / 500) = 2 final-observation slots per env.
+    expect(cost.advantage.flops).toBe(forwardCost(value, B + config.numEnvs + 2 * config.numEnvs).flops);
     expect(cost.total.flops).toBe(cost.collect.flops + cost.advantage.flops + cost.update.flops);
     expect(cost.total.bytes).toBeGreaterThan(0);
   });

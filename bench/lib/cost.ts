@@ -15,6 +15,7 @@
  * dispatch; what caches absorb is not subtracted.
  */
 import type { ResolvedConfig } from '../../src/train/config';
+import { CARTPOLE_V1 } from '../../src/envs/cartpoleReference';
 
 export interface Cost {
   flops: number;
@@ -81,11 +82,10 @@ export function iterationCost(config: ResolvedConfig): PhaseCosts {
   const policy = networkShape(obsDim, config.hidden, numActions);
   const value = networkShape(obsDim, config.hidden, 1);
   const collect = times(T, forwardCost(policy, N));
-  const advantage = add(
-    forwardCost(policy, B),
-    forwardCost(value, B + N),
-    config.truncationAsTerminal ? { flops: 0, bytes: 0 } : forwardCost(value, B),
-  );
+  // The rollout keeps its behaviour logits; one value forward covers obs (T+1 rows per env)
+  // and, unless truncation counts as terminal, K = ceil(T / maxEpisodeSteps) final-observation slots per env.
+  const finalSlots = config.truncationAsTerminal ? 0 : Math.ceil(T / CARTPOLE_V1.maxEpisodeSteps);
+  const advantage = forwardCost(value, B + N + finalSlots * N);
   const step = (layers: LayerShape[], rows: number) => add(forwardCost(layers, rows), backwardCost(layers, rows));
   // Every algorithm ends with the updated policy's forward over the batch (KL and entropy reporting).
   const report = forwardCost(policy, B);
