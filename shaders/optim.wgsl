@@ -1,24 +1,27 @@
-// Adam over flat parameter vectors, controlled from the GPU, one dispatch per step.
+// Adam over flat parameter vectors, controlled from the GPU.
 //
 // Buffers:
 //   params, grads, m, v  [count] f32 (one network's flat layout)
-//   control              [2] AdamControl: two copies of the control block (step count,
-//                        learning rate, gradient scale, active flag, bias corrections);
-//                        each step reads one and writes the other (below)
-//   externalFlag         [..] f32, an optional flag read at args.activeIndex (> 0: active)
-//   args                 AdamArgs, two records at a dynamic offset that differ only in
-//                        `previous`: the copy this step reads
+//   controlIn, controlOut  AdamControl (step count, learning rate, gradient scale,
+//                        active flag, bias corrections) before and after this step: the
+//                        optimizer keeps two blocks that trade places every step
+//   flags                [..] f32 holding the step's active flag at args.activeIndex (> 0:
+//                        active): another buffer's (e.g. a metrics block), or for the
+//                        optimizer's own flag controlIn itself (its activeFlag field)
 //
-// Dispatch per step: adam or adam_external, count invocations (with clipping, after a
-// sum-of-squares reduction of grads into control[previous].gradNormSquared).
-// Every invocation derives the step's control values from control[previous] with the
-// same scalar maths (so all of them hold the same bits), and invocation 0 stores them in
-// control[1 - previous]. Nothing reads the copy being written, so there is no race; the
-// host alternates `previous` per step by the dynamic offset, never by a readback.
-// The step: active = control.activeFlag (adam) or externalFlag[activeIndex]
-// (adam_external, copied into the control block). If active: t += 1, bias corrections
-// advance, with clipping gradScale = min(1, maxGradNorm / (‖g‖ + 1e-6)), then
-// torch.optim.Adam's update (no weight decay, no amsgrad):
+// Dispatches per step (with clipping, after a sum-of-squares reduction of grads into
+// controlIn.gradNormSquared):
+//   adam (count invocations): every invocation derives the step's control block from
+//     controlIn with the same scalar maths (so all of them hold the same bits), invocation
+//     0 stores it in controlOut, and each updates its parameter. No invocation reads the
+//     block being written, so there is no race; the host alternates the bind groups (in
+//     and out swapped) per step, with no readback.
+//   or adam_prepare (1 invocation), then adam_update (count invocations, reading the new
+//     block as its controlIn): for SwiftShader, whose invocations run both sides of a
+//     branch, so the per-invocation derivation costs more than the dispatch it saves.
+// The step: if the flag is active, t += 1, bias corrections advance, with clipping
+// gradScale = min(1, maxGradNorm / (‖g‖ + 1e-6)), then torch.optim.Adam's update (no
+// weight decay, no amsgrad):
 //   g = gradScale · grads
 //   m = β1 m + (1 − β1) g,   v = β2 v + (1 − β2) g²
 //   p −= (lr / (1 − β1^t)) · m / (sqrt(v) / sqrt(1 − β2^t) + eps)
@@ -39,9 +42,8 @@ struct AdamArgs {
   // 1: scale gradients to a global norm of at most maxGradNorm
   clip: u32,
   maxGradNorm: f32,
+  // where the active flag sits in `flags`
   activeIndex: u32,
-  // the control copy this step reads (0 or 1); it writes the other
-  previous: u32,
 }
 
 struct AdamControl {
@@ -55,31 +57,32 @@ struct AdamControl {
 }
 
 @group(0) @binding(0) var<uniform> args: AdamArgs;
-@group(0) @binding(1) var<storage, read_write> control: array<AdamControl, 2>;
-@group(0) @binding(2) var<storage, read> externalFlag: array<f32>;
-@group(0) @binding(3) var<storage, read_write> params: array<f32>;
-@group(0) @binding(4) var<storage, read> grads: array<f32>;
-@group(0) @binding(5) var<storage, read_write> m: array<f32>;
-@group(0) @binding(6) var<storage, read_write> v: array<f32>;
+@group(0) @binding(1) var<storage, read> controlIn: AdamControl;
+@group(0) @binding(2) var<storage, read_write> controlOut: AdamControl;
+@group(0) @binding(3) var<storage, read> flags: array<f32>;
+@group(0) @binding(4) var<storage, read_write> params: array<f32>;
+@group(0) @binding(5) var<storage, read> grads: array<f32>;
+@group(0) @binding(6) var<storage, read_write> m: array<f32>;
+@group(0) @binding(7) var<storage, read_write> v: array<f32>;
 
-// Control values after this step, from the previous copy.
-fn advance(previous: AdamControl, activeFlag: f32) -> AdamControl {
-  var next = previous;
+// The control block after this step.
+fn advanced_control() -> AdamControl {
+  let activeFlag = flags[args.activeIndex];
+  var next = controlIn;
   next.activeFlag = activeFlag;
-  if (activeFlag <= 0.0) { return next; }
-  next.step = previous.step + 1.0;
-  next.biasCorrection1 = args.oneMinusBeta1 + args.beta1 * previous.biasCorrection1;
-  next.biasCorrection2 = args.oneMinusBeta2 + args.beta2 * previous.biasCorrection2;
-  if (args.clip != 0u) {
-    next.gradScale = min(1.0, args.maxGradNorm / (sqrt(previous.gradNormSquared) + 1e-6));
+  if (activeFlag > 0.0) {
+    next.step = controlIn.step + 1.0;
+    next.biasCorrection1 = args.oneMinusBeta1 + args.beta1 * controlIn.biasCorrection1;
+    next.biasCorrection2 = args.oneMinusBeta2 + args.beta2 * controlIn.biasCorrection2;
+    if (args.clip != 0u) {
+      next.gradScale = min(1.0, args.maxGradNorm / (sqrt(controlIn.gradNormSquared) + 1e-6));
+    }
   }
   return next;
 }
 
-fn adam_step(gid: vec3<u32>, nwg: vec3<u32>, activeFlag: f32) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  let c = advance(control[args.previous], activeFlag);
-  if (i == 0u) { control[1u - args.previous] = c; }
+// Parameter i's update under the step's control block c.
+fn update_parameter(i: u32, c: AdamControl) {
   if (i >= args.count || c.activeFlag <= 0.0) { return; }
   let g = c.gradScale * grads[i];
   let mi = args.beta1 * m[i] + args.oneMinusBeta1 * g;
@@ -93,10 +96,18 @@ fn adam_step(gid: vec3<u32>, nwg: vec3<u32>, activeFlag: f32) {
 
 @compute @workgroup_size(WG)
 fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  adam_step(gid, nwg, control[args.previous].activeFlag);
+  let i = gid.x + gid.y * nwg.x * WG;
+  let c = advanced_control();
+  if (i == 0u) { controlOut = c; }
+  update_parameter(i, c);
+}
+
+@compute @workgroup_size(1)
+fn adam_prepare() {
+  controlOut = advanced_control();
 }
 
 @compute @workgroup_size(WG)
-fn adam_external(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  adam_step(gid, nwg, externalFlag[args.activeIndex]);
+fn adam_update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  update_parameter(gid.x + gid.y * nwg.x * WG, controlIn);
 }

@@ -29,47 +29,120 @@ async function setup(count: number, options: Omit<AdamOptions, 'count'>, seed: n
   return { gpu, adam, reference, theta, params, grads, step, control, read: () => readFloat32(gpu, params, 0, count) };
 }
 
-describe('Adam vs float64 torch.optim.Adam formulas (rtol 1e-5, atol 1e-7)', () => {
-  for (const count of [1, 1001, 4610]) {
-    it(`5 steps on ${count} parameters, learning rate changed before step 4`, async () => {
-      const s = await setup(count, { lr: 1e-2 }, count);
-      for (let k = 1; k <= 5; k++) {
-        const lr = k >= 4 ? 3e-3 : 1e-2;
-        if (k === 4) s.adam.setLearningRate(lr);
-        s.reference.update(s.theta, s.step(), lr);
+// Both ways of recording a step: one fused dispatch, and prepare + update (SwiftShader's default).
+for (const fused of [true, false]) {
+  describe(fused ? 'fused step' : 'prepare + update', () => {
+    describe('Adam vs float64 torch.optim.Adam formulas (rtol 1e-5, atol 1e-7)', () => {
+      for (const count of [1, 1001, 4610]) {
+        it(`5 steps on ${count} parameters, learning rate changed before step 4`, async () => {
+          const s = await setup(count, { lr: 1e-2, fused }, count);
+          for (let k = 1; k <= 5; k++) {
+            const lr = k >= 4 ? 3e-3 : 1e-2;
+            if (k === 4) s.adam.setLearningRate(lr);
+            s.reference.update(s.theta, s.step(), lr);
+          }
+          expectClose(await s.read(), s.theta, 1e-5, 1e-7, 'params');
+          const state = await s.adam.readState();
+          expectClose(state.m, s.reference.m, 1e-5, 1e-7, 'm');
+          expectClose(state.v, s.reference.v, 1e-5, 1e-9, 'v');
+          expect((await s.control()).step).toBe(5);
+        });
       }
-      expectClose(await s.read(), s.theta, 1e-5, 1e-7, 'params');
-      const state = await s.adam.readState();
-      expectClose(state.m, s.reference.m, 1e-5, 1e-7, 'm');
-      expectClose(state.v, s.reference.v, 1e-5, 1e-9, 'v');
-      expect((await s.control()).step).toBe(5);
-    });
-  }
 
-  it('several steps recorded into one pass (3, then 2), with clipping and an external flag: the control copies alternate', async () => {
-    const gpu = await testGpu();
-    const flags = storageBuffer(gpu, 'test.flags', new Float32Array([0, 1]));
-    const s = await setup(1001, { lr: 1e-2, maxGradNorm: 0.3, activeFlag: { buffer: flags, index: 1 } }, 5);
-    for (const steps of [3, 2]) {
-      const grads = Array.from({ length: steps }, () => new Float32Array(randomArray(1001, seededRandom(steps * 7 + s.reference.step), -1, 1)));
-      const buffers = grads.map((g, k) => storageBuffer(gpu, `test.grads${k}`, g));
-      submitPass(gpu, 'test.adam.steps', (pass) => {
-        for (const b of buffers) s.adam.encodeStep(pass, s.params, b);
+      it('several steps recorded into one pass (3, then 2), with clipping and an external flag: the control copies alternate', async () => {
+        const gpu = await testGpu();
+        const flags = storageBuffer(gpu, 'test.flags', new Float32Array([0, 1]));
+        const s = await setup(1001, { lr: 1e-2, maxGradNorm: 0.3, activeFlag: { buffer: flags, index: 1 }, fused }, 5);
+        for (const steps of [3, 2]) {
+          const grads = Array.from({ length: steps }, () => new Float32Array(randomArray(1001, seededRandom(steps * 7 + s.reference.step), -1, 1)));
+          const buffers = grads.map((g, k) => storageBuffer(gpu, `test.grads${k}`, g));
+          submitPass(gpu, 'test.adam.steps', (pass) => {
+            for (const b of buffers) s.adam.encodeStep(pass, s.params, b);
+          });
+          for (const g of grads) s.reference.update(s.theta, g);
+          expectClose(await s.read(), s.theta, 1e-5, 1e-7, `params after ${s.reference.step} steps`);
+          const control = await s.control();
+          expect(control.step).toBe(s.reference.step);
+          expectClose([control.gradScale], [s.reference.gradScale], 1e-5, 0, 'gradScale of the last step');
+        }
       });
-      for (const g of grads) s.reference.update(s.theta, g);
-      expectClose(await s.read(), s.theta, 1e-5, 1e-7, `params after ${s.reference.step} steps`);
-      const control = await s.control();
-      expect(control.step).toBe(s.reference.step);
-      expectClose([control.gradScale], [s.reference.gradScale], 1e-5, 0, 'gradScale of the last step');
-    }
-  });
 
-  it('one dispatch per step (three with clipping: the norm reduction first)', async () => {
+      it('β near 1 (0.9999): bias corrections without cancellation', async () => {
+        const s = await setup(257, { lr: 1e-3, beta1: 0.99, beta2: 0.9999, eps: 1e-6, fused }, 3);
+        for (let k = 0; k < 5; k++) s.reference.update(s.theta, s.step());
+        expectClose(await s.read(), s.theta, 1e-5, 1e-7, 'params');
+      });
+    });
+
+    describe('active flag', () => {
+      it('own flag: inactive steps change nothing, not even t; the next active step is step t + 1', async () => {
+        const s = await setup(1001, { lr: 1e-2, fused }, 21);
+        for (let k = 0; k < 2; k++) s.reference.update(s.theta, s.step());
+        const before = { params: await s.read(), state: await s.adam.readState() };
+        s.adam.setActive(false);
+        s.step();
+        s.step();
+        const after = await s.adam.readState();
+        const control = await s.control();
+        expect(control.active).toBe(0);
+        s.adam.setActive(true);
+        expect(new Uint32Array((await s.read()).buffer)).toEqual(new Uint32Array(before.params.buffer));
+        expect(new Uint32Array(after.m.buffer)).toEqual(new Uint32Array(before.state.m.buffer));
+        expect(new Uint32Array(after.v.buffer)).toEqual(new Uint32Array(before.state.v.buffer));
+        // Only the flag itself differs in the control block.
+        const activeAt = s.adam.controlView.offsetOf('activeFlag') / 4;
+        expect(Array.from(after.control).filter((_, k) => k !== activeAt)).toEqual(Array.from(before.state.control).filter((_, k) => k !== activeAt));
+        s.reference.update(s.theta, s.step());
+        expectClose(await s.read(), s.theta, 1e-5, 1e-7, 'params after resuming');
+        expect((await s.control()).step).toBe(3);
+      });
+
+      it('external flag in another buffer gates the step (0 → no-op, 1 → step)', async () => {
+        const gpu = await testGpu();
+        const flags = storageBuffer(gpu, 'test.metrics', new Float32Array([5, 6, 0, 7]));
+        const s = await setup(300, { lr: 1e-2, activeFlag: { buffer: flags, index: 2 }, fused }, 22);
+        const initial = await s.read();
+        s.step();
+        expect(await s.read()).toEqual(initial);
+        expect((await s.control()).step).toBe(0);
+        gpu.device.queue.writeBuffer(flags, 8, Float32Array.of(1));
+        s.reference.update(s.theta, s.step());
+        expectClose(await s.read(), s.theta, 1e-5, 1e-7, 'params');
+        expect((await s.control()).step).toBe(1);
+        // The flag's buffer is only read.
+        expect(await readFloat32(gpu, flags)).toEqual(new Float32Array([5, 6, 1, 7]));
+      });
+    });
+
+    describe('global gradient-norm clipping (gradScale = min(1, maxNorm / (‖g‖ + 1e-6)); rtol 1e-5)', () => {
+      it('scales large gradients down and leaves small ones alone', async () => {
+        const count = 4610;
+        const maxGradNorm = 0.5;
+        const s = await setup(count, { lr: 1e-2, maxGradNorm, fused }, 31);
+        for (const scale of [1, 1e-4, 3]) {
+          const g = s.step(scale);
+          s.reference.update(s.theta, g);
+          const norm = Math.sqrt(g.reduce((a, x) => a + x * x, 0));
+          const control = await s.control();
+          expectClose([control.gradNormSquared], [norm * norm], 1e-5, 0, 'gradNormSquared');
+          expectClose([control.gradScale], [Math.min(1, maxGradNorm / (norm + 1e-6))], 1e-5, 0, `gradScale at gradient scale ${scale}`);
+          expect(control.gradScale < 1).toBe(norm > maxGradNorm);
+          expectClose(await s.read(), s.theta, 1e-5, 1e-7, 'params');
+        }
+      });
+    });
+  });
+}
+
+describe('Adam state and options', () => {
+  it('dispatches per step: fused 1, else 2; clipping adds the norm reduction (2)', async () => {
     const gpu = await testGpu();
     const params = storageBuffer(gpu, 'test.params', 40);
     for (const [options, dispatches] of [
-      [{ lr: 1 }, 1],
-      [{ lr: 1, maxGradNorm: 1 }, 3],
+      [{ lr: 1, fused: true }, 1],
+      [{ lr: 1, fused: true, maxGradNorm: 1 }, 3],
+      [{ lr: 1, fused: false }, 2],
+      [{ lr: 1, fused: false, maxGradNorm: 1 }, 4],
     ] as const) {
       const adam = await Adam.create(gpu, { count: 10, ...options, label: 'test.adam.count' });
       expect(countDispatches((pass) => adam.encodeStep(pass, params, params))).toBe(dispatches);
@@ -77,72 +150,6 @@ describe('Adam vs float64 torch.optim.Adam formulas (rtol 1e-5, atol 1e-7)', () 
     }
   });
 
-  it('β near 1 (0.9999): bias corrections without cancellation', async () => {
-    const s = await setup(257, { lr: 1e-3, beta1: 0.99, beta2: 0.9999, eps: 1e-6 }, 3);
-    for (let k = 0; k < 5; k++) s.reference.update(s.theta, s.step());
-    expectClose(await s.read(), s.theta, 1e-5, 1e-7, 'params');
-  });
-});
-
-describe('active flag', () => {
-  it('own flag: inactive steps change nothing, not even t; the next active step is step t + 1', async () => {
-    const s = await setup(1001, { lr: 1e-2 }, 21);
-    for (let k = 0; k < 2; k++) s.reference.update(s.theta, s.step());
-    const before = { params: await s.read(), state: await s.adam.readState() };
-    s.adam.setActive(false);
-    s.step();
-    s.step();
-    const after = await s.adam.readState();
-    const control = await s.control();
-    expect(control.active).toBe(0);
-    s.adam.setActive(true);
-    expect(new Uint32Array((await s.read()).buffer)).toEqual(new Uint32Array(before.params.buffer));
-    expect(new Uint32Array(after.m.buffer)).toEqual(new Uint32Array(before.state.m.buffer));
-    expect(new Uint32Array(after.v.buffer)).toEqual(new Uint32Array(before.state.v.buffer));
-    // Only the flag itself differs in the control block.
-    const activeAt = s.adam.controlView.offsetOf('activeFlag') / 4;
-    expect(Array.from(after.control).filter((_, k) => k !== activeAt)).toEqual(Array.from(before.state.control).filter((_, k) => k !== activeAt));
-    s.reference.update(s.theta, s.step());
-    expectClose(await s.read(), s.theta, 1e-5, 1e-7, 'params after resuming');
-    expect((await s.control()).step).toBe(3);
-  });
-
-  it('external flag in another buffer gates the step (0 → no-op, 1 → step)', async () => {
-    const gpu = await testGpu();
-    const flags = storageBuffer(gpu, 'test.metrics', new Float32Array([5, 6, 0, 7]));
-    const s = await setup(300, { lr: 1e-2, activeFlag: { buffer: flags, index: 2 } }, 22);
-    const initial = await s.read();
-    s.step();
-    expect(await s.read()).toEqual(initial);
-    expect((await s.control()).step).toBe(0);
-    gpu.device.queue.writeBuffer(flags, 8, Float32Array.of(1));
-    s.reference.update(s.theta, s.step());
-    expectClose(await s.read(), s.theta, 1e-5, 1e-7, 'params');
-    expect((await s.control()).step).toBe(1);
-    // The flag's buffer is only read.
-    expect(await readFloat32(gpu, flags)).toEqual(new Float32Array([5, 6, 1, 7]));
-  });
-});
-
-describe('global gradient-norm clipping (gradScale = min(1, maxNorm / (‖g‖ + 1e-6)); rtol 1e-5)', () => {
-  it('scales large gradients down and leaves small ones alone', async () => {
-    const count = 4610;
-    const maxGradNorm = 0.5;
-    const s = await setup(count, { lr: 1e-2, maxGradNorm }, 31);
-    for (const scale of [1, 1e-4, 3]) {
-      const g = s.step(scale);
-      s.reference.update(s.theta, g);
-      const norm = Math.sqrt(g.reduce((a, x) => a + x * x, 0));
-      const control = await s.control();
-      expectClose([control.gradNormSquared], [norm * norm], 1e-5, 0, 'gradNormSquared');
-      expectClose([control.gradScale], [Math.min(1, maxGradNorm / (norm + 1e-6))], 1e-5, 0, `gradScale at gradient scale ${scale}`);
-      expect(control.gradScale < 1).toBe(norm > maxGradNorm);
-      expectClose(await s.read(), s.theta, 1e-5, 1e-7, 'params');
-    }
-  });
-});
-
-describe('Adam state and options', () => {
   it('readState/writeState round-trip into a fresh optimizer, which then continues identically', async () => {
     const a = await setup(500, { lr: 1e-2 }, 41);
     // An odd count, so the source reads its other control copy next and the fresh optimizer its first.

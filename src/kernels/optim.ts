@@ -2,15 +2,15 @@
  * Adam on flat f32 vectors (shaders/optim.wgsl) with its control block on the
  * GPU: step count, learning rate, gradient scale (global-norm clipping) and an
  * active flag, so early stopping and clipping need no readback. `encodeStep`
- * records the step into the caller's compute pass: one dispatch (two more for
- * the gradient norm with clipping).
+ * records the step into the caller's compute pass: one dispatch (two on
+ * SwiftShader, see `fused`; two more for the gradient norm with clipping).
  *
- * The control block has two copies; a step reads one and writes the other, and
- * the host alternates them per recorded step. So every recorded step must be
- * submitted, in recording order: a step recorded and never submitted (e.g. on a
- * stand-in pass that counts dispatches) leaves the next one reading the older
- * copy, one step behind in t. Host writes (learning rate, flag, state) go to
- * both copies, so they do not depend on the alternation.
+ * The control block lives in two buffers; a step reads one and writes the
+ * other, and the host alternates them per recorded step. So every recorded step
+ * must be submitted, in recording order: a step recorded and never submitted
+ * (e.g. on a stand-in pass that counts dispatches) leaves the next one reading
+ * the older copy, one step behind in t. Host writes (learning rate, flag,
+ * state) go to both copies, so they do not depend on the alternation.
  */
 import optimWgsl from '../../shaders/optim.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
@@ -20,7 +20,8 @@ import { Reduction, ReduceKernels } from './reduce';
 
 interface OptimKernels {
   adam: Kernel;
-  adamExternal: Kernel;
+  prepare: Kernel;
+  update: Kernel;
   args: StructView;
   control: StructView;
 }
@@ -32,10 +33,11 @@ function optimKernels(gpu: GpuContext): Promise<OptimKernels> {
   if (!kernels) {
     kernels = (async () => {
       const family = await ShaderFamily.load(gpu, 'optim', optimWgsl);
-      const k = await family.kernels({ adam: { dynamicOffsets: ['args'] }, adam_external: { dynamicOffsets: ['args'] } });
+      const k = await family.kernels({ adam: undefined, adam_prepare: undefined, adam_update: undefined });
       return {
         adam: k.adam,
-        adamExternal: k.adam_external,
+        prepare: k.adam_prepare,
+        update: k.adam_update,
         args: family.struct('AdamArgs'),
         control: family.struct('AdamControl'),
       };
@@ -56,40 +58,52 @@ export interface AdamOptions {
   maxGradNorm?: number;
   /** An f32 flag in another buffer (e.g. a metrics block) that gates every step: > 0 active. */
   activeFlag?: { buffer: GPUBuffer; index: number };
+  /**
+   * One dispatch per step (true), or a one-invocation prepare dispatch before
+   * the update (false). Default: false on SwiftShader, which runs both sides of
+   * a branch, so each invocation deriving the step's control block costs more
+   * than the dispatch it saves; true elsewhere.
+   */
+  fused?: boolean;
   label?: string;
 }
 
 /** Names of the arrays readState/writeState exchange (for checkpoints). */
 export type AdamStatePart = 'm' | 'v' | 'control';
 
+/** The dispatches of a step, indexed by the control copy it reads (0 or 1). */
 interface StepBinding {
-  adam: GPUBindGroup;
-  /** Per control copy: the sum of squares of grads into that copy's gradNormSquared. */
+  /** Fused: adam with that copy as controlIn, the other as controlOut; else adam_prepare, then adam_update reading the other. */
+  dispatches: [StepDispatch[], StepDispatch[]];
+  /** The sum of squares of grads into that copy's gradNormSquared. */
   gradNorm: [Reduction, Reduction] | null;
+}
+
+interface StepDispatch {
+  kernel: Kernel;
+  group: GPUBindGroup;
+  invocations: number;
 }
 
 export class Adam {
   readonly stateParts: readonly AdamStatePart[] = ['m', 'v', 'control'];
   /** Per (params, grads) pair: bind groups and the clipping reduction, made on first use. */
   private readonly steps = new Map<GPUBuffer, Map<GPUBuffer, StepBinding>>();
-  /** The control copy the next recorded step reads (0 or 1). */
-  private previous = 0;
+  /** The control copy holding the latest recorded step's result, which the next step reads (0 or 1). */
+  private current = 0;
 
   private constructor(
     private readonly gpu: GpuContext,
     private readonly kernels: OptimKernels,
     private readonly reduceKernels: ReduceKernels | null,
-    readonly options: Readonly<AdamOptions> & { label: string },
-    /** Two AdamArgs records, argsStride apart, reading control copy 0 and 1. */
+    readonly options: Readonly<AdamOptions> & { label: string; fused: boolean },
     private readonly args: GPUBuffer,
-    private readonly argsStride: number,
     /** First moments, [count]. */
     readonly m: GPUBuffer,
     /** Second moments, [count]. */
     readonly v: GPUBuffer,
-    /** Two AdamControl copies, controlStride bytes apart (see controlView for the fields). */
-    readonly controlBuffer: GPUBuffer,
-    private readonly controlStride: number,
+    /** The two AdamControl copies (see controlView for the fields). */
+    private readonly controls: readonly [GPUBuffer, GPUBuffer],
   ) {}
 
   static async create(gpu: GpuContext, options: AdamOptions): Promise<Adam> {
@@ -110,40 +124,32 @@ export class Adam {
       optimKernels(gpu),
       maxGradNorm !== undefined ? ReduceKernels.create(gpu) : Promise.resolve(null),
     ]);
-    const argsStride = Math.max(gpu.limits.minUniformBufferOffsetAlignment, kernels.args.paddedSize);
-    const argsBytes = new ArrayBuffer(2 * argsStride);
-    for (const previous of [0, 1]) {
-      kernels.args.write(
-        new DataView(argsBytes),
-        {
-          count,
-          beta1,
-          beta2,
-          oneMinusBeta1: 1 - beta1,
-          oneMinusBeta2: 1 - beta2,
-          eps,
-          clip: maxGradNorm !== undefined ? 1 : 0,
-          maxGradNorm: maxGradNorm ?? 0,
-          activeIndex: flag?.index ?? 0,
-          previous,
-        },
-        previous * argsStride,
-      );
-    }
-    const args = uniformBuffer(gpu, `${label}.args`, argsBytes);
-    // The binding is array<AdamControl, 2>; reflection gives its element stride.
-    const controlStride = kernels.adam.bindings.get('control')!.size;
+    const args = uniformBuffer(
+      gpu,
+      `${label}.args`,
+      kernels.args.pack({
+        count,
+        beta1,
+        beta2,
+        oneMinusBeta1: 1 - beta1,
+        oneMinusBeta2: 1 - beta2,
+        eps,
+        clip: maxGradNorm !== undefined ? 1 : 0,
+        maxGradNorm: maxGradNorm ?? 0,
+        // Without an external flag the step reads its own, in the control block.
+        activeIndex: flag ? flag.index : kernels.control.offsetOf('activeFlag') / 4,
+      }),
+    );
+    const control = (copy: number) => storageBuffer(gpu, `${label}.control${copy}`, kernels.control.paddedSize);
     const adam = new Adam(
       gpu,
       kernels,
       reduceKernels,
-      { ...options, label },
+      { ...options, label, fused: options.fused ?? gpu.adapter.backend !== 'swiftshader' },
       args,
-      argsStride,
       storageBuffer(gpu, `${label}.m`, count * 4),
       storageBuffer(gpu, `${label}.v`, count * 4),
-      storageBuffer(gpu, `${label}.control`, 2 * controlStride),
-      controlStride,
+      [control(0), control(1)],
     );
     adam.writeBothCopies(adam.initialControl(lr));
     return adam;
@@ -171,10 +177,10 @@ export class Adam {
    */
   encodeStep(pass: GPUComputePassEncoder, params: GPUBuffer, grads: GPUBuffer): void {
     const binding = this.binding(params, grads);
-    const previous = this.previous;
-    this.previous = 1 - previous;
-    binding.gradNorm?.[previous].encode(pass);
-    this.stepKernel.dispatch(pass, binding.adam, this.options.count, [previous * this.argsStride]);
+    const copy = this.current;
+    this.current = 1 - copy;
+    binding.gradNorm?.[copy].encode(pass);
+    for (const d of binding.dispatches[copy]) d.kernel.dispatch(pass, d.group, d.invocations);
   }
 
   /** Moments and the control block after the last submitted step (every recorded step must have been submitted). */
@@ -183,7 +189,7 @@ export class Adam {
     return {
       m: await readFloat32(this.gpu, this.m, 0, count),
       v: await readFloat32(this.gpu, this.v, 0, count),
-      control: await readFloat32(this.gpu, this.controlBuffer, (this.previous * this.controlStride) / 4, this.kernels.control.size / 4),
+      control: await readFloat32(this.gpu, this.controls[this.current], 0, this.kernels.control.size / 4),
     };
   }
 
@@ -209,7 +215,7 @@ export class Adam {
   }
 
   destroy(): void {
-    for (const b of [this.args, this.m, this.v, this.controlBuffer]) b.destroy();
+    for (const b of [this.args, this.m, this.v, ...this.controls]) b.destroy();
     for (const byGrads of this.steps.values()) for (const s of byGrads.values()) for (const r of s.gradNorm ?? []) r.destroy();
   }
 
@@ -224,22 +230,15 @@ export class Adam {
       biasCorrection1: 0,
       biasCorrection2: 0,
     });
-    // pack pads to 16 bytes; the copies sit size bytes apart.
     return new Float32Array(packed, 0, view.size / 4);
   }
 
   private writeControl(field: string, value: number): void {
-    for (const copy of [0, 1]) {
-      this.gpu.device.queue.writeBuffer(this.controlBuffer, copy * this.controlStride + this.kernels.control.offsetOf(field), Float32Array.of(value));
-    }
+    for (const control of this.controls) this.gpu.device.queue.writeBuffer(control, this.kernels.control.offsetOf(field), Float32Array.of(value));
   }
 
   private writeBothCopies(block: Float32Array<ArrayBuffer>): void {
-    for (const copy of [0, 1]) this.gpu.device.queue.writeBuffer(this.controlBuffer, copy * this.controlStride, block);
-  }
-
-  private get stepKernel(): Kernel {
-    return this.options.activeFlag ? this.kernels.adamExternal : this.kernels.adam;
+    for (const control of this.controls) this.gpu.device.queue.writeBuffer(control, 0, block);
   }
 
   private binding(params: GPUBuffer, grads: GPUBuffer): StepBinding {
@@ -251,24 +250,31 @@ export class Adam {
     for (const [name, buffer] of [['params', params], ['grads', grads]] as const) {
       if (buffer.size < count * 4) throw new Error(`${label}: ${name} buffer ${buffer.label} holds ${buffer.size / 4} floats, needs ${count}`);
     }
-    const { kernels, controlBuffer: control } = this;
-    const args = { buffer: this.args, offset: 0 };
-    const resources = { args, control, params, grads, m: this.m, v: this.v };
-    const adam = activeFlag ? kernels.adamExternal.bind({ ...resources, externalFlag: activeFlag.buffer }, label) : kernels.adam.bind(resources, label);
+    const { kernels, controls, args, m, v } = this;
+    const stepDispatches = (copy: number): StepDispatch[] => {
+      const [controlIn, controlOut] = [controls[copy], controls[1 - copy]];
+      const advance = { args, controlIn, controlOut, flags: activeFlag?.buffer ?? controlIn };
+      const role = `${label}.reads${copy}`;
+      if (this.options.fused) return [{ kernel: kernels.adam, group: kernels.adam.bind({ ...advance, params, grads, m, v }, role), invocations: count }];
+      return [
+        { kernel: kernels.prepare, group: kernels.prepare.bind(advance, role), invocations: 1 },
+        { kernel: kernels.update, group: kernels.update.bind({ args, controlIn: controlOut, params, grads, m, v }, role), invocations: count },
+      ];
+    };
     const reduceKernels = this.reduceKernels;
     const gradNorm = reduceKernels
-      ? ([0, 1].map((copy) =>
+      ? (controls.map((output, copy) =>
           Reduction.create(this.gpu, reduceKernels, {
             input: grads,
             count,
             op: 'sumSquares',
-            output: control,
-            outputIndex: (copy * this.controlStride + kernels.control.offsetOf('gradNormSquared')) / 4,
+            output,
+            outputIndex: kernels.control.offsetOf('gradNormSquared') / 4,
             label: `${label}.gradNormSquared${copy}`,
           }),
         ) as [Reduction, Reduction])
       : null;
-    binding = { adam, gradNorm };
+    binding = { dispatches: [stepDispatches(0), stepDispatches(1)], gradNorm };
     byGrads.set(grads, binding);
     return binding;
   }
