@@ -34,6 +34,12 @@ export function defaultMlpKernelShape(adapter: AdapterDescription): MlpKernelSha
 const ROWS_MAX_WIDTH = 64;
 /** Rows per invocation of the `rows` kernels (ROWS in the WGSL). */
 const ROWS_PER_INVOCATION = 4;
+/**
+ * Workgroup size of the `rows` kernels. lavapipe spreads a dispatch over its
+ * threads by workgroup, so a 128-row minibatch (32 invocations) must span more
+ * than one: 16 measured ×1.13–1.2 on the PPO seed iteration against 64.
+ */
+const ROWS_WORKGROUP = 16;
 /** Rows and outputs (inputs) per invocation of the `tiles` kernels. */
 const TILE = 4;
 
@@ -104,8 +110,8 @@ export class MlpKernels {
         family.kernel('forward'),
         family.kernel('backward_input', on('ALIGNED')),
         family.kernel('backward_input'),
-        optional(shape === 'rows', 'forward_rows'),
-        optional(shape === 'rows', 'backward_input_rows'),
+        optional(shape === 'rows', 'forward_rows', { constants: { WG: ROWS_WORKGROUP } }),
+        optional(shape === 'rows', 'backward_input_rows', { constants: { WG: ROWS_WORKGROUP } }),
         optional(shape === 'tiles', 'forward_tiles'),
         optional(shape === 'tiles', 'backward_input_tiles'),
         optional(shape === 'tiles', 'backward_input_tiles', on('GRAD_VEC4')),
