@@ -67,4 +67,25 @@ describe('REINFORCE training on the GPU', () => {
     }
     trainer.destroy();
   });
+
+  it('reading dispatchesPerIteration between steps changes nothing (one Adam step per iteration alternates its control buffers)', async () => {
+    const gpu = await testGpu();
+    const config = resolveConfig({ algo: 'reinforce', numEnvs: 16, stepsPerIter: 256, lr: 1e-2, seed: 3 });
+    const run = async (readCount: boolean) => {
+      const trainer = await makeTrainer(gpu, config);
+      const out: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        if (readCount) expect(trainer.dispatchesPerIteration).toBeGreaterThan(0);
+        const { wall_s: _wall, sps: _sps, ...m } = await trainer.step();
+        out.push(JSON.stringify(m));
+      }
+      const weights = await trainer.policy.readParams();
+      trainer.destroy();
+      return { out, weights: new Uint32Array(weights.buffer) };
+    };
+    const counted = await run(true);
+    const plain = await run(false);
+    expect(counted.out).toEqual(plain.out);
+    expect(counted.weights).toEqual(plain.weights);
+  });
 });

@@ -227,6 +227,17 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
     update.prepareIteration(iteration, learningRateFraction(iteration));
   };
 
+  // Counted once, over two recorded iterations: Adam alternates its control
+  // buffers per recorded step, so an even number of steps leaves it where it was.
+  const dispatchesPerIteration =
+    countDispatches((pass) => {
+      for (let k = 0; k < 2; k++) {
+        encodeCollect(pass);
+        encodeAdvantage(pass);
+        encodeUpdate(pass);
+      }
+    }) / 2;
+
   const trainer: Trainer = {
     config,
     policy,
@@ -237,13 +248,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
     get envSteps() {
       return envSteps;
     },
-    get dispatchesPerIteration() {
-      return countDispatches((pass) => {
-        encodeCollect(pass);
-        encodeAdvantage(pass);
-        encodeUpdate(pass);
-      });
-    },
+    dispatchesPerIteration,
 
     async step(): Promise<IterationMetrics> {
       gpu.throwIfFailed();
@@ -369,7 +374,12 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
   return trainer;
 }
 
-/** Dispatches an encode function records, counted on a stand-in pass that records nothing. */
+/**
+ * Dispatches an encode function records, counted on a stand-in pass that
+ * records nothing. Host-side state the encoders keep still advances as if the
+ * work were submitted (Adam alternates its two control buffers per recorded
+ * step), so count optimizer steps in even numbers, or before first use.
+ */
 export function countDispatches(encode: (pass: GPUComputePassEncoder) => void): number {
   let count = 0;
   const counter = {
