@@ -91,10 +91,11 @@ function denseInputs(rows: number) {
 }
 
 describe('peak.wgsl (float64 reference)', () => {
-  /** dense with `rowsPerInvocation` rows per invocation, or dense_cols (one invocation per output of 4 rows) when 'cols'. */
-  async function runDense(gpu: GpuContext, rowsPerInvocation: number | 'cols', rows: number) {
-    const family = await ShaderFamily.load(gpu, 'peak', [`const ROWS: u32 = ${rowsPerInvocation === 'cols' ? 1 : rowsPerInvocation}u;`, peakWgsl]);
-    const kernel = await family.kernel(rowsPerInvocation === 'cols' ? 'dense_cols' : 'dense');
+  /** dense with `rowsPerInvocation` rows per invocation, dense_cols (one invocation per output of 4 rows) or dense_tiles (4 rows × 4 outputs). */
+  async function runDense(gpu: GpuContext, rowsPerInvocation: number | 'cols' | 'tiles', rows: number) {
+    const blocked = typeof rowsPerInvocation === 'number';
+    const family = await ShaderFamily.load(gpu, 'peak', [`const ROWS: u32 = ${blocked ? rowsPerInvocation : 1}u;`, peakWgsl]);
+    const kernel = await family.kernel(blocked ? 'dense' : `dense_${rowsPerInvocation}`);
     const { weights, input } = denseInputs(rows);
     const output = storageBuffer(gpu, 'test.output', rows * 64 * 4);
     const group = kernel.bind({
@@ -103,7 +104,7 @@ describe('peak.wgsl (float64 reference)', () => {
       input: storageBuffer(gpu, 'test.input', new Float32Array(input)),
       output,
     });
-    const invocations = rowsPerInvocation === 'cols' ? Math.ceil(rows / 4) * 64 : Math.ceil(rows / rowsPerInvocation);
+    const invocations = blocked ? Math.ceil(rows / rowsPerInvocation) : Math.ceil(rows / 4) * (rowsPerInvocation === 'cols' ? 64 : 16);
     submitPass(gpu, 'test.dense', (pass) => kernel.dispatch(pass, group, invocations));
     const expected = new Float64Array(rows * 64);
     const w = new Float32Array(weights);
@@ -113,8 +114,9 @@ describe('peak.wgsl (float64 reference)', () => {
   }
 
   // 64 products of size ≤ 1/8 in f32: error ≤ 64·2^-24·Σ|w x| ≈ 3e-6; tolerance 1e-5 absolute.
-  for (const rowsPerInvocation of [1, 4, 'cols'] as const) {
-    it(`dense ${rowsPerInvocation === 'cols' ? 'per output element' : `${rowsPerInvocation} row(s) per invocation`}, 37 rows (a partial block): y = W x within 1e-5`, async () => {
+  for (const rowsPerInvocation of [1, 4, 'cols', 'tiles'] as const) {
+    const shape = { cols: 'per output element', tiles: '4 rows × 4 outputs per invocation' } as const;
+    it(`dense ${typeof rowsPerInvocation === 'number' ? `${rowsPerInvocation} row(s) per invocation` : shape[rowsPerInvocation]}, 37 rows (a partial block): y = W x within 1e-5`, async () => {
       const gpu = await testGpu();
       const { actual, expected } = await runDense(gpu, rowsPerInvocation, 37);
       expectClose(actual, expected, 0, 1e-5, `dense×${rowsPerInvocation}`);

@@ -244,6 +244,15 @@ const peakCase: BenchCase = {
     const colsFlops = dispatchesPerSubmit * 2 * 64 * 64 * rows;
     points.push({ kernel: 'dense_cols', rows, gflops: round(colsFlops / colsTime.median / 1e9), best_gflops: round(colsFlops / colsTime.min / 1e9), ...cpuOf(colsTime), first_submit_ms: round(colsTime.warmup[0] * 1e3) });
     ctx.log(`peak dense, per output element: ${(colsFlops / colsTime.median / 1e9).toFixed(2)} GFLOP/s`);
+    const tiles = await family.kernel('dense_tiles');
+    const tilesGroup = tiles.bind({ args, weights, input, output }, 'denseTiles');
+    const tilesTime = await repeat(1, repetitions, () =>
+      timeSubmit(gpu, 'peak.denseTiles', (pass) => {
+        for (let k = 0; k < dispatchesPerSubmit; k++) tiles.dispatch(pass, tilesGroup, Math.ceil(rows / 4) * 16);
+      }),
+    );
+    points.push({ kernel: 'dense_tiles', rows, gflops: round(colsFlops / tilesTime.median / 1e9), best_gflops: round(colsFlops / tilesTime.min / 1e9), ...cpuOf(tilesTime), first_submit_ms: round(tilesTime.warmup[0] * 1e3) });
+    ctx.log(`peak dense, 4 rows × 4 outputs per invocation: ${(colsFlops / tilesTime.median / 1e9).toFixed(2)} GFLOP/s`);
     const alu = await family.kernel('alu');
     const aluGroup = alu.bind({ args: uniformBuffer(gpu, 'peak.aluArgs', argsView.pack({ rows: aluInvocations, aluIterations })), output }, 'alu');
     const aluTime = await repeat(1, repetitions, () => timeSubmit(gpu, 'peak.alu', (pass) => alu.dispatch(pass, aluGroup, aluInvocations)));

@@ -14,7 +14,11 @@
 //        blocking over rows: ROWS multiply-adds per weight load). 2·64·64 FLOPs per row.
 // dense_cols  the same y with one invocation per output element of 4 rows
 //        (dispatch ceil(rows / 4) · 64): no per-invocation arrays, four dot
-//        products per weight vec4 (the shape SwiftShader runs best).
+//        products per weight vec4.
+// dense_tiles  the same y with one invocation per 4 rows × 4 outputs
+//        (dispatch ceil(rows / 4) · 16), named vec4 accumulators: each weight
+//        and input vec4 serves four dot products (the shape of mlp.wgsl's
+//        *_tiles kernels, which SwiftShader runs best).
 // alu    CHAINS independent vec4 fma chains of aluIterations steps per
 //        invocation, no memory traffic but one store: 2·4·CHAINS·aluIterations FLOPs
 //        per invocation (the arithmetic ceiling).
@@ -79,6 +83,45 @@ fn dense_cols(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
   }
   for (var j = 0u; j < 4u; j++) {
     if (r0 + j < rows) { output[(r0 + j) * WIDTH + o] = acc[j]; }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn dense_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * WG;
+  let o0 = 4u * (t % (WIDTH / 4u));
+  let r0 = 4u * (t / (WIDTH / 4u));
+  let rows = args.rows;
+  if (r0 >= rows) { return; }
+  // Rows past the end repeat the last row; their results are not stored.
+  let x0 = r0 * WIDTH4;
+  let x1 = min(r0 + 1u, rows - 1u) * WIDTH4;
+  let x2 = min(r0 + 2u, rows - 1u) * WIDTH4;
+  let x3 = min(r0 + 3u, rows - 1u) * WIDTH4;
+  var acc0 = vec4<f32>(0.0);
+  var acc1 = vec4<f32>(0.0);
+  var acc2 = vec4<f32>(0.0);
+  var acc3 = vec4<f32>(0.0);
+  for (var k = 0u; k < WIDTH4; k++) {
+    let a = weights[o0 * WIDTH4 + k];
+    let b = weights[(o0 + 1u) * WIDTH4 + k];
+    let c = weights[(o0 + 2u) * WIDTH4 + k];
+    let d = weights[(o0 + 3u) * WIDTH4 + k];
+    let y0 = input[x0 + k];
+    let y1 = input[x1 + k];
+    let y2 = input[x2 + k];
+    let y3 = input[x3 + k];
+    acc0 += vec4<f32>(dot(a, y0), dot(b, y0), dot(c, y0), dot(d, y0));
+    acc1 += vec4<f32>(dot(a, y1), dot(b, y1), dot(c, y1), dot(d, y1));
+    acc2 += vec4<f32>(dot(a, y2), dot(b, y2), dot(c, y2), dot(d, y2));
+    acc3 += vec4<f32>(dot(a, y3), dot(b, y3), dot(c, y3), dot(d, y3));
+  }
+  let base = r0 * WIDTH + o0;
+  for (var c = 0u; c < 4u; c++) {
+    output[base + c] = acc0[c];
+    if (r0 + 1u < rows) { output[base + WIDTH + c] = acc1[c]; }
+    if (r0 + 2u < rows) { output[base + 2u * WIDTH + c] = acc2[c]; }
+    if (r0 + 3u < rows) { output[base + 3u * WIDTH + c] = acc3[c]; }
   }
 }
 
