@@ -32,7 +32,7 @@
 //                  accumulators, every load serving four dot products; dispatch
 //                  ceil(rows / 4) · ceil(outDim / 4). Aligned layers only (W rows
 //                  and input rows whole vec4s). Used with mlp.wgsl's rows and
-//                  tiles shapes.
+//                  tiles shapes; its tile geometry is shaders/tiles.wgsl's.
 override WG: u32 = 64;
 override ALIGNED: bool = false;
 
@@ -172,21 +172,13 @@ fn tangent_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   let inDim = args.inDim;
   let outDim = args.outDim;
   let rows = args.rows;
-  let outTiles = (outDim + 3u) / 4u;
-  let o0 = 4u * (t % outTiles);
-  let r0 = 4u * (t / outTiles);
+  let tile = tile_of(t, rows, inDim, outDim, args.weightOffset);
+  let r0 = tile.r0;
+  let o0 = tile.o0;
   if (r0 >= rows) { return; }
-  let lastRow = rows - 1u;
   let lastOut = outDim - 1u;
-  // Rows and outputs past the end repeat the last one; their results are not stored.
-  let x0 = r0 * inDim / 4u;
-  let x1 = min(r0 + 1u, lastRow) * inDim / 4u;
-  let x2 = min(r0 + 2u, lastRow) * inDim / 4u;
-  let x3 = min(r0 + 3u, lastRow) * inDim / 4u;
-  let w0 = (args.weightOffset + o0 * inDim) / 4u;
-  let w1 = (args.weightOffset + min(o0 + 1u, lastOut) * inDim) / 4u;
-  let w2 = (args.weightOffset + min(o0 + 2u, lastOut) * inDim) / 4u;
-  let w3 = (args.weightOffset + min(o0 + 3u, lastOut) * inDim) / 4u;
+  let x = tile.rows;
+  let w = tile.weights;
   // acc<j>[c]: row r0 + j, output o0 + c.
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
@@ -194,34 +186,26 @@ fn tangent_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   var acc3 = vec4<f32>(0.0);
   // V a_{l−1}
   for (var k = 0u; k < inDim / 4u; k++) {
-    let a = vectorVec4[w0 + k];
-    let b = vectorVec4[w1 + k];
-    let c = vectorVec4[w2 + k];
-    let d = vectorVec4[w3 + k];
-    let y0 = inputVec4[x0 + k];
-    let y1 = inputVec4[x1 + k];
-    let y2 = inputVec4[x2 + k];
-    let y3 = inputVec4[x3 + k];
-    acc0 += vec4<f32>(dot(a, y0), dot(b, y0), dot(c, y0), dot(d, y0));
-    acc1 += vec4<f32>(dot(a, y1), dot(b, y1), dot(c, y1), dot(d, y1));
-    acc2 += vec4<f32>(dot(a, y2), dot(b, y2), dot(c, y2), dot(d, y2));
-    acc3 += vec4<f32>(dot(a, y3), dot(b, y3), dot(c, y3), dot(d, y3));
+    let a = vectorVec4[w.x + k];
+    let b = vectorVec4[w.y + k];
+    let c = vectorVec4[w.z + k];
+    let d = vectorVec4[w.w + k];
+    acc0 += dots4(a, b, c, d, inputVec4[x.x + k]);
+    acc1 += dots4(a, b, c, d, inputVec4[x.y + k]);
+    acc2 += dots4(a, b, c, d, inputVec4[x.z + k]);
+    acc3 += dots4(a, b, c, d, inputVec4[x.w + k]);
   }
   // + W u_{l−1}
   if (args.hasTangentIn != 0u) {
     for (var k = 0u; k < inDim / 4u; k++) {
-      let a = paramsVec4[w0 + k];
-      let b = paramsVec4[w1 + k];
-      let c = paramsVec4[w2 + k];
-      let d = paramsVec4[w3 + k];
-      let u0 = tangentInVec4[x0 + k];
-      let u1 = tangentInVec4[x1 + k];
-      let u2 = tangentInVec4[x2 + k];
-      let u3 = tangentInVec4[x3 + k];
-      acc0 += vec4<f32>(dot(a, u0), dot(b, u0), dot(c, u0), dot(d, u0));
-      acc1 += vec4<f32>(dot(a, u1), dot(b, u1), dot(c, u1), dot(d, u1));
-      acc2 += vec4<f32>(dot(a, u2), dot(b, u2), dot(c, u2), dot(d, u2));
-      acc3 += vec4<f32>(dot(a, u3), dot(b, u3), dot(c, u3), dot(d, u3));
+      let a = paramsVec4[w.x + k];
+      let b = paramsVec4[w.y + k];
+      let c = paramsVec4[w.z + k];
+      let d = paramsVec4[w.w + k];
+      acc0 += dots4(a, b, c, d, tangentInVec4[x.x + k]);
+      acc1 += dots4(a, b, c, d, tangentInVec4[x.y + k]);
+      acc2 += dots4(a, b, c, d, tangentInVec4[x.z + k]);
+      acc3 += dots4(a, b, c, d, tangentInVec4[x.w + k]);
     }
   }
   let vb = vec4<f32>(

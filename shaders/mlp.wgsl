@@ -42,6 +42,7 @@
 //   INPUT_VEC4 / GRAD_VEC4 (inDim / outDim multiples of 4) read a row's four
 //   values as one vec4: a pipeline per layer shape, since a runtime test runs
 //   both sides on SwiftShader.
+// The *_tiles kernels use shaders/tiles.wgsl (prepended by the wrapper).
 // Every shape computes a row from that row alone, in the same order whatever
 // the batch, so a row's result does not depend on the rows beside it.
 // Lanes of a partial vec4 past the end of a row read a clamped, valid index;
@@ -281,40 +282,28 @@ fn forward_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   let inDim = args.inDim;
   let outDim = args.outDim;
   let rows = args.rows;
-  let outTiles = (outDim + 3u) / 4u;
-  let o0 = 4u * (t % outTiles);
-  let r0 = 4u * (t / outTiles);
+  let tile = tile_of(t, rows, inDim, outDim, args.weightOffset);
+  let r0 = tile.r0;
+  let o0 = tile.o0;
   if (r0 >= rows) { return; }
-  let lastRow = rows - 1u;
   let lastOut = outDim - 1u;
-  let x0 = r0 * inDim / 4u;
-  let x1 = min(r0 + 1u, lastRow) * inDim / 4u;
-  let x2 = min(r0 + 2u, lastRow) * inDim / 4u;
-  let x3 = min(r0 + 3u, lastRow) * inDim / 4u;
-  // Outputs past the end repeat the last one; their results are not stored.
-  let w0 = (args.weightOffset + o0 * inDim) / 4u;
-  let w1 = (args.weightOffset + min(o0 + 1u, lastOut) * inDim) / 4u;
-  let w2 = (args.weightOffset + min(o0 + 2u, lastOut) * inDim) / 4u;
-  let w3 = (args.weightOffset + min(o0 + 3u, lastOut) * inDim) / 4u;
-  // acc[j][c]: row r0 + j, output o0 + c. Named, not an array: SwiftShader
+  let x = tile.rows;
+  let w = tile.weights;
+  // acc<j>[c]: row r0 + j, output o0 + c. Named, not an array: SwiftShader
   // keeps indexed arrays in memory.
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
   for (var k = 0u; k < inDim / 4u; k++) {
-    let a = paramsVec4[w0 + k];
-    let b = paramsVec4[w1 + k];
-    let c = paramsVec4[w2 + k];
-    let d = paramsVec4[w3 + k];
-    let y0 = inputVec4[x0 + k];
-    let y1 = inputVec4[x1 + k];
-    let y2 = inputVec4[x2 + k];
-    let y3 = inputVec4[x3 + k];
-    acc0 += vec4<f32>(dot(a, y0), dot(b, y0), dot(c, y0), dot(d, y0));
-    acc1 += vec4<f32>(dot(a, y1), dot(b, y1), dot(c, y1), dot(d, y1));
-    acc2 += vec4<f32>(dot(a, y2), dot(b, y2), dot(c, y2), dot(d, y2));
-    acc3 += vec4<f32>(dot(a, y3), dot(b, y3), dot(c, y3), dot(d, y3));
+    let a = paramsVec4[w.x + k];
+    let b = paramsVec4[w.y + k];
+    let c = paramsVec4[w.z + k];
+    let d = paramsVec4[w.w + k];
+    acc0 += dots4(a, b, c, d, inputVec4[x.x + k]);
+    acc1 += dots4(a, b, c, d, inputVec4[x.y + k]);
+    acc2 += dots4(a, b, c, d, inputVec4[x.z + k]);
+    acc3 += dots4(a, b, c, d, inputVec4[x.w + k]);
   }
   let bias = vec4<f32>(
     params[args.biasOffset + o0],

@@ -129,6 +129,14 @@ export class Kernel {
     });
   }
 
+  /**
+   * A bind group from those of `resources` this entry point uses, for callers
+   * that offer one set of resources to several entry points of a family.
+   */
+  bindUsed(resources: Record<string, GPUBuffer | GPUBufferBinding>, role = ''): GPUBindGroup {
+    return this.bind(Object.fromEntries(Object.entries(resources).filter(([name]) => this.bindings.has(name))), role);
+  }
+
   /** Workgroup counts for `invocations` threads along x, split over y past the per-dimension limit. */
   workgroupsFor(invocations: number): [number, number] {
     const groups = Math.max(1, Math.ceil(invocations / this.workgroupSize));

@@ -10,6 +10,7 @@
  * pair and reused after that.
  */
 import fvpWgsl from '../../shaders/fvp.wgsl?raw';
+import tilesWgsl from '../../shaders/tiles.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
@@ -48,7 +49,7 @@ class FvpKernels {
     let kernels = compiled.get(gpu.device);
     if (!kernels) {
       kernels = (async () => {
-        const family = await ShaderFamily.load(gpu, 'fvp', fvpWgsl);
+        const family = await ShaderFamily.load(gpu, 'fvp', [tilesWgsl, fvpWgsl]);
         const [tangentTiles, tangentAligned, tangentAny, fisherWeights, addDamping] = await Promise.all([
           family.kernel('tangent_tiles'),
           family.kernel('tangent', { constants: { ALIGNED: 1 } }),
@@ -202,8 +203,7 @@ export class FisherVectorProduct {
         output: this.pass.activations[l],
         tangentOut: this.tangents[l],
       };
-      // Each entry point binds only what it reads.
-      return kernel.bind(Object.fromEntries(Object.entries(resources).filter(([name]) => kernel.bindings.has(name))), `${this.label}.layer${l}`);
+      return kernel.bindUsed(resources, `${this.label}.layer${l}`);
     });
     this.tangentGroups.set(vector, groups);
     return groups;

@@ -5,6 +5,7 @@
  * a trainer can put a whole iteration into one submit.
  */
 import mlpWgsl from '../../shaders/mlp.wgsl?raw';
+import tilesWgsl from '../../shaders/tiles.wgsl?raw';
 import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
 import { readFloat32, storageBuffer } from '../gpu/buffers';
 import type { DenseLayer, MlpLayout, Activation } from '../nn/mlp';
@@ -91,7 +92,7 @@ export class MlpKernels {
   }
 
   private static async compile(gpu: GpuContext, shape: MlpKernelShape): Promise<MlpKernels> {
-    const family = await ShaderFamily.load(gpu, 'mlp', mlpWgsl);
+    const family = await ShaderFamily.load(gpu, 'mlp', [tilesWgsl, mlpWgsl]);
     const on = (...names: string[]) => ({ constants: Object.fromEntries(names.map((n) => [n, 1])) });
     const optional = (wanted: boolean, entry: string, options = {}) => (wanted ? family.kernel(entry, options) : Promise.resolve(null));
     const [
@@ -180,11 +181,6 @@ function blocked(kernel: Kernel, rowsPerInvocation: number): LayerKernel {
 /** `tilesPerRow` tiles of outputs (inputs) for every block of TILE rows. */
 function tiled(kernel: Kernel, tilesPerRow: number): LayerKernel {
   return { kernel, invocations: (rows) => Math.ceil(rows / TILE) * tilesPerRow };
-}
-
-/** A bind group from the resources the kernel's entry point uses (the pass offers all of a layer's). */
-function bindUsed(kernel: Kernel, resources: Record<string, GPUBuffer | GPUBufferBinding>, role: string): GPUBindGroup {
-  return kernel.bind(Object.fromEntries(Object.entries(resources).filter(([name]) => kernel.bindings.has(name))), role);
 }
 
 export interface MlpPassOptions {
@@ -330,7 +326,7 @@ export class MlpPass {
       const { kernel, invocations } = kernels.forward(layer);
       const input = this.layerInput(l);
       const resources = { args: slot(l), params, paramsVec4: params, input, inputVec4: input, output: this.activations[l] };
-      return { kernel, bindGroup: bindUsed(kernel, resources, `${label}.layer${l}`), invocations: invocations(rows, layer) };
+      return { kernel, bindGroup: kernel.bindUsed(resources, `${label}.layer${l}`), invocations: invocations(rows, layer) };
     });
     this.inputDispatches = layers.map((layer, l) => {
       const gradInput = l > 0 ? this.gradPreActivations[l - 1] : this.gradInput;
@@ -345,7 +341,7 @@ export class MlpPass {
         input: this.layerInput(l),
         gradInput,
       };
-      return { kernel, bindGroup: bindUsed(kernel, resources, `${label}.layer${l}`), invocations: invocations(rows, layer) };
+      return { kernel, bindGroup: kernel.bindUsed(resources, `${label}.layer${l}`), invocations: invocations(rows, layer) };
     });
   }
 
@@ -431,8 +427,7 @@ export class MlpPass {
     layout.layers.forEach((layer, l) => view.write(data, this.denseArgs(layer, l, { accumulate, scale }), l * this.slotBytes));
     gpu.device.queue.writeBuffer(args, 0, bytes);
     const bindGroups = layout.layers.map((layer, l) =>
-      bindUsed(
-        kernels.backwardParams(layer),
+      kernels.backwardParams(layer).bindUsed(
         {
           args: { buffer: args, offset: l * this.slotBytes, size: view.paddedSize },
           gradOutput: this.gradPreActivations[l],
