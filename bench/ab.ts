@@ -16,7 +16,7 @@ import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeAdapter, requestGpu } from '../src/gpu/device';
-import { ConfigError, parseTrainArgs, resolveConfig } from '../src/train/config';
+import { ConfigError, parseTrainArgs, resolveConfig } from '../src/core/config';
 import { abCompare } from './lib/ab';
 import { withBenchPages } from './lib/browser';
 import { TARGET_CONFIG } from './lib/trainingCases';

@@ -12,7 +12,7 @@ import { hostname, loadavg, cpus } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { requestGpu } from '../src/gpu/device';
-import { ConfigError } from '../src/train/config';
+import { ConfigError } from '../src/core/config';
 import { BENCH_HELP, parseBenchArgs, type BenchOptions } from './lib/options';
 import { CASES, runCase } from './lib/cases';
 import { BrowserUnavailable, runInBrowser } from './lib/browser';

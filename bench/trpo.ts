@@ -14,8 +14,8 @@ import { MlpLayout, initPyTorchDefault } from '../src/nn/mlp';
 import { Mlp, MlpKernels } from '../src/kernels/mlp';
 import { TrpoUpdate } from '../src/algos/trpo';
 import { ReinforceUpdate } from '../src/algos/reinforce';
-import { resolveConfig, type Algo } from '../src/train/config';
-import { METRICS_BLOCK_FLOATS, metricSlot } from '../src/train/metrics';
+import { resolveConfig, type Algo } from '../src/core/config';
+import { METRICS_BLOCK_FLOATS, metricSlot } from '../src/core/metrics';
 import { countDispatches, makeTrainer } from '../src/train/trainer';
 
 function flag(name: string, fallback: string): string {

@@ -16,7 +16,7 @@
 // `env`: each component 0.1 (u - 0.5), u = uniform01 of philox4x32((env, episode,
 // 0, 0), (seed, STREAM_RESET)); equal to -0.05 + 0.1 u, but one rounding instead
 // of two, so no adapter's fused multiply-add can change the bits.
-// CartPoleParams is filled from CARTPOLE_V1 (src/envs/cartpoleReference.ts).
+// CartPoleParams is filled from CARTPOLE_V1 (src/reference/cartpole.ts).
 
 struct CartPoleParams {
   gravity: f32,

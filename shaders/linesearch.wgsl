@@ -1,6 +1,6 @@
 // TRPO's step from the CG direction, and its backtracking line search, with
 // every scalar on the GPU. Loaded after the generated METRIC_* slot constants
-// (src/train/metrics.ts). The seed's formulas, with x the CG solution of F x = −g:
+// (src/core/metrics.ts). The seed's formulas, with x the CG solution of F x = −g:
 //
 //   shs = ½ xᵀF x,  lm = sqrt(shs / maxKl),  fullstep = x / lm
 //   expected_improve_rate = (−g·x) / lm

@@ -1,6 +1,6 @@
 // Full-batch losses of TRPO and REINFORCE, as gradients at the network outputs
 // (the MLP backward takes them from there). Loaded after the generated
-// METRIC_* slot constants (src/train/metrics.ts).
+// METRIC_* slot constants (src/core/metrics.ts).
 //
 // Buffers (rows = the whole batch, time-major rollout samples):
 //   logits [rows][numActions] the policy's output; actions [rows] i32

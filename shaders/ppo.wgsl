@@ -12,7 +12,7 @@
 //   mbRecords [B][RECORD_STRIDE]: action, logProbOld, advantage, return, valueOld
 //     (= return - advantage), then the behaviour logits
 // metrics: the iteration's metrics block; its METRIC_* slot constants are generated
-//   from src/train/metrics.ts and prepended. The update kernels keep their scalars
+//   from src/core/metrics.ts and prepended. The update kernels keep their scalars
 //   there too (advantage statistics, KL coefficient, epoch KL, update_active).
 // rowStats [STAT_COUNT][batchSize]: per-sample terms of the current epoch, stat-major
 //   (row = minibatch * B + r) so each statistic is one contiguous range to reduce.

@@ -3,7 +3,7 @@
 // Philox-4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3",
 // SC 2011): a keyed bijection of a 128-bit counter, so any invocation can draw
 // the numbers it needs from (counter, key) alone, with no state to carry, and
-// every adapter returns the same bits. src/envs/random.ts is the bit-exact twin.
+// every adapter returns the same bits. src/core/random.ts is the bit-exact twin.
 //
 // Key convention: key = vec2(seed, STREAM_x); the counter is chosen by the user,
 // e.g. (env or sample index, step or episode, extra, 0). Distinct streams keep

@@ -17,11 +17,11 @@ export {
   type CartPolePhysics,
   type CartPoleState,
   type CartPoleStepResult,
-} from './envs/cartpoleReference';
-export { philox4x32, uniform01, STREAM_RESET, STREAM_ACTION, STREAM_PERMUTATION, STREAM_INIT } from './envs/random';
+} from './reference/cartpole';
+export { philox4x32, uniform01, STREAM_RESET, STREAM_ACTION, STREAM_PERMUTATION, STREAM_INIT } from './core/random';
 
 export { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation, type DenseLayer } from './nn/mlp';
-export { mlpForwardReference, mlpBackwardReference } from './nn/mlpReference';
+export { mlpForwardReference, mlpBackwardReference } from './reference/mlp';
 export { Mlp, MlpKernels, MlpPass, type MlpPassOptions, type BackwardOptions } from './kernels/mlp';
 export { Gae, type GaeBuffers, type GaeOptions } from './kernels/gae';
 export { gaeReference } from './reference/gae';
@@ -32,7 +32,7 @@ export { FisherVectorProduct, parameterVectorBytes, type FisherVectorProductOpti
 export { ConjugateGradient, type ConjugateGradientOptions, type ApplyOperator } from './kernels/cg';
 export { LineSearch, type LineSearchOptions, type LineSearchBatch } from './kernels/linesearch';
 
-export { Rollout, ENV_SLOTS, type RolloutOptions, type RolloutStorage, type FinalObsLayout } from './algos/rollout';
+export { Rollout, ENV_SLOTS, type RolloutOptions, type RolloutStorage, type FinalObsLayout } from './kernels/rollout';
 export { PpoUpdate, type PpoBatch } from './algos/ppo';
 export { TrpoUpdate } from './algos/trpo';
 export { ReinforceUpdate } from './algos/reinforce';
@@ -49,11 +49,11 @@ export {
   type ResolvedConfig,
   type Algo,
   type Preset,
-} from './train/config';
+} from './core/config';
 export { makeTrainer, networkLayouts, initialWeights, countDispatches, type Trainer } from './train/trainer';
-export { METRIC_FIELDS, GPU_METRIC_SLOTS, decodeMetrics, type IterationMetrics } from './train/metrics';
+export { METRIC_FIELDS, GPU_METRIC_SLOTS, decodeMetrics, type IterationMetrics } from './core/metrics';
 export { serializeCheckpoint, parseCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from './train/checkpoint';
-export { PolicyGradientLoss, ValueFit, type FullBatch } from './algos/pg';
+export { PolicyGradientLoss, ValueFit, type FullBatch } from './kernels/pg';
 export { fisherVectorProductReference, fisherMatrixReference } from './reference/fvp';
 export { conjugateGradientReference, trustRegionStepReference } from './reference/trpo';
 export { policyLoss64, valueLoss64 } from './reference/ppoLoss';

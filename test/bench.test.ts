@@ -11,7 +11,7 @@ import { ShaderFamily } from '../src/gpu/kernel';
 import { readFloat32, storageBuffer, submitPass, uniformBuffer } from '../src/gpu/buffers';
 import { MlpLayout, initPyTorchDefault } from '../src/nn/mlp';
 import { Mlp, MlpKernels } from '../src/kernels/mlp';
-import { resolveConfig } from '../src/train/config';
+import { resolveConfig } from '../src/core/config';
 import { makeTrainer } from '../src/train/trainer';
 import { CASE_NAMES, QUICK_CASES, parseBenchArgs } from '../bench/lib/options';
 import { backwardCost, forwardCost, iterationCost, networkShape } from '../bench/lib/cost';

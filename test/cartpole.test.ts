@@ -10,8 +10,8 @@ import {
   cartpoleResetState64,
   cartpoleStep64,
   cartpoleTerminated64,
-} from '../src/envs/cartpoleReference';
-import { philox4x32, uniform01, STREAM_RESET } from '../src/envs/random';
+} from '../src/reference/cartpole';
+import { philox4x32, uniform01, STREAM_RESET } from '../src/core/random';
 import { ShaderFamily } from '../src/gpu/kernel';
 import { readFloat32, readUint32, storageBuffer, submitPass, uniformBuffer } from '../src/gpu/buffers';
 import { testGpu, seededRandom, expectClose } from './helpers';

@@ -4,14 +4,14 @@
  * and the same values (f32-rounded) in float64 for the references.
  */
 import { MlpLayout } from '../src/nn/mlp';
-import { mlpForwardReference } from '../src/nn/mlpReference';
+import { mlpForwardReference } from '../src/reference/mlp';
 import { Mlp, MlpKernels } from '../src/kernels/mlp';
 import { storageBuffer } from '../src/gpu/buffers';
 import { softmaxReference } from '../src/reference/fvp';
 import type { SurrogateBatch } from '../src/reference/trpo';
-import type { FullBatch } from '../src/algos/pg';
-import { resolveConfig, type ResolvedConfig, type TrainConfig } from '../src/train/config';
-import { METRICS_BLOCK_FLOATS, metricSlot } from '../src/train/metrics';
+import type { FullBatch } from '../src/kernels/pg';
+import { resolveConfig, type ResolvedConfig, type TrainConfig } from '../src/core/config';
+import { METRICS_BLOCK_FLOATS, metricSlot } from '../src/core/metrics';
 import { testGpu, seededRandom, randomArray } from './helpers';
 
 export const f32 = (a: ArrayLike<number>) => Float64Array.from(Float32Array.from(a));

@@ -1,7 +1,7 @@
 /** Shared test utilities: one GPU context per test file, seeded random data, tolerance checks. */
 import { afterAll, expect } from 'vitest';
 import { requestGpu, type GpuContext } from '../src/gpu/device';
-import { mulberry32 } from '../src/nn/prng';
+import { mulberry32 } from '../src/core/prng';
 
 let context: Promise<GpuContext> | null = null;
 

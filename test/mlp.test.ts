@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation } from '../src/nn/mlp';
-import { mlpForwardReference, mlpBackwardReference } from '../src/nn/mlpReference';
+import { mlpForwardReference, mlpBackwardReference } from '../src/reference/mlp';
 import { MLP_KERNEL_SHAPES, Mlp, MlpKernels, type MlpKernelShape } from '../src/kernels/mlp';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';

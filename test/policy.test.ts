@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { PolicyKernels } from '../src/kernels/policy';
 import { logProbEntropyReference, klReference, inverseCdf, logSoftmax } from '../src/reference/policy';
-import { philox4x32, uniform01, STREAM_ACTION } from '../src/envs/random';
+import { philox4x32, uniform01, STREAM_ACTION } from '../src/core/random';
 import { storageBuffer, readFloat32, readInt32, submitPass } from '../src/gpu/buffers';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
 

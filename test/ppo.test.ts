@@ -3,7 +3,7 @@ import randomWgsl from '../shaders/random.wgsl?raw';
 import ppoWgsl from '../shaders/ppo.wgsl?raw';
 import { ShaderFamily } from '../src/gpu/kernel';
 import { storageBuffer, uniformBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
-import { metricSlotsWgsl, metricSlot, METRICS_BLOCK_FLOATS } from '../src/train/metrics';
+import { metricSlotsWgsl, metricSlot, METRICS_BLOCK_FLOATS } from '../src/core/metrics';
 import { policyLoss64, valueLoss64, type PolicySample } from '../src/reference/ppoLoss';
 import { testGpu, seededRandom, expectClose } from './helpers';
 import type { GpuContext } from '../src/gpu/device';

@@ -3,7 +3,7 @@ import randomWgsl from '../shaders/random.wgsl?raw';
 import philoxFixture from './fixtures/philox.wgsl?raw';
 import { ShaderFamily } from '../src/gpu/kernel';
 import { storageBuffer, uniformBuffer, readUint32, readFloat32, submitPass } from '../src/gpu/buffers';
-import { philox4x32, uniform01, STREAM_RESET, STREAM_ACTION, STREAM_PERMUTATION, STREAM_INIT } from '../src/envs/random';
+import { philox4x32, uniform01, STREAM_RESET, STREAM_ACTION, STREAM_PERMUTATION, STREAM_INIT } from '../src/core/random';
 import { testGpu, seededRandom } from './helpers';
 
 const hex = (words: ArrayLike<number>) => Array.from(words, (w) => `0x${(w >>> 0).toString(16).padStart(8, '0')}`);

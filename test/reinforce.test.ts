@@ -3,12 +3,12 @@ import { ReinforceUpdate } from '../src/algos/reinforce';
 import { readFloat32, submitPass } from '../src/gpu/buffers';
 import { policyGradientReference, valueFitReference } from '../src/reference/pg';
 import { AdamReference } from '../src/reference/adam';
-import { metricSlot } from '../src/train/metrics';
+import { metricSlot } from '../src/core/metrics';
 import { syntheticBatch } from './fullBatch';
 import { testGpu, expectClose } from './helpers';
 import { makeTrainer } from '../src/train/trainer';
-import { resolveConfig } from '../src/train/config';
-import type { IterationMetrics } from '../src/train/metrics';
+import { resolveConfig } from '../src/core/config';
+import type { IterationMetrics } from '../src/core/metrics';
 
 const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 

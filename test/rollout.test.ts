@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Rollout } from '../src/algos/rollout';
+import { Rollout } from '../src/kernels/rollout';
 import { MLP_KERNEL_SHAPES, Mlp, MlpKernels, type MlpKernelShape } from '../src/kernels/mlp';
 import { MlpLayout, initPyTorchDefault } from '../src/nn/mlp';
-import { cartpoleStep64 } from '../src/envs/cartpoleReference';
+import { cartpoleStep64 } from '../src/reference/cartpole';
 import { readFloat32, readInt32, readUint32, submitPass } from '../src/gpu/buffers';
 import { testGpu, expectClose } from './helpers';
 

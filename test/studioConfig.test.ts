@@ -1,7 +1,7 @@
 // The Studio's form logic and CSV export, without a browser: exact comparisons (no tolerances involved).
 import { describe, expect, it } from 'vitest';
-import { FIELDS, parseTrainArgs, presetConfig, resolveConfig, type TrainConfig } from '../src/train/config';
-import { METRIC_FIELDS, type IterationMetrics } from '../src/train/metrics';
+import { FIELDS, parseTrainArgs, presetConfig, resolveConfig, type TrainConfig } from '../src/core/config';
+import { METRIC_FIELDS, type IterationMetrics } from '../src/core/metrics';
 import {
   FIELD_GROUPS,
   cliCommand,

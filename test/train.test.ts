@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { makeTrainer } from '../src/train/trainer';
-import { resolveConfig, parseTrainArgs, ConfigError } from '../src/train/config';
+import { resolveConfig, parseTrainArgs, ConfigError } from '../src/core/config';
 import { serializeCheckpoint, parseCheckpoint } from '../src/train/checkpoint';
-import type { IterationMetrics } from '../src/train/metrics';
+import type { IterationMetrics } from '../src/core/metrics';
 import { bundleForNode, runNode } from './node-child';
 import { testGpu } from './helpers';
 

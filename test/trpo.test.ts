@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { MlpLayout } from '../src/nn/mlp';
-import { mlpBackwardReference, mlpForwardReference } from '../src/nn/mlpReference';
+import { mlpBackwardReference, mlpForwardReference } from '../src/reference/mlp';
 import { Mlp, MlpKernels } from '../src/kernels/mlp';
 import { parameterVectorBytes } from '../src/kernels/fvp';
 import { LineSearch } from '../src/kernels/linesearch';
@@ -12,10 +12,10 @@ import { AdamReference } from '../src/reference/adam';
 import { TrpoUpdate } from '../src/algos/trpo';
 import { syntheticBatch } from './fullBatch';
 import { makeTrainer } from '../src/train/trainer';
-import { resolveConfig } from '../src/train/config';
+import { resolveConfig } from '../src/core/config';
 import { serializeCheckpoint, parseCheckpoint } from '../src/train/checkpoint';
-import type { IterationMetrics } from '../src/train/metrics';
-import { METRICS_BLOCK_FLOATS, metricSlot } from '../src/train/metrics';
+import type { IterationMetrics } from '../src/core/metrics';
+import { METRICS_BLOCK_FLOATS, metricSlot } from '../src/core/metrics';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
 
 const f32 = (a: ArrayLike<number>) => Float64Array.from(Float32Array.from(a));

@@ -10,7 +10,7 @@ import { storageBuffer } from '../../src/gpu/buffers';
 import { Mlp, MlpKernels } from '../../src/kernels/mlp';
 import { makeTrainer } from '../../src/train/trainer';
 import { networkLayouts, initialWeights } from '../../src/train/trainer';
-import type { ResolvedConfig } from '../../src/train/config';
+import type { ResolvedConfig } from '../../src/core/config';
 import { cpuNow, median, timeSubmit } from './timing';
 
 export interface AbItem {

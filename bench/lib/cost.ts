@@ -14,8 +14,8 @@
  * and output rows (and gradient rows for backward), plus its weights once per
  * dispatch; what caches absorb is not subtracted.
  */
-import type { ResolvedConfig } from '../../src/train/config';
-import { CARTPOLE_V1 } from '../../src/envs/cartpoleReference';
+import type { ResolvedConfig } from '../../src/core/config';
+import { CARTPOLE_V1 } from '../../src/reference/cartpole';
 
 export interface Cost {
   flops: number;

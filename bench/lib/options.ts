@@ -5,7 +5,7 @@
  * system can pin the exact configuration. Browser-safe: the page receives the
  * parsed options as JSON.
  */
-import { ConfigError, configHelp, parseTrainArgs, type Preset, type TrainConfig } from '../../src/train/config';
+import { ConfigError, configHelp, parseTrainArgs, type Preset, type TrainConfig } from '../../src/core/config';
 import { VARIANTS, type Variant } from './variants';
 
 export type RunnerName = 'node' | 'browser';

@@ -9,10 +9,10 @@
  * captured beside it), the dispatch count, and per-kernel GPU times by
  * timestamp replay of the captured phases.
  */
-import type { Algo, ResolvedConfig, TrainConfig } from '../../src/train/config';
-import { resolveConfig } from '../../src/train/config';
+import type { Algo, ResolvedConfig, TrainConfig } from '../../src/core/config';
+import { resolveConfig } from '../../src/core/config';
 import { makeTrainer, type Trainer } from '../../src/train/trainer';
-import type { IterationMetrics } from '../../src/train/metrics';
+import type { IterationMetrics } from '../../src/core/metrics';
 import { iterationCost } from './cost';
 import { capturePasses, profileKernels, replay } from './profile';
 import { cpuNow, median } from './timing';

@@ -3,7 +3,7 @@ import type { AdapterDescription, GpuContext } from '../../src/gpu/device';
 import type { BenchOptions, RunnerName } from './options';
 import type { KernelProfile } from './profile';
 import type { AbItem } from './ab';
-import type { TrainConfig } from '../../src/train/config';
+import type { TrainConfig } from '../../src/core/config';
 import type { Variant } from './variants';
 
 export interface CaseContext {

@@ -5,7 +5,7 @@
  * console lines are progress.
  */
 import { describeAdapter, requestGpu } from '../../src/gpu/device';
-import { resolveConfig } from '../../src/train/config';
+import { resolveConfig } from '../../src/core/config';
 import { runCase } from '../lib/cases';
 import { abCompare } from '../lib/ab';
 import { applyVariant } from '../lib/variants';

@@ -13,8 +13,8 @@ import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import type { Mlp, MlpPass } from '../kernels/mlp';
 import { Adam } from '../kernels/optim';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
-import type { ResolvedConfig } from '../train/config';
-import { metricSlot, metricSlotsWgsl } from '../train/metrics';
+import type { ResolvedConfig } from '../core/config';
+import { metricSlot, metricSlotsWgsl } from '../core/metrics';
 
 /** Per-sample statistics rows (see ppo.wgsl STAT_*). */
 const STATS = ['policy_loss', 'approx_kl', 'clipped', 'entropy', 'value_loss'] as const;

@@ -7,9 +7,9 @@ import type { GpuContext } from '../gpu/device';
 import type { Mlp, MlpPass } from '../kernels/mlp';
 import { Adam } from '../kernels/optim';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
-import type { ResolvedConfig } from '../train/config';
-import { metricSlot } from '../train/metrics';
-import { PolicyGradientLoss, ValueFit, type FullBatch } from './pg';
+import type { ResolvedConfig } from '../core/config';
+import { metricSlot } from '../core/metrics';
+import { PolicyGradientLoss, ValueFit, type FullBatch } from '../kernels/pg';
 
 export class ReinforceUpdate {
   private constructor(

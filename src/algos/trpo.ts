@@ -15,8 +15,8 @@ import type { Adam } from '../kernels/optim';
 import { FisherVectorProduct, parameterVectorBytes } from '../kernels/fvp';
 import { ConjugateGradient } from '../kernels/cg';
 import { LineSearch } from '../kernels/linesearch';
-import type { ResolvedConfig } from '../train/config';
-import { PolicyGradientLoss, ValueFit, type FullBatch } from './pg';
+import type { ResolvedConfig } from '../core/config';
+import { PolicyGradientLoss, ValueFit, type FullBatch } from '../kernels/pg';
 
 export class TrpoUpdate {
   private constructor(

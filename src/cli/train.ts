@@ -3,10 +3,10 @@
  * Human progress on stderr; with --json one JSON object per iteration on stdout
  * and a last line with "done": true. Bad flags exit 2 before any GPU work.
  */
-import { ConfigError, configHelp, parseTrainArgs, resolveConfig, type ResolvedConfig, type TrainConfig } from '../train/config';
+import { ConfigError, configHelp, parseTrainArgs, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
 import { requestGpu, describeAdapter } from '../gpu/device';
 import { makeTrainer } from '../train/trainer';
-import { firstNonFinite, type IterationMetrics } from '../train/metrics';
+import { firstNonFinite, type IterationMetrics } from '../core/metrics';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpointFile';
 import type { Checkpoint } from '../train/checkpoint';
 

@@ -12,7 +12,7 @@ import cartpoleVecWgsl from '../../shaders/cartpole_vec.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, type Kernel } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer, readFloat32, submitPass } from '../gpu/buffers';
-import { CARTPOLE_V1, type CartPoleStepResult } from './cartpoleReference';
+import { CARTPOLE_V1, type CartPoleStepResult } from '../reference/cartpole';
 
 export { CARTPOLE_V1 };
 

@@ -11,7 +11,7 @@ import linesearchWgsl from '../../shaders/linesearch.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
-import { metricSlotsWgsl } from '../train/metrics';
+import { metricSlotsWgsl } from '../core/metrics';
 import type { Mlp, MlpPass } from './mlp';
 import { parameterVectorBytes } from './fvp';
 import { Reduction, ReduceKernels } from './reduce';

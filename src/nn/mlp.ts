@@ -6,7 +6,7 @@
  * `parameters_to_vector` order). Gradients, Adam moments and TRPO vectors use
  * the same layout, so optimizers are plain vector kernels over `paramCount`.
  */
-import { mulberry32, normalSampler } from './prng';
+import { mulberry32, normalSampler } from '../core/prng';
 
 export type Activation = 'tanh' | 'identity';
 

@@ -5,7 +5,7 @@
  * finite differences) is the same matrix at θ = θ_old.
  */
 import type { MlpLayout } from '../nn/mlp';
-import { mlpBackwardReference, mlpForwardReference } from '../nn/mlpReference';
+import { mlpBackwardReference, mlpForwardReference } from './mlp';
 
 /** Row-wise softmax of [rows][numActions] logits. */
 export function softmaxReference(logits: ArrayLike<number>, rows: number, numActions: number): Float64Array {

@@ -1,6 +1,6 @@
 /** Float64 twins of shaders/pg.wgsl: the full-batch policy-gradient losses and the value fit. */
 import type { MlpLayout } from '../nn/mlp';
-import { mlpBackwardReference, mlpForwardReference } from '../nn/mlpReference';
+import { mlpBackwardReference, mlpForwardReference } from './mlp';
 import { AdamReference } from './adam';
 import { softmaxReference } from './fvp';
 import type { SurrogateBatch } from './trpo';

@@ -4,7 +4,7 @@
  * and linesearch, formula for formula.
  */
 import type { MlpLayout } from '../nn/mlp';
-import { mlpForwardReference } from '../nn/mlpReference';
+import { mlpForwardReference } from './mlp';
 
 export interface ConjugateGradientResult {
   x: Float64Array;

@@ -4,8 +4,8 @@
  * state array needed to resume bit-exactly (network weights, optimizer moments,
  * env states, scalars) as base64 of little-endian float32, and the metric history.
  */
-import type { TrainConfig } from './config';
-import type { IterationMetrics } from './metrics';
+import type { TrainConfig } from '../core/config';
+import type { IterationMetrics } from '../core/metrics';
 
 export const CHECKPOINT_FORMAT = 'webgpu-rl-checkpoint';
 export const CHECKPOINT_VERSION = 1;

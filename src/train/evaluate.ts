@@ -6,10 +6,10 @@
 import type { GpuContext } from '../gpu/device';
 import { readFloat32, readUint32 } from '../gpu/buffers';
 import { Mlp, MlpKernels } from '../kernels/mlp';
-import { Rollout } from '../algos/rollout';
-import { CARTPOLE_V1 } from '../envs/cartpoleReference';
+import { Rollout } from '../kernels/rollout';
+import { CARTPOLE_V1 } from '../reference/cartpole';
 import type { Checkpoint } from './checkpoint';
-import { resolveConfig } from './config';
+import { resolveConfig } from '../core/config';
 import { networkLayouts } from './trainer';
 
 export interface EvaluationResult {

@@ -21,13 +21,13 @@ import { Mlp, MlpKernels } from '../kernels/mlp';
 import { Gae } from '../kernels/gae';
 import { PolicyKernels } from '../kernels/policy';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
-import { Rollout, ENV_SLOTS } from '../algos/rollout';
+import { Rollout, ENV_SLOTS } from '../kernels/rollout';
 import { PpoUpdate } from '../algos/ppo';
 import { TrpoUpdate } from '../algos/trpo';
 import { ReinforceUpdate } from '../algos/reinforce';
-import type { ResolvedConfig } from './config';
+import type { ResolvedConfig } from '../core/config';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from './checkpoint';
-import { METRICS_BLOCK_FLOATS, decodeMetrics, metricSlot, type IterationMetrics } from './metrics';
+import { METRICS_BLOCK_FLOATS, decodeMetrics, metricSlot, type IterationMetrics } from '../core/metrics';
 
 export interface Trainer {
   readonly config: ResolvedConfig;

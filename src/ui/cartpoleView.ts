@@ -15,9 +15,9 @@
  */
 import type { GpuContext } from '../gpu/device';
 import type { MlpLayout } from '../nn/mlp';
-import { mlpForwardReference } from '../nn/mlpReference';
-import { mulberry32 } from '../nn/prng';
-import { CARTPOLE_V1, cartpoleResetState64, cartpoleStep64 } from '../envs/cartpoleReference';
+import { mlpForwardReference } from '../reference/mlp';
+import { mulberry32 } from '../core/prng';
+import { CARTPOLE_V1, cartpoleResetState64, cartpoleStep64 } from '../reference/cartpole';
 
 const COLUMNS = 6;
 const ROWS = 3;

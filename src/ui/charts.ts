@@ -6,8 +6,8 @@
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import type { Algo } from '../train/config';
-import type { IterationMetrics } from '../train/metrics';
+import type { Algo } from '../core/config';
+import type { IterationMetrics } from '../core/metrics';
 import { ALGO_LABELS } from './studioConfig';
 import { element } from './dom';
 

@@ -4,7 +4,7 @@
  * checked before it reaches the GPU.
  */
 import { parseCheckpoint, serializeCheckpoint, type Checkpoint } from '../train/checkpoint';
-import { resolveConfig, type ResolvedConfig } from '../train/config';
+import { resolveConfig, type ResolvedConfig } from '../core/config';
 import { networkLayouts } from '../train/trainer';
 import type { Lane } from './runner';
 import { download } from './dom';

@@ -5,7 +5,7 @@
  * placeholder and in a hint. Messages from validation appear next to the field
  * they name. The form only reads and shows; the page decides what happens.
  */
-import { ALGOS, FIELDS, PRESETS, type Algo, type Preset } from '../train/config';
+import { ALGOS, FIELDS, PRESETS, type Algo, type Preset } from '../core/config';
 import { ALGO_LABELS, FIELD_GROUPS, formatValue, studioDefaults, type DeviceCapacity, type FieldKey, type Selection, type Validation } from './studioConfig';
 import { element } from './dom';
 

@@ -3,7 +3,7 @@
  * METRIC_FIELDS (the names of the CLI's JSON lines). Missing values (no episode
  * completed, metrics of another algorithm) are empty cells.
  */
-import { METRIC_FIELDS, type IterationMetrics } from '../train/metrics';
+import { METRIC_FIELDS, type IterationMetrics } from '../core/metrics';
 
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '';

@@ -7,8 +7,8 @@
  * stops everything with a message, and Reset starts again on a new device.
  */
 import type { GpuContext } from '../gpu/device';
-import type { Algo, ResolvedConfig } from '../train/config';
-import type { IterationMetrics } from '../train/metrics';
+import type { Algo, ResolvedConfig } from '../core/config';
+import type { IterationMetrics } from '../core/metrics';
 import { initialWeights, makeTrainer, networkLayouts, type Trainer } from '../train/trainer';
 import { showAdapter, showThroughput, deviceCapacity } from './adapterPanel';
 import { Controls } from './controls';

@@ -6,9 +6,9 @@
  * the page stays responsive at any env count. No DOM here: the page listens to
  * the events.
  */
-import type { Algo } from '../train/config';
+import type { Algo } from '../core/config';
 import type { Trainer } from '../train/trainer';
-import { firstNonFinite, type IterationMetrics } from '../train/metrics';
+import { firstNonFinite, type IterationMetrics } from '../core/metrics';
 
 /** One algorithm's run. */
 export interface Lane {

@@ -18,7 +18,7 @@ import {
   type Preset,
   type ResolvedConfig,
   type TrainConfig,
-} from '../train/config';
+} from '../core/config';
 
 /** Config fields that have their own control (algorithm and preset are chosen separately). */
 export type FieldKey = Exclude<keyof TrainConfig, 'algo' | 'preset'>;

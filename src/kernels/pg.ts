@@ -8,10 +8,10 @@ import pgWgsl from '../../shaders/pg.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
-import type { Mlp, MlpPass } from '../kernels/mlp';
-import { Adam } from '../kernels/optim';
-import { Reduction, ReduceKernels } from '../kernels/reduce';
-import { metricSlot, metricSlotsWgsl } from '../train/metrics';
+import type { Mlp, MlpPass } from './mlp';
+import { Adam } from './optim';
+import { Reduction, ReduceKernels } from './reduce';
+import { metricSlot, metricSlotsWgsl } from '../core/metrics';
 
 /** What a full-batch update reads: the rollout's samples and the advantage phase's outputs. */
 export interface FullBatch {

@@ -11,8 +11,8 @@ import rolloutWgsl from '../../shaders/rollout.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, type Kernel } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
-import { CARTPOLE_V1 } from '../envs/cartpoleReference';
-import type { Mlp, MlpPass } from '../kernels/mlp';
+import { CARTPOLE_V1 } from '../reference/cartpole';
+import type { Mlp, MlpPass } from './mlp';
 
 /** Rows of the per-env slot block (see rollout.wgsl). */
 export const ENV_SLOTS = ['elapsed', 'episode', 'running_return', 'completed_return_sum', 'completed_count'] as const;

@@ -4,7 +4,7 @@
  * same Philox-drawn resets as shaders/cartpole.wgsl, so a whole vectorized GPU
  * run can be replayed on the CPU and compared.
  */
-import { philox4x32, uniform01, STREAM_RESET } from './random';
+import { philox4x32, uniform01, STREAM_RESET } from '../core/random';
 
 export interface CartPolePhysics {
   gravity: number;

@@ -1,5 +1,5 @@
 /** Float64 MLP forward and backward, the obviously-right twin of shaders/mlp.wgsl. */
-import type { MlpLayout, Activation } from './mlp';
+import type { MlpLayout, Activation } from '../nn/mlp';
 
 function activate(a: Activation, x: number): number {
   return a === 'tanh' ? Math.tanh(x) : x;
