@@ -50,9 +50,6 @@ struct CgState {
 @group(0) @binding(6) var<storage, read_write> state: CgState;
 @group(0) @binding(7) var<storage, read> stateIn: CgState;
 
-fn linear_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
 
 @compute @workgroup_size(WG)
 fn cg_init(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

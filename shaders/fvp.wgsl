@@ -86,9 +86,6 @@ struct DampingArgs {
 @group(0) @binding(14) var<storage, read> jtw: array<f32>;
 @group(0) @binding(15) var<storage, read_write> result: array<f32>;
 
-fn linear_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
 
 // Four consecutive elements of a row from base + i, zero where i + j >= n.
 fn input4(base: u32, i: u32, n: u32) -> vec4<f32> {

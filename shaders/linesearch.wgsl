@@ -82,9 +82,6 @@ struct StepState {
 @group(0) @binding(16) var<storage, read_write> metrics: array<f32>;
 @group(0) @binding(17) var<storage, read> metricsIn: array<f32>;
 
-fn linear_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
 
 // By the bits, so a compiler that assumes finite floats cannot fold it away.
 fn is_finite(v: f32) -> bool {

@@ -39,9 +39,6 @@ struct PgArgs {
 @group(0) @binding(8) var<storage, read> values: array<f32>;
 @group(0) @binding(9) var<storage, read> returns: array<f32>;
 
-fn linear_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
 
 @compute @workgroup_size(WG)
 fn policy_gradient(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

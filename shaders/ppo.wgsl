@@ -91,9 +91,6 @@ struct MinibatchArgs {
 @group(0) @binding(15) var<storage, read> mbRecordsIn: array<f32>;
 @group(0) @binding(16) var<storage, read_write> valueGradOutput: array<f32>;
 
-fn linear_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
 
 // A well-mixing 32-bit integer hash (xor-shift-multiply) used as the Feistel round function.
 fn mix32(x0: u32) -> u32 {

@@ -7,13 +7,14 @@ import { metricSlotsWgsl, metricSlot, METRICS_BLOCK_FLOATS } from '../src/core/m
 import { policyLoss64, valueLoss64, type PolicySample } from '../src/reference/ppoLoss';
 import { testGpu, seededRandom, expectClose } from './helpers';
 import type { GpuContext } from '../src/gpu/device';
+import { COMMON_WGSL } from '../src/gpu/wgsl';
 
 const numActions = 3;
 const obsDim = 4;
 const recordStride = 5 + numActions;
 
 async function ppoFamily(gpu: GpuContext) {
-  const family = await ShaderFamily.load(gpu, 'ppo', [randomWgsl, metricSlotsWgsl(), ppoWgsl]);
+  const family = await ShaderFamily.load(gpu, 'ppo', [COMMON_WGSL, randomWgsl, metricSlotsWgsl(), ppoWgsl]);
   return family;
 }
 

@@ -15,6 +15,7 @@ import { Adam } from '../kernels/optim';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import type { ResolvedConfig } from '../core/config';
 import { metricSlot, metricSlotsWgsl } from '../core/metrics';
+import { COMMON_WGSL } from '../gpu/wgsl';
 
 /** Per-sample statistics rows (see ppo.wgsl STAT_*). */
 const STATS = ['policy_loss', 'approx_kl', 'clipped', 'entropy', 'value_loss'] as const;
@@ -57,7 +58,7 @@ export class PpoUpdate {
   static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: PpoBatch): Promise<PpoUpdate> {
     const { batchSize, minibatches, obsDim, numActions } = config.derived;
     const B = config.minibatch;
-    const family = await ShaderFamily.load(gpu, 'ppo', [randomWgsl, metricSlotsWgsl(), ppoWgsl]);
+    const family = await ShaderFamily.load(gpu, 'ppo', [COMMON_WGSL, randomWgsl, metricSlotsWgsl(), ppoWgsl]);
     const kernels = await family.kernels({
       gather_minibatch: { dynamicOffsets: ['slot'] },
       minibatch_losses: { dynamicOffsets: ['slot'] },

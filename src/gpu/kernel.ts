@@ -8,7 +8,11 @@
  *   encoder are bound with dynamic offsets (named by the wrapper);
  * - the workgroup size is an `override WG: u32` (x only), set by the wrapper;
  * - large 1-D dispatches are split over x and y; a kernel computes its linear
- *   index as `gid.x + gid.y * nwg.x * WG` (see `linearIndex` in the shaders).
+ *   index with `linear_index(gid, nwg)` from shaders/common.wgsl.
+ *
+ * Reflection needs no GPU (`WgslSource`); compiled families and pipelines are
+ * cached per device (`perDevice`), so every wrapper's `create` compiles a
+ * family and an entry point once per device, however often it is called.
  */
 import { WgslReflect, ResourceType, type VariableInfo, type MemberInfo, type TypeInfo } from 'wgsl_reflect';
 import type { GpuContext } from './device';
@@ -156,30 +160,44 @@ export class Kernel {
   }
 }
 
-/** One shaders/*.wgsl family (optionally with shared helper sources prepended), reflected once. */
-export class ShaderFamily {
-  readonly reflection: WgslReflect;
-  readonly module: GPUShaderModule;
+/**
+ * One value per device and key, made on first use: compiled families,
+ * pipelines and wrappers' kernel bundles. A rejected promise is dropped, so a
+ * later call can try again.
+ */
+const deviceCache = new WeakMap<GPUDevice, Map<string, Promise<unknown>>>();
 
-  private constructor(readonly gpu: GpuContext, readonly name: string, readonly code: string, module: GPUShaderModule) {
-    this.module = module;
-    this.reflection = new WgslReflect(code);
+export function perDevice<T>(gpu: GpuContext, key: string, make: () => Promise<T>): Promise<T> {
+  let byKey = deviceCache.get(gpu.device);
+  if (!byKey) deviceCache.set(gpu.device, (byKey = new Map()));
+  let value = byKey.get(key) as Promise<T> | undefined;
+  if (!value) {
+    value = make();
+    byKey.set(key, value);
+    value.catch(() => {
+      if (byKey.get(key) === value) byKey.delete(key);
+    });
+  }
+  return value;
+}
+
+/**
+ * A family's WGSL (helper sources first, the family last) and its reflection:
+ * struct layouts, entry points and their bindings, with no GPU involved.
+ */
+export class WgslSource {
+  readonly code: string;
+  readonly parts: readonly string[];
+  private reflected: WgslReflect | null = null;
+
+  constructor(readonly name: string, sources: string | readonly string[]) {
+    this.parts = typeof sources === 'string' ? [sources] : [...sources];
+    this.code = this.parts.join('\n');
   }
 
-  /** Compiles the sources (helpers first, the family last) and fails with the compiler's messages. */
-  static async load(gpu: GpuContext, name: string, sources: string | string[]): Promise<ShaderFamily> {
-    const code = Array.isArray(sources) ? sources.join('\n') : sources;
-    // Captured here so a bad shader is reported once, by this call, not as an uncaptured error later.
-    gpu.device.pushErrorScope('validation');
-    const module = gpu.device.createShaderModule({ label: name, code });
-    const [info] = await Promise.all([module.getCompilationInfo(), gpu.device.popErrorScope()]);
-    const errors = info.messages.filter((m) => m.type === 'error');
-    if (errors.length) {
-      const parts = Array.isArray(sources) ? sources : [sources];
-      const lines = errors.map((m) => `  ${sourceLocation(name, parts, m.lineNum)}:${m.linePos} ${m.message}`).join('\n');
-      throw new Error(`WGSL compilation failed for ${name}:\n${lines}`);
-    }
-    return new ShaderFamily(gpu, name, code, module);
+  /** Parsed on first use, so a family that does not compile is reported by the compiler first. */
+  get reflection(): WgslReflect {
+    return (this.reflected ??= new WgslReflect(this.code));
   }
 
   entryPoints(): string[] {
@@ -193,23 +211,103 @@ export class ShaderFamily {
     return new StructView(typeName, s.members, s.size);
   }
 
-  /** Pipeline for one entry point, with an explicit bind-group layout built from what it uses. */
-  async kernel(entry: string, options: KernelOptions = {}): Promise<Kernel> {
+  /** The buffer bindings an entry point uses, by binding number. */
+  bindings(entry: string): BindingInfo[] {
     const fn = this.reflection.entry.compute.find((f) => f.name === entry);
     if (!fn) throw new Error(`${this.name}.wgsl has no compute entry point "${entry}" (has ${this.entryPoints().join(', ')})`);
     const label = `${this.name}.${entry}`;
+    return [...fn.resources]
+      .sort((a, b) => a.binding - b.binding)
+      .map((v) => {
+        if (v.group !== 0) throw new Error(`${label}: binding ${v.name} is in group ${v.group}; only group 0 is used`);
+        return { name: v.name, binding: v.binding, kind: bindingKind(v, label), size: v.isArray ? v.stride : v.size };
+      });
+  }
+
+  /** The workgroup size an entry point gets without an explicit WG constant. */
+  defaultWorkgroupSize(entry: string): number {
+    const fn = this.reflection.entry.compute.find((f) => f.name === entry);
+    return overrideDefault(this.code, 'WG') ?? fn?.workgroupSize?.[0] ?? 1;
+  }
+}
+
+/** One shaders/*.wgsl family (optionally with shared helper sources prepended), compiled once per device. */
+export class ShaderFamily {
+  private readonly pipelines = new Map<string, Promise<Kernel>>();
+
+  private constructor(readonly gpu: GpuContext, readonly source: WgslSource, readonly module: GPUShaderModule) {}
+
+  get reflection(): WgslReflect {
+    return this.source.reflection;
+  }
+
+  get name(): string {
+    return this.source.name;
+  }
+
+  get code(): string {
+    return this.source.code;
+  }
+
+  /**
+   * Compiles the sources (helpers first, the family last) and fails with the
+   * compiler's messages; the same name and code on the same device compile once.
+   */
+  static load(gpu: GpuContext, name: string, sources: string | readonly string[]): Promise<ShaderFamily> {
+    const source = new WgslSource(name, sources);
+    return perDevice(gpu, `family:${name}:${source.code}`, () => ShaderFamily.compile(gpu, source));
+  }
+
+  private static async compile(gpu: GpuContext, source: WgslSource): Promise<ShaderFamily> {
+    const { name, code, parts } = source;
+    // Captured here so a bad shader is reported once, by this call, not as an uncaptured error later.
+    gpu.device.pushErrorScope('validation');
+    const module = gpu.device.createShaderModule({ label: name, code });
+    const [info] = await Promise.all([module.getCompilationInfo(), gpu.device.popErrorScope()]);
+    const errors = info.messages.filter((m) => m.type === 'error');
+    if (errors.length) {
+      const lines = errors.map((m) => `  ${sourceLocation(name, parts, m.lineNum)}:${m.linePos} ${m.message}`).join('\n');
+      throw new Error(`WGSL compilation failed for ${name}:\n${lines}`);
+    }
+    return new ShaderFamily(gpu, source, module);
+  }
+
+  entryPoints(): string[] {
+    return this.source.entryPoints();
+  }
+
+  /** Reflected view of a struct declared in the family (uniform parameter blocks). */
+  struct(typeName: string): StructView {
+    return this.source.struct(typeName);
+  }
+
+  /**
+   * Pipeline for one entry point, with an explicit bind-group layout built from
+   * what it uses; the same entry point and options give the same pipeline.
+   */
+  kernel(entry: string, options: KernelOptions = {}): Promise<Kernel> {
+    const key = JSON.stringify([entry, Object.entries(options.constants ?? {}).sort(), [...(options.dynamicOffsets ?? [])].sort()]);
+    let kernel = this.pipelines.get(key);
+    if (!kernel) {
+      kernel = this.build(entry, options);
+      this.pipelines.set(key, kernel);
+      kernel.catch(() => this.pipelines.delete(key));
+    }
+    return kernel;
+  }
+
+  private async build(entry: string, options: KernelOptions): Promise<Kernel> {
+    const label = `${this.name}.${entry}`;
+    const infos = this.source.bindings(entry);
     const dynamic = new Set(options.dynamicOffsets ?? []);
     const bindings = new Map<string, BindingInfo>();
     const layoutEntries: GPUBindGroupLayoutEntry[] = [];
-    const resources = [...fn.resources].sort((a, b) => a.binding - b.binding);
-    for (const v of resources) {
-      if (v.group !== 0) throw new Error(`${label}: binding ${v.name} is in group ${v.group}; only group 0 is used`);
-      const kind = bindingKind(v, label);
-      bindings.set(v.name, { name: v.name, binding: v.binding, kind, size: v.isArray ? v.stride : v.size });
+    for (const info of infos) {
+      bindings.set(info.name, info);
       layoutEntries.push({
-        binding: v.binding,
+        binding: info.binding,
         visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: kind, hasDynamicOffset: dynamic.has(v.name) },
+        buffer: { type: info.kind, hasDynamicOffset: dynamic.has(info.name) },
       });
     }
     for (const name of dynamic) {
@@ -220,7 +318,7 @@ export class ShaderFamily {
     for (const k of Object.keys(constants)) {
       if (!declared.has(k)) throw new Error(`${label}: no override named ${k}`);
     }
-    const workgroupSize = constants.WG ?? overrideDefault(this.code, 'WG') ?? fn.workgroupSize?.[0] ?? 1;
+    const workgroupSize = constants.WG ?? this.source.defaultWorkgroupSize(entry);
     if (declared.has('WG')) constants.WG = workgroupSize;
     const layout = this.gpu.device.createBindGroupLayout({ label: `${label}.layout`, entries: layoutEntries });
     const pipeline = await this.gpu.device.createComputePipelineAsync({
@@ -251,7 +349,7 @@ function overrideDefault(code: string, name: string): number | undefined {
 }
 
 /** "name.wgsl:LINE", or "name.wgsl (source K of N):LINE" when helper sources were prepended. */
-function sourceLocation(name: string, parts: string[], line: number): string {
+function sourceLocation(name: string, parts: readonly string[], line: number): string {
   if (parts.length === 1) return `${name}.wgsl:${line}`;
   let first = 1;
   for (let k = 0; k < parts.length; k++) {

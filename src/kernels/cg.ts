@@ -9,6 +9,7 @@ import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { Reduction, ReduceKernels } from './reduce';
+import { COMMON_WGSL } from '../gpu/wgsl';
 
 /** Records result = A·vector into the caller's pass. */
 export type ApplyOperator = (pass: GPUComputePassEncoder, vector: GPUBuffer, result: GPUBuffer) => void;
@@ -87,7 +88,7 @@ export class ConjugateGradient {
     if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`${label}: iterations must be a positive integer, got ${iterations}`);
     if (!(residualTol >= 0)) throw new Error(`${label}: residualTol must be ≥ 0, got ${residualTol}`);
     if (rhs.size < count * 4) throw new Error(`${label}: rhs buffer ${rhs.label} holds ${rhs.size / 4} floats, needs ${count}`);
-    const [family, reduce] = await Promise.all([ShaderFamily.load(gpu, 'cg', cgWgsl), ReduceKernels.create(gpu)]);
+    const [family, reduce] = await Promise.all([ShaderFamily.load(gpu, 'cg', [COMMON_WGSL, cgWgsl]), ReduceKernels.create(gpu)]);
     const kernels = await family.kernels({
       cg_init: undefined,
       cg_begin: undefined,

@@ -16,6 +16,7 @@ import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { MlpKernels, type Mlp, type MlpPass } from './mlp';
 import type { MlpLayout } from '../nn/mlp';
+import { COMMON_WGSL } from '../gpu/wgsl';
 
 const ACTIVATION_CODE = { identity: 0, tanh: 1 } as const;
 
@@ -49,7 +50,7 @@ class FvpKernels {
     let kernels = compiled.get(gpu.device);
     if (!kernels) {
       kernels = (async () => {
-        const family = await ShaderFamily.load(gpu, 'fvp', [tilesWgsl, fvpWgsl]);
+        const family = await ShaderFamily.load(gpu, 'fvp', [COMMON_WGSL, tilesWgsl, fvpWgsl]);
         const [tangentTiles, tangentAligned, tangentAny, fisherWeights, addDamping] = await Promise.all([
           family.kernel('tangent_tiles'),
           family.kernel('tangent', { constants: { ALIGNED: 1 } }),

@@ -15,6 +15,7 @@ import { metricSlotsWgsl } from '../core/metrics';
 import type { Mlp, MlpPass } from './mlp';
 import { parameterVectorBytes } from './fvp';
 import { Reduction, ReduceKernels } from './reduce';
+import { COMMON_WGSL } from '../gpu/wgsl';
 
 /** The batch the surrogate is scored on (time-major rollout samples). */
 export interface LineSearchBatch {
@@ -87,7 +88,7 @@ export class LineSearch {
     if (!(options.maxKl > 0)) throw new Error(`${label}: maxKl must be > 0, got ${options.maxKl}`);
     if (layout.outputDim > 16) throw new Error(`${label}: at most 16 actions, the policy has ${layout.outputDim}`);
 
-    const [family, reduce] = await Promise.all([ShaderFamily.load(gpu, 'linesearch', [metricSlotsWgsl(), linesearchWgsl]), ReduceKernels.create(gpu)]);
+    const [family, reduce] = await Promise.all([ShaderFamily.load(gpu, 'linesearch', [COMMON_WGSL, metricSlotsWgsl(), linesearchWgsl]), ReduceKernels.create(gpu)]);
     const kernels = await family.kernels({
       step_scale: {},
       materialise: { dynamicOffsets: ['candidateArgs'] },

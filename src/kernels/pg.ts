@@ -12,6 +12,7 @@ import type { Mlp, MlpPass } from './mlp';
 import { Adam } from './optim';
 import { Reduction, ReduceKernels } from './reduce';
 import { metricSlot, metricSlotsWgsl } from '../core/metrics';
+import { COMMON_WGSL } from '../gpu/wgsl';
 
 /** What a full-batch update reads: the rollout's samples and the advantage phase's outputs. */
 export interface FullBatch {
@@ -43,7 +44,7 @@ function pgKernels(gpu: GpuContext): Promise<PgKernels> {
   let kernels = compiled.get(gpu.device);
   if (!kernels) {
     kernels = (async () => {
-      const family = await ShaderFamily.load(gpu, 'pg', [metricSlotsWgsl(), pgWgsl]);
+      const family = await ShaderFamily.load(gpu, 'pg', [COMMON_WGSL, metricSlotsWgsl(), pgWgsl]);
       const k = await family.kernels({ policy_gradient: undefined, value_gradient: undefined });
       return { policyGradient: k.policy_gradient, valueGradient: k.value_gradient, args: family.struct('PgArgs') };
     })();
