@@ -39,7 +39,6 @@ override ALIGNED: bool = false;
 const CHUNK: u32 = 64u;
 const CHUNK4: u32 = 16u;
 const TANH: u32 = 1u;
-const MAX_ACTIONS: u32 = 16u;
 
 struct TangentArgs {
   rows: u32,
@@ -237,23 +236,15 @@ fn fisher_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
   if (r >= fisher.rows) { return; }
   let A = fisher.numActions;
   let base = r * A;
-  var p: array<f32, MAX_ACTIONS>;
-  var maxLogit = -3.4e38;
-  for (var k = 0u; k < A; k++) { maxLogit = max(maxLogit, logits[base + k]); }
-  var sum = 0.0;
+  var row: DistParams;
+  var tangent: DistParams;
   for (var k = 0u; k < A; k++) {
-    p[k] = exp(logits[base + k] - maxLogit);
-    sum += p[k];
+    row[k] = logits[base + k];
+    tangent[k] = logitTangents[base + k];
   }
-  var pu = 0.0;
-  for (var k = 0u; k < A; k++) {
-    p[k] /= sum;
-    pu += p[k] * logitTangents[base + k];
-  }
+  let w = dist_fisher_weights(dist_from_params(row, A), tangent);
   let invRows = 1.0 / f32(fisher.rows);
-  for (var k = 0u; k < A; k++) {
-    weights[base + k] = p[k] * (logitTangents[base + k] - pu) * invRows;
-  }
+  for (var k = 0u; k < A; k++) { weights[base + k] = w[k] * invRows; }
 }
 
 @compute @workgroup_size(WG)

@@ -1,5 +1,6 @@
 // TRPO's step from the CG direction, and its backtracking line search, with
-// every scalar on the GPU. Loaded after the generated METRIC_* slot constants
+// every scalar on the GPU. Loaded after the distribution module (dist_*,
+// src/kernels/distribution.ts) and the generated METRIC_* slot constants
 // (src/core/metrics.ts). The seed's formulas, with x the CG solution of F x = −g:
 //
 //   shs = ½ xᵀF x,  lm = sqrt(shs / maxKl),  fullstep = x / lm
@@ -28,8 +29,6 @@
 // Dispatch: materialise, apply_step: paramCount invocations; candidate_terms:
 // rows; step_scale, select_step: one.
 override WG: u32 = 64;
-
-const MAX_ACTIONS: u32 = 16u;
 
 struct LineSearchArgs {
   paramCount: u32,
@@ -118,32 +117,20 @@ fn candidate_terms(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
   if (r >= args.rows) { return; }
   let A = args.numActions;
   let base = r * A;
-  var maxNew = -3.4e38;
-  var maxOld = -3.4e38;
+  var row: DistParams;
+  var rowOld: DistParams;
   for (var k = 0u; k < A; k++) {
-    maxNew = max(maxNew, logits[base + k]);
-    maxOld = max(maxOld, logitsOld[base + k]);
+    row[k] = logits[base + k];
+    rowOld[k] = logitsOld[base + k];
   }
-  var sumNew = 0.0;
-  var sumOld = 0.0;
-  for (var k = 0u; k < A; k++) {
-    sumNew += exp(logits[base + k] - maxNew);
-    sumOld += exp(logitsOld[base + k] - maxOld);
-  }
-  let logSumNew = maxNew + log(sumNew);
-  let logSumOld = maxOld + log(sumOld);
-  var kl = 0.0;
-  for (var k = 0u; k < A; k++) {
-    let logPOld = logitsOld[base + k] - logSumOld;
-    kl += exp(logPOld) * (logPOld - (logits[base + k] - logSumNew));
-  }
+  let update = dist_update(dist_from_params(rowOld, A), dist_from_params(row, A));
   var advantage = advantages[r];
   if (args.normalizeAdvantages != 0u) {
     advantage = (advantage - metricsIn[METRIC_ADVANTAGE_MEAN]) / (metricsIn[METRIC_ADVANTAGE_STD] + 1e-8);
   }
-  let logP = logits[base + u32(actions[r])] - logSumNew;
+  let logP = dist_update_log_prob(update, u32(actions[r]));
   rowTerms[r] = -exp(logP - logProbsOld[r]) * advantage;
-  rowTerms[args.rows + r] = kl;
+  rowTerms[args.rows + r] = dist_update_kl(update);
 }
 
 @compute @workgroup_size(1)

@@ -1,6 +1,7 @@
 // Full-batch losses of TRPO and REINFORCE, as gradients at the network outputs
-// (the MLP backward takes them from there). Loaded after the generated
-// METRIC_* slot constants (src/core/metrics.ts).
+// (the MLP backward takes them from there). Loaded after the distribution
+// module (dist_*, src/kernels/distribution.ts) and the generated METRIC_* slot
+// constants (src/core/metrics.ts).
 //
 // Buffers (rows = the whole batch, time-major rollout samples):
 //   logits [rows][numActions] the policy's output; actions [rows] i32
@@ -12,14 +13,12 @@
 //   rowLoss [rows] each row's loss term (their mean is the reported loss)
 // Dispatch: rows invocations.
 //
-// policy_gradient, with p = softmax(logits), logp = log p_a:
+// policy_gradient, with logp = log π(a | row):
 //   ratioWeighted = 1 (TRPO surrogate):  L_i = −exp(logp − logProbOld)·Â,  dL_i/dlogp = L_i
 //   ratioWeighted = 0 (REINFORCE):       L_i = −logp·Â,                    dL_i/dlogp = −Â
-//   dL/dlogit_k = (1/R) dL_i/dlogp (1[k = a] − p_k)
+//   dL/dparams = (1/R) dL_i/dlogp · ∂logp/∂params
 // value_gradient: L_i = (v − R)²,  dL/dv = (2/R)(v − R)
 override WG: u32 = 64;
-
-const MAX_ACTIONS: u32 = 16u;
 
 struct PgArgs {
   rows: u32,
@@ -46,16 +45,11 @@ fn policy_gradient(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
   if (r >= args.rows) { return; }
   let A = args.numActions;
   let base = r * A;
-  var p: array<f32, MAX_ACTIONS>;
-  var maxLogit = -3.4e38;
-  for (var k = 0u; k < A; k++) { maxLogit = max(maxLogit, logits[base + k]); }
-  var sum = 0.0;
-  for (var k = 0u; k < A; k++) {
-    p[k] = exp(logits[base + k] - maxLogit);
-    sum += p[k];
-  }
+  var row: DistParams;
+  for (var k = 0u; k < A; k++) { row[k] = logits[base + k]; }
+  let d = dist_from_params(row, A);
   let action = u32(actions[r]);
-  let logP = logits[base + action] - maxLogit - log(sum);
+  let logP = dist_log_prob(d, action);
   var advantage = advantages[r];
   if (args.normalizeAdvantages != 0u) {
     advantage = (advantage - metricsIn[METRIC_ADVANTAGE_MEAN]) / (metricsIn[METRIC_ADVANTAGE_STD] + 1e-8);
@@ -70,10 +64,8 @@ fn policy_gradient(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     dLogP = -advantage;
   }
   let scale = dLogP / f32(args.rows);
-  for (var k = 0u; k < A; k++) {
-    let indicator = select(0.0, 1.0, k == action);
-    gradOutput[base + k] = scale * (indicator - p[k] / sum);
-  }
+  let gradLogP = dist_grad_log_prob(d, action);
+  for (var k = 0u; k < A; k++) { gradOutput[base + k] = scale * gradLogP[k]; }
   rowLoss[r] = loss;
 }
 

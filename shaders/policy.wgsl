@@ -1,4 +1,6 @@
-// Categorical policy head over logits [rows][numActions]; loaded after random.wgsl.
+// Categorical policy head over logits [rows][numActions]: thin entry points over
+// the distribution module (shaders/categorical.wgsl's dist_* functions), which
+// is loaded before this file, after random.wgsl and common.wgsl.
 //
 // Buffers:
 //   logits, logitsOld, logitsNew  [rows][numActions] f32
@@ -7,14 +9,12 @@
 //   logProb, entropy, kl          [rows] f32
 // Dispatch: `rows` invocations, one per row.
 //
-// With m = max_a l_a, s = Σ_a exp(l_a − m) and lse = m + log s (stable log-softmax):
-//   log_prob_entropy: logProb[r] = l_action − lse
-//                     entropy[r] = −Σ_a p_a log p_a = log s − Σ_a p_a (l_a − m)
-//   kl_divergence:    kl[r] = Σ_a p_old,a (log p_old,a − log p_new,a), clamped at 0 against rounding
-//   sample:           inverse CDF: the first action a with u·s < Σ_{b ≤ a} exp(l_b − m),
-//                     u = uniform01(philox4x32((row, t, iteration, 0), (seed, STREAM_ACTION)).x),
-//                     the same draw as the fused rollout kernel; also writes its logProb.
-//                     `t` comes from a dynamic-offset uniform, one slot per step.
+//   log_prob_entropy: logProb[r] = log π(actions[r] | r), entropy[r] = H(π(· | r))
+//   kl_divergence:    kl[r] = KL(π_old(· | r) ‖ π_new(· | r))
+//   sample:           an action drawn from π(· | r) with philox4x32((row, t, iteration, 0),
+//                     (seed, STREAM_ACTION)), the same draw as the fused rollout kernel;
+//                     also writes its logProb. `t` comes from a dynamic-offset uniform,
+//                     one slot per step.
 override WG: u32 = 64;
 
 struct PolicyArgs {
@@ -39,81 +39,43 @@ struct SampleStep {
 @group(0) @binding(8) var<uniform> step: SampleStep;
 @group(0) @binding(9) var<storage, read_write> sampledActions: array<i32>;
 
-fn maxLogit(base: u32) -> f32 {
-  var m = logits[base];
-  for (var a = 1u; a < args.numActions; a++) { m = max(m, logits[base + a]); }
-  return m;
-}
-
 @compute @workgroup_size(WG)
 fn log_prob_entropy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let r = gid.x + gid.y * nwg.x * WG;
+  let r = linear_index(gid, nwg);
   if (r >= args.rows) { return; }
   let A = args.numActions;
-  let base = r * A;
-  let m = maxLogit(base);
-  var s = 0.0;
-  var weighted = 0.0;
-  for (var a = 0u; a < A; a++) {
-    let shifted = logits[base + a] - m;
-    let e = exp(shifted);
-    s += e;
-    weighted += e * shifted;
-  }
-  let logS = log(s);
+  var row: DistParams;
+  for (var k = 0u; k < A; k++) { row[k] = logits[r * A + k]; }
+  let d = dist_from_params(row, A);
   // An out-of-range action reads the last action's logit rather than another row's.
   let action = min(u32(max(actions[r], 0)), A - 1u);
-  logProb[r] = logits[base + action] - m - logS;
-  entropy[r] = logS - weighted / s;
+  logProb[r] = dist_log_prob(d, action);
+  entropy[r] = dist_entropy(d);
 }
 
 @compute @workgroup_size(WG)
 fn kl_divergence(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let r = gid.x + gid.y * nwg.x * WG;
+  let r = linear_index(gid, nwg);
   if (r >= args.rows) { return; }
   let A = args.numActions;
-  let base = r * A;
-  var mOld = logitsOld[base];
-  var mNew = logitsNew[base];
-  for (var a = 1u; a < A; a++) {
-    mOld = max(mOld, logitsOld[base + a]);
-    mNew = max(mNew, logitsNew[base + a]);
+  var rowOld: DistParams;
+  var rowNew: DistParams;
+  for (var k = 0u; k < A; k++) {
+    rowOld[k] = logitsOld[r * A + k];
+    rowNew[k] = logitsNew[r * A + k];
   }
-  var sOld = 0.0;
-  var sNew = 0.0;
-  // Σ_a exp(l_old,a − mOld) · (l_old,a − l_new,a), normalised below.
-  var weighted = 0.0;
-  for (var a = 0u; a < A; a++) {
-    let e = exp(logitsOld[base + a] - mOld);
-    sOld += e;
-    sNew += exp(logitsNew[base + a] - mNew);
-    weighted += e * (logitsOld[base + a] - logitsNew[base + a]);
-  }
-  // log p_old − log p_new = (l_old − l_new) − (lseOld − lseNew)
-  let lseDifference = (mOld - mNew) + (log(sOld) - log(sNew));
-  kl[r] = max(weighted / sOld - lseDifference, 0.0);
+  kl[r] = dist_kl(dist_from_params(rowOld, A), dist_from_params(rowNew, A));
 }
 
 @compute @workgroup_size(WG)
 fn sample(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let r = gid.x + gid.y * nwg.x * WG;
+  let r = linear_index(gid, nwg);
   if (r >= args.rows) { return; }
   let A = args.numActions;
-  let base = r * A;
-  let m = maxLogit(base);
-  var s = 0.0;
-  for (var a = 0u; a < A; a++) { s += exp(logits[base + a] - m); }
-  let bits = philox4x32(vec4<u32>(r, step.t, args.iteration, 0u), vec2<u32>(args.seed, STREAM_ACTION));
-  let threshold = uniform01(bits.x) * s;
-  var cumulative = 0.0;
-  // Rounding can leave threshold ≥ the final sum: fall back to the last action with nonzero probability.
-  var chosen = 0u;
-  for (var a = 0u; a < A; a++) {
-    let e = exp(logits[base + a] - m);
-    if (e > 0.0) { chosen = a; }
-    cumulative += e;
-    if (threshold < cumulative) { break; }
-  }
+  var row: DistParams;
+  for (var k = 0u; k < A; k++) { row[k] = logits[r * A + k]; }
+  let d = dist_from_params(row, A);
+  let chosen = dist_sample(d, vec4<u32>(r, step.t, args.iteration, 0u), vec2<u32>(args.seed, STREAM_ACTION));
   sampledActions[r] = i32(chosen);
-  logProb[r] = logits[base + chosen] - m - log(s);
+  logProb[r] = dist_log_prob(d, chosen);
 }

@@ -2,7 +2,9 @@
 // surrogate (or adaptive KL penalty) gradient at the logits and the value-loss
 // gradient in one dispatch, and the small scalar kernels (early stop,
 // KL-coefficient adaptation).
-// Loaded after shaders/random.wgsl (philox4x32, STREAM_PERMUTATION).
+// Loaded after shaders/random.wgsl (philox4x32, STREAM_PERMUTATION), the
+// distribution module (dist_*, src/kernels/distribution.ts), and the generated
+// STAT_* constants (src/algos/ppo.ts STATS) and METRIC_* slots.
 //
 // Rollout buffers (time-major, sample j = t * numEnvs + env, j < batchSize):
 //   obs [..][obsDim], actions [j] i32, logProbs [j], advantages [j], returns [j],
@@ -29,17 +31,10 @@
 // Clipped surrogate per sample, ratio r = exp(logp - logp_old), Â normalised advantage:
 //   L = -min(r Â, clip(r, 1-ε, 1+ε) Â) - c_H H(π) + β KL(π_old || π)
 //   (β = 0 for PPO-clip; PPO-KL drops the clip: L = -r Â + β KL - c_H H)
-//   dL/dlogit_k = g (1[k=a] - p_k) + c_H p_k (log p_k + H) + β (p_k - p_old,k)
+//   dL/dparams = g ∂logp/∂params + c_H ∂(-H)/∂params + β ∂KL/∂params (dist_update_gradient)
 //   with g = -r Â where the unclipped term is the active one, else 0.
 // Value loss (v - R)², or with value clipping max((v - R)², (v_old + clip(v - v_old, ±c) - R)²).
 override WG: u32 = 64;
-
-const STAT_POLICY_LOSS: u32 = 0u;
-const STAT_APPROX_KL: u32 = 1u;
-const STAT_CLIPPED: u32 = 2u;
-const STAT_ENTROPY: u32 = 3u;
-const STAT_VALUE_LOSS: u32 = 4u;
-const STAT_COUNT: u32 = 5u;
 
 const RECORD_ACTION: u32 = 0u;
 const RECORD_LOG_PROB_OLD: u32 = 1u;
@@ -47,7 +42,6 @@ const RECORD_ADVANTAGE: u32 = 2u;
 const RECORD_RETURN: u32 = 3u;
 const RECORD_VALUE_OLD: u32 = 4u;
 const RECORD_LOGITS_OLD: u32 = 5u;
-const MAX_ACTIONS: u32 = 16u;
 
 struct PpoArgs {
   batchSize: u32,
@@ -156,30 +150,15 @@ fn policy_loss(row: u32) {
   let base = row * record_stride();
   let action = u32(mbRecordsIn[base + RECORD_ACTION]);
 
-  var logP: array<f32, MAX_ACTIONS>;
-  var logPOld: array<f32, MAX_ACTIONS>;
-  var maxLogit = -3.4e38;
-  var maxOld = -3.4e38;
+  var current: DistParams;
+  var behaviour: DistParams;
   for (var k = 0u; k < A; k++) {
-    maxLogit = max(maxLogit, policyLogits[row * A + k]);
-    maxOld = max(maxOld, mbRecordsIn[base + RECORD_LOGITS_OLD + k]);
+    current[k] = policyLogits[row * A + k];
+    behaviour[k] = mbRecordsIn[base + RECORD_LOGITS_OLD + k];
   }
-  var sum = 0.0;
-  var sumOld = 0.0;
-  for (var k = 0u; k < A; k++) {
-    sum += exp(policyLogits[row * A + k] - maxLogit);
-    sumOld += exp(mbRecordsIn[base + RECORD_LOGITS_OLD + k] - maxOld);
-  }
-  let logSum = maxLogit + log(sum);
-  let logSumOld = maxOld + log(sumOld);
-  var entropy = 0.0;
-  var kl = 0.0;
-  for (var k = 0u; k < A; k++) {
-    logP[k] = policyLogits[row * A + k] - logSum;
-    logPOld[k] = mbRecordsIn[base + RECORD_LOGITS_OLD + k] - logSumOld;
-    entropy -= exp(logP[k]) * logP[k];
-    kl += exp(logPOld[k]) * (logPOld[k] - logP[k]);
-  }
+  let update = dist_update(dist_from_params(behaviour, A), dist_from_params(current, A));
+  let entropy = dist_update_entropy(update);
+  let kl = dist_update_kl(update);
 
   var advantage = mbRecordsIn[base + RECORD_ADVANTAGE];
   if (ppo.normalizeAdvantages == 1u) {
@@ -187,7 +166,7 @@ fn policy_loss(row: u32) {
   } else if (ppo.normalizeAdvantages == 2u) {
     advantage = (advantage - metrics[METRIC_MINIBATCH_ADVANTAGE_MEAN]) / (metrics[METRIC_MINIBATCH_ADVANTAGE_STD] + 1e-8);
   }
-  let logRatio = logP[action] - mbRecordsIn[base + RECORD_LOG_PROB_OLD];
+  let logRatio = dist_update_log_prob(update, action) - mbRecordsIn[base + RECORD_LOG_PROB_OLD];
   let ratio = exp(logRatio);
   let surrogate = ratio * advantage;
   var loss: f32;
@@ -208,14 +187,8 @@ fn policy_loss(row: u32) {
 
   let beta = select(0.0, metrics[METRIC_KL_COEF], ppo.useKlPenalty != 0u);
   let scale = 1.0 / f32(ppo.minibatchSize);
-  for (var k = 0u; k < A; k++) {
-    let p = exp(logP[k]);
-    let indicator = select(0.0, 1.0, k == action);
-    var g = dLogP * (indicator - p);
-    g += ppo.entropyCoef * p * (logP[k] + entropy);
-    g += beta * (p - exp(logPOld[k]));
-    policyGradOutput[row * A + k] = g * scale;
-  }
+  let g = dist_update_gradient(update, action, dLogP, ppo.entropyCoef, beta);
+  for (var k = 0u; k < A; k++) { policyGradOutput[row * A + k] = g[k] * scale; }
 
   let statRow = slot.minibatch * ppo.minibatchSize + row;
   rowStats[STAT_POLICY_LOSS * ppo.batchSize + statRow] = loss;
@@ -275,7 +248,7 @@ fn minibatch_advantage_stats() {
   metrics[METRIC_MINIBATCH_ADVANTAGE_STD] = sqrt(squares / f32(ppo.minibatchSize));
 }
 
-// Early stop on returnTarget KL, after each epoch: once the epoch's mean approx KL exceeds
+// Early stop on target KL, after each epoch: once the epoch's mean approx KL exceeds
 // 1.5 × targetKl, update_active drops to 0 and every later optimizer step of this
 // iteration is a no-op (the optimizers read the flag), with no readback.
 @compute @workgroup_size(1)

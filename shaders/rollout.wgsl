@@ -76,27 +76,11 @@ fn reset_envs(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 
 fn sample_action(env: u32) -> i32 {
   let A = args.numActions;
-  var maxLogit = -3.4e38;
-  for (var k = 0u; k < A; k++) {
-    maxLogit = max(maxLogit, policyLogits[env * A + k]);
-  }
-  if (args.greedy != 0u) {
-    for (var k = 0u; k < A; k++) {
-      if (policyLogits[env * A + k] == maxLogit) { return i32(k); }
-    }
-  }
-  var total = 0.0;
-  for (var k = 0u; k < A; k++) {
-    total += exp(policyLogits[env * A + k] - maxLogit);
-  }
-  let bits = philox4x32(vec4<u32>(env, step.t, args.iteration, 0u), vec2<u32>(cartpole.seed, STREAM_ACTION));
-  let threshold = uniform01(bits.x) * total;
-  var cumulative = 0.0;
-  for (var k = 0u; k < A; k++) {
-    cumulative += exp(policyLogits[env * A + k] - maxLogit);
-    if (threshold < cumulative) { return i32(k); }
-  }
-  return i32(A - 1u);
+  var row: DistParams;
+  for (var k = 0u; k < A; k++) { row[k] = policyLogits[env * A + k]; }
+  let d = dist_from_params(row, A);
+  if (args.greedy != 0u) { return i32(dist_mode(d)); }
+  return i32(dist_sample(d, vec4<u32>(env, step.t, args.iteration, 0u), vec2<u32>(cartpole.seed, STREAM_ACTION)));
 }
 
 @compute @workgroup_size(WG)

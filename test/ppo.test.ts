@@ -1,22 +1,15 @@
 import { describe, it, expect } from 'vitest';
-import randomWgsl from '../shaders/random.wgsl?raw';
-import ppoWgsl from '../shaders/ppo.wgsl?raw';
-import { ShaderFamily } from '../src/gpu/kernel';
 import { storageBuffer, uniformBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
-import { metricSlotsWgsl, metricSlot, METRICS_BLOCK_FLOATS } from '../src/core/metrics';
+import { metricSlot, METRICS_BLOCK_FLOATS } from '../src/core/metrics';
 import { policyLoss64, valueLoss64, type PolicySample } from '../src/reference/ppoLoss';
 import { testGpu, seededRandom, expectClose } from './helpers';
 import type { GpuContext } from '../src/gpu/device';
-import { COMMON_WGSL } from '../src/gpu/wgsl';
+import { UniformSlots } from '../src/gpu/slots';
+import { ppoFamily, STATS } from '../src/algos/ppo';
 
 const numActions = 3;
 const obsDim = 4;
 const recordStride = 5 + numActions;
-
-async function ppoFamily(gpu: GpuContext) {
-  const family = await ShaderFamily.load(gpu, 'ppo', [COMMON_WGSL, randomWgsl, metricSlotsWgsl(), ppoWgsl]);
-  return family;
-}
 
 function ppoArgs(o: { batchSize: number; minibatchSize: number; clip?: number; entropyCoef?: number; valueClip?: number; klPenalty?: boolean; normalize?: number }) {
   return {
@@ -48,17 +41,19 @@ describe('PPO minibatch permutation', () => {
       const family = await ppoFamily(gpu);
       const gather = await family.kernel('gather_minibatch', { dynamicOffsets: ['slot'] });
       const M = Math.floor(batchSize / B);
-      const stride = gpu.limits.minUniformBufferOffsetAlignment;
       const epochs = 2;
-      const slots = new ArrayBuffer(epochs * M * stride);
-      const view = family.struct('MinibatchArgs');
-      for (let e = 0; e < epochs; e++) for (let m = 0; m < M; m++) view.write(new DataView(slots), { epoch: e, minibatch: m }, (e * M + m) * stride);
+      const slots = UniformSlots.create(
+        gpu,
+        family.struct('MinibatchArgs'),
+        Array.from({ length: epochs * M }, (_, k) => ({ epoch: Math.floor(k / M), minibatch: k % M })),
+        'slots',
+      );
       // Each sample carries its own index, so the gathered records name the permutation.
       const obs = new Float32Array(batchSize * obsDim).map((_, i) => Math.floor(i / obsDim));
       const indices = new Float32Array(batchSize).map((_, i) => i);
       const buffers = {
         ppo: uniformBuffer(gpu, 'ppo', family.struct('PpoArgs').pack(ppoArgs({ batchSize, minibatchSize: B }))),
-        slot: { buffer: uniformBuffer(gpu, 'slots', slots), offset: 0, size: view.paddedSize },
+        slot: slots.binding,
         obs: storageBuffer(gpu, 'obs', obs),
         actions: storageBuffer(gpu, 'actions', new Int32Array(batchSize)),
         logProbs: storageBuffer(gpu, 'logProbs', indices),
@@ -73,7 +68,7 @@ describe('PPO minibatch permutation', () => {
       for (let e = 0; e < epochs; e++) {
         const drawn: number[] = [];
         for (let m = 0; m < M; m++) {
-          submitPass(gpu, 'gather', (pass) => gather.dispatch(pass, group, B, [(e * M + m) * stride]));
+          submitPass(gpu, 'gather', (pass) => gather.dispatch(pass, group, B, [slots.offset(e * M + m)]));
           const records = await readFloat32(gpu, buffers.mbRecords, 0, B * recordStride);
           const mbObs = await readFloat32(gpu, buffers.mbObs, 0, B * obsDim);
           for (let r = 0; r < B; r++) {
@@ -113,7 +108,7 @@ async function minibatchLosses(gpu: GpuContext, o: LossInputs) {
   const slotView = family.struct('MinibatchArgs');
   const policyGradOutput = storageBuffer(gpu, 'policyGrad', B * numActions * 4);
   const valueGradOutput = storageBuffer(gpu, 'valueGrad', B * 4);
-  const rowStats = storageBuffer(gpu, 'rowStats', 5 * B * 4);
+  const rowStats = storageBuffer(gpu, 'rowStats', STATS.length * B * 4);
   const group = k.bind({
     ppo: uniformBuffer(gpu, 'ppo', family.struct('PpoArgs').pack(o.args)),
     slot: { buffer: uniformBuffer(gpu, 'slot', slotView.pack({ epoch: 0, minibatch: 0 })), offset: 0, size: slotView.paddedSize },
@@ -207,9 +202,10 @@ describe('PPO loss gradients (one minibatch_losses dispatch for both) vs float64
       const h = 1e-6;
       const expected = Array.from(values, (v, r) => (valueLoss64(v + h, targets[r], olds[r], valueClip) - valueLoss64(v - h, targets[r], olds[r], valueClip)) / (2 * h) / B);
       expectClose(grad, expected, 1e-3, 1e-5, `dLoss/dvalue (valueClip ${valueClip})`);
-      // Statistics row 4 (STAT_VALUE_LOSS) holds the per-sample loss (rtol 1e-5).
+      // The value_loss statistics row holds the per-sample loss (rtol 1e-5).
       const losses = Array.from(values, (v, r) => valueLoss64(v, targets[r], olds[r], valueClip));
-      expectClose(stats.subarray(4 * B, 5 * B), losses, 1e-5, 1e-6, `per-sample value loss (valueClip ${valueClip})`);
+      const row = STATS.indexOf('value_loss');
+      expectClose(stats.subarray(row * B, (row + 1) * B), losses, 1e-5, 1e-6, `per-sample value loss (valueClip ${valueClip})`);
     }
   });
 });

@@ -8,17 +8,41 @@
 import randomWgsl from '../../shaders/random.wgsl?raw';
 import ppoWgsl from '../../shaders/ppo.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import type { Mlp, MlpPass } from '../kernels/mlp';
 import { Adam } from '../kernels/optim';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import type { ResolvedConfig } from '../core/config';
 import { metricSlot, metricSlotsWgsl } from '../core/metrics';
-import { COMMON_WGSL } from '../gpu/wgsl';
+import { COMMON_WGSL, wgslIndexConstants } from '../gpu/wgsl';
+import { UniformSlots } from '../gpu/slots';
+import { CATEGORICAL } from '../kernels/distribution';
 
-/** Per-sample statistics rows (see ppo.wgsl STAT_*). */
-const STATS = ['policy_loss', 'approx_kl', 'clipped', 'entropy', 'value_loss'] as const;
+/** Per-sample statistics rows of rowStats, in order (ppo.wgsl's STAT_* are generated from this list). */
+export const STATS = ['policy_loss', 'approx_kl', 'clipped', 'entropy', 'value_loss'] as const;
+
+type PpoKernels = Record<'gather_minibatch' | 'minibatch_losses' | 'minibatch_advantage_stats' | 'early_stop' | 'adapt_kl_coef' | 'begin_update', Kernel>;
+
+/** shaders/ppo.wgsl with everything it is loaded after, compiled once per device. */
+export function ppoFamily(gpu: GpuContext): Promise<ShaderFamily> {
+  return ShaderFamily.load(gpu, 'ppo', [COMMON_WGSL, randomWgsl, CATEGORICAL.wgsl, metricSlotsWgsl(), wgslIndexConstants('STAT', STATS), ppoWgsl]);
+}
+
+function ppoKernels(gpu: GpuContext): Promise<{ family: ShaderFamily; kernels: PpoKernels }> {
+  return perDevice(gpu, 'ppo', async () => {
+    const family = await ppoFamily(gpu);
+    const kernels = await family.kernels({
+      gather_minibatch: { dynamicOffsets: ['slot'] },
+      minibatch_losses: { dynamicOffsets: ['slot'] },
+      minibatch_advantage_stats: {},
+      early_stop: { dynamicOffsets: ['slot'] },
+      adapt_kl_coef: {},
+      begin_update: {},
+    });
+    return { family, kernels };
+  });
+}
 
 /** Inputs the update reads: the rollout's samples and the advantage phase's outputs. */
 export interface PpoBatch {
@@ -36,12 +60,9 @@ export class PpoUpdate {
   private constructor(
     private readonly gpu: GpuContext,
     private readonly config: ResolvedConfig,
-    private readonly kernels: Record<
-      'gather_minibatch' | 'minibatch_losses' | 'minibatch_advantage_stats' | 'early_stop' | 'adapt_kl_coef' | 'begin_update',
-      Kernel
-    >,
+    private readonly kernels: PpoKernels,
     private readonly groups: Record<string, GPUBindGroup>,
-    private readonly slotStride: number,
+    private readonly slots: UniformSlots,
     private readonly policy: Mlp,
     private readonly value: Mlp,
     private readonly policyPass: MlpPass,
@@ -58,29 +79,15 @@ export class PpoUpdate {
   static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: PpoBatch): Promise<PpoUpdate> {
     const { batchSize, minibatches, obsDim, numActions } = config.derived;
     const B = config.minibatch;
-    const family = await ShaderFamily.load(gpu, 'ppo', [COMMON_WGSL, randomWgsl, metricSlotsWgsl(), ppoWgsl]);
-    const kernels = await family.kernels({
-      gather_minibatch: { dynamicOffsets: ['slot'] },
-      minibatch_losses: { dynamicOffsets: ['slot'] },
-      minibatch_advantage_stats: {},
-      early_stop: { dynamicOffsets: ['slot'] },
-      adapt_kl_coef: {},
-      begin_update: {},
-    });
+    CATEGORICAL.paramsPerRow(numActions, 'ppo');
+    const { family, kernels } = await ppoKernels(gpu);
 
     const ppoArgsView = family.struct('PpoArgs');
     const ppoArgs = uniformBuffer(gpu, 'ppo.args', ppoArgsView.pack(PpoUpdate.args(config, 0)));
-    // One MinibatchArgs slot per (epoch, minibatch), chosen by dynamic offset.
-    const slotStride = gpu.limits.minUniformBufferOffsetAlignment;
-    const slotView = family.struct('MinibatchArgs');
-    const slotBytes = new ArrayBuffer(config.epochs * minibatches * slotStride);
-    for (let e = 0; e < config.epochs; e++) {
-      for (let m = 0; m < minibatches; m++) {
-        slotView.write(new DataView(slotBytes), { epoch: e, minibatch: m }, (e * minibatches + m) * slotStride);
-      }
-    }
-    const slotArgs = uniformBuffer(gpu, 'ppo.slots', slotBytes);
-    const slot = { buffer: slotArgs, offset: 0, size: slotView.paddedSize };
+    // One MinibatchArgs slot per (epoch, minibatch), slot epoch · minibatches + minibatch, chosen by dynamic offset.
+    const slotValues = Array.from({ length: config.epochs * minibatches }, (_, k) => ({ epoch: Math.floor(k / minibatches), minibatch: k % minibatches }));
+    const slots = UniformSlots.create(gpu, family.struct('MinibatchArgs'), slotValues, 'ppo.slots');
+    const slot = slots.binding;
 
     const recordStride = 5 + numActions;
     const mbObs = storageBuffer(gpu, 'ppo.mbObs', B * obsDim * 4);
@@ -145,7 +152,7 @@ export class PpoUpdate {
       ] as const
     ).map(([stat, metric]) => Reduction.create(gpu, reduce, { ...statRange(stat), op: 'mean', output: batch.metrics, outputIndex: metricSlot(metric) }));
 
-    return new PpoUpdate(gpu, config, kernels, groups, slotStride, policy, value, policyPass, valuePass, policyAdam, valueAdam, epochKl, lastEpochMeans, ppoArgs, ppoArgsView, [mbObs, mbRecords, rowStats, slotArgs, ppoArgs]);
+    return new PpoUpdate(gpu, config, kernels, groups, slots, policy, value, policyPass, valuePass, policyAdam, valueAdam, epochKl, lastEpochMeans, ppoArgs, ppoArgsView, [mbObs, mbRecords, rowStats, slots.buffer, ppoArgs]);
   }
 
   private static args(config: ResolvedConfig, iteration: number): Record<string, number> {
@@ -184,7 +191,7 @@ export class PpoUpdate {
     k.begin_update.dispatch(pass, g.begin, 1);
     for (let epoch = 0; epoch < config.epochs; epoch++) {
       for (let m = 0; m < M; m++) {
-        const offset = [(epoch * M + m) * this.slotStride];
+        const offset = [this.slots.offset(epoch * M + m)];
         k.gather_minibatch.dispatch(pass, g.gather, B, offset);
         if (config.advantageNorm === 'minibatch') k.minibatch_advantage_stats.dispatch(pass, g.minibatchStats, 1);
         // The two networks are independent, so both forwards come first and one dispatch takes both losses.
@@ -198,7 +205,7 @@ export class PpoUpdate {
       }
       if (config.targetKl > 0) {
         this.epochKl.encode(pass);
-        k.early_stop.dispatch(pass, g.earlyStop, 1, [epoch * M * this.slotStride]);
+        k.early_stop.dispatch(pass, g.earlyStop, 1, [this.slots.offset(epoch * M)]);
       }
     }
     // The statistics rows now hold the final epoch: its means are the reported losses and clip fraction.

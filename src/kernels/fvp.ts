@@ -11,12 +11,14 @@
  */
 import fvpWgsl from '../../shaders/fvp.wgsl?raw';
 import tilesWgsl from '../../shaders/tiles.wgsl?raw';
+import randomWgsl from '../../shaders/random.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { MlpKernels, type Mlp, type MlpPass } from './mlp';
 import type { MlpLayout } from '../nn/mlp';
 import { COMMON_WGSL } from '../gpu/wgsl';
+import { CATEGORICAL } from './distribution';
 
 const ACTIVATION_CODE = { identity: 0, tanh: 1 } as const;
 
@@ -50,7 +52,7 @@ class FvpKernels {
     let kernels = compiled.get(gpu.device);
     if (!kernels) {
       kernels = (async () => {
-        const family = await ShaderFamily.load(gpu, 'fvp', [COMMON_WGSL, tilesWgsl, fvpWgsl]);
+        const family = await ShaderFamily.load(gpu, 'fvp', [COMMON_WGSL, randomWgsl, CATEGORICAL.wgsl, tilesWgsl, fvpWgsl]);
         const [tangentTiles, tangentAligned, tangentAny, fisherWeights, addDamping] = await Promise.all([
           family.kernel('tangent_tiles'),
           family.kernel('tangent', { constants: { ALIGNED: 1 } }),

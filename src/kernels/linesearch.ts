@@ -7,15 +7,18 @@
  * receives step_frac, line_search_failed, cg_residual, policy_loss and
  * approx_kl of the accepted step.
  */
+import randomWgsl from '../../shaders/random.wgsl?raw';
 import linesearchWgsl from '../../shaders/linesearch.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { metricSlotsWgsl } from '../core/metrics';
 import type { Mlp, MlpPass } from './mlp';
 import { parameterVectorBytes } from './fvp';
 import { Reduction, ReduceKernels } from './reduce';
 import { COMMON_WGSL } from '../gpu/wgsl';
+import { UniformSlots } from '../gpu/slots';
+import { CATEGORICAL } from './distribution';
 
 /** The batch the surrogate is scored on (time-major rollout samples). */
 export interface LineSearchBatch {
@@ -57,6 +60,20 @@ export interface LineSearchOptions {
 
 type LineSearchKernels = Record<'step_scale' | 'materialise' | 'candidate_terms' | 'select_step' | 'apply_step', Kernel>;
 
+function lineSearchKernels(gpu: GpuContext): Promise<{ family: ShaderFamily; kernels: LineSearchKernels }> {
+  return perDevice(gpu, 'linesearch', async () => {
+    const family = await ShaderFamily.load(gpu, 'linesearch', [COMMON_WGSL, randomWgsl, CATEGORICAL.wgsl, metricSlotsWgsl(), linesearchWgsl]);
+    const kernels = await family.kernels({
+      step_scale: {},
+      materialise: { dynamicOffsets: ['candidateArgs'] },
+      candidate_terms: {},
+      select_step: {},
+      apply_step: {},
+    });
+    return { family, kernels };
+  });
+}
+
 export class LineSearch {
   /** StepState (see linesearch.wgsl). */
   readonly state: GPUBuffer;
@@ -67,7 +84,7 @@ export class LineSearch {
   private constructor(
     private readonly kernels: LineSearchKernels,
     private readonly groups: Record<'stepScale' | 'materialise' | 'terms' | 'select' | 'apply', GPUBindGroup>,
-    private readonly slotStride: number,
+    private readonly candidateSlots: UniformSlots,
     private readonly candidatePass: MlpPass,
     private readonly stepDots: Reduction[],
     private readonly candidateMeans: Reduction[][],
@@ -86,16 +103,9 @@ export class LineSearch {
     const paramCount = layout.paramCount;
     if (!Number.isInteger(backtracks) || backtracks < 1) throw new Error(`${label}: backtracks must be a positive integer, got ${backtracks}`);
     if (!(options.maxKl > 0)) throw new Error(`${label}: maxKl must be > 0, got ${options.maxKl}`);
-    if (layout.outputDim > 16) throw new Error(`${label}: at most 16 actions, the policy has ${layout.outputDim}`);
+    CATEGORICAL.paramsPerRow(layout.outputDim, label);
 
-    const [family, reduce] = await Promise.all([ShaderFamily.load(gpu, 'linesearch', [COMMON_WGSL, metricSlotsWgsl(), linesearchWgsl]), ReduceKernels.create(gpu)]);
-    const kernels = await family.kernels({
-      step_scale: {},
-      materialise: { dynamicOffsets: ['candidateArgs'] },
-      candidate_terms: {},
-      select_step: {},
-      apply_step: {},
-    });
+    const [{ family, kernels }, reduce] = await Promise.all([lineSearchKernels(gpu), ReduceKernels.create(gpu)]);
     const stateView = family.struct('StepState');
     const state = storageBuffer(gpu, `${label}.state`, stateView.paddedSize);
     const slots = backtracks + 1;
@@ -119,11 +129,13 @@ export class LineSearch {
         cgResidualIndex: options.cgResidual.index,
       }),
     );
-    const slotView = family.struct('CandidateArgs');
-    const slotStride = Math.ceil(slotView.paddedSize / gpu.limits.minUniformBufferOffsetAlignment) * gpu.limits.minUniformBufferOffsetAlignment;
-    const slotBytes = new ArrayBuffer(slots * slotStride);
-    for (let s = 0; s < slots; s++) slotView.write(new DataView(slotBytes), { slot: s, fraction: s === 0 ? 0 : 0.5 ** (s - 1) }, s * slotStride);
-    const candidateArgs = { buffer: uniformBuffer(gpu, `${label}.candidateArgs`, slotBytes), offset: 0, size: slotView.paddedSize };
+    const candidateSlots = UniformSlots.create(
+      gpu,
+      family.struct('CandidateArgs'),
+      Array.from({ length: slots }, (_, s) => ({ slot: s, fraction: s === 0 ? 0 : 0.5 ** (s - 1) })),
+      `${label}.candidateArgs`,
+    );
+    const candidateArgs = candidateSlots.binding;
 
     const theta = policy.params;
     const x = options.stepDirection;
@@ -165,7 +177,7 @@ export class LineSearch {
         }),
       ),
     );
-    return new LineSearch(kernels, groups, slotStride, candidatePass, stepDots, candidateMeans, options, { state, stateView, candidateStats });
+    return new LineSearch(kernels, groups, candidateSlots, candidatePass, stepDots, candidateMeans, options, { state, stateView, candidateStats });
   }
 
   /** Index of a StepState field in `state` as an f32 array. */
@@ -180,7 +192,7 @@ export class LineSearch {
     for (const r of this.stepDots) r.encode(pass);
     k.step_scale.dispatch(pass, g.stepScale, 1);
     this.candidateMeans.forEach((means, s) => {
-      k.materialise.dispatch(pass, g.materialise, policy.layout.paramCount, [s * this.slotStride]);
+      k.materialise.dispatch(pass, g.materialise, policy.layout.paramCount, [this.candidateSlots.offset(s)]);
       this.candidatePass.encodeForward(pass);
       k.candidate_terms.dispatch(pass, g.terms, rows);
       for (const r of means) r.encode(pass);

@@ -4,15 +4,17 @@
  * function fit (full-batch Adam steps on the squared error to the returns,
  * the seed's 10 steps at lr 1e-3).
  */
+import randomWgsl from '../../shaders/random.wgsl?raw';
 import pgWgsl from '../../shaders/pg.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import type { Mlp, MlpPass } from './mlp';
 import { Adam } from './optim';
 import { Reduction, ReduceKernels } from './reduce';
 import { metricSlot, metricSlotsWgsl } from '../core/metrics';
 import { COMMON_WGSL } from '../gpu/wgsl';
+import { CATEGORICAL } from './distribution';
 
 /** What a full-batch update reads: the rollout's samples and the advantage phase's outputs. */
 export interface FullBatch {
@@ -38,19 +40,12 @@ interface PgKernels {
   args: StructView;
 }
 
-const compiled = new WeakMap<GPUDevice, Promise<PgKernels>>();
-
 function pgKernels(gpu: GpuContext): Promise<PgKernels> {
-  let kernels = compiled.get(gpu.device);
-  if (!kernels) {
-    kernels = (async () => {
-      const family = await ShaderFamily.load(gpu, 'pg', [COMMON_WGSL, metricSlotsWgsl(), pgWgsl]);
-      const k = await family.kernels({ policy_gradient: undefined, value_gradient: undefined });
-      return { policyGradient: k.policy_gradient, valueGradient: k.value_gradient, args: family.struct('PgArgs') };
-    })();
-    compiled.set(gpu.device, kernels);
-  }
-  return kernels;
+  return perDevice(gpu, 'pg', async () => {
+    const family = await ShaderFamily.load(gpu, 'pg', [COMMON_WGSL, randomWgsl, CATEGORICAL.wgsl, metricSlotsWgsl(), pgWgsl]);
+    const k = await family.kernels({ policy_gradient: undefined, value_gradient: undefined });
+    return { policyGradient: k.policy_gradient, valueGradient: k.value_gradient, args: family.struct('PgArgs') };
+  });
 }
 
 export interface PolicyGradientOptions {
@@ -76,7 +71,7 @@ export class PolicyGradientLoss {
 
   static async create(gpu: GpuContext, options: PolicyGradientOptions): Promise<PolicyGradientLoss> {
     const { pass, batch, numActions, label } = options;
-    if (numActions > 16) throw new Error(`${label}: at most 16 actions, got ${numActions}`);
+    CATEGORICAL.paramsPerRow(numActions, label);
     const kernels = await pgKernels(gpu);
     const args = uniformBuffer(
       gpu,

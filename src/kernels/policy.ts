@@ -1,14 +1,18 @@
 /**
- * Categorical policy head (shaders/policy.wgsl): log-probabilities and
- * entropies of chosen actions, per-row KL between two policies, and
- * inverse-CDF sampling on the Philox stream STREAM_ACTION. Each method returns
- * an operation bound once to its buffers; `encode` records one dispatch.
+ * Categorical policy head (shaders/policy.wgsl over the distribution module,
+ * src/kernels/distribution.ts): log-probabilities and entropies of chosen
+ * actions, per-row KL between two policies, and sampling on the Philox stream
+ * STREAM_ACTION. Each method returns an operation bound once to its buffers;
+ * `encode` records one dispatch.
  */
 import randomWgsl from '../../shaders/random.wgsl?raw';
 import policyWgsl from '../../shaders/policy.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { uniformBuffer } from '../gpu/buffers';
+import { UniformSlots } from '../gpu/slots';
+import { COMMON_WGSL } from '../gpu/wgsl';
+import { CATEGORICAL } from './distribution';
 
 export interface PolicyShape {
   rows: number;
@@ -50,8 +54,6 @@ export interface PolicyOp {
   encode(pass: GPUComputePassEncoder): void;
 }
 
-const compiled = new WeakMap<GPUDevice, Promise<PolicyKernels>>();
-
 export class PolicyKernels {
   private constructor(
     private readonly gpu: GpuContext,
@@ -64,20 +66,15 @@ export class PolicyKernels {
 
   /** Compiles policy.wgsl once per device. */
   static create(gpu: GpuContext): Promise<PolicyKernels> {
-    let kernels = compiled.get(gpu.device);
-    if (!kernels) {
-      kernels = (async () => {
-        const family = await ShaderFamily.load(gpu, 'policy', [randomWgsl, policyWgsl]);
-        const k = await family.kernels({
-          log_prob_entropy: undefined,
-          kl_divergence: undefined,
-          sample: { dynamicOffsets: ['step'] },
-        });
-        return new PolicyKernels(gpu, k.log_prob_entropy, k.kl_divergence, k.sample, family.struct('PolicyArgs'), family.struct('SampleStep'));
-      })();
-      compiled.set(gpu.device, kernels);
-    }
-    return kernels;
+    return perDevice(gpu, 'policy', async () => {
+      const family = await ShaderFamily.load(gpu, 'policy', [COMMON_WGSL, randomWgsl, CATEGORICAL.wgsl, policyWgsl]);
+      const k = await family.kernels({
+        log_prob_entropy: undefined,
+        kl_divergence: undefined,
+        sample: { dynamicOffsets: ['step'] },
+      });
+      return new PolicyKernels(gpu, k.log_prob_entropy, k.kl_divergence, k.sample, family.struct('PolicyArgs'), family.struct('SampleStep'));
+    });
   }
 
   logProbEntropy(o: LogProbEntropyOptions): PolicyOp {
@@ -100,23 +97,9 @@ export class PolicyKernels {
     if (!Number.isInteger(steps) || steps < 1) throw new Error(`${o.label}: steps must be a positive integer, got ${steps}`);
     if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff) throw new Error(`${o.label}: seed must be an integer in [0, 2^32), got ${o.seed}`);
     const args = this.args(o, o.seed);
-    const align = this.gpu.limits.minUniformBufferOffsetAlignment;
-    const slotBytes = Math.ceil(this.sampleStep.paddedSize / align) * align;
-    const stepSlots = new ArrayBuffer(slotBytes * steps);
-    const view = new DataView(stepSlots);
-    for (let t = 0; t < steps; t++) this.sampleStep.write(view, { t }, t * slotBytes);
-    const step = uniformBuffer(this.gpu, `${o.label}.steps`, stepSlots);
-    const group = this.sampleKernel.bind(
-      {
-        args,
-        step: { buffer: step, offset: 0, size: this.sampleStep.paddedSize },
-        logits: o.logits,
-        sampledActions: o.actions,
-        logProb: o.logProb,
-      },
-      o.label,
-    );
-    return new CategoricalSampler(this.gpu, this.sampleKernel, group, args, this.policyArgs, o, slotBytes, steps);
+    const stepSlots = UniformSlots.create(this.gpu, this.sampleStep, Array.from({ length: steps }, (_, t) => ({ t })), `${o.label}.steps`);
+    const group = this.sampleKernel.bind({ args, step: stepSlots.binding, logits: o.logits, sampledActions: o.actions, logProb: o.logProb }, o.label);
+    return new CategoricalSampler(this.gpu, this.sampleKernel, group, args, this.policyArgs, o, stepSlots);
   }
 
   private args(shape: PolicyShape, seed: number): GPUBuffer {
@@ -127,7 +110,7 @@ export class PolicyKernels {
   private check(shape: PolicyShape, buffers: Record<string, [GPUBuffer, number]>): void {
     const { rows, numActions, label } = shape;
     if (!Number.isInteger(rows) || rows < 1) throw new Error(`${label}: rows must be a positive integer, got ${rows}`);
-    if (!Number.isInteger(numActions) || numActions < 1) throw new Error(`${label}: numActions must be a positive integer, got ${numActions}`);
+    CATEGORICAL.paramsPerRow(numActions, label);
     for (const [name, [buffer, width]] of Object.entries(buffers)) {
       if (buffer.size < rows * width * 4) {
         throw new Error(`${label}: ${name} buffer ${buffer.label} holds ${buffer.size / 4} values, ${rows} rows need ${rows * width}`);
@@ -136,7 +119,7 @@ export class PolicyKernels {
   }
 }
 
-/** Inverse-CDF sampling bound to its buffers, with `steps` step slots. */
+/** Sampling bound to its buffers, with `steps` step slots. */
 export class CategoricalSampler {
   constructor(
     private readonly gpu: GpuContext,
@@ -145,9 +128,12 @@ export class CategoricalSampler {
     private readonly args: GPUBuffer,
     private readonly argsView: StructView,
     private readonly options: SamplerOptions,
-    private readonly slotBytes: number,
-    readonly steps: number,
+    private readonly stepSlots: UniformSlots,
   ) {}
+
+  get steps(): number {
+    return this.stepSlots.count;
+  }
 
   /** Queues the iteration number, the counter's third word (host, once per iteration). */
   setIteration(iteration: number): void {
@@ -157,7 +143,6 @@ export class CategoricalSampler {
 
   /** Records sampling with counter (row, t, iteration, 0). */
   encode(pass: GPUComputePassEncoder, t = 0): void {
-    if (!Number.isInteger(t) || t < 0 || t >= this.steps) throw new Error(`${this.options.label}: step ${t} is outside 0..${this.steps - 1}`);
-    this.kernel.dispatch(pass, this.group, this.options.rows, [t * this.slotBytes]);
+    this.kernel.dispatch(pass, this.group, this.options.rows, [this.stepSlots.offset(t)]);
   }
 }

@@ -13,6 +13,7 @@ import { ShaderFamily, type Kernel } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { CARTPOLE_V1 } from '../reference/cartpole';
 import type { Mlp, MlpPass } from './mlp';
+import { CATEGORICAL } from './distribution';
 
 /** Rows of the per-env slot block (see rollout.wgsl). */
 export const ENV_SLOTS = ['elapsed', 'episode', 'running_return', 'completed_return_sum', 'completed_count'] as const;
@@ -97,7 +98,7 @@ export class Rollout {
   static async create(gpu: GpuContext, policy: Mlp, options: RolloutOptions, label = 'rollout'): Promise<Rollout> {
     const { numEnvs: N, numSteps: T, numActions: A } = options;
     const finalObs = finalObsLayout(options);
-    const family = await ShaderFamily.load(gpu, 'rollout', [randomWgsl, cartpoleWgsl, rolloutWgsl]);
+    const family = await ShaderFamily.load(gpu, 'rollout', [randomWgsl, CATEGORICAL.wgsl, cartpoleWgsl, rolloutWgsl]);
     const { act_and_step: actAndStep, reset_envs: resetEnvs } = await family.kernels({
       act_and_step: { dynamicOffsets: ['step'] },
       reset_envs: {},

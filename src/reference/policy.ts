@@ -1,4 +1,7 @@
-/** Float64 categorical policy head, the twin of shaders/policy.wgsl. */
+/**
+ * Float64 categorical distribution over logits: the twin of
+ * shaders/categorical.wgsl (and so of every kernel that uses it).
+ */
 
 /** log softmax of logits[base .. base + numActions). */
 export function logSoftmax(logits: ArrayLike<number>, base: number, numActions: number): Float64Array {
@@ -37,13 +40,33 @@ export function klReference(logitsOld: ArrayLike<number>, logitsNew: ArrayLike<n
   return kl;
 }
 
-/** The first action whose cumulative probability exceeds u (inverse CDF). */
+/**
+ * The first action whose cumulative probability exceeds u (inverse CDF); past
+ * the end (u at or above the total), the last action with nonzero probability.
+ */
 export function inverseCdf(logits: ArrayLike<number>, base: number, numActions: number, u: number): number {
   const lp = logSoftmax(logits, base, numActions);
   let cumulative = 0;
+  let chosen = 0;
   for (let a = 0; a < numActions; a++) {
-    cumulative += Math.exp(lp[a]);
+    const p = Math.exp(lp[a]);
+    if (p > 0) chosen = a;
+    cumulative += p;
     if (u < cumulative) return a;
   }
-  return numActions - 1;
+  return chosen;
+}
+
+/** ∂ log p_action / ∂logits = onehot(action) − p. */
+export function gradLogProbReference(logits: ArrayLike<number>, base: number, numActions: number, action: number): Float64Array {
+  const lp = logSoftmax(logits, base, numActions);
+  return lp.map((l, k) => (k === action ? 1 : 0) - Math.exp(l));
+}
+
+/** The softmax Fisher matrix in the logits times u: (diag p − p pᵀ) u = p ⊙ u − p (p·u). */
+export function fisherWeightsReference(logits: ArrayLike<number>, tangent: ArrayLike<number>, base: number, numActions: number): Float64Array {
+  const p = logSoftmax(logits, base, numActions).map(Math.exp);
+  let pu = 0;
+  for (let k = 0; k < numActions; k++) pu += p[k] * tangent[base + k];
+  return p.map((pk, k) => pk * (tangent[base + k] - pu));
 }

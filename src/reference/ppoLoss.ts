@@ -1,4 +1,5 @@
 /** Float64 per-sample PPO losses, the twins of policy_loss / value_loss in shaders/ppo.wgsl. */
+import { logSoftmax } from './policy';
 
 export interface PolicySample {
   logits: number[];
@@ -16,15 +17,9 @@ export interface PolicyLossOptions {
   klCoef?: number;
 }
 
-function logSoftmax(z: number[]): number[] {
-  const m = Math.max(...z);
-  const s = Math.log(z.reduce((a, x) => a + Math.exp(x - m), 0)) + m;
-  return z.map((x) => x - s);
-}
-
 export function policyLoss64(x: PolicySample, o: PolicyLossOptions): { loss: number; ratio: number; entropy: number; kl: number } {
-  const logP = logSoftmax(x.logits);
-  const logPOld = logSoftmax(x.logitsOld);
+  const logP = logSoftmax(x.logits, 0, x.logits.length);
+  const logPOld = logSoftmax(x.logitsOld, 0, x.logitsOld.length);
   const entropy = -logP.reduce((a, l) => a + Math.exp(l) * l, 0);
   const kl = logPOld.reduce((a, l, k) => a + Math.exp(l) * (l - logP[k]), 0);
   const ratio = Math.exp(logP[x.action] - x.logProbOld);
