@@ -16,23 +16,12 @@ import { Reduction, ReduceKernels } from '../kernels/reduce';
 import type { ResolvedConfig } from '../core/config';
 import { metricSlot, metricSlotsWgsl } from '../core/metrics';
 import { COMMON_WGSL } from '../gpu/wgsl';
+import type { CheckpointPart, Update, UpdateBatch } from './update';
 
 /** Per-sample statistics rows (see ppo.wgsl STAT_*). */
 const STATS = ['policy_loss', 'approx_kl', 'clipped', 'entropy', 'value_loss'] as const;
 
-/** Inputs the update reads: the rollout's samples and the advantage phase's outputs. */
-export interface PpoBatch {
-  obs: GPUBuffer;
-  actions: GPUBuffer;
-  logProbs: GPUBuffer;
-  advantages: GPUBuffer;
-  returns: GPUBuffer;
-  /** [batch][numActions] behaviour-policy logits */
-  logits: GPUBuffer;
-  metrics: GPUBuffer;
-}
-
-export class PpoUpdate {
+export class PpoUpdate implements Update {
   private constructor(
     private readonly gpu: GpuContext,
     private readonly config: ResolvedConfig,
@@ -46,8 +35,8 @@ export class PpoUpdate {
     private readonly value: Mlp,
     private readonly policyPass: MlpPass,
     private readonly valuePass: MlpPass,
-    readonly policyAdam: Adam,
-    readonly valueAdam: Adam,
+    private readonly policyAdam: Adam,
+    private readonly valueAdam: Adam,
     private readonly epochKl: Reduction,
     private readonly lastEpochMeans: Reduction[],
     private readonly ppoArgs: GPUBuffer,
@@ -55,7 +44,7 @@ export class PpoUpdate {
     private readonly ownedBuffers: GPUBuffer[],
   ) {}
 
-  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: PpoBatch): Promise<PpoUpdate> {
+  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch): Promise<PpoUpdate> {
     const { batchSize, minibatches, obsDim, numActions } = config.derived;
     const B = config.minibatch;
     const family = await ShaderFamily.load(gpu, 'ppo', [COMMON_WGSL, randomWgsl, metricSlotsWgsl(), ppoWgsl]);
@@ -210,10 +199,17 @@ export class PpoUpdate {
     if (this.config.algo === 'ppo-kl') this.kernels.adapt_kl_coef.dispatch(pass, this.groups.adaptKl, 1);
   }
 
-  /** Releases the minibatch passes and buffers. */
+  get checkpointParts(): Record<string, CheckpointPart> {
+    return { 'policy.adam': this.policyAdam, 'value.adam': this.valueAdam };
+  }
+
+  /** Releases the minibatch passes, the optimizers, the reductions and the buffers. */
   destroy(): void {
     this.policyPass.destroy();
     this.valuePass.destroy();
+    this.policyAdam.destroy();
+    this.valueAdam.destroy();
+    for (const r of [this.epochKl, ...this.lastEpochMeans]) r.destroy();
     for (const buffer of this.ownedBuffers) buffer.destroy();
   }
 }

@@ -48,6 +48,8 @@ export interface SamplerOptions extends PolicyShape {
 /** An operation bound to its buffers. */
 export interface PolicyOp {
   encode(pass: GPUComputePassEncoder): void;
+  /** Releases the operation's uniform (the bound buffers belong to the caller). */
+  destroy(): void;
 }
 
 const compiled = new WeakMap<GPUDevice, Promise<PolicyKernels>>();
@@ -84,14 +86,14 @@ export class PolicyKernels {
     this.check(o, { logits: [o.logits, o.numActions], actions: [o.actions, 1], logProb: [o.logProb, 1], entropy: [o.entropy, 1] });
     const args = this.args(o, 0);
     const group = this.logProbEntropyKernel.bind({ args, logits: o.logits, actions: o.actions, logProb: o.logProb, entropy: o.entropy }, o.label);
-    return { encode: (pass) => this.logProbEntropyKernel.dispatch(pass, group, o.rows) };
+    return { encode: (pass) => this.logProbEntropyKernel.dispatch(pass, group, o.rows), destroy: () => args.destroy() };
   }
 
   kl(o: KlOptions): PolicyOp {
     this.check(o, { logitsOld: [o.logitsOld, o.numActions], logitsNew: [o.logitsNew, o.numActions], kl: [o.kl, 1] });
     const args = this.args(o, 0);
     const group = this.klKernel.bind({ args, logitsOld: o.logitsOld, logitsNew: o.logitsNew, kl: o.kl }, o.label);
-    return { encode: (pass) => this.klKernel.dispatch(pass, group, o.rows) };
+    return { encode: (pass) => this.klKernel.dispatch(pass, group, o.rows), destroy: () => args.destroy() };
   }
 
   sampler(o: SamplerOptions): CategoricalSampler {
@@ -116,7 +118,7 @@ export class PolicyKernels {
       },
       o.label,
     );
-    return new CategoricalSampler(this.gpu, this.sampleKernel, group, args, this.policyArgs, o, slotBytes, steps);
+    return new CategoricalSampler(this.gpu, this.sampleKernel, group, args, this.policyArgs, o, slotBytes, steps, step);
   }
 
   private args(shape: PolicyShape, seed: number): GPUBuffer {
@@ -147,6 +149,7 @@ export class CategoricalSampler {
     private readonly options: SamplerOptions,
     private readonly slotBytes: number,
     readonly steps: number,
+    private readonly stepSlots: GPUBuffer,
   ) {}
 
   /** Queues the iteration number, the counter's third word (host, once per iteration). */
@@ -159,5 +162,11 @@ export class CategoricalSampler {
   encode(pass: GPUComputePassEncoder, t = 0): void {
     if (!Number.isInteger(t) || t < 0 || t >= this.steps) throw new Error(`${this.options.label}: step ${t} is outside 0..${this.steps - 1}`);
     this.kernel.dispatch(pass, this.group, this.options.rows, [t * this.slotBytes]);
+  }
+
+  /** Releases the uniforms (the bound buffers belong to the caller). */
+  destroy(): void {
+    this.args.destroy();
+    this.stepSlots.destroy();
   }
 }
