@@ -17,20 +17,18 @@ export interface AlgorithmInfo {
   hyperparameters: readonly (keyof TrainConfig)[];
 }
 
-const PPO_SHARED = ['lr', 'epochs', 'minibatch', 'valueClip', 'entCoef', 'maxGradNorm', 'targetKl'] as const;
-
 export const ALGORITHMS = {
   ppo: {
     label: 'PPO',
     description: 'clipped surrogate, epochs of minibatch Adam steps',
     minibatches: true,
-    hyperparameters: [...PPO_SHARED, 'clip'],
+    hyperparameters: ['lr', 'epochs', 'minibatch', 'clip', 'valueClip', 'entCoef', 'maxGradNorm', 'targetKl'],
   },
   'ppo-kl': {
     label: 'PPO-KL',
     description: 'PPO with an adaptive KL penalty in place of the clip',
     minibatches: true,
-    hyperparameters: [...PPO_SHARED, 'klTarget', 'klCoef'],
+    hyperparameters: ['lr', 'epochs', 'minibatch', 'valueClip', 'entCoef', 'maxGradNorm', 'targetKl', 'klTarget', 'klCoef'],
   },
   trpo: {
     label: 'TRPO',
