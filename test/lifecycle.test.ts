@@ -3,7 +3,7 @@
 // times, leaves the device's live buffers exactly as they were. Exact counts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTrainer } from '../src/train/trainer';
-import { ALGOS } from '../src/core/algorithms';
+import { ALGOS, type Algo } from '../src/core/algorithms';
 import { resolveConfig } from '../src/core/config';
 import { UPDATE_FACTORIES } from '../src/algos/registry';
 import { evaluatePolicy } from '../src/train/evaluate';
@@ -15,6 +15,16 @@ import { trackLiveBuffers, type LiveBuffers } from './liveBuffers';
 // Tiny but complete: every phase and every algorithm's whole update runs.
 const TINY = { numEnvs: 16, stepsPerIter: 256, epochs: 2, minibatch: 64, hidden: 16, cgIters: 3, backtracks: 3, valueSteps: 2, seed: 4 } as const;
 const CYCLES = 3;
+
+const adam = (network: string) => ['m', 'v', 'control'].map((part) => `${network}.adam.${part}`);
+const STATE = ['policy', 'value', 'env.currentObs', 'env.slots', 'metrics'];
+const CHECKPOINT_ARRAYS: Record<Algo, string[]> = {
+  ppo: [...STATE, ...adam('policy'), ...adam('value')].sort(),
+  'ppo-kl': [...STATE, ...adam('policy'), ...adam('value')].sort(),
+  // TRPO steps the policy without an optimizer.
+  trpo: [...STATE, ...adam('value')].sort(),
+  reinforce: [...STATE, ...adam('policy'), ...adam('value')].sort(),
+};
 
 let tracker: LiveBuffers | null = null;
 
@@ -42,6 +52,8 @@ describe('trainer lifecycle', () => {
         const metrics = await trainer.step();
         expect(Number.isFinite(metrics.approx_kl)).toBe(true);
         const checkpoint = await trainer.checkpoint([metrics]);
+        // The array names checkpoints have always used, so older checkpoints still load.
+        expect(Object.keys(checkpoint.arrays).sort()).toEqual(CHECKPOINT_ARRAYS[algo]);
         await trainer.restore(checkpoint);
         await trainer.step();
         trainer.destroy();
