@@ -33,9 +33,12 @@ export { ConjugateGradient, type ConjugateGradientOptions, type ApplyOperator } 
 export { LineSearch, type LineSearchOptions, type LineSearchBatch } from './kernels/linesearch';
 
 export { Rollout, ENV_SLOTS, type RolloutOptions, type RolloutStorage, type FinalObsLayout } from './kernels/rollout';
-export { PpoUpdate, type PpoBatch } from './algos/ppo';
+export { PpoUpdate } from './algos/ppo';
 export { TrpoUpdate } from './algos/trpo';
 export { ReinforceUpdate } from './algos/reinforce';
+export type { Update, UpdateBatch, CheckpointPart } from './algos/update';
+export { UPDATE_FACTORIES, createUpdate, type UpdateFactory } from './algos/registry';
+export { ALGORITHMS, algorithmInfo, algorithmsReading, type AlgorithmInfo } from './core/algorithms';
 
 export {
   resolveConfig,

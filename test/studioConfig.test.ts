@@ -13,9 +13,11 @@ import {
   studioDefaults,
   validateSelection,
   type DeviceCapacity,
+  type FieldKey,
   type Selection,
 } from '../src/ui/studioConfig';
 import { metricsCsv } from '../src/ui/csv';
+import { ALGORITHMS, ALGOS, algorithmsReading } from '../src/core/algorithms';
 
 const GPU: DeviceCapacity = { isFallback: false, maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 32 };
 const CPU: DeviceCapacity = { isFallback: true, maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28 };
@@ -27,6 +29,27 @@ describe('field groups', () => {
     const shown = FIELD_GROUPS.flatMap((g) => g.keys);
     const expected = (Object.keys(FIELDS) as (keyof TrainConfig)[]).filter((k) => k !== 'algo' && k !== 'preset');
     expect([...shown].sort()).toEqual([...expected].sort());
+  });
+
+  it('group the hyperparameters by the algorithms that read them, as the algorithm registry lists them', () => {
+    const group = (key: FieldKey) => FIELD_GROUPS.find((g) => g.keys.includes(key))!;
+    expect(group('numEnvs').title).toBe('Run');
+    expect(group('gamma')).toMatchObject({ title: 'Every algorithm', algos: ['ppo', 'ppo-kl', 'trpo', 'reinforce'] });
+    expect(group('lr')).toMatchObject({ title: 'PPO · PPO-KL · REINFORCE', algos: ['ppo', 'ppo-kl', 'reinforce'] });
+    expect(group('epochs').keys).toEqual(['epochs', 'minibatch', 'valueClip', 'entCoef', 'maxGradNorm', 'targetKl']);
+    expect(group('clip')).toMatchObject({ title: 'PPO', keys: ['clip'] });
+    expect(group('klCoef')).toMatchObject({ title: 'PPO-KL', keys: ['klTarget', 'klCoef'] });
+    expect(group('valueSteps')).toMatchObject({ title: 'TRPO · REINFORCE', algos: ['trpo', 'reinforce'] });
+    for (const g of FIELD_GROUPS.slice(1)) for (const key of g.keys) expect(algorithmsReading(key)).toEqual(g.algos);
+  });
+
+  it('refuse a minibatch larger than the batch only for the algorithms that take minibatches', () => {
+    const big = { numEnvs: 4, stepsPerIter: 64, minibatch: 128 };
+    for (const algo of ALGOS) {
+      const resolve = () => resolveConfig({ ...big, algo });
+      if (ALGORITHMS[algo].minibatches) expect(resolve).toThrow(/--minibatch: 128 is larger than the 64 samples/);
+      else expect(resolve().derived.minibatches).toBe(1);
+    }
   });
 });
 

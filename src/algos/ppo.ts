@@ -18,6 +18,7 @@ import { metricSlot, metricSlotsWgsl } from '../core/metrics';
 import { COMMON_WGSL, wgslIndexConstants } from '../gpu/wgsl';
 import { UniformSlots } from '../gpu/slots';
 import { CATEGORICAL } from '../kernels/distribution';
+import type { CheckpointPart, Update, UpdateBatch } from './update';
 
 /** Per-sample statistics rows of rowStats, in order (ppo.wgsl's STAT_* are generated from this list). */
 export const STATS = ['policy_loss', 'approx_kl', 'clipped', 'entropy', 'value_loss'] as const;
@@ -44,19 +45,7 @@ function ppoKernels(gpu: GpuContext): Promise<{ family: ShaderFamily; kernels: P
   });
 }
 
-/** Inputs the update reads: the rollout's samples and the advantage phase's outputs. */
-export interface PpoBatch {
-  obs: GPUBuffer;
-  actions: GPUBuffer;
-  logProbs: GPUBuffer;
-  advantages: GPUBuffer;
-  returns: GPUBuffer;
-  /** [batch][numActions] behaviour-policy logits */
-  logits: GPUBuffer;
-  metrics: GPUBuffer;
-}
-
-export class PpoUpdate {
+export class PpoUpdate implements Update {
   private constructor(
     private readonly gpu: GpuContext,
     private readonly config: ResolvedConfig,
@@ -67,8 +56,8 @@ export class PpoUpdate {
     private readonly value: Mlp,
     private readonly policyPass: MlpPass,
     private readonly valuePass: MlpPass,
-    readonly policyAdam: Adam,
-    readonly valueAdam: Adam,
+    private readonly policyAdam: Adam,
+    private readonly valueAdam: Adam,
     private readonly epochKl: Reduction,
     private readonly lastEpochMeans: Reduction[],
     private readonly ppoArgs: GPUBuffer,
@@ -76,7 +65,7 @@ export class PpoUpdate {
     private readonly ownedBuffers: GPUBuffer[],
   ) {}
 
-  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: PpoBatch): Promise<PpoUpdate> {
+  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch): Promise<PpoUpdate> {
     const { batchSize, minibatches, obsDim, numActions } = config.derived;
     const B = config.minibatch;
     CATEGORICAL.paramsPerRow(numActions, 'ppo');
@@ -217,10 +206,17 @@ export class PpoUpdate {
     if (this.config.algo === 'ppo-kl') this.kernels.adapt_kl_coef.dispatch(pass, this.groups.adaptKl, 1);
   }
 
-  /** Releases the minibatch passes and buffers. */
+  get checkpointParts(): Record<string, CheckpointPart> {
+    return { 'policy.adam': this.policyAdam, 'value.adam': this.valueAdam };
+  }
+
+  /** Releases the minibatch passes, the optimizers, the reductions and the buffers. */
   destroy(): void {
     this.policyPass.destroy();
     this.valuePass.destroy();
+    this.policyAdam.destroy();
+    this.valueAdam.destroy();
+    for (const r of [this.epochKl, ...this.lastEpochMeans]) r.destroy();
     for (const buffer of this.ownedBuffers) buffer.destroy();
   }
 }

@@ -9,20 +9,21 @@ import { Adam } from '../kernels/optim';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import type { ResolvedConfig } from '../core/config';
 import { metricSlot } from '../core/metrics';
-import { PolicyGradientLoss, ValueFit, type FullBatch } from '../kernels/pg';
+import { PolicyGradientLoss, ValueFit } from '../kernels/pg';
+import type { CheckpointPart, Update, UpdateBatch } from './update';
 
-export class ReinforceUpdate {
+export class ReinforceUpdate implements Update {
   private constructor(
     private readonly config: ResolvedConfig,
     private readonly policy: Mlp,
     private readonly policyPass: MlpPass,
     private readonly loss: PolicyGradientLoss,
     private readonly lossMean: Reduction,
-    readonly policyAdam: Adam,
+    private readonly policyAdam: Adam,
     private readonly valueFit: ValueFit,
   ) {}
 
-  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: FullBatch): Promise<ReinforceUpdate> {
+  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch): Promise<ReinforceUpdate> {
     const { batchSize: rows, numActions } = config.derived;
     const policyPass = policy.prepare({ rows, input: batch.obs, label: 'reinforce.policy' });
     const [loss, policyAdam, valueFit, reduce] = await Promise.all([
@@ -50,8 +51,8 @@ export class ReinforceUpdate {
     return new ReinforceUpdate(config, policy, policyPass, loss, lossMean, policyAdam, valueFit);
   }
 
-  get valueAdam(): Adam {
-    return this.valueFit.adam;
+  get checkpointParts(): Record<string, CheckpointPart> {
+    return { 'policy.adam': this.policyAdam, 'value.adam': this.valueFit.adam };
   }
 
   /** Host-side writes queued before this iteration's submit. */
@@ -72,4 +73,12 @@ export class ReinforceUpdate {
 
   /** Nothing in REINFORCE adapts to the update's KL (PPO-KL's coefficient does). */
   encodeAfterKl(_pass: GPUComputePassEncoder): void {}
+
+  destroy(): void {
+    this.policyPass.destroy();
+    this.loss.destroy();
+    this.lossMean.destroy();
+    this.policyAdam.destroy();
+    this.valueFit.destroy();
+  }
 }

@@ -11,16 +11,18 @@
 import type { GpuContext } from '../gpu/device';
 import { storageBuffer } from '../gpu/buffers';
 import type { Mlp, MlpPass } from '../kernels/mlp';
-import type { Adam } from '../kernels/optim';
 import { FisherVectorProduct, parameterVectorBytes } from '../kernels/fvp';
 import { ConjugateGradient } from '../kernels/cg';
 import { LineSearch } from '../kernels/linesearch';
 import type { ResolvedConfig } from '../core/config';
-import { PolicyGradientLoss, ValueFit, type FullBatch } from '../kernels/pg';
+import { PolicyGradientLoss, ValueFit } from '../kernels/pg';
+import type { CheckpointPart, Update, UpdateBatch } from './update';
 
-export class TrpoUpdate {
+export class TrpoUpdate implements Update {
   private constructor(
     private readonly config: ResolvedConfig,
+    /** −g, the gradient pass's gradient buffer and the CG right-hand side. */
+    private readonly negGradient: GPUBuffer,
     private readonly gradientPass: MlpPass,
     private readonly surrogate: PolicyGradientLoss,
     private readonly fvp: FisherVectorProduct,
@@ -30,7 +32,7 @@ export class TrpoUpdate {
     private readonly valueFit: ValueFit,
   ) {}
 
-  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: FullBatch): Promise<TrpoUpdate> {
+  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch): Promise<TrpoUpdate> {
     const { batchSize: rows, numActions } = config.derived;
     const paramCount = policy.layout.paramCount;
     // One minibatch is the whole batch here, so 'minibatch' normalisation is the batch's.
@@ -73,14 +75,12 @@ export class TrpoUpdate {
       normalizeAdvantages,
       label: 'trpo.lineSearch',
     });
-    return new TrpoUpdate(config, gradientPass, surrogate, fvp, cg, stepDirectionProduct, lineSearch, valueFit);
+    return new TrpoUpdate(config, negGradient, gradientPass, surrogate, fvp, cg, stepDirectionProduct, lineSearch, valueFit);
   }
 
-  /** TRPO steps the policy without an optimizer (the trainer checkpoints the optimizers that exist). */
-  readonly policyAdam = null;
-
-  get valueAdam(): Adam {
-    return this.valueFit.adam;
+  /** The value fit's Adam (TRPO steps the policy without an optimizer). */
+  get checkpointParts(): Record<string, CheckpointPart> {
+    return { 'value.adam': this.valueFit.adam };
   }
 
   /** Host-side writes queued before this iteration's submit. */
@@ -121,4 +121,11 @@ export class TrpoUpdate {
 
   /** Nothing in TRPO adapts to the update's KL (PPO-KL's coefficient does). */
   encodeAfterKl(_pass: GPUComputePassEncoder): void {}
+
+  destroy(): void {
+    this.gradientPass.destroy();
+    for (const part of [this.surrogate, this.fvp, this.cg, this.lineSearch, this.valueFit]) part.destroy();
+    this.negGradient.destroy();
+    this.stepDirectionProduct.destroy();
+  }
 }

@@ -3,7 +3,8 @@
  * Human progress on stderr; with --json one JSON object per iteration on stdout
  * and a last line with "done": true. Bad flags exit 2 before any GPU work.
  */
-import { ConfigError, configHelp, parseTrainArgs, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
+import { ALGORITHMS } from '../core/algorithms';
+import { ConfigError, FIELDS, configHelp, parseTrainArgs, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
 import { requestGpu, describeAdapter } from '../gpu/device';
 import { makeTrainer } from '../train/trainer';
 import { firstNonFinite, type IterationMetrics } from '../core/metrics';
@@ -24,7 +25,12 @@ or ${DEFAULT_STEP_BUDGET.toLocaleString('en')} env steps.
   --save FILE               write a checkpoint at the end (atomically)
   --load FILE               resume from a checkpoint (its config; flags given here override)
   --quiet                   no progress line
-${configHelp()}`;
+${configHelp()}
+
+Algorithms (--algo):
+${Object.entries(ALGORITHMS)
+  .map(([name, info]) => `  ${name.padEnd(24)} ${info.description}\n  ${''.padEnd(24)} also reads ${info.hyperparameters.map((k) => `--${FIELDS[k].flag}`).join(' ')}`)
+  .join('\n')}`;
 
 interface CliOptions {
   config: ResolvedConfig;

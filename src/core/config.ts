@@ -4,8 +4,9 @@
  * everything before any GPU work, and computes the derived sizes once.
  */
 
-export const ALGOS = ['ppo', 'ppo-kl', 'trpo', 'reinforce'] as const;
-export type Algo = (typeof ALGOS)[number];
+import { ALGOS, algorithmInfo, type Algo } from './algorithms';
+
+export { ALGOS, type Algo };
 export const PRESETS = ['seed', 'fast'] as const;
 export type Preset = (typeof PRESETS)[number];
 export const ENVS = ['CartPole-v1'] as const;
@@ -239,7 +240,7 @@ export function resolveConfig(overrides: Partial<TrainConfig> = {}): ResolvedCon
   if (batchSize > 1 << 24) {
     throw new ConfigError(`--steps-per-iter: ${config.stepsPerIter} with --envs ${config.numEnvs} gives ${batchSize} samples per iteration; must be at most ${1 << 24}`);
   }
-  const usesMinibatches = config.algo === 'ppo' || config.algo === 'ppo-kl';
+  const usesMinibatches = algorithmInfo(config.algo).minibatches;
   if (usesMinibatches && config.minibatch > batchSize) {
     throw new ConfigError(`--minibatch: ${config.minibatch} is larger than the ${batchSize} samples per iteration (must be in [1, ${batchSize}])`);
   }

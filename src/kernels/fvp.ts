@@ -101,6 +101,7 @@ export class FisherVectorProduct {
   private readonly tangentSlots: GPUBufferBinding[];
   private readonly fisherGroup: GPUBindGroup;
   private readonly dampingArgs: GPUBuffer;
+  private readonly fisherArgs: GPUBuffer;
   private readonly tangentGroups = new Map<GPUBuffer, GPUBindGroup[]>();
   private readonly dampingGroups = new Map<GPUBuffer, Map<GPUBuffer, GPUBindGroup>>();
 
@@ -152,6 +153,7 @@ export class FisherVectorProduct {
     this.tangentSlots = layers.map((_, l) => ({ buffer: tangentArgs, offset: l * slotBytes, size: view.paddedSize }));
 
     const fisherArgs = uniformBuffer(gpu, `${label}.fisherArgs`, kernels.fisherArgs.pack({ rows, numActions: this.layout.outputDim }));
+    this.fisherArgs = fisherArgs;
     this.fisherGroup = kernels.fisherWeights.bind(
       { fisher: fisherArgs, logits: this.pass.output, logitTangents: this.tangents[layers.length - 1], weights: this.pass.gradOutput },
       label,
@@ -231,6 +233,6 @@ export class FisherVectorProduct {
 
   destroy(): void {
     this.pass.destroy();
-    for (const b of [...this.tangents, this.products, this.dampingArgs, this.tangentSlots[0].buffer]) b.destroy();
+    for (const b of [...this.tangents, this.products, this.dampingArgs, this.fisherArgs, this.tangentSlots[0].buffer]) b.destroy();
   }
 }

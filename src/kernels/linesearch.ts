@@ -90,6 +90,7 @@ export class LineSearch {
     private readonly candidateMeans: Reduction[][],
     private readonly options: LineSearchOptions,
     buffers: { state: GPUBuffer; stateView: StructView; candidateStats: GPUBuffer },
+    private readonly owned: GPUBuffer[],
   ) {
     this.state = buffers.state;
     this.stateView = buffers.stateView;
@@ -177,7 +178,14 @@ export class LineSearch {
         }),
       ),
     );
-    return new LineSearch(kernels, groups, candidateSlots, candidatePass, stepDots, candidateMeans, options, { state, stateView, candidateStats });
+    return new LineSearch(kernels, groups, candidateSlots, candidatePass, stepDots, candidateMeans, options, { state, stateView, candidateStats }, [
+      state,
+      candidateStats,
+      rowTerms,
+      candidate,
+      args,
+      candidateSlots.buffer,
+    ]);
   }
 
   /** Index of a StepState field in `state` as an f32 array. */
@@ -199,5 +207,12 @@ export class LineSearch {
     });
     k.select_step.dispatch(pass, g.select, 1);
     k.apply_step.dispatch(pass, g.apply, policy.layout.paramCount);
+  }
+
+  /** Releases the candidate pass, the reductions and the buffers (the policy, batch and CG vectors belong to the caller). */
+  destroy(): void {
+    this.candidatePass.destroy();
+    for (const r of [...this.stepDots, ...this.candidateMeans.flat()]) r.destroy();
+    for (const b of this.owned) b.destroy();
   }
 }

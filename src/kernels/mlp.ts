@@ -283,6 +283,7 @@ export class MlpPass {
   private readonly inputDispatches: (Dispatch | null)[];
   private readonly backwardVariants = new Map<string, BackwardVariant>();
   private readonly slotBytes: number;
+  private readonly forwardArgs: GPUBuffer;
 
   constructor(
     private readonly gpu: GpuContext,
@@ -320,6 +321,7 @@ export class MlpPass {
     const data = new DataView(bytes);
     layers.forEach((layer, l) => view.write(data, this.denseArgs(layer, l, {}), l * this.slotBytes));
     gpu.device.queue.writeBuffer(args, 0, bytes);
+    this.forwardArgs = args;
     const slot = (l: number) => ({ buffer: args, offset: l * this.slotBytes, size: view.paddedSize });
 
     this.forwardDispatches = layers.map((layer, l) => {
@@ -388,6 +390,7 @@ export class MlpPass {
   destroy(): void {
     for (const b of [...this.activations, ...this.gradPreActivations]) b.destroy();
     this.gradInput?.destroy();
+    this.forwardArgs.destroy();
     for (const v of this.backwardVariants.values()) v.args.destroy();
   }
 

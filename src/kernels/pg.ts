@@ -67,6 +67,7 @@ export class PolicyGradientLoss {
     private readonly rows: number,
     /** [rows] the loss term of each row. */
     readonly rowLoss: GPUBuffer,
+    private readonly args: GPUBuffer,
   ) {}
 
   static async create(gpu: GpuContext, options: PolicyGradientOptions): Promise<PolicyGradientLoss> {
@@ -97,11 +98,17 @@ export class PolicyGradientLoss {
       },
       label,
     );
-    return new PolicyGradientLoss(kernels.policyGradient, bindGroup, pass.rows, rowLoss);
+    return new PolicyGradientLoss(kernels.policyGradient, bindGroup, pass.rows, rowLoss, args);
   }
 
   encode(pass: GPUComputePassEncoder): void {
     this.kernel.dispatch(pass, this.bindGroup, this.rows);
+  }
+
+  /** Releases the uniform and rowLoss (the pass and the batch belong to the caller). */
+  destroy(): void {
+    this.rowLoss.destroy();
+    this.args.destroy();
   }
 }
 
@@ -125,6 +132,7 @@ export class ValueFit {
     private readonly lossMean: Reduction,
     private readonly steps: number,
     readonly adam: Adam,
+    private readonly owned: GPUBuffer[],
   ) {}
 
   static async create(gpu: GpuContext, options: ValueFitOptions): Promise<ValueFit> {
@@ -148,7 +156,7 @@ export class ValueFit {
       outputIndex: metricSlot('value_loss'),
       label: `${label}.loss`,
     });
-    return new ValueFit(value, pass, kernels.valueGradient, bindGroup, lossMean, steps, adam);
+    return new ValueFit(value, pass, kernels.valueGradient, bindGroup, lossMean, steps, adam, [args, rowLoss]);
   }
 
   setLearningRate(lr: number): void {
@@ -163,5 +171,13 @@ export class ValueFit {
       this.adam.encodeStep(pass, this.value.params, this.value.grads);
     }
     this.lossMean.encode(pass);
+  }
+
+  /** Releases the value pass, the optimizer, the loss reduction and the buffers (the network and the batch belong to the caller). */
+  destroy(): void {
+    this.pass.destroy();
+    this.adam.destroy();
+    this.lossMean.destroy();
+    for (const b of this.owned) b.destroy();
   }
 }

@@ -52,6 +52,8 @@ export interface SamplerOptions extends PolicyShape {
 /** An operation bound to its buffers. */
 export interface PolicyOp {
   encode(pass: GPUComputePassEncoder): void;
+  /** Releases the operation's uniform (the bound buffers belong to the caller). */
+  destroy(): void;
 }
 
 export class PolicyKernels {
@@ -81,14 +83,14 @@ export class PolicyKernels {
     this.check(o, { logits: [o.logits, o.numActions], actions: [o.actions, 1], logProb: [o.logProb, 1], entropy: [o.entropy, 1] });
     const args = this.args(o, 0);
     const group = this.logProbEntropyKernel.bind({ args, logits: o.logits, actions: o.actions, logProb: o.logProb, entropy: o.entropy }, o.label);
-    return { encode: (pass) => this.logProbEntropyKernel.dispatch(pass, group, o.rows) };
+    return { encode: (pass) => this.logProbEntropyKernel.dispatch(pass, group, o.rows), destroy: () => args.destroy() };
   }
 
   kl(o: KlOptions): PolicyOp {
     this.check(o, { logitsOld: [o.logitsOld, o.numActions], logitsNew: [o.logitsNew, o.numActions], kl: [o.kl, 1] });
     const args = this.args(o, 0);
     const group = this.klKernel.bind({ args, logitsOld: o.logitsOld, logitsNew: o.logitsNew, kl: o.kl }, o.label);
-    return { encode: (pass) => this.klKernel.dispatch(pass, group, o.rows) };
+    return { encode: (pass) => this.klKernel.dispatch(pass, group, o.rows), destroy: () => args.destroy() };
   }
 
   sampler(o: SamplerOptions): CategoricalSampler {
@@ -144,5 +146,11 @@ export class CategoricalSampler {
   /** Records sampling with counter (row, t, iteration, 0). */
   encode(pass: GPUComputePassEncoder, t = 0): void {
     this.kernel.dispatch(pass, this.group, this.options.rows, [this.stepSlots.offset(t)]);
+  }
+
+  /** Releases the uniforms (the bound buffers belong to the caller). */
+  destroy(): void {
+    this.args.destroy();
+    this.stepSlots.destroy();
   }
 }

@@ -40,15 +40,22 @@ export async function evaluatePolicy(
     seed: options.seed,
     greedy: options.greedy,
   }, 'eval');
-  rollout.reset();
-  rollout.setIteration(0);
-  const encoder = gpu.device.createCommandEncoder({ label: 'eval' });
-  const pass = encoder.beginComputePass({ label: 'eval' });
-  rollout.encode(pass);
-  pass.end();
-  gpu.device.queue.submit([encoder.finish()]);
-  const rewards = await readFloat32(gpu, rollout.storage.rewards);
-  const doneFlags = await readUint32(gpu, rollout.storage.doneFlags);
+  let rewards: Float32Array;
+  let doneFlags: Uint32Array;
+  try {
+    rollout.reset();
+    rollout.setIteration(0);
+    const encoder = gpu.device.createCommandEncoder({ label: 'eval' });
+    const pass = encoder.beginComputePass({ label: 'eval' });
+    rollout.encode(pass);
+    pass.end();
+    gpu.device.queue.submit([encoder.finish()]);
+    rewards = await readFloat32(gpu, rollout.storage.rewards);
+    doneFlags = await readUint32(gpu, rollout.storage.doneFlags);
+  } finally {
+    rollout.destroy();
+    policy.destroy();
+  }
   // Every episode ends within T steps (truncation), so each env finishes its first one.
   const returns = new Float64Array(N);
   for (let env = 0; env < N; env++) {

@@ -22,9 +22,7 @@ import { Gae } from '../kernels/gae';
 import { PolicyKernels } from '../kernels/policy';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import { Rollout, ENV_SLOTS } from '../kernels/rollout';
-import { PpoUpdate } from '../algos/ppo';
-import { TrpoUpdate } from '../algos/trpo';
-import { ReinforceUpdate } from '../algos/reinforce';
+import { createUpdate } from '../algos/registry';
 import type { ResolvedConfig } from '../core/config';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from './checkpoint';
 import { METRICS_BLOCK_FLOATS, decodeMetrics, metricSlot, type IterationMetrics } from '../core/metrics';
@@ -182,12 +180,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
     logits: storage.behaviourLogits,
     metrics,
   };
-  const update =
-    config.algo === 'trpo'
-      ? await TrpoUpdate.create(gpu, config, policy, value, updateBatch)
-      : config.algo === 'reinforce'
-        ? await ReinforceUpdate.create(gpu, config, policy, value, updateBatch)
-        : await PpoUpdate.create(gpu, config, policy, value, updateBatch);
+  const update = await createUpdate(gpu, config, policy, value, updateBatch);
 
   const staging = Array.from({ length: STAGING_RING }, (_, i) =>
     device.createBuffer({ label: `metrics.staging${i}`, size: METRICS_BLOCK_FLOATS * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
@@ -324,12 +317,8 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
         'env.slots': await readFloat32(gpu, storage.envSlots),
         metrics: await readFloat32(gpu, metrics),
       };
-      for (const [name, adam] of [
-        ['policy', update.policyAdam],
-        ['value', update.valueAdam],
-      ] as const) {
-        if (!adam) continue;
-        for (const [part, a] of Object.entries(await adam.readState())) arrays[`${name}.adam.${part}`] = a;
+      for (const [name, state] of Object.entries(update.checkpointParts)) {
+        for (const [part, a] of Object.entries(await state.readState())) arrays[`${name}.${part}`] = a;
       }
       const { derived: _derived, ...plain } = config;
       return { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, config: plain, iteration, envSteps, arrays, history };
@@ -347,14 +336,10 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
       device.queue.writeBuffer(storage.currentObs, 0, new Float32Array(need('env.currentObs', N * 4)));
       device.queue.writeBuffer(storage.envSlots, 0, new Float32Array(need('env.slots', ENV_SLOTS.length * N)));
       device.queue.writeBuffer(metrics, 0, new Float32Array(need('metrics', METRICS_BLOCK_FLOATS)));
-      for (const [name, adam] of [
-        ['policy', update.policyAdam],
-        ['value', update.valueAdam],
-      ] as const) {
-        if (!adam) continue;
-        const state: Record<string, Float32Array> = {};
-        for (const part of adam.stateParts) state[part] = need(`${name}.adam.${part}`);
-        adam.writeState(state);
+      for (const [name, state] of Object.entries(update.checkpointParts)) {
+        const parts: Record<string, Float32Array> = {};
+        for (const part of state.stateParts) parts[part] = need(`${name}.${part}`);
+        state.writeState(parts);
       }
       iteration = c.iteration;
       envSteps = c.envSteps;
@@ -362,11 +347,13 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
     },
 
     destroy() {
+      update.destroy();
+      for (const op of [behaviourLogProbs, updatedEntropy, updateKl]) op.destroy();
+      for (const r of [advantageStats, returnStats, ...episodeSums, klMean, entropyMean]) r.destroy();
       for (const pass of [evalPass, valuePass]) pass.destroy();
       gae.destroy();
       for (const b of [...staging, logProbs, entropies, klRows, updatedLogProbs, advantages, returns, metrics]) b.destroy();
       rollout.destroy();
-      (update as { destroy?: () => void }).destroy?.();
       policy.destroy();
       value.destroy();
     },

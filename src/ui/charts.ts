@@ -6,7 +6,7 @@
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import type { Algo } from '../core/config';
+import { ALGOS, type Algo } from '../core/config';
 import type { IterationMetrics } from '../core/metrics';
 import { ALGO_LABELS } from './studioConfig';
 import { element } from './dom';
@@ -44,7 +44,9 @@ const CHARTS: readonly ChartSpec[] = [
   { testId: 'chart-sps', title: `Throughput (last ${SPS_WINDOW} iterations)`, metric: 'sps', yLabel: 'env steps / s', format: (v) => compact(v), axisFormat: compact },
 ];
 
-const ALGO_COLORS: Record<Algo, string> = { ppo: '#1f77b4', 'ppo-kl': '#9467bd', trpo: '#e8710a', reinforce: '#2ca02c' };
+/** One colour per algorithm, in registry order. */
+const ALGO_PALETTE = ['#1f77b4', '#9467bd', '#e8710a', '#2ca02c', '#8c564b', '#17becf', '#bcbd22', '#e377c2'];
+const algoColor = (algo: Algo) => ALGO_PALETTE[ALGOS.indexOf(algo) % ALGO_PALETTE.length];
 const REFERENCE_COLOR = '#c62828';
 
 /** 12 345 678 → "12.3M" (three significant digits), for axes and throughput. */
@@ -102,7 +104,7 @@ class Chart {
         ],
         series: [
           { label: 'env steps', value: (_, v) => (v === null ? '–' : Math.round(v).toLocaleString('en-US')) },
-          ...algos.map((algo) => ({ label: ALGO_LABELS[algo], stroke: ALGO_COLORS[algo], width: 2, spanGaps: true, value: format })),
+          ...algos.map((algo) => ({ label: ALGO_LABELS[algo], stroke: algoColor(algo), width: 2, spanGaps: true, value: format })),
           ...references.map((r) => ({ label: r.label, stroke: REFERENCE_COLOR, dash: [6, 4], width: 1, points: { show: false }, value: format })),
         ],
         legend: { live: true },

@@ -6,6 +6,7 @@
  * they name. The form only reads and shows; the page decides what happens.
  */
 import { ALGOS, FIELDS, PRESETS, type Algo, type Preset } from '../core/config';
+import { algorithmInfo } from '../core/algorithms';
 import { ALGO_LABELS, FIELD_GROUPS, formatValue, studioDefaults, type DeviceCapacity, type FieldKey, type Selection, type Validation } from './studioConfig';
 import { element } from './dom';
 
@@ -58,6 +59,7 @@ export class Controls {
       note.dataset.algo = algo;
       const label = element('label', undefined, 'algo');
       label.append(input, ` ${ALGO_LABELS[algo]}`);
+      label.title = algorithmInfo(algo).description;
       algosRoot.append(label);
       notes.append(note);
       this.algoInputs.set(algo, input);

@@ -19,6 +19,7 @@ import {
   type ResolvedConfig,
   type TrainConfig,
 } from '../core/config';
+import { algorithmInfo, algorithmsReading } from '../core/algorithms';
 
 /** Config fields that have their own control (algorithm and preset are chosen separately). */
 export type FieldKey = Exclude<keyof TrainConfig, 'algo' | 'preset'>;
@@ -30,20 +31,34 @@ export interface FieldGroup {
   keys: readonly FieldKey[];
 }
 
-export const FIELD_GROUPS: readonly FieldGroup[] = [
-  { title: 'Run', algos: ALGOS, keys: ['numEnvs', 'stepsPerIter', 'iters', 'totalSteps', 'stopAtReturn', 'seed', 'env'] },
-  {
-    title: 'Every algorithm',
-    algos: ALGOS,
-    keys: ['gamma', 'lambda', 'advantageNorm', 'truncationAsTerminal', 'hidden', 'init', 'valueLr', 'maxGradNorm', 'lrAnneal'],
-  },
-  { title: 'PPO · PPO-KL', algos: ['ppo', 'ppo-kl'], keys: ['lr', 'epochs', 'minibatch', 'clip', 'valueClip', 'entCoef', 'targetKl'] },
-  { title: 'PPO-KL', algos: ['ppo-kl'], keys: ['klTarget', 'klCoef'] },
-  { title: 'TRPO', algos: ['trpo'], keys: ['maxKl', 'cgIters', 'damping', 'backtracks', 'acceptRatio', 'lineSearchKlCheck'] },
-  { title: 'TRPO · REINFORCE', algos: ['trpo', 'reinforce'], keys: ['valueSteps'] },
-];
+const RUN_KEYS: readonly FieldKey[] = ['numEnvs', 'stepsPerIter', 'iters', 'totalSteps', 'stopAtReturn', 'seed', 'env'];
 
-export const ALGO_LABELS: Record<Algo, string> = { ppo: 'PPO', 'ppo-kl': 'PPO-KL', trpo: 'TRPO', reinforce: 'REINFORCE' };
+export const ALGO_LABELS = Object.fromEntries(ALGOS.map((algo) => [algo, algorithmInfo(algo).label])) as Record<Algo, string>;
+
+/**
+ * The run's shape first, then the hyperparameters grouped by the algorithms
+ * that read them (from the algorithm registry), groups in field order.
+ */
+function fieldGroups(): FieldGroup[] {
+  const groups: FieldGroup[] = [{ title: 'Run', algos: ALGOS, keys: RUN_KEYS }];
+  const bySet = new Map<string, { title: string; algos: readonly Algo[]; keys: FieldKey[] }>();
+  for (const key of Object.keys(FIELDS) as (keyof TrainConfig)[]) {
+    if (key === 'algo' || key === 'preset' || RUN_KEYS.includes(key)) continue;
+    const algos = algorithmsReading(key);
+    const id = algos.join(',');
+    let group = bySet.get(id);
+    if (!group) {
+      const title = algos.length === ALGOS.length ? 'Every algorithm' : algos.map((a) => ALGO_LABELS[a]).join(' · ');
+      group = { title, algos, keys: [] };
+      bySet.set(id, group);
+      groups.push(group);
+    }
+    group.keys.push(key);
+  }
+  return groups;
+}
+
+export const FIELD_GROUPS: readonly FieldGroup[] = fieldGroups();
 
 /** What the user asked for: algorithms, preset, and the raw text of each field they set. */
 export interface Selection {

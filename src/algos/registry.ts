@@ -1,0 +1,28 @@
+/**
+ * Each algorithm's update, by the names src/core/algorithms.ts declares. The
+ * Record over every name is the compile-time check that no declared algorithm
+ * lacks a factory (and that none is built here that config validation does not know).
+ */
+import type { GpuContext } from '../gpu/device';
+import type { Mlp } from '../kernels/mlp';
+import type { Algo } from '../core/algorithms';
+import type { ResolvedConfig } from '../core/config';
+import type { Update, UpdateBatch } from './update';
+import { PpoUpdate } from './ppo';
+import { TrpoUpdate } from './trpo';
+import { ReinforceUpdate } from './reinforce';
+
+export type UpdateFactory = (gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch) => Promise<Update>;
+
+export const UPDATE_FACTORIES: Record<Algo, UpdateFactory> = {
+  // PPO-KL is PPO's update with the penalty in place of the clip (PpoUpdate reads config.algo).
+  ppo: PpoUpdate.create,
+  'ppo-kl': PpoUpdate.create,
+  trpo: TrpoUpdate.create,
+  reinforce: ReinforceUpdate.create,
+};
+
+/** The update of `config.algo`, bound to the networks and the batch. */
+export function createUpdate(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch): Promise<Update> {
+  return UPDATE_FACTORIES[config.algo](gpu, config, policy, value, batch);
+}

@@ -1,0 +1,44 @@
+/**
+ * What every algorithm's update is to the trainer: host writes before an
+ * iteration's submit, the whole update recorded into the iteration's pass, a
+ * step after the update's KL is known, the optimizer states it owns (for
+ * checkpoints), and the release of every GPU buffer it created.
+ */
+
+/** Inputs an update reads: the rollout's samples and the advantage phase's outputs. */
+export interface UpdateBatch {
+  /** [rows][obsDim] */
+  obs: GPUBuffer;
+  /** [rows] i32 */
+  actions: GPUBuffer;
+  /** [rows] behaviour log-probabilities of the actions */
+  logProbs: GPUBuffer;
+  /** [rows] raw advantages */
+  advantages: GPUBuffer;
+  /** [rows] */
+  returns: GPUBuffer;
+  /** [rows][numActions] behaviour-policy logits */
+  logits: GPUBuffer;
+  /** The metrics block (advantage statistics in, losses out). */
+  metrics: GPUBuffer;
+}
+
+/** Optimizer state saved in a checkpoint as one array per part (Adam: m, v, control). */
+export interface CheckpointPart {
+  readonly stateParts: readonly string[];
+  readState(): Promise<Record<string, Float32Array>>;
+  writeState(state: Record<string, Float32Array>): void;
+}
+
+export interface Update {
+  /** Host-side writes queued before this iteration's submit (the iteration keys permutations; the fraction scales learning rates). */
+  prepareIteration(iteration: number, learningRateFraction: number): void;
+  /** Records the whole update (after the advantages exist). */
+  encode(pass: GPUComputePassEncoder): void;
+  /** Records what adapts to the update's KL (after approx_kl is in the metrics block). */
+  encodeAfterKl(pass: GPUComputePassEncoder): void;
+  /** The optimizer states this update owns, by checkpoint name: array `${name}.${part}` holds each part. */
+  readonly checkpointParts: Readonly<Record<string, CheckpointPart>>;
+  /** Releases every GPU buffer the update created (the batch and the networks belong to the caller). */
+  destroy(): void;
+}
