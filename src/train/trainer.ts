@@ -22,6 +22,7 @@ import { Gae } from '../kernels/gae';
 import { PolicyKernels } from '../kernels/policy';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import { Rollout, ENV_SLOTS } from '../kernels/rollout';
+import { envDefinition } from '../envs/registry';
 import { PpoUpdate } from '../algos/ppo';
 import { TrpoUpdate } from '../algos/trpo';
 import { ReinforceUpdate } from '../algos/reinforce';
@@ -89,7 +90,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
   policy.setParams(weights.policy);
   value.setParams(weights.value);
 
-  const rollout = await Rollout.create(gpu, policy, { numEnvs: N, numSteps: T, numActions, seed: config.seed });
+  const rollout = await Rollout.create(gpu, policy, { env: envDefinition(config.env), numEnvs: N, numSteps: T, seed: config.seed });
   const storage = rollout.storage;
 
   // Whole-batch passes: values before the update (the behaviour logits come from
@@ -345,7 +346,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
       policy.setParams(need('policy', policy.layout.paramCount));
       value.setParams(need('value', value.layout.paramCount));
       device.queue.writeBuffer(storage.currentObs, 0, new Float32Array(need('env.currentObs', N * 4)));
-      device.queue.writeBuffer(storage.envSlots, 0, new Float32Array(need('env.slots', ENV_SLOTS.length * N)));
+      device.queue.writeBuffer(storage.envSlots, 0, new Float32Array(need('env.slots', rollout.envSlotRows * N)));
       device.queue.writeBuffer(metrics, 0, new Float32Array(need('metrics', METRICS_BLOCK_FLOATS)));
       for (const [name, adam] of [
         ['policy', update.policyAdam],
