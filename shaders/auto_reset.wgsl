@@ -2,8 +2,8 @@
 // same-step auto-reset, written once over an env module's own functions.
 // Helpers only (no bindings, no entry points): the standalone vectorized env
 // (vec_env.wgsl) and the fused rollout (rollout.wgsl) both step through it.
-// Loaded after random.wgsl, the generated dimension constants and the env
-// module (src/envs/env.ts `envSources`).
+// `envSources` (src/envs/env.ts) loads it after random.wgsl and the generated
+// dimension constants, before the env module.
 //
 // The env module contract (shaders/cartpole.wgsl is one):
 //   struct EnvParams                     the env's constants (one uniform)

@@ -1,8 +1,8 @@
 // Rollout on the GPU: a fused act-and-step kernel over N envs for step t.
 // Loaded after common.wgsl, `envSources` (src/envs/env.ts: random.wgsl, the
-// env module, auto_reset.wgsl) and the generated SLOT_* constants (ENV_SLOTS in
-// src/kernels/rollout.ts); the policy logits for the current observations come
-// from the MLP forward pass recorded just before each step.
+// env's dimensions, auto_reset.wgsl, the env module) and the SLOT_* constants
+// generated from ENV_SLOTS (src/kernels/rollout.ts); the policy logits for the
+// current observations come from the MLP forward pass recorded just before each step.
 //
 // Buffers (time-major storage, index i = t * N + env; observations are rows of
 // ENV_OBS_DIM f32, the policy's input rows):
@@ -11,6 +11,8 @@
 //   envSlots        [SLOT_COUNT + ENV_STATE_DIM][N] f32: elapsed steps, episode
 //                   index, running return, this iteration's completed-episode
 //                   return sum and count, then the env's state, one row per component
+//                   (there rather than in a buffer of its own, so act_and_step stays
+//                   within WebGPU's default 8 storage buffers; checkpoints keep it with the slots)
 //   obs             [T+1][N] obs  obs[t] acted on at step t; row T is the bootstrap observation;
 //                   then [K][N] obs from row (T+1)·N: final observations of truncated steps
 //   behaviourLogits [T][N][A]     policyLogits as acted on, kept for the advantage and update phases
