@@ -1,24 +1,21 @@
-// cartpole.wgsl — CartPole-v1 (Gymnasium) as pure functions: no bindings, no
-// entry points, so any kernel can fuse the env into its own loop by loading
-// [random.wgsl, cartpole.wgsl, its own file]. cartpole_vec.wgsl adds the
-// standalone vectorized env on top.
+// cartpole.wgsl — CartPole-v1 (Gymnasium) as an env module for auto_reset.wgsl:
+// pure functions, no bindings, no entry points. The state, in Gymnasium's
+// order, is (x, xDot, theta, thetaDot); the observation is the state.
 //
-//   cartpole_next_state(s, action, p), cartpole_terminated(s, p),
-//   cartpole_reset_state(seed, env, episode);  s = (x, xDot, theta, thetaDot).
 // Euler step, every update from the old state:
 //   temp     = (force + m_p l thetaDot^2 sin(theta)) / (m_c + m_p)
 //   thetaAcc = (g sin(theta) - cos(theta) temp) / (l (4/3 - m_p cos^2(theta) / (m_c + m_p)))
 //   xAcc     = temp - m_p l thetaAcc cos(theta) / (m_c + m_p)
 //   s'       = s + tau (xDot, xAcc, thetaDot, thetaAcc)
 // with l the half pole length and force = +forceMag for action 1, -forceMag otherwise.
-// Terminated: x or theta outside [-threshold, threshold] (strict: a state exactly
-// at a threshold goes on). Reset of episode `episode` (0 for the first) of env
-// `env`: each component 0.1 (u - 0.5), u = uniform01 of philox4x32((env, episode,
-// 0, 0), (seed, STREAM_RESET)); equal to -0.05 + 0.1 u, but one rounding instead
-// of two, so no adapter's fused multiply-add can change the bits.
-// CartPoleParams is filled from CARTPOLE_V1 (src/reference/cartpole.ts).
+// Reward 1 on every step, the terminating one included. Terminated: x or theta
+// outside [-threshold, threshold] (strict: a state exactly at a threshold goes on).
+// Reset: each component 0.1 (u - 0.5), u = uniform01 of the key's first draw
+// of reset bits; equal to -0.05 + 0.1 u, but one rounding instead of two, so no
+// adapter's fused multiply-add can change the bits.
+// EnvParams is filled from the CartPole-v1 definition (src/envs/cartpole.ts).
 
-struct CartPoleParams {
+struct EnvParams {
   gravity: f32,
   massCart: f32,
   massPole: f32,
@@ -27,9 +24,6 @@ struct CartPoleParams {
   tau: f32,
   xThreshold: f32,
   thetaThreshold: f32,
-  maxEpisodeSteps: u32,
-  numEnvs: u32,
-  seed: u32,
 }
 
 // (sin(theta), cos(theta)) to about 1 ulp for |theta| < 1e4. WGSL lets the
@@ -51,7 +45,8 @@ fn cartpole_sin_cos(theta: f32) -> vec2<f32> {
   return swapped * signs;
 }
 
-fn cartpole_next_state(s: vec4<f32>, action: i32, p: CartPoleParams) -> vec4<f32> {
+fn env_step(state: EnvState, action: EnvAction, p: EnvParams) -> EnvState {
+  let s = vec4<f32>(state[0], state[1], state[2], state[3]);
   let totalMass = p.massCart + p.massPole;
   let poleMassLength = p.massPole * p.halfLength;
   let force = select(-p.forceMag, p.forceMag, action == 1);
@@ -62,15 +57,25 @@ fn cartpole_next_state(s: vec4<f32>, action: i32, p: CartPoleParams) -> vec4<f32
   let thetaAcc = (p.gravity * sinTheta - cosTheta * temp) /
     (p.halfLength * (4.0 / 3.0 - p.massPole * cosTheta * cosTheta / totalMass));
   let xAcc = temp - poleMassLength * thetaAcc * cosTheta / totalMass;
-  return s + p.tau * vec4<f32>(s.y, xAcc, s.w, thetaAcc);
+  let next = s + p.tau * vec4<f32>(s.y, xAcc, s.w, thetaAcc);
+  return EnvState(next.x, next.y, next.z, next.w);
 }
 
-fn cartpole_terminated(s: vec4<f32>, p: CartPoleParams) -> bool {
-  return s.x < -p.xThreshold || s.x > p.xThreshold || s.z < -p.thetaThreshold || s.z > p.thetaThreshold;
+fn env_terminated(s: EnvState, p: EnvParams) -> bool {
+  return s[0] < -p.xThreshold || s[0] > p.xThreshold || s[2] < -p.thetaThreshold || s[2] > p.thetaThreshold;
 }
 
-fn cartpole_reset_state(seed: u32, env: u32, episode: u32) -> vec4<f32> {
-  let bits = philox4x32(vec4<u32>(env, episode, 0u, 0u), vec2<u32>(seed, STREAM_RESET));
+fn env_reward(state: EnvState, action: EnvAction, reached: EnvState, terminated: bool, p: EnvParams) -> f32 {
+  return 1.0;
+}
+
+fn env_reset(key: ResetKey, p: EnvParams) -> EnvState {
+  let bits = reset_bits(key, 0u);
   let u = vec4<f32>(uniform01(bits.x), uniform01(bits.y), uniform01(bits.z), uniform01(bits.w));
-  return 0.1 * (u - 0.5);
+  let s = 0.1 * (u - 0.5);
+  return EnvState(s.x, s.y, s.z, s.w);
+}
+
+fn env_obs(s: EnvState, p: EnvParams) -> EnvObs {
+  return s;
 }

@@ -7,7 +7,10 @@ export * from './gpu/device';
 export * from './gpu/kernel';
 export * from './gpu/buffers';
 
-export { CartPoleVec, type CartPoleVecOptions, type CartPoleBuffers } from './envs/cartpole';
+export { VecEnv, CartPoleVec, type VecEnvOptions, type VecEnvBuffers, type VecEnvStepResult, type CartPoleVecOptions, type CartPoleBuffers } from './envs/vecEnv';
+export { envSources, type EnvDefinition, type EnvSpec, type ActionSpec, type DiscreteActions } from './envs/env';
+export { envDefinition, ENV_IDS } from './envs/registry';
+export { CARTPOLE } from './envs/cartpole';
 export {
   CARTPOLE_V1,
   CartPoleRef,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rollout } from '../src/kernels/rollout';
+import { CARTPOLE } from '../src/envs/cartpole';
 import { MLP_KERNEL_SHAPES, Mlp, MlpKernels, type MlpKernelShape } from '../src/kernels/mlp';
 import { MlpLayout, initPyTorchDefault } from '../src/nn/mlp';
 import { cartpoleStep64 } from '../src/reference/cartpole';
@@ -20,7 +21,7 @@ async function makeRollout(shape?: MlpKernelShape) {
   const policy = Mlp.create(gpu, await MlpKernels.create(gpu, shape), layout, 'test.policy');
   // Full-size output layer: logits far from uniform, so both actions occur.
   policy.setParams(initPyTorchDefault(layout, 11));
-  const rollout = await Rollout.create(gpu, policy, { numEnvs: N, numSteps: T, numActions: 2, seed: 5, maxEpisodeSteps: MAX_EPISODE_STEPS }, 'test.rollout');
+  const rollout = await Rollout.create(gpu, policy, { env: CARTPOLE, numEnvs: N, numSteps: T, seed: 5, maxEpisodeSteps: MAX_EPISODE_STEPS }, 'test.rollout');
   rollout.reset();
   const run = async (iteration: number) => {
     rollout.setIteration(iteration);
@@ -90,7 +91,7 @@ describe('rollout storage', () => {
     const gpu = await testGpu();
     const layout = new MlpLayout([4, 8, 2], ['tanh', 'identity']);
     const policy = Mlp.create(gpu, await MlpKernels.create(gpu), layout, 'test.policy');
-    await expect(Rollout.create(gpu, policy, { numEnvs: 2, numSteps: 3, numActions: 2, seed: 1, maxEpisodeSteps: 0 })).rejects.toThrow(/maxEpisodeSteps must be an integer/);
+    await expect(Rollout.create(gpu, policy, { env: CARTPOLE, numEnvs: 2, numSteps: 3, seed: 1, maxEpisodeSteps: 0 })).rejects.toThrow(/maxEpisodeSteps must be an integer/);
     policy.destroy();
   });
 });

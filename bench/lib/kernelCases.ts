@@ -8,7 +8,8 @@ import peakWgsl from '../shaders/peak.wgsl?raw';
 import type { GpuContext } from '../../src/gpu/device';
 import { ShaderFamily } from '../../src/gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../../src/gpu/buffers';
-import { CartPoleVec } from '../../src/envs/cartpole';
+import { CartPoleVec } from '../../src/envs/vecEnv';
+import { envDefinition } from '../../src/envs/registry';
 import { MlpLayout, initPyTorchDefault, type Activation } from '../../src/nn/mlp';
 import { Mlp, MlpKernels } from '../../src/kernels/mlp';
 import { Rollout } from '../../src/kernels/rollout';
@@ -127,7 +128,7 @@ const rolloutCase: BenchCase = {
     for (const numEnvs of counts) {
       // About the same work per submit at every N: fewer steps for more envs.
       const numSteps = Math.max(2, Math.min(32, Math.ceil((options.quick ? 1 << 16 : 1 << 18) / numEnvs)));
-      const rollout = await Rollout.create(gpu, policy, { numEnvs, numSteps, numActions: config.derived.numActions, seed: 1 }, `bench.rollout${numEnvs}`);
+      const rollout = await Rollout.create(gpu, policy, { env: envDefinition(config.env), numEnvs, numSteps, seed: 1 }, `bench.rollout${numEnvs}`);
       rollout.reset();
       rollout.setIteration(0);
       const t = await repeat(1, repetitions, () => timeSubmit(gpu, 'bench.rollout', (pass) => rollout.encode(pass)));

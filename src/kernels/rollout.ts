@@ -1,39 +1,40 @@
 /**
- * Rollout on the GPU: N CartPoles × T steps with the policy acting, stored
+ * Rollout on the GPU: N envs × T steps with the policy acting, stored
  * time-major for the advantage and update phases. Per step: the policy's
  * forward pass on the current observations, then one fused act-and-step kernel
- * (shaders/rollout.wgsl) that also keeps the logits it acted on and, for
- * truncated steps, the final observation. Nothing is read back.
+ * (shaders/rollout.wgsl, stepping the env through auto_reset.wgsl) that also
+ * keeps the logits it acted on and, for truncated steps, the final
+ * observation. Nothing is read back.
  */
-import randomWgsl from '../../shaders/random.wgsl?raw';
-import cartpoleWgsl from '../../shaders/cartpole.wgsl?raw';
 import rolloutWgsl from '../../shaders/rollout.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, type Kernel } from '../gpu/kernel';
-import { storageBuffer, uniformBuffer } from '../gpu/buffers';
-import { CARTPOLE_V1 } from '../reference/cartpole';
+import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
+import { storageBuffer, uniformBuffer, submitPass } from '../gpu/buffers';
+import { UniformSlots } from '../gpu/slots';
+import { COMMON_WGSL, wgslIndexConstants } from '../gpu/wgsl';
+import { envSources, type EnvDefinition } from '../envs/env';
 import type { Mlp, MlpPass } from './mlp';
 import { CATEGORICAL } from './distribution';
 
-/** Rows of the per-env slot block (see rollout.wgsl). */
+/** The per-env bookkeeping rows of `envSlots` (SLOT_* in rollout.wgsl); the env's state rows follow them. */
 export const ENV_SLOTS = ['elapsed', 'episode', 'running_return', 'completed_return_sum', 'completed_count'] as const;
 
 export interface RolloutOptions {
+  env: EnvDefinition;
   numEnvs: number;
   numSteps: number;
-  numActions: number;
   seed: number;
   /** Act by argmax instead of sampling (evaluation). */
   greedy?: boolean;
-  /** Time limit: episodes are truncated after this many steps (default CartPole-v1's 500). */
+  /** Time limit: episodes are truncated after this many steps (default the env's). */
   maxEpisodeSteps?: number;
 }
 
 /** Everything a rollout writes, time-major [T][N]. */
 export interface RolloutStorage {
   /**
-   * [T+1][N][4]: obs[t] acted on at step t, row T the bootstrap observation;
-   * then, from row (T+1)·N, [K][N][4] final observations of truncated steps
+   * [T+1][N][obsDim]: obs[t] acted on at step t, row T the bootstrap observation;
+   * then, from row (T+1)·N, [K][N][obsDim] final observations of truncated steps
    * (`Rollout.finalObs`, `Rollout.finalObsIndex`).
    */
   obs: GPUBuffer;
@@ -43,9 +44,9 @@ export interface RolloutStorage {
   rewards: GPUBuffer;
   /** bit 0 terminated, bit 1 truncated */
   doneFlags: GPUBuffer;
-  /** [N][4]: observation each env is in now (the policy's rollout input). */
+  /** [N][obsDim]: observation each env is in now (the policy's rollout input). */
   currentObs: GPUBuffer;
-  /** [ENV_SLOTS][N] f32 */
+  /** [ENV_SLOTS + stateDim][N] f32 (`Rollout.envSlotRows` rows): bookkeeping, then the env's state. */
   envSlots: GPUBuffer;
 }
 
@@ -59,7 +60,7 @@ export interface FinalObsLayout {
 }
 
 function finalObsLayout(options: RolloutOptions): FinalObsLayout {
-  const maxEpisodeSteps = options.maxEpisodeSteps ?? CARTPOLE_V1.maxEpisodeSteps;
+  const maxEpisodeSteps = options.maxEpisodeSteps ?? options.env.spec.maxEpisodeSteps;
   if (!Number.isInteger(maxEpisodeSteps) || maxEpisodeSteps < 1 || maxEpisodeSteps > 0xffffffff) {
     throw new Error(`rollout: maxEpisodeSteps must be an integer in [1, 4294967295], got ${maxEpisodeSteps}`);
   }
@@ -70,8 +71,14 @@ function finalObsLayout(options: RolloutOptions): FinalObsLayout {
   };
 }
 
+/** The rollout family for one env: common.wgsl, the env's sources, the SLOT_* constants, rollout.wgsl. */
+function rolloutSources(env: EnvDefinition): string[] {
+  return [COMMON_WGSL, ...envSources(env), CATEGORICAL.wgsl, wgslIndexConstants('SLOT', ENV_SLOTS), rolloutWgsl];
+}
+
 export class Rollout {
-  private readonly stepArgsStride: number;
+  /** Rows of `storage.envSlots`: ENV_SLOTS, then one per state component. */
+  readonly envSlotRows: number;
 
   private constructor(
     private readonly gpu: GpuContext,
@@ -83,10 +90,11 @@ export class Rollout {
     private readonly actBindGroup: GPUBindGroup,
     private readonly resetBindGroup: GPUBindGroup,
     private readonly args: GPUBuffer,
-    private readonly argsView: { pack(v: Record<string, number>): ArrayBuffer },
+    private readonly argsView: StructView,
+    private readonly uniforms: { stepArgs: UniformSlots; vecEnv: GPUBuffer; envParams: GPUBuffer },
     private readonly policyStep: MlpPass,
   ) {
-    this.stepArgsStride = gpu.limits.minUniformBufferOffsetAlignment;
+    this.envSlotRows = ENV_SLOTS.length + options.env.spec.stateDim;
   }
 
   /** The obs row holding the final observation of step t of env n, if that step was truncated. */
@@ -96,41 +104,41 @@ export class Rollout {
   }
 
   static async create(gpu: GpuContext, policy: Mlp, options: RolloutOptions, label = 'rollout'): Promise<Rollout> {
-    const { numEnvs: N, numSteps: T, numActions: A } = options;
+    const { env, numEnvs: N, numSteps: T, seed } = options;
+    const { obsDim, stateDim, action } = env.spec;
+    const sizes = policy.layout.sizes;
+    if (sizes[0] !== obsDim || sizes[sizes.length - 1] !== action.n) {
+      throw new Error(`rollout: ${env.spec.id} needs a policy from ${obsDim} observations to ${action.n} action logits, got ${sizes[0]} → ${sizes[sizes.length - 1]}`);
+    }
     const finalObs = finalObsLayout(options);
-    const family = await ShaderFamily.load(gpu, 'rollout', [randomWgsl, CATEGORICAL.wgsl, cartpoleWgsl, rolloutWgsl]);
+    const family = await ShaderFamily.load(gpu, 'rollout', rolloutSources(env));
     const { act_and_step: actAndStep, reset_envs: resetEnvs } = await family.kernels({
       act_and_step: { dynamicOffsets: ['step'] },
       reset_envs: {},
     });
+    const A = action.n;
     const storage: RolloutStorage = {
-      obs: storageBuffer(gpu, `${label}.obs`, (T + 1 + finalObs.finalSlots) * N * 16),
+      obs: storageBuffer(gpu, `${label}.obs`, (T + 1 + finalObs.finalSlots) * N * obsDim * 4),
       behaviourLogits: storageBuffer(gpu, `${label}.behaviourLogits`, T * N * A * 4),
       actions: storageBuffer(gpu, `${label}.actions`, T * N * 4),
       rewards: storageBuffer(gpu, `${label}.rewards`, T * N * 4),
       doneFlags: storageBuffer(gpu, `${label}.doneFlags`, T * N * 4),
-      currentObs: storageBuffer(gpu, `${label}.currentObs`, N * 16),
-      envSlots: storageBuffer(gpu, `${label}.envSlots`, ENV_SLOTS.length * N * 4),
+      currentObs: storageBuffer(gpu, `${label}.currentObs`, N * obsDim * 4),
+      envSlots: storageBuffer(gpu, `${label}.envSlots`, (ENV_SLOTS.length + stateDim) * N * 4),
     };
     const argsView = family.struct('RolloutArgs');
-    const args = uniformBuffer(gpu, `${label}.args`, argsView.pack({ numEnvs: N, numSteps: T, numActions: A, iteration: 0, greedy: options.greedy ? 1 : 0 }));
+    const args = uniformBuffer(gpu, `${label}.args`, argsView.pack({ numSteps: T, numActions: A, iteration: 0, greedy: options.greedy ? 1 : 0 }));
     // One StepArgs slot per step, selected by a dynamic offset: the step index never leaves the GPU timeline.
-    const stride = gpu.limits.minUniformBufferOffsetAlignment;
-    const stepView = family.struct('StepArgs');
-    const stepBytes = new ArrayBuffer(T * stride);
-    for (let t = 0; t < T; t++) stepView.write(new DataView(stepBytes), { t }, t * stride);
-    const stepArgs = uniformBuffer(gpu, `${label}.stepArgs`, stepBytes);
-    const cartpole = uniformBuffer(
-      gpu,
-      `${label}.cartpole`,
-      family.struct('CartPoleParams').pack({ ...CARTPOLE_V1, maxEpisodeSteps: finalObs.maxEpisodeSteps, numEnvs: N, seed: options.seed }),
-    );
+    const stepArgs = UniformSlots.create(gpu, family.struct('StepArgs'), Array.from({ length: T }, (_, t) => ({ t })), `${label}.stepArgs`);
+    const vecEnv = uniformBuffer(gpu, `${label}.vecEnv`, family.struct('VecEnvArgs').pack({ numEnvs: N, seed, maxEpisodeSteps: finalObs.maxEpisodeSteps }));
+    const envParams = uniformBuffer(gpu, `${label}.envParams`, family.struct('EnvParams').pack(env.params));
     const policyStep = policy.prepare({ rows: N, input: storage.currentObs, label: `${label}.policy` });
     const actBindGroup = actAndStep.bind(
       {
         args,
-        step: { buffer: stepArgs, offset: 0, size: stepView.paddedSize },
-        cartpole,
+        step: stepArgs.binding,
+        vecEnv,
+        envParams,
         policyLogits: policyStep.output,
         currentObs: storage.currentObs,
         envSlots: storage.envSlots,
@@ -142,17 +150,13 @@ export class Rollout {
       },
       'act',
     );
-    const resetBindGroup = resetEnvs.bind({ args, cartpole, currentObs: storage.currentObs, envSlots: storage.envSlots }, 'reset');
-    return new Rollout(gpu, options, finalObs, storage, actAndStep, resetEnvs, actBindGroup, resetBindGroup, args, argsView, policyStep);
+    const resetBindGroup = resetEnvs.bind({ vecEnv, envParams, currentObs: storage.currentObs, envSlots: storage.envSlots }, 'reset');
+    return new Rollout(gpu, options, finalObs, storage, actAndStep, resetEnvs, actBindGroup, resetBindGroup, args, argsView, { stepArgs, vecEnv, envParams }, policyStep);
   }
 
   /** Starts every env at episode 0 (submitted immediately). */
   reset(): void {
-    const encoder = this.gpu.device.createCommandEncoder({ label: 'rollout.reset' });
-    const pass = encoder.beginComputePass({ label: 'rollout.reset' });
-    this.resetEnvs.dispatch(pass, this.resetBindGroup, this.options.numEnvs);
-    pass.end();
-    this.gpu.device.queue.submit([encoder.finish()]);
+    submitPass(this.gpu, 'rollout.reset', (pass) => this.resetEnvs.dispatch(pass, this.resetBindGroup, this.options.numEnvs));
   }
 
   /** Queues the iteration number (it keys the action PRNG) ahead of the iteration's submit. */
@@ -161,22 +165,26 @@ export class Rollout {
     this.gpu.device.queue.writeBuffer(
       this.args,
       0,
-      this.argsView.pack({ numEnvs: o.numEnvs, numSteps: o.numSteps, numActions: o.numActions, iteration, greedy: o.greedy ? 1 : 0 }),
+      this.argsView.pack({ numSteps: o.numSteps, numActions: o.env.spec.action.n, iteration, greedy: o.greedy ? 1 : 0 }),
     );
   }
 
   /** Records the T steps into `pass`. */
   encode(pass: GPUComputePassEncoder): void {
+    const { stepArgs } = this.uniforms;
     for (let t = 0; t < this.options.numSteps; t++) {
       this.policyStep.encodeForward(pass);
-      this.actAndStep.dispatch(pass, this.actBindGroup, this.options.numEnvs, [t * this.stepArgsStride]);
+      this.actAndStep.dispatch(pass, this.actBindGroup, this.options.numEnvs, [stepArgs.offset(t)]);
     }
   }
 
-  /** Releases the rollout storage and the per-step policy pass. */
+  /** Releases every buffer the rollout created and the per-step policy pass. */
   destroy(): void {
     for (const buffer of Object.values(this.storage)) buffer.destroy();
     this.policyStep.destroy();
     this.args.destroy();
+    this.uniforms.stepArgs.destroy();
+    this.uniforms.vecEnv.destroy();
+    this.uniforms.envParams.destroy();
   }
 }

@@ -7,7 +7,7 @@ import type { GpuContext } from '../gpu/device';
 import { readFloat32, readUint32 } from '../gpu/buffers';
 import { Mlp, MlpKernels } from '../kernels/mlp';
 import { Rollout } from '../kernels/rollout';
-import { CARTPOLE_V1 } from '../reference/cartpole';
+import { envDefinition } from '../envs/registry';
 import type { Checkpoint } from './checkpoint';
 import { resolveConfig } from '../core/config';
 import { networkLayouts } from './trainer';
@@ -31,15 +31,10 @@ export async function evaluatePolicy(
   }
   const policy = Mlp.create(gpu, await MlpKernels.create(gpu), layout, 'eval.policy');
   policy.setParams(weights);
+  const env = envDefinition(config.env);
   const N = options.episodes;
-  const T = CARTPOLE_V1.maxEpisodeSteps;
-  const rollout = await Rollout.create(gpu, policy, {
-    numEnvs: N,
-    numSteps: T,
-    numActions: config.derived.numActions,
-    seed: options.seed,
-    greedy: options.greedy,
-  }, 'eval');
+  const T = env.spec.maxEpisodeSteps;
+  const rollout = await Rollout.create(gpu, policy, { env, numEnvs: N, numSteps: T, seed: options.seed, greedy: options.greedy }, 'eval');
   let rewards: Float32Array;
   let doneFlags: Uint32Array;
   try {

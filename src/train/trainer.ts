@@ -23,6 +23,7 @@ import { PolicyKernels } from '../kernels/policy';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import { Rollout, ENV_SLOTS } from '../kernels/rollout';
 import { createUpdate } from '../algos/registry';
+import { envDefinition } from '../envs/registry';
 import type { ResolvedConfig } from '../core/config';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from './checkpoint';
 import { METRICS_BLOCK_FLOATS, decodeMetrics, metricSlot, type IterationMetrics } from '../core/metrics';
@@ -87,7 +88,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
   policy.setParams(weights.policy);
   value.setParams(weights.value);
 
-  const rollout = await Rollout.create(gpu, policy, { numEnvs: N, numSteps: T, numActions, seed: config.seed });
+  const rollout = await Rollout.create(gpu, policy, { env: envDefinition(config.env), numEnvs: N, numSteps: T, seed: config.seed });
   const storage = rollout.storage;
 
   // Whole-batch passes: values before the update (the behaviour logits come from
@@ -334,7 +335,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
       policy.setParams(need('policy', policy.layout.paramCount));
       value.setParams(need('value', value.layout.paramCount));
       device.queue.writeBuffer(storage.currentObs, 0, new Float32Array(need('env.currentObs', N * 4)));
-      device.queue.writeBuffer(storage.envSlots, 0, new Float32Array(need('env.slots', ENV_SLOTS.length * N)));
+      device.queue.writeBuffer(storage.envSlots, 0, new Float32Array(need('env.slots', rollout.envSlotRows * N)));
       device.queue.writeBuffer(metrics, 0, new Float32Array(need('metrics', METRICS_BLOCK_FLOATS)));
       for (const [name, state] of Object.entries(update.checkpointParts)) {
         const parts: Record<string, Float32Array> = {};

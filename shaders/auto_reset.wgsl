@@ -1,0 +1,82 @@
+// auto_reset.wgsl — one step of N envs with Gymnasium's time limit and
+// same-step auto-reset, written once over an env module's own functions.
+// Helpers only (no bindings, no entry points): the standalone vectorized env
+// (vec_env.wgsl) and the fused rollout (rollout.wgsl) both step through it.
+// `envSources` (src/envs/env.ts) loads it after random.wgsl and the generated
+// dimension constants, before the env module.
+//
+// The env module contract (shaders/cartpole.wgsl is one):
+//   struct EnvParams                     the env's constants (one uniform)
+//   fn env_reset(key: ResetKey, p: EnvParams) -> EnvState
+//   fn env_step(s: EnvState, action: EnvAction, p: EnvParams) -> EnvState
+//   fn env_terminated(reached: EnvState, p: EnvParams) -> bool
+//   fn env_reward(s: EnvState, action: EnvAction, reached: EnvState, terminated: bool, p: EnvParams) -> f32
+//   fn env_obs(s: EnvState, p: EnvParams) -> EnvObs
+// States and observations are flat f32 arrays in Gymnasium's order, their
+// lengths ENV_STATE_DIM and ENV_OBS_DIM generated from the env's definition.
+//
+// A step: reached = env_step(s, a); terminated and reward from it; truncated
+// when the step count reaches maxEpisodeSteps (both may be set). An env that
+// ended starts its next episode in the same step: next = env_reset of
+// (env, episode + 1), the step count restarts at 0; otherwise next = reached.
+// Episode e of env n draws its reset bits from philox4x32((n, e, draw, 0),
+// (seed, STREAM_RESET)), so a seed fixes every start state.
+
+alias EnvState = array<f32, ENV_STATE_DIM>;
+alias EnvObs = array<f32, ENV_OBS_DIM>;
+// Discrete actions: the action index.
+alias EnvAction = i32;
+
+// Shared by every env of a vectorized env or rollout.
+struct VecEnvArgs {
+  numEnvs: u32,
+  seed: u32,
+  maxEpisodeSteps: u32,
+}
+
+struct ResetKey {
+  env: u32,
+  episode: u32,
+  seed: u32,
+}
+
+// Draw `draw` of four random words for a reset; an env that needs more than
+// four numbers takes draws 0, 1, ...
+fn reset_bits(key: ResetKey, draw: u32) -> vec4<u32> {
+  return philox4x32(vec4<u32>(key.env, key.episode, draw, 0u), vec2<u32>(key.seed, STREAM_RESET));
+}
+
+// The start state of episode `episode` of env `env`.
+fn episode_start(envArgs: VecEnvArgs, p: EnvParams, env: u32, episode: u32) -> EnvState {
+  return env_reset(ResetKey(env, episode, envArgs.seed), p);
+}
+
+struct EnvTransition {
+  // The state the step reached (the final observation's source when the episode ended).
+  reached: EnvState,
+  // The state the env is in after the step: `reached`, or the next episode's start.
+  next: EnvState,
+  reward: f32,
+  terminated: bool,
+  truncated: bool,
+  // Steps into the episode and episode index after the step.
+  elapsed: u32,
+  episode: u32,
+}
+
+// One step of env `env` from `state`, `elapsed` steps into its episode `episode`.
+fn auto_reset_step(envArgs: VecEnvArgs, p: EnvParams, env: u32, state: EnvState, action: EnvAction, elapsed: u32, episode: u32) -> EnvTransition {
+  let reached = env_step(state, action, p);
+  let terminated = env_terminated(reached, p);
+  let reward = env_reward(state, action, reached, terminated, p);
+  let stepped = elapsed + 1u;
+  let truncated = stepped >= envArgs.maxEpisodeSteps;
+  var transition = EnvTransition(reached, reached, reward, terminated, truncated, stepped, episode);
+  // A branch, not a select: a reset costs more than the physics, and resets are rare.
+  if (terminated || truncated) {
+    transition.episode = episode + 1u;
+    transition.next = episode_start(envArgs, p, env, transition.episode);
+    transition.elapsed = 0u;
+  }
+  return transition;
+}

@@ -1,0 +1,262 @@
+/**
+ * VecEnv: N envs of one definition stepped on the GPU (shaders/vec_env.wgsl
+ * over auto_reset.wgsl and the env's module), with same-step auto-reset.
+ * CartPoleVec is CartPole-v1's name for it.
+ *
+ * Two paths: `encodeStep(pass)` steps on actions already in `buffers.actions`
+ * (what benchmarks use, no host traffic); `step(actions)` uploads actions and
+ * reads every result back (tests and interop).
+ */
+import vecEnvWgsl from '../../shaders/vec_env.wgsl?raw';
+import type { GpuContext } from '../gpu/device';
+import { ShaderFamily, type Kernel } from '../gpu/kernel';
+import { storageBuffer, uniformBuffer, readFloat32, submitPass } from '../gpu/buffers';
+import { COMMON_WGSL } from '../gpu/wgsl';
+import { envSources, type EnvDefinition, type EnvSpec } from './env';
+import { envDefinition } from './registry';
+import { CARTPOLE } from './cartpole';
+
+export interface VecEnvOptions {
+  /** A registered env id (src/envs/registry.ts), e.g. 'CartPole-v1'. */
+  id: string;
+  numEnvs: number;
+  /** uint32; with the env index and episode it fixes every reset state. */
+  seed: number;
+  /** Steps after which an episode is truncated (default the env's time limit). */
+  maxEpisodeSteps?: number;
+  /** Invocations per workgroup for the env kernels (default 64). */
+  workgroupSize?: number;
+}
+
+/** GPU buffers of the env, for kernels and copies that work on them directly. */
+export interface VecEnvBuffers {
+  /** VecEnvArgs: numEnvs, seed, maxEpisodeSteps. */
+  vecEnv: GPUBuffer;
+  /** The env's EnvParams. */
+  envParams: GPUBuffer;
+  /** numEnvs × stateDim, Gymnasium's state order. */
+  state: GPUBuffer;
+  /** numEnvs × obsDim: the current observations. */
+  obs: GPUBuffer;
+  elapsedSteps: GPUBuffer;
+  episodeCount: GPUBuffer;
+  /** numEnvs × i32, read by each step. */
+  actions: GPUBuffer;
+  reward: GPUBuffer;
+  /** bit 0 terminated, bit 1 truncated */
+  doneFlags: GPUBuffer;
+  /** numEnvs × obsDim: the observation each step reached, before any reset. */
+  finalObs: GPUBuffer;
+}
+
+export interface VecEnvStepResult {
+  /** numEnvs × obsDim: the observation after the step, the reset one for envs that just ended. */
+  obs: Float32Array;
+  reward: Float32Array;
+  terminated: Uint8Array;
+  truncated: Uint8Array;
+  /** numEnvs × obsDim: the observation the step reached, before any reset. */
+  finalObs: Float32Array;
+}
+
+/** What `VecEnv.open` builds; the constructor keeps it. */
+interface VecEnvParts {
+  /** The class name, for messages. */
+  name: string;
+  spec: EnvSpec;
+  numEnvs: number;
+  seed: number;
+  buffers: VecEnvBuffers;
+  step: { kernel: Kernel; bindGroup: GPUBindGroup };
+  setState: { kernel: Kernel; bindGroup: GPUBindGroup };
+}
+
+const UINT32_MAX = 0xffffffff;
+
+function checkInteger(where: string, field: string, value: number, lo: number, hi: number): void {
+  if (!Number.isInteger(value) || value < lo || value > hi) {
+    throw new Error(`${where}: ${field} = ${value} is out of range (an integer in ${lo}..${hi})`);
+  }
+}
+
+export class VecEnv {
+  /** The env's spec, with the time limit this instance uses. */
+  readonly spec: EnvSpec;
+  readonly numEnvs: number;
+  readonly seed: number;
+  readonly buffers: VecEnvBuffers;
+  private readonly name: string;
+
+  /** Staging buffers for `step` readbacks; a pool so overlapping calls never share one. */
+  private readonly freeStaging: GPUBuffer[] = [];
+  private readonly stepDispatch: VecEnvParts['step'];
+  private readonly setStateDispatch: VecEnvParts['setState'];
+
+  protected constructor(
+    readonly gpu: GpuContext,
+    parts: VecEnvParts,
+  ) {
+    this.name = parts.name;
+    this.spec = parts.spec;
+    this.numEnvs = parts.numEnvs;
+    this.seed = parts.seed;
+    this.buffers = parts.buffers;
+    this.stepDispatch = parts.step;
+    this.setStateDispatch = parts.setState;
+  }
+
+  get maxEpisodeSteps(): number {
+    return this.spec.maxEpisodeSteps;
+  }
+
+  /** Most envs one buffer binding can hold (a state or an observation row each). */
+  static maxEnvs(gpu: GpuContext, spec: Pick<EnvSpec, 'obsDim' | 'stateDim'>): number {
+    const rowBytes = 4 * Math.max(spec.obsDim, spec.stateDim);
+    return Math.floor(Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize) / rowBytes);
+  }
+
+  /** Validates the options, allocates the env and resets every env to its episode 0. */
+  static async create(gpu: GpuContext, options: VecEnvOptions): Promise<VecEnv> {
+    const { id, ...rest } = options;
+    return new VecEnv(gpu, await VecEnv.open(gpu, envDefinition(id), rest, 'VecEnv'));
+  }
+
+  protected static async open(gpu: GpuContext, env: EnvDefinition, options: Omit<VecEnvOptions, 'id'>, name: string): Promise<VecEnvParts> {
+    const where = `${name}.create`;
+    const { numEnvs, seed } = options;
+    const maxEpisodeSteps = options.maxEpisodeSteps ?? env.spec.maxEpisodeSteps;
+    const workgroupSize = options.workgroupSize ?? 64;
+    const { obsDim, stateDim } = env.spec;
+    checkInteger(where, 'numEnvs', numEnvs, 1, VecEnv.maxEnvs(gpu, env.spec));
+    checkInteger(where, 'seed', seed, 0, UINT32_MAX);
+    checkInteger(where, 'maxEpisodeSteps', maxEpisodeSteps, 1, UINT32_MAX);
+    checkInteger(where, 'workgroupSize', workgroupSize, 1, gpu.limits.maxComputeInvocationsPerWorkgroup);
+
+    const family = await ShaderFamily.load(gpu, 'vec_env', [COMMON_WGSL, ...envSources(env), vecEnvWgsl]);
+    const constants = { WG: workgroupSize };
+    const kernels = await family.kernels({ reset_all: { constants }, set_state: { constants }, step: { constants } });
+    const label = `vec_env.${env.spec.id}`;
+    const perEnv = (role: string, floats: number) => storageBuffer(gpu, `${label}.${role}`, numEnvs * floats * 4);
+    const buffers: VecEnvBuffers = {
+      vecEnv: uniformBuffer(gpu, `${label}.vecEnv`, family.struct('VecEnvArgs').pack({ numEnvs, seed, maxEpisodeSteps })),
+      envParams: uniformBuffer(gpu, `${label}.envParams`, family.struct('EnvParams').pack(env.params)),
+      state: perEnv('state', stateDim),
+      obs: perEnv('obs', obsDim),
+      elapsedSteps: perEnv('elapsedSteps', 1),
+      episodeCount: perEnv('episodeCount', 1),
+      actions: perEnv('actions', 1),
+      reward: perEnv('reward', 1),
+      doneFlags: perEnv('doneFlags', 1),
+      finalObs: perEnv('finalObs', obsDim),
+    };
+    const resources = { ...buffers };
+    const resetBindGroup = kernels.reset_all.bindUsed(resources, 'reset');
+    submitPass(gpu, `${label}.reset_all`, (pass) => kernels.reset_all.dispatch(pass, resetBindGroup, numEnvs));
+    return {
+      name,
+      spec: { ...env.spec, maxEpisodeSteps },
+      numEnvs,
+      seed,
+      buffers,
+      step: { kernel: kernels.step, bindGroup: kernels.step.bindUsed(resources, 'step') },
+      setState: { kernel: kernels.set_state, bindGroup: kernels.set_state.bindUsed(resources, 'setState') },
+    };
+  }
+
+  /** Replaces every env's state (numEnvs × stateDim, Gymnasium's order) and zeroes its elapsed steps; episode indices stay. */
+  setState(states: Float32Array): void {
+    const { stateDim } = this.spec;
+    if (states.length !== stateDim * this.numEnvs) {
+      throw new Error(`${this.name}.setState: states.length = ${states.length}, expected numEnvs × ${stateDim} = ${stateDim * this.numEnvs}`);
+    }
+    const bad = states.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`${this.name}.setState: states[${bad}] = ${states[bad]} is not a finite number`);
+    this.gpu.device.queue.writeBuffer(this.buffers.state, 0, new Float32Array(states));
+    const { kernel, bindGroup } = this.setStateDispatch;
+    submitPass(this.gpu, `vec_env.${this.spec.id}.set_state`, (pass) => kernel.dispatch(pass, bindGroup, this.numEnvs));
+  }
+
+  /** Records one step of every env on the actions in `buffers.actions`. */
+  encodeStep(pass: GPUComputePassEncoder): void {
+    this.stepDispatch.kernel.dispatch(pass, this.stepDispatch.bindGroup, this.numEnvs);
+  }
+
+  /** Steps every env with `actions` (numEnvs action indices) and reads back the results. */
+  async step(actions: Int32Array): Promise<VecEnvStepResult> {
+    const n = this.numEnvs;
+    const where = `${this.name}.step`;
+    if (actions.length !== n) throw new Error(`${where}: actions.length = ${actions.length}, expected numEnvs = ${n}`);
+    const count = this.spec.action.n;
+    const bad = actions.findIndex((a) => !(a >= 0 && a < count));
+    if (bad >= 0) throw new Error(`${where}: actions[${bad}] = ${actions[bad]} is out of range (an integer in 0..${count - 1})`);
+
+    const { device } = this.gpu;
+    const b = this.buffers;
+    const obsFloats = this.spec.obsDim * n;
+    // Readback layout: obs, reward, doneFlags, finalObs.
+    const parts = [
+      { source: b.obs, bytes: 4 * obsFloats },
+      { source: b.reward, bytes: 4 * n },
+      { source: b.doneFlags, bytes: 4 * n },
+      { source: b.finalObs, bytes: 4 * obsFloats },
+    ];
+    const stagingBytes = parts.reduce((sum, part) => sum + part.bytes, 0);
+    const staging =
+      this.freeStaging.pop() ??
+      device.createBuffer({ label: `vec_env.${this.spec.id}.staging`, size: stagingBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    device.queue.writeBuffer(b.actions, 0, new Int32Array(actions));
+    const encoder = device.createCommandEncoder({ label: `vec_env.${this.spec.id}.step` });
+    const pass = encoder.beginComputePass({ label: `vec_env.${this.spec.id}.step` });
+    this.encodeStep(pass);
+    pass.end();
+    let offset = 0;
+    for (const part of parts) {
+      encoder.copyBufferToBuffer(part.source, 0, staging, offset, part.bytes);
+      offset += part.bytes;
+    }
+    device.queue.submit([encoder.finish()]);
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (error) {
+      this.gpu.throwIfFailed();
+      throw error;
+    }
+    const bytes = staging.getMappedRange().slice(0);
+    staging.unmap();
+    this.freeStaging.push(staging);
+    this.gpu.throwIfFailed();
+    const doneFlags = new Uint32Array(bytes, 4 * (obsFloats + n), n);
+    return {
+      obs: new Float32Array(bytes, 0, obsFloats),
+      reward: new Float32Array(bytes, 4 * obsFloats, n),
+      terminated: Uint8Array.from(doneFlags, (f) => f & 1),
+      truncated: Uint8Array.from(doneFlags, (f) => (f >> 1) & 1),
+      finalObs: new Float32Array(bytes, 4 * (obsFloats + 2 * n), obsFloats),
+    };
+  }
+
+  /** The current observations (numEnvs × obsDim). */
+  observations(): Promise<Float32Array> {
+    return readFloat32(this.gpu, this.buffers.obs, 0, this.spec.obsDim * this.numEnvs);
+  }
+
+  destroy(): void {
+    for (const buffer of Object.values(this.buffers)) buffer.destroy();
+    for (const buffer of this.freeStaging) buffer.destroy();
+    this.freeStaging.length = 0;
+  }
+}
+
+export type CartPoleVecOptions = Omit<VecEnvOptions, 'id'>;
+export type CartPoleBuffers = VecEnvBuffers;
+
+/** N CartPole-v1 envs: VecEnv with `id: 'CartPole-v1'`. */
+export class CartPoleVec extends VecEnv {
+  static override maxEnvs(gpu: GpuContext): number {
+    return VecEnv.maxEnvs(gpu, CARTPOLE.spec);
+  }
+
+  static override async create(gpu: GpuContext, options: CartPoleVecOptions): Promise<CartPoleVec> {
+    return new CartPoleVec(gpu, await VecEnv.open(gpu, CARTPOLE, options, 'CartPoleVec'));
+  }
+}
