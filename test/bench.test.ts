@@ -5,6 +5,9 @@
  * end, and the text and HTML outputs.
  */
 import { describe, it, expect } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import peakWgsl from '../bench/shaders/peak.wgsl?raw';
 import { requestGpu, type GpuContext } from '../src/gpu/device';
 import { ShaderFamily } from '../src/gpu/kernel';
@@ -19,6 +22,7 @@ import { capturePasses, profileKernels, recordDispatches, replay } from '../benc
 import { runCase } from '../bench/lib/cases';
 import { markdownSection, consoleLines } from '../bench/lib/format';
 import { reportHtml } from '../bench/lib/report';
+import { BENCH_OUT_DIR, saveRun } from '../bench/lib/save';
 import type { BenchRecord } from '../bench/lib/types';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
 
@@ -257,5 +261,24 @@ describe('runCase and outputs', () => {
     // Everything the page script needs is inside it: it parses as a standalone function.
     const script = html.slice(html.indexOf('const REPORT_DATA'), html.lastIndexOf('</script>'));
     expect(() => new Function('uPlot', 'document', script)).not.toThrow();
+  });
+
+  it('a saved run: JSON and HTML named by stamp and label, its table appended to the run log, all in the ignored folder', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-out-'));
+    try {
+      const first = saveRun(join(dir, 'out'), '2026-01-01T00-00-00', meta, [record]);
+      const second = saveRun(join(dir, 'out'), '2026-01-01T00-05-00', { ...meta, label: 'a b' }, [record]);
+      expect(first.json).toBe(join(dir, 'out', '2026-01-01T00-00-00-x.json'));
+      expect(second.html).toBe(join(dir, 'out', '2026-01-01T00-05-00-a_b.html'));
+      expect(JSON.parse(readFileSync(first.json, 'utf8')).records[0].case).toBe('env');
+      expect(readFileSync(first.html, 'utf8')).toContain('REPORT_DATA');
+      const runLog = readFileSync(first.log, 'utf8');
+      expect(second.log).toBe(first.log);
+      expect(runLog.match(/^### /gm)).toHaveLength(2);
+      expect(runLog).toContain('Files: `2026-01-01T00-05-00-a_b.json`');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(readFileSync('.gitignore', 'utf8').split('\n')).toContain(`${BENCH_OUT_DIR}/`);
   });
 });
