@@ -8,7 +8,6 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import peakWgsl from '../bench/shaders/peak.wgsl?raw';
 import { requestGpu, type GpuContext } from '../src/gpu/device';
 import { ShaderFamily } from '../src/gpu/kernel';
 import { readFloat32, storageBuffer, submitPass, uniformBuffer } from '../src/gpu/buffers';
@@ -20,6 +19,7 @@ import { CASE_NAMES, QUICK_CASES, parseBenchArgs } from '../bench/lib/options';
 import { backwardCost, forwardCost, iterationCost, networkShape } from '../bench/lib/cost';
 import { capturePasses, profileKernels, recordDispatches, replay } from '../bench/lib/profile';
 import { runCase } from '../bench/lib/cases';
+import { peakSources } from '../bench/lib/kernelCases';
 import { markdownSection, consoleLines } from '../bench/lib/format';
 import { reportHtml } from '../bench/lib/report';
 import { BENCH_OUT_DIR, saveRun } from '../bench/lib/save';
@@ -98,7 +98,7 @@ describe('peak.wgsl (float64 reference)', () => {
   /** dense with `rowsPerInvocation` rows per invocation, dense_cols (one invocation per output of 4 rows) or dense_tiles (4 rows × 4 outputs). */
   async function runDense(gpu: GpuContext, rowsPerInvocation: number | 'cols' | 'tiles', rows: number) {
     const blocked = typeof rowsPerInvocation === 'number';
-    const family = await ShaderFamily.load(gpu, 'peak', [`const ROWS: u32 = ${blocked ? rowsPerInvocation : 1}u;`, peakWgsl]);
+    const family = await ShaderFamily.load(gpu, 'peak', peakSources(blocked ? rowsPerInvocation : 1));
     const kernel = await family.kernel(blocked ? 'dense' : `dense_${rowsPerInvocation}`);
     const { weights, input } = denseInputs(rows);
     const output = storageBuffer(gpu, 'test.output', rows * 64 * 4);
@@ -129,7 +129,7 @@ describe('peak.wgsl (float64 reference)', () => {
 
   it('alu: 8 fma chains x ← m·x + a per invocation match the float64 recurrence within 1e-5 relative', async () => {
     const gpu = await testGpu();
-    const family = await ShaderFamily.load(gpu, 'peak', ['const ROWS: u32 = 1u;', peakWgsl]);
+    const family = await ShaderFamily.load(gpu, 'peak', peakSources(1));
     const kernel = await family.kernel('alu');
     const invocations = 70;
     const iterations = 50;
