@@ -1,8 +1,8 @@
 /**
  * The benchmark harness: flag parsing, the useful-work model, the bench-only
- * kernels (peak microbenchmark, row-blocked MLP prototype) against float64
- * references, dispatch capture and replay, per-kernel timing, one case end to
- * end, and the text and HTML outputs.
+ * peak microbenchmark kernels against float64 references, dispatch capture and
+ * replay, per-kernel timing, one case end to end, and the text, HTML and saved
+ * outputs.
  */
 import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -80,14 +80,10 @@ fn dense_cols(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
   let rows = args.rows;
   if (r0 >= rows) { return; }
   let x = input_rows4(r0, rows);
-  let x0 = x[0];
-  let x1 = x[1];
-  let x2 = x[2];
-  let x3 = x[3];
   var acc = vec4<f32>(0.0);
   for (var k = 0u; k < WIDTH4; k++) {
     let w = weights[o * WIDTH4 + k];
-    acc += vec4<f32>(dot(w, input[x0 + k]), dot(w, input[x1 + k]), dot(w, input[x2 + k]), dot(w, input[x3 + k]));
+    acc += vec4<f32>(dot(w, input[x.x + k]), dot(w, input[x.y + k]), dot(w, input[x.z + k]), dot(w, input[x.w + k]));
   }
   for (var j = 0u; j < 4u; j++) {
     if (r0 + j < rows) { output[(r0 + j) * WIDTH + o] = acc[j]; }
@@ -102,10 +98,6 @@ fn dense_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   let rows = args.rows;
   if (r0 >= rows) { return; }
   let x = input_rows4(r0, rows);
-  let x0 = x[0];
-  let x1 = x[1];
-  let x2 = x[2];
-  let x3 = x[3];
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
@@ -115,10 +107,10 @@ fn dense_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     let b = weights[(o0 + 1u) * WIDTH4 + k];
     let c = weights[(o0 + 2u) * WIDTH4 + k];
     let d = weights[(o0 + 3u) * WIDTH4 + k];
-    let y0 = input[x0 + k];
-    let y1 = input[x1 + k];
-    let y2 = input[x2 + k];
-    let y3 = input[x3 + k];
+    let y0 = input[x.x + k];
+    let y1 = input[x.y + k];
+    let y2 = input[x.z + k];
+    let y3 = input[x.w + k];
     acc0 += vec4<f32>(dot(a, y0), dot(b, y0), dot(c, y0), dot(d, y0));
     acc1 += vec4<f32>(dot(a, y1), dot(b, y1), dot(c, y1), dot(d, y1));
     acc2 += vec4<f32>(dot(a, y2), dot(b, y2), dot(c, y2), dot(d, y2));
