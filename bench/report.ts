@@ -2,7 +2,7 @@
  * One HTML report from several saved runs (e.g. the Node and the browser run,
  * or before and after), so their curves share charts:
  *
- *   node dist-cli/bench/report.js bench/results/A.json bench/results/B.json --out bench/results/combined.html [--label TEXT]
+ *   node dist-cli/bench/report.js bench/out/A.json bench/out/B.json --out bench/out/combined.html [--label TEXT]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { reportHtml, type ReportData } from './lib/report';

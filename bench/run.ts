@@ -3,10 +3,10 @@
  * (lib/cases.ts) in Node on Dawn and in headless Chromium via Playwright.
  * Prints a table, or with --json one JSON object per case and runner on stdout;
  * progress goes to stderr. Saves <stamp>.json and <stamp>.html (a self-contained
- * report with uPlot charts) under bench/results/ and appends a markdown table
- * to bench/RESULTS.md. Exits 1 if a case failed, 2 on bad flags.
+ * report with uPlot charts) under bench/out/ (ignored by git) and appends a
+ * markdown table to bench/out/runs.md (lib/save.ts). Exits 1 if a case failed,
+ * 2 on bad flags.
  */
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { hostname, loadavg, cpus } from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
@@ -16,8 +16,8 @@ import { ConfigError } from '../src/core/config';
 import { BENCH_HELP, parseBenchArgs, type BenchOptions } from './lib/options';
 import { CASES, runCase } from './lib/cases';
 import { BrowserUnavailable, runInBrowser } from './lib/browser';
-import { consoleLines, markdownSection, type RunMeta } from './lib/format';
-import { reportHtml } from './lib/report';
+import { consoleLines, type RunMeta } from './lib/format';
+import { BENCH_OUT_DIR, saveRun } from './lib/save';
 import type { BenchRecord } from './lib/types';
 import { setCpuClock } from './lib/timing';
 import { processCpuSeconds } from './lib/cpu';
@@ -55,7 +55,7 @@ async function main(): Promise<number> {
   let options: BenchOptions | null;
   const argv = process.argv.slice(2);
   try {
-    options = parseBenchArgs(argv, resolve(repoRoot, 'bench/results'));
+    options = parseBenchArgs(argv, resolve(repoRoot, BENCH_OUT_DIR));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`bench: ${error.message}\n`);
@@ -93,15 +93,8 @@ async function main(): Promise<number> {
     const date = new Date();
     const stamp = date.toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
     const meta: RunMeta = { date: date.toISOString().replace('T', ' ').replace(/\..*$/, ' UTC'), label: opts.label, commit: gitCommit(), argv, host: `${hostname()}, ${cpus().length} cores` };
-    if (!existsSync(opts.outDir)) mkdirSync(opts.outDir, { recursive: true });
-    const name = `${stamp}${opts.label ? `-${opts.label.replace(/[^\w.-]+/g, '_')}` : ''}`;
-    const jsonPath = resolve(opts.outDir, `${name}.json`);
-    const htmlPath = resolve(opts.outDir, `${name}.html`);
-    writeFileSync(jsonPath, JSON.stringify({ meta, records }, null, 1) + '\n');
-    writeFileSync(htmlPath, reportHtml({ meta, records }));
-    const resultsMd = resolve(repoRoot, 'bench/RESULTS.md');
-    appendFileSync(resultsMd, `\n${markdownSection(records, meta)}\nFiles: \`${relative(dirname(resultsMd), jsonPath)}\`, report \`${relative(dirname(resultsMd), htmlPath)}\`.\n`);
-    log(`bench: wrote ${relative(process.cwd(), jsonPath)}, ${relative(process.cwd(), htmlPath)} and a table in ${relative(process.cwd(), resultsMd)}`);
+    const saved = saveRun(opts.outDir, stamp, meta, records);
+    log(`bench: wrote ${[saved.json, saved.html].map((p) => relative(process.cwd(), p)).join(', ')} and a table in ${relative(process.cwd(), saved.log)}`);
   }
   const failed = records.filter((r) => r.error);
   if (failed.length) log(`bench: ${failed.length} case(s) failed: ${failed.map((r) => `${r.case} (${r.runner})`).join(', ')}`);

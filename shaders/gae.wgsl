@@ -42,7 +42,7 @@ struct GaeArgs {
 
 @compute @workgroup_size(WG)
 fn gae(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let env = gid.x + gid.y * nwg.x * WG;
+  let env = linear_index(gid, nwg);
   if (env >= args.numEnvs) { return; }
   let n = args.numEnvs;
   let bootstrapTruncated = args.truncationAsTerminal == 0u;

@@ -96,7 +96,7 @@ fn update_parameter(i: u32, c: AdamControl) {
 
 @compute @workgroup_size(WG)
 fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WG;
+  let i = linear_index(gid, nwg);
   let c = advanced_control();
   if (i == 0u) { controlOut = c; }
   update_parameter(i, c);
@@ -109,5 +109,5 @@ fn adam_prepare() {
 
 @compute @workgroup_size(WG)
 fn adam_update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  update_parameter(gid.x + gid.y * nwg.x * WG, controlIn);
+  update_parameter(linear_index(gid, nwg), controlIn);
 }

@@ -25,13 +25,9 @@
 // It writes the mean to output[outputIndex] and the population standard
 // deviation sqrt(M2/n) (numpy's .std()) to output[outputIndex + 1].
 override WG: u32 = 64;
+// One of OP_SUM, OP_SUM_SQUARES, OP_DOT; these and FINISH_BLOCK are generated
+// by src/kernels/reduce.ts and prepended.
 override OP: u32 = 0u;
-
-const OP_SUM: u32 = 0u;
-const OP_SUM_SQUARES: u32 = 1u;
-const OP_DOT: u32 = 2u;
-
-const FINISH_BLOCK: u32 = 64u;
 
 struct ReduceArgs {
   count: u32,
@@ -58,7 +54,7 @@ fn term(k: u32) -> f32 {
 
 @compute @workgroup_size(WG)
 fn partial_sums(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let j = gid.x + gid.y * nwg.x * WG;
+  let j = linear_index(gid, nwg);
   let P = args.partialCount;
   if (j >= P) { return; }
   let n = args.count;
@@ -93,7 +89,7 @@ fn countOf(j: u32) -> f32 {
 
 @compute @workgroup_size(WG)
 fn partial_moments(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let j = gid.x + gid.y * nwg.x * WG;
+  let j = linear_index(gid, nwg);
   let P = args.partialCount;
   if (j >= P) { return; }
   let n = args.count;

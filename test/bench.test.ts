@@ -1,11 +1,13 @@
 /**
  * The benchmark harness: flag parsing, the useful-work model, the bench-only
- * kernels (peak microbenchmark, row-blocked MLP prototype) against float64
- * references, dispatch capture and replay, per-kernel timing, one case end to
- * end, and the text and HTML outputs.
+ * peak microbenchmark kernels against float64 references, dispatch capture and
+ * replay, per-kernel timing, one case end to end, and the text, HTML and saved
+ * outputs.
  */
 import { describe, it, expect } from 'vitest';
-import peakWgsl from '../bench/shaders/peak.wgsl?raw';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { requestGpu, type GpuContext } from '../src/gpu/device';
 import { ShaderFamily } from '../src/gpu/kernel';
 import { readFloat32, storageBuffer, submitPass, uniformBuffer } from '../src/gpu/buffers';
@@ -17,8 +19,10 @@ import { CASE_NAMES, QUICK_CASES, parseBenchArgs } from '../bench/lib/options';
 import { backwardCost, forwardCost, iterationCost, networkShape } from '../bench/lib/cost';
 import { capturePasses, profileKernels, recordDispatches, replay } from '../bench/lib/profile';
 import { runCase } from '../bench/lib/cases';
+import { peakSources } from '../bench/lib/kernelCases';
 import { markdownSection, consoleLines } from '../bench/lib/format';
 import { reportHtml } from '../bench/lib/report';
+import { BENCH_OUT_DIR, saveRun } from '../bench/lib/save';
 import type { BenchRecord } from '../bench/lib/types';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
 
@@ -94,7 +98,7 @@ describe('peak.wgsl (float64 reference)', () => {
   /** dense with `rowsPerInvocation` rows per invocation, dense_cols (one invocation per output of 4 rows) or dense_tiles (4 rows × 4 outputs). */
   async function runDense(gpu: GpuContext, rowsPerInvocation: number | 'cols' | 'tiles', rows: number) {
     const blocked = typeof rowsPerInvocation === 'number';
-    const family = await ShaderFamily.load(gpu, 'peak', [`const ROWS: u32 = ${blocked ? rowsPerInvocation : 1}u;`, peakWgsl]);
+    const family = await ShaderFamily.load(gpu, 'peak', peakSources(blocked ? rowsPerInvocation : 1));
     const kernel = await family.kernel(blocked ? 'dense' : `dense_${rowsPerInvocation}`);
     const { weights, input } = denseInputs(rows);
     const output = storageBuffer(gpu, 'test.output', rows * 64 * 4);
@@ -125,7 +129,7 @@ describe('peak.wgsl (float64 reference)', () => {
 
   it('alu: 8 fma chains x ← m·x + a per invocation match the float64 recurrence within 1e-5 relative', async () => {
     const gpu = await testGpu();
-    const family = await ShaderFamily.load(gpu, 'peak', ['const ROWS: u32 = 1u;', peakWgsl]);
+    const family = await ShaderFamily.load(gpu, 'peak', peakSources(1));
     const kernel = await family.kernel('alu');
     const invocations = 70;
     const iterations = 50;
@@ -257,5 +261,24 @@ describe('runCase and outputs', () => {
     // Everything the page script needs is inside it: it parses as a standalone function.
     const script = html.slice(html.indexOf('const REPORT_DATA'), html.lastIndexOf('</script>'));
     expect(() => new Function('uPlot', 'document', script)).not.toThrow();
+  });
+
+  it('a saved run: JSON and HTML named by stamp and label, its table appended to the run log, all in the ignored folder', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-out-'));
+    try {
+      const first = saveRun(join(dir, 'out'), '2026-01-01T00-00-00', meta, [record]);
+      const second = saveRun(join(dir, 'out'), '2026-01-01T00-05-00', { ...meta, label: 'a b' }, [record]);
+      expect(first.json).toBe(join(dir, 'out', '2026-01-01T00-00-00-x.json'));
+      expect(second.html).toBe(join(dir, 'out', '2026-01-01T00-05-00-a_b.html'));
+      expect(JSON.parse(readFileSync(first.json, 'utf8')).records[0].case).toBe('env');
+      expect(readFileSync(first.html, 'utf8')).toContain('REPORT_DATA');
+      const runLog = readFileSync(first.log, 'utf8');
+      expect(second.log).toBe(first.log);
+      expect(runLog.match(/^### /gm)).toHaveLength(2);
+      expect(runLog).toContain('Files: `2026-01-01T00-05-00-a_b.json`');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(readFileSync('.gitignore', 'utf8').split('\n')).toContain(`${BENCH_OUT_DIR}/`);
   });
 });

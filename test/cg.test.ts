@@ -9,6 +9,7 @@ import { MlpLayout } from '../src/nn/mlp';
 import { conjugateGradientReference } from '../src/reference/trpo';
 import { fisherMatrixReference } from '../src/reference/fvp';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
+import { f32, matVec, maxAbs, solveDense } from './maths';
 
 /** A = MᵀM/n + shift·I: symmetric positive definite with eigenvalues ≥ shift. */
 function spdMatrix(n: number, seed: number, shift: number): Float64Array {
@@ -24,39 +25,7 @@ function spdMatrix(n: number, seed: number, shift: number): Float64Array {
   return Float64Array.from(Float32Array.from(A));
 }
 
-const apply = (A: Float64Array) => (v: Float64Array) => {
-  const n = v.length;
-  return Float64Array.from({ length: n }, (_, i) => {
-    let s = 0;
-    for (let j = 0; j < n; j++) s += A[i * n + j] * v[j];
-    return s;
-  });
-};
-
-/** Gaussian elimination with partial pivoting, float64. */
-function solveDense(A: Float64Array, b: ArrayLike<number>): Float64Array {
-  const n = b.length;
-  const M = Float64Array.from(A);
-  const x = Float64Array.from(b);
-  for (let c = 0; c < n; c++) {
-    let pivot = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r * n + c]) > Math.abs(M[pivot * n + c])) pivot = r;
-    for (let k = 0; k < n; k++) [M[c * n + k], M[pivot * n + k]] = [M[pivot * n + k], M[c * n + k]];
-    [x[c], x[pivot]] = [x[pivot], x[c]];
-    for (let r = c + 1; r < n; r++) {
-      const f = M[r * n + c] / M[c * n + c];
-      for (let k = c; k < n; k++) M[r * n + k] -= f * M[c * n + k];
-      x[r] -= f * x[c];
-    }
-  }
-  for (let c = n - 1; c >= 0; c--) {
-    for (let k = c + 1; k < n; k++) x[c] -= M[c * n + k] * x[k];
-    x[c] /= M[c * n + c];
-  }
-  return x;
-}
-
-const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+const apply = (A: Float64Array) => (v: Float64Array) => matVec(A, v);
 
 interface Solve {
   x: Float32Array;
@@ -127,7 +96,6 @@ describe('ConjugateGradient on the GPU', () => {
     const gpu = await testGpu();
     const layout = new MlpLayout([3, 5, 4, 3], ['tanh', 'tanh', 'identity']);
     const rand = seededRandom(12);
-    const f32 = (a: Float64Array) => Float64Array.from(Float32Array.from(a));
     const params = f32(randomArray(layout.paramCount, rand, -0.8, 0.8));
     const rows = 7;
     const obsValues = f32(randomArray(rows * 3, rand, -2, 2));

@@ -13,8 +13,7 @@ import type { FullBatch } from '../src/kernels/pg';
 import { resolveConfig, type ResolvedConfig, type TrainConfig } from '../src/core/config';
 import { METRICS_BLOCK_FLOATS, metricSlot } from '../src/core/metrics';
 import { testGpu, seededRandom, randomArray } from './helpers';
-
-export const f32 = (a: ArrayLike<number>) => Float64Array.from(Float32Array.from(a));
+import { f32 } from './maths';
 
 export interface SyntheticBatch {
   config: ResolvedConfig;

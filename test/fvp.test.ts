@@ -5,6 +5,7 @@ import { FisherVectorProduct, parameterVectorBytes } from '../src/kernels/fvp';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
 import { fisherMatrixReference, fisherVectorProductReference, meanKlGradientReference } from '../src/reference/fvp';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
+import { f32, matVec, maxAbs } from './maths';
 
 const TANH_TANH_IDENTITY: Activation[] = ['tanh', 'tanh', 'identity'];
 
@@ -20,7 +21,6 @@ interface Case {
 function makeCase(sizes: number[], rows: number, seed: number, vectorCount = 1): Case {
   const layout = new MlpLayout(sizes, TANH_TANH_IDENTITY);
   const rand = seededRandom(seed);
-  const f32 = (a: Float64Array) => Float64Array.from(Float32Array.from(a));
   return {
     layout,
     rows,
@@ -51,17 +51,6 @@ async function gpuFisherVectorProducts(c: Case, damping: number, shape?: MlpKern
   return out;
 }
 
-function matVec(M: Float64Array, v: ArrayLike<number>, damping: number): Float64Array {
-  const n = v.length;
-  const out = new Float64Array(n);
-  for (let a = 0; a < n; a++) {
-    let s = damping * v[a];
-    for (let b = 0; b < n; b++) s += M[a * n + b] * v[b];
-    out[a] = s;
-  }
-  return out;
-}
-
 /** Hessian of the mean KL(π_θold ‖ π_θ) at θ = θ_old along v, by central differences of the float64 KL gradient. */
 function klHessianVectorByDifferences(c: Case, v: ArrayLike<number>, h = 1e-5): Float64Array {
   const shifted = (sign: number) => c.params.map((p, j) => p + sign * h * v[j]);
@@ -69,8 +58,6 @@ function klHessianVectorByDifferences(c: Case, v: ArrayLike<number>, h = 1e-5): 
   const minus = meanKlGradientReference(c.layout, shifted(-1), c.params, c.obs, c.rows);
   return plus.map((g, j) => (g - minus[j]) / (2 * h));
 }
-
-const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
 describe('float64 Fisher references', () => {
   it('explicit matrix, matrix-free product and KL Hessian by differences agree (1e-10, differences 1e-6)', () => {

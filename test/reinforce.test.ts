@@ -6,11 +6,10 @@ import { AdamReference } from '../src/reference/adam';
 import { metricSlot } from '../src/core/metrics';
 import { syntheticBatch } from './fullBatch';
 import { testGpu, expectClose } from './helpers';
+import { maxAbs } from './maths';
 import { makeTrainer } from '../src/train/trainer';
 import { resolveConfig } from '../src/core/config';
 import type { IterationMetrics } from '../src/core/metrics';
-
-const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
 describe('ReinforceUpdate', () => {
   it('one update on a 200-row batch: the float64 gradient of −mean(logp·Â), one Adam step, the value fit', async () => {

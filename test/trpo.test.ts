@@ -17,8 +17,7 @@ import { serializeCheckpoint, parseCheckpoint } from '../src/train/checkpoint';
 import type { IterationMetrics } from '../src/core/metrics';
 import { METRICS_BLOCK_FLOATS, metricSlot } from '../src/core/metrics';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
-
-const f32 = (a: ArrayLike<number>) => Float64Array.from(Float32Array.from(a));
+import { dot, f32, matVec, maxAbs, solveDense } from './maths';
 
 interface LineSearchCase {
   batch: SurrogateBatch;
@@ -71,41 +70,6 @@ function makeLineSearchCase(seed: number): LineSearchCase {
     fisher,
   };
 }
-
-/** Gaussian elimination with partial pivoting, float64. */
-function solveDense(M0: Float64Array, b: ArrayLike<number>): Float64Array {
-  const n = b.length;
-  const M = Float64Array.from(M0);
-  const x = Float64Array.from(b);
-  for (let c = 0; c < n; c++) {
-    let pivot = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r * n + c]) > Math.abs(M[pivot * n + c])) pivot = r;
-    for (let k = 0; k < n; k++) [M[c * n + k], M[pivot * n + k]] = [M[pivot * n + k], M[c * n + k]];
-    [x[c], x[pivot]] = [x[pivot], x[c]];
-    for (let r = c + 1; r < n; r++) {
-      const f = M[r * n + c] / M[c * n + c];
-      for (let k = c; k < n; k++) M[r * n + k] -= f * M[c * n + k];
-      x[r] -= f * x[c];
-    }
-  }
-  for (let c = n - 1; c >= 0; c--) {
-    for (let k = c + 1; k < n; k++) x[c] -= M[c * n + k] * x[k];
-    x[c] /= M[c * n + c];
-  }
-  return x;
-}
-
-function matVec(M: Float64Array, v: ArrayLike<number>): Float64Array {
-  const n = v.length;
-  return Float64Array.from({ length: n }, (_, a) => {
-    let s = 0;
-    for (let b = 0; b < n; b++) s += M[a * n + b] * v[b];
-    return s;
-  });
-}
-
-const maxAbs = (a: ArrayLike<number>) => Array.from(a).reduce((m, x) => Math.max(m, Math.abs(x)), 0);
-const dot = (u: ArrayLike<number>, v: ArrayLike<number>) => Array.from(u).reduce((s, x, i) => s + x * v[i], 0);
 
 interface StepSetting {
   stepDirection: Float64Array;

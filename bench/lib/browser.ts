@@ -11,6 +11,7 @@
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { descendantsCpuSeconds } from './cpu';
+import { emptyRecord } from './cases';
 import type { Page } from '@playwright/test';
 import type { BenchOptions } from './options';
 import type { BenchPageApi, BenchRecord } from './types';
@@ -126,20 +127,5 @@ export async function runInBrowser(
 }
 
 function failedRecord(name: string, options: BenchOptions, error: string): BenchRecord {
-  return {
-    case: name,
-    runner: 'browser',
-    adapter: 'unknown',
-    adapter_info: null,
-    features: [],
-    toggles: options.toggles,
-    variant: options.variant,
-    unit: null,
-    headline: null,
-    points: [],
-    timing: '',
-    error,
-    case_s: 0,
-    started_at: new Date().toISOString(),
-  };
+  return { ...emptyRecord(name, options, 'browser'), error };
 }

@@ -31,16 +31,9 @@ function headlineIndex(outcome: CaseOutcome): number {
   return best;
 }
 
-/** Runs one case on a GPU context of its own and returns its record (errors are recorded, not thrown). */
-export async function runCase(
-  name: string,
-  options: BenchOptions,
-  runner: RunnerName,
-  requestGpu: () => Promise<GpuContext>,
-  log: (line: string) => void,
-): Promise<BenchRecord> {
-  const started = performance.now();
-  const record: BenchRecord = {
+/** A case's record before it has run: no adapter, no points. */
+export function emptyRecord(name: string, options: BenchOptions, runner: RunnerName): BenchRecord {
+  return {
     case: name,
     runner,
     adapter: 'unknown',
@@ -55,6 +48,18 @@ export async function runCase(
     case_s: 0,
     started_at: new Date().toISOString(),
   };
+}
+
+/** Runs one case on a GPU context of its own and returns its record (errors are recorded, not thrown). */
+export async function runCase(
+  name: string,
+  options: BenchOptions,
+  runner: RunnerName,
+  requestGpu: () => Promise<GpuContext>,
+  log: (line: string) => void,
+): Promise<BenchRecord> {
+  const started = performance.now();
+  const record = emptyRecord(name, options, runner);
   let gpu: GpuContext | null = null;
   try {
     gpu = await requestGpu();

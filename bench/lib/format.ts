@@ -1,4 +1,4 @@
-/** Text forms of records: the console table, and the markdown table appended to bench/RESULTS.md. */
+/** Text forms of records: the console table, and the markdown table appended to the run log (lib/save.ts). */
 import type { BenchRecord, Point } from './types';
 
 /** Point fields that are measured figures; every other field describes the configuration. */

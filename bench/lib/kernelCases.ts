@@ -7,6 +7,7 @@
 import peakWgsl from '../shaders/peak.wgsl?raw';
 import type { GpuContext } from '../../src/gpu/device';
 import { ShaderFamily } from '../../src/gpu/kernel';
+import { COMMON_WGSL, wgslConstants } from '../../src/gpu/wgsl';
 import { storageBuffer, uniformBuffer } from '../../src/gpu/buffers';
 import { CartPoleVec } from '../../src/envs/vecEnv';
 import { envDefinition } from '../../src/envs/registry';
@@ -201,6 +202,11 @@ const mlpCase: BenchCase = {
   },
 };
 
+/** peak.wgsl's sources for `rowsPerInvocation` rows per `dense` invocation (ROWS sizes its register arrays). */
+export function peakSources(rowsPerInvocation: number): string[] {
+  return [COMMON_WGSL, wgslConstants({ ROWS: rowsPerInvocation }), peakWgsl];
+}
+
 const peakCase: BenchCase = {
   name: 'peak',
   about: 'adapter ceiling: the best 64-wide dense kernel (register-blocked over 1, 2, 4, 8 rows, or one invocation per output element of 4 rows), pure fma throughput, and the cost of a dispatch',
@@ -208,7 +214,7 @@ const peakCase: BenchCase = {
     const { gpu, options } = ctx;
     const repetitions = reps(ctx, 3, 5);
     // ROWS sizes the register arrays, so each variant is its own module (ROWS = 1 also serves alu and empty).
-    const load = (rowsPerInvocation: number) => ShaderFamily.load(gpu, 'peak', [`const ROWS: u32 = ${rowsPerInvocation}u;`, peakWgsl]);
+    const load = (rowsPerInvocation: number) => ShaderFamily.load(gpu, 'peak', peakSources(rowsPerInvocation));
     const family = await load(1);
     const argsView = family.struct('PeakArgs');
     const rows = options.quick ? 4096 : 65536;

@@ -36,7 +36,7 @@ export interface BenchOptions {
   adapter: 'auto' | 'lavapipe' | 'swiftshader' | null;
   /** Per-kernel GPU times by timestamp replay (training, fvp, cg cases). */
   profile: boolean;
-  /** Where JSON and HTML go; null: do not save (nor append to RESULTS.md). */
+  /** Where JSON, HTML and the run log go; null: do not save. */
   outDir: string | null;
   /** A free-text tag saved with the results (e.g. "before", "after"). */
   label: string;
@@ -52,7 +52,7 @@ export const BENCH_HELP = `Usage: npm run bench -- [flags]
 
 Benchmarks webgpu-rl in Node (Dawn) and in headless Chromium (Playwright) with the
 same cases; prints a table (or JSON lines), saves JSON and an HTML report under
-bench/results/ and appends a markdown table to bench/RESULTS.md.
+bench/out/ (ignored by git) and appends a markdown table to bench/out/runs.md.
 
   --node, --browser     runners (default: both, the browser where Chromium is installed)
   --quick               the subset ${QUICK_CASES.join(',')} at small sizes (< 3 min per runner on a CPU)
@@ -65,8 +65,8 @@ bench/results/ and appends a markdown table to bench/RESULTS.md.
   --variant NAME        MLP kernel shape instead of the adapter's default: ${VARIANTS.join(', ')}
   --adapter NAME        Node's driver: auto, lavapipe or swiftshader
   --no-profile          skip per-kernel GPU timing (timestamp-query replay)
-  --out DIR             where results go (default bench/results)
-  --no-save             write nothing (no results, no RESULTS.md line)
+  --out DIR             where results and the run log go (default bench/out)
+  --no-save             write nothing (no results, no run log)
   --label TEXT          a tag saved with the results (e.g. before, after)
 Training flags (as for npm run train; they apply to ${['ppo', 'ppo-kl', 'trpo', 'reinforce', 'fvp', 'cg'].join(', ')}):
   --preset seed|fast runs only that preset (default both); other flags override it

@@ -12,7 +12,7 @@
 import type { Algo, ResolvedConfig, TrainConfig } from '../../src/core/config';
 import { resolveConfig } from '../../src/core/config';
 import { makeTrainer, type Trainer } from '../../src/train/trainer';
-import type { IterationMetrics } from '../../src/core/metrics';
+import { SOLVED_RETURN, stepsPerSecond, type IterationMetrics } from '../../src/core/metrics';
 import { iterationCost } from './cost';
 import { capturePasses, profileKernels, replay } from './profile';
 import { cpuNow, median } from './timing';
@@ -106,8 +106,8 @@ async function measureConfig(ctx: CaseContext, name: string, config: ResolvedCon
     return {
       config: name,
       ...describeConfig(config),
-      sps: round(batch / iterationSeconds),
-      best_sps: round(batch / Math.min(...walls)),
+      sps: round(stepsPerSecond(batch, iterationSeconds)),
+      best_sps: round(stepsPerSecond(batch, Math.min(...walls))),
       iteration_s: round(iterationSeconds),
       ...(cpuStart === null || cpuEnd === null ? {} : { iteration_cpu_s: round((cpuEnd - cpuStart) / iterations) }),
       iterations_timed: iterations,
@@ -156,7 +156,6 @@ function trainingCase(algo: Algo): BenchCase {
   };
 }
 
-const SOLVED_RETURN = 475;
 
 const solveCase: BenchCase = {
   name: 'solve',
@@ -198,7 +197,7 @@ const solveCase: BenchCase = {
         iterations: reached.iter + 1,
         wall_s: round(wall),
         final_mean_return: reached.mean_return === null ? null : round(reached.mean_return),
-        sps: round(reached.env_steps / wall),
+        sps: round(stepsPerSecond(reached.env_steps, wall)),
       });
       ctx.log(`solve seed ${seed}: ${solved ? 'solved' : 'not solved'} after ${reached.env_steps} env steps, ${wall.toFixed(1)} s`);
     }
@@ -209,7 +208,7 @@ const solveCase: BenchCase = {
       env_steps: median(points.map((p) => p.env_steps as number)),
       wall_s: round(median(points.map((p) => p.wall_s as number))),
     };
-    summary.sps = round((summary.env_steps as number) / (summary.wall_s as number));
+    summary.sps = round(stepsPerSecond(summary.env_steps as number, summary.wall_s as number));
     return {
       unit: 'wall_s',
       points: [...points, summary],

@@ -1,6 +1,6 @@
 /**
  * What `--variant` swaps into the real code paths without touching src/: the
- * MLP kernel shape (rows, elements, single; see MlpKernelShape). Setting it on
+ * MLP kernel shape (one of MLP_KERNEL_SHAPES in src/kernels/mlp.ts). Setting it on
  * a device before anything is built makes every MlpPass made afterwards (the
  * trainer's, the rollout's, the FVP's) use that shape instead of the one the
  * adapter gets by default, so a paired A/B compares shapes on one adapter.

@@ -8,7 +8,8 @@
 //
 // dense  y[r][o] = Σ_i W[o][i] x[r][i] at width 64: the trained networks' hidden
 //        layer without bias and activation. One invocation per ROWS rows (ROWS
-//        is a const the wrapper prepends, so the row arrays have exact sizes)
+//        is a const peakSources in bench/lib/kernelCases.ts prepends, with
+//        shaders/common.wgsl, so the row arrays have exact sizes)
 //        (dispatch ceil(rows / ROWS)); each holds its rows in registers (16 vec4
 //        each) and reads every weight vec4 once for all of them (register
 //        blocking over rows: ROWS multiply-adds per weight load). 2·64·64 FLOPs per row.
@@ -41,7 +42,7 @@ struct PeakArgs {
 
 @compute @workgroup_size(WG)
 fn dense(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let first = (gid.x + gid.y * nwg.x * WG) * ROWS;
+  let first = linear_index(gid, nwg) * ROWS;
   if (first >= args.rows) { return; }
   var x: array<array<vec4<f32>, WIDTH4>, ROWS>;
   for (var j = 0u; j < ROWS; j++) {
@@ -64,22 +65,25 @@ fn dense(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups)
   }
 }
 
+// Where input rows r0 .. r0 + 3 start; rows past the end repeat the last row
+// (their results are not stored).
+fn input_rows4(r0: u32, rows: u32) -> vec4<u32> {
+  let last = rows - 1u;
+  return vec4<u32>(r0, min(r0 + 1u, last), min(r0 + 2u, last), min(r0 + 3u, last)) * WIDTH4;
+}
+
 @compute @workgroup_size(WG)
 fn dense_cols(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * WG;
+  let t = linear_index(gid, nwg);
   let o = t % WIDTH;
   let r0 = 4u * (t / WIDTH);
   let rows = args.rows;
   if (r0 >= rows) { return; }
-  // Rows past the end repeat the last row; their results are not stored.
-  let x0 = r0 * WIDTH4;
-  let x1 = min(r0 + 1u, rows - 1u) * WIDTH4;
-  let x2 = min(r0 + 2u, rows - 1u) * WIDTH4;
-  let x3 = min(r0 + 3u, rows - 1u) * WIDTH4;
+  let x = input_rows4(r0, rows);
   var acc = vec4<f32>(0.0);
   for (var k = 0u; k < WIDTH4; k++) {
     let w = weights[o * WIDTH4 + k];
-    acc += vec4<f32>(dot(w, input[x0 + k]), dot(w, input[x1 + k]), dot(w, input[x2 + k]), dot(w, input[x3 + k]));
+    acc += vec4<f32>(dot(w, input[x.x + k]), dot(w, input[x.y + k]), dot(w, input[x.z + k]), dot(w, input[x.w + k]));
   }
   for (var j = 0u; j < 4u; j++) {
     if (r0 + j < rows) { output[(r0 + j) * WIDTH + o] = acc[j]; }
@@ -88,16 +92,12 @@ fn dense_cols(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
 
 @compute @workgroup_size(WG)
 fn dense_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * WG;
+  let t = linear_index(gid, nwg);
   let o0 = 4u * (t % (WIDTH / 4u));
   let r0 = 4u * (t / (WIDTH / 4u));
   let rows = args.rows;
   if (r0 >= rows) { return; }
-  // Rows past the end repeat the last row; their results are not stored.
-  let x0 = r0 * WIDTH4;
-  let x1 = min(r0 + 1u, rows - 1u) * WIDTH4;
-  let x2 = min(r0 + 2u, rows - 1u) * WIDTH4;
-  let x3 = min(r0 + 3u, rows - 1u) * WIDTH4;
+  let x = input_rows4(r0, rows);
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
@@ -107,10 +107,10 @@ fn dense_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     let b = weights[(o0 + 1u) * WIDTH4 + k];
     let c = weights[(o0 + 2u) * WIDTH4 + k];
     let d = weights[(o0 + 3u) * WIDTH4 + k];
-    let y0 = input[x0 + k];
-    let y1 = input[x1 + k];
-    let y2 = input[x2 + k];
-    let y3 = input[x3 + k];
+    let y0 = input[x.x + k];
+    let y1 = input[x.y + k];
+    let y2 = input[x.z + k];
+    let y3 = input[x.w + k];
     acc0 += vec4<f32>(dot(a, y0), dot(b, y0), dot(c, y0), dot(d, y0));
     acc1 += vec4<f32>(dot(a, y1), dot(b, y1), dot(c, y1), dot(d, y1));
     acc2 += vec4<f32>(dot(a, y2), dot(b, y2), dot(c, y2), dot(d, y2));
@@ -127,7 +127,7 @@ fn dense_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
 
 @compute @workgroup_size(WG)
 fn alu(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WG;
+  let i = linear_index(gid, nwg);
   if (i >= args.rows) { return; }
   var chains: array<vec4<f32>, CHAINS>;
   for (var c = 0u; c < CHAINS; c++) { chains[c] = vec4<f32>(f32(i + c) * 1e-6); }

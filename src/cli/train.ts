@@ -7,12 +7,11 @@ import { ALGORITHMS } from '../core/algorithms';
 import { ConfigError, FIELDS, configHelp, parseTrainArgs, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
 import { requestGpu, describeAdapter } from '../gpu/device';
 import { makeTrainer } from '../train/trainer';
-import { firstNonFinite, type IterationMetrics } from '../core/metrics';
+import { SOLVED_RETURN, firstNonFinite, stepsPerSecond, type IterationMetrics } from '../core/metrics';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpointFile';
 import type { Checkpoint } from '../train/checkpoint';
 
 const EXTRA_FLAGS = ['save', 'load', 'json', 'help', 'quiet'] as const;
-const SOLVED_RETURN = 475;
 const DEFAULT_STEP_BUDGET = 1_000_000;
 
 const HELP = `Usage: npm run train -- [flags]
@@ -177,7 +176,7 @@ async function main(): Promise<number> {
     iterations: trainer.iteration - firstIter,
     env_steps: trainer.envSteps,
     wall_s: wall,
-    sps: (trainer.envSteps - startSteps) / wall,
+    sps: stepsPerSecond(trainer.envSteps - startSteps, wall),
     final_mean_return: last?.mean_return ?? null,
     solved_at_iter: solvedAt,
     adapter: describeAdapter(gpu.adapter),

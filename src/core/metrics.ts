@@ -129,3 +129,50 @@ export function firstNonFinite(m: IterationMetrics): string | null {
   }
   return null;
 }
+
+/** CartPole-v1 counts as solved at this mean return (of a 500-step cap). */
+export const SOLVED_RETURN = 475;
+
+/** Iterations over which an iteration's reported `sps` is measured. */
+export const SPS_WINDOW = 4;
+
+export function stepsPerSecond(steps: number, seconds: number): number {
+  return steps / seconds;
+}
+
+/**
+ * Env steps per second over a sliding window of recent reports: readbacks
+ * arrive in bursts, so one report's own rate swings widely; the steps of the
+ * last few over the wall time from the first one's start to the last one's end
+ * do not. The window holds at most `reports` reports and, with `ms`, drops
+ * those that ended more than `ms` before the latest (keeping at least one).
+ */
+export class StepRate {
+  private readonly window: { steps: number; start: number; end: number }[] = [];
+
+  constructor(private readonly limits: { reports?: number; ms?: number }) {}
+
+  /** `steps` env steps ran from `start` to `end` (milliseconds, one clock). */
+  add(steps: number, start: number, end: number): void {
+    const w = this.window;
+    w.push({ steps, start, end });
+    if (this.limits.reports !== undefined && w.length > this.limits.reports) w.shift();
+    const ms = this.limits.ms;
+    if (ms !== undefined) while (w.length > 1 && end - w[0].end > ms) w.shift();
+  }
+
+  /** Env steps per second over the window; null when it is empty or spans less than `minMs`. */
+  perSecond(minMs = 0): number | null {
+    const w = this.window;
+    if (!w.length) return null;
+    const ms = w[w.length - 1].end - w[0].start;
+    if (ms < minMs) return null;
+    let steps = 0;
+    for (const r of w) steps += r.steps;
+    return stepsPerSecond(steps, ms / 1000);
+  }
+
+  clear(): void {
+    this.window.length = 0;
+  }
+}

@@ -6,7 +6,7 @@
  */
 import cgWgsl from '../../shaders/cg.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { Reduction, ReduceKernels } from './reduce';
 import { COMMON_WGSL } from '../gpu/wgsl';
@@ -27,7 +27,26 @@ export interface ConjugateGradientOptions {
   label?: string;
 }
 
-type CgKernels = Record<'cg_init' | 'cg_begin' | 'cg_update_solution' | 'cg_update_direction' | 'cg_advance', Kernel>;
+interface CgKernels {
+  kernels: Record<'cg_init' | 'cg_begin' | 'cg_update_solution' | 'cg_update_direction' | 'cg_advance', Kernel>;
+  args: StructView;
+  state: StructView;
+}
+
+/** The solver's pipelines and structs, compiled once per device. */
+function cgKernels(gpu: GpuContext): Promise<CgKernels> {
+  return perDevice(gpu, 'kernels:cg', async () => {
+    const family = await ShaderFamily.load(gpu, 'cg', [COMMON_WGSL, cgWgsl]);
+    const kernels = await family.kernels({
+      cg_init: undefined,
+      cg_begin: undefined,
+      cg_update_solution: undefined,
+      cg_update_direction: undefined,
+      cg_advance: undefined,
+    });
+    return { kernels, args: family.struct('CgArgs'), state: family.struct('CgState') };
+  });
+}
 
 export class ConjugateGradient {
   /** The solution x. Vectors are whole vec4s long, so they can feed the FVP's aligned kernels. */
@@ -45,24 +64,26 @@ export class ConjugateGradient {
   private readonly pAp: Reduction;
   private readonly newResidual: Reduction;
   private readonly args: GPUBuffer;
+  private readonly kernels: CgKernels['kernels'];
 
   private constructor(
     gpu: GpuContext,
-    private readonly kernels: CgKernels,
-    family: ShaderFamily,
+    compiled: CgKernels,
     reduce: ReduceKernels,
     readonly options: Readonly<ConjugateGradientOptions> & { label: string; residualTol: number },
   ) {
     const { count, rhs, label } = options;
+    const kernels = compiled.kernels;
+    this.kernels = kernels;
     const vectorBytes = Math.ceil(count / 4) * 16;
     const vector = (name: string) => storageBuffer(gpu, `${label}.${name}`, vectorBytes);
     this.solution = vector('solution');
     this.residualVector = vector('residual');
     this.direction = vector('direction');
     this.operatorDirection = vector('operatorDirection');
-    this.stateView = family.struct('CgState');
+    this.stateView = compiled.state;
     this.state = storageBuffer(gpu, `${label}.state`, this.stateView.paddedSize);
-    this.args = uniformBuffer(gpu, `${label}.args`, family.struct('CgArgs').pack({ count, residualTol: options.residualTol }));
+    this.args = uniformBuffer(gpu, `${label}.args`, compiled.args.pack({ count, residualTol: options.residualTol }));
     const { args, state } = this;
     const vectors = { b: rhs, x: this.solution, r: this.residualVector, p: this.direction, z: this.operatorDirection };
     this.groups = {
@@ -88,15 +109,8 @@ export class ConjugateGradient {
     if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`${label}: iterations must be a positive integer, got ${iterations}`);
     if (!(residualTol >= 0)) throw new Error(`${label}: residualTol must be ≥ 0, got ${residualTol}`);
     if (rhs.size < count * 4) throw new Error(`${label}: rhs buffer ${rhs.label} holds ${rhs.size / 4} floats, needs ${count}`);
-    const [family, reduce] = await Promise.all([ShaderFamily.load(gpu, 'cg', [COMMON_WGSL, cgWgsl]), ReduceKernels.create(gpu)]);
-    const kernels = await family.kernels({
-      cg_init: undefined,
-      cg_begin: undefined,
-      cg_update_solution: undefined,
-      cg_update_direction: undefined,
-      cg_advance: undefined,
-    });
-    return new ConjugateGradient(gpu, kernels, family, reduce, { ...options, label, residualTol });
+    const [compiled, reduce] = await Promise.all([cgKernels(gpu), ReduceKernels.create(gpu)]);
+    return new ConjugateGradient(gpu, compiled, reduce, { ...options, label, residualTol });
   }
 
   /** Index of a CgState field in `state` as an f32 array (e.g. 'residual' for a metrics copy). */

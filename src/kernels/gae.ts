@@ -1,8 +1,9 @@
 /** GAE backward scan (shaders/gae.wgsl): advantages and returns from one rollout, on the GPU. */
 import gaeWgsl from '../../shaders/gae.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, type Kernel } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { uniformBuffer } from '../gpu/buffers';
+import { COMMON_WGSL } from '../gpu/wgsl';
 
 export interface GaeBuffers {
   /** [T][N] f32 */
@@ -33,6 +34,14 @@ export interface GaeOptions {
   finalValuesOffset?: number;
 }
 
+/** The scan's pipeline and argument struct, compiled once per device. */
+function gaeKernel(gpu: GpuContext): Promise<{ kernel: Kernel; args: StructView }> {
+  return perDevice(gpu, 'kernels:gae', async () => {
+    const family = await ShaderFamily.load(gpu, 'gae', [COMMON_WGSL, gaeWgsl]);
+    return { kernel: await family.kernel('gae'), args: family.struct('GaeArgs') };
+  });
+}
+
 /** A GAE scan bound once to rollout buffers; `encode` records one dispatch. */
 export class Gae {
   private constructor(
@@ -58,12 +67,11 @@ export class Gae {
     for (const name of ['rewards', 'doneFlags', 'advantages', 'returns'] as const) need(name, T * n);
     need('values', (T + 1) * n);
     if (!options.truncationAsTerminal) need('finalValues', finalValuesOffset + Math.ceil(T / maxEpisodeSteps) * n);
-    const family = await ShaderFamily.load(gpu, 'gae', gaeWgsl);
-    const kernel = await family.kernel('gae');
+    const { kernel, args: argsView } = await gaeKernel(gpu);
     const args = uniformBuffer(
       gpu,
       `${label}.args`,
-      family.struct('GaeArgs').pack({
+      argsView.pack({
         numEnvs: n,
         numSteps: T,
         gamma: options.gamma,

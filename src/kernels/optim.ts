@@ -14,8 +14,9 @@
  */
 import optimWgsl from '../../shaders/optim.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { readFloat32, storageBuffer, uniformBuffer } from '../gpu/buffers';
+import { COMMON_WGSL } from '../gpu/wgsl';
 import { Reduction, ReduceKernels } from './reduce';
 
 interface OptimKernels {
@@ -26,25 +27,18 @@ interface OptimKernels {
   control: StructView;
 }
 
-const compiled = new WeakMap<GPUDevice, Promise<OptimKernels>>();
-
 function optimKernels(gpu: GpuContext): Promise<OptimKernels> {
-  let kernels = compiled.get(gpu.device);
-  if (!kernels) {
-    kernels = (async () => {
-      const family = await ShaderFamily.load(gpu, 'optim', optimWgsl);
-      const k = await family.kernels({ adam: undefined, adam_prepare: undefined, adam_update: undefined });
-      return {
-        adam: k.adam,
-        prepare: k.adam_prepare,
-        update: k.adam_update,
-        args: family.struct('AdamArgs'),
-        control: family.struct('AdamControl'),
-      };
-    })();
-    compiled.set(gpu.device, kernels);
-  }
-  return kernels;
+  return perDevice(gpu, 'kernels:optim', async () => {
+    const family = await ShaderFamily.load(gpu, 'optim', [COMMON_WGSL, optimWgsl]);
+    const k = await family.kernels({ adam: undefined, adam_prepare: undefined, adam_update: undefined });
+    return {
+      adam: k.adam,
+      prepare: k.adam_prepare,
+      update: k.adam_update,
+      args: family.struct('AdamArgs'),
+      control: family.struct('AdamControl'),
+    };
+  });
 }
 
 export interface AdamOptions {

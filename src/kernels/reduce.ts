@@ -6,8 +6,9 @@
  */
 import reduceWgsl from '../../shaders/reduce.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
+import { COMMON_WGSL, wgslConstants } from '../gpu/wgsl';
 
 export type ReduceOp = 'sum' | 'sumSquares' | 'dot' | 'mean' | 'meanStd';
 
@@ -16,10 +17,11 @@ const OP_CODE = { sum: 0, sumSquares: 1, dot: 2 } as const;
 /** Most partial results pass 1 writes; each covers at least MIN_PER_PARTIAL elements. */
 const MAX_PARTIALS = 4096;
 const MIN_PER_PARTIAL = 256;
-/** Partials combined per block in the finish (FINISH_BLOCK in the shader). */
+/** Partials combined per block in the finish. */
 export const FINISH_BLOCK = 64;
 
-const compiled = new WeakMap<GPUDevice, Promise<ReduceKernels>>();
+/** The constants reduce.wgsl reads: the op codes of partial_sums and FINISH_BLOCK. */
+const REDUCE_CONSTANTS = wgslConstants({ OP_SUM: OP_CODE.sum, OP_SUM_SQUARES: OP_CODE.sumSquares, OP_DOT: OP_CODE.dot, FINISH_BLOCK });
 
 /** The reduction pipelines, compiled once per device. */
 export class ReduceKernels {
@@ -32,23 +34,18 @@ export class ReduceKernels {
   ) {}
 
   static create(gpu: GpuContext): Promise<ReduceKernels> {
-    let kernels = compiled.get(gpu.device);
-    if (!kernels) {
-      kernels = (async () => {
-        const family = await ShaderFamily.load(gpu, 'reduce', reduceWgsl);
-        const [sum, sumSquares, dot, finishSums, partialMoments, finishMoments] = await Promise.all([
-          family.kernel('partial_sums', { constants: { OP: OP_CODE.sum } }),
-          family.kernel('partial_sums', { constants: { OP: OP_CODE.sumSquares } }),
-          family.kernel('partial_sums', { constants: { OP: OP_CODE.dot } }),
-          family.kernel('finish_sums'),
-          family.kernel('partial_moments'),
-          family.kernel('finish_moments'),
-        ]);
-        return new ReduceKernels({ sum, sumSquares, dot }, finishSums, partialMoments, finishMoments, family.struct('ReduceArgs'));
-      })();
-      compiled.set(gpu.device, kernels);
-    }
-    return kernels;
+    return perDevice(gpu, 'kernels:reduce', async () => {
+      const family = await ShaderFamily.load(gpu, 'reduce', [COMMON_WGSL, REDUCE_CONSTANTS, reduceWgsl]);
+      const [sum, sumSquares, dot, finishSums, partialMoments, finishMoments] = await Promise.all([
+        family.kernel('partial_sums', { constants: { OP: OP_CODE.sum } }),
+        family.kernel('partial_sums', { constants: { OP: OP_CODE.sumSquares } }),
+        family.kernel('partial_sums', { constants: { OP: OP_CODE.dot } }),
+        family.kernel('finish_sums'),
+        family.kernel('partial_moments'),
+        family.kernel('finish_moments'),
+      ]);
+      return new ReduceKernels({ sum, sumSquares, dot }, finishSums, partialMoments, finishMoments, family.struct('ReduceArgs'));
+    });
   }
 }
 

@@ -26,7 +26,7 @@ import { createUpdate } from '../algos/registry';
 import { envDefinition } from '../envs/registry';
 import type { ResolvedConfig } from '../core/config';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from './checkpoint';
-import { METRICS_BLOCK_FLOATS, decodeMetrics, metricSlot, type IterationMetrics } from '../core/metrics';
+import { METRICS_BLOCK_FLOATS, SPS_WINDOW, StepRate, decodeMetrics, metricSlot, type IterationMetrics } from '../core/metrics';
 
 export interface Trainer {
   readonly config: ResolvedConfig;
@@ -48,8 +48,6 @@ export interface Trainer {
 }
 
 const STAGING_RING = 3;
-/** Iterations over which the reported env steps per second are measured. */
-const SPS_WINDOW = 4;
 
 export function networkLayouts(config: ResolvedConfig): { policy: MlpLayout; value: MlpLayout } {
   const { obsDim, numActions } = config.derived;
@@ -193,7 +191,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
   let iteration = 0;
   let envSteps = 0;
   let lastFinish = 0;
-  const recentStarts: number[] = [];
+  const rate = new StepRate({ reports: SPS_WINDOW });
 
   const plannedIterations = config.iters || (config.totalSteps ? Math.ceil(config.totalSteps / batchSize) : 0);
   const learningRateFraction = (k: number) => (config.lrAnneal && plannedIterations ? Math.max(0, 1 - k / plannedIterations) : 1);
@@ -278,11 +276,8 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
       const now = performance.now();
       const started = Math.max(submitted, lastFinish);
       lastFinish = now;
-      // Readbacks can arrive in bursts, so SPS is taken over the last few iterations, not one.
-      recentStarts.push(started);
-      if (recentStarts.length > SPS_WINDOW) recentStarts.shift();
-      const sps = (batchSize * recentStarts.length) / ((now - recentStarts[0]) / 1000);
-      return decodeMetrics(block, { iter: k, envSteps: stepsAfter, sps, wallSeconds: (now - started) / 1000, algo: config.algo });
+      rate.add(batchSize, started, now);
+      return decodeMetrics(block, { iter: k, envSteps: stepsAfter, sps: rate.perSecond()!, wallSeconds: (now - started) / 1000, algo: config.algo });
     },
 
     async timePhases() {
@@ -305,7 +300,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
       iteration++;
       envSteps += batchSize;
       lastFinish = performance.now();
-      recentStarts.length = 0;
+      rate.clear();
       return { collect, advantage, update: updateSeconds, total: collect + advantage + updateSeconds };
     },
 

@@ -7,7 +7,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { ALGOS, type Algo } from '../core/config';
-import type { IterationMetrics } from '../core/metrics';
+import { SOLVED_RETURN, SPS_WINDOW, type IterationMetrics } from '../core/metrics';
 import { ALGO_LABELS } from './studioConfig';
 import { element } from './dom';
 
@@ -29,13 +29,6 @@ interface ChartSpec {
   axisFormat?: (v: number) => string;
 }
 
-const SOLVED_RETURN = 475;
-/**
- * Iterations averaged for the throughput chart. With several iterations queued
- * and several runs sharing the device, reports arrive in bursts, so one
- * iteration's `sps` swings widely; steps over wall time across a few does not.
- */
-const SPS_WINDOW = 5;
 
 const CHARTS: readonly ChartSpec[] = [
   { testId: 'chart-return', title: 'Mean episode return', metric: 'mean_return', yLabel: 'mean return', format: (v) => v.toFixed(1) },
@@ -57,18 +50,7 @@ export function compact(v: number): string {
 /** One algorithm's metric columns. */
 interface Columns {
   envSteps: number[];
-  wallSeconds: number[];
   values: Record<ChartedMetric, (number | null)[]>;
-}
-
-/** Env steps over wall seconds of the last SPS_WINDOW iterations, leaving out the first (it includes compiling) once there are others. */
-function windowedSps(column: Columns, latest: IterationMetrics): number {
-  const n = column.wallSeconds.length;
-  if (n < 2) return latest.sps;
-  const from = Math.max(1, n - SPS_WINDOW);
-  let seconds = 0;
-  for (let i = from; i < n; i++) seconds += column.wallSeconds[i];
-  return seconds > 0 ? (column.envSteps[n - 1] - column.envSteps[from - 1]) / seconds : latest.sps;
 }
 
 class Chart {
@@ -170,7 +152,7 @@ export class Charts {
   start(algos: readonly Algo[], trpoMaxKl: number | null): void {
     this.columns.clear();
     for (const algo of algos) {
-      this.columns.set(algo, { envSteps: [], wallSeconds: [], values: { mean_return: [], approx_kl: [], entropy: [], sps: [] } });
+      this.columns.set(algo, { envSteps: [], values: { mean_return: [], approx_kl: [], entropy: [], sps: [] } });
     }
     for (const chart of this.charts) {
       const references: ReferenceLine[] = [];
@@ -184,11 +166,10 @@ export class Charts {
     const column = this.columns.get(algo);
     if (!column) return;
     column.envSteps.push(metrics.env_steps);
-    column.wallSeconds.push(metrics.wall_s);
     column.values.mean_return.push(metrics.mean_return);
     column.values.approx_kl.push(metrics.approx_kl);
     column.values.entropy.push(metrics.entropy);
-    column.values.sps.push(windowedSps(column, metrics));
+    column.values.sps.push(metrics.sps);
     if (this.frameRequested) return;
     this.frameRequested = true;
     requestAnimationFrame(() => {

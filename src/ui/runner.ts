@@ -8,7 +8,7 @@
  */
 import type { Algo } from '../core/config';
 import type { Trainer } from '../train/trainer';
-import { firstNonFinite, type IterationMetrics } from '../core/metrics';
+import { StepRate, firstNonFinite, type IterationMetrics } from '../core/metrics';
 
 /** One algorithm's run. */
 export interface Lane {
@@ -53,8 +53,9 @@ function wantsMore(lane: Lane): boolean {
 export class Runner {
   private current: RunnerState = 'paused';
   private loopDone: Promise<void> = Promise.resolve();
-  /** (time, env steps) of recent reports, for the device-wide SPS. */
-  private readonly recent: { time: number; steps: number }[] = [];
+  /** Env steps of every lane over the last few seconds (a report's steps ran since the previous report). */
+  private readonly rate = new StepRate({ ms: 3000 });
+  private lastReport: number | null = null;
 
   constructor(
     readonly lanes: readonly Lane[],
@@ -63,17 +64,15 @@ export class Runner {
 
   /** Env steps per second over every lane, over the last few seconds; null until a second has been measured. */
   get sps(): number | null {
-    const r = this.recent;
-    const seconds = r.length < 2 ? 0 : (r[r.length - 1].time - r[0].time) / 1000;
     // Reports can arrive in bursts: a rate over milliseconds means nothing.
-    if (seconds < 1) return null;
-    return r.slice(1).reduce((total, x) => total + x.steps, 0) / seconds;
+    return this.rate.perSecond(1000);
   }
 
   /** Starts or resumes. */
   run(): void {
     if (this.current !== 'paused') return;
-    this.recent.length = 0;
+    this.rate.clear();
+    this.lastReport = null;
     this.setState('running');
     this.loopDone = this.loop();
   }
@@ -148,9 +147,8 @@ export class Runner {
   private report(lane: Lane, metrics: IterationMetrics): void {
     lane.history.push(metrics);
     const now = performance.now();
-    this.recent.push({ time: now, steps: lane.trainer.config.derived.batchSize });
-    // Keep one report older than the window as its start.
-    while (this.recent.length > 2 && now - this.recent[1].time > 3000) this.recent.shift();
+    if (this.lastReport !== null) this.rate.add(lane.trainer.config.derived.batchSize, this.lastReport, now);
+    this.lastReport = now;
     const bad = firstNonFinite(metrics);
     const { stopAtReturn } = lane.trainer.config;
     if (bad) lane.finished = `diverged at iteration ${metrics.iter}: ${bad} is not finite`;
