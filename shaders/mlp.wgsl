@@ -44,8 +44,8 @@
 //               output row. ALIGNED: W rows start on 16-byte boundaries
 //               (weightOffset and inDim multiples of 4), so weights are read
 //               as vec4s.
-// backward_params: one invocation per 4×4 tile of W (and per 4 biases),
-//   dispatch ceil(outDim/4) · (ceil(inDim/4) + 1); it sums over rows in a fixed
+// backward_params: one invocation per TILE×TILE tile of W (and per TILE biases),
+//   dispatch ceil(outDim/TILE) · (ceil(inDim/TILE) + 1); it sums over rows in a fixed
 //   order (blocks of ROW_BLOCK rows, then the block sums), so results are
 //   bit-reproducible and the f32 error grows like (ROW_BLOCK + rows/ROW_BLOCK)·eps.
 //   INPUT_VEC4 / GRAD_VEC4 (inDim / outDim multiples of 4) read a row's four
@@ -492,13 +492,13 @@ fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
   let tile = linear_index(gid, nwg);
   let inDim = args.inDim;
   let outDim = args.outDim;
-  let inTiles = (inDim + 3u) / 4u;
+  let inTiles = (inDim + TILE - 1u) / TILE;
   let tilesPerRow = inTiles + 1u;
-  if (tile >= tilesPerRow * ((outDim + 3u) / 4u)) { return; }
-  let o0 = 4u * (tile / tilesPerRow);
-  let i0 = 4u * (tile % tilesPerRow);
+  if (tile >= tilesPerRow * ((outDim + TILE - 1u) / TILE)) { return; }
+  let o0 = TILE * (tile / tilesPerRow);
+  let i0 = TILE * (tile % tilesPerRow);
   // The last tile of each row of tiles holds the biases of outputs o0 .. o0 + 3.
-  let isBias = i0 == 4u * inTiles;
+  let isBias = i0 == TILE * inTiles;
   // total<j>, block<j>: output o0 + j against inputs i0 .. i0 + 3 (bias tiles:
   // against 1). Named, not arrays: SwiftShader keeps indexed arrays in memory.
   var total0 = vec4<f32>(0.0);

@@ -76,10 +76,6 @@ function isAligned(layer: DenseLayer): boolean {
   return layer.weightOffset % 4 === 0 && layer.inDim % 4 === 0;
 }
 
-/** Invocations of backward_params for one layer: one per 4×4 tile of W plus one per 4 biases. */
-function paramTiles(layer: DenseLayer): number {
-  return Math.ceil(layer.outDim / 4) * (Math.ceil(layer.inDim / 4) + 1);
-}
 
 /** The dense-layer operations, each with a kernel per layer. */
 type DenseOp = 'forward' | 'tangent' | 'backwardInput' | 'backwardParams';
@@ -118,6 +114,8 @@ function tiled(entry: string, options: KernelOptions, takes: (layer: DenseLayer)
 
 const outputTiles = (layer: DenseLayer) => Math.ceil(layer.outDim / tile);
 const inputTiles = (layer: DenseLayer) => layer.inDim / tile;
+/** backward_params: one invocation per tile × tile block of W plus one per `tile` biases. */
+const paramTiles = (layer: DenseLayer) => Math.ceil(layer.outDim / tile) * (Math.ceil(layer.inDim / tile) + 1);
 
 /** backward_params, the same in every shape: vec4 reads of whichever rows are whole vec4s. */
 const PARAM_SPREADS: readonly Spread[] = (
