@@ -1,54 +1,67 @@
-// Batched dense layers of an MLP whose parameters live in one flat buffer.
+// Batched dense layers of an MLP whose parameters live in one flat buffer: the
+// forward pass, its tangent (forward mode, for the Fisher-vector product in
+// fvp.wgsl), and the input and parameter gradients.
 //
 // Buffers (row-major):
 //   params      [paramCount] f32; this layer's W[o][i] at weightOffset + o * inDim + i, b[o] at biasOffset + o
-//   input       [rows][inDim]  the previous layer's post-activation (or the network input)
-//   output      [rows][outDim] this layer's post-activation
+//   input       [rows][inDim]  the previous layer's post-activation a_{l−1} (or the network input)
+//   output      [rows][outDim] this layer's post-activation a_l (the tangent reads it)
 //   gradOutput  [rows][outDim] dLoss/d(this layer's pre-activation)
 //   gradInput   [rows][inDim]  dLoss/d(previous layer's pre-activation)
 //   grads       [paramCount] f32, same layout as params
-//   paramsVec4, inputVec4, gradOutputVec4: the same buffers seen as vec4s
+//   vector      [paramCount] f32, the tangent direction (V, v_b) in the parameter layout
+//   tangentIn   [rows][inDim]  u_{l−1}, the tangent of input (not read by the first layer)
+//   tangentOut  [rows][outDim] u_l
+//   *Vec4: the same buffers seen as vec4s
 //
 //   forward:         output[r][o]   = act(Σ_i W[o][i] input[r][i] + b[o])
+//   tangent:         tangentOut[r][o] = act'(output[r][o]) · (Σ_i V[o][i] input[r][i] + W[o][i] tangentIn[r][i] + v_b[o])
+//                    (the W·u term only where args.firstLayer = 0: the network input does not depend on θ)
 //   backward_input:  gradInput[r][i] = (Σ_o W[o][i] gradOutput[r][o]) · act'(input[r][i]),
 //                    act' of the activation that produced input (tanh: 1 − input², identity: 1)
 //   backward_params: grads[W[o][i]] (=, or += with accumulate) scale · Σ_r gradOutput[r][o] input[r][i]
 //                    grads[b[o]]    likewise with scale · Σ_r gradOutput[r][o]
 //
-// forward and backward_input come in three shapes, because what is fast
-// differs between drivers (bench/RESULTS.md has the measurements):
+// forward, tangent and backward_input come in shapes, because what is fast
+// differs between drivers (bench/RESULTS.md has the measurements); which shape
+// takes which layer, and its dispatch, is declared once in src/kernels/mlp.ts:
 //   *_rows      ROWS rows per invocation held in registers; every weight vec4
 //               is loaded once for all ROWS rows. Dispatch ceil(rows / ROWS).
 //               Fastest on lavapipe, whose LLVM keeps the rows in vector
 //               registers. Needs aligned W rows (see ALIGNED) and the summed
 //               dimension ≤ WIDTH (forward: inDim, backward_input: outDim).
-//   *_tiles     one invocation per 4 rows × 4 outputs (inputs for
+//               (No tangent_rows: that shape's tangent is tangent_tiles.)
+//   *_tiles     one invocation per TILE rows × TILE outputs (inputs for
 //               backward_input), accumulated in named vec4s: each loaded
 //               weight vec4 and row vec4 serves four dot products. Dispatch
-//               ceil(rows / 4) · ceil(outDim / 4) (forward) or · inDim / 4
-//               (backward_input). Fastest on SwiftShader, which keeps indexed
-//               per-invocation arrays in memory and loads each lane apart;
-//               also the register micro-tile GPUs favour. Needs aligned W
-//               rows (see ALIGNED).
-//   forward, backward_input (no suffix): one invocation per row (dispatch
-//               `rows`), any shape; rows wider than CHUNK are done in chunks
-//               that accumulate in the output row. ALIGNED: W rows start on
-//               16-byte boundaries (weightOffset and inDim multiples of 4), so
-//               weights are read as vec4s.
-// backward_params: one invocation per 4×4 tile of W (and per 4 biases),
-//   dispatch ceil(outDim/4) · (ceil(inDim/4) + 1); it sums over rows in a fixed
+//               ceil(rows / TILE) · ceil(outDim / TILE) (forward, tangent) or
+//               · inDim / TILE (backward_input). Fastest on SwiftShader, which
+//               keeps indexed per-invocation arrays in memory and loads each
+//               lane apart; also the register micro-tile GPUs favour. Needs
+//               aligned W rows (see ALIGNED).
+//   no suffix   one invocation per row (dispatch `rows`), any shape; rows
+//               wider than CHUNK are done in chunks that accumulate in the
+//               output row. ALIGNED: W rows start on 16-byte boundaries
+//               (weightOffset and inDim multiples of 4), so weights are read
+//               as vec4s.
+// backward_params: one invocation per TILE×TILE tile of W (and per TILE biases),
+//   dispatch ceil(outDim/TILE) · (ceil(inDim/TILE) + 1); it sums over rows in a fixed
 //   order (blocks of ROW_BLOCK rows, then the block sums), so results are
 //   bit-reproducible and the f32 error grows like (ROW_BLOCK + rows/ROW_BLOCK)·eps.
 //   INPUT_VEC4 / GRAD_VEC4 (inDim / outDim multiples of 4) read a row's four
 //   values as one vec4: a pipeline per layer shape, since a runtime test runs
 //   both sides on SwiftShader.
-// The *_tiles kernels use shaders/tiles.wgsl (prepended by the wrapper).
+// The loops that read a matrix (W, or the tangent's V) against rows are the
+// helpers below, taking the buffers by pointer, so forward and tangent share
+// them (WGSL language feature unrestricted_pointer_parameters).
 // Every shape computes a row from that row alone, in the same order whatever
 // the batch, so a row's result does not depend on the rows beside it.
 // Lanes of a partial vec4 past the end of a row read a clamped, valid index;
-// forward multiplies them by an exact zero, backward_input discards them.
-// Rows past the end in a block of ROWS or 4 repeat the last row; their results
-// are not stored.
+// forward and tangent multiply them by an exact zero, backward_input discards them.
+// Rows past the end in a block of ROWS or TILE repeat the last row; their
+// results are not stored.
+// Prepended by the wrapper: shaders/common.wgsl and the constants ROWS, WIDTH,
+// WIDTH4, TILE and TANH generated from src/kernels/mlp.ts.
 override WG: u32 = 64;
 override ALIGNED: bool = false;
 override INPUT_VEC4: bool = false;
@@ -57,14 +70,6 @@ override GRAD_VEC4: bool = false;
 const CHUNK: u32 = 64u;
 const CHUNK4: u32 = 16u;
 const ROW_BLOCK: u32 = 64u;
-// Rows per invocation of the *_rows kernels: 4 measured best on lavapipe (2 and
-// 8 slower), and LLVM compiles 8 several times slower on a cold shader cache.
-const ROWS: u32 = 4u;
-const WIDTH: u32 = 64u;
-const WIDTH4: u32 = 16u;
-
-// Activation codes (DenseArgs.activation, inputActivation); 0 is identity.
-const TANH: u32 = 1u;
 
 struct DenseArgs {
   rows: u32,
@@ -72,10 +77,12 @@ struct DenseArgs {
   outDim: u32,
   weightOffset: u32,
   biasOffset: u32,
-  // forward: the activation applied to this layer's output
+  // forward: the activation applied to this layer's output (0 identity, TANH)
   activation: u32,
   // backward_input: the activation that produced `input`
   inputActivation: u32,
+  // tangent: 1 for the network's first layer, whose input has no tangent
+  firstLayer: u32,
   // backward_params: 1 adds to grads instead of overwriting them
   accumulate: u32,
   // backward_params: factor applied to the summed gradient
@@ -92,6 +99,17 @@ struct DenseArgs {
 @group(0) @binding(7) var<storage, read> paramsVec4: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read> inputVec4: array<vec4<f32>>;
 @group(0) @binding(9) var<storage, read> gradOutputVec4: array<vec4<f32>>;
+@group(0) @binding(10) var<storage, read> vector: array<f32>;
+@group(0) @binding(11) var<storage, read> vectorVec4: array<vec4<f32>>;
+@group(0) @binding(12) var<storage, read> tangentIn: array<f32>;
+@group(0) @binding(13) var<storage, read> tangentInVec4: array<vec4<f32>>;
+@group(0) @binding(14) var<storage, read_write> tangentOut: array<f32>;
+
+// A read-only buffer by pointer, and the same buffer seen as vec4s.
+alias Floats = ptr<storage, array<f32>, read>;
+alias Vec4s = ptr<storage, array<vec4<f32>>, read>;
+// One chunk of a row held by an invocation.
+alias Chunk = array<vec4<f32>, CHUNK4>;
 
 fn activate(kind: u32, x: f32) -> f32 {
   // tanh rounds to ±1 in f32 beyond |x| ≈ 9; the clamp keeps drivers that
@@ -106,65 +124,120 @@ fn slope(kind: u32, y: f32) -> f32 {
   return 1.0;
 }
 
-// Four consecutive elements of `input` from base + i, zero where i + j >= n.
-fn input4(base: u32, i: u32, n: u32) -> vec4<f32> {
-  if (INPUT_VEC4) { return inputVec4[(base + i) / 4u]; }
-  let last = n - 1u;
-  return select(vec4<f32>(0.0), vec4<f32>(
-    input[base + min(i, last)],
-    input[base + min(i + 1u, last)],
-    input[base + min(i + 2u, last)],
-    input[base + min(i + 3u, last)],
-  ), vec4<u32>(i, i + 1u, i + 2u, i + 3u) < vec4<u32>(n));
-}
-
-// Four consecutive elements of gradOutput from base + o, zero where o + j >= n.
-fn gradOutput4(base: u32, o: u32, n: u32) -> vec4<f32> {
-  if (GRAD_VEC4) { return gradOutputVec4[(base + o) / 4u]; }
-  let last = n - 1u;
-  return select(vec4<f32>(0.0), vec4<f32>(
-    gradOutput[base + min(o, last)],
-    gradOutput[base + min(o + 1u, last)],
-    gradOutput[base + min(o + 2u, last)],
-    gradOutput[base + min(o + 3u, last)],
-  ), vec4<u32>(o, o + 1u, o + 2u, o + 3u) < vec4<u32>(n));
-}
-
-// W[row][i .. i + 3] for a row of W starting at params[w]; lanes past the
-// row's last index are clamped to it.
-fn weights4(w: u32, i: u32, last: u32) -> vec4<f32> {
-  if (ALIGNED) { return paramsVec4[(w + i) / 4u]; }
+// v[base + i .. base + i + 3], each index clamped to base + last.
+fn clamped4(v: Floats, base: u32, i: u32, last: u32) -> vec4<f32> {
   return vec4<f32>(
-    params[w + min(i, last)],
-    params[w + min(i + 1u, last)],
-    params[w + min(i + 2u, last)],
-    params[w + min(i + 3u, last)],
+    (*v)[base + min(i, last)],
+    (*v)[base + min(i + 1u, last)],
+    (*v)[base + min(i + 2u, last)],
+    (*v)[base + min(i + 3u, last)],
   );
+}
+
+// Four consecutive elements of a row of v (n long) from base + i, zero where
+// i + j >= n; one vec4 read where the row is whole vec4s (`whole`).
+fn row4(v: Floats, v4: Vec4s, whole: bool, base: u32, i: u32, n: u32) -> vec4<f32> {
+  if (whole) { return (*v4)[(base + i) / 4u]; }
+  return select(vec4<f32>(0.0), clamped4(v, base, i, n - 1u), vec4<u32>(i, i + 1u, i + 2u, i + 3u) < vec4<u32>(n));
+}
+
+// M[row][i .. i + 3] for a row of M (W in params, or V in vector) starting at
+// m[w]; lanes past the row's last index are clamped to it.
+fn weights4(m: Floats, m4: Vec4s, w: u32, i: u32, last: u32) -> vec4<f32> {
+  if (ALIGNED) { return (*m4)[(w + i) / 4u]; }
+  return clamped4(m, w, i, last);
+}
+
+// x[k] = row elements 4k .. 4k + 3 of the n from base, for the k a chunk of n uses.
+fn load_chunk(x: ptr<function, Chunk>, v: Floats, v4: Vec4s, base: u32, n: u32) {
+  let n4 = (n + 3u) / 4u;
+  // Constant trip counts let the compiler unroll and keep x in registers.
+  for (var k = 0u; k < CHUNK4; k++) {
+    if (k < n4) { (*x)[k] = row4(v, v4, INPUT_VEC4, base, 4u * k, n); }
+  }
+}
+
+// acc + Σ_k M[w + 4k .. 4k + 3] · x[k]: a chunk of n elements of a row of M against a held chunk.
+fn chunk_dot(acc: vec4<f32>, m: Floats, m4: Vec4s, w: u32, x: ptr<function, Chunk>, n: u32) -> vec4<f32> {
+  let n4 = (n + 3u) / 4u;
+  var sum = acc;
+  for (var k = 0u; k < CHUNK4; k++) {
+    if (k < n4) { sum += weights4(m, m4, w, 4u * k, n - 1u) * (*x)[k]; }
+  }
+  return sum;
+}
+
+// Invocation t of a *_tiles kernel for a layer [rows][inDim] → [rows][outDim]
+// owns rows r0 .. r0 + 3 and outputs o0 .. o0 + 3 (t = (r0 / TILE) ·
+// ceil(outDim / TILE) + o0 / TILE). Rows and outputs past the end repeat the
+// last one, so every load is in range. inDim and the weight offset are
+// multiples of 4, so rows of the input and of W are whole vec4s.
+struct Tile {
+  r0: u32,
+  o0: u32,
+  // vec4 index of input row r0 + j, for j = 0 .. 3
+  rows: vec4<u32>,
+  // vec4 index of W row o0 + j (in the parameter layout), for j = 0 .. 3
+  weights: vec4<u32>,
+}
+
+fn tile_of(t: u32) -> Tile {
+  let inDim = args.inDim;
+  let outTiles = (args.outDim + TILE - 1u) / TILE;
+  let o0 = TILE * (t % outTiles);
+  let r0 = TILE * (t / outTiles);
+  let r = min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(args.rows - 1u));
+  let o = min(vec4<u32>(o0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(args.outDim - 1u));
+  return Tile(r0, o0, r * inDim / 4u, (vec4<u32>(args.weightOffset) + o * inDim) / 4u);
+}
+
+// A tile's sums: row<j>[c] for row r0 + j, output o0 + c. Named, not an
+// array: SwiftShader keeps indexed arrays in memory.
+struct TileSums {
+  row0: vec4<f32>,
+  row1: vec4<f32>,
+  row2: vec4<f32>,
+  row3: vec4<f32>,
+}
+
+// (a·y, b·y, c·y, d·y): one row against four rows of W.
+fn dots4(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, y: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(dot(a, y), dot(b, y), dot(c, y), dot(d, y));
+}
+
+// sums + the tile's four rows of M (vec4s m4) against its four rows of x (vec4s x4), over the layer's inputs.
+fn tile_dots(sums: TileSums, m4: Vec4s, x4: Vec4s, tile: Tile) -> TileSums {
+  let w = tile.weights;
+  let x = tile.rows;
+  var s = sums;
+  for (var k = 0u; k < args.inDim / 4u; k++) {
+    let a = (*m4)[w.x + k];
+    let b = (*m4)[w.y + k];
+    let c = (*m4)[w.z + k];
+    let d = (*m4)[w.w + k];
+    s.row0 += dots4(a, b, c, d, (*x4)[x.x + k]);
+    s.row1 += dots4(a, b, c, d, (*x4)[x.y + k]);
+    s.row2 += dots4(a, b, c, d, (*x4)[x.z + k]);
+    s.row3 += dots4(a, b, c, d, (*x4)[x.w + k]);
+  }
+  return s;
 }
 
 @compute @workgroup_size(WG)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let r = gid.x + gid.y * nwg.x * WG;
+  let r = linear_index(gid, nwg);
   if (r >= args.rows) { return; }
   let inDim = args.inDim;
   let outDim = args.outDim;
   let outBase = r * outDim;
-  var x: array<vec4<f32>, CHUNK4>;
+  var x: Chunk;
   for (var c0 = 0u; c0 < inDim; c0 += CHUNK) {
     let n = min(CHUNK, inDim - c0);
-    let n4 = (n + 3u) / 4u;
-    // Constant trip counts let the compiler unroll and keep x in registers.
-    for (var k = 0u; k < CHUNK4; k++) {
-      if (k < n4) { x[k] = input4(r * inDim + c0, 4u * k, n); }
-    }
+    load_chunk(&x, &input, &inputVec4, r * inDim + c0, n);
     let firstChunk = c0 == 0u;
     let lastChunk = c0 + n == inDim;
     for (var o = 0u; o < outDim; o++) {
-      let w = args.weightOffset + o * inDim + c0;
-      var acc = vec4<f32>(0.0);
-      for (var k = 0u; k < CHUNK4; k++) {
-        if (k < n4) { acc += weights4(w, 4u * k, n - 1u) * x[k]; }
-      }
+      let acc = chunk_dot(vec4<f32>(0.0), &params, &paramsVec4, args.weightOffset + o * inDim + c0, &x, n);
       var s = (acc.x + acc.y) + (acc.z + acc.w);
       if (firstChunk) { s += params[args.biasOffset + o]; } else { s += output[outBase + o]; }
       output[outBase + o] = select(s, activate(args.activation, s), lastChunk);
@@ -173,8 +246,35 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 }
 
 @compute @workgroup_size(WG)
+fn tangent(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = linear_index(gid, nwg);
+  if (r >= args.rows) { return; }
+  let inDim = args.inDim;
+  let outDim = args.outDim;
+  let outBase = r * outDim;
+  let chained = args.firstLayer == 0u;
+  var x: Chunk;
+  var u: Chunk;
+  for (var c0 = 0u; c0 < inDim; c0 += CHUNK) {
+    let n = min(CHUNK, inDim - c0);
+    load_chunk(&x, &input, &inputVec4, r * inDim + c0, n);
+    if (chained) { load_chunk(&u, &tangentIn, &tangentInVec4, r * inDim + c0, n); }
+    let firstChunk = c0 == 0u;
+    let lastChunk = c0 + n == inDim;
+    for (var o = 0u; o < outDim; o++) {
+      let w = args.weightOffset + o * inDim + c0;
+      var acc = chunk_dot(vec4<f32>(0.0), &vector, &vectorVec4, w, &x, n);
+      if (chained) { acc = chunk_dot(acc, &params, &paramsVec4, w, &u, n); }
+      let earlier = select(tangentOut[outBase + o], vector[args.biasOffset + o], firstChunk);
+      let s = earlier + ((acc.x + acc.y) + (acc.z + acc.w));
+      tangentOut[outBase + o] = select(s, s * slope(args.activation, output[outBase + o]), lastChunk);
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
 fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let r = gid.x + gid.y * nwg.x * WG;
+  let r = linear_index(gid, nwg);
   if (r >= args.rows) { return; }
   let inDim = args.inDim;
   let outDim = args.outDim;
@@ -191,7 +291,7 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
       // Inputs i0 .. i0 + 3 against outputs c0 .. c0 + n.
       var acc = vec4<f32>(0.0);
       for (var o = 0u; o < CHUNK; o++) {
-        if (o < n) { acc += weights4(args.weightOffset + (c0 + o) * inDim, i0, inDim - 1u) * g[o]; }
+        if (o < n) { acc += weights4(&params, &paramsVec4, args.weightOffset + (c0 + o) * inDim, i0, inDim - 1u) * g[o]; }
       }
       for (var j = 0u; j < 4u; j++) {
         let i = inBase + i0 + j;
@@ -207,7 +307,7 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
 
 @compute @workgroup_size(WG)
 fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let first = (gid.x + gid.y * nwg.x * WG) * ROWS;
+  let first = linear_index(gid, nwg) * ROWS;
   let rows = args.rows;
   if (first >= rows) { return; }
   let inDim = args.inDim;
@@ -243,7 +343,7 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 
 @compute @workgroup_size(WG)
 fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let first = (gid.x + gid.y * nwg.x * WG) * ROWS;
+  let first = linear_index(gid, nwg) * ROWS;
   let rows = args.rows;
   if (first >= rows) { return; }
   let inDim = args.inDim;
@@ -278,43 +378,16 @@ fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
 
 @compute @workgroup_size(WG)
 fn forward_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * WG;
-  let inDim = args.inDim;
-  let outDim = args.outDim;
-  let rows = args.rows;
-  let tile = tile_of(t, rows, inDim, outDim, args.weightOffset);
+  let tile = tile_of(linear_index(gid, nwg));
   let r0 = tile.r0;
   let o0 = tile.o0;
-  if (r0 >= rows) { return; }
-  let lastOut = outDim - 1u;
-  let x = tile.rows;
-  let w = tile.weights;
-  // acc<j>[c]: row r0 + j, output o0 + c. Named, not an array: SwiftShader
-  // keeps indexed arrays in memory.
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
-  for (var k = 0u; k < inDim / 4u; k++) {
-    let a = paramsVec4[w.x + k];
-    let b = paramsVec4[w.y + k];
-    let c = paramsVec4[w.z + k];
-    let d = paramsVec4[w.w + k];
-    acc0 += dots4(a, b, c, d, inputVec4[x.x + k]);
-    acc1 += dots4(a, b, c, d, inputVec4[x.y + k]);
-    acc2 += dots4(a, b, c, d, inputVec4[x.z + k]);
-    acc3 += dots4(a, b, c, d, inputVec4[x.w + k]);
-  }
-  let bias = vec4<f32>(
-    params[args.biasOffset + o0],
-    params[args.biasOffset + min(o0 + 1u, lastOut)],
-    params[args.biasOffset + min(o0 + 2u, lastOut)],
-    params[args.biasOffset + min(o0 + 3u, lastOut)],
-  );
-  storeOutputs(r0, o0, acc0 + bias);
-  storeOutputs(r0 + 1u, o0, acc1 + bias);
-  storeOutputs(r0 + 2u, o0, acc2 + bias);
-  storeOutputs(r0 + 3u, o0, acc3 + bias);
+  if (r0 >= args.rows) { return; }
+  let s = tile_dots(TileSums(), &paramsVec4, &inputVec4, tile);
+  let bias = clamped4(&params, args.biasOffset, o0, args.outDim - 1u);
+  storeOutputs(r0, o0, s.row0 + bias);
+  storeOutputs(r0 + 1u, o0, s.row1 + bias);
+  storeOutputs(r0 + 2u, o0, s.row2 + bias);
+  storeOutputs(r0 + 3u, o0, s.row3 + bias);
 }
 
 // output[r][o0 .. o0 + 3] = act(s), the parts inside the batch and the layer.
@@ -326,14 +399,41 @@ fn storeOutputs(r: u32, o0: u32, s: vec4<f32>) {
 }
 
 @compute @workgroup_size(WG)
+fn tangent_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let tile = tile_of(linear_index(gid, nwg));
+  let r0 = tile.r0;
+  let o0 = tile.o0;
+  if (r0 >= args.rows) { return; }
+  // V a_{l−1}, then + W u_{l−1}
+  var s = tile_dots(TileSums(), &vectorVec4, &inputVec4, tile);
+  if (args.firstLayer == 0u) { s = tile_dots(s, &paramsVec4, &tangentInVec4, tile); }
+  let vb = clamped4(&vector, args.biasOffset, o0, args.outDim - 1u);
+  storeTangents(r0, o0, s.row0 + vb);
+  storeTangents(r0 + 1u, o0, s.row1 + vb);
+  storeTangents(r0 + 2u, o0, s.row2 + vb);
+  storeTangents(r0 + 3u, o0, s.row3 + vb);
+}
+
+// tangentOut[r][o0 .. o0 + 3] = s · act'(a_l), the parts inside the batch and the layer.
+fn storeTangents(r: u32, o0: u32, s: vec4<f32>) {
+  if (r >= args.rows) { return; }
+  for (var c = 0u; c < 4u; c++) {
+    if (o0 + c < args.outDim) {
+      let at = r * args.outDim + o0 + c;
+      tangentOut[at] = s[c] * slope(args.activation, output[at]);
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
 fn backward_input_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * WG;
+  let t = linear_index(gid, nwg);
   let inDim = args.inDim;
   let outDim = args.outDim;
   let rows = args.rows;
-  let inTiles = inDim / 4u;
-  let i0 = 4u * (t % inTiles);
-  let r0 = 4u * (t / inTiles);
+  let inTiles = inDim / TILE;
+  let i0 = TILE * (t % inTiles);
+  let r0 = TILE * (t / inTiles);
   if (r0 >= rows) { return; }
   let lastRow = rows - 1u;
   let g0 = r0 * outDim;
@@ -389,16 +489,16 @@ fn storeGradInputs(r: u32, i0: u32, s: vec4<f32>) {
 
 @compute @workgroup_size(WG)
 fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let tile = gid.x + gid.y * nwg.x * WG;
+  let tile = linear_index(gid, nwg);
   let inDim = args.inDim;
   let outDim = args.outDim;
-  let inTiles = (inDim + 3u) / 4u;
+  let inTiles = (inDim + TILE - 1u) / TILE;
   let tilesPerRow = inTiles + 1u;
-  if (tile >= tilesPerRow * ((outDim + 3u) / 4u)) { return; }
-  let o0 = 4u * (tile / tilesPerRow);
-  let i0 = 4u * (tile % tilesPerRow);
+  if (tile >= tilesPerRow * ((outDim + TILE - 1u) / TILE)) { return; }
+  let o0 = TILE * (tile / tilesPerRow);
+  let i0 = TILE * (tile % tilesPerRow);
   // The last tile of each row of tiles holds the biases of outputs o0 .. o0 + 3.
-  let isBias = i0 == 4u * inTiles;
+  let isBias = i0 == TILE * inTiles;
   // total<j>, block<j>: output o0 + j against inputs i0 .. i0 + 3 (bias tiles:
   // against 1). Named, not arrays: SwiftShader keeps indexed arrays in memory.
   var total0 = vec4<f32>(0.0);
@@ -413,9 +513,9 @@ fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
     var block2 = vec4<f32>(0.0);
     var block3 = vec4<f32>(0.0);
     for (var r = r0; r < r1; r++) {
-      let g = gradOutput4(r * outDim, o0, outDim);
+      let g = row4(&gradOutput, &gradOutputVec4, GRAD_VEC4, r * outDim, o0, outDim);
       var x = vec4<f32>(1.0, 0.0, 0.0, 0.0);
-      if (!isBias) { x = input4(r * inDim, i0, inDim); }
+      if (!isBias) { x = row4(&input, &inputVec4, INPUT_VEC4, r * inDim, i0, inDim); }
       block0 += g.x * x;
       block1 += g.y * x;
       block2 += g.z * x;

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { MlpLayout, type Activation } from '../src/nn/mlp';
 import { MLP_KERNEL_SHAPES, Mlp, MlpKernels, type MlpKernelShape } from '../src/kernels/mlp';
+import type { GpuContext } from '../src/gpu/device';
 import { FisherVectorProduct, parameterVectorBytes } from '../src/kernels/fvp';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
 import { fisherMatrixReference, fisherVectorProductReference, meanKlGradientReference } from '../src/reference/fvp';
@@ -36,11 +37,7 @@ async function gpuFisherVectorProducts(c: Case, damping: number, shape?: MlpKern
   policy.setParams(Float32Array.from(c.params));
   const obs = storageBuffer(gpu, 'test.obs', Float32Array.from(c.obs));
   const fvp = await FisherVectorProduct.create(gpu, { policy, rows: c.rows, obs, damping, label: 'test.fvp' });
-  const vectors = c.vectors.map((v, i) => {
-    const data = new Float32Array(parameterVectorBytes(c.layout) / 4);
-    data.set(v);
-    return storageBuffer(gpu, `test.vector${i}`, data);
-  });
+  const vectors = vectorBuffers(gpu, c);
   const results = c.vectors.map((_, i) => storageBuffer(gpu, `test.result${i}`, c.layout.paramCount * 4));
   submitPass(gpu, 'test.fvp', (pass) => {
     fvp.encodeForward(pass);
@@ -132,3 +129,118 @@ describe('FisherVectorProduct on the GPU', () => {
     fvp.destroy();
   });
 });
+
+/** Vector buffers of a case, padded to whole vec4s. */
+function vectorBuffers(gpu: GpuContext, c: Case): GPUBuffer[] {
+  return c.vectors.map((v, i) => {
+    const data = new Float32Array(parameterVectorBytes(c.layout) / 4);
+    data.set(v);
+    return storageBuffer(gpu, `test.vector${i}`, data);
+  });
+}
+
+/** Buffers created on the device while `body` runs and not destroyed since (createBuffer and destroy wrapped). */
+async function liveBuffersOf(gpu: GpuContext, body: (live: ReadonlySet<GPUBuffer>) => Promise<void>): Promise<ReadonlySet<GPUBuffer>> {
+  const device = gpu.device;
+  const live = new Set<GPUBuffer>();
+  const create = device.createBuffer;
+  device.createBuffer = (descriptor: GPUBufferDescriptor) => {
+    const buffer = create.call(device, descriptor);
+    live.add(buffer);
+    const destroy = buffer.destroy;
+    buffer.destroy = () => {
+      live.delete(buffer);
+      destroy.call(buffer);
+    };
+    return buffer;
+  };
+  try {
+    await body(live);
+  } finally {
+    device.createBuffer = create;
+  }
+  return live;
+}
+
+describe('FisherVectorProduct on a shared forward pass', () => {
+  const cases = [
+    ...MLP_KERNEL_SHAPES.map((shape) => ({ shape, sizes: [4, 64, 64, 2], rows: 130 })),
+    { shape: 'single' as const, sizes: [3, 70, 5, 3], rows: 37 },
+  ];
+  for (const { shape, sizes, rows } of cases) {
+    it(`${shape}: ${sizes.join('→')}, ${rows} rows: equals the standalone product bit for bit; the pass's gradient buffer is left alone`, async () => {
+      const c = makeCase([...sizes], rows, 51, 2);
+      const damping = 1e-3;
+      const gpu = await testGpu();
+      const policy = Mlp.create(gpu, await MlpKernels.create(gpu, shape), c.layout, 'test.policy');
+      policy.setParams(Float32Array.from(c.params));
+      const obs = storageBuffer(gpu, 'test.obs', Float32Array.from(c.obs));
+      const passGrads = storageBuffer(gpu, 'test.passGrads', parameterVectorBytes(c.layout));
+      const pass = policy.prepare({ rows, input: obs, grads: passGrads, label: 'test.policyPass' });
+      const own = await FisherVectorProduct.create(gpu, { policy, rows, obs, damping, label: 'test.own' });
+      const shared = await FisherVectorProduct.create(gpu, { pass, damping, label: 'test.shared' });
+      const vectors = vectorBuffers(gpu, c);
+      const results = (label: string) => c.vectors.map((_, i) => storageBuffer(gpu, `${label}${i}`, c.layout.paramCount * 4));
+      const [ownResults, sharedResults] = [results('test.own'), results('test.shared')];
+      submitPass(gpu, 'test.fvp', (p) => {
+        own.encodeForward(p);
+        pass.encodeForward(p);
+        vectors.forEach((v, i) => {
+          own.encode(p, v, ownResults[i]);
+          shared.encode(p, v, sharedResults[i]);
+        });
+      });
+      const bits = async (b: GPUBuffer) => new Uint32Array((await readFloat32(gpu, b, 0, c.layout.paramCount)).buffer);
+      for (let i = 0; i < vectors.length; i++) {
+        const expected = await bits(ownResults[i]);
+        expect(expected.some((x) => x !== 0)).toBe(true);
+        expect(await bits(sharedResults[i])).toEqual(expected);
+      }
+      expect(Array.from(await readFloat32(gpu, passGrads, 0, c.layout.paramCount)).every((g) => g === 0)).toBe(true);
+      own.destroy();
+      shared.destroy();
+      pass.destroy();
+      policy.destroy();
+    });
+  }
+
+  it('destroy() releases every buffer the product created, and leaves a shared pass to its owner', async () => {
+    const c = makeCase([3, 5, 4, 3], 7, 61);
+    const gpu = await testGpu();
+    const policy = Mlp.create(gpu, await MlpKernels.create(gpu), c.layout, 'test.policy');
+    const obs = storageBuffer(gpu, 'test.obs', Float32Array.from(c.obs));
+    const [vector] = vectorBuffers(gpu, c);
+    const result = storageBuffer(gpu, 'test.result', c.layout.paramCount * 4);
+    const run = (fvp: FisherVectorProduct) =>
+      submitPass(gpu, 'test.fvp', (p) => {
+        fvp.encodeForward(p);
+        fvp.encode(p, vector, result);
+      });
+
+    const standalone = await liveBuffersOf(gpu, async () => {
+      const fvp = await FisherVectorProduct.create(gpu, { policy, rows: c.rows, obs, damping: 0.1, label: 'test.own' });
+      run(fvp);
+      fvp.destroy();
+    });
+    expect(standalone.size).toBe(0);
+
+    const left = await liveBuffersOf(gpu, async (live) => {
+      const pass = policy.prepare({ rows: c.rows, input: obs, label: 'test.policyPass' });
+      const passBuffers = new Set(live);
+      const fvp = await FisherVectorProduct.create(gpu, { pass, damping: 0.1, label: 'test.shared' });
+      expect(live.size).toBeGreaterThan(passBuffers.size);
+      run(fvp);
+      fvp.destroy();
+      // What is left is the pass's: its own buffers and the backward uniforms the product's backward made on it.
+      for (const b of live) expect(b.label).toMatch(/^test\.policyPass\./);
+      for (const b of passBuffers) expect(live.has(b)).toBe(true);
+      // The pass is still whole: a forward on it validates.
+      submitPass(gpu, 'test.forward', (p) => pass.encodeForward(p));
+      await gpu.sync();
+      pass.destroy();
+    });
+    expect(left.size).toBe(0);
+    policy.destroy();
+  });
+});
+

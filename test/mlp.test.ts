@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation } from '../src/nn/mlp';
 import { mlpForwardReference, mlpBackwardReference } from '../src/reference/mlp';
-import { MLP_KERNEL_SHAPES, Mlp, MlpKernels, type MlpKernelShape } from '../src/kernels/mlp';
+import { MLP_KERNEL_SHAPES, Mlp, MlpKernels, MlpTangents, parameterVectorBytes, type MlpKernelShape } from '../src/kernels/mlp';
+import { mlpTangentReference } from '../src/reference/fvp';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
 
@@ -213,6 +214,28 @@ describe('MLP backward vs float64 (rtol 1e-4, atol 1e-5 · rows)', () => {
     const first = await run();
     expect(await run()).toEqual(first);
   });
+});
+
+describe('MLP tangent (forward mode) vs float64, every layer (rtol 1e-4, atol 1e-4)', () => {
+  for (const { shape, c } of SHAPED_CASES) {
+    it(`${shape}: ${c.sizes.join('→')} ${c.activations.join(',')}, ${c.rows} rows`, async () => {
+      const { gpu, layout, rand, params, input, pass } = await setup(c, 17, shape);
+      const vector = new Float32Array(parameterVectorBytes(layout) / 4);
+      vector.set(randomArray(layout.paramCount, rand));
+      const tangents = await MlpTangents.create(gpu, pass, 'test.tangents');
+      submitPass(gpu, 'test.tangent', (p) => {
+        pass.encodeForward(p);
+        tangents.encode(p, storageBuffer(gpu, 'test.vector', vector));
+      });
+      for (let l = 0; l < layout.layers.length; l++) {
+        // Layer l's tangent is the output tangent of the network cut after l (same parameter offsets).
+        const prefix = new MlpLayout(c.sizes.slice(0, l + 2), c.activations.slice(0, l + 1));
+        const expected = mlpTangentReference(prefix, params.subarray(0, prefix.paramCount), vector, input, c.rows);
+        expectClose(await readFloat32(gpu, tangents.outputs[l], 0, expected.length), expected, 1e-4, 1e-4, `tangent[${l}]`);
+      }
+      tangents.destroy();
+    });
+  }
 });
 
 describe('rows are independent of the batch around them (bit for bit)', () => {

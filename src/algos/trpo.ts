@@ -6,7 +6,9 @@
  *   line search  F x, step scale sqrt(shs / max_kl), all candidate fractions
  *                scored, the first acceptable written into the policy
  *   value fit    valueSteps full-batch Adam steps on the value network
- * The phases can also be recorded one by one (for per-phase timing).
+ * The phases can also be recorded one by one, in this order (for per-phase
+ * timing): the gradient's forward is the one the FVP of solve and line search
+ * is taken at.
  */
 import type { GpuContext } from '../gpu/device';
 import { storageBuffer } from '../gpu/buffers';
@@ -21,9 +23,10 @@ import type { CheckpointPart, Update, UpdateBatch } from './update';
 export class TrpoUpdate implements Update {
   private constructor(
     private readonly config: ResolvedConfig,
-    /** −g, the gradient pass's gradient buffer and the CG right-hand side. */
+    /** −g: the policy pass's gradient buffer and the CG right-hand side. */
     private readonly negGradient: GPUBuffer,
-    private readonly gradientPass: MlpPass,
+    /** The policy at θ on the batch: the gradient's forward and backward, and the activations the FVP is taken at. */
+    private readonly policyPass: MlpPass,
     private readonly surrogate: PolicyGradientLoss,
     private readonly fvp: FisherVectorProduct,
     private readonly cg: ConjugateGradient,
@@ -38,10 +41,10 @@ export class TrpoUpdate implements Update {
     // One minibatch is the whole batch here, so 'minibatch' normalisation is the batch's.
     const normalizeAdvantages = config.advantageNorm !== 'none';
     const negGradient = storageBuffer(gpu, 'trpo.negGradient', parameterVectorBytes(policy.layout));
-    const gradientPass = policy.prepare({ rows, input: batch.obs, grads: negGradient, label: 'trpo.gradient' });
+    const policyPass = policy.prepare({ rows, input: batch.obs, grads: negGradient, label: 'trpo.policy' });
     const [surrogate, fvp, valueFit] = await Promise.all([
-      PolicyGradientLoss.create(gpu, { pass: gradientPass, batch, numActions, normalizeAdvantages, ratioWeighted: true, label: 'trpo.surrogate' }),
-      FisherVectorProduct.create(gpu, { policy, rows, obs: batch.obs, damping: config.damping, label: 'trpo.fvp' }),
+      PolicyGradientLoss.create(gpu, { pass: policyPass, batch, numActions, normalizeAdvantages, ratioWeighted: true, label: 'trpo.surrogate' }),
+      FisherVectorProduct.create(gpu, { pass: policyPass, damping: config.damping, label: 'trpo.fvp' }),
       ValueFit.create(gpu, { value, rows, batch, steps: config.valueSteps, lr: config.valueLr, label: 'trpo.valueFit' }),
     ]);
     const cg = await ConjugateGradient.create(gpu, {
@@ -75,7 +78,7 @@ export class TrpoUpdate implements Update {
       normalizeAdvantages,
       label: 'trpo.lineSearch',
     });
-    return new TrpoUpdate(config, negGradient, gradientPass, surrogate, fvp, cg, stepDirectionProduct, lineSearch, valueFit);
+    return new TrpoUpdate(config, negGradient, policyPass, surrogate, fvp, cg, stepDirectionProduct, lineSearch, valueFit);
   }
 
   /** The value fit's Adam (TRPO steps the policy without an optimizer). */
@@ -96,16 +99,15 @@ export class TrpoUpdate implements Update {
     this.encodeValueFit(pass);
   }
 
-  /** −g into the CG right-hand side. */
+  /** −g into the CG right-hand side; its forward is also the FVP's. */
   encodeGradient(pass: GPUComputePassEncoder): void {
-    this.gradientPass.encodeForward(pass);
+    this.policyPass.encodeForward(pass);
     this.surrogate.encode(pass);
-    this.gradientPass.encodeBackward(pass, { scale: -1 });
+    this.policyPass.encodeBackward(pass, { scale: -1 });
   }
 
-  /** x = CG(F, −g), F taken at the current θ. */
+  /** x = CG(F, −g), F taken at the activations encodeGradient's forward left (θ before the step). */
   encodeSolve(pass: GPUComputePassEncoder): void {
-    this.fvp.encodeForward(pass);
     this.cg.encode(pass);
   }
 
@@ -123,7 +125,7 @@ export class TrpoUpdate implements Update {
   encodeAfterKl(_pass: GPUComputePassEncoder): void {}
 
   destroy(): void {
-    this.gradientPass.destroy();
+    this.policyPass.destroy();
     for (const part of [this.surrogate, this.fvp, this.cg, this.lineSearch, this.valueFit]) part.destroy();
     this.negGradient.destroy();
     this.stepDirectionProduct.destroy();

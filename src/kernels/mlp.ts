@@ -1,27 +1,30 @@
 /**
- * Batched MLP forward and backward (shaders/mlp.wgsl) over one flat parameter
- * buffer. `Mlp.prepare` binds a forward/backward pass to an input buffer once;
- * its encode* methods only record dispatches into the caller's compute pass, so
- * a trainer can put a whole iteration into one submit.
+ * Batched dense layers (shaders/mlp.wgsl) over one flat parameter buffer: the
+ * MLP forward and backward, and the forward-mode tangents the Fisher-vector
+ * product needs. `Mlp.prepare` binds a forward/backward pass to an input buffer
+ * once; `MlpTangents` propagates tangents at a pass's activations. Their
+ * encode* methods only record dispatches into the caller's compute pass, so a
+ * trainer can put a whole iteration into one submit.
  */
 import mlpWgsl from '../../shaders/mlp.wgsl?raw';
-import tilesWgsl from '../../shaders/tiles.wgsl?raw';
-import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type KernelOptions, type StructView } from '../gpu/kernel';
 import { readFloat32, storageBuffer } from '../gpu/buffers';
+import { UniformSlots } from '../gpu/slots';
+import { COMMON_WGSL, wgslConstants } from '../gpu/wgsl';
 import type { DenseLayer, MlpLayout, Activation } from '../nn/mlp';
 import type { AdapterDescription, GpuContext } from '../gpu/device';
 
 const ACTIVATION_CODE: Record<Activation, number> = { identity: 0, tanh: 1 };
 
 /**
- * How forward and backward_input spread a layer over invocations (see the
- * header of shaders/mlp.wgsl; measurements in bench/RESULTS.md):
+ * How forward, tangent and backward_input spread a layer over invocations (see
+ * the header of shaders/mlp.wgsl; measurements in bench/RESULTS.md):
  *   rows    4 rows per invocation held in registers: lavapipe
  *   tiles   4 rows × 4 outputs per invocation: SwiftShader, and GPUs (the
  *           register micro-tile of a GEMM)
  *   single  one invocation per row, the shape every layer can take
  * Layers a shape cannot take (unaligned W rows, rows wider than 64 for `rows`)
- * use `single`.
+ * use `single`. The tangent has no `rows` kernel: that shape uses the tiled one.
  */
 export type MlpKernelShape = 'rows' | 'tiles' | 'single';
 export const MLP_KERNEL_SHAPES: readonly MlpKernelShape[] = ['rows', 'tiles', 'single'];
@@ -31,42 +34,170 @@ export function defaultMlpKernelShape(adapter: AdapterDescription): MlpKernelSha
   return adapter.backend === 'lavapipe' ? 'rows' : 'tiles';
 }
 
-/** The widest summed dimension the `rows` kernels hold in registers (WIDTH in the WGSL). */
-const ROWS_MAX_WIDTH = 64;
-/** Rows per invocation of the `rows` kernels (ROWS in the WGSL). */
-const ROWS_PER_INVOCATION = 4;
-/**
- * Workgroup size of the `rows` kernels. lavapipe spreads a dispatch over its
- * threads by workgroup, so a 128-row minibatch (32 invocations) must span more
- * than one: 16 measured ×1.13–1.2 on the PPO seed iteration against 64.
- */
-const ROWS_WORKGROUP = 16;
-/** Rows and outputs (inputs) per invocation of the `tiles` kernels. */
-const TILE = 4;
+/** The dense-layer geometry; the WGSL gets these as constants generated from here. */
+export const DENSE_GEOMETRY = {
+  /**
+   * Rows per invocation of the `rows` kernels (ROWS): 4 measured best on
+   * lavapipe (2 and 8 slower), and LLVM compiles 8 several times slower on a
+   * cold shader cache.
+   */
+  rowsPerInvocation: 4,
+  /** The widest summed dimension the `rows` kernels hold in registers (WIDTH). */
+  rowsMaxWidth: 64,
+  /**
+   * Workgroup size of the `rows` kernels. lavapipe spreads a dispatch over its
+   * threads by workgroup, so a 128-row minibatch (32 invocations) must span more
+   * than one: 16 measured ×1.13–1.2 on the PPO seed iteration against 64.
+   */
+  rowsWorkgroup: 16,
+  /** Rows and outputs (inputs) per invocation of the `tiles` kernels (TILE; the WGSL holds them in vec4s). */
+  tile: 4,
+} as const;
 
-const compiled = new WeakMap<GPUDevice, Map<MlpKernelShape, Promise<MlpKernels>>>();
-const preferred = new WeakMap<GPUDevice, MlpKernelShape>();
+const MLP_SOURCES = [
+  COMMON_WGSL,
+  wgslConstants({
+    ROWS: DENSE_GEOMETRY.rowsPerInvocation,
+    WIDTH: DENSE_GEOMETRY.rowsMaxWidth,
+    WIDTH4: DENSE_GEOMETRY.rowsMaxWidth / 4,
+    TILE: DENSE_GEOMETRY.tile,
+    TANH: ACTIVATION_CODE.tanh,
+  }),
+  mlpWgsl,
+];
 
-/** A pipeline and how many invocations it needs for a layer and a number of rows. */
-export interface LayerKernel {
-  kernel: Kernel;
+/** Bytes of a vector in the parameter layout: whole vec4s, as the aligned kernels read them. */
+export function parameterVectorBytes(layout: MlpLayout): number {
+  return Math.ceil(layout.paramCount / 4) * 16;
+}
+
+/** Whether W's rows start on 16-byte boundaries, so the vec4 weight path applies. */
+function isAligned(layer: DenseLayer): boolean {
+  return layer.weightOffset % 4 === 0 && layer.inDim % 4 === 0;
+}
+
+
+/** The dense-layer operations, each with a kernel per layer. */
+type DenseOp = 'forward' | 'tangent' | 'backwardInput' | 'backwardParams';
+
+/** One way to run an operation on a layer: an entry point with its pipeline constants, the layers it takes, its invocations. */
+interface Spread {
+  entry: string;
+  options: KernelOptions;
+  takes(layer: DenseLayer): boolean;
   invocations(rows: number, layer: DenseLayer): number;
 }
 
-/** The dense-layer pipelines of one shape, compiled once per device. */
+const on = (...names: string[]): KernelOptions => ({ constants: Object.fromEntries(names.map((n) => [n, 1])) });
+const anyLayer = () => true;
+const perRow = (rows: number) => rows;
+const { rowsPerInvocation, rowsMaxWidth, rowsWorkgroup, tile } = DENSE_GEOMETRY;
+
+function single(entry: string, options: KernelOptions, takes: (layer: DenseLayer) => boolean): Spread {
+  return { entry, options, takes, invocations: perRow };
+}
+
+/** `rowsPerInvocation` rows an invocation; `summed` is the dimension held in registers. */
+function rowBlocked(entry: string, summed: (layer: DenseLayer) => number): Spread {
+  return {
+    entry,
+    options: { constants: { WG: rowsWorkgroup } },
+    takes: (layer) => isAligned(layer) && summed(layer) <= rowsMaxWidth,
+    invocations: (rows) => Math.ceil(rows / rowsPerInvocation),
+  };
+}
+
+/** `tilesPerBlock(layer)` tiles of outputs (inputs) for every block of `tile` rows. */
+function tiled(entry: string, options: KernelOptions, takes: (layer: DenseLayer) => boolean, tilesPerBlock: (layer: DenseLayer) => number): Spread {
+  return { entry, options, takes, invocations: (rows, layer) => Math.ceil(rows / tile) * tilesPerBlock(layer) };
+}
+
+const outputTiles = (layer: DenseLayer) => Math.ceil(layer.outDim / tile);
+const inputTiles = (layer: DenseLayer) => layer.inDim / tile;
+/** backward_params: one invocation per tile × tile block of W plus one per `tile` biases. */
+const paramTiles = (layer: DenseLayer) => Math.ceil(layer.outDim / tile) * (Math.ceil(layer.inDim / tile) + 1);
+
+/** backward_params, the same in every shape: vec4 reads of whichever rows are whole vec4s. */
+const PARAM_SPREADS: readonly Spread[] = (
+  [
+    [on('INPUT_VEC4', 'GRAD_VEC4'), (l: DenseLayer) => l.inDim % 4 === 0 && l.outDim % 4 === 0],
+    [on('INPUT_VEC4'), (l: DenseLayer) => l.inDim % 4 === 0],
+    [on('GRAD_VEC4'), (l: DenseLayer) => l.outDim % 4 === 0],
+    [{}, anyLayer],
+  ] as const
+).map(([options, takes]) => ({ entry: 'backward_params', options, takes, invocations: (_rows: number, layer: DenseLayer) => paramTiles(layer) }));
+
+const SINGLE: Record<DenseOp, readonly Spread[]> = {
+  forward: [single('forward', on('ALIGNED', 'INPUT_VEC4'), isAligned), single('forward', {}, anyLayer)],
+  tangent: [single('tangent', on('ALIGNED', 'INPUT_VEC4'), isAligned), single('tangent', {}, anyLayer)],
+  backwardInput: [single('backward_input', on('ALIGNED'), isAligned), single('backward_input', {}, anyLayer)],
+  backwardParams: PARAM_SPREADS,
+};
+
+const TANGENT_TILES = tiled('tangent_tiles', {}, isAligned, outputTiles);
+
+/**
+ * The declared geometry: for each shape and operation, the spreads in order of
+ * preference; a layer runs on the first that takes it (the last takes any).
+ */
+const SPREADS: Record<MlpKernelShape, Record<DenseOp, readonly Spread[]>> = {
+  rows: {
+    forward: [rowBlocked('forward_rows', (l) => l.inDim), ...SINGLE.forward],
+    tangent: [TANGENT_TILES, ...SINGLE.tangent],
+    backwardInput: [rowBlocked('backward_input_rows', (l) => l.outDim), ...SINGLE.backwardInput],
+    backwardParams: PARAM_SPREADS,
+  },
+  tiles: {
+    forward: [tiled('forward_tiles', {}, isAligned, outputTiles), ...SINGLE.forward],
+    tangent: [TANGENT_TILES, ...SINGLE.tangent],
+    backwardInput: [
+      tiled('backward_input_tiles', on('GRAD_VEC4'), (l) => isAligned(l) && l.outDim % 4 === 0, inputTiles),
+      tiled('backward_input_tiles', {}, isAligned, inputTiles),
+      ...SINGLE.backwardInput,
+    ],
+    backwardParams: PARAM_SPREADS,
+  },
+  single: SINGLE,
+};
+
+/** A pipeline and how many invocations it needs for a number of rows of one layer. */
+export interface LayerKernel {
+  kernel: Kernel;
+  invocations(rows: number): number;
+}
+
+/** One operation's spreads in one shape, compiled: `for(layer)` gives the kernel a layer runs on. */
+export class LayerKernels {
+  private constructor(private readonly compiled: readonly { spread: Spread; kernel: Kernel }[]) {}
+
+  static async compile(family: ShaderFamily, spreads: readonly Spread[]): Promise<LayerKernels> {
+    const kernels = await Promise.all(spreads.map((s) => family.kernel(s.entry, s.options)));
+    return new LayerKernels(spreads.map((spread, k) => ({ spread, kernel: kernels[k] })));
+  }
+
+  for(layer: DenseLayer): LayerKernel {
+    const chosen = this.compiled.find((c) => c.spread.takes(layer));
+    if (!chosen) throw new Error(`no dense-layer kernel takes a ${layer.inDim}→${layer.outDim} layer`);
+    return { kernel: chosen.kernel, invocations: (rows) => chosen.spread.invocations(rows, layer) };
+  }
+}
+
+/** The shape useShape set per device: a setting, not a cache. */
+const preferred = new WeakMap<GPUDevice, MlpKernelShape>();
+
+/**
+ * The dense-layer pipelines of one shape, compiled once per device; the
+ * tangent's on first use (only the Fisher-vector product needs them).
+ */
 export class MlpKernels {
+  private tangentKernels: Promise<LayerKernels> | null = null;
+
   private constructor(
     readonly shape: MlpKernelShape,
-    private readonly forwardBy: { rows: Kernel | null; tiles: Kernel | null; aligned: Kernel; any: Kernel },
-    private readonly backwardInputBy: {
-      rows: Kernel | null;
-      tiles: Kernel | null;
-      tilesGradVec4: Kernel | null;
-      aligned: Kernel;
-      any: Kernel;
-    },
-    /** backward_params specialised by [inDim % 4 === 0][outDim % 4 === 0]. */
-    private readonly backwardParamsBy: Kernel[][],
+    private readonly family: ShaderFamily,
+    private readonly forwardKernels: LayerKernels,
+    private readonly backwardInputKernels: LayerKernels,
+    private readonly backwardParamsKernels: LayerKernels,
     readonly denseArgs: StructView,
   ) {}
 
@@ -76,14 +207,7 @@ export class MlpKernels {
    */
   static create(gpu: GpuContext, shape?: MlpKernelShape): Promise<MlpKernels> {
     const chosen = shape ?? preferred.get(gpu.device) ?? defaultMlpKernelShape(gpu.adapter);
-    let byShape = compiled.get(gpu.device);
-    if (!byShape) compiled.set(gpu.device, (byShape = new Map()));
-    let kernels = byShape.get(chosen);
-    if (!kernels) {
-      kernels = MlpKernels.compile(gpu, chosen);
-      byShape.set(chosen, kernels);
-    }
-    return kernels;
+    return perDevice(gpu, `mlp:${chosen}`, () => MlpKernels.compile(gpu, chosen));
   }
 
   /** Makes `shape` what `create` returns by default on this device (benchmarks compare shapes this way). */
@@ -92,95 +216,44 @@ export class MlpKernels {
   }
 
   private static async compile(gpu: GpuContext, shape: MlpKernelShape): Promise<MlpKernels> {
-    const family = await ShaderFamily.load(gpu, 'mlp', [tilesWgsl, mlpWgsl]);
-    const on = (...names: string[]) => ({ constants: Object.fromEntries(names.map((n) => [n, 1])) });
-    const optional = (wanted: boolean, entry: string, options = {}) => (wanted ? family.kernel(entry, options) : Promise.resolve(null));
-    const [
-      forwardAligned,
-      forwardAny,
-      inputAligned,
-      inputAny,
-      forwardRows,
-      inputRows,
-      forwardTiles,
-      inputTiles,
-      inputTilesVec4,
-      ...params
-    ] = await Promise.all([
-        family.kernel('forward', on('ALIGNED', 'INPUT_VEC4')),
-        family.kernel('forward'),
-        family.kernel('backward_input', on('ALIGNED')),
-        family.kernel('backward_input'),
-        optional(shape === 'rows', 'forward_rows', { constants: { WG: ROWS_WORKGROUP } }),
-        optional(shape === 'rows', 'backward_input_rows', { constants: { WG: ROWS_WORKGROUP } }),
-        optional(shape === 'tiles', 'forward_tiles'),
-        optional(shape === 'tiles', 'backward_input_tiles'),
-        optional(shape === 'tiles', 'backward_input_tiles', on('GRAD_VEC4')),
-        family.kernel('backward_params'),
-        family.kernel('backward_params', on('GRAD_VEC4')),
-        family.kernel('backward_params', on('INPUT_VEC4')),
-        family.kernel('backward_params', on('INPUT_VEC4', 'GRAD_VEC4')),
-      ]);
-    return new MlpKernels(
-      shape,
-      { rows: forwardRows, tiles: forwardTiles, aligned: forwardAligned, any: forwardAny },
-      {
-        rows: inputRows,
-        tiles: inputTiles,
-        tilesGradVec4: inputTilesVec4,
-        aligned: inputAligned,
-        any: inputAny,
-      },
-      [params.slice(0, 2), params.slice(2, 4)],
-      family.struct('DenseArgs'),
+    const family = await ShaderFamily.load(gpu, 'mlp', MLP_SOURCES);
+    const spreads = SPREADS[shape];
+    const [forward, backwardInput, backwardParams] = await Promise.all(
+      [spreads.forward, spreads.backwardInput, spreads.backwardParams].map((s) => LayerKernels.compile(family, s)),
     );
+    return new MlpKernels(shape, family, forward, backwardInput, backwardParams, family.struct('DenseArgs'));
   }
 
-  /** Whether W's rows start on 16-byte boundaries, so the vec4 weight path applies. */
   static isAligned(layer: DenseLayer): boolean {
-    return layer.weightOffset % 4 === 0 && layer.inDim % 4 === 0;
-  }
-
-  /** Invocations of backward_params for one layer: one per 4×4 tile of W plus one per 4 biases. */
-  static paramTiles(layer: DenseLayer): number {
-    return Math.ceil(layer.outDim / 4) * (Math.ceil(layer.inDim / 4) + 1);
+    return isAligned(layer);
   }
 
   /** The forward pipeline for `layer` in this shape. */
   forward(layer: DenseLayer): LayerKernel {
-    const k = this.forwardBy;
-    if (MlpKernels.isAligned(layer)) {
-      if (k.rows && layer.inDim <= ROWS_MAX_WIDTH) return blocked(k.rows, ROWS_PER_INVOCATION);
-      if (k.tiles) return tiled(k.tiles, Math.ceil(layer.outDim / TILE));
-      return blocked(k.aligned, 1);
-    }
-    return blocked(k.any, 1);
+    return this.forwardKernels.for(layer);
   }
 
   /** The backward_input pipeline for `layer` in this shape. */
   backwardInput(layer: DenseLayer): LayerKernel {
-    const k = this.backwardInputBy;
-    if (MlpKernels.isAligned(layer)) {
-      if (k.rows && layer.outDim <= ROWS_MAX_WIDTH) return blocked(k.rows, ROWS_PER_INVOCATION);
-      if (k.tiles && k.tilesGradVec4) return tiled(layer.outDim % 4 === 0 ? k.tilesGradVec4 : k.tiles, layer.inDim / TILE);
-      return blocked(k.aligned, 1);
+    return this.backwardInputKernels.for(layer);
+  }
+
+  /** The backward_params pipeline for `layer`. */
+  backwardParams(layer: DenseLayer): LayerKernel {
+    return this.backwardParamsKernels.for(layer);
+  }
+
+  /** The tangent pipelines of this shape (compiled on the first call); `.for(layer)` as for forward. */
+  tangents(): Promise<LayerKernels> {
+    if (!this.tangentKernels) {
+      const pending = LayerKernels.compile(this.family, SPREADS[this.shape].tangent);
+      this.tangentKernels = pending;
+      pending.catch(() => {
+        if (this.tangentKernels === pending) this.tangentKernels = null;
+      });
     }
-    return blocked(k.any, 1);
+    return this.tangentKernels;
   }
-
-  /** The backward_params pipeline for `layer`: vec4 reads of whichever rows are whole vec4s. */
-  backwardParams(layer: DenseLayer): Kernel {
-    return this.backwardParamsBy[layer.inDim % 4 === 0 ? 1 : 0][layer.outDim % 4 === 0 ? 1 : 0];
-  }
-}
-
-function blocked(kernel: Kernel, rowsPerInvocation: number): LayerKernel {
-  return { kernel, invocations: (rows) => Math.ceil(rows / rowsPerInvocation) };
-}
-
-/** `tilesPerRow` tiles of outputs (inputs) for every block of TILE rows. */
-function tiled(kernel: Kernel, tilesPerRow: number): LayerKernel {
-  return { kernel, invocations: (rows) => Math.ceil(rows / TILE) * tilesPerRow };
 }
 
 export interface MlpPassOptions {
@@ -201,6 +274,8 @@ export interface BackwardOptions {
   accumulate?: boolean;
   /** Factor applied to the parameter gradients (e.g. 1/minibatches). */
   scale?: number;
+  /** Where this backward writes dLoss/dθ (default the pass's grads), e.g. the FVP's Jᵀw. */
+  grads?: GPUBuffer;
 }
 
 /** A network: its layout and its own parameter and gradient buffers (f32[paramCount]). */
@@ -215,8 +290,7 @@ export class Mlp {
   ) {}
 
   static create(gpu: GpuContext, kernels: MlpKernels, layout: MlpLayout, label: string): Mlp {
-    // Whole vec4s, so the aligned kernels' vec4 view covers every weight.
-    const bytes = Math.ceil(layout.paramCount / 4) * 16;
+    const bytes = parameterVectorBytes(layout);
     return new Mlp(gpu, kernels, layout, label, storageBuffer(gpu, `${label}.params`, bytes), storageBuffer(gpu, `${label}.grads`, bytes));
   }
 
@@ -264,31 +338,37 @@ interface Dispatch {
 }
 
 interface BackwardVariant {
-  args: GPUBuffer;
+  args: UniformSlots;
   bindGroups: GPUBindGroup[];
 }
 
 /** See Mlp.prepare. Every buffer, uniform and bind group is created here, once. */
 export class MlpPass {
   readonly rows: number;
+  readonly label: string;
+  /** [rows][inputDim], the network input. */
+  readonly input: GPUBuffer;
+  /** The parameters the pass evaluates. */
+  readonly params: GPUBuffer;
   /** Post-activation output of every layer, [rows][outDim_l]. */
   readonly activations: readonly GPUBuffer[];
   /** dLoss/d(pre-activation) of every layer, [rows][outDim_l]; the last one is gradOutput. */
   readonly gradPreActivations: readonly GPUBuffer[];
   /** dLoss/d(input), [rows][inputDim], when prepared with inputGradient. */
   readonly gradInput: GPUBuffer | null;
+  /** Every layer's DenseArgs, one slot per layer (read by forward, tangent and backward_input). */
+  readonly layerArgs: UniformSlots;
 
   private readonly forwardDispatches: Dispatch[];
   /** backward_input per layer (null where that gradient is not needed). */
   private readonly inputDispatches: (Dispatch | null)[];
-  private readonly backwardVariants = new Map<string, BackwardVariant>();
-  private readonly slotBytes: number;
-  private readonly forwardArgs: GPUBuffer;
+  /** By gradient buffer, then by accumulate and scale. */
+  private readonly backwardVariants = new Map<GPUBuffer, Map<string, BackwardVariant>>();
 
   constructor(
     private readonly gpu: GpuContext,
-    private readonly kernels: MlpKernels,
-    private readonly layout: MlpLayout,
+    readonly kernels: MlpKernels,
+    readonly layout: MlpLayout,
     private readonly options: Required<Omit<MlpPassOptions, 'inputGradient'>> & { inputGradient?: boolean },
   ) {
     const { rows, input, label, params } = options;
@@ -298,44 +378,29 @@ export class MlpPass {
     if (input.size < Math.max(16, inputBytes)) {
       throw new Error(`${label}: input buffer ${input.label} holds ${input.size} bytes, ${rows} rows × ${layout.inputDim} need ${Math.max(16, inputBytes)}`);
     }
-    for (const [name, buffer] of [['params', params], ['grads', options.grads]] as const) {
-      if (buffer.size < layout.paramCount * 4) {
-        throw new Error(`${label}: ${name} buffer ${buffer.label} holds ${buffer.size} bytes, ${layout.paramCount} parameters need ${layout.paramCount * 4}`);
-      }
-    }
+    for (const [name, buffer] of [['params', params], ['grads', options.grads]] as const) checkParamBuffer(label, name, buffer, layout);
     this.rows = rows;
+    this.label = label;
+    this.input = input;
+    this.params = params;
     const layers = layout.layers;
     this.activations = layers.map((layer, l) => storageBuffer(gpu, `${label}.activations${l}`, rows * layer.outDim * 4));
     this.gradPreActivations = layers.map((layer, l) => storageBuffer(gpu, `${label}.gradPreActivation${l}`, rows * layer.outDim * 4));
     this.gradInput = options.inputGradient ? storageBuffer(gpu, `${label}.gradInput`, inputBytes) : null;
-
-    const view = kernels.denseArgs;
-    this.slotBytes = Math.ceil(view.paddedSize / gpu.limits.minUniformBufferOffsetAlignment) * gpu.limits.minUniformBufferOffsetAlignment;
-    // One slot per layer, read by its forward and backward_input.
-    const args = gpu.device.createBuffer({
-      label: `${label}.args`,
-      size: this.slotBytes * layers.length,
-      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-    });
-    const bytes = new ArrayBuffer(args.size);
-    const data = new DataView(bytes);
-    layers.forEach((layer, l) => view.write(data, this.denseArgs(layer, l, {}), l * this.slotBytes));
-    gpu.device.queue.writeBuffer(args, 0, bytes);
-    this.forwardArgs = args;
-    const slot = (l: number) => ({ buffer: args, offset: l * this.slotBytes, size: view.paddedSize });
+    this.layerArgs = UniformSlots.create(gpu, kernels.denseArgs, layers.map((layer, l) => this.denseArgs(layer, l, {})), `${label}.args`);
 
     this.forwardDispatches = layers.map((layer, l) => {
       const { kernel, invocations } = kernels.forward(layer);
       const input = this.layerInput(l);
-      const resources = { args: slot(l), params, paramsVec4: params, input, inputVec4: input, output: this.activations[l] };
-      return { kernel, bindGroup: kernel.bindUsed(resources, `${label}.layer${l}`), invocations: invocations(rows, layer) };
+      const resources = { args: this.layerArgs.slot(l), params, paramsVec4: params, input, inputVec4: input, output: this.activations[l] };
+      return { kernel, bindGroup: kernel.bindUsed(resources, `${label}.layer${l}`), invocations: invocations(rows) };
     });
     this.inputDispatches = layers.map((layer, l) => {
       const gradInput = l > 0 ? this.gradPreActivations[l - 1] : this.gradInput;
       if (!gradInput) return null;
       const { kernel, invocations } = kernels.backwardInput(layer);
       const resources = {
-        args: slot(l),
+        args: this.layerArgs.slot(l),
         params,
         paramsVec4: params,
         gradOutput: this.gradPreActivations[l],
@@ -343,7 +408,7 @@ export class MlpPass {
         input: this.layerInput(l),
         gradInput,
       };
-      return { kernel, bindGroup: kernel.bindUsed(resources, `${label}.layer${l}`), invocations: invocations(rows, layer) };
+      return { kernel, bindGroup: kernel.bindUsed(resources, `${label}.layer${l}`), invocations: invocations(rows) };
     });
   }
 
@@ -367,20 +432,25 @@ export class MlpPass {
     return this.inputDispatches.reduce((n, d) => n + (d ? 2 : 1), 0);
   }
 
+  /** Layer l's input: the network input for l = 0, else layer l − 1's activations. */
+  layerInput(l: number): GPUBuffer {
+    return l === 0 ? this.input : this.activations[l - 1];
+  }
+
   encodeForward(pass: GPUComputePassEncoder): void {
     for (const d of this.forwardDispatches) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
   }
 
   /**
    * Backpropagates gradOutput into the gradient buffer (and gradInput). Each
-   * distinct (accumulate, scale) gets its uniforms and bind groups on first
-   * use, then reuses them.
+   * distinct (grads, accumulate, scale) gets its uniforms and bind groups on
+   * first use, then reuses them.
    */
   encodeBackward(pass: GPUComputePassEncoder, options: BackwardOptions = {}): void {
-    const variant = this.backwardVariant(options.accumulate ?? false, options.scale ?? 1);
+    const variant = this.backwardVariant(options.grads ?? this.options.grads, options.accumulate ?? false, options.scale ?? 1);
     for (let l = this.layout.layers.length - 1; l >= 0; l--) {
-      const layer = this.layout.layers[l];
-      this.kernels.backwardParams(layer).dispatch(pass, variant.bindGroups[l], MlpKernels.paramTiles(layer));
+      const { kernel, invocations } = this.kernels.backwardParams(this.layout.layers[l]);
+      kernel.dispatch(pass, variant.bindGroups[l], invocations(this.rows));
       const d = this.inputDispatches[l];
       if (d) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
     }
@@ -390,12 +460,8 @@ export class MlpPass {
   destroy(): void {
     for (const b of [...this.activations, ...this.gradPreActivations]) b.destroy();
     this.gradInput?.destroy();
-    this.forwardArgs.destroy();
-    for (const v of this.backwardVariants.values()) v.args.destroy();
-  }
-
-  private layerInput(l: number): GPUBuffer {
-    return l === 0 ? this.options.input : this.activations[l - 1];
+    this.layerArgs.destroy();
+    for (const byScale of this.backwardVariants.values()) for (const v of byScale.values()) v.args.destroy();
   }
 
   private denseArgs(layer: DenseLayer, l: number, backward: { accumulate?: boolean; scale?: number }): Record<string, number> {
@@ -408,31 +474,32 @@ export class MlpPass {
       activation: ACTIVATION_CODE[layer.activation],
       // The network input has no activation: its slope is 1.
       inputActivation: l === 0 ? ACTIVATION_CODE.identity : ACTIVATION_CODE[this.layout.layers[l - 1].activation],
+      firstLayer: l === 0 ? 1 : 0,
       accumulate: backward.accumulate ? 1 : 0,
       scale: backward.scale ?? 1,
     };
   }
 
-  private backwardVariant(accumulate: boolean, scale: number): BackwardVariant {
+  private backwardVariant(grads: GPUBuffer, accumulate: boolean, scale: number): BackwardVariant {
+    let byScale = this.backwardVariants.get(grads);
+    if (!byScale) {
+      checkParamBuffer(this.label, 'grads', grads, this.layout);
+      this.backwardVariants.set(grads, (byScale = new Map()));
+    }
     const key = `${accumulate}:${Math.fround(scale)}`;
-    let variant = this.backwardVariants.get(key);
+    let variant = byScale.get(key);
     if (variant) return variant;
-    const { gpu, kernels, layout } = this;
-    const { label, grads } = this.options;
-    const view = kernels.denseArgs;
-    const args = gpu.device.createBuffer({
-      label: `${label}.backwardArgs`,
-      size: this.slotBytes * layout.layers.length,
-      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-    });
-    const bytes = new ArrayBuffer(args.size);
-    const data = new DataView(bytes);
-    layout.layers.forEach((layer, l) => view.write(data, this.denseArgs(layer, l, { accumulate, scale }), l * this.slotBytes));
-    gpu.device.queue.writeBuffer(args, 0, bytes);
+    const { gpu, kernels, layout, label } = this;
+    const args = UniformSlots.create(
+      gpu,
+      kernels.denseArgs,
+      layout.layers.map((layer, l) => this.denseArgs(layer, l, { accumulate, scale })),
+      `${label}.backwardArgs`,
+    );
     const bindGroups = layout.layers.map((layer, l) =>
-      kernels.backwardParams(layer).bindUsed(
+      kernels.backwardParams(layer).kernel.bindUsed(
         {
-          args: { buffer: args, offset: l * this.slotBytes, size: view.paddedSize },
+          args: args.slot(l),
           gradOutput: this.gradPreActivations[l],
           gradOutputVec4: this.gradPreActivations[l],
           input: this.layerInput(l),
@@ -443,7 +510,83 @@ export class MlpPass {
       ),
     );
     variant = { args, bindGroups };
-    this.backwardVariants.set(key, variant);
+    byScale.set(key, variant);
     return variant;
+  }
+}
+
+function checkParamBuffer(label: string, name: string, buffer: GPUBuffer, layout: MlpLayout): void {
+  if (buffer.size < layout.paramCount * 4) {
+    throw new Error(`${label}: ${name} buffer ${buffer.label} holds ${buffer.size} bytes, ${layout.paramCount} parameters need ${layout.paramCount * 4}`);
+  }
+}
+
+/**
+ * Forward-mode tangents through a pass's network at the activations its last
+ * forward left: u_l = d a_l/dθ · v for a direction v in the parameter layout,
+ * layer by layer (tangent kernels of the pass's shape). The last layer's u is
+ * J v, the tangent of the network output. Bind groups are made on the first
+ * use of a direction buffer and reused after that.
+ */
+export class MlpTangents {
+  /** u_l for every layer, [rows][outDim_l]. */
+  readonly outputs: readonly GPUBuffer[];
+  private readonly kernels: LayerKernel[];
+  private readonly groups = new Map<GPUBuffer, GPUBindGroup[]>();
+
+  private constructor(gpu: GpuContext, private readonly pass: MlpPass, tangents: LayerKernels, readonly label: string) {
+    const layers = pass.layout.layers;
+    this.kernels = layers.map((layer) => tangents.for(layer));
+    this.outputs = layers.map((layer, l) => storageBuffer(gpu, `${label}.tangent${l}`, pass.rows * layer.outDim * 4));
+  }
+
+  static async create(gpu: GpuContext, pass: MlpPass, label: string): Promise<MlpTangents> {
+    return new MlpTangents(gpu, pass, await pass.kernels.tangents(), label);
+  }
+
+  /** [rows][outputDim]: J v, the network output's tangent. */
+  get output(): GPUBuffer {
+    return this.outputs[this.outputs.length - 1];
+  }
+
+  /** Records the tangents along `vector` (parameterVectorBytes: whole vec4s). */
+  encode(pass: GPUComputePassEncoder, vector: GPUBuffer): void {
+    const groups = this.groupsFor(vector);
+    this.kernels.forEach(({ kernel, invocations }, l) => kernel.dispatch(pass, groups[l], invocations(this.pass.rows)));
+  }
+
+  destroy(): void {
+    for (const b of this.outputs) b.destroy();
+  }
+
+  private groupsFor(vector: GPUBuffer): GPUBindGroup[] {
+    let groups = this.groups.get(vector);
+    if (groups) return groups;
+    const { pass } = this;
+    const need = parameterVectorBytes(pass.layout);
+    if (vector.size < need) {
+      throw new Error(`${this.label}: vector ${vector.label} holds ${vector.size} bytes, needs ${need} (parameterVectorBytes: whole vec4s)`);
+    }
+    groups = pass.layout.layers.map((_, l) => {
+      const input = pass.layerInput(l);
+      // The first layer has no incoming tangent; any readable buffer fills the slot.
+      const tangentIn = l === 0 ? input : this.outputs[l - 1];
+      const resources: Record<string, GPUBuffer | GPUBufferBinding> = {
+        args: pass.layerArgs.slot(l),
+        params: pass.params,
+        paramsVec4: pass.params,
+        vector,
+        vectorVec4: vector,
+        input,
+        inputVec4: input,
+        tangentIn,
+        tangentInVec4: tangentIn,
+        output: pass.activations[l],
+        tangentOut: this.outputs[l],
+      };
+      return this.kernels[l].kernel.bindUsed(resources, `${this.label}.layer${l}`);
+    });
+    this.groups.set(vector, groups);
+    return groups;
   }
 }
