@@ -329,8 +329,9 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
       };
       policy.setParams(need('policy', policy.layout.paramCount));
       value.setParams(need('value', value.layout.paramCount));
-      device.queue.writeBuffer(storage.currentObs, 0, new Float32Array(need('env.currentObs', N * 4)));
-      device.queue.writeBuffer(storage.envSlots, 0, new Float32Array(need('env.slots', rollout.envSlotRows * N)));
+      const currentObs = need('env.currentObs', N * config.derived.obsDim);
+      device.queue.writeBuffer(storage.currentObs, 0, new Float32Array(currentObs));
+      device.queue.writeBuffer(storage.envSlots, 0, envSlotsFromCheckpoint(need('env.slots'), currentObs, rollout.envSlotRows, N));
       device.queue.writeBuffer(metrics, 0, new Float32Array(need('metrics', METRICS_BLOCK_FLOATS)));
       for (const [name, state] of Object.entries(update.checkpointParts)) {
         const parts: Record<string, Float32Array> = {};
@@ -355,6 +356,26 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
     },
   };
   return trainer;
+}
+
+/**
+ * The rollout's env slots from a checkpoint's `env.slots`. Checkpoints written
+ * before the env state moved into the slots hold only the ENV_SLOTS rows; they
+ * are all CartPole's, whose state is its observation, so the state rows are
+ * rebuilt from `env.currentObs` ([N][obsDim]) and those checkpoints resume bit for bit.
+ */
+export function envSlotsFromCheckpoint(slots: Float32Array, currentObs: Float32Array, rows: number, numEnvs: number): Float32Array<ArrayBuffer> {
+  if (slots.length === rows * numEnvs) return new Float32Array(slots);
+  const stateDim = rows - ENV_SLOTS.length;
+  if (slots.length !== ENV_SLOTS.length * numEnvs || currentObs.length !== stateDim * numEnvs) {
+    throw new Error(`checkpoint: array "env.slots" has ${slots.length} values, this configuration needs ${rows * numEnvs}`);
+  }
+  const full = new Float32Array(rows * numEnvs);
+  full.set(slots);
+  for (let env = 0; env < numEnvs; env++) {
+    for (let c = 0; c < stateDim; c++) full[(ENV_SLOTS.length + c) * numEnvs + env] = currentObs[env * stateDim + c];
+  }
+  return full;
 }
 
 /**

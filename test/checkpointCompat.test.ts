@@ -1,0 +1,41 @@
+// Checkpoints written before the env state moved into the rollout's env slots
+// (format version 1, CartPole only) still load and resume bit for bit.
+// The fixture was saved by the engine of that time (commit 7794072) after 2
+// iterations; `.next.json` is iteration 2 of the same run trained straight
+// through, without the timing fields.
+import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTrainer, envSlotsFromCheckpoint } from '../src/train/trainer';
+import { resolveConfig } from '../src/core/config';
+import { parseCheckpoint } from '../src/train/checkpoint';
+import { testGpu } from './helpers';
+
+const fixtures = join(__dirname, 'fixtures');
+
+describe('checkpoints from before the env state rows', () => {
+  it('rebuild the state rows from the observations (CartPole: state = observation)', () => {
+    const N = 2;
+    const slots = Float32Array.from({ length: 5 * N }, (_, i) => i);
+    const obs = Float32Array.of(0.1, 0.2, 0.3, 0.4, 1.1, 1.2, 1.3, 1.4);
+    const full = envSlotsFromCheckpoint(slots, obs, 5 + 4, N);
+    expect([...full.subarray(0, 5 * N)]).toEqual([...slots]);
+    // Row 5 + c holds component c of every env.
+    expect([...full.subarray(5 * N)]).toEqual([...Float32Array.of(0.1, 1.1, 0.2, 1.2, 0.3, 1.3, 0.4, 1.4)]);
+    expect(() => envSlotsFromCheckpoint(new Float32Array(7), obs, 9, N)).toThrow(/"env.slots" has 7 values, this configuration needs 18/);
+  });
+
+  it('resume where the old engine left off, bit for bit', async () => {
+    const gpu = await testGpu();
+    const checkpoint = parseCheckpoint(readFileSync(join(fixtures, 'checkpoint_v1_cartpole.json'), 'utf8'));
+    const expected = JSON.parse(readFileSync(join(fixtures, 'checkpoint_v1_cartpole.next.json'), 'utf8'));
+    const trainer = await makeTrainer(gpu, resolveConfig(checkpoint.config));
+    try {
+      await trainer.restore(checkpoint);
+      const metrics = await trainer.step();
+      for (const [field, value] of Object.entries(expected)) expect(metrics[field as keyof typeof metrics], field).toBe(value);
+    } finally {
+      trainer.destroy();
+    }
+  });
+});
