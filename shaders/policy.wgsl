@@ -39,14 +39,20 @@ struct SampleStep {
 @group(0) @binding(8) var<uniform> step: SampleStep;
 @group(0) @binding(9) var<storage, read_write> sampledActions: array<i32>;
 
+// Row r of `logits` as a distribution.
+fn logits_dist(r: u32) -> Dist {
+  let A = args.numActions;
+  var row: DistParams;
+  for (var k = 0u; k < A; k++) { row[k] = logits[r * A + k]; }
+  return dist_from_params(row, A);
+}
+
 @compute @workgroup_size(WG)
 fn log_prob_entropy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let r = linear_index(gid, nwg);
   if (r >= args.rows) { return; }
   let A = args.numActions;
-  var row: DistParams;
-  for (var k = 0u; k < A; k++) { row[k] = logits[r * A + k]; }
-  let d = dist_from_params(row, A);
+  let d = logits_dist(r);
   // An out-of-range action reads the last action's logit rather than another row's.
   let action = min(u32(max(actions[r], 0)), A - 1u);
   logProb[r] = dist_log_prob(d, action);
@@ -71,10 +77,7 @@ fn kl_divergence(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 fn sample(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let r = linear_index(gid, nwg);
   if (r >= args.rows) { return; }
-  let A = args.numActions;
-  var row: DistParams;
-  for (var k = 0u; k < A; k++) { row[k] = logits[r * A + k]; }
-  let d = dist_from_params(row, A);
+  let d = logits_dist(r);
   let chosen = dist_sample(d, vec4<u32>(r, step.t, args.iteration, 0u), vec2<u32>(args.seed, STREAM_ACTION));
   sampledActions[r] = i32(chosen);
   logProb[r] = dist_log_prob(d, chosen);

@@ -7,7 +7,7 @@ import { MlpLayout } from '../src/nn/mlp';
 import { mlpForwardReference } from '../src/reference/mlp';
 import { Mlp, MlpKernels } from '../src/kernels/mlp';
 import { storageBuffer } from '../src/gpu/buffers';
-import { softmaxReference } from '../src/reference/fvp';
+import { softmaxReference } from '../src/reference/policy';
 import type { SurrogateBatch } from '../src/reference/trpo';
 import type { FullBatch } from '../src/kernels/pg';
 import { resolveConfig, type ResolvedConfig, type TrainConfig } from '../src/core/config';

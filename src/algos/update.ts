@@ -4,24 +4,10 @@
  * step after the update's KL is known, the optimizer states it owns (for
  * checkpoints), and the release of every GPU buffer it created.
  */
+import type { FullBatch } from '../kernels/pg';
 
-/** Inputs an update reads: the rollout's samples and the advantage phase's outputs. */
-export interface UpdateBatch {
-  /** [rows][obsDim] */
-  obs: GPUBuffer;
-  /** [rows] i32 */
-  actions: GPUBuffer;
-  /** [rows] behaviour log-probabilities of the actions */
-  logProbs: GPUBuffer;
-  /** [rows] raw advantages */
-  advantages: GPUBuffer;
-  /** [rows] */
-  returns: GPUBuffer;
-  /** [rows][numActions] behaviour-policy logits */
-  logits: GPUBuffer;
-  /** The metrics block (advantage statistics in, losses out). */
-  metrics: GPUBuffer;
-}
+/** Inputs an update reads: the rollout's samples and the advantage phase's outputs (one layout for every algorithm). */
+export type UpdateBatch = FullBatch;
 
 /** Optimizer state saved in a checkpoint as one array per part (Adam: m, v, control). */
 export interface CheckpointPart {

@@ -1,24 +1,12 @@
 /**
  * Float64 references for the Fisher-vector product of a softmax policy MLP
- * (shaders/fvp.wgsl): forward-mode tangents, the matrix-free product, the
+ * (shaders/fvp.wgsl, with mlp.wgsl's tangent kernels): forward-mode tangents, the matrix-free product, the
  * explicit Fisher matrix, and the gradient of the mean KL whose Jacobian (by
  * finite differences) is the same matrix at θ = θ_old.
  */
 import type { MlpLayout } from '../nn/mlp';
 import { mlpBackwardReference, mlpForwardReference } from './mlp';
-
-/** Row-wise softmax of [rows][numActions] logits. */
-export function softmaxReference(logits: ArrayLike<number>, rows: number, numActions: number): Float64Array {
-  const p = new Float64Array(rows * numActions);
-  for (let r = 0; r < rows; r++) {
-    let max = -Infinity;
-    for (let k = 0; k < numActions; k++) max = Math.max(max, logits[r * numActions + k]);
-    let sum = 0;
-    for (let k = 0; k < numActions; k++) sum += p[r * numActions + k] = Math.exp(logits[r * numActions + k] - max);
-    for (let k = 0; k < numActions; k++) p[r * numActions + k] /= sum;
-  }
-  return p;
-}
+import { softmaxReference } from './policy';
 
 /** J v: the tangent of the network output along the parameter direction `vector`, [rows][outputDim]. */
 export function mlpTangentReference(layout: MlpLayout, params: ArrayLike<number>, vector: ArrayLike<number>, input: ArrayLike<number>, rows: number): Float64Array {

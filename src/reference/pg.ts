@@ -2,7 +2,7 @@
 import type { MlpLayout } from '../nn/mlp';
 import { mlpBackwardReference, mlpForwardReference } from './mlp';
 import { AdamReference } from './adam';
-import { softmaxReference } from './fvp';
+import { softmaxReference } from './policy';
 import type { SurrogateBatch } from './trpo';
 
 /**

@@ -13,6 +13,13 @@ export function logSoftmax(logits: ArrayLike<number>, base: number, numActions: 
   return Float64Array.from({ length: numActions }, (_, a) => logits[base + a] - lse);
 }
 
+/** Row-wise softmax of [rows][numActions] logits. */
+export function softmaxReference(logits: ArrayLike<number>, rows: number, numActions: number): Float64Array {
+  const p = new Float64Array(rows * numActions);
+  for (let r = 0; r < rows; r++) p.set(logSoftmax(logits, r * numActions, numActions).map(Math.exp), r * numActions);
+  return p;
+}
+
 export function logProbEntropyReference(
   logits: ArrayLike<number>,
   actions: ArrayLike<number>,
