@@ -66,7 +66,12 @@ async function syntheticUpdate(gpu: GpuContext, algo: 'trpo' | 'reinforce') {
     logits: storageBuffer(gpu, 'bench.logits', new Float32Array(n * 2)),
     metrics: storageBuffer(gpu, 'bench.metrics', metrics),
   };
-  return { config, policy, value, batch, n };
+  const release = () => {
+    policy.destroy();
+    value.destroy();
+    for (const buffer of Object.values(batch)) buffer.destroy();
+  };
+  return { config, policy, value, batch, n, release };
 }
 
 async function main(): Promise<void> {
@@ -96,6 +101,8 @@ async function main(): Promise<void> {
     console.log(`  ${name.padEnd(12)} ${ms(t).padStart(10)}  ${String(countDispatches(record)).padStart(4)} dispatches`);
   }
   console.log(`  ${'total'.padEnd(12)} ${ms(total).padStart(10)}  ${String(countDispatches((pass) => trpo.encode(pass))).padStart(4)} dispatches`);
+  trpo.destroy();
+  s.release();
 
   const r = await syntheticUpdate(gpu, 'reinforce');
   const reinforce = await ReinforceUpdate.create(gpu, r.config, r.policy, r.value, r.batch);
@@ -105,6 +112,8 @@ async function main(): Promise<void> {
     if (k > 0) reinforceTimes.push(t);
   }
   console.log(`\nREINFORCE update (policy step + value fit), ${r.n} samples: ${ms(median(reinforceTimes))}, ${countDispatches((pass) => reinforce.encode(pass))} dispatches`);
+  reinforce.destroy();
+  r.release();
 
   console.log(`\nWhole iterations, --preset seed (16 envs, 10 000 steps), median of ${trainerIters} after a warm-up:`);
   for (const algo of ['ppo', 'trpo', 'reinforce'] as Algo[]) {

@@ -47,15 +47,16 @@ export async function readBytes(gpu: GpuContext, source: GPUBuffer, byteOffset =
   gpu.device.queue.submit([encoder.finish()]);
   try {
     await staging.mapAsync(GPUMapMode.READ);
+    const copy = staging.getMappedRange().slice(0, byteLength);
+    staging.unmap();
+    gpu.throwIfFailed();
+    return copy;
   } catch (error) {
     gpu.throwIfFailed();
     throw error;
+  } finally {
+    staging.destroy();
   }
-  const copy = staging.getMappedRange().slice(0, byteLength);
-  staging.unmap();
-  staging.destroy();
-  gpu.throwIfFailed();
-  return copy;
 }
 
 export async function readFloat32(gpu: GpuContext, source: GPUBuffer, offset = 0, count?: number): Promise<Float32Array> {
