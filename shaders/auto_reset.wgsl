@@ -12,8 +12,10 @@
 //   fn env_terminated(reached: EnvState, p: EnvParams) -> bool
 //   fn env_reward(s: EnvState, action: EnvAction, reached: EnvState, terminated: bool, p: EnvParams) -> f32
 //   fn env_obs(s: EnvState, p: EnvParams) -> EnvObs
-// States and observations are flat f32 arrays in Gymnasium's order, their
-// lengths ENV_STATE_DIM and ENV_OBS_DIM generated from the env's definition.
+// States and observations are rows of f32 in Gymnasium's order: EnvState and
+// EnvObs, with their lengths ENV_STATE_DIM and ENV_OBS_DIM, are generated from
+// the env's definition (src/envs/env.ts: a vec2/vec4 or an array<f32, n>; read
+// them as s[k] and build them as EnvState(a, b, ...), which works for both).
 //
 // A step: reached = env_step(s, a); terminated and reward from it; truncated
 // when the step count reaches maxEpisodeSteps (both may be set). An env that
@@ -22,8 +24,6 @@
 // Episode e of env n draws its reset bits from philox4x32((n, e, draw, 0),
 // (seed, STREAM_RESET)), so a seed fixes every start state.
 
-alias EnvState = array<f32, ENV_STATE_DIM>;
-alias EnvObs = array<f32, ENV_OBS_DIM>;
 // Discrete actions: the action index.
 alias EnvAction = i32;
 

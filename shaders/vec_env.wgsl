@@ -2,7 +2,8 @@
 // one env module stepped by auto_reset.wgsl, loaded after common.wgsl and
 // `envSources` (src/envs/env.ts).
 //
-// Buffers, per env i < numEnvs (flat f32 rows, Gymnasium's order):
+// Buffers, per env i < numEnvs (dense rows of f32, Gymnasium's order; whole
+// rows are loaded and stored at once):
 //   state[i]: [ENV_STATE_DIM], the env's state; obs[i]: [ENV_OBS_DIM], its observation;
 //   elapsedSteps[i]; episodeCount[i], the index of the current episode;
 //   actions[i]; reward[i]; doneFlags[i]: bit 0 terminated, bit 1 truncated;
@@ -19,29 +20,22 @@ override WG: u32 = 64;
 
 @group(0) @binding(0) var<uniform> vecEnv: VecEnvArgs;
 @group(0) @binding(1) var<uniform> envParams: EnvParams;
-@group(0) @binding(2) var<storage, read_write> state: array<f32>;
-@group(0) @binding(3) var<storage, read_write> obs: array<f32>;
+@group(0) @binding(2) var<storage, read_write> state: array<EnvState>;
+@group(0) @binding(3) var<storage, read_write> obs: array<EnvObs>;
 @group(0) @binding(4) var<storage, read_write> elapsedSteps: array<u32>;
 @group(0) @binding(5) var<storage, read_write> episodeCount: array<u32>;
 @group(0) @binding(6) var<storage, read> actions: array<EnvAction>;
 @group(0) @binding(7) var<storage, read_write> reward: array<f32>;
 @group(0) @binding(8) var<storage, read_write> doneFlags: array<u32>;
-@group(0) @binding(9) var<storage, read_write> finalObs: array<f32>;
-
-fn load_state(env: u32) -> EnvState {
-  var s: EnvState;
-  for (var k = 0u; k < ENV_STATE_DIM; k++) { s[k] = state[env * ENV_STATE_DIM + k]; }
-  return s;
-}
+@group(0) @binding(9) var<storage, read_write> finalObs: array<EnvObs>;
 
 fn store_obs(env: u32, s: EnvState) {
-  let o = env_obs(s, envParams);
-  for (var k = 0u; k < ENV_OBS_DIM; k++) { obs[env * ENV_OBS_DIM + k] = o[k]; }
+  obs[env] = env_obs(s, envParams);
 }
 
 // Stores the env's state and its observation.
 fn store_state(env: u32, s: EnvState) {
-  for (var k = 0u; k < ENV_STATE_DIM; k++) { state[env * ENV_STATE_DIM + k] = s[k]; }
+  state[env] = s;
   store_obs(env, s);
 }
 
@@ -58,7 +52,7 @@ fn reset_all(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
 fn set_state(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let env = linear_index(gid, nwg);
   if (env >= vecEnv.numEnvs) { return; }
-  store_obs(env, load_state(env));
+  store_obs(env, state[env]);
   elapsedSteps[env] = 0u;
 }
 
@@ -66,12 +60,11 @@ fn set_state(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
 fn step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let env = linear_index(gid, nwg);
   if (env >= vecEnv.numEnvs) { return; }
-  let t = auto_reset_step(vecEnv, envParams, env, load_state(env), actions[env], elapsedSteps[env], episodeCount[env]);
+  let t = auto_reset_step(vecEnv, envParams, env, state[env], actions[env], elapsedSteps[env], episodeCount[env]);
   store_state(env, t.next);
   elapsedSteps[env] = t.elapsed;
   episodeCount[env] = t.episode;
   reward[env] = t.reward;
   doneFlags[env] = select(0u, 1u, t.terminated) | select(0u, 2u, t.truncated);
-  let o = env_obs(t.reached, envParams);
-  for (var k = 0u; k < ENV_OBS_DIM; k++) { finalObs[env * ENV_OBS_DIM + k] = o[k]; }
+  finalObs[env] = env_obs(t.reached, envParams);
 }

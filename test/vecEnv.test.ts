@@ -3,7 +3,7 @@ import vecEnvWgsl from '../shaders/vec_env.wgsl?raw';
 import rolloutWgsl from '../shaders/rollout.wgsl?raw';
 import { VecEnv, CartPoleVec } from '../src/envs/vecEnv';
 import { CARTPOLE } from '../src/envs/cartpole';
-import { envSources } from '../src/envs/env';
+import { envSources, wgslRowType } from '../src/envs/env';
 import { ENV_IDS, envDefinition } from '../src/envs/registry';
 import { Rollout, ENV_SLOTS } from '../src/kernels/rollout';
 import { Mlp, MlpKernels } from '../src/kernels/mlp';
@@ -160,5 +160,17 @@ describe('rollout env slots', () => {
       /CartPole-v1 needs a policy from 4 observations to 2 action logits, got 4 → 3/,
     );
     policy.destroy();
+  });
+});
+
+describe('env row types', () => {
+  it('store a row of any length densely ([N][dim] f32), so the host layout is the same whatever type the WGSL uses', () => {
+    for (let dim = 1; dim <= 9; dim++) {
+      const module = `alias Row = ${wgslRowType(dim)};
+@group(0) @binding(0) var<storage, read_write> rows: array<Row>;
+@compute @workgroup_size(1) fn main() { rows[0] = rows[1]; }`;
+      const [binding] = new WgslSource(`rows${dim}`, module).bindings('main');
+      expect(binding.size, `dim ${dim}`).toBe(4 * dim);
+    }
   });
 });

@@ -38,11 +38,23 @@ export interface EnvDefinition {
 }
 
 /**
+ * The WGSL type of a row of `dim` f32s: a vector where one is as dense as the
+ * array (2 or 4: whole-row vector loads and stores, which SwiftShader runs
+ * ~1.5× faster than scalar ones in the env step), else an array. Either way
+ * `row[k]` and `Row(a, b, ...)` read and build it, and a storage array of rows
+ * is dense ([N][dim] f32), so the host layout does not depend on the choice.
+ */
+export function wgslRowType(dim: number): string {
+  return dim === 2 || dim === 4 ? `vec${dim}<f32>` : `array<f32, ${dim}>`;
+}
+
+/**
  * The WGSL an env kernel family starts with: random.wgsl, the definition's
- * dimensions as constants, auto_reset.wgsl and the env module. Families add
- * common.wgsl before and their own source after.
+ * dimensions as constants and its row types (EnvState, EnvObs), auto_reset.wgsl
+ * and the env module. Families add common.wgsl before and their own source after.
  */
 export function envSources(env: EnvDefinition): string[] {
   const { obsDim, stateDim } = env.spec;
-  return [randomWgsl, wgslConstants({ ENV_STATE_DIM: stateDim, ENV_OBS_DIM: obsDim }), autoResetWgsl, env.wgsl];
+  const rowTypes = `alias EnvState = ${wgslRowType(stateDim)};\nalias EnvObs = ${wgslRowType(obsDim)};\n`;
+  return [randomWgsl, wgslConstants({ ENV_STATE_DIM: stateDim, ENV_OBS_DIM: obsDim }), rowTypes, autoResetWgsl, env.wgsl];
 }
