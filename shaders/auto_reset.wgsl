@@ -13,7 +13,10 @@
 //   fn env_reward(s: EnvState, action: EnvAction, reached: EnvState, terminated: bool, p: EnvParams) -> f32
 //   fn env_obs(s: EnvState, p: EnvParams) -> EnvObs
 // States and observations are flat f32 arrays in Gymnasium's order, their
-// lengths ENV_STATE_DIM and ENV_OBS_DIM generated from the env's definition.
+// lengths ENV_STATE_DIM and ENV_OBS_DIM generated from the env's definition,
+// as is EnvAction: i32 (the action index) for discrete actions, or
+// array<f32, ENV_ACTION_DIM> for a box, passed unclipped: env_step and
+// env_reward clip it to the env's bounds where Gymnasium's env does.
 //
 // A step: reached = env_step(s, a); terminated and reward from it; truncated
 // when the step count reaches maxEpisodeSteps (both may be set). An env that
@@ -24,8 +27,6 @@
 
 alias EnvState = array<f32, ENV_STATE_DIM>;
 alias EnvObs = array<f32, ENV_OBS_DIM>;
-// Discrete actions: the action index.
-alias EnvAction = i32;
 
 // Shared by every env of a vectorized env or rollout.
 struct VecEnvArgs {

@@ -8,7 +8,7 @@ export * from './gpu/kernel';
 export * from './gpu/buffers';
 
 export { VecEnv, CartPoleVec, type VecEnvOptions, type VecEnvBuffers, type VecEnvStepResult, type CartPoleVecOptions, type CartPoleBuffers } from './envs/vecEnv';
-export { envSources, type EnvDefinition, type EnvSpec, type ActionSpec, type DiscreteActions } from './envs/env';
+export { envSources, type EnvDefinition, type EnvSpec, type ActionSpec, type DiscreteActions, type BoxActions } from './envs/env';
 export { envDefinition, ENV_IDS } from './envs/registry';
 export { CARTPOLE } from './envs/cartpole';
 export {
