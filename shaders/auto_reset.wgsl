@@ -15,7 +15,10 @@
 // States and observations are rows of f32 in Gymnasium's order: EnvState and
 // EnvObs, with their lengths ENV_STATE_DIM and ENV_OBS_DIM, are generated from
 // the env's definition (src/envs/env.ts: a vec2/vec4 or an array<f32, n>; read
-// them as s[k] and build them as EnvState(a, b, ...), which works for both).
+// them as s[k] and build them as EnvState(a, b, ...), which works for both),
+// as is EnvAction: i32 (the action index) for discrete actions, or
+// array<f32, ENV_ACTION_DIM> for a box, passed unclipped: env_step and
+// env_reward clip it to the env's bounds where Gymnasium's env does.
 //
 // A step: reached = env_step(s, a); terminated and reward from it; truncated
 // when the step count reaches maxEpisodeSteps (both may be set). An env that
@@ -24,8 +27,6 @@
 // Episode e of env n draws its reset bits from philox4x32((n, e, draw, 0),
 // (seed, STREAM_RESET)), so a seed fixes every start state.
 
-// Discrete actions: the action index.
-alias EnvAction = i32;
 
 // Shared by every env of a vectorized env or rollout.
 struct VecEnvArgs {

@@ -6,7 +6,8 @@
 // rows are loaded and stored at once):
 //   state[i]: [ENV_STATE_DIM], the env's state; obs[i]: [ENV_OBS_DIM], its observation;
 //   elapsedSteps[i]; episodeCount[i], the index of the current episode;
-//   actions[i]; reward[i]; doneFlags[i]: bit 0 terminated, bit 1 truncated;
+//   actions[i]: EnvAction (an i32 index, or ENV_ACTION_DIM f32 for a box);
+//   reward[i]; doneFlags[i]: bit 0 terminated, bit 1 truncated;
 //   finalObs[i]: [ENV_OBS_DIM], the observation of the state the step reached.
 // reset_all: episode 0 for every env, elapsed 0.
 // set_state: after the host wrote `state`: its observation, elapsed 0 (episodes stay).

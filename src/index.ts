@@ -1,16 +1,19 @@
 /**
  * webgpu-rl: reinforcement learning with every step in WGSL compute shaders.
  * The public library API: the device helper, the kernel loader, vectorized
- * CartPole, MLP kernels, GAE, the PPO/TRPO/REINFORCE trainers and their config.
+ * envs (CartPole, MountainCarContinuous, Pendulum), MLP kernels, GAE, the
+ * PPO/TRPO/REINFORCE trainers and their config.
  */
 export * from './gpu/device';
 export * from './gpu/kernel';
 export * from './gpu/buffers';
 
 export { VecEnv, CartPoleVec, type VecEnvOptions, type VecEnvBuffers, type VecEnvStepResult, type CartPoleVecOptions, type CartPoleBuffers } from './envs/vecEnv';
-export { envSources, type EnvDefinition, type EnvSpec, type ActionSpec, type DiscreteActions } from './envs/env';
+export { envSources, type EnvDefinition, type EnvSpec, type ActionSpec, type DiscreteActions, type BoxActions } from './envs/env';
 export { envDefinition, ENV_IDS } from './envs/registry';
 export { CARTPOLE } from './envs/cartpole';
+export { MOUNTAIN_CAR_CONTINUOUS } from './envs/mountainCarContinuous';
+export { PENDULUM } from './envs/pendulum';
 export {
   CARTPOLE_V1,
   CartPoleRef,
@@ -21,6 +24,14 @@ export {
   type CartPoleState,
   type CartPoleStepResult,
 } from './reference/cartpole';
+export {
+  MOUNTAIN_CAR_CONTINUOUS_V0,
+  mountainCarContinuousStep64,
+  mountainCarContinuousResetState64,
+  type MountainCarContinuousPhysics,
+  type MountainCarContinuousState,
+} from './reference/mountainCarContinuous';
+export { PENDULUM_V1, pendulumStep64, pendulumObs64, pendulumResetState64, normaliseAngle64, type PendulumPhysics, type PendulumState } from './reference/pendulum';
 export { philox4x32, uniform01, STREAM_RESET, STREAM_ACTION, STREAM_PERMUTATION, STREAM_INIT } from './core/random';
 
 export { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation, type DenseLayer } from './nn/mlp';

@@ -46,7 +46,7 @@ describe('env definitions (no GPU)', () => {
     expect(ENV_IDS).toContain('CartPole-v1');
     expect(envDefinition('CartPole-v1')).toBe(CARTPOLE);
     expect(CARTPOLE.spec).toEqual({ id: 'CartPole-v1', obsDim: 4, stateDim: 4, action: { kind: 'discrete', n: 2 }, maxEpisodeSteps: 500 });
-    expect(() => envDefinition('CartPole-v0')).toThrow(/^unknown env "CartPole-v0" \(known: CartPole-v1\)$/);
+    expect(() => envDefinition('CartPole-v0')).toThrow(/^unknown env "CartPole-v0" \(known: CartPole-v1, MountainCarContinuous-v0, Pendulum-v1\)$/);
   });
 
   it.each(ENV_IDS)("%s: params fill the module's EnvParams exactly; vec_env and rollout kernels stay within 8 storage buffers", (id) => {
@@ -54,14 +54,17 @@ describe('env definitions (no GPU)', () => {
     const vecEnv = new WgslSource('vec_env', [COMMON_WGSL, ...envSources(env), vecEnvWgsl]);
     // pack throws on a field missing from the values or not in the struct.
     expect(vecEnv.struct('EnvParams').pack(env.params).byteLength).toBeGreaterThan(0);
-    const rollout = new WgslSource('rollout', [COMMON_WGSL, ...envSources(env), wgslIndexConstants('SLOT', ENV_SLOTS), rolloutWgsl]);
+    // The rollout samples discrete actions only (it refuses box envs).
+    const sources = [vecEnv];
+    if (env.spec.action.kind === 'discrete') sources.push(new WgslSource('rollout', [COMMON_WGSL, ...envSources(env), wgslIndexConstants('SLOT', ENV_SLOTS), rolloutWgsl]));
     const storageCounts: Record<string, number> = {};
-    for (const source of [vecEnv, rollout]) {
+    for (const source of sources) {
       for (const entry of source.entryPoints()) {
         storageCounts[`${source.name}.${entry}`] = source.bindings(entry).filter((b) => b.kind !== 'uniform').length;
       }
     }
-    expect(Object.keys(storageCounts).sort()).toEqual(['rollout.act_and_step', 'rollout.reset_envs', 'vec_env.reset_all', 'vec_env.set_state', 'vec_env.step']);
+    const rolloutEntries = env.spec.action.kind === 'discrete' ? ['rollout.act_and_step', 'rollout.reset_envs'] : [];
+    expect(Object.keys(storageCounts).sort()).toEqual([...rolloutEntries, 'vec_env.reset_all', 'vec_env.set_state', 'vec_env.step']);
     for (const [entry, count] of Object.entries(storageCounts)) expect(count, entry).toBeLessThanOrEqual(DEFAULT_STORAGE_BUFFERS);
   });
 });

@@ -6,16 +6,29 @@
  * definition; neither knows any particular env.
  */
 import randomWgsl from '../../shaders/random.wgsl?raw';
+import trigWgsl from '../../shaders/trig.wgsl?raw';
 import autoResetWgsl from '../../shaders/auto_reset.wgsl?raw';
 import { wgslConstants } from '../gpu/wgsl';
 
-/** Discrete actions 0..n-1 (a continuous `box` kind comes with continuous actions). */
+/** Discrete actions 0..n-1: WGSL's EnvAction is the index (i32). */
 export interface DiscreteActions {
   kind: 'discrete';
   n: number;
 }
 
-export type ActionSpec = DiscreteActions;
+/**
+ * Continuous actions, `dim` floats in the box [low, high] (per component):
+ * WGSL's EnvAction is array<f32, ENV_ACTION_DIM>. Actions arrive as given and
+ * the env step clips them to the box, as Gymnasium's envs do.
+ */
+export interface BoxActions {
+  kind: 'box';
+  dim: number;
+  low: readonly number[];
+  high: readonly number[];
+}
+
+export type ActionSpec = DiscreteActions | BoxActions;
 
 /** What a user of an env needs to know about it (`VecEnv.spec`). */
 export interface EnvSpec {
@@ -37,6 +50,12 @@ export interface EnvDefinition {
   params: Readonly<Record<string, number>>;
 }
 
+/** WGSL's EnvAction for an action space (auto_reset.wgsl steps with it). */
+function envActionWgsl(action: ActionSpec): string {
+  if (action.kind === 'discrete') return 'alias EnvAction = i32;\n';
+  return wgslConstants({ ENV_ACTION_DIM: action.dim }) + 'alias EnvAction = array<f32, ENV_ACTION_DIM>;\n';
+}
+
 /**
  * The WGSL type of a row of `dim` f32s: a vector where one is as dense as the
  * array (2 or 4: whole-row vector loads and stores, which SwiftShader runs
@@ -49,12 +68,13 @@ export function wgslRowType(dim: number): string {
 }
 
 /**
- * The WGSL an env kernel family starts with: random.wgsl, the definition's
- * dimensions as constants and its row types (EnvState, EnvObs), auto_reset.wgsl
- * and the env module. Families add common.wgsl before and their own source after.
+ * The WGSL an env kernel family starts with: random.wgsl, trig.wgsl, the
+ * definition's dimensions as constants, its row types (EnvState, EnvObs) and
+ * EnvAction, auto_reset.wgsl and the env module. Families add common.wgsl
+ * before and their own source after.
  */
 export function envSources(env: EnvDefinition): string[] {
-  const { obsDim, stateDim } = env.spec;
-  const rowTypes = `alias EnvState = ${wgslRowType(stateDim)};\nalias EnvObs = ${wgslRowType(obsDim)};\n`;
-  return [randomWgsl, wgslConstants({ ENV_STATE_DIM: stateDim, ENV_OBS_DIM: obsDim }), rowTypes, autoResetWgsl, env.wgsl];
+  const { obsDim, stateDim, action } = env.spec;
+  const types = `alias EnvState = ${wgslRowType(stateDim)};\nalias EnvObs = ${wgslRowType(obsDim)};\n` + envActionWgsl(action);
+  return [randomWgsl, trigWgsl, wgslConstants({ ENV_STATE_DIM: stateDim, ENV_OBS_DIM: obsDim }), types, autoResetWgsl, env.wgsl];
 }

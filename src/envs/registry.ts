@@ -1,8 +1,10 @@
 /** Every env the engine knows, by Gymnasium id. */
 import type { EnvDefinition } from './env';
 import { CARTPOLE } from './cartpole';
+import { MOUNTAIN_CAR_CONTINUOUS } from './mountainCarContinuous';
+import { PENDULUM } from './pendulum';
 
-const ENVS: ReadonlyMap<string, EnvDefinition> = new Map([CARTPOLE].map((env) => [env.spec.id, env]));
+const ENVS: ReadonlyMap<string, EnvDefinition> = new Map([CARTPOLE, MOUNTAIN_CAR_CONTINUOUS, PENDULUM].map((env) => [env.spec.id, env]));
 
 /** The ids `envDefinition` accepts. */
 export const ENV_IDS: readonly string[] = [...ENVS.keys()];

@@ -40,7 +40,7 @@ export interface VecEnvBuffers {
   obs: GPUBuffer;
   elapsedSteps: GPUBuffer;
   episodeCount: GPUBuffer;
-  /** numEnvs × i32, read by each step. */
+  /** Read by each step: numEnvs × i32 (discrete) or numEnvs × dim f32 (box). */
   actions: GPUBuffer;
   reward: GPUBuffer;
   /** bit 0 terminated, bit 1 truncated */
@@ -144,7 +144,7 @@ export class VecEnv {
       obs: perEnv('obs', obsDim),
       elapsedSteps: perEnv('elapsedSteps', 1),
       episodeCount: perEnv('episodeCount', 1),
-      actions: perEnv('actions', 1),
+      actions: perEnv('actions', env.spec.action.kind === 'box' ? env.spec.action.dim : 1),
       reward: perEnv('reward', 1),
       doneFlags: perEnv('doneFlags', 1),
       finalObs: perEnv('finalObs', obsDim),
@@ -181,14 +181,24 @@ export class VecEnv {
     this.stepDispatch.kernel.dispatch(pass, this.stepDispatch.bindGroup, this.numEnvs);
   }
 
-  /** Steps every env with `actions` (numEnvs action indices) and reads back the results. */
-  async step(actions: Int32Array): Promise<VecEnvStepResult> {
+  /**
+   * Steps every env with `actions` and reads back the results: numEnvs action
+   * indices (Int32Array) for discrete actions, numEnvs × dim floats
+   * (Float32Array, any finite value: the env clips to its bounds) for a box.
+   */
+  async step(actions: Int32Array | Float32Array): Promise<VecEnvStepResult> {
     const n = this.numEnvs;
     const where = `${this.name}.step`;
-    if (actions.length !== n) throw new Error(`${where}: actions.length = ${actions.length}, expected numEnvs = ${n}`);
-    const count = this.spec.action.n;
-    const bad = actions.findIndex((a) => !(a >= 0 && a < count));
-    if (bad >= 0) throw new Error(`${where}: actions[${bad}] = ${actions[bad]} is out of range (an integer in 0..${count - 1})`);
+    const action = this.spec.action;
+    if (action.kind === 'discrete') {
+      if (actions.length !== n) throw new Error(`${where}: actions.length = ${actions.length}, expected numEnvs = ${n}`);
+      const bad = actions.findIndex((a) => !(a >= 0 && a < action.n));
+      if (bad >= 0) throw new Error(`${where}: actions[${bad}] = ${actions[bad]} is out of range (an integer in 0..${action.n - 1})`);
+    } else {
+      if (actions.length !== n * action.dim) throw new Error(`${where}: actions.length = ${actions.length}, expected numEnvs × ${action.dim} = ${n * action.dim}`);
+      const bad = actions.findIndex((a) => !Number.isFinite(a));
+      if (bad >= 0) throw new Error(`${where}: actions[${bad}] = ${actions[bad]} is not a finite number`);
+    }
 
     const { device } = this.gpu;
     const b = this.buffers;
@@ -204,7 +214,7 @@ export class VecEnv {
     const staging =
       this.freeStaging.pop() ??
       device.createBuffer({ label: `vec_env.${this.spec.id}.staging`, size: stagingBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    device.queue.writeBuffer(b.actions, 0, new Int32Array(actions));
+    device.queue.writeBuffer(b.actions, 0, action.kind === 'discrete' ? new Int32Array(actions) : new Float32Array(actions));
     const encoder = device.createCommandEncoder({ label: `vec_env.${this.spec.id}.step` });
     const pass = encoder.beginComputePass({ label: `vec_env.${this.spec.id}.step` });
     this.encodeStep(pass);

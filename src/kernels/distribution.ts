@@ -5,23 +5,34 @@
  * action space needs, after shaders/random.wgsl.
  */
 import categoricalWgsl from '../../shaders/categorical.wgsl?raw';
+import gaussianWgsl from '../../shaders/gaussian.wgsl?raw';
 import { wgslConstants } from '../gpu/wgsl';
 
 export interface ActionDistribution {
   readonly name: string;
   /** Most parameters one row of the policy output may carry (WGSL's DistParams length). */
   readonly maxParamsPerRow: number;
-  /** WGSL: the generated DIST_MAX_PARAMS, then the module. */
+  /** WGSL: the generated DIST_MAX_PARAMS (and any constant of the module's own), then the module. */
   readonly wgsl: string;
-  /** Parameters per row for an action space of `actionSize`; throws where the module cannot hold them. */
+  /**
+   * Parameters per row for an action space of `actionSize` (discrete: the
+   * number of actions; continuous: the action components); throws where the
+   * module cannot hold them.
+   */
   paramsPerRow(actionSize: number, label: string): number;
 }
 
-function distribution(name: string, maxParamsPerRow: number, module: string, params: (actionSize: number) => number): ActionDistribution {
+function distribution(
+  name: string,
+  maxParamsPerRow: number,
+  module: string,
+  params: (actionSize: number) => number,
+  moduleConstants: Record<string, number> = {},
+): ActionDistribution {
   return {
     name,
     maxParamsPerRow,
-    wgsl: wgslConstants({ DIST_MAX_PARAMS: maxParamsPerRow }) + module,
+    wgsl: wgslConstants({ DIST_MAX_PARAMS: maxParamsPerRow, ...moduleConstants }) + module,
     paramsPerRow(actionSize, label) {
       const count = params(actionSize);
       if (!Number.isInteger(count) || count < 1 || count > maxParamsPerRow) {
@@ -34,3 +45,14 @@ function distribution(name: string, maxParamsPerRow: number, module: string, par
 
 /** Softmax over one logit per action: parameters per row = the number of actions. */
 export const CATEGORICAL: ActionDistribution = distribution('categorical', 16, categoricalWgsl, (numActions) => numActions);
+
+/** Most action components the Gaussian module holds (WGSL's DIST_MAX_ACTION_DIM). */
+const GAUSSIAN_MAX_ACTION_DIM = 8;
+
+/**
+ * Diagonal Gaussian over continuous actions (shaders/gaussian.wgsl): per row
+ * the means, then the log standard deviations, 2 parameters per component.
+ */
+export const GAUSSIAN: ActionDistribution = distribution('gaussian', 2 * GAUSSIAN_MAX_ACTION_DIM, gaussianWgsl, (actionDim) => 2 * actionDim, {
+  DIST_MAX_ACTION_DIM: GAUSSIAN_MAX_ACTION_DIM,
+});

@@ -76,6 +76,13 @@ function rolloutSources(env: EnvDefinition): string[] {
   return [COMMON_WGSL, ...envSources(env), CATEGORICAL.wgsl, wgslIndexConstants('SLOT', ENV_SLOTS), rolloutWgsl];
 }
 
+/** The env's number of actions; the rollout samples discrete actions only. */
+function discreteActionCount(env: EnvDefinition): number {
+  const { action } = env.spec;
+  if (action.kind !== 'discrete') throw new Error(`rollout: ${env.spec.id} has continuous (box) actions; the rollout samples discrete actions only`);
+  return action.n;
+}
+
 export class Rollout {
   /** Rows of `storage.envSlots`: ENV_SLOTS, then one per state component. */
   readonly envSlotRows: number;
@@ -105,10 +112,11 @@ export class Rollout {
 
   static async create(gpu: GpuContext, policy: Mlp, options: RolloutOptions, label = 'rollout'): Promise<Rollout> {
     const { env, numEnvs: N, numSteps: T, seed } = options;
-    const { obsDim, stateDim, action } = env.spec;
+    const { obsDim, stateDim } = env.spec;
+    const A = discreteActionCount(env);
     const sizes = policy.layout.sizes;
-    if (sizes[0] !== obsDim || sizes[sizes.length - 1] !== action.n) {
-      throw new Error(`rollout: ${env.spec.id} needs a policy from ${obsDim} observations to ${action.n} action logits, got ${sizes[0]} → ${sizes[sizes.length - 1]}`);
+    if (sizes[0] !== obsDim || sizes[sizes.length - 1] !== A) {
+      throw new Error(`rollout: ${env.spec.id} needs a policy from ${obsDim} observations to ${A} action logits, got ${sizes[0]} → ${sizes[sizes.length - 1]}`);
     }
     const finalObs = finalObsLayout(options);
     const family = await ShaderFamily.load(gpu, 'rollout', rolloutSources(env));
@@ -116,7 +124,6 @@ export class Rollout {
       act_and_step: { dynamicOffsets: ['step'] },
       reset_envs: {},
     });
-    const A = action.n;
     const storage: RolloutStorage = {
       obs: storageBuffer(gpu, `${label}.obs`, (T + 1 + finalObs.finalSlots) * N * obsDim * 4),
       behaviourLogits: storageBuffer(gpu, `${label}.behaviourLogits`, T * N * A * 4),
@@ -165,7 +172,7 @@ export class Rollout {
     this.gpu.device.queue.writeBuffer(
       this.args,
       0,
-      this.argsView.pack({ numSteps: o.numSteps, numActions: o.env.spec.action.n, iteration, greedy: o.greedy ? 1 : 0 }),
+      this.argsView.pack({ numSteps: o.numSteps, numActions: discreteActionCount(o.env), iteration, greedy: o.greedy ? 1 : 0 }),
     );
   }
 
