@@ -6,28 +6,13 @@
  * definition; neither knows any particular env.
  */
 import randomWgsl from '../../shaders/random.wgsl?raw';
+import trigWgsl from '../../shaders/trig.wgsl?raw';
 import autoResetWgsl from '../../shaders/auto_reset.wgsl?raw';
 import { wgslConstants } from '../gpu/wgsl';
+import type { WgslPart } from '../gpu/kernel';
+import type { EnvSpec } from '../core/envSpecs';
 
-/** Discrete actions 0..n-1 (a continuous `box` kind comes with continuous actions). */
-export interface DiscreteActions {
-  kind: 'discrete';
-  n: number;
-}
-
-export type ActionSpec = DiscreteActions;
-
-/** What a user of an env needs to know about it (`VecEnv.spec`). */
-export interface EnvSpec {
-  /** Gymnasium's id, e.g. 'CartPole-v1'. */
-  id: string;
-  obsDim: number;
-  /** Values per env in `setState`, in the order of Gymnasium's `env.state`. */
-  stateDim: number;
-  action: ActionSpec;
-  /** Gymnasium's time limit: episodes are truncated after this many steps. */
-  maxEpisodeSteps: number;
-}
+export type { ActionSpec, DiscreteActions, EnvSpec } from '../core/envSpecs';
 
 export interface EnvDefinition {
   spec: EnvSpec;
@@ -35,14 +20,18 @@ export interface EnvDefinition {
   wgsl: string;
   /** A value for every field of the module's EnvParams struct. */
   params: Readonly<Record<string, number>>;
+  /** Where compile errors in `wgsl` point (e.g. a user's file name); default the env's id. */
+  source?: string;
 }
 
 /**
- * The WGSL an env kernel family starts with: random.wgsl, the definition's
- * dimensions as constants, auto_reset.wgsl and the env module. Families add
- * common.wgsl before and their own source after.
+ * The WGSL an env kernel family starts with: random.wgsl, trig.wgsl, the
+ * definition's dimensions as constants, auto_reset.wgsl and the env module
+ * (labelled, so a compile error in it names the env and its own line).
+ * Families add common.wgsl before and their own source after.
  */
-export function envSources(env: EnvDefinition): string[] {
-  const { obsDim, stateDim } = env.spec;
-  return [randomWgsl, wgslConstants({ ENV_STATE_DIM: stateDim, ENV_OBS_DIM: obsDim }), autoResetWgsl, env.wgsl];
+export function envSources(env: EnvDefinition): WgslPart[] {
+  const { id, obsDim, stateDim } = env.spec;
+  const label = env.source ? `${env.source} (env ${id})` : `env ${id}`;
+  return [randomWgsl, trigWgsl, wgslConstants({ ENV_STATE_DIM: stateDim, ENV_OBS_DIM: obsDim }), autoResetWgsl, { label, code: env.wgsl }];
 }
