@@ -86,7 +86,8 @@ fn env_terminated(s: EnvState, p: EnvParams) -> bool {
 }
 
 fn env_reward(state: EnvState, action: EnvAction, reached: EnvState, terminated: bool, p: EnvParams) -> f32 {
-  return select(-1.0, 0.0, terminated);
+  // Not select(-1.0, 0.0, ...): a driver may fold that into a negation and return -0.
+  return f32(terminated) - 1.0;
 }
 
 fn env_reset(key: ResetKey, p: EnvParams) -> EnvState {

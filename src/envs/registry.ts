@@ -57,17 +57,23 @@ export function registerEnv(env: UserEnv): EnvDefinition {
   return frozen;
 }
 
-/** EnvParams takes exactly the definition's params (reflection, no GPU). */
+/**
+ * EnvParams takes exactly the definition's params (reflection, no GPU). A
+ * module the reflection cannot parse is left to the compiler, which reports
+ * the line when the env is built.
+ */
 function checkParams(env: EnvDefinition): void {
   const source = new WgslSource(`env ${env.spec.id}`, [COMMON_WGSL, ...envSources(env)]);
-  let view;
   try {
-    view = source.struct('EnvParams');
+    void source.reflection;
   } catch {
-    throw new Error(`env "${env.spec.id}": the module declares no struct EnvParams (see shaders/auto_reset.wgsl for the contract)`);
+    return;
+  }
+  if (!source.reflection.structs.some((s) => s.name === 'EnvParams')) {
+    throw new Error(`env "${env.spec.id}": the module declares no struct EnvParams (the contract is in shaders/auto_reset.wgsl)`);
   }
   try {
-    view.pack(env.params);
+    source.struct('EnvParams').pack(env.params);
   } catch (error) {
     throw new Error(`env "${env.spec.id}": params do not fit its EnvParams: ${(error as Error).message}`);
   }
