@@ -1,9 +1,10 @@
 /**
  * Env stepping alone on the GPU (the `env` case of `npm run bench`, with its
- * own knobs): CartPoleVec.encodeStep on fixed actions, many steps per submit,
+ * own knobs): VecEnv.encodeStep of one env (default CartPole-v1) on fixed
+ * actions, many steps per submit,
  * median of timed repetitions after a warm-up.
  *
- *   node dist-cli/bench/env.js [--envs 1024,4096,16384,65536] [--steps 100] [--reps 5] [--wg 64] [--json]
+ *   node dist-cli/bench/env.js [--env Acrobot-v1] [--envs 1024,4096,16384,65536] [--steps 100] [--reps 5] [--wg 64] [--json]
  *
  * Prints env steps per second (sps) per env count, with the adapter.
  */
@@ -14,7 +15,7 @@ import { benchEnvSteps } from './lib/kernelCases';
 export { benchEnvSteps, type EnvBenchOptions, type EnvBenchResult } from './lib/kernelCases';
 
 function parseArgs(argv: string[]) {
-  const args = { envs: [1024, 4096, 16384, 65536], steps: 100, reps: 5, wg: 64, json: false };
+  const args = { id: 'CartPole-v1', envs: [1024, 4096, 16384, 65536], steps: 100, reps: 5, wg: 64, json: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -27,12 +28,13 @@ function parseArgs(argv: string[]) {
       if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} = ${v} is out of range (a positive integer)`);
       return n;
     };
-    if (flag === '--envs') args.envs = value().split(',').map(positiveInteger);
+    if (flag === '--env') args.id = value();
+    else if (flag === '--envs') args.envs = value().split(',').map(positiveInteger);
     else if (flag === '--steps') args.steps = positiveInteger(value());
     else if (flag === '--reps') args.reps = positiveInteger(value());
     else if (flag === '--wg') args.wg = positiveInteger(value());
     else if (flag === '--json') args.json = true;
-    else throw new Error(`unknown flag ${flag} (known: --envs, --steps, --reps, --wg, --json)`);
+    else throw new Error(`unknown flag ${flag} (known: --env, --envs, --steps, --reps, --wg, --json)`);
   }
   return args;
 }
@@ -42,11 +44,11 @@ async function main() {
   const gpu = await requestGpu();
   const adapter = describeAdapter(gpu.adapter);
   try {
-    if (!args.json) console.log(`CartPole env steps alone, ${adapter}`);
+    if (!args.json) console.log(`${args.id} env steps alone, ${adapter}`);
     for (const numEnvs of args.envs) {
-      const r = await benchEnvSteps(gpu, { numEnvs, stepsPerSubmit: args.steps, repetitions: args.reps, workgroupSize: args.wg });
+      const r = await benchEnvSteps(gpu, { id: args.id, numEnvs, stepsPerSubmit: args.steps, repetitions: args.reps, workgroupSize: args.wg });
       if (args.json) {
-        console.log(JSON.stringify({ case: 'env', runner: 'node', adapter, num_envs: numEnvs, steps_per_submit: r.stepsPerSubmit, wg: r.workgroupSize, median_s: r.medianSeconds, sps: r.sps }));
+        console.log(JSON.stringify({ case: 'env', runner: 'node', adapter, env: args.id, num_envs: numEnvs, steps_per_submit: r.stepsPerSubmit, wg: r.workgroupSize, median_s: r.medianSeconds, sps: r.sps }));
       } else {
         const perStep = (r.medianSeconds / r.stepsPerSubmit) * 1e6;
         console.log(

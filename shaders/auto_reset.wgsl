@@ -2,10 +2,12 @@
 // same-step auto-reset, written once over an env module's own functions.
 // Helpers only (no bindings, no entry points): the standalone vectorized env
 // (vec_env.wgsl) and the fused rollout (rollout.wgsl) both step through it.
-// `envSources` (src/envs/env.ts) loads it after random.wgsl and the generated
-// dimension constants, before the env module.
+// `envSources` (src/envs/env.ts) loads it after random.wgsl, trig.wgsl and the
+// generated dimension constants, before the env module.
 //
-// The env module contract (shaders/cartpole.wgsl is one):
+// The env module contract (shaders/cartpole.wgsl, acrobot.wgsl and
+// mountain_car.wgsl follow it, as does a user's env registered with
+// VecEnv.define, e.g. examples/walk_to_target.wgsl):
 //   struct EnvParams                     the env's constants (one uniform)
 //   fn env_reset(key: ResetKey, p: EnvParams) -> EnvState
 //   fn env_step(s: EnvState, action: EnvAction, p: EnvParams) -> EnvState
@@ -19,6 +21,8 @@
 // as is EnvAction: i32 (the action index) for discrete actions, or
 // array<f32, ENV_ACTION_DIM> for a box, passed unclipped: env_step and
 // env_reward clip it to the env's bounds where Gymnasium's env does.
+// A module may call reset_bits (below) for reset randomness and
+// accurate_sin_cos (trig.wgsl) where the built-ins' error would show.
 //
 // A step: reached = env_step(s, a); terminated and reward from it; truncated
 // when the step count reaches maxEpisodeSteps (both may be set). An env that

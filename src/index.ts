@@ -1,8 +1,7 @@
 /**
  * webgpu-rl: reinforcement learning with every step in WGSL compute shaders.
  * The public library API: the device helper, the kernel loader, vectorized
- * envs (CartPole, MountainCarContinuous, Pendulum), MLP kernels, GAE, the
- * PPO/TRPO/REINFORCE trainers and their config.
+ * classic-control envs (and users' own), MLP kernels, GAE, the PPO/TRPO/REINFORCE trainers and their config.
  */
 export * from './gpu/device';
 export * from './gpu/kernel';
@@ -10,8 +9,14 @@ export * from './gpu/buffers';
 
 export { VecEnv, CartPoleVec, type VecEnvOptions, type VecEnvBuffers, type VecEnvStepResult, type CartPoleVecOptions, type CartPoleBuffers } from './envs/vecEnv';
 export { envSources, type EnvDefinition, type EnvSpec, type ActionSpec, type DiscreteActions, type BoxActions } from './envs/env';
-export { envDefinition, ENV_IDS } from './envs/registry';
+export { envDefinition, registerEnv, checkUserEnv, ENV_IDS, type UserEnv } from './envs/registry';
+export { envSpec, solvedReturn } from './core/envSpecs';
 export { CARTPOLE } from './envs/cartpole';
+export { ACROBOT } from './envs/acrobot';
+export { MOUNTAIN_CAR } from './envs/mountainCar';
+export { ACROBOT_V1, ACROBOT_MODEL, acrobotStep64, acrobotResetState64, type AcrobotPhysics } from './reference/acrobot';
+export { MOUNTAIN_CAR_V0, MOUNTAIN_CAR_MODEL, mountainCarStep64, mountainCarResetState64, type MountainCarPhysics } from './reference/mountainCar';
+export { VecEnvRef, type EnvModel64, type VecEnvStep64 } from './reference/vecEnvRef';
 export { MOUNTAIN_CAR_CONTINUOUS } from './envs/mountainCarContinuous';
 export { PENDULUM } from './envs/pendulum';
 export {

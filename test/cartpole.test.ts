@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import gymnasium from './fixtures/cartpole_gymnasium.json';
-import sinCosFixture from './fixtures/cartpole_sincos.wgsl?raw';
+import sinCosFixture from './fixtures/sincos.wgsl?raw';
 import { CartPoleVec } from '../src/envs/vecEnv';
 import { CARTPOLE } from '../src/envs/cartpole';
 import { envSources } from '../src/envs/env';

@@ -42,11 +42,12 @@ async function liveBuffersAfter(gpu: GpuContext, body: () => Promise<void>): Pro
 }
 
 describe('env definitions (no GPU)', () => {
-  it('the registry has CartPole-v1 and rejects unknown ids with one line naming the known ones', () => {
-    expect(ENV_IDS).toContain('CartPole-v1');
+  it('the registry has the classic-control envs and rejects unknown ids with one line naming the known ones', () => {
+    expect(ENV_IDS).toEqual(['CartPole-v1', 'Acrobot-v1', 'MountainCar-v0', 'MountainCarContinuous-v0', 'Pendulum-v1']);
+    for (const id of ENV_IDS) expect(envDefinition(id).spec.id).toBe(id);
     expect(envDefinition('CartPole-v1')).toBe(CARTPOLE);
     expect(CARTPOLE.spec).toEqual({ id: 'CartPole-v1', obsDim: 4, stateDim: 4, action: { kind: 'discrete', n: 2 }, maxEpisodeSteps: 500 });
-    expect(() => envDefinition('CartPole-v0')).toThrow(/^unknown env "CartPole-v0" \(known: CartPole-v1, MountainCarContinuous-v0, Pendulum-v1\)$/);
+    expect(() => envDefinition('CartPole-v0')).toThrow(/^unknown env "CartPole-v0" \(known: CartPole-v1, Acrobot-v1, MountainCar-v0, MountainCarContinuous-v0, Pendulum-v1\)$/);
   });
 
   it.each(ENV_IDS)("%s: params fill the module's EnvParams exactly; vec_env and rollout kernels stay within 8 storage buffers", (id) => {

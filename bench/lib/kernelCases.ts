@@ -9,7 +9,8 @@ import type { GpuContext } from '../../src/gpu/device';
 import { ShaderFamily } from '../../src/gpu/kernel';
 import { COMMON_WGSL, wgslConstants } from '../../src/gpu/wgsl';
 import { storageBuffer, uniformBuffer } from '../../src/gpu/buffers';
-import { CartPoleVec } from '../../src/envs/vecEnv';
+import { VecEnv } from '../../src/envs/vecEnv';
+import { envSpec } from '../../src/core/envSpecs';
 import { envDefinition } from '../../src/envs/registry';
 import { MlpLayout, initPyTorchDefault, type Activation } from '../../src/nn/mlp';
 import { Mlp, MlpKernels } from '../../src/kernels/mlp';
@@ -37,6 +38,8 @@ function reps(ctx: CaseContext, quick: number, full: number): number {
 }
 
 export interface EnvBenchOptions {
+  /** A registered env id (default CartPole-v1). */
+  id?: string;
   numEnvs: number;
   /** Steps recorded in one compute pass and submitted together. */
   stepsPerSubmit: number;
@@ -57,48 +60,67 @@ export interface EnvBenchResult extends EnvBenchOptions {
 }
 
 /**
- * CartPoleVec.encodeStep on actions filled once (alternating 0, 1 across envs,
- * so poles fall and auto-resets happen all the time), many steps per submit.
+ * VecEnv.encodeStep on actions filled once (env i takes action i mod n, so
+ * CartPole's poles fall and auto-resets happen all the time), many steps per submit.
  */
 export async function benchEnvSteps(gpu: GpuContext, options: EnvBenchOptions): Promise<EnvBenchResult> {
-  const { numEnvs, stepsPerSubmit, repetitions, workgroupSize } = options;
-  const env = await CartPoleVec.create(gpu, { numEnvs, seed: 1, workgroupSize });
-  gpu.device.queue.writeBuffer(env.buffers.actions, 0, Int32Array.from({ length: numEnvs }, (_, i) => i & 1));
+  const { id = 'CartPole-v1', numEnvs, stepsPerSubmit, repetitions, workgroupSize } = options;
+  const env = await VecEnv.create(gpu, { id, numEnvs, seed: 1, workgroupSize });
+  const action = env.spec.action;
+  // Discrete: env i takes action i mod n; box: component values spread over [low, high].
+  const actions =
+    action.kind === 'discrete'
+      ? Int32Array.from({ length: numEnvs }, (_, i) => i % action.n)
+      : Float32Array.from({ length: numEnvs * action.dim }, (_, i) => {
+          const k = i % action.dim;
+          return action.low[k] + ((i % 7) / 6) * (action.high[k] - action.low[k]);
+        });
+  gpu.device.queue.writeBuffer(env.buffers.actions, 0, actions);
   try {
     const t = await repeat(1, repetitions, () =>
-      timeSubmit(gpu, 'bench.env', (pass) => {
+      timeSubmit(gpu, `bench.env.${id}`, (pass) => {
         for (let s = 0; s < stepsPerSubmit; s++) env.encodeStep(pass);
       }),
     );
     const steps = numEnvs * stepsPerSubmit;
-    return { ...options, medianSeconds: t.median, sps: steps / t.median, bestSps: steps / t.min, cpuSeconds: t.cpuMedian };
+    return { ...options, id, medianSeconds: t.median, sps: steps / t.median, bestSps: steps / t.min, cpuSeconds: t.cpuMedian };
   } finally {
     env.destroy();
   }
 }
 
+/** The built-in envs the env case steps (registered user envs are left out). */
+const BENCH_ENVS = ['CartPole-v1', 'Acrobot-v1', 'MountainCar-v0'] as const;
+
 const envCase: BenchCase = {
   name: 'env',
-  about: 'CartPole stepping alone (no policy): env steps/s against the number of envs',
+  about: `each built-in env (${BENCH_ENVS.join(', ')}) stepping alone (no policy): env steps/s against the number of envs`,
   async run(ctx) {
     const { gpu, options } = ctx;
-    const counts = options.envCounts ?? (options.quick ? [1024, 16384, 65536] : [1024, 4096, 16384, 65536, 262144]);
     const stepsPerSubmit = options.quick ? 20 : 100;
     const repetitions = reps(ctx, 3, 5);
-    const fits = counts.filter((n) => n <= CartPoleVec.maxEnvs(gpu));
-    const notes = counts.filter((n) => !fits.includes(n)).map((n) => `N=${n} left out: more envs than one buffer binding holds here (${CartPoleVec.maxEnvs(gpu)})`);
     const points: Point[] = [];
-    for (const numEnvs of fits) {
-      const r = await benchEnvSteps(gpu, { numEnvs, stepsPerSubmit, repetitions, workgroupSize: 64 });
-      points.push({
-        num_envs: numEnvs,
-        steps_per_submit: stepsPerSubmit,
-        sps: round(r.sps),
-        best_sps: round(r.bestSps),
-        us_per_step: round((r.medianSeconds / stepsPerSubmit) * 1e6),
-        ...(r.cpuSeconds === null ? {} : { cpu_s: round(r.cpuSeconds) }),
-      });
-      ctx.log(`env N=${numEnvs}: ${(r.sps / 1e6).toFixed(2)} M env-steps/s`);
+    const notes: string[] = [];
+    for (const id of BENCH_ENVS) {
+      // --quick keeps CartPole's three-point curve and one N for the others.
+      const quickCounts = id === 'CartPole-v1' ? [1024, 16384, 65536] : [16384];
+      const counts = options.envCounts ?? (options.quick ? quickCounts : [1024, 4096, 16384, 65536, 262144]);
+      const most = VecEnv.maxEnvs(gpu, envSpec(id));
+      const fits = counts.filter((n) => n <= most);
+      notes.push(...counts.filter((n) => !fits.includes(n)).map((n) => `${id} N=${n} left out: more envs than one buffer binding holds here (${most})`));
+      for (const numEnvs of fits) {
+        const r = await benchEnvSteps(gpu, { id, numEnvs, stepsPerSubmit, repetitions, workgroupSize: 64 });
+        points.push({
+          env: id,
+          num_envs: numEnvs,
+          steps_per_submit: stepsPerSubmit,
+          sps: round(r.sps),
+          best_sps: round(r.bestSps),
+          us_per_step: round((r.medianSeconds / stepsPerSubmit) * 1e6),
+          ...(r.cpuSeconds === null ? {} : { cpu_s: round(r.cpuSeconds) }),
+        });
+        ctx.log(`env ${id} N=${numEnvs}: ${(r.sps / 1e6).toFixed(2)} M env-steps/s`);
+      }
     }
     return { unit: 'sps', points, timing: `${WALL(1, repetitions)}; ${stepsPerSubmit} env steps (one dispatch each) per submit`, notes };
   },

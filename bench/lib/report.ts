@@ -145,7 +145,7 @@ function renderReport(data: PageData, plot: typeof uPlot, root: HTMLElement): vo
     );
   };
 
-  scaling('env', 'num_envs', 'sps', 'env steps / s', 'CartPole stepping alone: env steps/s against the number of envs');
+  scaling('env', 'num_envs', 'sps', 'env steps / s', 'Env stepping alone: env steps/s against the number of envs', () => true, (p) => String(p.env ?? 'CartPole-v1'));
   scaling('rollout', 'num_envs', 'sps', 'env steps / s', 'Rollout (env + policy forward + sampling): env steps/s against the number of envs');
   scaling('mlp', 'rows', 'gflops', 'GFLOP/s', 'MLP 4→64→64→2: GFLOP/s against the batch', (p) => p.network === '4-64-64-2', (p) => String(p.mode));
 

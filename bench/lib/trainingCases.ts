@@ -12,7 +12,8 @@
 import type { Algo, ResolvedConfig, TrainConfig } from '../../src/core/config';
 import { resolveConfig } from '../../src/core/config';
 import { makeTrainer, type Trainer } from '../../src/train/trainer';
-import { SOLVED_RETURN, stepsPerSecond, type IterationMetrics } from '../../src/core/metrics';
+import { stepsPerSecond, type IterationMetrics } from '../../src/core/metrics';
+import { solvedReturn } from '../../src/core/envSpecs';
 import { iterationCost } from './cost';
 import { capturePasses, profileKernels, replay } from './profile';
 import { cpuNow, median } from './timing';
@@ -156,6 +157,9 @@ function trainingCase(algo: Algo): BenchCase {
   };
 }
 
+
+/** The solve case trains CartPole-v1 to its solved return. */
+const SOLVED_RETURN = solvedReturn('CartPole-v1')!;
 
 const solveCase: BenchCase = {
   name: 'solve',

@@ -4,20 +4,22 @@
  * and a last line with "done": true. Bad flags exit 2 before any GPU work.
  */
 import { ALGORITHMS } from '../core/algorithms';
+import { ENV_IDS, envSpec, solvedReturn } from '../core/envSpecs';
 import { ConfigError, FIELDS, configHelp, parseTrainArgs, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
 import { requestGpu, describeAdapter } from '../gpu/device';
 import { makeTrainer } from '../train/trainer';
-import { SOLVED_RETURN, firstNonFinite, stepsPerSecond, type IterationMetrics } from '../core/metrics';
+import { firstNonFinite, stepsPerSecond, type IterationMetrics } from '../core/metrics';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpointFile';
-import type { Checkpoint } from '../train/checkpoint';
+import { checkCheckpointEnv, type Checkpoint } from '../train/checkpoint';
 
 const EXTRA_FLAGS = ['save', 'load', 'json', 'help', 'quiet'] as const;
 const DEFAULT_STEP_BUDGET = 1_000_000;
 
 const HELP = `Usage: npm run train -- [flags]
 
-Trains on CartPole-v1 entirely on the GPU (or the CPU fallback) and reports progress.
-Without --iters or --total-steps it runs until solved (mean return >= ${SOLVED_RETURN})
+Trains on a classic-control env (--env: ${ENV_IDS.join(', ')}) entirely on the GPU
+(or the CPU fallback) and reports progress. Without --iters or --total-steps it runs
+until solved (mean return >= the env's threshold: ${ENV_IDS.map((id) => `${id} ${solvedReturn(id)}`).join(', ')})
 or ${DEFAULT_STEP_BUDGET.toLocaleString('en')} env steps.
 
   --json                    one JSON object per iteration on stdout
@@ -53,10 +55,12 @@ async function parse(argv: string[]): Promise<CliOptions | null> {
   const merged: Partial<TrainConfig> = { ...(resume?.config ?? {}), ...overrides };
   const bounded = merged.iters || merged.totalSteps || merged.stopAtReturn;
   if (!bounded) {
-    merged.stopAtReturn = SOLVED_RETURN;
     merged.totalSteps = DEFAULT_STEP_BUDGET;
+    // Resolved first, so a bad --env is reported as a flag error.
+    merged.stopAtReturn = solvedReturn(resolveConfig(merged).env) ?? 0;
   }
   const config = resolveConfig(merged);
+  if (resume) checkCheckpointEnv(resume, envSpec(config.env), `--load ${extra.load}`);
   return {
     config,
     json: extra.json === true,

@@ -5,11 +5,11 @@
  */
 
 import { ALGOS, algorithmInfo, type Algo } from './algorithms';
+import { ENV_IDS, envSpec } from './envSpecs';
 
 export { ALGOS, type Algo };
 export const PRESETS = ['seed', 'fast'] as const;
 export type Preset = (typeof PRESETS)[number];
-export const ENVS = ['CartPole-v1'] as const;
 export const ADVANTAGE_NORMALIZATION = ['batch', 'minibatch', 'none'] as const;
 export type AdvantageNormalization = (typeof ADVANTAGE_NORMALIZATION)[number];
 export const INITS = ['pytorch', 'orthogonal'] as const;
@@ -17,7 +17,8 @@ export type Init = (typeof INITS)[number];
 
 export interface TrainConfig {
   algo: Algo;
-  env: (typeof ENVS)[number];
+  /** A known env id (core/envSpecs.ts: built-in or registered). */
+  env: string;
   preset: Preset;
   /** Parallel environments. */
   numEnvs: number;
@@ -79,13 +80,13 @@ interface FieldSpec {
 
 export const FIELDS: Record<keyof TrainConfig, FieldSpec> = {
   algo: { flag: 'algo', doc: 'algorithm', kind: 'enum', values: ALGOS },
-  env: { flag: 'env', doc: 'environment', kind: 'enum', values: ENVS },
+  env: { flag: 'env', doc: 'environment', kind: 'enum', values: ENV_IDS },
   preset: { flag: 'preset', doc: 'hyperparameter preset', kind: 'enum', values: PRESETS },
   numEnvs: { flag: 'envs', doc: 'parallel environments', kind: 'number', range: { min: 1, max: 1 << 20, int: true } },
   stepsPerIter: { flag: 'steps-per-iter', doc: 'env steps per iteration', kind: 'number', range: { min: 1, max: 1 << 24, int: true } },
   iters: { flag: 'iters', doc: 'iterations (0: unbounded)', kind: 'number', range: { min: 0, max: 1e7, int: true } },
   totalSteps: { flag: 'total-steps', doc: 'env-step budget (0: none)', kind: 'number', range: { min: 0, max: 1e13, int: true } },
-  stopAtReturn: { flag: 'stop-at-return', doc: 'stop when mean return reaches this (0: never)', kind: 'number', range: { min: 0, max: 1e9 } },
+  stopAtReturn: { flag: 'stop-at-return', doc: 'stop when mean return reaches this (0: never)', kind: 'number', range: { min: -1e9, max: 1e9 } },
   seed: { flag: 'seed', doc: 'random seed', kind: 'number', range: { min: 0, max: 4294967295, int: true } },
   gamma: { flag: 'gamma', doc: 'discount', kind: 'number', range: { min: 0, max: 1 } },
   lambda: { flag: 'lambda', doc: 'GAE lambda', kind: 'number', range: { min: 0, max: 1 } },
@@ -235,6 +236,11 @@ export function resolveConfig(overrides: Partial<TrainConfig> = {}): ResolvedCon
   }
   for (const key of Object.keys(FIELDS) as (keyof TrainConfig)[]) checkField(key, config[key]);
 
+  const spec = envSpec(config.env);
+  if (spec.action.kind !== 'discrete') {
+    const trainable = ENV_IDS.filter((id) => envSpec(id).action.kind === 'discrete');
+    throw new ConfigError(`--env: ${config.env} has continuous actions, which training does not support yet (trainable: ${trainable.join(', ')})`);
+  }
   const stepsPerEnv = Math.ceil(config.stepsPerIter / config.numEnvs);
   const batchSize = stepsPerEnv * config.numEnvs;
   if (batchSize > 1 << 24) {
@@ -253,8 +259,8 @@ export function resolveConfig(overrides: Partial<TrainConfig> = {}): ResolvedCon
       stepsPerEnv,
       batchSize,
       minibatches: usesMinibatches ? Math.floor(batchSize / config.minibatch) : 1,
-      obsDim: 4,
-      numActions: 2,
+      obsDim: spec.obsDim,
+      numActions: spec.action.n,
     },
   };
 }

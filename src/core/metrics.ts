@@ -130,9 +130,6 @@ export function firstNonFinite(m: IterationMetrics): string | null {
   return null;
 }
 
-/** CartPole-v1 counts as solved at this mean return (of a 500-step cap). */
-export const SOLVED_RETURN = 475;
-
 /** Iterations over which an iteration's reported `sps` is measured. */
 export const SPS_WINDOW = 4;
 

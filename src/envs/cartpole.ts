@@ -4,12 +4,14 @@
  */
 import cartpoleWgsl from '../../shaders/cartpole.wgsl?raw';
 import { CARTPOLE_V1 } from '../reference/cartpole';
+import { envSpec } from '../core/envSpecs';
 import type { EnvDefinition } from './env';
 
-const { maxEpisodeSteps, ...physics } = CARTPOLE_V1;
+const { maxEpisodeSteps: _limit, ...physics } = CARTPOLE_V1;
 
 export const CARTPOLE: EnvDefinition = Object.freeze({
-  spec: Object.freeze({ id: 'CartPole-v1', obsDim: 4, stateDim: 4, action: Object.freeze({ kind: 'discrete', n: 2 } as const), maxEpisodeSteps }),
+  spec: envSpec('CartPole-v1'),
   wgsl: cartpoleWgsl,
   params: Object.freeze(physics),
+  source: 'shaders/cartpole.wgsl',
 });

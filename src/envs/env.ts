@@ -9,38 +9,11 @@ import randomWgsl from '../../shaders/random.wgsl?raw';
 import trigWgsl from '../../shaders/trig.wgsl?raw';
 import autoResetWgsl from '../../shaders/auto_reset.wgsl?raw';
 import { wgslConstants } from '../gpu/wgsl';
+import type { WgslPart } from '../gpu/kernel';
+import type { EnvSpec } from '../core/envSpecs';
 
-/** Discrete actions 0..n-1: WGSL's EnvAction is the index (i32). */
-export interface DiscreteActions {
-  kind: 'discrete';
-  n: number;
-}
-
-/**
- * Continuous actions, `dim` floats in the box [low, high] (per component):
- * WGSL's EnvAction is array<f32, ENV_ACTION_DIM>. Actions arrive as given and
- * the env step clips them to the box, as Gymnasium's envs do.
- */
-export interface BoxActions {
-  kind: 'box';
-  dim: number;
-  low: readonly number[];
-  high: readonly number[];
-}
-
-export type ActionSpec = DiscreteActions | BoxActions;
-
-/** What a user of an env needs to know about it (`VecEnv.spec`). */
-export interface EnvSpec {
-  /** Gymnasium's id, e.g. 'CartPole-v1'. */
-  id: string;
-  obsDim: number;
-  /** Values per env in `setState`, in the order of Gymnasium's `env.state`. */
-  stateDim: number;
-  action: ActionSpec;
-  /** Gymnasium's time limit: episodes are truncated after this many steps. */
-  maxEpisodeSteps: number;
-}
+export type { ActionSpec, BoxActions, DiscreteActions, EnvSpec } from '../core/envSpecs';
+import type { ActionSpec } from '../core/envSpecs';
 
 export interface EnvDefinition {
   spec: EnvSpec;
@@ -48,6 +21,8 @@ export interface EnvDefinition {
   wgsl: string;
   /** A value for every field of the module's EnvParams struct. */
   params: Readonly<Record<string, number>>;
+  /** Where compile errors in `wgsl` point (e.g. a user's file name); default the env's id. */
+  source?: string;
 }
 
 /** WGSL's EnvAction for an action space (auto_reset.wgsl steps with it). */
@@ -70,11 +45,13 @@ export function wgslRowType(dim: number): string {
 /**
  * The WGSL an env kernel family starts with: random.wgsl, trig.wgsl, the
  * definition's dimensions as constants, its row types (EnvState, EnvObs) and
- * EnvAction, auto_reset.wgsl and the env module. Families add common.wgsl
- * before and their own source after.
+ * EnvAction, auto_reset.wgsl and the env module (labelled, so a compile error
+ * in it names the env and its own line). Families add common.wgsl before and
+ * their own source after.
  */
-export function envSources(env: EnvDefinition): string[] {
-  const { obsDim, stateDim, action } = env.spec;
+export function envSources(env: EnvDefinition): WgslPart[] {
+  const { id, obsDim, stateDim, action } = env.spec;
+  const label = env.source ? `${env.source} (env ${id})` : `env ${id}`;
   const types = `alias EnvState = ${wgslRowType(stateDim)};\nalias EnvObs = ${wgslRowType(obsDim)};\n` + envActionWgsl(action);
-  return [randomWgsl, trigWgsl, wgslConstants({ ENV_STATE_DIM: stateDim, ENV_OBS_DIM: obsDim }), types, autoResetWgsl, env.wgsl];
+  return [randomWgsl, trigWgsl, wgslConstants({ ENV_STATE_DIM: stateDim, ENV_OBS_DIM: obsDim }), types, autoResetWgsl, { label, code: env.wgsl }];
 }

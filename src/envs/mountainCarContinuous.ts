@@ -4,18 +4,14 @@
  */
 import mountainCarContinuousWgsl from '../../shaders/mountain_car_continuous.wgsl?raw';
 import { MOUNTAIN_CAR_CONTINUOUS_V0 } from '../reference/mountainCarContinuous';
+import { envSpec } from '../core/envSpecs';
 import type { EnvDefinition } from './env';
 
-const { maxEpisodeSteps, ...physics } = MOUNTAIN_CAR_CONTINUOUS_V0;
+const { maxEpisodeSteps: _maxEpisodeSteps, ...physics } = MOUNTAIN_CAR_CONTINUOUS_V0;
 
 export const MOUNTAIN_CAR_CONTINUOUS: EnvDefinition = Object.freeze({
-  spec: Object.freeze({
-    id: 'MountainCarContinuous-v0',
-    obsDim: 2,
-    stateDim: 2,
-    action: Object.freeze({ kind: 'box', dim: 1, low: Object.freeze([physics.minAction]), high: Object.freeze([physics.maxAction]) } as const),
-    maxEpisodeSteps,
-  }),
+  spec: envSpec('MountainCarContinuous-v0'),
   wgsl: mountainCarContinuousWgsl,
   params: Object.freeze(physics),
+  source: 'shaders/mountain_car_continuous.wgsl',
 });

@@ -4,18 +4,14 @@
  */
 import pendulumWgsl from '../../shaders/pendulum.wgsl?raw';
 import { PENDULUM_V1 } from '../reference/pendulum';
+import { envSpec } from '../core/envSpecs';
 import type { EnvDefinition } from './env';
 
-const { maxEpisodeSteps, ...physics } = PENDULUM_V1;
+const { maxEpisodeSteps: _maxEpisodeSteps, ...physics } = PENDULUM_V1;
 
 export const PENDULUM: EnvDefinition = Object.freeze({
-  spec: Object.freeze({
-    id: 'Pendulum-v1',
-    obsDim: 3,
-    stateDim: 2,
-    action: Object.freeze({ kind: 'box', dim: 1, low: Object.freeze([-physics.maxTorque]), high: Object.freeze([physics.maxTorque]) } as const),
-    maxEpisodeSteps,
-  }),
+  spec: envSpec('Pendulum-v1'),
   wgsl: pendulumWgsl,
   params: Object.freeze(physics),
+  source: 'shaders/pendulum.wgsl',
 });

@@ -9,11 +9,11 @@
  */
 import vecEnvWgsl from '../../shaders/vec_env.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, type Kernel } from '../gpu/kernel';
+import { ShaderFamily, type Kernel, type WgslPart } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer, readFloat32, submitPass } from '../gpu/buffers';
 import { COMMON_WGSL } from '../gpu/wgsl';
 import { envSources, type EnvDefinition, type EnvSpec } from './env';
-import { envDefinition } from './registry';
+import { envDefinition, checkUserEnv, registerEnv, type UserEnv } from './registry';
 import { CARTPOLE } from './cartpole';
 
 export interface VecEnvOptions {
@@ -73,6 +73,10 @@ interface VecEnvParts {
 
 const UINT32_MAX = 0xffffffff;
 
+function vecEnvSources(env: EnvDefinition): WgslPart[] {
+  return [COMMON_WGSL, ...envSources(env), vecEnvWgsl];
+}
+
 function checkInteger(where: string, field: string, value: number, lo: number, hi: number): void {
   if (!Number.isInteger(value) || value < lo || value > hi) {
     throw new Error(`${where}: ${field} = ${value} is out of range (an integer in ${lo}..${hi})`);
@@ -121,6 +125,18 @@ export class VecEnv {
     return new VecEnv(gpu, await VecEnv.open(gpu, envDefinition(id), rest, 'VecEnv'));
   }
 
+  /**
+   * Registers a user's env from its WGSL module (the contract is in
+   * shaders/auto_reset.wgsl's header) so `create`, the rollout and the trainer
+   * take its id. Checked before any GPU work, then compiled: a compile error
+   * names the env (its `source`, e.g. the file name) and the line in its module.
+   */
+  static async define(gpu: GpuContext, env: UserEnv): Promise<EnvDefinition> {
+    const definition = checkUserEnv(env);
+    await ShaderFamily.load(gpu, 'vec_env', vecEnvSources(definition));
+    return registerEnv(env);
+  }
+
   protected static async open(gpu: GpuContext, env: EnvDefinition, options: Omit<VecEnvOptions, 'id'>, name: string): Promise<VecEnvParts> {
     const where = `${name}.create`;
     const { numEnvs, seed } = options;
@@ -132,7 +148,7 @@ export class VecEnv {
     checkInteger(where, 'maxEpisodeSteps', maxEpisodeSteps, 1, UINT32_MAX);
     checkInteger(where, 'workgroupSize', workgroupSize, 1, gpu.limits.maxComputeInvocationsPerWorkgroup);
 
-    const family = await ShaderFamily.load(gpu, 'vec_env', [COMMON_WGSL, ...envSources(env), vecEnvWgsl]);
+    const family = await ShaderFamily.load(gpu, 'vec_env', vecEnvSources(env));
     const constants = { WG: workgroupSize };
     const kernels = await family.kernels({ reset_all: { constants }, set_state: { constants }, step: { constants } });
     const label = `vec_env.${env.spec.id}`;

@@ -185,13 +185,25 @@ export function perDevice<T>(gpu: GpuContext, key: string, make: () => Promise<T
  * A family's WGSL (helper sources first, the family last) and its reflection:
  * struct layouts, entry points and their bindings, with no GPU involved.
  */
+/** A source part that compile errors name by its label (e.g. a user's env file) instead of its position. */
+export interface LabelledWgsl {
+  label: string;
+  code: string;
+}
+
+export type WgslPart = string | LabelledWgsl;
+
 export class WgslSource {
   readonly code: string;
   readonly parts: readonly string[];
+  /** Each part's label, where it has one. */
+  readonly labels: readonly (string | undefined)[];
   private reflected: WgslReflect | null = null;
 
-  constructor(readonly name: string, sources: string | readonly string[]) {
-    this.parts = typeof sources === 'string' ? [sources] : [...sources];
+  constructor(readonly name: string, sources: WgslPart | readonly WgslPart[]) {
+    const list = Array.isArray(sources) ? (sources as readonly WgslPart[]) : [sources as WgslPart];
+    this.parts = list.map((part) => (typeof part === 'string' ? part : part.code));
+    this.labels = list.map((part) => (typeof part === 'string' ? undefined : part.label));
     this.code = this.parts.join('\n');
   }
 
@@ -253,20 +265,20 @@ export class ShaderFamily {
    * Compiles the sources (helpers first, the family last) and fails with the
    * compiler's messages; the same name and code on the same device compile once.
    */
-  static load(gpu: GpuContext, name: string, sources: string | readonly string[]): Promise<ShaderFamily> {
+  static load(gpu: GpuContext, name: string, sources: WgslPart | readonly WgslPart[]): Promise<ShaderFamily> {
     const source = new WgslSource(name, sources);
     return perDevice(gpu, `family:${name}:${source.code}`, () => ShaderFamily.compile(gpu, source));
   }
 
   private static async compile(gpu: GpuContext, source: WgslSource): Promise<ShaderFamily> {
-    const { name, code, parts } = source;
+    const { name, code } = source;
     // Captured here so a bad shader is reported once, by this call, not as an uncaptured error later.
     gpu.device.pushErrorScope('validation');
     const module = gpu.device.createShaderModule({ label: name, code });
     const [info] = await Promise.all([module.getCompilationInfo(), gpu.device.popErrorScope()]);
     const errors = info.messages.filter((m) => m.type === 'error');
     if (errors.length) {
-      const lines = errors.map((m) => `  ${sourceLocation(name, parts, m.lineNum)}:${m.linePos} ${m.message}`).join('\n');
+      const lines = errors.map((m) => `  ${sourceLocation(source, m.lineNum)}:${m.linePos} ${m.message}`).join('\n');
       throw new Error(`WGSL compilation failed for ${name}:\n${lines}`);
     }
     return new ShaderFamily(gpu, source, module);
@@ -348,13 +360,14 @@ function overrideDefault(code: string, name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** "name.wgsl:LINE", or "name.wgsl (source K of N):LINE" when helper sources were prepended. */
-function sourceLocation(name: string, parts: readonly string[], line: number): string {
-  if (parts.length === 1) return `${name}.wgsl:${line}`;
+/** "name.wgsl:LINE", or "name.wgsl (source K of N):LINE" when helper sources were prepended, or "LABEL:LINE" for a labelled part. */
+function sourceLocation(source: WgslSource, line: number): string {
+  const { name, parts, labels } = source;
+  if (parts.length === 1) return `${labels[0] ?? `${name}.wgsl`}:${line}`;
   let first = 1;
   for (let k = 0; k < parts.length; k++) {
     const count = parts[k].split('\n').length;
-    if (line < first + count) return `${name}.wgsl (source ${k + 1} of ${parts.length}):${line - first + 1}`;
+    if (line < first + count) return `${labels[k] ?? `${name}.wgsl (source ${k + 1} of ${parts.length})`}:${line - first + 1}`;
     first += count;
   }
   return `${name}.wgsl:${line}`;

@@ -8,7 +8,7 @@
  */
 import rolloutWgsl from '../../shaders/rollout.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, type Kernel, type StructView, type WgslPart } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer, submitPass } from '../gpu/buffers';
 import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL, wgslIndexConstants } from '../gpu/wgsl';
@@ -72,7 +72,7 @@ function finalObsLayout(options: RolloutOptions): FinalObsLayout {
 }
 
 /** The rollout family for one env: common.wgsl, the env's sources, the SLOT_* constants, rollout.wgsl. */
-function rolloutSources(env: EnvDefinition): string[] {
+function rolloutSources(env: EnvDefinition): WgslPart[] {
   return [COMMON_WGSL, ...envSources(env), CATEGORICAL.wgsl, wgslIndexConstants('SLOT', ENV_SLOTS), rolloutWgsl];
 }
 

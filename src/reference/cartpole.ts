@@ -5,6 +5,7 @@
  * run can be replayed on the CPU and compared.
  */
 import { philox4x32, uniform01, STREAM_RESET } from '../core/random';
+import { envSpec } from '../core/envSpecs';
 
 export interface CartPolePhysics {
   gravity: number;
@@ -31,7 +32,7 @@ export const CARTPOLE_V1: Readonly<CartPolePhysics> = Object.freeze({
   tau: 0.02,
   xThreshold: 2.4,
   thetaThreshold: (12 * 2 * Math.PI) / 360,
-  maxEpisodeSteps: 500,
+  maxEpisodeSteps: envSpec('CartPole-v1').maxEpisodeSteps,
 });
 
 export type CartPoleState = [x: number, xDot: number, theta: number, thetaDot: number];

@@ -5,6 +5,7 @@
  * env states, scalars) as base64 of little-endian float32, and the metric history.
  */
 import type { TrainConfig } from '../core/config';
+import type { EnvSpec } from '../core/envSpecs';
 import type { IterationMetrics } from '../core/metrics';
 
 export const CHECKPOINT_FORMAT = 'webgpu-rl-checkpoint';
@@ -14,6 +15,8 @@ export interface Checkpoint {
   format: typeof CHECKPOINT_FORMAT;
   version: number;
   config: TrainConfig;
+  /** The spec of the env it was trained on (`config.env` is its id); older checkpoints lack it. */
+  env?: EnvSpec;
   iteration: number;
   envSteps: number;
   /** Named float32 arrays: 'policy', 'value', 'policy.adam.m', ... */
@@ -45,6 +48,21 @@ function littleEndianBytes(a: Float32Array): Uint8Array {
   const view = new DataView(out.buffer);
   a.forEach((x, i) => view.setFloat32(i * 4, x, true));
   return out;
+}
+
+/**
+ * Refuses, with one line, to load a checkpoint into a run on another env (or
+ * on an env of that id whose sizes differ from the recorded spec).
+ */
+export function checkCheckpointEnv(c: Checkpoint, spec: EnvSpec, source = 'checkpoint'): void {
+  if (c.config.env !== spec.id) throw new Error(`${source}: trained on ${c.config.env}, cannot load it into ${spec.id}`);
+  const recorded = c.env;
+  const actions = (a: EnvSpec['action']) => (a.kind === 'discrete' ? `${a.n} actions` : `${a.dim} action components in [${a.low}], [${a.high}]`);
+  if (recorded && (recorded.obsDim !== spec.obsDim || recorded.stateDim !== spec.stateDim || actions(recorded.action) !== actions(spec.action))) {
+    throw new Error(
+      `${source}: ${spec.id} was ${recorded.obsDim} observations, ${recorded.stateDim} state values, ${actions(recorded.action)} when trained; now ${spec.obsDim}, ${spec.stateDim}, ${actions(spec.action)}`,
+    );
+  }
 }
 
 export function serializeCheckpoint(c: Checkpoint): string {

@@ -25,7 +25,7 @@ import { Rollout, ENV_SLOTS } from '../kernels/rollout';
 import { createUpdate } from '../algos/registry';
 import { envDefinition } from '../envs/registry';
 import type { ResolvedConfig } from '../core/config';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from './checkpoint';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkCheckpointEnv, type Checkpoint } from './checkpoint';
 import { METRICS_BLOCK_FLOATS, SPS_WINDOW, StepRate, decodeMetrics, metricSlot, type IterationMetrics } from '../core/metrics';
 
 export interface Trainer {
@@ -86,7 +86,8 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
   policy.setParams(weights.policy);
   value.setParams(weights.value);
 
-  const rollout = await Rollout.create(gpu, policy, { env: envDefinition(config.env), numEnvs: N, numSteps: T, seed: config.seed });
+  const env = envDefinition(config.env);
+  const rollout = await Rollout.create(gpu, policy, { env, numEnvs: N, numSteps: T, seed: config.seed });
   const storage = rollout.storage;
 
   // Whole-batch passes: values before the update (the behaviour logits come from
@@ -317,10 +318,11 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
         for (const [part, a] of Object.entries(await state.readState())) arrays[`${name}.${part}`] = a;
       }
       const { derived: _derived, ...plain } = config;
-      return { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, config: plain, iteration, envSteps, arrays, history };
+      return { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, config: plain, env: env.spec, iteration, envSteps, arrays, history };
     },
 
     async restore(c) {
+      checkCheckpointEnv(c, env.spec);
       const need = (name: string, length?: number) => {
         const a = c.arrays[name];
         if (!a) throw new Error(`checkpoint: array "${name}" missing`);
@@ -329,7 +331,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
       };
       policy.setParams(need('policy', policy.layout.paramCount));
       value.setParams(need('value', value.layout.paramCount));
-      const currentObs = need('env.currentObs', N * config.derived.obsDim);
+      const currentObs = need('env.currentObs', N * env.spec.obsDim);
       device.queue.writeBuffer(storage.currentObs, 0, new Float32Array(currentObs));
       device.queue.writeBuffer(storage.envSlots, 0, envSlotsFromCheckpoint(need('env.slots'), currentObs, rollout.envSlotRows, N));
       device.queue.writeBuffer(metrics, 0, new Float32Array(need('metrics', METRICS_BLOCK_FLOATS)));

@@ -74,8 +74,10 @@ export class CartPoleView {
     this.follow(null, '');
   }
 
-  /** Shows `source` acting (null: nothing); every env starts a fresh episode. */
-  follow(source: PolicySource | null, label: string): void {
+  /** Shows `source` acting (null: nothing); every env starts a fresh episode. A policy for another env is not drawn (this view is CartPole's). */
+  follow(source: PolicySource | null, label: string, env = 'CartPole-v1'): void {
+    const otherEnv = source !== null && env !== 'CartPole-v1';
+    if (otherEnv) source = null;
     this.generation++;
     this.source = source;
     this.weights = source?.weights ?? null;
@@ -91,7 +93,11 @@ export class CartPoleView {
     }
     this.canvas.dataset.state = source ? 'waiting' : 'idle';
     this.canvas.dataset.drawn = '';
-    this.caption.textContent = source ? `${label}, ${GRID_ENVS} envs sampling its actions` : 'No policy yet: press Train, or load a checkpoint.';
+    this.caption.textContent = source
+      ? `${label}, ${GRID_ENVS} envs sampling its actions`
+      : otherEnv
+        ? `This view draws CartPole-v1; ${env} is trained but not drawn.`
+        : 'No policy yet: press Train, or load a checkpoint.';
   }
 
   setAnimate(on: boolean): void {

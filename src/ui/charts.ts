@@ -7,7 +7,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { ALGOS, type Algo } from '../core/config';
-import { SOLVED_RETURN, SPS_WINDOW, type IterationMetrics } from '../core/metrics';
+import { SPS_WINDOW, type IterationMetrics } from '../core/metrics';
 import { ALGO_LABELS } from './studioConfig';
 import { element } from './dom';
 
@@ -148,15 +148,15 @@ export class Charts {
     }).observe(root);
   }
 
-  /** Empties the charts and sets their series: one per algorithm, plus the solved line and, with TRPO, its δ. */
-  start(algos: readonly Algo[], trpoMaxKl: number | null): void {
+  /** Empties the charts and sets their series: one per algorithm, plus the env's solved line where it has one and, with TRPO, its δ. */
+  start(algos: readonly Algo[], trpoMaxKl: number | null, solved: number | null): void {
     this.columns.clear();
     for (const algo of algos) {
       this.columns.set(algo, { envSteps: [], values: { mean_return: [], approx_kl: [], entropy: [], sps: [] } });
     }
     for (const chart of this.charts) {
       const references: ReferenceLine[] = [];
-      if (chart.spec.metric === 'mean_return') references.push({ label: `solved (${SOLVED_RETURN})`, value: SOLVED_RETURN });
+      if (chart.spec.metric === 'mean_return' && solved !== null) references.push({ label: `solved (${solved})`, value: solved });
       if (chart.spec.metric === 'approx_kl' && trpoMaxKl !== null) references.push({ label: `TRPO δ (${trpoMaxKl})`, value: trpoMaxKl });
       chart.rebuild(algos, references);
     }

@@ -7,7 +7,8 @@
  * stops everything with a message, and Reset starts again on a new device.
  */
 import type { GpuContext } from '../gpu/device';
-import type { Algo, ResolvedConfig } from '../core/config';
+import { presetConfig, type Algo, type ResolvedConfig } from '../core/config';
+import { ENV_IDS, solvedReturn } from '../core/envSpecs';
 import type { IterationMetrics } from '../core/metrics';
 import { initialWeights, makeTrainer, networkLayouts, type Trainer } from '../train/trainer';
 import { showAdapter, showThroughput, deviceCapacity } from './adapterPanel';
@@ -136,10 +137,10 @@ function offerViewSources(startWeights: Float32Array | null = null): void {
 
 function followSelected(startWeights: Float32Array | null = null): void {
   const lane = runner?.lanes.find((l) => l.algo === viewSelect.value);
-  if (lane) view.follow(liveSource(lane, startWeights), `${ALGO_LABELS[lane.algo]}'s current policy`);
+  if (lane) view.follow(liveSource(lane, startWeights), `${ALGO_LABELS[lane.algo]}'s current policy`, lane.trainer.config.env);
   else if (loaded && viewSelect.value === 'checkpoint') {
     const { checkpoint, config, filename } = loaded;
-    view.follow({ layout: networkLayouts(config).policy, weights: checkpoint.arrays.policy }, `${ALGO_LABELS[config.algo]} from ${filename} (iteration ${checkpoint.iteration})`);
+    view.follow({ layout: networkLayouts(config).policy, weights: checkpoint.arrays.policy }, `${ALGO_LABELS[config.algo]} from ${filename} (iteration ${checkpoint.iteration})`, config.env);
   } else view.follow(null, '');
 }
 
@@ -195,6 +196,7 @@ async function train(): Promise<void> {
   charts.start(
     lanes.map((l) => l.algo),
     trpo ? trpo.trainer.config.maxKl : null,
+    solvedReturn(lanes[0].trainer.config.env),
   );
   for (const lane of lanes) for (const m of lane.history) charts.append(lane.algo, m);
   runner = new Runner(lanes, {
@@ -255,6 +257,7 @@ async function reset(): Promise<void> {
   charts.start(
     controls.selection.algos,
     configs?.find((c) => c.algo === 'trpo')?.maxKl ?? null,
+    configs?.length ? solvedReturn(configs[0].env) : null,
   );
   if (phase === 'failed') {
     failure = null;
@@ -281,7 +284,7 @@ async function load(file: File): Promise<void> {
   loaded = result;
   controls.selection = selectionFromConfig(result.config);
   onFormChange();
-  charts.start([result.config.algo], result.config.algo === 'trpo' ? result.config.maxKl : null);
+  charts.start([result.config.algo], result.config.algo === 'trpo' ? result.config.maxKl : null, solvedReturn(result.config.env));
   for (const m of result.checkpoint.history) charts.append(result.config.algo, m);
   showSaveButtons();
   offerViewSources();
@@ -325,7 +328,8 @@ const { selection, ignored } = parseQuery(location.search);
 controls.selection = selection;
 urlNote.textContent = ignored.length ? `Ignored in the URL: ${ignored.join(', ')}` : '';
 urlNote.hidden = ignored.length === 0;
-charts.start(selection.algos, null);
+const initialEnv = selection.values.env ?? presetConfig(selection.preset).env;
+charts.start(selection.algos, null, ENV_IDS.includes(initialEnv) ? solvedReturn(initialEnv) : null);
 setInterval(() => {
   if (phase === 'running') render();
 }, 1000);
