@@ -4,14 +4,14 @@
  * and a last line with "done": true. Bad flags exit 2 before any GPU work.
  */
 import { ALGORITHMS } from '../core/algorithms';
-import { ConfigError, FIELDS, configHelp, parseTrainArgs, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
+import { FIELDS, configHelp, parseTrainArgs, resolveConfig, type FlagKind, type ResolvedConfig, type TrainConfig } from '../core/config';
 import { requestGpu, describeAdapter } from '../gpu/device';
 import { makeTrainer } from '../train/trainer';
 import { SOLVED_RETURN, firstNonFinite, stepsPerSecond, type IterationMetrics } from '../core/metrics';
-import { loadCheckpoint, saveCheckpoint } from '../train/checkpointFile';
-import type { Checkpoint } from '../train/checkpoint';
+import { checkSavePath, loadCheckpoint, saveCheckpoint } from '../train/checkpointFile';
+import { checkCheckpointFits, type Checkpoint } from '../train/checkpoint';
 
-const EXTRA_FLAGS = ['save', 'load', 'json', 'help', 'quiet'] as const;
+const EXTRA_FLAGS: Record<string, FlagKind> = { save: 'value', load: 'value', json: 'boolean', help: 'boolean', quiet: 'boolean' };
 const DEFAULT_STEP_BUDGET = 1_000_000;
 
 const HELP = `Usage: npm run train -- [flags]
@@ -25,6 +25,8 @@ or ${DEFAULT_STEP_BUDGET.toLocaleString('en')} env steps.
   --load FILE               resume from a checkpoint (its config; flags given here override)
   --quiet                   no progress line
 ${configHelp()}
+
+Each flag may be given once. Numbers are written plainly (12, 0.5, 3e-4).
 
 Algorithms (--algo):
 ${Object.entries(ALGORITHMS)
@@ -45,10 +47,8 @@ async function parse(argv: string[]): Promise<CliOptions | null> {
     process.stdout.write(HELP + '\n');
     return null;
   }
-  for (const flag of ['save', 'load'] as const) {
-    if (extra[flag] === true) throw new ConfigError(`--${flag}: missing file name`);
-  }
-  const resume = typeof extra.load === 'string' ? await loadCheckpoint(extra.load) : undefined;
+  const load = extra.load as string | undefined;
+  const resume = load !== undefined ? await loadCheckpoint(load) : undefined;
   // Resuming keeps the checkpoint's config; flags given now override it.
   const merged: Partial<TrainConfig> = { ...(resume?.config ?? {}), ...overrides };
   const bounded = merged.iters || merged.totalSteps || merged.stopAtReturn;
@@ -57,11 +57,15 @@ async function parse(argv: string[]): Promise<CliOptions | null> {
     merged.totalSteps = DEFAULT_STEP_BUDGET;
   }
   const config = resolveConfig(merged);
+  if (resume) checkCheckpointFits(resume, config, load);
+  const save = extra.save as string | undefined;
+  // A save that would fail is refused now, not after the whole run.
+  if (save !== undefined) await checkSavePath(save);
   return {
     config,
     json: extra.json === true,
     quiet: extra.quiet === true,
-    save: typeof extra.save === 'string' ? extra.save : undefined,
+    save,
     resume,
   };
 }
