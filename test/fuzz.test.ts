@@ -71,12 +71,12 @@ describe('train flags', () => {
   it('a boolean flag never takes the next word: the flag and its allowed forms are named', () => {
     for (const key of KEYS.filter((k) => FIELDS[k].kind === 'boolean')) {
       const flag = flagOf(key);
-      expectOneLine(trainRefusal([`--${flag}`, '0']), new RegExp(`^--${flag}: takes no separate value \\("0"; write --${flag}, --${flag}=true or --${flag}=false\\)`));
+      expectOneLine(trainRefusal([`--${flag}`, '0']), new RegExp(`^--${flag}: takes no separate value \\(got "0"; write --${flag}, --${flag}=true or --${flag}=false\\)`));
       expect(parseTrainArgs([`--${flag}=false`]).overrides[key]).toBe(false);
       expect(parseTrainArgs([`--${flag}`, '--seed', '2']).overrides).toEqual({ [key]: true, seed: 2 });
     }
-    expectOneLine(trainRefusal(['--quiet', 'envs=8']), /^--quiet: takes no separate value \("envs=8"/);
-    expectOneLine(trainRefusal(['--json', 'foo.txt']), /^--json: takes no separate value \("foo.txt"/);
+    expectOneLine(trainRefusal(['--quiet', 'envs=8']), /^--quiet: takes no separate value \(got "envs=8"/);
+    expectOneLine(trainRefusal(['--json', 'foo.txt']), /^--json: takes no separate value \(got "foo.txt"/);
     expect(parseTrainArgs(['--json', '--quiet', '--envs', '8'], TRAIN_EXTRAS)).toEqual({ overrides: { numEnvs: 8 }, extra: { json: true, quiet: true } });
   });
 
@@ -171,7 +171,8 @@ function corpus(): [string, string, string][] {
     for (const field of ['config', 'iteration', 'envSteps', 'history', 'arrays']) {
       // A history that is an empty array is a checkpoint before its first iteration: valid.
       if (field === 'history' && Array.isArray(value)) continue;
-      cases.push([`${field} ${what}`, broken((j) => set(j, field)), `${field}: `]);
+      // An empty object is reported by the first field it lacks.
+      cases.push([`${field} ${what}`, broken((j) => set(j, field)), `${field}(: |\\.)`]);
     }
     for (const key of KEYS) {
       if (value === true && FIELDS[key].kind === 'boolean') continue;
@@ -250,7 +251,9 @@ describe('checkpoints are untrusted input', () => {
     const c = syntheticCheckpoint();
     expect(() => checkCheckpointFits(c, resolveConfig({ ...c.config, seed: 9 }), 'ok.json')).not.toThrow();
     expectOneLine(refusal(() => checkCheckpointFits(c, resolveConfig({ ...c.config, numEnvs: 8 }), 'ok.json')), /^ok\.json: arrays\.env\.currentObs: has 16 values, this configuration needs 32$/);
-    expectOneLine(refusal(() => checkCheckpointFits(c, resolveConfig({ ...c.config, algo: 'trpo' }), 'ok.json')), /^ok\.json: arrays\.policy\.adam\.m: not part of a trpo checkpoint$/);
+    expect(() => checkCheckpointFits(c, resolveConfig({ ...c.config, algo: 'trpo' }), 'ok.json')).not.toThrow();
+    const trpo = syntheticCheckpoint({ algo: 'trpo' });
+    expectOneLine(refusal(() => checkCheckpointFits(trpo, resolveConfig({ ...trpo.config, algo: 'ppo' }), 'ok.json')), /^ok\.json: arrays\.policy\.adam\.m: missing/);
   });
 });
 
@@ -272,18 +275,22 @@ describe('saving', () => {
     const path = join(dir, 'killed.json');
     const temps = () => readdirSync(dir).filter((n) => n.startsWith('.killed.json.'));
     let strays = 0;
+    let survived = 0;
     for (let trial = 0; trial < 10; trial++) {
-      const r = await runNode(script, [path], { timeoutMs: 700 + trial * 131 });
+      const r = await runNode(script, [path], { timeoutMs: 1000 + trial * 271 });
       expect(r.timedOut, r.stderr).toBe(true);
+      strays += temps().length;
+      // Killed during the first save: nothing under the checkpoint's name yet.
       if (!existsSync(path)) continue;
       // Whatever the kill interrupted, the file under the checkpoint's name is a whole checkpoint.
       expect(parseCheckpoint(readFileSync(path, 'utf8'), path).iteration).toBe(2);
-      strays += temps().length;
+      survived++;
     }
     writeFileSync(join(dir, '.killed.json.4194305.1.tmp'), 'left by a process that no longer exists (above Linux pid_max)');
     await saveCheckpoint(path, syntheticCheckpoint());
     expect(temps()).toEqual([]);
     expect(strays, 'some kill landed during a write').toBeGreaterThan(0);
+    expect(survived, 'some kill landed after a first save').toBeGreaterThan(0);
   }, 120_000);
 });
 

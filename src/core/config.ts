@@ -234,7 +234,8 @@ function checkField(key: keyof TrainConfig, value: unknown): void {
 
 /** Preset, then overrides; validated; derived sizes attached. Throws ConfigError with one line. */
 export function resolveConfig(overrides: Partial<TrainConfig> = {}): ResolvedConfig {
-  const preset = overrides.preset ?? 'seed';
+  // Only an absent preset means the default: null (from a checkpoint) is refused like any other bad value.
+  const preset = overrides.preset === undefined ? 'seed' : overrides.preset;
   checkField('preset', preset);
   const config: TrainConfig = { ...presetConfig(preset), ...overrides, preset };
   for (const key of Object.keys(overrides) as (keyof TrainConfig)[]) {

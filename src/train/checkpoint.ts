@@ -66,21 +66,25 @@ export function checkpointLayout(config: ResolvedConfig): Map<string, number> {
   return layout;
 }
 
-/** The first array (by the layout's order) that is missing, unexpected or of the wrong length for `config`, as `field: problem`. */
-function layoutProblem(lengths: ReadonlyMap<string, number>, config: ResolvedConfig): string | null {
+/** The first array (by the layout's order) that is missing, of the wrong length or (unless `extrasAllowed`) unexpected for `config`, as `field: problem`. */
+function layoutProblem(lengths: ReadonlyMap<string, number>, config: ResolvedConfig, extrasAllowed = false): string | null {
   const layout = checkpointLayout(config);
   for (const [name, length] of layout) {
     const got = lengths.get(name);
     if (got === undefined) return `arrays.${name}: missing (a ${config.algo} checkpoint holds ${[...layout.keys()].join(', ')})`;
     if (got !== length) return `arrays.${name}: has ${got} values, this configuration needs ${length}`;
   }
-  for (const name of lengths.keys()) if (!layout.has(name)) return `arrays.${name}: not part of a ${config.algo} checkpoint`;
+  if (!extrasAllowed) for (const name of lengths.keys()) if (!layout.has(name)) return `arrays.${name}: not part of a ${config.algo} checkpoint`;
   return null;
 }
 
-/** Refuses a checkpoint whose arrays do not fit `config` (e.g. its own config with flags given on resume), before any GPU work. */
+/**
+ * Refuses, before any GPU work, a checkpoint whose arrays do not fit `config`:
+ * its own config with flags given on resume. Arrays that config does not use
+ * are left alone (a PPO checkpoint's policy optimizer when resuming as TRPO).
+ */
 export function checkCheckpointFits(checkpoint: Checkpoint, config: ResolvedConfig, source = 'checkpoint'): void {
-  const problem = layoutProblem(new Map(Object.entries(checkpoint.arrays).map(([name, a]) => [name, a.length])), config);
+  const problem = layoutProblem(new Map(Object.entries(checkpoint.arrays).map(([name, a]) => [name, a.length])), config, true);
   if (problem) throw new CheckpointError(`${source}: ${problem}`);
 }
 
@@ -114,7 +118,11 @@ export function serializeCheckpoint(c: Checkpoint): string {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown) => (typeof v === 'string' && v.length > 40 ? `${JSON.stringify(v.slice(0, 40))}…` : JSON.stringify(v) ?? String(v));
+/** A value as it appears in a message: numbers as JavaScript prints them (Infinity, not JSON's null), anything long cut short. */
+function show(v: unknown): string {
+  const text = typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
 
 /** The config through the config resolver, every field present; errors name `config.<field>`. */
 function checkConfig(value: unknown, fail: (field: string, problem: string) => never): ResolvedConfig {
