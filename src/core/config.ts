@@ -228,7 +228,7 @@ function checkField(key: keyof TrainConfig, value: unknown): void {
     if (r.min !== undefined && (r.exclusiveMin ? v <= r.min : v < r.min)) fail();
     if (r.max !== undefined && v > r.max) fail();
     // Real-valued fields reach the GPU as f32, where such a value would read as 0.
-    if (!r.int && v !== 0 && Math.abs(v) < F32_MIN_NORMAL) fail(`, and 0 or at least ${F32_MIN_NORMAL} in magnitude to survive f32`);
+    if (!r.int && v !== 0 && Math.abs(v) < F32_MIN_NORMAL) fail(`; nonzero values below ${F32_MIN_NORMAL} vanish in f32`);
   }
 }
 
