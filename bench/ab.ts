@@ -28,7 +28,7 @@ import { processCpuSeconds } from './lib/cpu';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 async function main(): Promise<number> {
-  const { overrides, extra } = parseTrainArgs(process.argv.slice(2), ['variant', 'toggles-b', 'adapter', 'browser', 'pairs']);
+  const { overrides, extra } = parseTrainArgs(process.argv.slice(2), { variant: 'value', 'toggles-b': 'value', adapter: 'value', browser: 'boolean', pairs: 'value' });
   const variant = extra.variant === undefined ? null : (String(extra.variant) as Variant);
   if (variant && !VARIANTS.includes(variant)) throw new ConfigError(`--variant: "${variant}" is not one of ${VARIANTS.join(', ')}`);
   const togglesB = typeof extra['toggles-b'] === 'string' ? extra['toggles-b'].split(',') : [];

@@ -74,7 +74,16 @@ export {
 } from './core/config';
 export { makeTrainer, networkLayouts, initialWeights, countDispatches, type Trainer } from './train/trainer';
 export { METRIC_FIELDS, GPU_METRIC_SLOTS, decodeMetrics, type IterationMetrics } from './core/metrics';
-export { serializeCheckpoint, parseCheckpoint, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint } from './train/checkpoint';
+export {
+  serializeCheckpoint,
+  parseCheckpoint,
+  checkpointLayout,
+  checkCheckpointFits,
+  CheckpointError,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type Checkpoint,
+} from './train/checkpoint';
 export { PolicyGradientLoss, ValueFit, type FullBatch } from './kernels/pg';
 export { fisherVectorProductReference, fisherMatrixReference } from './reference/fvp';
 export { conjugateGradientReference, trustRegionStepReference } from './reference/trpo';

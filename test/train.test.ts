@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { makeTrainer } from '../src/train/trainer';
 import { resolveConfig, parseTrainArgs, ConfigError } from '../src/core/config';
-import { serializeCheckpoint, parseCheckpoint } from '../src/train/checkpoint';
+import { serializeCheckpoint, parseCheckpoint, checkpointLayout } from '../src/train/checkpoint';
+import { ALGOS } from '../src/core/algorithms';
 import type { IterationMetrics } from '../src/core/metrics';
 import { bundleForNode, runNode } from './node-child';
 import { testGpu } from './helpers';
@@ -82,6 +83,21 @@ describe('PPO training on the GPU', () => {
     const resumed = await second.step();
     expect({ ...resumed, sps: 0, wall_s: 0 }).toEqual({ ...continued, sps: 0, wall_s: 0 });
     expect(Buffer.from((await second.policy.readParams()).buffer).equals(Buffer.from((await first.policy.readParams()).buffer))).toBe(true);
+  });
+});
+
+describe('checkpoint layout', () => {
+  it('a trainer of every algorithm checkpoints exactly the arrays checkpointLayout names, which parseCheckpoint accepts', async () => {
+    const gpu = await testGpu();
+    for (const algo of ALGOS) {
+      const config = resolveConfig({ ...SMALL, algo });
+      const trainer = await makeTrainer(gpu, config);
+      const checkpoint = await trainer.checkpoint([]);
+      trainer.destroy();
+      const lengths = Object.fromEntries(Object.entries(checkpoint.arrays).map(([name, a]) => [name, a.length]));
+      expect(lengths, algo).toEqual(Object.fromEntries(checkpointLayout(config)));
+      expect(parseCheckpoint(serializeCheckpoint(checkpoint), algo).arrays).toEqual(checkpoint.arrays);
+    }
   });
 });
 

@@ -5,7 +5,7 @@
  * system can pin the exact configuration. Browser-safe: the page receives the
  * parsed options as JSON.
  */
-import { ConfigError, configHelp, parseTrainArgs, type Preset, type TrainConfig } from '../../src/core/config';
+import { ConfigError, configHelp, parseTrainArgs, type FlagKind, type Preset, type TrainConfig } from '../../src/core/config';
 import { VARIANTS, type Variant } from './variants';
 
 export type RunnerName = 'node' | 'browser';
@@ -46,7 +46,23 @@ export const CASE_NAMES = ['env', 'rollout', 'mlp', 'peak', 'fvp', 'cg', 'ppo', 
 /** What --quick runs: a subset that finishes in under 3 minutes per runner on the CPU fallback. */
 export const QUICK_CASES = ['env', 'rollout', 'mlp', 'peak', 'fvp', 'cg', 'ppo'] as const;
 
-const EXTRA_FLAGS = ['node', 'browser', 'quick', 'json', 'cases', 'toggles', 'variant', 'adapter', 'env-counts', 'batches', 'no-profile', 'out', 'no-save', 'label', 'help'] as const;
+const EXTRA_FLAGS: Record<string, FlagKind> = {
+  node: 'boolean',
+  browser: 'boolean',
+  quick: 'boolean',
+  json: 'boolean',
+  cases: 'value',
+  toggles: 'value',
+  variant: 'value',
+  adapter: 'value',
+  'env-counts': 'value',
+  batches: 'value',
+  'no-profile': 'boolean',
+  out: 'value',
+  'no-save': 'boolean',
+  label: 'value',
+  help: 'boolean',
+};
 
 export const BENCH_HELP = `Usage: npm run bench -- [flags]
 
@@ -117,9 +133,6 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
   }
   const variant = extra.variant === undefined ? null : String(extra.variant);
   if (variant !== null && !(VARIANTS as readonly string[]).includes(variant)) throw new ConfigError(`--variant: "${variant}" is not one of ${VARIANTS.join(', ')}`);
-  for (const flag of ['out', 'label'] as const) {
-    if (extra[flag] === true) throw new ConfigError(`--${flag}: missing value`);
-  }
   return {
     cases: CASE_NAMES.filter((c) => wanted.includes(c)),
     runners: runners.length ? runners : ['node', 'browser'],

@@ -3,75 +3,58 @@
  * runs the checkpoint's policy for N fresh episodes (one per env, in parallel
  * on the GPU) and prints the mean and std of their returns.
  */
+import { parseFlags, parseNumberText } from '../core/config';
 import { requestGpu, describeAdapter } from '../gpu/device';
 import { loadCheckpoint } from '../train/checkpointFile';
+import type { Checkpoint } from '../train/checkpoint';
 import { evaluatePolicy } from '../train/evaluate';
 
-const USAGE = 'usage: npm run eval -- --load FILE [--episodes N (1..4096, default 100)] [--seed S] [--greedy] [--json]';
+const USAGE = 'usage: npm run eval -- --load FILE [--episodes N (1..4096, default 100)] [--seed S] [--greedy] [--json] (each flag once)';
 
 interface EvalArgs {
-  load: string;
+  checkpoint: Checkpoint;
   episodes: number;
   seed: number;
   greedy: boolean;
   json: boolean;
 }
 
-function parse(argv: string[]): EvalArgs | null {
-  const args: Partial<EvalArgs> = { episodes: 100, seed: 12345, greedy: false, json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
-    const value = () => {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag}: missing value`);
-      return v;
-    };
-    const integer = (name: string, lo: number, hi: number) => {
-      const raw = value();
-      const v = Number(raw);
-      if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`${name}: "${raw}" is not allowed (must be an integer in [${lo}, ${hi}])`);
-      return v;
-    };
-    switch (flag) {
-      case '--help':
-        process.stdout.write(USAGE + '\n');
-        return null;
-      case '--load':
-        args.load = value();
-        break;
-      case '--episodes':
-        args.episodes = integer('--episodes', 1, 4096);
-        break;
-      case '--seed':
-        args.seed = integer('--seed', 0, 4294967295);
-        break;
-      case '--greedy':
-        args.greedy = true;
-        break;
-      case '--json':
-        args.json = true;
-        break;
-      default:
-        throw new Error(`unknown flag ${flag} (${USAGE})`);
-    }
+function integer(flags: Map<string, string | boolean>, flag: string, lo: number, hi: number, fallback: number): number {
+  const raw = flags.get(flag);
+  if (raw === undefined) return fallback;
+  const allowed = `must be an integer in [${lo}, ${hi}]`;
+  const v = parseNumberText(flag, raw as string, allowed);
+  if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`--${flag}: ${raw} is not allowed (${allowed})`);
+  return v;
+}
+
+/** Flags, then the checkpoint (read and checked): every refusal happens here, before the GPU starts. */
+async function parse(argv: string[]): Promise<EvalArgs | null> {
+  const flags = parseFlags(argv, { load: 'value', episodes: 'value', seed: 'value', greedy: 'boolean', json: 'boolean', help: 'boolean' });
+  if (flags.get('help') === true) {
+    process.stdout.write(USAGE + '\n');
+    return null;
   }
-  if (!args.load) throw new Error(`--load: a checkpoint file is required (${USAGE})`);
-  return args as EvalArgs;
+  const episodes = integer(flags, 'episodes', 1, 4096, 100);
+  const seed = integer(flags, 'seed', 0, 4294967295, 12345);
+  const load = flags.get('load');
+  if (load === undefined) throw new Error(`--load: a checkpoint file is required (${USAGE})`);
+  const checkpoint = await loadCheckpoint(load as string);
+  return { checkpoint, episodes, seed, greedy: flags.get('greedy') === true, json: flags.get('json') === true };
 }
 
 async function main(): Promise<number> {
   let args: EvalArgs | null;
   try {
-    args = parse(process.argv.slice(2));
+    args = await parse(process.argv.slice(2));
   } catch (error) {
     process.stderr.write(`eval: ${(error as Error).message}\n`);
     return 2;
   }
   if (!args) return 0;
-  const checkpoint = await loadCheckpoint(args.load);
   const gpu = await requestGpu();
   process.stderr.write(`adapter: ${describeAdapter(gpu.adapter)}\n`);
-  const result = await evaluatePolicy(gpu, checkpoint, { episodes: args.episodes, seed: args.seed, greedy: args.greedy });
+  const result = await evaluatePolicy(gpu, args.checkpoint, { episodes: args.episodes, seed: args.seed, greedy: args.greedy });
   gpu.destroy();
   if (args.json) process.stdout.write(JSON.stringify({ episodes: args.episodes, mean_return: result.mean, std_return: result.std, greedy: args.greedy }) + '\n');
   process.stdout.write(

@@ -5,14 +5,14 @@
  */
 import { ALGORITHMS } from '../core/algorithms';
 import { ENV_IDS, envSpec, solvedReturn } from '../core/envSpecs';
-import { ConfigError, FIELDS, configHelp, parseTrainArgs, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
+import { FIELDS, configHelp, parseTrainArgs, resolveConfig, type FlagKind, type ResolvedConfig, type TrainConfig } from '../core/config';
 import { requestGpu, describeAdapter } from '../gpu/device';
 import { makeTrainer } from '../train/trainer';
 import { firstNonFinite, stepsPerSecond, type IterationMetrics } from '../core/metrics';
-import { loadCheckpoint, saveCheckpoint } from '../train/checkpointFile';
-import { checkCheckpointEnv, type Checkpoint } from '../train/checkpoint';
+import { checkSavePath, loadCheckpoint, saveCheckpoint } from '../train/checkpointFile';
+import { checkCheckpointEnv, checkCheckpointFits, type Checkpoint } from '../train/checkpoint';
 
-const EXTRA_FLAGS = ['save', 'load', 'json', 'help', 'quiet'] as const;
+const EXTRA_FLAGS: Record<string, FlagKind> = { save: 'value', load: 'value', json: 'boolean', help: 'boolean', quiet: 'boolean' };
 const DEFAULT_STEP_BUDGET = 1_000_000;
 
 const HELP = `Usage: npm run train -- [flags]
@@ -27,6 +27,8 @@ or ${DEFAULT_STEP_BUDGET.toLocaleString('en')} env steps.
   --load FILE               resume from a checkpoint (its config; flags given here override)
   --quiet                   no progress line
 ${configHelp()}
+
+Each flag may be given once. Numbers are written plainly (12, 0.5, 3e-4).
 
 Algorithms (--algo):
 ${Object.entries(ALGORITHMS)
@@ -47,10 +49,8 @@ async function parse(argv: string[]): Promise<CliOptions | null> {
     process.stdout.write(HELP + '\n');
     return null;
   }
-  for (const flag of ['save', 'load'] as const) {
-    if (extra[flag] === true) throw new ConfigError(`--${flag}: missing file name`);
-  }
-  const resume = typeof extra.load === 'string' ? await loadCheckpoint(extra.load) : undefined;
+  const load = extra.load as string | undefined;
+  const resume = load !== undefined ? await loadCheckpoint(load) : undefined;
   // Resuming keeps the checkpoint's config; flags given now override it.
   const merged: Partial<TrainConfig> = { ...(resume?.config ?? {}), ...overrides };
   const bounded = merged.iters || merged.totalSteps || merged.stopAtReturn;
@@ -60,12 +60,18 @@ async function parse(argv: string[]): Promise<CliOptions | null> {
     merged.stopAtReturn = solvedReturn(resolveConfig(merged).env) ?? 0;
   }
   const config = resolveConfig(merged);
-  if (resume) checkCheckpointEnv(resume, envSpec(config.env), `--load ${extra.load}`);
+  if (resume) {
+    checkCheckpointEnv(resume, envSpec(config.env), load);
+    checkCheckpointFits(resume, config, load);
+  }
+  const save = extra.save as string | undefined;
+  // A save that would fail is refused now, not after the whole run.
+  if (save !== undefined) await checkSavePath(save);
   return {
     config,
     json: extra.json === true,
     quiet: extra.quiet === true,
-    save: typeof extra.save === 'string' ? extra.save : undefined,
+    save,
     resume,
   };
 }

@@ -207,10 +207,15 @@ function describeRange(spec: FieldSpec): string {
   return `${r.int ? 'an integer' : 'a number'} in ${r.exclusiveMin ? '(' : '['}${lo}, ${hi}]`;
 }
 
+/** Smallest positive normal f32: a nonzero real below it is flushed to 0 (or loses precision) on the GPU. */
+export const F32_MIN_NORMAL = 2 ** -126;
+
 function checkField(key: keyof TrainConfig, value: unknown): void {
   const spec = FIELDS[key];
-  const fail = () => {
-    throw new ConfigError(`--${spec.flag}: ${JSON.stringify(value)} is not allowed (${spec.doc}; must be ${describeRange(spec)})`);
+  const fail = (why = '') => {
+    // String() for numbers: JSON would print Infinity and NaN (from a checkpoint) as null.
+    const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
+    throw new ConfigError(`--${spec.flag}: ${shown} is not allowed (${spec.doc}; must be ${describeRange(spec)}${why})`);
   };
   if (spec.kind === 'enum') {
     if (typeof value !== 'string' || !spec.values!.includes(value)) fail();
@@ -223,12 +228,15 @@ function checkField(key: keyof TrainConfig, value: unknown): void {
     if (r.int && !Number.isInteger(v)) fail();
     if (r.min !== undefined && (r.exclusiveMin ? v <= r.min : v < r.min)) fail();
     if (r.max !== undefined && v > r.max) fail();
+    // Real-valued fields reach the GPU as f32, where such a value would read as 0.
+    if (!r.int && v !== 0 && Math.abs(v) < F32_MIN_NORMAL) fail(`; nonzero values below ${F32_MIN_NORMAL} vanish in f32`);
   }
 }
 
 /** Preset, then overrides; validated; derived sizes attached. Throws ConfigError with one line. */
 export function resolveConfig(overrides: Partial<TrainConfig> = {}): ResolvedConfig {
-  const preset = overrides.preset ?? 'seed';
+  // Only an absent preset means the default: null (from a checkpoint) is refused like any other bad value.
+  const preset = overrides.preset === undefined ? 'seed' : overrides.preset;
   checkField('preset', preset);
   const config: TrainConfig = { ...presetConfig(preset), ...overrides, preset };
   for (const key of Object.keys(overrides) as (keyof TrainConfig)[]) {
@@ -265,51 +273,82 @@ export function resolveConfig(overrides: Partial<TrainConfig> = {}): ResolvedCon
   };
 }
 
-/** Parses `--flag value` / `--flag=value` / boolean `--flag` arguments into overrides. */
-export function parseTrainArgs(argv: string[], extraFlags: readonly string[] = []): { overrides: Partial<TrainConfig>; extra: Record<string, string | boolean> } {
-  const byFlag = new Map<string, keyof TrainConfig>();
-  for (const [key, spec] of Object.entries(FIELDS) as [keyof TrainConfig, FieldSpec][]) byFlag.set(spec.flag, key);
-  const overrides: Record<string, unknown> = {};
-  const extra: Record<string, string | boolean> = {};
+/** A flag that stands alone (`--json`, `--json=false`) or one that takes a value (`--save FILE`, `--save=FILE`). */
+export type FlagKind = 'boolean' | 'value';
+
+/**
+ * Splits argv into flags: `--flag value` or `--flag=value` for value flags,
+ * bare `--flag` (or `--flag=true|false`) for boolean ones. Each flag may be
+ * given once: a repeat is refused rather than letting the last one win
+ * silently. A boolean flag never takes the next word, so `--quiet envs=8` is
+ * an error naming --quiet, not a quiet run with envs unchanged.
+ */
+export function parseFlags(argv: readonly string[], kinds: Readonly<Record<string, FlagKind>>): Map<string, string | boolean> {
+  const flags = new Map<string, string | boolean>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}" (flags start with --; see --help)`);
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument ${JSON.stringify(arg)} (flags start with --; see --help)`);
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq >= 0 ? eq : undefined);
-    let raw: string | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    const key = byFlag.get(name);
-    const isBooleanFlag = key ? FIELDS[key].kind === 'boolean' : false;
-    if (raw === undefined && !isBooleanFlag) {
+    const inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
+    const kind = Object.hasOwn(kinds, name) ? kinds[name] : undefined;
+    if (!kind) throw new ConfigError(`unknown flag --${name} (see --help)`);
+    if (flags.has(name)) throw new ConfigError(`--${name}: given more than once (give each flag once)`);
+    if (kind === 'boolean') {
+      const forms = `write --${name}, --${name}=true or --${name}=false`;
       const next = argv[i + 1];
-      const extraIsBoolean = !key && extraFlags.includes(name) && (next === undefined || next.startsWith('--'));
-      if (!extraIsBoolean) {
-        if (next === undefined || (next.startsWith('--') && !/^--?\d/.test(next))) {
-          if (key || extraFlags.includes(name)) throw new ConfigError(`--${name}: missing value`);
-        } else {
-          raw = next;
-          i++;
-        }
+      if (inline === undefined && next !== undefined && !next.startsWith('--')) {
+        throw new ConfigError(`--${name}: takes no separate value (got ${JSON.stringify(next)}; ${forms})`);
       }
-    }
-    if (!key) {
-      if (!extraFlags.includes(name)) throw new ConfigError(`unknown flag --${name} (see --help)`);
-      extra[name] = raw ?? true;
-      continue;
-    }
-    const spec = FIELDS[key];
-    if (spec.kind === 'boolean') {
-      if (raw === undefined || raw === 'true' || raw === '1') overrides[key] = true;
-      else if (raw === 'false' || raw === '0') overrides[key] = false;
-      else throw new ConfigError(`--${name}: "${raw}" is not allowed (must be true or false)`);
-    } else if (spec.kind === 'number') {
-      const v = Number(raw);
-      if (raw === undefined || raw.trim() === '' || !Number.isFinite(v)) {
-        throw new ConfigError(`--${name}: "${raw}" is not a number (${spec.doc}; must be ${describeRange(spec)})`);
-      }
-      overrides[key] = v;
+      if (inline === undefined || inline === 'true' || inline === '1') flags.set(name, true);
+      else if (inline === 'false' || inline === '0') flags.set(name, false);
+      else throw new ConfigError(`--${name}: ${JSON.stringify(inline)} is not allowed (${forms})`);
+    } else if (inline !== undefined) {
+      flags.set(name, inline);
     } else {
-      overrides[key] = raw;
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) throw new ConfigError(`--${name}: missing value`);
+      flags.set(name, next);
+      i++;
     }
+  }
+  return flags;
+}
+
+/** Plain decimal or exponent notation only: no hex, binary, octal, `+`, blanks, `Infinity` or empty text. */
+const PLAIN_NUMBER = /^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Reads a number as written on a command line, refusing forms that `Number()` would quietly accept or round away. */
+export function parseNumberText(flag: string, raw: string, allowed: string): number {
+  if (!PLAIN_NUMBER.test(raw)) throw new ConfigError(`--${flag}: ${JSON.stringify(raw)} is not a number (${allowed})`);
+  const v = Number(raw);
+  if (!Number.isFinite(v)) throw new ConfigError(`--${flag}: ${raw} is out of range (${allowed})`);
+  if (v === 0 && /[1-9]/.test(raw.split(/[eE]/)[0])) throw new ConfigError(`--${flag}: ${raw} underflows to 0 (${allowed})`);
+  return v;
+}
+
+/**
+ * Parses training flags into config overrides, and the caller's own flags
+ * (`extraFlags`: --save, --json, ...) into `extra`. Numbers are checked for
+ * their form here and for their range by resolveConfig.
+ */
+export function parseTrainArgs(
+  argv: readonly string[],
+  extraFlags: Readonly<Record<string, FlagKind>> = {},
+): { overrides: Partial<TrainConfig>; extra: Record<string, string | boolean> } {
+  const byFlag = new Map<string, keyof TrainConfig>();
+  const kinds: Record<string, FlagKind> = { ...extraFlags };
+  for (const [key, spec] of Object.entries(FIELDS) as [keyof TrainConfig, FieldSpec][]) {
+    byFlag.set(spec.flag, key);
+    kinds[spec.flag] = spec.kind === 'boolean' ? 'boolean' : 'value';
+  }
+  const overrides: Record<string, unknown> = {};
+  const extra: Record<string, string | boolean> = {};
+  for (const [name, raw] of parseFlags(argv, kinds)) {
+    const key = byFlag.get(name);
+    if (!key) extra[name] = raw;
+    else if (FIELDS[key].kind === 'number') overrides[key] = parseNumberText(name, raw as string, `${FIELDS[key].doc}; must be ${describeRange(FIELDS[key])}`);
+    else overrides[key] = raw;
   }
   return { overrides: overrides as Partial<TrainConfig>, extra };
 }

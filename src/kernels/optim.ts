@@ -14,7 +14,7 @@
  */
 import optimWgsl from '../../shaders/optim.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, WgslSource, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { readFloat32, storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { COMMON_WGSL } from '../gpu/wgsl';
 import { Reduction, ReduceKernels } from './reduce';
@@ -39,6 +39,13 @@ function optimKernels(gpu: GpuContext): Promise<OptimKernels> {
       control: family.struct('AdamControl'),
     };
   });
+}
+
+let controlFloats: number | null = null;
+
+/** Floats of the control block as readState returns it, by reflection (no GPU): what a checkpoint's `.control` array holds. */
+export function adamControlFloats(): number {
+  return (controlFloats ??= new WgslSource('optim', [COMMON_WGSL, optimWgsl]).struct('AdamControl').size / 4);
 }
 
 export interface AdamOptions {

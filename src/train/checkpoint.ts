@@ -4,9 +4,14 @@
  * state array needed to resume bit-exactly (network weights, optimizer moments,
  * env states, scalars) as base64 of little-endian float32, and the metric history.
  */
-import type { TrainConfig } from '../core/config';
+import { ConfigError, FIELDS, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
+import type { Algo } from '../core/algorithms';
+import { METRICS_BLOCK_FLOATS, METRIC_FIELDS, type IterationMetrics } from '../core/metrics';
+import { envDefinition } from '../envs/registry';
+import { ENV_SLOTS } from '../kernels/rollout';
+import { adamControlFloats } from '../kernels/optim';
+import { networkLayouts } from './networks';
 import type { EnvSpec } from '../core/envSpecs';
-import type { IterationMetrics } from '../core/metrics';
 
 export const CHECKPOINT_FORMAT = 'webgpu-rl-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -26,6 +31,73 @@ export interface Checkpoint {
 
 interface CheckpointJson extends Omit<Checkpoint, 'arrays'> {
   arrays: Record<string, { length: number; base64: string }>;
+}
+
+/** A checkpoint that does not hold what it should; the message is one line naming the file and the field. */
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+/** The GPU keys each iteration's random stream by its number as a u32. */
+const MAX_ITERATION = 2 ** 32 - 1;
+
+/** The networks each algorithm trains with Adam: its checkpoint holds `${network}.adam.m`, `.v` and `.control`. */
+const ADAM_NETWORKS: Record<Algo, readonly ('policy' | 'value')[]> = {
+  ppo: ['policy', 'value'],
+  'ppo-kl': ['policy', 'value'],
+  trpo: ['value'],
+  reinforce: ['policy', 'value'],
+};
+
+/** Every array a checkpoint of `config` holds, with its length (what the trainer's checkpoint() writes). */
+export function checkpointLayout(config: ResolvedConfig): Map<string, number> {
+  const networks = networkLayouts(config);
+  const N = config.numEnvs;
+  const layout = new Map<string, number>([
+    ['policy', networks.policy.paramCount],
+    ['value', networks.value.paramCount],
+    ['env.currentObs', N * config.derived.obsDim],
+    ['env.slots', N * (ENV_SLOTS.length + envDefinition(config.env).spec.stateDim)],
+    ['metrics', METRICS_BLOCK_FLOATS],
+  ]);
+  for (const network of ADAM_NETWORKS[config.algo]) {
+    const count = networks[network].paramCount;
+    layout.set(`${network}.adam.m`, count);
+    layout.set(`${network}.adam.v`, count);
+    layout.set(`${network}.adam.control`, adamControlFloats());
+  }
+  return layout;
+}
+
+/**
+ * `env.slots` of checkpoints written before the env state moved into the slots:
+ * the ENV_SLOTS rows alone. They are all CartPole's, whose state is its
+ * observation; the trainer rebuilds the state rows from `env.currentObs`.
+ */
+function legacyEnvSlots(config: ResolvedConfig): number {
+  return config.env === 'CartPole-v1' ? config.numEnvs * ENV_SLOTS.length : -1;
+}
+
+/** The first array (by the layout's order) that is missing, of the wrong length or (unless `extrasAllowed`) unexpected for `config`, as `field: problem`. */
+function layoutProblem(lengths: ReadonlyMap<string, number>, config: ResolvedConfig, extrasAllowed = false): string | null {
+  const layout = checkpointLayout(config);
+  for (const [name, length] of layout) {
+    const got = lengths.get(name);
+    if (got === undefined) return `arrays.${name}: missing (a ${config.algo} checkpoint holds ${[...layout.keys()].join(', ')})`;
+    if (got !== length && !(name === 'env.slots' && got === legacyEnvSlots(config))) return `arrays.${name}: has ${got} values, this configuration needs ${length}`;
+  }
+  if (!extrasAllowed) for (const name of lengths.keys()) if (!layout.has(name)) return `arrays.${name}: not part of a ${config.algo} checkpoint`;
+  return null;
+}
+
+/**
+ * Refuses, before any GPU work, a checkpoint whose arrays do not fit `config`:
+ * its own config with flags given on resume. Arrays that config does not use
+ * are left alone (a PPO checkpoint's policy optimizer when resuming as TRPO).
+ */
+export function checkCheckpointFits(checkpoint: Checkpoint, config: ResolvedConfig, source = 'checkpoint'): void {
+  const problem = layoutProblem(new Map(Object.entries(checkpoint.arrays).map(([name, a]) => [name, a.length])), config, true);
+  if (problem) throw new CheckpointError(`${source}: ${problem}`);
 }
 
 function toBase64(bytes: Uint8Array): string {
@@ -72,23 +144,133 @@ export function serializeCheckpoint(c: Checkpoint): string {
   return JSON.stringify(json);
 }
 
-export function parseCheckpoint(text: string, source = 'checkpoint'): Checkpoint {
-  let json: CheckpointJson;
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A value as it appears in a message: numbers as JavaScript prints them (Infinity, not JSON's null), anything long cut short. */
+function show(v: unknown): string {
+  const text = typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+/** The config through the config resolver, every field present; errors name `config.<field>`. */
+function checkConfig(value: unknown, fail: (field: string, problem: string) => never): ResolvedConfig {
+  if (!isObject(value)) return fail('config', `${show(value)} is not an object of config fields`);
+  for (const key of Object.keys(FIELDS)) if (!Object.hasOwn(value, key)) fail(`config.${key}`, 'missing');
+  for (const key of Object.keys(value)) if (!Object.hasOwn(FIELDS, key)) fail(`config.${key}`, 'not a config field');
   try {
-    json = JSON.parse(text) as CheckpointJson;
+    return resolveConfig(value as Partial<TrainConfig>);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const match = /^--([a-z-]+): (.*)$/s.exec(error.message);
+    const key = match && Object.entries(FIELDS).find(([, spec]) => spec.flag === match[1])?.[0];
+    return key ? fail(`config.${key}`, match[2]) : fail('config', error.message);
+  }
+}
+
+function checkCount(value: unknown, max: number, fail: (problem: string) => never): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) fail(`${show(value)} is not allowed (must be an integer in [0, ${max}])`);
+  return value as number;
+}
+
+/** Metrics the trainer reports only for some algorithms (TRPO's line search). */
+const OPTIONAL_METRICS: readonly string[] = ['cg_residual', 'step_frac', 'line_search_failed'];
+
+function checkHistory(value: unknown, fail: (field: string, problem: string) => never): IterationMetrics[] {
+  if (!Array.isArray(value)) return fail('history', `${show(value)} is not an array of iteration metrics`);
+  value.forEach((m: unknown, i) => {
+    const at = `history[${i}]`;
+    if (!isObject(m)) fail(at, `${show(m)} is not an object of metrics`);
+    for (const field of METRIC_FIELDS) if (!OPTIONAL_METRICS.includes(field) && !Object.hasOwn(m, field)) fail(`${at}.${field}`, 'missing');
+    // Metrics a newer trainer may add are kept if they are plain values; NaN was written as null.
+    for (const [field, v] of Object.entries(m)) {
+      const ok = field === 'line_search_failed' ? typeof v === 'boolean' : v === null || (typeof v === 'number' && Number.isFinite(v)) || (typeof v === 'boolean' && !(METRIC_FIELDS as readonly string[]).includes(field));
+      if (!ok) fail(`${at}.${field}`, `${show(v)} is not allowed (must be ${field === 'line_search_failed' ? 'true or false' : 'a finite number or null'})`);
+    }
+    for (const field of ['iter', 'env_steps'] as const) {
+      if (typeof m[field] !== 'number' || !Number.isInteger(m[field]) || (m[field] as number) < 0) fail(`${at}.${field}`, `${show(m[field])} is not allowed (must be an integer ≥ 0)`);
+    }
+  });
+  return value as IterationMetrics[];
+}
+
+/** The recorded env spec (newer checkpoints): its id is the config's env, its sizes positive integers. */
+function checkEnvRecord(value: unknown, config: ResolvedConfig, fail: (field: string, problem: string) => never): EnvSpec {
+  if (!isObject(value)) return fail('env', `${show(value)} is not an env spec`);
+  if (value.id !== config.env) fail('env.id', `${show(value.id)} is not the config's env ${show(config.env)}`);
+  for (const field of ['obsDim', 'stateDim', 'maxEpisodeSteps'] as const) {
+    const v = value[field];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) fail(`env.${field}`, `${show(v)} is not allowed (must be a positive integer)`);
+  }
+  const action = value.action;
+  if (!isObject(action)) return fail('env.action', `${show(action)} is not an action spec`);
+  if (action.kind === 'discrete') {
+    if (typeof action.n !== 'number' || !Number.isInteger(action.n) || action.n < 1) fail('env.action.n', `${show(action.n)} is not allowed (must be a positive integer)`);
+  } else if (action.kind === 'box') {
+    if (typeof action.dim !== 'number' || !Number.isInteger(action.dim) || action.dim < 1) fail('env.action.dim', `${show(action.dim)} is not allowed (must be a positive integer)`);
+    for (const bound of ['low', 'high'] as const) {
+      const b = action[bound];
+      if (!Array.isArray(b) || b.length !== action.dim || !b.every((x) => typeof x === 'number' && Number.isFinite(x))) fail(`env.action.${bound}`, `${show(b)} is not ${show(action.dim)} finite numbers`);
+    }
+  } else {
+    fail('env.action.kind', `${show(action.kind)} is not allowed (discrete or box)`);
+  }
+  return value as unknown as EnvSpec;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** One array: its recorded length, base64 text of exactly that many little-endian floats, and every value finite. */
+function decodeArray(name: string, entry: unknown, fail: (field: string, problem: string) => never): Float32Array {
+  const at = `arrays.${name}`;
+  if (!isObject(entry)) return fail(at, `${show(entry)} is not {length, base64}`);
+  const { length, base64 } = entry;
+  if (typeof base64 !== 'string' || base64.length % 4 !== 0 || !BASE64.test(base64)) return fail(`${at}.base64`, 'is not base64 text');
+  const bytes = fromBase64(base64);
+  if (bytes.length !== (length as number) * 4) return fail(at, `holds ${bytes.length} bytes for ${length} floats`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const a = new Float32Array(length as number);
+  for (let i = 0; i < a.length; i++) {
+    a[i] = view.getFloat32(i * 4, true);
+    if (!Number.isFinite(a[i])) fail(`${at}[${i}]`, `${a[i]} is not finite`);
+  }
+  return a;
+}
+
+/**
+ * Reads a checkpoint as untrusted input: the whole document is checked against
+ * the schema above (format, version, every config field through the config
+ * resolver, progress counters, the history's metrics, and each array's name,
+ * length and finiteness against the config's layout) before anything reaches
+ * a GPU. Throws a CheckpointError of one line: `<source>: <field>: <problem>`.
+ */
+export function parseCheckpoint(text: string, source = 'checkpoint'): Checkpoint {
+  const fail = (field: string, problem: string): never => {
+    throw new CheckpointError(`${source}: ${field}: ${problem}`);
+  };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
   } catch {
-    throw new Error(`${source}: not a checkpoint (not JSON)`);
+    throw new CheckpointError(`${source}: not a checkpoint (not JSON)`);
   }
-  if (json?.format !== CHECKPOINT_FORMAT) throw new Error(`${source}: not a webgpu-rl checkpoint (format field is ${JSON.stringify(json?.format)})`);
-  if (json.version !== CHECKPOINT_VERSION) throw new Error(`${source}: checkpoint version ${json.version} is not supported (expected ${CHECKPOINT_VERSION})`);
+  if (!isObject(json) || json.format !== CHECKPOINT_FORMAT) {
+    throw new CheckpointError(`${source}: not a webgpu-rl checkpoint (format field is ${show(isObject(json) ? json.format : json)})`);
+  }
+  if (json.version !== CHECKPOINT_VERSION) fail('version', `${show(json.version)} is not supported (expected ${CHECKPOINT_VERSION})`);
+  const config = checkConfig(json.config, fail);
+  const iteration = checkCount(json.iteration, MAX_ITERATION, (p) => fail('iteration', p));
+  const envSteps = checkCount(json.envSteps, Number.MAX_SAFE_INTEGER, (p) => fail('envSteps', p));
+  const history = checkHistory(json.history, fail);
+  if (!isObject(json.arrays)) return fail('arrays', `${show(json.arrays)} is not an object of named arrays`);
+  const lengths = new Map<string, number>();
+  for (const [name, entry] of Object.entries(json.arrays)) {
+    const length = isObject(entry) ? entry.length : undefined;
+    if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) fail(`arrays.${name}.length`, `${show(length)} is not a length`);
+    lengths.set(name, length as number);
+  }
+  const problem = layoutProblem(lengths, config);
+  if (problem) throw new CheckpointError(`${source}: ${problem}`);
   const arrays: Record<string, Float32Array> = {};
-  for (const [name, { length, base64 }] of Object.entries(json.arrays)) {
-    const bytes = fromBase64(base64);
-    if (bytes.length !== length * 4) throw new Error(`${source}: array ${name} is truncated (${bytes.length} bytes for ${length} floats)`);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const a = new Float32Array(length);
-    for (let i = 0; i < length; i++) a[i] = view.getFloat32(i * 4, true);
-    arrays[name] = a;
-  }
-  return { ...json, arrays };
+  for (const [name, entry] of Object.entries(json.arrays)) arrays[name] = decodeArray(name, entry, fail);
+  const env = json.env === undefined ? undefined : checkEnvRecord(json.env, config, fail);
+  return { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, config: json.config as TrainConfig, ...(env ? { env } : {}), iteration, envSteps, arrays, history };
 }

@@ -16,7 +16,8 @@
  */
 import type { GpuContext } from '../gpu/device';
 import { readFloat32, storageBuffer } from '../gpu/buffers';
-import { MlpLayout, initOrthogonal, initPyTorchDefault } from '../nn/mlp';
+import { initOrthogonal, initPyTorchDefault } from '../nn/mlp';
+import { networkLayouts } from './networks';
 import { Mlp, MlpKernels } from '../kernels/mlp';
 import { Gae } from '../kernels/gae';
 import { PolicyKernels } from '../kernels/policy';
@@ -47,16 +48,9 @@ export interface Trainer {
   destroy(): void;
 }
 
-const STAGING_RING = 3;
+export { networkLayouts };
 
-export function networkLayouts(config: ResolvedConfig): { policy: MlpLayout; value: MlpLayout } {
-  const { obsDim, numActions } = config.derived;
-  const h = config.hidden;
-  return {
-    policy: new MlpLayout([obsDim, h, h, numActions], ['tanh', 'tanh', 'identity']),
-    value: new MlpLayout([obsDim, h, h, 1], ['tanh', 'tanh', 'identity']),
-  };
-}
+const STAGING_RING = 3;
 
 /** Initial weights: the seed's PyTorch default (policy head ×0.1), or orthogonal. */
 export function initialWeights(config: ResolvedConfig): { policy: Float32Array; value: Float32Array } {

@@ -1,14 +1,25 @@
 /**
  * Metrics as CSV: one row per iteration of each algorithm, columns `algo` then
  * METRIC_FIELDS (the names of the CLI's JSON lines). Missing values (no episode
- * completed, metrics of another algorithm) are empty cells.
+ * completed, metrics of another algorithm) are empty cells. Cells are CSV-quoted
+ * and neutralised against formula injection (see `cell`).
  */
 import { METRIC_FIELDS, type IterationMetrics } from '../core/metrics';
 
+/** Text a spreadsheet would read as a formula (or that hides one behind a tab or carriage return). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * Numbers and booleans are written as they are; text (the algorithm's name,
+ * or whatever a loaded file held) gets a leading `'` and quotes when a
+ * spreadsheet would otherwise run it as a formula, and quotes where CSV needs them.
+ */
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '';
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   const text = String(value);
-  return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  const safe = FORMULA_START.test(text) ? `'${text}` : text;
+  return /[",\n\r]/.test(safe) || safe !== text ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
 export function metricsCsv(runs: readonly { algo: string; history: readonly IterationMetrics[] }[]): string {

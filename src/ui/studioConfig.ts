@@ -118,6 +118,9 @@ export interface Validation {
   configs: ResolvedConfig[];
 }
 
+/** Fields other fields' limits depend on. */
+const SHAPE_KEYS: readonly FieldKey[] = ['numEnvs', 'stepsPerIter', 'iters', 'totalSteps'];
+
 const FLAG_TO_KEY = new Map(Object.entries(FIELDS).map(([key, spec]) => [spec.flag, key as keyof TrainConfig]));
 
 /** The field a config error names ("--lr: ..."), and the message without the flag (the field's label shows it). */
@@ -138,19 +141,28 @@ export function validateSelection(selection: Selection, device: DeviceCapacity |
   const defaults = studioDefaults(selection.preset, device);
   const overrides: Partial<TrainConfig> = { numEnvs: defaults.numEnvs, stepsPerIter: defaults.stepsPerIter };
 
+  const parsed: Partial<Record<FieldKey, Partial<TrainConfig>>> = {};
   for (const [key, raw] of Object.entries(selection.values) as [FieldKey, string][]) {
-    const flag = FIELDS[key].flag;
     try {
-      const parsed = parseTrainArgs([`--${flag}=${raw.trim()}`]).overrides;
-      // The field alone on top of the preset: range errors are this field's own.
-      resolveConfig({ preset: selection.preset, ...parsed });
-      Object.assign(overrides, parsed);
+      parsed[key] = parseTrainArgs([`--${FIELDS[key].flag}=${raw.trim()}`]).overrides;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      errors[key] = attribute(error).message;
+    }
+  }
+  // The run's shape as given: a field's limits that depend on it (minibatch ≤ batch, an annealing schedule's end) are checked against it.
+  const shape: Partial<TrainConfig> = { ...overrides };
+  for (const key of SHAPE_KEYS) Object.assign(shape, parsed[key]);
+  for (const [key, values] of Object.entries(parsed) as [FieldKey, Partial<TrainConfig>][]) {
+    try {
+      // The field on top of the preset and the shape: errors that name it are its own.
+      resolveConfig({ ...shape, preset: selection.preset, ...values });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       const { key: named, message } = attribute(error);
       if (named === key) errors[key] = message;
-      else Object.assign(overrides, parseTrainArgs([`--${flag}=${raw.trim()}`]).overrides);
     }
+    Object.assign(overrides, values);
   }
   if (Object.keys(errors).length > 0) return { errors, configs: [] };
 
@@ -178,12 +190,18 @@ export function validateSelection(selection: Selection, device: DeviceCapacity |
   return Object.keys(errors).length > 0 ? { errors, configs: [] } : { errors, configs };
 }
 
-/** Reads `?algo=ppo,trpo&preset=fast&envs=256...`; unknown or repeated keys are reported, not applied. */
+/** Reads `?algo=ppo,trpo&preset=fast&envs=256...`; unknown keys, and every repeat of a key after its first, are reported, not applied. */
 export function parseQuery(search: string): { selection: Selection; ignored: string[] } {
   const params = new URLSearchParams(search);
   const ignored: string[] = [];
+  const seen = new Set<string>();
   const selection: Selection = { algos: ['ppo'], preset: 'fast', values: {} };
   for (const [name, value] of params) {
+    if (seen.has(name)) {
+      ignored.push(`${name}=${value} (repeated)`);
+      continue;
+    }
+    seen.add(name);
     if (name === 'algo') {
       const algos = value.split(',').filter((a): a is Algo => (ALGOS as readonly string[]).includes(a));
       if (algos.length !== value.split(',').length) ignored.push(`algo=${value}`);
