@@ -1,0 +1,12 @@
+/** The two networks a trainer builds for a configuration (shared by the trainer and the size planning in limits.ts). */
+import { MlpLayout } from '../nn/mlp';
+import type { ResolvedConfig } from '../core/config';
+
+export function networkLayouts(config: ResolvedConfig): { policy: MlpLayout; value: MlpLayout } {
+  const { obsDim, numActions } = config.derived;
+  const h = config.hidden;
+  return {
+    policy: new MlpLayout([obsDim, h, h, numActions], ['tanh', 'tanh', 'identity']),
+    value: new MlpLayout([obsDim, h, h, 1], ['tanh', 'tanh', 'identity']),
+  };
+}
