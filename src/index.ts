@@ -60,6 +60,7 @@ export { makeTrainer, networkLayouts, initialWeights, countDispatches, recordInP
 export {
   checkLimits,
   withinLimits,
+  ANY_ADAPTER,
   plannedBuffers,
   dispatchesPerIteration,
   MAX_DISPATCHES_PER_ITERATION,

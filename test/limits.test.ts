@@ -10,6 +10,7 @@ import { makeTrainer } from '../src/train/trainer';
 import { FIELDS } from '../src/core/config';
 import { testGpu } from './helpers';
 import { trackLiveBuffers } from './liveBuffers';
+import { bundleForNode, runNode } from './node-child';
 
 /** WebGPU's default limits: every adapter allows at least these. */
 const DEFAULT_LIMITS: DeviceLimits = { maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28, minUniformBufferOffsetAlignment: 256 };
@@ -127,12 +128,7 @@ describe('limits against the trainer on the GPU', () => {
       const plan = plannedBuffers(config, gpu.limits);
       expect(Math.min(...plan.filter((b) => b.usage === 'storage').map((b) => b.bytes))).toBeGreaterThan(THRESHOLD);
       const tracker = trackLiveBuffers();
-      let trainer;
-      try {
-        trainer = await makeTrainer(gpu, config);
-      } finally {
-        tracker.stop();
-      }
+      const trainer = await makeTrainer(gpu, config).finally(() => tracker.stop());
       const created = [...tracker.live().buffers].map((b) => ({ label: b.label, bytes: b.size }));
       const byLabel = (list: { label: string; bytes: number }[]) => list.map(({ label, bytes }) => `${label} ${bytes}`).sort();
       // Every planned buffer (uniform slot tables too) is created with its planned size ...
@@ -180,5 +176,45 @@ describe('limits against the trainer on the GPU', () => {
         expect(Buffer.from(split.checkpoint.arrays[name].buffer).equals(Buffer.from(a.buffer)), `${algo} ${name}`).toBe(true);
       }
     }
+  });
+});
+
+describe('train CLI limits', () => {
+  const CRASH = ['--iters', '1', '--envs', '4', '--steps-per-iter', '64', '--minibatch', '1', '--epochs', '1000'];
+
+  it('refuses the dispatch volume that crashed lavapipe before starting an adapter: exit 2, one line', async () => {
+    const script = await bundleForNode('src/cli/train.ts');
+    const r = await runNode(script, CRASH, { env: { VK_ICD_FILENAMES: '/nonexistent.json', WEBGPU_RL_ADAPTER: 'lavapipe' } });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^train: --epochs: 1000 needs [\d,]+ dispatches per iteration, over the cap of [\d,]+; at most \d+ fits with the other settings\n$/);
+  });
+
+  it("refuses buffers past this adapter's limits in seconds, exit 2, one line", async () => {
+    const script = await bundleForNode('src/cli/train.ts');
+    for (const args of [
+      ['--envs', '1', '--steps-per-iter', '16777216'],
+      ['--envs', '1048576', '--steps-per-iter', '1048576', '--minibatch', '65536'],
+    ]) {
+      const started = performance.now();
+      const r = await runNode(script, ['--iters', '1', '--quiet', ...args], { timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(2);
+      // One line of ours, the last; the adapter's own notices (Dawn's warnings, the CPU-fallback note) may precede it.
+      const lines = r.stderr.trim().split('\n');
+      expect(lines.filter((l) => l.startsWith('train:'))).toHaveLength(1);
+      expect(lines[lines.length - 1]).toMatch(/^train: --[a-z-]+: \d+ needs (buffer [\w.]+ of [\d.]+ MiB, over this adapter's|[\d,]+ dispatches per iteration)/);
+      expect(performance.now() - started).toBeLessThan(20_000);
+    }
+  });
+
+  it('runs an iteration of more dispatches than one submit takes (PPO, 100 epochs of one-sample minibatches)', async () => {
+    const script = await bundleForNode('src/cli/train.ts');
+    const args = ['--iters', '1', '--envs', '4', '--steps-per-iter', '64', '--minibatch', '1', '--epochs', '100', '--json'];
+    expect(dispatchesPerIteration(resolveConfig({ numEnvs: 4, stepsPerIter: 64, minibatch: 1, epochs: 100 }))).toBeGreaterThan(DISPATCHES_PER_SUBMIT);
+    const r = await runNode(script, args, { timeoutMs: 300_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[lines.length - 1]).toMatchObject({ done: true, iterations: 1 });
+    expect(lines[0].approx_kl).toBeGreaterThan(0);
   });
 });

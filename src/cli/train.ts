@@ -7,7 +7,7 @@ import { ALGORITHMS } from '../core/algorithms';
 import { ConfigError, FIELDS, configHelp, parseTrainArgs, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
 import { requestGpu, describeAdapter } from '../gpu/device';
 import { makeTrainer } from '../train/trainer';
-import { checkLimits } from '../train/limits';
+import { ANY_ADAPTER, checkLimits } from '../train/limits';
 import { SOLVED_RETURN, firstNonFinite, stepsPerSecond, type IterationMetrics } from '../core/metrics';
 import { loadCheckpoint, saveCheckpoint } from '../train/checkpointFile';
 import type { Checkpoint } from '../train/checkpoint';
@@ -106,6 +106,12 @@ async function main(): Promise<number> {
   if (!options) return 0;
   const { config } = options;
 
+  // What needs no adapter (the dispatches per iteration) is refused before one is started.
+  const early = checkLimits(config, ANY_ADAPTER, options.given);
+  if (early) {
+    process.stderr.write(`train: ${early}\n`);
+    return 2;
+  }
   const gpu = await requestGpu();
   // The adapter's limits are known now; nothing has been created on it yet.
   const refusal = checkLimits(config, gpu.limits, options.given);

@@ -24,6 +24,9 @@ export interface DeviceLimits {
   minUniformBufferOffsetAlignment: number;
 }
 
+/** No buffer limit: what checkLimits needs to check what depends on no adapter (the dispatch cap) before one is requested. */
+export const ANY_ADAPTER: DeviceLimits = { maxBufferSize: Infinity, maxStorageBufferBindingSize: Infinity, minUniformBufferOffsetAlignment: 256 };
+
 /** The config fields that size buffers and dispatch loops; a refusal names one of them. */
 export type SizeField = 'numEnvs' | 'stepsPerIter' | 'hidden' | 'minibatch' | 'epochs';
 
@@ -37,16 +40,19 @@ export interface PlannedBuffer {
 }
 
 /**
- * Most dispatches one iteration may record. A command buffer of about 2.5
- * million dispatches crashed lavapipe (a segmentation fault, PPO with 1 000
- * epochs of 256 one-sample minibatches), and an iteration that large takes
- * minutes on a CPU anyway. The trainer also splits an iteration over several
- * submits of at most DISPATCHES_PER_SUBMIT each.
+ * Most dispatches one iteration may record. Recording is host memory (1.1 GB
+ * resident for 1.28 million) and each dispatch costs about 0.1 ms on lavapipe
+ * (those 1.28 million took 154 s), so an iteration past this is refused up front.
  */
 export const MAX_DISPATCHES_PER_ITERATION = 1_000_000;
 
-/** Dispatches per submit: an iteration that records more is submitted in parts, in order. */
-export const DISPATCHES_PER_SUBMIT = 250_000;
+/**
+ * Dispatches per submit: an iteration that records more is submitted in parts,
+ * in order. On lavapipe one command buffer of 640 000 dispatches ended the
+ * process with a segmentation fault (576 000 ran), and the same 1.28 million
+ * in parts of 250 000 ran.
+ */
+export const DISPATCHES_PER_SUBMIT = 100_000;
 
 /** As storageBuffer rounds: whole f32s, at least 16 bytes. */
 function storageBytes(floats: number): number {
@@ -189,12 +195,12 @@ function firstExcess(config: ResolvedConfig, limits: DeviceLimits): { what: stri
   return null;
 }
 
-/** Whether `config` resolves and fits; null when it is not a valid configuration at all. */
 /** Whether every buffer of `config` fits `limits` and its dispatches are within the cap. */
 export function withinLimits(config: ResolvedConfig, limits: DeviceLimits): boolean {
   return firstExcess(config, limits) === null;
 }
 
+/** Whether `config` resolves and fits; null when it is not a valid configuration at all. */
 function fits(config: TrainConfig, limits: DeviceLimits): boolean | null {
   let resolved: ResolvedConfig;
   try {

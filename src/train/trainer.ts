@@ -1,12 +1,15 @@
 /**
- * makeTrainer(gpu, config): allocates everything once and returns `step()`,
+ * makeTrainer(gpu, config): checks the configuration against the adapter's
+ * limits (src/train/limits.ts), allocates everything once and returns `step()`,
  * which records one whole training iteration into one command encoder, submits
- * it once, and resolves to that iteration's metrics read back asynchronously
- * through a ring of staging buffers (iteration k+1 can be queued before k's
- * metrics arrive). The trainer never prints and never touches the DOM.
+ * it once (in parts only past DISPATCHES_PER_SUBMIT dispatches), and resolves
+ * to that iteration's metrics read back asynchronously through a ring of
+ * staging buffers (iteration k+1 can be queued before k's metrics arrive). The
+ * trainer never prints and never touches the DOM.
  *
  * Phases of an iteration, all on the GPU:
- *   collect    T × (policy forward on the current observations, act-and-step),
+ *   collect    a finiteness check of the state the iteration takes over, then
+ *              T × (policy forward on the current observations, act-and-step),
  *              which keeps the behaviour logits and truncated steps' final observations
  *   advantage  behaviour log-probs from the kept logits, one value forward over
  *              the observations and those final observations, GAE scan,
