@@ -72,7 +72,20 @@ export {
   type Algo,
   type Preset,
 } from './core/config';
-export { makeTrainer, networkLayouts, initialWeights, countDispatches, type Trainer } from './train/trainer';
+export { makeTrainer, networkLayouts, initialWeights, countDispatches, recordInParts, type Trainer, type TrainerOptions } from './train/trainer';
+export {
+  checkLimits,
+  withinLimits,
+  ANY_ADAPTER,
+  plannedBuffers,
+  dispatchesPerIteration,
+  MAX_DISPATCHES_PER_ITERATION,
+  DISPATCHES_PER_SUBMIT,
+  type DeviceLimits,
+  type PlannedBuffer,
+  type SizeField,
+} from './train/limits';
+export { FiniteCheck, MAX_CHECKED_TENSORS, type CheckedTensor } from './kernels/finite';
 export { METRIC_FIELDS, GPU_METRIC_SLOTS, decodeMetrics, type IterationMetrics } from './core/metrics';
 export {
   serializeCheckpoint,

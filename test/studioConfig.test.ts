@@ -6,7 +6,6 @@ import {
   FIELD_GROUPS,
   cliCommand,
   formatQuery,
-  largestBufferBytes,
   maxEnvs,
   parseQuery,
   selectionFromConfig,
@@ -19,8 +18,8 @@ import {
 import { metricsCsv } from '../src/ui/csv';
 import { ALGORITHMS, ALGOS, algorithmsReading } from '../src/core/algorithms';
 
-const GPU: DeviceCapacity = { isFallback: false, maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 32 };
-const CPU: DeviceCapacity = { isFallback: true, maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28 };
+const GPU: DeviceCapacity = { isFallback: false, maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 32, minUniformBufferOffsetAlignment: 256 };
+const CPU: DeviceCapacity = { isFallback: true, maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28, minUniformBufferOffsetAlignment: 256 };
 
 const select = (values: Selection['values'], algos: Selection['algos'] = ['ppo']): Selection => ({ algos, preset: 'fast', values });
 
@@ -91,14 +90,16 @@ describe('validateSelection', () => {
     expect(validateSelection(select({}, []), GPU).errors.algo).toMatch(/at least one algorithm/);
   });
 
-  it("refuses runs whose buffers exceed the adapter's limits, and says how many envs fit", () => {
-    const small: DeviceCapacity = { isFallback: true, maxStorageBufferBindingSize: 2 ** 24, maxBufferSize: 2 ** 28 };
-    const { errors } = validateSelection(select({ numEnvs: '65536', stepsPerIter: String(65536 * 16) }), small);
+  it("refuses runs whose buffers exceed the adapter's limits by the trainer's plan, and says what fits", () => {
+    const small: DeviceCapacity = { isFallback: true, maxStorageBufferBindingSize: 2 ** 24, maxBufferSize: 2 ** 28, minUniformBufferOffsetAlignment: 256 };
     const fit = maxEnvs(small, 16, 64);
-    expect(errors.numEnvs).toContain(`at most ${fit} envs at 16 steps per env`);
-    const ok = validateSelection(select({ numEnvs: String(fit), stepsPerIter: String(fit * 16) }), small);
-    expect(ok.errors).toEqual({});
-    expect(largestBufferBytes(ok.configs[0])).toBeLessThanOrEqual(2 ** 24);
+    expect(fit).toBeGreaterThan(0);
+    expect(validateSelection(select({ numEnvs: String(fit), stepsPerIter: String(fit * 16) }), small).errors).toEqual({});
+    expect(validateSelection(select({ numEnvs: String(fit + 1), stepsPerIter: String((fit + 1) * 16) }), small).errors).not.toEqual({});
+    const { errors } = validateSelection(select({ numEnvs: '65536', stepsPerIter: String(65536 * 16) }, ['ppo', 'trpo']), small);
+    expect(errors.stepsPerIter).toMatch(/^PPO: 1048576 needs buffer rollout\.obs of 18 MiB, over this adapter's 16 MiB storage-binding limit/);
+    // Every selected algorithm's trainer is checked, and the message says which.
+    expect(validateSelection(select({ numEnvs: '1024', stepsPerIter: String(1024 * 64) }, ['trpo']), small).errors.stepsPerIter).toMatch(/^TRPO: /);
   });
 });
 

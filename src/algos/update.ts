@@ -12,6 +12,8 @@ export type UpdateBatch = FullBatch;
 /** Optimizer state saved in a checkpoint as one array per part (Adam: m, v, control). */
 export interface CheckpointPart {
   readonly stateParts: readonly string[];
+  /** The parts that each live whole in one GPU buffer (checked for NaN and ±inf every iteration). */
+  readonly stateBuffers: Readonly<Record<string, GPUBuffer>>;
   readState(): Promise<Record<string, Float32Array>>;
   writeState(state: Record<string, Float32Array>): void;
 }

@@ -8,6 +8,7 @@ import { ENV_IDS, envSpec, solvedReturn } from '../core/envSpecs';
 import { FIELDS, configHelp, parseTrainArgs, resolveConfig, type FlagKind, type ResolvedConfig, type TrainConfig } from '../core/config';
 import { requestGpu, describeAdapter } from '../gpu/device';
 import { makeTrainer } from '../train/trainer';
+import { ANY_ADAPTER, checkLimits } from '../train/limits';
 import { firstNonFinite, stepsPerSecond, type IterationMetrics } from '../core/metrics';
 import { checkSavePath, loadCheckpoint, saveCheckpoint } from '../train/checkpointFile';
 import { checkCheckpointEnv, checkCheckpointFits, type Checkpoint } from '../train/checkpoint';
@@ -37,6 +38,8 @@ ${Object.entries(ALGORITHMS)
 
 interface CliOptions {
   config: ResolvedConfig;
+  /** The fields set by flags (a size refusal names these first). */
+  given: (keyof TrainConfig)[];
   json: boolean;
   quiet: boolean;
   save?: string;
@@ -69,6 +72,7 @@ async function parse(argv: string[]): Promise<CliOptions | null> {
   if (save !== undefined) await checkSavePath(save);
   return {
     config,
+    given: Object.keys(overrides) as (keyof TrainConfig)[],
     json: extra.json === true,
     quiet: extra.quiet === true,
     save,
@@ -85,7 +89,8 @@ function formatDuration(seconds: number): string {
 
 function progressLine(m: IterationMetrics, config: ResolvedConfig, startSteps: number, elapsed: number): string {
   const ret = m.mean_return === null ? '   –  ' : m.mean_return.toFixed(1).padStart(6);
-  const target = config.iters ? config.iters * config.derived.batchSize : config.totalSteps;
+  // --iters counts from where this run started (a resumed checkpoint's steps).
+  const target = config.iters ? startSteps + config.iters * config.derived.batchSize : config.totalSteps;
   const done = m.env_steps - startSteps;
   const eta = target ? formatDuration(((target - m.env_steps) * elapsed) / Math.max(done, 1)) : '?';
   const parts = [
@@ -111,7 +116,20 @@ async function main(): Promise<number> {
   if (!options) return 0;
   const { config } = options;
 
+  // What needs no adapter (the dispatches per iteration) is refused before one is started.
+  const early = checkLimits(config, ANY_ADAPTER, options.given);
+  if (early) {
+    process.stderr.write(`train: ${early}\n`);
+    return 2;
+  }
   const gpu = await requestGpu();
+  // The adapter's limits are known now; nothing has been created on it yet.
+  const refusal = checkLimits(config, gpu.limits, options.given);
+  if (refusal) {
+    gpu.destroy();
+    process.stderr.write(`train: ${refusal}\n`);
+    return 2;
+  }
   const log = (line: string) => {
     if (!options!.quiet) process.stderr.write(line + '\n');
   };
@@ -147,6 +165,8 @@ async function main(): Promise<number> {
 
   let solvedAt: number | null = null;
   let failure: Error | null = null;
+  // The last iteration reported: after a failure, iterations queued behind it are not.
+  let reported: IterationMetrics | null = null;
   // Iteration k+1 is queued before k's metrics are read, so the GPU never waits for the host.
   let pending: Promise<IterationMetrics> | null = wantMore(trainer.iteration, trainer.envSteps) ? trainer.step() : null;
   while (pending) {
@@ -160,6 +180,7 @@ async function main(): Promise<number> {
       break;
     }
     history.push(metrics);
+    reported = metrics;
     if (options.json) process.stdout.write(JSON.stringify(metrics) + '\n');
     log(progressLine(metrics, config, startSteps, (performance.now() - started) / 1000));
     const bad = firstNonFinite(metrics);
@@ -180,13 +201,14 @@ async function main(): Promise<number> {
     log(`saved ${options.save}`);
   }
   const last = history[history.length - 1];
+  const reportedSteps = reported ? reported.env_steps : startSteps;
   const summary = {
     done: true,
     algo: config.algo,
-    iterations: trainer.iteration - firstIter,
-    env_steps: trainer.envSteps,
+    iterations: reported ? reported.iter + 1 - firstIter : 0,
+    env_steps: reportedSteps,
     wall_s: wall,
-    sps: stepsPerSecond(trainer.envSteps - startSteps, wall),
+    sps: stepsPerSecond(reportedSteps - startSteps, wall),
     final_mean_return: last?.mean_return ?? null,
     solved_at_iter: solvedAt,
     adapter: describeAdapter(gpu.adapter),
@@ -195,8 +217,8 @@ async function main(): Promise<number> {
   if (options.json) process.stdout.write(JSON.stringify(summary) + '\n');
   log(
     solvedAt !== null
-      ? `solved: mean return ≥ ${config.stopAtReturn} at iteration ${solvedAt} (${trainer.envSteps.toLocaleString('en')} env steps, ${wall.toFixed(1)} s)`
-      : `finished ${summary.iterations} iterations, ${trainer.envSteps.toLocaleString('en')} env steps in ${wall.toFixed(1)} s`,
+      ? `solved: mean return ≥ ${config.stopAtReturn} at iteration ${solvedAt} (${reportedSteps.toLocaleString('en')} env steps, ${wall.toFixed(1)} s)`
+      : `finished ${summary.iterations} iterations, ${reportedSteps.toLocaleString('en')} env steps in ${wall.toFixed(1)} s`,
   );
   trainer.destroy();
   gpu.destroy();

@@ -41,7 +41,7 @@ export interface TrainConfig {
   /** Policy learning rate (PPO, PPO-KL, REINFORCE). */
   lr: number;
   valueLr: number;
-  /** Anneal both learning rates linearly to 0 over the run (needs iters or totalSteps). */
+  /** Anneal both learning rates linearly to 0 at totalSteps when set, else after iters (counted from a resumed checkpoint's iteration). */
   lrAnneal: boolean;
   epochs: number;
   minibatch: number;

@@ -30,10 +30,17 @@ export const GPU_METRIC_SLOTS = [
   'minibatch_advantage_mean',
   'minibatch_advantage_std',
   'update_active',
+  // Bit mask of the parameter, optimizer and env tensors found holding NaN or
+  // ±inf (the trainer's finiteness check; 0: none). Last, so that blocks saved
+  // before it existed keep every other slot's index.
+  'non_finite',
 ] as const;
 export type GpuMetric = (typeof GPU_METRIC_SLOTS)[number];
 
 export const METRICS_BLOCK_FLOATS = Math.ceil(GPU_METRIC_SLOTS.length / 4) * 4;
+
+/** Floats of a metrics block saved before the non_finite slot (checkpoints still carry it). */
+export const LEGACY_METRICS_BLOCK_FLOATS = 20;
 
 export function metricSlot(name: GpuMetric): number {
   return GPU_METRIC_SLOTS.indexOf(name);

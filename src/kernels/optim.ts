@@ -156,6 +156,11 @@ export class Adam {
     return adam;
   }
 
+  /** The moments, each one buffer (the control block alternates between two). */
+  get stateBuffers(): Record<'m' | 'v', GPUBuffer> {
+    return { m: this.m, v: this.v };
+  }
+
   /** Field offsets of the control block (as readState returns it). */
   get controlView(): StructView {
     return this.kernels.control;

@@ -6,7 +6,7 @@
  */
 import { ConfigError, FIELDS, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
 import type { Algo } from '../core/algorithms';
-import { METRICS_BLOCK_FLOATS, METRIC_FIELDS, type IterationMetrics } from '../core/metrics';
+import { LEGACY_METRICS_BLOCK_FLOATS, METRICS_BLOCK_FLOATS, METRIC_FIELDS, type IterationMetrics } from '../core/metrics';
 import { envDefinition } from '../envs/registry';
 import { ENV_SLOTS } from '../kernels/rollout';
 import { adamControlFloats } from '../kernels/optim';
@@ -70,6 +70,8 @@ export function checkpointLayout(config: ResolvedConfig): Map<string, number> {
 }
 
 /**
+ * Older checkpoints are read too: `metrics` blocks from before the finiteness
+ * slot (LEGACY_METRICS_BLOCK_FLOATS; the trainer pads them), and
  * `env.slots` of checkpoints written before the env state moved into the slots:
  * the ENV_SLOTS rows alone. They are all CartPole's, whose state is its
  * observation; the trainer rebuilds the state rows from `env.currentObs`.
@@ -84,7 +86,8 @@ function layoutProblem(lengths: ReadonlyMap<string, number>, config: ResolvedCon
   for (const [name, length] of layout) {
     const got = lengths.get(name);
     if (got === undefined) return `arrays.${name}: missing (a ${config.algo} checkpoint holds ${[...layout.keys()].join(', ')})`;
-    if (got !== length && !(name === 'env.slots' && got === legacyEnvSlots(config))) return `arrays.${name}: has ${got} values, this configuration needs ${length}`;
+    const legacy = (name === 'env.slots' && got === legacyEnvSlots(config)) || (name === 'metrics' && got === LEGACY_METRICS_BLOCK_FLOATS);
+    if (got !== length && !legacy) return `arrays.${name}: has ${got} values, this configuration needs ${length}`;
   }
   if (!extrasAllowed) for (const name of lengths.keys()) if (!layout.has(name)) return `arrays.${name}: not part of a ${config.algo} checkpoint`;
   return null;

@@ -1,4 +1,4 @@
-/** The shapes of the policy and value networks of a config (no GPU): what the trainer builds and a checkpoint must fit. */
+/** The policy and value networks of a config (no GPU): what the trainer builds, a checkpoint must fit and limits.ts sizes. */
 import { MlpLayout } from '../nn/mlp';
 import type { ResolvedConfig } from '../core/config';
 

@@ -1,33 +1,48 @@
 /**
- * makeTrainer(gpu, config): allocates everything once and returns `step()`,
+ * makeTrainer(gpu, config): checks the configuration against the adapter's
+ * limits (src/train/limits.ts), allocates everything once and returns `step()`,
  * which records one whole training iteration into one command encoder, submits
- * it once, and resolves to that iteration's metrics read back asynchronously
- * through a ring of staging buffers (iteration k+1 can be queued before k's
- * metrics arrive). The trainer never prints and never touches the DOM.
+ * it once (in parts only past DISPATCHES_PER_SUBMIT dispatches), and resolves
+ * to that iteration's metrics read back asynchronously through a ring of
+ * staging buffers (iteration k+1 can be queued before k's metrics arrive). The
+ * trainer never prints and never touches the DOM.
  *
  * Phases of an iteration, all on the GPU:
- *   collect    T × (policy forward on the current observations, act-and-step),
+ *   collect    a finiteness check of the state the iteration takes over, then
+ *              T × (policy forward on the current observations, act-and-step),
  *              which keeps the behaviour logits and truncated steps' final observations
  *   advantage  behaviour log-probs from the kept logits, one value forward over
  *              the observations and those final observations, GAE scan,
  *              advantage and return statistics
  *   update     the algorithm's update (PPO epochs × minibatches, ...)
- *   report     KL(old‖new) and entropy over the batch, episode statistics
+ *   report     KL(old‖new) and entropy over the batch, episode statistics, and
+ *              a finiteness check of every parameter, optimizer and env tensor
+ *              (a NaN must stop training: tanh(clamp(NaN)) can come out finite)
  */
 import type { GpuContext } from '../gpu/device';
 import { readFloat32, storageBuffer } from '../gpu/buffers';
 import { initOrthogonal, initPyTorchDefault } from '../nn/mlp';
 import { networkLayouts } from './networks';
+import { DISPATCHES_PER_SUBMIT, assertWithinLimits } from './limits';
 import { Mlp, MlpKernels } from '../kernels/mlp';
 import { Gae } from '../kernels/gae';
 import { PolicyKernels } from '../kernels/policy';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import { Rollout, ENV_SLOTS } from '../kernels/rollout';
+import { FiniteCheck, type CheckedTensor } from '../kernels/finite';
 import { createUpdate } from '../algos/registry';
 import { envDefinition } from '../envs/registry';
 import type { ResolvedConfig } from '../core/config';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkCheckpointEnv, type Checkpoint } from './checkpoint';
-import { METRICS_BLOCK_FLOATS, SPS_WINDOW, StepRate, decodeMetrics, metricSlot, type IterationMetrics } from '../core/metrics';
+import {
+  LEGACY_METRICS_BLOCK_FLOATS,
+  METRICS_BLOCK_FLOATS,
+  SPS_WINDOW,
+  StepRate,
+  decodeMetrics,
+  metricSlot,
+  type IterationMetrics,
+} from '../core/metrics';
 
 export interface Trainer {
   readonly config: ResolvedConfig;
@@ -39,11 +54,23 @@ export interface Trainer {
   readonly envSteps: number;
   /** Dispatches recorded per iteration. */
   readonly dispatchesPerIteration: number;
-  /** Queues one iteration (one submit) and resolves to its metrics. */
+  /** The GPU buffers every iteration checks for NaN and ±inf, by checkpoint array name (networks, optimizer moments, env state). */
+  readonly checkedTensors: Readonly<Record<string, GPUBuffer>>;
+  /**
+   * Queues one iteration (one submit) and resolves to its metrics; rejects,
+   * naming the tensor, when a parameter, optimizer or env tensor holds NaN or
+   * ±inf after it (and every later step rejects too, until a restore).
+   */
   step(): Promise<IterationMetrics>;
   /** Runs one iteration as separate submits per phase and returns wall seconds per phase (for measurement only). */
   timePhases(): Promise<{ collect: number; advantage: number; update: number; total: number }>;
   checkpoint(history: IterationMetrics[]): Promise<Checkpoint>;
+  /**
+   * Takes over a checkpoint's state (refused if any array holds NaN or ±inf).
+   * The run then continues from its iteration: `config.iters` counts the
+   * iterations after it, and the learning-rate schedule ends at
+   * `config.totalSteps` when set, else `config.iters` after that iteration.
+   */
   restore(checkpoint: Checkpoint): Promise<void>;
   destroy(): void;
 }
@@ -67,8 +94,17 @@ export function initialWeights(config: ResolvedConfig): { policy: Float32Array; 
   };
 }
 
-export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Promise<Trainer> {
+export interface TrainerOptions {
+  /** Most dispatches per submit (default DISPATCHES_PER_SUBMIT); an iteration that records more is submitted in parts. */
+  dispatchesPerSubmit?: number;
+}
+
+export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, options: TrainerOptions = {}): Promise<Trainer> {
+  // Nothing is created that the adapter cannot hold (a ConfigError naming the flag).
+  assertWithinLimits(config, gpu.limits);
   const { numEnvs: N } = config;
+  const dispatchesPerSubmit = options.dispatchesPerSubmit ?? DISPATCHES_PER_SUBMIT;
+  if (!Number.isInteger(dispatchesPerSubmit) || dispatchesPerSubmit < 1) throw new Error(`makeTrainer: dispatchesPerSubmit must be a positive integer, got ${dispatchesPerSubmit}`);
   const { stepsPerEnv: T, batchSize, numActions } = config.derived;
   const device = gpu.device;
 
@@ -176,6 +212,22 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
   };
   const update = await createUpdate(gpu, config, policy, value, updateBatch);
 
+  // Named as in checkpoints. Checked as the iteration starts (the state it takes over, env
+  // included, whose observations are recomputed each step) and after the update, so a NaN
+  // stops the run in the iteration it appears in.
+  const checked: CheckedTensor[] = [
+    { name: 'policy', buffer: policy.params, count: policy.layout.paramCount },
+    { name: 'value', buffer: value.params, count: value.layout.paramCount },
+  ];
+  for (const [name, part] of Object.entries(update.checkpointParts)) {
+    for (const [stateName, buffer] of Object.entries(part.stateBuffers)) checked.push({ name: `${name}.${stateName}`, buffer, count: buffer.size / 4 });
+  }
+  checked.push(
+    { name: 'env.currentObs', buffer: storage.currentObs, count: N * config.derived.obsDim },
+    { name: 'env.slots', buffer: storage.envSlots, count: rollout.envSlotRows * N },
+  );
+  const finite = await FiniteCheck.create(gpu, { tensors: checked, flags: metrics, flagIndex: metricSlot('non_finite'), label: 'finite' });
+
   const staging = Array.from({ length: STAGING_RING }, (_, i) =>
     device.createBuffer({ label: `metrics.staging${i}`, size: METRICS_BLOCK_FLOATS * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
   );
@@ -188,10 +240,20 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
   let lastFinish = 0;
   const rate = new StepRate({ reports: SPS_WINDOW });
 
-  const plannedIterations = config.iters || (config.totalSteps ? Math.ceil(config.totalSteps / batchSize) : 0);
-  const learningRateFraction = (k: number) => (config.lrAnneal && plannedIterations ? Math.max(0, 1 - k / plannedIterations) : 1);
+  // The iteration this run started from (a restored checkpoint's): --iters counts from there.
+  let firstIteration = 0;
+  // The schedule ends at the step budget when there is one, so that a run resumed from a checkpoint
+  // continues the schedule it was on; else after the iterations planned from where this run started.
+  const plannedIterations = () => (config.totalSteps ? Math.ceil(config.totalSteps / batchSize) : config.iters ? firstIteration + config.iters : 0);
+  const learningRateFraction = (k: number) => {
+    const planned = plannedIterations();
+    return config.lrAnneal && planned ? Math.max(0, 1 - k / planned) : 1;
+  };
 
-  const encodeCollect = (pass: GPUComputePassEncoder) => rollout.encode(pass);
+  const encodeCollect = (pass: GPUComputePassEncoder) => {
+    finite.encode(pass);
+    rollout.encode(pass);
+  };
   const encodeAdvantage = (pass: GPUComputePassEncoder) => {
     behaviourLogProbs.encode(pass);
     valuePass.encodeForward(pass);
@@ -208,6 +270,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
     entropyMean.encode(pass);
     update.encodeAfterKl(pass);
     for (const r of episodeSums) r.encode(pass);
+    finite.encode(pass);
   };
   const prepareIteration = () => {
     rollout.setIteration(iteration);
@@ -236,6 +299,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
       return envSteps;
     },
     dispatchesPerIteration,
+    checkedTensors: Object.fromEntries(checked.map((t) => [t.name, t.buffer])),
 
     async step(): Promise<IterationMetrics> {
       gpu.throwIfFailed();
@@ -243,12 +307,11 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
       const ring = k % STAGING_RING;
       if (stagingBusy[ring]) await stagingBusy[ring];
       prepareIteration();
-      const encoder = device.createCommandEncoder({ label: `iteration${k}` });
-      const pass = encoder.beginComputePass({ label: `iteration${k}` });
-      encodeCollect(pass);
-      encodeAdvantage(pass);
-      encodeUpdate(pass);
-      pass.end();
+      const encoder = recordInParts(device, `iteration${k}`, dispatchesPerSubmit, (pass) => {
+        encodeCollect(pass);
+        encodeAdvantage(pass);
+        encodeUpdate(pass);
+      });
       encoder.copyBufferToBuffer(metrics, 0, staging[ring], 0, METRICS_BLOCK_FLOATS * 4);
       device.queue.submit([encoder.finish()]);
       const submitted = performance.now();
@@ -267,6 +330,8 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
       staging[ring].unmap();
       stagingBusy[ring] = null;
       gpu.throwIfFailed();
+      const nonFinite = finite.tensorsIn(block[metricSlot('non_finite')]);
+      if (nonFinite.length) throw new Error(`training diverged at iteration ${k}: NaN or infinite values in ${nonFinite.join(', ')}`);
       // An iteration runs from its submit, or from the previous one's end when queued behind it.
       const now = performance.now();
       const started = Math.max(submitted, lastFinish);
@@ -317,24 +382,44 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
 
     async restore(c) {
       checkCheckpointEnv(c, env.spec);
-      const need = (name: string, length?: number) => {
+      // Every array is checked before any is written, so a refused checkpoint changes nothing.
+      const arrays = new Map<string, Float32Array>();
+      const need = (name: string, length?: number | readonly number[]) => {
         const a = c.arrays[name];
         if (!a) throw new Error(`checkpoint: array "${name}" missing`);
-        if (length !== undefined && a.length !== length) throw new Error(`checkpoint: array "${name}" has ${a.length} values, this configuration needs ${length}`);
+        const lengths = typeof length === 'number' ? [length] : length;
+        if (lengths && !lengths.includes(a.length)) {
+          throw new Error(`checkpoint: array "${name}" has ${a.length} values, this configuration needs ${lengths.join(' or ')}`);
+        }
+        const bad = a.findIndex((x) => !Number.isFinite(x));
+        if (bad >= 0) throw new Error(`checkpoint: array "${name}" holds ${a[bad]} at index ${bad} (every value must be finite)`);
+        arrays.set(name, a);
         return a;
       };
-      policy.setParams(need('policy', policy.layout.paramCount));
-      value.setParams(need('value', value.layout.paramCount));
-      const currentObs = need('env.currentObs', N * env.spec.obsDim);
-      device.queue.writeBuffer(storage.currentObs, 0, new Float32Array(currentObs));
-      device.queue.writeBuffer(storage.envSlots, 0, envSlotsFromCheckpoint(need('env.slots'), currentObs, rollout.envSlotRows, N));
-      device.queue.writeBuffer(metrics, 0, new Float32Array(need('metrics', METRICS_BLOCK_FLOATS)));
+      need('policy', policy.layout.paramCount);
+      need('value', value.layout.paramCount);
+      need('env.currentObs', N * env.spec.obsDim);
+      need('env.slots', [rollout.envSlotRows * N, ENV_SLOTS.length * N]);
+      need('metrics', [METRICS_BLOCK_FLOATS, LEGACY_METRICS_BLOCK_FLOATS]);
+      for (const [name, state] of Object.entries(update.checkpointParts)) for (const part of state.stateParts) need(`${name}.${part}`);
+      const envSlots = envSlotsFromCheckpoint(arrays.get('env.slots')!, arrays.get('env.currentObs')!, rollout.envSlotRows, N);
+
+      policy.setParams(arrays.get('policy')!);
+      value.setParams(arrays.get('value')!);
+      device.queue.writeBuffer(storage.currentObs, 0, new Float32Array(arrays.get('env.currentObs')!));
+      device.queue.writeBuffer(storage.envSlots, 0, envSlots);
+      // Older blocks lack the trailing slots; the finiteness flag starts clear (every array was just checked).
+      const block = new Float32Array(METRICS_BLOCK_FLOATS);
+      block.set(arrays.get('metrics')!);
+      block[metricSlot('non_finite')] = 0;
+      device.queue.writeBuffer(metrics, 0, block);
       for (const [name, state] of Object.entries(update.checkpointParts)) {
         const parts: Record<string, Float32Array> = {};
-        for (const part of state.stateParts) parts[part] = need(`${name}.${part}`);
+        for (const part of state.stateParts) parts[part] = arrays.get(`${name}.${part}`)!;
         state.writeState(parts);
       }
       iteration = c.iteration;
+      firstIteration = c.iteration;
       envSteps = c.envSteps;
       await gpu.sync();
     },
@@ -343,6 +428,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Prom
       update.destroy();
       for (const op of [behaviourLogProbs, updatedEntropy, updateKl]) op.destroy();
       for (const r of [advantageStats, returnStats, ...episodeSums, klMean, entropyMean]) r.destroy();
+      finite.destroy();
       for (const pass of [evalPass, valuePass]) pass.destroy();
       gae.destroy();
       for (const b of [...staging, logProbs, entropies, klRows, updatedLogProbs, advantages, returns, metrics]) b.destroy();
@@ -372,6 +458,53 @@ export function envSlotsFromCheckpoint(slots: Float32Array, currentObs: Float32A
     for (let c = 0; c < stateDim; c++) full[(ENV_SLOTS.length + c) * numEnvs + env] = currentObs[env * stateDim + c];
   }
   return full;
+}
+
+/**
+ * Records `encode` into compute passes of at most `maxDispatches` dispatches:
+ * each full pass is submitted at once in its own command buffer (a command
+ * buffer of millions of dispatches crashed lavapipe), in recording order, so
+ * the GPU computes exactly what one pass would. Returns the encoder of the last
+ * pass, ended and not yet submitted, for the caller's copies and submit.
+ */
+export function recordInParts(device: GPUDevice, label: string, maxDispatches: number, encode: (pass: GPUComputePassEncoder) => void): GPUCommandEncoder {
+  let part = 0;
+  let encoder = device.createCommandEncoder({ label });
+  let pass = encoder.beginComputePass({ label });
+  let dispatches = 0;
+  // The state a new pass must be given before the dispatch that starts it.
+  let pipeline: GPUComputePipeline | null = null;
+  let bindGroup: [GPUBindGroup, Iterable<number> | undefined] | null = null;
+  const parts = {
+    setPipeline(p: GPUComputePipeline) {
+      pipeline = p;
+      pass.setPipeline(p);
+    },
+    setBindGroup(index: number, group: GPUBindGroup, offsets?: Iterable<number>) {
+      if (index !== 0) throw new Error(`${label}: only bind group 0 is used, got ${index}`);
+      bindGroup = [group, offsets];
+      if (offsets) pass.setBindGroup(0, group, offsets);
+      else pass.setBindGroup(0, group);
+    },
+    dispatchWorkgroups(x: number, y?: number, z?: number) {
+      if (dispatches === maxDispatches) {
+        pass.end();
+        device.queue.submit([encoder.finish()]);
+        part++;
+        encoder = device.createCommandEncoder({ label: `${label}.part${part}` });
+        pass = encoder.beginComputePass({ label: `${label}.part${part}` });
+        dispatches = 0;
+        if (pipeline) pass.setPipeline(pipeline);
+        if (bindGroup?.[1]) pass.setBindGroup(0, bindGroup[0], bindGroup[1]);
+        else if (bindGroup) pass.setBindGroup(0, bindGroup[0]);
+      }
+      pass.dispatchWorkgroups(x, y, z);
+      dispatches++;
+    },
+  };
+  encode(parts as unknown as GPUComputePassEncoder);
+  pass.end();
+  return encoder;
 }
 
 /**

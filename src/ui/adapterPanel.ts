@@ -40,6 +40,7 @@ export function deviceCapacity(gpu: GpuContext): DeviceCapacity {
     isFallback: gpu.adapter.isFallback,
     maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize,
     maxBufferSize: gpu.limits.maxBufferSize,
+    minUniformBufferOffsetAlignment: gpu.limits.minUniformBufferOffsetAlignment,
   };
 }
 

@@ -20,6 +20,7 @@ import {
   type TrainConfig,
 } from '../core/config';
 import { algorithmInfo, algorithmsReading } from '../core/algorithms';
+import { checkLimits, withinLimits, type DeviceLimits } from '../train/limits';
 
 /** Config fields that have their own control (algorithm and preset are chosen separately). */
 export type FieldKey = Exclude<keyof TrainConfig, 'algo' | 'preset'>;
@@ -68,10 +69,8 @@ export interface Selection {
 }
 
 /** The adapter facts the Studio's defaults and size checks depend on. */
-export interface DeviceCapacity {
+export interface DeviceCapacity extends DeviceLimits {
   isFallback: boolean;
-  maxStorageBufferBindingSize: number;
-  maxBufferSize: number;
 }
 
 /**
@@ -96,19 +95,24 @@ export function formatValue(value: TrainConfig[keyof TrainConfig]): string {
   return String(value);
 }
 
-/** Bytes of the largest per-iteration buffers: the hidden activations over every sample and the time-major observations. */
-export function largestBufferBytes(config: ResolvedConfig): number {
-  const { batchSize, stepsPerEnv, obsDim } = config.derived;
-  return Math.max((batchSize + config.numEnvs) * config.hidden * 4, (stepsPerEnv + 1) * config.numEnvs * obsDim * 4);
-}
-
-function bufferLimit(device: DeviceCapacity): number {
-  return Math.min(device.maxStorageBufferBindingSize, device.maxBufferSize);
-}
-
-/** Most envs whose buffers fit this adapter at `stepsPerEnv` steps per env. */
-export function maxEnvs(device: DeviceCapacity, stepsPerEnv: number, hidden: number, obsDim = 4): number {
-  return Math.floor(bufferLimit(device) / ((stepsPerEnv + 1) * 4 * Math.max(hidden, obsDim)));
+/** Most envs a `preset` run of `stepsPerEnv` steps per env fits on this adapter (0: none), by the trainer's own buffer plan. */
+export function maxEnvs(device: DeviceCapacity, stepsPerEnv: number, hidden: number, preset: Preset = 'fast'): number {
+  const fitsWith = (numEnvs: number) => {
+    try {
+      return withinLimits(resolveConfig({ preset, numEnvs, stepsPerIter: numEnvs * stepsPerEnv, hidden }), device);
+    } catch (error) {
+      if (error instanceof ConfigError) return false;
+      throw error;
+    }
+  };
+  // Buffers grow with the envs; configurations past the largest batch do not resolve.
+  let [good, bad] = [0, (FIELDS.numEnvs.range!.max ?? 1 << 20) + 1];
+  while (bad - good > 1) {
+    const mid = Math.floor((good + bad) / 2);
+    if (fitsWith(mid)) good = mid;
+    else bad = mid;
+  }
+  return good;
 }
 
 export interface Validation {
@@ -128,10 +132,6 @@ function attribute(error: ConfigError): { key: keyof TrainConfig | null; message
   const match = /^--([a-z-]+): (.*)$/s.exec(error.message);
   if (!match) return { key: null, message: error.message };
   return { key: FLAG_TO_KEY.get(match[1]) ?? null, message: match[2] };
-}
-
-function megabytes(bytes: number): string {
-  return `${Math.round(bytes / 2 ** 20).toLocaleString('en-US')} MiB`;
 }
 
 /** Checks every field the user set, then each selected algorithm's whole config, then the adapter's buffer limits. */
@@ -177,14 +177,15 @@ export function validateSelection(selection: Selection, device: DeviceCapacity |
       errors[field] ??= message;
     }
   }
-  if (device && configs.length > 0) {
-    const config = configs[0];
-    const bytes = largestBufferBytes(config);
-    if (bytes > bufferLimit(device)) {
-      const T = config.derived.stepsPerEnv;
-      errors.numEnvs =
-        `${config.numEnvs} envs × ${T} steps need a ${megabytes(bytes)} buffer; this adapter allows ${megabytes(bufferLimit(device))} ` +
-        `(at most ${maxEnvs(device, T, config.hidden)} envs at ${T} steps per env)`;
+  if (device) {
+    // Every algorithm's trainer, by the plan makeTrainer checks too; the fields the user set are named first.
+    const given = Object.keys(selection.values) as FieldKey[];
+    for (const config of configs) {
+      const refusal = checkLimits(config, device, given);
+      if (!refusal) continue;
+      const { key, message } = attribute(new ConfigError(refusal));
+      const field: FieldKey | 'algo' = key && key !== 'algo' && key !== 'preset' ? key : 'algo';
+      errors[field] ??= `${ALGO_LABELS[config.algo]}: ${message}`;
     }
   }
   return Object.keys(errors).length > 0 ? { errors, configs: [] } : { errors, configs };

@@ -1,0 +1,266 @@
+/**
+ * What a configuration asks of an adapter, from the configuration alone and
+ * before any GPU work: the size of every buffer a trainer creates that grows
+ * with the run's size fields (the others stay under a few MiB at the fields'
+ * largest values, far below the 128 MiB every WebGPU adapter allows), and the
+ * dispatches one iteration records. The CLI, the Studio and makeTrainer refuse
+ * through `checkLimits`: one line naming the flag to lower and the largest
+ * value of it that fits, everything else unchanged.
+ *
+ * The labels are the ones the trainer gives its buffers; test/limits.test.ts
+ * compares this plan with the buffers a trainer actually creates.
+ */
+import { ConfigError, FIELDS, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
+import type { MlpLayout } from '../nn/mlp';
+import { envDefinition } from '../envs/registry';
+import { ENV_SLOTS } from '../kernels/rollout';
+import { STATS } from '../algos/ppo';
+import { networkLayouts } from './networks';
+
+/** The adapter limits a plan is checked against (a GPUSupportedLimits has them). */
+export interface DeviceLimits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+  minUniformBufferOffsetAlignment: number;
+}
+
+/** No buffer limit: what checkLimits needs to check what depends on no adapter (the dispatch cap) before one is requested. */
+export const ANY_ADAPTER: DeviceLimits = { maxBufferSize: Infinity, maxStorageBufferBindingSize: Infinity, minUniformBufferOffsetAlignment: 256 };
+
+/** The config fields that size buffers and dispatch loops; a refusal names one of them. */
+export type SizeField = 'numEnvs' | 'stepsPerIter' | 'hidden' | 'minibatch' | 'epochs';
+
+export interface PlannedBuffer {
+  label: string;
+  bytes: number;
+  /** Storage buffers are bound whole, so the storage-binding limit applies too; uniform slot tables are bound one slot at a time. */
+  usage: 'storage' | 'uniform';
+  /** The fields it grows with, in the order a refusal names them. */
+  grows: readonly SizeField[];
+}
+
+/**
+ * Most dispatches one iteration may record. Recording is host memory (1.1 GB
+ * resident for 1.28 million) and each dispatch costs about 0.1 ms on lavapipe
+ * (those 1.28 million took 154 s), so an iteration past this is refused up front.
+ */
+export const MAX_DISPATCHES_PER_ITERATION = 1_000_000;
+
+/**
+ * Dispatches per submit: an iteration that records more is submitted in parts,
+ * in order. On lavapipe one command buffer of 640 000 dispatches ended the
+ * process with a segmentation fault (576 000 ran), and the same 1.28 million
+ * in parts of 250 000 ran.
+ */
+export const DISPATCHES_PER_SUBMIT = 100_000;
+
+/** As storageBuffer rounds: whole f32s, at least 16 bytes. */
+function storageBytes(floats: number): number {
+  return Math.max(16, floats * 4);
+}
+
+/** Bytes between uniform slots: the argument structs of slot tables fit in 16 bytes, rounded up to the offset alignment. */
+function slotStride(limits: Pick<DeviceLimits, 'minUniformBufferOffsetAlignment'>): number {
+  const align = limits.minUniformBufferOffsetAlignment;
+  return Math.ceil(16 / align) * align;
+}
+
+/** Every buffer of a trainer for `config` that grows with its size fields, labelled as the trainer labels them. */
+export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits, 'minUniformBufferOffsetAlignment'>): PlannedBuffer[] {
+  const spec = envDefinition(config.env).spec;
+  const N = config.numEnvs;
+  const { stepsPerEnv: T, batchSize: B, obsDim: D, numActions: A, minibatches: M } = config.derived;
+  const K = Math.ceil(T / spec.maxEpisodeSteps);
+  const layouts = networkLayouts(config);
+  const plan: PlannedBuffer[] = [];
+  const storage = (label: string, floats: number, grows: readonly SizeField[]) => plan.push({ label, bytes: storageBytes(floats), usage: 'storage', grows });
+  const table = (label: string, slots: number, grows: readonly SizeField[]) =>
+    plan.push({ label, bytes: Math.max(1, slots) * slotStride(limits), usage: 'uniform', grows });
+  // An MLP pass keeps every layer's activations and gradients, [rows][outDim].
+  const pass = (label: string, rows: number, layout: MlpLayout, grows: readonly SizeField[]) =>
+    layout.layers.forEach((layer, l) => {
+      const widthGrows: readonly SizeField[] = l + 1 < layout.layers.length ? [...grows, 'hidden'] : grows;
+      storage(`${label}.activations${l}`, rows * layer.outDim, widthGrows);
+      storage(`${label}.gradPreActivation${l}`, rows * layer.outDim, widthGrows);
+    });
+  const perEnv: SizeField[] = ['numEnvs'];
+  const perSample: SizeField[] = ['stepsPerIter', 'numEnvs'];
+
+  // Rollout: observations with the bootstrap row and the truncated steps' final observations.
+  storage('rollout.obs', (T + 1 + K) * N * D, perSample);
+  storage('rollout.behaviourLogits', B * A, perSample);
+  for (const name of ['actions', 'rewards', 'doneFlags']) storage(`rollout.${name}`, B, perSample);
+  storage('rollout.currentObs', N * D, perEnv);
+  storage('rollout.envSlots', (ENV_SLOTS.length + spec.stateDim) * N, perEnv);
+  table('rollout.stepArgs', T, ['stepsPerIter']);
+  pass('rollout.policy', N, layouts.policy, perEnv);
+
+  // Whole-batch passes; the value pass also covers the bootstrap row and, unless truncation counts as termination, the K·N final observations.
+  pass('batch.updatedPolicy', B, layouts.policy, perSample);
+  pass('batch.values', (config.truncationAsTerminal ? T + 1 : T + 1 + K) * N, layouts.value, perSample);
+  for (const name of ['logProbs', 'entropies', 'kl', 'updatedLogProbs', 'advantages', 'returns']) storage(`batch.${name}`, B, perSample);
+
+  if (config.algo === 'ppo' || config.algo === 'ppo-kl') {
+    const Mb = config.minibatch;
+    storage('ppo.mbObs', Mb * D, ['minibatch']);
+    // Per minibatch row: action, behaviour log-prob, advantage, return, old value and the behaviour logits.
+    storage('ppo.mbRecords', Mb * (5 + A), ['minibatch']);
+    storage('ppo.rowStats', STATS.length * B, perSample);
+    table('ppo.slots', config.epochs * M, ['epochs', 'stepsPerIter']);
+    pass('ppo.policy', Mb, layouts.policy, ['minibatch']);
+    pass('ppo.value', Mb, layouts.value, ['minibatch']);
+  } else if (config.algo === 'trpo') {
+    pass('trpo.policy', B, layouts.policy, perSample);
+    storage('trpo.surrogate.rowLoss', B, perSample);
+    layouts.policy.layers.forEach((layer, l) =>
+      storage(`trpo.fvp.tangents.tangent${l}`, B * layer.outDim, l + 1 < layouts.policy.layers.length ? [...perSample, 'hidden'] : perSample),
+    );
+    storage('trpo.lineSearch.rowTerms', 2 * B, perSample);
+    pass('trpo.lineSearch.candidatePolicy', B, layouts.policy, perSample);
+    pass('trpo.valueFit.value', B, layouts.value, perSample);
+    storage('trpo.valueFit.rowLoss', B, perSample);
+  } else {
+    pass('reinforce.policy', B, layouts.policy, perSample);
+    storage('reinforce.loss.rowLoss', B, perSample);
+    pass('reinforce.valueFit.value', B, layouts.value, perSample);
+    storage('reinforce.valueFit.rowLoss', B, perSample);
+  }
+  return plan;
+}
+
+/**
+ * Dispatches one iteration records, at most (Adam counted as two dispatches per
+ * step, as on SwiftShader; one elsewhere). The counts per operation are those
+ * of the kernels' encode methods: a dense layer forward is one dispatch per
+ * layer, its backward two per layer but the first, a reduction two.
+ */
+export function dispatchesPerIteration(config: ResolvedConfig): number {
+  const layers = networkLayouts(config).policy.layers.length;
+  const { stepsPerEnv: T, minibatches: M } = config.derived;
+  const forward = layers;
+  const backward = 2 * layers - 1;
+  const reduction = 2;
+  const adam = (clip: boolean) => 2 + (clip ? reduction : 0);
+  const valueFit = config.valueSteps * (forward + 1 + backward + adam(false)) + reduction;
+  const fvp = forward + 1 + backward + 1;
+  let update: number;
+  let optimizers: number;
+  if (config.algo === 'ppo' || config.algo === 'ppo-kl') {
+    const clip = config.maxGradNorm > 0;
+    const minibatch = 1 + (config.advantageNorm === 'minibatch' ? 1 : 0) + 2 * forward + 1 + 2 * (backward + adam(clip));
+    const earlyStop = config.targetKl > 0 ? reduction + 1 : 0;
+    update = 1 + config.epochs * (M * minibatch + earlyStop) + 3 * reduction + (config.algo === 'ppo-kl' ? 1 : 0);
+    optimizers = 2;
+  } else if (config.algo === 'trpo') {
+    const gradient = forward + 1 + backward;
+    const cg = 1 + reduction + 1 + config.cgIters * (fvp + reduction + 1 + reduction + 1 + 1);
+    const lineSearch = fvp + 2 * reduction + 1 + (config.backtracks + 1) * (1 + forward + 1 + 2 * reduction) + 2;
+    update = gradient + cg + lineSearch + valueFit;
+    optimizers = 1;
+  } else {
+    update = forward + 1 + reduction + backward + adam(false) + valueFit;
+    optimizers = 2;
+  }
+  const collect = T * (forward + 1);
+  const advantage = 1 + forward + 1 + 2 * reduction;
+  // Updated policy's forward, KL and entropy with their means, and episode sums.
+  const report = forward + 1 + reduction + 1 + reduction + 2 * reduction;
+  // At the start and the end: two networks, each optimizer's two moments, two env tensors.
+  const finiteChecks = 2 * 2 * (2 + 2 * optimizers + 2);
+  return collect + advantage + update + report + finiteChecks;
+}
+
+function mebibytes(bytes: number): string {
+  return `${(bytes / 2 ** 20).toLocaleString('en-US', { maximumFractionDigits: 1 })} MiB`;
+}
+
+/** The first thing `config` asks for that the adapter does not allow, or null. */
+function firstExcess(config: ResolvedConfig, limits: DeviceLimits): { what: string; grows: readonly SizeField[] } | null {
+  const storageLimit = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  for (const b of plannedBuffers(config, limits)) {
+    const limit = b.usage === 'storage' ? storageLimit : limits.maxBufferSize;
+    if (b.bytes > limit) {
+      const kind = b.usage === 'storage' && limit < limits.maxBufferSize ? 'storage-binding' : 'buffer-size';
+      return { what: `buffer ${b.label} of ${mebibytes(b.bytes)}, over this adapter's ${mebibytes(limit)} ${kind} limit`, grows: b.grows };
+    }
+  }
+  const dispatches = dispatchesPerIteration(config);
+  if (dispatches > MAX_DISPATCHES_PER_ITERATION) {
+    const grows: SizeField[] = config.algo === 'ppo' || config.algo === 'ppo-kl' ? ['epochs', 'minibatch', 'stepsPerIter'] : ['stepsPerIter'];
+    return {
+      what: `${dispatches.toLocaleString('en-US')} dispatches per iteration, over the cap of ${MAX_DISPATCHES_PER_ITERATION.toLocaleString('en-US')}`,
+      grows,
+    };
+  }
+  return null;
+}
+
+/** Whether every buffer of `config` fits `limits` and its dispatches are within the cap. */
+export function withinLimits(config: ResolvedConfig, limits: DeviceLimits): boolean {
+  return firstExcess(config, limits) === null;
+}
+
+/** Whether `config` resolves and fits; null when it is not a valid configuration at all. */
+function fits(config: TrainConfig, limits: DeviceLimits): boolean | null {
+  let resolved: ResolvedConfig;
+  try {
+    resolved = resolveConfig(config);
+  } catch (error) {
+    if (error instanceof ConfigError) return null;
+    throw error;
+  }
+  return withinLimits(resolved, limits);
+}
+
+/**
+ * The value of `field` nearest its current one that makes `config` fit, the
+ * others unchanged: the largest below it (sizes grow with every size field),
+ * or for the minibatch, whose larger values mean fewer minibatches, the
+ * smallest above it. Null when none does.
+ */
+function bestValue(config: TrainConfig, field: SizeField, limits: DeviceLimits): { value: number; direction: 'at most' | 'at least' } | null {
+  const current = config[field];
+  const at = (v: number) => fits({ ...config, [field]: v }, limits);
+  // Values too small to be valid (a batch below the minibatch) count as fitting, so the search sees one boundary.
+  let [good, bad] = [(FIELDS[field].range!.min ?? 1) - 1, current];
+  while (bad - good > 1) {
+    const mid = Math.floor((good + bad) / 2);
+    if (at(mid) !== false) good = mid;
+    else bad = mid;
+  }
+  if (good < current && at(good) === true) return { value: good, direction: 'at most' };
+  if (field !== 'minibatch') return null;
+  const batch = resolveConfig(config).derived.batchSize;
+  if (at(batch) !== true) return null;
+  [bad, good] = [current, batch];
+  while (good - bad > 1) {
+    const mid = Math.floor((good + bad) / 2);
+    if (at(mid) === true) good = mid;
+    else bad = mid;
+  }
+  return { value: good, direction: 'at least' };
+}
+
+/**
+ * Null when every buffer of `config` fits `limits` and an iteration's
+ * dispatches are within the cap; else one line naming the flag to change and
+ * the value that fits. `given` lists the fields the user set (they are named
+ * first, in the order the exceeded buffer grows with them).
+ */
+export function checkLimits(config: ResolvedConfig, limits: DeviceLimits, given: readonly (keyof TrainConfig)[] = []): string | null {
+  const excess = firstExcess(config, limits);
+  if (!excess) return null;
+  const { derived: _derived, ...plain } = config;
+  const order = [...excess.grows.filter((f) => given.includes(f)), ...excess.grows.filter((f) => !given.includes(f))];
+  for (const field of order) {
+    const best = bestValue(plain, field, limits);
+    if (best) return `--${FIELDS[field].flag}: ${config[field]} needs ${excess.what}; ${best.direction} ${best.value} fits with the other settings`;
+  }
+  return `--${FIELDS[order[0]].flag}: ${config[order[0]]} needs ${excess.what}, and no value of it alone fits with the other settings`;
+}
+
+/** checkLimits as an exception (ConfigError, as for any other refused field). */
+export function assertWithinLimits(config: ResolvedConfig, limits: DeviceLimits, given?: readonly (keyof TrainConfig)[]): void {
+  const refusal = checkLimits(config, limits, given);
+  if (refusal) throw new ConfigError(refusal);
+}

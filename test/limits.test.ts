@@ -1,0 +1,220 @@
+// Limits before GPU work: the plan of a trainer's size-dependent buffers (and
+// its dispatches per iteration) computed from the configuration alone, the one
+// line a refusal prints, and, on the GPU, the plan against the buffers a
+// trainer really creates, and the split of a huge iteration over several submits.
+import { describe, expect, it } from 'vitest';
+import { ALGOS } from '../src/core/algorithms';
+import { ConfigError, resolveConfig, type TrainConfig } from '../src/core/config';
+import { DISPATCHES_PER_SUBMIT, MAX_DISPATCHES_PER_ITERATION, checkLimits, dispatchesPerIteration, plannedBuffers, type DeviceLimits } from '../src/train/limits';
+import { makeTrainer } from '../src/train/trainer';
+import { FIELDS } from '../src/core/config';
+import { testGpu } from './helpers';
+import { trackLiveBuffers } from './liveBuffers';
+import { bundleForNode, runNode } from './node-child';
+
+/** WebGPU's default limits: every adapter allows at least these. */
+const DEFAULT_LIMITS: DeviceLimits = { maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28, minUniformBufferOffsetAlignment: 256 };
+
+const FLAG_TO_KEY = new Map(Object.entries(FIELDS).map(([key, spec]) => [spec.flag, key as keyof TrainConfig]));
+
+/** Parses a refusal: the flag, its value now and the value it suggests. */
+function refusal(line: string): { key: keyof TrainConfig; value: number; best: number | null; direction: string | null } {
+  const m = /^--([a-z-]+): (\d+) needs (.*?)(?:; (at most|at least) (\d+) fits with the other settings|, and no value of it alone fits with the other settings)$/.exec(line);
+  expect(m, line).not.toBeNull();
+  return { key: FLAG_TO_KEY.get(m![1])!, value: Number(m![2]), best: m![5] ? Number(m![5]) : null, direction: m![4] ?? null };
+}
+
+/** The refusal for `overrides` names a flag whose suggested value fits, and the next value past it does not. */
+function expectUsefulRefusal(
+  overrides: Partial<TrainConfig>,
+  limits: DeviceLimits,
+  expectedFlag: string,
+  what: RegExp,
+  given = Object.keys(overrides) as (keyof TrainConfig)[],
+) {
+  const config = resolveConfig(overrides);
+  const line = checkLimits(config, limits, given);
+  expect(line).not.toBeNull();
+  expect(line!.split('\n')).toHaveLength(1);
+  expect(line).toMatch(new RegExp(`^--${expectedFlag}: `));
+  expect(line).toMatch(what);
+  const { key, best, direction } = refusal(line!);
+  expect(best).not.toBeNull();
+  expect(checkLimits(resolveConfig({ ...overrides, [key]: best }), limits)).toBeNull();
+  const past = direction === 'at most' ? best! + 1 : best! - 1;
+  let pastFits: boolean;
+  try {
+    pastFits = checkLimits(resolveConfig({ ...overrides, [key]: past }), limits) === null;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    pastFits = false;
+  }
+  expect(pastFits, `${key} = ${past} should not fit`).toBe(false);
+  return line!;
+}
+
+describe('limits from the configuration alone', () => {
+  it('passes the presets and the Studio defaults for every algorithm on the smallest adapter WebGPU allows', () => {
+    for (const algo of ALGOS) {
+      for (const overrides of [{ preset: 'seed' }, { preset: 'fast' }, { preset: 'fast', numEnvs: 4096, stepsPerIter: 4096 * 16 }] as const) {
+        expect(checkLimits(resolveConfig({ ...overrides, algo }), DEFAULT_LIMITS), `${algo} ${JSON.stringify(overrides)}`).toBeNull();
+      }
+    }
+  });
+
+  it('refuses the binding-size case of the issue with the largest value that fits', () => {
+    // 2^20 envs × 1 step: the rollout's hidden activations alone are 256 MiB; no env count fits at 2^20 samples, a narrower net does.
+    const line = expectUsefulRefusal({ numEnvs: 2 ** 20, stepsPerIter: 2 ** 20, minibatch: 65536 }, DEFAULT_LIMITS, 'hidden', /rollout\.policy\.activations0 of 256 MiB, over this adapter's 128 MiB storage-binding limit/);
+    expect(line).toMatch(/at most 10 fits/);
+    // At hidden 16 it is the value pass over (T+1+K)·N rows: fewer envs (more steps each) fit, fewer steps do not change T.
+    const envs = expectUsefulRefusal({ numEnvs: 2 ** 20, stepsPerIter: 2 ** 20, minibatch: 4096, hidden: 16 }, DEFAULT_LIMITS, 'envs', /batch\.values\.activations0 of 192 MiB/);
+    expect(envs).toMatch(/at most 524288 fits/);
+  });
+
+  it('refuses the buffer-size case of the issue (one env, 2^24 steps) naming --steps-per-iter', () => {
+    expectUsefulRefusal({ numEnvs: 1, stepsPerIter: 2 ** 24 }, DEFAULT_LIMITS, 'steps-per-iter', /rollout\.obs of 256\.5 MiB, over this adapter's 128 MiB storage-binding limit/);
+    // Under the buffer limits, the rollout's 4 dispatches per step are what stops it.
+    const big: DeviceLimits = { maxStorageBufferBindingSize: 2 ** 40, maxBufferSize: 2 ** 40, minUniformBufferOffsetAlignment: 256 };
+    expectUsefulRefusal({ numEnvs: 1, stepsPerIter: 2 ** 24 }, big, 'steps-per-iter', /dispatches per iteration, over the cap/);
+  });
+
+  it("counts the value pass's (T+1+K)·N rows, which the whole-batch passes do not reach", () => {
+    // 4 096 envs × 16 steps at hidden 64: B·64·4 = 16 MiB; the value pass's (16+1+1)·4096 rows need 18 MiB.
+    const limits: DeviceLimits = { maxStorageBufferBindingSize: 17 * 2 ** 20, maxBufferSize: 2 ** 28, minUniformBufferOffsetAlignment: 256 };
+    const config = resolveConfig({ preset: 'fast', numEnvs: 4096, stepsPerIter: 4096 * 16 });
+    const over = plannedBuffers(config, limits).filter((b) => b.bytes > limits.maxStorageBufferBindingSize);
+    expect(over.map((b) => b.label)).toEqual(['batch.values.activations0', 'batch.values.gradPreActivation0', 'batch.values.activations1', 'batch.values.gradPreActivation1']);
+    expect(over[0].bytes).toBe(18 * 4096 * 64 * 4);
+    expect(checkLimits(config, limits)).toMatch(/^--steps-per-iter: 65536 needs buffer batch\.values\.activations0 of 18 MiB/);
+    // Without bootstrapping truncated steps the K·N final observations are not evaluated: 17 MiB fits.
+    expect(checkLimits(resolveConfig({ preset: 'fast', numEnvs: 4096, stepsPerIter: 4096 * 16, truncationAsTerminal: true }), limits)).toBeNull();
+  });
+
+  it('refuses PPO updates past the dispatch cap, naming the epochs', () => {
+    const overrides = { numEnvs: 4, stepsPerIter: 64, minibatch: 1, epochs: 1000 };
+    const estimate = dispatchesPerIteration(resolveConfig(overrides));
+    expect(estimate).toBeGreaterThan(MAX_DISPATCHES_PER_ITERATION);
+    const line = expectUsefulRefusal(overrides, DEFAULT_LIMITS, 'epochs', /dispatches per iteration, over the cap/);
+    expect(line).toContain(estimate.toLocaleString('en-US'));
+    // Minibatches are named from above: larger ones mean fewer.
+    const line2 = expectUsefulRefusal(overrides, DEFAULT_LIMITS, 'minibatch', /over the cap/, ['minibatch']);
+    expect(line2).toMatch(/at least \d+ fits/);
+  });
+});
+
+describe('limits against the trainer on the GPU', () => {
+  // Sizes chosen so that every planned storage buffer is larger than every buffer outside the plan; every option that adds work on.
+  const MID = {
+    numEnvs: 4096,
+    stepsPerIter: 4096 * 3,
+    minibatch: 6144,
+    epochs: 2,
+    hidden: 16,
+    cgIters: 2,
+    backtracks: 2,
+    valueSteps: 2,
+    seed: 3,
+    targetKl: 0.01,
+    advantageNorm: 'minibatch',
+    maxGradNorm: 0.5,
+    lineSearchKlCheck: true,
+  } as const;
+  const THRESHOLD = 16 * 1024;
+
+  for (const algo of ALGOS) {
+    it(`${algo}: the plan is exactly the trainer's buffers above ${THRESHOLD / 1024} KiB, and bounds its dispatches`, async () => {
+      const gpu = await testGpu();
+      const config = resolveConfig({ ...MID, algo, truncationAsTerminal: algo === 'trpo' });
+      const plan = plannedBuffers(config, gpu.limits);
+      expect(Math.min(...plan.filter((b) => b.usage === 'storage').map((b) => b.bytes))).toBeGreaterThan(THRESHOLD);
+      const tracker = trackLiveBuffers();
+      const trainer = await makeTrainer(gpu, config).finally(() => tracker.stop());
+      const created = [...tracker.live().buffers].map((b) => ({ label: b.label, bytes: b.size }));
+      const byLabel = (list: { label: string; bytes: number }[]) => list.map(({ label, bytes }) => `${label} ${bytes}`).sort();
+      // Every planned buffer (uniform slot tables too) is created with its planned size ...
+      const createdNames = new Set(byLabel(created));
+      for (const name of byLabel(plan)) expect(createdNames.has(name), name).toBe(true);
+      // ... and every large buffer created is planned.
+      expect(byLabel(created.filter((b) => b.bytes > THRESHOLD))).toEqual(byLabel(plan.filter((b) => b.bytes > THRESHOLD)));
+      // The estimate counts Adam as two dispatches per step, as SwiftShader records it; elsewhere a step is one.
+      const adamSteps = algo === 'trpo' ? config.valueSteps : algo === 'reinforce' ? 1 + config.valueSteps : 2 * config.epochs * config.derived.minibatches;
+      expect(dispatchesPerIteration(config) - trainer.dispatchesPerIteration).toBe(gpu.adapter.backend === 'swiftshader' ? 0 : adamSteps);
+      trainer.destroy();
+    });
+  }
+
+  it('makeTrainer refuses a configuration over the limits before creating any buffer', async () => {
+    const gpu = await testGpu();
+    const tracker = trackLiveBuffers();
+    try {
+      const huge = resolveConfig({ numEnvs: 1, stepsPerIter: 2 ** 24 });
+      await expect(makeTrainer(gpu, huge)).rejects.toThrow(ConfigError);
+      await expect(makeTrainer(gpu, huge)).rejects.toThrow(/^--steps-per-iter: 16777216 needs /);
+      expect(tracker.live().count).toBe(0);
+    } finally {
+      tracker.stop();
+    }
+  });
+
+  it('an iteration split over many submits computes exactly what one submit does', async () => {
+    const gpu = await testGpu();
+    expect(DISPATCHES_PER_SUBMIT).toBeLessThan(MAX_DISPATCHES_PER_ITERATION);
+    for (const algo of ['ppo', 'trpo'] as const) {
+      const config = resolveConfig({ ...MID, numEnvs: 32, stepsPerIter: 1024, minibatch: 256, algo });
+      const run = async (dispatchesPerSubmit?: number) => {
+        const trainer = await makeTrainer(gpu, config, { dispatchesPerSubmit });
+        const metrics = [await trainer.step(), await trainer.step()].map((m) => ({ ...m, sps: 0, wall_s: 0 }));
+        const checkpoint = await trainer.checkpoint([]);
+        trainer.destroy();
+        return { metrics, checkpoint };
+      };
+      const whole = await run();
+      // Parts of 7 dispatches: every kind of boundary, mid-layer and mid-optimizer included.
+      const split = await run(7);
+      expect(split.metrics).toEqual(whole.metrics);
+      for (const [name, a] of Object.entries(whole.checkpoint.arrays)) {
+        expect(Buffer.from(split.checkpoint.arrays[name].buffer).equals(Buffer.from(a.buffer)), `${algo} ${name}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe('train CLI limits', () => {
+  const CRASH = ['--iters', '1', '--envs', '4', '--steps-per-iter', '64', '--minibatch', '1', '--epochs', '1000'];
+
+  it('refuses the dispatch volume that crashed lavapipe before starting an adapter: exit 2, one line', async () => {
+    const script = await bundleForNode('src/cli/train.ts');
+    const r = await runNode(script, CRASH, { env: { VK_ICD_FILENAMES: '/nonexistent.json', WEBGPU_RL_ADAPTER: 'lavapipe' } });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^train: --epochs: 1000 needs [\d,]+ dispatches per iteration, over the cap of [\d,]+; at most \d+ fits with the other settings\n$/);
+  });
+
+  it("refuses buffers past this adapter's limits in seconds, exit 2, one line", async () => {
+    const script = await bundleForNode('src/cli/train.ts');
+    for (const args of [
+      ['--envs', '1', '--steps-per-iter', '16777216'],
+      ['--envs', '1048576', '--steps-per-iter', '1048576', '--minibatch', '65536'],
+    ]) {
+      const started = performance.now();
+      const r = await runNode(script, ['--iters', '1', '--quiet', ...args], { timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(2);
+      // One line of ours, the last; the adapter's own notices (Dawn's warnings, the CPU-fallback note) may precede it.
+      const lines = r.stderr.trim().split('\n');
+      expect(lines.filter((l) => l.startsWith('train:'))).toHaveLength(1);
+      expect(lines[lines.length - 1]).toMatch(/^train: --[a-z-]+: \d+ needs (buffer [\w.]+ of [\d.]+ MiB, over this adapter's|[\d,]+ dispatches per iteration)/);
+      expect(performance.now() - started).toBeLessThan(20_000);
+    }
+  });
+
+  it('runs an iteration of more dispatches than one submit takes (PPO, 100 epochs of one-sample minibatches)', async () => {
+    const script = await bundleForNode('src/cli/train.ts');
+    const args = ['--iters', '1', '--envs', '4', '--steps-per-iter', '64', '--minibatch', '1', '--epochs', '100', '--json'];
+    expect(dispatchesPerIteration(resolveConfig({ numEnvs: 4, stepsPerIter: 64, minibatch: 1, epochs: 100 }))).toBeGreaterThan(DISPATCHES_PER_SUBMIT);
+    const r = await runNode(script, args, { timeoutMs: 300_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[lines.length - 1]).toMatchObject({ done: true, iterations: 1 });
+    expect(lines[0].approx_kl).toBeGreaterThan(0);
+  });
+});
