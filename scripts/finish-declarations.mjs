@@ -1,15 +1,21 @@
-// Makes tsc's declarations in dist/ usable from every TypeScript setup, run by
-// `npm run build` after `tsc -p tsconfig.build.json`:
-// - the sources import without extensions (moduleResolution "Bundler"), which
-//   consumers on "node16"/"nodenext" cannot resolve: add `.js` / `/index.js`;
+// Finishes the package in dist/, run by `npm run build` after the two Vite
+// builds and `tsc -p tsconfig.build.json`:
+// - the declarations (dist/types) import without extensions (moduleResolution
+//   "Bundler"), which consumers on "node16"/"nodenext" cannot resolve: add
+//   `.js` / `/index.js`;
 // - the API names WebGPU types (GPUDevice...), which are globals from
-//   @webgpu/types (a dependency of `webgpu`): reference them from the entry.
+//   @webgpu/types (a dependency of `webgpu`): reference them from each entry;
+// - `require('webgpu-rl')` gets dist/require.cjs, which says how to load an
+//   ES-only package instead of Node's "No exports main defined".
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 const dist = resolve(import.meta.dirname, '..', 'dist');
-const entry = join(dist, 'index.d.ts');
-if (!existsSync(entry)) throw new Error(`${entry} missing: run tsc -p tsconfig.build.json first`);
+const types = join(dist, 'types');
+const entries = ['index', 'index-kernels', 'index-reference', 'index-wgsl'].map((name) => join(types, `${name}.d.ts`));
+for (const entry of entries) {
+  if (!existsSync(entry)) throw new Error(`${entry} missing: run tsc -p tsconfig.build.json first`);
+}
 
 const withExtension = (file, specifier) => {
   if (!specifier.startsWith('.') || /\.(js|mjs|cjs|json)$/.test(specifier) || specifier.includes('?')) return specifier;
@@ -19,16 +25,26 @@ const withExtension = (file, specifier) => {
   throw new Error(`${file}: cannot resolve "${specifier}" among the emitted declarations`);
 };
 
-const declarations = readdirSync(dist, { recursive: true, encoding: 'utf8' })
+const declarations = readdirSync(types, { recursive: true, encoding: 'utf8' })
   .filter((f) => f.endsWith('.d.ts'))
-  .map((f) => join(dist, f));
+  .map((f) => join(types, f));
 for (const file of declarations) {
   let text = readFileSync(file, 'utf8').replace(
     /(\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"]+)\2/g,
     (_, lead, quote, specifier) => `${lead}${quote}${withExtension(file, specifier)}${quote}`,
   );
-  if (file === entry && !text.includes('reference types="@webgpu/types"')) {
+  if (entries.includes(file) && !text.includes('reference types="@webgpu/types"')) {
     text = `/// <reference types="@webgpu/types" />\n${text}`;
   }
   writeFileSync(file, text);
 }
+
+writeFileSync(
+  join(dist, 'require.cjs'),
+  `// webgpu-rl is an ES module package: require() cannot load it on this Node.
+throw new Error(
+  "webgpu-rl is an ES module: use \`import { requestGpu } from 'webgpu-rl'\`, " +
+    "or \`const { requestGpu } = await import('webgpu-rl')\` from CommonJS.",
+);
+`,
+);
