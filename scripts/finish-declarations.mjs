@@ -5,10 +5,13 @@
 //   `.js` / `/index.js`;
 // - the API names WebGPU types (GPUDevice...), which are globals from
 //   @webgpu/types (a dependency of `webgpu`): reference them from each entry;
+// - wgsl_reflect is bundled into the JS, not a dependency, so the declarations
+//   that name its types (StructView's members, `reflection`) get its
+//   declarations and license copied to dist/types/wgsl_reflect/;
 // - `require('webgpu-rl')` gets dist/require.cjs, which says how to load an
 //   ES-only package instead of Node's "No exports main defined".
-import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { cpSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 
 const dist = resolve(import.meta.dirname, '..', 'dist');
 const types = join(dist, 'types');
@@ -17,7 +20,16 @@ for (const entry of entries) {
   if (!existsSync(entry)) throw new Error(`${entry} missing: run tsc -p tsconfig.build.json first`);
 }
 
+const wgslReflect = resolve(import.meta.dirname, '..', 'node_modules', 'wgsl_reflect');
+const vendored = join(types, 'wgsl_reflect');
+cpSync(join(wgslReflect, 'types'), vendored, { recursive: true });
+cpSync(join(wgslReflect, 'LICENSE.md'), join(vendored, 'LICENSE.md'));
+
 const withExtension = (file, specifier) => {
+  if (specifier === 'wgsl_reflect') {
+    const path = relative(dirname(file), join(vendored, 'index.js')).split('\\').join('/');
+    return path.startsWith('.') ? path : `./${path}`;
+  }
   if (!specifier.startsWith('.') || /\.(js|mjs|cjs|json)$/.test(specifier) || specifier.includes('?')) return specifier;
   const base = resolve(dirname(file), specifier);
   if (existsSync(`${base}.d.ts`)) return `${specifier}.js`;
@@ -26,7 +38,7 @@ const withExtension = (file, specifier) => {
 };
 
 const declarations = readdirSync(types, { recursive: true, encoding: 'utf8' })
-  .filter((f) => f.endsWith('.d.ts'))
+  .filter((f) => f.endsWith('.d.ts') && !f.startsWith('wgsl_reflect'))
   .map((f) => join(types, f));
 for (const file of declarations) {
   let text = readFileSync(file, 'utf8').replace(

@@ -38,8 +38,11 @@ export async function nodeAdapter(options: RequestGpuOptions): Promise<{ adapter
     const savedDriverFiles = env.VK_DRIVER_FILES;
     if (icd) env.VK_ICD_FILENAMES = env.VK_DRIVER_FILES = icd;
     try {
-      const gpu = dawn.create(flags);
-      const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+      // Dawn enumerates adapters inside these two synchronous calls; its limit
+      // warnings go to fd 2 from C there, past anything JS could intercept.
+      const quiet = options.dawnWarnings ? <T>(make: () => T) => make() : withoutNativeStderr(fs);
+      const gpu = quiet(() => dawn.create(flags));
+      const adapter = await quiet(() => gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' }));
       // The Dawn instance must outlive the adapter; keep a reference on it.
       if (adapter) (adapter as GPUAdapter & { __instance?: GPU }).__instance = gpu;
       return adapter ? { adapter, backend } : null;
@@ -67,4 +70,36 @@ export async function nodeAdapter(options: RequestGpuOptions): Promise<{ adapter
   if (found) return found;
   const icd = swiftshaderIcd();
   return icd ? tryWith(icd, 'swiftshader') : null;
+}
+
+type NodeFs = typeof import('node:fs');
+
+/**
+ * Runs `make` (synchronous native code: no JS runs meanwhile) with fd 2 on
+ * /dev/null, then puts the original stderr back: Node has no dup2, but open()
+ * takes the lowest free descriptor, and /dev/fd/N reopens what N refers to.
+ * Does nothing where that cannot be done safely (no /dev/fd, stdin or stdout
+ * closed, a stderr that cannot be reopened such as a socket).
+ */
+function withoutNativeStderr(fs: NodeFs): <T>(make: () => T) => T {
+  return (make) => {
+    let saved: number;
+    try {
+      fs.fstatSync(0);
+      fs.fstatSync(1);
+      saved = fs.openSync('/dev/fd/2', 'a');
+    } catch {
+      return make();
+    }
+    fs.closeSync(2);
+    const sink = fs.openSync('/dev/null', 'a');
+    try {
+      return make();
+    } finally {
+      fs.closeSync(sink);
+      const restored = fs.openSync(`/dev/fd/${saved}`, 'a');
+      fs.closeSync(saved);
+      if (sink !== 2 || restored !== 2) throw new Error(`webgpu-rl: could not restore stderr after silencing Dawn (fd ${sink} → ${restored})`);
+    }
+  };
 }

@@ -14,6 +14,12 @@ export interface RequestGpuOptions {
   adapter?: AdapterChoice;
   /** Node only: Dawn toggles, e.g. ['disable_robustness'] for trusted kernels. */
   dawnToggles?: string[];
+  /**
+   * Node only: let Dawn print what it says while choosing an adapter (on some
+   * drivers two "maxDynamic… artificially reduced" warnings; driver errors).
+   * Default false: silenced.
+   */
+  dawnWarnings?: boolean;
   powerPreference?: GPUPowerPreference;
   /** Suppress the one-line CPU-fallback notice. */
   quiet?: boolean;
@@ -179,7 +185,7 @@ export function wrapDevice(device: GPUDevice, options: WrapDeviceOptions = {}): 
     features: new Set([...device.features].map(String)),
     limits: device.limits,
     throwIfFailed() {
-      context.assertUsable('this call');
+      context.assertUsable('throwIfFailed()');
       const error = pending;
       pending = null;
       if (error) throw error;
@@ -203,6 +209,7 @@ export function wrapDevice(device: GPUDevice, options: WrapDeviceOptions = {}): 
   };
   return context;
 }
+
 function errorKind(e: GPUError): string {
   const g = globalThis as { GPUOutOfMemoryError?: unknown; GPUValidationError?: unknown };
   if (typeof g.GPUOutOfMemoryError === 'function' && e instanceof (g.GPUOutOfMemoryError as typeof GPUOutOfMemoryError)) return 'out of memory';

@@ -73,6 +73,14 @@ export function initialWeights(config: ResolvedConfig): { policy: Float32Array; 
   };
 }
 
+/**
+ * A trainer for `config` (from `resolveConfig`, which validates it) on `gpu`:
+ * the policy and value networks, the vectorized env, the rollout, GAE and the
+ * algorithm's update, all created here and released by `destroy()`. Each
+ * `step()` queues one iteration as one GPU submit and resolves to its metrics
+ * once they are read back; `checkpoint()`/`restore()` save and resume it
+ * bit-exactly. Compiles the kernels it needs on first use per device.
+ */
 export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig): Promise<Trainer> {
   const { numEnvs: N } = config;
   const { stepsPerEnv: T, batchSize, numActions } = config.derived;
