@@ -6,7 +6,6 @@
  * it to run a kernel in your own pipeline, or compile it with
  * `ShaderFamily.load(gpu, name, wgsl(name).parts)`.
  */
-import commonWgsl from '../shaders/common.wgsl?raw';
 import randomWgsl from '../shaders/random.wgsl?raw';
 import cgWgsl from '../shaders/cg.wgsl?raw';
 import fvpWgsl from '../shaders/fvp.wgsl?raw';
@@ -51,7 +50,7 @@ const distribution = (): string[] => [randomWgsl, CATEGORICAL.wgsl];
  */
 const COMPOSITIONS = {
   // common.wgsl reads its family's workgroup size; a family declares `override WG`.
-  common: () => ['override WG: u32 = 64u;', commonWgsl],
+  common: () => ['override WG: u32 = 64u;', COMMON_WGSL],
   random: () => [randomWgsl],
   categorical: () => distribution(),
   auto_reset: ({ env }) => envSources(env),

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { NO_ADAPTER_HELP, requestGpu, type AdapterDescription } from '../src/gpu/device';
+import { NO_ADAPTER_HELP, requestGpu, wrapDevice, type AdapterDescription } from '../src/gpu/device';
 import { readBytes, readFloat32, storageBuffer } from '../src/gpu/buffers';
 import { bundleForNode, lastJson, runNode, type ChildResult } from './node-child';
 
@@ -130,6 +130,23 @@ describe('failures after the device exists', () => {
       expect(heard[0].message).not.toContain('\n');
     } finally {
       gpu.destroy();
+    }
+  });
+
+  it('wrapDevice: a context around a device the caller owns runs the kernels and reports its errors', async () => {
+    const owner = await requestGpu({ quiet: true });
+    try {
+      const heard: string[] = [];
+      const gpu = wrapDevice(owner.device, { onError: (e) => heard.push(e.message) });
+      expect(gpu.adapter.description.length).toBeGreaterThan(0);
+      const values = storageBuffer(gpu, 'device.test.wrapped', new Float32Array([1, 2, 3, 4]));
+      expect(Array.from(await readFloat32(gpu, values))).toEqual([1, 2, 3, 4]);
+      values.destroy();
+      gpu.device.createBuffer({ label: 'device.test.wrappedInvalid', size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE });
+      await expect(gpu.sync()).rejects.toThrow(/^GPU validation error: .*MapRead/);
+      expect(heard).toEqual([expect.stringMatching(/MapRead/)]);
+    } finally {
+      owner.destroy();
     }
   });
 

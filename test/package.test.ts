@@ -60,6 +60,9 @@ function script(name: string, text: string): string {
   return path;
 }
 
+/** Module specifiers of static imports, dynamic imports (comments allowed before the string) and require calls. */
+const IMPORTS = /(?:\bfrom\s*|\bimport\s*\(\s*(?:\/\*[^]*?\*\/\s*)*|\brequire\s*\(\s*)["']([^"']+)["']/g;
+
 const shaderFiles = readdirSync(join(repoRoot, 'shaders')).filter((f) => f.endsWith('.wgsl'));
 
 describe('the npm pack tarball', () => {
@@ -84,7 +87,7 @@ describe('the npm pack tarball', () => {
       const found = new Set<string>();
       for (const file of readdirSync(join(installed, dir)).filter((f) => f.endsWith('.js'))) {
         const text = readFileSync(join(installed, dir, file), 'utf8');
-        for (const m of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*)["']([^"'./][^"']*)["']/g)) found.add(m[1]);
+        for (const m of text.matchAll(IMPORTS)) if (!m[1].startsWith('.')) found.add(m[1]);
       }
       return [...found].sort();
     };
@@ -211,7 +214,7 @@ export const checks = [
 
 /** Every import a bundle still makes of something outside itself, and the Node-only names it mentions. */
 function nodeOnlyTraces(code: string): string[] {
-  const traces = [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)["']([^"']+)["']/g)].map((m) => m[1]);
+  const traces = [...code.matchAll(IMPORTS)].map((m) => m[1]).filter((s) => !s.startsWith('.'));
   for (const word of ['node:fs', 'node:path', 'node:url', 'createRequire', 'dawn.node']) {
     if (code.includes(word) && !traces.includes(word)) traces.push(word);
   }

@@ -95,6 +95,7 @@ export async function readInt32(gpu: GpuContext, source: GPUBuffer, offset = 0, 
 
 /** Runs `record` in one compute pass and submits it. */
 export function submitPass(gpu: GpuContext, label: string, record: (pass: GPUComputePassEncoder) => void): void {
+  gpu.assertUsable(`submitPass(${label})`);
   const encoder = gpu.device.createCommandEncoder({ label });
   const pass = encoder.beginComputePass({ label });
   record(pass);

@@ -78,19 +78,22 @@ type NodeFs = typeof import('node:fs');
  * Runs `make` (synchronous native code: no JS runs meanwhile) with fd 2 on
  * /dev/null, then puts the original stderr back: Node has no dup2, but open()
  * takes the lowest free descriptor, and /dev/fd/N reopens what N refers to.
- * Does nothing where that cannot be done safely (no /dev/fd, stdin or stdout
- * closed, a stderr that cannot be reopened such as a socket).
+ * Only for a terminal or a pipe: a reopened regular file would get an offset
+ * of its own, and `> log 2>&1` would then overwrite lines. Does nothing where
+ * it cannot be done safely (no /dev/fd, stdin or stdout closed, a socket).
  */
 function withoutNativeStderr(fs: NodeFs): <T>(make: () => T) => T {
   return (make) => {
-    let saved: number;
+    let saved = -1;
     try {
       fs.fstatSync(0);
       fs.fstatSync(1);
-      saved = fs.openSync('/dev/fd/2', 'a');
+      const stderr = fs.fstatSync(2);
+      if (stderr.isFIFO() || stderr.isCharacterDevice()) saved = fs.openSync('/dev/fd/2', 'a');
     } catch {
-      return make();
+      saved = -1;
     }
+    if (saved < 0) return make();
     fs.closeSync(2);
     const sink = fs.openSync('/dev/null', 'a');
     try {

@@ -133,6 +133,10 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
       maxComputeWorkgroupSizeX: al.maxComputeWorkgroupSizeX,
     },
   });
+  // In Node the Dawn instance (kept on the adapter) must outlive the device: a
+  // collected instance leaves the driver's threads waiting on freed memory,
+  // which crashed processes at exit.
+  (device as GPUDevice & { __adapter?: GPUAdapter }).__adapter = adapter;
   const description = toDescription(adapter.info, backend);
   if (description.isFallback && !options.quiet && !fallbackAnnounced && isNode()) {
     fallbackAnnounced = true;

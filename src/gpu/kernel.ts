@@ -170,7 +170,7 @@ const deviceCache = new WeakMap<GPUDevice, Map<string, Promise<unknown>>>();
 export function perDevice<T>(gpu: GpuContext, key: string, make: () => Promise<T>): Promise<T> {
   // Every wrapper's `create` passes here: after destroy() it fails now, not later on the GPU.
   try {
-    gpu.assertUsable(key);
+    gpu.assertUsable(key.split(':', 2).join(':'));
   } catch (error) {
     return Promise.reject(error);
   }
