@@ -1,17 +1,35 @@
-// Makes tsc's declarations in dist/ usable from every TypeScript setup, run by
-// `npm run build` after `tsc -p tsconfig.build.json`:
-// - the sources import without extensions (moduleResolution "Bundler"), which
-//   consumers on "node16"/"nodenext" cannot resolve: add `.js` / `/index.js`;
+// Finishes the package in dist/, run by `npm run build` after the two Vite
+// builds and `tsc -p tsconfig.build.json`:
+// - the declarations (dist/types) import without extensions (moduleResolution
+//   "Bundler"), which consumers on "node16"/"nodenext" cannot resolve: add
+//   `.js` / `/index.js`;
 // - the API names WebGPU types (GPUDevice...), which are globals from
-//   @webgpu/types (a dependency of `webgpu`): reference them from the entry.
-import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+//   @webgpu/types (a dependency of `webgpu`): reference them from each entry;
+// - wgsl_reflect is bundled into the JS, not a dependency, so the declarations
+//   that name its types (StructView's members, `reflection`) get its
+//   declarations and license copied to dist/types/wgsl_reflect/;
+// - `require('webgpu-rl')` gets dist/require.cjs, which says how to load an
+//   ES-only package instead of Node's "No exports main defined".
+import { cpSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 
 const dist = resolve(import.meta.dirname, '..', 'dist');
-const entry = join(dist, 'index.d.ts');
-if (!existsSync(entry)) throw new Error(`${entry} missing: run tsc -p tsconfig.build.json first`);
+const types = join(dist, 'types');
+const entries = ['index', 'index-kernels', 'index-reference', 'index-wgsl'].map((name) => join(types, `${name}.d.ts`));
+for (const entry of entries) {
+  if (!existsSync(entry)) throw new Error(`${entry} missing: run tsc -p tsconfig.build.json first`);
+}
+
+const wgslReflect = resolve(import.meta.dirname, '..', 'node_modules', 'wgsl_reflect');
+const vendored = join(types, 'wgsl_reflect');
+cpSync(join(wgslReflect, 'types'), vendored, { recursive: true });
+cpSync(join(wgslReflect, 'LICENSE.md'), join(vendored, 'LICENSE.md'));
 
 const withExtension = (file, specifier) => {
+  if (specifier === 'wgsl_reflect') {
+    const path = relative(dirname(file), join(vendored, 'index.js')).split('\\').join('/');
+    return path.startsWith('.') ? path : `./${path}`;
+  }
   if (!specifier.startsWith('.') || /\.(js|mjs|cjs|json)$/.test(specifier) || specifier.includes('?')) return specifier;
   const base = resolve(dirname(file), specifier);
   if (existsSync(`${base}.d.ts`)) return `${specifier}.js`;
@@ -19,16 +37,26 @@ const withExtension = (file, specifier) => {
   throw new Error(`${file}: cannot resolve "${specifier}" among the emitted declarations`);
 };
 
-const declarations = readdirSync(dist, { recursive: true, encoding: 'utf8' })
-  .filter((f) => f.endsWith('.d.ts'))
-  .map((f) => join(dist, f));
+const declarations = readdirSync(types, { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.d.ts') && !f.startsWith('wgsl_reflect'))
+  .map((f) => join(types, f));
 for (const file of declarations) {
   let text = readFileSync(file, 'utf8').replace(
     /(\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"]+)\2/g,
     (_, lead, quote, specifier) => `${lead}${quote}${withExtension(file, specifier)}${quote}`,
   );
-  if (file === entry && !text.includes('reference types="@webgpu/types"')) {
+  if (entries.includes(file) && !text.includes('reference types="@webgpu/types"')) {
     text = `/// <reference types="@webgpu/types" />\n${text}`;
   }
   writeFileSync(file, text);
 }
+
+writeFileSync(
+  join(dist, 'require.cjs'),
+  `// webgpu-rl is an ES module package: require() cannot load it on this Node.
+throw new Error(
+  "webgpu-rl is an ES module: use \`import { requestGpu } from 'webgpu-rl'\`, " +
+    "or \`const { requestGpu } = await import('webgpu-rl')\` from CommonJS.",
+);
+`,
+);

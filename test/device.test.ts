@@ -8,9 +8,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { NO_ADAPTER_HELP, requestGpu, type AdapterDescription } from '../src/gpu/device';
+import { NO_ADAPTER_HELP, requestGpu, wrapDevice, type AdapterDescription } from '../src/gpu/device';
+import { readBytes, readFloat32, storageBuffer } from '../src/gpu/buffers';
 import { bundleForNode, lastJson, runNode, type ChildResult } from './node-child';
 
 interface RequestOutcome {
@@ -108,7 +110,7 @@ describe('adapter selection (child processes)', () => {
 });
 
 describe('failures after the device exists', () => {
-  it('an uncaptured validation error makes throwIfFailed() and sync() throw it, and onError hears it once', async () => {
+  it('an uncaptured validation error is reported once, by the next sync, and onError hears it; the context keeps working', async () => {
     const heard: Error[] = [];
     const gpu = await requestGpu({ quiet: true, onError: (e) => heard.push(e) });
     try {
@@ -116,25 +118,95 @@ describe('failures after the device exists', () => {
       // MAP_READ may only be combined with COPY_DST.
       gpu.device.createBuffer({ label: 'device.test.invalidUsage', size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE });
       await expect(gpu.sync()).rejects.toThrow(/^GPU validation error: .*MapRead/);
-      expect(() => gpu.throwIfFailed()).toThrow(/^GPU validation error: .*MapRead/);
-      // A second error does not replace the first.
+      // Reported once: the next sync and a read succeed.
+      expect(() => gpu.throwIfFailed()).not.toThrow();
+      await expect(gpu.sync()).resolves.toBeUndefined();
+      const values = storageBuffer(gpu, 'device.test.values', new Float32Array([1, 2, 3, 4]));
+      expect(Array.from(await readFloat32(gpu, values, 1, 2))).toEqual([2, 3]);
+      values.destroy();
+      // A later error is reported in its turn.
       gpu.device.createBuffer({ label: 'device.test.invalidUsage2', size: 16, usage: GPUBufferUsage.MAP_WRITE | GPUBufferUsage.UNIFORM });
-      await expect(gpu.sync()).rejects.toThrow(/MapRead/);
-      expect(heard).toHaveLength(1);
-      expect(heard[0].message).toMatch(/^GPU validation error: .*MapRead/);
+      await expect(gpu.sync()).rejects.toThrow(/^GPU validation error: .*MapWrite/);
+      expect(heard.map((e) => e.message)).toEqual([expect.stringMatching(/MapRead/), expect.stringMatching(/MapWrite/)]);
       expect(heard[0].message).not.toContain('\n');
     } finally {
       gpu.destroy();
     }
   });
 
+  it('wrapDevice: a context around a device the caller owns runs the kernels and reports its errors', async () => {
+    const owner = await requestGpu({ quiet: true });
+    try {
+      const heard: string[] = [];
+      const gpu = wrapDevice(owner.device, { onError: (e) => heard.push(e.message) });
+      expect(gpu.adapter.description.length).toBeGreaterThan(0);
+      const values = storageBuffer(gpu, 'device.test.wrapped', new Float32Array([1, 2, 3, 4]));
+      expect(Array.from(await readFloat32(gpu, values))).toEqual([1, 2, 3, 4]);
+      values.destroy();
+      gpu.device.createBuffer({ label: 'device.test.wrappedInvalid', size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE });
+      await expect(gpu.sync()).rejects.toThrow(/^GPU validation error: .*MapRead/);
+      expect(heard).toEqual([expect.stringMatching(/MapRead/)]);
+    } finally {
+      owner.destroy();
+    }
+  });
+
+  it('readBytes names bad offsets and lengths before any GPU work', async () => {
+    const gpu = await requestGpu({ quiet: true });
+    try {
+      const values = storageBuffer(gpu, 'device.test.offsets', new Float32Array(4));
+      await expect(readBytes(gpu, values, 2)).rejects.toThrow(/readBytes\(device.test.offsets\): byteOffset must be a non-negative multiple of 4, got 2/);
+      await expect(readBytes(gpu, values, 8, 12)).rejects.toThrow(/byteLength must be an integer in \[0, 8\] \(the buffer holds 16 bytes\), got 12/);
+      await expect(readFloat32(gpu, values, 2, 3)).rejects.toThrow(/byteLength .* got 12/);
+      values.destroy();
+    } finally {
+      gpu.destroy();
+    }
+  });
+
+  it('a read of a destroyed buffer throws on that call; the next read of a live one works (child process)', async () => {
+    const run = await runNode(child, ['errors'], { timeoutMs: 30_000 });
+    expect(run.timedOut, `child did not exit:\n${run.stderr}`).toBe(false);
+    expect(run.code, run.stderr).toBe(0);
+    const uses = lastJson<{ destroyedRead: string; liveRead: number[] | string; sync: string }>(run);
+    expect(uses.destroyedRead).toMatch(/^threw: readBytes\(device-child.gone\): GPU validation error: .*destroyed/i);
+    expect(uses.liveRead).toEqual([5, 6, 7, 8]);
+    expect(uses.sync).toBe('ok');
+    // Dawn prints nothing on stdout: the error went to the call, not to Dawn's default handler.
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('a program that never calls destroy() exits, a readback its last step; Dawn prints nothing', async () => {
+    const run = await runNode(child, ['forgotten'], { timeoutMs: 30_000, env: { WEBGPU_RL_ADAPTER: undefined } });
+    expect(run.timedOut, `child did not exit:\n${run.stderr}`).toBe(false);
+    expect(run.code, run.stderr).toBe(0);
+    expect(lastJson<{ read: number[] }>(run).read).toEqual([1, 2, 3, 4]);
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  it("Dawn's adapter warnings are silenced on a terminal or pipe stderr, shown with dawnWarnings: true", () => {
+    // A pipe (bash process substitution), as in `node app.js 2>&1 | tee log`; Node's own children get sockets, which stay as they are.
+    const withPipe = (scenario: string) =>
+      spawnSync('bash', ['-c', `"${process.execPath}" "${child}" ${scenario} 2> >(cat >&2)`], { encoding: 'utf8', timeout: 60_000 });
+    const quiet = withPipe('request');
+    expect(quiet.status, quiet.stderr).toBe(0);
+    expect(quiet.stderr).not.toMatch(/artificially reduced|Warning:/);
+    const loud = withPipe('warnings');
+    expect(loud.status, loud.stderr).toBe(0);
+    // lavapipe is the driver with the oversized dynamic-buffer limits Dawn warns about.
+    if (JSON.parse(loud.stdout.trim().split('\n').at(-1) ?? '{}').backend === 'lavapipe') expect(loud.stderr).toMatch(/artificially reduced/);
+  });
+
   it('using a context after destroy() neither hangs nor keeps the process alive', async () => {
     const run = await runNode(child, ['destroyed'], { timeoutMs: 30_000 });
     expect(run.timedOut, `child did not exit:\n${run.stderr}`).toBe(false);
     expect(run.code, run.stderr).toBe(0);
-    const uses = lastJson<{ sync: string; createBuffer: string; readback: string }>(run);
+    const uses = lastJson<{ sync: string; createBuffer: string; readback: string; storageBuffer: string; envCreate: string }>(run);
     expect(uses.sync).toMatch(/^threw: .*context was destroyed/);
+    // The raw device is WebGPU's: creating on a destroyed device gives an invalid object, no error.
     expect(uses.createBuffer).toBe('ok');
-    expect(uses.readback).toMatch(/^threw: .*context was destroyed/);
+    expect(uses.readback).toMatch(/^threw: webgpu-rl: readBytes\(device-child.values\): this GPU context was destroyed/);
+    expect(uses.storageBuffer).toMatch(/^threw: webgpu-rl: storageBuffer\(device-child.after\): this GPU context was destroyed/);
+    expect(uses.envCreate).toMatch(/^threw: webgpu-rl: .*this GPU context was destroyed/);
   });
 });

@@ -14,10 +14,19 @@ export interface RequestGpuOptions {
   adapter?: AdapterChoice;
   /** Node only: Dawn toggles, e.g. ['disable_robustness'] for trusted kernels. */
   dawnToggles?: string[];
+  /**
+   * Node only: let Dawn print what it says while choosing an adapter (on some
+   * drivers two "maxDynamic… artificially reduced" warnings; driver errors).
+   * Default false: silenced.
+   */
+  dawnWarnings?: boolean;
   powerPreference?: GPUPowerPreference;
   /** Suppress the one-line CPU-fallback notice. */
   quiet?: boolean;
-  /** Called once when the device is lost or an uncaptured GPU error occurs. */
+  /**
+   * Called when the device is lost, and when an uncaptured GPU error occurs
+   * (once until a sync point has reported it: later errors call again).
+   */
   onError?: (error: Error) => void;
 }
 
@@ -36,11 +45,19 @@ export interface GpuContext {
   /** Features the device was created with (subgroups, timestamp-query when offered). */
   features: ReadonlySet<string>;
   limits: GPUSupportedLimits;
-  /** Throws the first uncaptured GPU error or device loss seen so far. */
+  /**
+   * Throws an uncaptured GPU error not reported yet, once: the context goes on
+   * working afterwards, as WebGPU does. A lost or destroyed device throws on
+   * every call.
+   */
   throwIfFailed(): void;
-  /** Waits for queued work, then throws if anything failed. */
+  /** Waits for queued work, then throws as `throwIfFailed` does. */
   sync(): Promise<void>;
-  /** Releases the device; in Node the process can exit only after this. */
+  /** Throws, naming `what`, when nothing can be created any more: the context was destroyed or its device lost. */
+  assertUsable(what: string): void;
+  /** Whether `destroy()` was called. */
+  readonly destroyed: boolean;
+  /** Releases the device and everything created on it; later uses of the context throw. */
   destroy(): void;
 }
 
@@ -50,13 +67,6 @@ export function describeAdapter(a: AdapterDescription): string {
   const arch = a.architecture ? ` / ${a.architecture}` : '';
   return `${a.vendor}${arch} — ${a.description || 'no description'} [${kind}]`;
 }
-
-const SWIFTSHADER_ICDS = [
-  '/usr/lib/chromium/vk_swiftshader_icd.json',
-  '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
-  '/opt/google/chrome/vk_swiftshader_icd.json',
-  '/opt/google/chrome-beta/vk_swiftshader_icd.json',
-];
 
 export const NO_ADAPTER_HELP =
   'No WebGPU adapter found: install a GPU Vulkan driver, or a CPU fallback ' +
@@ -85,63 +95,10 @@ function toDescription(info: GPUAdapterInfo, backend: string): AdapterDescriptio
   };
 }
 
-async function nodeAdapter(options: RequestGpuOptions): Promise<{ adapter: GPUAdapter; backend: string } | null> {
-  const moduleName = 'webgpu';
-  const dawn = (await import(/* @vite-ignore */ moduleName)) as {
-    create(flags: string[]): GPU;
-    globals: Record<string, unknown>;
-  };
-  // Dawn's GPU* constants (GPUBufferUsage, ...) are globals in browsers.
-  for (const [k, v] of Object.entries(dawn.globals)) {
-    if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-  }
-  const flags = options.dawnToggles?.length ? [`enable-dawn-features=${options.dawnToggles.join(',')}`] : [];
-  const env = process.env;
-  const choice: AdapterChoice = options.adapter ?? ((env.WEBGPU_RL_ADAPTER as AdapterChoice) || 'auto');
-  if (!['auto', 'lavapipe', 'swiftshader'].includes(choice)) {
-    throw new Error(`WEBGPU_RL_ADAPTER: "${choice}" is not one of auto, lavapipe, swiftshader`);
-  }
-  const fs = await import('node:fs');
-  const tryWith = async (icd: string | undefined, backend: string) => {
-    // Newer Vulkan loaders let VK_DRIVER_FILES win over VK_ICD_FILENAMES: set both while choosing.
-    const saved = env.VK_ICD_FILENAMES;
-    const savedDriverFiles = env.VK_DRIVER_FILES;
-    if (icd) env.VK_ICD_FILENAMES = env.VK_DRIVER_FILES = icd;
-    try {
-      const gpu = dawn.create(flags);
-      const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
-      // The Dawn instance must outlive the adapter; keep a reference on it.
-      if (adapter) (adapter as GPUAdapter & { __instance?: GPU }).__instance = gpu;
-      return adapter ? { adapter, backend } : null;
-    } finally {
-      if (icd) {
-        if (saved === undefined) delete env.VK_ICD_FILENAMES;
-        else env.VK_ICD_FILENAMES = saved;
-        if (savedDriverFiles === undefined) delete env.VK_DRIVER_FILES;
-        else env.VK_DRIVER_FILES = savedDriverFiles;
-      }
-    }
-  };
-  const swiftshaderIcd = () => SWIFTSHADER_ICDS.find((p) => fs.existsSync(p));
-  if (choice === 'swiftshader') {
-    const icd = swiftshaderIcd();
-    if (!icd) throw new Error(`SwiftShader requested but not found (looked in ${SWIFTSHADER_ICDS.join(', ')}); install chromium`);
-    return tryWith(icd, 'swiftshader');
-  }
-  if (choice === 'lavapipe') {
-    const icd = ['/usr/share/vulkan/icd.d/lvp_icd.json', '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'].find((p) =>
-      fs.existsSync(p),
-    );
-    if (!icd) throw new Error('lavapipe requested but not found: apt-get install -y -t bookworm-backports mesa-vulkan-drivers');
-    return tryWith(icd, 'lavapipe');
-  }
-  const found = await tryWith(undefined, 'system');
-  if (found) return found;
-  const icd = swiftshaderIcd();
-  return icd ? tryWith(icd, 'swiftshader') : null;
-}
-
-/** Resolves to the GPU context; the same call works in browsers and in Node. */
+/**
+ * Resolves to the GPU context; the same call works in browsers and in Node.
+ * In Node the process may exit once the program is done, without `destroy()`.
+ */
 export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuContext> {
   let adapter: GPUAdapter | null = null;
   let backend = 'browser';
@@ -154,6 +111,7 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
       );
     }
   } else if (isNode()) {
+    const { nodeAdapter } = await import('./dawn');
     const found = await nodeAdapter(options);
     if (found) ({ adapter, backend } = found);
     if (!adapter) throw new Error(NO_ADAPTER_HELP);
@@ -175,48 +133,81 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
       maxComputeWorkgroupSizeX: al.maxComputeWorkgroupSizeX,
     },
   });
+  // In Node the Dawn instance (kept on the adapter) must outlive the device: a
+  // collected instance leaves the driver's threads waiting on freed memory,
+  // which crashed processes at exit.
+  (device as GPUDevice & { __adapter?: GPUAdapter }).__adapter = adapter;
   const description = toDescription(adapter.info, backend);
   if (description.isFallback && !options.quiet && !fallbackAnnounced && isNode()) {
     fallbackAnnounced = true;
     process.stderr.write(`webgpu-rl: no GPU found, using the CPU fallback ${description.backend} (slow but correct)\n`);
   }
+  return wrapDevice(device, { adapter: description, onError: options.onError });
+}
 
-  // Dawn in Node does not hold the event loop open while GPU promises are
-  // pending; without this a CLI could exit in the middle of a mapAsync.
-  const keepAlive = isNode() ? setInterval(() => {}, 1 << 30) : undefined;
+export interface WrapDeviceOptions {
+  /** What `gpu.adapter` reports (default: from `device.adapterInfo` where the browser has it). */
+  adapter?: AdapterDescription;
+  /** As in `requestGpu`: called when the device is lost or an uncaptured GPU error occurs. */
+  onError?: (error: Error) => void;
+}
 
-  let failure: Error | null = null;
+/**
+ * A GpuContext around a device the caller created and owns (for example one
+ * shared with a renderer): every kernel of this package takes it. The device
+ * needs the limits the kernels use; `requestGpu` asks for the adapter's maxima.
+ */
+export function wrapDevice(device: GPUDevice, options: WrapDeviceOptions = {}): GpuContext {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  const adapter = options.adapter ?? toDescription(info ?? { vendor: '', architecture: '', description: 'caller-owned device' } as GPUAdapterInfo, 'browser');
+
+  // An uncaptured error waits here until a sync point reports it (once); a
+  // lost or destroyed device stays reported on every call.
+  let pending: Error | null = null;
+  let lost: Error | null = null;
   let destroyed = false;
-  const fail = (error: Error) => {
-    if (failure) return;
-    failure = error;
+  const report = (error: Error) => {
+    if (pending) return;
+    pending = error;
     options.onError?.(error);
   };
   device.addEventListener('uncapturederror', (event) => {
+    // Handled here: Dawn would otherwise print the error block on stdout.
+    event.preventDefault();
     const e = (event as GPUUncapturedErrorEvent).error;
-    const kind = errorKind(e);
-    fail(new Error(`GPU ${kind}: ${e.message.split('\n')[0]}`));
+    report(new Error(`GPU ${errorKind(e)}: ${e.message.split('\n')[0]}`));
   });
-  void device.lost.then((info) => {
-    if (!destroyed) fail(new Error(`GPU device lost (${info.reason}): ${info.message || 'no message'}`));
+  void device.lost.then((lostInfo) => {
+    if (destroyed) return;
+    lost = new Error(`GPU device lost (${lostInfo.reason}): ${lostInfo.message || 'no message'}`);
+    options.onError?.(lost);
   });
 
   const context: GpuContext = {
     device,
-    adapter: description,
+    adapter,
     features: new Set([...device.features].map(String)),
     limits: device.limits,
     throwIfFailed() {
-      if (failure) throw failure;
-      if (destroyed) throw new Error('webgpu-rl: this GPU context was destroyed');
+      context.assertUsable('throwIfFailed()');
+      const error = pending;
+      pending = null;
+      if (error) throw error;
+    },
+    assertUsable(what: string) {
+      if (destroyed) throw new Error(`webgpu-rl: ${what}: this GPU context was destroyed`);
+      if (lost) throw lost;
     },
     async sync() {
+      context.assertUsable('sync()');
       await device.queue.onSubmittedWorkDone();
       context.throwIfFailed();
     },
+    get destroyed() {
+      return destroyed;
+    },
     destroy() {
       destroyed = true;
-      if (keepAlive !== undefined) clearInterval(keepAlive);
       device.destroy();
     },
   };

@@ -168,6 +168,12 @@ export class Kernel {
 const deviceCache = new WeakMap<GPUDevice, Map<string, Promise<unknown>>>();
 
 export function perDevice<T>(gpu: GpuContext, key: string, make: () => Promise<T>): Promise<T> {
+  // Every wrapper's `create` passes here: after destroy() it fails now, not later on the GPU.
+  try {
+    gpu.assertUsable(key.split(':', 2).join(':'));
+  } catch (error) {
+    return Promise.reject(error);
+  }
   let byKey = deviceCache.get(gpu.device);
   if (!byKey) deviceCache.set(gpu.device, (byKey = new Map()));
   let value = byKey.get(key) as Promise<T> | undefined;

@@ -29,6 +29,7 @@ export class UniformSlots {
 
   /** A table holding `slots[k]` in slot k (every field of the struct given for each). */
   static create(gpu: GpuContext, view: StructView, slots: readonly Record<string, number | ArrayLike<number>>[], label: string): UniformSlots {
+    gpu.assertUsable(label);
     const table = new UniformSlots(gpu, view, slots.length, label);
     const bytes = new ArrayBuffer(table.buffer.size);
     const data = new DataView(bytes);

@@ -54,7 +54,8 @@ export const DENSE_GEOMETRY = {
   tile: 4,
 } as const;
 
-const MLP_SOURCES = [
+/** The mlp family's sources: common.wgsl, the geometry and activation constants, mlp.wgsl. */
+export const MLP_SOURCES = [
   COMMON_WGSL,
   wgslConstants({
     ROWS: DENSE_GEOMETRY.rowsPerInvocation,

@@ -21,7 +21,7 @@ const MIN_PER_PARTIAL = 256;
 export const FINISH_BLOCK = 64;
 
 /** The constants reduce.wgsl reads: the op codes of partial_sums and FINISH_BLOCK. */
-const REDUCE_CONSTANTS = wgslConstants({ OP_SUM: OP_CODE.sum, OP_SUM_SQUARES: OP_CODE.sumSquares, OP_DOT: OP_CODE.dot, FINISH_BLOCK });
+export const REDUCE_CONSTANTS = wgslConstants({ OP_SUM: OP_CODE.sum, OP_SUM_SQUARES: OP_CODE.sumSquares, OP_DOT: OP_CODE.dot, FINISH_BLOCK });
 
 /** The reduction pipelines, compiled once per device. */
 export class ReduceKernels {

@@ -72,7 +72,7 @@ function finalObsLayout(options: RolloutOptions): FinalObsLayout {
 }
 
 /** The rollout family for one env: common.wgsl, the env's sources, the SLOT_* constants, rollout.wgsl. */
-function rolloutSources(env: EnvDefinition): WgslPart[] {
+export function rolloutSources(env: EnvDefinition): WgslPart[] {
   return [COMMON_WGSL, ...envSources(env), CATEGORICAL.wgsl, wgslIndexConstants('SLOT', ENV_SLOTS), rolloutWgsl];
 }
 

@@ -99,6 +99,15 @@ export interface TrainerOptions {
   dispatchesPerSubmit?: number;
 }
 
+/**
+ * A trainer for `config` (from `resolveConfig`, which validates it) on `gpu`:
+ * the policy and value networks, the vectorized env, the rollout, GAE and the
+ * algorithm's update, all created here and released by `destroy()`. Each
+ * `step()` queues one iteration as one GPU submit (several only past
+ * `dispatchesPerSubmit`) and resolves to its metrics once they are read back;
+ * `checkpoint()`/`restore()` save and resume it bit-exactly. Compiles the
+ * kernels it needs on first use per device.
+ */
 export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, options: TrainerOptions = {}): Promise<Trainer> {
   // Nothing is created that the adapter cannot hold (a ConfigError naming the flag).
   assertWithinLimits(config, gpu.limits);

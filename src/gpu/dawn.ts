@@ -1,0 +1,108 @@
+/**
+ * The Node side of `requestGpu`: an adapter from Dawn (the `webgpu` package) on
+ * the Vulkan driver chosen by WEBGPU_RL_ADAPTER. device.ts imports this module
+ * only in Node; the package's browser build replaces it with dawn.browser.ts,
+ * so browser bundles never see `webgpu`, `node:fs` or `module`.
+ */
+import type { AdapterChoice, RequestGpuOptions } from './device';
+
+const SWIFTSHADER_ICDS = [
+  '/usr/lib/chromium/vk_swiftshader_icd.json',
+  '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
+  '/opt/google/chrome/vk_swiftshader_icd.json',
+  '/opt/google/chrome-beta/vk_swiftshader_icd.json',
+];
+
+const LAVAPIPE_ICDS = ['/usr/share/vulkan/icd.d/lvp_icd.json', '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'];
+
+/** An adapter on the chosen driver, or null when no driver answers. */
+export async function nodeAdapter(options: RequestGpuOptions): Promise<{ adapter: GPUAdapter; backend: string } | null> {
+  const env = process.env;
+  const choice: AdapterChoice = options.adapter ?? ((env.WEBGPU_RL_ADAPTER as AdapterChoice) || 'auto');
+  if (!['auto', 'lavapipe', 'swiftshader'].includes(choice)) {
+    throw new Error(`WEBGPU_RL_ADAPTER: "${choice}" is not one of auto, lavapipe, swiftshader`);
+  }
+  // A computed specifier, so the Studio's page build (which keeps this module
+  // as a lazy chunk it never loads) does not try to bundle the native addon.
+  const moduleName = 'webgpu';
+  const dawn = (await import(/* @vite-ignore */ moduleName)) as { create(flags: string[]): GPU; globals: Record<string, unknown> };
+  // Dawn's GPU* constants (GPUBufferUsage, ...) are globals in browsers.
+  for (const [k, v] of Object.entries(dawn.globals)) {
+    if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  }
+  const flags = options.dawnToggles?.length ? [`enable-dawn-features=${options.dawnToggles.join(',')}`] : [];
+  const fs = await import('node:fs');
+  const tryWith = async (icd: string | undefined, backend: string) => {
+    // Newer Vulkan loaders let VK_DRIVER_FILES win over VK_ICD_FILENAMES: set both while choosing.
+    const saved = env.VK_ICD_FILENAMES;
+    const savedDriverFiles = env.VK_DRIVER_FILES;
+    if (icd) env.VK_ICD_FILENAMES = env.VK_DRIVER_FILES = icd;
+    try {
+      // Dawn enumerates adapters inside these two synchronous calls; its limit
+      // warnings go to fd 2 from C there, past anything JS could intercept.
+      const quiet = options.dawnWarnings ? <T>(make: () => T) => make() : withoutNativeStderr(fs);
+      const gpu = quiet(() => dawn.create(flags));
+      const adapter = await quiet(() => gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' }));
+      // The Dawn instance must outlive the adapter; keep a reference on it.
+      if (adapter) (adapter as GPUAdapter & { __instance?: GPU }).__instance = gpu;
+      return adapter ? { adapter, backend } : null;
+    } finally {
+      if (icd) {
+        if (saved === undefined) delete env.VK_ICD_FILENAMES;
+        else env.VK_ICD_FILENAMES = saved;
+        if (savedDriverFiles === undefined) delete env.VK_DRIVER_FILES;
+        else env.VK_DRIVER_FILES = savedDriverFiles;
+      }
+    }
+  };
+  const swiftshaderIcd = () => SWIFTSHADER_ICDS.find((p) => fs.existsSync(p));
+  if (choice === 'swiftshader') {
+    const icd = swiftshaderIcd();
+    if (!icd) throw new Error(`SwiftShader requested but not found (looked in ${SWIFTSHADER_ICDS.join(', ')}); install chromium`);
+    return tryWith(icd, 'swiftshader');
+  }
+  if (choice === 'lavapipe') {
+    const icd = LAVAPIPE_ICDS.find((p) => fs.existsSync(p));
+    if (!icd) throw new Error('lavapipe requested but not found: apt-get install -y -t bookworm-backports mesa-vulkan-drivers');
+    return tryWith(icd, 'lavapipe');
+  }
+  const found = await tryWith(undefined, 'system');
+  if (found) return found;
+  const icd = swiftshaderIcd();
+  return icd ? tryWith(icd, 'swiftshader') : null;
+}
+
+type NodeFs = typeof import('node:fs');
+
+/**
+ * Runs `make` (synchronous native code: no JS runs meanwhile) with fd 2 on
+ * /dev/null, then puts the original stderr back: Node has no dup2, but open()
+ * takes the lowest free descriptor, and /dev/fd/N reopens what N refers to.
+ * Only for a terminal or a pipe: a reopened regular file would get an offset
+ * of its own, and `> log 2>&1` would then overwrite lines. Does nothing where
+ * it cannot be done safely (no /dev/fd, stdin or stdout closed, a socket).
+ */
+function withoutNativeStderr(fs: NodeFs): <T>(make: () => T) => T {
+  return (make) => {
+    let saved = -1;
+    try {
+      fs.fstatSync(0);
+      fs.fstatSync(1);
+      const stderr = fs.fstatSync(2);
+      if (stderr.isFIFO() || stderr.isCharacterDevice()) saved = fs.openSync('/dev/fd/2', 'a');
+    } catch {
+      saved = -1;
+    }
+    if (saved < 0) return make();
+    fs.closeSync(2);
+    const sink = fs.openSync('/dev/null', 'a');
+    try {
+      return make();
+    } finally {
+      fs.closeSync(sink);
+      const restored = fs.openSync(`/dev/fd/${saved}`, 'a');
+      fs.closeSync(saved);
+      if (sink !== 2 || restored !== 2) throw new Error(`webgpu-rl: could not restore stderr after silencing Dawn (fd ${sink} → ${restored})`);
+    }
+  };
+}

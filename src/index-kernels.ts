@@ -1,0 +1,26 @@
+/**
+ * `webgpu-rl/kernels`: one wrapper per WGSL kernel family, each created on a
+ * GpuContext and recording its dispatches into your compute pass (`encode`),
+ * plus the network layouts and initialisers the MLP kernels read and the
+ * algorithm updates built from them. Every wrapper has a float64 twin in
+ * `webgpu-rl/reference`.
+ */
+export { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation, type DenseLayer } from './nn/mlp';
+export { Mlp, MlpKernels, MlpPass, type MlpPassOptions, type BackwardOptions } from './kernels/mlp';
+export { Gae, type GaeBuffers, type GaeOptions } from './kernels/gae';
+export { PolicyKernels, CategoricalSampler, type PolicyOp, type LogProbEntropyOptions, type KlOptions, type SamplerOptions } from './kernels/policy';
+export { Adam, type AdamOptions, type AdamStatePart } from './kernels/optim';
+export { Reduction, ReduceKernels, type ReduceOp, type ReductionOptions } from './kernels/reduce';
+export { FisherVectorProduct, parameterVectorBytes, type FisherVectorProductOptions } from './kernels/fvp';
+export { ConjugateGradient, type ConjugateGradientOptions, type ApplyOperator } from './kernels/cg';
+export { LineSearch, type LineSearchOptions, type LineSearchBatch } from './kernels/linesearch';
+export { PolicyGradientLoss, ValueFit, type FullBatch } from './kernels/pg';
+export { FiniteCheck, MAX_CHECKED_TENSORS, type CheckedTensor } from './kernels/finite';
+export { CATEGORICAL, GAUSSIAN, type ActionDistribution } from './kernels/distribution';
+export { Rollout, ENV_SLOTS, type RolloutOptions, type RolloutStorage, type FinalObsLayout } from './kernels/rollout';
+
+export { PpoUpdate } from './algos/ppo';
+export { TrpoUpdate } from './algos/trpo';
+export { ReinforceUpdate } from './algos/reinforce';
+export type { Update, UpdateBatch, CheckpointPart } from './algos/update';
+export { UPDATE_FACTORIES, createUpdate, type UpdateFactory } from './algos/registry';

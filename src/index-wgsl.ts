@@ -1,0 +1,98 @@
+/**
+ * `webgpu-rl/wgsl`: the package's WGSL as a library. `wgsl(name)` composes a
+ * shader with everything it is loaded after (helper modules, generated
+ * constants) into one compilable source, reflected without a GPU: its uniform
+ * structs (packed by name with `StructView`), entry points and bindings. Use
+ * it to run a kernel in your own pipeline, or compile it with
+ * `ShaderFamily.load(gpu, name, wgsl(name).parts)`.
+ */
+import randomWgsl from '../shaders/random.wgsl?raw';
+import cgWgsl from '../shaders/cg.wgsl?raw';
+import fvpWgsl from '../shaders/fvp.wgsl?raw';
+import gaeWgsl from '../shaders/gae.wgsl?raw';
+import linesearchWgsl from '../shaders/linesearch.wgsl?raw';
+import optimWgsl from '../shaders/optim.wgsl?raw';
+import pgWgsl from '../shaders/pg.wgsl?raw';
+import policyWgsl from '../shaders/policy.wgsl?raw';
+import ppoWgsl from '../shaders/ppo.wgsl?raw';
+import reduceWgsl from '../shaders/reduce.wgsl?raw';
+import vecEnvWgsl from '../shaders/vec_env.wgsl?raw';
+import trigWgsl from '../shaders/trig.wgsl?raw';
+import finiteWgsl from '../shaders/finite.wgsl?raw';
+import { WgslSource, type WgslPart } from './gpu/kernel';
+import { COMMON_WGSL, wgslIndexConstants } from './gpu/wgsl';
+import { metricSlotsWgsl } from './core/metrics';
+import { envSources, type EnvDefinition } from './envs/env';
+import { CARTPOLE } from './envs/cartpole';
+import { ACROBOT } from './envs/acrobot';
+import { MOUNTAIN_CAR } from './envs/mountainCar';
+import { MOUNTAIN_CAR_CONTINUOUS } from './envs/mountainCarContinuous';
+import { PENDULUM } from './envs/pendulum';
+import { CATEGORICAL, GAUSSIAN } from './kernels/distribution';
+import { MLP_SOURCES } from './kernels/mlp';
+import { REDUCE_CONSTANTS } from './kernels/reduce';
+import { rolloutSources } from './kernels/rollout';
+import { STATS } from './algos/ppo';
+
+export { WgslSource, ShaderFamily, StructView, Kernel, type WgslPart, type LabelledWgsl, type BindingInfo, type BindingKind, type KernelOptions } from './gpu/kernel';
+export { UniformSlots, uniformSlotStride } from './gpu/slots';
+export { COMMON_WGSL, wgslConstants, wgslIndexConstants } from './gpu/wgsl';
+export { metricSlotsWgsl, GPU_METRIC_SLOTS, METRICS_BLOCK_FLOATS, metricSlot, type GpuMetric } from './core/metrics';
+export { envSources, type EnvDefinition } from './envs/env';
+export { CATEGORICAL, GAUSSIAN, type ActionDistribution } from './kernels/distribution';
+
+export interface WgslOptions {
+  /** The env module for the env shaders (vec_env, rollout, auto_reset, cartpole); default CartPole-v1. */
+  env?: EnvDefinition;
+}
+
+/** The helper modules every distribution-using family loads first: random.wgsl, then the action distribution. */
+const distribution = (): string[] => [randomWgsl, CATEGORICAL.wgsl];
+
+/**
+ * Each shaders/*.wgsl file with what it is loaded after, in the order the
+ * package's own wrappers load it. Helper modules (no entry points) come with
+ * what they call, so they too compile alone.
+ */
+const COMPOSITIONS = {
+  // common.wgsl reads its family's workgroup size; a family declares `override WG`.
+  common: () => ['override WG: u32 = 64u;', COMMON_WGSL],
+  random: () => [randomWgsl],
+  categorical: () => distribution(),
+  gaussian: () => [randomWgsl, GAUSSIAN.wgsl],
+  trig: () => [trigWgsl],
+  finite: () => [COMMON_WGSL, finiteWgsl],
+  auto_reset: ({ env }) => envSources(env),
+  cartpole: () => envSources(CARTPOLE),
+  acrobot: () => envSources(ACROBOT),
+  mountain_car: () => envSources(MOUNTAIN_CAR),
+  mountain_car_continuous: () => envSources(MOUNTAIN_CAR_CONTINUOUS),
+  pendulum: () => envSources(PENDULUM),
+  vec_env: ({ env }) => [COMMON_WGSL, ...envSources(env), vecEnvWgsl],
+  rollout: ({ env }) => rolloutSources(env),
+  mlp: () => MLP_SOURCES,
+  gae: () => [COMMON_WGSL, gaeWgsl],
+  cg: () => [COMMON_WGSL, cgWgsl],
+  optim: () => [COMMON_WGSL, optimWgsl],
+  reduce: () => [COMMON_WGSL, REDUCE_CONSTANTS, reduceWgsl],
+  policy: () => [COMMON_WGSL, ...distribution(), policyWgsl],
+  fvp: () => [COMMON_WGSL, ...distribution(), fvpWgsl],
+  pg: () => [COMMON_WGSL, ...distribution(), metricSlotsWgsl(), pgWgsl],
+  linesearch: () => [COMMON_WGSL, ...distribution(), metricSlotsWgsl(), linesearchWgsl],
+  ppo: () => [COMMON_WGSL, ...distribution(), metricSlotsWgsl(), wgslIndexConstants('STAT', STATS), ppoWgsl],
+} satisfies Record<string, (options: Required<WgslOptions>) => readonly WgslPart[]>;
+
+/** The names `wgsl` accepts: every file of shaders/, without `.wgsl`. */
+export type ShaderName = keyof typeof COMPOSITIONS;
+export const SHADER_NAMES = Object.keys(COMPOSITIONS) as ShaderName[];
+
+/**
+ * shaders/<name>.wgsl composed into one compilable source (`.code`, and its
+ * `.parts` in order), with its reflection: `.struct('GaeArgs')` packs a
+ * uniform by field name, `.bindings(entry)` lists what an entry point binds.
+ */
+export function wgsl(name: ShaderName, options: WgslOptions = {}): WgslSource {
+  const compose = (COMPOSITIONS as Record<string, (o: Required<WgslOptions>) => readonly WgslPart[]>)[name];
+  if (!compose) throw new Error(`wgsl: no shader named "${name}" (known: ${SHADER_NAMES.join(', ')})`);
+  return new WgslSource(name, compose({ env: options.env ?? CARTPOLE }));
+}
