@@ -91,9 +91,7 @@ fn env_reward(state: EnvState, action: EnvAction, reached: EnvState, terminated:
 }
 
 fn env_reset(key: ResetKey, p: EnvParams) -> EnvState {
-  let bits = reset_bits(key, 0u);
-  let u = vec4<f32>(uniform01(bits.x), uniform01(bits.y), uniform01(bits.z), uniform01(bits.w));
-  let s = 0.2 * (u - 0.5);
+  let s = reset_uniform4(key, 0.2);
   return EnvState(s.x, s.y, s.z, s.w);
 }
 

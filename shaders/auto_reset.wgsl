@@ -51,6 +51,15 @@ fn reset_bits(key: ResetKey, draw: u32) -> vec4<u32> {
   return philox4x32(vec4<u32>(key.env, key.episode, draw, 0u), vec2<u32>(key.seed, STREAM_RESET));
 }
 
+// Four uniform numbers in [−width/2, width/2) for a reset, from draw 0:
+// width·(u − 0.5) is one rounding after an exact subtraction, so no adapter's
+// fused multiply-add can change the bits.
+fn reset_uniform4(key: ResetKey, width: f32) -> vec4<f32> {
+  let bits = reset_bits(key, 0u);
+  let u = vec4<f32>(uniform01(bits.x), uniform01(bits.y), uniform01(bits.z), uniform01(bits.w));
+  return width * (u - 0.5);
+}
+
 // The start state of episode `episode` of env `env`.
 fn episode_start(envArgs: VecEnvArgs, p: EnvParams, env: u32, episode: u32) -> EnvState {
   return env_reset(ResetKey(env, episode, envArgs.seed), p);

@@ -36,12 +36,7 @@
 // Value loss (v - R)², or with value clipping max((v - R)², (v_old + clip(v - v_old, ±c) - R)²).
 override WG: u32 = 64;
 
-const RECORD_ACTION: u32 = 0u;
-const RECORD_LOG_PROB_OLD: u32 = 1u;
-const RECORD_ADVANTAGE: u32 = 2u;
-const RECORD_RETURN: u32 = 3u;
-const RECORD_VALUE_OLD: u32 = 4u;
-const RECORD_LOGITS_OLD: u32 = 5u;
+// RECORD_* (the fields of a minibatch record, then the old logits) are generated from RECORD_FIELDS in src/algos/ppo.ts.
 
 struct PpoArgs {
   batchSize: u32,

@@ -14,13 +14,12 @@ import linesearchWgsl from '../shaders/linesearch.wgsl?raw';
 import optimWgsl from '../shaders/optim.wgsl?raw';
 import pgWgsl from '../shaders/pg.wgsl?raw';
 import policyWgsl from '../shaders/policy.wgsl?raw';
-import ppoWgsl from '../shaders/ppo.wgsl?raw';
 import reduceWgsl from '../shaders/reduce.wgsl?raw';
 import vecEnvWgsl from '../shaders/vec_env.wgsl?raw';
 import trigWgsl from '../shaders/trig.wgsl?raw';
 import finiteWgsl from '../shaders/finite.wgsl?raw';
 import { WgslSource, type WgslPart } from './gpu/kernel';
-import { COMMON_WGSL, wgslIndexConstants } from './gpu/wgsl';
+import { COMMON_WGSL } from './gpu/wgsl';
 import { metricSlotsWgsl } from './core/metrics';
 import { envSources, type EnvDefinition } from './envs/env';
 import { CARTPOLE } from './envs/cartpole';
@@ -32,7 +31,7 @@ import { CATEGORICAL, GAUSSIAN } from './kernels/distribution';
 import { MLP_SOURCES } from './kernels/mlp';
 import { REDUCE_CONSTANTS } from './kernels/reduce';
 import { rolloutSources } from './kernels/rollout';
-import { STATS } from './algos/ppo';
+import { PPO_SOURCES } from './algos/ppo';
 
 export { WgslSource, ShaderFamily, StructView, Kernel, type WgslPart, type LabelledWgsl, type BindingInfo, type BindingKind, type KernelOptions } from './gpu/kernel';
 export { UniformSlots, uniformSlotStride } from './gpu/slots';
@@ -79,7 +78,7 @@ const COMPOSITIONS = {
   fvp: () => [COMMON_WGSL, ...distribution(), fvpWgsl],
   pg: () => [COMMON_WGSL, ...distribution(), metricSlotsWgsl(), pgWgsl],
   linesearch: () => [COMMON_WGSL, ...distribution(), metricSlotsWgsl(), linesearchWgsl],
-  ppo: () => [COMMON_WGSL, ...distribution(), metricSlotsWgsl(), wgslIndexConstants('STAT', STATS), ppoWgsl],
+  ppo: () => PPO_SOURCES,
 } satisfies Record<string, (options: Required<WgslOptions>) => readonly WgslPart[]>;
 
 /** The names `wgsl` accepts: every file of shaders/, without `.wgsl`. */

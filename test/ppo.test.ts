@@ -5,11 +5,11 @@ import { policyLoss64, valueLoss64, type PolicySample } from '../src/reference/p
 import { testGpu, seededRandom, expectClose } from './helpers';
 import type { GpuContext } from '../src/gpu/device';
 import { UniformSlots } from '../src/gpu/slots';
-import { ppoFamily, STATS } from '../src/algos/ppo';
+import { ppoFamily, STATS, RECORD_FIELDS } from '../src/algos/ppo';
 
 const numActions = 3;
 const obsDim = 4;
-const recordStride = 5 + numActions;
+const recordStride = RECORD_FIELDS.length + numActions;
 
 function ppoArgs(o: { batchSize: number; minibatchSize: number; clip?: number; entropyCoef?: number; valueClip?: number; klPenalty?: boolean; normalize?: number }) {
   return {

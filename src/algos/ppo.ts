@@ -15,7 +15,7 @@ import { Adam } from '../kernels/optim';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import type { ResolvedConfig } from '../core/config';
 import { metricSlot, metricSlotsWgsl } from '../core/metrics';
-import { COMMON_WGSL, wgslIndexConstants } from '../gpu/wgsl';
+import { COMMON_WGSL, wgslConstants, wgslIndexConstants } from '../gpu/wgsl';
 import { UniformSlots } from '../gpu/slots';
 import { CATEGORICAL } from '../kernels/distribution';
 import type { CheckpointPart, Update, UpdateBatch } from './update';
@@ -23,11 +23,22 @@ import type { CheckpointPart, Update, UpdateBatch } from './update';
 /** Per-sample statistics rows of rowStats, in order (ppo.wgsl's STAT_* are generated from this list). */
 export const STATS = ['policy_loss', 'approx_kl', 'clipped', 'entropy', 'value_loss'] as const;
 
+/**
+ * The fields of a gathered minibatch record, in order (ppo.wgsl's RECORD_* are
+ * generated from this list); the behaviour logits follow them, so a record is
+ * RECORD_FIELDS.length + numActions floats.
+ */
+export const RECORD_FIELDS = ['action', 'log_prob_old', 'advantage', 'return', 'value_old'] as const;
+const RECORD_CONSTANTS = wgslConstants(Object.fromEntries(RECORD_FIELDS.map((field, i) => [`RECORD_${field.toUpperCase()}`, i] as const).concat([['RECORD_LOGITS_OLD', RECORD_FIELDS.length]])));
+
 type PpoKernels = Record<'gather_minibatch' | 'minibatch_losses' | 'minibatch_advantage_stats' | 'early_stop' | 'adapt_kl_coef' | 'begin_update', Kernel>;
 
-/** shaders/ppo.wgsl with everything it is loaded after, compiled once per device. */
+/** shaders/ppo.wgsl with everything it is loaded after, in order. */
+export const PPO_SOURCES: readonly string[] = [COMMON_WGSL, randomWgsl, CATEGORICAL.wgsl, metricSlotsWgsl(), wgslIndexConstants('STAT', STATS), RECORD_CONSTANTS, ppoWgsl];
+
+/** shaders/ppo.wgsl compiled once per device. */
 export function ppoFamily(gpu: GpuContext): Promise<ShaderFamily> {
-  return ShaderFamily.load(gpu, 'ppo', [COMMON_WGSL, randomWgsl, CATEGORICAL.wgsl, metricSlotsWgsl(), wgslIndexConstants('STAT', STATS), ppoWgsl]);
+  return ShaderFamily.load(gpu, 'ppo', PPO_SOURCES);
 }
 
 function ppoKernels(gpu: GpuContext): Promise<{ family: ShaderFamily; kernels: PpoKernels }> {
@@ -78,7 +89,7 @@ export class PpoUpdate implements Update {
     const slots = UniformSlots.create(gpu, family.struct('MinibatchArgs'), slotValues, 'ppo.slots');
     const slot = slots.binding;
 
-    const recordStride = 5 + numActions;
+    const recordStride = RECORD_FIELDS.length + numActions;
     const mbObs = storageBuffer(gpu, 'ppo.mbObs', B * obsDim * 4);
     const mbRecords = storageBuffer(gpu, 'ppo.mbRecords', B * recordStride * 4);
     const rowStats = storageBuffer(gpu, 'ppo.rowStats', STATS.length * batchSize * 4);
