@@ -38,7 +38,7 @@ async function countBuffers(page: Page): Promise<void> {
 const liveBuffers = (page: Page) => page.evaluate(() => (window as unknown as { liveBuffers: () => LiveBuffers }).liveBuffers());
 
 test(`${CYCLES} Train → Reset cycles leave the live GPU buffers where they started`, async ({ page }) => {
-  test.setTimeout(240_000);
+  test.setTimeout(480_000);
   const errors = collectErrors(page);
   await countBuffers(page);
   await openStudio(page, `?${TINY_RUN}`);
@@ -49,7 +49,10 @@ test(`${CYCLES} Train → Reset cycles leave the live GPU buffers where they sta
   for (let cycle = 0; cycle < CYCLES; cycle++) {
     await page.getByTestId('train').click();
     // Every algorithm has reported an iteration and more are queued: Reset stops a run in flight.
-    for (const label of LABELS) await expect(status).toContainText(new RegExp(`${label}: iteration \\d+,`), { timeout: 60_000 });
+    // The first cycle also compiles every kernel while the first trainers already keep
+    // the (CPU) adapter busy, which on a loaded 2-core machine took over a minute.
+    const timeout = cycle === 0 ? 180_000 : 60_000;
+    for (const label of LABELS) await expect(status).toContainText(new RegExp(`${label}: iteration \\d+,`), { timeout });
     peak = Math.max(peak, (await liveBuffers(page)).count);
     await page.getByTestId('reset').click();
     await expect(status).toHaveAttribute('data-state', 'idle');
