@@ -47,3 +47,14 @@ export function philox4x32(counter: readonly [number, number, number, number], k
 export function uniform01(bits: number): number {
   return (bits >>> 8) * 2 ** -24;
 }
+
+/**
+ * Four uniform numbers in [−width/2, width/2) for the reset of episode
+ * `episode` of env `env`: the twin of reset_uniform4 in shaders/auto_reset.wgsl
+ * (draw 0 of the STREAM_RESET stream), in float64.
+ */
+export function resetUniform4(seed: number, env: number, episode: number, width: number): [number, number, number, number] {
+  const bits = philox4x32([env, episode, 0, 0], [seed, STREAM_RESET]);
+  const value = (w: number) => width * (uniform01(w) - 0.5);
+  return [value(bits[0]), value(bits[1]), value(bits[2]), value(bits[3])];
+}

@@ -3,7 +3,7 @@
  * with the "book" dynamics, plus the TimeLimit wrapper's truncation), with the
  * same Philox-drawn resets as shaders/acrobot.wgsl.
  */
-import { philox4x32, uniform01, STREAM_RESET } from '../core/random';
+import { resetUniform4 } from '../core/random';
 import { envSpec } from '../core/envSpecs';
 import type { EnvModel64 } from './vecEnvRef';
 
@@ -97,9 +97,7 @@ export function acrobotObs64(s: ArrayLike<number>): number[] {
  * [-0.1, 0.1), 0.2 (u - 0.5) from philox4x32((env, episode, 0, 0), (seed, STREAM_RESET)).
  */
 export function acrobotResetState64(seed: number, env: number, episode: number): Vec4 {
-  const bits = philox4x32([env, episode, 0, 0], [seed, STREAM_RESET]);
-  const value = (w: number) => 0.2 * (uniform01(w) - 0.5);
-  return [value(bits[0]), value(bits[1]), value(bits[2]), value(bits[3])];
+  return resetUniform4(seed, env, episode, 0.2);
 }
 
 export const ACROBOT_MODEL: EnvModel64 = Object.freeze({

@@ -4,7 +4,7 @@
  * same Philox-drawn resets as shaders/cartpole.wgsl, so a whole vectorized GPU
  * run can be replayed on the CPU and compared.
  */
-import { philox4x32, uniform01, STREAM_RESET } from '../core/random';
+import { resetUniform4 } from '../core/random';
 import { envSpec } from '../core/envSpecs';
 
 export interface CartPolePhysics {
@@ -68,9 +68,7 @@ export function cartpoleStep64(
  * Written 0.1 * (u - 0.5) as the shader does (one rounding there).
  */
 export function cartpoleResetState64(seed: number, env: number, episode: number): CartPoleState {
-  const bits = philox4x32([env, episode, 0, 0], [seed, STREAM_RESET]);
-  const component = (w: number) => 0.1 * (uniform01(w) - 0.5);
-  return [component(bits[0]), component(bits[1]), component(bits[2]), component(bits[3])];
+  return resetUniform4(seed, env, episode, 0.1);
 }
 
 export interface CartPoleStepResult<F extends Float32Array | Float64Array = Float64Array> {
