@@ -113,24 +113,29 @@ export class Runner {
   }
 
   private async loop(): Promise<void> {
-    const queues = new Map<Lane, Promise<IterationMetrics>[]>(this.lanes.map((lane) => [lane, []]));
+    // Iterations in submission order. Every trainer shares the device's one queue,
+    // which finishes work in that order, so waiting on the oldest is never slower
+    // than racing the lanes' heads; and it is fair: a race among heads that are
+    // already done always goes to the lane listed first, and on a busy adapter
+    // the last lane's first report waited for minutes behind the others.
+    const inFlight: { lane: Lane; step: Promise<IterationMetrics> }[] = [];
+    const queued = (lane: Lane) => inFlight.reduce((n, f) => n + (f.lane === lane ? 1 : 0), 0);
     try {
       for (;;) {
         // Round-robin: every lane gets its next iteration queued before any lane gets a second one.
         for (let depth = 0; depth < QUEUE_DEPTH && this.current === 'running'; depth++) {
-          for (const [lane, queue] of queues) {
-            if (queue.length > depth || lane.finished || !wantsMore(lane)) continue;
+          for (const lane of this.lanes) {
+            if (queued(lane) > depth || lane.finished || !wantsMore(lane)) continue;
             const step = lane.trainer.step();
-            // Rejections are handled when the step reaches the head of its queue.
+            // Rejections are handled when the step reaches the head of the queue.
             step.catch(() => undefined);
-            queue.push(step);
+            inFlight.push({ lane, step });
           }
         }
-        const heads = [...queues].filter(([, queue]) => queue.length > 0);
-        if (heads.length === 0 || this.aborted()) break;
-        const { lane, metrics } = await Promise.race(heads.map(([lane, queue]) => queue[0].then((metrics) => ({ lane, metrics }))));
+        if (inFlight.length === 0 || this.aborted()) break;
+        const metrics = await inFlight[0].step;
         if (this.aborted()) return;
-        queues.get(lane)!.shift();
+        const { lane } = inFlight.shift()!;
         this.report(lane, metrics);
         await yieldToBrowser();
       }
