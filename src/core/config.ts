@@ -207,6 +207,11 @@ function describeRange(spec: FieldSpec): string {
   return `${r.int ? 'an integer' : 'a number'} in ${r.exclusiveMin ? '(' : '['}${lo}, ${hi}]`;
 }
 
+/** What a field is and the values it allows, for error messages. */
+export function fieldAllowed(key: keyof TrainConfig): string {
+  return `${FIELDS[key].doc}; must be ${describeRange(FIELDS[key])}`;
+}
+
 /** Smallest positive normal f32: a nonzero real below it is flushed to 0 (or loses precision) on the GPU. */
 export const F32_MIN_NORMAL = 2 ** -126;
 
@@ -347,7 +352,7 @@ export function parseTrainArgs(
   for (const [name, raw] of parseFlags(argv, kinds)) {
     const key = byFlag.get(name);
     if (!key) extra[name] = raw;
-    else if (FIELDS[key].kind === 'number') overrides[key] = parseNumberText(name, raw as string, `${FIELDS[key].doc}; must be ${describeRange(FIELDS[key])}`);
+    else if (FIELDS[key].kind === 'number') overrides[key] = parseNumberText(name, raw as string, fieldAllowed(key));
     else overrides[key] = raw;
   }
   return { overrides: overrides as Partial<TrainConfig>, extra };

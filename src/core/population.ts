@@ -1,0 +1,186 @@
+/**
+ * Populations of agents: one base configuration plus per-agent values of the
+ * hyperparameters that can differ between agents (the ones a population keeps
+ * in a GPU buffer). Shapes and plans (network width, envs, steps, epochs,
+ * minibatch, iteration budget) are shared by the population.
+ *
+ * A sweep is written in the field's own flag:
+ *   --lr 3e-4,1e-3,3e-3     a list: one axis of a grid (every list × every other list)
+ *   --seed 1..32            integers from..to: a list too
+ *   --lr log:1e-4..1e-2     P values log-spaced from..to over the P agents (lin: for even spacing)
+ * The grid's first swept flag varies slowest. With --population P and a grid of G
+ * points, P must be a multiple of G and the grid repeats; an unswept seed S gives
+ * agent k the seed S + k, so the agents of one grid point still differ.
+ */
+import { ConfigError, FIELDS, fieldAllowed, parseFlags, parseNumberText, resolveConfig, type FlagKind, type ResolvedConfig, type TrainConfig } from './config';
+
+/** Most agents in one population. */
+export const MAX_POPULATION = 4096;
+
+/** Fields each agent may set for itself; every other field is shared by the population. */
+export const AGENT_FIELDS = [
+  'seed',
+  'lr',
+  'valueLr',
+  'clip',
+  'valueClip',
+  'entCoef',
+  'maxGradNorm',
+  'targetKl',
+  'klTarget',
+  'klCoef',
+  'gamma',
+  'lambda',
+  'maxKl',
+  'damping',
+  'acceptRatio',
+] as const satisfies readonly (keyof TrainConfig)[];
+export type AgentField = (typeof AGENT_FIELDS)[number];
+
+export type Sweep =
+  /** One grid axis. */
+  | { kind: 'list'; values: number[] }
+  /** One value per agent, spread from..to over the population. */
+  | { kind: 'spread'; scale: 'log' | 'lin'; from: number; to: number };
+
+export interface PopulationPlan {
+  size: number;
+  /** Agent k's whole configuration, validated. */
+  agents: ResolvedConfig[];
+  /** The fields whose values differ between agents, in the order given. */
+  swept: AgentField[];
+}
+
+const isAgentField = (key: keyof TrainConfig): key is AgentField => (AGENT_FIELDS as readonly string[]).includes(key);
+
+const SWEEP_FORMS = 'a list a,b,c, integers a..b (seed), or log:a..b / lin:a..b';
+
+/** Whether a flag's text is a sweep rather than one value. */
+export function isSweepText(raw: string): boolean {
+  return raw.includes(',') || raw.includes('..') || /^(log|lin):/.test(raw);
+}
+
+/** Reads one field's sweep text; refuses fields that the population shares. */
+export function parseSweep(key: keyof TrainConfig, raw: string): Sweep {
+  const spec = FIELDS[key];
+  const flag = spec.flag;
+  if (!isAgentField(key)) {
+    const sweepable = AGENT_FIELDS.map((k) => `--${FIELDS[k].flag}`).join(', ');
+    throw new ConfigError(`--${flag}: ${JSON.stringify(raw)} is a sweep, but ${spec.doc} is shared by every agent of a population (sweepable: ${sweepable})`);
+  }
+  const number = (text: string) => parseNumberText(flag, text, `a sweep is ${SWEEP_FORMS}`);
+  const spread = /^(log|lin):(.+)\.\.(.+)$/.exec(raw);
+  if (spread) {
+    if (key === 'seed') throw new ConfigError(`--seed: ${JSON.stringify(raw)} is not allowed (seeds are integers: write --seed a..b or a list)`);
+    const [from, to] = [number(spread[2]), number(spread[3])];
+    const scale = spread[1] as 'log' | 'lin';
+    if (scale === 'log' && (from <= 0 || to <= 0)) throw new ConfigError(`--${flag}: ${JSON.stringify(raw)} is not allowed (a log: spread needs both ends > 0)`);
+    return { kind: 'spread', scale, from, to };
+  }
+  const range = /^(.+)\.\.(.+)$/.exec(raw);
+  if (range) {
+    if (key !== 'seed') throw new ConfigError(`--${flag}: ${JSON.stringify(raw)} is not allowed (a..b is for seeds; for ${spec.doc} write log:a..b or lin:a..b)`);
+    const [from, to] = [number(range[1]), number(range[2])];
+    if (!Number.isInteger(from) || !Number.isInteger(to) || to < from) {
+      throw new ConfigError(`--seed: ${JSON.stringify(raw)} is not allowed (a..b needs integers with a <= b)`);
+    }
+    if (to - from + 1 > MAX_POPULATION) throw new ConfigError(`--seed: ${JSON.stringify(raw)} gives ${to - from + 1} seeds; at most ${MAX_POPULATION} agents`);
+    return { kind: 'list', values: Array.from({ length: to - from + 1 }, (_, i) => from + i) };
+  }
+  const parts = raw.split(',');
+  if (parts.some((p) => p === '')) throw new ConfigError(`--${flag}: ${JSON.stringify(raw)} has an empty item (${SWEEP_FORMS})`);
+  const values = parts.map(number);
+  if (new Set(values).size !== values.length) throw new ConfigError(`--${flag}: ${JSON.stringify(raw)} repeats a value (each grid value once)`);
+  return { kind: 'list', values };
+}
+
+/** The value of a spread for agent k of P. */
+function spreadValue(s: Extract<Sweep, { kind: 'spread' }>, k: number, size: number): number {
+  if (size === 1) return s.from;
+  const t = k / (size - 1);
+  return s.scale === 'log' ? Math.exp(Math.log(s.from) + t * (Math.log(s.to) - Math.log(s.from))) : s.from + t * (s.to - s.from);
+}
+
+/**
+ * The population's agents: `base` for everything, each sweep's value per agent.
+ * Throws ConfigError (one line) for a bad size or any agent's bad value.
+ */
+export function resolvePopulation(base: Partial<TrainConfig>, sweeps: ReadonlyMap<AgentField, Sweep>, population?: number): PopulationPlan {
+  if (population !== undefined && (!Number.isInteger(population) || population < 1 || population > MAX_POPULATION)) {
+    throw new ConfigError(`--population: ${population} is not allowed (agents trained together; must be an integer in [1, ${MAX_POPULATION}])`);
+  }
+  const axes = [...sweeps].filter((entry): entry is [AgentField, Extract<Sweep, { kind: 'list' }>] => entry[1].kind === 'list');
+  const grid = axes.reduce((n, [, s]) => n * s.values.length, 1);
+  const axisNames = axes.map(([k]) => `--${FIELDS[k].flag}`).join(' × ');
+  if (grid > MAX_POPULATION) throw new ConfigError(`${axisNames}: the grid has ${grid} points; at most ${MAX_POPULATION} agents`);
+  const hasSpread = [...sweeps.values()].some((s) => s.kind === 'spread');
+  let size: number;
+  if (population !== undefined) {
+    if (population % grid !== 0) throw new ConfigError(`--population: ${population} is not a multiple of the ${grid} grid points of ${axisNames}`);
+    if (sweeps.get('seed')?.kind === 'list' && population !== grid) {
+      throw new ConfigError(`--population: ${population} agents, but the seeds and grid give ${grid} (with listed seeds, leave --population out or make it ${grid})`);
+    }
+    size = population;
+  } else {
+    if (hasSpread && grid === 1) {
+      const [key] = [...sweeps].find(([, s]) => s.kind === 'spread')!;
+      throw new ConfigError(`--${FIELDS[key].flag}: a log:/lin: spread needs --population (how many agents to spread over)`);
+    }
+    size = grid;
+  }
+  const baseSeed = base.seed ?? resolveConfig(base).seed;
+  const agents: ResolvedConfig[] = [];
+  for (let k = 0; k < size; k++) {
+    const values: Partial<TrainConfig> = {};
+    // Mixed radix over the grid, the first axis slowest.
+    let rest = k % grid;
+    for (let a = axes.length - 1; a >= 0; a--) {
+      const [key, axis] = axes[a];
+      values[key] = axis.values[rest % axis.values.length];
+      rest = Math.floor(rest / axis.values.length);
+    }
+    for (const [key, s] of sweeps) if (s.kind === 'spread') values[key] = spreadValue(s, k, size);
+    if (!sweeps.has('seed')) values.seed = baseSeed + k;
+    try {
+      agents.push(resolveConfig({ ...base, ...values }));
+    } catch (error) {
+      if (error instanceof ConfigError && size > 1) throw new ConfigError(`agent ${k}: ${error.message}`);
+      throw error;
+    }
+  }
+  const candidates: AgentField[] = sweeps.has('seed') ? [...sweeps.keys()] : [...sweeps.keys(), 'seed'];
+  return { size, agents, swept: candidates.filter((key) => agents.some((a) => a[key] !== agents[0][key])) };
+}
+
+/**
+ * The train command's flags with sweeps: like parseTrainArgs, but a field's
+ * text may be a sweep, and --population is read.
+ */
+export function parsePopulationArgs(
+  argv: readonly string[],
+  extraFlags: Readonly<Record<string, FlagKind>> = {},
+): { base: Partial<TrainConfig>; sweeps: Map<AgentField, Sweep>; population?: number; extra: Record<string, string | boolean> } {
+  const byFlag = new Map<string, keyof TrainConfig>();
+  const kinds: Record<string, FlagKind> = { ...extraFlags, population: 'value' };
+  for (const [key, spec] of Object.entries(FIELDS) as [keyof TrainConfig, (typeof FIELDS)[keyof TrainConfig]][]) {
+    byFlag.set(spec.flag, key);
+    kinds[spec.flag] = spec.kind === 'boolean' ? 'boolean' : 'value';
+  }
+  const base: Record<string, unknown> = {};
+  const sweeps = new Map<AgentField, Sweep>();
+  const extra: Record<string, string | boolean> = {};
+  let population: number | undefined;
+  for (const [name, raw] of parseFlags(argv, kinds)) {
+    const key = byFlag.get(name);
+    if (name === 'population') population = parseNumberText('population', raw as string, `agents trained together; must be an integer in [1, ${MAX_POPULATION}]`);
+    else if (!key) extra[name] = raw;
+    else if (FIELDS[key].kind !== 'number') base[key] = raw;
+    else if (isSweepText(raw as string)) {
+      const sweep = parseSweep(key, raw as string);
+      // A one-value list is just that value.
+      if (sweep.kind === 'list' && sweep.values.length === 1) base[key] = sweep.values[0];
+      else sweeps.set(key as AgentField, sweep);
+    } else base[key] = parseNumberText(name, raw as string, fieldAllowed(key));
+  }
+  return { base: base as Partial<TrainConfig>, sweeps, population, extra };
+}
