@@ -38,16 +38,23 @@ export class BrowserUnavailable extends Error {
   override name = 'BrowserUnavailable';
 }
 
+/** Which page to serve: the bench page by default; `prebundle` lists CommonJS dependencies Vite must convert first. */
+export interface BenchPageChoice {
+  page: string;
+  prebundle: string[];
+}
+
 /**
- * Serves the bench page, launches Chromium with `toggles` as Dawn features,
- * and hands `use` a function that opens a fresh page (ready for calls);
- * closes everything afterwards.
+ * Serves the bench page (or `choice.page`), launches Chromium with `toggles`
+ * as Dawn features, and hands `use` a function that opens a fresh page (ready
+ * for calls); closes everything afterwards.
  */
 export async function withBenchPages<T>(
   toggles: readonly string[],
   repoRoot: string,
   log: (line: string) => void,
   use: (openPage: () => Promise<Page>) => Promise<T>,
+  choice: BenchPageChoice = { page: 'bench/page/index.html', prebundle: [] },
 ): Promise<T> {
   const executablePath = chromiumPath();
   if (!existsSync(executablePath)) {
@@ -65,8 +72,8 @@ export async function withBenchPages<T>(
     clearScreen: false,
     // wgsl_reflect's `main` is CommonJS inside a "type": "module" package; use its ES build (as the Studio does).
     resolve: { alias: [{ find: /^wgsl_reflect$/, replacement: 'wgsl_reflect/wgsl_reflect.module.js' }] },
-    // Served as-is: no dependency pre-bundling, so the page never reloads in the middle of a case.
-    optimizeDeps: { noDiscovery: true, include: [] },
+    // Served as-is: no dependency discovery, so the page never reloads in the middle of a case.
+    optimizeDeps: { noDiscovery: true, include: choice.prebundle },
     server: { host: '127.0.0.1', port: 41807, strictPort: false, hmr: false, watch: null },
   });
   await server.listen();
@@ -88,7 +95,7 @@ export async function withBenchPages<T>(
       page.on('pageerror', (error) => log(`[browser] uncaught: ${error.message}`));
       // The page's CPU clock: every Chromium process this one started (the GPU process runs SwiftShader).
       await page.exposeFunction('webgpuRlHostCpu', () => descendantsCpuSeconds(process.pid));
-      await page.goto(new URL('bench/page/index.html', base).href);
+      await page.goto(new URL(choice.page, base).href);
       await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 120_000 });
       return page;
     });
