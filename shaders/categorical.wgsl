@@ -9,6 +9,10 @@
 // prepends whichever module the action space needs:
 //   DistParams   one row of the policy output (a caller loads its row into one)
 //   DistAction   what a row's action is
+//   DistActionWord, dist_action_words(count)   how a buffer stores actions: that
+//                many words of that type per row (the rollout's EnvAction rows)
+//   dist_action_from_words(words, count)       a stored action, as a DistAction
+//   dist_action_to_words(a)                    and back
 //   Dist         one row's distribution:  dist_from_params(params, count)
 //   dist_log_prob(d, a), dist_entropy(d), dist_kl(old, updated)
 //   dist_sample(d, counter, key)   a draw from philox4x32(counter, key)
@@ -35,6 +39,8 @@
 
 alias DistParams = array<f32, DIST_MAX_PARAMS>;
 alias DistAction = u32;
+alias DistActionWord = i32;
+alias DistActionWords = array<DistActionWord, 1>;
 
 struct Dist {
   logits: DistParams,
@@ -57,6 +63,19 @@ fn dist_from_params(rowValues: DistParams, count: u32) -> Dist {
   var s = 0.0;
   for (var k = 0u; k < count; k++) { s += exp(rowValues[k] - m); }
   return Dist(rowValues, count, m, s);
+}
+
+fn dist_action_words(count: u32) -> u32 {
+  return 1u;
+}
+
+// An out-of-range index reads the last action rather than another row's logit.
+fn dist_action_from_words(words: DistActionWords, count: u32) -> DistAction {
+  return min(u32(max(words[0], 0)), count - 1u);
+}
+
+fn dist_action_to_words(a: DistAction) -> DistActionWords {
+  return DistActionWords(i32(a));
 }
 
 fn categorical_prob(d: Dist, k: u32) -> f32 {

@@ -33,6 +33,8 @@
 
 alias DistParams = array<f32, DIST_MAX_PARAMS>;
 alias DistAction = array<f32, DIST_MAX_ACTION_DIM>;
+alias DistActionWord = f32;
+alias DistActionWords = DistAction;
 
 // ½ log 2π
 const GAUSSIAN_HALF_LOG_TWO_PI: f32 = 0.918938533204672742;
@@ -52,6 +54,19 @@ struct DistUpdate {
 
 fn dist_from_params(rowValues: DistParams, count: u32) -> Dist {
   return Dist(rowValues, count / 2u);
+}
+
+// Actions are stored as their D components.
+fn dist_action_words(count: u32) -> u32 {
+  return count / 2u;
+}
+
+fn dist_action_from_words(words: DistActionWords, count: u32) -> DistAction {
+  return words;
+}
+
+fn dist_action_to_words(a: DistAction) -> DistActionWords {
+  return a;
 }
 
 fn gaussian_mean(d: Dist, i: u32) -> f32 {

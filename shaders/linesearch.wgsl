@@ -20,7 +20,7 @@
 //   theta [paramCount] the policy parameters; x [paramCount] the CG solution
 //   candidate [paramCount] the parameters being scored
 //   logits [rows][numActions] the candidate's output; logitsOld likewise for π_old
-//   actions [rows] i32, logProbsOld [rows], advantages [rows] (raw; normalised
+//   actions [rows][W] DistActionWord (W = dist_action_words(numActions)), logProbsOld [rows], advantages [rows] (raw; normalised
 //     here with metrics[METRIC_ADVANTAGE_MEAN/STD] when normalizeAdvantages = 1)
 //   rowTerms [2][rows]: surrogate terms −ratio·Â, then KL(π_old ‖ π_cand) per row
 //   candidateStats [2][backtracks + 1]: mean surrogate per slot, then mean KL per slot
@@ -72,7 +72,7 @@ struct StepState {
 @group(0) @binding(7) var<storage, read_write> candidate: array<f32>;
 @group(0) @binding(8) var<storage, read> logits: array<f32>;
 @group(0) @binding(9) var<storage, read> logitsOld: array<f32>;
-@group(0) @binding(10) var<storage, read> actions: array<i32>;
+@group(0) @binding(10) var<storage, read> actions: array<DistActionWord>;
 @group(0) @binding(11) var<storage, read> logProbsOld: array<f32>;
 @group(0) @binding(12) var<storage, read> advantages: array<f32>;
 @group(0) @binding(13) var<storage, read_write> rowTerms: array<f32>;
@@ -128,7 +128,10 @@ fn candidate_terms(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
   if (args.normalizeAdvantages != 0u) {
     advantage = (advantage - metricsIn[METRIC_ADVANTAGE_MEAN]) / (metricsIn[METRIC_ADVANTAGE_STD] + 1e-8);
   }
-  let logP = dist_update_log_prob(update, u32(actions[r]));
+  let W = dist_action_words(A);
+  var words: DistActionWords;
+  for (var k = 0u; k < W; k++) { words[k] = actions[r * W + k]; }
+  let logP = dist_update_log_prob(update, dist_action_from_words(words, A));
   rowTerms[r] = -exp(logP - logProbsOld[r]) * advantage;
   rowTerms[args.rows + r] = dist_update_kl(update);
 }

@@ -4,7 +4,8 @@
 // constants (src/core/metrics.ts).
 //
 // Buffers (rows = the whole batch, time-major rollout samples):
-//   logits [rows][numActions] the policy's output; actions [rows] i32
+//   logits [rows][numActions] the policy's distribution parameters (numActions per row);
+//   actions [rows][W] DistActionWord, W = dist_action_words(numActions)
 //   logProbsOld [rows] log π_old(a|s); advantages [rows] raw (normalised here
 //     with metrics[METRIC_ADVANTAGE_MEAN/STD] when normalizeAdvantages = 1:
 //     Â = (A − mean) / (std + 1e-8), the seed's compute_gae)
@@ -29,7 +30,7 @@ struct PgArgs {
 
 @group(0) @binding(0) var<uniform> args: PgArgs;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> actions: array<i32>;
+@group(0) @binding(2) var<storage, read> actions: array<DistActionWord>;
 @group(0) @binding(3) var<storage, read> logProbsOld: array<f32>;
 @group(0) @binding(4) var<storage, read> advantages: array<f32>;
 @group(0) @binding(5) var<storage, read> metricsIn: array<f32>;
@@ -48,7 +49,10 @@ fn policy_gradient(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
   var row: DistParams;
   for (var k = 0u; k < A; k++) { row[k] = logits[base + k]; }
   let d = dist_from_params(row, A);
-  let action = u32(actions[r]);
+  let W = dist_action_words(A);
+  var words: DistActionWords;
+  for (var k = 0u; k < W; k++) { words[k] = actions[r * W + k]; }
+  let action = dist_action_from_words(words, A);
   let logP = dist_log_prob(d, action);
   var advantage = advantages[r];
   if (args.normalizeAdvantages != 0u) {

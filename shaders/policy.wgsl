@@ -1,11 +1,14 @@
-// Categorical policy head over logits [rows][numActions]: thin entry points over
-// the distribution module (shaders/categorical.wgsl's dist_* functions), which
-// is loaded before this file, after random.wgsl and common.wgsl.
+// Policy head over distribution parameters [rows][numActions] (logits, or a
+// Gaussian's means and log-stds): thin entry points over the distribution
+// module (shaders/categorical.wgsl's dist_* functions, or gaussian.wgsl's),
+// which is loaded before this file, after random.wgsl and common.wgsl.
+// `numActions` is the parameters per row.
 //
 // Buffers:
 //   logits, logitsOld, logitsNew  [rows][numActions] f32
-//   actions                       [rows] i32 (read by log_prob_entropy)
-//   sampledActions                [rows] i32 (written by sample)
+//   actions                       [rows][W] DistActionWord, W = dist_action_words(numActions)
+//                                 (categorical: one i32; read by log_prob_entropy)
+//   sampledActions                the same (written by sample)
 //   logProb, entropy, kl          [rows] f32
 // Dispatch: `rows` invocations, one per row.
 //
@@ -30,14 +33,14 @@ struct SampleStep {
 
 @group(0) @binding(0) var<uniform> args: PolicyArgs;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> actions: array<i32>;
+@group(0) @binding(2) var<storage, read> actions: array<DistActionWord>;
 @group(0) @binding(3) var<storage, read_write> logProb: array<f32>;
 @group(0) @binding(4) var<storage, read_write> entropy: array<f32>;
 @group(0) @binding(5) var<storage, read> logitsOld: array<f32>;
 @group(0) @binding(6) var<storage, read> logitsNew: array<f32>;
 @group(0) @binding(7) var<storage, read_write> kl: array<f32>;
 @group(0) @binding(8) var<uniform> step: SampleStep;
-@group(0) @binding(9) var<storage, read_write> sampledActions: array<i32>;
+@group(0) @binding(9) var<storage, read_write> sampledActions: array<DistActionWord>;
 
 // Row r of `logits` as a distribution.
 fn logits_dist(r: u32) -> Dist {
@@ -53,8 +56,10 @@ fn log_prob_entropy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
   if (r >= args.rows) { return; }
   let A = args.numActions;
   let d = logits_dist(r);
-  // An out-of-range action reads the last action's logit rather than another row's.
-  let action = min(u32(max(actions[r], 0)), A - 1u);
+  let W = dist_action_words(A);
+  var words: DistActionWords;
+  for (var k = 0u; k < W; k++) { words[k] = actions[r * W + k]; }
+  let action = dist_action_from_words(words, A);
   logProb[r] = dist_log_prob(d, action);
   entropy[r] = dist_entropy(d);
 }
@@ -79,6 +84,8 @@ fn sample(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   if (r >= args.rows) { return; }
   let d = logits_dist(r);
   let chosen = dist_sample(d, vec4<u32>(r, step.t, args.iteration, 0u), vec2<u32>(args.seed, STREAM_ACTION));
-  sampledActions[r] = i32(chosen);
+  let W = dist_action_words(args.numActions);
+  let words = dist_action_to_words(chosen);
+  for (var k = 0u; k < W; k++) { sampledActions[r * W + k] = words[k]; }
   logProb[r] = dist_log_prob(d, chosen);
 }

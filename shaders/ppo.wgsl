@@ -7,12 +7,14 @@
 // STAT_* constants (src/algos/ppo.ts STATS) and METRIC_* slots.
 //
 // Rollout buffers (time-major, sample j = t * numEnvs + env, j < batchSize):
-//   obs [..][obsDim], actions [j] i32, logProbs [j], advantages [j], returns [j],
-//   logits [j][numActions] (the behaviour policy's logits)
+//   obs [..][obsDim], actions [j][W] DistActionWord (W = dist_action_words(numActions):
+//   a categorical index, or a Gaussian's components), logProbs [j], advantages [j],
+//   returns [j], logits [j][numActions] (the behaviour policy's distribution parameters;
+//   numActions is the parameters per row)
 // Minibatch buffers, B = minibatchSize rows:
 //   mbObs [B][obsDim] (the networks' input)
-//   mbRecords [B][RECORD_STRIDE]: action, logProbOld, advantage, return, valueOld
-//     (= return - advantage), then the behaviour logits
+//   mbRecords [B][record_stride()]: logProbOld, advantage, return, valueOld
+//     (= return - advantage), then the behaviour parameters, then the action's W words
 // metrics: the iteration's metrics block; its METRIC_* slot constants are generated
 //   from src/core/metrics.ts and prepended. The update kernels keep their scalars
 //   there too (advantage statistics, KL coefficient, epoch KL, update_active).
@@ -36,7 +38,7 @@
 // Value loss (v - R)², or with value clipping max((v - R)², (v_old + clip(v - v_old, ±c) - R)²).
 override WG: u32 = 64;
 
-// RECORD_* (the fields of a minibatch record, then the old logits) are generated from RECORD_FIELDS in src/algos/ppo.ts.
+// RECORD_* (the fields of a minibatch record, then where the old parameters start) are generated from RECORD_FIELDS in src/algos/ppo.ts.
 
 struct PpoArgs {
   batchSize: u32,
@@ -65,7 +67,7 @@ struct MinibatchArgs {
 @group(0) @binding(0) var<uniform> ppo: PpoArgs;
 @group(0) @binding(1) var<uniform> slot: MinibatchArgs;
 @group(0) @binding(2) var<storage, read> obs: array<f32>;
-@group(0) @binding(3) var<storage, read> actions: array<i32>;
+@group(0) @binding(3) var<storage, read> actions: array<DistActionWord>;
 @group(0) @binding(4) var<storage, read> logProbs: array<f32>;
 @group(0) @binding(5) var<storage, read> advantages: array<f32>;
 @group(0) @binding(6) var<storage, read> returns: array<f32>;
@@ -115,8 +117,12 @@ fn permuted_index(position: u32, epoch: u32) -> u32 {
   return y;
 }
 
+fn record_action() -> u32 {
+  return RECORD_PARAMS_OLD + ppo.numActions;
+}
+
 fn record_stride() -> u32 {
-  return RECORD_LOGITS_OLD + ppo.numActions;
+  return record_action() + dist_action_words(ppo.numActions);
 }
 
 @compute @workgroup_size(WG)
@@ -128,28 +134,33 @@ fn gather_minibatch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
     mbObs[row * ppo.obsDim + k] = obs[j * ppo.obsDim + k];
   }
   let base = row * record_stride();
-  mbRecords[base + RECORD_ACTION] = f32(actions[j]);
+  let W = dist_action_words(ppo.numActions);
+  for (var k = 0u; k < W; k++) {
+    mbRecords[base + record_action() + k] = f32(actions[j * W + k]);
+  }
   mbRecords[base + RECORD_LOG_PROB_OLD] = logProbs[j];
   mbRecords[base + RECORD_ADVANTAGE] = advantages[j];
   mbRecords[base + RECORD_RETURN] = returns[j];
   mbRecords[base + RECORD_VALUE_OLD] = returns[j] - advantages[j];
   for (var k = 0u; k < ppo.numActions; k++) {
-    mbRecords[base + RECORD_LOGITS_OLD + k] = logits[j * ppo.numActions + k];
+    mbRecords[base + RECORD_PARAMS_OLD + k] = logits[j * ppo.numActions + k];
   }
 }
 
-// Gradient of the per-sample PPO policy loss at the logits, scaled by 1/B (the mean),
+// Gradient of the per-sample PPO policy loss at the distribution parameters, scaled by 1/B (the mean),
 // and the sample's statistics for this epoch.
 fn policy_loss(row: u32) {
   let A = ppo.numActions;
   let base = row * record_stride();
-  let action = u32(mbRecordsIn[base + RECORD_ACTION]);
+  var words: DistActionWords;
+  for (var k = 0u; k < dist_action_words(A); k++) { words[k] = DistActionWord(mbRecordsIn[base + record_action() + k]); }
+  let action = dist_action_from_words(words, A);
 
   var current: DistParams;
   var behaviour: DistParams;
   for (var k = 0u; k < A; k++) {
     current[k] = policyLogits[row * A + k];
-    behaviour[k] = mbRecordsIn[base + RECORD_LOGITS_OLD + k];
+    behaviour[k] = mbRecordsIn[base + RECORD_PARAMS_OLD + k];
   }
   let update = dist_update(dist_from_params(behaviour, A), dist_from_params(current, A));
   let entropy = dist_update_entropy(update);

@@ -1,12 +1,15 @@
 // Rollout on the GPU: a fused act-and-step kernel over N envs for step t.
 // Loaded after common.wgsl, `envSources` (src/envs/env.ts: random.wgsl, the
 // env's dimensions, auto_reset.wgsl, the env module) and the SLOT_* constants
-// generated from ENV_SLOTS (src/kernels/rollout.ts); the policy logits for the
-// current observations come from the MLP forward pass recorded just before each step.
+// generated from ENV_SLOTS (src/kernels/rollout.ts) and rollout_env_action /
+// rollout_clip_action for the env's action space (the same file); the policy's
+// distribution parameters for the current observations (logits, or a Gaussian's
+// means and log-stds) come from the MLP forward pass recorded just before each step.
 //
 // Buffers (time-major storage, index i = t * N + env; observations are rows of
 // ENV_OBS_DIM f32, the policy's input rows):
-//   policyLogits    [N][A]        logits of the current policy at currentObs
+//   policyLogits    [N][A]        distribution parameters of the current policy at currentObs
+//                                 (A = numActions: parameters per row)
 //   currentObs      [N] obs       the observation each env is in (the policy's input)
 //   envSlots        [SLOT_COUNT + ENV_STATE_DIM][N] f32: elapsed steps, episode
 //                   index, running return, this iteration's completed-episode
@@ -16,7 +19,8 @@
 //   obs             [T+1][N] obs  obs[t] acted on at step t; row T is the bootstrap observation;
 //                   then [K][N] obs from row (T+1)·N: final observations of truncated steps
 //   behaviourLogits [T][N][A]     policyLogits as acted on, kept for the advantage and update phases
-//   actions         [T][N] i32, rewards [T][N] f32,
+//   actions         [T][N] EnvAction (an i32, or a box's floats as sampled, unclipped),
+//   rewards         [T][N] f32,
 //   doneFlags       [T][N] u32    bit 0 terminated, bit 1 truncated
 // Dispatch: N invocations per step; `step.t` comes from a dynamic-offset uniform.
 //
@@ -27,9 +31,11 @@
 // no collisions. Rows not written this iteration keep stale observations;
 // nothing reads them (GAE reads the slot of a truncated step only).
 //
-// Sampling (or argmax when greedy): inverse CDF of softmax(logits) at u = uniform01 of
+// Sampling (or the mode when greedy: argmax, a Gaussian's mean): dist_sample with
 // philox4x32((env, t, iteration, 0), (seed, STREAM_ACTION)): same seed, same actions.
-// The env step, time limit and same-step auto-reset are auto_reset_step's.
+// A box action is stored as sampled (the update takes its log-probability there) and
+// stepped clipped to the env's bounds. The env step, time limit and same-step
+// auto-reset are auto_reset_step's.
 override WG: u32 = 64;
 
 struct RolloutArgs {
@@ -95,13 +101,13 @@ fn reset_envs(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
   }
 }
 
-fn sample_action(env: u32) -> i32 {
+fn sample_action(env: u32) -> EnvAction {
   let A = args.numActions;
   var row: DistParams;
   for (var k = 0u; k < A; k++) { row[k] = policyLogits[env * A + k]; }
   let d = dist_from_params(row, A);
-  if (args.greedy != 0u) { return i32(dist_mode(d)); }
-  return i32(dist_sample(d, vec4<u32>(env, step.t, args.iteration, 0u), vec2<u32>(vecEnv.seed, STREAM_ACTION)));
+  if (args.greedy != 0u) { return rollout_env_action(dist_mode(d)); }
+  return rollout_env_action(dist_sample(d, vec4<u32>(env, step.t, args.iteration, 0u), vec2<u32>(vecEnv.seed, STREAM_ACTION)));
 }
 
 @compute @workgroup_size(WG)
@@ -118,7 +124,7 @@ fn act_and_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let action = sample_action(env);
   let elapsed = u32(envSlots[slot_index(SLOT_ELAPSED, env)]);
   let episode = u32(envSlots[slot_index(SLOT_EPISODE, env)]);
-  let stepped = auto_reset_step(vecEnv, envParams, env, load_state(env), action, elapsed, episode);
+  let stepped = auto_reset_step(vecEnv, envParams, env, load_state(env), rollout_clip_action(action), elapsed, episode);
 
   store_obs(i, current_obs(env));
   actions[i] = action;

@@ -41,3 +41,12 @@ export { policyLoss64, valueLoss64, type PolicySample, type PolicyLossOptions } 
 export { logProbEntropyReference, klReference, softmaxReference, logSoftmax } from './reference/policy';
 export { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation, type DenseLayer } from './nn/mlp';
 export { AdamReference, type AdamReferenceOptions } from './reference/adam';
+export {
+  gaussianPolicyRows64,
+  gaussianPolicyLoss64,
+  gaussianBatchLoss64,
+  gaussianBatchLossGradient64,
+  gaussianFisherMatrix64,
+  type GaussianSample,
+  type GaussianLossKind,
+} from './reference/gaussianPolicy';

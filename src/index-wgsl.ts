@@ -31,7 +31,7 @@ import { CATEGORICAL, GAUSSIAN } from './kernels/distribution';
 import { MLP_SOURCES } from './kernels/mlp';
 import { REDUCE_CONSTANTS } from './kernels/reduce';
 import { rolloutSources } from './kernels/rollout';
-import { PPO_SOURCES } from './algos/ppo';
+import { ppoSources } from './algos/ppo';
 
 export { WgslSource, ShaderFamily, StructView, Kernel, type WgslPart, type LabelledWgsl, type BindingInfo, type BindingKind, type KernelOptions } from './gpu/kernel';
 export { UniformSlots, uniformSlotStride } from './gpu/slots';
@@ -78,7 +78,7 @@ const COMPOSITIONS = {
   fvp: () => [COMMON_WGSL, ...distribution(), fvpWgsl],
   pg: () => [COMMON_WGSL, ...distribution(), metricSlotsWgsl(), pgWgsl],
   linesearch: () => [COMMON_WGSL, ...distribution(), metricSlotsWgsl(), linesearchWgsl],
-  ppo: () => PPO_SOURCES,
+  ppo: () => ppoSources(),
 } satisfies Record<string, (options: Required<WgslOptions>) => readonly WgslPart[]>;
 
 /** The names `wgsl` accepts: every file of shaders/, without `.wgsl`. */

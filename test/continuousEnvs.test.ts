@@ -355,7 +355,7 @@ describe('continuous envs on the GPU vs float64', () => {
     }
   });
 
-  it('rejects bad box actions with one line naming the field, value and range; the rollout refuses box envs', async () => {
+  it('rejects bad box actions with one line naming the field, value and range; the rollout refuses a policy without a Gaussian head', async () => {
     const gpu = await testGpu();
     const env = await VecEnv.create(gpu, { id: 'Pendulum-v1', numEnvs: 3, seed: 1 });
     await expect(env.step(Float32Array.of(0, 1))).rejects.toThrow(/^VecEnv\.step: actions\.length = 2, expected numEnvs × 1 = 3$/);
@@ -363,7 +363,7 @@ describe('continuous envs on the GPU vs float64', () => {
     await expect(env.step(Float32Array.of(0, Number.POSITIVE_INFINITY, 1))).rejects.toThrow(/actions\[1\] = Infinity is not a finite number/);
     const policy = Mlp.create(gpu, await MlpKernels.create(gpu), new MlpLayout([3, 8, 1], ['tanh', 'identity']), 'test.policy');
     await expect(Rollout.create(gpu, policy, { env: PENDULUM, numEnvs: 2, numSteps: 3, seed: 1 })).rejects.toThrow(
-      /^rollout: Pendulum-v1 has continuous \(box\) actions; the rollout samples discrete actions only$/,
+      /^rollout: Pendulum-v1 needs a policy from 3 observations to 2 distribution parameters \(head gaussian\), got 3 → 1 \(head none\)$/,
     );
     policy.destroy();
     env.destroy();

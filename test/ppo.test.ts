@@ -5,11 +5,11 @@ import { policyLoss64, valueLoss64, type PolicySample } from '../src/reference/p
 import { testGpu, seededRandom, expectClose } from './helpers';
 import type { GpuContext } from '../src/gpu/device';
 import { UniformSlots } from '../src/gpu/slots';
-import { ppoFamily, STATS, RECORD_FIELDS } from '../src/algos/ppo';
+import { ppoFamily, STATS, recordStride as recordFloats } from '../src/algos/ppo';
 
 const numActions = 3;
 const obsDim = 4;
-const recordStride = RECORD_FIELDS.length + numActions;
+const recordStride = recordFloats(numActions, 1);
 
 function ppoArgs(o: { batchSize: number; minibatchSize: number; clip?: number; entropyCoef?: number; valueClip?: number; klPenalty?: boolean; normalize?: number }) {
   return {
@@ -72,8 +72,8 @@ describe('PPO minibatch permutation', () => {
           const records = await readFloat32(gpu, buffers.mbRecords, 0, B * recordStride);
           const mbObs = await readFloat32(gpu, buffers.mbObs, 0, B * obsDim);
           for (let r = 0; r < B; r++) {
-            const j = records[r * recordStride + 1];
-            expect(records[r * recordStride + 3]).toBe(j);
+            const j = records[r * recordStride];
+            expect(records[r * recordStride + 2]).toBe(j);
             expect(mbObs[r * obsDim + 2]).toBe(j);
             drawn.push(j);
           }
@@ -152,7 +152,7 @@ describe('PPO loss gradients (one minibatch_losses dispatch for both) vs float64
         const advantage = Math.fround(2 * rand() - 1);
         samples.push({ logits: z, logitsOld: zOld, action, logProbOld, advantage });
         logits.set(z, r * numActions);
-        records.set([action, logProbOld, advantage, 0, 0, ...zOld], r * recordStride);
+        records.set([logProbOld, advantage, 0, 0, ...zOld, action], r * recordStride);
       }
       const klCoef = 0.7;
       const metrics = new Float32Array(METRICS_BLOCK_FLOATS);
@@ -194,7 +194,7 @@ describe('PPO loss gradients (one minibatch_losses dispatch for both) vs float64
         const valueOld = Math.fround(values[r] + (rand() - 0.5));
         targets.push(target);
         olds.push(valueOld);
-        records.set([0, 0, 0, target, valueOld], r * recordStride);
+        records.set([0, 0, target, valueOld], r * recordStride);
       }
       const args = ppoArgs({ batchSize: B, minibatchSize: B, valueClip });
       const logits = new Float32Array(B * numActions);

@@ -1,15 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import vecEnvWgsl from '../shaders/vec_env.wgsl?raw';
-import rolloutWgsl from '../shaders/rollout.wgsl?raw';
 import { VecEnv, CartPoleVec } from '../src/envs/vecEnv';
 import { CARTPOLE } from '../src/envs/cartpole';
 import { envSources, wgslRowType } from '../src/envs/env';
 import { ENV_IDS, envDefinition } from '../src/envs/registry';
-import { Rollout, ENV_SLOTS } from '../src/kernels/rollout';
+import { Rollout, ENV_SLOTS, rolloutSources } from '../src/kernels/rollout';
 import { Mlp, MlpKernels } from '../src/kernels/mlp';
 import { MlpLayout, initPyTorchDefault } from '../src/nn/mlp';
 import { WgslSource } from '../src/gpu/kernel';
-import { COMMON_WGSL, wgslIndexConstants } from '../src/gpu/wgsl';
+import { COMMON_WGSL } from '../src/gpu/wgsl';
 import { readFloat32, submitPass } from '../src/gpu/buffers';
 import type { GpuContext } from '../src/gpu/device';
 import { cartpoleResetState64 } from '../src/reference/cartpole';
@@ -55,17 +54,14 @@ describe('env definitions (no GPU)', () => {
     const vecEnv = new WgslSource('vec_env', [COMMON_WGSL, ...envSources(env), vecEnvWgsl]);
     // pack throws on a field missing from the values or not in the struct.
     expect(vecEnv.struct('EnvParams').pack(env.params).byteLength).toBeGreaterThan(0);
-    // The rollout samples discrete actions only (it refuses box envs).
-    const sources = [vecEnv];
-    if (env.spec.action.kind === 'discrete') sources.push(new WgslSource('rollout', [COMMON_WGSL, ...envSources(env), wgslIndexConstants('SLOT', ENV_SLOTS), rolloutWgsl]));
+    const sources = [vecEnv, new WgslSource('rollout', rolloutSources(env))];
     const storageCounts: Record<string, number> = {};
     for (const source of sources) {
       for (const entry of source.entryPoints()) {
         storageCounts[`${source.name}.${entry}`] = source.bindings(entry).filter((b) => b.kind !== 'uniform').length;
       }
     }
-    const rolloutEntries = env.spec.action.kind === 'discrete' ? ['rollout.act_and_step', 'rollout.reset_envs'] : [];
-    expect(Object.keys(storageCounts).sort()).toEqual([...rolloutEntries, 'vec_env.reset_all', 'vec_env.set_state', 'vec_env.step']);
+    expect(Object.keys(storageCounts).sort()).toEqual(['rollout.act_and_step', 'rollout.reset_envs', 'vec_env.reset_all', 'vec_env.set_state', 'vec_env.step']);
     for (const [entry, count] of Object.entries(storageCounts)) expect(count, entry).toBeLessThanOrEqual(DEFAULT_STORAGE_BUFFERS);
   });
 });
@@ -161,7 +157,7 @@ describe('rollout env slots', () => {
     const gpu = await testGpu();
     const policy = Mlp.create(gpu, await MlpKernels.create(gpu), new MlpLayout([4, 8, 3], ['tanh', 'identity']), 'test.policy');
     await expect(Rollout.create(gpu, policy, { env: CARTPOLE, numEnvs: 2, numSteps: 3, seed: 1 })).rejects.toThrow(
-      /CartPole-v1 needs a policy from 4 observations to 2 action logits, got 4 → 3/,
+      /^rollout: CartPole-v1 needs a policy from 4 observations to 2 distribution parameters \(head none\), got 4 → 3 \(head none\)$/,
     );
     policy.destroy();
   });

@@ -17,7 +17,7 @@ import type { ResolvedConfig } from '../core/config';
 import { metricSlot, metricSlotsWgsl } from '../core/metrics';
 import { COMMON_WGSL, wgslConstants, wgslIndexConstants } from '../gpu/wgsl';
 import { UniformSlots } from '../gpu/slots';
-import { CATEGORICAL } from '../kernels/distribution';
+import { CATEGORICAL, distributionOf, type ActionDistribution } from '../kernels/distribution';
 import type { CheckpointPart, Update, UpdateBatch } from './update';
 
 /** Per-sample statistics rows of rowStats, in order (ppo.wgsl's STAT_* are generated from this list). */
@@ -25,25 +25,33 @@ export const STATS = ['policy_loss', 'approx_kl', 'clipped', 'entropy', 'value_l
 
 /**
  * The fields of a gathered minibatch record, in order (ppo.wgsl's RECORD_* are
- * generated from this list); the behaviour logits follow them, so a record is
- * RECORD_FIELDS.length + numActions floats.
+ * generated from this list); the behaviour distribution parameters follow them,
+ * then the action's words, so a record is RECORD_FIELDS.length + numActions +
+ * actionWords floats (`recordStride`).
  */
-export const RECORD_FIELDS = ['action', 'log_prob_old', 'advantage', 'return', 'value_old'] as const;
-const RECORD_CONSTANTS = wgslConstants(Object.fromEntries(RECORD_FIELDS.map((field, i) => [`RECORD_${field.toUpperCase()}`, i] as const).concat([['RECORD_LOGITS_OLD', RECORD_FIELDS.length]])));
+export const RECORD_FIELDS = ['log_prob_old', 'advantage', 'return', 'value_old'] as const;
+const RECORD_CONSTANTS = wgslConstants(Object.fromEntries(RECORD_FIELDS.map((field, i) => [`RECORD_${field.toUpperCase()}`, i] as const).concat([['RECORD_PARAMS_OLD', RECORD_FIELDS.length]])));
+
+/** Floats per minibatch record for rows of `paramsPerRow` distribution parameters and actions of `actionWords` words. */
+export function recordStride(paramsPerRow: number, actionWords: number): number {
+  return RECORD_FIELDS.length + paramsPerRow + actionWords;
+}
 
 type PpoKernels = Record<'gather_minibatch' | 'minibatch_losses' | 'minibatch_advantage_stats' | 'early_stop' | 'adapt_kl_coef' | 'begin_update', Kernel>;
 
-/** shaders/ppo.wgsl with everything it is loaded after, in order. */
-export const PPO_SOURCES: readonly string[] = [COMMON_WGSL, randomWgsl, CATEGORICAL.wgsl, metricSlotsWgsl(), wgslIndexConstants('STAT', STATS), RECORD_CONSTANTS, ppoWgsl];
-
-/** shaders/ppo.wgsl compiled once per device. */
-export function ppoFamily(gpu: GpuContext): Promise<ShaderFamily> {
-  return ShaderFamily.load(gpu, 'ppo', PPO_SOURCES);
+/** shaders/ppo.wgsl with everything it is loaded after, in order, over `distribution` (default categorical). */
+export function ppoSources(distribution: ActionDistribution = CATEGORICAL): readonly string[] {
+  return [COMMON_WGSL, randomWgsl, distribution.wgsl, metricSlotsWgsl(), wgslIndexConstants('STAT', STATS), RECORD_CONSTANTS, ppoWgsl];
 }
 
-function ppoKernels(gpu: GpuContext): Promise<{ family: ShaderFamily; kernels: PpoKernels }> {
-  return perDevice(gpu, 'ppo', async () => {
-    const family = await ppoFamily(gpu);
+/** shaders/ppo.wgsl over `distribution`, compiled once per device. */
+export function ppoFamily(gpu: GpuContext, distribution: ActionDistribution = CATEGORICAL): Promise<ShaderFamily> {
+  return ShaderFamily.load(gpu, 'ppo', ppoSources(distribution));
+}
+
+function ppoKernels(gpu: GpuContext, distribution: ActionDistribution): Promise<{ family: ShaderFamily; kernels: PpoKernels }> {
+  return perDevice(gpu, `ppo:${distribution.name}`, async () => {
+    const family = await ppoFamily(gpu, distribution);
     const kernels = await family.kernels({
       gather_minibatch: { dynamicOffsets: ['slot'] },
       minibatch_losses: { dynamicOffsets: ['slot'] },
@@ -77,10 +85,11 @@ export class PpoUpdate implements Update {
   ) {}
 
   static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch): Promise<PpoUpdate> {
-    const { batchSize, minibatches, obsDim, numActions } = config.derived;
+    const { batchSize, minibatches, obsDim, numActions, actionWords } = config.derived;
     const B = config.minibatch;
-    CATEGORICAL.paramsPerRow(numActions, 'ppo');
-    const { family, kernels } = await ppoKernels(gpu);
+    const distribution = distributionOf(policy.layout);
+    distribution.checkParamsPerRow(numActions, 'ppo');
+    const { family, kernels } = await ppoKernels(gpu, distribution);
 
     const ppoArgsView = family.struct('PpoArgs');
     const ppoArgs = uniformBuffer(gpu, 'ppo.args', ppoArgsView.pack(PpoUpdate.args(config, 0)));
@@ -89,9 +98,8 @@ export class PpoUpdate implements Update {
     const slots = UniformSlots.create(gpu, family.struct('MinibatchArgs'), slotValues, 'ppo.slots');
     const slot = slots.binding;
 
-    const recordStride = RECORD_FIELDS.length + numActions;
     const mbObs = storageBuffer(gpu, 'ppo.mbObs', B * obsDim * 4);
-    const mbRecords = storageBuffer(gpu, 'ppo.mbRecords', B * recordStride * 4);
+    const mbRecords = storageBuffer(gpu, 'ppo.mbRecords', B * recordStride(numActions, actionWords) * 4);
     const rowStats = storageBuffer(gpu, 'ppo.rowStats', STATS.length * batchSize * 4);
     const policyPass = policy.prepare({ rows: B, input: mbObs, label: 'ppo.policy' });
     const valuePass = value.prepare({ rows: B, input: mbObs, label: 'ppo.value' });

@@ -187,7 +187,10 @@ export interface DerivedSizes {
   /** Minibatches per epoch (full minibatches; the remainder of a permutation is left out of that epoch). */
   minibatches: number;
   obsDim: number;
+  /** Distribution parameters per policy row: the number of actions (logits), or for a box 2 per component (means, log-stds). */
   numActions: number;
+  /** Words a stored action takes: 1 (an index), or a box's components. */
+  actionWords: number;
 }
 
 export interface ResolvedConfig extends TrainConfig {
@@ -250,10 +253,6 @@ export function resolveConfig(overrides: Partial<TrainConfig> = {}): ResolvedCon
   for (const key of Object.keys(FIELDS) as (keyof TrainConfig)[]) checkField(key, config[key]);
 
   const spec = envSpec(config.env);
-  if (spec.action.kind !== 'discrete') {
-    const trainable = ENV_IDS.filter((id) => envSpec(id).action.kind === 'discrete');
-    throw new ConfigError(`--env: ${config.env} has continuous actions, which training does not support yet (trainable: ${trainable.join(', ')})`);
-  }
   const stepsPerEnv = Math.ceil(config.stepsPerIter / config.numEnvs);
   const batchSize = stepsPerEnv * config.numEnvs;
   if (batchSize > 1 << 24) {
@@ -273,7 +272,8 @@ export function resolveConfig(overrides: Partial<TrainConfig> = {}): ResolvedCon
       batchSize,
       minibatches: usesMinibatches ? Math.floor(batchSize / config.minibatch) : 1,
       obsDim: spec.obsDim,
-      numActions: spec.action.n,
+      numActions: spec.action.kind === 'discrete' ? spec.action.n : 2 * spec.action.dim,
+      actionWords: spec.action.kind === 'discrete' ? 1 : spec.action.dim,
     },
   };
 }

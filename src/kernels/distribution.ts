@@ -7,6 +7,7 @@
 import categoricalWgsl from '../../shaders/categorical.wgsl?raw';
 import gaussianWgsl from '../../shaders/gaussian.wgsl?raw';
 import { wgslConstants } from '../gpu/wgsl';
+import type { MlpLayout } from '../nn/mlp';
 
 export interface ActionDistribution {
   readonly name: string;
@@ -20,6 +21,10 @@ export interface ActionDistribution {
    * module cannot hold them.
    */
   paramsPerRow(actionSize: number, label: string): number;
+  /** Throws unless rows of `count` parameters are ones this module holds (`count` = paramsPerRow of some action space). */
+  checkParamsPerRow(count: number, label: string): void;
+  /** Words per stored action (WGSL's dist_action_words) for rows of `count` parameters. */
+  actionWords(count: number): number;
 }
 
 function distribution(
@@ -27,8 +32,10 @@ function distribution(
   maxParamsPerRow: number,
   module: string,
   params: (actionSize: number) => number,
+  actionWords: (count: number) => number,
   moduleConstants: Record<string, number> = {},
 ): ActionDistribution {
+  const step = params(1);
   return {
     name,
     maxParamsPerRow,
@@ -40,11 +47,17 @@ function distribution(
       }
       return count;
     },
+    checkParamsPerRow(count, label) {
+      if (!Number.isInteger(count) || count < step || count > maxParamsPerRow || count % step !== 0) {
+        throw new Error(`${label}: a ${name} distribution takes rows of ${step} to ${maxParamsPerRow} parameters (a multiple of ${step}), got ${count}`);
+      }
+    },
+    actionWords,
   };
 }
 
 /** Softmax over one logit per action: parameters per row = the number of actions. */
-export const CATEGORICAL: ActionDistribution = distribution('categorical', 16, categoricalWgsl, (numActions) => numActions);
+export const CATEGORICAL: ActionDistribution = distribution('categorical', 16, categoricalWgsl, (numActions) => numActions, () => 1);
 
 /** Most action components the Gaussian module holds (WGSL's DIST_MAX_ACTION_DIM). */
 const GAUSSIAN_MAX_ACTION_DIM = 8;
@@ -53,6 +66,11 @@ const GAUSSIAN_MAX_ACTION_DIM = 8;
  * Diagonal Gaussian over continuous actions (shaders/gaussian.wgsl): per row
  * the means, then the log standard deviations, 2 parameters per component.
  */
-export const GAUSSIAN: ActionDistribution = distribution('gaussian', 2 * GAUSSIAN_MAX_ACTION_DIM, gaussianWgsl, (actionDim) => 2 * actionDim, {
+export const GAUSSIAN: ActionDistribution = distribution('gaussian', 2 * GAUSSIAN_MAX_ACTION_DIM, gaussianWgsl, (actionDim) => 2 * actionDim, (count) => count / 2, {
   DIST_MAX_ACTION_DIM: GAUSSIAN_MAX_ACTION_DIM,
 });
+
+/** The distribution a policy network's rows feed: a Gaussian head's, else softmax over logits. */
+export function distributionOf(layout: MlpLayout): ActionDistribution {
+  return layout.head === 'gaussian' ? GAUSSIAN : CATEGORICAL;
+}

@@ -19,7 +19,7 @@ import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { COMMON_WGSL } from '../gpu/wgsl';
 import { MlpTangents, parameterVectorBytes, type Mlp, type MlpPass } from './mlp';
 import type { MlpLayout } from '../nn/mlp';
-import { CATEGORICAL } from './distribution';
+import { CATEGORICAL, distributionOf, type ActionDistribution } from './distribution';
 
 export { parameterVectorBytes };
 
@@ -31,9 +31,9 @@ interface FvpKernels {
   dampingArgs: StructView;
 }
 
-function fvpKernels(gpu: GpuContext): Promise<FvpKernels> {
-  return perDevice(gpu, 'fvp', async () => {
-    const family = await ShaderFamily.load(gpu, 'fvp', [COMMON_WGSL, randomWgsl, CATEGORICAL.wgsl, fvpWgsl]);
+function fvpKernels(gpu: GpuContext, distribution: ActionDistribution = CATEGORICAL): Promise<FvpKernels> {
+  return perDevice(gpu, `fvp:${distribution.name}`, async () => {
+    const family = await ShaderFamily.load(gpu, 'fvp', [COMMON_WGSL, randomWgsl, distribution.wgsl, fvpWgsl]);
     const { fisher_weights, add_damping } = await family.kernels({ fisher_weights: undefined, add_damping: undefined });
     return { fisherWeights: fisher_weights, addDamping: add_damping, fisherArgs: family.struct('FisherArgs'), dampingArgs: family.struct('DampingArgs') };
   });
@@ -86,7 +86,7 @@ export class FisherVectorProduct {
   ) {
     this.layout = pass.layout;
     this.rows = pass.rows;
-    this.fisherArgs = uniformBuffer(gpu, `${label}.fisherArgs`, kernels.fisherArgs.pack({ rows: this.rows, numActions: this.layout.outputDim }));
+    this.fisherArgs = uniformBuffer(gpu, `${label}.fisherArgs`, kernels.fisherArgs.pack({ rows: this.rows, numActions: this.layout.distParamsPerRow }));
     this.fisherGroup = kernels.fisherWeights.bind(
       { fisher: this.fisherArgs, logits: pass.output, logitTangents: tangents.output, weights: pass.gradOutput },
       label,
@@ -98,8 +98,9 @@ export class FisherVectorProduct {
     const label = options.label ?? 'fvp';
     if (!(options.damping >= 0)) throw new Error(`${label}: damping must be ≥ 0, got ${options.damping}`);
     const layout = 'pass' in options ? options.pass.layout : options.policy.layout;
-    CATEGORICAL.paramsPerRow(layout.outputDim, label);
-    const kernels = await fvpKernels(gpu);
+    const distribution = distributionOf(layout);
+    distribution.checkParamsPerRow(layout.distParamsPerRow, label);
+    const kernels = await fvpKernels(gpu, distribution);
     const pass =
       'pass' in options
         ? options.pass

@@ -18,7 +18,7 @@ import { parameterVectorBytes } from './fvp';
 import { Reduction, ReduceKernels } from './reduce';
 import { COMMON_WGSL } from '../gpu/wgsl';
 import { UniformSlots } from '../gpu/slots';
-import { CATEGORICAL } from './distribution';
+import { CATEGORICAL, distributionOf, type ActionDistribution } from './distribution';
 
 /** The batch the surrogate is scored on (time-major rollout samples). */
 export interface LineSearchBatch {
@@ -60,9 +60,9 @@ export interface LineSearchOptions {
 
 type LineSearchKernels = Record<'step_scale' | 'materialise' | 'candidate_terms' | 'select_step' | 'apply_step', Kernel>;
 
-function lineSearchKernels(gpu: GpuContext): Promise<{ family: ShaderFamily; kernels: LineSearchKernels }> {
-  return perDevice(gpu, 'linesearch', async () => {
-    const family = await ShaderFamily.load(gpu, 'linesearch', [COMMON_WGSL, randomWgsl, CATEGORICAL.wgsl, metricSlotsWgsl(), linesearchWgsl]);
+function lineSearchKernels(gpu: GpuContext, distribution: ActionDistribution = CATEGORICAL): Promise<{ family: ShaderFamily; kernels: LineSearchKernels }> {
+  return perDevice(gpu, `linesearch:${distribution.name}`, async () => {
+    const family = await ShaderFamily.load(gpu, 'linesearch', [COMMON_WGSL, randomWgsl, distribution.wgsl, metricSlotsWgsl(), linesearchWgsl]);
     const kernels = await family.kernels({
       step_scale: {},
       materialise: { dynamicOffsets: ['candidateArgs'] },
@@ -104,9 +104,10 @@ export class LineSearch {
     const paramCount = layout.paramCount;
     if (!Number.isInteger(backtracks) || backtracks < 1) throw new Error(`${label}: backtracks must be a positive integer, got ${backtracks}`);
     if (!(options.maxKl > 0)) throw new Error(`${label}: maxKl must be > 0, got ${options.maxKl}`);
-    CATEGORICAL.paramsPerRow(layout.outputDim, label);
+    const distribution = distributionOf(layout);
+    distribution.checkParamsPerRow(layout.distParamsPerRow, label);
 
-    const [{ family, kernels }, reduce] = await Promise.all([lineSearchKernels(gpu), ReduceKernels.create(gpu)]);
+    const [{ family, kernels }, reduce] = await Promise.all([lineSearchKernels(gpu, distribution), ReduceKernels.create(gpu)]);
     const stateView = family.struct('StepState');
     const state = storageBuffer(gpu, `${label}.state`, stateView.paddedSize);
     const slots = backtracks + 1;
@@ -121,7 +122,7 @@ export class LineSearch {
       family.struct('LineSearchArgs').pack({
         paramCount,
         rows,
-        numActions: layout.outputDim,
+        numActions: layout.distParamsPerRow,
         normalizeAdvantages: options.normalizeAdvantages ? 1 : 0,
         maxKl: options.maxKl,
         acceptRatio: options.acceptRatio,

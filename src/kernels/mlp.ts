@@ -13,6 +13,7 @@ import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL, wgslConstants } from '../gpu/wgsl';
 import type { DenseLayer, MlpLayout, Activation } from '../nn/mlp';
 import type { AdapterDescription, GpuContext } from '../gpu/device';
+import { GaussianHead, gaussianHeadKernels, type GaussianHeadKernels } from './gaussianHead';
 
 const ACTIVATION_CODE: Record<Activation, number> = { identity: 0, tanh: 1 };
 
@@ -200,6 +201,7 @@ export class MlpKernels {
     private readonly backwardInputKernels: LayerKernels,
     private readonly backwardParamsKernels: LayerKernels,
     readonly denseArgs: StructView,
+    readonly gaussianHead: GaussianHeadKernels,
   ) {}
 
   /**
@@ -219,10 +221,11 @@ export class MlpKernels {
   private static async compile(gpu: GpuContext, shape: MlpKernelShape): Promise<MlpKernels> {
     const family = await ShaderFamily.load(gpu, 'mlp', MLP_SOURCES);
     const spreads = SPREADS[shape];
-    const [forward, backwardInput, backwardParams] = await Promise.all(
-      [spreads.forward, spreads.backwardInput, spreads.backwardParams].map((s) => LayerKernels.compile(family, s)),
-    );
-    return new MlpKernels(shape, family, forward, backwardInput, backwardParams, family.struct('DenseArgs'));
+    const [[forward, backwardInput, backwardParams], head] = await Promise.all([
+      Promise.all([spreads.forward, spreads.backwardInput, spreads.backwardParams].map((s) => LayerKernels.compile(family, s))),
+      gaussianHeadKernels(gpu),
+    ]);
+    return new MlpKernels(shape, family, forward, backwardInput, backwardParams, family.struct('DenseArgs'), head);
   }
 
   static isAligned(layer: DenseLayer): boolean {
@@ -359,6 +362,8 @@ export class MlpPass {
   readonly gradInput: GPUBuffer | null;
   /** Every layer's DenseArgs, one slot per layer (read by forward, tangent and backward_input). */
   readonly layerArgs: UniformSlots;
+  /** The Gaussian head after the last layer, when the layout has one. */
+  readonly head: GaussianHead | null;
 
   private readonly forwardDispatches: Dispatch[];
   /** backward_input per layer (null where that gradient is not needed). */
@@ -389,6 +394,16 @@ export class MlpPass {
     this.gradPreActivations = layers.map((layer, l) => storageBuffer(gpu, `${label}.gradPreActivation${l}`, rows * layer.outDim * 4));
     this.gradInput = options.inputGradient ? storageBuffer(gpu, `${label}.gradInput`, inputBytes) : null;
     this.layerArgs = UniformSlots.create(gpu, kernels.denseArgs, layers.map((layer, l) => this.denseArgs(layer, l, {})), `${label}.args`);
+    this.head =
+      layout.head === 'gaussian'
+        ? new GaussianHead(gpu, kernels.gaussianHead, {
+            rows,
+            dim: layout.outputDim,
+            offset: layout.headOffset,
+            meanGrads: this.gradPreActivations[layers.length - 1],
+            label: `${label}.head`,
+          })
+        : null;
 
     this.forwardDispatches = layers.map((layer, l) => {
       const { kernel, invocations } = kernels.forward(layer);
@@ -413,24 +428,28 @@ export class MlpPass {
     });
   }
 
-  /** [rows][outputDim]: the last layer's post-activation (logits, values). */
+  /**
+   * [rows][distParamsPerRow]: the last layer's post-activation (logits, values),
+   * or with a Gaussian head the means then the log-stds of every row.
+   */
   get output(): GPUBuffer {
-    return this.activations[this.activations.length - 1];
+    const last = this.activations[this.activations.length - 1];
+    return this.head ? this.head.rowParams(last) : last;
   }
 
-  /** [rows][outputDim]: write dLoss/d(output pre-activation) here before encodeBackward. */
+  /** [rows][distParamsPerRow]: write dLoss/d(output pre-activation, log-stds) here before encodeBackward. */
   get gradOutput(): GPUBuffer {
-    return this.gradPreActivations[this.gradPreActivations.length - 1];
+    return this.head ? this.head.rowGrads : this.gradPreActivations[this.gradPreActivations.length - 1];
   }
 
-  /** Dispatches recorded by encodeForward (one per layer). */
+  /** Dispatches recorded by encodeForward (one per layer, and the head's). */
   get dispatchCount(): number {
-    return this.layout.layers.length;
+    return this.layout.layers.length + (this.head ? 1 : 0);
   }
 
   /** Dispatches recorded by encodeBackward. */
   get backwardDispatchCount(): number {
-    return this.inputDispatches.reduce((n, d) => n + (d ? 2 : 1), 0);
+    return this.inputDispatches.reduce((n, d) => n + (d ? 2 : 1), 0) + (this.head ? 1 : 0);
   }
 
   /** Layer l's input: the network input for l = 0, else layer l − 1's activations. */
@@ -440,6 +459,7 @@ export class MlpPass {
 
   encodeForward(pass: GPUComputePassEncoder): void {
     for (const d of this.forwardDispatches) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
+    this.head?.encodeForward(pass, this.activations[this.activations.length - 1], this.params);
   }
 
   /**
@@ -448,7 +468,9 @@ export class MlpPass {
    * first use, then reuses them.
    */
   encodeBackward(pass: GPUComputePassEncoder, options: BackwardOptions = {}): void {
-    const variant = this.backwardVariant(options.grads ?? this.options.grads, options.accumulate ?? false, options.scale ?? 1);
+    const grads = options.grads ?? this.options.grads;
+    const variant = this.backwardVariant(grads, options.accumulate ?? false, options.scale ?? 1);
+    this.head?.encodeBackward(pass, grads, options.accumulate ?? false, options.scale ?? 1);
     for (let l = this.layout.layers.length - 1; l >= 0; l--) {
       const { kernel, invocations } = this.kernels.backwardParams(this.layout.layers[l]);
       kernel.dispatch(pass, variant.bindGroups[l], invocations(this.rows));
@@ -461,6 +483,7 @@ export class MlpPass {
   destroy(): void {
     for (const b of [...this.activations, ...this.gradPreActivations]) b.destroy();
     this.gradInput?.destroy();
+    this.head?.destroy();
     this.layerArgs.destroy();
     for (const byScale of this.backwardVariants.values()) for (const v of byScale.values()) v.args.destroy();
   }
@@ -545,15 +568,17 @@ export class MlpTangents {
     return new MlpTangents(gpu, pass, await pass.kernels.tangents(), label);
   }
 
-  /** [rows][outputDim]: J v, the network output's tangent. */
+  /** [rows][distParamsPerRow]: J v, the network output's tangent (with a Gaussian head, then v's log-std part on every row). */
   get output(): GPUBuffer {
-    return this.outputs[this.outputs.length - 1];
+    const last = this.outputs[this.outputs.length - 1];
+    return this.pass.head ? this.pass.head.rowParams(last) : last;
   }
 
   /** Records the tangents along `vector` (parameterVectorBytes: whole vec4s). */
   encode(pass: GPUComputePassEncoder, vector: GPUBuffer): void {
     const groups = this.groupsFor(vector);
     this.kernels.forEach(({ kernel, invocations }, l) => kernel.dispatch(pass, groups[l], invocations(this.pass.rows)));
+    this.pass.head?.encodeForward(pass, this.outputs[this.outputs.length - 1], vector);
   }
 
   destroy(): void {

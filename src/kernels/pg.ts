@@ -14,13 +14,13 @@ import { Adam } from './optim';
 import { Reduction, ReduceKernels } from './reduce';
 import { metricSlot, metricSlotsWgsl } from '../core/metrics';
 import { COMMON_WGSL } from '../gpu/wgsl';
-import { CATEGORICAL } from './distribution';
+import { CATEGORICAL, distributionOf, type ActionDistribution } from './distribution';
 
 /** What a full-batch update reads: the rollout's samples and the advantage phase's outputs. */
 export interface FullBatch {
   /** [rows][obsDim] */
   obs: GPUBuffer;
-  /** [rows] i32 */
+  /** [rows][action words]: an i32 index, or a box action's components (f32) */
   actions: GPUBuffer;
   /** [rows] behaviour log-probabilities of the actions */
   logProbs: GPUBuffer;
@@ -28,7 +28,7 @@ export interface FullBatch {
   advantages: GPUBuffer;
   /** [rows] */
   returns: GPUBuffer;
-  /** [rows][numActions] behaviour-policy logits */
+  /** [rows][numActions] behaviour-policy distribution parameters (logits; means, log-stds) */
   logits: GPUBuffer;
   /** The metrics block (advantage statistics in, losses out). */
   metrics: GPUBuffer;
@@ -40,9 +40,9 @@ interface PgKernels {
   args: StructView;
 }
 
-function pgKernels(gpu: GpuContext): Promise<PgKernels> {
-  return perDevice(gpu, 'pg', async () => {
-    const family = await ShaderFamily.load(gpu, 'pg', [COMMON_WGSL, randomWgsl, CATEGORICAL.wgsl, metricSlotsWgsl(), pgWgsl]);
+function pgKernels(gpu: GpuContext, distribution: ActionDistribution = CATEGORICAL): Promise<PgKernels> {
+  return perDevice(gpu, `pg:${distribution.name}`, async () => {
+    const family = await ShaderFamily.load(gpu, 'pg', [COMMON_WGSL, randomWgsl, distribution.wgsl, metricSlotsWgsl(), pgWgsl]);
     const k = await family.kernels({ policy_gradient: undefined, value_gradient: undefined });
     return { policyGradient: k.policy_gradient, valueGradient: k.value_gradient, args: family.struct('PgArgs') };
   });
@@ -72,8 +72,9 @@ export class PolicyGradientLoss {
 
   static async create(gpu: GpuContext, options: PolicyGradientOptions): Promise<PolicyGradientLoss> {
     const { pass, batch, numActions, label } = options;
-    CATEGORICAL.paramsPerRow(numActions, label);
-    const kernels = await pgKernels(gpu);
+    const distribution = distributionOf(pass.layout);
+    distribution.checkParamsPerRow(numActions, label);
+    const kernels = await pgKernels(gpu, distribution);
     const args = uniformBuffer(
       gpu,
       `${label}.args`,

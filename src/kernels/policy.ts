@@ -12,10 +12,11 @@ import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/ke
 import { uniformBuffer } from '../gpu/buffers';
 import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL } from '../gpu/wgsl';
-import { CATEGORICAL } from './distribution';
+import { CATEGORICAL, type ActionDistribution } from './distribution';
 
 export interface PolicyShape {
   rows: number;
+  /** Distribution parameters per row (categorical: the number of actions; Gaussian: 2 × the action components). */
   numActions: number;
   label: string;
 }
@@ -64,23 +65,24 @@ export class PolicyKernels {
     private readonly sampleKernel: Kernel,
     private readonly policyArgs: StructView,
     private readonly sampleStep: StructView,
+    readonly distribution: ActionDistribution,
   ) {}
 
-  /** Compiles policy.wgsl once per device. */
-  static create(gpu: GpuContext): Promise<PolicyKernels> {
-    return perDevice(gpu, 'policy', async () => {
-      const family = await ShaderFamily.load(gpu, 'policy', [COMMON_WGSL, randomWgsl, CATEGORICAL.wgsl, policyWgsl]);
+  /** Compiles policy.wgsl over `distribution` once per device. */
+  static create(gpu: GpuContext, distribution: ActionDistribution = CATEGORICAL): Promise<PolicyKernels> {
+    return perDevice(gpu, `policy:${distribution.name}`, async () => {
+      const family = await ShaderFamily.load(gpu, 'policy', [COMMON_WGSL, randomWgsl, distribution.wgsl, policyWgsl]);
       const k = await family.kernels({
         log_prob_entropy: undefined,
         kl_divergence: undefined,
         sample: { dynamicOffsets: ['step'] },
       });
-      return new PolicyKernels(gpu, k.log_prob_entropy, k.kl_divergence, k.sample, family.struct('PolicyArgs'), family.struct('SampleStep'));
+      return new PolicyKernels(gpu, k.log_prob_entropy, k.kl_divergence, k.sample, family.struct('PolicyArgs'), family.struct('SampleStep'), distribution);
     });
   }
 
   logProbEntropy(o: LogProbEntropyOptions): PolicyOp {
-    this.check(o, { logits: [o.logits, o.numActions], actions: [o.actions, 1], logProb: [o.logProb, 1], entropy: [o.entropy, 1] });
+    this.check(o, { logits: [o.logits, o.numActions], actions: [o.actions, this.distribution.actionWords(o.numActions)], logProb: [o.logProb, 1], entropy: [o.entropy, 1] });
     const args = this.args(o, 0);
     const group = this.logProbEntropyKernel.bind({ args, logits: o.logits, actions: o.actions, logProb: o.logProb, entropy: o.entropy }, o.label);
     return { encode: (pass) => this.logProbEntropyKernel.dispatch(pass, group, o.rows), destroy: () => args.destroy() };
@@ -94,7 +96,7 @@ export class PolicyKernels {
   }
 
   sampler(o: SamplerOptions): CategoricalSampler {
-    this.check(o, { logits: [o.logits, o.numActions], actions: [o.actions, 1], logProb: [o.logProb, 1] });
+    this.check(o, { logits: [o.logits, o.numActions], actions: [o.actions, this.distribution.actionWords(o.numActions)], logProb: [o.logProb, 1] });
     const steps = o.steps ?? 1;
     if (!Number.isInteger(steps) || steps < 1) throw new Error(`${o.label}: steps must be a positive integer, got ${steps}`);
     if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed > 0xffffffff) throw new Error(`${o.label}: seed must be an integer in [0, 2^32), got ${o.seed}`);
@@ -112,7 +114,7 @@ export class PolicyKernels {
   private check(shape: PolicyShape, buffers: Record<string, [GPUBuffer, number]>): void {
     const { rows, numActions, label } = shape;
     if (!Number.isInteger(rows) || rows < 1) throw new Error(`${label}: rows must be a positive integer, got ${rows}`);
-    CATEGORICAL.paramsPerRow(numActions, label);
+    this.distribution.checkParamsPerRow(numActions, label);
     for (const [name, [buffer, width]] of Object.entries(buffers)) {
       if (buffer.size < rows * width * 4) {
         throw new Error(`${label}: ${name} buffer ${buffer.label} holds ${buffer.size / 4} values, ${rows} rows need ${rows * width}`);

@@ -14,7 +14,8 @@ import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL, wgslIndexConstants } from '../gpu/wgsl';
 import { envSources, type EnvDefinition } from '../envs/env';
 import type { Mlp, MlpPass } from './mlp';
-import { CATEGORICAL } from './distribution';
+import { CATEGORICAL, GAUSSIAN } from './distribution';
+import type { ActionSpec } from '../core/envSpecs';
 
 /** The per-env bookkeeping rows of `envSlots` (SLOT_* in rollout.wgsl); the env's state rows follow them. */
 export const ENV_SLOTS = ['elapsed', 'episode', 'running_return', 'completed_return_sum', 'completed_count'] as const;
@@ -24,7 +25,7 @@ export interface RolloutOptions {
   numEnvs: number;
   numSteps: number;
   seed: number;
-  /** Act by argmax instead of sampling (evaluation). */
+  /** Act by the distribution's mode (argmax, a Gaussian's mean) instead of sampling (evaluation). */
   greedy?: boolean;
   /** Time limit: episodes are truncated after this many steps (default the env's). */
   maxEpisodeSteps?: number;
@@ -38,7 +39,7 @@ export interface RolloutStorage {
    * (`Rollout.finalObs`, `Rollout.finalObsIndex`).
    */
   obs: GPUBuffer;
-  /** [T][N][numActions]: the logits each step's action was drawn from. */
+  /** [T][N][params per row]: the distribution parameters (logits; means, log-stds) each step's action was drawn from. */
   behaviourLogits: GPUBuffer;
   actions: GPUBuffer;
   rewards: GPUBuffer;
@@ -71,16 +72,41 @@ function finalObsLayout(options: RolloutOptions): FinalObsLayout {
   };
 }
 
-/** The rollout family for one env: common.wgsl, the env's sources, the SLOT_* constants, rollout.wgsl. */
-export function rolloutSources(env: EnvDefinition): WgslPart[] {
-  return [COMMON_WGSL, ...envSources(env), CATEGORICAL.wgsl, wgslIndexConstants('SLOT', ENV_SLOTS), rolloutWgsl];
+/**
+ * rollout_env_action (a distribution's action as the env's EnvAction) and
+ * rollout_clip_action (what the env is stepped with): an index as is, or a box
+ * action's components, clipped to [low, high] for the step only.
+ */
+function actionConversionWgsl(action: ActionSpec): string {
+  if (action.kind === 'discrete') {
+    return 'fn rollout_env_action(a: DistAction) -> EnvAction { return i32(a); }\nfn rollout_clip_action(a: EnvAction) -> EnvAction { return a; }\n';
+  }
+  const literals = (values: readonly number[]) => `array<f32, ENV_ACTION_DIM>(${values.map((v) => `${Math.fround(v)}f`).join(', ')})`;
+  return `const ACTION_LOW = ${literals(action.low)};
+const ACTION_HIGH = ${literals(action.high)};
+fn rollout_env_action(a: DistAction) -> EnvAction {
+  var e: EnvAction;
+  for (var k = 0u; k < ENV_ACTION_DIM; k++) { e[k] = a[k]; }
+  return e;
+}
+fn rollout_clip_action(a: EnvAction) -> EnvAction {
+  var e: EnvAction;
+  for (var k = 0u; k < ENV_ACTION_DIM; k++) { e[k] = clamp(a[k], ACTION_LOW[k], ACTION_HIGH[k]); }
+  return e;
+}
+`;
 }
 
-/** The env's number of actions; the rollout samples discrete actions only. */
-function discreteActionCount(env: EnvDefinition): number {
+/** The rollout family for one env: common.wgsl, the env's sources, its distribution, the SLOT_* constants and action conversion, rollout.wgsl. */
+export function rolloutSources(env: EnvDefinition): WgslPart[] {
+  const distribution = env.spec.action.kind === 'discrete' ? CATEGORICAL : GAUSSIAN;
+  return [COMMON_WGSL, ...envSources(env), distribution.wgsl, wgslIndexConstants('SLOT', ENV_SLOTS), actionConversionWgsl(env.spec.action), rolloutWgsl];
+}
+
+/** Distribution parameters per row the env's policy outputs: the number of actions, or 2 per box component (means, log-stds). */
+function paramsPerRow(env: EnvDefinition): number {
   const { action } = env.spec;
-  if (action.kind !== 'discrete') throw new Error(`rollout: ${env.spec.id} has continuous (box) actions; the rollout samples discrete actions only`);
-  return action.n;
+  return action.kind === 'discrete' ? CATEGORICAL.paramsPerRow(action.n, 'rollout') : GAUSSIAN.paramsPerRow(action.dim, 'rollout');
 }
 
 export class Rollout {
@@ -113,10 +139,13 @@ export class Rollout {
   static async create(gpu: GpuContext, policy: Mlp, options: RolloutOptions, label = 'rollout'): Promise<Rollout> {
     const { env, numEnvs: N, numSteps: T, seed } = options;
     const { obsDim, stateDim } = env.spec;
-    const A = discreteActionCount(env);
-    const sizes = policy.layout.sizes;
-    if (sizes[0] !== obsDim || sizes[sizes.length - 1] !== A) {
-      throw new Error(`rollout: ${env.spec.id} needs a policy from ${obsDim} observations to ${A} action logits, got ${sizes[0]} → ${sizes[sizes.length - 1]}`);
+    const A = paramsPerRow(env);
+    const { layout } = policy;
+    const head = env.spec.action.kind === 'discrete' ? 'none' : 'gaussian';
+    if (layout.inputDim !== obsDim || layout.distParamsPerRow !== A || layout.head !== head) {
+      throw new Error(
+        `rollout: ${env.spec.id} needs a policy from ${obsDim} observations to ${A} distribution parameters (head ${head}), got ${layout.inputDim} → ${layout.distParamsPerRow} (head ${layout.head})`,
+      );
     }
     const finalObs = finalObsLayout(options);
     const family = await ShaderFamily.load(gpu, 'rollout', rolloutSources(env));
@@ -127,7 +156,7 @@ export class Rollout {
     const storage: RolloutStorage = {
       obs: storageBuffer(gpu, `${label}.obs`, (T + 1 + finalObs.finalSlots) * N * obsDim * 4),
       behaviourLogits: storageBuffer(gpu, `${label}.behaviourLogits`, T * N * A * 4),
-      actions: storageBuffer(gpu, `${label}.actions`, T * N * 4),
+      actions: storageBuffer(gpu, `${label}.actions`, T * N * (env.spec.action.kind === 'box' ? env.spec.action.dim : 1) * 4),
       rewards: storageBuffer(gpu, `${label}.rewards`, T * N * 4),
       doneFlags: storageBuffer(gpu, `${label}.doneFlags`, T * N * 4),
       currentObs: storageBuffer(gpu, `${label}.currentObs`, N * obsDim * 4),
@@ -172,7 +201,7 @@ export class Rollout {
     this.gpu.device.queue.writeBuffer(
       this.args,
       0,
-      this.argsView.pack({ numSteps: o.numSteps, numActions: discreteActionCount(o.env), iteration, greedy: o.greedy ? 1 : 0 }),
+      this.argsView.pack({ numSteps: o.numSteps, numActions: paramsPerRow(o.env), iteration, greedy: o.greedy ? 1 : 0 }),
     );
   }
 

@@ -21,12 +21,28 @@ export interface DenseLayer {
   readonly activation: Activation;
 }
 
+/**
+ * What follows the network's output: nothing (the output is the distribution's
+ * parameters, e.g. logits), or a diagonal Gaussian whose means are the output
+ * and whose state-independent log standard deviations are `outputDim` more
+ * parameters after the layers' (so optimizers, CG, checkpoints and the NaN
+ * check treat them as weights); shaders/gaussian_head.wgsl joins the two.
+ */
+export type PolicyHeadKind = 'none' | 'gaussian';
+
 export class MlpLayout {
   readonly layers: readonly DenseLayer[];
+  /** The layers' parameters, then the head's (the Gaussian log-stds). */
   readonly paramCount: number;
+  /** Index of the first head parameter (= the layers' parameter count). */
+  readonly headOffset: number;
 
   /** `sizes` = [input, hidden..., output]; one activation per layer (sizes.length − 1). */
-  constructor(readonly sizes: readonly number[], readonly activations: readonly Activation[]) {
+  constructor(
+    readonly sizes: readonly number[],
+    readonly activations: readonly Activation[],
+    readonly head: PolicyHeadKind = 'none',
+  ) {
     if (sizes.length < 2) throw new Error(`MlpLayout: sizes needs at least 2 entries (input and output), got [${sizes.join(', ')}]`);
     for (const s of sizes) {
       if (!Number.isInteger(s) || s < 1) throw new Error(`MlpLayout: sizes must be positive integers, got ${s} in [${sizes.join(', ')}]`);
@@ -45,16 +61,24 @@ export class MlpLayout {
       layers.push({ inDim, outDim, weightOffset: offset, biasOffset: offset + inDim * outDim, activation: activations[l] });
       offset += (inDim + 1) * outDim;
     }
+    if (head !== 'none' && head !== 'gaussian') throw new Error(`MlpLayout: head "${head}" is not one of none, gaussian`);
     this.layers = layers;
-    this.paramCount = offset;
+    this.headOffset = offset;
+    this.paramCount = offset + (head === 'gaussian' ? sizes[sizes.length - 1] : 0);
   }
 
   get inputDim(): number {
     return this.sizes[0];
   }
 
+  /** The last layer's width (the Gaussian's means). */
   get outputDim(): number {
     return this.sizes[this.sizes.length - 1];
+  }
+
+  /** Values per row the action distribution reads: the output, and with a Gaussian head the log-stds after the means. */
+  get distParamsPerRow(): number {
+    return this.head === 'gaussian' ? 2 * this.outputDim : this.outputDim;
   }
 }
 

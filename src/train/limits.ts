@@ -14,7 +14,7 @@ import { ConfigError, FIELDS, resolveConfig, type ResolvedConfig, type TrainConf
 import type { MlpLayout } from '../nn/mlp';
 import { envDefinition } from '../envs/registry';
 import { ENV_SLOTS } from '../kernels/rollout';
-import { STATS } from '../algos/ppo';
+import { STATS, recordStride } from '../algos/ppo';
 import { networkLayouts } from './networks';
 
 /** The adapter limits a plan is checked against (a GPUSupportedLimits has them). */
@@ -77,19 +77,26 @@ export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits
   const table = (label: string, slots: number, grows: readonly SizeField[]) =>
     plan.push({ label, bytes: Math.max(1, slots) * slotStride(limits), usage: 'uniform', grows });
   // An MLP pass keeps every layer's activations and gradients, [rows][outDim].
-  const pass = (label: string, rows: number, layout: MlpLayout, grows: readonly SizeField[]) =>
+  const pass = (label: string, rows: number, layout: MlpLayout, grows: readonly SizeField[]) => {
     layout.layers.forEach((layer, l) => {
       const widthGrows: readonly SizeField[] = l + 1 < layout.layers.length ? [...grows, 'hidden'] : grows;
       storage(`${label}.activations${l}`, rows * layer.outDim, widthGrows);
       storage(`${label}.gradPreActivation${l}`, rows * layer.outDim, widthGrows);
     });
+    // A Gaussian head's rows (means and log-stds) and their gradients.
+    if (layout.head === 'gaussian') {
+      storage(`${label}.head.rowParams0`, rows * layout.distParamsPerRow, grows);
+      storage(`${label}.head.rowGrads`, rows * layout.distParamsPerRow, grows);
+    }
+  };
   const perEnv: SizeField[] = ['numEnvs'];
   const perSample: SizeField[] = ['stepsPerIter', 'numEnvs'];
 
   // Rollout: observations with the bootstrap row and the truncated steps' final observations.
   storage('rollout.obs', (T + 1 + K) * N * D, perSample);
   storage('rollout.behaviourLogits', B * A, perSample);
-  for (const name of ['actions', 'rewards', 'doneFlags']) storage(`rollout.${name}`, B, perSample);
+  storage('rollout.actions', B * config.derived.actionWords, perSample);
+  for (const name of ['rewards', 'doneFlags']) storage(`rollout.${name}`, B, perSample);
   storage('rollout.currentObs', N * D, perEnv);
   storage('rollout.envSlots', (ENV_SLOTS.length + spec.stateDim) * N, perEnv);
   table('rollout.stepArgs', T, ['stepsPerIter']);
@@ -103,8 +110,8 @@ export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits
   if (config.algo === 'ppo' || config.algo === 'ppo-kl') {
     const Mb = config.minibatch;
     storage('ppo.mbObs', Mb * D, ['minibatch']);
-    // Per minibatch row: action, behaviour log-prob, advantage, return, old value and the behaviour logits.
-    storage('ppo.mbRecords', Mb * (5 + A), ['minibatch']);
+    // Per minibatch row: behaviour log-prob, advantage, return, old value, the behaviour parameters and the action.
+    storage('ppo.mbRecords', Mb * recordStride(A, config.derived.actionWords), ['minibatch']);
     storage('ppo.rowStats', STATS.length * B, perSample);
     table('ppo.slots', config.epochs * M, ['epochs', 'stepsPerIter']);
     pass('ppo.policy', Mb, layouts.policy, ['minibatch']);

@@ -27,6 +27,7 @@ import { DISPATCHES_PER_SUBMIT, assertWithinLimits } from './limits';
 import { Mlp, MlpKernels } from '../kernels/mlp';
 import { Gae } from '../kernels/gae';
 import { PolicyKernels } from '../kernels/policy';
+import { distributionOf } from '../kernels/distribution';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import { Rollout, ENV_SLOTS } from '../kernels/rollout';
 import { FiniteCheck, type CheckedTensor } from '../kernels/finite';
@@ -149,7 +150,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
   initialMetrics[metricSlot('stopped_epoch')] = -1;
   device.queue.writeBuffer(metrics, 0, initialMetrics);
 
-  const policyKernels = await PolicyKernels.create(gpu);
+  const policyKernels = await PolicyKernels.create(gpu, distributionOf(policy.layout));
   const behaviourLogProbs = policyKernels.logProbEntropy({
     rows: batchSize,
     numActions,
