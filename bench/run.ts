@@ -17,6 +17,7 @@ import { BENCH_HELP, parseBenchArgs, type BenchOptions } from './lib/options';
 import { CASES, runCase } from './lib/cases';
 import { BrowserUnavailable, runInBrowser } from './lib/browser';
 import { consoleLines, type RunMeta } from './lib/format';
+import { ceilingsOf, withCeilingFractions, type Ceiling } from './lib/ceiling';
 import { BENCH_OUT_DIR, saveRun } from './lib/save';
 import type { BenchRecord } from './lib/types';
 import { setCpuClock } from './lib/timing';
@@ -69,7 +70,11 @@ async function main(): Promise<number> {
   const started = performance.now();
   const log = (line: string) => process.stderr.write(`${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s  ${line}\n`);
   const records: BenchRecord[] = [];
-  const emit = (record: BenchRecord) => {
+  // Each runner's workload ceiling (the peak case runs before the training cases).
+  const ceilings = new Map<string, Ceiling[]>();
+  const emit = (measured: BenchRecord) => {
+    if (measured.case === 'peak') ceilings.set(measured.runner, ceilingsOf(measured));
+    const record = withCeilingFractions(measured, ceilings.get(measured.runner) ?? []);
     records.push(record);
     const lines = opts.json ? [JSON.stringify(record)] : consoleLines(record);
     process.stdout.write(lines.join('\n') + '\n');

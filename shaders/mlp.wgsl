@@ -9,6 +9,8 @@
 //   gradOutput  [rows][outDim] dLoss/d(this layer's pre-activation)
 //   gradInput   [rows][inDim]  dLoss/d(previous layer's pre-activation)
 //   grads       [paramCount] f32, same layout as params
+//   partials    [ceil(rows/ROW_BLOCK)][outDim·inDim + outDim] f32: per row block, this
+//               layer's W sums (o·inDim + i) then b sums (outDim·inDim + o)
 //   vector      [paramCount] f32, the tangent direction (V, v_b) in the parameter layout
 //   tangentIn   [rows][inDim]  u_{l−1}, the tangent of input (not read by the first layer)
 //   tangentOut  [rows][outDim] u_l
@@ -44,10 +46,18 @@
 //               output row. ALIGNED: W rows start on 16-byte boundaries
 //               (weightOffset and inDim multiples of 4), so weights are read
 //               as vec4s.
-// backward_params: one invocation per TILE×TILE tile of W (and per TILE biases),
-//   dispatch ceil(outDim/TILE) · (ceil(inDim/TILE) + 1); it sums over rows in a fixed
-//   order (blocks of ROW_BLOCK rows, then the block sums), so results are
-//   bit-reproducible and the f32 error grows like (ROW_BLOCK + rows/ROW_BLOCK)·eps.
+// backward_params sums over rows in a fixed order: blocks of ROW_BLOCK rows,
+//   then the block sums in block order, so results are bit-reproducible and the
+//   f32 error grows like (ROW_BLOCK + rows/ROW_BLOCK)·eps. Two reductions:
+//   serial  backward_params: one invocation per TILE×TILE tile of W (and per
+//           TILE biases) loops over every block, dispatch ceil(outDim/TILE) ·
+//           (ceil(inDim/TILE) + 1) = 272 for a 64×64 layer: enough for a CPU
+//           driver's threads, far too few for a GPU.
+//   split   backward_params_blocks: one invocation per tile and row block
+//           writes that block's sums to partials (dispatch: the tiles above ·
+//           ceil(rows/ROW_BLOCK)); backward_params_sum: one invocation per
+//           parameter adds its blocks' partials in block order (dispatch
+//           outDim · (inDim + 1)). The same sums in the same order as serial.
 //   INPUT_VEC4 / GRAD_VEC4 (inDim / outDim multiples of 4) read a row's four
 //   values as one vec4: a pipeline per layer shape, since a runtime test runs
 //   both sides on SwiftShader.
@@ -61,7 +71,7 @@
 // Rows past the end in a block of ROWS or TILE repeat the last row; their
 // results are not stored.
 // Prepended by the wrapper: shaders/common.wgsl and the constants ROWS, WIDTH,
-// WIDTH4, TILE and TANH generated from src/kernels/mlp.ts.
+// WIDTH4, TILE, ROW_BLOCK and TANH generated from src/kernels/mlp.ts.
 override WG: u32 = 64;
 override ALIGNED: bool = false;
 override INPUT_VEC4: bool = false;
@@ -69,7 +79,6 @@ override GRAD_VEC4: bool = false;
 
 const CHUNK: u32 = 64u;
 const CHUNK4: u32 = 16u;
-const ROW_BLOCK: u32 = 64u;
 
 struct DenseArgs {
   rows: u32,
@@ -104,6 +113,7 @@ struct DenseArgs {
 @group(0) @binding(12) var<storage, read> tangentIn: array<f32>;
 @group(0) @binding(13) var<storage, read> tangentInVec4: array<vec4<f32>>;
 @group(0) @binding(14) var<storage, read_write> tangentOut: array<f32>;
+@group(0) @binding(15) var<storage, read_write> partials: array<f32>;
 
 // A read-only buffer by pointer, and the same buffer seen as vec4s.
 alias Floats = ptr<storage, array<f32>, read>;
@@ -487,49 +497,63 @@ fn storeGradInputs(r: u32, i0: u32, s: vec4<f32>) {
   }
 }
 
-@compute @workgroup_size(WG)
-fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let tile = linear_index(gid, nwg);
+// The tile of W (or of b) a backward_params invocation owns: outputs o0 .. o0 + 3
+// against inputs i0 .. i0 + 3; the last tile of each row of tiles holds the
+// biases of outputs o0 .. o0 + 3 (isBias).
+struct ParamTile {
+  o0: u32,
+  i0: u32,
+  isBias: bool,
+}
+
+// ceil(outDim / TILE) · (ceil(inDim / TILE) + 1): W tiles and one bias tile per row of tiles.
+fn param_tiles() -> u32 {
+  return ((args.outDim + TILE - 1u) / TILE) * ((args.inDim + TILE - 1u) / TILE + 1u);
+}
+
+fn param_tile(t: u32) -> ParamTile {
+  let inTiles = (args.inDim + TILE - 1u) / TILE;
+  let tilesPerRow = inTiles + 1u;
+  let i0 = TILE * (t % tilesPerRow);
+  return ParamTile(TILE * (t / tilesPerRow), i0, i0 == TILE * inTiles);
+}
+
+// A tile's sums over rows r0 .. r1 − 1 in row order: row<j> for output o0 + j
+// against inputs i0 .. i0 + 3 (bias tiles: against 1, in .x).
+fn block_sums(tile: ParamTile, r0: u32, r1: u32) -> TileSums {
   let inDim = args.inDim;
   let outDim = args.outDim;
-  let inTiles = (inDim + TILE - 1u) / TILE;
-  let tilesPerRow = inTiles + 1u;
-  if (tile >= tilesPerRow * ((outDim + TILE - 1u) / TILE)) { return; }
-  let o0 = TILE * (tile / tilesPerRow);
-  let i0 = TILE * (tile % tilesPerRow);
-  // The last tile of each row of tiles holds the biases of outputs o0 .. o0 + 3.
-  let isBias = i0 == TILE * inTiles;
-  // total<j>, block<j>: output o0 + j against inputs i0 .. i0 + 3 (bias tiles:
-  // against 1). Named, not arrays: SwiftShader keeps indexed arrays in memory.
-  var total0 = vec4<f32>(0.0);
-  var total1 = vec4<f32>(0.0);
-  var total2 = vec4<f32>(0.0);
-  var total3 = vec4<f32>(0.0);
-  let rows = args.rows;
-  for (var r0 = 0u; r0 < rows; r0 += ROW_BLOCK) {
-    let r1 = min(r0 + ROW_BLOCK, rows);
-    var block0 = vec4<f32>(0.0);
-    var block1 = vec4<f32>(0.0);
-    var block2 = vec4<f32>(0.0);
-    var block3 = vec4<f32>(0.0);
-    for (var r = r0; r < r1; r++) {
-      let g = row4(&gradOutput, &gradOutputVec4, GRAD_VEC4, r * outDim, o0, outDim);
-      var x = vec4<f32>(1.0, 0.0, 0.0, 0.0);
-      if (!isBias) { x = row4(&input, &inputVec4, INPUT_VEC4, r * inDim, i0, inDim); }
-      block0 += g.x * x;
-      block1 += g.y * x;
-      block2 += g.z * x;
-      block3 += g.w * x;
-    }
-    total0 += block0;
-    total1 += block1;
-    total2 += block2;
-    total3 += block3;
+  var s = TileSums();
+  for (var r = r0; r < r1; r++) {
+    let g = row4(&gradOutput, &gradOutputVec4, GRAD_VEC4, r * outDim, tile.o0, outDim);
+    var x = vec4<f32>(1.0, 0.0, 0.0, 0.0);
+    if (!tile.isBias) { x = row4(&input, &inputVec4, INPUT_VEC4, r * inDim, tile.i0, inDim); }
+    s.row0 += g.x * x;
+    s.row1 += g.y * x;
+    s.row2 += g.z * x;
+    s.row3 += g.w * x;
   }
-  storeParamGrads(o0, i0, isBias, total0);
-  storeParamGrads(o0 + 1u, i0, isBias, total1);
-  storeParamGrads(o0 + 2u, i0, isBias, total2);
-  storeParamGrads(o0 + 3u, i0, isBias, total3);
+  return s;
+}
+
+@compute @workgroup_size(WG)
+fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_index(gid, nwg);
+  if (t >= param_tiles()) { return; }
+  let tile = param_tile(t);
+  let rows = args.rows;
+  var total = TileSums();
+  for (var r0 = 0u; r0 < rows; r0 += ROW_BLOCK) {
+    let sums = block_sums(tile, r0, min(r0 + ROW_BLOCK, rows));
+    total.row0 += sums.row0;
+    total.row1 += sums.row1;
+    total.row2 += sums.row2;
+    total.row3 += sums.row3;
+  }
+  storeParamGrads(tile.o0, tile.i0, tile.isBias, total.row0);
+  storeParamGrads(tile.o0 + 1u, tile.i0, tile.isBias, total.row1);
+  storeParamGrads(tile.o0 + 2u, tile.i0, tile.isBias, total.row2);
+  storeParamGrads(tile.o0 + 3u, tile.i0, tile.isBias, total.row3);
 }
 
 // grads of W[o][i0 .. i0 + 3] (bias tiles: of b[o], from total.x), the parts inside the layer.
@@ -546,4 +570,51 @@ fn storeParamGrads(o: u32, i0: u32, isBias: bool, total: vec4<f32>) {
     let at = args.weightOffset + o * args.inDim + i0 + c;
     grads[at] = args.scale * total[c] + select(0.0, grads[at], keep);
   }
+}
+
+// Invocation t owns tile t % param_tiles() of row block t / param_tiles():
+// consecutive invocations share the block's rows.
+@compute @workgroup_size(WG)
+fn backward_params_blocks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_index(gid, nwg);
+  let tiles = param_tiles();
+  let b = t / tiles;
+  let r0 = b * ROW_BLOCK;
+  if (r0 >= args.rows) { return; }
+  let tile = param_tile(t % tiles);
+  let s = block_sums(tile, r0, min(r0 + ROW_BLOCK, args.rows));
+  let base = b * (args.outDim * (args.inDim + 1u));
+  storePartials(base, tile.o0, tile.i0, tile.isBias, s.row0);
+  storePartials(base, tile.o0 + 1u, tile.i0, tile.isBias, s.row1);
+  storePartials(base, tile.o0 + 2u, tile.i0, tile.isBias, s.row2);
+  storePartials(base, tile.o0 + 3u, tile.i0, tile.isBias, s.row3);
+}
+
+// A block's sums for W[o][i0 .. i0 + 3] (bias tiles: b[o], from s.x) at base in partials, the parts inside the layer.
+fn storePartials(base: u32, o: u32, i0: u32, isBias: bool, s: vec4<f32>) {
+  let inDim = args.inDim;
+  if (o >= args.outDim) { return; }
+  if (isBias) {
+    partials[base + args.outDim * inDim + o] = s.x;
+    return;
+  }
+  for (var c = 0u; c < 4u; c++) {
+    if (i0 + c >= inDim) { return; }
+    partials[base + o * inDim + i0 + c] = s[c];
+  }
+}
+
+// Parameter p of the layer (W in o·inDim + i order, then b): its blocks' sums
+// added in block order from 0, as backward_params adds them.
+@compute @workgroup_size(WG)
+fn backward_params_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let p = linear_index(gid, nwg);
+  let weights = args.outDim * args.inDim;
+  let count = weights + args.outDim;
+  if (p >= count) { return; }
+  let blocks = (args.rows + ROW_BLOCK - 1u) / ROW_BLOCK;
+  var total = 0.0;
+  for (var b = 0u; b < blocks; b++) { total += partials[b * count + p]; }
+  let at = select(args.biasOffset + p - weights, args.weightOffset + p, p < weights);
+  grads[at] = args.scale * total + select(0.0, grads[at], args.accumulate != 0u);
 }

@@ -24,6 +24,9 @@ import { markdownSection, consoleLines } from '../bench/lib/format';
 import { reportHtml } from '../bench/lib/report';
 import { BENCH_OUT_DIR, saveRun } from '../bench/lib/save';
 import type { BenchRecord } from '../bench/lib/types';
+import { readiness, studioGpuConfig } from '../bench/lib/readiness';
+import { ceilingsOf, nearestCeiling, withCeilingFractions } from '../bench/lib/ceiling';
+import { emptyRecord } from '../bench/lib/cases';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
 
 describe('bench flags', () => {
@@ -203,6 +206,57 @@ describe('dispatch capture, replay and per-kernel timing', () => {
     expect(result.total).toBeGreaterThan(0);
     expect(Object.getOwnPropertyDescriptor(gpu.device, 'createCommandEncoder')).toBeUndefined();
     trainer.destroy();
+  });
+});
+
+describe('GPU readiness and the workload ceiling', () => {
+  it('readiness: launched invocations per recorded dispatch, and those below 4096', async () => {
+    const gpu = await testGpu();
+    const layout = new MlpLayout([4, 64, 64, 2], ['tanh', 'tanh', 'identity']);
+    const mlp = Mlp.create(gpu, await MlpKernels.create(gpu, 'tiles', 'split'), layout, 'test.readiness');
+    const rows = 2048;
+    const pass = mlp.prepare({ rows, input: storageBuffer(gpu, 'test.readiness.input', rows * 4 * 4), label: 'test.readiness' });
+    const r = readiness(recordDispatches((p) => {
+      pass.encodeForward(p);
+      pass.encodeBackward(p);
+    }));
+    // forward_tiles: 512 row tiles × 16, 16, 1 output tiles; backward_params_blocks: 32 row blocks × 16·2, 16·17, 1·17
+    // tiles; backward_params_sum: 320, 4160, 130 parameters; backward_input_tiles: 512 × 16, 16 input tiles (the
+    // first layer has no input gradient); every count rounded up to whole workgroups of 64.
+    const launched = [8192, 8192, 512, 1024, 8704, 576, 192, 4160, 192, 8192, 8192].sort((a, b) => a - b);
+    expect(r.dispatches).toBe(11);
+    expect(r.below_4096).toBe(launched.filter((n) => n < 4096).length);
+    expect([r.min_invocations, r.median_invocations, r.max_invocations]).toEqual([launched[0], launched[5], launched[10]]);
+    expect(r.small_kernels.map((k) => k.replace(/ \(.*/, '')).sort()).toEqual(['mlp.backward_params_blocks ×2', 'mlp.backward_params_sum ×2', 'mlp.forward_tiles ×1']);
+    pass.destroy();
+  });
+
+  it('the Studio GPU default is the fast preset at 4 096 envs × 16 steps', () => {
+    const config = studioGpuConfig('ppo');
+    expect([config.preset, config.numEnvs, config.derived.stepsPerEnv]).toEqual(['fast', 4096, 16]);
+  });
+
+  it('training points get the ceiling at the nearest row count and their fraction of it', () => {
+    const options = parseBenchArgs(['--quick'], '')!;
+    const peak: BenchRecord = {
+      ...emptyRecord('peak', options, 'node'),
+      points: [
+        { kernel: 'ceiling_best', rows: 128, shape: 'rows', reduction: 'serial', gflops: 2 },
+        { kernel: 'ceiling_best', rows: 2048, shape: 'tiles', reduction: 'split', gflops: 4 },
+        { kernel: 'ceiling', rows: 2048, shape: 'rows', reduction: 'serial', gflops: 3 },
+      ],
+    };
+    const ceilings = ceilingsOf(peak);
+    expect(ceilings).toEqual([{ rows: 128, gflops: 2, shape: 'rows', reduction: 'serial' }, { rows: 2048, gflops: 4, shape: 'tiles', reduction: 'split' }]);
+    expect(nearestCeiling(ceilings, 256)!.rows).toBe(128);
+    expect(nearestCeiling(ceilings, 10000)!.rows).toBe(2048);
+    const ppo: BenchRecord = { ...emptyRecord('ppo', options, 'node'), points: [{ minibatch: 2048, batch_size: 8192, gflops: 1 }, { config: 'studio-gpu', minibatch: 256 }] };
+    const annotated = withCeilingFractions(ppo, ceilings);
+    expect(annotated.points[0]).toMatchObject({ ceiling_rows: 2048, ceiling_gflops: 4, of_ceiling: 0.25 });
+    expect(annotated.points[1]).toEqual(ppo.points[1]);
+    const trpo: BenchRecord = { ...emptyRecord('trpo', options, 'node'), points: [{ batch_size: 10000, gflops: 3 }] };
+    expect(withCeilingFractions(trpo, ceilings).points[0]).toMatchObject({ ceiling_rows: 2048, of_ceiling: 0.75 });
+    expect(withCeilingFractions({ ...emptyRecord('mlp', options, 'node'), points: [{ gflops: 1, rows: 128 }] }, ceilings).points[0]).toEqual({ gflops: 1, rows: 128 });
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation } from '../src/nn/mlp';
 import { mlpForwardReference, mlpBackwardReference } from '../src/reference/mlp';
-import { MLP_KERNEL_SHAPES, Mlp, MlpKernels, MlpTangents, parameterVectorBytes, type MlpKernelShape } from '../src/kernels/mlp';
+import { MLP_KERNEL_SHAPES, PARAM_REDUCTIONS, Mlp, MlpKernels, MlpTangents, parameterVectorBytes, type MlpKernelShape, type ParamReduction } from '../src/kernels/mlp';
 import { mlpTangentReference } from '../src/reference/fvp';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
@@ -144,9 +144,9 @@ it('test cases cover the vec4 and the scalar weight paths', () => {
   expect(MlpKernels.isAligned(new MlpLayout(CASES[3].sizes, CASES[3].activations).layers[1])).toBe(true);
 });
 
-async function setup(c: Case, seed: number, shape?: MlpKernelShape) {
+async function setup(c: Case, seed: number, shape?: MlpKernelShape, reduction?: ParamReduction) {
   const gpu = await testGpu();
-  const kernels = await MlpKernels.create(gpu, shape);
+  const kernels = await MlpKernels.create(gpu, shape, reduction);
   const layout = new MlpLayout(c.sizes, c.activations);
   const rand = seededRandom(seed);
   const params = new Float32Array(initPyTorchDefault(layout, seed));
@@ -161,6 +161,12 @@ async function setup(c: Case, seed: number, shape?: MlpKernelShape) {
 
 // Every kernel shape on every case, whatever the adapter's default shape.
 const SHAPED_CASES = MLP_KERNEL_SHAPES.flatMap((shape) => CASES.map((c) => ({ shape, c })));
+// The backward also in both parameter-gradient reductions, whatever the adapter's default:
+// `serial` with every shape, `split` with `tiles` (its GPU companion).
+const REDUCED_CASES = [
+  ...SHAPED_CASES.map((x) => ({ ...x, reduction: 'serial' as const })),
+  ...CASES.map((c) => ({ shape: 'tiles' as const, c, reduction: 'split' as const })),
+];
 
 describe('MLP forward vs float64 (rtol 1e-4, atol 1e-5)', () => {
   for (const { shape, c } of SHAPED_CASES) {
@@ -176,9 +182,9 @@ describe('MLP forward vs float64 (rtol 1e-4, atol 1e-5)', () => {
 });
 
 describe('MLP backward vs float64 (rtol 1e-4, atol 1e-5 · rows)', () => {
-  for (const { shape, c } of SHAPED_CASES) {
-    it(`${shape}: ${c.sizes.join('→')} ${c.activations.join(',')}, ${c.rows} rows: grads, hidden and input gradients`, async () => {
-      const { gpu, layout, rand, params, input, mlp, pass } = await setup(c, 12, shape);
+  for (const { shape, c, reduction } of REDUCED_CASES) {
+    it(`${shape}, ${reduction}: ${c.sizes.join('→')} ${c.activations.join(',')}, ${c.rows} rows: grads, hidden and input gradients`, async () => {
+      const { gpu, layout, rand, params, input, mlp, pass } = await setup(c, 12, shape, reduction);
       const gradOutput = new Float32Array(randomArray(c.rows * layout.outputDim, rand, -1, 1));
       gpu.device.queue.writeBuffer(pass.gradOutput, 0, gradOutput);
       submitPass(gpu, 'test.backward', (p) => {
@@ -201,8 +207,9 @@ describe('MLP backward vs float64 (rtol 1e-4, atol 1e-5 · rows)', () => {
     });
   }
 
-  it.each(MLP_KERNEL_SHAPES)('%s: is bit-reproducible run to run', async (shape) => {
-    const { gpu, layout, rand, mlp, pass } = await setup({ sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: 1000 }, 13, shape);
+  const repeatable = [...MLP_KERNEL_SHAPES.map((shape) => [shape, 'serial'] as const), ['tiles', 'split'] as const];
+  it.each(repeatable)('%s, %s: is bit-reproducible run to run', async (shape, reduction) => {
+    const { gpu, layout, rand, mlp, pass } = await setup({ sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: 1000 }, 13, shape, reduction);
     gpu.device.queue.writeBuffer(pass.gradOutput, 0, new Float32Array(randomArray(1000 * layout.outputDim, rand, -1, 1)));
     const run = async () => {
       submitPass(gpu, 'test.repeat', (p) => {
@@ -254,16 +261,52 @@ describe('rows are independent of the batch around them (bit for bit)', () => {
   });
 });
 
+describe('parameter-gradient reductions', () => {
+  const c: Case = { sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: 1000 };
+
+  /** The grads of `rows` rows of `gradOutput` (rows past `live` zeroed) after a forward, as bits. */
+  async function gradBits(reduction: ParamReduction, rows: number, live: number): Promise<Uint32Array> {
+    const { gpu, layout, rand, mlp } = await setup(c, 18, 'tiles', reduction);
+    const input = new Float32Array(randomArray(rows * layout.inputDim, seededRandom(19), -2, 2));
+    const pass = mlp.prepare({ rows, input: storageBuffer(gpu, 'test.input', input), label: 'test.reduction' });
+    const gradOutput = new Float32Array(rows * layout.outputDim);
+    gradOutput.set(randomArray(live * layout.outputDim, rand, -1, 1));
+    gpu.device.queue.writeBuffer(pass.gradOutput, 0, gradOutput);
+    submitPass(gpu, 'test.reduction', (p) => {
+      pass.encodeForward(p);
+      pass.encodeBackward(p);
+    });
+    const bits = new Uint32Array((await mlp.readGrads()).buffer);
+    pass.destroy();
+    return bits;
+  }
+
+  it.each(PARAM_REDUCTIONS)('%s: rows with zero gradient appended to a batch leave every gradient bit unchanged', async (reduction) => {
+    // 1000 rows end inside a row block, 1100 in another: the live rows' blocks and their order are the same.
+    expect(await gradBits(reduction, 1100, 1000)).toEqual(await gradBits(reduction, 1000, 1000));
+  });
+
+  it('split adds the same row blocks in the same order as serial: equal bit for bit', async () => {
+    expect(await gradBits('split', 1000, 1000)).toEqual(await gradBits('serial', 1000, 1000));
+  });
+
+  it('split records two dispatches per layer for the parameter gradient', async () => {
+    const { pass } = await setup(c, 20, 'tiles', 'split');
+    expect(pass.backwardDispatchCount).toBe(3 * 2 + 3);
+  });
+});
+
 describe('GPU gradient of Σ w·output vs float64 central differences (h 1e-4, rtol 1e-4, atol 1e-5)', () => {
   // The unaligned nets take the `single` kernels in every shape, so they run once.
   const cases = [
-    ...MLP_KERNEL_SHAPES.map((shape) => ({ shape, c: CASES[0] })),
-    { shape: 'single' as const, c: CASES[1] },
-    { shape: 'single' as const, c: { sizes: [3, 6, 4], activations: ['tanh', 'tanh'], rows: 6 } as Case },
+    ...MLP_KERNEL_SHAPES.map((shape) => ({ shape, c: CASES[0], reduction: 'serial' as ParamReduction })),
+    { shape: 'tiles' as const, c: CASES[0], reduction: 'split' as ParamReduction },
+    { shape: 'single' as const, c: CASES[1], reduction: 'serial' as ParamReduction },
+    { shape: 'single' as const, c: { sizes: [3, 6, 4], activations: ['tanh', 'tanh'], rows: 6 } as Case, reduction: 'split' as ParamReduction },
   ];
-  for (const { shape, c } of cases) {
-    it(`${shape}: ${c.sizes.join('→')} ${c.activations.join(',')}, ${c.rows} rows`, async () => {
-      const { gpu, layout, rand, params, input, mlp, pass } = await setup(c, 14, shape);
+  for (const { shape, c, reduction } of cases) {
+    it(`${shape}, ${reduction}: ${c.sizes.join('→')} ${c.activations.join(',')}, ${c.rows} rows`, async () => {
+      const { gpu, layout, rand, params, input, mlp, pass } = await setup(c, 14, shape, reduction);
       const lossWeights = randomArray(c.rows * layout.outputDim, rand, -1, 1);
       submitPass(gpu, 'test.forward', (p) => pass.encodeForward(p));
       const output = Float64Array.from(await readFloat32(gpu, pass.output, 0, c.rows * layout.outputDim));

@@ -32,6 +32,13 @@ export const FIGURE_KEYS: readonly string[] = [
   'cpu_s',
   'iteration_cpu_s',
   'phases_cpu_s',
+  'ceiling_gflops',
+  'of_ceiling',
+  'below_4096',
+  'median_invocations',
+  'min_invocations',
+  'max_invocations',
+  'small_kernels',
 ];
 const FIGURES = new Set(FIGURE_KEYS);
 
@@ -87,6 +94,9 @@ export function pointFigures(p: Point, unit: string | null): string {
   put('encode_ms', 'host encoding (ms):');
   put('dispatches', 'dispatches');
   if (unit !== 'gflops') put('gflops', '', ' GFLOP/s');
+  if (typeof p.of_ceiling === 'number') parts.push(`${(100 * p.of_ceiling).toFixed(0)}% of the ${formatNumber(p.ceiling_gflops as number)} GFLOP/s ceiling`);
+  put('below_4096', 'dispatches below 4096 invocations:');
+  put('median_invocations', 'median invocations');
   put('us_per_dispatch', '', ' µs/dispatch');
   put('us_per_step', '', ' µs/step');
   put('env_steps', 'env steps');

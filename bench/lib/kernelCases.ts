@@ -13,7 +13,7 @@ import { VecEnv } from '../../src/envs/vecEnv';
 import { envSpec } from '../../src/core/envSpecs';
 import { envDefinition } from '../../src/envs/registry';
 import { MlpLayout, initPyTorchDefault, type Activation } from '../../src/nn/mlp';
-import { Mlp, MlpKernels } from '../../src/kernels/mlp';
+import { MLP_KERNEL_SHAPES, PARAM_REDUCTIONS, Mlp, MlpKernels } from '../../src/kernels/mlp';
 import { Rollout } from '../../src/kernels/rollout';
 import { FisherVectorProduct, parameterVectorBytes } from '../../src/kernels/fvp';
 import { ConjugateGradient } from '../../src/kernels/cg';
@@ -250,8 +250,8 @@ const peakCase: BenchCase = {
     const smallArgs = uniformBuffer(gpu, 'peak.smallArgs', argsView.pack({ rows: smallRows, aluIterations }));
     const points: Point[] = [];
     const dispatchesPerSubmit = 4;
-    // Register-blocked variants cost LLVM seconds to minutes on a cold shader cache (lavapipe compiles at the first dispatch): --quick keeps two.
-    for (const rowsPerInvocation of options.quick ? [1, 4] : [1, 2, 4, 8]) {
+    // Register-blocked variants cost LLVM seconds to minutes on a cold shader cache (lavapipe compiles at the first dispatch): --quick keeps one.
+    for (const rowsPerInvocation of options.quick ? [4] : [1, 2, 4, 8]) {
       const kernel = await (rowsPerInvocation === 1 ? family : await load(rowsPerInvocation)).kernel('dense');
       const group = kernel.bind({ args, weights, input, output }, 'dense');
       const t = await repeat(1, repetitions, () =>
@@ -316,15 +316,71 @@ const peakCase: BenchCase = {
     });
     ctx.log(`peak: alu ${(aluFlops / aluTime.median / 1e9).toFixed(2)} GFLOP/s, empty dispatch ${((emptyTime.median / dispatches) * 1e6).toFixed(1)} µs`);
     const best = points.filter((p) => String(p.kernel).startsWith('dense') && p.rows === rows).reduce((a, b) => ((b.gflops as number) > (a.gflops as number) ? b : a));
+    points.push(...(await workloadCeiling(ctx, repetitions)));
     return {
       unit: 'gflops',
       points,
       headline: points.indexOf(best),
-      timing: `${WALL(1, repetitions)}; dense: ${dispatchesPerSubmit} dispatches per submit; empty and 128-row dense: ${dispatches} dispatches per submit`,
-      notes: ['headline: the best dense kernel at full size (the tuned-kernel peak the training iteration is compared with)'],
+      timing: `${WALL(1, repetitions)}; dense: ${dispatchesPerSubmit} dispatches per submit; empty and 128-row dense: ${dispatches} dispatches per submit; ceiling: ${options.quick ? CEILING_PASSES_ROWS / 4 : CEILING_PASSES_ROWS} rows of forward+backward passes per submit`,
+      notes: [
+        'headline: the best dense kernel at full size',
+        'ceiling: the workload\'s limit, a 64→64 tanh layer forward + backward (weights and input gradient) through the real MLP kernels at the minibatch sizes training uses, every shape and reduction; ceiling_best is the fastest per row count, what training cases are reported against (of_ceiling)',
+      ],
     };
   },
 };
+
+/** Rows of forward+backward passes per submit in the ceiling (several passes for small batches, so a submit is not all overhead); --quick: a quarter. */
+const CEILING_PASSES_ROWS = 16384;
+
+/** The minibatch sizes of the presets (seed 128, fast 256, target 2 048) and a full batch; --quick: 128 and 2 048. */
+export function ceilingRows(quick: boolean): number[] {
+  return quick ? [128, 2048] : [128, 256, 2048, 8192];
+}
+
+/**
+ * The ceiling of this workload on the adapter: a 64→64 tanh layer's forward
+ * and backward (weights and input gradient: 6·64·64 FLOPs a row) through the
+ * real MLP kernels, every shape × reduction, at the row counts training uses.
+ * The dispatch cost is part of it, as it is of training: passes are recorded
+ * back to back in one submit as a trainer records its minibatches.
+ */
+async function workloadCeiling(ctx: CaseContext, repetitions: number): Promise<Point[]> {
+  const { gpu, options } = ctx;
+  const layout = new MlpLayout([64, 64], ['tanh']);
+  const points: Point[] = [];
+  const shapes = options.quick ? MLP_KERNEL_SHAPES.filter((s) => s !== 'single') : MLP_KERNEL_SHAPES;
+  for (const rows of ceilingRows(options.quick)) {
+    const input = storageBuffer(gpu, 'ceiling.input', Float32Array.from({ length: rows * 64 }, (_, k) => Math.cos(k)));
+    const passes = Math.max(1, Math.round(CEILING_PASSES_ROWS / (options.quick ? 4 : 1) / rows));
+    const flops = passes * rows * 6 * 64 * 64;
+    const measured: Point[] = [];
+    for (const shape of shapes) {
+      for (const reduction of PARAM_REDUCTIONS) {
+        const mlp = Mlp.create(gpu, await MlpKernels.create(gpu, shape, reduction), layout, 'ceiling');
+        mlp.setParams(initPyTorchDefault(layout, 1));
+        const pass = mlp.prepare({ rows, input, label: 'ceiling', inputGradient: true });
+        gpu.device.queue.writeBuffer(pass.gradOutput, 0, new Float32Array(rows * 64).fill(1e-3));
+        const t = await repeat(1, repetitions, () =>
+          timeSubmit(gpu, 'ceiling', (p) => {
+            for (let k = 0; k < passes; k++) {
+              pass.encodeForward(p);
+              pass.encodeBackward(p);
+            }
+          }),
+        );
+        measured.push({ kernel: 'ceiling', rows, shape, reduction, passes, dispatches_per_pass: pass.dispatchCount + pass.backwardDispatchCount, gflops: round(flops / t.median / 1e9), best_gflops: round(flops / t.min / 1e9), ...cpuOf(t) });
+        pass.destroy();
+        mlp.destroy();
+      }
+    }
+    input.destroy();
+    const best = measured.reduce((a, b) => ((b.gflops as number) > (a.gflops as number) ? b : a));
+    points.push(...measured, { ...best, kernel: 'ceiling_best' });
+    ctx.log(`ceiling ${rows} rows: ${best.gflops} GFLOP/s (${best.shape}, ${best.reduction})`);
+  }
+  return points;
+}
 
 /** The configurations fvp, cg and the training cases run at: presets (or --preset), with the command line's training flags over them. */
 export function presetConfigs(ctx: CaseContext, algo: ResolvedConfig['algo']): { name: string; config: ResolvedConfig }[] {

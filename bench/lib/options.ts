@@ -78,7 +78,7 @@ bench/out/ (ignored by git) and appends a markdown table to bench/out/runs.md.
   --env-counts a,b      env counts for env and rollout (default 1024 … 262144)
   --batches a,b         batch sizes for mlp (default 1024 … 65536)
   --toggles a,b         Dawn toggles for both runners, e.g. disable_robustness
-  --variant NAME        MLP kernel shape instead of the adapter's default: ${VARIANTS.join(', ')}
+  --variant NAME        MLP kernel shape or parameter-gradient reduction instead of the adapter's default: ${VARIANTS.join(', ')}
   --adapter NAME        Node's driver: auto, lavapipe or swiftshader
   --no-profile          skip per-kernel GPU timing (timestamp-query replay)
   --out DIR             where results and the run log go (default bench/out)

@@ -15,7 +15,9 @@ import { makeTrainer, type Trainer } from '../../src/train/trainer';
 import { stepsPerSecond, type IterationMetrics } from '../../src/core/metrics';
 import { solvedReturn } from '../../src/core/envSpecs';
 import { iterationCost } from './cost';
-import { capturePasses, profileKernels, replay } from './profile';
+import { capturePasses, profileKernels, recordDispatches, replay } from './profile';
+import { readiness, readinessFields, studioGpuConfig } from './readiness';
+import { MlpKernels } from '../../src/kernels/mlp';
 import { cpuNow, median } from './timing';
 import type { BenchCase, CaseContext, CaseOutcome, Point } from './types';
 
@@ -116,12 +118,33 @@ async function measureConfig(ctx: CaseContext, name: string, config: ResolvedCon
       ...(phaseCpu.length ? { phases_cpu_s: round(median(phaseCpu)) } : {}),
       encode_ms: Object.fromEntries(Object.entries(encodeMs).map(([k, v]) => [k, round(median(v))])),
       dispatches: trainer.dispatchesPerIteration,
+      ...readinessFields('', readiness(captured.flatMap((p) => p.dispatches))),
       flops_per_iter: cost.total.flops,
       bytes_per_iter: cost.total.bytes,
       gflops: round(cost.total.flops / iterationSeconds / 1e9),
       phase_gflops: Object.fromEntries(PHASES.map((p) => [p, round(cost[p].flops / (phases[p] as number) / 1e9)])),
       mean_return_last: last.mean_return === null ? null : round(last.mean_return),
     };
+  } finally {
+    trainer.destroy();
+  }
+}
+
+/**
+ * The dispatches of one iteration at the Studio's GPU default, recorded (not
+ * run) with the MLP shape and reduction a GPU gets. Last in a case: it changes
+ * the device's MLP defaults.
+ */
+async function gpuDefaultReadiness(ctx: CaseContext, algo: Algo): Promise<Point> {
+  const { gpu } = ctx;
+  const config = studioGpuConfig(algo);
+  MlpKernels.useShape(gpu, 'tiles');
+  MlpKernels.useParamReduction(gpu, 'split');
+  const trainer = await makeTrainer(gpu, config);
+  try {
+    const r = readiness(recordDispatches((pass) => trainer.recordIteration(pass)));
+    ctx.log(`${algo} studio-gpu: ${r.dispatches} dispatches, ${r.below_4096} below 4096 invocations (median ${r.median_invocations})`);
+    return { config: 'studio-gpu', ...describeConfig(config), mlp: 'tiles, split', ...readinessFields('', r) };
   } finally {
     trainer.destroy();
   }
@@ -143,6 +166,8 @@ function trainingCase(algo: Algo): BenchCase {
           throw error;
         }
       }
+      // Building a 4 096-env trainer and recording its ~60 000 dispatches takes a minute on a CPU driver: not in --quick.
+      if (!ctx.options.quick) points.push(await gpuDefaultReadiness(ctx, algo));
       const iterations = ctx.options.reps ?? (ctx.options.quick ? 2 : 3);
       return {
         unit: 'sps',
@@ -151,7 +176,10 @@ function trainingCase(algo: Algo): BenchCase {
         timing:
           `sps: median over ${iterations} pipelined iterations after 1 warm-up (one submit each, host encoding included); ` +
           `phases_s: trainer.timePhases(), one submit per phase, submit to onSubmittedWorkDone (host encoding excluded, reported as encode_ms)`,
-        notes: ['gflops: useful dense-layer FLOPs per iteration (bench/lib/cost.ts) over the median iteration time'],
+        notes: [
+          'gflops: useful dense-layer FLOPs per iteration (bench/lib/cost.ts) over the median iteration time',
+          'below_4096 / *_invocations: launched invocations (workgroups × size) of every dispatch of one iteration (bench/lib/readiness.ts); the studio-gpu point (not in --quick) is recorded, not run: the Studio GPU default (fast preset, 4 096 envs × 16 steps) with the MLP shape and reduction a GPU gets (tiles, split)',
+        ],
       };
     },
   };

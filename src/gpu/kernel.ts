@@ -98,6 +98,14 @@ function scalarOf(t: TypeInfo): { scalar: 'f32' | 'u32' | 'i32'; count: number }
   throw new Error(`uniform field type ${t.getTypeName()} is not supported (use f32, u32, i32 or vecN of them)`);
 }
 
+/** Workgroup size of every pipeline a Kernel wraps, for tools that see only recorded dispatches. */
+const workgroupSizes = new WeakMap<GPUComputePipeline, number>();
+
+/** The workgroup size `pipeline` was created with, if a Kernel made it. */
+export function workgroupSizeOf(pipeline: GPUComputePipeline): number | undefined {
+  return workgroupSizes.get(pipeline);
+}
+
 /** One compute entry point with its pipeline and reflected bindings. */
 export class Kernel {
   constructor(
@@ -107,7 +115,9 @@ export class Kernel {
     readonly layout: GPUBindGroupLayout,
     readonly bindings: ReadonlyMap<string, BindingInfo>,
     readonly workgroupSize: number,
-  ) {}
+  ) {
+    workgroupSizes.set(pipeline, workgroupSize);
+  }
 
   /** A bind group from resources named as in the WGSL; every binding must be given, no others. */
   bind(resources: Record<string, GPUBuffer | GPUBufferBinding>, role = ''): GPUBindGroup {

@@ -35,6 +35,25 @@ export function defaultMlpKernelShape(adapter: AdapterDescription): MlpKernelSha
   return adapter.backend === 'lavapipe' ? 'rows' : 'tiles';
 }
 
+/**
+ * How backward_params sums a layer's gradient over rows (see the header of
+ * shaders/mlp.wgsl); both add the same row blocks in the same order:
+ *   serial  one invocation per 4 × 4 tile of W loops over every row: 272
+ *           invocations for a 64 × 64 layer, enough for a CPU driver's threads
+ *   split   one invocation per tile and block of rows writes partial sums,
+ *           a second dispatch adds them per parameter in block order: GPUs
+ */
+export type ParamReduction = 'serial' | 'split';
+export const PARAM_REDUCTIONS: readonly ParamReduction[] = ['serial', 'split'];
+
+/**
+ * `split` on GPUs, which need the invocations; CPU drivers keep `serial`
+ * (paired A/B on lavapipe and SwiftShader in bench/RESULTS.md).
+ */
+export function defaultParamReduction(adapter: AdapterDescription): ParamReduction {
+  return adapter.isFallback ? 'serial' : 'split';
+}
+
 /** The dense-layer geometry; the WGSL gets these as constants generated from here. */
 export const DENSE_GEOMETRY = {
   /**
@@ -53,6 +72,8 @@ export const DENSE_GEOMETRY = {
   rowsWorkgroup: 16,
   /** Rows and outputs (inputs) per invocation of the `tiles` kernels (TILE; the WGSL holds them in vec4s). */
   tile: 4,
+  /** Rows backward_params sums before adding the block to the total (ROW_BLOCK): one `split` partial each. */
+  paramRowBlock: 64,
 } as const;
 
 /** The mlp family's sources: common.wgsl, the geometry and activation constants, mlp.wgsl. */
@@ -63,6 +84,7 @@ export const MLP_SOURCES = [
     WIDTH: DENSE_GEOMETRY.rowsMaxWidth,
     WIDTH4: DENSE_GEOMETRY.rowsMaxWidth / 4,
     TILE: DENSE_GEOMETRY.tile,
+    ROW_BLOCK: DENSE_GEOMETRY.paramRowBlock,
     TANH: ACTIVATION_CODE.tanh,
   }),
   mlpWgsl,
@@ -79,8 +101,8 @@ function isAligned(layer: DenseLayer): boolean {
 }
 
 
-/** The dense-layer operations, each with a kernel per layer. */
-type DenseOp = 'forward' | 'tangent' | 'backwardInput' | 'backwardParams';
+/** The dense-layer operations that come in shapes, each with a kernel per layer (backward_params comes in reductions). */
+type DenseOp = 'forward' | 'tangent' | 'backwardInput';
 
 /** One way to run an operation on a layer: an entry point with its pipeline constants, the layers it takes, its invocations. */
 interface Spread {
@@ -93,7 +115,7 @@ interface Spread {
 const on = (...names: string[]): KernelOptions => ({ constants: Object.fromEntries(names.map((n) => [n, 1])) });
 const anyLayer = () => true;
 const perRow = (rows: number) => rows;
-const { rowsPerInvocation, rowsMaxWidth, rowsWorkgroup, tile } = DENSE_GEOMETRY;
+const { rowsPerInvocation, rowsMaxWidth, rowsWorkgroup, tile, paramRowBlock } = DENSE_GEOMETRY;
 
 function single(entry: string, options: KernelOptions, takes: (layer: DenseLayer) => boolean): Spread {
   return { entry, options, takes, invocations: perRow };
@@ -119,21 +141,41 @@ const inputTiles = (layer: DenseLayer) => layer.inDim / tile;
 /** backward_params: one invocation per tile × tile block of W plus one per `tile` biases. */
 const paramTiles = (layer: DenseLayer) => Math.ceil(layer.outDim / tile) * (Math.ceil(layer.inDim / tile) + 1);
 
-/** backward_params, the same in every shape: vec4 reads of whichever rows are whole vec4s. */
-const PARAM_SPREADS: readonly Spread[] = (
-  [
-    [on('INPUT_VEC4', 'GRAD_VEC4'), (l: DenseLayer) => l.inDim % 4 === 0 && l.outDim % 4 === 0],
-    [on('INPUT_VEC4'), (l: DenseLayer) => l.inDim % 4 === 0],
-    [on('GRAD_VEC4'), (l: DenseLayer) => l.outDim % 4 === 0],
-    [{}, anyLayer],
-  ] as const
-).map(([options, takes]) => ({ entry: 'backward_params', options, takes, invocations: (_rows: number, layer: DenseLayer) => paramTiles(layer) }));
+/** Row blocks of a `split` reduction: one partial sum each. */
+const paramBlocks = (rows: number) => Math.ceil(rows / paramRowBlock);
+/** Parameters of a layer: W then b. */
+const layerParams = (layer: DenseLayer) => layer.outDim * (layer.inDim + 1);
+
+/** A backward_params entry point with vec4 reads of whichever rows are whole vec4s (the same choice in every shape). */
+function paramSpreads(entry: string, invocations: (rows: number, layer: DenseLayer) => number): readonly Spread[] {
+  return (
+    [
+      [on('INPUT_VEC4', 'GRAD_VEC4'), (l: DenseLayer) => l.inDim % 4 === 0 && l.outDim % 4 === 0],
+      [on('INPUT_VEC4'), (l: DenseLayer) => l.inDim % 4 === 0],
+      [on('GRAD_VEC4'), (l: DenseLayer) => l.outDim % 4 === 0],
+      [{}, anyLayer],
+    ] as const
+  ).map(([options, takes]) => ({ entry, options, takes, invocations }));
+}
+
+/** backward_params in each reduction: its dispatches in order, each with its spreads. */
+const PARAM_STAGES: Record<ParamReduction, readonly (readonly Spread[])[]> = {
+  serial: [paramSpreads('backward_params', (_rows, layer) => paramTiles(layer))],
+  split: [
+    paramSpreads('backward_params_blocks', (rows, layer) => paramTiles(layer) * paramBlocks(rows)),
+    [{ entry: 'backward_params_sum', options: {}, takes: anyLayer, invocations: (_rows, layer) => layerParams(layer) }],
+  ],
+};
+
+/** Bytes of the `split` partial sums a pass of `rows` rows needs: every layer's, one layer at a time. */
+function partialBytes(layout: MlpLayout, rows: number): number {
+  return Math.max(...layout.layers.map((layer) => paramBlocks(rows) * layerParams(layer) * 4));
+}
 
 const SINGLE: Record<DenseOp, readonly Spread[]> = {
   forward: [single('forward', on('ALIGNED', 'INPUT_VEC4'), isAligned), single('forward', {}, anyLayer)],
   tangent: [single('tangent', on('ALIGNED', 'INPUT_VEC4'), isAligned), single('tangent', {}, anyLayer)],
   backwardInput: [single('backward_input', on('ALIGNED'), isAligned), single('backward_input', {}, anyLayer)],
-  backwardParams: PARAM_SPREADS,
 };
 
 const TANGENT_TILES = tiled('tangent_tiles', {}, isAligned, outputTiles);
@@ -147,7 +189,6 @@ const SPREADS: Record<MlpKernelShape, Record<DenseOp, readonly Spread[]>> = {
     forward: [rowBlocked('forward_rows', (l) => l.inDim), ...SINGLE.forward],
     tangent: [TANGENT_TILES, ...SINGLE.tangent],
     backwardInput: [rowBlocked('backward_input_rows', (l) => l.outDim), ...SINGLE.backwardInput],
-    backwardParams: PARAM_SPREADS,
   },
   tiles: {
     forward: [tiled('forward_tiles', {}, isAligned, outputTiles), ...SINGLE.forward],
@@ -157,7 +198,6 @@ const SPREADS: Record<MlpKernelShape, Record<DenseOp, readonly Spread[]>> = {
       tiled('backward_input_tiles', {}, isAligned, inputTiles),
       ...SINGLE.backwardInput,
     ],
-    backwardParams: PARAM_SPREADS,
   },
   single: SINGLE,
 };
@@ -184,33 +224,38 @@ export class LayerKernels {
   }
 }
 
-/** The shape useShape set per device: a setting, not a cache. */
+/** The shape and reduction useShape / useParamReduction set per device: settings, not a cache. */
 const preferred = new WeakMap<GPUDevice, MlpKernelShape>();
+const preferredReduction = new WeakMap<GPUDevice, ParamReduction>();
 
 /**
- * The dense-layer pipelines of one shape, compiled once per device; the
- * tangent's on first use (only the Fisher-vector product needs them).
+ * The dense-layer pipelines of one shape and parameter-gradient reduction,
+ * compiled once per device; the tangent's on first use (only the
+ * Fisher-vector product needs them).
  */
 export class MlpKernels {
   private tangentKernels: Promise<LayerKernels> | null = null;
 
   private constructor(
     readonly shape: MlpKernelShape,
+    readonly reduction: ParamReduction,
     private readonly family: ShaderFamily,
     private readonly forwardKernels: LayerKernels,
     private readonly backwardInputKernels: LayerKernels,
-    private readonly backwardParamsKernels: LayerKernels,
+    private readonly backwardParamsStages: readonly LayerKernels[],
     readonly denseArgs: StructView,
     readonly gaussianHead: GaussianHeadKernels,
   ) {}
 
   /**
-   * The pipelines for `shape` (default: the one set by `useShape` for this
-   * device, else the adapter's measured-fastest), compiled on first use.
+   * The pipelines for `shape` and `reduction` (default: those set by
+   * `useShape` / `useParamReduction` for this device, else the adapter's
+   * measured-fastest), compiled on first use.
    */
-  static create(gpu: GpuContext, shape?: MlpKernelShape): Promise<MlpKernels> {
+  static create(gpu: GpuContext, shape?: MlpKernelShape, reduction?: ParamReduction): Promise<MlpKernels> {
     const chosen = shape ?? preferred.get(gpu.device) ?? defaultMlpKernelShape(gpu.adapter);
-    return perDevice(gpu, `mlp:${chosen}`, () => MlpKernels.compile(gpu, chosen));
+    const sums = reduction ?? preferredReduction.get(gpu.device) ?? defaultParamReduction(gpu.adapter);
+    return perDevice(gpu, `mlp:${chosen}:${sums}`, () => MlpKernels.compile(gpu, chosen, sums));
   }
 
   /** Makes `shape` what `create` returns by default on this device (benchmarks compare shapes this way). */
@@ -218,14 +263,19 @@ export class MlpKernels {
     preferred.set(gpu.device, shape);
   }
 
-  private static async compile(gpu: GpuContext, shape: MlpKernelShape): Promise<MlpKernels> {
+  /** Makes `reduction` what `create` uses by default on this device. */
+  static useParamReduction(gpu: GpuContext, reduction: ParamReduction): void {
+    preferredReduction.set(gpu.device, reduction);
+  }
+
+  private static async compile(gpu: GpuContext, shape: MlpKernelShape, reduction: ParamReduction): Promise<MlpKernels> {
     const family = await ShaderFamily.load(gpu, 'mlp', MLP_SOURCES);
     const spreads = SPREADS[shape];
-    const [[forward, backwardInput, backwardParams], head] = await Promise.all([
-      Promise.all([spreads.forward, spreads.backwardInput, spreads.backwardParams].map((s) => LayerKernels.compile(family, s))),
+    const [[forward, backwardInput, ...backwardParams], head] = await Promise.all([
+      Promise.all([spreads.forward, spreads.backwardInput, ...PARAM_STAGES[reduction]].map((s) => LayerKernels.compile(family, s))),
       gaussianHeadKernels(gpu),
     ]);
-    return new MlpKernels(shape, family, forward, backwardInput, backwardParams, family.struct('DenseArgs'), head);
+    return new MlpKernels(shape, reduction, family, forward, backwardInput, backwardParams, family.struct('DenseArgs'), head);
   }
 
   static isAligned(layer: DenseLayer): boolean {
@@ -242,9 +292,9 @@ export class MlpKernels {
     return this.backwardInputKernels.for(layer);
   }
 
-  /** The backward_params pipeline for `layer`. */
-  backwardParams(layer: DenseLayer): LayerKernel {
-    return this.backwardParamsKernels.for(layer);
+  /** The backward_params pipelines for `layer`, one per dispatch in order (two for `split`). */
+  backwardParams(layer: DenseLayer): LayerKernel[] {
+    return this.backwardParamsStages.map((stage) => stage.for(layer));
   }
 
   /** The tangent pipelines of this shape (compiled on the first call); `.for(layer)` as for forward. */
@@ -343,7 +393,8 @@ interface Dispatch {
 
 interface BackwardVariant {
   args: UniformSlots;
-  bindGroups: GPUBindGroup[];
+  /** Per layer, one per backward_params dispatch. */
+  bindGroups: GPUBindGroup[][];
 }
 
 /** See Mlp.prepare. Every buffer, uniform and bind group is created here, once. */
@@ -360,6 +411,8 @@ export class MlpPass {
   readonly gradPreActivations: readonly GPUBuffer[];
   /** dLoss/d(input), [rows][inputDim], when prepared with inputGradient. */
   readonly gradInput: GPUBuffer | null;
+  /** The `split` reduction's partial sums, one layer at a time (null for `serial`). */
+  private readonly partials: GPUBuffer | null;
   /** Every layer's DenseArgs, one slot per layer (read by forward, tangent and backward_input). */
   readonly layerArgs: UniformSlots;
   /** The Gaussian head after the last layer, when the layout has one. */
@@ -393,6 +446,7 @@ export class MlpPass {
     this.activations = layers.map((layer, l) => storageBuffer(gpu, `${label}.activations${l}`, rows * layer.outDim * 4));
     this.gradPreActivations = layers.map((layer, l) => storageBuffer(gpu, `${label}.gradPreActivation${l}`, rows * layer.outDim * 4));
     this.gradInput = options.inputGradient ? storageBuffer(gpu, `${label}.gradInput`, inputBytes) : null;
+    this.partials = kernels.reduction === 'split' ? storageBuffer(gpu, `${label}.partials`, partialBytes(layout, rows)) : null;
     this.layerArgs = UniformSlots.create(gpu, kernels.denseArgs, layers.map((layer, l) => this.denseArgs(layer, l, {})), `${label}.args`);
     this.head =
       layout.head === 'gaussian'
@@ -449,7 +503,7 @@ export class MlpPass {
 
   /** Dispatches recorded by encodeBackward. */
   get backwardDispatchCount(): number {
-    return this.inputDispatches.reduce((n, d) => n + (d ? 2 : 1), 0) + (this.head ? 1 : 0);
+    return this.layout.layers.reduce((n, layer, l) => n + this.kernels.backwardParams(layer).length + (this.inputDispatches[l] ? 1 : 0), 0) + (this.head ? 1 : 0);
   }
 
   /** Layer l's input: the network input for l = 0, else layer l − 1's activations. */
@@ -472,8 +526,7 @@ export class MlpPass {
     const variant = this.backwardVariant(grads, options.accumulate ?? false, options.scale ?? 1);
     this.head?.encodeBackward(pass, grads, options.accumulate ?? false, options.scale ?? 1);
     for (let l = this.layout.layers.length - 1; l >= 0; l--) {
-      const { kernel, invocations } = this.kernels.backwardParams(this.layout.layers[l]);
-      kernel.dispatch(pass, variant.bindGroups[l], invocations(this.rows));
+      this.kernels.backwardParams(this.layout.layers[l]).forEach(({ kernel, invocations }, k) => kernel.dispatch(pass, variant.bindGroups[l][k], invocations(this.rows)));
       const d = this.inputDispatches[l];
       if (d) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
     }
@@ -484,6 +537,7 @@ export class MlpPass {
     for (const b of [...this.activations, ...this.gradPreActivations]) b.destroy();
     this.gradInput?.destroy();
     this.head?.destroy();
+    this.partials?.destroy();
     this.layerArgs.destroy();
     for (const byScale of this.backwardVariants.values()) for (const v of byScale.values()) v.args.destroy();
   }
@@ -520,19 +574,18 @@ export class MlpPass {
       layout.layers.map((layer, l) => this.denseArgs(layer, l, { accumulate, scale })),
       `${label}.backwardArgs`,
     );
-    const bindGroups = layout.layers.map((layer, l) =>
-      kernels.backwardParams(layer).kernel.bindUsed(
-        {
-          args: args.slot(l),
-          gradOutput: this.gradPreActivations[l],
-          gradOutputVec4: this.gradPreActivations[l],
-          input: this.layerInput(l),
-          inputVec4: this.layerInput(l),
-          grads,
-        },
-        `${label}.layer${l}`,
-      ),
-    );
+    const bindGroups = layout.layers.map((layer, l) => {
+      const resources: Record<string, GPUBuffer | GPUBufferBinding> = {
+        args: args.slot(l),
+        gradOutput: this.gradPreActivations[l],
+        gradOutputVec4: this.gradPreActivations[l],
+        input: this.layerInput(l),
+        inputVec4: this.layerInput(l),
+        grads,
+      };
+      if (this.partials) resources.partials = this.partials;
+      return kernels.backwardParams(layer).map(({ kernel }) => kernel.bindUsed(resources, `${label}.layer${l}`));
+    });
     variant = { args, bindGroups };
     byScale.set(key, variant);
     return variant;

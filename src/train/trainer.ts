@@ -55,6 +55,13 @@ export interface Trainer {
   readonly envSteps: number;
   /** Dispatches recorded per iteration. */
   readonly dispatchesPerIteration: number;
+  /**
+   * Records one iteration's dispatches into `pass` and nothing else: no
+   * uniforms written, no submit (benchmarks inspect a GPU configuration's
+   * dispatches this way). Recording advances Adam's control-buffer parity, so
+   * a trainer used for this is inspected, not trained.
+   */
+  recordIteration(pass: GPUComputePassEncoder): void;
   /** The GPU buffers every iteration checks for NaN and ±inf, by checkpoint array name (networks, optimizer moments, env state). */
   readonly checkedTensors: Readonly<Record<string, GPUBuffer>>;
   /**
@@ -309,6 +316,11 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
       return envSteps;
     },
     dispatchesPerIteration,
+    recordIteration(pass) {
+      encodeCollect(pass);
+      encodeAdvantage(pass);
+      encodeUpdate(pass);
+    },
     checkedTensors: Object.fromEntries(checked.map((t) => [t.name, t.buffer])),
 
     async step(): Promise<IterationMetrics> {

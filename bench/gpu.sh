@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole bench suite on a machine with a GPU, in under 10 minutes, writing
+# the tables a CPU run writes (bench/out/<stamp>.json and .html, a section in
+# bench/out/runs.md) plus the paired A/B of the parameter-gradient reduction.
+#
+#   bash bench/gpu.sh [label]        (after npm ci; Node runner, Dawn on the system's Vulkan GPU)
+#
+# Every step has its own time limit, so a slow or hanging step cannot take the
+# run past 10 minutes; a step that times out is reported and the rest go on.
+# Untested on a GPU so far: none was at hand while it was written (bench/RESULTS.md).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+label=${1:-gpu}
+mkdir -p bench/out
+log=bench/out/gpu-$(date -u +%Y%m%dT%H%M%SZ).log
+status=0
+
+step() { # step SECONDS NAME COMMAND...: runs COMMAND with a time limit, its output into the log
+  local limit=$1 name=$2
+  shift 2
+  echo "== $name (limit ${limit}s)" | tee -a "$log"
+  timeout --signal=INT "$limit" "$@" 2>&1 | tee -a "$log"
+  local rc=${PIPESTATUS[0]}
+  if [ "$rc" -ne 0 ]; then
+    echo "== $name: exit $rc$([ "$rc" -eq 124 ] && echo ' (time limit)')" | tee -a "$log"
+    status=1
+  fi
+}
+
+step 60 build npm run --silent build:cli
+# Every case, Node only (headless Chromium would fall back to SwiftShader without GPU flags); each
+# record names its adapter: on a CPU fallback these figures are not a GPU's. Peak first: the
+# training cases are reported as a fraction of its ceiling.
+step 330 suite node dist-cli/bench/run.js --node --label "$label" \
+  --cases env,rollout,mlp,peak,fvp,cg,ppo,ppo-kl,trpo,reinforce
+step 60 solve node dist-cli/bench/run.js --node --label "$label-solve" --cases solve
+# On a GPU `split` is the default: B = serial, at the seed preset (minibatches of 128) and the target (2 048).
+step 60 ab-seed node dist-cli/bench/ab.js --variant serial --preset seed --pairs 5
+step 45 ab-target node dist-cli/bench/ab.js --variant serial --pairs 5
+echo "bench/gpu.sh: log in $log; tables in bench/out/runs.md" | tee -a "$log"
+exit $status
