@@ -66,6 +66,10 @@ export interface TrainConfig {
   lineSearchKlCheck: boolean;
   /** Full-batch value-function Adam steps per iteration (TRPO, REINFORCE). */
   valueSteps: number;
+  /** Networks see observations normalised by running moments (VecNormalize's obs), updated every iteration, frozen at evaluation. */
+  normObs: boolean;
+  /** Rewards divided by the running std of each env's discounted return (VecNormalize's reward); metrics stay in raw rewards. */
+  normReward: boolean;
 }
 
 type Range = { min?: number; max?: number; int?: boolean; exclusiveMin?: boolean };
@@ -113,7 +117,12 @@ export const FIELDS: Record<keyof TrainConfig, FieldSpec> = {
   acceptRatio: { flag: 'accept-ratio', doc: 'TRPO line-search accept ratio', kind: 'number', range: { min: 0, max: 1 } },
   lineSearchKlCheck: { flag: 'line-search-kl-check', doc: 'TRPO: also require KL ≤ 1.5 max-kl', kind: 'boolean' },
   valueSteps: { flag: 'value-steps', doc: 'value Adam steps per iteration (TRPO, REINFORCE)', kind: 'number', range: { min: 1, max: 10000, int: true } },
+  normObs: { flag: 'norm-obs', doc: 'normalise observations by running mean and variance (clipped to ±10)', kind: 'boolean' },
+  normReward: { flag: 'norm-reward', doc: 'scale rewards by the running std of the discounted return (clipped to ±10)', kind: 'boolean' },
 };
+
+/** Fields added after checkpoints were first written: a checkpoint's config without them reads as these values. */
+export const LATER_FIELDS: Readonly<Partial<TrainConfig>> = { normObs: false, normReward: false };
 
 /** The seed article's setting (modular_rl defaults) for every algorithm. */
 const SEED_PRESET: TrainConfig = {
@@ -151,6 +160,8 @@ const SEED_PRESET: TrainConfig = {
   acceptRatio: 0.1,
   lineSearchKlCheck: false,
   valueSteps: 10,
+  normObs: false,
+  normReward: false,
 };
 
 /**
