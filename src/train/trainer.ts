@@ -30,7 +30,7 @@ import { PolicyKernels } from '../kernels/policy';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import { Rollout, ENV_SLOTS } from '../kernels/rollout';
 import { FiniteCheck, type CheckedTensor } from '../kernels/finite';
-import { NormalizeKernels, initialMoments, normalizedPolicyInput, type NormalizeOp } from '../kernels/normalize';
+import { MOMENT_FIELDS, NormalizeKernels, initialMoments, normalizedPolicyInput, type NormalizeOp } from '../kernels/normalize';
 import { createUpdate } from '../algos/registry';
 import { envDefinition } from '../envs/registry';
 import type { ResolvedConfig } from '../core/config';
@@ -172,9 +172,14 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
     );
   }
   // Checkpointed and checked for finiteness with the rest of the state.
-  const normalizationState: Record<string, GPUBuffer> = {};
-  if (obsMoments) normalizationState['normalize.obs'] = obsMoments;
-  if (returnMoments && discountedReturn) Object.assign(normalizationState, { 'normalize.return': returnMoments, 'normalize.discountedReturn': discountedReturn });
+  const normalizationState: CheckedTensor[] = [];
+  if (obsMoments) normalizationState.push({ name: 'normalize.obs', buffer: obsMoments, count: obsDim * MOMENT_FIELDS });
+  if (returnMoments && discountedReturn) {
+    normalizationState.push(
+      { name: 'normalize.return', buffer: returnMoments, count: MOMENT_FIELDS },
+      { name: 'normalize.discountedReturn', buffer: discountedReturn, count: N },
+    );
+  }
 
   const evalPass = policy.prepare({ rows: batchSize, input: networkObs, label: 'batch.updatedPolicy' });
   const valueRows = config.truncationAsTerminal ? finalObsRow : obsRows;
@@ -277,7 +282,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
   checked.push(
     { name: 'env.currentObs', buffer: storage.currentObs, count: N * config.derived.obsDim },
     { name: 'env.slots', buffer: storage.envSlots, count: rollout.envSlotRows * N },
-    ...Object.entries(normalizationState).map(([name, buffer]) => ({ name, buffer, count: buffer.size / 4 })),
+    ...normalizationState,
   );
   const finite = await FiniteCheck.create(gpu, { tensors: checked, flags: metrics, flagIndex: metricSlot('non_finite'), label: 'finite' });
 
@@ -427,7 +432,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
         'env.slots': await readFloat32(gpu, storage.envSlots),
         metrics: await readFloat32(gpu, metrics),
       };
-      for (const [name, buffer] of Object.entries(normalizationState)) arrays[name] = await readFloat32(gpu, buffer);
+      for (const t of normalizationState) arrays[t.name] = await readFloat32(gpu, t.buffer, 0, t.count);
       for (const [name, state] of Object.entries(update.checkpointParts)) {
         for (const [part, a] of Object.entries(await state.readState())) arrays[`${name}.${part}`] = a;
       }
@@ -457,14 +462,14 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
       need('env.slots', [rollout.envSlotRows * N, ENV_SLOTS.length * N]);
       need('metrics', [METRICS_BLOCK_FLOATS, LEGACY_METRICS_BLOCK_FLOATS]);
       for (const [name, state] of Object.entries(update.checkpointParts)) for (const part of state.stateParts) need(`${name}.${part}`);
-      for (const [name, buffer] of Object.entries(normalizationState)) need(name, buffer.size / 4);
+      for (const t of normalizationState) need(t.name, t.count);
       const envSlots = envSlotsFromCheckpoint(arrays.get('env.slots')!, arrays.get('env.currentObs')!, rollout.envSlotRows, N);
 
       policy.setParams(arrays.get('policy')!);
       value.setParams(arrays.get('value')!);
       device.queue.writeBuffer(storage.currentObs, 0, new Float32Array(arrays.get('env.currentObs')!));
       device.queue.writeBuffer(storage.envSlots, 0, envSlots);
-      for (const [name, buffer] of Object.entries(normalizationState)) device.queue.writeBuffer(buffer, 0, new Float32Array(arrays.get(name)!));
+      for (const t of normalizationState) device.queue.writeBuffer(t.buffer, 0, new Float32Array(arrays.get(t.name)!));
       // Older blocks lack the trailing slots; the finiteness flag starts clear (every array was just checked).
       const block = new Float32Array(METRICS_BLOCK_FLOATS);
       block.set(arrays.get('metrics')!);
@@ -488,7 +493,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
       finite.destroy();
       for (const pass of [evalPass, valuePass]) pass.destroy();
       gae.destroy();
-      for (const b of [...staging, logProbs, entropies, klRows, updatedLogProbs, advantages, returns, metrics, ...Object.values(normalizationState)]) b.destroy();
+      for (const b of [...staging, logProbs, entropies, klRows, updatedLogProbs, advantages, returns, metrics, ...normalizationState.map((t) => t.buffer)]) b.destroy();
       for (const b of [normalizedObs, scaledRewards]) b?.destroy();
       rollout.destroy();
       policy.destroy();
