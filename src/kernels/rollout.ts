@@ -1,7 +1,8 @@
 /**
  * Rollout on the GPU: N envs × T steps with the policy acting, stored
  * time-major for the advantage and update phases. Per step: the policy's
- * forward pass on the current observations, then one fused act-and-step kernel
+ * forward pass on the current observations (or on what `policyInput` derives
+ * from them, e.g. normalised observations), then one fused act-and-step kernel
  * (shaders/rollout.wgsl, stepping the env through auto_reset.wgsl) that also
  * keeps the logits it acted on and, for truncated steps, the final
  * observation. Nothing is read back.

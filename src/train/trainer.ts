@@ -11,7 +11,10 @@
  *   collect    a finiteness check of the state the iteration takes over, then
  *              T × (policy forward on the current observations, act-and-step),
  *              which keeps the behaviour logits and truncated steps' final observations
- *   advantage  behaviour log-probs from the kept logits, one value forward over
+ *   advantage  with --norm-obs, every obs row normalised by the moments the rollout
+ *              used, then this iteration's observations merged into them; with
+ *              --norm-reward, the scaled rewards GAE reads (src/kernels/normalize.ts);
+ *              behaviour log-probs from the kept logits, one value forward over
  *              the observations and those final observations, GAE scan,
  *              advantage and return statistics
  *   update     the algorithm's update (PPO epochs × minibatches, ...)
