@@ -8,6 +8,16 @@
 export { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation, type DenseLayer } from './nn/mlp';
 export { Mlp, MlpKernels, MlpPass, type MlpPassOptions, type BackwardOptions } from './kernels/mlp';
 export { Gae, type GaeBuffers, type GaeOptions } from './kernels/gae';
+export {
+  NormalizeKernels,
+  normalizedPolicyInput,
+  initialMoments,
+  NORM_CLIP,
+  NORM_EPSILON,
+  MOMENTS_INITIAL_COUNT,
+  MOMENT_FIELDS,
+  type NormalizeOp,
+} from './kernels/normalize';
 export { PolicyKernels, CategoricalSampler, type PolicyOp, type LogProbEntropyOptions, type KlOptions, type SamplerOptions } from './kernels/policy';
 export { Adam, type AdamOptions, type AdamStatePart } from './kernels/optim';
 export { Reduction, ReduceKernels, type ReduceOp, type ReductionOptions } from './kernels/reduce';
@@ -17,7 +27,7 @@ export { LineSearch, type LineSearchOptions, type LineSearchBatch } from './kern
 export { PolicyGradientLoss, ValueFit, type FullBatch } from './kernels/pg';
 export { FiniteCheck, MAX_CHECKED_TENSORS, type CheckedTensor } from './kernels/finite';
 export { CATEGORICAL, GAUSSIAN, type ActionDistribution } from './kernels/distribution';
-export { Rollout, ENV_SLOTS, type RolloutOptions, type RolloutStorage, type FinalObsLayout } from './kernels/rollout';
+export { Rollout, ENV_SLOTS, type RolloutOptions, type RolloutStorage, type FinalObsLayout, type PolicyInput, type PolicyInputSource } from './kernels/rollout';
 
 export { PpoUpdate } from './algos/ppo';
 export { TrpoUpdate } from './algos/trpo';

@@ -35,6 +35,7 @@ export { VecEnvRef, type EnvModel64, type VecEnvStep64 } from './reference/vecEn
 export { philox4x32, uniform01, STREAM_RESET, STREAM_ACTION, STREAM_PERMUTATION, STREAM_INIT } from './core/random';
 export { mlpForwardReference, mlpBackwardReference, type MlpBackwardReference } from './reference/mlp';
 export { gaeReference, type GaeInputs } from './reference/gae';
+export { initialRunningMoments, updateMomentsReference, normalizeReference, scaleRewardsReference, type RunningMoments } from './reference/normalize';
 export { fisherVectorProductReference, fisherMatrixReference, mlpTangentReference } from './reference/fvp';
 export { conjugateGradientReference, trustRegionStepReference, type ConjugateGradientResult, type TrustRegionStepOptions, type TrustRegionStepResult } from './reference/trpo';
 export { policyLoss64, valueLoss64, type PolicySample, type PolicyLossOptions } from './reference/ppoLoss';

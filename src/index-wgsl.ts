@@ -10,6 +10,7 @@ import randomWgsl from '../shaders/random.wgsl?raw';
 import cgWgsl from '../shaders/cg.wgsl?raw';
 import fvpWgsl from '../shaders/fvp.wgsl?raw';
 import gaeWgsl from '../shaders/gae.wgsl?raw';
+import normalizeWgsl from '../shaders/normalize.wgsl?raw';
 import linesearchWgsl from '../shaders/linesearch.wgsl?raw';
 import optimWgsl from '../shaders/optim.wgsl?raw';
 import pgWgsl from '../shaders/pg.wgsl?raw';
@@ -71,6 +72,7 @@ const COMPOSITIONS = {
   rollout: ({ env }) => rolloutSources(env),
   mlp: () => MLP_SOURCES,
   gae: () => [COMMON_WGSL, gaeWgsl],
+  normalize: () => [COMMON_WGSL, normalizeWgsl],
   cg: () => [COMMON_WGSL, cgWgsl],
   optim: () => [COMMON_WGSL, optimWgsl],
   reduce: () => [COMMON_WGSL, REDUCE_CONSTANTS, reduceWgsl],

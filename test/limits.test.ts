@@ -118,6 +118,8 @@ describe('limits against the trainer on the GPU', () => {
     advantageNorm: 'minibatch',
     maxGradNorm: 0.5,
     lineSearchKlCheck: true,
+    normObs: true,
+    normReward: true,
   } as const;
   const THRESHOLD = 16 * 1024;
 

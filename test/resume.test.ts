@@ -19,9 +19,9 @@ const BATCH = 512;
 
 // Every option that changes what an iteration computes.
 const EVERY_OPTION: Record<'ppo' | 'ppo-kl' | 'trpo', Partial<TrainConfig>> = {
-  ppo: { lrAnneal: true, maxGradNorm: 0.5, targetKl: 0.02, advantageNorm: 'minibatch', valueClip: 0.2, entCoef: 0.01, init: 'orthogonal', lambda: 0.95 },
+  ppo: { lrAnneal: true, maxGradNorm: 0.5, targetKl: 0.02, advantageNorm: 'minibatch', valueClip: 0.2, entCoef: 0.01, init: 'orthogonal', lambda: 0.95, normObs: true, normReward: true },
   'ppo-kl': { lrAnneal: true, maxGradNorm: 0.5, advantageNorm: 'none', entCoef: 0.01, klTarget: 0.005, klCoef: 0.5 },
-  trpo: { lrAnneal: true, lineSearchKlCheck: true, advantageNorm: 'batch', init: 'orthogonal', truncationAsTerminal: true, damping: 0.01 },
+  trpo: { lrAnneal: true, lineSearchKlCheck: true, advantageNorm: 'batch', init: 'orthogonal', truncationAsTerminal: true, damping: 0.01, normObs: true },
 };
 
 const strip = (m: IterationMetrics) => ({ ...m, sps: 0, wall_s: 0 });

@@ -5,6 +5,8 @@ import { serializeCheckpoint, parseCheckpoint, checkpointLayout } from '../src/t
 import { ALGOS } from '../src/core/algorithms';
 import type { IterationMetrics } from '../src/core/metrics';
 import { bundleForNode, runNode } from './node-child';
+import { readFileSync } from 'node:fs';
+import { evaluatePolicy } from '../src/train/evaluate';
 import { testGpu } from './helpers';
 
 // Small but real: 64 envs × 32 steps, 4 epochs of 4 minibatches.
@@ -150,6 +152,14 @@ describe('train CLI', () => {
     expect(e.code, e.stderr).toBe(0);
     const result = JSON.parse(e.stdout.split('\n')[0]);
     expect(result.episodes).toBe(8);
+    expect(result.env).toBe('CartPole-v1');
     expect(result.mean_return).toBeGreaterThan(5);
+    // Sampled and deterministic (the distribution's mode) returns, as evaluatePolicy gives them for the CLI's default seed.
+    const gpu = await testGpu();
+    const checkpoint = parseCheckpoint(readFileSync(file, 'utf8'));
+    const sampled = await evaluatePolicy(gpu, checkpoint, { episodes: 8, seed: 12345, greedy: false });
+    const deterministic = await evaluatePolicy(gpu, checkpoint, { episodes: 8, seed: 12345, greedy: true });
+    expect([result.mean_return, result.std_return]).toEqual([sampled.mean, sampled.std]);
+    expect([result.mean_return_deterministic, result.std_return_deterministic]).toEqual([deterministic.mean, deterministic.std]);
   });
 });

@@ -1,7 +1,11 @@
 /**
  * `npm run eval -- --load FILE --episodes N [--seed S] [--greedy] [--json]`:
  * runs the checkpoint's policy for N fresh episodes (one per env, in parallel
- * on the GPU) and prints the mean and std of their returns.
+ * on the GPU) with sampled actions and again with the distribution's mode
+ * (deterministic), and prints the mean and std of their returns; `--greedy`
+ * makes the human line report the deterministic figures. With --json, one
+ * object: `mean_return` and `std_return` (sampled), `mean_return_deterministic`
+ * and `std_return_deterministic`, `episodes`, `env`, `greedy`.
  */
 import { parseFlags, parseNumberText } from '../core/config';
 import { requestGpu, describeAdapter } from '../gpu/device';
@@ -54,11 +58,25 @@ async function main(): Promise<number> {
   if (!args) return 0;
   const gpu = await requestGpu();
   process.stderr.write(`adapter: ${describeAdapter(gpu.adapter)}\n`);
-  const result = await evaluatePolicy(gpu, args.checkpoint, { episodes: args.episodes, seed: args.seed, greedy: args.greedy });
+  const sampled = await evaluatePolicy(gpu, args.checkpoint, { episodes: args.episodes, seed: args.seed, greedy: false });
+  const deterministic = await evaluatePolicy(gpu, args.checkpoint, { episodes: args.episodes, seed: args.seed, greedy: true });
   gpu.destroy();
-  if (args.json) process.stdout.write(JSON.stringify({ episodes: args.episodes, mean_return: result.mean, std_return: result.std, greedy: args.greedy }) + '\n');
+  if (args.json) {
+    process.stdout.write(
+      JSON.stringify({
+        episodes: args.episodes,
+        env: args.checkpoint.config.env,
+        mean_return: sampled.mean,
+        std_return: sampled.std,
+        mean_return_deterministic: deterministic.mean,
+        std_return_deterministic: deterministic.std,
+        greedy: args.greedy,
+      }) + '\n',
+    );
+  }
+  const shown = args.greedy ? deterministic : sampled;
   process.stdout.write(
-    `${args.episodes} episodes (${args.greedy ? 'greedy' : 'sampled'} actions): mean return ${result.mean.toFixed(2)} ± ${result.std.toFixed(2)} (std)\n`,
+    `${args.episodes} episodes (${args.greedy ? 'greedy' : 'sampled'} actions): mean return ${shown.mean.toFixed(2)} ± ${shown.std.toFixed(2)} (std)\n`,
   );
   return 0;
 }

@@ -8,7 +8,7 @@ import { ALGOS, algorithmInfo, type Algo } from './algorithms';
 import { ENV_IDS, envSpec } from './envSpecs';
 
 export { ALGOS, type Algo };
-export const PRESETS = ['seed', 'fast'] as const;
+export const PRESETS = ['seed', 'fast', 'acrobot', 'mountain-car'] as const;
 export type Preset = (typeof PRESETS)[number];
 export const ADVANTAGE_NORMALIZATION = ['batch', 'minibatch', 'none'] as const;
 export type AdvantageNormalization = (typeof ADVANTAGE_NORMALIZATION)[number];
@@ -66,6 +66,10 @@ export interface TrainConfig {
   lineSearchKlCheck: boolean;
   /** Full-batch value-function Adam steps per iteration (TRPO, REINFORCE). */
   valueSteps: number;
+  /** Networks see observations normalised by running moments (VecNormalize's obs), updated every iteration, frozen at evaluation. */
+  normObs: boolean;
+  /** Rewards divided by the running std of each env's discounted return (VecNormalize's reward); metrics stay in raw rewards. */
+  normReward: boolean;
 }
 
 type Range = { min?: number; max?: number; int?: boolean; exclusiveMin?: boolean };
@@ -113,7 +117,12 @@ export const FIELDS: Record<keyof TrainConfig, FieldSpec> = {
   acceptRatio: { flag: 'accept-ratio', doc: 'TRPO line-search accept ratio', kind: 'number', range: { min: 0, max: 1 } },
   lineSearchKlCheck: { flag: 'line-search-kl-check', doc: 'TRPO: also require KL ≤ 1.5 max-kl', kind: 'boolean' },
   valueSteps: { flag: 'value-steps', doc: 'value Adam steps per iteration (TRPO, REINFORCE)', kind: 'number', range: { min: 1, max: 10000, int: true } },
+  normObs: { flag: 'norm-obs', doc: 'normalise observations by running mean and variance (clipped to ±10)', kind: 'boolean' },
+  normReward: { flag: 'norm-reward', doc: 'scale rewards by the running std of the discounted return (clipped to ±10)', kind: 'boolean' },
 };
+
+/** Fields added after checkpoints were first written: a checkpoint's config without them reads as these values. */
+export const LATER_FIELDS: Readonly<Partial<TrainConfig>> = { normObs: false, normReward: false };
 
 /** The seed article's setting (modular_rl defaults) for every algorithm. */
 const SEED_PRESET: TrainConfig = {
@@ -151,6 +160,8 @@ const SEED_PRESET: TrainConfig = {
   acceptRatio: 0.1,
   lineSearchKlCheck: false,
   valueSteps: 10,
+  normObs: false,
+  normReward: false,
 };
 
 /**
@@ -174,8 +185,66 @@ const FAST_PRESET: Partial<TrainConfig> = {
   valueLr: 2e-3,
 };
 
+/**
+ * Settings shared by the per-env presets: rl-baselines3-zoo's PPO for these
+ * envs (VecNormalize on, 16 envs, 4 epochs, orthogonal init, gradient-norm
+ * clip 0.5, advantages normalised per minibatch), tuned by measurement on
+ * lavapipe (bench/RESULTS.md, "Per-env presets").
+ */
+const ZOO_DISCRETE: Partial<TrainConfig> = {
+  numEnvs: 16,
+  gamma: 0.99,
+  epochs: 4,
+  init: 'orthogonal',
+  maxGradNorm: 0.5,
+  advantageNorm: 'minibatch',
+  normObs: true,
+  normReward: true,
+};
+
+/** Acrobot-v1: 256-step rollouts, GAE λ 0.94 (the zoo's), minibatches of 256 and lr 1e-3 (the zoo's 64 and 3e-4 cost 4× the updates per sample here). */
+const ACROBOT_PRESET: Partial<TrainConfig> = {
+  ...ZOO_DISCRETE,
+  preset: 'acrobot',
+  env: 'Acrobot-v1',
+  stepsPerIter: 16 * 256,
+  lambda: 0.94,
+  minibatch: 256,
+  lr: 1e-3,
+  valueLr: 1e-3,
+};
+
+/** MountainCar-v0: the zoo's 16-step rollouts, GAE λ 0.98, minibatches of 64, lr 3e-4. */
+const MOUNTAIN_CAR_PRESET: Partial<TrainConfig> = {
+  ...ZOO_DISCRETE,
+  preset: 'mountain-car',
+  env: 'MountainCar-v0',
+  stepsPerIter: 16 * 16,
+  lambda: 0.98,
+  minibatch: 64,
+  lr: 3e-4,
+  valueLr: 3e-4,
+};
+
+const PRESET_SETTINGS: Record<Preset, Partial<TrainConfig>> = {
+  seed: {},
+  fast: FAST_PRESET,
+  acrobot: ACROBOT_PRESET,
+  'mountain-car': MOUNTAIN_CAR_PRESET,
+};
+
+/** The preset `--env` selects when no --preset is given (envs not listed use `seed`). */
+export const ENV_PRESETS: Readonly<Record<string, Preset>> = { 'Acrobot-v1': 'acrobot', 'MountainCar-v0': 'mountain-car' };
+
 export function presetConfig(preset: Preset): TrainConfig {
-  return preset === 'fast' ? { ...SEED_PRESET, ...FAST_PRESET } : { ...SEED_PRESET };
+  return { ...SEED_PRESET, ...PRESET_SETTINGS[preset] };
+}
+
+/** The preset a run uses: the one given, else the env's own (ENV_PRESETS), else `seed`. */
+export function defaultPreset(overrides: Partial<TrainConfig>): Preset {
+  if (overrides.preset !== undefined) return overrides.preset;
+  const env = overrides.env;
+  return typeof env === 'string' && Object.hasOwn(ENV_PRESETS, env) ? ENV_PRESETS[env] : 'seed';
 }
 
 /** Sizes computed once from a validated config. */
@@ -243,8 +312,8 @@ function checkField(key: keyof TrainConfig, value: unknown): void {
 
 /** Preset, then overrides; validated; derived sizes attached. Throws ConfigError with one line. */
 export function resolveConfig(overrides: Partial<TrainConfig> = {}): ResolvedConfig {
-  // Only an absent preset means the default: null (from a checkpoint) is refused like any other bad value.
-  const preset = overrides.preset === undefined ? 'seed' : overrides.preset;
+  // Only an absent preset means the default (the env's own, else seed): null (from a checkpoint) is refused like any other bad value.
+  const preset = defaultPreset(overrides);
   checkField('preset', preset);
   const config: TrainConfig = { ...presetConfig(preset), ...overrides, preset };
   for (const key of Object.keys(overrides) as (keyof TrainConfig)[]) {

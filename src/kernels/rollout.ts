@@ -1,7 +1,8 @@
 /**
  * Rollout on the GPU: N envs × T steps with the policy acting, stored
  * time-major for the advantage and update phases. Per step: the policy's
- * forward pass on the current observations, then one fused act-and-step kernel
+ * forward pass on the current observations (or on what `policyInput` derives
+ * from them, e.g. normalised observations), then one fused act-and-step kernel
  * (shaders/rollout.wgsl, stepping the env through auto_reset.wgsl) that also
  * keeps the logits it acted on and, for truncated steps, the final
  * observation. Nothing is read back.
@@ -29,7 +30,20 @@ export interface RolloutOptions {
   greedy?: boolean;
   /** Time limit: episodes are truncated after this many steps (default the env's). */
   maxEpisodeSteps?: number;
+  /** What the policy sees of the current observations (default: them as they are). */
+  policyInput?: PolicyInputSource;
 }
+
+/** The policy's per-step input derived from the current observations, recorded before each policy forward. */
+export interface PolicyInput {
+  /** [N][obsDim] f32 */
+  input: GPUBuffer;
+  encode(pass: GPUComputePassEncoder): void;
+  destroy(): void;
+}
+
+/** Makes a rollout's PolicyInput from its `currentObs` buffer ([rows][dim]). */
+export type PolicyInputSource = (currentObs: GPUBuffer, rows: number, dim: number, label: string) => PolicyInput;
 
 /** Everything a rollout writes, time-major [T][N]. */
 export interface RolloutStorage {
@@ -126,6 +140,7 @@ export class Rollout {
     private readonly argsView: StructView,
     private readonly uniforms: { stepArgs: UniformSlots; vecEnv: GPUBuffer; envParams: GPUBuffer },
     private readonly policyStep: MlpPass,
+    private readonly policyInput: PolicyInput | null,
   ) {
     this.envSlotRows = ENV_SLOTS.length + options.env.spec.stateDim;
   }
@@ -168,7 +183,8 @@ export class Rollout {
     const stepArgs = UniformSlots.create(gpu, family.struct('StepArgs'), Array.from({ length: T }, (_, t) => ({ t })), `${label}.stepArgs`);
     const vecEnv = uniformBuffer(gpu, `${label}.vecEnv`, family.struct('VecEnvArgs').pack({ numEnvs: N, seed, maxEpisodeSteps: finalObs.maxEpisodeSteps }));
     const envParams = uniformBuffer(gpu, `${label}.envParams`, family.struct('EnvParams').pack(env.params));
-    const policyStep = policy.prepare({ rows: N, input: storage.currentObs, label: `${label}.policy` });
+    const policyInput = options.policyInput?.(storage.currentObs, N, obsDim, label) ?? null;
+    const policyStep = policy.prepare({ rows: N, input: policyInput?.input ?? storage.currentObs, label: `${label}.policy` });
     const actBindGroup = actAndStep.bind(
       {
         args,
@@ -187,7 +203,7 @@ export class Rollout {
       'act',
     );
     const resetBindGroup = resetEnvs.bind({ vecEnv, envParams, currentObs: storage.currentObs, envSlots: storage.envSlots }, 'reset');
-    return new Rollout(gpu, options, finalObs, storage, actAndStep, resetEnvs, actBindGroup, resetBindGroup, args, argsView, { stepArgs, vecEnv, envParams }, policyStep);
+    return new Rollout(gpu, options, finalObs, storage, actAndStep, resetEnvs, actBindGroup, resetBindGroup, args, argsView, { stepArgs, vecEnv, envParams }, policyStep, policyInput);
   }
 
   /** Starts every env at episode 0 (submitted immediately). */
@@ -209,6 +225,7 @@ export class Rollout {
   encode(pass: GPUComputePassEncoder): void {
     const { stepArgs } = this.uniforms;
     for (let t = 0; t < this.options.numSteps; t++) {
+      this.policyInput?.encode(pass);
       this.policyStep.encodeForward(pass);
       this.actAndStep.dispatch(pass, this.actBindGroup, this.options.numEnvs, [stepArgs.offset(t)]);
     }
@@ -218,6 +235,7 @@ export class Rollout {
   destroy(): void {
     for (const buffer of Object.values(this.storage)) buffer.destroy();
     this.policyStep.destroy();
+    this.policyInput?.destroy();
     this.args.destroy();
     this.uniforms.stepArgs.destroy();
     this.uniforms.vecEnv.destroy();

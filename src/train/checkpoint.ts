@@ -4,12 +4,13 @@
  * state array needed to resume bit-exactly (network weights, optimizer moments,
  * env states, scalars) as base64 of little-endian float32, and the metric history.
  */
-import { ConfigError, FIELDS, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
+import { ConfigError, FIELDS, LATER_FIELDS, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
 import type { Algo } from '../core/algorithms';
 import { LEGACY_METRICS_BLOCK_FLOATS, METRICS_BLOCK_FLOATS, METRIC_FIELDS, type IterationMetrics } from '../core/metrics';
 import { envDefinition } from '../envs/registry';
 import { ENV_SLOTS } from '../kernels/rollout';
 import { adamControlFloats } from '../kernels/optim';
+import { MOMENT_FIELDS } from '../kernels/normalize';
 import { networkLayouts } from './networks';
 import type { EnvSpec } from '../core/envSpecs';
 
@@ -65,6 +66,12 @@ export function checkpointLayout(config: ResolvedConfig): Map<string, number> {
     layout.set(`${network}.adam.m`, count);
     layout.set(`${network}.adam.v`, count);
     layout.set(`${network}.adam.control`, adamControlFloats());
+  }
+  // Running moments ([components][mean, var, count]) and each env's discounted return.
+  if (config.normObs) layout.set('normalize.obs', config.derived.obsDim * MOMENT_FIELDS);
+  if (config.normReward) {
+    layout.set('normalize.return', MOMENT_FIELDS);
+    layout.set('normalize.discountedReturn', N);
   }
   return layout;
 }
@@ -157,10 +164,10 @@ function show(v: unknown): string {
 /** The config through the config resolver, every field present; errors name `config.<field>`. */
 function checkConfig(value: unknown, fail: (field: string, problem: string) => never): ResolvedConfig {
   if (!isObject(value)) return fail('config', `${show(value)} is not an object of config fields`);
-  for (const key of Object.keys(FIELDS)) if (!Object.hasOwn(value, key)) fail(`config.${key}`, 'missing');
+  for (const key of Object.keys(FIELDS)) if (!Object.hasOwn(value, key) && !Object.hasOwn(LATER_FIELDS, key)) fail(`config.${key}`, 'missing');
   for (const key of Object.keys(value)) if (!Object.hasOwn(FIELDS, key)) fail(`config.${key}`, 'not a config field');
   try {
-    return resolveConfig(value as Partial<TrainConfig>);
+    return resolveConfig({ ...LATER_FIELDS, ...(value as Partial<TrainConfig>) });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const match = /^--([a-z-]+): (.*)$/s.exec(error.message);
@@ -275,5 +282,5 @@ export function parseCheckpoint(text: string, source = 'checkpoint'): Checkpoint
   const arrays: Record<string, Float32Array> = {};
   for (const [name, entry] of Object.entries(json.arrays)) arrays[name] = decodeArray(name, entry, fail);
   const env = json.env === undefined ? undefined : checkEnvRecord(json.env, config, fail);
-  return { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, config: json.config as TrainConfig, ...(env ? { env } : {}), iteration, envSteps, arrays, history };
+  return { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, config: { ...LATER_FIELDS, ...(json.config as TrainConfig) }, ...(env ? { env } : {}), iteration, envSteps, arrays, history };
 }

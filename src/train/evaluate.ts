@@ -2,13 +2,17 @@
  * Evaluation of a checkpoint's policy: `episodes` envs start fresh episodes in
  * parallel and run for one episode-length limit on the GPU; each env's first
  * episode return is read back (evaluation is not the training hot path).
+ * With --norm-obs the policy sees observations normalised by the checkpoint's
+ * running moments, frozen; returns are in the env's raw rewards.
  */
 import type { GpuContext } from '../gpu/device';
 import { readFloat32, readUint32 } from '../gpu/buffers';
 import { Mlp, MlpKernels } from '../kernels/mlp';
 import { Rollout } from '../kernels/rollout';
+import { NormalizeKernels, normalizedPolicyInput } from '../kernels/normalize';
+import { storageBuffer } from '../gpu/buffers';
 import { envDefinition } from '../envs/registry';
-import type { Checkpoint } from './checkpoint';
+import { checkpointLayout, type Checkpoint } from './checkpoint';
 import { resolveConfig } from '../core/config';
 import { networkLayouts } from './trainer';
 
@@ -34,7 +38,14 @@ export async function evaluatePolicy(
   const env = envDefinition(config.env);
   const N = options.episodes;
   const T = env.spec.maxEpisodeSteps;
-  const rollout = await Rollout.create(gpu, policy, { env, numEnvs: N, numSteps: T, seed: options.seed, greedy: options.greedy }, 'eval');
+  const moments = config.normObs ? checkpoint.arrays['normalize.obs'] : undefined;
+  if (config.normObs && moments?.length !== checkpointLayout(config).get('normalize.obs')) {
+    policy.destroy();
+    throw new Error(`checkpoint: array "normalize.obs" has ${moments?.length ?? 0} values, a --norm-obs checkpoint of ${config.env} needs ${checkpointLayout(config).get('normalize.obs')}`);
+  }
+  const obsMoments = moments ? storageBuffer(gpu, 'eval.obsMoments', new Float32Array(moments)) : null;
+  const policyInput = obsMoments ? normalizedPolicyInput(await NormalizeKernels.create(gpu), obsMoments) : undefined;
+  const rollout = await Rollout.create(gpu, policy, { env, numEnvs: N, numSteps: T, seed: options.seed, greedy: options.greedy, policyInput }, 'eval');
   let rewards: Float32Array;
   let doneFlags: Uint32Array;
   try {
@@ -50,6 +61,7 @@ export async function evaluatePolicy(
   } finally {
     rollout.destroy();
     policy.destroy();
+    obsMoments?.destroy();
   }
   // Every episode ends within T steps (truncation), so each env finishes its first one.
   const returns = new Float64Array(N);

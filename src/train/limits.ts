@@ -102,6 +102,20 @@ export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits
   table('rollout.stepArgs', T, ['stepsPerIter']);
   pass('rollout.policy', N, layouts.policy, perEnv);
 
+  // Normalisation (src/kernels/normalize.ts): the networks' normalised copy of obs, per-env partial
+  // moments, the discounted returns and the scaled rewards. Each env's running discounted return
+  // (one f32 per env) is among the small buffers.
+  if (config.normObs) {
+    storage('rollout.normalizedObs', N * D, perEnv);
+    storage('batch.normalizedObs', (T + 1 + K) * N * D, perSample);
+    storage('normalize.obsMoments.partials', N * D * 2, perEnv);
+  }
+  if (config.normReward) {
+    storage('normalize.reward.discounted', B, perSample);
+    storage('normalize.reward.moments.partials', N * 2, perEnv);
+    storage('batch.scaledRewards', B, perSample);
+  }
+
   // Whole-batch passes; the value pass also covers the bootstrap row and, unless truncation counts as termination, the K·N final observations.
   pass('batch.updatedPolicy', B, layouts.policy, perSample);
   pass('batch.values', (config.truncationAsTerminal ? T + 1 : T + 1 + K) * N, layouts.value, perSample);
@@ -168,12 +182,15 @@ export function dispatchesPerIteration(config: ResolvedConfig): number {
     update = forward + 1 + reduction + backward + adam(false) + valueFit;
     optimizers = 2;
   }
-  const collect = T * (forward + 1);
-  const advantage = 1 + forward + 1 + 2 * reduction;
+  const collect = T * (forward + 1 + (config.normObs ? 1 : 0));
+  // Normalising obs and updating their moments (1 + 2); discounted returns, their moments and the scaling (1 + 2 + 1).
+  const normalization = (config.normObs ? 3 : 0) + (config.normReward ? 4 : 0);
+  const advantage = normalization + 1 + forward + 1 + 2 * reduction;
   // Updated policy's forward, KL and entropy with their means, and episode sums.
   const report = forward + 1 + reduction + 1 + reduction + 2 * reduction;
-  // At the start and the end: two networks, each optimizer's two moments, two env tensors.
-  const finiteChecks = 2 * 2 * (2 + 2 * optimizers + 2);
+  // At the start and the end: two networks, each optimizer's two moments, two env tensors, the normalisation state.
+  const normalizationTensors = (config.normObs ? 1 : 0) + (config.normReward ? 2 : 0);
+  const finiteChecks = 2 * 2 * (2 + 2 * optimizers + 2 + normalizationTensors);
   return collect + advantage + update + report + finiteChecks;
 }
 

@@ -11,7 +11,10 @@
  *   collect    a finiteness check of the state the iteration takes over, then
  *              T × (policy forward on the current observations, act-and-step),
  *              which keeps the behaviour logits and truncated steps' final observations
- *   advantage  behaviour log-probs from the kept logits, one value forward over
+ *   advantage  with --norm-obs, every obs row normalised by the moments the rollout
+ *              used, then this iteration's observations merged into them; with
+ *              --norm-reward, the scaled rewards GAE reads (src/kernels/normalize.ts);
+ *              behaviour log-probs from the kept logits, one value forward over
  *              the observations and those final observations, GAE scan,
  *              advantage and return statistics
  *   update     the algorithm's update (PPO epochs × minibatches, ...)
@@ -31,6 +34,7 @@ import { distributionOf } from '../kernels/distribution';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import { Rollout, ENV_SLOTS } from '../kernels/rollout';
 import { FiniteCheck, type CheckedTensor } from '../kernels/finite';
+import { MOMENT_FIELDS, NormalizeKernels, initialMoments, normalizedPolicyInput, type NormalizeOp } from '../kernels/normalize';
 import { createUpdate } from '../algos/registry';
 import { envDefinition } from '../envs/registry';
 import type { ResolvedConfig } from '../core/config';
@@ -134,16 +138,63 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
   value.setParams(weights.value);
 
   const env = envDefinition(config.env);
-  const rollout = await Rollout.create(gpu, policy, { env, numEnvs: N, numSteps: T, seed: config.seed });
+  const { obsDim } = config.derived;
+  const normalize = config.normObs || config.normReward ? await NormalizeKernels.create(gpu) : null;
+  // Running moments of the observations (the rollout normalises with them, frozen for the iteration).
+  const obsMoments = config.normObs ? storageBuffer(gpu, 'normalize.obs', initialMoments(obsDim)) : null;
+  const policyInput = normalize && obsMoments ? normalizedPolicyInput(normalize, obsMoments) : undefined;
+  const rollout = await Rollout.create(gpu, policy, { env, numEnvs: N, numSteps: T, seed: config.seed, policyInput });
   const storage = rollout.storage;
 
   // Whole-batch passes: values before the update (the behaviour logits come from
   // the rollout), new logits after it. The value pass covers obs's T+1 rows and,
   // unless truncations count as terminal, the K·N final observations after them.
   const { finalObsRow, finalSlots, maxEpisodeSteps } = rollout.finalObs;
-  const evalPass = policy.prepare({ rows: batchSize, input: storage.obs, label: 'batch.updatedPolicy' });
-  const valueRows = config.truncationAsTerminal ? finalObsRow : finalObsRow + finalSlots * N;
-  const valuePass = value.prepare({ rows: valueRows, input: storage.obs, label: 'batch.values' });
+  const obsRows = finalObsRow + finalSlots * N;
+  // With --norm-obs the networks read every row normalised by the moments the rollout acted with
+  // (so the update's forward passes reproduce the behaviour logits bit for bit); then this
+  // iteration's observations are merged into the moments for the next one.
+  const normalizedObs = obsMoments ? storageBuffer(gpu, 'batch.normalizedObs', obsRows * obsDim * 4) : null;
+  const networkObs = normalizedObs ?? storage.obs;
+  const normalizeOps: NormalizeOp[] = [];
+  if (normalize && obsMoments && normalizedObs) {
+    normalizeOps.push(
+      normalize.normalizeRows({ rows: obsRows, dim: obsDim, input: storage.obs, output: normalizedObs, moments: obsMoments, label: 'batch.normalizeObs' }),
+      normalize.updateMoments({ numEnvs: N, numSteps: T, dim: obsDim, input: storage.obs, moments: obsMoments, label: 'normalize.obsMoments' }),
+    );
+  }
+  // With --norm-reward GAE reads the rewards scaled by the return moments this iteration updates.
+  const returnMoments = config.normReward ? storageBuffer(gpu, 'normalize.return', initialMoments(1)) : null;
+  const discountedReturn = config.normReward ? storageBuffer(gpu, 'normalize.discountedReturn', N * 4) : null;
+  const scaledRewards = config.normReward ? storageBuffer(gpu, 'batch.scaledRewards', batchSize * 4) : null;
+  if (normalize && returnMoments && discountedReturn && scaledRewards) {
+    normalizeOps.push(
+      normalize.scaleRewards({
+        numEnvs: N,
+        numSteps: T,
+        gamma: config.gamma,
+        rewards: storage.rewards,
+        doneFlags: storage.doneFlags,
+        accumulator: discountedReturn,
+        moments: returnMoments,
+        scaled: scaledRewards,
+        label: 'normalize.reward',
+      }),
+    );
+  }
+  // Checkpointed and checked for finiteness with the rest of the state.
+  const normalizationState: CheckedTensor[] = [];
+  if (obsMoments) normalizationState.push({ name: 'normalize.obs', buffer: obsMoments, count: obsDim * MOMENT_FIELDS });
+  if (returnMoments && discountedReturn) {
+    normalizationState.push(
+      { name: 'normalize.return', buffer: returnMoments, count: MOMENT_FIELDS },
+      { name: 'normalize.discountedReturn', buffer: discountedReturn, count: N },
+    );
+  }
+
+  const evalPass = policy.prepare({ rows: batchSize, input: networkObs, label: 'batch.updatedPolicy' });
+  const valueRows = config.truncationAsTerminal ? finalObsRow : obsRows;
+  const valuePass = value.prepare({ rows: valueRows, input: networkObs, label: 'batch.values' });
 
   const logProbs = storageBuffer(gpu, 'batch.logProbs', batchSize * 4);
   const entropies = storageBuffer(gpu, 'batch.entropies', batchSize * 4);
@@ -188,7 +239,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
   const gae = await Gae.create(
     gpu,
     {
-      rewards: storage.rewards,
+      rewards: scaledRewards ?? storage.rewards,
       doneFlags: storage.doneFlags,
       values: valuePass.output,
       finalValues: valuePass.output,
@@ -219,7 +270,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
   const entropyMean = toMetric(entropies, batchSize, 'mean', 'entropy');
 
   const updateBatch = {
-    obs: storage.obs,
+    obs: networkObs,
     actions: storage.actions,
     logProbs,
     advantages,
@@ -242,6 +293,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
   checked.push(
     { name: 'env.currentObs', buffer: storage.currentObs, count: N * config.derived.obsDim },
     { name: 'env.slots', buffer: storage.envSlots, count: rollout.envSlotRows * N },
+    ...normalizationState,
   );
   const finite = await FiniteCheck.create(gpu, { tensors: checked, flags: metrics, flagIndex: metricSlot('non_finite'), label: 'finite' });
 
@@ -272,6 +324,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
     rollout.encode(pass);
   };
   const encodeAdvantage = (pass: GPUComputePassEncoder) => {
+    for (const op of normalizeOps) op.encode(pass);
     behaviourLogProbs.encode(pass);
     valuePass.encodeForward(pass);
     gae.encode(pass);
@@ -395,6 +448,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
         'env.slots': await readFloat32(gpu, storage.envSlots),
         metrics: await readFloat32(gpu, metrics),
       };
+      for (const t of normalizationState) arrays[t.name] = await readFloat32(gpu, t.buffer, 0, t.count);
       for (const [name, state] of Object.entries(update.checkpointParts)) {
         for (const [part, a] of Object.entries(await state.readState())) arrays[`${name}.${part}`] = a;
       }
@@ -424,12 +478,14 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
       need('env.slots', [rollout.envSlotRows * N, ENV_SLOTS.length * N]);
       need('metrics', [METRICS_BLOCK_FLOATS, LEGACY_METRICS_BLOCK_FLOATS]);
       for (const [name, state] of Object.entries(update.checkpointParts)) for (const part of state.stateParts) need(`${name}.${part}`);
+      for (const t of normalizationState) need(t.name, t.count);
       const envSlots = envSlotsFromCheckpoint(arrays.get('env.slots')!, arrays.get('env.currentObs')!, rollout.envSlotRows, N);
 
       policy.setParams(arrays.get('policy')!);
       value.setParams(arrays.get('value')!);
       device.queue.writeBuffer(storage.currentObs, 0, new Float32Array(arrays.get('env.currentObs')!));
       device.queue.writeBuffer(storage.envSlots, 0, envSlots);
+      for (const t of normalizationState) device.queue.writeBuffer(t.buffer, 0, new Float32Array(arrays.get(t.name)!));
       // Older blocks lack the trailing slots; the finiteness flag starts clear (every array was just checked).
       const block = new Float32Array(METRICS_BLOCK_FLOATS);
       block.set(arrays.get('metrics')!);
@@ -448,12 +504,13 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
 
     destroy() {
       update.destroy();
-      for (const op of [behaviourLogProbs, updatedEntropy, updateKl]) op.destroy();
+      for (const op of [behaviourLogProbs, updatedEntropy, updateKl, ...normalizeOps]) op.destroy();
       for (const r of [advantageStats, returnStats, ...episodeSums, klMean, entropyMean]) r.destroy();
       finite.destroy();
       for (const pass of [evalPass, valuePass]) pass.destroy();
       gae.destroy();
-      for (const b of [...staging, logProbs, entropies, klRows, updatedLogProbs, advantages, returns, metrics]) b.destroy();
+      for (const b of [...staging, logProbs, entropies, klRows, updatedLogProbs, advantages, returns, metrics, ...normalizationState.map((t) => t.buffer)]) b.destroy();
+      for (const b of [normalizedObs, scaledRewards]) b?.destroy();
       rollout.destroy();
       policy.destroy();
       value.destroy();
