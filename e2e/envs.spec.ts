@@ -5,11 +5,15 @@ import { collectErrors, keepScreenshot, openStudio } from './helpers';
 const TINY_RUN = 'algo=ppo&envs=64&steps-per-iter=1024&minibatch=256&epochs=1&hidden=16&iters=2&seed=1';
 const SOLVED: Record<string, string | null> = { 'CartPole-v1': '475', 'Acrobot-v1': '-100', 'MountainCar-v0': '-110', 'MountainCarContinuous-v0': '90', 'Pendulum-v1': null };
 
-/** Pixels of the env view with any ink, read in the page from the canvas's current image. */
+/**
+ * Pixels of the env view with any ink, read in the page. A WebGPU canvas can be
+ * read only in the frame that drew it: this reads it in an animation frame
+ * (after the view's own), which is blank when the view drew nothing new then.
+ */
 function inkedPixels(page: Page): Promise<number> {
   return page.evaluate(async () => {
     const canvas = document.querySelector<HTMLCanvasElement>('[data-testid="env-view"]')!;
-    const image = await createImageBitmap(canvas);
+    const image = await new Promise<ImageBitmap>((resolve, reject) => requestAnimationFrame(() => createImageBitmap(canvas).then(resolve, reject)));
     const copy = new OffscreenCanvas(image.width, image.height).getContext('2d')!;
     copy.drawImage(image, 0, 0);
     const { data } = copy.getImageData(0, 0, image.width, image.height);
@@ -40,8 +44,6 @@ test('every env: picked, trained briefly, its envs drawn from the rollout on the
   const trained: string[] = [];
   for (const id of ids) {
     await picker.selectOption(id);
-    await expect(page).toHaveURL(new RegExp(`[?&]env=${id}&`));
-    await expect(page.locator('#cli')).toContainText(`--env ${id}`);
     const refusal = page.locator('#field-env-error');
     if (await refusal.isVisible()) {
       // Until training takes box actions: refused beside the picker, in one line, before any GPU work.
@@ -50,6 +52,8 @@ test('every env: picked, trained briefly, its envs drawn from the rollout on the
       await expect(status).toHaveAttribute('data-state', 'invalid');
       continue;
     }
+    await expect(page).toHaveURL(new RegExp(`[?&]env=${id}&`));
+    await expect(page.locator('#cli')).toContainText(`--env ${id}`);
     await page.getByTestId('train').click();
     await expect(status).toHaveAttribute('data-state', 'stopped', { timeout: 120_000 });
     await expect(status).toContainText('PPO: iteration 2,');
