@@ -3,8 +3,9 @@
  * float64 reference (src/reference/rolloutView.ts): every drawn env, seeded
  * random observations, actions and done flags in a rollout's layout, drawn in
  * a grid and overlaid, into an rgba8unorm texture read back here (the Studio
- * never reads it back). Tolerance: 3/255 per channel (8-bit blending rounds
- * at each of the few overlapping draws).
+ * never reads it back). Tolerance: 10/255 per channel: 8-bit blending rounds
+ * at each of the few overlapping draws (lavapipe stays within 3/255), and
+ * SwiftShader's varyings put antialiased edges up to ~0.035 px off (0.033 seen).
  */
 import { describe, expect, it } from 'vitest';
 import { storageBuffer } from '../src/gpu/buffers';
@@ -17,7 +18,7 @@ const N = 6;
 const T = 3;
 const WIDTH = 192;
 const HEIGHT = 96;
-const TOLERANCE = 3 / 255;
+const TOLERANCE = 10 / 255;
 
 /** One observation as the env produces it, from uniform draws. */
 function randomObs(id: string, rand: () => number): number[] {
