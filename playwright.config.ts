@@ -27,6 +27,11 @@ export default defineConfig({
         '--disable-component-update',
         '--disable-sync',
         '--no-first-run',
+        // Without them, headless Chromium cannot make a WebGPU canvas's swap-chain image
+        // ("Could not find SharedImageBackingFactory ... WebgpuSwapChainTexture") and loses the device.
+        '--enable-features=Vulkan',
+        '--use-vulkan=swiftshader',
+        '--use-angle=swiftshader',
       ],
     },
   },

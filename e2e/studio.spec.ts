@@ -13,7 +13,7 @@ test('Train runs iterations, the charts and CartPoles follow, Stop stops', async
   await expect.poll(() => chart.getAttribute('data-points').then(Number), { timeout: 60_000 }).toBeGreaterThanOrEqual(3);
   await expect(page.getByTestId('status')).toContainText(/PPO: iteration \d+, [\d,]+ env steps, mean return \d+\.\d/);
   await expect(page.locator('#adapter').getByTestId('sps')).toContainText('env steps/s');
-  await expect(page.getByTestId('cartpoles')).toHaveAttribute('data-state', 'animating');
+  await expect(page.getByTestId('env-view')).toHaveAttribute('data-state', 'replaying');
   await expect(page).toHaveURL(/algo=ppo&preset=fast&envs=64&steps-per-iter=1024/);
 
   // Hovering the chart shows the values under the cursor in the legend.
@@ -77,6 +77,7 @@ test('invalid input is refused with a message next to the field', async ({ page 
   const errors = collectErrors(page);
   await openStudio(page, `?algo=ppo&${SMALL_RUN}`);
   const status = page.getByTestId('status');
+  await page.getByTestId('settings').locator('summary').click();
   await page.locator('#field-envs').fill('lots');
   await page.locator('#field-lr').fill('5');
   await expect(page.locator('#field-envs-error')).toHaveText(/"lots" is not a number/);
@@ -120,7 +121,7 @@ test('the URL query sets the form', async ({ page }) => {
   // Defaults of the chosen preset are shown where nothing is set.
   await expect(page.locator('#field-steps-per-iter')).toHaveAttribute('placeholder', '10000');
   await expect(page.locator('#url-note')).toHaveText('Ignored in the URL: bogus');
-  await expect(page.locator('#cli')).toContainText('npm run train -- --algo trpo --preset seed --envs 32 --kl-target 0.02 --line-search-kl-check');
+  await expect(page.locator('#cli')).toContainText('npm run train -- --algo trpo --preset seed --env CartPole-v1 --envs 32 --kl-target 0.02 --line-search-kl-check');
   expect(errors).toEqual([]);
 });
 
@@ -168,6 +169,7 @@ test('a saved checkpoint reloads, acts, and trains on', async ({ page }, testInf
   await page.getByTestId('reset').click();
   await page.getByTestId('load').setInputFiles(path);
   await expect(status).toHaveAttribute('data-state', 'loaded');
+  await page.getByTestId('settings').locator('summary').click();
   await page.locator('#field-envs').fill('128');
   await page.locator('#field-steps-per-iter').fill('2048');
   await page.getByTestId('train').click();

@@ -19,6 +19,7 @@ import reduceWgsl from '../shaders/reduce.wgsl?raw';
 import vecEnvWgsl from '../shaders/vec_env.wgsl?raw';
 import trigWgsl from '../shaders/trig.wgsl?raw';
 import finiteWgsl from '../shaders/finite.wgsl?raw';
+import rolloutViewWgsl from '../shaders/rollout_view.wgsl?raw';
 import { WgslSource, type WgslPart } from './gpu/kernel';
 import { COMMON_WGSL } from './gpu/wgsl';
 import { metricSlotsWgsl } from './core/metrics';
@@ -70,6 +71,7 @@ const COMPOSITIONS = {
   pendulum: () => envSources(PENDULUM),
   vec_env: ({ env }) => [COMMON_WGSL, ...envSources(env), vecEnvWgsl],
   rollout: ({ env }) => rolloutSources(env),
+  rollout_view: () => [rolloutViewWgsl],
   mlp: () => MLP_SOURCES,
   gae: () => [COMMON_WGSL, gaeWgsl],
   normalize: () => [COMMON_WGSL, normalizeWgsl],

@@ -42,7 +42,7 @@ describe('kernel loading by reflection', () => {
     expect(() => k.bind({ x: b, y: b })).toThrow(/binding "params" not given/);
     expect(() => k.bind({ x: b, y: b, nope: b })).toThrow(/no binding named "nope"/);
     expect(() => family.struct('ScaleParams').pack({ count: 1, a: 1, b: 1 } as never)).toThrow(/"offset" missing/);
-    await expect(family.kernel('missing')).rejects.toThrow(/no compute entry point "missing"/);
+    await expect(family.kernel('missing')).rejects.toThrow(/no entry point "missing"/);
     await expect(ShaderFamily.load(gpu, 'broken', 'fn f( {')).rejects.toThrow(/WGSL compilation failed for broken/);
     // The failure is reported by load() alone, not left behind as an uncaptured error.
     await gpu.sync();

@@ -43,7 +43,7 @@ describe('WgslSource', () => {
     ]);
     expect(source.bindings('fill').map((b) => b.name)).toEqual(['y']);
     expect(source.defaultWorkgroupSize('scale')).toBe(64);
-    expect(() => source.bindings('missing')).toThrow(/no compute entry point "missing" \(has scale, fill\)/);
+    expect(() => source.bindings('missing')).toThrow(/no entry point "missing" \(has scale, fill\)/);
   });
 
   it('helper sources go first and leave the family’s reflection unchanged', () => {

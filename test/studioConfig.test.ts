@@ -24,9 +24,9 @@ const CPU: DeviceCapacity = { isFallback: true, maxStorageBufferBindingSize: 2 *
 const select = (values: Selection['values'], algos: Selection['algos'] = ['ppo']): Selection => ({ algos, preset: 'fast', values });
 
 describe('field groups', () => {
-  it('give every config field except algo and preset exactly one control', () => {
+  it('give every config field except algo, preset and env (the picker beside them) exactly one control', () => {
     const shown = FIELD_GROUPS.flatMap((g) => g.keys);
-    const expected = (Object.keys(FIELDS) as (keyof TrainConfig)[]).filter((k) => k !== 'algo' && k !== 'preset');
+    const expected = (Object.keys(FIELDS) as (keyof TrainConfig)[]).filter((k) => k !== 'algo' && k !== 'preset' && k !== 'env');
     expect([...shown].sort()).toEqual([...expected].sort());
   });
 
@@ -111,6 +111,19 @@ describe('URL query', () => {
     const parsed = parseQuery(query);
     expect(parsed.ignored).toEqual([]);
     expect(parsed.selection).toEqual({ ...selection, values: { ...selection.values, numEnvs: '4096', stepsPerIter: '65536' } });
+  });
+
+  it('carries the env picked, to the URL and the CLI line; an env training refuses is named on the env field', () => {
+    const selection = select({ env: 'Acrobot-v1', numEnvs: '64', stepsPerIter: '1024' });
+    const query = formatQuery(selection, GPU);
+    expect(query).toBe('?algo=ppo&preset=fast&env=Acrobot-v1&envs=64&steps-per-iter=1024');
+    expect(parseQuery(query).selection).toEqual(selection);
+    const { errors, configs } = validateSelection(selection, GPU);
+    expect(errors).toEqual({});
+    expect(cliCommand(configs[0])).toBe('npm run train -- --algo ppo --preset fast --env Acrobot-v1 --envs 64 --steps-per-iter 1024');
+    const refused = validateSelection(select({ env: 'Pendulum-v1' }), GPU);
+    expect(Object.keys(refused.errors)).toEqual(['env']);
+    expect(refused.errors.env).toMatch(/^Pendulum-v1 has continuous actions/);
   });
 
   it('reports unknown parameters and algorithms instead of applying them', () => {

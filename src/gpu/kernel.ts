@@ -239,10 +239,14 @@ export class WgslSource {
     return new StructView(typeName, s.members, s.size);
   }
 
-  /** The buffer bindings an entry point uses, by binding number. */
+  /** The buffer bindings an entry point uses (compute, or a render pipeline's vertex or fragment stage), by binding number. */
   bindings(entry: string): BindingInfo[] {
-    const fn = this.reflection.entry.compute.find((f) => f.name === entry);
-    if (!fn) throw new Error(`${this.name}.wgsl has no compute entry point "${entry}" (has ${this.entryPoints().join(', ')})`);
+    const { compute, vertex, fragment } = this.reflection.entry;
+    const fn = [...compute, ...vertex, ...fragment].find((f) => f.name === entry);
+    if (!fn) {
+      const known = [...compute, ...vertex, ...fragment].map((f) => f.name);
+      throw new Error(`${this.name}.wgsl has no entry point "${entry}" (has ${known.join(', ')})`);
+    }
     const label = `${this.name}.${entry}`;
     return [...fn.resources]
       .sort((a, b) => a.binding - b.binding)

@@ -35,6 +35,7 @@ import { Reduction, ReduceKernels } from '../kernels/reduce';
 import { Rollout, ENV_SLOTS } from '../kernels/rollout';
 import { FiniteCheck, type CheckedTensor } from '../kernels/finite';
 import { MOMENT_FIELDS, NormalizeKernels, initialMoments, normalizedPolicyInput, type NormalizeOp } from '../kernels/normalize';
+import type { RolloutReplay } from '../kernels/rolloutView';
 import { createUpdate } from '../algos/registry';
 import { envDefinition } from '../envs/registry';
 import type { ResolvedConfig } from '../core/config';
@@ -68,6 +69,14 @@ export interface Trainer {
   recordIteration(pass: GPUComputePassEncoder): void;
   /** The GPU buffers every iteration checks for NaN and ±inf, by checkpoint array name (networks, optimizer moments, env state). */
   readonly checkedTensors: Readonly<Record<string, GPUBuffer>>;
+  /**
+   * The last rollout's buffers, for drawing it without a readback (bind them
+   * read-only; kernels/rolloutView.ts does): obs [T+1][N][obsDim] f32, actions
+   * [T][N] EnvAction, doneFlags [T][N] u32 (bit 0 terminated, bit 1 truncated).
+   * Work queued after an iteration's submit sees that iteration's rollout;
+   * destroy() releases them.
+   */
+  readonly replay: RolloutReplay;
   /**
    * Queues one iteration (one submit) and resolves to its metrics; rejects,
    * naming the tensor, when a parameter, optimizer or env tensor holds NaN or
@@ -375,6 +384,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
       encodeUpdate(pass);
     },
     checkedTensors: Object.fromEntries(checked.map((t) => [t.name, t.buffer])),
+    replay: { spec: env.spec, numEnvs: N, numSteps: T, obs: storage.obs, actions: storage.actions, doneFlags: storage.doneFlags },
 
     async step(): Promise<IterationMetrics> {
       gpu.throwIfFailed();

@@ -41,6 +41,8 @@ const CHARTS: readonly ChartSpec[] = [
 const ALGO_PALETTE = ['#1f77b4', '#9467bd', '#e8710a', '#2ca02c', '#8c564b', '#17becf', '#bcbd22', '#e377c2'];
 const algoColor = (algo: Algo) => ALGO_PALETTE[ALGOS.indexOf(algo) % ALGO_PALETTE.length];
 const REFERENCE_COLOR = '#c62828';
+/** Plot height in pixels: four charts in two rows beside the env view on a 1280 × 800 screen. */
+const CHART_HEIGHT = 150;
 
 /** 12 345 678 → "12.3M" (three significant digits), for axes and throughput. */
 export function compact(v: number): string {
@@ -73,7 +75,7 @@ class Chart {
     this.plot = new uPlot(
       {
         width: this.width(),
-        height: 220,
+        height: CHART_HEIGHT,
         title: this.spec.title,
         // Before the first point, ranges that let the axes show.
         scales: {
@@ -123,7 +125,7 @@ class Chart {
   }
 
   resize(): void {
-    this.plot?.setSize({ width: this.width(), height: 220 });
+    this.plot?.setSize({ width: this.width(), height: CHART_HEIGHT });
   }
 
   private width(): number {

@@ -40,13 +40,17 @@ export class Controls {
   private readonly fields: FieldControl[] = [];
   private readonly groups: { fieldset: HTMLFieldSetElement; algos: readonly Algo[] }[] = [];
   private device: DeviceCapacity | null = null;
+  /** The folded settings the fields live in, if any. */
+  private readonly settings: HTMLDetailsElement | null;
 
   constructor(
+    envRoot: HTMLElement,
     algosRoot: HTMLElement,
     presetRoot: HTMLElement,
     fieldsRoot: HTMLElement,
     onChange: () => void,
   ) {
+    envRoot.append(this.fieldControl('env', onChange));
     const notes = element('div', undefined, 'algo-notes');
     for (const algo of ALGOS) {
       const input = element('input');
@@ -83,6 +87,7 @@ export class Controls {
     presetLabel.htmlFor = this.preset.id;
     presetRoot.append(presetLabel, this.preset);
 
+    this.settings = fieldsRoot.closest('details');
     for (const group of FIELD_GROUPS) {
       const fieldset = element('fieldset', undefined, 'field-group');
       fieldset.append(element('legend', group.title));
@@ -122,6 +127,8 @@ export class Controls {
   }
 
   showErrors(errors: Validation['errors']): void {
+    // A refused field inside the folded settings opens them, so its message shows.
+    if (this.fields.some(({ key, input }) => errors[key] && input.closest('details')?.open === false)) this.settings?.setAttribute('open', '');
     for (const { key, input, error } of this.fields) {
       const message = errors[key];
       error.textContent = message ?? '';

@@ -2,8 +2,9 @@
  * Entry of the Studio page (index.html): wires the panels together. The
  * adapter panel finds the GPU; the form says what to train; Train builds one
  * trainer per selected algorithm and hands them to the runner; the runner's
- * reports feed the charts, the status line and the throughput; the CartPole
- * view follows one run's live policy (or a loaded checkpoint's). A GPU failure
+ * reports feed the charts, the status line and the throughput; the env view
+ * replays one run's last rollout from its GPU buffers (or, for CartPole, shows
+ * its live policy, or a loaded checkpoint's, acting on the CPU). A GPU failure
  * stops everything with a message, and Reset starts again on a new device.
  */
 import type { GpuContext } from '../gpu/device';
@@ -15,6 +16,7 @@ import { showAdapter, showThroughput, deviceCapacity } from './adapterPanel';
 import { Controls } from './controls';
 import { Charts } from './charts';
 import { CartPoleView, type PolicySource } from './cartpoleView';
+import { ReplayView, type ReplayLayout } from './replayView';
 import { Runner, newLane, type Lane, type RunnerState } from './runner';
 import { downloadCheckpoint, readCheckpointFile, type LoadedCheckpoint } from './checkpointIO';
 import { metricsCsv } from './csv';
@@ -40,10 +42,17 @@ const cliLines = requireElement('#cli');
 const urlNote = requireElement('#url-note');
 const viewSelect = requireElement<HTMLSelectElement>('#view-policy');
 const animate = requireElement<HTMLInputElement>('#animate');
+const viewMode = requireElement<HTMLSelectElement>('#view-mode');
+const viewLayout = requireElement<HTMLSelectElement>('#view-layout');
+const replayCanvas = requireElement<HTMLCanvasElement>('#env-view');
+const replayCaption = requireElement('#env-view-caption');
+const policyCanvas = requireElement<HTMLCanvasElement>('#cartpoles');
+const policyCaption = requireElement('#cartpoles-caption');
 
-const controls = new Controls(requireElement('#algos'), requireElement('#preset'), requireElement('#fields'), onFormChange);
+const controls = new Controls(requireElement('#env-picker'), requireElement('#algos'), requireElement('#preset'), requireElement('#fields'), onFormChange);
 const charts = new Charts(requireElement('#charts'));
-const view = new CartPoleView(requireElement<HTMLCanvasElement>('#cartpoles'), requireElement('#cartpoles-caption'));
+const view = new CartPoleView(policyCanvas, policyCaption);
+const replay = new ReplayView(replayCanvas, replayCaption);
 
 let gpu: GpuContext | null = null;
 let device: DeviceCapacity | null = null;
@@ -51,6 +60,8 @@ let runner: Runner | null = null;
 let loaded: LoadedCheckpoint | null = null;
 let phase: Phase = 'searching';
 let failure: string | null = null;
+/** The env the charts' solved line is for. */
+let chartsEnv: string | null = null;
 
 const number = (v: number) => Math.round(v).toLocaleString('en-US');
 
@@ -114,7 +125,15 @@ function onFormChange(): ResolvedConfig[] | null {
   }
   history.replaceState(null, '', formatQuery(selection, device));
   cliLines.replaceChildren(...configs.map((config) => element('code', cliCommand(config))));
+  // Before a run or a checkpoint fills them, the charts follow the env picked.
+  if (!runner && !loaded && configs[0].env !== chartsEnv) startCharts(selection.algos, null, configs[0].env);
   return configs;
+}
+
+/** Empties the charts for `algos` on `env` (its solved return drawn where it has one). */
+function startCharts(algos: readonly Algo[], trpoMaxKl: number | null, env: string | null): void {
+  chartsEnv = env;
+  charts.start(algos, trpoMaxKl, env !== null && ENV_IDS.includes(env) ? solvedReturn(env) : null);
 }
 
 /** A lane's policy for the view; `startWeights` are its weights before the first iteration, if known. */
@@ -135,13 +154,42 @@ function offerViewSources(startWeights: Float32Array | null = null): void {
   followSelected(startWeights);
 }
 
+/**
+ * Shows the chosen run in the chosen way: its last rollout replayed from the
+ * GPU, or (CartPole only) its policy acting on the CPU. A loaded checkpoint has
+ * no rollout yet, so it shows its policy.
+ */
 function followSelected(startWeights: Float32Array | null = null): void {
   const lane = runner?.lanes.find((l) => l.algo === viewSelect.value);
-  if (lane) view.follow(liveSource(lane, startWeights), `${ALGO_LABELS[lane.algo]}'s current policy`, lane.trainer.config.env);
-  else if (loaded && viewSelect.value === 'checkpoint') {
-    const { checkpoint, config, filename } = loaded;
-    view.follow({ layout: networkLayouts(config).policy, weights: checkpoint.arrays.policy }, `${ALGO_LABELS[config.algo]} from ${filename} (iteration ${checkpoint.iteration})`, config.env);
-  } else view.follow(null, '');
+  const env = lane?.trainer.config.env ?? loaded?.config.env ?? null;
+  const policyOption = viewMode.querySelector<HTMLOptionElement>('option[value="policy"]')!;
+  policyOption.disabled = env !== null && env !== 'CartPole-v1';
+  if (!lane && loaded) viewMode.value = 'policy';
+  else if (policyOption.disabled) viewMode.value = 'replay';
+  const showPolicy = viewMode.value === 'policy';
+  viewLayout.disabled = showPolicy;
+  for (const [node, shown] of [[replayCanvas, !showPolicy], [replayCaption, !showPolicy], [policyCanvas, showPolicy], [policyCaption, showPolicy]] as const) node.hidden = !shown;
+  if (showPolicy) {
+    replay.show(null);
+    if (lane) view.follow(liveSource(lane, startWeights), `${ALGO_LABELS[lane.algo]}'s current policy`, lane.trainer.config.env);
+    else if (loaded && viewSelect.value === 'checkpoint') {
+      const { checkpoint, config, filename } = loaded;
+      view.follow({ layout: networkLayouts(config).policy, weights: checkpoint.arrays.policy }, `${ALGO_LABELS[config.algo]} from ${filename} (iteration ${checkpoint.iteration})`, config.env);
+    } else view.follow(null, '');
+    return;
+  }
+  view.follow(null, '');
+  if (lane) {
+    const { trainer } = lane;
+    replay.show({ replay: trainer.replay, ready: () => trainer.iteration > lane.firstIteration, label: `${ALGO_LABELS[lane.algo]} on ${trainer.config.env}` });
+  } else replay.show(null);
+}
+
+/** Stops drawing the runs' buffers, then frees them. */
+function destroyRunner(): void {
+  replay.show(null);
+  runner?.destroy();
+  runner = null;
 }
 
 function showSaveButtons(): void {
@@ -168,8 +216,7 @@ async function train(): Promise<void> {
     status.dataset.state = 'invalid';
     return;
   }
-  runner?.destroy();
-  runner = null;
+  destroyRunner();
   setPhase('starting');
   const lanes: Lane[] = [];
   for (const config of configs) {
@@ -193,10 +240,10 @@ async function train(): Promise<void> {
     return;
   }
   const trpo = lanes.find((l) => l.algo === 'trpo');
-  charts.start(
+  startCharts(
     lanes.map((l) => l.algo),
     trpo ? trpo.trainer.config.maxKl : null,
-    solvedReturn(lanes[0].trainer.config.env),
+    lanes[0].trainer.config.env,
   );
   for (const lane of lanes) for (const m of lane.history) charts.append(lane.algo, m);
   runner = new Runner(lanes, {
@@ -230,6 +277,7 @@ function fail(error: Error, fromDevice = false): void {
   failure = error.message;
   runner?.abort();
   view.attach(null);
+  replay.attach(null);
   setPhase('failed');
 }
 
@@ -239,6 +287,7 @@ async function connect(): Promise<void> {
   device = gpu ? deviceCapacity(gpu) : null;
   controls.setDevice(device);
   view.attach(gpu);
+  replay.attach(gpu);
   onFormChange();
   setPhase(gpu ? 'idle' : 'no-gpu');
 }
@@ -246,19 +295,14 @@ async function connect(): Promise<void> {
 async function reset(): Promise<void> {
   if (runner) {
     if (phase !== 'failed') await runner.stop();
-    runner.destroy();
-    runner = null;
+    destroyRunner();
   }
   loaded = null;
   showSaveButtons();
   offerViewSources();
   filesMessage.textContent = '';
   const configs = onFormChange();
-  charts.start(
-    controls.selection.algos,
-    configs?.find((c) => c.algo === 'trpo')?.maxKl ?? null,
-    configs?.length ? solvedReturn(configs[0].env) : null,
-  );
+  startCharts(controls.selection.algos, configs?.find((c) => c.algo === 'trpo')?.maxKl ?? null, configs?.length ? configs[0].env : null);
   if (phase === 'failed') {
     failure = null;
     gpu?.destroy();
@@ -278,13 +322,12 @@ async function load(file: File): Promise<void> {
   }
   if (runner) {
     await runner.stop();
-    runner.destroy();
-    runner = null;
+    destroyRunner();
   }
   loaded = result;
   controls.selection = selectionFromConfig(result.config);
   onFormChange();
-  charts.start([result.config.algo], result.config.algo === 'trpo' ? result.config.maxKl : null, solvedReturn(result.config.env));
+  startCharts([result.config.algo], result.config.algo === 'trpo' ? result.config.maxKl : null, result.config.env);
   for (const m of result.checkpoint.history) charts.append(result.config.algo, m);
   showSaveButtons();
   offerViewSources();
@@ -322,14 +365,18 @@ loadInput.addEventListener('change', () => {
   if (file) handle(() => load(file))();
 });
 viewSelect.addEventListener('change', () => followSelected());
-animate.addEventListener('change', () => view.setAnimate(animate.checked));
+viewMode.addEventListener('change', () => followSelected());
+viewLayout.addEventListener('change', () => replay.setLayout(viewLayout.value as ReplayLayout));
+animate.addEventListener('change', () => {
+  view.setAnimate(animate.checked);
+  replay.setAnimate(animate.checked);
+});
 
 const { selection, ignored } = parseQuery(location.search);
 controls.selection = selection;
 urlNote.textContent = ignored.length ? `Ignored in the URL: ${ignored.join(', ')}` : '';
 urlNote.hidden = ignored.length === 0;
-const initialEnv = selection.values.env ?? presetConfig(selection.preset).env;
-charts.start(selection.algos, null, ENV_IDS.includes(initialEnv) ? solvedReturn(initialEnv) : null);
+startCharts(selection.algos, null, selection.values.env ?? presetConfig(selection.preset).env);
 setInterval(() => {
   if (phase === 'running') render();
 }, 1000);

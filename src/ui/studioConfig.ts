@@ -32,7 +32,8 @@ export interface FieldGroup {
   keys: readonly FieldKey[];
 }
 
-const RUN_KEYS: readonly FieldKey[] = ['numEnvs', 'stepsPerIter', 'iters', 'totalSteps', 'stopAtReturn', 'seed', 'env'];
+/** The env has its own picker beside the algorithms; the run's other fields open the settings. */
+const RUN_KEYS: readonly FieldKey[] = ['numEnvs', 'stepsPerIter', 'iters', 'totalSteps', 'stopAtReturn', 'seed'];
 
 export const ALGO_LABELS = Object.fromEntries(ALGOS.map((algo) => [algo, algorithmInfo(algo).label])) as Record<Algo, string>;
 
@@ -44,7 +45,7 @@ function fieldGroups(): FieldGroup[] {
   const groups: FieldGroup[] = [{ title: 'Run', algos: ALGOS, keys: RUN_KEYS }];
   const bySet = new Map<string, { title: string; algos: readonly Algo[]; keys: FieldKey[] }>();
   for (const key of Object.keys(FIELDS) as (keyof TrainConfig)[]) {
-    if (key === 'algo' || key === 'preset' || RUN_KEYS.includes(key)) continue;
+    if (key === 'algo' || key === 'preset' || key === 'env' || RUN_KEYS.includes(key)) continue;
     const algos = algorithmsReading(key);
     const id = algos.join(',');
     let group = bySet.get(id);
@@ -237,12 +238,12 @@ export function formatQuery(selection: Selection, device: DeviceCapacity | null)
   return `?${params.toString().replaceAll('%2C', ',')}`;
 }
 
-/** `npm run train -- ...` for the same config: the preset, then every field that differs from it. */
+/** `npm run train -- ...` for the same config: the algorithm, preset and env, then every field that differs from the preset. */
 export function cliCommand(config: ResolvedConfig): string {
   const preset = presetConfig(config.preset);
-  const args = [`--algo ${config.algo}`, `--preset ${config.preset}`];
+  const args = [`--algo ${config.algo}`, `--preset ${config.preset}`, `--env ${config.env}`];
   for (const key of Object.keys(FIELDS) as (keyof TrainConfig)[]) {
-    if (key === 'algo' || key === 'preset' || config[key] === preset[key]) continue;
+    if (key === 'algo' || key === 'preset' || key === 'env' || config[key] === preset[key]) continue;
     const spec = FIELDS[key];
     args.push(spec.kind === 'boolean' ? (config[key] ? `--${spec.flag}` : `--${spec.flag}=false`) : `--${spec.flag} ${formatValue(config[key])}`);
   }
