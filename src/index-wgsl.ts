@@ -19,6 +19,7 @@ import reduceWgsl from '../shaders/reduce.wgsl?raw';
 import vecEnvWgsl from '../shaders/vec_env.wgsl?raw';
 import trigWgsl from '../shaders/trig.wgsl?raw';
 import finiteWgsl from '../shaders/finite.wgsl?raw';
+import { GAUSSIAN_HEAD_SOURCES } from './kernels/gaussianHead';
 import rolloutViewWgsl from '../shaders/rollout_view.wgsl?raw';
 import { WgslSource, type WgslPart } from './gpu/kernel';
 import { COMMON_WGSL } from './gpu/wgsl';
@@ -73,6 +74,7 @@ const COMPOSITIONS = {
   rollout: ({ env }) => rolloutSources(env),
   rollout_view: () => [rolloutViewWgsl],
   mlp: () => MLP_SOURCES,
+  gaussian_head: () => GAUSSIAN_HEAD_SOURCES,
   gae: () => [COMMON_WGSL, gaeWgsl],
   normalize: () => [COMMON_WGSL, normalizeWgsl],
   cg: () => [COMMON_WGSL, cgWgsl],

@@ -113,7 +113,7 @@ describe('URL query', () => {
     expect(parsed.selection).toEqual({ ...selection, values: { ...selection.values, numEnvs: '4096', stepsPerIter: '65536' } });
   });
 
-  it('carries the env picked, to the URL and the CLI line; an env training refuses is named on the env field', () => {
+  it('carries the env picked, to the URL and the CLI line; a continuous env is accepted', () => {
     const selection = select({ env: 'Acrobot-v1', numEnvs: '64', stepsPerIter: '1024' });
     const query = formatQuery(selection, GPU);
     expect(query).toBe('?algo=ppo&preset=fast&env=Acrobot-v1&envs=64&steps-per-iter=1024');
@@ -121,9 +121,10 @@ describe('URL query', () => {
     const { errors, configs } = validateSelection(selection, GPU);
     expect(errors).toEqual({});
     expect(cliCommand(configs[0])).toBe('npm run train -- --algo ppo --preset fast --env Acrobot-v1 --envs 64 --steps-per-iter 1024');
-    const refused = validateSelection(select({ env: 'Pendulum-v1' }), GPU);
-    expect(Object.keys(refused.errors)).toEqual(['env']);
-    expect(refused.errors.env).toMatch(/^Pendulum-v1 has continuous actions/);
+    // Continuous envs train too (the Gaussian head).
+    const box = validateSelection(select({ env: 'Pendulum-v1' }), GPU);
+    expect(box.errors).toEqual({});
+    expect(cliCommand(box.configs[0])).toMatch(/--env Pendulum-v1/);
   });
 
   it('reports unknown parameters and algorithms instead of applying them', () => {

@@ -12,6 +12,9 @@ import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/ke
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { COMMON_WGSL } from '../gpu/wgsl';
 
+/** The family's sources, in order (also what `wgsl('gaussian_head')` composes). */
+export const GAUSSIAN_HEAD_SOURCES = [COMMON_WGSL, gaussianHeadWgsl] as const;
+
 export interface GaussianHeadKernels {
   forward: Kernel;
   backward: Kernel;
@@ -20,7 +23,7 @@ export interface GaussianHeadKernels {
 
 export function gaussianHeadKernels(gpu: GpuContext): Promise<GaussianHeadKernels> {
   return perDevice(gpu, 'gaussian_head', async () => {
-    const family = await ShaderFamily.load(gpu, 'gaussian_head', [COMMON_WGSL, gaussianHeadWgsl]);
+    const family = await ShaderFamily.load(gpu, 'gaussian_head', GAUSSIAN_HEAD_SOURCES);
     const { head_forward, head_backward } = await family.kernels({ head_forward: undefined, head_backward: undefined });
     return { forward: head_forward, backward: head_backward, args: family.struct('HeadArgs') };
   });
