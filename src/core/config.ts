@@ -8,7 +8,7 @@ import { ALGOS, algorithmInfo, type Algo } from './algorithms';
 import { ENV_IDS, envSpec } from './envSpecs';
 
 export { ALGOS, type Algo };
-export const PRESETS = ['seed', 'fast', 'acrobot', 'mountain-car'] as const;
+export const PRESETS = ['seed', 'fast', 'acrobot', 'mountain-car', 'pendulum'] as const;
 export type Preset = (typeof PRESETS)[number];
 export const ADVANTAGE_NORMALIZATION = ['batch', 'minibatch', 'none'] as const;
 export type AdvantageNormalization = (typeof ADVANTAGE_NORMALIZATION)[number];
@@ -226,15 +226,35 @@ const MOUNTAIN_CAR_PRESET: Partial<TrainConfig> = {
   valueLr: 3e-4,
 };
 
+/**
+ * Pendulum-v1: rl-baselines3-zoo's PPO without gSDE (4 envs × 1 024 steps, γ 0.9,
+ * GAE λ 0.95, 10 epochs of minibatches of 64, lr 1e-3, gradient-norm clip 0.5),
+ * no normalisation; the Gaussian head's state-independent log-std starts at 0.
+ */
+const PENDULUM_PRESET: Partial<TrainConfig> = {
+  preset: 'pendulum',
+  env: 'Pendulum-v1',
+  numEnvs: 4,
+  stepsPerIter: 4 * 1024,
+  gamma: 0.9,
+  lambda: 0.95,
+  epochs: 10,
+  minibatch: 64,
+  lr: 1e-3,
+  valueLr: 1e-3,
+  maxGradNorm: 0.5,
+};
+
 const PRESET_SETTINGS: Record<Preset, Partial<TrainConfig>> = {
   seed: {},
   fast: FAST_PRESET,
   acrobot: ACROBOT_PRESET,
   'mountain-car': MOUNTAIN_CAR_PRESET,
+  pendulum: PENDULUM_PRESET,
 };
 
 /** The preset `--env` selects when no --preset is given (envs not listed use `seed`). */
-export const ENV_PRESETS: Readonly<Record<string, Preset>> = { 'Acrobot-v1': 'acrobot', 'MountainCar-v0': 'mountain-car' };
+export const ENV_PRESETS: Readonly<Record<string, Preset>> = { 'Acrobot-v1': 'acrobot', 'MountainCar-v0': 'mountain-car', 'Pendulum-v1': 'pendulum' };
 
 export function presetConfig(preset: Preset): TrainConfig {
   return { ...SEED_PRESET, ...PRESET_SETTINGS[preset] };
