@@ -63,17 +63,17 @@ export interface VecEnvStepResult {
 /** The env's per-env buffers as GpuArrays (N = numEnvs), to feed kernels: `mlp.prepare({ input: env.arrays.obs, ... })`. */
 export interface VecEnvArrays {
   /** f32 [N][stateDim] */
-  state: GpuArray;
+  state: GpuArray<'f32'>;
   /** f32 [N][obsDim] */
-  obs: GpuArray;
+  obs: GpuArray<'f32'>;
   /** i32 [N] (discrete) or f32 [N][dim] (box) */
-  actions: GpuArray;
+  actions: GpuArray<'i32'> | GpuArray<'f32'>;
   /** f32 [N] */
-  reward: GpuArray;
+  reward: GpuArray<'f32'>;
   /** u32 [N]: bit 0 terminated, bit 1 truncated */
-  doneFlags: GpuArray;
+  doneFlags: GpuArray<'u32'>;
   /** f32 [N][obsDim] */
-  finalObs: GpuArray;
+  finalObs: GpuArray<'f32'>;
 }
 
 /** What `VecEnv.open` builds; the constructor keeps it. */

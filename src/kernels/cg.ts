@@ -60,7 +60,7 @@ export class ConjugateGradient {
   readonly state: GPUBuffer;
   readonly stateView: StructView;
   /** solution, residual, direction and operatorDirection as GpuArrays, f32 [count]: `await cg.arrays.solution.read()`. */
-  readonly arrays: Readonly<Record<'solution' | 'residual' | 'direction' | 'operatorDirection', GpuArray>>;
+  readonly arrays: Readonly<Record<'solution' | 'residual' | 'direction' | 'operatorDirection', GpuArray<'f32'>>>;
 
   private readonly groups: Record<'init' | 'begin' | 'solution' | 'direction' | 'advance', GPUBindGroup>;
   private readonly initialResidual: Reduction;

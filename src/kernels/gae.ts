@@ -32,11 +32,11 @@ export interface GaeBuffers {
 
 /** The scan's outputs (and inputs) as GpuArrays: `await gae.arrays.advantages.read()`. */
 export interface GaeArrays {
-  rewards: GpuArray;
-  doneFlags: GpuArray;
-  values: GpuArray;
-  advantages: GpuArray;
-  returns: GpuArray;
+  rewards: GpuArray<'f32'>;
+  doneFlags: GpuArray<'u32'>;
+  values: GpuArray<'f32'>;
+  advantages: GpuArray<'f32'>;
+  returns: GpuArray<'f32'>;
 }
 
 /** Done flags as the GAE kernel reads them: bit 0 terminated, bit 1 truncated, from two per-step 0/1 (or boolean) lists. */
@@ -136,20 +136,21 @@ export class Gae {
 
     const { kernel, args: argsView } = await gaeKernel(gpu);
     const owned: GPUBuffer[] = [];
-    const arrayOf = (name: keyof typeof specs, dtype: 'f32' | 'u32' = 'f32'): GpuArray => {
+    // A GpuArray given has been checked to have the spec's dtype.
+    const arrayOf = <D extends 'f32' | 'u32'>(name: keyof typeof specs, dtype: D): GpuArray<D> => {
       const value = buffers[name];
-      if (value instanceof GpuArray) return value;
+      if (value instanceof GpuArray) return value as GpuArray<D>;
       if (value !== undefined) return GpuArray.wrap(gpu, value, dtype, specs[name].shape, `${label}.${name}`);
-      const array = GpuArray.zeros(gpu, 'f32', specs[name].shape, `${label}.${name}`);
+      const array = GpuArray.zeros(gpu, dtype, specs[name].shape, `${label}.${name}`);
       bound[name] = array.buffer;
       return array;
     };
     const arrays: GaeArrays = {
-      rewards: arrayOf('rewards'),
+      rewards: arrayOf('rewards', 'f32'),
       doneFlags: arrayOf('doneFlags', 'u32'),
-      values: arrayOf('values'),
-      advantages: arrayOf('advantages'),
-      returns: arrayOf('returns'),
+      values: arrayOf('values', 'f32'),
+      advantages: arrayOf('advantages', 'f32'),
+      returns: arrayOf('returns', 'f32'),
     };
     // Not read when truncations are terminal; the binding still needs a buffer.
     if (!bound.finalValues) {

@@ -286,8 +286,8 @@ export interface BackwardOptions {
 
 /** A network's parameter and gradient vectors as GpuArrays, f32 [paramCount]. */
 export interface MlpArrays {
-  params: GpuArray;
-  grads: GpuArray;
+  params: GpuArray<'f32'>;
+  grads: GpuArray<'f32'>;
 }
 
 /** The shape of a parameter-space vector argument. */
@@ -372,19 +372,19 @@ interface BackwardVariant {
 /** An MlpPass's buffers as GpuArrays, f32. */
 export interface MlpPassArrays {
   /** [rows][inputDim] */
-  input: GpuArray;
+  input: GpuArray<'f32'>;
   /** [paramCount] */
-  params: GpuArray;
+  params: GpuArray<'f32'>;
   /** [rows][outDim_l] for every layer */
-  activations: readonly GpuArray[];
+  activations: readonly GpuArray<'f32'>[];
   /** [rows][outDim_l] for every layer */
-  gradPreActivations: readonly GpuArray[];
+  gradPreActivations: readonly GpuArray<'f32'>[];
   /** [rows][outputDim]: the last activation. */
-  output: GpuArray;
+  output: GpuArray<'f32'>;
   /** [rows][outputDim]: the last pre-activation gradient. */
-  gradOutput: GpuArray;
+  gradOutput: GpuArray<'f32'>;
   /** [rows][inputDim] when prepared with inputGradient. */
-  gradInput: GpuArray | null;
+  gradInput: GpuArray<'f32'> | null;
 }
 
 export class MlpPass {
@@ -445,7 +445,8 @@ export class MlpPass {
     this.gradInput = options.inputGradient ? storageBuffer(gpu, `${label}.gradInput`, inputBytes) : null;
     this.layerArgs = UniformSlots.create(gpu, kernels.denseArgs, layers.map((layer, l) => this.denseArgs(layer, l, {})), `${label}.args`);
     const perLayer = (buffers: readonly GPUBuffer[]) => buffers.map((b, l) => GpuArray.wrap(gpu, b, 'f32', [rows, layers[l].outDim]));
-    const asArray = (value: BufferArg, shape: number[]) => (value instanceof GpuArray ? value : GpuArray.wrap(gpu, value, 'f32', shape));
+    // A GpuArray given has been checked to be f32.
+    const asArray = (value: BufferArg, shape: number[]) => (value instanceof GpuArray ? (value as GpuArray<'f32'>) : GpuArray.wrap(gpu, value, 'f32', shape));
     const activations = perLayer(this.activations);
     const gradPreActivations = perLayer(this.gradPreActivations);
     this.arrays = {
