@@ -15,6 +15,7 @@ import { COMMON_WGSL } from '../gpu/wgsl';
 /** Records result = A·vector into the caller's pass. */
 export type ApplyOperator = (pass: GPUComputePassEncoder, vector: GPUBuffer, result: GPUBuffer) => void;
 
+/** What `ConjugateGradient.create` takes. */
 export interface ConjugateGradientOptions {
   /** Length of the vectors. */
   count: number;
@@ -49,6 +50,7 @@ function cgKernels(gpu: GpuContext): Promise<CgKernels> {
   });
 }
 
+/** A conjugate-gradient solve of A x = b recorded into one compute pass (see the module comment). */
 export class ConjugateGradient {
   /** The solution x. Vectors are whole vec4s long, so they can feed the FVP's aligned kernels. */
   readonly solution: GPUBuffer;
@@ -149,6 +151,7 @@ export class ConjugateGradient {
     }
   }
 
+  /** Releases the solver's vectors, state and uniforms (the rhs stays the caller's). */
   destroy(): void {
     for (const a of Object.values(this.arrays)) a.destroy();
     for (const b of [this.state, this.args]) b.destroy();

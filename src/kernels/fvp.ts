@@ -61,8 +61,10 @@ export interface OwnForwardOptions extends CommonOptions {
   params?: BufferArg;
 }
 
+/** Either a shared forward pass (`pass`) or the policy, rows and observations for a pass of its own. */
 export type FisherVectorProductOptions = SharedForwardOptions | OwnForwardOptions;
 
+/** F·v + damping·v for a softmax policy MLP, matrix-free (see the module comment). */
 export class FisherVectorProduct {
   readonly layout: MlpLayout;
   readonly rows: number;
@@ -95,6 +97,7 @@ export class FisherVectorProduct {
     this.dampingArgs = uniformBuffer(gpu, `${label}.dampingArgs`, kernels.dampingArgs.pack({ count: this.layout.paramCount, damping }));
   }
 
+  /** Checks the options (one error naming the field), compiles the kernels once per device and allocates the tangents. */
   static async create(gpu: GpuContext, options: FisherVectorProductOptions): Promise<FisherVectorProduct> {
     const label = options.label ?? 'fvp';
     if (!(options.damping >= 0)) throw new Error(`${label}: damping must be ≥ 0, got ${options.damping}`);
