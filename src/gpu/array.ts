@@ -53,6 +53,7 @@ interface Storage {
   destroyed: boolean;
 }
 
+/** Options of `GpuArray.from`. */
 export interface GpuArrayOptions {
   /** Row-major dimensions (default: one dimension, the data's length). */
   shape?: readonly number[];
@@ -60,6 +61,12 @@ export interface GpuArrayOptions {
   label?: string;
 }
 
+/**
+ * A GPU buffer with its element type `D`, row-major `shape` and `label`:
+ * `GpuArray.from(gpu, data, { shape })`, `read()`, `write(data)`, `view(shape,
+ * offset)`, `destroy()`. Every kernel wrapper takes one wherever it takes a
+ * buffer, and checks it.
+ */
 export class GpuArray<D extends DType = DType> {
   private constructor(
     readonly gpu: GpuContext,
