@@ -1,8 +1,10 @@
 // An MLP forward and backward pass on the GPU, checked two ways: the output
 // against the float64 reference forward, and the parameter gradient of the loss
 // L = Σ w · output against central finite differences of that reference.
+// The input is a GpuArray f32 [rows][inputDim]; the pass's buffers come back
+// as GpuArrays (pass.arrays.output, mlp.arrays.grads).
 // Run: npm run build && node examples/mlp-gradient-check.mjs
-import { requestGpu, storageBuffer, readFloat32, submitPass } from 'webgpu-rl';
+import { requestGpu, GpuArray, submitPass } from 'webgpu-rl';
 import { MlpLayout, Mlp, MlpKernels, initPyTorchDefault } from 'webgpu-rl/kernels';
 import { mlpForwardReference } from 'webgpu-rl/reference';
 
@@ -16,8 +18,9 @@ const lossWeights = Float32Array.from({ length: rows * layout.outputDim }, (_, i
 
 const mlp = Mlp.create(gpu, await MlpKernels.create(gpu), layout, 'example.mlp');
 mlp.setParams(params);
-const pass = mlp.prepare({ rows, input: storageBuffer(gpu, 'example.input', input), label: 'example.pass' });
-gpu.device.queue.writeBuffer(pass.gradOutput, 0, lossWeights);
+const inputArray = GpuArray.from(gpu, input, { shape: [rows, layout.inputDim], label: 'example.input' });
+const pass = mlp.prepare({ rows, input: inputArray, label: 'example.pass' });
+pass.arrays.gradOutput.write(lossWeights);
 submitPass(gpu, 'example.mlp', (computePass) => {
   pass.encodeForward(computePass);
   pass.encodeBackward(computePass);
@@ -29,7 +32,7 @@ const loss = (theta) => {
   return output.reduce((s, y, k) => s + lossWeights[k] * y, 0);
 };
 
-const output = await readFloat32(gpu, pass.output, 0, rows * layout.outputDim);
+const output = await pass.arrays.output.read();
 const outputError = maxError(output, mlpForwardReference(layout, params, input, rows).at(-1));
 if (!(outputError < 1e-5)) throw new Error(`forward differs from the float64 reference by ${outputError}`);
 
@@ -43,11 +46,11 @@ const numeric = theta.map((saved, j) => {
   theta[j] = saved;
   return (up - down) / (2 * h);
 });
-const gradError = maxError(await mlp.readGrads(), numeric);
+const gradError = maxError(await mlp.arrays.grads.read(), numeric);
 if (!(gradError < 1e-4)) throw new Error(`gradient differs from central differences by ${gradError}`);
 console.log(`${layout.paramCount} parameters: forward error ${outputError.toExponential(2)}, gradient error ${gradError.toExponential(2)}`);
 
 pass.destroy();
-pass.input.destroy();
+inputArray.destroy();
 mlp.destroy();
 gpu.destroy();

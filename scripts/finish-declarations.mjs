@@ -4,7 +4,10 @@
 //   "Bundler"), which consumers on "node16"/"nodenext" cannot resolve: add
 //   `.js` / `/index.js`;
 // - the API names WebGPU types (GPUDevice...), which are globals from
-//   @webgpu/types (a dependency of `webgpu`): reference them from each entry;
+//   @webgpu/types (a dependency of `webgpu`): reference them from each entry,
+//   with the DOM library they are written against (BufferSource, EventTarget,
+//   ImageBitmap...), so a consumer compiling with `"lib": ["ES2022"]` alone
+//   (a Node project) type-checks too; the DOM's names then exist in its types;
 // - wgsl_reflect is bundled into the JS, not a dependency, so the declarations
 //   that name its types (StructView's members, `reflection`) get its
 //   declarations and license copied to dist/types/wgsl_reflect/;
@@ -46,7 +49,7 @@ for (const file of declarations) {
     (_, lead, quote, specifier) => `${lead}${quote}${withExtension(file, specifier)}${quote}`,
   );
   if (entries.includes(file) && !text.includes('reference types="@webgpu/types"')) {
-    text = `/// <reference types="@webgpu/types" />\n${text}`;
+    text = `/// <reference lib="dom" />\n/// <reference types="@webgpu/types" />\n${text}`;
   }
   writeFileSync(file, text);
 }

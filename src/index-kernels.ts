@@ -6,8 +6,9 @@
  * `webgpu-rl/reference`.
  */
 export { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation, type DenseLayer } from './nn/mlp';
-export { Mlp, MlpKernels, MlpPass, type MlpPassOptions, type BackwardOptions } from './kernels/mlp';
-export { Gae, type GaeBuffers, type GaeOptions } from './kernels/gae';
+export { GpuArray, type DType, type BufferArg } from './gpu/array';
+export { Mlp, MlpKernels, MlpPass, type MlpPassOptions, type BackwardOptions, type MlpArrays, type MlpPassArrays } from './kernels/mlp';
+export { Gae, packDoneFlags, type GaeBuffers, type GaeOptions, type GaeArrays } from './kernels/gae';
 export {
   NormalizeKernels,
   normalizedPolicyInput,

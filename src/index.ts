@@ -19,9 +19,10 @@ export {
   type AdapterChoice,
   type AdapterDescription,
 } from './gpu/device';
+export { GpuArray, type DType, type TypedArrayOf, type HostArray, type GpuArrayOptions, type BufferArg } from './gpu/array';
 export { storageBuffer, uniformBuffer, readBytes, readFloat32, readUint32, readInt32, submitPass } from './gpu/buffers';
 
-export { VecEnv, CartPoleVec, type VecEnvOptions, type VecEnvBuffers, type VecEnvStepResult, type CartPoleVecOptions, type CartPoleBuffers } from './envs/vecEnv';
+export { VecEnv, CartPoleVec, type VecEnvOptions, type VecEnvBuffers, type VecEnvArrays, type VecEnvStepResult, type CartPoleVecOptions, type CartPoleBuffers } from './envs/vecEnv';
 export type { EnvDefinition, EnvSpec, ActionSpec, DiscreteActions, BoxActions } from './envs/env';
 export { envDefinition, registerEnv, checkUserEnv, ENV_IDS, type UserEnv } from './envs/registry';
 export { envSpec, solvedReturn } from './core/envSpecs';

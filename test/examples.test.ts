@@ -12,9 +12,10 @@ import { repoRoot } from './node-child';
 const EXAMPLES: Record<string, RegExp> = {
   'env-stepping.mjs': /first step: max \|obs - float64 reference\| = .*\n100 steps × 1024 envs: \d+ episodes ended/,
   'mlp-gradient-check.mjs': /131 parameters: forward error .*, gradient error /,
-  'gae.mjs': /GAE 32 steps × 64 envs: max \|advantage - float64 reference\|/,
+  'gae.mjs': /refused: gae: doneFlags must be u32 \[T\]\[N\] .* = \[32, 64\], got f32 \[32, 64\] "array"\nGAE 32 steps × 64 envs: max \|advantage - float64 reference\|/,
   'fvp-cg.mjs': /\(F \+ 0\.1·I\) x = g over 67 parameters, 10 CG iterations: relative error/,
   'train.mjs': /iter 0 {2}steps 2048 .*\niter 1 .*\niter 2 .*\ncheckpoint: \d+ kB of JSON/,
+  'custom-env.mjs': /walked right: 5 steps, rewards 0\.10 0\.10 0\.10 0\.10 1\.10\nPPO, 6 iterations: mean return \d\.\d\d before, \d\.\d\d after/,
   'raw-wgsl.mjs': /gae.wgsl composed from 2 sources; entry points: gae\nown pipeline, 16 envs × 20 steps/,
 };
 

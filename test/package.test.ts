@@ -3,16 +3,23 @@
  * tarball unpacked into node_modules of a throwaway project outside the repo
  * (what `npm install <tarball>` does, offline: its one dependency, `webgpu`, is
  * linked from this repo). There, plain Node imports every subpath export, tsc
- * checks the declarations, and Vite and Rolldown bundle a browser page from it.
+ * checks the declarations under both module resolutions and both `lib`
+ * settings a consumer may have, and Vite, esbuild, webpack and Rolldown bundle
+ * the browser example (examples/browser/) with default settings; each bundle
+ * runs in headless Chromium (SwiftShader) and must print its checked result.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, realpathSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'vite';
 import { rolldown } from 'rolldown';
+import { build as esbuild } from 'esbuild';
+import webpack from 'webpack';
+import { chromium, type Browser } from 'playwright-core';
 import { lastJson, repoRoot, runNode } from './node-child';
 
 let consumer = '';
@@ -178,26 +185,39 @@ console.log(JSON.stringify(await requestGpu().then(() => 'resolved', (e) => e.me
     expect(lastJson<string>(result)).toMatch(/WEBGPU_RL_ADAPTER: "metal" is not one of/);
   });
 
-  it.each(['nodenext', 'bundler'])('its declarations type-check a consumer with moduleResolution %s', (resolution) => {
+  // A Node project often has "lib": ["ES2022"] alone; a browser one adds "DOM". The WebGPU types must check under both.
+  it.each([
+    ['nodenext', 'es2022'],
+    ['bundler', 'es2022'],
+    ['nodenext', 'es2022,dom'],
+    ['bundler', 'es2022,dom'],
+  ])('its declarations type-check a consumer with moduleResolution %s and lib %s', (resolution, lib) => {
+    const file = `consumer-${resolution}-${lib.replace(',', '-')}.ts`;
     script(
-      `consumer-${resolution}.ts`,
-      `import { requestGpu, describeAdapter, readFloat32, storageBuffer, resolveConfig, makeTrainer, CartPoleVec, type GpuContext } from 'webgpu-rl';
-import { Gae, MlpLayout, type GaeOptions } from 'webgpu-rl/kernels';
+      file,
+      `import { requestGpu, describeAdapter, readFloat32, storageBuffer, resolveConfig, makeTrainer, CartPoleVec, GpuArray, type GpuContext } from 'webgpu-rl';
+import { Gae, MlpLayout, packDoneFlags, type GaeOptions } from 'webgpu-rl/kernels';
 import { gaeReference } from 'webgpu-rl/reference';
 import { wgsl, type ShaderName } from 'webgpu-rl/wgsl';
 const gpu: GpuContext = await requestGpu({ adapter: 'auto' });
 const device: GPUDevice = gpu.device;
 const buffer = storageBuffer(gpu, 'consumer', 16);
-// What a read returns goes back into writeBuffer as it is.
+// What a read returns goes back into writeBuffer as it is: no ArrayBufferLike mismatch.
 device.queue.writeBuffer(buffer, 0, await readFloat32(gpu, buffer));
-const options: GaeOptions = { numEnvs: 1, numSteps: 1, gamma: 0.99, lambda: 0.95, truncationAsTerminal: true };
+const rewards = GpuArray.from(gpu, new Float32Array(4), { shape: [2, 2] });
+const flags: GpuArray<'u32'> = GpuArray.from(gpu, packDoneFlags([1, 0, 0, 0], [0, 0, 0, 1]), { shape: [2, 2] });
+device.queue.writeBuffer(buffer, 0, await rewards.read());
+const back: Uint32Array<ArrayBuffer> = await flags.read();
+const options: GaeOptions = { numEnvs: 2, numSteps: 2, gamma: 0.99, lambda: 0.95, truncationAsTerminal: true };
+const gae = await Gae.create(gpu, { rewards, doneFlags: flags, values: GpuArray.zeros(gpu, 'f32', [3, 2]) }, options);
+const advantages: Float32Array<ArrayBuffer> = await gae.arrays.advantages.read();
 const name: ShaderName = 'gae';
 export const checks = [
   describeAdapter(gpu.adapter) + device.label,
   wgsl(name).struct('GaeArgs').paddedSize,
   gaeReference({ ...options, rewards: [1], doneFlags: [1], values: [0, 0], finalValues: [0] }).advantages[0],
   new MlpLayout([4, 2], ['identity']).paramCount,
-  typeof Gae.create,
+  back[0] + advantages[0],
   typeof CartPoleVec.create,
   makeTrainer(gpu, resolveConfig({ algo: 'ppo', numEnvs: 8 })),
 ];
@@ -205,7 +225,7 @@ export const checks = [
     );
     const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
     const module = resolution === 'bundler' ? 'esnext' : 'nodenext';
-    const args = [tsc, '--noEmit', '--strict', '--target', 'es2022', '--module', module, '--moduleResolution', resolution, `consumer-${resolution}.ts`];
+    const args = [tsc, '--noEmit', '--strict', '--target', 'es2022', '--lib', lib, '--module', module, '--moduleResolution', resolution, file];
     const result = spawnSync(process.execPath, args, { cwd: consumer, encoding: 'utf8', timeout: 60_000 });
     expect(result.stdout + result.stderr).toBe('');
     expect(result.status).toBe(0);
@@ -221,20 +241,81 @@ function nodeOnlyTraces(code: string): string[] {
   return traces;
 }
 
-describe('browser bundles of the installed tarball, default configuration', () => {
-  const page = `import { requestGpu, CartPoleVec, resolveConfig } from 'webgpu-rl';
-import { Gae } from 'webgpu-rl/kernels';
-import { wgsl } from 'webgpu-rl/wgsl';
-const gpu = await requestGpu();
-const env = await CartPoleVec.create(gpu, { numEnvs: 16, seed: 1 });
-document.body.textContent = [env.numEnvs, wgsl('gae').code.length, typeof Gae.create, resolveConfig().algo].join(' ');
-`;
+/** Serves `dir` on 127.0.0.1 (a secure context, as WebGPU needs); resolves to its URL. */
+async function serve(dir: string): Promise<{ url: string; server: Server }> {
+  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css' };
+  const server = createServer((request, response) => {
+    const path = join(dir, decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname).replace(/\/$/, '/index.html'));
+    try {
+      const body = readFileSync(path);
+      response.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(body);
+    } catch {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return { url: `http://127.0.0.1:${address.port}/`, server };
+}
 
-  it('Vite: no Node-only code, no webgpu import', async () => {
+/** The page's one result line, once #result leaves "running" (SwiftShader compiles the kernels first). */
+async function runPage(browser: Browser, dir: string): Promise<{ state: string; text: string; errors: string[] }> {
+  const { url, server } = await serve(dir);
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  try {
+    await page.goto(url);
+    const result = page.locator('#result');
+    await result.and(page.locator('[data-state="done"], [data-state="failed"]')).waitFor({ timeout: 120_000 });
+    return { state: (await result.getAttribute('data-state')) ?? '', text: (await result.textContent()) ?? '', errors };
+  } finally {
+    await page.close();
+    server.close();
+  }
+}
+
+describe('the browser example (examples/browser/) bundled from the installed tarball, default configuration, run in headless Chromium', () => {
+  let browser: Browser | null = null;
+  const page = join(repoRoot, 'examples', 'browser');
+  /** A page folder in the consumer: the example's HTML loading `script` (a bundle). */
+  const pageDir = (name: string, script: string) => {
+    const dir = join(consumer, name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'index.html'), readFileSync(join(page, 'index.html'), 'utf8').replace('./main.js', script));
+    return dir;
+  };
+  const source = () => {
+    const entry = join(consumer, 'browser-main.js');
+    copyFileSync(join(page, 'main.js'), entry);
+    return entry;
+  };
+  const bundleCode = (dir: string) =>
+    readdirSync(dir, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => readFileSync(join(dir, f), 'utf8'))
+      .join('\n');
+  const expectRuns = async (dir: string) => {
+    browser ??= await chromium.launch({
+      executablePath: process.env.CHROME_PATH || '/usr/bin/chromium',
+      args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    const { state, text, errors } = await runPage(browser, dir);
+    expect(errors).toEqual([]);
+    expect(state, text).toBe('done');
+    expect(text).toMatch(/^GAE error \d\.\d\de[-+]\d+; CartPole reward 64 over 64 envs; .*swiftshader/i);
+  };
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('Vite: no Node-only code, no webgpu import; the page runs', async () => {
     const dir = join(consumer, 'vite-page');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'index.html'), '<!doctype html><script type="module" src="./main.js"></script>\n');
-    writeFileSync(join(dir, 'main.js'), page);
+    copyFileSync(join(page, 'index.html'), join(dir, 'index.html'));
+    copyFileSync(join(page, 'main.js'), join(dir, 'main.js'));
     const warnings: string[] = [];
     await build({
       configFile: false,
@@ -243,25 +324,53 @@ document.body.textContent = [env.numEnvs, wgsl('gae').code.length, typeof Gae.cr
       customLogger: { info() {}, warn: (m: string) => warnings.push(m), warnOnce: (m: string) => warnings.push(m), error() {}, clearScreen() {}, hasErrorLogged: () => false, hasWarned: false },
       build: { outDir: join(dir, 'dist'), emptyOutDir: true, target: 'es2022' },
     });
-    const assets = join(dir, 'dist', 'assets');
-    const code = readdirSync(assets)
-      .filter((f) => f.endsWith('.js'))
-      .map((f) => readFileSync(join(assets, f), 'utf8'))
-      .join('\n');
+    const code = bundleCode(join(dir, 'dist'));
     expect(code).toContain('CartPole');
     expect(nodeOnlyTraces(code)).toEqual([]);
     expect(warnings.filter((w) => /externalized|node:/.test(w))).toEqual([]);
-  });
+    await expectRuns(join(dir, 'dist'));
+  }, 240_000);
 
-  it("Rolldown with platform 'browser': no Node-only code, no webgpu import", async () => {
-    const entry = script('rolldown-page.js', page);
-    const bundle = await rolldown({ input: entry, platform: 'browser', cwd: consumer, logLevel: 'silent' });
-    const { output } = await bundle.generate({ format: 'es' });
-    const code = output.map((chunk) => ('code' in chunk ? chunk.code : '')).join('\n');
+  it("esbuild --bundle --platform=browser: no Node-only code, no webgpu import; the page runs", async () => {
+    const dir = pageDir('esbuild-page', './bundle.js');
+    const result = await esbuild({ entryPoints: [source()], bundle: true, platform: 'browser', outfile: join(dir, 'bundle.js'), absWorkingDir: consumer, logLevel: 'silent' });
+    expect(result.errors).toEqual([]);
+    expect(result.warnings.map((w) => w.text)).toEqual([]);
+    const code = bundleCode(dir);
     expect(code).toContain('CartPole');
     expect(nodeOnlyTraces(code)).toEqual([]);
-  });
+    await expectRuns(dir);
+  }, 240_000);
 
+  it('webpack 5, mode production, no configuration beyond entry and output: no Node-only code; the page runs', async () => {
+    const dir = pageDir('webpack-page', './main.js');
+    const stats = await new Promise<webpack.Stats>((resolve, reject) =>
+      webpack({ mode: 'production', context: consumer, entry: source(), output: { path: dir, filename: 'main.js' } }, (error, result) =>
+        error || !result ? reject(error ?? new Error('no stats')) : resolve(result),
+      ),
+    );
+    const info = stats.toJson({ all: false, errors: true, warnings: true });
+    expect((info.errors ?? []).map((e) => e.message)).toEqual([]);
+    // webpack's only default warnings are about asset size (the bundle carries every kernel's WGSL).
+    expect((info.warnings ?? []).map((w) => w.message).filter((m) => !/asset size limit|entrypoint size limit|performance/i.test(m))).toEqual([]);
+    const code = bundleCode(dir);
+    expect(code).toContain('CartPole');
+    expect(nodeOnlyTraces(code)).toEqual([]);
+    await expectRuns(dir);
+  }, 240_000);
+
+  it("Rolldown with platform 'browser': no Node-only code, no webgpu import; the page runs", async () => {
+    const dir = pageDir('rolldown-page', './main.js');
+    const bundle = await rolldown({ input: source(), platform: 'browser', cwd: consumer, logLevel: 'silent' });
+    await bundle.write({ format: 'es', dir, entryFileNames: 'main.js' });
+    const code = bundleCode(dir);
+    expect(code).toContain('CartPole');
+    expect(nodeOnlyTraces(code)).toEqual([]);
+    await expectRuns(dir);
+  }, 240_000);
+});
+
+describe('tree-shaking of the installed tarball', () => {
   it('tree-shaking: gaeReference alone bundles without the WGSL parser or any other reference, in under 1.5 kB', async () => {
     const entry = script('reference-only.js', `import { gaeReference } from 'webgpu-rl/reference';\nconsole.log(gaeReference);\n`);
     const bundle = await rolldown({ input: entry, platform: 'browser', cwd: consumer, logLevel: 'silent' });

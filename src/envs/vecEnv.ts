@@ -11,6 +11,7 @@ import vecEnvWgsl from '../../shaders/vec_env.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, type Kernel, type WgslPart } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer, readFloat32, submitPass } from '../gpu/buffers';
+import { GpuArray } from '../gpu/array';
 import { COMMON_WGSL } from '../gpu/wgsl';
 import { envSources, type EnvDefinition, type EnvSpec } from './env';
 import { envDefinition, checkUserEnv, registerEnv, type UserEnv } from './registry';
@@ -59,6 +60,22 @@ export interface VecEnvStepResult {
   finalObs: Float32Array;
 }
 
+/** The env's per-env buffers as GpuArrays (N = numEnvs), to feed kernels: `mlp.prepare({ input: env.arrays.obs, ... })`. */
+export interface VecEnvArrays {
+  /** f32 [N][stateDim] */
+  state: GpuArray<'f32'>;
+  /** f32 [N][obsDim] */
+  obs: GpuArray<'f32'>;
+  /** i32 [N] (discrete) or f32 [N][dim] (box) */
+  actions: GpuArray<'i32'> | GpuArray<'f32'>;
+  /** f32 [N] */
+  reward: GpuArray<'f32'>;
+  /** u32 [N]: bit 0 terminated, bit 1 truncated */
+  doneFlags: GpuArray<'u32'>;
+  /** f32 [N][obsDim] */
+  finalObs: GpuArray<'f32'>;
+}
+
 /** What `VecEnv.open` builds; the constructor keeps it. */
 interface VecEnvParts {
   /** The class name, for messages. */
@@ -72,6 +89,12 @@ interface VecEnvParts {
 }
 
 const UINT32_MAX = 0xffffffff;
+
+/** What a wrong argument is, in a message: its constructor name, or its type and value. */
+function kindOf(value: unknown): string {
+  if (value === null || typeof value !== 'object') return `${typeof value} ${String(value)}`;
+  return (value as object).constructor?.name ?? 'an object';
+}
 
 function vecEnvSources(env: EnvDefinition): WgslPart[] {
   return [COMMON_WGSL, ...envSources(env), vecEnvWgsl];
@@ -89,6 +112,8 @@ export class VecEnv {
   readonly numEnvs: number;
   readonly seed: number;
   readonly buffers: VecEnvBuffers;
+  /** The same buffers as GpuArrays, with dtype and shape. */
+  readonly arrays: VecEnvArrays;
   private readonly name: string;
 
   /** Staging buffers for `step` readbacks; a pool so overlapping calls never share one. */
@@ -107,6 +132,17 @@ export class VecEnv {
     this.buffers = parts.buffers;
     this.stepDispatch = parts.step;
     this.setStateDispatch = parts.setState;
+    const { numEnvs: n, spec } = this;
+    const b = this.buffers;
+    const f32 = (buffer: GPUBuffer, ...shape: number[]) => GpuArray.wrap(gpu, buffer, 'f32', shape);
+    this.arrays = {
+      state: f32(b.state, n, spec.stateDim),
+      obs: f32(b.obs, n, spec.obsDim),
+      actions: spec.action.kind === 'box' ? f32(b.actions, n, spec.action.dim) : GpuArray.wrap(gpu, b.actions, 'i32', [n]),
+      reward: f32(b.reward, n),
+      doneFlags: GpuArray.wrap(gpu, b.doneFlags, 'u32', [n]),
+      finalObs: f32(b.finalObs, n, spec.obsDim),
+    };
   }
 
   get maxEpisodeSteps(): number {
@@ -182,6 +218,10 @@ export class VecEnv {
   /** Replaces every env's state (numEnvs × stateDim, Gymnasium's order) and zeroes its elapsed steps; episode indices stay. */
   setState(states: Float32Array): void {
     const { stateDim } = this.spec;
+    const given: unknown = states;
+    if (!(given instanceof Float32Array) && !(given instanceof Float64Array)) {
+      throw new Error(`${this.name}.setState: states must be a Float32Array (or Float64Array) of numEnvs × ${stateDim}, got ${kindOf(states)}`);
+    }
     if (states.length !== stateDim * this.numEnvs) {
       throw new Error(`${this.name}.setState: states.length = ${states.length}, expected numEnvs × ${stateDim} = ${stateDim * this.numEnvs}`);
     }
@@ -206,6 +246,12 @@ export class VecEnv {
     const n = this.numEnvs;
     const where = `${this.name}.step`;
     const action = this.spec.action;
+    if (action.kind === 'discrete' && !(actions instanceof Int32Array)) {
+      throw new Error(`${where}: actions must be an Int32Array of numEnvs action indices, got ${kindOf(actions)}`);
+    }
+    if (action.kind === 'box' && !(actions instanceof Float32Array)) {
+      throw new Error(`${where}: actions must be a Float32Array of numEnvs × ${action.dim} values, got ${kindOf(actions)}`);
+    }
     if (action.kind === 'discrete') {
       if (actions.length !== n) throw new Error(`${where}: actions.length = ${actions.length}, expected numEnvs = ${n}`);
       const bad = actions.findIndex((a) => !(a >= 0 && a < action.n));
@@ -267,6 +313,7 @@ export class VecEnv {
   }
 
   destroy(): void {
+    for (const array of Object.values(this.arrays)) array.destroy();
     for (const buffer of Object.values(this.buffers)) buffer.destroy();
     for (const buffer of this.freeStaging) buffer.destroy();
     this.freeStaging.length = 0;

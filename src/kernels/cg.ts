@@ -8,17 +8,19 @@ import cgWgsl from '../../shaders/cg.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
+import { GpuArray, assertArraysAlive, bufferArg, type BufferArg } from '../gpu/array';
 import { Reduction, ReduceKernels } from './reduce';
 import { COMMON_WGSL } from '../gpu/wgsl';
 
 /** Records result = A·vector into the caller's pass. */
 export type ApplyOperator = (pass: GPUComputePassEncoder, vector: GPUBuffer, result: GPUBuffer) => void;
 
+/** What `ConjugateGradient.create` takes. */
 export interface ConjugateGradientOptions {
   /** Length of the vectors. */
   count: number;
-  /** Right-hand side b, [count] f32 (read when encode runs). */
-  rhs: GPUBuffer;
+  /** Right-hand side b: f32 [count], a GpuArray (checked) or a raw buffer (read when encode runs). */
+  rhs: BufferArg;
   applyOperator: ApplyOperator;
   /** Iterations recorded (the seed's cg_iters). */
   iterations: number;
@@ -48,6 +50,7 @@ function cgKernels(gpu: GpuContext): Promise<CgKernels> {
   });
 }
 
+/** A conjugate-gradient solve of A x = b recorded into one compute pass (see the module comment). */
 export class ConjugateGradient {
   /** The solution x. Vectors are whole vec4s long, so they can feed the FVP's aligned kernels. */
   readonly solution: GPUBuffer;
@@ -58,6 +61,8 @@ export class ConjugateGradient {
   /** CgState (see cg.wgsl): residual, pAp, newResidual, running, iterations. */
   readonly state: GPUBuffer;
   readonly stateView: StructView;
+  /** solution, residual, direction and operatorDirection as GpuArrays, f32 [count]: `await cg.arrays.solution.read()`. */
+  readonly arrays: Readonly<Record<'solution' | 'residual' | 'direction' | 'operatorDirection', GpuArray<'f32'>>>;
 
   private readonly groups: Record<'init' | 'begin' | 'solution' | 'direction' | 'advance', GPUBindGroup>;
   private readonly initialResidual: Reduction;
@@ -72,7 +77,8 @@ export class ConjugateGradient {
     reduce: ReduceKernels,
     readonly options: Readonly<ConjugateGradientOptions> & { label: string; residualTol: number },
   ) {
-    const { count, rhs, label } = options;
+    const { count, label } = options;
+    const rhs = bufferArg(label, 'rhs', options.rhs, { dtype: 'f32', shape: [count], layout: '[count]' });
     const kernels = compiled.kernels;
     this.kernels = kernels;
     const vectorBytes = Math.ceil(count / 4) * 16;
@@ -81,6 +87,13 @@ export class ConjugateGradient {
     this.residualVector = vector('residual');
     this.direction = vector('direction');
     this.operatorDirection = vector('operatorDirection');
+    const array = (buffer: GPUBuffer) => GpuArray.wrap(gpu, buffer, 'f32', [count]);
+    this.arrays = {
+      solution: array(this.solution),
+      residual: array(this.residualVector),
+      direction: array(this.direction),
+      operatorDirection: array(this.operatorDirection),
+    };
     this.stateView = compiled.state;
     this.state = storageBuffer(gpu, `${label}.state`, this.stateView.paddedSize);
     this.args = uniformBuffer(gpu, `${label}.args`, compiled.args.pack({ count, residualTol: options.residualTol }));
@@ -101,6 +114,7 @@ export class ConjugateGradient {
     this.newResidual = dot(this.residualVector, this.residualVector, 'newResidual');
   }
 
+  /** Checks the options (one error naming the field) before any GPU work, then allocates the solver's vectors. */
   static async create(gpu: GpuContext, options: ConjugateGradientOptions): Promise<ConjugateGradient> {
     const label = options.label ?? 'cg';
     const { count, iterations, rhs } = options;
@@ -108,7 +122,8 @@ export class ConjugateGradient {
     if (!Number.isInteger(count) || count < 1) throw new Error(`${label}: count must be a positive integer, got ${count}`);
     if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`${label}: iterations must be a positive integer, got ${iterations}`);
     if (!(residualTol >= 0)) throw new Error(`${label}: residualTol must be ≥ 0, got ${residualTol}`);
-    if (rhs.size < count * 4) throw new Error(`${label}: rhs buffer ${rhs.label} holds ${rhs.size / 4} floats, needs ${count}`);
+    const b = bufferArg(label, 'rhs', rhs, { dtype: 'f32', shape: [count], layout: '[count]' });
+    if ('usage' in b && b.size < count * 4) throw new Error(`${label}: rhs buffer ${b.label} holds ${b.size / 4} floats, needs ${count}`);
     const [compiled, reduce] = await Promise.all([cgKernels(gpu), ReduceKernels.create(gpu)]);
     return new ConjugateGradient(gpu, compiled, reduce, { ...options, label, residualTol });
   }
@@ -122,6 +137,7 @@ export class ConjugateGradient {
   encode(pass: GPUComputePassEncoder): void {
     const { kernels: k, groups: g } = this;
     const { count, iterations, applyOperator } = this.options;
+    assertArraysAlive(`${this.options.label}.encode`, { rhs: this.options.rhs });
     k.cg_init.dispatch(pass, g.init, count);
     this.initialResidual.encode(pass);
     k.cg_begin.dispatch(pass, g.begin, 1);
@@ -135,8 +151,10 @@ export class ConjugateGradient {
     }
   }
 
+  /** Releases the solver's vectors, state and uniforms (the rhs stays the caller's). */
   destroy(): void {
-    for (const b of [this.solution, this.residualVector, this.direction, this.operatorDirection, this.state, this.args]) b.destroy();
+    for (const a of Object.values(this.arrays)) a.destroy();
+    for (const b of [this.state, this.args]) b.destroy();
     for (const r of [this.initialResidual, this.pAp, this.newResidual]) r.destroy();
   }
 }

@@ -16,6 +16,7 @@ import randomWgsl from '../../shaders/random.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
+import { assertArraysAlive, bufferArg, type BufferArg } from '../gpu/array';
 import { COMMON_WGSL } from '../gpu/wgsl';
 import { MlpTangents, parameterVectorBytes, type Mlp, type MlpPass } from './mlp';
 import type { MlpLayout } from '../nn/mlp';
@@ -54,14 +55,16 @@ export interface OwnForwardOptions extends CommonOptions {
   /** The softmax policy (its output layer gives the logits). */
   policy: Mlp;
   rows: number;
-  /** [rows][inputDim] observations the Fisher is averaged over. */
-  obs: GPUBuffer;
-  /** Parameters the Fisher is taken at (default the policy's own). */
-  params?: GPUBuffer;
+  /** f32 [rows][inputDim]: observations the Fisher is averaged over (a GpuArray, or a raw buffer). */
+  obs: BufferArg;
+  /** f32 [paramCount]: parameters the Fisher is taken at (default the policy's own). */
+  params?: BufferArg;
 }
 
+/** Either a shared forward pass (`pass`) or the policy, rows and observations for a pass of its own. */
 export type FisherVectorProductOptions = SharedForwardOptions | OwnForwardOptions;
 
+/** F·v + damping·v for a softmax policy MLP, matrix-free (see the module comment). */
 export class FisherVectorProduct {
   readonly layout: MlpLayout;
   readonly rows: number;
@@ -69,7 +72,7 @@ export class FisherVectorProduct {
   private readonly fisherGroup: GPUBindGroup;
   private readonly fisherArgs: GPUBuffer;
   private readonly dampingArgs: GPUBuffer;
-  private readonly dampingGroups = new Map<GPUBuffer, Map<GPUBuffer, GPUBindGroup>>();
+  private readonly dampingGroups = new Map<BufferArg, Map<BufferArg, GPUBindGroup>>();
 
   private constructor(
     private readonly kernels: FvpKernels,
@@ -94,12 +97,19 @@ export class FisherVectorProduct {
     this.dampingArgs = uniformBuffer(gpu, `${label}.dampingArgs`, kernels.dampingArgs.pack({ count: this.layout.paramCount, damping }));
   }
 
+  /** Checks the options (one error naming the field), compiles the kernels once per device and allocates the tangents. */
   static async create(gpu: GpuContext, options: FisherVectorProductOptions): Promise<FisherVectorProduct> {
     const label = options.label ?? 'fvp';
     if (!(options.damping >= 0)) throw new Error(`${label}: damping must be ≥ 0, got ${options.damping}`);
     const layout = 'pass' in options ? options.pass.layout : options.policy.layout;
     const distribution = distributionOf(layout);
     distribution.checkParamsPerRow(layout.distParamsPerRow, label);
+    if (!('pass' in options)) {
+      // Named as the caller named them (the pass would call them input and params).
+      if (!Number.isInteger(options.rows) || options.rows < 1) throw new Error(`${label}: rows must be a positive integer, got ${JSON.stringify(options.rows)}`);
+      bufferArg(label, 'obs', options.obs, { dtype: 'f32', shape: [options.rows, layout.inputDim], layout: '[rows][inputDim]' });
+      if (options.params !== undefined) bufferArg(label, 'params', options.params, { dtype: 'f32', shape: [layout.paramCount], layout: '[paramCount]' });
+    }
     const kernels = await fvpKernels(gpu, distribution);
     const pass =
       'pass' in options
@@ -120,15 +130,21 @@ export class FisherVectorProduct {
     this.pass.encodeForward(pass);
   }
 
-  /** Records result = F·vector + damping·vector (vector: parameterVectorBytes; result: paramCount floats). */
-  encode(pass: GPUComputePassEncoder, vector: GPUBuffer, result: GPUBuffer): void {
+  /**
+   * Records result = F·vector + damping·vector. Both f32 [paramCount]
+   * GpuArrays (checked: one error naming the argument), or raw buffers of
+   * parameterVectorBytes (vector) and paramCount floats (result).
+   */
+  encode(pass: GPUComputePassEncoder, vector: BufferArg, result: BufferArg): void {
+    assertArraysAlive(`${this.label}.encode`, { vector, result });
+    const damping = this.dampingGroupFor(vector, result);
     this.tangents.encode(pass, vector);
     this.kernels.fisherWeights.dispatch(pass, this.fisherGroup, this.rows);
     this.pass.encodeBackward(pass, { grads: this.products });
-    this.kernels.addDamping.dispatch(pass, this.dampingGroupFor(vector, result), this.layout.paramCount);
+    this.kernels.addDamping.dispatch(pass, damping, this.layout.paramCount);
   }
 
-  private dampingGroupFor(vector: GPUBuffer, result: GPUBuffer): GPUBindGroup {
+  private dampingGroupFor(vector: BufferArg, result: BufferArg): GPUBindGroup {
     let byResult = this.dampingGroups.get(vector);
     if (!byResult) {
       byResult = new Map();
@@ -136,10 +152,17 @@ export class FisherVectorProduct {
     }
     let group = byResult.get(result);
     if (!group) {
-      if (result.size < this.layout.paramCount * 4) {
-        throw new Error(`${this.label}: result ${result.label} holds ${result.size} bytes, needs ${this.layout.paramCount * 4}`);
+      const where = `${this.label}.encode`;
+      const spec = { dtype: 'f32' as const, shape: [this.layout.paramCount], layout: '[paramCount]' };
+      const vectorBinding = bufferArg(where, 'vector', vector, spec);
+      const resultBinding = bufferArg(where, 'result', result, spec);
+      if ('usage' in resultBinding && resultBinding.size < this.layout.paramCount * 4) {
+        throw new Error(`${this.label}: result ${resultBinding.label} holds ${resultBinding.size} bytes, needs ${this.layout.paramCount * 4}`);
       }
-      group = this.kernels.addDamping.bind({ dampingArgs: this.dampingArgs, jtw: this.products, vector, result }, `${this.label}.damping`);
+      group = this.kernels.addDamping.bind(
+        { dampingArgs: this.dampingArgs, jtw: this.products, vector: vectorBinding, result: resultBinding },
+        `${this.label}.damping`,
+      );
       byResult.set(result, group);
     }
     return group;

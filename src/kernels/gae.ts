@@ -2,20 +2,49 @@
 import gaeWgsl from '../../shaders/gae.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
-import { uniformBuffer } from '../gpu/buffers';
+import { storageBuffer, uniformBuffer } from '../gpu/buffers';
+import { GpuArray, assertArraysAlive, bufferArg, type BufferArg } from '../gpu/array';
 import { COMMON_WGSL } from '../gpu/wgsl';
 
+/**
+ * The scan's buffers, each a GpuArray (its dtype and shape checked) or a raw
+ * GPUBuffer (its size checked). T = numSteps, N = numEnvs.
+ */
 export interface GaeBuffers {
-  /** [T][N] f32 */
-  rewards: GPUBuffer;
-  /** [T][N] u32: bit 0 terminated, bit 1 truncated */
-  doneFlags: GPUBuffer;
-  /** [T+1][N] f32 */
-  values: GPUBuffer;
-  /** [K][N] f32 from element `finalValuesOffset`, K = ceil(T / maxEpisodeSteps); may be `values` itself. */
-  finalValues: GPUBuffer;
-  advantages: GPUBuffer;
-  returns: GPUBuffer;
+  /** f32 [T][N] */
+  rewards: BufferArg;
+  /** u32 [T][N]: bit 0 terminated, bit 1 truncated (`packDoneFlags` makes them). */
+  doneFlags: BufferArg;
+  /** f32 [T+1][N]: V(obs_t), row T the bootstrap value after the last step. */
+  values: BufferArg;
+  /**
+   * f32 [K][N], K = ceil(T / maxEpisodeSteps): V of the observation each
+   * truncated step reached. Read only when truncationAsTerminal is false (then
+   * required). A raw buffer is read from element `finalValuesOffset`; it may be
+   * `values` itself.
+   */
+  finalValues?: BufferArg;
+  /** f32 [T][N] output; allocated (and released by `destroy`) when omitted. */
+  advantages?: BufferArg;
+  /** f32 [T][N] output (advantages + values); allocated when omitted. */
+  returns?: BufferArg;
+}
+
+/** The scan's outputs (and inputs) as GpuArrays: `await gae.arrays.advantages.read()`. */
+export interface GaeArrays {
+  rewards: GpuArray<'f32'>;
+  doneFlags: GpuArray<'u32'>;
+  values: GpuArray<'f32'>;
+  advantages: GpuArray<'f32'>;
+  returns: GpuArray<'f32'>;
+}
+
+/** Done flags as the GAE kernel reads them: bit 0 terminated, bit 1 truncated, from two per-step 0/1 (or boolean) lists. */
+export function packDoneFlags(terminated: ArrayLike<number | boolean>, truncated: ArrayLike<number | boolean>): Uint32Array<ArrayBuffer> {
+  if (terminated.length !== truncated.length) {
+    throw new Error(`packDoneFlags: terminated has ${terminated.length} entries, truncated ${truncated.length}`);
+  }
+  return Uint32Array.from({ length: terminated.length }, (_, i) => (terminated[i] ? 1 : 0) | (truncated[i] ? 2 : 0));
 }
 
 export interface GaeOptions {
@@ -47,27 +76,88 @@ export class Gae {
   private constructor(
     private readonly kernel: Kernel,
     private readonly bindGroup: GPUBindGroup,
-    private readonly args: GPUBuffer,
+    /** The uniform, and what `create` allocated. */
+    private readonly owned: GPUBuffer[],
     readonly options: GaeOptions,
+    /** Which outputs `create` allocated (released by `destroy`). */
+    private readonly allocated: readonly ('advantages' | 'returns')[],
+    /** finalValues as given: checked again by `encode`, with the arrays. */
+    private readonly finalValues: unknown,
+    readonly arrays: GaeArrays,
+    readonly label: string,
   ) {}
 
+  /**
+   * Binds the scan to `buffers`. Every argument is checked before any GPU
+   * work: one error naming the argument, the expected dtype and shape, and
+   * what was given.
+   */
   static async create(gpu: GpuContext, buffers: GaeBuffers, options: GaeOptions, label = 'gae'): Promise<Gae> {
     const { numEnvs: n, numSteps: T, maxEpisodeSteps = 1, finalValuesOffset = 0 } = options;
+    for (const [name, value] of [['numEnvs', n], ['numSteps', T]] as const) {
+      if (!Number.isInteger(value) || value < 1) throw new Error(`${label}: ${name} must be a positive integer, got ${JSON.stringify(value)}`);
+    }
     if (!Number.isInteger(maxEpisodeSteps) || maxEpisodeSteps < 1 || maxEpisodeSteps > 0xffffffff) {
       throw new Error(`${label}: maxEpisodeSteps must be an integer in [1, 4294967295], got ${maxEpisodeSteps}`);
     }
     if (!Number.isInteger(finalValuesOffset) || finalValuesOffset < 0) {
       throw new Error(`${label}: finalValuesOffset must be a non-negative integer, got ${finalValuesOffset}`);
     }
+    const slots = Math.ceil(T / maxEpisodeSteps);
+    const readsFinalValues = !options.truncationAsTerminal;
+    if (readsFinalValues && buffers.finalValues === undefined) {
+      throw new Error(`${label}: finalValues is required when truncationAsTerminal is false (f32 [K][N] = [${slots}, ${n}])`);
+    }
+    if (buffers.finalValues instanceof GpuArray && finalValuesOffset !== 0) {
+      throw new Error(`${label}: finalValuesOffset applies to a raw buffer; for a GpuArray pass a view (array.view([${slots}, ${n}], ${finalValuesOffset}))`);
+    }
+    const rows = [T, n];
+    const f32 = (shape: number[], layout: string) => ({ dtype: 'f32' as const, shape, layout });
+    const specs = {
+      rewards: f32(rows, '[T][N]'),
+      doneFlags: { dtype: 'u32' as const, shape: rows, layout: '[T][N] (bit 0 terminated, bit 1 truncated)' },
+      values: f32([T + 1, n], '[T+1][N]'),
+      finalValues: f32([slots, n], '[K][N], K = ceil(T / maxEpisodeSteps)'),
+      advantages: f32(rows, '[T][N]'),
+      returns: f32(rows, '[T][N]'),
+    };
+    const bound: Record<string, GPUBuffer | GPUBufferBinding> = {};
+    for (const name of ['rewards', 'doneFlags', 'values', 'advantages', 'returns'] as const) {
+      if (buffers[name] !== undefined || (name !== 'advantages' && name !== 'returns')) bound[name] = bufferArg(label, name, buffers[name], specs[name]);
+    }
+    if (readsFinalValues) bound.finalValues = bufferArg(label, 'finalValues', buffers.finalValues, specs.finalValues);
     const need = (name: keyof GaeBuffers, floats: number) => {
-      if (buffers[name].size < floats * 4) {
-        throw new Error(`${label}: ${name} buffer ${buffers[name].label} holds ${buffers[name].size} bytes, needs ${floats * 4}`);
-      }
+      const b = bound[name];
+      if (b && 'usage' in b && b.size < floats * 4) throw new Error(`${label}: ${name} buffer ${b.label} holds ${b.size} bytes, needs ${floats * 4}`);
     };
     for (const name of ['rewards', 'doneFlags', 'advantages', 'returns'] as const) need(name, T * n);
     need('values', (T + 1) * n);
-    if (!options.truncationAsTerminal) need('finalValues', finalValuesOffset + Math.ceil(T / maxEpisodeSteps) * n);
+    if (readsFinalValues && !(buffers.finalValues instanceof GpuArray)) need('finalValues', finalValuesOffset + slots * n);
+
     const { kernel, args: argsView } = await gaeKernel(gpu);
+    const owned: GPUBuffer[] = [];
+    // A GpuArray given has been checked to have the spec's dtype.
+    const arrayOf = <D extends 'f32' | 'u32'>(name: keyof typeof specs, dtype: D): GpuArray<D> => {
+      const value = buffers[name];
+      if (value instanceof GpuArray) return value as GpuArray<D>;
+      if (value !== undefined) return GpuArray.wrap(gpu, value, dtype, specs[name].shape, `${label}.${name}`);
+      const array = GpuArray.zeros(gpu, dtype, specs[name].shape, `${label}.${name}`);
+      bound[name] = array.buffer;
+      return array;
+    };
+    const arrays: GaeArrays = {
+      rewards: arrayOf('rewards', 'f32'),
+      doneFlags: arrayOf('doneFlags', 'u32'),
+      values: arrayOf('values', 'f32'),
+      advantages: arrayOf('advantages', 'f32'),
+      returns: arrayOf('returns', 'f32'),
+    };
+    // Not read when truncations are terminal; the binding still needs a buffer.
+    if (!bound.finalValues) {
+      const placeholder = storageBuffer(gpu, `${label}.finalValuesUnused`, 16);
+      owned.push(placeholder);
+      bound.finalValues = placeholder;
+    }
     const args = uniformBuffer(
       gpu,
       `${label}.args`,
@@ -81,15 +171,20 @@ export class Gae {
         finalValuesOffset,
       }),
     );
-    return new Gae(kernel, kernel.bind({ args, ...buffers }, label), args, options);
+    owned.push(args);
+    const allocated = (['advantages', 'returns'] as const).filter((name) => buffers[name] === undefined);
+    return new Gae(kernel, kernel.bind({ args, ...bound }, label), owned, options, allocated, buffers.finalValues, arrays, label);
   }
 
+  /** Records the scan; throws first if an array it was bound to has been destroyed since. */
   encode(pass: GPUComputePassEncoder): void {
+    assertArraysAlive(`${this.label}.encode`, { ...this.arrays, finalValues: this.finalValues });
     this.kernel.dispatch(pass, this.bindGroup, this.options.numEnvs);
   }
 
-  /** Releases the uniform buffer (the bound buffers belong to the caller). */
+  /** Releases the uniform and the outputs it allocated (what the caller passed stays the caller's). */
   destroy(): void {
-    this.args.destroy();
+    for (const buffer of this.owned) buffer.destroy();
+    for (const name of this.allocated) this.arrays[name].destroy();
   }
 }

@@ -9,6 +9,7 @@
 import mlpWgsl from '../../shaders/mlp.wgsl?raw';
 import { ShaderFamily, perDevice, type Kernel, type KernelOptions, type StructView } from '../gpu/kernel';
 import { readFloat32, storageBuffer } from '../gpu/buffers';
+import { GpuArray, argBuffer, assertArraysAlive, bufferArg, type BufferArg } from '../gpu/array';
 import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL, wgslConstants } from '../gpu/wgsl';
 import type { DenseLayer, MlpLayout, Activation } from '../nn/mlp';
@@ -310,15 +311,19 @@ export class MlpKernels {
   }
 }
 
+/**
+ * What `Mlp.prepare` binds. Buffers are GpuArrays (dtype and shape checked) or
+ * raw GPUBuffers (size checked).
+ */
 export interface MlpPassOptions {
   rows: number;
-  /** [rows][inputDim] f32 network input. */
-  input: GPUBuffer;
+  /** f32 [rows][inputDim]: the network input. */
+  input: BufferArg;
   label: string;
-  /** Parameters to evaluate (default the network's own; e.g. TRPO candidate parameters). */
-  params?: GPUBuffer;
-  /** Where encodeBackward writes dLoss/dθ (default the network's own grads). */
-  grads?: GPUBuffer;
+  /** f32 [paramCount]: parameters to evaluate (default the network's own; e.g. TRPO candidate parameters). */
+  params?: BufferArg;
+  /** f32 [paramCount]: where encodeBackward writes dLoss/dθ (default the network's own grads). */
+  grads?: BufferArg;
   /** Also compute dLoss/d input into `gradInput` during encodeBackward. */
   inputGradient?: boolean;
 }
@@ -328,12 +333,24 @@ export interface BackwardOptions {
   accumulate?: boolean;
   /** Factor applied to the parameter gradients (e.g. 1/minibatches). */
   scale?: number;
-  /** Where this backward writes dLoss/dθ (default the pass's grads), e.g. the FVP's Jᵀw. */
-  grads?: GPUBuffer;
+  /** f32 [paramCount]: where this backward writes dLoss/dθ (default the pass's grads), e.g. the FVP's Jᵀw. */
+  grads?: BufferArg;
 }
+
+/** A network's parameter and gradient vectors as GpuArrays, f32 [paramCount]. */
+export interface MlpArrays {
+  params: GpuArray<'f32'>;
+  grads: GpuArray<'f32'>;
+}
+
+/** The shape of a parameter-space vector argument. */
+const parameterSpec = (layout: MlpLayout) => ({ dtype: 'f32' as const, shape: [layout.paramCount], layout: '[paramCount]' });
 
 /** A network: its layout and its own parameter and gradient buffers (f32[paramCount]). */
 export class Mlp {
+  /** `params` and `grads` as GpuArrays, f32 [paramCount]. */
+  readonly arrays: MlpArrays;
+
   private constructor(
     private readonly gpu: GpuContext,
     private readonly kernels: MlpKernels,
@@ -341,7 +358,10 @@ export class Mlp {
     readonly label: string,
     readonly params: GPUBuffer,
     readonly grads: GPUBuffer,
-  ) {}
+  ) {
+    const vector = (buffer: GPUBuffer) => GpuArray.wrap(gpu, buffer, 'f32', [layout.paramCount]);
+    this.arrays = { params: vector(params), grads: vector(grads) };
+  }
 
   static create(gpu: GpuContext, kernels: MlpKernels, layout: MlpLayout, label: string): Mlp {
     const bytes = parameterVectorBytes(layout);
@@ -349,6 +369,7 @@ export class Mlp {
   }
 
   setParams(values: Float32Array): void {
+    if (!(values instanceof Float32Array)) throw new Error(`${this.label}.setParams: values must be a Float32Array, got ${values === null || typeof values !== 'object' ? String(values) : (values as object).constructor.name}`);
     if (values.length !== this.layout.paramCount) {
       throw new Error(`${this.label}.setParams: expected ${this.layout.paramCount} values, got ${values.length}`);
     }
@@ -371,18 +392,32 @@ export class Mlp {
 
   /** Releases the parameter and gradient buffers (passes are released by their own destroy). */
   destroy(): void {
-    this.params.destroy();
-    this.grads.destroy();
+    this.arrays.params.destroy();
+    this.arrays.grads.destroy();
   }
 
-  /** A forward/backward pass bound once to `input`; keeps every layer's activations. */
+  /**
+   * A forward/backward pass bound once to `input`; keeps every layer's
+   * activations. Its buffers are checked first: a wrong dtype, shape or a
+   * destroyed GpuArray is one error naming the option.
+   */
   prepare(options: MlpPassOptions): MlpPass {
     return new MlpPass(this.gpu, this.kernels, this.layout, {
       ...options,
-      params: options.params ?? this.params,
-      grads: options.grads ?? this.grads,
+      params: options.params ?? this.arrays.params,
+      grads: options.grads ?? this.arrays.grads,
     });
   }
+}
+
+/**
+ * The buffer a Gaussian head binds for a parameter-sized argument: the head
+ * addresses its log-stds from the buffer's start, so a view must start there.
+ */
+function headBuffer(arg: BufferArg, what: string): GPUBuffer {
+  if (!(arg instanceof GpuArray)) return arg;
+  if (arg.offset !== 0) throw new Error(`${what}: a Gaussian head needs this array at element 0 of its buffer, got a view from element ${arg.offset}`);
+  return arg.buffer;
 }
 
 interface Dispatch {
@@ -397,13 +432,31 @@ interface BackwardVariant {
   bindGroups: GPUBindGroup[][];
 }
 
+/** An MlpPass's buffers as GpuArrays, f32. */
+export interface MlpPassArrays {
+  /** [rows][inputDim] */
+  input: GpuArray<'f32'>;
+  /** [paramCount] */
+  params: GpuArray<'f32'>;
+  /** [rows][outDim_l] for every layer */
+  activations: readonly GpuArray<'f32'>[];
+  /** [rows][outDim_l] for every layer */
+  gradPreActivations: readonly GpuArray<'f32'>[];
+  /** [rows][outputDim]: the last activation; with a Gaussian head its [rows][2·outputDim] rows. */
+  output: GpuArray<'f32'>;
+  /** [rows][outputDim]: the last pre-activation gradient; with a Gaussian head the rows' gradient. */
+  gradOutput: GpuArray<'f32'>;
+  /** [rows][inputDim] when prepared with inputGradient. */
+  gradInput: GpuArray<'f32'> | null;
+}
+
 /** See Mlp.prepare. Every buffer, uniform and bind group is created here, once. */
 export class MlpPass {
   readonly rows: number;
   readonly label: string;
-  /** [rows][inputDim], the network input. */
+  /** [rows][inputDim], the network input (for a GpuArray view, its whole buffer). */
   readonly input: GPUBuffer;
-  /** The parameters the pass evaluates. */
+  /** The parameters the pass evaluates (for a GpuArray view, its whole buffer). */
   readonly params: GPUBuffer;
   /** Post-activation output of every layer, [rows][outDim_l]. */
   readonly activations: readonly GPUBuffer[];
@@ -417,12 +470,17 @@ export class MlpPass {
   readonly layerArgs: UniformSlots;
   /** The Gaussian head after the last layer, when the layout has one. */
   readonly head: GaussianHead | null;
+  /** The same buffers as GpuArrays (f32): `await pass.arrays.output.read()`. */
+  readonly arrays: MlpPassArrays;
+  /** What the kernels bind for the parameters: the buffer, or a view's range. */
+  readonly paramsBinding: GPUBuffer | GPUBufferBinding;
 
+  private readonly inputBinding: GPUBuffer | GPUBufferBinding;
   private readonly forwardDispatches: Dispatch[];
   /** backward_input per layer (null where that gradient is not needed). */
   private readonly inputDispatches: (Dispatch | null)[];
-  /** By gradient buffer, then by accumulate and scale. */
-  private readonly backwardVariants = new Map<GPUBuffer, Map<string, BackwardVariant>>();
+  /** By gradient argument, then by accumulate and scale. */
+  private readonly backwardVariants = new Map<BufferArg, Map<string, BackwardVariant>>();
 
   constructor(
     private readonly gpu: GpuContext,
@@ -430,24 +488,32 @@ export class MlpPass {
     readonly layout: MlpLayout,
     private readonly options: Required<Omit<MlpPassOptions, 'inputGradient'>> & { inputGradient?: boolean },
   ) {
-    const { rows, input, label, params } = options;
-    if (!Number.isInteger(rows) || rows < 1) throw new Error(`${label}: rows must be a positive integer, got ${rows}`);
+    const { rows, label } = options;
+    if (!Number.isInteger(rows) || rows < 1) throw new Error(`${label}: rows must be a positive integer, got ${JSON.stringify(rows)}`);
     const inputBytes = rows * layout.inputDim * 4;
+    const input = bufferArg(label, 'input', options.input, { dtype: 'f32', shape: [rows, layout.inputDim], layout: '[rows][inputDim]' });
+    const params = bufferArg(label, 'params', options.params, parameterSpec(layout));
+    bufferArg(label, 'grads', options.grads, parameterSpec(layout));
     // Also read as vec4s, and a vec4 binding needs 16 bytes.
-    if (input.size < Math.max(16, inputBytes)) {
+    if ('usage' in input && input.size < Math.max(16, inputBytes)) {
       throw new Error(`${label}: input buffer ${input.label} holds ${input.size} bytes, ${rows} rows × ${layout.inputDim} need ${Math.max(16, inputBytes)}`);
     }
-    for (const [name, buffer] of [['params', params], ['grads', options.grads]] as const) checkParamBuffer(label, name, buffer, layout);
+    for (const [name, buffer] of [['params', params], ['grads', options.grads]] as const) {
+      if ('usage' in buffer) checkParamBuffer(label, name, buffer, layout);
+    }
     this.rows = rows;
     this.label = label;
-    this.input = input;
-    this.params = params;
+    this.inputBinding = input;
+    this.paramsBinding = params;
+    this.input = argBuffer(input);
+    this.params = argBuffer(params);
     const layers = layout.layers;
     this.activations = layers.map((layer, l) => storageBuffer(gpu, `${label}.activations${l}`, rows * layer.outDim * 4));
     this.gradPreActivations = layers.map((layer, l) => storageBuffer(gpu, `${label}.gradPreActivation${l}`, rows * layer.outDim * 4));
     this.gradInput = options.inputGradient ? storageBuffer(gpu, `${label}.gradInput`, inputBytes) : null;
     this.partials = kernels.reduction === 'split' ? storageBuffer(gpu, `${label}.partials`, partialBytes(layout, rows)) : null;
     this.layerArgs = UniformSlots.create(gpu, kernels.denseArgs, layers.map((layer, l) => this.denseArgs(layer, l, {})), `${label}.args`);
+    if (layout.head === 'gaussian') for (const name of ['params', 'grads'] as const) headBuffer(options[name], `${label}: ${name}`);
     this.head =
       layout.head === 'gaussian'
         ? new GaussianHead(gpu, kernels.gaussianHead, {
@@ -458,6 +524,21 @@ export class MlpPass {
             label: `${label}.head`,
           })
         : null;
+    const perLayer = (buffers: readonly GPUBuffer[]) => buffers.map((b, l) => GpuArray.wrap(gpu, b, 'f32', [rows, layers[l].outDim]));
+    // A GpuArray given has been checked to be f32.
+    const asArray = (value: BufferArg, shape: number[]) => (value instanceof GpuArray ? (value as GpuArray<'f32'>) : GpuArray.wrap(gpu, value, 'f32', shape));
+    const activations = perLayer(this.activations);
+    const gradPreActivations = perLayer(this.gradPreActivations);
+    this.arrays = {
+      input: asArray(options.input, [rows, layout.inputDim]),
+      params: asArray(options.params, [layout.paramCount]),
+      activations,
+      gradPreActivations,
+      // With a Gaussian head: its [rows][2·outputDim] rows (means, then log-stds).
+      output: this.head ? GpuArray.wrap(gpu, this.output, 'f32', [rows, 2 * layout.outputDim]) : activations[activations.length - 1],
+      gradOutput: this.head ? GpuArray.wrap(gpu, this.head.rowGrads, 'f32', [rows, 2 * layout.outputDim]) : gradPreActivations[gradPreActivations.length - 1],
+      gradInput: this.gradInput ? GpuArray.wrap(gpu, this.gradInput, 'f32', [rows, layout.inputDim]) : null,
+    };
 
     this.forwardDispatches = layers.map((layer, l) => {
       const { kernel, invocations } = kernels.forward(layer);
@@ -506,12 +587,18 @@ export class MlpPass {
     return this.layout.layers.reduce((n, layer, l) => n + this.kernels.backwardParams(layer).length + (this.inputDispatches[l] ? 1 : 0), 0) + (this.head ? 1 : 0);
   }
 
-  /** Layer l's input: the network input for l = 0, else layer l − 1's activations. */
-  layerInput(l: number): GPUBuffer {
-    return l === 0 ? this.input : this.activations[l - 1];
+  /** What layer l reads: the network input (its binding) for l = 0, else layer l − 1's activations. */
+  layerInput(l: number): GPUBuffer | GPUBufferBinding {
+    return l === 0 ? this.inputBinding : this.activations[l - 1];
+  }
+
+  /** Throws, naming the option, if the input or parameter array was destroyed since `prepare`. */
+  assertInputsAlive(where: string): void {
+    assertArraysAlive(where, { input: this.options.input, params: this.options.params });
   }
 
   encodeForward(pass: GPUComputePassEncoder): void {
+    this.assertInputsAlive(`${this.label}.encodeForward`);
     for (const d of this.forwardDispatches) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
     this.head?.encodeForward(pass, this.activations[this.activations.length - 1], this.params);
   }
@@ -522,9 +609,12 @@ export class MlpPass {
    * first use, then reuses them.
    */
   encodeBackward(pass: GPUComputePassEncoder, options: BackwardOptions = {}): void {
+    const where = `${this.label}.encodeBackward`;
     const grads = options.grads ?? this.options.grads;
+    this.assertInputsAlive(where);
+    assertArraysAlive(where, { grads });
     const variant = this.backwardVariant(grads, options.accumulate ?? false, options.scale ?? 1);
-    this.head?.encodeBackward(pass, grads, options.accumulate ?? false, options.scale ?? 1);
+    if (this.head) this.head.encodeBackward(pass, headBuffer(grads, `${where}: grads`), options.accumulate ?? false, options.scale ?? 1);
     for (let l = this.layout.layers.length - 1; l >= 0; l--) {
       this.kernels.backwardParams(this.layout.layers[l]).forEach(({ kernel, invocations }, k) => kernel.dispatch(pass, variant.bindGroups[l][k], invocations(this.rows)));
       const d = this.inputDispatches[l];
@@ -534,8 +624,8 @@ export class MlpPass {
 
   /** Releases the buffers this pass allocated. */
   destroy(): void {
-    for (const b of [...this.activations, ...this.gradPreActivations]) b.destroy();
-    this.gradInput?.destroy();
+    for (const a of [...this.arrays.activations, ...this.arrays.gradPreActivations]) a.destroy();
+    this.arrays.gradInput?.destroy();
     this.head?.destroy();
     this.partials?.destroy();
     this.layerArgs.destroy();
@@ -558,11 +648,12 @@ export class MlpPass {
     };
   }
 
-  private backwardVariant(grads: GPUBuffer, accumulate: boolean, scale: number): BackwardVariant {
-    let byScale = this.backwardVariants.get(grads);
+  private backwardVariant(gradsArg: BufferArg, accumulate: boolean, scale: number): BackwardVariant {
+    const grads = bufferArg(`${this.label}.encodeBackward`, 'grads', gradsArg, parameterSpec(this.layout));
+    let byScale = this.backwardVariants.get(gradsArg);
     if (!byScale) {
-      checkParamBuffer(this.label, 'grads', grads, this.layout);
-      this.backwardVariants.set(grads, (byScale = new Map()));
+      if ('usage' in grads) checkParamBuffer(this.label, 'grads', grads, this.layout);
+      this.backwardVariants.set(gradsArg, (byScale = new Map()));
     }
     const key = `${accumulate}:${Math.fround(scale)}`;
     let variant = byScale.get(key);
@@ -609,7 +700,7 @@ export class MlpTangents {
   /** u_l for every layer, [rows][outDim_l]. */
   readonly outputs: readonly GPUBuffer[];
   private readonly kernels: LayerKernel[];
-  private readonly groups = new Map<GPUBuffer, GPUBindGroup[]>();
+  private readonly groups = new Map<BufferArg, GPUBindGroup[]>();
 
   private constructor(gpu: GpuContext, private readonly pass: MlpPass, tangents: LayerKernels, readonly label: string) {
     const layers = pass.layout.layers;
@@ -627,23 +718,26 @@ export class MlpTangents {
     return this.pass.head ? this.pass.head.rowParams(last) : last;
   }
 
-  /** Records the tangents along `vector` (parameterVectorBytes: whole vec4s). */
-  encode(pass: GPUComputePassEncoder, vector: GPUBuffer): void {
+  /** Records the tangents along `vector`: f32 [paramCount], or a raw buffer of parameterVectorBytes (whole vec4s). */
+  encode(pass: GPUComputePassEncoder, vector: BufferArg): void {
+    assertArraysAlive(`${this.label}.encode`, { vector });
+    this.pass.assertInputsAlive(`${this.label}.encode`);
     const groups = this.groupsFor(vector);
     this.kernels.forEach(({ kernel, invocations }, l) => kernel.dispatch(pass, groups[l], invocations(this.pass.rows)));
-    this.pass.head?.encodeForward(pass, this.outputs[this.outputs.length - 1], vector);
+    this.pass.head?.encodeForward(pass, this.outputs[this.outputs.length - 1], headBuffer(vector, `${this.label}.encode: vector`));
   }
 
   destroy(): void {
     for (const b of this.outputs) b.destroy();
   }
 
-  private groupsFor(vector: GPUBuffer): GPUBindGroup[] {
-    let groups = this.groups.get(vector);
+  private groupsFor(vectorArg: BufferArg): GPUBindGroup[] {
+    let groups = this.groups.get(vectorArg);
     if (groups) return groups;
     const { pass } = this;
     const need = parameterVectorBytes(pass.layout);
-    if (vector.size < need) {
+    const vector = bufferArg(`${this.label}.encode`, 'vector', vectorArg, parameterSpec(pass.layout));
+    if ('usage' in vector && vector.size < need) {
       throw new Error(`${this.label}: vector ${vector.label} holds ${vector.size} bytes, needs ${need} (parameterVectorBytes: whole vec4s)`);
     }
     groups = pass.layout.layers.map((_, l) => {
@@ -652,8 +746,8 @@ export class MlpTangents {
       const tangentIn = l === 0 ? input : this.outputs[l - 1];
       const resources: Record<string, GPUBuffer | GPUBufferBinding> = {
         args: pass.layerArgs.slot(l),
-        params: pass.params,
-        paramsVec4: pass.params,
+        params: pass.paramsBinding,
+        paramsVec4: pass.paramsBinding,
         vector,
         vectorVec4: vector,
         input,
@@ -665,7 +759,7 @@ export class MlpTangents {
       };
       return this.kernels[l].kernel.bindUsed(resources, `${this.label}.layer${l}`);
     });
-    this.groups.set(vector, groups);
+    this.groups.set(vectorArg, groups);
     return groups;
   }
 }
