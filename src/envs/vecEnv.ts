@@ -323,7 +323,7 @@ export class VecEnv {
     return readFloat32(this.gpu, this.buffers.obs, 0, this.spec.obsDim * this.numEnvs);
   }
 
-  /** Releases the env's buffers and arrays (kernels bound to them then refuse to encode). */
+  /** Releases the env's buffers (and so its arrays). */
   destroy(): void {
     for (const array of Object.values(this.arrays)) array.destroy();
     for (const buffer of Object.values(this.buffers)) buffer.destroy();

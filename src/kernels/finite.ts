@@ -41,6 +41,10 @@ export interface CheckedTensor {
   offset?: number;
 }
 
+/**
+ * Checks named f32 tensors for NaN and ±inf on the GPU: `encode` records two dispatches per tensor and
+ * sets bit k of `flags[flagIndex]` when tensor k holds one (bits are only set, never cleared).
+ */
 export class FiniteCheck {
   private constructor(
     private readonly kernels: FiniteKernels,
@@ -93,6 +97,7 @@ export class FiniteCheck {
     return 2 * this.names.length;
   }
 
+  /** Records the check of every tensor into `pass`. */
   encode(pass: GPUComputePassEncoder): void {
     this.counts.forEach(({ group, partialCount }, k) => {
       const offset = [this.slots.offset(k)];
@@ -106,6 +111,7 @@ export class FiniteCheck {
     return this.names.filter((_, k) => Math.floor(flag / 2 ** k) % 2 === 1);
   }
 
+  /** Releases the partial counts and uniforms it created (the tensors and flags belong to the caller). */
   destroy(): void {
     this.partials.destroy();
     this.slots.destroy();

@@ -47,11 +47,17 @@ export function packDoneFlags(terminated: ArrayLike<number | boolean>, truncated
   return Uint32Array.from({ length: terminated.length }, (_, i) => (terminated[i] ? 1 : 0) | (truncated[i] ? 2 : 0));
 }
 
+/** Sizes and coefficients of a GAE scan (T = numSteps, N = numEnvs). */
 export interface GaeOptions {
+  /** N, the envs (columns of every [T][N] array). */
   numEnvs: number;
+  /** T, the steps per env (rows). */
   numSteps: number;
+  /** Discount γ. */
   gamma: number;
+  /** GAE λ: 0 gives one-step TD errors, 1 Monte-Carlo returns minus values. */
   lambda: number;
+  /** Treat a truncated step as terminal (no bootstrap); false bootstraps from `finalValues`. */
   truncationAsTerminal: boolean;
   /**
    * The env's time limit. One env's truncations are at least this many steps

@@ -36,6 +36,7 @@ export interface LineSearchBatch {
   metrics: GPUBuffer;
 }
 
+/** What a `LineSearch` binds: the policy, the batch, CG's outputs and TRPO's step settings. */
 export interface LineSearchOptions {
   policy: Mlp;
   rows: number;
@@ -74,6 +75,11 @@ function lineSearchKernels(gpu: GpuContext, distribution: ActionDistribution = C
   });
 }
 
+/**
+ * TRPO's step size and backtracking line search: every candidate θ + 0.5^k · fullstep is scored
+ * (surrogate and mean KL) and the first acceptable one written into the policy's parameters, in the
+ * caller's pass with nothing read back.
+ */
 export class LineSearch {
   /** StepState (see linesearch.wgsl). */
   readonly state: GPUBuffer;
@@ -97,6 +103,7 @@ export class LineSearch {
     this.candidateStats = buffers.candidateStats;
   }
 
+  /** Compiles the line search for the policy's action distribution and binds it; throws naming an option out of range. */
   static async create(gpu: GpuContext, options: LineSearchOptions): Promise<LineSearch> {
     const label = options.label ?? 'linesearch';
     const { policy, rows, batch, backtracks } = options;

@@ -70,6 +70,7 @@ export class PolicyGradientLoss {
     private readonly args: GPUBuffer,
   ) {}
 
+  /** Binds the loss to the pass's output and the batch; throws when the distribution cannot carry numActions. */
   static async create(gpu: GpuContext, options: PolicyGradientOptions): Promise<PolicyGradientLoss> {
     const { pass, batch, numActions, label } = options;
     const distribution = distributionOf(pass.layout);
@@ -102,6 +103,7 @@ export class PolicyGradientLoss {
     return new PolicyGradientLoss(kernels.policyGradient, bindGroup, pass.rows, rowLoss, args);
   }
 
+  /** Records one dispatch: dLoss/dlogits into the policy pass's gradOutput and each row's loss into `rowLoss`. */
   encode(pass: GPUComputePassEncoder): void {
     this.kernel.dispatch(pass, this.bindGroup, this.rows);
   }
@@ -136,6 +138,7 @@ export class ValueFit {
     private readonly owned: GPUBuffer[],
   ) {}
 
+  /** Binds the value pass, its loss and its Adam to the batch; throws when steps is not a positive integer or the network has more than one output. */
   static async create(gpu: GpuContext, options: ValueFitOptions): Promise<ValueFit> {
     const { value, rows, batch, label, steps } = options;
     if (!Number.isInteger(steps) || steps < 1) throw new Error(`${label}: steps must be a positive integer, got ${steps}`);
@@ -160,10 +163,12 @@ export class ValueFit {
     return new ValueFit(value, pass, kernels.valueGradient, bindGroup, lossMean, steps, adam, [args, rowLoss]);
   }
 
+  /** Queues the value Adam's learning rate (takes effect for steps submitted after it). */
   setLearningRate(lr: number): void {
     this.adam.setLearningRate(lr);
   }
 
+  /** Records the `steps` full-batch Adam steps of the value network. */
   encode(pass: GPUComputePassEncoder): void {
     for (let s = 0; s < this.steps; s++) {
       this.pass.encodeForward(pass);
