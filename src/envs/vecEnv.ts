@@ -55,11 +55,11 @@ export interface VecEnvBuffers {
 export interface VecEnvStepResult {
   /** numEnvs × obsDim: the observation after the step, the reset one for envs that just ended. */
   obs: Float32Array;
-  /** [N]: the reward of the step. */
+  /** Each env's reward for the step, f32 [N]. */
   reward: Float32Array;
-  /** [N]: 1 where the episode ended in a terminal state. */
+  /** 1 where the env's episode ended in a terminal state, [N]. */
   terminated: Uint8Array;
-  /** [N]: 1 where the episode hit the time limit (maxEpisodeSteps) without terminating. */
+  /** 1 where the env's episode hit the time limit (maxEpisodeSteps) without terminating, [N]. */
   truncated: Uint8Array;
   /** numEnvs × obsDim: the observation the step reached, before any reset. */
   finalObs: Float32Array;

@@ -17,16 +17,22 @@
 import { WgslReflect, ResourceType, type VariableInfo, type MemberInfo, type TypeInfo } from 'wgsl_reflect';
 import type { GpuContext } from './device';
 
+/** How an entry point binds a buffer: `var<uniform>`, `var<storage, read_write>` or `var<storage, read>`. */
 export type BindingKind = 'uniform' | 'storage' | 'read-only-storage';
 
+/** One buffer binding of an entry point, from reflection. */
 export interface BindingInfo {
+  /** The WGSL variable name (what `Kernel.bind` keys resources by). */
   name: string;
+  /** Its `@binding` number (all bindings are in `@group(0)`). */
   binding: number;
+  /** Uniform, read-write or read-only storage. */
   kind: BindingKind;
   /** Byte size of the declared type (runtime-sized arrays: the element stride). */
   size: number;
 }
 
+/** Options of compiling one entry point (`ShaderFamily.kernel`). */
 export interface KernelOptions {
   /** Values for WGSL `override` declarations (WG is the workgroup size). */
   constants?: Record<string, number>;
@@ -47,10 +53,12 @@ export class StructView {
     for (const m of members) this.fields.set(m.name, { offset: m.offset, ...scalarOf(m.type) });
   }
 
+  /** Whether the struct has a field named `field`. */
   has(field: string): boolean {
     return this.fields.has(field);
   }
 
+  /** Byte offset of `field`; throws naming the struct for an unknown field. */
   offsetOf(field: string): number {
     const f = this.fields.get(field);
     if (!f) throw new Error(`struct ${this.name} has no field "${field}"`);
@@ -207,10 +215,17 @@ export interface LabelledWgsl {
   code: string;
 }
 
+/** One piece of a composed shader: WGSL source, or source with a label that compile errors name. */
 export type WgslPart = string | LabelledWgsl;
 
+/**
+ * WGSL parts joined into one source, reflected on first use without a GPU: entry points, bindings and
+ * uniform structs (`struct(name)` packs one by field name). `wgsl(name)` returns one for each shader.
+ */
 export class WgslSource {
+  /** The parts joined by newlines: what is compiled. */
   readonly code: string;
+  /** The sources in order (labels stripped). */
   readonly parts: readonly string[];
   /** Each part's label, where it has one. */
   readonly labels: readonly (string | undefined)[];
@@ -228,6 +243,7 @@ export class WgslSource {
     return (this.reflected ??= new WgslReflect(this.code));
   }
 
+  /** Names of its compute entry points. */
   entryPoints(): string[] {
     return this.reflection.entry.compute.map((f) => f.name);
   }
@@ -304,6 +320,7 @@ export class ShaderFamily {
     return new ShaderFamily(gpu, source, module);
   }
 
+  /** Names of its compute entry points. */
   entryPoints(): string[] {
     return this.source.entryPoints();
   }

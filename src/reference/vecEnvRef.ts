@@ -20,11 +20,11 @@ export interface EnvModel64 {
 export interface VecEnvStep64 {
   /** numEnvs × obsDim: the observation after the step, the reset one for envs that just ended. */
   obs: Float64Array;
-  /** [numEnvs]: the reward of the step. */
+  /** Each env's reward for the step, [numEnvs]. */
   reward: Float64Array;
-  /** [numEnvs]: 1 where the episode ended in a terminal state. */
+  /** 1 where the env's episode ended in a terminal state, [numEnvs]. */
   terminated: Uint8Array;
-  /** [numEnvs]: 1 where the episode hit the time limit without terminating. */
+  /** 1 where the env's episode hit the time limit without terminating, [numEnvs]. */
   truncated: Uint8Array;
   /** numEnvs × obsDim: the observation the step reached, before any reset. */
   finalObs: Float64Array;

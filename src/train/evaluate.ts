@@ -18,7 +18,7 @@ import { networkLayouts } from './trainer';
 
 /** Returns of the evaluation episodes, in the env's raw rewards. */
 export interface EvaluationResult {
-  /** [episodes]: each episode's undiscounted return. */
+  /** Each episode's undiscounted return, [episodes]. */
   returns: Float64Array;
   /** Mean of `returns`. */
   mean: number;
