@@ -144,11 +144,12 @@ export class Kernel {
       }
       entries.push({ binding: info.binding, resource });
     }
-    return this.gpu.device.createBindGroup({
-      label: role ? `${this.label}.${role}` : this.label,
-      layout: this.layout,
-      entries,
+    const label = role ? `${this.label}.${role}` : this.label;
+    let group: GPUBindGroup | undefined;
+    this.gpu.checked(`${label}: bind group`, () => {
+      group = this.gpu.device.createBindGroup({ label, layout: this.layout, entries });
     });
+    return group!;
   }
 
   /**
@@ -175,6 +176,83 @@ export class Kernel {
     else pass.setBindGroup(0, bindGroup);
     const [x, y] = this.workgroupsFor(invocations);
     pass.dispatchWorkgroups(x, y);
+  }
+}
+
+/** Validate mode's probe dispatches read their workgroup counts (0, 0, 0) from here: one per device. */
+const zeroCounts = new WeakMap<GPUDevice, GPUBuffer>();
+
+/**
+ * A compute pass that records every call into `pass` and into `probe`, where
+ * each dispatch becomes an indirect one of zero workgroups: WebGPU validates
+ * it, and the submit its buffers, as the real dispatch, and nothing runs.
+ * Recording once into both keeps wrappers' host state (Adam's control parity)
+ * as without the probe.
+ */
+function teePass(gpu: GpuContext, pass: GPUComputePassEncoder, probe: GPUComputePassEncoder): GPUComputePassEncoder {
+  let counts = zeroCounts.get(gpu.device);
+  if (!counts) {
+    counts = gpu.device.createBuffer({ label: 'validate.zeroWorkgroups', size: 12, usage: GPUBufferUsage.INDIRECT });
+    zeroCounts.set(gpu.device, counts);
+  }
+  const zero = counts;
+  const tee: Pick<GPUComputePassEncoder, 'label' | 'setPipeline' | 'setBindGroup' | 'dispatchWorkgroups' | 'dispatchWorkgroupsIndirect' | 'pushDebugGroup' | 'popDebugGroup' | 'insertDebugMarker'> = {
+    label: pass.label,
+    setPipeline: (pipeline) => {
+      pass.setPipeline(pipeline);
+      probe.setPipeline(pipeline);
+    },
+    setBindGroup: ((index: number, group: GPUBindGroup | null, offsets?: Iterable<number>) => {
+      const list = offsets === undefined ? undefined : [...offsets];
+      pass.setBindGroup(index, group, list);
+      probe.setBindGroup(index, group, list);
+    }) as GPUComputePassEncoder['setBindGroup'],
+    dispatchWorkgroups: (x, y, z) => {
+      pass.dispatchWorkgroups(x, y, z);
+      probe.dispatchWorkgroupsIndirect(zero, 0);
+    },
+    dispatchWorkgroupsIndirect: (buffer, offset) => {
+      pass.dispatchWorkgroupsIndirect(buffer, offset);
+      probe.dispatchWorkgroupsIndirect(zero, 0);
+    },
+    pushDebugGroup: (label) => {
+      pass.pushDebugGroup(label);
+      probe.pushDebugGroup(label);
+    },
+    popDebugGroup: () => {
+      pass.popDebugGroup();
+      probe.popDebugGroup();
+    },
+    insertDebugMarker: (label) => {
+      pass.insertDebugMarker(label);
+      probe.insertDebugMarker(label);
+    },
+  };
+  return tee as GPUComputePassEncoder;
+}
+
+/** Depth of `recordChecked` calls in progress: a wrapper called by another is checked as part of it. */
+let checking = 0;
+
+/**
+ * Records a wrapper's dispatches into `pass`. In validate mode
+ * (`GpuContext.validate`) they are recorded into a probe pass too, submitted
+ * at once inside error scopes with zero workgroups, so an error they would
+ * cause (a destroyed buffer, a binding too small) is reported named `what`.
+ */
+export function recordChecked(gpu: GpuContext, what: string, pass: GPUComputePassEncoder, record: (pass: GPUComputePassEncoder) => void): void {
+  if (!gpu.validate || checking > 0) return record(pass);
+  checking++;
+  try {
+    gpu.checked(what, () => {
+      const encoder = gpu.device.createCommandEncoder({ label: `${what}.check` });
+      const probe = encoder.beginComputePass({ label: `${what}.check` });
+      record(teePass(gpu, pass, probe));
+      probe.end();
+      gpu.device.queue.submit([encoder.finish()]);
+    });
+  } finally {
+    checking--;
   }
 }
 

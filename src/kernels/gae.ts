@@ -1,7 +1,7 @@
 /** GAE backward scan (shaders/gae.wgsl): advantages and returns from one rollout, on the GPU. */
 import gaeWgsl from '../../shaders/gae.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { GpuArray, assertArraysAlive, bufferArg, type BufferArg } from '../gpu/array';
 import { COMMON_WGSL } from '../gpu/wgsl';
@@ -184,8 +184,10 @@ export class Gae {
 
   /** Records the scan; throws first if an array it was bound to has been destroyed since. */
   encode(pass: GPUComputePassEncoder): void {
-    assertArraysAlive(`${this.label}.encode`, { ...this.arrays, finalValues: this.finalValues });
-    this.kernel.dispatch(pass, this.bindGroup, this.options.numEnvs);
+    recordChecked(this.kernel.gpu, `${this.label}.encode`, pass, (pass) => {
+      assertArraysAlive(`${this.label}.encode`, { ...this.arrays, finalValues: this.finalValues });
+      this.kernel.dispatch(pass, this.bindGroup, this.options.numEnvs);
+    });
   }
 
   /** Releases the uniform and the outputs it allocated (what the caller passed stays the caller's). */

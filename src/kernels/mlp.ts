@@ -7,7 +7,7 @@
  * trainer can put a whole iteration into one submit.
  */
 import mlpWgsl from '../../shaders/mlp.wgsl?raw';
-import { ShaderFamily, perDevice, type Kernel, type KernelOptions, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type KernelOptions, type StructView, recordChecked } from '../gpu/kernel';
 import { readFloat32, storageBuffer } from '../gpu/buffers';
 import { GpuArray, argBuffer, assertArraysAlive, bufferArg, type BufferArg } from '../gpu/array';
 import { UniformSlots } from '../gpu/slots';
@@ -608,9 +608,11 @@ export class MlpPass {
    * the input or parameter array was destroyed.
    */
   encodeForward(pass: GPUComputePassEncoder): void {
-    this.assertInputsAlive(`${this.label}.encodeForward`);
-    for (const d of this.forwardDispatches) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
-    this.head?.encodeForward(pass, this.activations[this.activations.length - 1], this.params);
+    recordChecked(this.gpu, `${this.label}.encodeForward`, pass, (pass) => {
+      this.assertInputsAlive(`${this.label}.encodeForward`);
+      for (const d of this.forwardDispatches) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
+      this.head?.encodeForward(pass, this.activations[this.activations.length - 1], this.params);
+    });
   }
 
   /**
@@ -619,17 +621,19 @@ export class MlpPass {
    * first use, then reuses them.
    */
   encodeBackward(pass: GPUComputePassEncoder, options: BackwardOptions = {}): void {
-    const where = `${this.label}.encodeBackward`;
-    const grads = options.grads ?? this.options.grads;
-    this.assertInputsAlive(where);
-    assertArraysAlive(where, { grads });
-    const variant = this.backwardVariant(grads, options.accumulate ?? false, options.scale ?? 1);
-    if (this.head) this.head.encodeBackward(pass, headBuffer(grads, `${where}: grads`), options.accumulate ?? false, options.scale ?? 1);
-    for (let l = this.layout.layers.length - 1; l >= 0; l--) {
-      this.kernels.backwardParams(this.layout.layers[l]).forEach(({ kernel, invocations }, k) => kernel.dispatch(pass, variant.bindGroups[l][k], invocations(this.rows)));
-      const d = this.inputDispatches[l];
-      if (d) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
-    }
+    recordChecked(this.gpu, `${this.label}.encodeBackward`, pass, (pass) => {
+      const where = `${this.label}.encodeBackward`;
+      const grads = options.grads ?? this.options.grads;
+      this.assertInputsAlive(where);
+      assertArraysAlive(where, { grads });
+      const variant = this.backwardVariant(grads, options.accumulate ?? false, options.scale ?? 1);
+      if (this.head) this.head.encodeBackward(pass, headBuffer(grads, `${where}: grads`), options.accumulate ?? false, options.scale ?? 1);
+      for (let l = this.layout.layers.length - 1; l >= 0; l--) {
+        this.kernels.backwardParams(this.layout.layers[l]).forEach(({ kernel, invocations }, k) => kernel.dispatch(pass, variant.bindGroups[l][k], invocations(this.rows)));
+        const d = this.inputDispatches[l];
+        if (d) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
+      }
+    });
   }
 
   /** Releases the buffers this pass allocated. */

@@ -14,7 +14,7 @@
  */
 import optimWgsl from '../../shaders/optim.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, WgslSource, perDevice, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, WgslSource, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { readFloat32, storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { COMMON_WGSL } from '../gpu/wgsl';
 import { Reduction, ReduceKernels } from './reduce';
@@ -194,11 +194,13 @@ export class Adam {
    * then the update, which also advances the control block.
    */
   encodeStep(pass: GPUComputePassEncoder, params: GPUBuffer, grads: GPUBuffer): void {
-    const binding = this.binding(params, grads);
-    const copy = this.current;
-    this.current = 1 - copy;
-    binding.gradNorm?.[copy].encode(pass);
-    for (const d of binding.dispatches[copy]) d.kernel.dispatch(pass, d.group, d.invocations);
+    recordChecked(this.gpu, `${this.options.label}.encodeStep`, pass, (pass) => {
+      const binding = this.binding(params, grads);
+      const copy = this.current;
+      this.current = 1 - copy;
+      binding.gradNorm?.[copy].encode(pass);
+      for (const d of binding.dispatches[copy]) d.kernel.dispatch(pass, d.group, d.invocations);
+    });
   }
 
   /** Moments and the control block after the last submitted step (every recorded step must have been submitted). */

@@ -7,7 +7,7 @@
 import randomWgsl from '../../shaders/random.wgsl?raw';
 import pgWgsl from '../../shaders/pg.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import type { Mlp, MlpPass } from './mlp';
 import { Adam } from './optim';
@@ -105,7 +105,9 @@ export class PolicyGradientLoss {
 
   /** Records one dispatch: dLoss/dlogits into the policy pass's gradOutput and each row's loss into `rowLoss`. */
   encode(pass: GPUComputePassEncoder): void {
-    this.kernel.dispatch(pass, this.bindGroup, this.rows);
+    recordChecked(this.kernel.gpu, 'PolicyGradientLoss.encode', pass, (pass) => {
+      this.kernel.dispatch(pass, this.bindGroup, this.rows);
+    });
   }
 
   /** Releases the uniform and rowLoss (the pass and the batch belong to the caller). */
@@ -170,13 +172,15 @@ export class ValueFit {
 
   /** Records the `steps` full-batch Adam steps of the value network. */
   encode(pass: GPUComputePassEncoder): void {
-    for (let s = 0; s < this.steps; s++) {
-      this.pass.encodeForward(pass);
-      this.kernel.dispatch(pass, this.bindGroup, this.pass.rows);
-      this.pass.encodeBackward(pass);
-      this.adam.encodeStep(pass, this.value.params, this.value.grads);
-    }
-    this.lossMean.encode(pass);
+    recordChecked(this.kernel.gpu, 'ValueFit.encode', pass, (pass) => {
+      for (let s = 0; s < this.steps; s++) {
+        this.pass.encodeForward(pass);
+        this.kernel.dispatch(pass, this.bindGroup, this.pass.rows);
+        this.pass.encodeBackward(pass);
+        this.adam.encodeStep(pass, this.value.params, this.value.grads);
+      }
+      this.lossMean.encode(pass);
+    });
   }
 
   /** Releases the value pass, the optimizer, the loss reduction and the buffers (the network and the batch belong to the caller). */

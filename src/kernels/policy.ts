@@ -8,7 +8,7 @@
 import randomWgsl from '../../shaders/random.wgsl?raw';
 import policyWgsl from '../../shaders/policy.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { uniformBuffer } from '../gpu/buffers';
 import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL } from '../gpu/wgsl';
@@ -162,7 +162,9 @@ export class CategoricalSampler {
 
   /** Records sampling with counter (row, t, iteration, 0). */
   encode(pass: GPUComputePassEncoder, t = 0): void {
-    this.kernel.dispatch(pass, this.group, this.options.rows, [this.stepSlots.offset(t)]);
+    recordChecked(this.gpu, 'CategoricalSampler.encode', pass, (pass) => {
+      this.kernel.dispatch(pass, this.group, this.options.rows, [this.stepSlots.offset(t)]);
+    });
   }
 
   /** Releases the uniforms (the bound buffers belong to the caller). */

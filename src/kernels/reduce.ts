@@ -6,7 +6,7 @@
  */
 import reduceWgsl from '../../shaders/reduce.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { COMMON_WGSL, wgslConstants } from '../gpu/wgsl';
 
@@ -138,8 +138,10 @@ export class Reduction {
 
   /** Records the two dispatches (partial results, then the finish) into `pass`. */
   encode(pass: GPUComputePassEncoder): void {
-    this.partialKernel.dispatch(pass, this.partialGroup, this.partialCount);
-    this.finishKernel.dispatch(pass, this.finishGroup, 1);
+    recordChecked(this.partialKernel.gpu, 'Reduction.encode', pass, (pass) => {
+      this.partialKernel.dispatch(pass, this.partialGroup, this.partialCount);
+      this.finishKernel.dispatch(pass, this.finishGroup, 1);
+    });
   }
 
   /** Releases the partials and the uniform (input and output belong to the caller). */

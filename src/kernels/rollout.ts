@@ -9,7 +9,7 @@
  */
 import rolloutWgsl from '../../shaders/rollout.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, type Kernel, type StructView, type WgslPart } from '../gpu/kernel';
+import { ShaderFamily, type Kernel, type StructView, type WgslPart, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer, submitPass } from '../gpu/buffers';
 import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL, wgslIndexConstants } from '../gpu/wgsl';
@@ -238,12 +238,14 @@ export class Rollout {
 
   /** Records the T steps into `pass`. */
   encode(pass: GPUComputePassEncoder): void {
-    const { stepArgs } = this.uniforms;
-    for (let t = 0; t < this.options.numSteps; t++) {
-      this.policyInput?.encode(pass);
-      this.policyStep.encodeForward(pass);
-      this.actAndStep.dispatch(pass, this.actBindGroup, this.options.numEnvs, [stepArgs.offset(t)]);
-    }
+    recordChecked(this.gpu, 'Rollout.encode', pass, (pass) => {
+      const { stepArgs } = this.uniforms;
+      for (let t = 0; t < this.options.numSteps; t++) {
+        this.policyInput?.encode(pass);
+        this.policyStep.encodeForward(pass);
+        this.actAndStep.dispatch(pass, this.actBindGroup, this.options.numEnvs, [stepArgs.offset(t)]);
+      }
+    });
   }
 
   /** Releases every buffer the rollout created and the per-step policy pass. */
