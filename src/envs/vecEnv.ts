@@ -9,7 +9,7 @@
  */
 import vecEnvWgsl from '../../shaders/vec_env.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, type Kernel, type WgslPart } from '../gpu/kernel';
+import { ShaderFamily, type Kernel, type WgslPart, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer, readFloat32, submitPass } from '../gpu/buffers';
 import { GpuArray } from '../gpu/array';
 import { COMMON_WGSL } from '../gpu/wgsl';
@@ -245,7 +245,9 @@ export class VecEnv {
 
   /** Records one step of every env on the actions in `buffers.actions`. */
   encodeStep(pass: GPUComputePassEncoder): void {
-    this.stepDispatch.kernel.dispatch(pass, this.stepDispatch.bindGroup, this.numEnvs);
+    recordChecked(this.gpu, `${this.name}.encodeStep`, pass, (pass) => {
+      this.stepDispatch.kernel.dispatch(pass, this.stepDispatch.bindGroup, this.numEnvs);
+    });
   }
 
   /**

@@ -7,7 +7,7 @@
  */
 import finiteWgsl from '../../shaders/finite.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { storageBuffer } from '../gpu/buffers';
 import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL } from '../gpu/wgsl';
@@ -99,10 +99,12 @@ export class FiniteCheck {
 
   /** Records the check of every tensor into `pass`. */
   encode(pass: GPUComputePassEncoder): void {
-    this.counts.forEach(({ group, partialCount }, k) => {
-      const offset = [this.slots.offset(k)];
-      this.kernels.count.dispatch(pass, group, partialCount, offset);
-      this.kernels.flag.dispatch(pass, this.flagGroup, 1, offset);
+    recordChecked(this.kernels.count.gpu, 'FiniteCheck.encode', pass, (pass) => {
+      this.counts.forEach(({ group, partialCount }, k) => {
+        const offset = [this.slots.offset(k)];
+        this.kernels.count.dispatch(pass, group, partialCount, offset);
+        this.kernels.flag.dispatch(pass, this.flagGroup, 1, offset);
+      });
     });
   }
 

@@ -98,7 +98,8 @@ export class PolicyKernels {
     this.check(o, { logits: [o.logits, o.numActions], actions: [o.actions, this.distribution.actionWords(o.numActions)], logProb: [o.logProb, 1], entropy: [o.entropy, 1] });
     const args = this.args(o, 0);
     const group = this.logProbEntropyKernel.bind({ args, logits: o.logits, actions: o.actions, logProb: o.logProb, entropy: o.entropy }, o.label);
-    return { encode: (pass) => this.logProbEntropyKernel.dispatch(pass, group, o.rows), destroy: () => args.destroy() };
+    const encode = (pass: GPUComputePassEncoder) => this.logProbEntropyKernel.dispatch(pass, group, o.rows);
+    return { encode: (pass) => recordChecked(this.gpu, `${o.label}.encode`, pass, encode), destroy: () => args.destroy() };
   }
 
   /** KL(π_old ‖ π_new) of every row. */
@@ -106,7 +107,8 @@ export class PolicyKernels {
     this.check(o, { logitsOld: [o.logitsOld, o.numActions], logitsNew: [o.logitsNew, o.numActions], kl: [o.kl, 1] });
     const args = this.args(o, 0);
     const group = this.klKernel.bind({ args, logitsOld: o.logitsOld, logitsNew: o.logitsNew, kl: o.kl }, o.label);
-    return { encode: (pass) => this.klKernel.dispatch(pass, group, o.rows), destroy: () => args.destroy() };
+    const encode = (pass: GPUComputePassEncoder) => this.klKernel.dispatch(pass, group, o.rows);
+    return { encode: (pass) => recordChecked(this.gpu, `${o.label}.encode`, pass, encode), destroy: () => args.destroy() };
   }
 
   /** Samples an action per row on the Philox stream STREAM_ACTION, keyed by `seed`, the iteration and the step slot. */
