@@ -66,7 +66,7 @@ export interface GpuContext {
    * Validate mode: the kernel wrappers' encode methods, `submitPass` and the
    * bind groups `create` makes run their GPU calls inside error scopes
    * (validation and out-of-memory), so an error is reported named after the
-   * call that caused it ("gae.encode: validation error: ..."), once, by the
+   * call that caused it ("gae.encode: GPU validation error: ..."), once, by the
    * next `sync()` or read; reads reject with their own errors. Off by default:
    * each checked encode costs an extra (empty) submit and a scope round trip.
    */
