@@ -43,6 +43,7 @@ export { metricSlotsWgsl, GPU_METRIC_SLOTS, METRICS_BLOCK_FLOATS, metricSlot, ty
 export { envSources, type EnvDefinition } from './envs/env';
 export { CATEGORICAL, GAUSSIAN, type ActionDistribution } from './kernels/distribution';
 
+/** Options of `wgsl`. */
 export interface WgslOptions {
   /** The env module for the env shaders (vec_env, rollout, auto_reset, cartpole); default CartPole-v1. */
   env?: EnvDefinition;
@@ -89,6 +90,7 @@ const COMPOSITIONS = {
 
 /** The names `wgsl` accepts: every file of shaders/, without `.wgsl`. */
 export type ShaderName = keyof typeof COMPOSITIONS;
+/** Every name `wgsl` accepts, in composition order (helpers first). */
 export const SHADER_NAMES = Object.keys(COMPOSITIONS) as ShaderName[];
 
 /**

@@ -64,6 +64,10 @@ function ppoKernels(gpu: GpuContext, distribution: ActionDistribution): Promise<
   });
 }
 
+/**
+ * PPO's update (clipped surrogate, or the adaptive KL penalty when `config.algo` is 'ppo-kl'), recorded into
+ * the iteration's pass: epochs × minibatches of Adam steps on the policy and value networks, nothing read back.
+ */
 export class PpoUpdate implements Update {
   private constructor(
     private readonly gpu: GpuContext,
@@ -84,6 +88,7 @@ export class PpoUpdate implements Update {
     private readonly ownedBuffers: GPUBuffer[],
   ) {}
 
+  /** Compiles the update's kernels and binds them to the networks and the batch; the config must be resolved. */
   static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch): Promise<PpoUpdate> {
     const { batchSize, minibatches, obsDim, numActions, actionWords } = config.derived;
     const B = config.minibatch;

@@ -12,8 +12,10 @@ import { PpoUpdate } from './ppo';
 import { TrpoUpdate } from './trpo';
 import { ReinforceUpdate } from './reinforce';
 
+/** Makes an algorithm's `Update` bound to the networks and the batch. */
 export type UpdateFactory = (gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch) => Promise<Update>;
 
+/** The update factory of every algorithm, by config name. */
 export const UPDATE_FACTORIES: Record<Algo, UpdateFactory> = {
   // PPO-KL is PPO's update with the penalty in place of the clip (PpoUpdate reads config.algo).
   ppo: PpoUpdate.create,

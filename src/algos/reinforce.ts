@@ -12,6 +12,10 @@ import { metricSlot } from '../core/metrics';
 import { PolicyGradientLoss, ValueFit } from '../kernels/pg';
 import type { CheckpointPart, Update, UpdateBatch } from './update';
 
+/**
+ * REINFORCE with a value baseline, recorded into the iteration's pass: one full-batch Adam step on
+ * −mean(log π(a|s) · Â), then the value fit.
+ */
 export class ReinforceUpdate implements Update {
   private constructor(
     private readonly config: ResolvedConfig,
@@ -23,6 +27,7 @@ export class ReinforceUpdate implements Update {
     private readonly valueFit: ValueFit,
   ) {}
 
+  /** Compiles the update's kernels and binds them to the networks and the batch; the config must be resolved. */
   static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch): Promise<ReinforceUpdate> {
     const { batchSize: rows, numActions } = config.derived;
     const policyPass = policy.prepare({ rows, input: batch.obs, label: 'reinforce.policy' });

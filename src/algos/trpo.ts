@@ -20,6 +20,10 @@ import type { ResolvedConfig } from '../core/config';
 import { PolicyGradientLoss, ValueFit } from '../kernels/pg';
 import type { CheckpointPart, Update, UpdateBatch } from './update';
 
+/**
+ * TRPO's update recorded into the iteration's pass: gradient, conjugate-gradient solve with
+ * Fisher-vector products, backtracking line search on the policy, then the value fit.
+ */
 export class TrpoUpdate implements Update {
   private constructor(
     private readonly config: ResolvedConfig,
@@ -35,6 +39,7 @@ export class TrpoUpdate implements Update {
     private readonly valueFit: ValueFit,
   ) {}
 
+  /** Compiles the update's kernels and binds them to the networks and the batch; the config must be resolved. */
   static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch): Promise<TrpoUpdate> {
     const { batchSize: rows, numActions } = config.derived;
     const paramCount = policy.layout.paramCount;
@@ -117,6 +122,7 @@ export class TrpoUpdate implements Update {
     this.lineSearch.encode(pass);
   }
 
+  /** Records the value phase alone: valueSteps full-batch Adam steps of the value network. */
   encodeValueFit(pass: GPUComputePassEncoder): void {
     this.valueFit.encode(pass);
   }

@@ -14,10 +14,13 @@ export interface CheckpointPart {
   readonly stateParts: readonly string[];
   /** The parts that each live whole in one GPU buffer (checked for NaN and ±inf every iteration). */
   readonly stateBuffers: Readonly<Record<string, GPUBuffer>>;
+  /** Reads each part back (after queued work), by part name. */
   readState(): Promise<Record<string, Float32Array>>;
+  /** Queues writes of every part; throws naming a part that is missing or of the wrong length. */
   writeState(state: Record<string, Float32Array>): void;
 }
 
+/** One algorithm's update step as the trainer drives it; `createUpdate` makes the one of `config.algo`. */
 export interface Update {
   /** Host-side writes queued before this iteration's submit (the iteration keys permutations; the fraction scales learning rates). */
   prepareIteration(iteration: number, learningRateFraction: number): void;

@@ -6,6 +6,7 @@
  */
 import type { TrainConfig } from './config';
 
+/** What the config, the CLI and the Studio know about one algorithm. */
 export interface AlgorithmInfo {
   /** Name shown in the Studio and in progress lines. */
   label: string;
@@ -17,6 +18,7 @@ export interface AlgorithmInfo {
   hyperparameters: readonly (keyof TrainConfig)[];
 }
 
+/** The algorithms by config name ('ppo', 'ppo-kl', 'trpo', 'reinforce'). */
 export const ALGORITHMS = {
   ppo: {
     label: 'PPO',
@@ -44,9 +46,12 @@ export const ALGORITHMS = {
   },
 } as const satisfies Record<string, AlgorithmInfo>;
 
+/** An algorithm's config name: a key of `ALGORITHMS`. */
 export type Algo = keyof typeof ALGORITHMS;
+/** Every `Algo`, in `ALGORITHMS` order. */
 export const ALGOS = Object.keys(ALGORITHMS) as readonly Algo[];
 
+/** The label, description and hyperparameters of `algo`. */
 export function algorithmInfo(algo: Algo): AlgorithmInfo {
   return ALGORITHMS[algo];
 }

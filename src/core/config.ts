@@ -8,13 +8,20 @@ import { ALGOS, algorithmInfo, type Algo } from './algorithms';
 import { ENV_IDS, envSpec } from './envSpecs';
 
 export { ALGOS, type Algo };
+/** The hyperparameter presets `resolveConfig` starts from ('seed' is the reference PPO setup on CartPole). */
 export const PRESETS = ['seed', 'fast', 'acrobot', 'mountain-car', 'pendulum'] as const;
+/** A preset name: one of `PRESETS`. */
 export type Preset = (typeof PRESETS)[number];
 export const ADVANTAGE_NORMALIZATION = ['batch', 'minibatch', 'none'] as const;
 export type AdvantageNormalization = (typeof ADVANTAGE_NORMALIZATION)[number];
 export const INITS = ['pytorch', 'orthogonal'] as const;
 export type Init = (typeof INITS)[number];
 
+/**
+ * Every setting of a training run: algorithm, env, sizes and hyperparameters.
+ * `FIELDS` gives each field's allowed range; `resolveConfig` fills the
+ * omitted ones from a preset and validates.
+ */
 export interface TrainConfig {
   algo: Algo;
   /** A known env id (core/envSpecs.ts: built-in or registered). */
@@ -82,6 +89,7 @@ interface FieldSpec {
   values?: readonly string[];
 }
 
+/** Each config field's CLI flag, one-line description and allowed values or range (what validation checks). */
 export const FIELDS: Record<keyof TrainConfig, FieldSpec> = {
   algo: { flag: 'algo', doc: 'algorithm', kind: 'enum', values: ALGOS },
   env: { flag: 'env', doc: 'environment', kind: 'enum', values: ENV_IDS },
@@ -256,6 +264,7 @@ const PRESET_SETTINGS: Record<Preset, Partial<TrainConfig>> = {
 /** The preset `--env` selects when no --preset is given (envs not listed use `seed`). */
 export const ENV_PRESETS: Readonly<Record<string, Preset>> = { 'Acrobot-v1': 'acrobot', 'MountainCar-v0': 'mountain-car', 'Pendulum-v1': 'pendulum' };
 
+/** The full (unvalidated) config of `preset`: the seed preset with the preset's settings over it. */
 export function presetConfig(preset: Preset): TrainConfig {
   return { ...SEED_PRESET, ...PRESET_SETTINGS[preset] };
 }
@@ -282,10 +291,13 @@ export interface DerivedSizes {
   actionWords: number;
 }
 
+/** A validated config with the sizes derived from it (batch size, minibatches, obs and action sizes). */
 export interface ResolvedConfig extends TrainConfig {
+  /** Sizes computed from the validated fields. */
   derived: DerivedSizes;
 }
 
+/** A config field out of range: a one-line message naming the field, the value and what is allowed. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }

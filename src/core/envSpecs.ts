@@ -24,6 +24,7 @@ export interface BoxActions {
   high: readonly number[];
 }
 
+/** An env's action space: discrete (an index) or a box of floats. */
 export type ActionSpec = DiscreteActions | BoxActions;
 
 /** What a user of an env needs to know about it (`VecEnv.spec`). */
@@ -120,6 +121,7 @@ function info(id: string): EnvInfo {
   return found;
 }
 
+/** The spec of a built-in or registered env by Gymnasium id; throws naming the known ids for an unknown one. */
 export function envSpec(id: string): EnvSpec {
   return info(id).spec;
 }

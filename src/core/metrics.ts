@@ -35,13 +35,16 @@ export const GPU_METRIC_SLOTS = [
   // before it existed keep every other slot's index.
   'non_finite',
 ] as const;
+/** The name of one slot of the GPU metrics block. */
 export type GpuMetric = (typeof GPU_METRIC_SLOTS)[number];
 
+/** f32 values in a metrics block: one per `GPU_METRIC_SLOTS` entry, padded to a multiple of 4 (whole vec4s). */
 export const METRICS_BLOCK_FLOATS = Math.ceil(GPU_METRIC_SLOTS.length / 4) * 4;
 
 /** Floats of a metrics block saved before the non_finite slot (checkpoints still carry it). */
 export const LEGACY_METRICS_BLOCK_FLOATS = 20;
 
+/** Index of `name` in the metrics block (f32 elements). */
 export function metricSlot(name: GpuMetric): number {
   return GPU_METRIC_SLOTS.indexOf(name);
 }

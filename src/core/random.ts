@@ -5,8 +5,11 @@
  */
 
 export const STREAM_RESET = 0;
+/** Philox key word of the action-sampling stream. */
 export const STREAM_ACTION = 1;
+/** Philox key word of the minibatch-permutation stream. */
 export const STREAM_PERMUTATION = 2;
+/** Philox key word of the weight-initialisation stream. */
 export const STREAM_INIT = 3;
 
 const PHILOX_M0 = 0xd2511f53;

@@ -7,6 +7,7 @@ import { ACROBOT_V1 } from '../reference/acrobot';
 import { envSpec } from '../core/envSpecs';
 import type { EnvDefinition } from './env';
 
+/** Acrobot-v1 (Gymnasium's dynamics with RK4 integration, 3 discrete torques, 500-step limit). */
 export const ACROBOT: EnvDefinition = Object.freeze({
   spec: envSpec('Acrobot-v1'),
   wgsl: acrobotWgsl,

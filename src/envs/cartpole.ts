@@ -9,6 +9,7 @@ import type { EnvDefinition } from './env';
 
 const { maxEpisodeSteps: _limit, ...physics } = CARTPOLE_V1;
 
+/** CartPole-v1 (Gymnasium's physics and constants, discrete actions 0/1, 500-step limit). */
 export const CARTPOLE: EnvDefinition = Object.freeze({
   spec: envSpec('CartPole-v1'),
   wgsl: cartpoleWgsl,

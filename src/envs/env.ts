@@ -15,7 +15,13 @@ import type { EnvSpec } from '../core/envSpecs';
 export type { ActionSpec, BoxActions, DiscreteActions, EnvSpec } from '../core/envSpecs';
 import type { ActionSpec } from '../core/envSpecs';
 
+/**
+ * An env as the GPU kernels take it: its spec, its WGSL module and the values of
+ * its EnvParams uniform. The built-ins are `CARTPOLE`, `ACROBOT`, ...;
+ * `VecEnv.define` makes one from a `UserEnv`.
+ */
 export interface EnvDefinition {
+  /** Sizes, action space and time limit. */
   spec: EnvSpec;
   /** The env module (WGSL source): EnvParams and the env_* functions. */
   wgsl: string;

@@ -7,6 +7,7 @@ import { MOUNTAIN_CAR_V0 } from '../reference/mountainCar';
 import { envSpec } from '../core/envSpecs';
 import type { EnvDefinition } from './env';
 
+/** MountainCar-v0 (3 discrete pushes, reward −1 a step, 200-step limit). */
 export const MOUNTAIN_CAR: EnvDefinition = Object.freeze({
   spec: envSpec('MountainCar-v0'),
   wgsl: mountainCarWgsl,

@@ -9,6 +9,7 @@ import type { EnvDefinition } from './env';
 
 const { maxEpisodeSteps: _maxEpisodeSteps, ...physics } = MOUNTAIN_CAR_CONTINUOUS_V0;
 
+/** MountainCarContinuous-v0 (one force in [−1, 1], 999-step limit). */
 export const MOUNTAIN_CAR_CONTINUOUS: EnvDefinition = Object.freeze({
   spec: envSpec('MountainCarContinuous-v0'),
   wgsl: mountainCarContinuousWgsl,

@@ -9,6 +9,7 @@ import type { EnvDefinition } from './env';
 
 const { maxEpisodeSteps: _maxEpisodeSteps, ...physics } = PENDULUM_V1;
 
+/** Pendulum-v1 (one torque in [−2, 2], never terminates, 200-step limit). */
 export const PENDULUM: EnvDefinition = Object.freeze({
   spec: envSpec('Pendulum-v1'),
   wgsl: pendulumWgsl,

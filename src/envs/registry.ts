@@ -19,6 +19,7 @@ const ENVS = new Map<string, EnvDefinition>([CARTPOLE, ACROBOT, MOUNTAIN_CAR, MO
 /** The ids `envDefinition` accepts (a live list: registered envs join it). */
 export { ENV_IDS };
 
+/** The GPU definition of a built-in or registered env by id; throws naming the known ids for an unknown one. */
 export function envDefinition(id: string): EnvDefinition {
   const env = ENVS.get(id);
   if (!env) throw new Error(`unknown env "${id}" (known: ${ENV_IDS.join(', ')})`);

@@ -9,7 +9,7 @@
  */
 import vecEnvWgsl from '../../shaders/vec_env.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, type Kernel, type WgslPart } from '../gpu/kernel';
+import { ShaderFamily, type Kernel, type WgslPart, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer, readFloat32, submitPass } from '../gpu/buffers';
 import { GpuArray } from '../gpu/array';
 import { COMMON_WGSL } from '../gpu/wgsl';
@@ -17,6 +17,7 @@ import { envSources, type EnvDefinition, type EnvSpec } from './env';
 import { envDefinition, checkUserEnv, registerEnv, type UserEnv } from './registry';
 import { CARTPOLE } from './cartpole';
 
+/** Options of `VecEnv.create`; each is checked (one error naming the field) before any GPU work. */
 export interface VecEnvOptions {
   /** A registered env id (src/envs/registry.ts), e.g. 'CartPole-v1'. */
   id: string;
@@ -50,11 +51,15 @@ export interface VecEnvBuffers {
   finalObs: GPUBuffer;
 }
 
+/** What `VecEnv.step` reads back: per-env rows, env-major (N = numEnvs). */
 export interface VecEnvStepResult {
   /** numEnvs × obsDim: the observation after the step, the reset one for envs that just ended. */
   obs: Float32Array;
+  /** Each env's reward for the step, f32 [N]. */
   reward: Float32Array;
+  /** 1 where the env's episode ended in a terminal state, [N]. */
   terminated: Uint8Array;
+  /** 1 where the env's episode hit the time limit (maxEpisodeSteps) without terminating, [N]. */
   truncated: Uint8Array;
   /** numEnvs × obsDim: the observation the step reached, before any reset. */
   finalObs: Float32Array;
@@ -106,6 +111,12 @@ function checkInteger(where: string, field: string, value: number, lo: number, h
   }
 }
 
+/**
+ * N copies of one env stepped together on the GPU, with Gymnasium's auto-reset:
+ * `VecEnv.create(gpu, { id, numEnvs, seed })`, then `step(actions)` or the
+ * buffers bound into your own kernels. Each env's reset states come from
+ * (seed, env index, episode), so a run is reproducible.
+ */
 export class VecEnv {
   /** The env's spec, with the time limit this instance uses. */
   readonly spec: EnvSpec;
@@ -234,7 +245,9 @@ export class VecEnv {
 
   /** Records one step of every env on the actions in `buffers.actions`. */
   encodeStep(pass: GPUComputePassEncoder): void {
-    this.stepDispatch.kernel.dispatch(pass, this.stepDispatch.bindGroup, this.numEnvs);
+    recordChecked(this.gpu, `${this.name}.encodeStep`, pass, (pass) => {
+      this.stepDispatch.kernel.dispatch(pass, this.stepDispatch.bindGroup, this.numEnvs);
+    });
   }
 
   /**
@@ -312,6 +325,7 @@ export class VecEnv {
     return readFloat32(this.gpu, this.buffers.obs, 0, this.spec.obsDim * this.numEnvs);
   }
 
+  /** Releases the env's buffers (and so its arrays). */
   destroy(): void {
     for (const array of Object.values(this.arrays)) array.destroy();
     for (const buffer of Object.values(this.buffers)) buffer.destroy();
@@ -320,7 +334,9 @@ export class VecEnv {
   }
 }
 
+/** `VecEnvOptions` without the id: `CartPoleVec` is always 'CartPole-v1'. */
 export type CartPoleVecOptions = Omit<VecEnvOptions, 'id'>;
+/** CartPole's buffers: `VecEnvBuffers` (state is [N][4]: x, x_dot, theta, theta_dot). */
 export type CartPoleBuffers = VecEnvBuffers;
 
 /** N CartPole-v1 envs: VecEnv with `id: 'CartPole-v1'`. */

@@ -62,12 +62,21 @@ export async function readBytes(gpu: GpuContext, source: GPUBuffer, byteOffset =
     usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
   });
   try {
-    gpu.device.pushErrorScope('validation');
-    const encoder = gpu.device.createCommandEncoder({ label: `${source.label}.readback` });
-    if (size > 0) encoder.copyBufferToBuffer(source, byteOffset, staging, 0, size);
-    gpu.device.queue.submit([encoder.finish()]);
-    const error = await gpu.device.popErrorScope();
-    if (error) throw new Error(`${what}: GPU validation error: ${error.message.split('\n')[0]}`);
+    const recordCopy = () => {
+      const encoder = gpu.device.createCommandEncoder({ label: `${source.label}.readback` });
+      if (size > 0) encoder.copyBufferToBuffer(source, byteOffset, staging, 0, size);
+      gpu.device.queue.submit([encoder.finish()]);
+    };
+    if (gpu.validate) {
+      // An error of earlier checked work is reported first, then this copy's own.
+      await gpu.sync();
+      await gpu.scoped(what, recordCopy);
+    } else {
+      gpu.device.pushErrorScope('validation');
+      recordCopy();
+      const error = await gpu.device.popErrorScope();
+      if (error) throw new Error(`${what}: GPU validation error: ${error.message.split('\n')[0]}`);
+    }
     await staging.mapAsync(GPUMapMode.READ);
     const copy = staging.getMappedRange().slice(0, byteLength);
     staging.unmap();
@@ -96,9 +105,11 @@ export async function readInt32(gpu: GpuContext, source: GPUBuffer, offset = 0, 
 /** Runs `record` in one compute pass and submits it. */
 export function submitPass(gpu: GpuContext, label: string, record: (pass: GPUComputePassEncoder) => void): void {
   gpu.assertUsable(`submitPass(${label})`);
-  const encoder = gpu.device.createCommandEncoder({ label });
-  const pass = encoder.beginComputePass({ label });
-  record(pass);
-  pass.end();
-  gpu.device.queue.submit([encoder.finish()]);
+  gpu.checked(`submitPass(${label})`, () => {
+    const encoder = gpu.device.createCommandEncoder({ label });
+    const pass = encoder.beginComputePass({ label });
+    record(pass);
+    pass.end();
+    gpu.device.queue.submit([encoder.finish()]);
+  });
 }

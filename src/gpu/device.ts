@@ -23,6 +23,8 @@ export interface RequestGpuOptions {
   powerPreference?: GPUPowerPreference;
   /** Suppress the one-line CPU-fallback notice. */
   quiet?: boolean;
+  /** Validate mode (default false): see `GpuContext.validate`. */
+  validate?: boolean;
   /**
    * Called when the device is lost, and when an uncaptured GPU error occurs
    * (once until a sync point has reported it: later errors call again).
@@ -30,6 +32,7 @@ export interface RequestGpuOptions {
   onError?: (error: Error) => void;
 }
 
+/** The adapter a context runs on, as `describeAdapter` prints it. */
 export interface AdapterDescription {
   vendor: string;
   architecture: string;
@@ -39,6 +42,10 @@ export interface AdapterDescription {
   backend: string;
 }
 
+/**
+ * The GPU device with its adapter, features, limits and error reporting, from
+ * `requestGpu` or `wrapDevice`; every constructor of the package takes one.
+ */
 export interface GpuContext {
   device: GPUDevice;
   adapter: AdapterDescription;
@@ -55,6 +62,27 @@ export interface GpuContext {
   sync(): Promise<void>;
   /** Throws, naming `what`, when nothing can be created any more: the context was destroyed or its device lost. */
   assertUsable(what: string): void;
+  /**
+   * Validate mode: the kernel wrappers' encode methods, `submitPass` and the
+   * bind groups `create` makes run their GPU calls inside error scopes
+   * (validation and out-of-memory), so an error is reported named after the
+   * call that caused it ("gae.encode: GPU validation error: ..."), once, by the
+   * next `sync()` or read; reads reject with their own errors. Off by default:
+   * each checked encode costs an extra (empty) submit and a scope round trip.
+   */
+  readonly validate: boolean;
+  /**
+   * Runs `work` (synchronous GPU calls) inside validation and out-of-memory
+   * error scopes and rejects with the first error they caught, named after
+   * `what`.
+   */
+  scoped(what: string, work: () => void): Promise<void>;
+  /**
+   * In validate mode, `scoped(what, work)` with its error reported by the next
+   * `sync()` or read (not thrown here: `work` is recorded synchronously); else
+   * just `work()`.
+   */
+  checked(what: string, work: () => void): void;
   /** Whether `destroy()` was called. */
   readonly destroyed: boolean;
   /** Releases the device and everything created on it; later uses of the context throw. */
@@ -142,7 +170,7 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
     fallbackAnnounced = true;
     process.stderr.write(`webgpu-rl: no GPU found, using the CPU fallback ${description.backend} (slow but correct)\n`);
   }
-  return wrapDevice(device, { adapter: description, onError: options.onError });
+  return wrapDevice(device, { adapter: description, onError: options.onError, validate: options.validate });
 }
 
 export interface WrapDeviceOptions {
@@ -150,6 +178,8 @@ export interface WrapDeviceOptions {
   adapter?: AdapterDescription;
   /** As in `requestGpu`: called when the device is lost or an uncaptured GPU error occurs. */
   onError?: (error: Error) => void;
+  /** Validate mode (default false): see `GpuContext.validate`. */
+  validate?: boolean;
 }
 
 /**
@@ -166,10 +196,19 @@ export function wrapDevice(device: GPUDevice, options: WrapDeviceOptions = {}): 
   let pending: Error | null = null;
   let lost: Error | null = null;
   let destroyed = false;
-  const report = (error: Error) => {
-    if (pending) return;
+  const validate = options.validate === true;
+  // Validate mode: checks whose scopes have not resolved yet (sync waits for
+  // them), and whether the pending error names its call. A named error
+  // replaces an unnamed one: both are the same fault, seen by the check and by
+  // the caller's own submit.
+  const outstanding = new Set<Promise<void>>();
+  let pendingNamed = false;
+  const report = (error: Error, named = false) => {
+    if (pending && (pendingNamed || !named)) return;
+    const first = !pending;
     pending = error;
-    options.onError?.(error);
+    pendingNamed = named;
+    if (first) options.onError?.(error);
   };
   device.addEventListener('uncapturederror', (event) => {
     // Handled here: Dawn would otherwise print the error block on stdout.
@@ -183,6 +222,25 @@ export function wrapDevice(device: GPUDevice, options: WrapDeviceOptions = {}): 
     options.onError?.(lost);
   });
 
+  /** Runs `work` inside a validation and an out-of-memory scope; a JS exception from `work` closes them and is rethrown. */
+  const openScopes = (work: () => void) => {
+    device.pushErrorScope('validation');
+    device.pushErrorScope('out-of-memory');
+    try {
+      work();
+    } catch (thrown) {
+      void closeScopes('');
+      throw thrown;
+    }
+  };
+  /** Closes what openScopes opened: the first error caught, named after `what`, or null. */
+  const closeScopes = async (what: string): Promise<Error | null> => {
+    const outOfMemory = device.popErrorScope();
+    const invalid = device.popErrorScope();
+    const error = (await invalid) ?? (await outOfMemory);
+    return error ? new Error(`${what}: GPU ${errorKind(error)}: ${error.message.split('\n')[0]}`) : null;
+  };
+
   const context: GpuContext = {
     device,
     adapter,
@@ -192,7 +250,23 @@ export function wrapDevice(device: GPUDevice, options: WrapDeviceOptions = {}): 
       context.assertUsable('throwIfFailed()');
       const error = pending;
       pending = null;
+      pendingNamed = false;
       if (error) throw error;
+    },
+    validate,
+    async scoped(what: string, work: () => void) {
+      openScopes(work);
+      const error = await closeScopes(what);
+      if (error) throw error;
+    },
+    checked(what: string, work: () => void) {
+      if (!validate) return work();
+      openScopes(work);
+      const check = closeScopes(what).then((error) => {
+        if (error) report(error, true);
+      });
+      outstanding.add(check);
+      void check.finally(() => outstanding.delete(check));
     },
     assertUsable(what: string) {
       if (destroyed) throw new Error(`webgpu-rl: ${what}: this GPU context was destroyed`);
@@ -201,6 +275,7 @@ export function wrapDevice(device: GPUDevice, options: WrapDeviceOptions = {}): 
     async sync() {
       context.assertUsable('sync()');
       await device.queue.onSubmittedWorkDone();
+      if (outstanding.size) await Promise.all(outstanding);
       context.throwIfFailed();
     },
     get destroyed() {

@@ -17,16 +17,22 @@
 import { WgslReflect, ResourceType, type VariableInfo, type MemberInfo, type TypeInfo } from 'wgsl_reflect';
 import type { GpuContext } from './device';
 
+/** How an entry point binds a buffer: `var<uniform>`, `var<storage, read_write>` or `var<storage, read>`. */
 export type BindingKind = 'uniform' | 'storage' | 'read-only-storage';
 
+/** One buffer binding of an entry point, from reflection. */
 export interface BindingInfo {
+  /** The WGSL variable name (what `Kernel.bind` keys resources by). */
   name: string;
+  /** Its `@binding` number (all bindings are in `@group(0)`). */
   binding: number;
+  /** Uniform, read-write or read-only storage. */
   kind: BindingKind;
   /** Byte size of the declared type (runtime-sized arrays: the element stride). */
   size: number;
 }
 
+/** Options of compiling one entry point (`ShaderFamily.kernel`). */
 export interface KernelOptions {
   /** Values for WGSL `override` declarations (WG is the workgroup size). */
   constants?: Record<string, number>;
@@ -47,10 +53,12 @@ export class StructView {
     for (const m of members) this.fields.set(m.name, { offset: m.offset, ...scalarOf(m.type) });
   }
 
+  /** Whether the struct has a field named `field`. */
   has(field: string): boolean {
     return this.fields.has(field);
   }
 
+  /** Byte offset of `field`; throws naming the struct for an unknown field. */
   offsetOf(field: string): number {
     const f = this.fields.get(field);
     if (!f) throw new Error(`struct ${this.name} has no field "${field}"`);
@@ -136,11 +144,12 @@ export class Kernel {
       }
       entries.push({ binding: info.binding, resource });
     }
-    return this.gpu.device.createBindGroup({
-      label: role ? `${this.label}.${role}` : this.label,
-      layout: this.layout,
-      entries,
+    const label = role ? `${this.label}.${role}` : this.label;
+    let group: GPUBindGroup | undefined;
+    this.gpu.checked(`${label}: bind group`, () => {
+      group = this.gpu.device.createBindGroup({ label, layout: this.layout, entries });
     });
+    return group!;
   }
 
   /**
@@ -167,6 +176,83 @@ export class Kernel {
     else pass.setBindGroup(0, bindGroup);
     const [x, y] = this.workgroupsFor(invocations);
     pass.dispatchWorkgroups(x, y);
+  }
+}
+
+/** Validate mode's probe dispatches read their workgroup counts (0, 0, 0) from here: one per device. */
+const zeroCounts = new WeakMap<GPUDevice, GPUBuffer>();
+
+/**
+ * A compute pass that records every call into `pass` and into `probe`, where
+ * each dispatch becomes an indirect one of zero workgroups: WebGPU validates
+ * it, and the submit its buffers, as the real dispatch, and nothing runs.
+ * Recording once into both keeps wrappers' host state (Adam's control parity)
+ * as without the probe.
+ */
+function teePass(gpu: GpuContext, pass: GPUComputePassEncoder, probe: GPUComputePassEncoder): GPUComputePassEncoder {
+  let counts = zeroCounts.get(gpu.device);
+  if (!counts) {
+    counts = gpu.device.createBuffer({ label: 'validate.zeroWorkgroups', size: 12, usage: GPUBufferUsage.INDIRECT });
+    zeroCounts.set(gpu.device, counts);
+  }
+  const zero = counts;
+  const tee: Pick<GPUComputePassEncoder, 'label' | 'setPipeline' | 'setBindGroup' | 'dispatchWorkgroups' | 'dispatchWorkgroupsIndirect' | 'pushDebugGroup' | 'popDebugGroup' | 'insertDebugMarker'> = {
+    label: pass.label,
+    setPipeline: (pipeline) => {
+      pass.setPipeline(pipeline);
+      probe.setPipeline(pipeline);
+    },
+    setBindGroup: ((index: number, group: GPUBindGroup | null, offsets?: Iterable<number>) => {
+      const list = offsets === undefined ? undefined : [...offsets];
+      pass.setBindGroup(index, group, list);
+      probe.setBindGroup(index, group, list);
+    }) as GPUComputePassEncoder['setBindGroup'],
+    dispatchWorkgroups: (x, y, z) => {
+      pass.dispatchWorkgroups(x, y, z);
+      probe.dispatchWorkgroupsIndirect(zero, 0);
+    },
+    dispatchWorkgroupsIndirect: (buffer, offset) => {
+      pass.dispatchWorkgroupsIndirect(buffer, offset);
+      probe.dispatchWorkgroupsIndirect(zero, 0);
+    },
+    pushDebugGroup: (label) => {
+      pass.pushDebugGroup(label);
+      probe.pushDebugGroup(label);
+    },
+    popDebugGroup: () => {
+      pass.popDebugGroup();
+      probe.popDebugGroup();
+    },
+    insertDebugMarker: (label) => {
+      pass.insertDebugMarker(label);
+      probe.insertDebugMarker(label);
+    },
+  };
+  return tee as GPUComputePassEncoder;
+}
+
+/** Depth of `recordChecked` calls in progress: a wrapper called by another is checked as part of it. */
+let checking = 0;
+
+/**
+ * Records a wrapper's dispatches into `pass`. In validate mode
+ * (`GpuContext.validate`) they are recorded into a probe pass too, submitted
+ * at once inside error scopes with zero workgroups, so an error they would
+ * cause (a destroyed buffer, a binding too small) is reported named `what`.
+ */
+export function recordChecked(gpu: GpuContext, what: string, pass: GPUComputePassEncoder, record: (pass: GPUComputePassEncoder) => void): void {
+  if (!gpu.validate || checking > 0) return record(pass);
+  checking++;
+  try {
+    gpu.checked(what, () => {
+      const encoder = gpu.device.createCommandEncoder({ label: `${what}.check` });
+      const probe = encoder.beginComputePass({ label: `${what}.check` });
+      record(teePass(gpu, pass, probe));
+      probe.end();
+      gpu.device.queue.submit([encoder.finish()]);
+    });
+  } finally {
+    checking--;
   }
 }
 
@@ -207,10 +293,17 @@ export interface LabelledWgsl {
   code: string;
 }
 
+/** One piece of a composed shader: WGSL source, or source with a label that compile errors name. */
 export type WgslPart = string | LabelledWgsl;
 
+/**
+ * WGSL parts joined into one source, reflected on first use without a GPU: entry points, bindings and
+ * uniform structs (`struct(name)` packs one by field name). `wgsl(name)` returns one for each shader.
+ */
 export class WgslSource {
+  /** The parts joined by newlines: what is compiled. */
   readonly code: string;
+  /** The sources in order (labels stripped). */
   readonly parts: readonly string[];
   /** Each part's label, where it has one. */
   readonly labels: readonly (string | undefined)[];
@@ -228,6 +321,7 @@ export class WgslSource {
     return (this.reflected ??= new WgslReflect(this.code));
   }
 
+  /** Names of its compute entry points. */
   entryPoints(): string[] {
     return this.reflection.entry.compute.map((f) => f.name);
   }
@@ -304,6 +398,7 @@ export class ShaderFamily {
     return new ShaderFamily(gpu, source, module);
   }
 
+  /** Names of its compute entry points. */
   entryPoints(): string[] {
     return this.source.entryPoints();
   }

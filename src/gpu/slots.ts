@@ -13,6 +13,10 @@ export function uniformSlotStride(gpu: GpuContext, view: StructView): number {
   return Math.ceil(view.paddedSize / align) * align;
 }
 
+/**
+ * A uniform buffer of `count` slots of one struct, each at a multiple of the device's dynamic-offset alignment:
+ * bound once, one slot selected per dispatch by `offset(k)`.
+ */
 export class UniformSlots {
   readonly stride: number;
   readonly buffer: GPUBuffer;
@@ -63,6 +67,7 @@ export class UniformSlots {
     this.gpu.device.queue.writeBuffer(this.buffer, k * this.stride, bytes);
   }
 
+  /** Releases the buffer. */
   destroy(): void {
     this.buffer.destroy();
   }

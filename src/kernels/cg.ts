@@ -6,7 +6,7 @@
  */
 import cgWgsl from '../../shaders/cg.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { GpuArray, assertArraysAlive, bufferArg, type BufferArg } from '../gpu/array';
 import { Reduction, ReduceKernels } from './reduce';
@@ -135,20 +135,22 @@ export class ConjugateGradient {
 
   /** Records the whole solve: initialisation and every iteration, operator products included. */
   encode(pass: GPUComputePassEncoder): void {
-    const { kernels: k, groups: g } = this;
-    const { count, iterations, applyOperator } = this.options;
-    assertArraysAlive(`${this.options.label}.encode`, { rhs: this.options.rhs });
-    k.cg_init.dispatch(pass, g.init, count);
-    this.initialResidual.encode(pass);
-    k.cg_begin.dispatch(pass, g.begin, 1);
-    for (let i = 0; i < iterations; i++) {
-      applyOperator(pass, this.direction, this.operatorDirection);
-      this.pAp.encode(pass);
-      k.cg_update_solution.dispatch(pass, g.solution, count);
-      this.newResidual.encode(pass);
-      k.cg_update_direction.dispatch(pass, g.direction, count);
-      k.cg_advance.dispatch(pass, g.advance, 1);
-    }
+    recordChecked(this.kernels.cg_init.gpu, `${this.options.label}.encode`, pass, (pass) => {
+      const { kernels: k, groups: g } = this;
+      const { count, iterations, applyOperator } = this.options;
+      assertArraysAlive(`${this.options.label}.encode`, { rhs: this.options.rhs });
+      k.cg_init.dispatch(pass, g.init, count);
+      this.initialResidual.encode(pass);
+      k.cg_begin.dispatch(pass, g.begin, 1);
+      for (let i = 0; i < iterations; i++) {
+        applyOperator(pass, this.direction, this.operatorDirection);
+        this.pAp.encode(pass);
+        k.cg_update_solution.dispatch(pass, g.solution, count);
+        this.newResidual.encode(pass);
+        k.cg_update_direction.dispatch(pass, g.direction, count);
+        k.cg_advance.dispatch(pass, g.advance, 1);
+      }
+    });
   }
 
   /** Releases the solver's vectors, state and uniforms (the rhs stays the caller's). */

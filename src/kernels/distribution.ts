@@ -9,7 +9,12 @@ import gaussianWgsl from '../../shaders/gaussian.wgsl?raw';
 import { wgslConstants } from '../gpu/wgsl';
 import type { MlpLayout } from '../nn/mlp';
 
+/**
+ * An action distribution as the policy kernels use it: a WGSL module implementing the dist_* functions, and the
+ * sizes the host needs. `CATEGORICAL` (discrete actions) and `GAUSSIAN` (box actions) are the two.
+ */
 export interface ActionDistribution {
+  /** 'categorical' or 'gaussian': keys the compiled pipelines. */
   readonly name: string;
   /** Most parameters one row of the policy output may carry (WGSL's DistParams length). */
   readonly maxParamsPerRow: number;

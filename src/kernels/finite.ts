@@ -7,7 +7,7 @@
  */
 import finiteWgsl from '../../shaders/finite.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { storageBuffer } from '../gpu/buffers';
 import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL } from '../gpu/wgsl';
@@ -41,6 +41,10 @@ export interface CheckedTensor {
   offset?: number;
 }
 
+/**
+ * Checks named f32 tensors for NaN and ±inf on the GPU: `encode` records two dispatches per tensor and
+ * sets bit k of `flags[flagIndex]` when tensor k holds one (bits are only set, never cleared).
+ */
 export class FiniteCheck {
   private constructor(
     private readonly kernels: FiniteKernels,
@@ -93,11 +97,14 @@ export class FiniteCheck {
     return 2 * this.names.length;
   }
 
+  /** Records the check of every tensor into `pass`. */
   encode(pass: GPUComputePassEncoder): void {
-    this.counts.forEach(({ group, partialCount }, k) => {
-      const offset = [this.slots.offset(k)];
-      this.kernels.count.dispatch(pass, group, partialCount, offset);
-      this.kernels.flag.dispatch(pass, this.flagGroup, 1, offset);
+    recordChecked(this.kernels.count.gpu, 'FiniteCheck.encode', pass, (pass) => {
+      this.counts.forEach(({ group, partialCount }, k) => {
+        const offset = [this.slots.offset(k)];
+        this.kernels.count.dispatch(pass, group, partialCount, offset);
+        this.kernels.flag.dispatch(pass, this.flagGroup, 1, offset);
+      });
     });
   }
 
@@ -106,6 +113,7 @@ export class FiniteCheck {
     return this.names.filter((_, k) => Math.floor(flag / 2 ** k) % 2 === 1);
   }
 
+  /** Releases the partial counts and uniforms it created (the tensors and flags belong to the caller). */
   destroy(): void {
     this.partials.destroy();
     this.slots.destroy();

@@ -14,7 +14,7 @@
 import fvpWgsl from '../../shaders/fvp.wgsl?raw';
 import randomWgsl from '../../shaders/random.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { assertArraysAlive, bufferArg, type BufferArg } from '../gpu/array';
 import { COMMON_WGSL } from '../gpu/wgsl';
@@ -127,7 +127,9 @@ export class FisherVectorProduct {
 
   /** Records the forward pass at θ (needed once after θ changes, before encode; on a shared pass its owner's forward does this). */
   encodeForward(pass: GPUComputePassEncoder): void {
-    this.pass.encodeForward(pass);
+    recordChecked(this.kernels.fisherWeights.gpu, `${this.label}.encodeForward`, pass, (pass) => {
+      this.pass.encodeForward(pass);
+    });
   }
 
   /**
@@ -136,12 +138,14 @@ export class FisherVectorProduct {
    * parameterVectorBytes (vector) and paramCount floats (result).
    */
   encode(pass: GPUComputePassEncoder, vector: BufferArg, result: BufferArg): void {
-    assertArraysAlive(`${this.label}.encode`, { vector, result });
-    const damping = this.dampingGroupFor(vector, result);
-    this.tangents.encode(pass, vector);
-    this.kernels.fisherWeights.dispatch(pass, this.fisherGroup, this.rows);
-    this.pass.encodeBackward(pass, { grads: this.products });
-    this.kernels.addDamping.dispatch(pass, damping, this.layout.paramCount);
+    recordChecked(this.kernels.fisherWeights.gpu, `${this.label}.encode`, pass, (pass) => {
+      assertArraysAlive(`${this.label}.encode`, { vector, result });
+      const damping = this.dampingGroupFor(vector, result);
+      this.tangents.encode(pass, vector);
+      this.kernels.fisherWeights.dispatch(pass, this.fisherGroup, this.rows);
+      this.pass.encodeBackward(pass, { grads: this.products });
+      this.kernels.addDamping.dispatch(pass, damping, this.layout.paramCount);
+    });
   }
 
   private dampingGroupFor(vector: BufferArg, result: BufferArg): GPUBindGroup {

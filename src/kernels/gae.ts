@@ -1,7 +1,7 @@
 /** GAE backward scan (shaders/gae.wgsl): advantages and returns from one rollout, on the GPU. */
 import gaeWgsl from '../../shaders/gae.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { GpuArray, assertArraysAlive, bufferArg, type BufferArg } from '../gpu/array';
 import { COMMON_WGSL } from '../gpu/wgsl';
@@ -47,11 +47,17 @@ export function packDoneFlags(terminated: ArrayLike<number | boolean>, truncated
   return Uint32Array.from({ length: terminated.length }, (_, i) => (terminated[i] ? 1 : 0) | (truncated[i] ? 2 : 0));
 }
 
+/** Sizes and coefficients of a GAE scan (T = numSteps, N = numEnvs). */
 export interface GaeOptions {
+  /** N, the envs (columns of every [T][N] array). */
   numEnvs: number;
+  /** T, the steps per env (rows). */
   numSteps: number;
+  /** Discount γ. */
   gamma: number;
+  /** GAE λ: 0 gives one-step TD errors, 1 Monte-Carlo returns minus values. */
   lambda: number;
+  /** Treat a truncated step as terminal (no bootstrap); false bootstraps from `finalValues`. */
   truncationAsTerminal: boolean;
   /**
    * The env's time limit. One env's truncations are at least this many steps
@@ -178,8 +184,10 @@ export class Gae {
 
   /** Records the scan; throws first if an array it was bound to has been destroyed since. */
   encode(pass: GPUComputePassEncoder): void {
-    assertArraysAlive(`${this.label}.encode`, { ...this.arrays, finalValues: this.finalValues });
-    this.kernel.dispatch(pass, this.bindGroup, this.options.numEnvs);
+    recordChecked(this.kernel.gpu, `${this.label}.encode`, pass, (pass) => {
+      assertArraysAlive(`${this.label}.encode`, { ...this.arrays, finalValues: this.finalValues });
+      this.kernel.dispatch(pass, this.bindGroup, this.options.numEnvs);
+    });
   }
 
   /** Releases the uniform and the outputs it allocated (what the caller passed stays the caller's). */

@@ -10,7 +10,7 @@
 import randomWgsl from '../../shaders/random.wgsl?raw';
 import linesearchWgsl from '../../shaders/linesearch.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { metricSlotsWgsl } from '../core/metrics';
 import type { Mlp, MlpPass } from './mlp';
@@ -36,6 +36,7 @@ export interface LineSearchBatch {
   metrics: GPUBuffer;
 }
 
+/** What a `LineSearch` binds: the policy, the batch, CG's outputs and TRPO's step settings. */
 export interface LineSearchOptions {
   policy: Mlp;
   rows: number;
@@ -74,6 +75,11 @@ function lineSearchKernels(gpu: GpuContext, distribution: ActionDistribution = C
   });
 }
 
+/**
+ * TRPO's step size and backtracking line search: every candidate θ + 0.5^k · fullstep is scored
+ * (surrogate and mean KL) and the first acceptable one written into the policy's parameters, in the
+ * caller's pass with nothing read back.
+ */
 export class LineSearch {
   /** StepState (see linesearch.wgsl). */
   readonly state: GPUBuffer;
@@ -97,6 +103,7 @@ export class LineSearch {
     this.candidateStats = buffers.candidateStats;
   }
 
+  /** Compiles the line search for the policy's action distribution and binds it; throws naming an option out of range. */
   static async create(gpu: GpuContext, options: LineSearchOptions): Promise<LineSearch> {
     const label = options.label ?? 'linesearch';
     const { policy, rows, batch, backtracks } = options;
@@ -196,18 +203,20 @@ export class LineSearch {
 
   /** Records step scale, every candidate's score, the selection and the parameter update. */
   encode(pass: GPUComputePassEncoder): void {
-    const { kernels: k, groups: g } = this;
-    const { rows, policy } = this.options;
-    for (const r of this.stepDots) r.encode(pass);
-    k.step_scale.dispatch(pass, g.stepScale, 1);
-    this.candidateMeans.forEach((means, s) => {
-      k.materialise.dispatch(pass, g.materialise, policy.layout.paramCount, [this.candidateSlots.offset(s)]);
-      this.candidatePass.encodeForward(pass);
-      k.candidate_terms.dispatch(pass, g.terms, rows);
-      for (const r of means) r.encode(pass);
+    recordChecked(this.kernels.step_scale.gpu, 'LineSearch.encode', pass, (pass) => {
+      const { kernels: k, groups: g } = this;
+      const { rows, policy } = this.options;
+      for (const r of this.stepDots) r.encode(pass);
+      k.step_scale.dispatch(pass, g.stepScale, 1);
+      this.candidateMeans.forEach((means, s) => {
+        k.materialise.dispatch(pass, g.materialise, policy.layout.paramCount, [this.candidateSlots.offset(s)]);
+        this.candidatePass.encodeForward(pass);
+        k.candidate_terms.dispatch(pass, g.terms, rows);
+        for (const r of means) r.encode(pass);
+      });
+      k.select_step.dispatch(pass, g.select, 1);
+      k.apply_step.dispatch(pass, g.apply, policy.layout.paramCount);
     });
-    k.select_step.dispatch(pass, g.select, 1);
-    k.apply_step.dispatch(pass, g.apply, policy.layout.paramCount);
   }
 
   /** Releases the candidate pass, the reductions and the buffers (the policy, batch and CG vectors belong to the caller). */

@@ -7,7 +7,7 @@
  * trainer can put a whole iteration into one submit.
  */
 import mlpWgsl from '../../shaders/mlp.wgsl?raw';
-import { ShaderFamily, perDevice, type Kernel, type KernelOptions, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type KernelOptions, type StructView, recordChecked } from '../gpu/kernel';
 import { readFloat32, storageBuffer } from '../gpu/buffers';
 import { GpuArray, argBuffer, assertArraysAlive, bufferArg, type BufferArg } from '../gpu/array';
 import { UniformSlots } from '../gpu/slots';
@@ -279,6 +279,7 @@ export class MlpKernels {
     return new MlpKernels(shape, reduction, family, forward, backwardInput, backwardParams, family.struct('DenseArgs'), head);
   }
 
+  /** Whether `layer` can use the vec4 kernels (its widths are multiples of 4). */
   static isAligned(layer: DenseLayer): boolean {
     return isAligned(layer);
   }
@@ -328,6 +329,7 @@ export interface MlpPassOptions {
   inputGradient?: boolean;
 }
 
+/** Options of `MlpPass.encodeBackward`. */
 export interface BackwardOptions {
   /** Add to the gradient buffer instead of overwriting it. */
   accumulate?: boolean;
@@ -363,11 +365,13 @@ export class Mlp {
     this.arrays = { params: vector(params), grads: vector(grads) };
   }
 
+  /** A network of `layout` with zeroed parameter and gradient buffers (f32 [paramCount]) labelled `label`. */
   static create(gpu: GpuContext, kernels: MlpKernels, layout: MlpLayout, label: string): Mlp {
     const bytes = parameterVectorBytes(layout);
     return new Mlp(gpu, kernels, layout, label, storageBuffer(gpu, `${label}.params`, bytes), storageBuffer(gpu, `${label}.grads`, bytes));
   }
 
+  /** Queues a write of the parameters (f32 [paramCount], `layout`'s order); throws on another type or length. */
   setParams(values: Float32Array): void {
     if (!(values instanceof Float32Array)) throw new Error(`${this.label}.setParams: values must be a Float32Array, got ${values === null || typeof values !== 'object' ? String(values) : (values as object).constructor.name}`);
     if (values.length !== this.layout.paramCount) {
@@ -377,6 +381,7 @@ export class Mlp {
     this.gpu.device.queue.writeBuffer(this.params, 0, new Float32Array(values));
   }
 
+  /** Reads the parameters back (f32 [paramCount]) after queued work. */
   readParams(): Promise<Float32Array> {
     return readFloat32(this.gpu, this.params, 0, this.layout.paramCount);
   }
@@ -386,6 +391,7 @@ export class Mlp {
     return this.kernels.shape;
   }
 
+  /** Reads the gradient buffer back (f32 [paramCount]) after queued work. */
   readGrads(): Promise<Float32Array> {
     return readFloat32(this.gpu, this.grads, 0, this.layout.paramCount);
   }
@@ -597,10 +603,16 @@ export class MlpPass {
     assertArraysAlive(where, { input: this.options.input, params: this.options.params });
   }
 
+  /**
+   * Records the forward pass: every layer's activations, the output f32 [rows][outputDim] last; throws first if
+   * the input or parameter array was destroyed.
+   */
   encodeForward(pass: GPUComputePassEncoder): void {
-    this.assertInputsAlive(`${this.label}.encodeForward`);
-    for (const d of this.forwardDispatches) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
-    this.head?.encodeForward(pass, this.activations[this.activations.length - 1], this.params);
+    recordChecked(this.gpu, `${this.label}.encodeForward`, pass, (pass) => {
+      this.assertInputsAlive(`${this.label}.encodeForward`);
+      for (const d of this.forwardDispatches) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
+      this.head?.encodeForward(pass, this.activations[this.activations.length - 1], this.params);
+    });
   }
 
   /**
@@ -609,17 +621,19 @@ export class MlpPass {
    * first use, then reuses them.
    */
   encodeBackward(pass: GPUComputePassEncoder, options: BackwardOptions = {}): void {
-    const where = `${this.label}.encodeBackward`;
-    const grads = options.grads ?? this.options.grads;
-    this.assertInputsAlive(where);
-    assertArraysAlive(where, { grads });
-    const variant = this.backwardVariant(grads, options.accumulate ?? false, options.scale ?? 1);
-    if (this.head) this.head.encodeBackward(pass, headBuffer(grads, `${where}: grads`), options.accumulate ?? false, options.scale ?? 1);
-    for (let l = this.layout.layers.length - 1; l >= 0; l--) {
-      this.kernels.backwardParams(this.layout.layers[l]).forEach(({ kernel, invocations }, k) => kernel.dispatch(pass, variant.bindGroups[l][k], invocations(this.rows)));
-      const d = this.inputDispatches[l];
-      if (d) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
-    }
+    recordChecked(this.gpu, `${this.label}.encodeBackward`, pass, (pass) => {
+      const where = `${this.label}.encodeBackward`;
+      const grads = options.grads ?? this.options.grads;
+      this.assertInputsAlive(where);
+      assertArraysAlive(where, { grads });
+      const variant = this.backwardVariant(grads, options.accumulate ?? false, options.scale ?? 1);
+      if (this.head) this.head.encodeBackward(pass, headBuffer(grads, `${where}: grads`), options.accumulate ?? false, options.scale ?? 1);
+      for (let l = this.layout.layers.length - 1; l >= 0; l--) {
+        this.kernels.backwardParams(this.layout.layers[l]).forEach(({ kernel, invocations }, k) => kernel.dispatch(pass, variant.bindGroups[l][k], invocations(this.rows)));
+        const d = this.inputDispatches[l];
+        if (d) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
+      }
+    });
   }
 
   /** Releases the buffers this pass allocated. */

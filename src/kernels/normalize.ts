@@ -60,7 +60,9 @@ function normalizeFamily(gpu: GpuContext): Promise<NormalizeFamily> {
 
 /** One recorded operation over caller-owned buffers; destroy() releases what it created. */
 export interface NormalizeOp {
+  /** Records the operation into `pass`. */
   encode(pass: GPUComputePassEncoder): void;
+  /** Releases the uniforms and scratch buffers it created (the bound buffers belong to the caller). */
   destroy(): void;
 }
 
@@ -68,6 +70,7 @@ export interface NormalizeOp {
 export class NormalizeKernels {
   private constructor(readonly gpu: GpuContext, private readonly family: NormalizeFamily) {}
 
+  /** Compiles normalize.wgsl once per device. */
   static async create(gpu: GpuContext): Promise<NormalizeKernels> {
     return new NormalizeKernels(gpu, await normalizeFamily(gpu));
   }

@@ -14,7 +14,7 @@
  */
 import optimWgsl from '../../shaders/optim.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, WgslSource, perDevice, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, WgslSource, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { readFloat32, storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { COMMON_WGSL } from '../gpu/wgsl';
 import { Reduction, ReduceKernels } from './reduce';
@@ -48,12 +48,17 @@ export function adamControlFloats(): number {
   return (controlFloats ??= new WgslSource('optim', [COMMON_WGSL, optimWgsl]).struct('AdamControl').size / 4);
 }
 
+/** Options of `Adam.create`; each is checked before any GPU work. */
 export interface AdamOptions {
   /** Length of the parameter vector. */
   count: number;
+  /** Learning rate (≥ 0; `setLearningRate` changes it later). */
   lr: number;
+  /** First-moment decay, in [0, 1) (default 0.9). */
   beta1?: number;
+  /** Second-moment decay, in [0, 1) (default 0.999). */
   beta2?: number;
+  /** Added to sqrt(v̂) in the denominator, > 0 (default 1e-8). */
   eps?: number;
   /** Scale gradients to a global L2 norm of at most this (no clipping when absent). */
   maxGradNorm?: number;
@@ -66,6 +71,7 @@ export interface AdamOptions {
    * than the dispatch it saves; true elsewhere.
    */
   fused?: boolean;
+  /** Prefix of the buffers' labels and of error messages (default 'adam'). */
   label?: string;
 }
 
@@ -86,6 +92,11 @@ interface StepDispatch {
   invocations: number;
 }
 
+/**
+ * Adam on a flat f32 vector with its control block (step count, learning rate, gradient scale, active flag)
+ * on the GPU: `encodeStep(pass, params, grads)` records one step, so clipping and early stopping need no readback.
+ * Every recorded step must be submitted, in recording order.
+ */
 export class Adam {
   readonly stateParts: readonly AdamStatePart[] = ['m', 'v', 'control'];
   /** Per (params, grads) pair: bind groups and the clipping reduction, made on first use. */
@@ -107,6 +118,7 @@ export class Adam {
     private readonly controls: readonly [GPUBuffer, GPUBuffer],
   ) {}
 
+  /** Zeroed moments for `count` parameters; throws naming an option out of range. */
   static async create(gpu: GpuContext, options: AdamOptions): Promise<Adam> {
     const label = options.label ?? 'adam';
     const { count, lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, maxGradNorm } = options;
@@ -182,11 +194,13 @@ export class Adam {
    * then the update, which also advances the control block.
    */
   encodeStep(pass: GPUComputePassEncoder, params: GPUBuffer, grads: GPUBuffer): void {
-    const binding = this.binding(params, grads);
-    const copy = this.current;
-    this.current = 1 - copy;
-    binding.gradNorm?.[copy].encode(pass);
-    for (const d of binding.dispatches[copy]) d.kernel.dispatch(pass, d.group, d.invocations);
+    recordChecked(this.gpu, `${this.options.label}.encodeStep`, pass, (pass) => {
+      const binding = this.binding(params, grads);
+      const copy = this.current;
+      this.current = 1 - copy;
+      binding.gradNorm?.[copy].encode(pass);
+      for (const d of binding.dispatches[copy]) d.kernel.dispatch(pass, d.group, d.invocations);
+    });
   }
 
   /** Moments and the control block after the last submitted step (every recorded step must have been submitted). */
@@ -199,6 +213,7 @@ export class Adam {
     };
   }
 
+  /** Queues writes of m, v and the control block (as `readState` returns them); throws naming a part of the wrong length. */
   writeState(state: Record<string, Float32Array>): void {
     const lengths: Record<AdamStatePart, number> = { m: this.options.count, v: this.options.count, control: this.kernels.control.size / 4 };
     for (const part of this.stateParts) {
@@ -220,6 +235,7 @@ export class Adam {
     this.writeBothCopies(this.initialControl(this.options.lr));
   }
 
+  /** Releases the moments, control block and uniforms (the params and grads belong to the caller). */
   destroy(): void {
     for (const b of [this.args, this.m, this.v, ...this.controls]) b.destroy();
     for (const byGrads of this.steps.values()) for (const s of byGrads.values()) for (const r of s.gradNorm ?? []) r.destroy();

@@ -7,7 +7,7 @@
 import randomWgsl from '../../shaders/random.wgsl?raw';
 import pgWgsl from '../../shaders/pg.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import type { Mlp, MlpPass } from './mlp';
 import { Adam } from './optim';
@@ -70,6 +70,7 @@ export class PolicyGradientLoss {
     private readonly args: GPUBuffer,
   ) {}
 
+  /** Binds the loss to the pass's output and the batch; throws when the distribution cannot carry numActions. */
   static async create(gpu: GpuContext, options: PolicyGradientOptions): Promise<PolicyGradientLoss> {
     const { pass, batch, numActions, label } = options;
     const distribution = distributionOf(pass.layout);
@@ -102,8 +103,11 @@ export class PolicyGradientLoss {
     return new PolicyGradientLoss(kernels.policyGradient, bindGroup, pass.rows, rowLoss, args);
   }
 
+  /** Records one dispatch: dLoss/dlogits into the policy pass's gradOutput and each row's loss into `rowLoss`. */
   encode(pass: GPUComputePassEncoder): void {
-    this.kernel.dispatch(pass, this.bindGroup, this.rows);
+    recordChecked(this.kernel.gpu, 'PolicyGradientLoss.encode', pass, (pass) => {
+      this.kernel.dispatch(pass, this.bindGroup, this.rows);
+    });
   }
 
   /** Releases the uniform and rowLoss (the pass and the batch belong to the caller). */
@@ -136,6 +140,7 @@ export class ValueFit {
     private readonly owned: GPUBuffer[],
   ) {}
 
+  /** Binds the value pass, its loss and its Adam to the batch; throws when steps is not a positive integer or the network has more than one output. */
   static async create(gpu: GpuContext, options: ValueFitOptions): Promise<ValueFit> {
     const { value, rows, batch, label, steps } = options;
     if (!Number.isInteger(steps) || steps < 1) throw new Error(`${label}: steps must be a positive integer, got ${steps}`);
@@ -160,18 +165,22 @@ export class ValueFit {
     return new ValueFit(value, pass, kernels.valueGradient, bindGroup, lossMean, steps, adam, [args, rowLoss]);
   }
 
+  /** Queues the value Adam's learning rate (takes effect for steps submitted after it). */
   setLearningRate(lr: number): void {
     this.adam.setLearningRate(lr);
   }
 
+  /** Records the `steps` full-batch Adam steps of the value network. */
   encode(pass: GPUComputePassEncoder): void {
-    for (let s = 0; s < this.steps; s++) {
-      this.pass.encodeForward(pass);
-      this.kernel.dispatch(pass, this.bindGroup, this.pass.rows);
-      this.pass.encodeBackward(pass);
-      this.adam.encodeStep(pass, this.value.params, this.value.grads);
-    }
-    this.lossMean.encode(pass);
+    recordChecked(this.kernel.gpu, 'ValueFit.encode', pass, (pass) => {
+      for (let s = 0; s < this.steps; s++) {
+        this.pass.encodeForward(pass);
+        this.kernel.dispatch(pass, this.bindGroup, this.pass.rows);
+        this.pass.encodeBackward(pass);
+        this.adam.encodeStep(pass, this.value.params, this.value.grads);
+      }
+      this.lossMean.encode(pass);
+    });
   }
 
   /** Releases the value pass, the optimizer, the loss reduction and the buffers (the network and the batch belong to the caller). */

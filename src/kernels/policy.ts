@@ -8,7 +8,7 @@
 import randomWgsl from '../../shaders/random.wgsl?raw';
 import policyWgsl from '../../shaders/policy.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { uniformBuffer } from '../gpu/buffers';
 import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL } from '../gpu/wgsl';
@@ -21,6 +21,7 @@ export interface PolicyShape {
   label: string;
 }
 
+/** Buffers of `PolicyKernels.logProbEntropy`. */
 export interface LogProbEntropyOptions extends PolicyShape {
   /** [rows][numActions] f32 */
   logits: GPUBuffer;
@@ -32,19 +33,25 @@ export interface LogProbEntropyOptions extends PolicyShape {
   entropy: GPUBuffer;
 }
 
+/** Buffers of `PolicyKernels.kl`. */
 export interface KlOptions extends PolicyShape {
+  /** [rows][numActions] f32: distribution parameters of π_old. */
   logitsOld: GPUBuffer;
+  /** [rows][numActions] f32: distribution parameters of π_new. */
   logitsNew: GPUBuffer;
   /** [rows] f32 out: KL(π_old ‖ π_new) per row */
   kl: GPUBuffer;
 }
 
+/** Buffers and seed of `PolicyKernels.sampler`. */
 export interface SamplerOptions extends PolicyShape {
+  /** [rows][numActions] f32: the distribution parameters sampled from. */
   logits: GPUBuffer;
   /** [rows] i32 out */
   actions: GPUBuffer;
   /** [rows] f32 out: log-probability of the sampled action */
   logProb: GPUBuffer;
+  /** uint32 key of the action stream. */
   seed: number;
   /** Step slots t = 0 .. steps − 1 that encode(pass, t) can use (default 1). */
   steps?: number;
@@ -52,11 +59,16 @@ export interface SamplerOptions extends PolicyShape {
 
 /** An operation bound to its buffers. */
 export interface PolicyOp {
+  /** Records the operation's one dispatch into `pass`. */
   encode(pass: GPUComputePassEncoder): void;
   /** Releases the operation's uniform (the bound buffers belong to the caller). */
   destroy(): void;
 }
 
+/**
+ * The policy head's kernels for one action distribution (categorical by default): each method checks its
+ * buffers' sizes and returns an operation bound to them.
+ */
 export class PolicyKernels {
   private constructor(
     private readonly gpu: GpuContext,
@@ -81,20 +93,25 @@ export class PolicyKernels {
     });
   }
 
+  /** log π(action | row) and the entropy of π(· | row) for every row. */
   logProbEntropy(o: LogProbEntropyOptions): PolicyOp {
     this.check(o, { logits: [o.logits, o.numActions], actions: [o.actions, this.distribution.actionWords(o.numActions)], logProb: [o.logProb, 1], entropy: [o.entropy, 1] });
     const args = this.args(o, 0);
     const group = this.logProbEntropyKernel.bind({ args, logits: o.logits, actions: o.actions, logProb: o.logProb, entropy: o.entropy }, o.label);
-    return { encode: (pass) => this.logProbEntropyKernel.dispatch(pass, group, o.rows), destroy: () => args.destroy() };
+    const encode = (pass: GPUComputePassEncoder) => this.logProbEntropyKernel.dispatch(pass, group, o.rows);
+    return { encode: (pass) => recordChecked(this.gpu, `${o.label}.encode`, pass, encode), destroy: () => args.destroy() };
   }
 
+  /** KL(π_old ‖ π_new) of every row. */
   kl(o: KlOptions): PolicyOp {
     this.check(o, { logitsOld: [o.logitsOld, o.numActions], logitsNew: [o.logitsNew, o.numActions], kl: [o.kl, 1] });
     const args = this.args(o, 0);
     const group = this.klKernel.bind({ args, logitsOld: o.logitsOld, logitsNew: o.logitsNew, kl: o.kl }, o.label);
-    return { encode: (pass) => this.klKernel.dispatch(pass, group, o.rows), destroy: () => args.destroy() };
+    const encode = (pass: GPUComputePassEncoder) => this.klKernel.dispatch(pass, group, o.rows);
+    return { encode: (pass) => recordChecked(this.gpu, `${o.label}.encode`, pass, encode), destroy: () => args.destroy() };
   }
 
+  /** Samples an action per row on the Philox stream STREAM_ACTION, keyed by `seed`, the iteration and the step slot. */
   sampler(o: SamplerOptions): CategoricalSampler {
     this.check(o, { logits: [o.logits, o.numActions], actions: [o.actions, this.distribution.actionWords(o.numActions)], logProb: [o.logProb, 1] });
     const steps = o.steps ?? 1;
@@ -147,7 +164,9 @@ export class CategoricalSampler {
 
   /** Records sampling with counter (row, t, iteration, 0). */
   encode(pass: GPUComputePassEncoder, t = 0): void {
-    this.kernel.dispatch(pass, this.group, this.options.rows, [this.stepSlots.offset(t)]);
+    recordChecked(this.gpu, 'CategoricalSampler.encode', pass, (pass) => {
+      this.kernel.dispatch(pass, this.group, this.options.rows, [this.stepSlots.offset(t)]);
+    });
   }
 
   /** Releases the uniforms (the bound buffers belong to the caller). */

@@ -6,10 +6,11 @@
  */
 import reduceWgsl from '../../shaders/reduce.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
+import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { COMMON_WGSL, wgslConstants } from '../gpu/wgsl';
 
+/** What a `Reduction` computes: 'meanStd' writes the mean and the population standard deviation in two slots. */
 export type ReduceOp = 'sum' | 'sumSquares' | 'dot' | 'mean' | 'meanStd';
 
 const OP_CODE = { sum: 0, sumSquares: 1, dot: 2 } as const;
@@ -33,6 +34,7 @@ export class ReduceKernels {
     readonly args: StructView,
   ) {}
 
+  /** Compiles reduce.wgsl once per device. */
   static create(gpu: GpuContext): Promise<ReduceKernels> {
     return perDevice(gpu, 'kernels:reduce', async () => {
       const family = await ShaderFamily.load(gpu, 'reduce', [COMMON_WGSL, REDUCE_CONSTANTS, reduceWgsl]);
@@ -49,19 +51,25 @@ export class ReduceKernels {
   }
 }
 
+/** What a `Reduction` reads and where it writes. */
 export interface ReductionOptions {
   /** f32 values; the reduction reads input[offset .. offset + count). */
   input: GPUBuffer;
+  /** Elements to reduce. */
   count: number;
+  /** The reduction. */
   op: ReduceOp;
   /** f32 result buffer: output[outputIndex] (meanStd: mean there, std at outputIndex + 1). */
   output: GPUBuffer;
+  /** Slot of `output` the result goes to. */
   outputIndex: number;
   /** First element of input to read (default 0). */
   offset?: number;
   /** Second operand of 'dot', read from offsetB (default 0). */
   inputB?: GPUBuffer;
+  /** First element of `inputB` to read (default 0). */
   offsetB?: number;
+  /** Label of its buffers (default 'reduce.<op>'). */
   label?: string;
 }
 
@@ -83,6 +91,7 @@ export class Reduction {
     return Math.max(1, Math.min(MAX_PARTIALS, Math.floor(count / MIN_PER_PARTIAL)));
   }
 
+  /** Binds a reduction to its buffers; throws when `input` (or `inputB`) is shorter than offset + count or `output` lacks the slot. */
   static create(gpu: GpuContext, kernels: ReduceKernels, options: ReductionOptions): Reduction {
     const { input, count, op, output, outputIndex } = options;
     const label = options.label ?? `reduce.${op}`;
@@ -127,11 +136,15 @@ export class Reduction {
     );
   }
 
+  /** Records the two dispatches (partial results, then the finish) into `pass`. */
   encode(pass: GPUComputePassEncoder): void {
-    this.partialKernel.dispatch(pass, this.partialGroup, this.partialCount);
-    this.finishKernel.dispatch(pass, this.finishGroup, 1);
+    recordChecked(this.partialKernel.gpu, 'Reduction.encode', pass, (pass) => {
+      this.partialKernel.dispatch(pass, this.partialGroup, this.partialCount);
+      this.finishKernel.dispatch(pass, this.finishGroup, 1);
+    });
   }
 
+  /** Releases the partials and the uniform (input and output belong to the caller). */
   destroy(): void {
     this.partials.destroy();
     this.args.destroy();

@@ -9,7 +9,7 @@
  */
 import rolloutWgsl from '../../shaders/rollout.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, type Kernel, type StructView, type WgslPart } from '../gpu/kernel';
+import { ShaderFamily, type Kernel, type StructView, type WgslPart, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer, submitPass } from '../gpu/buffers';
 import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL, wgslIndexConstants } from '../gpu/wgsl';
@@ -21,10 +21,15 @@ import type { ActionSpec } from '../core/envSpecs';
 /** The per-env bookkeeping rows of `envSlots` (SLOT_* in rollout.wgsl); the env's state rows follow them. */
 export const ENV_SLOTS = ['elapsed', 'episode', 'running_return', 'completed_return_sum', 'completed_count'] as const;
 
+/** Options of `Rollout.create` (N = numEnvs, T = numSteps). */
 export interface RolloutOptions {
+  /** The env stepped (its spec must match the policy's input and output sizes). */
   env: EnvDefinition;
+  /** N, envs stepped in parallel. */
   numEnvs: number;
+  /** T, steps per env per rollout. */
   numSteps: number;
+  /** uint32: keys reset states and action samples. */
   seed: number;
   /** Act by the distribution's mode (argmax, a Gaussian's mean) instead of sampling (evaluation). */
   greedy?: boolean;
@@ -38,7 +43,9 @@ export interface RolloutOptions {
 export interface PolicyInput {
   /** [N][obsDim] f32 */
   input: GPUBuffer;
+  /** Records what derives `input` from the current observations. */
   encode(pass: GPUComputePassEncoder): void;
+  /** Releases what it created. */
   destroy(): void;
 }
 
@@ -123,6 +130,10 @@ function paramsPerRow(env: EnvDefinition): number {
   return action.kind === 'discrete' ? CATEGORICAL.paramsPerRow(action.n, 'rollout') : GAUSSIAN.paramsPerRow(action.dim, 'rollout');
 }
 
+/**
+ * N envs × T steps with the policy acting, on the GPU: `encode` records the whole rollout into the caller's
+ * pass (policy forward, then act-and-step, per step) and fills `storage`, time-major; nothing is read back.
+ */
 export class Rollout {
   /** Rows of `storage.envSlots`: ENV_SLOTS, then one per state component. */
   readonly envSlotRows: number;
@@ -151,6 +162,10 @@ export class Rollout {
     return finalObsRow + Math.floor(t / maxEpisodeSteps) * this.options.numEnvs + env;
   }
 
+  /**
+   * Compiles the rollout for `options.env` and binds it to `policy`; throws when the policy's input or output
+   * sizes do not fit the env.
+   */
   static async create(gpu: GpuContext, policy: Mlp, options: RolloutOptions, label = 'rollout'): Promise<Rollout> {
     const { env, numEnvs: N, numSteps: T, seed } = options;
     const { obsDim, stateDim } = env.spec;
@@ -223,12 +238,14 @@ export class Rollout {
 
   /** Records the T steps into `pass`. */
   encode(pass: GPUComputePassEncoder): void {
-    const { stepArgs } = this.uniforms;
-    for (let t = 0; t < this.options.numSteps; t++) {
-      this.policyInput?.encode(pass);
-      this.policyStep.encodeForward(pass);
-      this.actAndStep.dispatch(pass, this.actBindGroup, this.options.numEnvs, [stepArgs.offset(t)]);
-    }
+    recordChecked(this.gpu, 'Rollout.encode', pass, (pass) => {
+      const { stepArgs } = this.uniforms;
+      for (let t = 0; t < this.options.numSteps; t++) {
+        this.policyInput?.encode(pass);
+        this.policyStep.encodeForward(pass);
+        this.actAndStep.dispatch(pass, this.actBindGroup, this.options.numEnvs, [stepArgs.offset(t)]);
+      }
+    });
   }
 
   /** Releases every buffer the rollout created and the per-step policy pass. */

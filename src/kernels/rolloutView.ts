@@ -118,6 +118,10 @@ function pipelines(gpu: GpuContext, view: number, format: GPUTextureFormat): Pro
   });
 }
 
+/**
+ * Draws a rollout's envs from its GPU buffers (a `Trainer.replay`) into a render pass, one cell per env,
+ * with nothing read back.
+ */
 export class RolloutView {
   private constructor(
     private readonly gpu: GpuContext,
@@ -193,6 +197,7 @@ export class RolloutView {
     pass.draw(6 * ENV_PRIMITIVES, shownEnvs);
   }
 
+  /** Releases its uniform buffer (the replay belongs to the trainer). */
   destroy(): void {
     this.args.destroy();
   }

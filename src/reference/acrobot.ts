@@ -7,6 +7,7 @@ import { resetUniform4 } from '../core/random';
 import { envSpec } from '../core/envSpecs';
 import type { EnvModel64 } from './vecEnvRef';
 
+/** Acrobot's constants (SI units: m, kg, s; angles in rad). */
 export interface AcrobotPhysics {
   linkLength1: number;
   linkMass1: number;
@@ -100,6 +101,7 @@ export function acrobotResetState64(seed: number, env: number, episode: number):
   return resetUniform4(seed, env, episode, 0.2);
 }
 
+/** Acrobot-v1 as a float64 `EnvModel64` (state θ1, θ2, θ̇1, θ̇2; obs cos θ1, sin θ1, cos θ2, sin θ2, θ̇1, θ̇2), for `VecEnvRef`. */
 export const ACROBOT_MODEL: EnvModel64 = Object.freeze({
   stateDim: 4,
   obsDim: 6,

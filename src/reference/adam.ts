@@ -7,6 +7,7 @@ export interface AdamReferenceOptions {
   maxGradNorm?: number;
 }
 
+/** Float64 Adam over `count` parameters (torch.optim.Adam's bias-corrected update, optional global-norm clipping). */
 export class AdamReference {
   readonly m: Float64Array;
   readonly v: Float64Array;

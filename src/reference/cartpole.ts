@@ -105,6 +105,7 @@ export class CartPoleRef {
     this.elapsedSteps.fill(0);
   }
 
+  /** Steps every env with its action (0 push left, 1 push right), resetting those that ended. */
   step(actions: ArrayLike<number>): CartPoleStepResult {
     const n = this.numEnvs;
     const result: CartPoleStepResult = {

@@ -2,6 +2,7 @@
 export interface GaeInputs {
   numEnvs: number;
   numSteps: number;
+  /** [T][N] */
   rewards: ArrayLike<number>;
   /** bit 0 terminated, bit 1 truncated */
   doneFlags: ArrayLike<number>;
@@ -14,6 +15,7 @@ export interface GaeInputs {
   truncationAsTerminal: boolean;
 }
 
+/** Advantages and returns ([T][N] each, returns = advantages + values) by the plain reverse loop over t. */
 export function gaeReference(x: GaeInputs): { advantages: Float64Array; returns: Float64Array } {
   const { numEnvs: n, numSteps: T } = x;
   const advantages = new Float64Array(T * n);

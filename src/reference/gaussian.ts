@@ -15,6 +15,7 @@ function row(params: ArrayLike<number>, base: number, dim: number): { mean: numb
   };
 }
 
+/** log π(action | row): the log-density of the D floats `action[actionBase ..]` under the row's Gaussian at `params[base ..]`. */
 export function gaussianLogProb64(params: ArrayLike<number>, base: number, dim: number, action: ArrayLike<number>, actionBase: number): number {
   const { mean, logStd } = row(params, base, dim);
   let lp = 0;
@@ -25,6 +26,7 @@ export function gaussianLogProb64(params: ArrayLike<number>, base: number, dim: 
   return lp;
 }
 
+/** Entropy of the row's Gaussian (nats): Σ log σ_i + ½ + ½ log 2π. */
 export function gaussianEntropy64(params: ArrayLike<number>, base: number, dim: number): number {
   const { logStd } = row(params, base, dim);
   return logStd.reduce((h, l) => h + l + 0.5 + HALF_LOG_TWO_PI, 0);

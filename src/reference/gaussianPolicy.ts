@@ -26,6 +26,7 @@ export function gaussianPolicyRows64(layout: MlpLayout, params: ArrayLike<number
   return out;
 }
 
+/** One Gaussian sample of a policy batch (D = action components). */
 export interface GaussianSample {
   /** [D] the action as sampled (unclipped). */
   action: ArrayLike<number>;
@@ -45,6 +46,7 @@ export interface GaussianSample {
  */
 export type GaussianLossKind = { kind: 'ppo'; clip: number; entropyCoef: number } | { kind: 'ppo-kl'; klCoef: number; entropyCoef: number } | { kind: 'surrogate' } | { kind: 'reinforce' };
 
+/** One sample's policy loss of kind `loss` at the row's parameters `rowParams[base ..]` (D = dim). */
 export function gaussianPolicyLoss64(rowParams: ArrayLike<number>, base: number, dim: number, s: GaussianSample, loss: GaussianLossKind): number {
   const logP = gaussianLogProb64(rowParams, base, dim, s.action, 0);
   const ratio = Math.exp(logP - s.logProbOld);

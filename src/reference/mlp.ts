@@ -30,6 +30,7 @@ export function mlpForwardReference(layout: MlpLayout, params: ArrayLike<number>
   return activations;
 }
 
+/** What `mlpBackwardReference` returns (float64). */
 export interface MlpBackwardReference {
   /** dLoss/dθ in the flat parameter layout. */
   grads: Float64Array;

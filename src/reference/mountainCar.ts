@@ -7,6 +7,7 @@ import { philox4x32, uniform01, STREAM_RESET } from '../core/random';
 import { envSpec } from '../core/envSpecs';
 import type { EnvModel64 } from './vecEnvRef';
 
+/** MountainCar's constants (position and speed in the env's units, per step). */
 export interface MountainCarPhysics {
   minPosition: number;
   maxPosition: number;
@@ -56,6 +57,7 @@ export function mountainCarResetState64(seed: number, env: number, episode: numb
   return [-0.5 + 0.2 * (uniform01(bits[0]) - 0.5), 0];
 }
 
+/** MountainCar-v0 as a float64 `EnvModel64` (state and obs: position, velocity), for `VecEnvRef`. */
 export const MOUNTAIN_CAR_MODEL: EnvModel64 = Object.freeze({
   stateDim: 2,
   obsDim: 2,

@@ -6,6 +6,7 @@
  */
 import { philox4x32, uniform01, STREAM_RESET } from '../core/random';
 
+/** MountainCarContinuous' constants: action range, track, rewards, reset range and time limit. */
 export interface MountainCarContinuousPhysics {
   minAction: number;
   maxAction: number;
@@ -45,6 +46,7 @@ export const MOUNTAIN_CAR_CONTINUOUS_V0: Readonly<MountainCarContinuousPhysics> 
   maxEpisodeSteps: 999,
 });
 
+/** One env's state: position and velocity. */
 export type MountainCarContinuousState = [position: number, velocity: number];
 
 const clip = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);

@@ -10,6 +10,7 @@ export interface RunningMoments {
   count: number;
 }
 
+/** Moments before any data: mean 0, variance 1, weight `count` (VecNormalize starts at 1e-4). */
 export function initialRunningMoments(dim: number, count: number): RunningMoments {
   return { mean: new Float64Array(dim), var: new Float64Array(dim).fill(1), count };
 }

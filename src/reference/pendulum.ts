@@ -4,6 +4,7 @@
  */
 import { philox4x32, uniform01, STREAM_RESET } from '../core/random';
 
+/** Pendulum's constants (SI units; torque in N·m, angles in rad). */
 export interface PendulumPhysics {
   maxSpeed: number;
   maxTorque: number;
@@ -38,6 +39,7 @@ export const PENDULUM_V1: Readonly<PendulumPhysics> = Object.freeze({
   maxEpisodeSteps: 200,
 });
 
+/** One env's state: angle θ (rad, 0 upright) and angular velocity θ̇ (rad/s). */
 export type PendulumState = [theta: number, thetaDot: number];
 
 const clip = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);

@@ -20,6 +20,7 @@ export function softmaxReference(logits: ArrayLike<number>, rows: number, numAct
   return p;
 }
 
+/** log π(action | row) and the entropy of every row of [rows][numActions] logits ([rows] each). */
 export function logProbEntropyReference(
   logits: ArrayLike<number>,
   actions: ArrayLike<number>,

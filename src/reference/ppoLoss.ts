@@ -1,22 +1,34 @@
 /** Float64 per-sample PPO losses, the twins of policy_loss / value_loss in shaders/ppo.wgsl. */
 import { logSoftmax } from './policy';
 
+/** One categorical sample of a PPO batch. */
 export interface PolicySample {
+  /** The current policy's logits of the row. */
   logits: number[];
+  /** The behaviour policy's logits. */
   logitsOld: number[];
+  /** The action index taken. */
   action: number;
+  /** log π_old(action). */
   logProbOld: number;
   /** Already normalised. */
   advantage: number;
 }
 
+/** Coefficients of `policyLoss64`. */
 export interface PolicyLossOptions {
+  /** The ratio clip ε: r is clipped to [1 − ε, 1 + ε]. */
   clip: number;
+  /** Weight of the entropy bonus. */
   entropyCoef: number;
   /** KL-penalty coefficient; when set, the clip is dropped (PPO-KL). */
   klCoef?: number;
 }
 
+/**
+ * One sample's PPO policy loss (clipped, or with the KL penalty when `klCoef` is set) minus entCoef·entropy,
+ * with its ratio, entropy and KL(old ‖ new).
+ */
 export function policyLoss64(x: PolicySample, o: PolicyLossOptions): { loss: number; ratio: number; entropy: number; kl: number } {
   const logP = logSoftmax(x.logits, 0, x.logits.length);
   const logPOld = logSoftmax(x.logitsOld, 0, x.logitsOld.length);
@@ -29,6 +41,7 @@ export function policyLoss64(x: PolicySample, o: PolicyLossOptions): { loss: num
   return { loss: loss - o.entropyCoef * entropy, ratio, entropy, kl };
 }
 
+/** One sample's value loss (v − R)², or with `valueClip` > 0 the larger of it and the clipped one. */
 export function valueLoss64(value: number, target: number, valueOld: number, valueClip: number): number {
   const plain = (value - target) ** 2;
   if (valueClip <= 0) return plain;

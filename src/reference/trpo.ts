@@ -6,10 +6,13 @@
 import type { MlpLayout } from '../nn/mlp';
 import { mlpForwardReference } from './mlp';
 
+/** What `conjugateGradientReference` returns. */
 export interface ConjugateGradientResult {
+  /** The approximate solution of A x = b. */
   x: Float64Array;
   /** r·r when the loop ended (the seed's rdotr). */
   residual: number;
+  /** Iterations run (fewer than asked when r·r fell below the tolerance). */
   iterations: number;
   /** r·r after each iteration. */
   residuals: number[];
@@ -92,6 +95,7 @@ export function surrogateAndKlReference(batch: SurrogateBatch, params: ArrayLike
   return { surrogate: surrogate / rows, kl: kl / rows };
 }
 
+/** Inputs of `trustRegionStepReference`: the batch, θ and the CG results. */
 export interface TrustRegionStepOptions {
   batch: SurrogateBatch;
   params: ArrayLike<number>;
@@ -108,6 +112,7 @@ export interface TrustRegionStepOptions {
   klCheck: boolean;
 }
 
+/** The step `trustRegionStepReference` chose, and every candidate it scored. */
 export interface TrustRegionStepResult {
   /** Index of the accepted fraction 0.5^k, or −1 when the search failed. */
   chosen: number;

@@ -10,20 +10,30 @@ export interface EnvModel64 {
   maxEpisodeSteps: number;
   /** The start state of episode `episode` of env `env` (the same Philox draws as the env's WGSL). */
   reset(seed: number, env: number, episode: number): number[];
+  /** One step from `state` under `action`: the next state, whether it is terminal, and the reward. */
   step(state: ArrayLike<number>, action: number): { next: number[]; terminated: boolean; reward: number };
+  /** The observation of `state`. */
   obs(state: ArrayLike<number>): number[];
 }
 
+/** What `VecEnvRef.step` returns: per-env rows, env-major. */
 export interface VecEnvStep64 {
   /** numEnvs × obsDim: the observation after the step, the reset one for envs that just ended. */
   obs: Float64Array;
+  /** Each env's reward for the step, [numEnvs]. */
   reward: Float64Array;
+  /** 1 where the env's episode ended in a terminal state, [numEnvs]. */
   terminated: Uint8Array;
+  /** 1 where the env's episode hit the time limit without terminating, [numEnvs]. */
   truncated: Uint8Array;
   /** numEnvs × obsDim: the observation the step reached, before any reset. */
   finalObs: Float64Array;
 }
 
+/**
+ * N float64 envs of one model with the GPU's time limit and same-step auto-reset, drawing the same reset
+ * states, so a `VecEnv` run can be replayed on the CPU step by step.
+ */
 export class VecEnvRef {
   /** numEnvs × stateDim. */
   readonly state: Float64Array;
@@ -49,6 +59,7 @@ export class VecEnvRef {
     this.elapsedSteps.fill(0);
   }
 
+  /** Steps every env with its action (an index per env), resetting those that ended. */
   step(actions: ArrayLike<number>): VecEnvStep64 {
     const { numEnvs: n, model } = this;
     const { stateDim: S, obsDim: O } = model;

@@ -14,9 +14,15 @@ import { MOMENT_FIELDS } from '../kernels/normalize';
 import { networkLayouts } from './networks';
 import type { EnvSpec } from '../core/envSpecs';
 
+/** The `format` field of every checkpoint document. */
 export const CHECKPOINT_FORMAT = 'webgpu-rl-checkpoint';
+/** The checkpoint format version this package writes and reads. */
 export const CHECKPOINT_VERSION = 1;
 
+/**
+ * A run's state: config, progress, named float32 arrays and metric history
+ * (`Trainer.checkpoint` makes one, `Trainer.restore` takes one).
+ */
 export interface Checkpoint {
   format: typeof CHECKPOINT_FORMAT;
   version: number;
@@ -147,6 +153,7 @@ export function checkCheckpointEnv(c: Checkpoint, spec: EnvSpec, source = 'check
   }
 }
 
+/** The checkpoint as one JSON document (arrays as base64 of little-endian float32); `parseCheckpoint` reads it back. */
 export function serializeCheckpoint(c: Checkpoint): string {
   const arrays: CheckpointJson['arrays'] = {};
   for (const [name, a] of Object.entries(c.arrays)) arrays[name] = { length: a.length, base64: toBase64(littleEndianBytes(a)) };

@@ -16,12 +16,21 @@ import { checkpointLayout, type Checkpoint } from './checkpoint';
 import { resolveConfig } from '../core/config';
 import { networkLayouts } from './trainer';
 
+/** Returns of the evaluation episodes, in the env's raw rewards. */
 export interface EvaluationResult {
+  /** Each episode's undiscounted return, [episodes]. */
   returns: Float64Array;
+  /** Mean of `returns`. */
   mean: number;
+  /** Population standard deviation of `returns`. */
   std: number;
 }
 
+/**
+ * Runs `episodes` fresh episodes of the checkpoint's policy in parallel on the GPU (actions sampled from `seed`,
+ * or the most likely with `greedy`) and returns their returns. Throws naming the array when the checkpoint's
+ * weights do not fit its config's network.
+ */
 export async function evaluatePolicy(
   gpu: GpuContext,
   checkpoint: Checkpoint,

@@ -30,6 +30,7 @@ export const ANY_ADAPTER: DeviceLimits = { maxBufferSize: Infinity, maxStorageBu
 /** The config fields that size buffers and dispatch loops; a refusal names one of them. */
 export type SizeField = 'numEnvs' | 'stepsPerIter' | 'hidden' | 'minibatch' | 'epochs';
 
+/** One buffer a config will allocate, for checking it against the adapter's limits before any GPU work. */
 export interface PlannedBuffer {
   label: string;
   bytes: number;

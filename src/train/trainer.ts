@@ -50,9 +50,16 @@ import {
   type IterationMetrics,
 } from '../core/metrics';
 
+/**
+ * One training run on the GPU (from `makeTrainer`): `step()` runs an iteration
+ * (rollout, GAE, update) in one submit and resolves to its metrics.
+ */
 export interface Trainer {
+  /** The validated config the run uses. */
   readonly config: ResolvedConfig;
+  /** The policy network (its parameters are `policy.params`). */
   readonly policy: Mlp;
+  /** The value network. */
   readonly value: Mlp;
   /** Iterations queued so far (the next step() runs this one). */
   readonly iteration: number;
@@ -85,6 +92,7 @@ export interface Trainer {
   step(): Promise<IterationMetrics>;
   /** Runs one iteration as separate submits per phase and returns wall seconds per phase (for measurement only). */
   timePhases(): Promise<{ collect: number; advantage: number; update: number; total: number }>;
+  /** Reads back every state array needed to resume bit-exactly (after queued work), with `history` as the metric history. */
   checkpoint(history: IterationMetrics[]): Promise<Checkpoint>;
   /**
    * Takes over a checkpoint's state (refused if any array holds NaN or ±inf).
@@ -93,6 +101,7 @@ export interface Trainer {
    * `config.totalSteps` when set, else `config.iters` after that iteration.
    */
   restore(checkpoint: Checkpoint): Promise<void>;
+  /** Releases every buffer the trainer made; the GPU context stays usable. */
   destroy(): void;
 }
 
@@ -115,6 +124,7 @@ export function initialWeights(config: ResolvedConfig): { policy: Float32Array; 
   };
 }
 
+/** Options of `makeTrainer` that do not change what is computed. */
 export interface TrainerOptions {
   /** Most dispatches per submit (default DISPATCHES_PER_SUBMIT); an iteration that records more is submitted in parts. */
   dispatchesPerSubmit?: number;
