@@ -138,7 +138,8 @@ describe('train CLI', () => {
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
     const file = join(mkdtempSync(join(tmpdir(), 'webgpu-rl-')), 'ppo.json');
-    const r = await runNode(script, ['--envs', '32', '--steps-per-iter', '1024', '--epochs', '2', '--minibatch', '256', '--iters', '2', '--json', '--save', file], { timeoutMs: 120_000 });
+    // With --lr-anneal: its checkpoint must evaluate too (evaluation has no step plan to anneal over).
+    const r = await runNode(script, ['--envs', '32', '--steps-per-iter', '1024', '--epochs', '2', '--minibatch', '256', '--iters', '2', '--lr-anneal', '--json', '--save', file], { timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines).toHaveLength(3);

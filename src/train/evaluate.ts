@@ -36,7 +36,8 @@ export async function evaluatePolicy(
   checkpoint: Checkpoint,
   options: { episodes: number; seed: number; greedy?: boolean },
 ): Promise<EvaluationResult> {
-  const config = resolveConfig({ ...checkpoint.config, iters: 0, totalSteps: 0 });
+  // Evaluation trains nothing: no step plan, no learning-rate schedule.
+  const config = resolveConfig({ ...checkpoint.config, iters: 0, totalSteps: 0, lrAnneal: false });
   const layout = networkLayouts(config).policy;
   const weights = checkpoint.arrays.policy;
   if (!weights || weights.length !== layout.paramCount) {
