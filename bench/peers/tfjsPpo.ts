@@ -17,6 +17,7 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { CARTPOLE_V1, cartpoleResetState64, cartpoleStep64 } from '../../src/reference/cartpole';
 import { VecEnvRef, type EnvModel64 } from '../../src/reference/vecEnvRef';
+import { mulberry32 } from '../../src/core/prng';
 
 export interface PeerConfig {
   numEnvs: number;
@@ -73,18 +74,6 @@ function forward(layers: Dense[], x: tf.Tensor2D): tf.Tensor2D {
 
 const variables = (layers: Dense[]) => layers.flatMap((l) => [l.w, l.b]);
 
-/** A small seeded generator for action sampling and minibatch permutations (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface PeerTrainer {
   backend: string;
   /** One PPO iteration; resolves when its GPU work is done. Returns the mean return of episodes that ended. */
@@ -103,7 +92,7 @@ export async function makePeerTrainer(backend: PeerBackend, c: PeerConfig): Prom
   const policyOpt = tf.train.adam(c.lr);
   const valueOpt = tf.train.adam(c.valueLr);
   const env = new VecEnvRef(CARTPOLE_MODEL, N, c.seed);
-  const random = rng(c.seed);
+  const random = mulberry32(c.seed);
   let obs = Float32Array.from({ length: N * 4 }, (_, i) => env.state[i]);
   const episodeReturn = new Float64Array(N);
 

@@ -57,20 +57,28 @@ export function fisherVectorProductReference(
   return grads;
 }
 
+/**
+ * The network's output Jacobian, one column per parameter: entry j is
+ * d output / dθ_j, [rows][outputDim], from one forward-mode pass per basis vector.
+ */
+export function mlpJacobianReference(layout: MlpLayout, params: ArrayLike<number>, input: ArrayLike<number>, rows: number): Float64Array[] {
+  const jacobian: Float64Array[] = [];
+  const basis = new Float64Array(layout.paramCount);
+  for (let j = 0; j < layout.paramCount; j++) {
+    basis[j] = 1;
+    jacobian.push(mlpTangentReference(layout, params, basis, input, rows));
+    basis[j] = 0;
+  }
+  return jacobian;
+}
+
 /** The explicit Fisher matrix (1/R) Σ_i J_iᵀ (diag p_i − p_i p_iᵀ) J_i, [n][n] row-major (no damping). */
 export function fisherMatrixReference(layout: MlpLayout, params: ArrayLike<number>, input: ArrayLike<number>, rows: number): Float64Array {
   const n = layout.paramCount;
   const A = layout.outputDim;
   const activations = mlpForwardReference(layout, params, input, rows);
   const p = softmaxReference(activations[activations.length - 1], rows, A);
-  // jacobian[j] = d logits / dθ_j, [rows][A], one forward-mode pass per basis vector.
-  const jacobian: Float64Array[] = [];
-  const basis = new Float64Array(n);
-  for (let j = 0; j < n; j++) {
-    basis[j] = 1;
-    jacobian.push(mlpTangentReference(layout, params, basis, input, rows));
-    basis[j] = 0;
-  }
+  const jacobian = mlpJacobianReference(layout, params, input, rows);
   const F = new Float64Array(n * n);
   for (let r = 0; r < rows; r++) {
     for (let a = 0; a < n; a++) {

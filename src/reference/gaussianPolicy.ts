@@ -8,7 +8,7 @@
  */
 import type { MlpLayout } from '../nn/mlp';
 import { mlpForwardReference } from './mlp';
-import { mlpTangentReference } from './fvp';
+import { mlpJacobianReference } from './fvp';
 import { gaussianEntropy64, gaussianKl64, gaussianLogProb64 } from './gaussian';
 
 /** [rows][2D]: the network's means, then the log-stds params[headOffset ..] on every row. */
@@ -107,13 +107,7 @@ export function gaussianBatchLossGradient64(
 export function gaussianFisherMatrix64(layout: MlpLayout, params: ArrayLike<number>, input: ArrayLike<number>, rows: number): Float64Array {
   const n = layout.paramCount;
   const D = layout.outputDim;
-  const jacobian: Float64Array[] = [];
-  const basis = new Float64Array(n);
-  for (let j = 0; j < n; j++) {
-    basis[j] = 1;
-    jacobian.push(mlpTangentReference(layout, params, basis, input, rows));
-    basis[j] = 0;
-  }
+  const jacobian = mlpJacobianReference(layout, params, input, rows);
   const inverseVariance = Array.from({ length: D }, (_, i) => Math.exp(-2 * params[layout.headOffset + i]));
   const F = new Float64Array(n * n);
   for (let a = 0; a < n; a++) {
