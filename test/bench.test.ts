@@ -266,7 +266,18 @@ describe('runCase and outputs', () => {
     const record = await runCase('env', options, 'node', () => requestGpu({ quiet: true }), () => undefined);
     expect(record.error).toBeUndefined();
     expect(record.adapter).toMatch(/\S/);
-    expect(record.points.map((p) => `${p.env} ${p.num_envs}`)).toEqual(['CartPole-v1 64', 'CartPole-v1 256', 'Acrobot-v1 64', 'Acrobot-v1 256', 'MountainCar-v0 64', 'MountainCar-v0 256']);
+    expect(record.points.map((p) => `${p.env} ${p.num_envs}`)).toEqual([
+      'CartPole-v1 64',
+      'CartPole-v1 256',
+      'Acrobot-v1 64',
+      'Acrobot-v1 256',
+      'MountainCar-v0 64',
+      'MountainCar-v0 256',
+      'MountainCarContinuous-v0 64',
+      'MountainCarContinuous-v0 256',
+      'Pendulum-v1 64',
+      'Pendulum-v1 256',
+    ]);
     expect(record.unit).toBe('sps');
     expect(record.sps).toBe(Math.max(...record.points.map((p) => p.sps as number)));
     expect(record.sps).toBeGreaterThan(0);

@@ -90,7 +90,7 @@ export async function benchEnvSteps(gpu: GpuContext, options: EnvBenchOptions): 
 }
 
 /** The built-in envs the env case steps (registered user envs are left out). */
-const BENCH_ENVS = ['CartPole-v1', 'Acrobot-v1', 'MountainCar-v0'] as const;
+const BENCH_ENVS = ['CartPole-v1', 'Acrobot-v1', 'MountainCar-v0', 'MountainCarContinuous-v0', 'Pendulum-v1'] as const;
 
 const envCase: BenchCase = {
   name: 'env',
