@@ -9,7 +9,7 @@ import { ENV_IDS, envSpec } from './envSpecs';
 
 export { ALGOS, type Algo };
 /** The hyperparameter presets `resolveConfig` starts from ('seed' is the reference PPO setup on CartPole). */
-export const PRESETS = ['seed', 'fast', 'acrobot', 'mountain-car', 'pendulum'] as const;
+export const PRESETS = ['seed', 'fast', 'acrobot', 'mountain-car', 'mountain-car-continuous', 'pendulum'] as const;
 /** A preset name: one of `PRESETS`. */
 export type Preset = (typeof PRESETS)[number];
 export const ADVANTAGE_NORMALIZATION = ['batch', 'minibatch', 'none'] as const;
@@ -253,16 +253,43 @@ const PENDULUM_PRESET: Partial<TrainConfig> = {
   maxGradNorm: 0.5,
 };
 
+/**
+ * MountainCarContinuous-v0: rl-baselines3-zoo's PPO settings (normalisation on,
+ * γ 0.9999, λ 0.9, lr 7.77e-5, clip 0.1, entropy 0.00429, 10 epochs, grad-norm
+ * clip 5) less gSDE, on 16 envs × 512 steps with minibatches of 256. With the
+ * Gaussian head's log-std at 0 (σ = 1) the clipped random actions reach the
+ * goal often enough early on; normalised rewards let its +100 win over the
+ * action cost (without normalisation the policy settled on doing nothing).
+ */
+const MOUNTAIN_CAR_CONTINUOUS_PRESET: Partial<TrainConfig> = {
+  preset: 'mountain-car-continuous',
+  env: 'MountainCarContinuous-v0',
+  numEnvs: 16,
+  stepsPerIter: 16 * 512,
+  gamma: 0.9999,
+  lambda: 0.9,
+  lr: 7.77e-5,
+  valueLr: 7.77e-5,
+  clip: 0.1,
+  entCoef: 0.00429,
+  epochs: 10,
+  minibatch: 256,
+  maxGradNorm: 5,
+  normObs: true,
+  normReward: true,
+};
+
 const PRESET_SETTINGS: Record<Preset, Partial<TrainConfig>> = {
   seed: {},
   fast: FAST_PRESET,
   acrobot: ACROBOT_PRESET,
   'mountain-car': MOUNTAIN_CAR_PRESET,
+  'mountain-car-continuous': MOUNTAIN_CAR_CONTINUOUS_PRESET,
   pendulum: PENDULUM_PRESET,
 };
 
 /** The preset `--env` selects when no --preset is given (envs not listed use `seed`). */
-export const ENV_PRESETS: Readonly<Record<string, Preset>> = { 'Acrobot-v1': 'acrobot', 'MountainCar-v0': 'mountain-car', 'Pendulum-v1': 'pendulum' };
+export const ENV_PRESETS: Readonly<Record<string, Preset>> = { 'Acrobot-v1': 'acrobot', 'MountainCar-v0': 'mountain-car', 'MountainCarContinuous-v0': 'mountain-car-continuous', 'Pendulum-v1': 'pendulum' };
 
 /** The full (unvalidated) config of `preset`: the seed preset with the preset's settings over it. */
 export function presetConfig(preset: Preset): TrainConfig {
