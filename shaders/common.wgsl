@@ -7,3 +7,11 @@
 fn linear_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
 }
+
+// Populations: a dispatch for P agents has P workgroups along z (Kernel.dispatch's
+// `agents`), so an invocation's agent is gid.z (workgroup size 1 along z). Every
+// per-agent buffer is agent-major, agent a's block being exactly the buffer a
+// single run would use; kernels offset their indices by a · (that block's size).
+fn agent_index(gid: vec3<u32>) -> u32 {
+  return gid.z;
+}

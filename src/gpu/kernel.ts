@@ -169,13 +169,21 @@ export class Kernel {
     return [Math.ceil(groups / y), y];
   }
 
-  /** Records one dispatch covering `invocations` threads (1-D, see the file header). */
-  dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup, invocations: number, dynamicOffsets?: number[]): void {
+  /**
+   * Records one dispatch covering `invocations` threads (1-D, see the file
+   * header) for each of `agents` agents of a population: z workgroups, one per
+   * agent, so a population costs one dispatch whatever its size.
+   */
+  dispatch(pass: GPUComputePassEncoder, bindGroup: GPUBindGroup, invocations: number, dynamicOffsets?: number[], agents = 1): void {
+    if (!Number.isInteger(agents) || agents < 1 || agents > this.gpu.limits.maxComputeWorkgroupsPerDimension) {
+      throw new Error(`${this.label}: agents must be an integer in [1, ${this.gpu.limits.maxComputeWorkgroupsPerDimension}], got ${agents}`);
+    }
     pass.setPipeline(this.pipeline);
     if (dynamicOffsets) pass.setBindGroup(0, bindGroup, dynamicOffsets);
     else pass.setBindGroup(0, bindGroup);
     const [x, y] = this.workgroupsFor(invocations);
-    pass.dispatchWorkgroups(x, y);
+    if (agents === 1) pass.dispatchWorkgroups(x, y);
+    else pass.dispatchWorkgroups(x, y, agents);
   }
 }
 
