@@ -34,6 +34,9 @@ export const GPU_METRIC_SLOTS = [
   // ±inf (the trainer's finiteness check; 0: none). Last, so that blocks saved
   // before it existed keep every other slot's index.
   'non_finite',
+  // Population-based training: the agent this agent copied at this iteration's
+  // exploit, −1 if it kept its own (populations only).
+  'pbt_parent',
 ] as const;
 /** The name of one slot of the GPU metrics block. */
 export type GpuMetric = (typeof GPU_METRIC_SLOTS)[number];

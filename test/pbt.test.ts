@@ -1,0 +1,128 @@
+// Population-based training's GPU steps against the CPU twin (src/reference/pbt.ts),
+// bit for bit: the score window, the ranking (ties to the lower index, agents with no
+// episode last), the Philox picks among the best, the explored records (f32 products,
+// clamped, seeds kept), lineage in the metrics blocks, and the tensor copies. Scores
+// are chosen so that every GPU division is exact (counts and episodes are powers of 2).
+import { describe, expect, it } from 'vitest';
+import { Pbt } from '../src/kernels/pbt';
+import { pbtExploitReference } from '../src/reference/pbt';
+import { agentsBuffer } from '../src/gpu/agents';
+import { readFloat32, readUint32, storageBuffer, submitPass } from '../src/gpu/buffers';
+import { AGENT_FIELDS } from '../src/core/population';
+import { agentParamOffset, packAgentParams } from '../src/core/agentParams';
+import { METRICS_BLOCK_FLOATS, metricSlot } from '../src/core/metrics';
+import { seededRandom, testGpu } from './helpers';
+
+const P = 11;
+const BOUNDS = { lr: [1e-5, 1e-2], clip: [0.05, 0.5], entCoef: [0, 0.1] } as const;
+
+function population(rand: () => number) {
+  return Array.from({ length: P }, (_, k) => ({ seed: 100 + k, lr: 1e-3 * (0.5 + rand()), clip: 0.1 + 0.3 * rand(), entCoef: 0.01 * rand(), gamma: 0.99, lambda: 0.95 }));
+}
+
+describe('Pbt', () => {
+  it('records windows, ranks, exploits, explores and copies exactly as the CPU twin', async () => {
+    const gpu = await testGpu();
+    const rand = seededRandom(21);
+    const values = population(rand);
+    const agents = agentsBuffer(gpu, 'pbt.test.agents', values);
+    // Metrics blocks: agent 3 and 8 finish no episode; 2 and 6 tie.
+    const blocks = new Float32Array(P * METRICS_BLOCK_FLOATS);
+    const means = [12, 30, 55, 7, 90, 41, 55, 18, 0, 63, 25];
+    for (let a = 0; a < P; a++) {
+      const episodes = a === 3 || a === 8 ? 0 : [1, 2, 4, 8][a % 4];
+      blocks[a * METRICS_BLOCK_FLOATS + metricSlot('episodes')] = episodes;
+      blocks[a * METRICS_BLOCK_FLOATS + metricSlot('completed_return_sum')] = means[a] * episodes;
+    }
+    const metrics = storageBuffer(gpu, 'pbt.test.metrics', blocks);
+    const weightsHost = Float32Array.from({ length: P * 37 }, () => rand() - 0.5);
+    const momentsHost = Float32Array.from({ length: P * 5 }, () => rand());
+    const weights = storageBuffer(gpu, 'pbt.test.weights', weightsHost);
+    const moments = storageBuffer(gpu, 'pbt.test.moments', momentsHost);
+    const pbt = await Pbt.create(gpu, {
+      agents,
+      metrics,
+      tensors: [
+        { name: 'weights', buffer: weights, count: 37 },
+        { name: 'moments', buffer: moments, count: 5 },
+      ],
+      bottom: 3,
+      top: 3,
+      perturb: ['lr', 'clip', 'entCoef'],
+      bounds: BOUNDS,
+      seed: 77,
+    });
+    // Two iterations recorded into the window, then an exploit, then one more of each.
+    const mask = (1 << AGENT_FIELDS.indexOf('lr')) | (1 << AGENT_FIELDS.indexOf('clip')) | (1 << AGENT_FIELDS.indexOf('entCoef'));
+    let words: Uint32Array = new Uint32Array(packAgentParams(values));
+    let weightsRef: Float32Array = weightsHost.slice();
+    let momentsRef: Float32Array = momentsHost.slice();
+    for (let exploit = 0; exploit < 2; exploit++) {
+      submitPass(gpu, 'pbt.test', (pass) => {
+        pbt.encodeRecord(pass);
+        pbt.encodeRecord(pass);
+      });
+      const windowGpu = await readFloat32(gpu, pbt.scoreWindow);
+      const windowRef = new Float32Array(2 * P);
+      for (let a = 0; a < P; a++) if (a !== 3 && a !== 8) windowRef.set([2 * means[a], 2], 2 * a);
+      expect(Array.from(windowGpu)).toEqual(Array.from(windowRef));
+      submitPass(gpu, 'pbt.test', (pass) => pbt.encodeExploit(pass));
+      const ref = pbtExploitReference({
+        agentWords: words,
+        fields: AGENT_FIELDS.length,
+        bounds: Float32Array.from(AGENT_FIELDS.flatMap((f) => (f in BOUNDS ? [...BOUNDS[f as keyof typeof BOUNDS]] : [0, 0]))),
+        scoreWindow: windowRef,
+        exploit,
+        bottom: 3,
+        top: 3,
+        seed: 77,
+        perturbMask: mask,
+        down: 0.8,
+        up: 1.2,
+      });
+      // The worst three are 3 and 8 (no episode) and 0 (12); the best three 4, 9, then 2 (tie with 6, lower index).
+      expect(ref.byRank.slice(0, 3)).toEqual([4, 9, 2]);
+      expect(ref.byRank.slice(-3).sort()).toEqual([0, 3, 8]);
+      expect(Array.from(await readUint32(gpu, pbt.source))).toEqual(ref.source);
+      expect(Array.from(await readUint32(gpu, agents.params))).toEqual(Array.from(ref.agentWords));
+      const after = await readFloat32(gpu, metrics);
+      for (let a = 0; a < P; a++) {
+        expect(after[a * METRICS_BLOCK_FLOATS + metricSlot('pbt_parent')]).toBe(ref.source[a] === a ? -1 : ref.source[a]);
+      }
+      weightsRef = copied(weightsRef, ref.source, 37);
+      momentsRef = copied(momentsRef, ref.source, 5);
+      expect(Array.from(await readFloat32(gpu, weights))).toEqual(Array.from(weightsRef));
+      expect(Array.from(await readFloat32(gpu, moments))).toEqual(Array.from(momentsRef));
+      expect(Array.from(await readFloat32(gpu, pbt.scoreWindow))).toEqual(new Array(2 * P).fill(0));
+      // Replaced agents keep their seeds and take perturbed copies within bounds.
+      const view = new DataView(ref.agentWords.buffer);
+      for (const a of [0, 3, 8]) {
+        expect(view.getUint32(a * AGENT_FIELDS.length * 4 + agentParamOffset('seed'), true)).toBe(100 + a);
+        const parent = ref.source[a];
+        const lr = view.getFloat32(a * AGENT_FIELDS.length * 4 + agentParamOffset('lr'), true);
+        const parentLr = new DataView(words.buffer).getFloat32(parent * AGENT_FIELDS.length * 4 + agentParamOffset('lr'), true);
+        expect([Math.fround(parentLr * Math.fround(0.8)), Math.fround(parentLr * Math.fround(1.2))]).toContain(lr);
+      }
+      words = ref.agentWords;
+    }
+    pbt.destroy();
+  });
+
+  it('refuses overlapping bottom and top, a seed to perturb, missing bounds and short tensors', async () => {
+    const gpu = await testGpu();
+    const agents = agentsBuffer(gpu, 'pbt.test.agents', population(seededRandom(1)));
+    const metrics = storageBuffer(gpu, 'pbt.test.metrics', P * METRICS_BLOCK_FLOATS * 4);
+    const base = { agents, metrics, tensors: [], bottom: 3, top: 3, perturb: ['lr'] as const, bounds: BOUNDS, seed: 1 };
+    await expect(Pbt.create(gpu, { ...base, bottom: 6, top: 6 })).rejects.toThrow(/bottom 6 and top 6 .* ≤ 11 agents/);
+    await expect(Pbt.create(gpu, { ...base, perturb: ['seed'] })).rejects.toThrow(/cannot perturb "seed"/);
+    await expect(Pbt.create(gpu, { ...base, perturb: ['gamma'] })).rejects.toThrow(/gamma needs bounds/);
+    const short = storageBuffer(gpu, 'pbt.test.short', 10 * 4);
+    await expect(Pbt.create(gpu, { ...base, tensors: [{ name: 'short', buffer: short, count: 1 }] })).rejects.toThrow(/tensor short must hold 11 blocks/);
+  });
+});
+
+function copied(host: Float32Array, source: number[], count: number): Float32Array {
+  const out = host.slice();
+  source.forEach((from, a) => out.set(host.subarray(from * count, (from + 1) * count), a * count));
+  return out;
+}
