@@ -186,3 +186,61 @@ export class StepRate {
     this.window.length = 0;
   }
 }
+
+/** One agent's line of a population's iteration: its metrics, which agent, its seed and swept hyperparameters. */
+export type AgentMetrics = IterationMetrics & {
+  agent: number;
+  seed: number;
+  /** The agent it copied at this iteration's PBT exploit (PBT runs only; null: kept its own). */
+  pbt_parent?: number | null;
+} & Record<string, unknown>;
+
+/** The population's summary line for one iteration: the spread of the agents' mean returns. */
+export interface PopulationSummary {
+  population: number;
+  iter: number;
+  /** Env steps of the whole population so far (agents × each agent's steps). */
+  env_steps: number;
+  /** Agents that completed an episode this iteration (the statistics are over them). */
+  reporting: number;
+  best: number | null;
+  best_agent: number | null;
+  q1: number | null;
+  median: number | null;
+  q3: number | null;
+  worst: number | null;
+  /** Aggregate env steps per second of the population. */
+  sps: number;
+}
+
+/** The q-quantile of sorted values, linearly interpolated between order statistics (numpy's default). */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (!sorted.length) throw new Error('quantile: no values');
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
+}
+
+/** The summary of one iteration's per-agent metrics (agent k at index k). */
+export function populationSummary(agents: readonly IterationMetrics[]): PopulationSummary {
+  if (!agents.length) throw new Error('populationSummary: no agents');
+  const returns = agents.map((m, agent) => ({ agent, r: m.mean_return })).filter((x): x is { agent: number; r: number } => x.r !== null);
+  const sorted = returns.map((x) => x.r).sort((a, b) => a - b);
+  let best: { agent: number; r: number } | null = null;
+  for (const x of returns) if (!best || x.r > best.r) best = x;
+  const any = sorted.length > 0;
+  return {
+    population: agents.length,
+    iter: agents[0].iter,
+    env_steps: agents.length * agents[0].env_steps,
+    reporting: sorted.length,
+    best: best ? best.r : null,
+    best_agent: best ? best.agent : null,
+    q1: any ? quantile(sorted, 0.25) : null,
+    median: any ? quantile(sorted, 0.5) : null,
+    q3: any ? quantile(sorted, 0.75) : null,
+    worst: any ? sorted[0] : null,
+    sps: agents.length * agents[0].sps,
+  };
+}

@@ -34,7 +34,26 @@ export interface Checkpoint {
   /** Named float32 arrays: 'policy', 'value', 'policy.adam.m', ... */
   arrays: Record<string, Float32Array>;
   history: IterationMetrics[];
+  /**
+   * A population's checkpoint: every array of the layout holds `agents.length`
+   * blocks, agent-major (agent k's block is what a single run's checkpoint holds),
+   * `config` and `history` are agent 0's, and arrays named `population.*` hold the
+   * population's own state (PBT's score windows). `extractAgent` makes one agent's
+   * ordinary checkpoint.
+   */
+  population?: PopulationState;
 }
+
+/** What a population checkpoint holds beyond a single run's. */
+export interface PopulationState {
+  /** Each agent's config with its hyperparameters as they are now (PBT changes them). */
+  agents: TrainConfig[];
+  /** Each agent's metric history. */
+  histories: IterationMetrics[][];
+}
+
+/** Arrays of a population checkpoint that are the population's own (not one block per agent). */
+export const POPULATION_ARRAY_PREFIX = 'population.';
 
 interface CheckpointJson extends Omit<Checkpoint, 'arrays'> {
   arrays: Record<string, { length: number; base64: string }>;
@@ -93,17 +112,44 @@ function legacyEnvSlots(config: ResolvedConfig): number {
   return config.env === 'CartPole-v1' ? config.numEnvs * ENV_SLOTS.length : -1;
 }
 
-/** The first array (by the layout's order) that is missing, of the wrong length or (unless `extrasAllowed`) unexpected for `config`, as `field: problem`. */
-function layoutProblem(lengths: ReadonlyMap<string, number>, config: ResolvedConfig, extrasAllowed = false): string | null {
+/**
+ * The first array (by the layout's order) that is missing, of the wrong length or (unless `extrasAllowed`)
+ * unexpected for `config`, as `field: problem`; a population of `agents` holds that many blocks of each.
+ */
+function layoutProblem(lengths: ReadonlyMap<string, number>, config: ResolvedConfig, extrasAllowed = false, agents = 1): string | null {
   const layout = checkpointLayout(config);
+  const blocks = agents > 1 ? `${agents} agents × ` : '';
   for (const [name, length] of layout) {
     const got = lengths.get(name);
     if (got === undefined) return `arrays.${name}: missing (a ${config.algo} checkpoint holds ${[...layout.keys()].join(', ')})`;
-    const legacy = (name === 'env.slots' && got === legacyEnvSlots(config)) || (name === 'metrics' && got === LEGACY_METRICS_BLOCK_FLOATS);
-    if (got !== length && !legacy) return `arrays.${name}: has ${got} values, this configuration needs ${length}`;
+    const legacy = agents === 1 && ((name === 'env.slots' && got === legacyEnvSlots(config)) || (name === 'metrics' && got === LEGACY_METRICS_BLOCK_FLOATS));
+    if (got !== agents * length && !legacy) return `arrays.${name}: has ${got} values, this configuration needs ${blocks}${length}`;
   }
-  if (!extrasAllowed) for (const name of lengths.keys()) if (!layout.has(name)) return `arrays.${name}: not part of a ${config.algo} checkpoint`;
+  if (!extrasAllowed) {
+    for (const name of lengths.keys()) {
+      if (!layout.has(name) && !(agents > 1 && name.startsWith(POPULATION_ARRAY_PREFIX))) return `arrays.${name}: not part of a ${config.algo} checkpoint`;
+    }
+  }
   return null;
+}
+
+/**
+ * Agent `agent`'s ordinary checkpoint from a population checkpoint: its config
+ * (hyperparameters as trained), its block of every array, its history. `eval`,
+ * `--load` and the Studio take it like any single run's.
+ */
+export function extractAgent(c: Checkpoint, agent: number, source = 'checkpoint'): Checkpoint {
+  const population = c.population;
+  if (!population) throw new CheckpointError(`${source}: --agent ${agent}: not a population checkpoint (it holds one agent)`);
+  const size = population.agents.length;
+  if (!Number.isInteger(agent) || agent < 0 || agent >= size) {
+    throw new CheckpointError(`${source}: --agent ${agent} is not allowed (must be an integer in [0, ${size - 1}]: the population has ${size} agents)`);
+  }
+  const config = resolveConfig({ ...LATER_FIELDS, ...population.agents[agent] });
+  const arrays: Record<string, Float32Array> = {};
+  for (const [name, length] of checkpointLayout(config)) arrays[name] = c.arrays[name].slice(agent * length, (agent + 1) * length);
+  const { derived: _derived, ...plain } = config;
+  return { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, config: plain, ...(c.env ? { env: c.env } : {}), iteration: c.iteration, envSteps: c.envSteps, arrays, history: population.histories[agent] };
 }
 
 /**
@@ -284,10 +330,39 @@ export function parseCheckpoint(text: string, source = 'checkpoint'): Checkpoint
     if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) fail(`arrays.${name}.length`, `${show(length)} is not a length`);
     lengths.set(name, length as number);
   }
-  const problem = layoutProblem(lengths, config);
+  const population = json.population === undefined ? undefined : checkPopulation(json.population, config, fail);
+  const problem = layoutProblem(lengths, config, false, population?.agents.length ?? 1);
   if (problem) throw new CheckpointError(`${source}: ${problem}`);
   const arrays: Record<string, Float32Array> = {};
   for (const [name, entry] of Object.entries(json.arrays)) arrays[name] = decodeArray(name, entry, fail);
   const env = json.env === undefined ? undefined : checkEnvRecord(json.env, config, fail);
-  return { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, config: { ...LATER_FIELDS, ...(json.config as TrainConfig) }, ...(env ? { env } : {}), iteration, envSteps, arrays, history };
+  return {
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    config: { ...LATER_FIELDS, ...(json.config as TrainConfig) },
+    ...(env ? { env } : {}),
+    iteration,
+    envSteps,
+    arrays,
+    history,
+    ...(population ? { population } : {}),
+  };
+}
+
+/** A population's agents (each a full config sharing agent 0's shapes) and their histories. */
+function checkPopulation(value: unknown, config: ResolvedConfig, fail: (field: string, problem: string) => never): PopulationState {
+  if (!isObject(value)) return fail('population', `${show(value)} is not {agents, histories}`);
+  const { agents, histories } = value;
+  if (!Array.isArray(agents) || agents.length < 2) return fail('population.agents', `${show(agents)} is not an array of 2 or more agent configs`);
+  if (!Array.isArray(histories) || histories.length !== agents.length) return fail('population.histories', `is not one history per agent (${agents.length})`);
+  const shared = checkpointLayout(config);
+  agents.forEach((a: unknown, k) => {
+    const own = checkConfig(a, (field, problem) => fail(`population.agents[${k}].${field.replace(/^config\.?/, '')}`, problem));
+    const layout = checkpointLayout(own);
+    if (own.algo !== config.algo || own.env !== config.env || layout.size !== shared.size || [...layout].some(([name, n]) => shared.get(name) !== n)) {
+      fail(`population.agents[${k}]`, `does not share agent 0's algorithm, env and shapes`);
+    }
+  });
+  histories.forEach((h: unknown, k) => checkHistory(h, (field, problem) => fail(`population.histories[${k}]${field.slice('history'.length)}`, problem)));
+  return { agents: (agents as TrainConfig[]).map((a) => ({ ...LATER_FIELDS, ...a })), histories: histories as IterationMetrics[][] };
 }
