@@ -2,19 +2,23 @@
 // forward pass, its tangent (forward mode, for the Fisher-vector product in
 // fvp.wgsl), and the input and parameter gradients.
 //
-// Buffers (row-major):
-//   params      [paramCount] f32; this layer's W[o][i] at weightOffset + o * inDim + i, b[o] at biasOffset + o
+// Buffers (row-major), each agent-major for a population (one dispatch covers
+// every agent along z; agent a's block is exactly a one-agent run's buffer):
+//   params      [P][paramStride] f32; paramStride = paramCount rounded up to whole vec4s, so
+//               every agent's W rows keep the vec4 alignment; this layer's W[o][i] at
+//               weightOffset + o * inDim + i, b[o] at biasOffset + o of the agent's block
 //   input       [rows][inDim]  the previous layer's post-activation a_{l−1} (or the network input)
 //   output      [rows][outDim] this layer's post-activation a_l (the tangent reads it)
 //   gradOutput  [rows][outDim] dLoss/d(this layer's pre-activation)
 //   gradInput   [rows][inDim]  dLoss/d(previous layer's pre-activation)
-//   grads       [paramCount] f32, same layout as params
-//   partials    [ceil(rows/ROW_BLOCK)][outDim·inDim + outDim] f32: per row block, this
+//   grads       [P][paramStride] f32, same layout as params
+//   partials    [P][ceil(rows/ROW_BLOCK)][outDim·inDim + outDim] f32: per row block, this
 //               layer's W sums (o·inDim + i) then b sums (outDim·inDim + o)
-//   vector      [paramCount] f32, the tangent direction (V, v_b) in the parameter layout
+//   vector      [P][paramStride] f32, the tangent direction (V, v_b) in the parameter layout
 //   tangentIn   [rows][inDim]  u_{l−1}, the tangent of input (not read by the first layer)
 //   tangentOut  [rows][outDim] u_l
 //   *Vec4: the same buffers seen as vec4s
+//   The row buffers (input .. tangentOut) are [P][rows][..]: rows is per agent.
 //
 //   forward:         output[r][o]   = act(Σ_i W[o][i] input[r][i] + b[o])
 //   tangent:         tangentOut[r][o] = act'(output[r][o]) · (Σ_i V[o][i] input[r][i] + W[o][i] tangentIn[r][i] + v_b[o])
@@ -86,6 +90,8 @@ struct DenseArgs {
   outDim: u32,
   weightOffset: u32,
   biasOffset: u32,
+  // floats per agent in params, grads and vector
+  paramStride: u32,
   // forward: the activation applied to this layer's output (0 identity, TANH)
   activation: u32,
   // backward_input: the activation that produced `input`
@@ -120,6 +126,30 @@ alias Floats = ptr<storage, array<f32>, read>;
 alias Vec4s = ptr<storage, array<vec4<f32>>, read>;
 // One chunk of a row held by an invocation.
 alias Chunk = array<vec4<f32>, CHUNK4>;
+
+// The invocation's agent's blocks, set by at_agent first thing in every entry
+// point, so the helpers index within the agent without taking it as an argument.
+// This layer's W and b in params, grads and vector:
+var<private> weightOffset: u32;
+var<private> biasOffset: u32;
+// input, gradInput, tangentIn: agent · rows · inDim; output, gradOutput, tangentOut: agent · rows · outDim.
+// Multiples of 4 wherever those rows are read as vec4s (inDim or outDim a multiple of 4).
+var<private> inBlock: u32;
+var<private> outBlock: u32;
+
+fn at_agent(gid: vec3<u32>) {
+  let agent = agent_index(gid);
+  let paramBlock = agent * args.paramStride;
+  weightOffset = paramBlock + args.weightOffset;
+  biasOffset = paramBlock + args.biasOffset;
+  inBlock = agent * args.rows * args.inDim;
+  outBlock = agent * args.rows * args.outDim;
+}
+
+// The agent's partial sums for this layer: [ceil(rows/ROW_BLOCK)][outDim·(inDim + 1)] each.
+fn partial_block(gid: vec3<u32>) -> u32 {
+  return agent_index(gid) * ((args.rows + ROW_BLOCK - 1u) / ROW_BLOCK) * (args.outDim * (args.inDim + 1u));
+}
 
 fn activate(kind: u32, x: f32) -> f32 {
   // tanh rounds to ±1 in f32 beyond |x| ≈ 9; the clamp keeps drivers that
@@ -198,7 +228,7 @@ fn tile_of(t: u32) -> Tile {
   let r0 = TILE * (t / outTiles);
   let r = min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(args.rows - 1u));
   let o = min(vec4<u32>(o0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(args.outDim - 1u));
-  return Tile(r0, o0, r * inDim / 4u, (vec4<u32>(args.weightOffset) + o * inDim) / 4u);
+  return Tile(r0, o0, (vec4<u32>(inBlock) + r * inDim) / 4u, (vec4<u32>(weightOffset) + o * inDim) / 4u);
 }
 
 // A tile's sums: row<j>[c] for row r0 + j, output o0 + c. Named, not an
@@ -235,21 +265,22 @@ fn tile_dots(sums: TileSums, m4: Vec4s, x4: Vec4s, tile: Tile) -> TileSums {
 
 @compute @workgroup_size(WG)
 fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  at_agent(gid);
   let r = linear_index(gid, nwg);
   if (r >= args.rows) { return; }
   let inDim = args.inDim;
   let outDim = args.outDim;
-  let outBase = r * outDim;
+  let outBase = outBlock + r * outDim;
   var x: Chunk;
   for (var c0 = 0u; c0 < inDim; c0 += CHUNK) {
     let n = min(CHUNK, inDim - c0);
-    load_chunk(&x, &input, &inputVec4, r * inDim + c0, n);
+    load_chunk(&x, &input, &inputVec4, inBlock + r * inDim + c0, n);
     let firstChunk = c0 == 0u;
     let lastChunk = c0 + n == inDim;
     for (var o = 0u; o < outDim; o++) {
-      let acc = chunk_dot(vec4<f32>(0.0), &params, &paramsVec4, args.weightOffset + o * inDim + c0, &x, n);
+      let acc = chunk_dot(vec4<f32>(0.0), &params, &paramsVec4, weightOffset + o * inDim + c0, &x, n);
       var s = (acc.x + acc.y) + (acc.z + acc.w);
-      if (firstChunk) { s += params[args.biasOffset + o]; } else { s += output[outBase + o]; }
+      if (firstChunk) { s += params[biasOffset + o]; } else { s += output[outBase + o]; }
       output[outBase + o] = select(s, activate(args.activation, s), lastChunk);
     }
   }
@@ -257,25 +288,26 @@ fn forward(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 
 @compute @workgroup_size(WG)
 fn tangent(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  at_agent(gid);
   let r = linear_index(gid, nwg);
   if (r >= args.rows) { return; }
   let inDim = args.inDim;
   let outDim = args.outDim;
-  let outBase = r * outDim;
+  let outBase = outBlock + r * outDim;
   let chained = args.firstLayer == 0u;
   var x: Chunk;
   var u: Chunk;
   for (var c0 = 0u; c0 < inDim; c0 += CHUNK) {
     let n = min(CHUNK, inDim - c0);
-    load_chunk(&x, &input, &inputVec4, r * inDim + c0, n);
-    if (chained) { load_chunk(&u, &tangentIn, &tangentInVec4, r * inDim + c0, n); }
+    load_chunk(&x, &input, &inputVec4, inBlock + r * inDim + c0, n);
+    if (chained) { load_chunk(&u, &tangentIn, &tangentInVec4, inBlock + r * inDim + c0, n); }
     let firstChunk = c0 == 0u;
     let lastChunk = c0 + n == inDim;
     for (var o = 0u; o < outDim; o++) {
-      let w = args.weightOffset + o * inDim + c0;
+      let w = weightOffset + o * inDim + c0;
       var acc = chunk_dot(vec4<f32>(0.0), &vector, &vectorVec4, w, &x, n);
       if (chained) { acc = chunk_dot(acc, &params, &paramsVec4, w, &u, n); }
-      let earlier = select(tangentOut[outBase + o], vector[args.biasOffset + o], firstChunk);
+      let earlier = select(tangentOut[outBase + o], vector[biasOffset + o], firstChunk);
       let s = earlier + ((acc.x + acc.y) + (acc.z + acc.w));
       tangentOut[outBase + o] = select(s, s * slope(args.activation, output[outBase + o]), lastChunk);
     }
@@ -284,16 +316,17 @@ fn tangent(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
 
 @compute @workgroup_size(WG)
 fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  at_agent(gid);
   let r = linear_index(gid, nwg);
   if (r >= args.rows) { return; }
   let inDim = args.inDim;
   let outDim = args.outDim;
-  let inBase = r * inDim;
+  let inBase = inBlock + r * inDim;
   var g: array<f32, CHUNK>;
   for (var c0 = 0u; c0 < outDim; c0 += CHUNK) {
     let n = min(CHUNK, outDim - c0);
     for (var o = 0u; o < CHUNK; o++) {
-      if (o < n) { g[o] = gradOutput[r * outDim + c0 + o]; }
+      if (o < n) { g[o] = gradOutput[outBlock + r * outDim + c0 + o]; }
     }
     let firstChunk = c0 == 0u;
     let lastChunk = c0 + n == outDim;
@@ -301,7 +334,7 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
       // Inputs i0 .. i0 + 3 against outputs c0 .. c0 + n.
       var acc = vec4<f32>(0.0);
       for (var o = 0u; o < CHUNK; o++) {
-        if (o < n) { acc += weights4(&params, &paramsVec4, args.weightOffset + (c0 + o) * inDim, i0, inDim - 1u) * g[o]; }
+        if (o < n) { acc += weights4(&params, &paramsVec4, weightOffset + (c0 + o) * inDim, i0, inDim - 1u) * g[o]; }
       }
       for (var j = 0u; j < 4u; j++) {
         let i = inBase + i0 + j;
@@ -317,6 +350,7 @@ fn backward_input(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
 
 @compute @workgroup_size(WG)
 fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  at_agent(gid);
   let first = linear_index(gid, nwg) * ROWS;
   let rows = args.rows;
   if (first >= rows) { return; }
@@ -325,14 +359,14 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let n4 = inDim / 4u;
   var x: array<array<vec4<f32>, WIDTH4>, ROWS>;
   for (var j = 0u; j < ROWS; j++) {
-    let base = min(first + j, rows - 1u) * inDim;
+    let base = inBlock + min(first + j, rows - 1u) * inDim;
     // Constant trip counts let the compiler unroll and keep x in registers.
     for (var k = 0u; k < WIDTH4; k++) {
       if (k < n4) { x[j][k] = inputVec4[base / 4u + k]; }
     }
   }
   for (var o = 0u; o < outDim; o++) {
-    let w = (args.weightOffset + o * inDim) / 4u;
+    let w = (weightOffset + o * inDim) / 4u;
     // Zeroed explicitly: lavapipe kept an uninitialised loop-local array's previous values.
     var acc = array<vec4<f32>, ROWS>();
     for (var k = 0u; k < WIDTH4; k++) {
@@ -341,11 +375,11 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
         for (var j = 0u; j < ROWS; j++) { acc[j] = fma(wv, x[j][k], acc[j]); }
       }
     }
-    let b = params[args.biasOffset + o];
+    let b = params[biasOffset + o];
     for (var j = 0u; j < ROWS; j++) {
       if (first + j < rows) {
         let a = acc[j];
-        output[(first + j) * outDim + o] = activate(args.activation, (a.x + a.y) + (a.z + a.w) + b);
+        output[outBlock + (first + j) * outDim + o] = activate(args.activation, (a.x + a.y) + (a.z + a.w) + b);
       }
     }
   }
@@ -353,6 +387,7 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 
 @compute @workgroup_size(WG)
 fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  at_agent(gid);
   let first = linear_index(gid, nwg) * ROWS;
   let rows = args.rows;
   if (first >= rows) { return; }
@@ -360,7 +395,7 @@ fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
   let outDim = args.outDim;
   var g: array<array<f32, WIDTH>, ROWS>;
   for (var j = 0u; j < ROWS; j++) {
-    let base = min(first + j, rows - 1u) * outDim;
+    let base = outBlock + min(first + j, rows - 1u) * outDim;
     for (var o = 0u; o < WIDTH; o++) {
       if (o < outDim) { g[j][o] = gradOutput[base + o]; }
     }
@@ -370,7 +405,7 @@ fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     var acc = array<vec4<f32>, ROWS>();
     for (var o = 0u; o < WIDTH; o++) {
       if (o < outDim) {
-        let wv = paramsVec4[(args.weightOffset + o * inDim + i0) / 4u];
+        let wv = paramsVec4[(weightOffset + o * inDim + i0) / 4u];
         for (var j = 0u; j < ROWS; j++) { acc[j] = fma(wv, vec4<f32>(g[j][o]), acc[j]); }
       }
     }
@@ -378,7 +413,7 @@ fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
       let r = first + j;
       if (r < rows) {
         for (var c = 0u; c < 4u; c++) {
-          let at = r * inDim + i0 + c;
+          let at = inBlock + r * inDim + i0 + c;
           gradInput[at] = acc[j][c] * slope(args.inputActivation, input[at]);
         }
       }
@@ -388,12 +423,13 @@ fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
 
 @compute @workgroup_size(WG)
 fn forward_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  at_agent(gid);
   let tile = tile_of(linear_index(gid, nwg));
   let r0 = tile.r0;
   let o0 = tile.o0;
   if (r0 >= args.rows) { return; }
   let s = tile_dots(TileSums(), &paramsVec4, &inputVec4, tile);
-  let bias = clamped4(&params, args.biasOffset, o0, args.outDim - 1u);
+  let bias = clamped4(&params, biasOffset, o0, args.outDim - 1u);
   storeOutputs(r0, o0, s.row0 + bias);
   storeOutputs(r0 + 1u, o0, s.row1 + bias);
   storeOutputs(r0 + 2u, o0, s.row2 + bias);
@@ -404,12 +440,13 @@ fn forward_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 fn storeOutputs(r: u32, o0: u32, s: vec4<f32>) {
   if (r >= args.rows) { return; }
   for (var c = 0u; c < 4u; c++) {
-    if (o0 + c < args.outDim) { output[r * args.outDim + o0 + c] = activate(args.activation, s[c]); }
+    if (o0 + c < args.outDim) { output[outBlock + r * args.outDim + o0 + c] = activate(args.activation, s[c]); }
   }
 }
 
 @compute @workgroup_size(WG)
 fn tangent_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  at_agent(gid);
   let tile = tile_of(linear_index(gid, nwg));
   let r0 = tile.r0;
   let o0 = tile.o0;
@@ -417,7 +454,7 @@ fn tangent_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   // V a_{l−1}, then + W u_{l−1}
   var s = tile_dots(TileSums(), &vectorVec4, &inputVec4, tile);
   if (args.firstLayer == 0u) { s = tile_dots(s, &paramsVec4, &tangentInVec4, tile); }
-  let vb = clamped4(&vector, args.biasOffset, o0, args.outDim - 1u);
+  let vb = clamped4(&vector, biasOffset, o0, args.outDim - 1u);
   storeTangents(r0, o0, s.row0 + vb);
   storeTangents(r0 + 1u, o0, s.row1 + vb);
   storeTangents(r0 + 2u, o0, s.row2 + vb);
@@ -429,7 +466,7 @@ fn storeTangents(r: u32, o0: u32, s: vec4<f32>) {
   if (r >= args.rows) { return; }
   for (var c = 0u; c < 4u; c++) {
     if (o0 + c < args.outDim) {
-      let at = r * args.outDim + o0 + c;
+      let at = outBlock + r * args.outDim + o0 + c;
       tangentOut[at] = s[c] * slope(args.activation, output[at]);
     }
   }
@@ -437,6 +474,7 @@ fn storeTangents(r: u32, o0: u32, s: vec4<f32>) {
 
 @compute @workgroup_size(WG)
 fn backward_input_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  at_agent(gid);
   let t = linear_index(gid, nwg);
   let inDim = args.inDim;
   let outDim = args.outDim;
@@ -446,11 +484,11 @@ fn backward_input_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
   let r0 = TILE * (t / inTiles);
   if (r0 >= rows) { return; }
   let lastRow = rows - 1u;
-  let g0 = r0 * outDim;
-  let g1 = min(r0 + 1u, lastRow) * outDim;
-  let g2 = min(r0 + 2u, lastRow) * outDim;
-  let g3 = min(r0 + 3u, lastRow) * outDim;
-  let w = (args.weightOffset + i0) / 4u;
+  let g0 = outBlock + r0 * outDim;
+  let g1 = outBlock + min(r0 + 1u, lastRow) * outDim;
+  let g2 = outBlock + min(r0 + 2u, lastRow) * outDim;
+  let g3 = outBlock + min(r0 + 3u, lastRow) * outDim;
+  let w = (weightOffset + i0) / 4u;
   let stride = inDim / 4u;
   // acc[j][c]: row r0 + j, input i0 + c.
   var acc0 = vec4<f32>(0.0);
@@ -492,7 +530,7 @@ fn backward_input_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
 fn storeGradInputs(r: u32, i0: u32, s: vec4<f32>) {
   if (r >= args.rows) { return; }
   for (var c = 0u; c < 4u; c++) {
-    let at = r * args.inDim + i0 + c;
+    let at = inBlock + r * args.inDim + i0 + c;
     gradInput[at] = s[c] * slope(args.inputActivation, input[at]);
   }
 }
@@ -525,9 +563,9 @@ fn block_sums(tile: ParamTile, r0: u32, r1: u32) -> TileSums {
   let outDim = args.outDim;
   var s = TileSums();
   for (var r = r0; r < r1; r++) {
-    let g = row4(&gradOutput, &gradOutputVec4, GRAD_VEC4, r * outDim, tile.o0, outDim);
+    let g = row4(&gradOutput, &gradOutputVec4, GRAD_VEC4, outBlock + r * outDim, tile.o0, outDim);
     var x = vec4<f32>(1.0, 0.0, 0.0, 0.0);
-    if (!tile.isBias) { x = row4(&input, &inputVec4, INPUT_VEC4, r * inDim, tile.i0, inDim); }
+    if (!tile.isBias) { x = row4(&input, &inputVec4, INPUT_VEC4, inBlock + r * inDim, tile.i0, inDim); }
     s.row0 += g.x * x;
     s.row1 += g.y * x;
     s.row2 += g.z * x;
@@ -538,6 +576,7 @@ fn block_sums(tile: ParamTile, r0: u32, r1: u32) -> TileSums {
 
 @compute @workgroup_size(WG)
 fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  at_agent(gid);
   let t = linear_index(gid, nwg);
   if (t >= param_tiles()) { return; }
   let tile = param_tile(t);
@@ -561,13 +600,13 @@ fn storeParamGrads(o: u32, i0: u32, isBias: bool, total: vec4<f32>) {
   if (o >= args.outDim) { return; }
   let keep = args.accumulate != 0u;
   if (isBias) {
-    let at = args.biasOffset + o;
+    let at = biasOffset + o;
     grads[at] = args.scale * total.x + select(0.0, grads[at], keep);
     return;
   }
   for (var c = 0u; c < 4u; c++) {
     if (i0 + c >= args.inDim) { return; }
-    let at = args.weightOffset + o * args.inDim + i0 + c;
+    let at = weightOffset + o * args.inDim + i0 + c;
     grads[at] = args.scale * total[c] + select(0.0, grads[at], keep);
   }
 }
@@ -576,6 +615,7 @@ fn storeParamGrads(o: u32, i0: u32, isBias: bool, total: vec4<f32>) {
 // consecutive invocations share the block's rows.
 @compute @workgroup_size(WG)
 fn backward_params_blocks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  at_agent(gid);
   let t = linear_index(gid, nwg);
   let tiles = param_tiles();
   let b = t / tiles;
@@ -583,7 +623,7 @@ fn backward_params_blocks(@builtin(global_invocation_id) gid: vec3<u32>, @builti
   if (r0 >= args.rows) { return; }
   let tile = param_tile(t % tiles);
   let s = block_sums(tile, r0, min(r0 + ROW_BLOCK, args.rows));
-  let base = b * (args.outDim * (args.inDim + 1u));
+  let base = partial_block(gid) + b * (args.outDim * (args.inDim + 1u));
   storePartials(base, tile.o0, tile.i0, tile.isBias, s.row0);
   storePartials(base, tile.o0 + 1u, tile.i0, tile.isBias, s.row1);
   storePartials(base, tile.o0 + 2u, tile.i0, tile.isBias, s.row2);
@@ -608,13 +648,15 @@ fn storePartials(base: u32, o: u32, i0: u32, isBias: bool, s: vec4<f32>) {
 // added in block order from 0, as backward_params adds them.
 @compute @workgroup_size(WG)
 fn backward_params_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  at_agent(gid);
   let p = linear_index(gid, nwg);
   let weights = args.outDim * args.inDim;
   let count = weights + args.outDim;
   if (p >= count) { return; }
   let blocks = (args.rows + ROW_BLOCK - 1u) / ROW_BLOCK;
   var total = 0.0;
-  for (var b = 0u; b < blocks; b++) { total += partials[b * count + p]; }
-  let at = select(args.biasOffset + p - weights, args.weightOffset + p, p < weights);
+  let agentPartials = partial_block(gid);
+  for (var b = 0u; b < blocks; b++) { total += partials[agentPartials + b * count + p]; }
+  let at = select(biasOffset + p - weights, weightOffset + p, p < weights);
   grads[at] = args.scale * total + select(0.0, grads[at], args.accumulate != 0u);
 }

@@ -4,7 +4,9 @@
  * deviations are the parameters after the layers'. MlpPass runs `forward`
  * after the last layer (so its `output` is the [rows][2D] rows the Gaussian
  * module reads) and `backward` before the first backward layer; MlpTangents
- * runs `forward` on the tangent, with the direction's log-std part.
+ * runs `forward` on the tangent, with the direction's log-std part. For a
+ * population every buffer is agent-major ([P][rows][..] rows, [P][paramStride]
+ * parameter vectors) and each dispatch covers the P agents.
  */
 import gaussianHeadWgsl from '../../shaders/gaussian_head.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
@@ -33,17 +35,23 @@ export interface GaussianHeadOptions {
   rows: number;
   /** Action components D. */
   dim: number;
-  /** Index of the log-stds in parameter vectors. */
+  /** Index of the log-stds in (each agent's block of) parameter vectors. */
   offset: number;
-  /** [rows][D]: where encodeBackward puts dLoss/d means (the network's output gradient). */
+  /** [P][rows][D]: where encodeBackward puts dLoss/d means (the network's output gradient). */
   meanGrads: GPUBuffer;
   label: string;
+  /** Agents P of a population (default 1): rows is per agent. */
+  agents?: number;
+  /** Floats per agent in parameter vectors (source, grads); needed when agents > 1. */
+  paramStride?: number;
 }
 
 /** One head over `rows` rows: its row buffers, and bind groups made on first use of each buffer pairing. */
 export class GaussianHead {
-  /** [rows][2D]: dLoss/d(means, log-stds) per row; a loss writes here before `encodeBackward`. */
+  /** [P][rows][2D]: dLoss/d(means, log-stds) per row; a loss writes here before `encodeBackward`. */
   readonly rowGrads: GPUBuffer;
+  /** Agents P every dispatch covers. */
+  readonly agents: number;
   private readonly forwardArgs: GPUBuffer;
   /** By means buffer: the rows built from it, and a bind group per source. */
   private readonly forwardRows = new Map<GPUBuffer, { rowParams: GPUBuffer; groups: Map<GPUBuffer, GPUBindGroup> }>();
@@ -55,12 +63,18 @@ export class GaussianHead {
     private readonly kernels: GaussianHeadKernels,
     readonly options: GaussianHeadOptions,
   ) {
-    const { rows, dim, label } = options;
-    this.rowGrads = storageBuffer(gpu, `${label}.rowGrads`, rows * 2 * dim * 4);
+    const { rows, dim, offset, label } = options;
+    const agents = options.agents ?? 1;
+    if (!Number.isInteger(agents) || agents < 1) throw new Error(`${label}: agents must be a positive integer, got ${JSON.stringify(agents)}`);
+    if (agents > 1 && !(Number.isInteger(options.paramStride) && options.paramStride! >= offset + dim)) {
+      throw new Error(`${label}: paramStride must be an integer >= offset + dim = ${offset + dim} with ${agents} agents, got ${JSON.stringify(options.paramStride)}`);
+    }
+    this.agents = agents;
+    this.rowGrads = storageBuffer(gpu, `${label}.rowGrads`, agents * rows * 2 * dim * 4);
     this.forwardArgs = this.args(false, 1);
   }
 
-  /** [rows][2D]: the rows built from `means` (one buffer per means buffer, whatever the source). */
+  /** [P][rows][2D]: the rows built from `means` (one buffer per means buffer, whatever the source). */
   rowParams(means: GPUBuffer): GPUBuffer {
     return this.rowsFor(means).rowParams;
   }
@@ -73,7 +87,7 @@ export class GaussianHead {
       group = this.kernels.forward.bind({ args: this.forwardArgs, means, source, rowParams: rows.rowParams }, `${this.options.label}.forward`);
       rows.groups.set(source, group);
     }
-    this.kernels.forward.dispatch(pass, group, this.options.rows);
+    this.kernels.forward.dispatch(pass, group, this.options.rows, undefined, this.agents);
   }
 
   /** Records meanGrads = rowGrads' mean part; grads[offset + i] = scale Σ_r rowGrads[r][D + i] (+ previous when accumulating). */
@@ -88,7 +102,7 @@ export class GaussianHead {
       group = this.kernels.backward.bind({ args, rowGrads: this.rowGrads, meanGrads: this.options.meanGrads, grads }, `${this.options.label}.backward`);
       byArgs.set(argsKey, group);
     }
-    this.kernels.backward.dispatch(pass, group, Math.max(this.options.rows, this.options.dim));
+    this.kernels.backward.dispatch(pass, group, Math.max(this.options.rows, this.options.dim), undefined, this.agents);
   }
 
   destroy(): void {
@@ -98,14 +112,15 @@ export class GaussianHead {
 
   private args(accumulate: boolean, scale: number): GPUBuffer {
     const { rows, dim, offset, label } = this.options;
-    return uniformBuffer(this.gpu, `${label}.args`, this.kernels.args.pack({ rows, dim, offset, accumulate: accumulate ? 1 : 0, scale }));
+    const paramStride = this.options.paramStride ?? 0;
+    return uniformBuffer(this.gpu, `${label}.args`, this.kernels.args.pack({ rows, dim, offset, paramStride, accumulate: accumulate ? 1 : 0, scale }));
   }
 
   private rowsFor(means: GPUBuffer): { rowParams: GPUBuffer; groups: Map<GPUBuffer, GPUBindGroup> } {
     let rows = this.forwardRows.get(means);
     if (!rows) {
       const { rows: count, dim, label } = this.options;
-      rows = { rowParams: storageBuffer(this.gpu, `${label}.rowParams${this.forwardRows.size}`, count * 2 * dim * 4), groups: new Map() };
+      rows = { rowParams: storageBuffer(this.gpu, `${label}.rowParams${this.forwardRows.size}`, this.agents * count * 2 * dim * 4), groups: new Map() };
       this.forwardRows.set(means, rows);
     }
     return rows;

@@ -5,6 +5,12 @@
  * once; `MlpTangents` propagates tangents at a pass's activations. Their
  * encode* methods only record dispatches into the caller's compute pass, so a
  * trainer can put a whole iteration into one submit.
+ *
+ * Populations: an Mlp of P agents holds P parameter vectors, and every buffer
+ * of its passes is agent-major, agent a's block being the buffer a one-agent
+ * network uses (parameter vectors [P][paramStride], rows [P][rows][..] with
+ * rows per agent). Each dispatch covers all P agents, so the dispatch count
+ * does not depend on P.
  */
 import mlpWgsl from '../../shaders/mlp.wgsl?raw';
 import { ShaderFamily, perDevice, type Kernel, type KernelOptions, type StructView, recordChecked } from '../gpu/kernel';
@@ -14,6 +20,8 @@ import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL, wgslConstants } from '../gpu/wgsl';
 import type { DenseLayer, MlpLayout, Activation } from '../nn/mlp';
 import type { AdapterDescription, GpuContext } from '../gpu/device';
+import { assertAgents, type Agents } from '../gpu/agents';
+import { MAX_POPULATION } from '../core/population';
 import { GaussianHead, gaussianHeadKernels, type GaussianHeadKernels } from './gaussianHead';
 
 const ACTIVATION_CODE: Record<Activation, number> = { identity: 0, tanh: 1 };
@@ -94,6 +102,16 @@ export const MLP_SOURCES = [
 /** Bytes of a vector in the parameter layout: whole vec4s, as the aligned kernels read them. */
 export function parameterVectorBytes(layout: MlpLayout): number {
   return Math.ceil(layout.paramCount / 4) * 16;
+}
+
+/**
+ * Floats per agent in a population's parameter-space vectors (params, grads,
+ * directions): paramCount rounded up to whole vec4s, so every agent's weight
+ * rows keep the alignment the vec4 kernels need. Agent a's vector starts at
+ * a · paramStride; the floats past paramCount are padding the kernels never write.
+ */
+export function parameterStride(layout: MlpLayout): number {
+  return parameterVectorBytes(layout) / 4;
 }
 
 /** Whether W's rows start on 16-byte boundaries, so the vec4 weight path applies. */
@@ -314,16 +332,19 @@ export class MlpKernels {
 
 /**
  * What `Mlp.prepare` binds. Buffers are GpuArrays (dtype and shape checked) or
- * raw GPUBuffers (size checked).
+ * raw GPUBuffers (size checked). For a network of P > 1 agents each buffer
+ * holds P agent-major blocks: shapes gain a leading [P], parameter vectors
+ * are [P][paramStride].
  */
 export interface MlpPassOptions {
+  /** Rows per agent. */
   rows: number;
-  /** f32 [rows][inputDim]: the network input. */
+  /** f32 [rows][inputDim] ([P][rows][inputDim]): the network input. */
   input: BufferArg;
   label: string;
-  /** f32 [paramCount]: parameters to evaluate (default the network's own; e.g. TRPO candidate parameters). */
+  /** f32 [paramCount] ([P][paramStride]): parameters to evaluate (default the network's own; e.g. TRPO candidate parameters). */
   params?: BufferArg;
-  /** f32 [paramCount]: where encodeBackward writes dLoss/dθ (default the network's own grads). */
+  /** f32 [paramCount] ([P][paramStride]): where encodeBackward writes dLoss/dθ (default the network's own grads). */
   grads?: BufferArg;
   /** Also compute dLoss/d input into `gradInput` during encodeBackward. */
   inputGradient?: boolean;
@@ -335,22 +356,39 @@ export interface BackwardOptions {
   accumulate?: boolean;
   /** Factor applied to the parameter gradients (e.g. 1/minibatches). */
   scale?: number;
-  /** f32 [paramCount]: where this backward writes dLoss/dθ (default the pass's grads), e.g. the FVP's Jᵀw. */
+  /** f32 [paramCount] ([P][paramStride]): where this backward writes dLoss/dθ (default the pass's grads), e.g. the FVP's Jᵀw. */
   grads?: BufferArg;
 }
 
-/** A network's parameter and gradient vectors as GpuArrays, f32 [paramCount]. */
+/** A network's parameter and gradient vectors as GpuArrays, f32 [paramCount] (P agents: [P][paramStride]). */
 export interface MlpArrays {
   params: GpuArray<'f32'>;
   grads: GpuArray<'f32'>;
 }
 
-/** The shape of a parameter-space vector argument. */
-const parameterSpec = (layout: MlpLayout) => ({ dtype: 'f32' as const, shape: [layout.paramCount], layout: '[paramCount]' });
+/**
+ * The shape of a parameter-space vector argument: [paramCount] for one agent,
+ * [P][paramStride] for P (a GpuArray of P agents' vectors, padding included).
+ */
+function parameterSpec(layout: MlpLayout, agents: number) {
+  return agents === 1
+    ? { dtype: 'f32' as const, shape: [layout.paramCount], layout: '[paramCount]' }
+    : { dtype: 'f32' as const, shape: [agents, parameterStride(layout)], layout: '[P][paramStride]' };
+}
 
-/** A network: its layout and its own parameter and gradient buffers (f32[paramCount]). */
+/** Options of `Mlp.create`. */
+export interface MlpOptions {
+  /**
+   * Agents P of a population (default 1): a count, or the population's Agents
+   * (the MLP reads no hyperparameter, only its count). Each agent has its own
+   * parameters and gradients; the passes' rows are per agent.
+   */
+  agents?: number | Agents;
+}
+
+/** A network: its layout and its own parameter and gradient buffers (f32 [paramCount]; P agents: [P][paramStride]). */
 export class Mlp {
-  /** `params` and `grads` as GpuArrays, f32 [paramCount]. */
+  /** `params` and `grads` as GpuArrays, f32 [paramCount] (P agents: [P][paramStride]). */
   readonly arrays: MlpArrays;
 
   private constructor(
@@ -358,32 +396,48 @@ export class Mlp {
     private readonly kernels: MlpKernels,
     readonly layout: MlpLayout,
     readonly label: string,
+    /** Agents P: the parameter vectors held, and the agents every pass's dispatch covers. */
+    readonly agents: number,
     readonly params: GPUBuffer,
     readonly grads: GPUBuffer,
   ) {
-    const vector = (buffer: GPUBuffer) => GpuArray.wrap(gpu, buffer, 'f32', [layout.paramCount]);
+    const { shape } = parameterSpec(layout, agents);
+    const vector = (buffer: GPUBuffer) => GpuArray.wrap(gpu, buffer, 'f32', shape);
     this.arrays = { params: vector(params), grads: vector(grads) };
   }
 
-  /** A network of `layout` with zeroed parameter and gradient buffers (f32 [paramCount]) labelled `label`. */
-  static create(gpu: GpuContext, kernels: MlpKernels, layout: MlpLayout, label: string): Mlp {
-    const bytes = parameterVectorBytes(layout);
-    return new Mlp(gpu, kernels, layout, label, storageBuffer(gpu, `${label}.params`, bytes), storageBuffer(gpu, `${label}.grads`, bytes));
+  /**
+   * A network of `layout` with zeroed parameter and gradient buffers labelled
+   * `label`: f32 [paramCount], or with `options.agents` P > 1 agent-major
+   * [P][paramStride] (agent a's vector at a · parameterStride(layout)).
+   */
+  static create(gpu: GpuContext, kernels: MlpKernels, layout: MlpLayout, label: string, options: MlpOptions = {}): Mlp {
+    const agents = agentCount(`${label}: Mlp.create`, options.agents);
+    const bytes = agents * parameterVectorBytes(layout);
+    return new Mlp(gpu, kernels, layout, label, agents, storageBuffer(gpu, `${label}.params`, bytes), storageBuffer(gpu, `${label}.grads`, bytes));
   }
 
-  /** Queues a write of the parameters (f32 [paramCount], `layout`'s order); throws on another type or length. */
+  /**
+   * Queues a write of the parameters: f32 [paramCount] in `layout`'s order,
+   * or for P agents [P][paramCount] (agent after agent, unpadded); throws on
+   * another type or length.
+   */
   setParams(values: Float32Array): void {
     if (!(values instanceof Float32Array)) throw new Error(`${this.label}.setParams: values must be a Float32Array, got ${values === null || typeof values !== 'object' ? String(values) : (values as object).constructor.name}`);
-    if (values.length !== this.layout.paramCount) {
-      throw new Error(`${this.label}.setParams: expected ${this.layout.paramCount} values, got ${values.length}`);
+    const { paramCount } = this.layout;
+    const P = this.agents;
+    if (values.length !== P * paramCount) {
+      const expected = P === 1 ? `${paramCount}` : `${P} agents × ${paramCount} = ${P * paramCount} ([P][paramCount])`;
+      throw new Error(`${this.label}.setParams: expected ${expected} values, got ${values.length}`);
     }
     // A copy, so views of shared or offset memory are accepted too.
-    this.gpu.device.queue.writeBuffer(this.params, 0, new Float32Array(values));
+    if (P === 1) this.gpu.device.queue.writeBuffer(this.params, 0, new Float32Array(values));
+    else this.gpu.device.queue.writeBuffer(this.params, 0, this.padded(values));
   }
 
-  /** Reads the parameters back (f32 [paramCount]) after queued work. */
-  readParams(): Promise<Float32Array> {
-    return readFloat32(this.gpu, this.params, 0, this.layout.paramCount);
+  /** Reads the parameters back after queued work: f32 [paramCount], or [P][paramCount] (unpadded) for P agents. */
+  async readParams(): Promise<Float32Array> {
+    return this.readVectors(this.params);
   }
 
   /** The forward/backward kernel shape this network's passes use. */
@@ -391,9 +445,9 @@ export class Mlp {
     return this.kernels.shape;
   }
 
-  /** Reads the gradient buffer back (f32 [paramCount]) after queued work. */
-  readGrads(): Promise<Float32Array> {
-    return readFloat32(this.gpu, this.grads, 0, this.layout.paramCount);
+  /** Reads the gradient buffer back after queued work: f32 [paramCount], or [P][paramCount] (unpadded) for P agents. */
+  async readGrads(): Promise<Float32Array> {
+    return this.readVectors(this.grads);
   }
 
   /** Releases the parameter and gradient buffers (passes are released by their own destroy). */
@@ -408,12 +462,50 @@ export class Mlp {
    * destroyed GpuArray is one error naming the option.
    */
   prepare(options: MlpPassOptions): MlpPass {
-    return new MlpPass(this.gpu, this.kernels, this.layout, {
-      ...options,
-      params: options.params ?? this.arrays.params,
-      grads: options.grads ?? this.arrays.grads,
-    });
+    return new MlpPass(
+      this.gpu,
+      this.kernels,
+      this.layout,
+      {
+        ...options,
+        params: options.params ?? this.arrays.params,
+        grads: options.grads ?? this.arrays.grads,
+      },
+      this.agents,
+    );
   }
+
+  /** [P][paramCount] values spread into [P][paramStride] vectors (zero padding). */
+  private padded(values: Float32Array): Float32Array<ArrayBuffer> {
+    const { paramCount } = this.layout;
+    const stride = parameterStride(this.layout);
+    const out = new Float32Array(this.agents * stride);
+    for (let a = 0; a < this.agents; a++) out.set(values.subarray(a * paramCount, (a + 1) * paramCount), a * stride);
+    return out;
+  }
+
+  /** A parameter-space buffer's P vectors, the padding dropped: [P][paramCount]. */
+  private async readVectors(buffer: GPUBuffer): Promise<Float32Array> {
+    const { paramCount } = this.layout;
+    if (this.agents === 1) return readFloat32(this.gpu, buffer, 0, paramCount);
+    const stride = parameterStride(this.layout);
+    const all = await readFloat32(this.gpu, buffer, 0, this.agents * stride);
+    const out = new Float32Array(this.agents * paramCount);
+    for (let a = 0; a < this.agents; a++) out.set(all.subarray(a * stride, a * stride + paramCount), a * paramCount);
+    return out;
+  }
+}
+
+/** The agent count of `agents` (default 1), checked: one line naming the option and its range. */
+function agentCount(where: string, agents: number | Agents | undefined): number {
+  if (agents === undefined) return 1;
+  if (typeof agents === 'number') {
+    if (!Number.isInteger(agents) || agents < 1 || agents > MAX_POPULATION) throw new Error(`${where}: agents must be an integer in [1, ${MAX_POPULATION}], got ${agents}`);
+    return agents;
+  }
+  assertAgents(where, agents);
+  if (agents.count > MAX_POPULATION) throw new Error(`${where}: agents.count must be at most ${MAX_POPULATION}, got ${agents.count}`);
+  return agents.count;
 }
 
 /**
@@ -438,7 +530,7 @@ interface BackwardVariant {
   bindGroups: GPUBindGroup[][];
 }
 
-/** An MlpPass's buffers as GpuArrays, f32. */
+/** An MlpPass's buffers as GpuArrays, f32; for P > 1 agents each shape gains a leading [P] (params: [P][paramStride]). */
 export interface MlpPassArrays {
   /** [rows][inputDim] */
   input: GpuArray<'f32'>;
@@ -456,8 +548,12 @@ export interface MlpPassArrays {
   gradInput: GpuArray<'f32'> | null;
 }
 
-/** See Mlp.prepare. Every buffer, uniform and bind group is created here, once. */
+/**
+ * See Mlp.prepare. Every buffer, uniform and bind group is created here, once.
+ * With P agents every row buffer below is [P][rows][..] and every dispatch covers the P agents.
+ */
 export class MlpPass {
+  /** Rows per agent. */
   readonly rows: number;
   readonly label: string;
   /** [rows][inputDim], the network input (for a GpuArray view, its whole buffer). */
@@ -493,19 +589,23 @@ export class MlpPass {
     readonly kernels: MlpKernels,
     readonly layout: MlpLayout,
     private readonly options: Required<Omit<MlpPassOptions, 'inputGradient'>> & { inputGradient?: boolean },
+    /** Agents P every dispatch covers (the network's). */
+    readonly agents = 1,
   ) {
     const { rows, label } = options;
     if (!Number.isInteger(rows) || rows < 1) throw new Error(`${label}: rows must be a positive integer, got ${JSON.stringify(rows)}`);
-    const inputBytes = rows * layout.inputDim * 4;
-    const input = bufferArg(label, 'input', options.input, { dtype: 'f32', shape: [rows, layout.inputDim], layout: '[rows][inputDim]' });
-    const params = bufferArg(label, 'params', options.params, parameterSpec(layout));
-    bufferArg(label, 'grads', options.grads, parameterSpec(layout));
+    const P = agents;
+    const inputBytes = P * rows * layout.inputDim * 4;
+    const input = bufferArg(label, 'input', options.input, rowSpec(P, rows, layout.inputDim, 'inputDim'));
+    const params = bufferArg(label, 'params', options.params, parameterSpec(layout, P));
+    bufferArg(label, 'grads', options.grads, parameterSpec(layout, P));
     // Also read as vec4s, and a vec4 binding needs 16 bytes.
     if ('usage' in input && input.size < Math.max(16, inputBytes)) {
-      throw new Error(`${label}: input buffer ${input.label} holds ${input.size} bytes, ${rows} rows × ${layout.inputDim} need ${Math.max(16, inputBytes)}`);
+      const agentsTimes = P === 1 ? '' : `${P} agents × `;
+      throw new Error(`${label}: input buffer ${input.label} holds ${input.size} bytes, ${agentsTimes}${rows} rows × ${layout.inputDim} need ${Math.max(16, inputBytes)}`);
     }
     for (const [name, buffer] of [['params', params], ['grads', options.grads]] as const) {
-      if ('usage' in buffer) checkParamBuffer(label, name, buffer, layout);
+      if ('usage' in buffer) checkParamBuffer(label, name, buffer, layout, P);
     }
     this.rows = rows;
     this.label = label;
@@ -514,10 +614,10 @@ export class MlpPass {
     this.input = argBuffer(input);
     this.params = argBuffer(params);
     const layers = layout.layers;
-    this.activations = layers.map((layer, l) => storageBuffer(gpu, `${label}.activations${l}`, rows * layer.outDim * 4));
-    this.gradPreActivations = layers.map((layer, l) => storageBuffer(gpu, `${label}.gradPreActivation${l}`, rows * layer.outDim * 4));
+    this.activations = layers.map((layer, l) => storageBuffer(gpu, `${label}.activations${l}`, P * rows * layer.outDim * 4));
+    this.gradPreActivations = layers.map((layer, l) => storageBuffer(gpu, `${label}.gradPreActivation${l}`, P * rows * layer.outDim * 4));
     this.gradInput = options.inputGradient ? storageBuffer(gpu, `${label}.gradInput`, inputBytes) : null;
-    this.partials = kernels.reduction === 'split' ? storageBuffer(gpu, `${label}.partials`, partialBytes(layout, rows)) : null;
+    this.partials = kernels.reduction === 'split' ? storageBuffer(gpu, `${label}.partials`, P * partialBytes(layout, rows)) : null;
     this.layerArgs = UniformSlots.create(gpu, kernels.denseArgs, layers.map((layer, l) => this.denseArgs(layer, l, {})), `${label}.args`);
     if (layout.head === 'gaussian') for (const name of ['params', 'grads'] as const) headBuffer(options[name], `${label}: ${name}`);
     this.head =
@@ -528,22 +628,25 @@ export class MlpPass {
             offset: layout.headOffset,
             meanGrads: this.gradPreActivations[layers.length - 1],
             label: `${label}.head`,
+            agents: P,
+            paramStride: parameterStride(layout),
           })
         : null;
-    const perLayer = (buffers: readonly GPUBuffer[]) => buffers.map((b, l) => GpuArray.wrap(gpu, b, 'f32', [rows, layers[l].outDim]));
+    const rowsOf = (width: number) => rowSpec(P, rows, width, '').shape;
+    const perLayer = (buffers: readonly GPUBuffer[]) => buffers.map((b, l) => GpuArray.wrap(gpu, b, 'f32', rowsOf(layers[l].outDim)));
     // A GpuArray given has been checked to be f32.
     const asArray = (value: BufferArg, shape: number[]) => (value instanceof GpuArray ? (value as GpuArray<'f32'>) : GpuArray.wrap(gpu, value, 'f32', shape));
     const activations = perLayer(this.activations);
     const gradPreActivations = perLayer(this.gradPreActivations);
     this.arrays = {
-      input: asArray(options.input, [rows, layout.inputDim]),
-      params: asArray(options.params, [layout.paramCount]),
+      input: asArray(options.input, rowsOf(layout.inputDim)),
+      params: asArray(options.params, parameterSpec(layout, P).shape),
       activations,
       gradPreActivations,
       // With a Gaussian head: its [rows][2·outputDim] rows (means, then log-stds).
-      output: this.head ? GpuArray.wrap(gpu, this.output, 'f32', [rows, 2 * layout.outputDim]) : activations[activations.length - 1],
-      gradOutput: this.head ? GpuArray.wrap(gpu, this.head.rowGrads, 'f32', [rows, 2 * layout.outputDim]) : gradPreActivations[gradPreActivations.length - 1],
-      gradInput: this.gradInput ? GpuArray.wrap(gpu, this.gradInput, 'f32', [rows, layout.inputDim]) : null,
+      output: this.head ? GpuArray.wrap(gpu, this.output, 'f32', rowsOf(2 * layout.outputDim)) : activations[activations.length - 1],
+      gradOutput: this.head ? GpuArray.wrap(gpu, this.head.rowGrads, 'f32', rowsOf(2 * layout.outputDim)) : gradPreActivations[gradPreActivations.length - 1],
+      gradInput: this.gradInput ? GpuArray.wrap(gpu, this.gradInput, 'f32', rowsOf(layout.inputDim)) : null,
     };
 
     this.forwardDispatches = layers.map((layer, l) => {
@@ -570,7 +673,7 @@ export class MlpPass {
   }
 
   /**
-   * [rows][distParamsPerRow]: the last layer's post-activation (logits, values),
+   * [P][rows][distParamsPerRow]: the last layer's post-activation (logits, values),
    * or with a Gaussian head the means then the log-stds of every row.
    */
   get output(): GPUBuffer {
@@ -578,12 +681,12 @@ export class MlpPass {
     return this.head ? this.head.rowParams(last) : last;
   }
 
-  /** [rows][distParamsPerRow]: write dLoss/d(output pre-activation, log-stds) here before encodeBackward. */
+  /** [P][rows][distParamsPerRow]: write dLoss/d(output pre-activation, log-stds) here before encodeBackward. */
   get gradOutput(): GPUBuffer {
     return this.head ? this.head.rowGrads : this.gradPreActivations[this.gradPreActivations.length - 1];
   }
 
-  /** Dispatches recorded by encodeForward (one per layer, and the head's). */
+  /** Dispatches recorded by encodeForward (one per layer, and the head's), whatever the number of agents. */
   get dispatchCount(): number {
     return this.layout.layers.length + (this.head ? 1 : 0);
   }
@@ -610,7 +713,7 @@ export class MlpPass {
   encodeForward(pass: GPUComputePassEncoder): void {
     recordChecked(this.gpu, `${this.label}.encodeForward`, pass, (pass) => {
       this.assertInputsAlive(`${this.label}.encodeForward`);
-      for (const d of this.forwardDispatches) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
+      for (const d of this.forwardDispatches) d.kernel.dispatch(pass, d.bindGroup, d.invocations, undefined, this.agents);
       this.head?.encodeForward(pass, this.activations[this.activations.length - 1], this.params);
     });
   }
@@ -629,9 +732,11 @@ export class MlpPass {
       const variant = this.backwardVariant(grads, options.accumulate ?? false, options.scale ?? 1);
       if (this.head) this.head.encodeBackward(pass, headBuffer(grads, `${where}: grads`), options.accumulate ?? false, options.scale ?? 1);
       for (let l = this.layout.layers.length - 1; l >= 0; l--) {
-        this.kernels.backwardParams(this.layout.layers[l]).forEach(({ kernel, invocations }, k) => kernel.dispatch(pass, variant.bindGroups[l][k], invocations(this.rows)));
+        this.kernels
+          .backwardParams(this.layout.layers[l])
+          .forEach(({ kernel, invocations }, k) => kernel.dispatch(pass, variant.bindGroups[l][k], invocations(this.rows), undefined, this.agents));
         const d = this.inputDispatches[l];
-        if (d) d.kernel.dispatch(pass, d.bindGroup, d.invocations);
+        if (d) d.kernel.dispatch(pass, d.bindGroup, d.invocations, undefined, this.agents);
       }
     });
   }
@@ -653,6 +758,7 @@ export class MlpPass {
       outDim: layer.outDim,
       weightOffset: layer.weightOffset,
       biasOffset: layer.biasOffset,
+      paramStride: parameterStride(this.layout),
       activation: ACTIVATION_CODE[layer.activation],
       // The network input has no activation: its slope is 1.
       inputActivation: l === 0 ? ACTIVATION_CODE.identity : ACTIVATION_CODE[this.layout.layers[l - 1].activation],
@@ -663,10 +769,10 @@ export class MlpPass {
   }
 
   private backwardVariant(gradsArg: BufferArg, accumulate: boolean, scale: number): BackwardVariant {
-    const grads = bufferArg(`${this.label}.encodeBackward`, 'grads', gradsArg, parameterSpec(this.layout));
+    const grads = bufferArg(`${this.label}.encodeBackward`, 'grads', gradsArg, parameterSpec(this.layout, this.agents));
     let byScale = this.backwardVariants.get(gradsArg);
     if (!byScale) {
-      if ('usage' in grads) checkParamBuffer(this.label, 'grads', grads, this.layout);
+      if ('usage' in grads) checkParamBuffer(this.label, 'grads', grads, this.layout, this.agents);
       this.backwardVariants.set(gradsArg, (byScale = new Map()));
     }
     const key = `${accumulate}:${Math.fround(scale)}`;
@@ -697,10 +803,20 @@ export class MlpPass {
   }
 }
 
-function checkParamBuffer(label: string, name: string, buffer: GPUBuffer, layout: MlpLayout): void {
-  if (buffer.size < layout.paramCount * 4) {
-    throw new Error(`${label}: ${name} buffer ${buffer.label} holds ${buffer.size} bytes, ${layout.paramCount} parameters need ${layout.paramCount * 4}`);
+/** A raw parameter-space buffer must reach the last agent's last parameter ([P][paramStride], the last vector unpadded). */
+function checkParamBuffer(label: string, name: string, buffer: GPUBuffer, layout: MlpLayout, agents: number): void {
+  const need = ((agents - 1) * parameterStride(layout) + layout.paramCount) * 4;
+  if (buffer.size < need) {
+    const what = agents === 1 ? `${layout.paramCount} parameters` : `${agents} agents × ${parameterStride(layout)} floats ([P][paramStride])`;
+    throw new Error(`${label}: ${name} buffer ${buffer.label} holds ${buffer.size} bytes, ${what} need ${need}`);
   }
+}
+
+/** The spec of a row buffer: [rows][width], or [P][rows][width] for P agents. */
+function rowSpec(agents: number, rows: number, width: number, widthName: string) {
+  return agents === 1
+    ? { dtype: 'f32' as const, shape: [rows, width], layout: `[rows][${widthName}]` }
+    : { dtype: 'f32' as const, shape: [agents, rows, width], layout: `[P][rows][${widthName}]` };
 }
 
 /**
@@ -711,7 +827,7 @@ function checkParamBuffer(label: string, name: string, buffer: GPUBuffer, layout
  * use of a direction buffer and reused after that.
  */
 export class MlpTangents {
-  /** u_l for every layer, [rows][outDim_l]. */
+  /** u_l for every layer, [rows][outDim_l] ([P][rows][outDim_l] for the pass's P agents). */
   readonly outputs: readonly GPUBuffer[];
   private readonly kernels: LayerKernel[];
   private readonly groups = new Map<BufferArg, GPUBindGroup[]>();
@@ -719,25 +835,29 @@ export class MlpTangents {
   private constructor(gpu: GpuContext, private readonly pass: MlpPass, tangents: LayerKernels, readonly label: string) {
     const layers = pass.layout.layers;
     this.kernels = layers.map((layer) => tangents.for(layer));
-    this.outputs = layers.map((layer, l) => storageBuffer(gpu, `${label}.tangent${l}`, pass.rows * layer.outDim * 4));
+    this.outputs = layers.map((layer, l) => storageBuffer(gpu, `${label}.tangent${l}`, pass.agents * pass.rows * layer.outDim * 4));
   }
 
   static async create(gpu: GpuContext, pass: MlpPass, label: string): Promise<MlpTangents> {
     return new MlpTangents(gpu, pass, await pass.kernels.tangents(), label);
   }
 
-  /** [rows][distParamsPerRow]: J v, the network output's tangent (with a Gaussian head, then v's log-std part on every row). */
+  /** [P][rows][distParamsPerRow]: J v, the network output's tangent (with a Gaussian head, then v's log-std part on every row). */
   get output(): GPUBuffer {
     const last = this.outputs[this.outputs.length - 1];
     return this.pass.head ? this.pass.head.rowParams(last) : last;
   }
 
-  /** Records the tangents along `vector`: f32 [paramCount], or a raw buffer of parameterVectorBytes (whole vec4s). */
+  /**
+   * Records the tangents along `vector`: f32 [paramCount], or a raw buffer of
+   * parameterVectorBytes (whole vec4s); for P agents [P][paramStride], each
+   * agent's tangent along its own direction.
+   */
   encode(pass: GPUComputePassEncoder, vector: BufferArg): void {
     assertArraysAlive(`${this.label}.encode`, { vector });
     this.pass.assertInputsAlive(`${this.label}.encode`);
     const groups = this.groupsFor(vector);
-    this.kernels.forEach(({ kernel, invocations }, l) => kernel.dispatch(pass, groups[l], invocations(this.pass.rows)));
+    this.kernels.forEach(({ kernel, invocations }, l) => kernel.dispatch(pass, groups[l], invocations(this.pass.rows), undefined, this.pass.agents));
     this.pass.head?.encodeForward(pass, this.outputs[this.outputs.length - 1], headBuffer(vector, `${this.label}.encode: vector`));
   }
 
@@ -749,10 +869,11 @@ export class MlpTangents {
     let groups = this.groups.get(vectorArg);
     if (groups) return groups;
     const { pass } = this;
-    const need = parameterVectorBytes(pass.layout);
-    const vector = bufferArg(`${this.label}.encode`, 'vector', vectorArg, parameterSpec(pass.layout));
+    const need = pass.agents * parameterVectorBytes(pass.layout);
+    const vector = bufferArg(`${this.label}.encode`, 'vector', vectorArg, parameterSpec(pass.layout, pass.agents));
     if ('usage' in vector && vector.size < need) {
-      throw new Error(`${this.label}: vector ${vector.label} holds ${vector.size} bytes, needs ${need} (parameterVectorBytes: whole vec4s)`);
+      const times = pass.agents === 1 ? '' : `${pass.agents} agents × `;
+      throw new Error(`${this.label}: vector ${vector.label} holds ${vector.size} bytes, needs ${need} (${times}parameterVectorBytes: whole vec4s)`);
     }
     groups = pass.layout.layers.map((_, l) => {
       const input = pass.layerInput(l);
