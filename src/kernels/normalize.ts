@@ -37,6 +37,9 @@ export function initialMoments(dim: number): Float32Array<ArrayBuffer> {
   return m;
 }
 
+/** The normalize family: common.wgsl, the AgentParams struct, normalize.wgsl. */
+export const NORMALIZE_SOURCES: readonly string[] = [COMMON_WGSL, agentParamsWgsl(), normalizeWgsl];
+
 interface NormalizeFamily {
   normalizeRows: Kernel;
   partialMoments: Kernel;
@@ -50,7 +53,7 @@ interface NormalizeFamily {
 
 function normalizeFamily(gpu: GpuContext): Promise<NormalizeFamily> {
   return perDevice(gpu, 'kernels:normalize', async () => {
-    const family = await ShaderFamily.load(gpu, 'normalize', [COMMON_WGSL, agentParamsWgsl(), normalizeWgsl]);
+    const family = await ShaderFamily.load(gpu, 'normalize', NORMALIZE_SOURCES);
     const k = await family.kernels({ normalize_rows: {}, partial_moments: {}, merge_moments: {}, discounted_returns: {}, scale_rewards: {} });
     return {
       normalizeRows: k.normalize_rows,

@@ -21,6 +21,11 @@ import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL } from '../gpu/wgsl';
 import { CATEGORICAL, type ActionDistribution } from './distribution';
 
+/** The policy family over `distribution`: common.wgsl, random.wgsl, the AgentParams struct, the distribution module, policy.wgsl. */
+export function policySources(distribution: ActionDistribution): string[] {
+  return [COMMON_WGSL, randomWgsl, agentParamsWgsl(), distribution.wgsl, policyWgsl];
+}
+
 export interface PolicyShape {
   /** Rows per agent. */
   rows: number;
@@ -93,7 +98,7 @@ export class PolicyKernels {
   /** Compiles policy.wgsl over `distribution` once per device. */
   static create(gpu: GpuContext, distribution: ActionDistribution = CATEGORICAL): Promise<PolicyKernels> {
     return perDevice(gpu, `policy:${distribution.name}`, async () => {
-      const family = await ShaderFamily.load(gpu, 'policy', [COMMON_WGSL, randomWgsl, agentParamsWgsl(), distribution.wgsl, policyWgsl]);
+      const family = await ShaderFamily.load(gpu, 'policy', policySources(distribution));
       const k = await family.kernels({
         log_prob_entropy: undefined,
         kl_divergence: undefined,
