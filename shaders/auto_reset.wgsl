@@ -30,13 +30,24 @@
 // (env, episode + 1), the step count restarts at 0; otherwise next = reached.
 // Episode e of env n draws its reset bits from philox4x32((n, e, draw, 0),
 // (seed, STREAM_RESET)), so a seed fixes every start state.
+//
+// Populations: a family steps numEnvs envs for each of P agents (workgroup id z),
+// env n of agent a keyed by agent a's seed and the within-agent index n, so agent a
+// draws exactly what a single run with its seed draws.
 
 
-// Shared by every env of a vectorized env or rollout.
+// Shared by every env of a vectorized env or rollout (numEnvs per agent).
 struct VecEnvArgs {
   numEnvs: u32,
-  seed: u32,
   maxEpisodeSteps: u32,
+}
+
+// The agents' seeds, 4 per vec4 (AGENT_SEED_ROWS · 4 = MAX_POPULATION), copied once
+// from their AgentParams records (seeds never change on the GPU). A uniform, not the
+// agents' storage buffer: act_and_step and vec_env's step already bind WebGPU's
+// default 8 storage buffers. Families bind it as `agentSeeds`.
+struct AgentSeeds {
+  seeds: array<vec4<u32>, AGENT_SEED_ROWS>,
 }
 
 struct ResetKey {
@@ -60,9 +71,9 @@ fn reset_uniform4(key: ResetKey, width: f32) -> vec4<f32> {
   return width * (u - 0.5);
 }
 
-// The start state of episode `episode` of env `env`.
-fn episode_start(envArgs: VecEnvArgs, p: EnvParams, env: u32, episode: u32) -> EnvState {
-  return env_reset(ResetKey(env, episode, envArgs.seed), p);
+// The start state of episode `episode` of env `env` (within its agent, whose seed is `seed`).
+fn episode_start(seed: u32, p: EnvParams, env: u32, episode: u32) -> EnvState {
+  return env_reset(ResetKey(env, episode, seed), p);
 }
 
 struct EnvTransition {
@@ -78,8 +89,9 @@ struct EnvTransition {
   episode: u32,
 }
 
-// One step of env `env` from `state`, `elapsed` steps into its episode `episode`.
-fn auto_reset_step(envArgs: VecEnvArgs, p: EnvParams, env: u32, state: EnvState, action: EnvAction, elapsed: u32, episode: u32) -> EnvTransition {
+// One step of env `env` (within the agent whose seed is `seed`) from `state`,
+// `elapsed` steps into its episode `episode`.
+fn auto_reset_step(envArgs: VecEnvArgs, p: EnvParams, seed: u32, env: u32, state: EnvState, action: EnvAction, elapsed: u32, episode: u32) -> EnvTransition {
   let reached = env_step(state, action, p);
   let terminated = env_terminated(reached, p);
   let reward = env_reward(state, action, reached, terminated, p);
@@ -89,7 +101,7 @@ fn auto_reset_step(envArgs: VecEnvArgs, p: EnvParams, env: u32, state: EnvState,
   // A branch, not a select: a reset costs more than the physics, and resets are rare.
   if (terminated || truncated) {
     transition.episode = episode + 1u;
-    transition.next = episode_start(envArgs, p, env, transition.episode);
+    transition.next = episode_start(seed, p, env, transition.episode);
     transition.elapsed = 0u;
   }
   return transition;

@@ -1,6 +1,11 @@
 // Observation normalisation and return-based reward scaling (VecNormalize's
 // semantics), every statistic kept and updated on the GPU.
 //
+// Populations: every buffer is agent-major, agent a's block being what a single run
+// binds (described here), and a dispatch covers every agent (workgroup id z); the
+// discount γ is each agent's own (agents[agent].gamma, AgentParams loaded before this
+// file with common.wgsl). Block sizes come from the args, per agent.
+//
 // Running moments, `moments`: [D][3] f32, per component (mean, var, count).
 // The count is kept per component so that one invocation per component merges
 // without reading another invocation's result. Initially (0, 1, epsilon count).
@@ -8,7 +13,8 @@
 // Entry points (index i = t * N + env for time-major [T][N] data; rows of D f32):
 //   normalize_rows     rows·D invocations: out = clamp((x − mean) / sqrt(var + eps), ±clip)
 //   partial_moments    N invocations: the mean and M2 = Σ(x − mean)² of env n's T rows,
-//                      per component, by Welford's update → partials [N][D][2]
+//                      per component, by Welford's update → partials [N][D][2]; an agent's
+//                      block of samples is inputRows rows (its first T·N are read)
 //   merge_moments      D invocations: the batch moments from the N partials (T rows
 //                      each) by Chan's parallel merge, then merged into `moments`:
 //                        δ = mean_b − mean_a,  n = n_a + n_b
@@ -21,6 +27,7 @@
 override WG: u32 = 64;
 
 struct NormalizeArgs {
+  // per agent
   rows: u32,
   dim: u32,
   clip: f32,
@@ -31,12 +38,14 @@ struct MomentsArgs {
   numEnvs: u32,
   numSteps: u32,
   dim: u32,
+  // rows of one agent's block of samples (≥ numSteps · numEnvs: a rollout's obs also
+  // holds its bootstrap and final observations)
+  inputRows: u32,
 }
 
 struct ReturnArgs {
   numEnvs: u32,
   numSteps: u32,
-  gamma: f32,
   clip: f32,
   epsilon: f32,
 }
@@ -52,81 +61,97 @@ struct ReturnArgs {
 @group(0) @binding(8) var<storage, read_write> accumulator: array<f32>;
 @group(0) @binding(9) var<storage, read_write> discounted: array<f32>;
 @group(0) @binding(10) var<storage, read_write> scaled: array<f32>;
+@group(0) @binding(11) var<storage, read> agents: array<AgentParams>;
 
 @compute @workgroup_size(WG)
 fn normalize_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg);
+  let agent = agent_index(gid);
+  let j = linear_index(gid, nwg);
   let D = normalizeArgs.dim;
-  if (i >= normalizeArgs.rows * D) { return; }
-  let k = i % D;
-  let scale = sqrt(moments[k * 3u + 1u] + normalizeArgs.epsilon);
-  normalized[i] = clamp((samples[i] - moments[k * 3u]) / scale, -normalizeArgs.clip, normalizeArgs.clip);
+  if (j >= normalizeArgs.rows * D) { return; }
+  let i = agent * normalizeArgs.rows * D + j;
+  let m = (agent * D + j % D) * 3u;
+  let scale = sqrt(moments[m + 1u] + normalizeArgs.epsilon);
+  normalized[i] = clamp((samples[i] - moments[m]) / scale, -normalizeArgs.clip, normalizeArgs.clip);
 }
 
 @compute @workgroup_size(WG)
 fn partial_moments(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
   let env = linear_index(gid, nwg);
   let N = momentsArgs.numEnvs;
   let D = momentsArgs.dim;
   if (env >= N) { return; }
+  let firstSample = agent * momentsArgs.inputRows * D;
+  let firstPartial = (agent * N + env) * D;
   for (var k = 0u; k < D; k++) {
     var mean = 0.0;
     var m2 = 0.0;
     for (var t = 0u; t < momentsArgs.numSteps; t++) {
-      let x = samples[(t * N + env) * D + k];
+      let x = samples[firstSample + (t * N + env) * D + k];
       let delta = x - mean;
       mean += delta / f32(t + 1u);
       m2 += delta * (x - mean);
     }
-    partials[(env * D + k) * 2u] = mean;
-    partials[(env * D + k) * 2u + 1u] = m2;
+    partials[(firstPartial + k) * 2u] = mean;
+    partials[(firstPartial + k) * 2u + 1u] = m2;
   }
 }
 
 @compute @workgroup_size(WG)
 fn merge_moments(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
   let k = linear_index(gid, nwg);
   let D = momentsArgs.dim;
   if (k >= D) { return; }
+  let first = agent * momentsArgs.numEnvs * D;
+  let m = (agent * D + k) * 3u;
   let T = f32(momentsArgs.numSteps);
   var n = 0.0;
   var mean = 0.0;
   var m2 = 0.0;
   for (var env = 0u; env < momentsArgs.numEnvs; env++) {
     let total = n + T;
-    let delta = partials[(env * D + k) * 2u] - mean;
+    let p = (first + env * D + k) * 2u;
+    let delta = partials[p] - mean;
     mean += delta * T / total;
-    m2 += partials[(env * D + k) * 2u + 1u] + delta * delta * n * T / total;
+    m2 += partials[p + 1u] + delta * delta * n * T / total;
     n = total;
   }
-  let runningMean = moments[k * 3u];
-  let runningCount = moments[k * 3u + 2u];
+  let runningMean = moments[m];
+  let runningCount = moments[m + 2u];
   let total = runningCount + n;
   let delta = mean - runningMean;
-  let runningM2 = moments[k * 3u + 1u] * runningCount + m2 + delta * delta * runningCount * n / total;
-  moments[k * 3u] = runningMean + delta * n / total;
-  moments[k * 3u + 1u] = runningM2 / total;
-  moments[k * 3u + 2u] = total;
+  let runningM2 = moments[m + 1u] * runningCount + m2 + delta * delta * runningCount * n / total;
+  moments[m] = runningMean + delta * n / total;
+  moments[m + 1u] = runningM2 / total;
+  moments[m + 2u] = total;
 }
 
 @compute @workgroup_size(WG)
 fn discounted_returns(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
   let env = linear_index(gid, nwg);
   let N = returnArgs.numEnvs;
   if (env >= N) { return; }
-  var R = accumulator[env];
+  let gamma = agents[agent].gamma;
+  let first = agent * returnArgs.numSteps * N;
+  var R = accumulator[agent * N + env];
   for (var t = 0u; t < returnArgs.numSteps; t++) {
-    let i = t * N + env;
-    R = returnArgs.gamma * R + samples[i];
+    let i = first + t * N + env;
+    R = gamma * R + samples[i];
     discounted[i] = R;
     if (doneFlags[i] != 0u) { R = 0.0; }
   }
-  accumulator[env] = R;
+  accumulator[agent * N + env] = R;
 }
 
 @compute @workgroup_size(WG)
 fn scale_rewards(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg);
-  if (i >= returnArgs.numEnvs * returnArgs.numSteps) { return; }
-  scaled[i] = clamp(samples[i] / sqrt(moments[1] + returnArgs.epsilon), -returnArgs.clip, returnArgs.clip);
+  let agent = agent_index(gid);
+  let j = linear_index(gid, nwg);
+  let count = returnArgs.numEnvs * returnArgs.numSteps;
+  if (j >= count) { return; }
+  let i = agent * count + j;
+  scaled[i] = clamp(samples[i] / sqrt(moments[agent * 3u + 1u] + returnArgs.epsilon), -returnArgs.clip, returnArgs.clip);
 }

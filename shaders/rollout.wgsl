@@ -6,8 +6,9 @@
 // distribution parameters for the current observations (logits, or a Gaussian's
 // means and log-stds) come from the MLP forward pass recorded just before each step.
 //
-// Buffers (time-major storage, index i = t * N + env; observations are rows of
-// ENV_OBS_DIM f32, the policy's input rows):
+// Buffers, agent-major for a population of P agents (workgroup id z): agent a's block is
+// exactly a single run's, described here (time-major storage, index i = t * N + env;
+// observations are rows of ENV_OBS_DIM f32, the policy's input rows):
 //   policyLogits    [N][A]        distribution parameters of the current policy at currentObs
 //                                 (A = numActions: parameters per row)
 //   currentObs      [N] obs       the observation each env is in (the policy's input)
@@ -22,7 +23,8 @@
 //   actions         [T][N] EnvAction (an i32, or a box's floats as sampled, unclipped),
 //   rewards         [T][N] f32,
 //   doneFlags       [T][N] u32    bit 0 terminated, bit 1 truncated
-// Dispatch: N invocations per step; `step.t` comes from a dynamic-offset uniform.
+//   agentSeeds      uniform: each agent's seed (auto_reset.wgsl's AgentSeeds)
+// Dispatch: N invocations per step and agent; `step.t` comes from a dynamic-offset uniform.
 //
 // Final observations of truncated steps: one env's truncations are at least
 // M = maxEpisodeSteps steps apart (its elapsed count restarts at each), so
@@ -32,7 +34,8 @@
 // nothing reads them (GAE reads the slot of a truncated step only).
 //
 // Sampling (or the mode when greedy: argmax, a Gaussian's mean): dist_sample with
-// philox4x32((env, t, iteration, 0), (seed, STREAM_ACTION)): same seed, same actions.
+// philox4x32((env, t, iteration, 0), (seed, STREAM_ACTION)), env within its agent and
+// the agent's seed: same seed, same actions, whatever the population.
 // A box action is stored as sampled (the update takes its log-probability there) and
 // stepped clipped to the env's bounds. The env step, time limit and same-step
 // auto-reset are auto_reset_step's.
@@ -62,31 +65,67 @@ struct StepArgs {
 @group(0) @binding(9) var<storage, read_write> actions: array<EnvAction>;
 @group(0) @binding(10) var<storage, read_write> rewards: array<f32>;
 @group(0) @binding(11) var<storage, read_write> doneFlags: array<u32>;
+@group(0) @binding(12) var<uniform> agentSeeds: AgentSeeds;
 
-fn slot_index(slot: u32, env: u32) -> u32 {
-  return slot * vecEnv.numEnvs + env;
+fn agent_seed(agent: u32) -> u32 {
+  return agentSeeds.seeds[agent / 4u][agent % 4u];
 }
 
-fn load_state(env: u32) -> EnvState {
+// Rows of obs per agent: T + 1 rows of N, then K = ceil(T / M) rows of final
+// observations (no u32 overflow for any time limit M).
+fn obs_rows_per_agent() -> u32 {
+  let T = args.numSteps;
+  let M = vecEnv.maxEpisodeSteps;
+  return (T + 1u + T / M + select(0u, 1u, T % M != 0u)) * vecEnv.numEnvs;
+}
+
+// Where one env's rows start in each buffer: its agent's block plus the env's
+// within-agent index (rows of time-major buffers add t · N to `row`).
+struct EnvAt {
+  agent: u32,
+  // within the agent (keys the env's random numbers)
+  env: u32,
+  // agent · N + env: the env's row of [P][N] rows (currentObs, policyLogits)
+  row: u32,
+  // first element of the agent's block of envSlots
+  slots: u32,
+  // first row of the agent's block of obs
+  obsRow: u32,
+  // agent · T · N: first row of the agent's block of the [T][N] buffers
+  stepRow: u32,
+}
+
+fn env_at(agent: u32, env: u32) -> EnvAt {
+  let N = vecEnv.numEnvs;
+  return EnvAt(agent, env, agent * N + env, agent * (SLOT_COUNT + ENV_STATE_DIM) * N, agent * obs_rows_per_agent(), agent * args.numSteps * N);
+}
+
+fn slot_index(at: EnvAt, slot: u32) -> u32 {
+  return at.slots + slot * vecEnv.numEnvs + at.env;
+}
+
+fn load_state(at: EnvAt) -> EnvState {
   var s: EnvState;
-  for (var k = 0u; k < ENV_STATE_DIM; k++) { s[k] = envSlots[slot_index(SLOT_COUNT + k, env)]; }
+  for (var k = 0u; k < ENV_STATE_DIM; k++) { s[k] = envSlots[slot_index(at, SLOT_COUNT + k)]; }
   return s;
 }
 
 // Stores the env's state and makes its observation the current one.
-fn store_state(env: u32, s: EnvState) {
-  for (var k = 0u; k < ENV_STATE_DIM; k++) { envSlots[slot_index(SLOT_COUNT + k, env)] = s[k]; }
+fn store_state(at: EnvAt, s: EnvState) {
+  for (var k = 0u; k < ENV_STATE_DIM; k++) { envSlots[slot_index(at, SLOT_COUNT + k)] = s[k]; }
   let o = env_obs(s, envParams);
-  for (var k = 0u; k < ENV_OBS_DIM; k++) { currentObs[env * ENV_OBS_DIM + k] = o[k]; }
+  for (var k = 0u; k < ENV_OBS_DIM; k++) { currentObs[at.row * ENV_OBS_DIM + k] = o[k]; }
 }
 
-fn store_obs(row: u32, o: EnvObs) {
-  for (var k = 0u; k < ENV_OBS_DIM; k++) { obs[row * ENV_OBS_DIM + k] = o[k]; }
+// Stores `o` in row `row` of the agent's obs block.
+fn store_obs(at: EnvAt, row: u32, o: EnvObs) {
+  let first = (at.obsRow + row) * ENV_OBS_DIM;
+  for (var k = 0u; k < ENV_OBS_DIM; k++) { obs[first + k] = o[k]; }
 }
 
-fn current_obs(env: u32) -> EnvObs {
+fn current_obs(at: EnvAt) -> EnvObs {
   var o: EnvObs;
-  for (var k = 0u; k < ENV_OBS_DIM; k++) { o[k] = currentObs[env * ENV_OBS_DIM + k]; }
+  for (var k = 0u; k < ENV_OBS_DIM; k++) { o[k] = currentObs[at.row * ENV_OBS_DIM + k]; }
   return o;
 }
 
@@ -95,19 +134,20 @@ fn current_obs(env: u32) -> EnvObs {
 fn reset_envs(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let env = linear_index(gid, nwg);
   if (env >= vecEnv.numEnvs) { return; }
-  store_state(env, episode_start(vecEnv, envParams, env, 0u));
+  let at = env_at(agent_index(gid), env);
+  store_state(at, episode_start(agent_seed(at.agent), envParams, env, 0u));
   for (var s = 0u; s < SLOT_COUNT; s++) {
-    envSlots[slot_index(s, env)] = 0.0;
+    envSlots[slot_index(at, s)] = 0.0;
   }
 }
 
-fn sample_action(env: u32) -> EnvAction {
+fn sample_action(at: EnvAt) -> EnvAction {
   let A = args.numActions;
   var row: DistParams;
-  for (var k = 0u; k < A; k++) { row[k] = policyLogits[env * A + k]; }
+  for (var k = 0u; k < A; k++) { row[k] = policyLogits[at.row * A + k]; }
   let d = dist_from_params(row, A);
   if (args.greedy != 0u) { return rollout_env_action(dist_mode(d)); }
-  return rollout_env_action(dist_sample(d, vec4<u32>(env, step.t, args.iteration, 0u), vec2<u32>(vecEnv.seed, STREAM_ACTION)));
+  return rollout_env_action(dist_sample(d, vec4<u32>(at.env, step.t, args.iteration, 0u), vec2<u32>(agent_seed(at.agent), STREAM_ACTION)));
 }
 
 @compute @workgroup_size(WG)
@@ -115,39 +155,42 @@ fn act_and_step(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   let env = linear_index(gid, nwg);
   let N = vecEnv.numEnvs;
   if (env >= N) { return; }
+  let at = env_at(agent_index(gid), env);
   let t = step.t;
-  let i = t * N + env;
+  // This step's row of the agent's [T][N] blocks (and of its obs block).
+  let r = t * N + env;
+  let i = at.stepRow + r;
   if (t == 0u) {
-    envSlots[slot_index(SLOT_COMPLETED_RETURN_SUM, env)] = 0.0;
-    envSlots[slot_index(SLOT_COMPLETED_COUNT, env)] = 0.0;
+    envSlots[slot_index(at, SLOT_COMPLETED_RETURN_SUM)] = 0.0;
+    envSlots[slot_index(at, SLOT_COMPLETED_COUNT)] = 0.0;
   }
-  let action = sample_action(env);
-  let elapsed = u32(envSlots[slot_index(SLOT_ELAPSED, env)]);
-  let episode = u32(envSlots[slot_index(SLOT_EPISODE, env)]);
-  let stepped = auto_reset_step(vecEnv, envParams, env, load_state(env), rollout_clip_action(action), elapsed, episode);
+  let action = sample_action(at);
+  let elapsed = u32(envSlots[slot_index(at, SLOT_ELAPSED)]);
+  let episode = u32(envSlots[slot_index(at, SLOT_EPISODE)]);
+  let stepped = auto_reset_step(vecEnv, envParams, agent_seed(at.agent), env, load_state(at), rollout_clip_action(action), elapsed, episode);
 
-  store_obs(i, current_obs(env));
+  store_obs(at, r, current_obs(at));
   actions[i] = action;
   rewards[i] = stepped.reward;
   doneFlags[i] = select(0u, 1u, stepped.terminated) | select(0u, 2u, stepped.truncated);
   // The same bits as a batched forward over obs would give: every MLP row is computed alone.
   for (var k = 0u; k < args.numActions; k++) {
-    behaviourLogits[i * args.numActions + k] = policyLogits[env * args.numActions + k];
+    behaviourLogits[i * args.numActions + k] = policyLogits[at.row * args.numActions + k];
   }
   if (stepped.truncated) {
-    store_obs((args.numSteps + 1u + t / vecEnv.maxEpisodeSteps) * N + env, env_obs(stepped.reached, envParams));
+    store_obs(at, (args.numSteps + 1u + t / vecEnv.maxEpisodeSteps) * N + env, env_obs(stepped.reached, envParams));
   }
 
-  let episodeReturn = envSlots[slot_index(SLOT_RUNNING_RETURN, env)] + stepped.reward;
-  envSlots[slot_index(SLOT_ELAPSED, env)] = f32(stepped.elapsed);
-  envSlots[slot_index(SLOT_EPISODE, env)] = f32(stepped.episode);
+  let episodeReturn = envSlots[slot_index(at, SLOT_RUNNING_RETURN)] + stepped.reward;
+  envSlots[slot_index(at, SLOT_ELAPSED)] = f32(stepped.elapsed);
+  envSlots[slot_index(at, SLOT_EPISODE)] = f32(stepped.episode);
   if (stepped.terminated || stepped.truncated) {
-    envSlots[slot_index(SLOT_RUNNING_RETURN, env)] = 0.0;
-    envSlots[slot_index(SLOT_COMPLETED_RETURN_SUM, env)] += episodeReturn;
-    envSlots[slot_index(SLOT_COMPLETED_COUNT, env)] += 1.0;
+    envSlots[slot_index(at, SLOT_RUNNING_RETURN)] = 0.0;
+    envSlots[slot_index(at, SLOT_COMPLETED_RETURN_SUM)] += episodeReturn;
+    envSlots[slot_index(at, SLOT_COMPLETED_COUNT)] += 1.0;
   } else {
-    envSlots[slot_index(SLOT_RUNNING_RETURN, env)] = episodeReturn;
+    envSlots[slot_index(at, SLOT_RUNNING_RETURN)] = episodeReturn;
   }
-  store_state(env, stepped.next);
-  store_obs(i + N, current_obs(env));
+  store_state(at, stepped.next);
+  store_obs(at, r + N, current_obs(at));
 }

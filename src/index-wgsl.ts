@@ -10,11 +10,9 @@ import randomWgsl from '../shaders/random.wgsl?raw';
 import cgWgsl from '../shaders/cg.wgsl?raw';
 import fvpWgsl from '../shaders/fvp.wgsl?raw';
 import gaeWgsl from '../shaders/gae.wgsl?raw';
-import normalizeWgsl from '../shaders/normalize.wgsl?raw';
 import linesearchWgsl from '../shaders/linesearch.wgsl?raw';
 import optimWgsl from '../shaders/optim.wgsl?raw';
 import pgWgsl from '../shaders/pg.wgsl?raw';
-import policyWgsl from '../shaders/policy.wgsl?raw';
 import reduceWgsl from '../shaders/reduce.wgsl?raw';
 import vecEnvWgsl from '../shaders/vec_env.wgsl?raw';
 import trigWgsl from '../shaders/trig.wgsl?raw';
@@ -34,6 +32,8 @@ import { CATEGORICAL, GAUSSIAN } from './kernels/distribution';
 import { MLP_SOURCES } from './kernels/mlp';
 import { REDUCE_CONSTANTS } from './kernels/reduce';
 import { rolloutSources } from './kernels/rollout';
+import { NORMALIZE_SOURCES } from './kernels/normalize';
+import { policySources } from './kernels/policy';
 import { ppoSources } from './algos/ppo';
 
 export { WgslSource, ShaderFamily, StructView, Kernel, type WgslPart, type LabelledWgsl, type BindingInfo, type BindingKind, type KernelOptions } from './gpu/kernel';
@@ -77,11 +77,11 @@ const COMPOSITIONS = {
   mlp: () => MLP_SOURCES,
   gaussian_head: () => GAUSSIAN_HEAD_SOURCES,
   gae: () => [COMMON_WGSL, gaeWgsl],
-  normalize: () => [COMMON_WGSL, normalizeWgsl],
+  normalize: () => NORMALIZE_SOURCES,
   cg: () => [COMMON_WGSL, cgWgsl],
   optim: () => [COMMON_WGSL, optimWgsl],
   reduce: () => [COMMON_WGSL, REDUCE_CONSTANTS, reduceWgsl],
-  policy: () => [COMMON_WGSL, ...distribution(), policyWgsl],
+  policy: () => policySources(CATEGORICAL),
   fvp: () => [COMMON_WGSL, ...distribution(), fvpWgsl],
   pg: () => [COMMON_WGSL, ...distribution(), metricSlotsWgsl(), pgWgsl],
   linesearch: () => [COMMON_WGSL, ...distribution(), metricSlotsWgsl(), linesearchWgsl],

@@ -6,6 +6,10 @@
  * Two paths: `encodeStep(pass)` steps on actions already in `buffers.actions`
  * (what benchmarks use, no host traffic); `step(actions)` uploads actions and
  * reads every result back (tests and interop).
+ *
+ * Populations: with `agents` (P agents), every buffer holds P blocks, agent-major,
+ * agent a's block being what a single env of `numEnvs` envs with agent a's seed
+ * holds, and each dispatch covers all P agents (src/gpu/agents.ts).
  */
 import vecEnvWgsl from '../../shaders/vec_env.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
@@ -13,7 +17,8 @@ import { ShaderFamily, type Kernel, type WgslPart, recordChecked } from '../gpu/
 import { storageBuffer, uniformBuffer, readFloat32, submitPass } from '../gpu/buffers';
 import { GpuArray } from '../gpu/array';
 import { COMMON_WGSL } from '../gpu/wgsl';
-import { envSources, type EnvDefinition, type EnvSpec } from './env';
+import { agentSeedsUniform, envSources, type EnvDefinition, type EnvSpec } from './env';
+import type { Agents } from '../gpu/agents';
 import { envDefinition, checkUserEnv, registerEnv, type UserEnv } from './registry';
 import { CARTPOLE } from './cartpole';
 
@@ -21,9 +26,16 @@ import { CARTPOLE } from './cartpole';
 export interface VecEnvOptions {
   /** A registered env id (src/envs/registry.ts), e.g. 'CartPole-v1'. */
   id: string;
+  /** Envs per agent. */
   numEnvs: number;
-  /** uint32; with the env index and episode it fixes every reset state. */
-  seed: number;
+  /** uint32; with the env index and episode it fixes every reset state. Required unless `agents` is given. */
+  seed?: number;
+  /**
+   * A population: P = agents.count agents of numEnvs envs each, agent a's envs
+   * keyed by its AgentParams seed (read once, here) exactly as a single env with
+   * that seed; every buffer and array then holds [P][numEnvs]... blocks. Not with `seed`.
+   */
+  agents?: Agents;
   /** Steps after which an episode is truncated (default the env's time limit). */
   maxEpisodeSteps?: number;
   /** Invocations per workgroup for the env kernels (default 64). */
@@ -32,8 +44,10 @@ export interface VecEnvOptions {
 
 /** GPU buffers of the env, for kernels and copies that work on them directly. */
 export interface VecEnvBuffers {
-  /** VecEnvArgs: numEnvs, seed, maxEpisodeSteps. */
+  /** VecEnvArgs: numEnvs, maxEpisodeSteps. */
   vecEnv: GPUBuffer;
+  /** AgentSeeds (uniform, shaders/auto_reset.wgsl): each agent's seed. */
+  agentSeeds: GPUBuffer;
   /** The env's EnvParams. */
   envParams: GPUBuffer;
   /** numEnvs × stateDim, Gymnasium's state order. */
@@ -51,7 +65,7 @@ export interface VecEnvBuffers {
   finalObs: GPUBuffer;
 }
 
-/** What `VecEnv.step` reads back: per-env rows, env-major (N = numEnvs). */
+/** What `VecEnv.step` reads back: per-env rows, env-major (N = numEnvs; a population's P·N rows, agent-major). */
 export interface VecEnvStepResult {
   /** numEnvs × obsDim: the observation after the step, the reset one for envs that just ended. */
   obs: Float32Array;
@@ -65,7 +79,10 @@ export interface VecEnvStepResult {
   finalObs: Float32Array;
 }
 
-/** The env's per-env buffers as GpuArrays (N = numEnvs), to feed kernels: `mlp.prepare({ input: env.arrays.obs, ... })`. */
+/**
+ * The env's per-env buffers as GpuArrays (N = numEnvs), to feed kernels: `mlp.prepare({ input: env.arrays.obs, ... })`.
+ * For a population of P > 1 agents each shape has a leading [P] (obs is f32 [P][N][obsDim]).
+ */
 export interface VecEnvArrays {
   /** f32 [N][stateDim] */
   state: GpuArray<'f32'>;
@@ -87,7 +104,8 @@ interface VecEnvParts {
   name: string;
   spec: EnvSpec;
   numEnvs: number;
-  seed: number;
+  seed: number | undefined;
+  agentCount: number;
   buffers: VecEnvBuffers;
   step: { kernel: Kernel; bindGroup: GPUBindGroup };
   setState: { kernel: Kernel; bindGroup: GPUBindGroup };
@@ -120,8 +138,12 @@ function checkInteger(where: string, field: string, value: number, lo: number, h
 export class VecEnv {
   /** The env's spec, with the time limit this instance uses. */
   readonly spec: EnvSpec;
+  /** Envs per agent. */
   readonly numEnvs: number;
-  readonly seed: number;
+  /** The seed option; undefined for a population (each agent's seed is in its AgentParams). */
+  readonly seed: number | undefined;
+  /** P, the agents stepped (1 without `agents`). */
+  readonly agentCount: number;
   readonly buffers: VecEnvBuffers;
   /** The same buffers as GpuArrays, with dtype and shape. */
   readonly arrays: VecEnvArrays;
@@ -140,18 +162,21 @@ export class VecEnv {
     this.spec = parts.spec;
     this.numEnvs = parts.numEnvs;
     this.seed = parts.seed;
+    this.agentCount = parts.agentCount;
     this.buffers = parts.buffers;
     this.stepDispatch = parts.step;
     this.setStateDispatch = parts.setState;
     const { numEnvs: n, spec } = this;
     const b = this.buffers;
-    const f32 = (buffer: GPUBuffer, ...shape: number[]) => GpuArray.wrap(gpu, buffer, 'f32', shape);
+    // A population's arrays lead with the agent dimension; a single env's keep their [N]... shapes.
+    const agentDims = this.agentCount > 1 ? [this.agentCount] : [];
+    const f32 = (buffer: GPUBuffer, ...shape: number[]) => GpuArray.wrap(gpu, buffer, 'f32', [...agentDims, ...shape]);
     this.arrays = {
       state: f32(b.state, n, spec.stateDim),
       obs: f32(b.obs, n, spec.obsDim),
-      actions: spec.action.kind === 'box' ? f32(b.actions, n, spec.action.dim) : GpuArray.wrap(gpu, b.actions, 'i32', [n]),
+      actions: spec.action.kind === 'box' ? f32(b.actions, n, spec.action.dim) : GpuArray.wrap(gpu, b.actions, 'i32', [...agentDims, n]),
       reward: f32(b.reward, n),
-      doneFlags: GpuArray.wrap(gpu, b.doneFlags, 'u32', [n]),
+      doneFlags: GpuArray.wrap(gpu, b.doneFlags, 'u32', [...agentDims, n]),
       finalObs: f32(b.finalObs, n, spec.obsDim),
     };
   }
@@ -160,7 +185,7 @@ export class VecEnv {
     return this.spec.maxEpisodeSteps;
   }
 
-  /** Most envs one buffer binding can hold (a state or an observation row each). */
+  /** Most envs one buffer binding can hold (a state or an observation row each): a population's P·numEnvs. */
   static maxEnvs(gpu: GpuContext, spec: Pick<EnvSpec, 'obsDim' | 'stateDim'>): number {
     const rowBytes = 4 * Math.max(spec.obsDim, spec.stateDim);
     return Math.floor(Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize) / rowBytes);
@@ -186,22 +211,27 @@ export class VecEnv {
 
   protected static async open(gpu: GpuContext, env: EnvDefinition, options: Omit<VecEnvOptions, 'id'>, name: string): Promise<VecEnvParts> {
     const where = `${name}.create`;
-    const { numEnvs, seed } = options;
+    const { numEnvs, seed, agents } = options;
     const maxEpisodeSteps = options.maxEpisodeSteps ?? env.spec.maxEpisodeSteps;
     const workgroupSize = options.workgroupSize ?? 64;
     const { obsDim, stateDim } = env.spec;
-    checkInteger(where, 'numEnvs', numEnvs, 1, VecEnv.maxEnvs(gpu, env.spec));
-    checkInteger(where, 'seed', seed, 0, UINT32_MAX);
+    if (agents && seed !== undefined) throw new Error(`${where}: seed = ${seed} is not used with agents (each agent's seed is its AgentParams seed); leave it out`);
+    const agentCount = agents?.count ?? 1;
+    if (agents && (!Number.isInteger(agentCount) || agentCount < 1)) throw new Error(`${where}: agents.count = ${agentCount} is out of range (a positive integer)`);
+    checkInteger(where, 'numEnvs', numEnvs, 1, Math.floor(VecEnv.maxEnvs(gpu, env.spec) / agentCount));
+    if (!agents) checkInteger(where, 'seed', seed as number, 0, UINT32_MAX);
     checkInteger(where, 'maxEpisodeSteps', maxEpisodeSteps, 1, UINT32_MAX);
     checkInteger(where, 'workgroupSize', workgroupSize, 1, gpu.limits.maxComputeInvocationsPerWorkgroup);
+    const label = `vec_env.${env.spec.id}`;
+    const agentSeeds = agentSeedsUniform(gpu, `${label}.agentSeeds`, where, agents ? { agents } : { seed: seed as number });
 
     const family = await ShaderFamily.load(gpu, 'vec_env', vecEnvSources(env));
     const constants = { WG: workgroupSize };
     const kernels = await family.kernels({ reset_all: { constants }, set_state: { constants }, step: { constants } });
-    const label = `vec_env.${env.spec.id}`;
-    const perEnv = (role: string, floats: number) => storageBuffer(gpu, `${label}.${role}`, numEnvs * floats * 4);
+    const perEnv = (role: string, floats: number) => storageBuffer(gpu, `${label}.${role}`, agentCount * numEnvs * floats * 4);
     const buffers: VecEnvBuffers = {
-      vecEnv: uniformBuffer(gpu, `${label}.vecEnv`, family.struct('VecEnvArgs').pack({ numEnvs, seed, maxEpisodeSteps })),
+      vecEnv: uniformBuffer(gpu, `${label}.vecEnv`, family.struct('VecEnvArgs').pack({ numEnvs, maxEpisodeSteps })),
+      agentSeeds,
       envParams: uniformBuffer(gpu, `${label}.envParams`, family.struct('EnvParams').pack(env.params)),
       state: perEnv('state', stateDim),
       obs: perEnv('obs', obsDim),
@@ -214,63 +244,78 @@ export class VecEnv {
     };
     const resources = { ...buffers };
     const resetBindGroup = kernels.reset_all.bindUsed(resources, 'reset');
-    submitPass(gpu, `${label}.reset_all`, (pass) => kernels.reset_all.dispatch(pass, resetBindGroup, numEnvs));
+    submitPass(gpu, `${label}.reset_all`, (pass) => kernels.reset_all.dispatch(pass, resetBindGroup, numEnvs, undefined, agentCount));
     return {
       name,
       spec: { ...env.spec, maxEpisodeSteps },
       numEnvs,
       seed,
+      agentCount,
       buffers,
       step: { kernel: kernels.step, bindGroup: kernels.step.bindUsed(resources, 'step') },
       setState: { kernel: kernels.set_state, bindGroup: kernels.set_state.bindUsed(resources, 'setState') },
     };
   }
 
-  /** Replaces every env's state (numEnvs × stateDim, Gymnasium's order) and zeroes its elapsed steps; episode indices stay. */
+  /** `numEnvs`, or `P × numEnvs` for a population: how the host arrays' lengths are counted in messages. */
+  private get rowsText(): string {
+    return this.agentCount > 1 ? `agents × numEnvs = ${this.agentCount} × ${this.numEnvs}` : 'numEnvs';
+  }
+
+  /** Envs of every agent: the rows of every host array. */
+  private get rows(): number {
+    return this.agentCount * this.numEnvs;
+  }
+
+  /**
+   * Replaces every env's state (numEnvs × stateDim, Gymnasium's order; a population's
+   * P × numEnvs × stateDim, agent-major) and zeroes its elapsed steps; episode indices stay.
+   */
   setState(states: Float32Array): void {
     const { stateDim } = this.spec;
     const given: unknown = states;
     if (!(given instanceof Float32Array) && !(given instanceof Float64Array)) {
-      throw new Error(`${this.name}.setState: states must be a Float32Array (or Float64Array) of numEnvs × ${stateDim}, got ${kindOf(states)}`);
+      throw new Error(`${this.name}.setState: states must be a Float32Array (or Float64Array) of ${this.rowsText} × ${stateDim}, got ${kindOf(states)}`);
     }
-    if (states.length !== stateDim * this.numEnvs) {
-      throw new Error(`${this.name}.setState: states.length = ${states.length}, expected numEnvs × ${stateDim} = ${stateDim * this.numEnvs}`);
+    if (states.length !== stateDim * this.rows) {
+      throw new Error(`${this.name}.setState: states.length = ${states.length}, expected ${this.rowsText} × ${stateDim} = ${stateDim * this.rows}`);
     }
     const bad = states.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new Error(`${this.name}.setState: states[${bad}] = ${states[bad]} is not a finite number`);
     this.gpu.device.queue.writeBuffer(this.buffers.state, 0, new Float32Array(states));
     const { kernel, bindGroup } = this.setStateDispatch;
-    submitPass(this.gpu, `vec_env.${this.spec.id}.set_state`, (pass) => kernel.dispatch(pass, bindGroup, this.numEnvs));
+    submitPass(this.gpu, `vec_env.${this.spec.id}.set_state`, (pass) => kernel.dispatch(pass, bindGroup, this.numEnvs, undefined, this.agentCount));
   }
 
   /** Records one step of every env on the actions in `buffers.actions`. */
   encodeStep(pass: GPUComputePassEncoder): void {
     recordChecked(this.gpu, `${this.name}.encodeStep`, pass, (pass) => {
-      this.stepDispatch.kernel.dispatch(pass, this.stepDispatch.bindGroup, this.numEnvs);
+      this.stepDispatch.kernel.dispatch(pass, this.stepDispatch.bindGroup, this.numEnvs, undefined, this.agentCount);
     });
   }
 
   /**
    * Steps every env with `actions` and reads back the results: numEnvs action
    * indices (Int32Array) for discrete actions, numEnvs × dim floats
-   * (Float32Array, any finite value: the env clips to its bounds) for a box.
+   * (Float32Array, any finite value: the env clips to its bounds) for a box;
+   * a population's P × numEnvs rows of them, agent-major.
    */
   async step(actions: Int32Array | Float32Array): Promise<VecEnvStepResult> {
-    const n = this.numEnvs;
+    const n = this.rows;
     const where = `${this.name}.step`;
     const action = this.spec.action;
     if (action.kind === 'discrete' && !(actions instanceof Int32Array)) {
-      throw new Error(`${where}: actions must be an Int32Array of numEnvs action indices, got ${kindOf(actions)}`);
+      throw new Error(`${where}: actions must be an Int32Array of ${this.rowsText} action indices, got ${kindOf(actions)}`);
     }
     if (action.kind === 'box' && !(actions instanceof Float32Array)) {
-      throw new Error(`${where}: actions must be a Float32Array of numEnvs × ${action.dim} values, got ${kindOf(actions)}`);
+      throw new Error(`${where}: actions must be a Float32Array of ${this.rowsText} × ${action.dim} values, got ${kindOf(actions)}`);
     }
     if (action.kind === 'discrete') {
-      if (actions.length !== n) throw new Error(`${where}: actions.length = ${actions.length}, expected numEnvs = ${n}`);
+      if (actions.length !== n) throw new Error(`${where}: actions.length = ${actions.length}, expected ${this.rowsText} = ${n}`);
       const bad = actions.findIndex((a) => !(a >= 0 && a < action.n));
       if (bad >= 0) throw new Error(`${where}: actions[${bad}] = ${actions[bad]} is out of range (an integer in 0..${action.n - 1})`);
     } else {
-      if (actions.length !== n * action.dim) throw new Error(`${where}: actions.length = ${actions.length}, expected numEnvs × ${action.dim} = ${n * action.dim}`);
+      if (actions.length !== n * action.dim) throw new Error(`${where}: actions.length = ${actions.length}, expected ${this.rowsText} × ${action.dim} = ${n * action.dim}`);
       const bad = actions.findIndex((a) => !Number.isFinite(a));
       if (bad >= 0) throw new Error(`${where}: actions[${bad}] = ${actions[bad]} is not a finite number`);
     }
@@ -320,9 +365,9 @@ export class VecEnv {
     };
   }
 
-  /** The current observations (numEnvs × obsDim). */
+  /** The current observations (numEnvs × obsDim; a population's P × numEnvs × obsDim). */
   observations(): Promise<Float32Array> {
-    return readFloat32(this.gpu, this.buffers.obs, 0, this.spec.obsDim * this.numEnvs);
+    return readFloat32(this.gpu, this.buffers.obs, 0, this.spec.obsDim * this.rows);
   }
 
   /** Releases the env's buffers (and so its arrays). */

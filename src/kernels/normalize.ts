@@ -6,12 +6,19 @@
  * rewards are divided by sqrt(var + ε) of the running discounted return per env
  * (reset at episode ends) and clipped to ±10. Episode returns the trainer reports
  * are summed by the rollout from raw rewards, so metrics stay in the env's units.
+ *
+ * Populations: with `agents` (P agents) every buffer an operation binds holds P
+ * blocks, agent-major, agent a's block being what a single run binds (its own
+ * moments [dim][3], accumulator [N], rows ...), reward scaling discounts with each
+ * agent's AgentParams gamma, and each dispatch covers every agent.
  */
 import normalizeWgsl from '../../shaders/normalize.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { COMMON_WGSL } from '../gpu/wgsl';
+import { agentsBuffer, assertAgents, type Agents } from '../gpu/agents';
+import { agentParamsWgsl } from '../core/agentParams';
 import type { PolicyInput, PolicyInputSource } from './rollout';
 
 /** Normalised observations and scaled rewards are clipped to ±NORM_CLIP. */
@@ -30,6 +37,9 @@ export function initialMoments(dim: number): Float32Array<ArrayBuffer> {
   return m;
 }
 
+/** The normalize family: common.wgsl, the AgentParams struct, normalize.wgsl. */
+export const NORMALIZE_SOURCES: readonly string[] = [COMMON_WGSL, agentParamsWgsl(), normalizeWgsl];
+
 interface NormalizeFamily {
   normalizeRows: Kernel;
   partialMoments: Kernel;
@@ -43,7 +53,7 @@ interface NormalizeFamily {
 
 function normalizeFamily(gpu: GpuContext): Promise<NormalizeFamily> {
   return perDevice(gpu, 'kernels:normalize', async () => {
-    const family = await ShaderFamily.load(gpu, 'normalize', [COMMON_WGSL, normalizeWgsl]);
+    const family = await ShaderFamily.load(gpu, 'normalize', NORMALIZE_SOURCES);
     const k = await family.kernels({ normalize_rows: {}, partial_moments: {}, merge_moments: {}, discounted_returns: {}, scale_rewards: {} });
     return {
       normalizeRows: k.normalize_rows,
@@ -66,6 +76,20 @@ export interface NormalizeOp {
   destroy(): void;
 }
 
+/** Checks `agents` and that each buffer holds P blocks of its per-agent size (`[shape]` in messages); returns P. */
+function checkBlocks(label: string, agents: Agents | undefined, buffers: Record<string, [GPUBuffer, string, number]>): number {
+  if (agents) assertAgents(label, agents);
+  const P = agents?.count ?? 1;
+  for (const [name, [buffer, shape, floats]] of Object.entries(buffers)) {
+    if (!Number.isInteger(floats) || floats < 1) throw new Error(`${label}: ${name} ${shape} must hold at least one value, got ${floats}`);
+    if (buffer.size < P * floats * 4) {
+      const whole = agents ? `[P]${shape} = ${P} × ${floats}` : `${shape} = ${floats}`;
+      throw new Error(`${label}: ${name} buffer ${buffer.label} holds ${buffer.size / 4} values, ${whole} needs ${P * floats}`);
+    }
+  }
+  return P;
+}
+
 /** The normalisation kernels of one device. */
 export class NormalizeKernels {
   private constructor(readonly gpu: GpuContext, private readonly family: NormalizeFamily) {}
@@ -75,28 +99,49 @@ export class NormalizeKernels {
     return new NormalizeKernels(gpu, await normalizeFamily(gpu));
   }
 
-  /** `output` = clip((input − mean) / sqrt(var + ε), ±NORM_CLIP), `rows` rows of `dim` components. */
-  normalizeRows(o: { rows: number; dim: number; input: GPUBuffer; output: GPUBuffer; moments: GPUBuffer; label: string }): NormalizeOp {
+  /**
+   * `output` = clip((input − mean) / sqrt(var + ε), ±NORM_CLIP), `rows` rows of `dim` components
+   * (per agent: input and output [P][rows][dim], moments [P][dim][3] with `agents`).
+   */
+  normalizeRows(o: { rows: number; dim: number; input: GPUBuffer; output: GPUBuffer; moments: GPUBuffer; label: string; agents?: Agents }): NormalizeOp {
     const { normalizeRows: kernel, normalizeArgs } = this.family;
+    const rows = `[${o.rows}][${o.dim}]`;
+    const P = checkBlocks(o.label, o.agents, {
+      input: [o.input, rows, o.rows * o.dim],
+      output: [o.output, rows, o.rows * o.dim],
+      moments: [o.moments, `[${o.dim}][${MOMENT_FIELDS}]`, o.dim * MOMENT_FIELDS],
+    });
     const args = uniformBuffer(this.gpu, `${o.label}.args`, normalizeArgs.pack({ rows: o.rows, dim: o.dim, clip: NORM_CLIP, epsilon: NORM_EPSILON }));
     const group = kernel.bind({ normalizeArgs: args, moments: o.moments, samples: o.input, normalized: o.output }, o.label);
     return {
-      encode: (pass) => kernel.dispatch(pass, group, o.rows * o.dim),
+      encode: (pass) => kernel.dispatch(pass, group, o.rows * o.dim, undefined, P),
       destroy: () => args.destroy(),
     };
   }
 
-  /** Merges the moments of `input`'s T·N rows ([T][N][dim]) into `moments` (two dispatches). */
-  updateMoments(o: { numEnvs: number; numSteps: number; dim: number; input: GPUBuffer; moments: GPUBuffer; label: string }): NormalizeOp {
+  /**
+   * Merges the moments of `input`'s first T·N rows ([T][N][dim]) into `moments` (two dispatches).
+   * With `agents`, input is [P][inputRows][dim] (inputRows default T·N; a rollout's obs holds more rows
+   * per agent than it collects) and moments [P][dim][3].
+   */
+  updateMoments(o: { numEnvs: number; numSteps: number; dim: number; input: GPUBuffer; moments: GPUBuffer; label: string; inputRows?: number; agents?: Agents }): NormalizeOp {
     const { partialMoments, mergeMoments, momentsArgs } = this.family;
-    const args = uniformBuffer(this.gpu, `${o.label}.args`, momentsArgs.pack({ numEnvs: o.numEnvs, numSteps: o.numSteps, dim: o.dim }));
-    const partials = storageBuffer(this.gpu, `${o.label}.partials`, o.numEnvs * o.dim * 2 * 4);
+    const inputRows = o.inputRows ?? o.numEnvs * o.numSteps;
+    if (!Number.isInteger(inputRows) || inputRows < o.numEnvs * o.numSteps) {
+      throw new Error(`${o.label}: inputRows = ${inputRows} is out of range (an integer ≥ numSteps × numEnvs = ${o.numEnvs * o.numSteps})`);
+    }
+    const P = checkBlocks(o.label, o.agents, {
+      input: [o.input, `[${inputRows}][${o.dim}]`, inputRows * o.dim],
+      moments: [o.moments, `[${o.dim}][${MOMENT_FIELDS}]`, o.dim * MOMENT_FIELDS],
+    });
+    const args = uniformBuffer(this.gpu, `${o.label}.args`, momentsArgs.pack({ numEnvs: o.numEnvs, numSteps: o.numSteps, dim: o.dim, inputRows }));
+    const partials = storageBuffer(this.gpu, `${o.label}.partials`, P * o.numEnvs * o.dim * 2 * 4);
     const partialGroup = partialMoments.bind({ momentsArgs: args, samples: o.input, partials }, `${o.label}.partial`);
     const mergeGroup = mergeMoments.bind({ momentsArgs: args, moments: o.moments, partials }, `${o.label}.merge`);
     return {
       encode: (pass) => {
-        partialMoments.dispatch(pass, partialGroup, o.numEnvs);
-        mergeMoments.dispatch(pass, mergeGroup, o.dim);
+        partialMoments.dispatch(pass, partialGroup, o.numEnvs, undefined, P);
+        mergeMoments.dispatch(pass, mergeGroup, o.dim, undefined, P);
       },
       destroy: () => {
         args.destroy();
@@ -109,11 +154,15 @@ export class NormalizeKernels {
    * Reward scaling over one rollout (four dispatches): the discounted returns
    * (continuing `accumulator`), their moments merged into `moments`, then
    * `scaled` = clip(rewards / sqrt(var + ε), ±NORM_CLIP) with the updated variance.
+   * With `agents`: rewards, doneFlags, scaled [P][T][N], accumulator [P][N], moments
+   * [P][1][3], each agent discounting with its AgentParams gamma (then no `gamma`).
    */
   scaleRewards(o: {
     numEnvs: number;
     numSteps: number;
-    gamma: number;
+    /** The discount; required unless `agents` is given. */
+    gamma?: number;
+    agents?: Agents;
     rewards: GPUBuffer;
     doneFlags: GPUBuffer;
     accumulator: GPUBuffer;
@@ -123,28 +172,38 @@ export class NormalizeKernels {
   }): NormalizeOp {
     const { discountedReturns, scaleRewards, returnArgs } = this.family;
     const count = o.numEnvs * o.numSteps;
-    const args = uniformBuffer(
-      this.gpu,
-      `${o.label}.args`,
-      returnArgs.pack({ numEnvs: o.numEnvs, numSteps: o.numSteps, gamma: o.gamma, clip: NORM_CLIP, epsilon: NORM_EPSILON }),
-    );
-    const discounted = storageBuffer(this.gpu, `${o.label}.discounted`, count * 4);
+    if (o.agents && o.gamma !== undefined) throw new Error(`${o.label}: gamma = ${o.gamma} is not used with agents (each agent's gamma is its AgentParams gamma); leave it out`);
+    if (!o.agents && !(typeof o.gamma === 'number' && o.gamma >= 0 && o.gamma <= 1)) throw new Error(`${o.label}: gamma = ${o.gamma} is out of range (a number in [0, 1])`);
+    const steps = `[${o.numSteps}][${o.numEnvs}]`;
+    const P = checkBlocks(o.label, o.agents, {
+      rewards: [o.rewards, steps, count],
+      doneFlags: [o.doneFlags, steps, count],
+      scaled: [o.scaled, steps, count],
+      accumulator: [o.accumulator, `[${o.numEnvs}]`, o.numEnvs],
+      moments: [o.moments, `[1][${MOMENT_FIELDS}]`, MOMENT_FIELDS],
+    });
+    // A single run is a population of one, with its gamma in its own record.
+    const ownAgents = o.agents ? null : agentsBuffer(this.gpu, `${o.label}.agents`, [{ gamma: o.gamma }]);
+    const agents = o.agents ?? ownAgents!;
+    const args = uniformBuffer(this.gpu, `${o.label}.args`, returnArgs.pack({ numEnvs: o.numEnvs, numSteps: o.numSteps, clip: NORM_CLIP, epsilon: NORM_EPSILON }));
+    const discounted = storageBuffer(this.gpu, `${o.label}.discounted`, P * count * 4);
     const returnsGroup = discountedReturns.bind(
-      { returnArgs: args, samples: o.rewards, doneFlags: o.doneFlags, accumulator: o.accumulator, discounted },
+      { returnArgs: args, samples: o.rewards, doneFlags: o.doneFlags, accumulator: o.accumulator, discounted, agents: agents.params },
       `${o.label}.returns`,
     );
-    const moments = this.updateMoments({ numEnvs: o.numEnvs, numSteps: o.numSteps, dim: 1, input: discounted, moments: o.moments, label: `${o.label}.moments` });
+    const moments = this.updateMoments({ numEnvs: o.numEnvs, numSteps: o.numSteps, dim: 1, input: discounted, moments: o.moments, label: `${o.label}.moments`, agents: o.agents });
     const scaleGroup = scaleRewards.bind({ returnArgs: args, moments: o.moments, samples: o.rewards, scaled: o.scaled }, `${o.label}.scale`);
     return {
       encode: (pass) => {
-        discountedReturns.dispatch(pass, returnsGroup, o.numEnvs);
+        discountedReturns.dispatch(pass, returnsGroup, o.numEnvs, undefined, P);
         moments.encode(pass);
-        scaleRewards.dispatch(pass, scaleGroup, count);
+        scaleRewards.dispatch(pass, scaleGroup, count, undefined, P);
       },
       destroy: () => {
         args.destroy();
         discounted.destroy();
         moments.destroy();
+        ownAgents?.params.destroy();
       },
     };
   }
@@ -152,12 +211,13 @@ export class NormalizeKernels {
 
 /**
  * Normalised observations as the policy's rollout input: each step, the
- * current observations through `moments` into a buffer of their own.
+ * current observations through `moments` into a buffer of their own (for a
+ * population's rollout, each agent's through its own block of `moments`, [P][dim][3]).
  */
 export function normalizedPolicyInput(kernels: NormalizeKernels, moments: GPUBuffer): PolicyInputSource {
-  return (currentObs, rows, dim, label): PolicyInput => {
-    const input = storageBuffer(kernels.gpu, `${label}.normalizedObs`, rows * dim * 4);
-    const op = kernels.normalizeRows({ rows, dim, input: currentObs, output: input, moments, label: `${label}.normalizeObs` });
+  return (currentObs, rows, dim, label, agents): PolicyInput => {
+    const input = storageBuffer(kernels.gpu, `${label}.normalizedObs`, (agents?.count ?? 1) * rows * dim * 4);
+    const op = kernels.normalizeRows({ rows, dim, input: currentObs, output: input, moments, label: `${label}.normalizeObs`, agents });
     return {
       input,
       encode: (pass) => op.encode(pass),

@@ -6,6 +6,11 @@
  * (shaders/rollout.wgsl, stepping the env through auto_reset.wgsl) that also
  * keeps the logits it acted on and, for truncated steps, the final
  * observation. Nothing is read back.
+ *
+ * Populations: with `agents` (P agents), every storage buffer holds P blocks,
+ * agent-major, agent a's block being exactly a single run's with agent a's seed,
+ * and each act-and-step dispatch covers all P agents; the policy must then be a
+ * population of P networks whose output holds [P][N][params per row].
  */
 import rolloutWgsl from '../../shaders/rollout.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
@@ -13,8 +18,9 @@ import { ShaderFamily, type Kernel, type StructView, type WgslPart, recordChecke
 import { storageBuffer, uniformBuffer, submitPass } from '../gpu/buffers';
 import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL, wgslIndexConstants } from '../gpu/wgsl';
-import { envSources, type EnvDefinition } from '../envs/env';
-import type { Mlp, MlpPass } from './mlp';
+import { agentSeedsUniform, envSources, type EnvDefinition } from '../envs/env';
+import type { Agents } from '../gpu/agents';
+import type { MlpLayout } from '../nn/mlp';
 import { CATEGORICAL, GAUSSIAN } from './distribution';
 import type { ActionSpec } from '../core/envSpecs';
 
@@ -25,12 +31,18 @@ export const ENV_SLOTS = ['elapsed', 'episode', 'running_return', 'completed_ret
 export interface RolloutOptions {
   /** The env stepped (its spec must match the policy's input and output sizes). */
   env: EnvDefinition;
-  /** N, envs stepped in parallel. */
+  /** N, envs stepped in parallel (per agent). */
   numEnvs: number;
   /** T, steps per env per rollout. */
   numSteps: number;
-  /** uint32: keys reset states and action samples. */
-  seed: number;
+  /** uint32: keys reset states and action samples. Required unless `agents` is given. */
+  seed?: number;
+  /**
+   * A population of P = agents.count agents, each with N envs keyed by its AgentParams
+   * seed (read once, at create) exactly as a single rollout with that seed; every
+   * storage buffer then holds P blocks, agent-major. Not with `seed`.
+   */
+  agents?: Agents;
   /** Act by the distribution's mode (argmax, a Gaussian's mean) instead of sampling (evaluation). */
   greedy?: boolean;
   /** Time limit: episodes are truncated after this many steps (default the env's). */
@@ -39,9 +51,28 @@ export interface RolloutOptions {
   policyInput?: PolicyInputSource;
 }
 
+/**
+ * What a rollout needs of its policy (an `Mlp` is one): the sizes it maps, and a
+ * forward pass over the rollout's `rows` = N current observations ([P][N][inputDim]
+ * for a population of P, whose output is then [P][N][distParamsPerRow]).
+ */
+export interface RolloutPolicy {
+  readonly layout: Pick<MlpLayout, 'inputDim' | 'distParamsPerRow' | 'head'>;
+  prepare(options: { rows: number; input: GPUBuffer; label: string }): RolloutPolicyPass;
+}
+
+/** A policy forward pass bound to the rollout's observations (an `MlpPass` is one). */
+export interface RolloutPolicyPass {
+  /** [N][distParamsPerRow] f32 ([P][N][...] for a population): what act_and_step samples from. */
+  readonly output: GPUBuffer;
+  /** Records the forward pass over the current observations. */
+  encodeForward(pass: GPUComputePassEncoder): void;
+  destroy(): void;
+}
+
 /** The policy's per-step input derived from the current observations, recorded before each policy forward. */
 export interface PolicyInput {
-  /** [N][obsDim] f32 */
+  /** [N][obsDim] f32 ([P][N][obsDim] for a population) */
   input: GPUBuffer;
   /** Records what derives `input` from the current observations. */
   encode(pass: GPUComputePassEncoder): void;
@@ -49,10 +80,10 @@ export interface PolicyInput {
   destroy(): void;
 }
 
-/** Makes a rollout's PolicyInput from its `currentObs` buffer ([rows][dim]). */
-export type PolicyInputSource = (currentObs: GPUBuffer, rows: number, dim: number, label: string) => PolicyInput;
+/** Makes a rollout's PolicyInput from its `currentObs` buffer ([rows][dim] per agent, for each of `agents`, given for a population). */
+export type PolicyInputSource = (currentObs: GPUBuffer, rows: number, dim: number, label: string, agents?: Agents) => PolicyInput;
 
-/** Everything a rollout writes, time-major [T][N]. */
+/** Everything a rollout writes, time-major [T][N]; for a population, each buffer holds P such blocks, agent-major. */
 export interface RolloutStorage {
   /**
    * [T+1][N][obsDim]: obs[t] acted on at step t, row T the bootstrap observation;
@@ -70,6 +101,14 @@ export interface RolloutStorage {
   currentObs: GPUBuffer;
   /** [ENV_SLOTS + stateDim][N] f32 (`Rollout.envSlotRows` rows): bookkeeping, then the env's state. */
   envSlots: GPUBuffer;
+}
+
+/** The rollout's uniforms: per-step slots, env arguments, env constants, the agents' seeds. */
+interface RolloutUniforms {
+  stepArgs: UniformSlots;
+  vecEnv: GPUBuffer;
+  envParams: GPUBuffer;
+  agentSeeds: GPUBuffer;
 }
 
 /** Where a rollout keeps the final observations of truncated steps (derived once from the options). */
@@ -137,6 +176,8 @@ function paramsPerRow(env: EnvDefinition): number {
 export class Rollout {
   /** Rows of `storage.envSlots`: ENV_SLOTS, then one per state component. */
   readonly envSlotRows: number;
+  /** P, the agents stepped (1 without `agents`). */
+  readonly agentCount: number;
 
   private constructor(
     private readonly gpu: GpuContext,
@@ -149,14 +190,15 @@ export class Rollout {
     private readonly resetBindGroup: GPUBindGroup,
     private readonly args: GPUBuffer,
     private readonly argsView: StructView,
-    private readonly uniforms: { stepArgs: UniformSlots; vecEnv: GPUBuffer; envParams: GPUBuffer },
-    private readonly policyStep: MlpPass,
+    private readonly uniforms: RolloutUniforms,
+    private readonly policyStep: RolloutPolicyPass,
     private readonly policyInput: PolicyInput | null,
   ) {
     this.envSlotRows = ENV_SLOTS.length + options.env.spec.stateDim;
+    this.agentCount = options.agents?.count ?? 1;
   }
 
-  /** The obs row holding the final observation of step t of env n, if that step was truncated. */
+  /** The obs row (within an agent's block) holding the final observation of step t of env n, if that step was truncated. */
   finalObsIndex(t: number, env: number): number {
     const { finalObsRow, maxEpisodeSteps } = this.finalObs;
     return finalObsRow + Math.floor(t / maxEpisodeSteps) * this.options.numEnvs + env;
@@ -164,12 +206,17 @@ export class Rollout {
 
   /**
    * Compiles the rollout for `options.env` and binds it to `policy`; throws when the policy's input or output
-   * sizes do not fit the env.
+   * sizes do not fit the env (or, for a population, its output does not hold every agent's rows).
    */
-  static async create(gpu: GpuContext, policy: Mlp, options: RolloutOptions, label = 'rollout'): Promise<Rollout> {
-    const { env, numEnvs: N, numSteps: T, seed } = options;
+  static async create(gpu: GpuContext, policy: RolloutPolicy, options: RolloutOptions, label = 'rollout'): Promise<Rollout> {
+    const { env, numEnvs: N, numSteps: T, seed, agents } = options;
     const { obsDim, stateDim } = env.spec;
     const A = paramsPerRow(env);
+    if (agents && seed !== undefined) throw new Error(`rollout: seed = ${seed} is not used with agents (each agent's seed is its AgentParams seed); leave it out`);
+    if (!agents && (!Number.isInteger(seed) || (seed as number) < 0 || (seed as number) > 0xffffffff)) {
+      throw new Error(`rollout: seed must be an integer in [0, 4294967295], got ${seed}`);
+    }
+    const P = agents?.count ?? 1;
     const { layout } = policy;
     const head = env.spec.action.kind === 'discrete' ? 'none' : 'gaussian';
     if (layout.inputDim !== obsDim || layout.distParamsPerRow !== A || layout.head !== head) {
@@ -178,34 +225,42 @@ export class Rollout {
       );
     }
     const finalObs = finalObsLayout(options);
+    const agentSeeds = agentSeedsUniform(gpu, `${label}.agentSeeds`, 'rollout', agents ? { agents } : { seed: seed as number });
     const family = await ShaderFamily.load(gpu, 'rollout', rolloutSources(env));
     const { act_and_step: actAndStep, reset_envs: resetEnvs } = await family.kernels({
       act_and_step: { dynamicOffsets: ['step'] },
       reset_envs: {},
     });
+    // Each buffer: P blocks of what a single run keeps.
+    const perAgent = (role: string, floats: number) => storageBuffer(gpu, `${label}.${role}`, P * floats * 4);
     const storage: RolloutStorage = {
-      obs: storageBuffer(gpu, `${label}.obs`, (T + 1 + finalObs.finalSlots) * N * obsDim * 4),
-      behaviourLogits: storageBuffer(gpu, `${label}.behaviourLogits`, T * N * A * 4),
-      actions: storageBuffer(gpu, `${label}.actions`, T * N * (env.spec.action.kind === 'box' ? env.spec.action.dim : 1) * 4),
-      rewards: storageBuffer(gpu, `${label}.rewards`, T * N * 4),
-      doneFlags: storageBuffer(gpu, `${label}.doneFlags`, T * N * 4),
-      currentObs: storageBuffer(gpu, `${label}.currentObs`, N * obsDim * 4),
-      envSlots: storageBuffer(gpu, `${label}.envSlots`, (ENV_SLOTS.length + stateDim) * N * 4),
+      obs: perAgent('obs', (finalObs.finalObsRow + finalObs.finalSlots * N) * obsDim),
+      behaviourLogits: perAgent('behaviourLogits', T * N * A),
+      actions: perAgent('actions', T * N * (env.spec.action.kind === 'box' ? env.spec.action.dim : 1)),
+      rewards: perAgent('rewards', T * N),
+      doneFlags: perAgent('doneFlags', T * N),
+      currentObs: perAgent('currentObs', N * obsDim),
+      envSlots: perAgent('envSlots', (ENV_SLOTS.length + stateDim) * N),
     };
     const argsView = family.struct('RolloutArgs');
     const args = uniformBuffer(gpu, `${label}.args`, argsView.pack({ numSteps: T, numActions: A, iteration: 0, greedy: options.greedy ? 1 : 0 }));
     // One StepArgs slot per step, selected by a dynamic offset: the step index never leaves the GPU timeline.
     const stepArgs = UniformSlots.create(gpu, family.struct('StepArgs'), Array.from({ length: T }, (_, t) => ({ t })), `${label}.stepArgs`);
-    const vecEnv = uniformBuffer(gpu, `${label}.vecEnv`, family.struct('VecEnvArgs').pack({ numEnvs: N, seed, maxEpisodeSteps: finalObs.maxEpisodeSteps }));
+    const vecEnv = uniformBuffer(gpu, `${label}.vecEnv`, family.struct('VecEnvArgs').pack({ numEnvs: N, maxEpisodeSteps: finalObs.maxEpisodeSteps }));
     const envParams = uniformBuffer(gpu, `${label}.envParams`, family.struct('EnvParams').pack(env.params));
-    const policyInput = options.policyInput?.(storage.currentObs, N, obsDim, label) ?? null;
+    const policyInput = options.policyInput?.(storage.currentObs, N, obsDim, label, agents) ?? null;
     const policyStep = policy.prepare({ rows: N, input: policyInput?.input ?? storage.currentObs, label: `${label}.policy` });
+    if (policyStep.output.size < P * N * A * 4) {
+      const shape = agents ? `[P][N][A] = [${P}][${N}][${A}]` : `[N][A] = [${N}][${A}]`;
+      throw new Error(`rollout: the policy's output ${policyStep.output.label} holds ${policyStep.output.size / 4} values, ${shape} needs ${P * N * A}${agents ? ' (a policy of agents.count networks)' : ''}`);
+    }
     const actBindGroup = actAndStep.bind(
       {
         args,
         step: stepArgs.binding,
         vecEnv,
         envParams,
+        agentSeeds,
         policyLogits: policyStep.output,
         currentObs: storage.currentObs,
         envSlots: storage.envSlots,
@@ -217,13 +272,14 @@ export class Rollout {
       },
       'act',
     );
-    const resetBindGroup = resetEnvs.bind({ vecEnv, envParams, currentObs: storage.currentObs, envSlots: storage.envSlots }, 'reset');
-    return new Rollout(gpu, options, finalObs, storage, actAndStep, resetEnvs, actBindGroup, resetBindGroup, args, argsView, { stepArgs, vecEnv, envParams }, policyStep, policyInput);
+    const resetBindGroup = resetEnvs.bindUsed({ args, vecEnv, envParams, agentSeeds, currentObs: storage.currentObs, envSlots: storage.envSlots }, 'reset');
+    const uniforms = { stepArgs, vecEnv, envParams, agentSeeds };
+    return new Rollout(gpu, options, finalObs, storage, actAndStep, resetEnvs, actBindGroup, resetBindGroup, args, argsView, uniforms, policyStep, policyInput);
   }
 
   /** Starts every env at episode 0 (submitted immediately). */
   reset(): void {
-    submitPass(this.gpu, 'rollout.reset', (pass) => this.resetEnvs.dispatch(pass, this.resetBindGroup, this.options.numEnvs));
+    submitPass(this.gpu, 'rollout.reset', (pass) => this.resetEnvs.dispatch(pass, this.resetBindGroup, this.options.numEnvs, undefined, this.agentCount));
   }
 
   /** Queues the iteration number (it keys the action PRNG) ahead of the iteration's submit. */
@@ -236,14 +292,14 @@ export class Rollout {
     );
   }
 
-  /** Records the T steps into `pass`. */
+  /** Records the T steps into `pass` (one policy forward and one act-and-step dispatch per step, for all agents). */
   encode(pass: GPUComputePassEncoder): void {
     recordChecked(this.gpu, 'Rollout.encode', pass, (pass) => {
       const { stepArgs } = this.uniforms;
       for (let t = 0; t < this.options.numSteps; t++) {
         this.policyInput?.encode(pass);
         this.policyStep.encodeForward(pass);
-        this.actAndStep.dispatch(pass, this.actBindGroup, this.options.numEnvs, [stepArgs.offset(t)]);
+        this.actAndStep.dispatch(pass, this.actBindGroup, this.options.numEnvs, [stepArgs.offset(t)], this.agentCount);
       }
     });
   }
@@ -257,5 +313,6 @@ export class Rollout {
     this.uniforms.stepArgs.destroy();
     this.uniforms.vecEnv.destroy();
     this.uniforms.envParams.destroy();
+    this.uniforms.agentSeeds.destroy();
   }
 }
