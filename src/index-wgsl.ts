@@ -9,7 +9,6 @@
 import randomWgsl from '../shaders/random.wgsl?raw';
 import cgWgsl from '../shaders/cg.wgsl?raw';
 import fvpWgsl from '../shaders/fvp.wgsl?raw';
-import gaeWgsl from '../shaders/gae.wgsl?raw';
 import normalizeWgsl from '../shaders/normalize.wgsl?raw';
 import linesearchWgsl from '../shaders/linesearch.wgsl?raw';
 import optimWgsl from '../shaders/optim.wgsl?raw';
@@ -33,6 +32,7 @@ import { PENDULUM } from './envs/pendulum';
 import { CATEGORICAL, GAUSSIAN } from './kernels/distribution';
 import { MLP_SOURCES } from './kernels/mlp';
 import { REDUCE_CONSTANTS } from './kernels/reduce';
+import { GAE_SOURCES } from './kernels/gae';
 import { rolloutSources } from './kernels/rollout';
 import { ppoSources } from './algos/ppo';
 
@@ -76,7 +76,7 @@ const COMPOSITIONS = {
   rollout_view: () => [rolloutViewWgsl],
   mlp: () => MLP_SOURCES,
   gaussian_head: () => GAUSSIAN_HEAD_SOURCES,
-  gae: () => [COMMON_WGSL, gaeWgsl],
+  gae: () => GAE_SOURCES,
   normalize: () => [COMMON_WGSL, normalizeWgsl],
   cg: () => [COMMON_WGSL, cgWgsl],
   optim: () => [COMMON_WGSL, optimWgsl],
