@@ -11,7 +11,6 @@ import cgWgsl from '../shaders/cg.wgsl?raw';
 import fvpWgsl from '../shaders/fvp.wgsl?raw';
 import normalizeWgsl from '../shaders/normalize.wgsl?raw';
 import linesearchWgsl from '../shaders/linesearch.wgsl?raw';
-import optimWgsl from '../shaders/optim.wgsl?raw';
 import pgWgsl from '../shaders/pg.wgsl?raw';
 import policyWgsl from '../shaders/policy.wgsl?raw';
 import reduceWgsl from '../shaders/reduce.wgsl?raw';
@@ -33,6 +32,7 @@ import { CATEGORICAL, GAUSSIAN } from './kernels/distribution';
 import { MLP_SOURCES } from './kernels/mlp';
 import { REDUCE_CONSTANTS } from './kernels/reduce';
 import { GAE_SOURCES } from './kernels/gae';
+import { OPTIM_SOURCES } from './kernels/optim';
 import { rolloutSources } from './kernels/rollout';
 import { ppoSources } from './algos/ppo';
 
@@ -79,7 +79,7 @@ const COMPOSITIONS = {
   gae: () => GAE_SOURCES,
   normalize: () => [COMMON_WGSL, normalizeWgsl],
   cg: () => [COMMON_WGSL, cgWgsl],
-  optim: () => [COMMON_WGSL, optimWgsl],
+  optim: () => OPTIM_SOURCES,
   reduce: () => [COMMON_WGSL, REDUCE_CONSTANTS, reduceWgsl],
   policy: () => [COMMON_WGSL, ...distribution(), policyWgsl],
   fvp: () => [COMMON_WGSL, ...distribution(), fvpWgsl],
