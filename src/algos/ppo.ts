@@ -210,7 +210,8 @@ export class PpoUpdate implements Update {
           logits: batch.logits,
           mbObs,
           mbRecords,
-          agentSeeds,
+          // A uniform array: its binding size is the whole array, not reflection's element stride.
+          agentSeeds: { buffer: agentSeeds, size: AGENT_SEEDS_BYTES },
         },
         'gather',
       ),
