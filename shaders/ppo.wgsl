@@ -89,9 +89,9 @@ struct MinibatchArgs {
 @group(0) @binding(17) var<uniform> agentSeeds: array<vec4<u32>, AGENT_SEED_VEC4S>;
 @group(0) @binding(18) var<storage, read> agents: array<AgentParams>;
 
-// Index of agent a's metrics slot.
-fn metric(a: u32, slot: u32) -> u32 {
-  return a * METRICS_BLOCK_FLOATS + slot;
+// Index of agent a's metrics entry `at` (a METRIC_* slot).
+fn metric(a: u32, at: u32) -> u32 {
+  return a * METRICS_BLOCK_FLOATS + at;
 }
 
 
