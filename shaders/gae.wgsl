@@ -1,6 +1,9 @@
-// Generalised Advantage Estimation as a backward scan, one invocation per env.
+// Generalised Advantage Estimation as a backward scan, one invocation per (agent, env).
 //
-// Buffers (time-major, index i = t * numEnvs + env):
+// Buffers are agent-major for a population (workgroup id z is the agent a): agent a's
+// block of each is the single-agent buffer below, at a · T·N (values: a · valuesStride,
+// finalValues: a · finalValuesStride), and γ, λ are agents[a].gamma, agents[a].lambda.
+// Within a block (time-major, index i = t * numEnvs + env):
 //   rewards      [T][N] f32
 //   doneFlags    [T][N] u32   bit 0: terminated, bit 1: truncated (episode ended after step t)
 //   values       [T+1][N] f32 V(obs_t); row T is V of the observation after the last step
@@ -13,7 +16,8 @@
 //                truncationAsTerminal is off: other slots may hold anything.
 //   advantages   [T][N] f32  (out)
 //   returns      [T][N] f32  (out) advantages + values
-// Dispatch: numEnvs invocations.
+//   agents       [P] AgentParams
+// Dispatch: numEnvs invocations per agent.
 //
 //   next_value_t = 0                if terminated_t (or truncated_t with truncationAsTerminal)
 //                = finalValues_t    if truncated_t  (bootstrap from the observation that ended it)
@@ -25,11 +29,13 @@ override WG: u32 = 64;
 struct GaeArgs {
   numEnvs: u32,
   numSteps: u32,
-  gamma: f32,
-  lambda: f32,
   truncationAsTerminal: u32,
   maxEpisodeSteps: u32,
   finalValuesOffset: u32,
+  // floats between consecutive agents' blocks of values and finalValues (they may share a buffer
+  // with more rows than the scan reads, e.g. a value network's output)
+  valuesStride: u32,
+  finalValuesStride: u32,
 }
 
 @group(0) @binding(0) var<uniform> args: GaeArgs;
@@ -39,30 +45,38 @@ struct GaeArgs {
 @group(0) @binding(4) var<storage, read> finalValues: array<f32>;
 @group(0) @binding(5) var<storage, read_write> advantages: array<f32>;
 @group(0) @binding(6) var<storage, read_write> returns: array<f32>;
+@group(0) @binding(7) var<storage, read> agents: array<AgentParams>;
 
 @compute @workgroup_size(WG)
 fn gae(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
   let env = linear_index(gid, nwg);
   if (env >= args.numEnvs) { return; }
   let n = args.numEnvs;
+  let gamma = agents[agent].gamma;
+  let lambda = agents[agent].lambda;
+  let rows = agent * args.numSteps * n;
+  let valueBase = agent * args.valuesStride;
+  let finalBase = agent * args.finalValuesStride + args.finalValuesOffset;
   let bootstrapTruncated = args.truncationAsTerminal == 0u;
   var advantage = 0.0;
   for (var step = 0u; step < args.numSteps; step++) {
     let t = args.numSteps - 1u - step;
     let i = t * n + env;
-    let flags = doneFlags[i];
+    let flags = doneFlags[rows + i];
     let terminated = (flags & 1u) != 0u;
     let truncated = (flags & 2u) != 0u;
-    var nextValue = values[i + n];
+    var nextValue = values[valueBase + i + n];
     if (terminated || truncated) { nextValue = 0.0; }
     // A branch, not a select: the slot is read only where it was written.
     if (truncated && !terminated && bootstrapTruncated) {
-      nextValue = finalValues[args.finalValuesOffset + (t / args.maxEpisodeSteps) * n + env];
+      nextValue = finalValues[finalBase + (t / args.maxEpisodeSteps) * n + env];
     }
     let carry = select(1.0, 0.0, terminated || truncated);
-    let delta = rewards[i] + args.gamma * nextValue - values[i];
-    advantage = delta + args.gamma * args.lambda * carry * advantage;
-    advantages[i] = advantage;
-    returns[i] = advantage + values[i];
+    let value = values[valueBase + i];
+    let delta = rewards[rows + i] + gamma * nextValue - value;
+    advantage = delta + gamma * lambda * carry * advantage;
+    advantages[rows + i] = advantage;
+    returns[rows + i] = advantage + value;
   }
 }

@@ -1,13 +1,16 @@
 // Adam over flat parameter vectors, controlled from the GPU.
 //
-// Buffers:
-//   params, grads, m, v  [count] f32 (one network's flat layout)
-//   controlIn, controlOut  AdamControl (step count, learning rate, gradient scale,
+// Buffers, agent-major for a population (workgroup id z is the agent a; each agent is an
+// independent optimizer on its own block):
+//   params, grads, m, v  [P][count] f32 (one network's flat layout per agent)
+//   controlIn, controlOut  [P] AdamControl (step count, learning rate, gradient scale,
 //                        active flag, bias corrections) before and after this step: the
-//                        optimizer keeps two blocks that trade places every step
-//   flags                [..] f32 holding the step's active flag at args.activeIndex (> 0:
-//                        active): another buffer's (e.g. a metrics block), or for the
-//                        optimizer's own flag controlIn itself (its activeFlag field)
+//                        optimizer keeps two copies that trade places every step
+//   flags                [P][activeStride] f32 holding agent a's active flag at
+//                        a·activeStride + activeIndex (> 0: active): another buffer's (e.g.
+//                        the metrics blocks), or for the optimizer's own flag controlIn
+//                        itself (its activeFlag field, activeStride = AdamControl's floats)
+//   agents               [P] AgentParams: agents[a].maxGradNorm is agent a's clipping norm
 //
 // Dispatches per step (with clipping, after a sum-of-squares reduction of grads into
 // controlIn.gradNormSquared):
@@ -39,11 +42,11 @@ struct AdamArgs {
   oneMinusBeta1: f32,
   oneMinusBeta2: f32,
   eps: f32,
-  // 1: scale gradients to a global norm of at most maxGradNorm
+  // 1: scale each agent's gradients to a global norm of at most agents[a].maxGradNorm
   clip: u32,
-  maxGradNorm: f32,
-  // where the active flag sits in `flags`
+  // where agent a's active flag sits in `flags`: a · activeStride + activeIndex
   activeIndex: u32,
+  activeStride: u32,
 }
 
 struct AdamControl {
@@ -57,57 +60,63 @@ struct AdamControl {
 }
 
 @group(0) @binding(0) var<uniform> args: AdamArgs;
-@group(0) @binding(1) var<storage, read> controlIn: AdamControl;
-@group(0) @binding(2) var<storage, read_write> controlOut: AdamControl;
+@group(0) @binding(1) var<storage, read> controlIn: array<AdamControl>;
+@group(0) @binding(2) var<storage, read_write> controlOut: array<AdamControl>;
 @group(0) @binding(3) var<storage, read> flags: array<f32>;
 @group(0) @binding(4) var<storage, read_write> params: array<f32>;
 @group(0) @binding(5) var<storage, read> grads: array<f32>;
 @group(0) @binding(6) var<storage, read_write> m: array<f32>;
 @group(0) @binding(7) var<storage, read_write> v: array<f32>;
+@group(0) @binding(8) var<storage, read> agents: array<AgentParams>;
 
-// The control block after this step.
-fn advanced_control() -> AdamControl {
-  let activeFlag = flags[args.activeIndex];
-  var next = controlIn;
+// Agent a's control block after this step.
+fn advanced_control(a: u32) -> AdamControl {
+  let activeFlag = flags[a * args.activeStride + args.activeIndex];
+  let previous = controlIn[a];
+  var next = previous;
   next.activeFlag = activeFlag;
   if (activeFlag > 0.0) {
-    next.step = controlIn.step + 1.0;
-    next.biasCorrection1 = args.oneMinusBeta1 + args.beta1 * controlIn.biasCorrection1;
-    next.biasCorrection2 = args.oneMinusBeta2 + args.beta2 * controlIn.biasCorrection2;
+    next.step = previous.step + 1.0;
+    next.biasCorrection1 = args.oneMinusBeta1 + args.beta1 * previous.biasCorrection1;
+    next.biasCorrection2 = args.oneMinusBeta2 + args.beta2 * previous.biasCorrection2;
     if (args.clip != 0u) {
-      next.gradScale = min(1.0, args.maxGradNorm / (sqrt(controlIn.gradNormSquared) + 1e-6));
+      next.gradScale = min(1.0, agents[a].maxGradNorm / (sqrt(previous.gradNormSquared) + 1e-6));
     }
   }
   return next;
 }
 
-// Parameter i's update under the step's control block c.
-fn update_parameter(i: u32, c: AdamControl) {
+// Agent a's parameter i's update under the step's control block c.
+fn update_parameter(a: u32, i: u32, c: AdamControl) {
   if (i >= args.count || c.activeFlag <= 0.0) { return; }
-  let g = c.gradScale * grads[i];
-  let mi = args.beta1 * m[i] + args.oneMinusBeta1 * g;
-  let vi = args.beta2 * v[i] + args.oneMinusBeta2 * g * g;
-  m[i] = mi;
-  v[i] = vi;
+  let k = a * args.count + i;
+  let g = c.gradScale * grads[k];
+  let mi = args.beta1 * m[k] + args.oneMinusBeta1 * g;
+  let vi = args.beta2 * v[k] + args.oneMinusBeta2 * g * g;
+  m[k] = mi;
+  v[k] = vi;
   let stepSize = c.learningRate / c.biasCorrection1;
   let denom = sqrt(vi) / sqrt(c.biasCorrection2) + args.eps;
-  params[i] -= stepSize * (mi / denom);
+  params[k] -= stepSize * (mi / denom);
 }
 
 @compute @workgroup_size(WG)
 fn adam(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
   let i = linear_index(gid, nwg);
-  let c = advanced_control();
-  if (i == 0u) { controlOut = c; }
-  update_parameter(i, c);
+  let c = advanced_control(agent);
+  if (i == 0u) { controlOut[agent] = c; }
+  update_parameter(agent, i, c);
 }
 
 @compute @workgroup_size(1)
-fn adam_prepare() {
-  controlOut = advanced_control();
+fn adam_prepare(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let agent = agent_index(gid);
+  controlOut[agent] = advanced_control(agent);
 }
 
 @compute @workgroup_size(WG)
 fn adam_update(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  update_parameter(linear_index(gid, nwg), controlIn);
+  let agent = agent_index(gid);
+  update_parameter(agent, linear_index(gid, nwg), controlIn[agent]);
 }

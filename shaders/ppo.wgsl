@@ -3,11 +3,18 @@
 // gradient in one dispatch, and the small scalar kernels (early stop,
 // KL-coefficient adaptation).
 // Loaded after shaders/random.wgsl (philox4x32, STREAM_PERMUTATION), the
-// distribution module (dist_*, src/kernels/distribution.ts), and the generated
-// STAT_* constants (src/algos/ppo.ts STATS) and METRIC_* slots.
+// distribution module (dist_*, src/kernels/distribution.ts), the AgentParams struct,
+// and the generated STAT_* constants (src/algos/ppo.ts STATS), METRIC_* slots,
+// METRICS_BLOCK_FLOATS and AGENT_SEED_VEC4S.
+//
+// Populations: every buffer below is agent-major (workgroup id z is the agent a), agent
+// a's block being the single-agent buffer described: obs at a · obsRows · obsDim, the other
+// rollout buffers at a · batchSize rows, minibatch buffers at a · B rows, rowStats at
+// a · STAT_COUNT · batchSize, metrics at a · METRICS_BLOCK_FLOATS. Agent a's clip, valueClip,
+// entCoef, targetKl and klTarget are agents[a]'s; its permutation seed agentSeeds' entry a.
 //
 // Rollout buffers (time-major, sample j = t * numEnvs + env, j < batchSize):
-//   obs [..][obsDim], actions [j][W] DistActionWord (W = dist_action_words(numActions):
+//   obs [obsRows][obsDim] (obsRows ≥ batchSize: the rollout's observation rows), actions [j][W] DistActionWord (W = dist_action_words(numActions):
 //   a categorical index, or a Gaussian's components), logProbs [j], advantages [j],
 //   returns [j], logits [j][numActions] (the behaviour policy's distribution parameters;
 //   numActions is the parameters per row)
@@ -28,7 +35,9 @@
 // Permutation: sample index = perm_e(minibatch * B + row), perm_e a 4-round Feistel
 // bijection on [0, 2^(2h)) ⊇ [0, batchSize) with cycle walking, round keys from
 // philox((iteration, epoch, 0, 0), (seed, STREAM_PERMUTATION)): a fresh permutation
-// per epoch without a sort.
+// per epoch without a sort. gather_minibatch binds 8 storage buffers (the default
+// per-stage limit), so it reads the agents' seeds from a uniform, 4 per vec4 (seeds
+// never change on the GPU), not from `agents`.
 //
 // Clipped surrogate per sample, ratio r = exp(logp - logp_old), Â normalised advantage:
 //   L = -min(r Â, clip(r, 1-ε, 1+ε) Â) - c_H H(π) + β KL(π_old || π)
@@ -45,17 +54,13 @@ struct PpoArgs {
   minibatchSize: u32,
   obsDim: u32,
   numActions: u32,
-  seed: u32,
   iteration: u32,
   halfBits: u32,
   // 0 none, 1 batch statistics, 2 minibatch statistics
   normalizeAdvantages: u32,
-  clipRange: f32,
-  entropyCoef: f32,
-  valueClip: f32,
   useKlPenalty: u32,
-  targetKl: f32,
-  klTarget: f32,
+  // rows of obs per agent
+  obsRows: u32,
 }
 
 // One slot per (epoch, minibatch), selected with a dynamic offset.
@@ -81,6 +86,13 @@ struct MinibatchArgs {
 @group(0) @binding(14) var<storage, read_write> rowStats: array<f32>;
 @group(0) @binding(15) var<storage, read> mbRecordsIn: array<f32>;
 @group(0) @binding(16) var<storage, read_write> valueGradOutput: array<f32>;
+@group(0) @binding(17) var<uniform> agentSeeds: array<vec4<u32>, AGENT_SEED_VEC4S>;
+@group(0) @binding(18) var<storage, read> agents: array<AgentParams>;
+
+// Index of agent a's metrics entry `at` (a METRIC_* slot).
+fn metric(a: u32, at: u32) -> u32 {
+  return a * METRICS_BLOCK_FLOATS + at;
+}
 
 
 // A well-mixing 32-bit integer hash (xor-shift-multiply) used as the Feistel round function.
@@ -106,9 +118,9 @@ fn feistel(x: u32, keys: vec4<u32>, halfBits: u32) -> u32 {
   return (left << halfBits) | right;
 }
 
-// Position -> sample index for this epoch's permutation of [0, batchSize).
-fn permuted_index(position: u32, epoch: u32) -> u32 {
-  let keys = philox4x32(vec4<u32>(ppo.iteration, epoch, 0u, 0u), vec2<u32>(ppo.seed, STREAM_PERMUTATION));
+// Position -> sample index for this epoch's permutation of [0, batchSize), under `seed`.
+fn permuted_index(position: u32, epoch: u32, seed: u32) -> u32 {
+  let keys = philox4x32(vec4<u32>(ppo.iteration, epoch, 0u, 0u), vec2<u32>(seed, STREAM_PERMUTATION));
   var y = feistel(position, keys, ppo.halfBits);
   // Cycle walking: the Feistel cycle through `position` returns into range.
   while (y >= ppo.batchSize) {
@@ -127,31 +139,40 @@ fn record_stride() -> u32 {
 
 @compute @workgroup_size(WG)
 fn gather_minibatch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
   let row = linear_index(gid, nwg);
   if (row >= ppo.minibatchSize) { return; }
-  let j = permuted_index(slot.minibatch * ppo.minibatchSize + row, slot.epoch);
+  let seed = agentSeeds[agent / 4u][agent % 4u];
+  let j = permuted_index(slot.minibatch * ppo.minibatchSize + row, slot.epoch, seed);
+  // j within the agent's batch; s the sample across the population.
+  let s = agent * ppo.batchSize + j;
+  let mbRow = agent * ppo.minibatchSize + row;
+  let obsRow = agent * ppo.obsRows + j;
   for (var k = 0u; k < ppo.obsDim; k++) {
-    mbObs[row * ppo.obsDim + k] = obs[j * ppo.obsDim + k];
+    mbObs[mbRow * ppo.obsDim + k] = obs[obsRow * ppo.obsDim + k];
   }
-  let base = row * record_stride();
+  let base = mbRow * record_stride();
   let W = dist_action_words(ppo.numActions);
   for (var k = 0u; k < W; k++) {
-    mbRecords[base + record_action() + k] = f32(actions[j * W + k]);
+    mbRecords[base + record_action() + k] = f32(actions[s * W + k]);
   }
-  mbRecords[base + RECORD_LOG_PROB_OLD] = logProbs[j];
-  mbRecords[base + RECORD_ADVANTAGE] = advantages[j];
-  mbRecords[base + RECORD_RETURN] = returns[j];
-  mbRecords[base + RECORD_VALUE_OLD] = returns[j] - advantages[j];
+  mbRecords[base + RECORD_LOG_PROB_OLD] = logProbs[s];
+  mbRecords[base + RECORD_ADVANTAGE] = advantages[s];
+  mbRecords[base + RECORD_RETURN] = returns[s];
+  mbRecords[base + RECORD_VALUE_OLD] = returns[s] - advantages[s];
   for (var k = 0u; k < ppo.numActions; k++) {
-    mbRecords[base + RECORD_PARAMS_OLD + k] = logits[j * ppo.numActions + k];
+    mbRecords[base + RECORD_PARAMS_OLD + k] = logits[s * ppo.numActions + k];
   }
 }
 
-// Gradient of the per-sample PPO policy loss at the distribution parameters, scaled by 1/B (the mean),
-// and the sample's statistics for this epoch.
-fn policy_loss(row: u32) {
+// Gradient of agent a's per-sample PPO policy loss at the distribution parameters, scaled by 1/B
+// (the mean), and the sample's statistics for this epoch; row is the agent's minibatch row.
+fn policy_loss(a: u32, row: u32) {
   let A = ppo.numActions;
-  let base = row * record_stride();
+  let mbRow = a * ppo.minibatchSize + row;
+  let base = mbRow * record_stride();
+  let clipRange = agents[a].clip;
+  let entropyCoef = agents[a].entCoef;
   var words: DistActionWords;
   for (var k = 0u; k < dist_action_words(A); k++) { words[k] = DistActionWord(mbRecordsIn[base + record_action() + k]); }
   let action = dist_action_from_words(words, A);
@@ -159,7 +180,7 @@ fn policy_loss(row: u32) {
   var current: DistParams;
   var behaviour: DistParams;
   for (var k = 0u; k < A; k++) {
-    current[k] = policyLogits[row * A + k];
+    current[k] = policyLogits[mbRow * A + k];
     behaviour[k] = mbRecordsIn[base + RECORD_PARAMS_OLD + k];
   }
   let update = dist_update(dist_from_params(behaviour, A), dist_from_params(current, A));
@@ -168,9 +189,9 @@ fn policy_loss(row: u32) {
 
   var advantage = mbRecordsIn[base + RECORD_ADVANTAGE];
   if (ppo.normalizeAdvantages == 1u) {
-    advantage = (advantage - metrics[METRIC_ADVANTAGE_MEAN]) / (metrics[METRIC_ADVANTAGE_STD] + 1e-8);
+    advantage = (advantage - metrics[metric(a, METRIC_ADVANTAGE_MEAN)]) / (metrics[metric(a, METRIC_ADVANTAGE_STD)] + 1e-8);
   } else if (ppo.normalizeAdvantages == 2u) {
-    advantage = (advantage - metrics[METRIC_MINIBATCH_ADVANTAGE_MEAN]) / (metrics[METRIC_MINIBATCH_ADVANTAGE_STD] + 1e-8);
+    advantage = (advantage - metrics[metric(a, METRIC_MINIBATCH_ADVANTAGE_MEAN)]) / (metrics[metric(a, METRIC_MINIBATCH_ADVANTAGE_STD)] + 1e-8);
   }
   let logRatio = dist_update_log_prob(update, action) - mbRecordsIn[base + RECORD_LOG_PROB_OLD];
   let ratio = exp(logRatio);
@@ -179,108 +200,122 @@ fn policy_loss(row: u32) {
   var dLogP: f32;
   var clipped = 0.0;
   if (ppo.useKlPenalty != 0u) {
-    loss = -surrogate + metrics[METRIC_KL_COEF] * kl;
+    loss = -surrogate + metrics[metric(a, METRIC_KL_COEF)] * kl;
     dLogP = -surrogate;
   } else {
-    let clippedSurrogate = clamp(ratio, 1.0 - ppo.clipRange, 1.0 + ppo.clipRange) * advantage;
+    let clippedSurrogate = clamp(ratio, 1.0 - clipRange, 1.0 + clipRange) * advantage;
     loss = -min(surrogate, clippedSurrogate);
     // The clipped branch is active (zero gradient) exactly when it is strictly smaller.
     let clipActive = clippedSurrogate < surrogate;
     dLogP = select(-surrogate, 0.0, clipActive);
-    clipped = select(0.0, 1.0, abs(ratio - 1.0) > ppo.clipRange);
+    clipped = select(0.0, 1.0, abs(ratio - 1.0) > clipRange);
   }
-  loss -= ppo.entropyCoef * entropy;
+  loss -= entropyCoef * entropy;
 
-  let beta = select(0.0, metrics[METRIC_KL_COEF], ppo.useKlPenalty != 0u);
+  let beta = select(0.0, metrics[metric(a, METRIC_KL_COEF)], ppo.useKlPenalty != 0u);
   let scale = 1.0 / f32(ppo.minibatchSize);
-  let g = dist_update_gradient(update, action, dLogP, ppo.entropyCoef, beta);
-  for (var k = 0u; k < A; k++) { policyGradOutput[row * A + k] = g[k] * scale; }
+  let g = dist_update_gradient(update, action, dLogP, entropyCoef, beta);
+  for (var k = 0u; k < A; k++) { policyGradOutput[mbRow * A + k] = g[k] * scale; }
 
   let statRow = slot.minibatch * ppo.minibatchSize + row;
-  rowStats[STAT_POLICY_LOSS * ppo.batchSize + statRow] = loss;
+  let stats = a * STAT_COUNT * ppo.batchSize;
+  rowStats[stats + STAT_POLICY_LOSS * ppo.batchSize + statRow] = loss;
   // (r - 1) - log r: the low-variance, non-negative estimator of KL(old || new).
-  rowStats[STAT_APPROX_KL * ppo.batchSize + statRow] = (ratio - 1.0) - logRatio;
-  rowStats[STAT_CLIPPED * ppo.batchSize + statRow] = clipped;
-  rowStats[STAT_ENTROPY * ppo.batchSize + statRow] = entropy;
+  rowStats[stats + STAT_APPROX_KL * ppo.batchSize + statRow] = (ratio - 1.0) - logRatio;
+  rowStats[stats + STAT_CLIPPED * ppo.batchSize + statRow] = clipped;
+  rowStats[stats + STAT_ENTROPY * ppo.batchSize + statRow] = entropy;
 }
 
-// Gradient of the per-sample value loss (mean squared error, optionally clipped), scaled by 1/B.
-fn value_loss(row: u32) {
-  let base = row * record_stride();
-  let value = valuePredictions[row];
+// Gradient of agent a's per-sample value loss (mean squared error, optionally clipped), scaled by 1/B.
+fn value_loss(a: u32, row: u32) {
+  let mbRow = a * ppo.minibatchSize + row;
+  let base = mbRow * record_stride();
+  let valueClip = agents[a].valueClip;
+  let value = valuePredictions[mbRow];
   let returnTarget = mbRecordsIn[base + RECORD_RETURN];
   var loss = (value - returnTarget) * (value - returnTarget);
   var grad = 2.0 * (value - returnTarget);
-  if (ppo.valueClip > 0.0) {
+  if (valueClip > 0.0) {
     let valueOld = mbRecordsIn[base + RECORD_VALUE_OLD];
-    let clippedValue = valueOld + clamp(value - valueOld, -ppo.valueClip, ppo.valueClip);
+    let clippedValue = valueOld + clamp(value - valueOld, -valueClip, valueClip);
     let clippedLoss = (clippedValue - returnTarget) * (clippedValue - returnTarget);
     if (clippedLoss > loss) {
       loss = clippedLoss;
       // d clippedValue / d value is 1 inside the clip range, 0 outside.
-      let inside = abs(value - valueOld) <= ppo.valueClip;
+      let inside = abs(value - valueOld) <= valueClip;
       grad = select(0.0, 2.0 * (clippedValue - returnTarget), inside);
     }
   }
-  valueGradOutput[row] = grad / f32(ppo.minibatchSize);
-  rowStats[STAT_VALUE_LOSS * ppo.batchSize + slot.minibatch * ppo.minibatchSize + row] = loss;
+  valueGradOutput[mbRow] = grad / f32(ppo.minibatchSize);
+  rowStats[a * STAT_COUNT * ppo.batchSize + STAT_VALUE_LOSS * ppo.batchSize + slot.minibatch * ppo.minibatchSize + row] = loss;
 }
 
 // Both losses of a minibatch row, after both networks' forward passes.
 @compute @workgroup_size(WG)
 fn minibatch_losses(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
   let row = linear_index(gid, nwg);
   if (row >= ppo.minibatchSize) { return; }
-  policy_loss(row);
-  value_loss(row);
+  policy_loss(agent, row);
+  value_loss(agent, row);
 }
 
 // Mean and population std of the minibatch's raw advantages, in a fixed order
 // (one invocation: B is small next to the work of the losses).
 @compute @workgroup_size(1)
-fn minibatch_advantage_stats() {
+fn minibatch_advantage_stats(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let agent = agent_index(gid);
   let stride = record_stride();
+  let first = agent * ppo.minibatchSize;
   var sum = 0.0;
   for (var r = 0u; r < ppo.minibatchSize; r++) {
-    sum += mbRecordsIn[r * stride + RECORD_ADVANTAGE];
+    sum += mbRecordsIn[(first + r) * stride + RECORD_ADVANTAGE];
   }
   let mean = sum / f32(ppo.minibatchSize);
   var squares = 0.0;
   for (var r = 0u; r < ppo.minibatchSize; r++) {
-    let d = mbRecordsIn[r * stride + RECORD_ADVANTAGE] - mean;
+    let d = mbRecordsIn[(first + r) * stride + RECORD_ADVANTAGE] - mean;
     squares += d * d;
   }
-  metrics[METRIC_MINIBATCH_ADVANTAGE_MEAN] = mean;
-  metrics[METRIC_MINIBATCH_ADVANTAGE_STD] = sqrt(squares / f32(ppo.minibatchSize));
+  metrics[metric(agent, METRIC_MINIBATCH_ADVANTAGE_MEAN)] = mean;
+  metrics[metric(agent, METRIC_MINIBATCH_ADVANTAGE_STD)] = sqrt(squares / f32(ppo.minibatchSize));
 }
 
 // Early stop on target KL, after each epoch: once the epoch's mean approx KL exceeds
 // 1.5 × targetKl, update_active drops to 0 and every later optimizer step of this
-// iteration is a no-op (the optimizers read the flag), with no readback.
+// iteration is a no-op (the optimizers read the flag), with no readback. An agent
+// whose targetKl is 0 (early stop off) never stops.
 @compute @workgroup_size(1)
-fn early_stop() {
-  if (metrics[METRIC_UPDATE_ACTIVE] > 0.0 && metrics[METRIC_EPOCH_KL] > 1.5 * ppo.targetKl) {
-    metrics[METRIC_UPDATE_ACTIVE] = 0.0;
-    metrics[METRIC_STOPPED_EPOCH] = f32(slot.epoch);
+fn early_stop(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let agent = agent_index(gid);
+  let targetKl = agents[agent].targetKl;
+  if (targetKl > 0.0 && metrics[metric(agent, METRIC_UPDATE_ACTIVE)] > 0.0 && metrics[metric(agent, METRIC_EPOCH_KL)] > 1.5 * targetKl) {
+    metrics[metric(agent, METRIC_UPDATE_ACTIVE)] = 0.0;
+    metrics[metric(agent, METRIC_STOPPED_EPOCH)] = f32(slot.epoch);
   }
 }
 
 // PPO-KL: adapt the penalty coefficient from the update's KL (seed 001, "Try it yourself" 4).
+// The coefficient lives in the agent's metrics block (kl_coef, initially its klCoef), so it
+// carries from one iteration to the next.
 @compute @workgroup_size(1)
-fn adapt_kl_coef() {
-  let kl = metrics[METRIC_APPROX_KL];
-  var coef = metrics[METRIC_KL_COEF];
-  if (kl > 1.3 * ppo.klTarget) {
+fn adapt_kl_coef(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let agent = agent_index(gid);
+  let klTarget = agents[agent].klTarget;
+  let kl = metrics[metric(agent, METRIC_APPROX_KL)];
+  var coef = metrics[metric(agent, METRIC_KL_COEF)];
+  if (kl > 1.3 * klTarget) {
     coef *= 1.5;
-  } else if (kl < 0.7 * ppo.klTarget) {
+  } else if (kl < 0.7 * klTarget) {
     coef /= 1.5;
   }
-  metrics[METRIC_KL_COEF] = coef;
+  metrics[metric(agent, METRIC_KL_COEF)] = coef;
 }
 
 // Start of an iteration's update: optimizers on, no early stop yet.
 @compute @workgroup_size(1)
-fn begin_update() {
-  metrics[METRIC_UPDATE_ACTIVE] = 1.0;
-  metrics[METRIC_STOPPED_EPOCH] = -1.0;
+fn begin_update(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let agent = agent_index(gid);
+  metrics[metric(agent, METRIC_UPDATE_ACTIVE)] = 1.0;
+  metrics[metric(agent, METRIC_STOPPED_EPOCH)] = -1.0;
 }

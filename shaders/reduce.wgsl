@@ -1,9 +1,11 @@
 // Deterministic reductions of n f32 values into one slot of a small result buffer.
 //
-// Buffers:
-//   input, inputB  [≥ offset + count] f32 (inputB only read by OP_DOT; bind input again otherwise)
-//   partials       [partialCount] vec2<f32>
-//   output         [≥ outputIndex + 2] f32: the result slot(s)
+// Buffers, agent-major for a population (workgroup id z is the agent a):
+//   input, inputB  [P][inputStride] f32: agent a reads input[a·inputStride + offset ..
+//                  + offset + count) (inputB only read by OP_DOT; bind input again otherwise)
+//   partials       [P][partialCount] vec2<f32>
+//   output         [P][outputStride] f32: agent a's result slot(s) from a·outputStride + outputIndex
+// Each agent's reduction is the single-agent one on its block, in the same order.
 //
 // Two dispatches, each in a fixed order, so results are bit-reproducible:
 //   partials (partialCount invocations): invocation j reduces the elements
@@ -37,6 +39,10 @@ struct ReduceArgs {
   outputIndex: u32,
   // finish: 1 writes the sum divided by count (a mean)
   divideByCount: u32,
+  // floats between consecutive agents' blocks of input, inputB and output
+  inputStride: u32,
+  inputBStride: u32,
+  outputStride: u32,
 }
 
 @group(0) @binding(0) var<uniform> args: ReduceArgs;
@@ -45,15 +51,17 @@ struct ReduceArgs {
 @group(0) @binding(3) var<storage, read_write> partials: array<vec2<f32>>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
 
-fn term(k: u32) -> f32 {
-  let x = input[args.offset + k];
+// Element k of agent a's range.
+fn term(a: u32, k: u32) -> f32 {
+  let x = input[a * args.inputStride + args.offset + k];
   if (OP == OP_SUM_SQUARES) { return x * x; }
-  if (OP == OP_DOT) { return x * inputB[args.offsetB + k]; }
+  if (OP == OP_DOT) { return x * inputB[a * args.inputBStride + args.offsetB + k]; }
   return x;
 }
 
 @compute @workgroup_size(WG)
 fn partial_sums(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
   let j = linear_index(gid, nwg);
   let P = args.partialCount;
   if (j >= P) { return; }
@@ -61,25 +69,27 @@ fn partial_sums(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   var acc = vec4<f32>(0.0);
   var k = j;
   for (; k + 3u * P < n; k += 4u * P) {
-    acc += vec4<f32>(term(k), term(k + P), term(k + 2u * P), term(k + 3u * P));
+    acc += vec4<f32>(term(agent, k), term(agent, k + P), term(agent, k + 2u * P), term(agent, k + 3u * P));
   }
   for (; k < n; k += P) {
-    acc.x += term(k);
+    acc.x += term(agent, k);
   }
-  partials[j] = vec2<f32>((acc.x + acc.y) + (acc.z + acc.w), 0.0);
+  partials[agent * P + j] = vec2<f32>((acc.x + acc.y) + (acc.z + acc.w), 0.0);
 }
 
 @compute @workgroup_size(WG)
 fn finish_sums(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (gid.x != 0u || gid.y != 0u) { return; }
+  let agent = agent_index(gid);
   let P = args.partialCount;
+  let first = agent * P;
   var total = 0.0;
   for (var b = 0u; b < P; b += FINISH_BLOCK) {
     var blockSum = 0.0;
-    for (var j = b; j < min(b + FINISH_BLOCK, P); j++) { blockSum += partials[j].x; }
+    for (var j = b; j < min(b + FINISH_BLOCK, P); j++) { blockSum += partials[first + j].x; }
     total += blockSum;
   }
-  output[args.outputIndex] = select(total, total / f32(args.count), args.divideByCount != 0u);
+  output[agent * args.outputStride + args.outputIndex] = select(total, total / f32(args.count), args.divideByCount != 0u);
 }
 
 // Elements invocation j covers: j, j + P, ... below n.
@@ -89,28 +99,30 @@ fn countOf(j: u32) -> f32 {
 
 @compute @workgroup_size(WG)
 fn partial_moments(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
   let j = linear_index(gid, nwg);
   let P = args.partialCount;
   if (j >= P) { return; }
   let n = args.count;
-  let shift = input[args.offset + j];
+  let base = agent * args.inputStride + args.offset;
+  let shift = input[base + j];
   var s = vec4<f32>(0.0);
   var q = vec4<f32>(0.0);
   var k = j;
   for (; k + 3u * P < n; k += 4u * P) {
-    let d = vec4<f32>(input[args.offset + k], input[args.offset + k + P], input[args.offset + k + 2u * P], input[args.offset + k + 3u * P]) - shift;
+    let d = vec4<f32>(input[base + k], input[base + k + P], input[base + k + 2u * P], input[base + k + 3u * P]) - shift;
     s += d;
     q += d * d;
   }
   for (; k < n; k += P) {
-    let d = input[args.offset + k] - shift;
+    let d = input[base + k] - shift;
     s.x += d;
     q.x += d * d;
   }
   let c = countOf(j);
   let sum = (s.x + s.y) + (s.z + s.w);
   let squares = (q.x + q.y) + (q.z + q.w);
-  partials[j] = vec2<f32>(shift + sum / c, max(squares - sum * sum / c, 0.0));
+  partials[agent * P + j] = vec2<f32>(shift + sum / c, max(squares - sum * sum / c, 0.0));
 }
 
 struct Moments {
@@ -128,12 +140,14 @@ fn merge(a: Moments, b: Moments) -> Moments {
 @compute @workgroup_size(WG)
 fn finish_moments(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (gid.x != 0u || gid.y != 0u) { return; }
+  let agent = agent_index(gid);
   let P = args.partialCount;
+  let first = agent * P;
   var total = Moments(0.0, 0.0, 0.0);
   for (var b = 0u; b < P; b += FINISH_BLOCK) {
-    var blockMoments = Moments(countOf(b), partials[b].x, partials[b].y);
+    var blockMoments = Moments(countOf(b), partials[first + b].x, partials[first + b].y);
     for (var j = b + 1u; j < min(b + FINISH_BLOCK, P); j++) {
-      blockMoments = merge(blockMoments, Moments(countOf(j), partials[j].x, partials[j].y));
+      blockMoments = merge(blockMoments, Moments(countOf(j), partials[first + j].x, partials[first + j].y));
     }
     if (b == 0u) {
       total = blockMoments;
@@ -141,6 +155,7 @@ fn finish_moments(@builtin(global_invocation_id) gid: vec3<u32>) {
       total = merge(total, blockMoments);
     }
   }
-  output[args.outputIndex] = total.mean;
-  output[args.outputIndex + 1u] = sqrt(total.m2 / total.count);
+  let slot = agent * args.outputStride + args.outputIndex;
+  output[slot] = total.mean;
+  output[slot + 1u] = sqrt(total.m2 / total.count);
 }

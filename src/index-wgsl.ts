@@ -9,9 +9,7 @@
 import randomWgsl from '../shaders/random.wgsl?raw';
 import cgWgsl from '../shaders/cg.wgsl?raw';
 import fvpWgsl from '../shaders/fvp.wgsl?raw';
-import gaeWgsl from '../shaders/gae.wgsl?raw';
 import linesearchWgsl from '../shaders/linesearch.wgsl?raw';
-import optimWgsl from '../shaders/optim.wgsl?raw';
 import pgWgsl from '../shaders/pg.wgsl?raw';
 import reduceWgsl from '../shaders/reduce.wgsl?raw';
 import vecEnvWgsl from '../shaders/vec_env.wgsl?raw';
@@ -31,6 +29,8 @@ import { PENDULUM } from './envs/pendulum';
 import { CATEGORICAL, GAUSSIAN } from './kernels/distribution';
 import { MLP_SOURCES } from './kernels/mlp';
 import { REDUCE_CONSTANTS } from './kernels/reduce';
+import { GAE_SOURCES } from './kernels/gae';
+import { OPTIM_SOURCES } from './kernels/optim';
 import { rolloutSources } from './kernels/rollout';
 import { NORMALIZE_SOURCES } from './kernels/normalize';
 import { policySources } from './kernels/policy';
@@ -76,10 +76,10 @@ const COMPOSITIONS = {
   rollout_view: () => [rolloutViewWgsl],
   mlp: () => MLP_SOURCES,
   gaussian_head: () => GAUSSIAN_HEAD_SOURCES,
-  gae: () => [COMMON_WGSL, gaeWgsl],
+  gae: () => GAE_SOURCES,
   normalize: () => NORMALIZE_SOURCES,
   cg: () => [COMMON_WGSL, cgWgsl],
-  optim: () => [COMMON_WGSL, optimWgsl],
+  optim: () => OPTIM_SOURCES,
   reduce: () => [COMMON_WGSL, REDUCE_CONSTANTS, reduceWgsl],
   policy: () => policySources(CATEGORICAL),
   fvp: () => [COMMON_WGSL, ...distribution(), fvpWgsl],

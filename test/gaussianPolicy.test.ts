@@ -15,6 +15,7 @@ import { PolicyKernels } from '../src/kernels/policy';
 import { Rollout } from '../src/kernels/rollout';
 import { envDefinition } from '../src/envs/registry';
 import { ppoFamily, recordStride, STATS } from '../src/algos/ppo';
+import { agentsBuffer } from '../src/gpu/agents';
 import { storageBuffer, uniformBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
 import { METRICS_BLOCK_FLOATS, metricSlot } from '../src/core/metrics';
 import { STREAM_ACTION } from '../src/core/random';
@@ -78,18 +79,14 @@ async function ppoGradient(gpu: GpuContext, c: ReturnType<typeof makeCase>, loss
         minibatchSize: B,
         obsDim: 3,
         numActions: 2 * D,
-        seed: 1,
         iteration: 0,
         halfBits: 3,
         normalizeAdvantages: 0,
-        clipRange: loss.kind === 'ppo' ? loss.clip : 0.2,
-        entropyCoef: loss.entropyCoef,
-        valueClip: 0,
         useKlPenalty: loss.kind === 'ppo-kl' ? 1 : 0,
-        targetKl: 0,
-        klTarget: 0.01,
+        obsRows: B,
       }),
     ),
+    agents: agentsBuffer(gpu, 'test.agents', [{ seed: 1, clip: loss.kind === 'ppo' ? loss.clip : 0.2, entCoef: loss.entropyCoef, valueClip: 0, targetKl: 0, klTarget: 0.01 }]).params,
     slot: { buffer: uniformBuffer(gpu, 'test.slot', slotView.pack({ epoch: 0, minibatch: 0 })), offset: 0, size: slotView.paddedSize },
     mbRecordsIn: storageBuffer(gpu, 'test.records', records),
     metrics: storageBuffer(gpu, 'test.metrics', metrics),

@@ -5,7 +5,7 @@ import { AdamReference } from '../src/reference/adam';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
 
-async function setup(count: number, options: Omit<AdamOptions, 'count'>, seed: number) {
+async function setup(count: number, options: Omit<AdamOptions, 'count' | 'lr'> & { lr: number }, seed: number) {
   const gpu = await testGpu();
   const rand = seededRandom(seed);
   const initial = new Float32Array(randomArray(count, rand, -1, 1));

@@ -5,29 +5,42 @@ import { policyLoss64, valueLoss64, type PolicySample } from '../src/reference/p
 import { testGpu, seededRandom, expectClose } from './helpers';
 import type { GpuContext } from '../src/gpu/device';
 import { UniformSlots } from '../src/gpu/slots';
-import { ppoFamily, STATS, recordStride as recordFloats } from '../src/algos/ppo';
+import { AGENT_SEEDS_BYTES, agentSeedsUniform, ppoFamily, STATS, recordStride as recordFloats } from '../src/algos/ppo';
+import { agentsBuffer } from '../src/gpu/agents';
+import type { AgentParamValues } from '../src/core/agentParams';
 
 const numActions = 3;
 const obsDim = 4;
 const recordStride = recordFloats(numActions, 1);
 
-function ppoArgs(o: { batchSize: number; minibatchSize: number; clip?: number; entropyCoef?: number; valueClip?: number; klPenalty?: boolean; normalize?: number }) {
+interface PpoCase {
+  batchSize: number;
+  minibatchSize: number;
+  clip?: number;
+  entropyCoef?: number;
+  valueClip?: number;
+  klPenalty?: boolean;
+  normalize?: number;
+}
+
+/** PpoArgs (what all agents share). */
+function ppoArgs(o: PpoCase) {
   return {
     batchSize: o.batchSize,
     minibatchSize: o.minibatchSize,
     obsDim,
     numActions,
-    seed: 7,
     iteration: 3,
     halfBits: Math.max(1, Math.ceil(Math.ceil(Math.log2(Math.max(2, o.batchSize))) / 2)),
     normalizeAdvantages: o.normalize ?? 0,
-    clipRange: o.clip ?? 0.2,
-    entropyCoef: o.entropyCoef ?? 0,
-    valueClip: o.valueClip ?? 0,
     useKlPenalty: o.klPenalty ? 1 : 0,
-    targetKl: 0.01,
-    klTarget: 0.01,
+    obsRows: o.batchSize,
   };
+}
+
+/** The one agent's AgentParams record. */
+function agentOf(o: PpoCase): AgentParamValues {
+  return { seed: 7, clip: o.clip ?? 0.2, entCoef: o.entropyCoef ?? 0, valueClip: o.valueClip ?? 0, targetKl: 0.01, klTarget: 0.01 };
 }
 
 describe('PPO minibatch permutation', () => {
@@ -51,8 +64,10 @@ describe('PPO minibatch permutation', () => {
       // Each sample carries its own index, so the gathered records name the permutation.
       const obs = new Float32Array(batchSize * obsDim).map((_, i) => Math.floor(i / obsDim));
       const indices = new Float32Array(batchSize).map((_, i) => i);
+      const agents = agentsBuffer(gpu, 'agents', [agentOf({ batchSize, minibatchSize: B })]);
       const buffers = {
         ppo: uniformBuffer(gpu, 'ppo', family.struct('PpoArgs').pack(ppoArgs({ batchSize, minibatchSize: B }))),
+        agentSeeds: { buffer: agentSeedsUniform(gpu, agents, 'agentSeeds'), size: AGENT_SEEDS_BYTES },
         slot: slots.binding,
         obs: storageBuffer(gpu, 'obs', obs),
         actions: storageBuffer(gpu, 'actions', new Int32Array(batchSize)),
@@ -91,6 +106,7 @@ describe('PPO minibatch permutation', () => {
 
 interface LossInputs {
   args: ReturnType<typeof ppoArgs>;
+  agent: AgentParamValues;
   /** [B][recordStride] as gather_minibatch writes them */
   records: Float32Array;
   /** [B][numActions] policy outputs */
@@ -119,6 +135,7 @@ async function minibatchLosses(gpu: GpuContext, o: LossInputs) {
     valuePredictions: storageBuffer(gpu, 'values', o.values),
     valueGradOutput,
     rowStats,
+    agents: agentsBuffer(gpu, 'agents', [o.agent]).params,
   });
   submitPass(gpu, 'minibatch_losses', (pass) => k.dispatch(pass, group, B, [0]));
   return {
@@ -157,8 +174,8 @@ describe('PPO loss gradients (one minibatch_losses dispatch for both) vs float64
       const klCoef = 0.7;
       const metrics = new Float32Array(METRICS_BLOCK_FLOATS);
       metrics[metricSlot('kl_coef')] = klCoef;
-      const args = ppoArgs({ batchSize: B, minibatchSize: B, clip: c.clip, entropyCoef: c.entropyCoef, klPenalty: c.klPenalty });
-      const { policyGrad: grad, stats } = await minibatchLosses(gpu, { args, records, logits, values: new Float32Array(B), metrics });
+      const ppoCase = { batchSize: B, minibatchSize: B, clip: c.clip, entropyCoef: c.entropyCoef, klPenalty: c.klPenalty };
+      const { policyGrad: grad, stats } = await minibatchLosses(gpu, { args: ppoArgs(ppoCase), agent: agentOf(ppoCase), records, logits, values: new Float32Array(B), metrics });
       const options = { clip: c.clip, entropyCoef: c.entropyCoef, klCoef: c.klPenalty ? klCoef : undefined };
       const expectedGrad = new Float64Array(B * numActions);
       const expectedLoss = new Float64Array(B);
@@ -196,9 +213,9 @@ describe('PPO loss gradients (one minibatch_losses dispatch for both) vs float64
         olds.push(valueOld);
         records.set([0, 0, target, valueOld], r * recordStride);
       }
-      const args = ppoArgs({ batchSize: B, minibatchSize: B, valueClip });
+      const ppoCase = { batchSize: B, minibatchSize: B, valueClip };
       const logits = new Float32Array(B * numActions);
-      const { valueGrad: grad, stats } = await minibatchLosses(gpu, { args, records, logits, values, metrics: new Float32Array(METRICS_BLOCK_FLOATS) });
+      const { valueGrad: grad, stats } = await minibatchLosses(gpu, { args: ppoArgs(ppoCase), agent: agentOf(ppoCase), records, logits, values, metrics: new Float32Array(METRICS_BLOCK_FLOATS) });
       const h = 1e-6;
       const expected = Array.from(values, (v, r) => (valueLoss64(v + h, targets[r], olds[r], valueClip) - valueLoss64(v - h, targets[r], olds[r], valueClip)) / (2 * h) / B);
       expectClose(grad, expected, 1e-3, 1e-5, `dLoss/dvalue (valueClip ${valueClip})`);

@@ -40,13 +40,13 @@ describe('wgsl(name)', () => {
     expect(source.parts.length).toBeGreaterThan(0);
   });
 
-  it('reflects layouts without a GPU: GaeArgs packs by field name into 32 bytes, gae binds 7 buffers', () => {
+  it('reflects layouts without a GPU: GaeArgs packs by field name into 32 bytes, gae binds 8 buffers', () => {
     const gae = wgsl('gae');
     expect(gae.entryPoints()).toEqual(['gae']);
     const args = gae.struct('GaeArgs');
-    expect([args.size, args.paddedSize, args.offsetOf('lambda'), args.offsetOf('finalValuesOffset')]).toEqual([28, 32, 12, 24]);
-    const bytes = new DataView(args.pack({ numEnvs: 3, numSteps: 5, gamma: 0.5, lambda: 0.25, truncationAsTerminal: 1, maxEpisodeSteps: 7, finalValuesOffset: 9 }));
-    expect([bytes.getUint32(0, true), bytes.getFloat32(8, true), bytes.getUint32(24, true)]).toEqual([3, 0.5, 9]);
+    expect([args.size, args.paddedSize, args.offsetOf('maxEpisodeSteps'), args.offsetOf('finalValuesStride')]).toEqual([28, 32, 12, 24]);
+    const bytes = new DataView(args.pack({ numEnvs: 3, numSteps: 5, truncationAsTerminal: 1, maxEpisodeSteps: 7, finalValuesOffset: 9, valuesStride: 18, finalValuesStride: 27 }));
+    expect([bytes.getUint32(0, true), bytes.getUint32(16, true), bytes.getUint32(24, true)]).toEqual([3, 9, 27]);
     expect(gae.bindings('gae').map((b) => `${b.binding}:${b.name}:${b.kind}`)).toEqual([
       '0:args:uniform',
       '1:rewards:read-only-storage',
@@ -55,6 +55,7 @@ describe('wgsl(name)', () => {
       '4:finalValues:read-only-storage',
       '5:advantages:storage',
       '6:returns:storage',
+      '7:agents:read-only-storage',
     ]);
     expect(wgsl('pg').code).toContain(metricSlotsWgsl());
   });

@@ -4,6 +4,13 @@
  * per-epoch GPU permutation, policy and value networks stepped by their own
  * Adam. Early stop on target KL is a flag in the metrics block that the
  * optimizers honour; nothing is read back.
+ *
+ * Given `agents` (PpoOptions), the same dispatches update P agents at once:
+ * every buffer agent-major (agent a's block being the single-agent buffer),
+ * each agent with its own permutation seed, clip, valueClip, entCoef, targetKl,
+ * klTarget (from its AgentParams), learning rates, metrics block and Adams.
+ * The networks must then hold P agents' parameters ([P][paramCount]) and
+ * passes ([P][rows][...]), as an `Mlp` created with agents does.
  */
 import randomWgsl from '../../shaders/random.wgsl?raw';
 import ppoWgsl from '../../shaders/ppo.wgsl?raw';
@@ -14,7 +21,10 @@ import type { Mlp, MlpPass } from '../kernels/mlp';
 import { Adam } from '../kernels/optim';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import type { ResolvedConfig } from '../core/config';
-import { metricSlot, metricSlotsWgsl } from '../core/metrics';
+import { METRICS_BLOCK_FLOATS, metricSlot, metricSlotsWgsl } from '../core/metrics';
+import { agentParamOffset, agentParamsWgsl, AGENT_PARAMS_BYTES } from '../core/agentParams';
+import { MAX_POPULATION } from '../core/population';
+import { agentsBuffer, assertAgents, type Agents } from '../gpu/agents';
 import { COMMON_WGSL, wgslConstants, wgslIndexConstants } from '../gpu/wgsl';
 import { UniformSlots } from '../gpu/slots';
 import { CATEGORICAL, distributionOf, type ActionDistribution } from '../kernels/distribution';
@@ -39,9 +49,46 @@ export function recordStride(paramsPerRow: number, actionWords: number): number 
 
 type PpoKernels = Record<'gather_minibatch' | 'minibatch_losses' | 'minibatch_advantage_stats' | 'early_stop' | 'adapt_kl_coef' | 'begin_update', Kernel>;
 
+/** Bytes of gather_minibatch's seed uniform: MAX_POPULATION u32 seeds, 4 per vec4. */
+export const AGENT_SEEDS_BYTES = MAX_POPULATION * 4;
+
+const PPO_CONSTANTS = wgslConstants({ METRICS_BLOCK_FLOATS, AGENT_SEED_VEC4S: MAX_POPULATION / 4 });
+
 /** shaders/ppo.wgsl with everything it is loaded after, in order, over `distribution` (default categorical). */
 export function ppoSources(distribution: ActionDistribution = CATEGORICAL): readonly string[] {
-  return [COMMON_WGSL, randomWgsl, distribution.wgsl, metricSlotsWgsl(), wgslIndexConstants('STAT', STATS), RECORD_CONSTANTS, ppoWgsl];
+  return [COMMON_WGSL, randomWgsl, distribution.wgsl, agentParamsWgsl(), metricSlotsWgsl(), wgslIndexConstants('STAT', STATS), RECORD_CONSTANTS, PPO_CONSTANTS, ppoWgsl];
+}
+
+/**
+ * gather_minibatch's `agentSeeds` uniform: agent a's seed at u32 a, copied from
+ * `agents.params` (one queue submit of P copies, at creation: seeds never change
+ * on the GPU). The caller destroys the buffer.
+ */
+export function agentSeedsUniform(gpu: GpuContext, agents: Agents, label: string): GPUBuffer {
+  assertAgents(label, agents);
+  if (agents.count > MAX_POPULATION) throw new Error(`${label}: agents.count ${agents.count} exceeds MAX_POPULATION ${MAX_POPULATION}`);
+  const seeds = uniformBuffer(gpu, label, AGENT_SEEDS_BYTES);
+  const encoder = gpu.device.createCommandEncoder({ label: `${label}.copy` });
+  const seedOffset = agentParamOffset('seed');
+  for (let a = 0; a < agents.count; a++) encoder.copyBufferToBuffer(agents.params, a * AGENT_PARAMS_BYTES + seedOffset, seeds, 4 * a, 4);
+  gpu.device.queue.submit([encoder.finish()]);
+  return seeds;
+}
+
+/** Options of `PpoUpdate.create` for a population; without them the update is one agent's, from the config. */
+export interface PpoOptions {
+  /**
+   * P agents updated by the same dispatches: their AgentParams give each its seed
+   * (permutations), clip, valueClip, entCoef, targetKl, klTarget and maxGradNorm
+   * (whether clipping and early stop are on is the config's, shared).
+   */
+  agents?: Agents;
+  /** With agents: each agent's policy learning rate (before the schedule's fraction). */
+  lr?: readonly number[];
+  /** With agents: each agent's value learning rate. */
+  valueLr?: readonly number[];
+  /** With agents: rows of `batch.obs` per agent (the rollout's observation rows, ≥ batchSize). */
+  obsRows?: number;
 }
 
 /** shaders/ppo.wgsl over `distribution`, compiled once per device. */
@@ -86,28 +133,69 @@ export class PpoUpdate implements Update {
     private readonly ppoArgs: GPUBuffer,
     private readonly ppoArgsView: StructView,
     private readonly ownedBuffers: GPUBuffer[],
+    /** Agents every dispatch covers. */
+    readonly agentCount: number,
+    /** Rows of batch.obs per agent. */
+    private readonly obsRows: number,
+    /** Each agent's policy and value learning rates (before the schedule's fraction). */
+    private readonly rates: { policy: readonly number[]; value: readonly number[] },
   ) {}
 
   /** Compiles the update's kernels and binds them to the networks and the batch; the config must be resolved. */
-  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch): Promise<PpoUpdate> {
+  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch, options: PpoOptions = {}): Promise<PpoUpdate> {
     const { batchSize, minibatches, obsDim, numActions, actionWords } = config.derived;
     const B = config.minibatch;
     const distribution = distributionOf(policy.layout);
     distribution.checkParamsPerRow(numActions, 'ppo');
+    const P = options.agents?.count ?? 1;
+    const obsRows = options.agents ? options.obsRows : batchSize;
+    const rates = { policy: options.lr ?? [config.lr], value: options.valueLr ?? [config.valueLr] };
+    if (options.agents) {
+      assertAgents('ppo', options.agents);
+      if (P > MAX_POPULATION) throw new Error(`ppo: agents.count ${P} exceeds MAX_POPULATION ${MAX_POPULATION}`);
+      for (const [name, list] of [['lr', options.lr], ['valueLr', options.valueLr]] as const) {
+        if (!list || list.length !== P || !list.every((r) => r >= 0)) throw new Error(`ppo: ${name} must list ${P} learning rates ≥ 0 (one per agent) with agents, got ${list ? `[${list.join(', ')}]` : 'none'}`);
+      }
+      if (!Number.isInteger(obsRows) || obsRows! < batchSize) throw new Error(`ppo: obsRows must be an integer ≥ batchSize ${batchSize} with agents, got ${obsRows}`);
+    } else if (options.lr || options.valueLr || options.obsRows !== undefined) {
+      throw new Error('ppo: lr, valueLr and obsRows options apply with agents; a single run takes them from the config');
+    }
+    // Every per-agent buffer holds P blocks; a network without agents holds one.
+    const holds = (name: string, buffer: GPUBuffer, floats: number, shape: string) => {
+      if (buffer.size < P * floats * 4) throw new Error(`ppo: ${name} buffer ${buffer.label} holds ${buffer.size / 4} floats, needs [${P}]${shape} = ${P * floats}`);
+    };
+    holds('policy.params', policy.params, policy.layout.paramCount, '[paramCount]');
+    holds('value.params', value.params, value.layout.paramCount, '[paramCount]');
+    holds('batch.obs', batch.obs, obsRows! * obsDim, '[obsRows][obsDim]');
+    holds('batch.actions', batch.actions, batchSize * actionWords, '[batchSize][actionWords]');
+    for (const name of ['logProbs', 'advantages', 'returns'] as const) holds(`batch.${name}`, batch[name], batchSize, '[batchSize]');
+    holds('batch.logits', batch.logits, batchSize * numActions, '[batchSize][numActions]');
+    holds('batch.metrics', batch.metrics, METRICS_BLOCK_FLOATS, '[METRICS_BLOCK_FLOATS]');
     const { family, kernels } = await ppoKernels(gpu, distribution);
 
     const ppoArgsView = family.struct('PpoArgs');
-    const ppoArgs = uniformBuffer(gpu, 'ppo.args', ppoArgsView.pack(PpoUpdate.args(config, 0)));
+    const ppoArgs = uniformBuffer(gpu, 'ppo.args', ppoArgsView.pack(PpoUpdate.args(config, 0, obsRows!)));
+    const owned: GPUBuffer[] = [];
+    let agents = options.agents;
+    if (!agents) {
+      const { seed, clip, valueClip, entCoef, targetKl, klTarget, klCoef, maxGradNorm } = config;
+      agents = agentsBuffer(gpu, 'ppo.agents', [{ seed, clip, valueClip, entCoef, targetKl, klTarget, klCoef, maxGradNorm, lr: config.lr, valueLr: config.valueLr }]);
+      owned.push(agents.params);
+    }
+    const agentSeeds = agentSeedsUniform(gpu, agents, 'ppo.agentSeeds');
+    owned.push(agentSeeds);
     // One MinibatchArgs slot per (epoch, minibatch), slot epoch · minibatches + minibatch, chosen by dynamic offset.
     const slotValues = Array.from({ length: config.epochs * minibatches }, (_, k) => ({ epoch: Math.floor(k / minibatches), minibatch: k % minibatches }));
     const slots = UniformSlots.create(gpu, family.struct('MinibatchArgs'), slotValues, 'ppo.slots');
     const slot = slots.binding;
 
-    const mbObs = storageBuffer(gpu, 'ppo.mbObs', B * obsDim * 4);
-    const mbRecords = storageBuffer(gpu, 'ppo.mbRecords', B * recordStride(numActions, actionWords) * 4);
-    const rowStats = storageBuffer(gpu, 'ppo.rowStats', STATS.length * batchSize * 4);
+    const mbObs = storageBuffer(gpu, 'ppo.mbObs', P * B * obsDim * 4);
+    const mbRecords = storageBuffer(gpu, 'ppo.mbRecords', P * B * recordStride(numActions, actionWords) * 4);
+    const rowStats = storageBuffer(gpu, 'ppo.rowStats', P * STATS.length * batchSize * 4);
     const policyPass = policy.prepare({ rows: B, input: mbObs, label: 'ppo.policy' });
     const valuePass = value.prepare({ rows: B, input: mbObs, label: 'ppo.value' });
+    holds('ppo.policy pass output', policyPass.output, B * numActions, '[B][numActions]');
+    holds('ppo.value pass output', valuePass.output, B, '[B][1]');
 
     const groups: Record<string, GPUBindGroup> = {
       gather: kernels.gather_minibatch.bind(
@@ -122,6 +210,8 @@ export class PpoUpdate implements Update {
           logits: batch.logits,
           mbObs,
           mbRecords,
+          // A uniform array: its binding size is the whole array, not reflection's element stride.
+          agentSeeds: { buffer: agentSeeds, size: AGENT_SEEDS_BYTES },
         },
         'gather',
       ),
@@ -136,26 +226,36 @@ export class PpoUpdate implements Update {
           valuePredictions: valuePass.output,
           valueGradOutput: valuePass.gradOutput,
           rowStats,
+          agents: agents.params,
         },
         'losses',
       ),
       minibatchStats: kernels.minibatch_advantage_stats.bind({ ppo: ppoArgs, mbRecordsIn: mbRecords, metrics: batch.metrics }, 'minibatchStats'),
-      earlyStop: kernels.early_stop.bind({ ppo: ppoArgs, slot, metrics: batch.metrics }, 'earlyStop'),
-      adaptKl: kernels.adapt_kl_coef.bind({ ppo: ppoArgs, metrics: batch.metrics }, 'adaptKl'),
+      earlyStop: kernels.early_stop.bind({ slot, metrics: batch.metrics, agents: agents.params }, 'earlyStop'),
+      adaptKl: kernels.adapt_kl_coef.bind({ metrics: batch.metrics, agents: agents.params }, 'adaptKl'),
       begin: kernels.begin_update.bind({ metrics: batch.metrics }, 'begin'),
     };
 
-    const adamOptions = (lr: number) => ({
+    // Each agent's Adam clips to its own maxGradNorm and honours its own update_active flag.
+    const adamOptions = (lr: readonly number[]) => ({
       lr,
-      maxGradNorm: config.maxGradNorm > 0 ? config.maxGradNorm : undefined,
-      activeFlag: { buffer: batch.metrics, index: metricSlot('update_active') },
+      agents,
+      clipGradNorm: config.maxGradNorm > 0,
+      activeFlag: { buffer: batch.metrics, index: metricSlot('update_active'), stride: METRICS_BLOCK_FLOATS },
     });
-    const policyAdam = await Adam.create(gpu, { count: policy.layout.paramCount, ...adamOptions(config.lr), label: 'ppo.policyAdam' });
-    const valueAdam = await Adam.create(gpu, { count: value.layout.paramCount, ...adamOptions(config.valueLr), label: 'ppo.valueAdam' });
+    const policyAdam = await Adam.create(gpu, { count: policy.layout.paramCount, ...adamOptions(rates.policy), label: 'ppo.policyAdam' });
+    const valueAdam = await Adam.create(gpu, { count: value.layout.paramCount, ...adamOptions(rates.value), label: 'ppo.valueAdam' });
 
     const reduce = await ReduceKernels.create(gpu);
     const epochRows = minibatches * B;
-    const statRange = (stat: (typeof STATS)[number]) => ({ input: rowStats, offset: STATS.indexOf(stat) * batchSize, count: epochRows });
+    const statRange = (stat: (typeof STATS)[number]) => ({
+      input: rowStats,
+      offset: STATS.indexOf(stat) * batchSize,
+      count: epochRows,
+      agents,
+      inputStride: STATS.length * batchSize,
+      outputStride: METRICS_BLOCK_FLOATS,
+    });
     const epochKl = Reduction.create(gpu, reduce, { ...statRange('approx_kl'), op: 'mean', output: batch.metrics, outputIndex: metricSlot('epoch_kl') });
     const lastEpochMeans = (
       [
@@ -165,10 +265,31 @@ export class PpoUpdate implements Update {
       ] as const
     ).map(([stat, metric]) => Reduction.create(gpu, reduce, { ...statRange(stat), op: 'mean', output: batch.metrics, outputIndex: metricSlot(metric) }));
 
-    return new PpoUpdate(gpu, config, kernels, groups, slots, policy, value, policyPass, valuePass, policyAdam, valueAdam, epochKl, lastEpochMeans, ppoArgs, ppoArgsView, [mbObs, mbRecords, rowStats, slots.buffer, ppoArgs]);
+    return new PpoUpdate(
+      gpu,
+      config,
+      kernels,
+      groups,
+      slots,
+      policy,
+      value,
+      policyPass,
+      valuePass,
+      policyAdam,
+      valueAdam,
+      epochKl,
+      lastEpochMeans,
+      ppoArgs,
+      ppoArgsView,
+      [mbObs, mbRecords, rowStats, slots.buffer, ppoArgs, ...owned],
+      P,
+      obsRows!,
+      rates,
+    );
   }
 
-  private static args(config: ResolvedConfig, iteration: number): Record<string, number> {
+  /** PpoArgs: the shapes and switches all agents share (per-agent values are in their AgentParams). */
+  private static args(config: ResolvedConfig, iteration: number, obsRows: number): Record<string, number> {
     const { batchSize, obsDim, numActions } = config.derived;
     const halfBits = Math.max(1, Math.ceil(Math.ceil(Math.log2(Math.max(2, batchSize))) / 2));
     return {
@@ -176,24 +297,19 @@ export class PpoUpdate implements Update {
       minibatchSize: config.minibatch,
       obsDim,
       numActions,
-      seed: config.seed,
       iteration,
       halfBits,
       normalizeAdvantages: { none: 0, batch: 1, minibatch: 2 }[config.advantageNorm],
-      clipRange: config.clip,
-      entropyCoef: config.entCoef,
-      valueClip: config.valueClip,
       useKlPenalty: config.algo === 'ppo-kl' ? 1 : 0,
-      targetKl: config.targetKl,
-      klTarget: config.klTarget,
+      obsRows,
     };
   }
 
-  /** Host-side writes queued before this iteration's submit (iteration keys the permutations). */
+  /** Host-side writes queued before this iteration's submit (iteration keys the permutations; the fraction scales every agent's rates). */
   prepareIteration(iteration: number, learningRateFraction: number): void {
-    this.gpu.device.queue.writeBuffer(this.ppoArgs, 0, this.ppoArgsView.pack(PpoUpdate.args(this.config, iteration)));
-    this.policyAdam.setLearningRate(this.config.lr * learningRateFraction);
-    this.valueAdam.setLearningRate(this.config.valueLr * learningRateFraction);
+    this.gpu.device.queue.writeBuffer(this.ppoArgs, 0, this.ppoArgsView.pack(PpoUpdate.args(this.config, iteration, this.obsRows)));
+    this.policyAdam.setLearningRate(this.rates.policy.map((lr) => lr * learningRateFraction));
+    this.valueAdam.setLearningRate(this.rates.value.map((lr) => lr * learningRateFraction));
   }
 
   /** Records the whole update (after the advantages exist). */
@@ -201,16 +317,17 @@ export class PpoUpdate implements Update {
     const { kernels: k, groups: g, config } = this;
     const M = config.derived.minibatches;
     const B = config.minibatch;
-    k.begin_update.dispatch(pass, g.begin, 1);
+    const P = this.agentCount;
+    k.begin_update.dispatch(pass, g.begin, 1, undefined, P);
     for (let epoch = 0; epoch < config.epochs; epoch++) {
       for (let m = 0; m < M; m++) {
         const offset = [this.slots.offset(epoch * M + m)];
-        k.gather_minibatch.dispatch(pass, g.gather, B, offset);
-        if (config.advantageNorm === 'minibatch') k.minibatch_advantage_stats.dispatch(pass, g.minibatchStats, 1);
+        k.gather_minibatch.dispatch(pass, g.gather, B, offset, P);
+        if (config.advantageNorm === 'minibatch') k.minibatch_advantage_stats.dispatch(pass, g.minibatchStats, 1, undefined, P);
         // The two networks are independent, so both forwards come first and one dispatch takes both losses.
         this.policyPass.encodeForward(pass);
         this.valuePass.encodeForward(pass);
-        k.minibatch_losses.dispatch(pass, g.losses, B, offset);
+        k.minibatch_losses.dispatch(pass, g.losses, B, offset, P);
         this.policyPass.encodeBackward(pass);
         this.policyAdam.encodeStep(pass, this.policy.params, this.policy.grads);
         this.valuePass.encodeBackward(pass);
@@ -218,7 +335,7 @@ export class PpoUpdate implements Update {
       }
       if (config.targetKl > 0) {
         this.epochKl.encode(pass);
-        k.early_stop.dispatch(pass, g.earlyStop, 1, [this.slots.offset(epoch * M)]);
+        k.early_stop.dispatch(pass, g.earlyStop, 1, [this.slots.offset(epoch * M)], P);
       }
     }
     // The statistics rows now hold the final epoch: its means are the reported losses and clip fraction.
@@ -227,7 +344,7 @@ export class PpoUpdate implements Update {
 
   /** Records the KL-coefficient adaptation (after approx_kl of the update is in the metrics block). */
   encodeAfterKl(pass: GPUComputePassEncoder): void {
-    if (this.config.algo === 'ppo-kl') this.kernels.adapt_kl_coef.dispatch(pass, this.groups.adaptKl, 1);
+    if (this.config.algo === 'ppo-kl') this.kernels.adapt_kl_coef.dispatch(pass, this.groups.adaptKl, 1, undefined, this.agentCount);
   }
 
   get checkpointParts(): Record<string, CheckpointPart> {

@@ -1,14 +1,25 @@
-/** GAE backward scan (shaders/gae.wgsl): advantages and returns from one rollout, on the GPU. */
+/**
+ * GAE backward scan (shaders/gae.wgsl): advantages and returns from one rollout,
+ * on the GPU; given `agents`, from every agent's rollout in the same dispatch,
+ * each with its own γ and λ.
+ */
 import gaeWgsl from '../../shaders/gae.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { GpuArray, assertArraysAlive, bufferArg, type BufferArg } from '../gpu/array';
 import { COMMON_WGSL } from '../gpu/wgsl';
+import { agentsBuffer, assertAgents, type Agents } from '../gpu/agents';
+import { agentParamsWgsl } from '../core/agentParams';
+
+/** shaders/gae.wgsl with what it is loaded after. */
+export const GAE_SOURCES: readonly string[] = [COMMON_WGSL, agentParamsWgsl(), gaeWgsl];
 
 /**
  * The scan's buffers, each a GpuArray (its dtype and shape checked) or a raw
- * GPUBuffer (its size checked). T = numSteps, N = numEnvs.
+ * GPUBuffer (its size checked). T = numSteps, N = numEnvs. With `agents`
+ * (P = agents.count > 1) each holds P blocks, agent-major, each block the
+ * single-agent buffer: a GpuArray has the leading dimension ([P, T, N]).
  */
 export interface GaeBuffers {
   /** f32 [T][N] */
@@ -47,16 +58,16 @@ export function packDoneFlags(terminated: ArrayLike<number | boolean>, truncated
   return Uint32Array.from({ length: terminated.length }, (_, i) => (terminated[i] ? 1 : 0) | (truncated[i] ? 2 : 0));
 }
 
-/** Sizes and coefficients of a GAE scan (T = numSteps, N = numEnvs). */
-export interface GaeOptions {
+/** Sizes of a GAE scan (T = numSteps, N = numEnvs). */
+export interface GaeShape {
   /** N, the envs (columns of every [T][N] array). */
   numEnvs: number;
   /** T, the steps per env (rows). */
   numSteps: number;
-  /** Discount γ. */
-  gamma: number;
-  /** GAE λ: 0 gives one-step TD errors, 1 Monte-Carlo returns minus values. */
-  lambda: number;
+  /** Raw `values` buffer: floats between agents' blocks (default (T+1)·N). */
+  valuesStride?: number;
+  /** Raw `finalValues` buffer: floats between agents' blocks (default finalValuesOffset + K·N). */
+  finalValuesStride?: number;
   /** Treat a truncated step as terminal (no bootstrap); false bootstraps from `finalValues`. */
   truncationAsTerminal: boolean;
   /**
@@ -69,10 +80,28 @@ export interface GaeOptions {
   finalValuesOffset?: number;
 }
 
+/** A GAE scan's sizes with its coefficients: γ and λ for one agent, or `agents` whose records hold each agent's. */
+export type GaeOptions = GaeShape &
+  (
+    | {
+        /** Discount γ. */
+        gamma: number;
+        /** GAE λ: 0 gives one-step TD errors, 1 Monte-Carlo returns minus values. */
+        lambda: number;
+        agents?: undefined;
+      }
+    | {
+        /** A population: one scan per agent in the same dispatch, γ and λ from agents[a].gamma, agents[a].lambda. */
+        agents: Agents;
+        gamma?: undefined;
+        lambda?: undefined;
+      }
+  );
+
 /** The scan's pipeline and argument struct, compiled once per device. */
 function gaeKernel(gpu: GpuContext): Promise<{ kernel: Kernel; args: StructView }> {
   return perDevice(gpu, 'kernels:gae', async () => {
-    const family = await ShaderFamily.load(gpu, 'gae', [COMMON_WGSL, gaeWgsl]);
+    const family = await ShaderFamily.load(gpu, 'gae', GAE_SOURCES);
     return { kernel: await family.kernel('gae'), args: family.struct('GaeArgs') };
   });
 }
@@ -91,6 +120,8 @@ export class Gae {
     private readonly finalValues: unknown,
     readonly arrays: GaeArrays,
     readonly label: string,
+    /** Agents the dispatch covers. */
+    readonly agentCount: number,
   ) {}
 
   /**
@@ -109,6 +140,18 @@ export class Gae {
     if (!Number.isInteger(finalValuesOffset) || finalValuesOffset < 0) {
       throw new Error(`${label}: finalValuesOffset must be a non-negative integer, got ${finalValuesOffset}`);
     }
+    if (options.agents) {
+      assertAgents(label, options.agents);
+      for (const name of ['gamma', 'lambda'] as const) {
+        if (options[name] !== undefined) throw new Error(`${label}: ${name} comes from agents (AgentParams.${name}); do not pass it with agents`);
+      }
+    } else {
+      for (const name of ['gamma', 'lambda'] as const) {
+        const value = options[name];
+        if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`${label}: ${name} must be a finite number, got ${JSON.stringify(value)}`);
+      }
+    }
+    const P = options.agents?.count ?? 1;
     const slots = Math.ceil(T / maxEpisodeSteps);
     const readsFinalValues = !options.truncationAsTerminal;
     if (readsFinalValues && buffers.finalValues === undefined) {
@@ -117,28 +160,42 @@ export class Gae {
     if (buffers.finalValues instanceof GpuArray && finalValuesOffset !== 0) {
       throw new Error(`${label}: finalValuesOffset applies to a raw buffer; for a GpuArray pass a view (array.view([${slots}, ${n}], ${finalValuesOffset}))`);
     }
-    const rows = [T, n];
-    const f32 = (shape: number[], layout: string) => ({ dtype: 'f32' as const, shape, layout });
+    // A population's arrays lead with the agent dimension.
+    const lead = P > 1 ? [P] : [];
+    const prefix = P > 1 ? '[P]' : '';
+    const rows = [...lead, T, n];
+    const f32 = (shape: number[], layout: string) => ({ dtype: 'f32' as const, shape, layout: prefix + layout });
     const specs = {
       rewards: f32(rows, '[T][N]'),
-      doneFlags: { dtype: 'u32' as const, shape: rows, layout: '[T][N] (bit 0 terminated, bit 1 truncated)' },
-      values: f32([T + 1, n], '[T+1][N]'),
-      finalValues: f32([slots, n], '[K][N], K = ceil(T / maxEpisodeSteps)'),
+      doneFlags: { dtype: 'u32' as const, shape: rows, layout: `${prefix}[T][N] (bit 0 terminated, bit 1 truncated)` },
+      values: f32([...lead, T + 1, n], '[T+1][N]'),
+      finalValues: f32([...lead, slots, n], '[K][N], K = ceil(T / maxEpisodeSteps)'),
       advantages: f32(rows, '[T][N]'),
       returns: f32(rows, '[T][N]'),
     };
+    for (const [name, stride] of [['values', options.valuesStride], ['finalValues', options.finalValuesStride]] as const) {
+      if (stride !== undefined && buffers[name] instanceof GpuArray) throw new Error(`${label}: ${name}Stride applies to a raw buffer; a GpuArray's shape gives its blocks`);
+    }
+    const valuesStride = options.valuesStride ?? (T + 1) * n;
+    const finalValuesStride = options.finalValuesStride ?? (buffers.finalValues instanceof GpuArray ? slots * n : finalValuesOffset + slots * n);
+    if (!Number.isInteger(valuesStride) || valuesStride < (T + 1) * n) throw new Error(`${label}: valuesStride must be an integer ≥ (T+1)·N = ${(T + 1) * n}, got ${valuesStride}`);
+    if (!Number.isInteger(finalValuesStride) || finalValuesStride < finalValuesOffset + slots * n) {
+      throw new Error(`${label}: finalValuesStride must be an integer ≥ finalValuesOffset + K·N = ${finalValuesOffset + slots * n}, got ${finalValuesStride}`);
+    }
     const bound: Record<string, GPUBuffer | GPUBufferBinding> = {};
     for (const name of ['rewards', 'doneFlags', 'values', 'advantages', 'returns'] as const) {
       if (buffers[name] !== undefined || (name !== 'advantages' && name !== 'returns')) bound[name] = bufferArg(label, name, buffers[name], specs[name]);
     }
     if (readsFinalValues) bound.finalValues = bufferArg(label, 'finalValues', buffers.finalValues, specs.finalValues);
-    const need = (name: keyof GaeBuffers, floats: number) => {
+    // A raw buffer holds P blocks of `stride` floats, the last one at least `floats` long.
+    const need = (name: keyof GaeBuffers, floats: number, stride = floats) => {
       const b = bound[name];
-      if (b && 'usage' in b && b.size < floats * 4) throw new Error(`${label}: ${name} buffer ${b.label} holds ${b.size} bytes, needs ${floats * 4}`);
+      const total = (P - 1) * stride + floats;
+      if (b && 'usage' in b && b.size < total * 4) throw new Error(`${label}: ${name} buffer ${b.label} holds ${b.size} bytes, needs ${total * 4}${P > 1 ? ` (${P} agents × ${stride} floats)` : ''}`);
     };
     for (const name of ['rewards', 'doneFlags', 'advantages', 'returns'] as const) need(name, T * n);
-    need('values', (T + 1) * n);
-    if (readsFinalValues && !(buffers.finalValues instanceof GpuArray)) need('finalValues', finalValuesOffset + slots * n);
+    need('values', (T + 1) * n, valuesStride);
+    if (readsFinalValues && !(buffers.finalValues instanceof GpuArray)) need('finalValues', finalValuesOffset + slots * n, finalValuesStride);
 
     const { kernel, args: argsView } = await gaeKernel(gpu);
     const owned: GPUBuffer[] = [];
@@ -170,23 +227,28 @@ export class Gae {
       argsView.pack({
         numEnvs: n,
         numSteps: T,
-        gamma: options.gamma,
-        lambda: options.lambda,
         truncationAsTerminal: options.truncationAsTerminal ? 1 : 0,
         maxEpisodeSteps,
         finalValuesOffset,
+        valuesStride,
+        finalValuesStride,
       }),
     );
     owned.push(args);
+    let agents = options.agents;
+    if (!agents) {
+      agents = agentsBuffer(gpu, `${label}.agents`, [{ gamma: options.gamma, lambda: options.lambda }]);
+      owned.push(agents.params);
+    }
     const allocated = (['advantages', 'returns'] as const).filter((name) => buffers[name] === undefined);
-    return new Gae(kernel, kernel.bind({ args, ...bound }, label), owned, options, allocated, buffers.finalValues, arrays, label);
+    return new Gae(kernel, kernel.bind({ args, ...bound, agents: agents.params }, label), owned, options, allocated, buffers.finalValues, arrays, label, agents.count);
   }
 
   /** Records the scan; throws first if an array it was bound to has been destroyed since. */
   encode(pass: GPUComputePassEncoder): void {
     recordChecked(this.kernel.gpu, `${this.label}.encode`, pass, (pass) => {
       assertArraysAlive(`${this.label}.encode`, { ...this.arrays, finalValues: this.finalValues });
-      this.kernel.dispatch(pass, this.bindGroup, this.options.numEnvs);
+      this.kernel.dispatch(pass, this.bindGroup, this.options.numEnvs, undefined, this.agentCount);
     });
   }
 

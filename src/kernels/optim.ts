@@ -11,13 +11,24 @@
  * (e.g. on a stand-in pass that counts dispatches) leaves the next one reading
  * the older copy, one step behind in t. Host writes (learning rate, flag,
  * state) go to both copies, so they do not depend on the alternation.
+ *
+ * Given `agents`, one Adam is P independent optimizers in the same dispatches:
+ * params, grads, m and v are [P][count], the control blocks [P] AdamControl,
+ * each agent with its own learning rate (`lr` / `setLearningRate` per agent),
+ * clipping norm (agents[a].maxGradNorm; whether clipping is on is shared) and
+ * active flag (agent a's block of the flag buffer).
  */
 import optimWgsl from '../../shaders/optim.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, WgslSource, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { readFloat32, storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { COMMON_WGSL } from '../gpu/wgsl';
+import { agentsBuffer, assertAgents, type Agents } from '../gpu/agents';
+import { agentParamsWgsl } from '../core/agentParams';
 import { Reduction, ReduceKernels } from './reduce';
+
+/** shaders/optim.wgsl with what it is loaded after. */
+export const OPTIM_SOURCES: readonly string[] = [COMMON_WGSL, agentParamsWgsl(), optimWgsl];
 
 interface OptimKernels {
   adam: Kernel;
@@ -29,7 +40,7 @@ interface OptimKernels {
 
 function optimKernels(gpu: GpuContext): Promise<OptimKernels> {
   return perDevice(gpu, 'kernels:optim', async () => {
-    const family = await ShaderFamily.load(gpu, 'optim', [COMMON_WGSL, optimWgsl]);
+    const family = await ShaderFamily.load(gpu, 'optim', OPTIM_SOURCES);
     const k = await family.kernels({ adam: undefined, adam_prepare: undefined, adam_update: undefined });
     return {
       adam: k.adam,
@@ -45,25 +56,36 @@ let controlFloats: number | null = null;
 
 /** Floats of the control block as readState returns it, by reflection (no GPU): what a checkpoint's `.control` array holds. */
 export function adamControlFloats(): number {
-  return (controlFloats ??= new WgslSource('optim', [COMMON_WGSL, optimWgsl]).struct('AdamControl').size / 4);
+  return (controlFloats ??= new WgslSource('optim', OPTIM_SOURCES).struct('AdamControl').size / 4);
 }
 
 /** Options of `Adam.create`; each is checked before any GPU work. */
 export interface AdamOptions {
-  /** Length of the parameter vector. */
+  /** Length of the parameter vector (of each agent's). */
   count: number;
-  /** Learning rate (≥ 0; `setLearningRate` changes it later). */
-  lr: number;
+  /** Learning rate (≥ 0; `setLearningRate` changes it later): one for every agent, or one per agent. */
+  lr: number | readonly number[];
+  /**
+   * A population: P = agents.count optimizers in the same dispatches, params, grads, m, v
+   * [P][count]; agent a clips to agents[a].maxGradNorm when `clipGradNorm` is set.
+   * Default: one agent, clipping to `maxGradNorm` when that is given.
+   */
+  agents?: Agents;
+  /** With `agents`: scale each agent's gradients to a global norm of at most its maxGradNorm (default false). */
+  clipGradNorm?: boolean;
   /** First-moment decay, in [0, 1) (default 0.9). */
   beta1?: number;
   /** Second-moment decay, in [0, 1) (default 0.999). */
   beta2?: number;
   /** Added to sqrt(v̂) in the denominator, > 0 (default 1e-8). */
   eps?: number;
-  /** Scale gradients to a global L2 norm of at most this (no clipping when absent). */
+  /** Without `agents`: scale gradients to a global L2 norm of at most this (no clipping when absent). */
   maxGradNorm?: number;
-  /** An f32 flag in another buffer (e.g. a metrics block) that gates every step: > 0 active. */
-  activeFlag?: { buffer: GPUBuffer; index: number };
+  /**
+   * An f32 flag in another buffer (e.g. a metrics block) that gates every step: > 0 active.
+   * With `agents`, agent a's flag is at a · stride + index (stride required, e.g. METRICS_BLOCK_FLOATS).
+   */
+  activeFlag?: { buffer: GPUBuffer; index: number; stride?: number };
   /**
    * One dispatch per step (true), or a one-invocation prepare dispatch before
    * the update (false). Default: false on SwiftShader, which runs both sides of
@@ -114,29 +136,48 @@ export class Adam {
     readonly m: GPUBuffer,
     /** Second moments, [count]. */
     readonly v: GPUBuffer,
-    /** The two AdamControl copies (see controlView for the fields). */
+    /** The two AdamControl copies, [P] each (see controlView for the fields). */
     private readonly controls: readonly [GPUBuffer, GPUBuffer],
+    /** The agents' records (clipping norms), and whether `create` made them. */
+    private readonly agents: Agents,
+    private readonly ownsAgents: boolean,
+    /** Each agent's learning rate at creation (what `reset` restores). */
+    private readonly initialRates: readonly number[],
   ) {}
+
+  /** Agents the optimizer steps (1 without `agents`). */
+  get agentCount(): number {
+    return this.agents.count;
+  }
 
   /** Zeroed moments for `count` parameters; throws naming an option out of range. */
   static async create(gpu: GpuContext, options: AdamOptions): Promise<Adam> {
     const label = options.label ?? 'adam';
     const { count, lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, maxGradNorm } = options;
     if (!Number.isInteger(count) || count < 1) throw new Error(`${label}: count must be a positive integer, got ${count}`);
-    if (!(lr >= 0)) throw new Error(`${label}: lr must be ≥ 0, got ${lr}`);
+    if (options.agents) {
+      assertAgents(label, options.agents);
+      if (maxGradNorm !== undefined) throw new Error(`${label}: maxGradNorm comes from agents (AgentParams.maxGradNorm); pass clipGradNorm: true instead`);
+    } else if (options.clipGradNorm !== undefined) {
+      throw new Error(`${label}: clipGradNorm applies with agents; without them pass maxGradNorm`);
+    }
+    const P = options.agents?.count ?? 1;
+    const rates = Adam.ratesFor(label, 'lr', lr, P);
     for (const [name, beta] of [['beta1', beta1], ['beta2', beta2]] as const) {
       if (!(beta >= 0 && beta < 1)) throw new Error(`${label}: ${name} must be in [0, 1), got ${beta}`);
     }
     if (!(eps > 0)) throw new Error(`${label}: eps must be > 0, got ${eps}`);
     if (maxGradNorm !== undefined && !(maxGradNorm > 0)) throw new Error(`${label}: maxGradNorm must be > 0 when given, got ${maxGradNorm}`);
     const flag = options.activeFlag;
-    if (flag && (!Number.isInteger(flag.index) || flag.index < 0 || (flag.index + 1) * 4 > flag.buffer.size)) {
-      throw new Error(`${label}: activeFlag index ${flag.index} is outside buffer ${flag.buffer.label} (${flag.buffer.size / 4} floats)`);
+    if (flag && options.agents && flag.stride === undefined) throw new Error(`${label}: activeFlag.stride (floats between agents' flag blocks) is required with agents`);
+    const flagStride = flag?.stride ?? (flag ? flag.index + 1 : 0);
+    if (flag && (!Number.isInteger(flagStride) || flagStride < flag.index + 1)) throw new Error(`${label}: activeFlag.stride must be an integer ≥ ${flag.index + 1}, got ${flagStride}`);
+    if (flag && (!Number.isInteger(flag.index) || flag.index < 0 || ((P - 1) * flagStride + flag.index + 1) * 4 > flag.buffer.size)) {
+      throw new Error(`${label}: activeFlag index ${flag.index}${P > 1 ? ` (${P} agents, stride ${flagStride})` : ''} is outside buffer ${flag.buffer.label} (${flag.buffer.size / 4} floats)`);
     }
-    const [kernels, reduceKernels] = await Promise.all([
-      optimKernels(gpu),
-      maxGradNorm !== undefined ? ReduceKernels.create(gpu) : Promise.resolve(null),
-    ]);
+    const clip = options.agents ? options.clipGradNorm === true : maxGradNorm !== undefined;
+    const [kernels, reduceKernels] = await Promise.all([optimKernels(gpu), clip ? ReduceKernels.create(gpu) : Promise.resolve(null)]);
+    const controlFloats = kernels.control.size / 4;
     const args = uniformBuffer(
       gpu,
       `${label}.args`,
@@ -147,25 +188,40 @@ export class Adam {
         oneMinusBeta1: 1 - beta1,
         oneMinusBeta2: 1 - beta2,
         eps,
-        clip: maxGradNorm !== undefined ? 1 : 0,
-        maxGradNorm: maxGradNorm ?? 0,
+        clip: clip ? 1 : 0,
         // Without an external flag the step reads its own, in the control block.
         activeIndex: flag ? flag.index : kernels.control.offsetOf('activeFlag') / 4,
+        activeStride: flag ? flagStride : controlFloats,
       }),
     );
-    const control = (copy: number) => storageBuffer(gpu, `${label}.control${copy}`, kernels.control.paddedSize);
+    const agents = options.agents ?? agentsBuffer(gpu, `${label}.agents`, [{ maxGradNorm: maxGradNorm ?? 0 }]);
+    // Agent-major [P] AdamControl: agent a's block at a · (the struct's size), as the shader's array strides it.
+    const control = (copy: number) => storageBuffer(gpu, `${label}.control${copy}`, Math.max(P * kernels.control.size, kernels.control.paddedSize));
     const adam = new Adam(
       gpu,
       kernels,
       reduceKernels,
       { ...options, label, fused: options.fused ?? gpu.adapter.backend !== 'swiftshader' },
       args,
-      storageBuffer(gpu, `${label}.m`, count * 4),
-      storageBuffer(gpu, `${label}.v`, count * 4),
+      storageBuffer(gpu, `${label}.m`, P * count * 4),
+      storageBuffer(gpu, `${label}.v`, P * count * 4),
       [control(0), control(1)],
+      agents,
+      !options.agents,
+      rates,
     );
-    adam.writeBothCopies(adam.initialControl(lr));
+    adam.writeBothCopies(adam.initialControl(rates));
     return adam;
+  }
+
+  /** One rate per agent from a scalar or a list; throws naming the value out of range. */
+  private static ratesFor(label: string, name: string, lr: number | readonly number[], agents: number): number[] {
+    const rates = typeof lr === 'number' ? Array.from({ length: agents }, () => lr) : [...lr];
+    if (rates.length !== agents) throw new Error(`${label}: ${name} must be one number or ${agents} (one per agent), got ${rates.length}`);
+    rates.forEach((rate, a) => {
+      if (!(rate >= 0)) throw new Error(`${label}: ${name}${typeof lr === 'number' ? '' : `[${a}]`} must be ≥ 0, got ${rate}`);
+    });
+    return rates;
   }
 
   /** The moments, each one buffer (the control block alternates between two). */
@@ -178,14 +234,14 @@ export class Adam {
     return this.kernels.control;
   }
 
-  /** Queues a write of the learning rate (takes effect for steps submitted after it). */
-  setLearningRate(lr: number): void {
-    this.writeControl('learningRate', lr);
+  /** Queues a write of the learning rate, one for every agent or one per agent (takes effect for steps submitted after it). */
+  setLearningRate(lr: number | readonly number[]): void {
+    this.writeControl('learningRate', Adam.ratesFor(`${this.options.label}.setLearningRate`, 'lr', lr, this.agents.count));
   }
 
-  /** Queues a write of the control block's own active flag (ignored when an external activeFlag is used). */
+  /** Queues a write of every agent's own active flag (ignored when an external activeFlag is used). */
   setActive(active: boolean): void {
-    this.writeControl('activeFlag', active ? 1 : 0);
+    this.writeControl('activeFlag', Array.from({ length: this.agents.count }, () => (active ? 1 : 0)));
   }
 
   /**
@@ -199,23 +255,23 @@ export class Adam {
       const copy = this.current;
       this.current = 1 - copy;
       binding.gradNorm?.[copy].encode(pass);
-      for (const d of binding.dispatches[copy]) d.kernel.dispatch(pass, d.group, d.invocations);
+      for (const d of binding.dispatches[copy]) d.kernel.dispatch(pass, d.group, d.invocations, undefined, this.agents.count);
     });
   }
 
-  /** Moments and the control block after the last submitted step (every recorded step must have been submitted). */
+  /** Moments ([P][count]) and the control blocks ([P][AdamControl]) after the last submitted step (every recorded step must have been submitted). */
   async readState(): Promise<Record<AdamStatePart, Float32Array>> {
-    const { count } = this.options;
+    const lengths = this.stateLengths();
     return {
-      m: await readFloat32(this.gpu, this.m, 0, count),
-      v: await readFloat32(this.gpu, this.v, 0, count),
-      control: await readFloat32(this.gpu, this.controls[this.current], 0, this.kernels.control.size / 4),
+      m: await readFloat32(this.gpu, this.m, 0, lengths.m),
+      v: await readFloat32(this.gpu, this.v, 0, lengths.v),
+      control: await readFloat32(this.gpu, this.controls[this.current], 0, lengths.control),
     };
   }
 
-  /** Queues writes of m, v and the control block (as `readState` returns them); throws naming a part of the wrong length. */
+  /** Queues writes of m, v and the control blocks (as `readState` returns them); throws naming a part of the wrong length. */
   writeState(state: Record<string, Float32Array>): void {
-    const lengths: Record<AdamStatePart, number> = { m: this.options.count, v: this.options.count, control: this.kernels.control.size / 4 };
+    const lengths = this.stateLengths();
     for (const part of this.stateParts) {
       const a = state[part];
       if (!a || a.length !== lengths[part]) {
@@ -227,36 +283,54 @@ export class Adam {
     this.writeBothCopies(new Float32Array(state.control));
   }
 
-  /** Zero moments and step count; learning rate and flag as at creation. */
+  /** Zero moments and step count; learning rates and flags as at creation. */
   reset(): void {
-    const zeros = new Float32Array(this.options.count);
+    const zeros = new Float32Array(this.agents.count * this.options.count);
     this.gpu.device.queue.writeBuffer(this.m, 0, zeros);
     this.gpu.device.queue.writeBuffer(this.v, 0, zeros);
-    this.writeBothCopies(this.initialControl(this.options.lr));
+    this.writeBothCopies(this.initialControl(this.initialRates));
   }
 
-  /** Releases the moments, control block and uniforms (the params and grads belong to the caller). */
+  /** Releases the moments, control blocks and uniforms, and the agents' records it made (the params and grads belong to the caller). */
   destroy(): void {
     for (const b of [this.args, this.m, this.v, ...this.controls]) b.destroy();
+    if (this.ownsAgents) this.agents.params.destroy();
     for (const byGrads of this.steps.values()) for (const s of byGrads.values()) for (const r of s.gradNorm ?? []) r.destroy();
   }
 
-  private initialControl(lr: number): Float32Array<ArrayBuffer> {
-    const view = this.kernels.control;
-    const packed = view.pack({
-      step: 0,
-      learningRate: lr,
-      gradScale: 1,
-      gradNormSquared: 0,
-      activeFlag: 1,
-      biasCorrection1: 0,
-      biasCorrection2: 0,
-    });
-    return new Float32Array(packed, 0, view.size / 4);
+  /** Floats of each state part: [P][count] moments, [P] control blocks. */
+  private stateLengths(): Record<AdamStatePart, number> {
+    const P = this.agents.count;
+    return { m: P * this.options.count, v: P * this.options.count, control: (P * this.kernels.control.size) / 4 };
   }
 
-  private writeControl(field: string, value: number): void {
-    for (const control of this.controls) this.gpu.device.queue.writeBuffer(control, this.kernels.control.offsetOf(field), Float32Array.of(value));
+  /** [P] fresh control blocks, agent a's with learning rate rates[a]. */
+  private initialControl(rates: readonly number[]): Float32Array<ArrayBuffer> {
+    const view = this.kernels.control;
+    const floats = view.size / 4;
+    const blocks = new Float32Array(rates.length * floats);
+    rates.forEach((lr, a) => {
+      const packed = view.pack({
+        step: 0,
+        learningRate: lr,
+        gradScale: 1,
+        gradNormSquared: 0,
+        activeFlag: 1,
+        biasCorrection1: 0,
+        biasCorrection2: 0,
+      });
+      blocks.set(new Float32Array(packed, 0, floats), a * floats);
+    });
+    return blocks;
+  }
+
+  /** Writes agent a's `field` as values[a] in both copies (one write per copy when all agents get the same value). */
+  private writeControl(field: string, values: readonly number[]): void {
+    const offset = this.kernels.control.offsetOf(field);
+    const stride = this.kernels.control.size;
+    for (const control of this.controls) {
+      values.forEach((value, a) => this.gpu.device.queue.writeBuffer(control, a * stride + offset, Float32Array.of(value)));
+    }
   }
 
   private writeBothCopies(block: Float32Array<ArrayBuffer>): void {
@@ -269,17 +343,21 @@ export class Adam {
     let binding = byGrads.get(grads);
     if (binding) return binding;
     const { count, label, activeFlag } = this.options;
+    const P = this.agents.count;
     for (const [name, buffer] of [['params', params], ['grads', grads]] as const) {
-      if (buffer.size < count * 4) throw new Error(`${label}: ${name} buffer ${buffer.label} holds ${buffer.size / 4} floats, needs ${count}`);
+      if (buffer.size < P * count * 4) {
+        throw new Error(`${label}: ${name} buffer ${buffer.label} holds ${buffer.size / 4} floats, needs ${P > 1 ? `[${P}][${count}] = ` : ''}${P * count}`);
+      }
     }
+    const agentParams = this.agents.params;
     const { kernels, controls, args, m, v } = this;
     const stepDispatches = (copy: number): StepDispatch[] => {
       const [controlIn, controlOut] = [controls[copy], controls[1 - copy]];
       const advance = { args, controlIn, controlOut, flags: activeFlag?.buffer ?? controlIn };
       const role = `${label}.reads${copy}`;
-      if (this.options.fused) return [{ kernel: kernels.adam, group: kernels.adam.bind({ ...advance, params, grads, m, v }, role), invocations: count }];
+      if (this.options.fused) return [{ kernel: kernels.adam, group: kernels.adam.bind({ ...advance, params, grads, m, v, agents: agentParams }, role), invocations: count }];
       return [
-        { kernel: kernels.prepare, group: kernels.prepare.bind(advance, role), invocations: 1 },
+        { kernel: kernels.prepare, group: kernels.prepare.bind({ ...advance, agents: agentParams }, role), invocations: 1 },
         { kernel: kernels.update, group: kernels.update.bind({ args, controlIn: controlOut, params, grads, m, v }, role), invocations: count },
       ];
     };
@@ -293,6 +371,9 @@ export class Adam {
             output,
             outputIndex: kernels.control.offsetOf('gradNormSquared') / 4,
             label: `${label}.gradNormSquared${copy}`,
+            agents: this.agents,
+            inputStride: count,
+            outputStride: kernels.control.size / 4,
           }),
         ) as [Reduction, Reduction])
       : null;

@@ -2,13 +2,17 @@
  * Deterministic parallel reductions (shaders/reduce.wgsl): sum, sum of squares,
  * dot, mean, and mean with population standard deviation, written into a slot
  * of a small result buffer on the GPU. A Reduction is bound once to its input
- * and output; `encode` records two dispatches into the caller's pass.
+ * and output; `encode` records two dispatches into the caller's pass. Given
+ * `agents`, the same two dispatches reduce every agent's block of an
+ * agent-major input into that agent's block of the output, each agent's result
+ * bit for bit the single-agent one.
  */
 import reduceWgsl from '../../shaders/reduce.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { COMMON_WGSL, wgslConstants } from '../gpu/wgsl';
+import type { Agents } from '../gpu/agents';
 
 /** What a `Reduction` computes: 'meanStd' writes the mean and the population standard deviation in two slots. */
 export type ReduceOp = 'sum' | 'sumSquares' | 'dot' | 'mean' | 'meanStd';
@@ -71,6 +75,18 @@ export interface ReductionOptions {
   offsetB?: number;
   /** Label of its buffers (default 'reduce.<op>'). */
   label?: string;
+  /**
+   * A population: every agent a reduces its own block of `input` (and
+   * `inputB`) into its own block of `output`. Only `agents.count` is used
+   * (a reduction has no hyperparameters). Default: one agent.
+   */
+  agents?: Agents;
+  /** Floats between agents' blocks of `input` (default offset + count: the range is the whole block). */
+  inputStride?: number;
+  /** Floats between agents' blocks of `inputB` (default offsetB + count). */
+  inputBStride?: number;
+  /** Floats between agents' blocks of `output`, e.g. METRICS_BLOCK_FLOATS; required with `agents`. */
+  outputStride?: number;
 }
 
 /** One reduction bound to its buffers: partials, uniform and bind groups made once. */
@@ -84,6 +100,8 @@ export class Reduction {
     readonly partialCount: number,
     private readonly partials: GPUBuffer,
     private readonly args: GPUBuffer,
+    /** Agents each dispatch covers. */
+    readonly agentCount: number,
   ) {}
 
   /** How many partial results a reduction over `count` elements uses. */
@@ -101,24 +119,51 @@ export class Reduction {
     if (!(op in OP_CODE) && op !== 'mean' && op !== 'meanStd') {
       throw new Error(`${label}: op "${op}" is not one of sum, sumSquares, dot, mean, meanStd`);
     }
-    const fits = (buffer: GPUBuffer, name: string, first: number, n: number) => {
+    const agentCount = options.agents?.count ?? 1;
+    if (!Number.isInteger(agentCount) || agentCount < 1) throw new Error(`${label}: agents.count must be a positive integer, got ${agentCount}`);
+    const slots = op === 'meanStd' ? 2 : 1;
+    if (options.agents && options.outputStride === undefined) {
+      throw new Error(`${label}: outputStride (floats between agents' output blocks) is required with agents`);
+    }
+    const strides = {
+      input: options.inputStride ?? offset + count,
+      inputB: options.inputBStride ?? offsetB + count,
+      output: options.outputStride ?? outputIndex + slots,
+    };
+    const fits = (buffer: GPUBuffer, name: 'input' | 'inputB' | 'output', first: number, n: number) => {
       if (!Number.isInteger(first) || first < 0) throw new Error(`${label}: ${name} index must be a non-negative integer, got ${first}`);
-      if (buffer.size < (first + n) * 4) {
-        throw new Error(`${label}: ${name} buffer ${buffer.label} holds ${buffer.size / 4} floats, needs ${first + n} (from ${first}, ${n} values)`);
+      const stride = strides[name];
+      if (!Number.isInteger(stride) || stride < first + n) {
+        throw new Error(`${label}: ${name}Stride must be an integer ≥ ${first + n} (the block's ${n} values from ${first}), got ${stride}`);
+      }
+      const floats = (agentCount - 1) * stride + first + n;
+      if (buffer.size < floats * 4) {
+        const shape = agentCount > 1 ? `[${agentCount}][${stride}] ` : '';
+        throw new Error(`${label}: ${name} buffer ${buffer.label} holds ${buffer.size / 4} floats, needs ${shape}${floats} (from ${first}, ${n} values)`);
       }
     };
     fits(input, 'input', offset, count);
-    fits(output, 'output', outputIndex, op === 'meanStd' ? 2 : 1);
+    fits(output, 'output', outputIndex, slots);
     if (op === 'dot') {
       if (!options.inputB) throw new Error(`${label}: op "dot" needs inputB`);
       fits(options.inputB, 'inputB', offsetB, count);
     }
     const partialCount = Reduction.partialCount(count);
-    const partials = storageBuffer(gpu, `${label}.partials`, partialCount * 8);
+    const partials = storageBuffer(gpu, `${label}.partials`, agentCount * partialCount * 8);
     const args = uniformBuffer(
       gpu,
       `${label}.args`,
-      kernels.args.pack({ count, offset, offsetB, partialCount, outputIndex, divideByCount: op === 'mean' ? 1 : 0 }),
+      kernels.args.pack({
+        count,
+        offset,
+        offsetB,
+        partialCount,
+        outputIndex,
+        divideByCount: op === 'mean' ? 1 : 0,
+        inputStride: strides.input,
+        inputBStride: strides.inputB,
+        outputStride: strides.output,
+      }),
     );
     const moments = op === 'meanStd';
     const partialKernel = moments ? kernels.partialMoments : kernels.partialSums[op === 'mean' ? 'sum' : op];
@@ -133,14 +178,15 @@ export class Reduction {
       partialCount,
       partials,
       args,
+      agentCount,
     );
   }
 
   /** Records the two dispatches (partial results, then the finish) into `pass`. */
   encode(pass: GPUComputePassEncoder): void {
     recordChecked(this.partialKernel.gpu, 'Reduction.encode', pass, (pass) => {
-      this.partialKernel.dispatch(pass, this.partialGroup, this.partialCount);
-      this.finishKernel.dispatch(pass, this.finishGroup, 1);
+      this.partialKernel.dispatch(pass, this.partialGroup, this.partialCount, undefined, this.agentCount);
+      this.finishKernel.dispatch(pass, this.finishGroup, 1, undefined, this.agentCount);
     });
   }
 
