@@ -4,6 +4,9 @@
  * agent's block, into each agent's slot of a small result buffer. Within an
  * agent the order is reduce.wgsl's, so agent a's value equals a `Reduction`
  * over its block bit for bit (a population of one is a single run).
+ *
+ * Its options are those of `Reduction` (src/kernels/reduce.ts) with the agent
+ * strides, so call sites move to `Reduction` unchanged once reduce.ts has agents.
  */
 import agentReduceWgsl from '../../shaders/agent_reduce.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
@@ -11,6 +14,7 @@ import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } 
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { COMMON_WGSL } from '../gpu/wgsl';
 import { REDUCE_CONSTANTS, Reduction } from './reduce';
+import type { Agents } from '../gpu/agents';
 
 /** What an `AgentReduction` computes ('mean' divides the sum by count). */
 export type AgentReduceOp = 'sum' | 'sumSquares' | 'dot' | 'mean';
@@ -40,8 +44,8 @@ export function agentReduceKernels(gpu: GpuContext): Promise<AgentReduceKernels>
 
 /** What an `AgentReduction` reads and where it writes (all indices in f32 elements). */
 export interface AgentReductionOptions {
-  /** Agents reduced, one block each. */
-  agents: number;
+  /** Agents reduced, one block each (only the count is used); default one. */
+  agents?: Agents;
   /** Agent a reads input[a · inputStride + offset + k], k < count. */
   input: GPUBuffer;
   inputStride: number;
@@ -73,12 +77,13 @@ export class AgentReduction {
 
   /** Binds the reduction; throws naming the buffer that is too short for the agents' blocks. */
   static create(gpu: GpuContext, kernels: AgentReduceKernels, options: AgentReductionOptions): AgentReduction {
-    const { agents, input, count, op, output, outputIndex, inputStride, outputStride } = options;
+    const { input, count, op, output, outputIndex, inputStride, outputStride } = options;
+    const agents = options.agents?.count ?? 1;
     const label = options.label ?? `agentReduce.${op}`;
     const offset = options.offset ?? 0;
     const offsetB = options.offsetB ?? 0;
     const inputBStride = options.inputBStride ?? inputStride;
-    if (!Number.isInteger(agents) || agents < 1) throw new Error(`${label}: agents must be a positive integer, got ${agents}`);
+    if (!Number.isInteger(agents) || agents < 1) throw new Error(`${label}: agents.count must be a positive integer, got ${agents}`);
     if (!Number.isInteger(count) || count < 1) throw new Error(`${label}: count must be a positive integer, got ${count}`);
     if (!(op in OP_CODE) && op !== 'mean') throw new Error(`${label}: op "${op}" is not one of sum, sumSquares, dot, mean`);
     const fits = (buffer: GPUBuffer, name: string, stride: number, first: number, n: number) => {

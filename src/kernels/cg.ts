@@ -141,7 +141,7 @@ export class ConjugateGradient {
     const slot = (field: string) => this.stateView.offsetOf(field) / 4;
     const dot = (a: GPUBuffer, b: GPUBuffer, field: string) =>
       AgentReduction.create(gpu, reduce, {
-        agents,
+        agents: options.agents,
         input: a,
         inputB: b,
         inputStride: this.stride,

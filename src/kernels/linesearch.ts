@@ -216,7 +216,7 @@ export class LineSearch {
     const slot = (field: string) => stateView.offsetOf(field) / 4;
     const stepDot = (input: GPUBuffer, inputB: GPUBuffer, field: string) =>
       AgentReduction.create(gpu, reduce, {
-        agents: P,
+        agents: options.agents,
         input,
         inputB,
         inputStride: paramStride,
@@ -231,7 +231,7 @@ export class LineSearch {
     const candidateMeans = Array.from({ length: slots }, (_, s) =>
       [0, 1].map((term) =>
         AgentReduction.create(gpu, reduce, {
-          agents: P,
+          agents: options.agents,
           input: rowTerms,
           inputStride: 2 * rows,
           offset: term * rows,
