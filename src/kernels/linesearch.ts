@@ -191,7 +191,7 @@ export class LineSearch {
     const theta = policy.params;
     const x = options.stepDirection;
     const groups = {
-      stepScale: kernels.step_scale.bind({ args, state, agents: agents.params }, `${label}.stepScale`),
+      stepScale: kernels.step_scale.bind({ state, agents: agents.params }, `${label}.stepScale`),
       materialise: kernels.materialise.bind({ args, candidateArgs, stateIn: state, theta, x, candidate }, `${label}.materialise`),
       terms: kernels.candidate_terms.bind(
         {
