@@ -8,12 +8,9 @@
  */
 import randomWgsl from '../shaders/random.wgsl?raw';
 import cgWgsl from '../shaders/cg.wgsl?raw';
-import fvpWgsl from '../shaders/fvp.wgsl?raw';
 import gaeWgsl from '../shaders/gae.wgsl?raw';
 import normalizeWgsl from '../shaders/normalize.wgsl?raw';
-import linesearchWgsl from '../shaders/linesearch.wgsl?raw';
 import optimWgsl from '../shaders/optim.wgsl?raw';
-import pgWgsl from '../shaders/pg.wgsl?raw';
 import policyWgsl from '../shaders/policy.wgsl?raw';
 import reduceWgsl from '../shaders/reduce.wgsl?raw';
 import vecEnvWgsl from '../shaders/vec_env.wgsl?raw';
@@ -23,7 +20,6 @@ import { GAUSSIAN_HEAD_SOURCES } from './kernels/gaussianHead';
 import rolloutViewWgsl from '../shaders/rollout_view.wgsl?raw';
 import { WgslSource, type WgslPart } from './gpu/kernel';
 import { COMMON_WGSL } from './gpu/wgsl';
-import { metricSlotsWgsl } from './core/metrics';
 import { envSources, type EnvDefinition } from './envs/env';
 import { CARTPOLE } from './envs/cartpole';
 import { ACROBOT } from './envs/acrobot';
@@ -33,6 +29,10 @@ import { PENDULUM } from './envs/pendulum';
 import { CATEGORICAL, GAUSSIAN } from './kernels/distribution';
 import { MLP_SOURCES } from './kernels/mlp';
 import { REDUCE_CONSTANTS } from './kernels/reduce';
+import { AGENT_REDUCE_SOURCES } from './kernels/agentReduce';
+import { fvpSources } from './kernels/fvp';
+import { pgSources } from './kernels/pg';
+import { lineSearchSources } from './kernels/linesearch';
 import { rolloutSources } from './kernels/rollout';
 import { ppoSources } from './algos/ppo';
 
@@ -81,10 +81,11 @@ const COMPOSITIONS = {
   cg: () => [COMMON_WGSL, cgWgsl],
   optim: () => [COMMON_WGSL, optimWgsl],
   reduce: () => [COMMON_WGSL, REDUCE_CONSTANTS, reduceWgsl],
+  agent_reduce: () => AGENT_REDUCE_SOURCES,
   policy: () => [COMMON_WGSL, ...distribution(), policyWgsl],
-  fvp: () => [COMMON_WGSL, ...distribution(), fvpWgsl],
-  pg: () => [COMMON_WGSL, ...distribution(), metricSlotsWgsl(), pgWgsl],
-  linesearch: () => [COMMON_WGSL, ...distribution(), metricSlotsWgsl(), linesearchWgsl],
+  fvp: () => fvpSources(),
+  pg: () => pgSources(),
+  linesearch: () => lineSearchSources(),
   ppo: () => ppoSources(),
 } satisfies Record<string, (options: Required<WgslOptions>) => readonly WgslPart[]>;
 

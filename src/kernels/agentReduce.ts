@@ -28,10 +28,13 @@ export interface AgentReduceKernels {
   args: StructView;
 }
 
+/** agent_reduce.wgsl with what it is loaded after. */
+export const AGENT_REDUCE_SOURCES: readonly string[] = [COMMON_WGSL, REDUCE_CONSTANTS, agentReduceWgsl];
+
 /** Compiles agent_reduce.wgsl once per device. */
 export function agentReduceKernels(gpu: GpuContext): Promise<AgentReduceKernels> {
   return perDevice(gpu, 'kernels:agent_reduce', async () => {
-    const family = await ShaderFamily.load(gpu, 'agent_reduce', [COMMON_WGSL, REDUCE_CONSTANTS, agentReduceWgsl]);
+    const family = await ShaderFamily.load(gpu, 'agent_reduce', AGENT_REDUCE_SOURCES);
     const [sum, sumSquares, dot, finishSums] = await Promise.all([
       family.kernel('partial_sums', { constants: { OP: OP_CODE.sum } }),
       family.kernel('partial_sums', { constants: { OP: OP_CODE.sumSquares } }),

@@ -40,10 +40,15 @@ export interface FvpKernels {
   dampingArgs: StructView;
 }
 
+/** fvp.wgsl with what it is loaded after, for `distribution`. */
+export function fvpSources(distribution: ActionDistribution = CATEGORICAL): string[] {
+  return [COMMON_WGSL, randomWgsl, distribution.wgsl, agentParamsWgsl(), fvpWgsl];
+}
+
 /** Compiles fvp.wgsl for `distribution` once per device (the product's own steps: fisher_weights, add_damping). */
 export function fvpKernels(gpu: GpuContext, distribution: ActionDistribution = CATEGORICAL): Promise<FvpKernels> {
   return perDevice(gpu, `fvp:${distribution.name}`, async () => {
-    const family = await ShaderFamily.load(gpu, 'fvp', [COMMON_WGSL, randomWgsl, distribution.wgsl, agentParamsWgsl(), fvpWgsl]);
+    const family = await ShaderFamily.load(gpu, 'fvp', fvpSources(distribution));
     const { fisher_weights, add_damping } = await family.kernels({ fisher_weights: undefined, add_damping: undefined });
     return { fisherWeights: fisher_weights, addDamping: add_damping, fisherArgs: family.struct('FisherArgs'), dampingArgs: family.struct('DampingArgs') };
   });

@@ -78,17 +78,14 @@ export interface LineSearchOptions {
 
 type LineSearchKernels = Record<'step_scale' | 'materialise' | 'candidate_terms' | 'select_step' | 'apply_step', Kernel>;
 
+/** linesearch.wgsl with what it is loaded after, for `distribution`. */
+export function lineSearchSources(distribution: ActionDistribution = CATEGORICAL): string[] {
+  return [COMMON_WGSL, randomWgsl, distribution.wgsl, metricSlotsWgsl(), wgslConstants({ METRICS_BLOCK_FLOATS }), agentParamsWgsl(), linesearchWgsl];
+}
+
 function lineSearchKernels(gpu: GpuContext, distribution: ActionDistribution = CATEGORICAL): Promise<{ family: ShaderFamily; kernels: LineSearchKernels }> {
   return perDevice(gpu, `linesearch:${distribution.name}`, async () => {
-    const family = await ShaderFamily.load(gpu, 'linesearch', [
-      COMMON_WGSL,
-      randomWgsl,
-      distribution.wgsl,
-      metricSlotsWgsl(),
-      wgslConstants({ METRICS_BLOCK_FLOATS }),
-      agentParamsWgsl(),
-      linesearchWgsl,
-    ]);
+    const family = await ShaderFamily.load(gpu, 'linesearch', lineSearchSources(distribution));
     const kernels = await family.kernels({
       step_scale: {},
       materialise: { dynamicOffsets: ['candidateArgs'] },

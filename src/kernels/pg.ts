@@ -49,10 +49,15 @@ export interface PgKernels {
   args: StructView;
 }
 
+/** pg.wgsl with what it is loaded after, for `distribution`. */
+export function pgSources(distribution: ActionDistribution = CATEGORICAL): string[] {
+  return [COMMON_WGSL, randomWgsl, distribution.wgsl, metricSlotsWgsl(), wgslConstants({ METRICS_BLOCK_FLOATS }), pgWgsl];
+}
+
 /** Compiles pg.wgsl for `distribution` once per device. */
 export function pgKernels(gpu: GpuContext, distribution: ActionDistribution = CATEGORICAL): Promise<PgKernels> {
   return perDevice(gpu, `pg:${distribution.name}`, async () => {
-    const family = await ShaderFamily.load(gpu, 'pg', [COMMON_WGSL, randomWgsl, distribution.wgsl, metricSlotsWgsl(), wgslConstants({ METRICS_BLOCK_FLOATS }), pgWgsl]);
+    const family = await ShaderFamily.load(gpu, 'pg', pgSources(distribution));
     const k = await family.kernels({ policy_gradient: undefined, value_gradient: undefined });
     return { policyGradient: k.policy_gradient, valueGradient: k.value_gradient, args: family.struct('PgArgs') };
   });
