@@ -11,13 +11,20 @@
 //   fisher_weights: w[r][k] = (p_k u_k − p_k Σ_j p_j u_j) / R at the logits,
 //     one invocation per row; the network's ordinary backward pass
 //     (mlp.wgsl) then turns w into Σ_i J_iᵀ w_i (Jᵀw)
-//   add_damping: result[n] = jtw[n] + damping · v[n], one invocation per parameter
+//   add_damping: result[n] = jtw[n] + damping · v[n], one invocation per parameter,
+//     damping being the agent's (AgentParams.damping)
+//
+// Populations: workgroup id z is the agent; every buffer is agent-major, agent
+// a's block being a single run's: parameter vectors in blocks of whole vec4s
+// (stride = count rounded up to 4), row buffers in blocks of rows·numActions.
 //
 // Buffers:
-//   vector          [paramCount] f32, v in the MlpLayout order
-//   logits, logitTangents, weights [rows][numActions]
-//   jtw, result     [paramCount]
-// Prepended by the wrapper: shaders/common.wgsl, random.wgsl and the action distribution (categorical.wgsl).
+//   vector          [agents][stride] f32, v in the MlpLayout order
+//   logits, logitTangents, weights [agents][rows][numActions]
+//   jtw, result     [agents][stride]
+//   agents          [agents] AgentParams
+// Prepended by the wrapper: shaders/common.wgsl, random.wgsl, the action distribution (categorical.wgsl)
+// and the AgentParams struct (src/core/agentParams.ts).
 override WG: u32 = 64;
 
 struct FisherArgs {
@@ -27,7 +34,6 @@ struct FisherArgs {
 
 struct DampingArgs {
   count: u32,
-  damping: f32,
 }
 
 @group(0) @binding(3) var<storage, read> vector: array<f32>;
@@ -40,13 +46,15 @@ struct DampingArgs {
 @group(0) @binding(13) var<uniform> dampingArgs: DampingArgs;
 @group(0) @binding(14) var<storage, read> jtw: array<f32>;
 @group(0) @binding(15) var<storage, read_write> result: array<f32>;
+@group(0) @binding(16) var<storage, read> agents: array<AgentParams>;
 
 @compute @workgroup_size(WG)
 fn fisher_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
   let r = linear_index(gid, nwg);
   if (r >= fisher.rows) { return; }
   let A = fisher.numActions;
-  let base = r * A;
+  let base = (agent * fisher.rows + r) * A;
   var row: DistParams;
   var tangent: DistParams;
   for (var k = 0u; k < A; k++) {
@@ -60,7 +68,10 @@ fn fisher_weights(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
 
 @compute @workgroup_size(WG)
 fn add_damping(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg);
-  if (i >= dampingArgs.count) { return; }
-  result[i] = jtw[i] + dampingArgs.damping * vector[i];
+  let agent = agent_index(gid);
+  let n = linear_index(gid, nwg);
+  if (n >= dampingArgs.count) { return; }
+  // Parameter vectors are whole vec4s per agent, as the MLP's aligned kernels read them.
+  let i = agent * ((dampingArgs.count + 3u) / 4u * 4u) + n;
+  result[i] = jtw[i] + agents[agent].damping * vector[i];
 }

@@ -1,7 +1,12 @@
 // Full-batch losses of TRPO and REINFORCE, as gradients at the network outputs
 // (the MLP backward takes them from there). Loaded after the distribution
-// module (dist_*, src/kernels/distribution.ts) and the generated METRIC_* slot
-// constants (src/core/metrics.ts).
+// module (dist_*, src/kernels/distribution.ts), the generated METRIC_* slot
+// constants and METRICS_BLOCK_FLOATS (src/core/metrics.ts).
+//
+// Populations: workgroup id z is the agent; every buffer below is agent-major,
+// agent a's block being a single run's ([agents][rows]...), and agent a
+// normalises its advantages with its own metrics block's statistics (at
+// a · METRICS_BLOCK_FLOATS). No hyperparameter is read, so no AgentParams.
 //
 // Buffers (rows = the whole batch, time-major rollout samples):
 //   logits [rows][numActions] the policy's distribution parameters (numActions per row);
@@ -12,7 +17,7 @@
 //   values [rows] the value network's output; returns [rows]
 //   gradOutput [rows][outDim] dLoss/d(output pre-activation), the MLP backward's input
 //   rowLoss [rows] each row's loss term (their mean is the reported loss)
-// Dispatch: rows invocations.
+// Dispatch: rows invocations × agents.
 //
 // policy_gradient, with logp = log π(a | row):
 //   ratioWeighted = 1 (TRPO surrogate):  L_i = −exp(logp − logProbOld)·Â,  dL_i/dlogp = L_i
@@ -42,8 +47,11 @@ struct PgArgs {
 
 @compute @workgroup_size(WG)
 fn policy_gradient(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let r = linear_index(gid, nwg);
-  if (r >= args.rows) { return; }
+  let agent = agent_index(gid);
+  let local = linear_index(gid, nwg);
+  if (local >= args.rows) { return; }
+  // r: the row in the population's buffers.
+  let r = agent * args.rows + local;
   let A = args.numActions;
   let base = r * A;
   var row: DistParams;
@@ -56,7 +64,8 @@ fn policy_gradient(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
   let logP = dist_log_prob(d, action);
   var advantage = advantages[r];
   if (args.normalizeAdvantages != 0u) {
-    advantage = (advantage - metricsIn[METRIC_ADVANTAGE_MEAN]) / (metricsIn[METRIC_ADVANTAGE_STD] + 1e-8);
+    let m = agent * METRICS_BLOCK_FLOATS;
+    advantage = (advantage - metricsIn[m + METRIC_ADVANTAGE_MEAN]) / (metricsIn[m + METRIC_ADVANTAGE_STD] + 1e-8);
   }
   var loss: f32;
   var dLogP: f32;
@@ -75,8 +84,9 @@ fn policy_gradient(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
 
 @compute @workgroup_size(WG)
 fn value_gradient(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let r = linear_index(gid, nwg);
-  if (r >= args.rows) { return; }
+  let local = linear_index(gid, nwg);
+  if (local >= args.rows) { return; }
+  let r = agent_index(gid) * args.rows + local;
   let error = values[r] - returns[r];
   gradOutput[r] = 2.0 * error / f32(args.rows);
   rowLoss[r] = error * error;

@@ -8,9 +8,6 @@
  */
 import randomWgsl from '../shaders/random.wgsl?raw';
 import cgWgsl from '../shaders/cg.wgsl?raw';
-import fvpWgsl from '../shaders/fvp.wgsl?raw';
-import linesearchWgsl from '../shaders/linesearch.wgsl?raw';
-import pgWgsl from '../shaders/pg.wgsl?raw';
 import reduceWgsl from '../shaders/reduce.wgsl?raw';
 import vecEnvWgsl from '../shaders/vec_env.wgsl?raw';
 import trigWgsl from '../shaders/trig.wgsl?raw';
@@ -19,7 +16,6 @@ import { GAUSSIAN_HEAD_SOURCES } from './kernels/gaussianHead';
 import rolloutViewWgsl from '../shaders/rollout_view.wgsl?raw';
 import { WgslSource, type WgslPart } from './gpu/kernel';
 import { COMMON_WGSL } from './gpu/wgsl';
-import { metricSlotsWgsl } from './core/metrics';
 import { envSources, type EnvDefinition } from './envs/env';
 import { CARTPOLE } from './envs/cartpole';
 import { ACROBOT } from './envs/acrobot';
@@ -31,6 +27,10 @@ import { MLP_SOURCES } from './kernels/mlp';
 import { REDUCE_CONSTANTS } from './kernels/reduce';
 import { GAE_SOURCES } from './kernels/gae';
 import { OPTIM_SOURCES } from './kernels/optim';
+import { AGENT_REDUCE_SOURCES } from './kernels/agentReduce';
+import { fvpSources } from './kernels/fvp';
+import { pgSources } from './kernels/pg';
+import { lineSearchSources } from './kernels/linesearch';
 import { rolloutSources } from './kernels/rollout';
 import { NORMALIZE_SOURCES } from './kernels/normalize';
 import { policySources } from './kernels/policy';
@@ -81,10 +81,11 @@ const COMPOSITIONS = {
   cg: () => [COMMON_WGSL, cgWgsl],
   optim: () => OPTIM_SOURCES,
   reduce: () => [COMMON_WGSL, REDUCE_CONSTANTS, reduceWgsl],
+  agent_reduce: () => AGENT_REDUCE_SOURCES,
   policy: () => policySources(CATEGORICAL),
-  fvp: () => [COMMON_WGSL, ...distribution(), fvpWgsl],
-  pg: () => [COMMON_WGSL, ...distribution(), metricSlotsWgsl(), pgWgsl],
-  linesearch: () => [COMMON_WGSL, ...distribution(), metricSlotsWgsl(), linesearchWgsl],
+  fvp: () => fvpSources(),
+  pg: () => pgSources(),
+  linesearch: () => lineSearchSources(),
   ppo: () => ppoSources(),
 } satisfies Record<string, (options: Required<WgslOptions>) => readonly WgslPart[]>;
 

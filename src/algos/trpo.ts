@@ -9,6 +9,11 @@
  * The phases can also be recorded one by one, in this order (for per-phase
  * timing): the gradient's forward is the one the FVP of solve and line search
  * is taken at.
+ *
+ * Populations: given `agents` (with networks and a batch over the same agents),
+ * every dispatch covers them all, each agent with its own damping, maxKl and
+ * acceptRatio (AgentParams). Without, a one-agent record is made from the
+ * config, so a single run goes through the same kernels.
  */
 import type { GpuContext } from '../gpu/device';
 import { storageBuffer } from '../gpu/buffers';
@@ -19,6 +24,7 @@ import { LineSearch } from '../kernels/linesearch';
 import type { ResolvedConfig } from '../core/config';
 import { PolicyGradientLoss, ValueFit } from '../kernels/pg';
 import type { CheckpointPart, Update, UpdateBatch } from './update';
+import { agentsBuffer, type Agents } from '../gpu/agents';
 
 /**
  * TRPO's update recorded into the iteration's pass: gradient, conjugate-gradient solve with
@@ -37,20 +43,29 @@ export class TrpoUpdate implements Update {
     private readonly stepDirectionProduct: GPUBuffer,
     private readonly lineSearch: LineSearch,
     private readonly valueFit: ValueFit,
+    /** The one-agent record made from the config (released with the update), or null for the caller's agents. */
+    private readonly ownedAgents: Agents | null,
   ) {}
 
-  /** Compiles the update's kernels and binds them to the networks and the batch; the config must be resolved. */
-  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch): Promise<TrpoUpdate> {
+  /**
+   * Compiles the update's kernels and binds them to the networks and the batch; the config must be
+   * resolved. `agents`: a population (networks and batch over the same agents; damping, maxKl and
+   * acceptRatio per agent), default one agent from the config.
+   */
+  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch, agents?: Agents): Promise<TrpoUpdate> {
     const { batchSize: rows, numActions } = config.derived;
     const paramCount = policy.layout.paramCount;
+    const P = agents?.count ?? 1;
+    const ownedAgents = agents ? null : agentsBuffer(gpu, 'trpo.agents', [{ damping: config.damping, maxKl: config.maxKl, acceptRatio: config.acceptRatio }]);
+    const population = agents ?? ownedAgents!;
     // One minibatch is the whole batch here, so 'minibatch' normalisation is the batch's.
     const normalizeAdvantages = config.advantageNorm !== 'none';
-    const negGradient = storageBuffer(gpu, 'trpo.negGradient', parameterVectorBytes(policy.layout));
+    const negGradient = storageBuffer(gpu, 'trpo.negGradient', P * parameterVectorBytes(policy.layout));
     const policyPass = policy.prepare({ rows, input: batch.obs, grads: negGradient, label: 'trpo.policy' });
     const [surrogate, fvp, valueFit] = await Promise.all([
-      PolicyGradientLoss.create(gpu, { pass: policyPass, batch, numActions, normalizeAdvantages, ratioWeighted: true, label: 'trpo.surrogate' }),
-      FisherVectorProduct.create(gpu, { pass: policyPass, damping: config.damping, label: 'trpo.fvp' }),
-      ValueFit.create(gpu, { value, rows, batch, steps: config.valueSteps, lr: config.valueLr, label: 'trpo.valueFit' }),
+      PolicyGradientLoss.create(gpu, { pass: policyPass, batch, numActions, normalizeAdvantages, ratioWeighted: true, agents, label: 'trpo.surrogate' }),
+      FisherVectorProduct.create(gpu, { pass: policyPass, agents: population, label: 'trpo.fvp' }),
+      ValueFit.create(gpu, { value, rows, batch, steps: config.valueSteps, lr: config.valueLr, agents, label: 'trpo.valueFit' }),
     ]);
     const cg = await ConjugateGradient.create(gpu, {
       count: paramCount,
@@ -58,9 +73,10 @@ export class TrpoUpdate implements Update {
       applyOperator: (pass, vector, result) => fvp.encode(pass, vector, result),
       iterations: config.cgIters,
       residualTol: 1e-10,
+      agents,
       label: 'trpo.cg',
     });
-    const stepDirectionProduct = storageBuffer(gpu, 'trpo.stepDirectionProduct', parameterVectorBytes(policy.layout));
+    const stepDirectionProduct = storageBuffer(gpu, 'trpo.stepDirectionProduct', P * parameterVectorBytes(policy.layout));
     const lineSearch = await LineSearch.create(gpu, {
       policy,
       rows,
@@ -75,15 +91,14 @@ export class TrpoUpdate implements Update {
       stepDirection: cg.solution,
       stepDirectionProduct,
       negGradient,
-      cgResidual: { buffer: cg.state, index: cg.stateIndex('residual') },
-      maxKl: config.maxKl,
+      cgResidual: { buffer: cg.state, index: cg.stateIndex('residual'), stride: cg.stateStride },
       backtracks: config.backtracks,
-      acceptRatio: config.acceptRatio,
+      agents: population,
       klCheck: config.lineSearchKlCheck,
       normalizeAdvantages,
       label: 'trpo.lineSearch',
     });
-    return new TrpoUpdate(config, negGradient, policyPass, surrogate, fvp, cg, stepDirectionProduct, lineSearch, valueFit);
+    return new TrpoUpdate(config, negGradient, policyPass, surrogate, fvp, cg, stepDirectionProduct, lineSearch, valueFit, ownedAgents);
   }
 
   /** The value fit's Adam (TRPO steps the policy without an optimizer). */
@@ -135,5 +150,6 @@ export class TrpoUpdate implements Update {
     for (const part of [this.surrogate, this.fvp, this.cg, this.lineSearch, this.valueFit]) part.destroy();
     this.negGradient.destroy();
     this.stepDirectionProduct.destroy();
+    this.ownedAgents?.params.destroy();
   }
 }

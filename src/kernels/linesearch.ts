@@ -6,17 +6,27 @@
  * and written into the policy parameters, with no readback. The metrics block
  * receives step_frac, line_search_failed, cg_residual, policy_loss and
  * approx_kl of the accepted step.
+ *
+ * Populations (`agents`): every dispatch covers agents.count agents, each with
+ * its own maxKl and acceptRatio (AgentParams), so each scales its step, scores
+ * its candidates and accepts or backtracks on its own. Buffers are agent-major,
+ * agent a's block a single run's: parameter vectors [agents][stride] (stride =
+ * parameterVectorBytes / 4), row buffers [agents][rows]..., metrics
+ * [agents][METRICS_BLOCK_FLOATS]; the policy must be an Mlp over the same agents.
+ * Without `agents`, a one-agent record holding maxKl and acceptRatio is made.
  */
 import randomWgsl from '../../shaders/random.wgsl?raw';
 import linesearchWgsl from '../../shaders/linesearch.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
-import { metricSlotsWgsl } from '../core/metrics';
+import { METRICS_BLOCK_FLOATS, metricSlotsWgsl } from '../core/metrics';
+import { agentParamsWgsl } from '../core/agentParams';
+import { agentsBuffer, assertAgents, type Agents } from '../gpu/agents';
 import type { Mlp, MlpPass } from './mlp';
 import { parameterVectorBytes } from './fvp';
-import { Reduction, ReduceKernels } from './reduce';
-import { COMMON_WGSL } from '../gpu/wgsl';
+import { AgentReduction, agentReduceKernels } from './agentReduce';
+import { COMMON_WGSL, wgslConstants } from '../gpu/wgsl';
 import { UniformSlots } from '../gpu/slots';
 import { CATEGORICAL, distributionOf, type ActionDistribution } from './distribution';
 
@@ -47,11 +57,18 @@ export interface LineSearchOptions {
   stepDirectionProduct: GPUBuffer;
   /** −g, the CG right-hand side. */
   negGradient: GPUBuffer;
-  /** Where the CG's final r·r is (copied to the cg_residual metric). */
-  cgResidual: { buffer: GPUBuffer; index: number };
-  maxKl: number;
+  /**
+   * Where the CG's final r·r is (copied to the cg_residual metric): agent a's at
+   * buffer[a · stride + index] (ConjugateGradient.stateStride; needed for a population).
+   */
+  cgResidual: { buffer: GPUBuffer; index: number; stride?: number };
+  /** The trust region δ; required without `agents`, which otherwise carry it per agent. */
+  maxKl?: number;
   backtracks: number;
-  acceptRatio: number;
+  /** The seed's accept_ratio; required without `agents`, which otherwise carry it per agent. */
+  acceptRatio?: number;
+  /** A population: agents.count line searches at once, agent a's maxKl and acceptRatio from agents[a]. */
+  agents?: Agents;
   /** Also require mean KL ≤ 1.5 maxKl. */
   klCheck: boolean;
   /** Normalise advantages with the metrics block's advantage_mean/std (the seed does). */
@@ -61,9 +78,14 @@ export interface LineSearchOptions {
 
 type LineSearchKernels = Record<'step_scale' | 'materialise' | 'candidate_terms' | 'select_step' | 'apply_step', Kernel>;
 
+/** linesearch.wgsl with what it is loaded after, for `distribution`. */
+export function lineSearchSources(distribution: ActionDistribution = CATEGORICAL): string[] {
+  return [COMMON_WGSL, randomWgsl, distribution.wgsl, metricSlotsWgsl(), wgslConstants({ METRICS_BLOCK_FLOATS }), agentParamsWgsl(), linesearchWgsl];
+}
+
 function lineSearchKernels(gpu: GpuContext, distribution: ActionDistribution = CATEGORICAL): Promise<{ family: ShaderFamily; kernels: LineSearchKernels }> {
   return perDevice(gpu, `linesearch:${distribution.name}`, async () => {
-    const family = await ShaderFamily.load(gpu, 'linesearch', [COMMON_WGSL, randomWgsl, distribution.wgsl, metricSlotsWgsl(), linesearchWgsl]);
+    const family = await ShaderFamily.load(gpu, 'linesearch', lineSearchSources(distribution));
     const kernels = await family.kernels({
       step_scale: {},
       materialise: { dynamicOffsets: ['candidateArgs'] },
@@ -81,10 +103,12 @@ function lineSearchKernels(gpu: GpuContext, distribution: ActionDistribution = C
  * caller's pass with nothing read back.
  */
 export class LineSearch {
-  /** StepState (see linesearch.wgsl). */
+  /** [agents] StepState (see linesearch.wgsl). */
   readonly state: GPUBuffer;
   readonly stateView: StructView;
-  /** [2][backtracks + 1]: mean surrogate of θ and of each candidate, then their mean KL. */
+  /** Floats of one agent's StepState (agent a's field f at a · stateStride + stateIndex(f)). */
+  readonly stateStride: number;
+  /** [agents][2][backtracks + 1]: mean surrogate of θ and of each candidate, then their mean KL. */
   readonly candidateStats: GPUBuffer;
 
   private constructor(
@@ -92,14 +116,17 @@ export class LineSearch {
     private readonly groups: Record<'stepScale' | 'materialise' | 'terms' | 'select' | 'apply', GPUBindGroup>,
     private readonly candidateSlots: UniformSlots,
     private readonly candidatePass: MlpPass,
-    private readonly stepDots: Reduction[],
-    private readonly candidateMeans: Reduction[][],
+    private readonly stepDots: AgentReduction[],
+    private readonly candidateMeans: AgentReduction[][],
     private readonly options: LineSearchOptions,
+    /** Agents covered by every dispatch. */
+    readonly agentCount: number,
     buffers: { state: GPUBuffer; stateView: StructView; candidateStats: GPUBuffer },
     private readonly owned: GPUBuffer[],
   ) {
     this.state = buffers.state;
     this.stateView = buffers.stateView;
+    this.stateStride = buffers.stateView.size / 4;
     this.candidateStats = buffers.candidateStats;
   }
 
@@ -110,17 +137,30 @@ export class LineSearch {
     const layout = policy.layout;
     const paramCount = layout.paramCount;
     if (!Number.isInteger(backtracks) || backtracks < 1) throw new Error(`${label}: backtracks must be a positive integer, got ${backtracks}`);
-    if (!(options.maxKl > 0)) throw new Error(`${label}: maxKl must be > 0, got ${options.maxKl}`);
+    if (options.agents) assertAgents(label, options.agents);
+    else {
+      if (!(options.maxKl !== undefined && options.maxKl > 0)) throw new Error(`${label}: maxKl must be > 0, got ${options.maxKl}`);
+      if (!(options.acceptRatio !== undefined && Number.isFinite(options.acceptRatio))) throw new Error(`${label}: acceptRatio must be a finite number, got ${options.acceptRatio}`);
+    }
+    const P = options.agents?.count ?? 1;
+    const cgStateStride = options.cgResidual.stride ?? 0;
+    if (P > 1 && !(Number.isInteger(cgStateStride) && cgStateStride > options.cgResidual.index)) {
+      throw new Error(`${label}: cgResidual.stride must be an integer > index ${options.cgResidual.index} for ${P} agents (ConjugateGradient.stateStride), got ${options.cgResidual.stride}`);
+    }
     const distribution = distributionOf(layout);
     distribution.checkParamsPerRow(layout.distParamsPerRow, label);
 
-    const [{ family, kernels }, reduce] = await Promise.all([lineSearchKernels(gpu, distribution), ReduceKernels.create(gpu)]);
+    const [{ family, kernels }, reduce] = await Promise.all([lineSearchKernels(gpu, distribution), agentReduceKernels(gpu)]);
     const stateView = family.struct('StepState');
-    const state = storageBuffer(gpu, `${label}.state`, stateView.paddedSize);
+    const stateStride = stateView.size / 4;
+    const state = storageBuffer(gpu, `${label}.state`, Math.max(stateView.paddedSize, P * stateView.size));
     const slots = backtracks + 1;
-    const candidateStats = storageBuffer(gpu, `${label}.candidateStats`, 2 * slots * 4);
-    const rowTerms = storageBuffer(gpu, `${label}.rowTerms`, 2 * rows * 4);
-    const candidate = storageBuffer(gpu, `${label}.candidate`, parameterVectorBytes(layout));
+    const candidateStats = storageBuffer(gpu, `${label}.candidateStats`, P * 2 * slots * 4);
+    const rowTerms = storageBuffer(gpu, `${label}.rowTerms`, P * 2 * rows * 4);
+    const paramStride = parameterVectorBytes(layout) / 4;
+    const candidate = storageBuffer(gpu, `${label}.candidate`, P * paramStride * 4);
+    const ownedAgents = options.agents ? null : agentsBuffer(gpu, `${label}.agents`, [{ maxKl: options.maxKl, acceptRatio: options.acceptRatio }]);
+    const agents = options.agents ?? ownedAgents!;
     const candidatePass = policy.prepare({ rows, input: batch.obs, params: candidate, label: `${label}.candidatePolicy` });
 
     const args = uniformBuffer(
@@ -131,11 +171,10 @@ export class LineSearch {
         rows,
         numActions: layout.distParamsPerRow,
         normalizeAdvantages: options.normalizeAdvantages ? 1 : 0,
-        maxKl: options.maxKl,
-        acceptRatio: options.acceptRatio,
         backtracks,
         klCheck: options.klCheck ? 1 : 0,
         cgResidualIndex: options.cgResidual.index,
+        cgStateStride,
       }),
     );
     const candidateSlots = UniformSlots.create(
@@ -149,7 +188,7 @@ export class LineSearch {
     const theta = policy.params;
     const x = options.stepDirection;
     const groups = {
-      stepScale: kernels.step_scale.bind({ args, state }, `${label}.stepScale`),
+      stepScale: kernels.step_scale.bind({ state, agents: agents.params }, `${label}.stepScale`),
       materialise: kernels.materialise.bind({ args, candidateArgs, stateIn: state, theta, x, candidate }, `${label}.materialise`),
       terms: kernels.candidate_terms.bind(
         {
@@ -164,39 +203,50 @@ export class LineSearch {
         },
         `${label}.terms`,
       ),
-      select: kernels.select_step.bind({ args, state, candidateStats, cgState: options.cgResidual.buffer, metrics: batch.metrics }, `${label}.select`),
+      select: kernels.select_step.bind(
+        { args, state, candidateStats, cgState: options.cgResidual.buffer, metrics: batch.metrics, agents: agents.params },
+        `${label}.select`,
+      ),
       apply: kernels.apply_step.bind({ args, stateIn: state, thetaOut: theta, x }, `${label}.apply`),
     };
 
     const slot = (field: string) => stateView.offsetOf(field) / 4;
-    const stepDots = [
-      Reduction.create(gpu, reduce, { input: x, inputB: options.stepDirectionProduct, count: paramCount, op: 'dot', output: state, outputIndex: slot('stepCurvature'), label: `${label}.stepCurvature` }),
-      Reduction.create(gpu, reduce, { input: options.negGradient, inputB: x, count: paramCount, op: 'dot', output: state, outputIndex: slot('negGradDotStep'), label: `${label}.negGradDotStep` }),
-    ];
+    const stepDot = (input: GPUBuffer, inputB: GPUBuffer, field: string) =>
+      AgentReduction.create(gpu, reduce, {
+        agents: options.agents,
+        input,
+        inputB,
+        inputStride: paramStride,
+        count: paramCount,
+        op: 'dot',
+        output: state,
+        outputIndex: slot(field),
+        outputStride: stateStride,
+        label: `${label}.${field}`,
+      });
+    const stepDots = [stepDot(x, options.stepDirectionProduct, 'stepCurvature'), stepDot(options.negGradient, x, 'negGradDotStep')];
     const candidateMeans = Array.from({ length: slots }, (_, s) =>
       [0, 1].map((term) =>
-        Reduction.create(gpu, reduce, {
+        AgentReduction.create(gpu, reduce, {
+          agents: options.agents,
           input: rowTerms,
+          inputStride: 2 * rows,
           offset: term * rows,
           count: rows,
           op: 'mean',
           output: candidateStats,
           outputIndex: term * slots + s,
+          outputStride: 2 * slots,
           label: `${label}.${term === 0 ? 'surrogate' : 'kl'}${s}`,
         }),
       ),
     );
-    return new LineSearch(kernels, groups, candidateSlots, candidatePass, stepDots, candidateMeans, options, { state, stateView, candidateStats }, [
-      state,
-      candidateStats,
-      rowTerms,
-      candidate,
-      args,
-      candidateSlots.buffer,
-    ]);
+    const owned = [state, candidateStats, rowTerms, candidate, args, candidateSlots.buffer];
+    if (ownedAgents) owned.push(ownedAgents.params);
+    return new LineSearch(kernels, groups, candidateSlots, candidatePass, stepDots, candidateMeans, options, P, { state, stateView, candidateStats }, owned);
   }
 
-  /** Index of a StepState field in `state` as an f32 array. */
+  /** Index of a StepState field in agent 0's state as an f32 array (agent a: + a · stateStride). */
   stateIndex(field: 'stepCurvature' | 'negGradDotStep' | 'lm' | 'expectedImproveRate' | 'valid' | 'stepFraction' | 'accepted'): number {
     return this.stateView.offsetOf(field) / 4;
   }
@@ -206,16 +256,17 @@ export class LineSearch {
     recordChecked(this.kernels.step_scale.gpu, 'LineSearch.encode', pass, (pass) => {
       const { kernels: k, groups: g } = this;
       const { rows, policy } = this.options;
+      const P = this.agentCount;
       for (const r of this.stepDots) r.encode(pass);
-      k.step_scale.dispatch(pass, g.stepScale, 1);
+      k.step_scale.dispatch(pass, g.stepScale, 1, undefined, P);
       this.candidateMeans.forEach((means, s) => {
-        k.materialise.dispatch(pass, g.materialise, policy.layout.paramCount, [this.candidateSlots.offset(s)]);
+        k.materialise.dispatch(pass, g.materialise, policy.layout.paramCount, [this.candidateSlots.offset(s)], P);
         this.candidatePass.encodeForward(pass);
-        k.candidate_terms.dispatch(pass, g.terms, rows);
+        k.candidate_terms.dispatch(pass, g.terms, rows, undefined, P);
         for (const r of means) r.encode(pass);
       });
-      k.select_step.dispatch(pass, g.select, 1);
-      k.apply_step.dispatch(pass, g.apply, policy.layout.paramCount);
+      k.select_step.dispatch(pass, g.select, 1, undefined, P);
+      k.apply_step.dispatch(pass, g.apply, policy.layout.paramCount, undefined, P);
     });
   }
 

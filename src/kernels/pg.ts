@@ -3,6 +3,13 @@
  * policy-gradient loss written as a gradient at the logits, and the value
  * function fit (full-batch Adam steps on the squared error to the returns,
  * the seed's 10 steps at lr 1e-3).
+ *
+ * Populations (`agents`): every dispatch covers agents.count agents; the
+ * batch's buffers, the pass's buffers and rowLoss are agent-major, agent a's
+ * block a single run's ([agents][rows]...), and agent a normalises its
+ * advantages with, and writes its losses to, its own metrics block
+ * (a · METRICS_BLOCK_FLOATS). The kernels read no AgentParams field, so only
+ * agents.count is used.
  */
 import randomWgsl from '../../shaders/random.wgsl?raw';
 import pgWgsl from '../../shaders/pg.wgsl?raw';
@@ -11,12 +18,13 @@ import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } 
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import type { Mlp, MlpPass } from './mlp';
 import { Adam } from './optim';
-import { Reduction, ReduceKernels } from './reduce';
-import { metricSlot, metricSlotsWgsl } from '../core/metrics';
-import { COMMON_WGSL } from '../gpu/wgsl';
+import { AgentReduction, agentReduceKernels } from './agentReduce';
+import { METRICS_BLOCK_FLOATS, metricSlot, metricSlotsWgsl } from '../core/metrics';
+import { COMMON_WGSL, wgslConstants } from '../gpu/wgsl';
+import { assertAgents, type Agents } from '../gpu/agents';
 import { CATEGORICAL, distributionOf, type ActionDistribution } from './distribution';
 
-/** What a full-batch update reads: the rollout's samples and the advantage phase's outputs. */
+/** What a full-batch update reads: the rollout's samples and the advantage phase's outputs (a population: each [agents][...]). */
 export interface FullBatch {
   /** [rows][obsDim] */
   obs: GPUBuffer;
@@ -34,15 +42,22 @@ export interface FullBatch {
   metrics: GPUBuffer;
 }
 
-interface PgKernels {
+/** The pg.wgsl pipelines, compiled once per device. */
+export interface PgKernels {
   policyGradient: Kernel;
   valueGradient: Kernel;
   args: StructView;
 }
 
-function pgKernels(gpu: GpuContext, distribution: ActionDistribution = CATEGORICAL): Promise<PgKernels> {
+/** pg.wgsl with what it is loaded after, for `distribution`. */
+export function pgSources(distribution: ActionDistribution = CATEGORICAL): string[] {
+  return [COMMON_WGSL, randomWgsl, distribution.wgsl, metricSlotsWgsl(), wgslConstants({ METRICS_BLOCK_FLOATS }), pgWgsl];
+}
+
+/** Compiles pg.wgsl for `distribution` once per device. */
+export function pgKernels(gpu: GpuContext, distribution: ActionDistribution = CATEGORICAL): Promise<PgKernels> {
   return perDevice(gpu, `pg:${distribution.name}`, async () => {
-    const family = await ShaderFamily.load(gpu, 'pg', [COMMON_WGSL, randomWgsl, distribution.wgsl, metricSlotsWgsl(), pgWgsl]);
+    const family = await ShaderFamily.load(gpu, 'pg', pgSources(distribution));
     const k = await family.kernels({ policy_gradient: undefined, value_gradient: undefined });
     return { policyGradient: k.policy_gradient, valueGradient: k.value_gradient, args: family.struct('PgArgs') };
   });
@@ -56,7 +71,16 @@ export interface PolicyGradientOptions {
   normalizeAdvantages: boolean;
   /** true: TRPO's surrogate −ratio·Â; false: REINFORCE's −logp·Â. */
   ratioWeighted: boolean;
+  /** A population: the pass and the batch hold agents.count blocks. Default one agent. */
+  agents?: Agents;
   label: string;
+}
+
+/** Checks `agents` and returns how many (one when absent). */
+function agentCountOf(label: string, agents: Agents | undefined): number {
+  if (!agents) return 1;
+  assertAgents(label, agents);
+  return agents.count;
 }
 
 /** dLoss/dlogits of the batch's policy loss into the pass's gradOutput, per-row losses into rowLoss. */
@@ -65,14 +89,17 @@ export class PolicyGradientLoss {
     private readonly kernel: Kernel,
     private readonly bindGroup: GPUBindGroup,
     private readonly rows: number,
-    /** [rows] the loss term of each row. */
+    /** [agents][rows] the loss term of each row. */
     readonly rowLoss: GPUBuffer,
     private readonly args: GPUBuffer,
+    /** Agents covered by the dispatch. */
+    readonly agentCount: number,
   ) {}
 
   /** Binds the loss to the pass's output and the batch; throws when the distribution cannot carry numActions. */
   static async create(gpu: GpuContext, options: PolicyGradientOptions): Promise<PolicyGradientLoss> {
     const { pass, batch, numActions, label } = options;
+    const P = agentCountOf(label, options.agents);
     const distribution = distributionOf(pass.layout);
     distribution.checkParamsPerRow(numActions, label);
     const kernels = await pgKernels(gpu, distribution);
@@ -86,7 +113,7 @@ export class PolicyGradientLoss {
         ratioWeighted: options.ratioWeighted ? 1 : 0,
       }),
     );
-    const rowLoss = storageBuffer(gpu, `${label}.rowLoss`, pass.rows * 4);
+    const rowLoss = storageBuffer(gpu, `${label}.rowLoss`, P * pass.rows * 4);
     const bindGroup = kernels.policyGradient.bind(
       {
         args,
@@ -100,13 +127,13 @@ export class PolicyGradientLoss {
       },
       label,
     );
-    return new PolicyGradientLoss(kernels.policyGradient, bindGroup, pass.rows, rowLoss, args);
+    return new PolicyGradientLoss(kernels.policyGradient, bindGroup, pass.rows, rowLoss, args, P);
   }
 
   /** Records one dispatch: dLoss/dlogits into the policy pass's gradOutput and each row's loss into `rowLoss`. */
   encode(pass: GPUComputePassEncoder): void {
     recordChecked(this.kernel.gpu, 'PolicyGradientLoss.encode', pass, (pass) => {
-      this.kernel.dispatch(pass, this.bindGroup, this.rows);
+      this.kernel.dispatch(pass, this.bindGroup, this.rows, undefined, this.agentCount);
     });
   }
 
@@ -124,6 +151,8 @@ export interface ValueFitOptions {
   /** Full-batch Adam steps per iteration. */
   steps: number;
   lr: number;
+  /** A population: the value network and the batch hold agents.count blocks. Default one agent. */
+  agents?: Agents;
   label: string;
 }
 
@@ -134,8 +163,9 @@ export class ValueFit {
     private readonly pass: MlpPass,
     private readonly kernel: Kernel,
     private readonly bindGroup: GPUBindGroup,
-    private readonly lossMean: Reduction,
+    private readonly lossMean: AgentReduction,
     private readonly steps: number,
+    private readonly agentCount: number,
     readonly adam: Adam,
     private readonly owned: GPUBuffer[],
   ) {}
@@ -145,24 +175,28 @@ export class ValueFit {
     const { value, rows, batch, label, steps } = options;
     if (!Number.isInteger(steps) || steps < 1) throw new Error(`${label}: steps must be a positive integer, got ${steps}`);
     if (value.layout.outputDim !== 1) throw new Error(`${label}: the value network must have one output, it has ${value.layout.outputDim}`);
+    const P = agentCountOf(label, options.agents);
     const [kernels, reduce, adam] = await Promise.all([
       pgKernels(gpu),
-      ReduceKernels.create(gpu),
+      agentReduceKernels(gpu),
       Adam.create(gpu, { count: value.layout.paramCount, lr: options.lr, label: `${label}.adam` }),
     ]);
     const pass = value.prepare({ rows, input: batch.obs, label: `${label}.value` });
     const args = uniformBuffer(gpu, `${label}.args`, kernels.args.pack({ rows, numActions: 1, normalizeAdvantages: 0, ratioWeighted: 0 }));
-    const rowLoss = storageBuffer(gpu, `${label}.rowLoss`, rows * 4);
+    const rowLoss = storageBuffer(gpu, `${label}.rowLoss`, P * rows * 4);
     const bindGroup = kernels.valueGradient.bind({ args, values: pass.output, returns: batch.returns, gradOutput: pass.gradOutput, rowLoss }, label);
-    const lossMean = Reduction.create(gpu, reduce, {
+    const lossMean = AgentReduction.create(gpu, reduce, {
+      agents: options.agents,
       input: rowLoss,
+      inputStride: rows,
       count: rows,
       op: 'mean',
       output: batch.metrics,
       outputIndex: metricSlot('value_loss'),
+      outputStride: METRICS_BLOCK_FLOATS,
       label: `${label}.loss`,
     });
-    return new ValueFit(value, pass, kernels.valueGradient, bindGroup, lossMean, steps, adam, [args, rowLoss]);
+    return new ValueFit(value, pass, kernels.valueGradient, bindGroup, lossMean, steps, P, adam, [args, rowLoss]);
   }
 
   /** Queues the value Adam's learning rate (takes effect for steps submitted after it). */
@@ -175,7 +209,7 @@ export class ValueFit {
     recordChecked(this.kernel.gpu, 'ValueFit.encode', pass, (pass) => {
       for (let s = 0; s < this.steps; s++) {
         this.pass.encodeForward(pass);
-        this.kernel.dispatch(pass, this.bindGroup, this.pass.rows);
+        this.kernel.dispatch(pass, this.bindGroup, this.pass.rows, undefined, this.agentCount);
         this.pass.encodeBackward(pass);
         this.adam.encodeStep(pass, this.value.params, this.value.grads);
       }
