@@ -28,7 +28,7 @@ export { LineSearch, type LineSearchOptions, type LineSearchBatch } from './kern
 export { PolicyGradientLoss, ValueFit, type FullBatch } from './kernels/pg';
 export { FiniteCheck, MAX_CHECKED_TENSORS, type CheckedTensor } from './kernels/finite';
 export { CATEGORICAL, GAUSSIAN, type ActionDistribution } from './kernels/distribution';
-export { Rollout, ENV_SLOTS, type RolloutOptions, type RolloutStorage, type FinalObsLayout, type PolicyInput, type PolicyInputSource } from './kernels/rollout';
+export { Rollout, ENV_SLOTS, type RolloutOptions, type RolloutStorage, type FinalObsLayout, type PolicyInput, type PolicyInputSource, type RolloutPolicy, type RolloutPolicyPass } from './kernels/rollout';
 export { RolloutView, ENV_VIEWS, type RolloutReplay, type ViewFrame, type ViewWorld } from './kernels/rolloutView';
 
 export { PpoUpdate } from './algos/ppo';
