@@ -196,11 +196,10 @@ export class FisherVectorProduct {
           : { dtype: 'f32' as const, shape: [P, stride], layout: '[agents][stride]' };
       const vectorBinding = bufferArg(where, 'vector', vector, spec);
       const resultBinding = bufferArg(where, 'result', result, spec);
+      // The tangents check the vector (whole vec4s per agent); a raw result needs every agent's block.
       const need = P === 1 ? this.layout.paramCount * 4 : P * stride * 4;
-      for (const [name, binding] of [['vector', vectorBinding], ['result', resultBinding]] as const) {
-        if ('usage' in binding && binding.size < need && (name === 'result' || P > 1)) {
-          throw new Error(`${this.label}: ${name} ${binding.label} holds ${binding.size} bytes, needs ${need}${P === 1 ? '' : ` ([${P}][${stride}] f32)`}`);
-        }
+      if ('usage' in resultBinding && resultBinding.size < need) {
+        throw new Error(`${this.label}: result ${resultBinding.label} holds ${resultBinding.size} bytes, needs ${need}${P === 1 ? '' : ` ([${P}][${stride}] f32)`}`);
       }
       group = this.kernels.addDamping.bind(
         { dampingArgs: this.dampingArgs, jtw: this.products, vector: vectorBinding, result: resultBinding, agents: this.agents.params },

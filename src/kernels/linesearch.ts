@@ -30,7 +30,7 @@ import { COMMON_WGSL, wgslConstants } from '../gpu/wgsl';
 import { UniformSlots } from '../gpu/slots';
 import { CATEGORICAL, distributionOf, type ActionDistribution } from './distribution';
 
-/** The batch the surrogate is scored on (time-major rollout samples). */
+/** The batch the surrogate is scored on (time-major rollout samples; a population: each buffer [agents][...], metrics [agents][METRICS_BLOCK_FLOATS]). */
 export interface LineSearchBatch {
   /** [rows][inputDim] */
   obs: GPUBuffer;
