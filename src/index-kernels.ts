@@ -7,7 +7,7 @@
  */
 export { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation, type DenseLayer } from './nn/mlp';
 export { GpuArray, type DType, type BufferArg } from './gpu/array';
-export { Mlp, MlpKernels, MlpPass, type MlpPassOptions, type BackwardOptions, type MlpArrays, type MlpPassArrays } from './kernels/mlp';
+export { Mlp, MlpKernels, MlpPass, parameterStride, type MlpOptions, type MlpPassOptions, type BackwardOptions, type MlpArrays, type MlpPassArrays } from './kernels/mlp';
 export { Gae, packDoneFlags, type GaeBuffers, type GaeOptions, type GaeShape, type GaeArrays } from './kernels/gae';
 export {
   NormalizeKernels,
