@@ -452,7 +452,7 @@ describe("PPO's kernels over a population", () => {
 
   it('PpoUpdate with agents checks the networks hold every agent and the per-agent rates, before any GPU work', async () => {
     const gpu = await testGpu();
-    const config = resolveConfig({ algo: 'ppo', numEnvs: 4, numSteps: 8, minibatch: 16, hidden: 8 });
+    const config = resolveConfig({ algo: 'ppo', numEnvs: 4, stepsPerIter: 32, minibatch: 16, hidden: 8 });
     const { obsDim: inputs, numActions: outputs, batchSize: rows } = config.derived;
     const kernels = await MlpKernels.create(gpu);
     const network = (n: number) => Mlp.create(gpu, kernels, new MlpLayout([inputs, 8, n], ['tanh', 'identity']), 'test.net');
