@@ -450,9 +450,48 @@ describe("PPO's kernels over a population", () => {
     });
   }
 
+  it('PpoUpdate given its one agent through `agents` (the population path) updates both networks bit for bit as from the config alone', async () => {
+    const gpu = await testGpu();
+    const config = resolveConfig({ algo: 'ppo', numEnvs: 4, stepsPerIter: 64, minibatch: 32, epochs: 2, hidden: 8, maxGradNorm: 0.5, targetKl: 0.01, valueClip: 0.2, entCoef: 0.01, seed: 5 });
+    const { obsDim: inputs, numActions: outputs, batchSize: rows } = config.derived;
+    const rand = seededRandom(77);
+    const kernels = await MlpKernels.create(gpu);
+    const host = {
+      obs: randomF32(rows * inputs, rand),
+      actions: Int32Array.from({ length: rows }, () => Math.floor(rand() * outputs)),
+      logProbs: randomF32(rows, rand, -1.2, -0.4),
+      advantages: randomF32(rows, rand),
+      returns: randomF32(rows, rand),
+      logits: randomF32(rows * outputs, rand),
+    };
+    const metrics = new Float32Array(METRICS_BLOCK_FLOATS);
+    metrics[metricSlot('kl_coef')] = config.klCoef;
+    metrics[metricSlot('advantage_std')] = 0.6;
+    const initial = [randomF32(new MlpLayout([inputs, 8, 8, outputs], ['tanh', 'tanh', 'identity']).paramCount, rand, -0.5, 0.5), randomF32(new MlpLayout([inputs, 8, 8, 1], ['tanh', 'tanh', 'identity']).paramCount, rand, -0.5, 0.5)];
+    const updated = async (population: boolean) => {
+      const [policy, value] = [outputs, 1].map((n, k) => {
+        const net = Mlp.create(gpu, kernels, new MlpLayout([inputs, 8, 8, n], ['tanh', 'tanh', 'identity']), `test.net${k}`);
+        net.setParams(initial[k]);
+        return net;
+      });
+      const batch = { ...Object.fromEntries(Object.entries(host).map(([name, data]) => [name, storageBuffer(gpu, `test.${name}`, data)])), metrics: storageBuffer(gpu, 'test.metrics', metrics) } as Parameters<typeof PpoUpdate.create>[4];
+      const { seed, clip, valueClip, entCoef, targetKl, klTarget, maxGradNorm } = config;
+      const options = population ? { agents: agentsBuffer(gpu, 'test.agents', [{ seed, clip, valueClip, entCoef, targetKl, klTarget, maxGradNorm }]), lr: [config.lr], valueLr: [config.valueLr], obsRows: rows } : undefined;
+      const update = await PpoUpdate.create(gpu, config, policy, value, batch, options);
+      update.prepareIteration(3, 0.75);
+      const dispatches = countDispatches(gpu, (pass) => update.encode(pass));
+      const result = { dispatches, policy: bits(await policy.readParams()), value: bits(await value.readParams()), metrics: await readBits(gpu, batch.metrics, METRICS_BLOCK_FLOATS) };
+      update.destroy();
+      return result;
+    };
+    const [single, population] = [await updated(false), await updated(true)];
+    expect(population).toEqual(single);
+    expect(single.policy).not.toEqual(bits(initial[0]));
+  });
+
   it('PpoUpdate with agents checks the networks hold every agent and the per-agent rates, before any GPU work', async () => {
     const gpu = await testGpu();
-    const config = resolveConfig({ algo: 'ppo', numEnvs: 4, numSteps: 8, minibatch: 16, hidden: 8 });
+    const config = resolveConfig({ algo: 'ppo', numEnvs: 4, stepsPerIter: 32, minibatch: 16, hidden: 8 });
     const { obsDim: inputs, numActions: outputs, batchSize: rows } = config.derived;
     const kernels = await MlpKernels.create(gpu);
     const network = (n: number) => Mlp.create(gpu, kernels, new MlpLayout([inputs, 8, n], ['tanh', 'identity']), 'test.net');
