@@ -1,5 +1,5 @@
 // A kernel of the package in your own WebGPU code: `wgsl('gae')` gives the
-// whole compilable source (common.wgsl + gae.wgsl) and its reflection, so the
+// whole compilable source (common.wgsl, the AgentParams struct, gae.wgsl) and its reflection, so the
 // bind-group layout comes from the binding list and the uniform is packed by
 // field name, with no offsets kept by hand. Everything else is plain WebGPU.
 // Run: npm run build && node examples/raw-wgsl.mjs
@@ -33,7 +33,12 @@ const upload = (data, usage = GPUBufferUsage.STORAGE) => {
   return buffer;
 };
 // GaeArgs is 28 bytes of WGSL; `pack` writes each field at its reflected offset into the padded 32.
-const args = gae.struct('GaeArgs').pack({ numEnvs, numSteps, gamma, lambda, truncationAsTerminal: 1, maxEpisodeSteps: 1, finalValuesOffset: 0 });
+const args = gae.struct('GaeArgs').pack({ numEnvs, numSteps, truncationAsTerminal: 1, maxEpisodeSteps: 1, finalValuesOffset: 0, valuesStride: n + numEnvs, finalValuesStride: 0 });
+// γ and λ are per agent: one AgentParams record (a population binds one per agent), fields at their reflected offsets.
+const agentView = gae.struct('AgentParams');
+const agent = new DataView(new ArrayBuffer(agentView.paddedSize));
+agent.setFloat32(agentView.offsetOf('gamma'), gamma, true);
+agent.setFloat32(agentView.offsetOf('lambda'), lambda, true);
 const resources = {
   args: upload(new Uint8Array(args), GPUBufferUsage.UNIFORM),
   rewards: upload(rewards),
@@ -42,6 +47,7 @@ const resources = {
   finalValues: upload(new Float32Array(4)),
   advantages: upload(new Float32Array(n)),
   returns: upload(new Float32Array(n)),
+  agents: upload(new Uint8Array(agent.buffer)),
 };
 const bindGroup = device.createBindGroup({
   layout,
