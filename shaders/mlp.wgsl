@@ -86,6 +86,9 @@ const CHUNK4: u32 = 16u;
 
 struct DenseArgs {
   rows: u32,
+  // rows between agents' blocks of `input`: rows, or for the first layer the caller's
+  // longer per-agent block (a pass over the first rows of, e.g., the rollout's observations)
+  inputRows: u32,
   inDim: u32,
   outDim: u32,
   weightOffset: u32,
@@ -132,7 +135,8 @@ alias Chunk = array<vec4<f32>, CHUNK4>;
 // This layer's W and b in params, grads and vector:
 var<private> weightOffset: u32;
 var<private> biasOffset: u32;
-// input, gradInput, tangentIn: agent · rows · inDim; output, gradOutput, tangentOut: agent · rows · outDim.
+// input, gradInput, tangentIn: agent · inputRows · inDim (inputRows = rows wherever gradInput or
+// tangentIn is used); output, gradOutput, tangentOut: agent · rows · outDim.
 // Multiples of 4 wherever those rows are read as vec4s (inDim or outDim a multiple of 4).
 var<private> inBlock: u32;
 var<private> outBlock: u32;
@@ -142,7 +146,7 @@ fn at_agent(gid: vec3<u32>) {
   let paramBlock = agent * args.paramStride;
   weightOffset = paramBlock + args.weightOffset;
   biasOffset = paramBlock + args.biasOffset;
-  inBlock = agent * args.rows * args.inDim;
+  inBlock = agent * args.inputRows * args.inDim;
   outBlock = agent * args.rows * args.outDim;
 }
 

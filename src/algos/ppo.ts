@@ -9,7 +9,7 @@
  * every buffer agent-major (agent a's block being the single-agent buffer),
  * each agent with its own permutation seed, clip, valueClip, entCoef, targetKl,
  * klTarget (from its AgentParams), learning rates, metrics block and Adams.
- * The networks must then hold P agents' parameters ([P][paramCount]) and
+ * The networks must then hold P agents' parameters ([P][paramStride]) and
  * passes ([P][rows][...]), as an `Mlp` created with agents does.
  */
 import randomWgsl from '../../shaders/random.wgsl?raw';
@@ -17,7 +17,7 @@ import ppoWgsl from '../../shaders/ppo.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
-import type { Mlp, MlpPass } from '../kernels/mlp';
+import { parameterStride, type Mlp, type MlpPass } from '../kernels/mlp';
 import { Adam } from '../kernels/optim';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import type { ResolvedConfig } from '../core/config';
@@ -164,8 +164,11 @@ export class PpoUpdate implements Update {
     const holds = (name: string, buffer: GPUBuffer, floats: number, shape: string) => {
       if (buffer.size < P * floats * 4) throw new Error(`ppo: ${name} buffer ${buffer.label} holds ${buffer.size / 4} floats, needs [${P}]${shape} = ${P * floats}`);
     };
-    holds('policy.params', policy.params, policy.layout.paramCount, '[paramCount]');
-    holds('value.params', value.params, value.layout.paramCount, '[paramCount]');
+    // One agent's optimizer steps its paramCount values; P agents' vectors sit paramStride apart
+    // (padding never has a gradient, so Adam leaves it at 0).
+    const optimized = (network: Mlp) => (P === 1 ? network.layout.paramCount : parameterStride(network.layout));
+    holds('policy.params', policy.params, optimized(policy), P === 1 ? '[paramCount]' : '[paramStride]');
+    holds('value.params', value.params, optimized(value), P === 1 ? '[paramCount]' : '[paramStride]');
     holds('batch.obs', batch.obs, obsRows! * obsDim, '[obsRows][obsDim]');
     holds('batch.actions', batch.actions, batchSize * actionWords, '[batchSize][actionWords]');
     for (const name of ['logProbs', 'advantages', 'returns'] as const) holds(`batch.${name}`, batch[name], batchSize, '[batchSize]');
@@ -243,8 +246,8 @@ export class PpoUpdate implements Update {
       clipGradNorm: config.maxGradNorm > 0,
       activeFlag: { buffer: batch.metrics, index: metricSlot('update_active'), stride: METRICS_BLOCK_FLOATS },
     });
-    const policyAdam = await Adam.create(gpu, { count: policy.layout.paramCount, ...adamOptions(rates.policy), label: 'ppo.policyAdam' });
-    const valueAdam = await Adam.create(gpu, { count: value.layout.paramCount, ...adamOptions(rates.value), label: 'ppo.valueAdam' });
+    const policyAdam = await Adam.create(gpu, { count: optimized(policy), ...adamOptions(rates.policy), label: 'ppo.policyAdam' });
+    const valueAdam = await Adam.create(gpu, { count: optimized(value), ...adamOptions(rates.value), label: 'ppo.valueAdam' });
 
     const reduce = await ReduceKernels.create(gpu);
     const epochRows = minibatches * B;

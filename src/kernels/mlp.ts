@@ -339,8 +339,14 @@ export class MlpKernels {
 export interface MlpPassOptions {
   /** Rows per agent. */
   rows: number;
-  /** f32 [rows][inputDim] ([P][rows][inputDim]): the network input. */
+  /** f32 [rows][inputDim] ([P][inputRows][inputDim]): the network input. */
   input: BufferArg;
+  /**
+   * Rows of each agent's block of `input` (default `rows`; at least `rows`): a pass
+   * may read the first `rows` rows of longer per-agent blocks, e.g. of the rollout's
+   * observations with their bootstrap rows. Not with `inputGradient`.
+   */
+  inputRows?: number;
   label: string;
   /** f32 [paramCount] ([P][paramStride]): parameters to evaluate (default the network's own; e.g. TRPO candidate parameters). */
   params?: BufferArg;
@@ -555,6 +561,8 @@ export interface MlpPassArrays {
 export class MlpPass {
   /** Rows per agent. */
   readonly rows: number;
+  /** Rows of each agent's block of the input (rows unless the pass was prepared with a longer inputRows). */
+  readonly inputRows: number;
   readonly label: string;
   /** [rows][inputDim], the network input (for a GpuArray view, its whole buffer). */
   readonly input: GPUBuffer;
@@ -588,15 +596,19 @@ export class MlpPass {
     private readonly gpu: GpuContext,
     readonly kernels: MlpKernels,
     readonly layout: MlpLayout,
-    private readonly options: Required<Omit<MlpPassOptions, 'inputGradient'>> & { inputGradient?: boolean },
+    private readonly options: Required<Omit<MlpPassOptions, 'inputGradient' | 'inputRows'>> & { inputGradient?: boolean; inputRows?: number },
     /** Agents P every dispatch covers (the network's). */
     readonly agents = 1,
   ) {
     const { rows, label } = options;
     if (!Number.isInteger(rows) || rows < 1) throw new Error(`${label}: rows must be a positive integer, got ${JSON.stringify(rows)}`);
     const P = agents;
-    const inputBytes = P * rows * layout.inputDim * 4;
-    const input = bufferArg(label, 'input', options.input, rowSpec(P, rows, layout.inputDim, 'inputDim'));
+    const inputRows = options.inputRows ?? rows;
+    if (!Number.isInteger(inputRows) || inputRows < rows) throw new Error(`${label}: inputRows must be an integer ≥ rows ${rows}, got ${JSON.stringify(options.inputRows)}`);
+    if (inputRows !== rows && options.inputGradient) throw new Error(`${label}: inputGradient needs input blocks of exactly rows ${rows} rows, got inputRows ${inputRows}`);
+    this.inputRows = inputRows;
+    const inputBytes = ((P - 1) * inputRows + rows) * layout.inputDim * 4;
+    const input = bufferArg(label, 'input', options.input, rowSpec(P, P === 1 ? rows : inputRows, layout.inputDim, 'inputDim'));
     const params = bufferArg(label, 'params', options.params, parameterSpec(layout, P));
     bufferArg(label, 'grads', options.grads, parameterSpec(layout, P));
     // Also read as vec4s, and a vec4 binding needs 16 bytes.
@@ -754,6 +766,7 @@ export class MlpPass {
   private denseArgs(layer: DenseLayer, l: number, backward: { accumulate?: boolean; scale?: number }): Record<string, number> {
     return {
       rows: this.rows,
+      inputRows: l === 0 ? this.inputRows : this.rows,
       inDim: layer.inDim,
       outDim: layer.outDim,
       weightOffset: layer.weightOffset,

@@ -23,7 +23,7 @@
  *              (a NaN must stop training: tanh(clamp(NaN)) can come out finite)
  */
 import type { GpuContext } from '../gpu/device';
-import { readFloat32, storageBuffer } from '../gpu/buffers';
+import { readFloat32, readUint32, storageBuffer } from '../gpu/buffers';
 import { initOrthogonal, initPyTorchDefault } from '../nn/mlp';
 import { networkLayouts } from './networks';
 import { DISPATCHES_PER_SUBMIT, assertWithinLimits } from './limits';
@@ -37,9 +37,15 @@ import { FiniteCheck, type CheckedTensor } from '../kernels/finite';
 import { MOMENT_FIELDS, NormalizeKernels, initialMoments, normalizedPolicyInput, type NormalizeOp } from '../kernels/normalize';
 import type { RolloutReplay } from '../kernels/rolloutView';
 import { createUpdate } from '../algos/registry';
+import { agentsBuffer, type Agents } from '../gpu/agents';
+import { AGENT_FIELDS, type AgentField } from '../core/population';
+import { parameterStride } from '../kernels/mlp';
 import { envDefinition } from '../envs/registry';
-import type { ResolvedConfig } from '../core/config';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkCheckpointEnv, type Checkpoint } from './checkpoint';
+import { FIELDS, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
+import { packAgentParams } from '../core/agentParams';
+import { Pbt, type PbtTensor } from '../kernels/pbt';
+import type { Update } from '../algos/update';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkCheckpointEnv, checkpointLayout, type Checkpoint } from './checkpoint';
 import {
   LEGACY_METRICS_BLOCK_FLOATS,
   METRICS_BLOCK_FLOATS,
@@ -49,6 +55,7 @@ import {
   metricSlot,
   type IterationMetrics,
 } from '../core/metrics';
+import type { DeviceLimits } from './limits';
 
 /**
  * One training run on the GPU (from `makeTrainer`): `step()` runs an iteration
@@ -137,61 +144,170 @@ export interface TrainerOptions {
  * `step()` queues one iteration as one GPU submit (several only past
  * `dispatchesPerSubmit`) and resolves to its metrics once they are read back;
  * `checkpoint()`/`restore()` save and resume it bit-exactly. Compiles the
- * kernels it needs on first use per device.
+ * kernels it needs on first use per device. It is a population of one agent
+ * (`makePopulationTrainer`): the same kernels and dispatches.
  */
 export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, options: TrainerOptions = {}): Promise<Trainer> {
+  const core = await buildTrainer(gpu, [config], options);
+  return {
+    ...core.common,
+    get iteration() {
+      return core.common.iteration;
+    },
+    get envSteps() {
+      return core.common.envSteps;
+    },
+    async step() {
+      return (await core.step())[0];
+    },
+    checkpoint: (history) => core.checkpoint([history]),
+    restore: (c) => core.restore(c),
+  };
+}
+
+/**
+ * P agents trained together (from `resolvePopulation`): each its own weights,
+ * optimizer state, Philox streams, N envs, rollout, advantage statistics and
+ * metrics, every dispatch covering all P agents (agents along workgroup z), one
+ * submit per iteration for the whole population, one readback of every agent's
+ * metrics. Agent k reproduces, bit for bit, a single run of its config on the
+ * same adapter. With `pbt`, population-based training exploits and explores on
+ * the GPU every `pbt.interval` iterations.
+ */
+export interface PopulationTrainer extends TrainerCommon {
+  /** Agent k's config at k (hyperparameters as given; PBT changes them on the GPU, see `agentConfigs`). */
+  readonly configs: readonly ResolvedConfig[];
+  /** The agents' records (AgentParams, agent-major) the kernels read. */
+  readonly agents: Agents;
+  /** Queues one iteration of every agent and resolves to each agent's metrics (agent k at k; `pbt_parent` with PBT). */
+  step(): Promise<AgentIterationMetrics[]>;
+  /** Each agent's config with the hyperparameters its record holds now (after queued work). */
+  agentConfigs(): Promise<ResolvedConfig[]>;
+  /** The whole population's state (agent-major arrays, per-agent configs and histories). */
+  checkpoint(histories: IterationMetrics[][]): Promise<Checkpoint>;
+  /** Takes over a population checkpoint of the same size and shapes. */
+  restore(checkpoint: Checkpoint): Promise<void>;
+}
+
+/** An agent's metrics of one iteration, with the agent it copied at this iteration's PBT exploit (null: none). */
+export type AgentIterationMetrics = IterationMetrics & { pbt_parent?: number | null };
+
+/** Population-based training's schedule and explore settings. */
+export interface PbtSettings {
+  /** Iterations between exploits (the score window). */
+  interval: number;
+  /** Fraction of the population replaced per exploit (and copied from): 0 < fraction ≤ 0.5, at least one agent. */
+  fraction: number;
+  /** Fields multiplied by 0.8 or 1.2 at each exploit (clamped to their flags' ranges). */
+  perturb: readonly AgentField[];
+}
+
+export async function makePopulationTrainer(
+  gpu: GpuContext,
+  configs: readonly ResolvedConfig[],
+  options: TrainerOptions & { pbt?: PbtSettings } = {},
+): Promise<PopulationTrainer> {
+  const core = await buildTrainer(gpu, configs, options);
+  return {
+    ...core.common,
+    get iteration() {
+      return core.common.iteration;
+    },
+    get envSteps() {
+      return core.common.envSteps;
+    },
+    configs,
+    agents: core.agents,
+    step: core.step,
+    agentConfigs: core.agentConfigs,
+    checkpoint: core.checkpoint,
+    restore: core.restore,
+  };
+}
+
+/** A device's limits as one agent of P may use them: each per-agent buffer of a population holds P blocks. */
+export function populationLimits(limits: DeviceLimits, agents: number): DeviceLimits {
+  if (agents === 1) return limits;
+  return {
+    ...limits,
+    maxStorageBufferBindingSize: Math.floor(limits.maxStorageBufferBindingSize / agents),
+    maxBufferSize: Math.floor(limits.maxBufferSize / agents),
+  };
+}
+
+/** The fields of an agent's record, from its config. */
+function agentRecord(config: ResolvedConfig): Record<AgentField, number> {
+  return Object.fromEntries(AGENT_FIELDS.map((field) => [field, config[field]])) as Record<AgentField, number>;
+}
+
+/** What the single and the population trainer share (everything but the step's, checkpoint's and restore's shapes). */
+type TrainerCommon = Omit<Trainer, 'step' | 'checkpoint' | 'restore'>;
+
+async function buildTrainer(gpu: GpuContext, configs: readonly ResolvedConfig[], options: TrainerOptions & { pbt?: PbtSettings }) {
+  if (configs.length < 1) throw new Error('makePopulationTrainer: at least one agent is needed');
+  const config = configs[0];
+  const P = configs.length;
+  // Shapes, plans and algorithm are the population's; only the agents' records differ.
+  configs.forEach((c, k) => {
+    for (const key of Object.keys(config) as (keyof ResolvedConfig)[]) {
+      if ((AGENT_FIELDS as readonly string[]).includes(key) || key === 'derived') continue;
+      if (c[key] !== config[key]) throw new Error(`makePopulationTrainer: agent ${k}'s ${key} (${String(c[key])}) differs from agent 0's (${String(config[key])}); only ${AGENT_FIELDS.join(', ')} may differ`);
+    }
+  });
   // Nothing is created that the adapter cannot hold (a ConfigError naming the flag).
-  assertWithinLimits(config, gpu.limits);
+  assertWithinLimits(config, populationLimits(gpu.limits, P));
   const { numEnvs: N } = config;
   const dispatchesPerSubmit = options.dispatchesPerSubmit ?? DISPATCHES_PER_SUBMIT;
   if (!Number.isInteger(dispatchesPerSubmit) || dispatchesPerSubmit < 1) throw new Error(`makeTrainer: dispatchesPerSubmit must be a positive integer, got ${dispatchesPerSubmit}`);
   const { stepsPerEnv: T, batchSize, numActions } = config.derived;
   const device = gpu.device;
 
+  const agents = agentsBuffer(gpu, 'population.agents', configs.map(agentRecord));
   const mlpKernels = await MlpKernels.create(gpu);
   const layouts = networkLayouts(config);
-  const policy = Mlp.create(gpu, mlpKernels, layouts.policy, 'policy');
-  const value = Mlp.create(gpu, mlpKernels, layouts.value, 'value');
-  const weights = initialWeights(config);
-  policy.setParams(weights.policy);
-  value.setParams(weights.value);
+  const policy = Mlp.create(gpu, mlpKernels, layouts.policy, 'policy', { agents });
+  const value = Mlp.create(gpu, mlpKernels, layouts.value, 'value', { agents });
+  const initial = configs.map(initialWeights);
+  policy.setParams(concat(initial.map((w) => w.policy)));
+  value.setParams(concat(initial.map((w) => w.value)));
 
   const env = envDefinition(config.env);
   const { obsDim } = config.derived;
   const normalize = config.normObs || config.normReward ? await NormalizeKernels.create(gpu) : null;
   // Running moments of the observations (the rollout normalises with them, frozen for the iteration).
-  const obsMoments = config.normObs ? storageBuffer(gpu, 'normalize.obs', initialMoments(obsDim)) : null;
+  const obsMoments = config.normObs ? storageBuffer(gpu, 'normalize.obs', repeat(initialMoments(obsDim), P)) : null;
   const policyInput = normalize && obsMoments ? normalizedPolicyInput(normalize, obsMoments) : undefined;
-  const rollout = await Rollout.create(gpu, policy, { env, numEnvs: N, numSteps: T, seed: config.seed, policyInput });
+  const rollout = await Rollout.create(gpu, policy, { env, numEnvs: N, numSteps: T, agents, policyInput });
   const storage = rollout.storage;
 
   // Whole-batch passes: values before the update (the behaviour logits come from
-  // the rollout), new logits after it. The value pass covers obs's T+1 rows and,
-  // unless truncations count as terminal, the K·N final observations after them.
+  // the rollout), new logits after it. The value pass covers obs's T+1 rows and
+  // the K·N final observations after them (read by GAE unless truncations count as terminal).
   const { finalObsRow, finalSlots, maxEpisodeSteps } = rollout.finalObs;
   const obsRows = finalObsRow + finalSlots * N;
+  // Every per-agent buffer below holds P blocks, agent-major.
   // With --norm-obs the networks read every row normalised by the moments the rollout acted with
   // (so the update's forward passes reproduce the behaviour logits bit for bit); then this
   // iteration's observations are merged into the moments for the next one.
-  const normalizedObs = obsMoments ? storageBuffer(gpu, 'batch.normalizedObs', obsRows * obsDim * 4) : null;
+  const normalizedObs = obsMoments ? storageBuffer(gpu, 'batch.normalizedObs', P * obsRows * obsDim * 4) : null;
   const networkObs = normalizedObs ?? storage.obs;
   const normalizeOps: NormalizeOp[] = [];
   if (normalize && obsMoments && normalizedObs) {
     normalizeOps.push(
-      normalize.normalizeRows({ rows: obsRows, dim: obsDim, input: storage.obs, output: normalizedObs, moments: obsMoments, label: 'batch.normalizeObs' }),
-      normalize.updateMoments({ numEnvs: N, numSteps: T, dim: obsDim, input: storage.obs, moments: obsMoments, label: 'normalize.obsMoments' }),
+      normalize.normalizeRows({ rows: obsRows, dim: obsDim, input: storage.obs, output: normalizedObs, moments: obsMoments, label: 'batch.normalizeObs', agents }),
+      normalize.updateMoments({ numEnvs: N, numSteps: T, dim: obsDim, input: storage.obs, inputRows: obsRows, moments: obsMoments, label: 'normalize.obsMoments', agents }),
     );
   }
   // With --norm-reward GAE reads the rewards scaled by the return moments this iteration updates.
-  const returnMoments = config.normReward ? storageBuffer(gpu, 'normalize.return', initialMoments(1)) : null;
-  const discountedReturn = config.normReward ? storageBuffer(gpu, 'normalize.discountedReturn', N * 4) : null;
-  const scaledRewards = config.normReward ? storageBuffer(gpu, 'batch.scaledRewards', batchSize * 4) : null;
+  const returnMoments = config.normReward ? storageBuffer(gpu, 'normalize.return', repeat(initialMoments(1), P)) : null;
+  const discountedReturn = config.normReward ? storageBuffer(gpu, 'normalize.discountedReturn', P * N * 4) : null;
+  const scaledRewards = config.normReward ? storageBuffer(gpu, 'batch.scaledRewards', P * batchSize * 4) : null;
   if (normalize && returnMoments && discountedReturn && scaledRewards) {
     normalizeOps.push(
       normalize.scaleRewards({
         numEnvs: N,
         numSteps: T,
-        gamma: config.gamma,
+        agents,
         rewards: storage.rewards,
         doneFlags: storage.doneFlags,
         accumulator: discountedReturn,
@@ -211,20 +327,24 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
     );
   }
 
-  const evalPass = policy.prepare({ rows: batchSize, input: networkObs, label: 'batch.updatedPolicy' });
-  const valueRows = config.truncationAsTerminal ? finalObsRow : obsRows;
-  const valuePass = value.prepare({ rows: valueRows, input: networkObs, label: 'batch.values' });
+  // Both passes read the first rows of each agent's obsRows-row block of observations.
+  const evalPass = policy.prepare({ rows: batchSize, input: networkObs, inputRows: obsRows, label: 'batch.updatedPolicy' });
+  const valuePass = value.prepare({ rows: obsRows, input: networkObs, label: 'batch.values' });
 
-  const logProbs = storageBuffer(gpu, 'batch.logProbs', batchSize * 4);
-  const entropies = storageBuffer(gpu, 'batch.entropies', batchSize * 4);
-  const klRows = storageBuffer(gpu, 'batch.kl', batchSize * 4);
-  const updatedLogProbs = storageBuffer(gpu, 'batch.updatedLogProbs', batchSize * 4);
-  const advantages = storageBuffer(gpu, 'batch.advantages', batchSize * 4);
-  const returns = storageBuffer(gpu, 'batch.returns', batchSize * 4);
-  const metrics = storageBuffer(gpu, 'metrics', METRICS_BLOCK_FLOATS * 4);
-  const initialMetrics = new Float32Array(METRICS_BLOCK_FLOATS);
-  initialMetrics[metricSlot('kl_coef')] = config.klCoef;
-  initialMetrics[metricSlot('stopped_epoch')] = -1;
+  const logProbs = storageBuffer(gpu, 'batch.logProbs', P * batchSize * 4);
+  const entropies = storageBuffer(gpu, 'batch.entropies', P * batchSize * 4);
+  const klRows = storageBuffer(gpu, 'batch.kl', P * batchSize * 4);
+  const updatedLogProbs = storageBuffer(gpu, 'batch.updatedLogProbs', P * batchSize * 4);
+  const advantages = storageBuffer(gpu, 'batch.advantages', P * batchSize * 4);
+  const returns = storageBuffer(gpu, 'batch.returns', P * batchSize * 4);
+  const MB = METRICS_BLOCK_FLOATS;
+  const metrics = storageBuffer(gpu, 'metrics', P * MB * 4);
+  const initialMetrics = new Float32Array(P * MB);
+  configs.forEach((c, k) => {
+    initialMetrics[k * MB + metricSlot('kl_coef')] = c.klCoef;
+    initialMetrics[k * MB + metricSlot('stopped_epoch')] = -1;
+    initialMetrics[k * MB + metricSlot('pbt_parent')] = -1;
+  });
   device.queue.writeBuffer(metrics, 0, initialMetrics);
 
   const policyKernels = await PolicyKernels.create(gpu, distributionOf(policy.layout));
@@ -235,6 +355,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
     actions: storage.actions,
     logProb: logProbs,
     entropy: entropies,
+    agents,
     label: 'batch.behaviourLogProb',
   });
   const updatedEntropy = policyKernels.logProbEntropy({
@@ -244,6 +365,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
     actions: storage.actions,
     logProb: updatedLogProbs,
     entropy: entropies,
+    agents,
     label: 'batch.updatedEntropy',
   });
   const updateKl = policyKernels.kl({
@@ -252,6 +374,7 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
     logitsOld: storage.behaviourLogits,
     logitsNew: evalPass.output,
     kl: klRows,
+    agents,
     label: 'batch.kl',
   });
 
@@ -268,22 +391,25 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
     {
       numEnvs: N,
       numSteps: T,
-      gamma: config.gamma,
-      lambda: config.lambda,
+      agents,
       truncationAsTerminal: config.truncationAsTerminal,
       maxEpisodeSteps,
       finalValuesOffset: finalObsRow,
+      valuesStride: obsRows,
+      finalValuesStride: obsRows,
     },
   );
 
   const reduce = await ReduceKernels.create(gpu);
-  const toMetric = (input: GPUBuffer, count: number, op: 'sum' | 'mean', metric: Parameters<typeof metricSlot>[0], offset = 0) =>
-    Reduction.create(gpu, reduce, { input, offset, count, op, output: metrics, outputIndex: metricSlot(metric) });
-  const advantageStats = Reduction.create(gpu, reduce, { input: advantages, count: batchSize, op: 'meanStd', output: metrics, outputIndex: metricSlot('advantage_mean') });
-  const returnStats = Reduction.create(gpu, reduce, { input: returns, count: batchSize, op: 'meanStd', output: metrics, outputIndex: metricSlot('return_mean') });
+  const perAgent = { agents, outputStride: MB };
+  const toMetric = (input: GPUBuffer, count: number, op: 'sum' | 'mean', metric: Parameters<typeof metricSlot>[0], offset = 0, inputStride = offset + count) =>
+    Reduction.create(gpu, reduce, { input, offset, count, op, output: metrics, outputIndex: metricSlot(metric), inputStride, ...perAgent });
+  const advantageStats = Reduction.create(gpu, reduce, { input: advantages, count: batchSize, op: 'meanStd', output: metrics, outputIndex: metricSlot('advantage_mean'), ...perAgent });
+  const returnStats = Reduction.create(gpu, reduce, { input: returns, count: batchSize, op: 'meanStd', output: metrics, outputIndex: metricSlot('return_mean'), ...perAgent });
+  const slotsPerAgent = rollout.envSlotRows * N;
   const episodeSums = [
-    toMetric(storage.envSlots, N, 'sum', 'completed_return_sum', ENV_SLOTS.indexOf('completed_return_sum') * N),
-    toMetric(storage.envSlots, N, 'sum', 'episodes', ENV_SLOTS.indexOf('completed_count') * N),
+    toMetric(storage.envSlots, N, 'sum', 'completed_return_sum', ENV_SLOTS.indexOf('completed_return_sum') * N, slotsPerAgent),
+    toMetric(storage.envSlots, N, 'sum', 'episodes', ENV_SLOTS.indexOf('completed_count') * N, slotsPerAgent),
   ];
   const klMean = toMetric(klRows, batchSize, 'mean', 'approx_kl');
   const entropyMean = toMetric(entropies, batchSize, 'mean', 'entropy');
@@ -297,27 +423,31 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
     logits: storage.behaviourLogits,
     metrics,
   };
-  const update = await createUpdate(gpu, config, policy, value, updateBatch);
+  const update = await createUpdate(gpu, config, policy, value, updateBatch, { agents, configs, obsRows });
 
   // Named as in checkpoints. Checked as the iteration starts (the state it takes over, env
   // included, whose observations are recomputed each step) and after the update, so a NaN
-  // stops the run in the iteration it appears in.
+  // stops the run in the iteration it appears in. Each agent's tensors set its own flag.
+  const parameterBlock = (network: Mlp) => (P === 1 ? network.layout.paramCount : parameterStride(network.layout));
   const checked: CheckedTensor[] = [
-    { name: 'policy', buffer: policy.params, count: policy.layout.paramCount },
-    { name: 'value', buffer: value.params, count: value.layout.paramCount },
+    { name: 'policy', buffer: policy.params, count: policy.layout.paramCount, stride: parameterBlock(policy) },
+    { name: 'value', buffer: value.params, count: value.layout.paramCount, stride: parameterBlock(value) },
   ];
   for (const [name, part] of Object.entries(update.checkpointParts)) {
-    for (const [stateName, buffer] of Object.entries(part.stateBuffers)) checked.push({ name: `${name}.${stateName}`, buffer, count: buffer.size / 4 });
+    for (const [stateName, buffer] of Object.entries(part.stateBuffers)) checked.push({ name: `${name}.${stateName}`, buffer, count: buffer.size / 4 / P });
   }
   checked.push(
     { name: 'env.currentObs', buffer: storage.currentObs, count: N * config.derived.obsDim },
-    { name: 'env.slots', buffer: storage.envSlots, count: rollout.envSlotRows * N },
+    { name: 'env.slots', buffer: storage.envSlots, count: slotsPerAgent },
     ...normalizationState,
   );
-  const finite = await FiniteCheck.create(gpu, { tensors: checked, flags: metrics, flagIndex: metricSlot('non_finite'), label: 'finite' });
+  const finite = await FiniteCheck.create(gpu, { tensors: checked, flags: metrics, flagIndex: metricSlot('non_finite'), label: 'finite', agents, flagStride: MB });
+
+  // Population-based training: score windows every iteration, exploit and explore every interval.
+  const pbt = options.pbt && P > 1 ? await makePbt(gpu, options.pbt, configs, agents, metrics, [policy, value], update) : null;
 
   const staging = Array.from({ length: STAGING_RING }, (_, i) =>
-    device.createBuffer({ label: `metrics.staging${i}`, size: METRICS_BLOCK_FLOATS * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+    device.createBuffer({ label: `metrics.staging${i}`, size: P * MB * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
   );
   const stagingBusy: (Promise<unknown> | null)[] = staging.map(() => null);
 
@@ -361,6 +491,13 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
     for (const r of episodeSums) r.encode(pass);
     finite.encode(pass);
   };
+  // After the iteration's metrics are complete: the scores, and every interval-th iteration an exploit.
+  const exploitsAt = (k: number) => pbt !== null && (k + 1) % options.pbt!.interval === 0;
+  const encodePbt = (pass: GPUComputePassEncoder, k: number) => {
+    if (!pbt) return;
+    pbt.encodeRecord(pass);
+    if (exploitsAt(k)) pbt.encodeExploit(pass);
+  };
   const prepareIteration = () => {
     rollout.setIteration(iteration);
     update.prepareIteration(iteration, learningRateFraction(iteration));
@@ -377,16 +514,14 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
       }
     }) / 2;
 
-  const trainer: Trainer = {
+  const agentName = (k: number) => (P > 1 ? `agent ${k}'s ` : '');
+
+  const common: Omit<TrainerCommon, 'iteration' | 'envSteps'> & { iteration: number; envSteps: number } = {
     config,
     policy,
     value,
-    get iteration() {
-      return iteration;
-    },
-    get envSteps() {
-      return envSteps;
-    },
+    iteration: 0,
+    envSteps: 0,
     dispatchesPerIteration,
     recordIteration(pass) {
       encodeCollect(pass);
@@ -395,45 +530,6 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
     },
     checkedTensors: Object.fromEntries(checked.map((t) => [t.name, t.buffer])),
     replay: { spec: env.spec, numEnvs: N, numSteps: T, obs: storage.obs, actions: storage.actions, doneFlags: storage.doneFlags },
-
-    async step(): Promise<IterationMetrics> {
-      gpu.throwIfFailed();
-      const k = iteration;
-      const ring = k % STAGING_RING;
-      if (stagingBusy[ring]) await stagingBusy[ring];
-      prepareIteration();
-      const encoder = recordInParts(device, `iteration${k}`, dispatchesPerSubmit, (pass) => {
-        encodeCollect(pass);
-        encodeAdvantage(pass);
-        encodeUpdate(pass);
-      });
-      encoder.copyBufferToBuffer(metrics, 0, staging[ring], 0, METRICS_BLOCK_FLOATS * 4);
-      device.queue.submit([encoder.finish()]);
-      const submitted = performance.now();
-      iteration++;
-      envSteps += batchSize;
-      const stepsAfter = envSteps;
-      const mapped = staging[ring].mapAsync(GPUMapMode.READ);
-      stagingBusy[ring] = mapped.catch(() => undefined);
-      try {
-        await mapped;
-      } catch (error) {
-        gpu.throwIfFailed();
-        throw error;
-      }
-      const block = new Float32Array(staging[ring].getMappedRange().slice(0));
-      staging[ring].unmap();
-      stagingBusy[ring] = null;
-      gpu.throwIfFailed();
-      const nonFinite = finite.tensorsIn(block[metricSlot('non_finite')]);
-      if (nonFinite.length) throw new Error(`training diverged at iteration ${k}: NaN or infinite values in ${nonFinite.join(', ')}`);
-      // An iteration runs from its submit, or from the previous one's end when queued behind it.
-      const now = performance.now();
-      const started = Math.max(submitted, lastFinish);
-      lastFinish = now;
-      rate.add(batchSize, started, now);
-      return decodeMetrics(block, { iter: k, envSteps: stepsAfter, sps: rate.perSecond()!, wallSeconds: (now - started) / 1000, algo: config.algo });
-    },
 
     async timePhases() {
       const run = async (label: string, encode: (pass: GPUComputePassEncoder) => void) => {
@@ -452,78 +548,15 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
       const collect = await run('phase.collect', encodeCollect);
       const advantage = await run('phase.advantage', encodeAdvantage);
       const updateSeconds = await run('phase.update', encodeUpdate);
-      iteration++;
-      envSteps += batchSize;
+      advance();
       lastFinish = performance.now();
       rate.clear();
       return { collect, advantage, update: updateSeconds, total: collect + advantage + updateSeconds };
     },
 
-    async checkpoint(history) {
-      await device.queue.onSubmittedWorkDone();
-      const arrays: Record<string, Float32Array> = {
-        policy: await policy.readParams(),
-        value: await value.readParams(),
-        'env.currentObs': await readFloat32(gpu, storage.currentObs),
-        'env.slots': await readFloat32(gpu, storage.envSlots),
-        metrics: await readFloat32(gpu, metrics),
-      };
-      for (const t of normalizationState) arrays[t.name] = await readFloat32(gpu, t.buffer, 0, t.count);
-      for (const [name, state] of Object.entries(update.checkpointParts)) {
-        for (const [part, a] of Object.entries(await state.readState())) arrays[`${name}.${part}`] = a;
-      }
-      const { derived: _derived, ...plain } = config;
-      return { format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, config: plain, env: env.spec, iteration, envSteps, arrays, history };
-    },
-
-    async restore(c) {
-      checkCheckpointEnv(c, env.spec);
-      // Every array is checked before any is written, so a refused checkpoint changes nothing.
-      const arrays = new Map<string, Float32Array>();
-      const need = (name: string, length?: number | readonly number[]) => {
-        const a = c.arrays[name];
-        if (!a) throw new Error(`checkpoint: array "${name}" missing`);
-        const lengths = typeof length === 'number' ? [length] : length;
-        if (lengths && !lengths.includes(a.length)) {
-          throw new Error(`checkpoint: array "${name}" has ${a.length} values, this configuration needs ${lengths.join(' or ')}`);
-        }
-        const bad = a.findIndex((x) => !Number.isFinite(x));
-        if (bad >= 0) throw new Error(`checkpoint: array "${name}" holds ${a[bad]} at index ${bad} (every value must be finite)`);
-        arrays.set(name, a);
-        return a;
-      };
-      need('policy', policy.layout.paramCount);
-      need('value', value.layout.paramCount);
-      need('env.currentObs', N * env.spec.obsDim);
-      need('env.slots', [rollout.envSlotRows * N, ENV_SLOTS.length * N]);
-      need('metrics', [METRICS_BLOCK_FLOATS, LEGACY_METRICS_BLOCK_FLOATS]);
-      for (const [name, state] of Object.entries(update.checkpointParts)) for (const part of state.stateParts) need(`${name}.${part}`);
-      for (const t of normalizationState) need(t.name, t.count);
-      const envSlots = envSlotsFromCheckpoint(arrays.get('env.slots')!, arrays.get('env.currentObs')!, rollout.envSlotRows, N);
-
-      policy.setParams(arrays.get('policy')!);
-      value.setParams(arrays.get('value')!);
-      device.queue.writeBuffer(storage.currentObs, 0, new Float32Array(arrays.get('env.currentObs')!));
-      device.queue.writeBuffer(storage.envSlots, 0, envSlots);
-      for (const t of normalizationState) device.queue.writeBuffer(t.buffer, 0, new Float32Array(arrays.get(t.name)!));
-      // Older blocks lack the trailing slots; the finiteness flag starts clear (every array was just checked).
-      const block = new Float32Array(METRICS_BLOCK_FLOATS);
-      block.set(arrays.get('metrics')!);
-      block[metricSlot('non_finite')] = 0;
-      device.queue.writeBuffer(metrics, 0, block);
-      for (const [name, state] of Object.entries(update.checkpointParts)) {
-        const parts: Record<string, Float32Array> = {};
-        for (const part of state.stateParts) parts[part] = arrays.get(`${name}.${part}`)!;
-        state.writeState(parts);
-      }
-      iteration = c.iteration;
-      firstIteration = c.iteration;
-      envSteps = c.envSteps;
-      await gpu.sync();
-    },
-
     destroy() {
       update.destroy();
+      pbt?.destroy();
       for (const op of [behaviourLogProbs, updatedEntropy, updateKl, ...normalizeOps]) op.destroy();
       for (const r of [advantageStats, returnStats, ...episodeSums, klMean, entropyMean]) r.destroy();
       finite.destroy();
@@ -534,9 +567,242 @@ export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, optio
       rollout.destroy();
       policy.destroy();
       value.destroy();
+      agents.params.destroy();
     },
   };
-  return trainer;
+  const advance = () => {
+    iteration++;
+    envSteps += batchSize;
+    common.iteration = iteration;
+    common.envSteps = envSteps;
+  };
+
+  async function step(): Promise<AgentIterationMetrics[]> {
+    gpu.throwIfFailed();
+    const k = iteration;
+    const ring = k % STAGING_RING;
+    if (stagingBusy[ring]) await stagingBusy[ring];
+    prepareIteration();
+    const encoder = recordInParts(device, `iteration${k}`, dispatchesPerSubmit, (pass) => {
+      encodeCollect(pass);
+      encodeAdvantage(pass);
+      encodeUpdate(pass);
+      encodePbt(pass, k);
+    });
+    encoder.copyBufferToBuffer(metrics, 0, staging[ring], 0, P * MB * 4);
+    device.queue.submit([encoder.finish()]);
+    const submitted = performance.now();
+    advance();
+    const stepsAfter = envSteps;
+    const mapped = staging[ring].mapAsync(GPUMapMode.READ);
+    stagingBusy[ring] = mapped.catch(() => undefined);
+    try {
+      await mapped;
+    } catch (error) {
+      gpu.throwIfFailed();
+      throw error;
+    }
+    const blocks = new Float32Array(staging[ring].getMappedRange().slice(0));
+    staging[ring].unmap();
+    stagingBusy[ring] = null;
+    gpu.throwIfFailed();
+    for (let a = 0; a < P; a++) {
+      const nonFinite = finite.tensorsIn(blocks[a * MB + metricSlot('non_finite')]);
+      if (nonFinite.length) throw new Error(`training diverged at iteration ${k}: NaN or infinite values in ${agentName(a)}${nonFinite.join(', ')}`);
+    }
+    // An iteration runs from its submit, or from the previous one's end when queued behind it.
+    const now = performance.now();
+    const started = Math.max(submitted, lastFinish);
+    lastFinish = now;
+    rate.add(batchSize, started, now);
+    const context = { iter: k, envSteps: stepsAfter, sps: rate.perSecond()!, wallSeconds: (now - started) / 1000, algo: config.algo };
+    return Array.from({ length: P }, (_, a) => {
+      const block = blocks.subarray(a * MB, (a + 1) * MB);
+      const m: AgentIterationMetrics = decodeMetrics(block, context);
+      if (pbt) m.pbt_parent = exploitsAt(k) && block[metricSlot('pbt_parent')] >= 0 ? block[metricSlot('pbt_parent')] : null;
+      return m;
+    });
+  }
+
+  // Checkpoint arrays hold each agent's values unpadded ([P][length] for the layout's length).
+  const paddedStride = (name: string, length: number): number => {
+    if (P === 1) return length;
+    if (name === 'policy.adam.m' || name === 'policy.adam.v') return parameterStride(policy.layout);
+    if (name === 'value.adam.m' || name === 'value.adam.v') return parameterStride(value.layout);
+    return length;
+  };
+
+  async function agentConfigs(): Promise<ResolvedConfig[]> {
+    await device.queue.onSubmittedWorkDone();
+    const words = await readUint32(gpu, agents.params);
+    const view = new DataView(words.buffer);
+    return configs.map((c, k) => {
+      const values: Partial<Record<AgentField, number>> = {};
+      AGENT_FIELDS.forEach((field, i) => {
+        const at = (k * AGENT_FIELDS.length + i) * 4;
+        // f32 records: a value the host gave comes back as given; one PBT moved is the f32 it holds.
+        const f32 = field === 'seed' ? view.getUint32(at, true) : view.getFloat32(at, true);
+        values[field] = Math.fround(c[field]) === f32 ? c[field] : f32;
+      });
+      return resolveConfig({ ...stripDerived(c), ...values });
+    });
+  }
+
+  async function checkpoint(histories: IterationMetrics[][]): Promise<Checkpoint> {
+    if (histories.length !== P) throw new Error(`checkpoint: ${histories.length} histories for ${P} agents`);
+    await device.queue.onSubmittedWorkDone();
+    const arrays: Record<string, Float32Array> = {
+      policy: await policy.readParams(),
+      value: await value.readParams(),
+      'env.currentObs': await readFloat32(gpu, storage.currentObs, 0, P * N * obsDim),
+      'env.slots': await readFloat32(gpu, storage.envSlots, 0, P * slotsPerAgent),
+      metrics: await readFloat32(gpu, metrics, 0, P * MB),
+    };
+    for (const t of normalizationState) arrays[t.name] = await readFloat32(gpu, t.buffer, 0, P * t.count);
+    const layout = checkpointLayout(config);
+    for (const [name, state] of Object.entries(update.checkpointParts)) {
+      for (const [part, a] of Object.entries(await state.readState())) {
+        const full = `${name}.${part}`;
+        const length = layout.get(full) ?? a.length / P;
+        arrays[full] = reblock(a, P, paddedStride(full, length), length);
+      }
+    }
+    if (pbt) {
+      arrays['population.pbt.scoreWindow'] = await readFloat32(gpu, pbt.scoreWindow, 0, 2 * P);
+    }
+    const own = P > 1 ? await agentConfigs() : configs;
+    const { derived: _derived, ...plain } = config;
+    return {
+      format: CHECKPOINT_FORMAT,
+      version: CHECKPOINT_VERSION,
+      config: P > 1 ? stripDerived(own[0]) : plain,
+      env: env.spec,
+      iteration,
+      envSteps,
+      arrays,
+      history: histories[0],
+      ...(P > 1 ? { population: { agents: own.map(stripDerived), histories } } : {}),
+    };
+  }
+
+  async function restore(c: Checkpoint): Promise<void> {
+    checkCheckpointEnv(c, env.spec);
+    const size = c.population?.agents.length ?? 1;
+    if (size !== P) throw new Error(`checkpoint: holds ${size} agent${size === 1 ? '' : 's'}, this run trains ${P}`);
+    // Every array is checked before any is written, so a refused checkpoint changes nothing.
+    const arrays = new Map<string, Float32Array>();
+    const need = (name: string, length?: number | readonly number[]) => {
+      const a = c.arrays[name];
+      if (!a) throw new Error(`checkpoint: array "${name}" missing`);
+      const lengths = (typeof length === 'number' ? [length] : length)?.map((n) => n * P);
+      if (lengths && !lengths.includes(a.length)) {
+        throw new Error(`checkpoint: array "${name}" has ${a.length} values, this configuration needs ${lengths.join(' or ')}`);
+      }
+      const bad = a.findIndex((x) => !Number.isFinite(x));
+      if (bad >= 0) throw new Error(`checkpoint: array "${name}" holds ${a[bad]} at index ${bad} (every value must be finite)`);
+      arrays.set(name, a);
+      return a;
+    };
+    need('policy', policy.layout.paramCount);
+    need('value', value.layout.paramCount);
+    need('env.currentObs', N * env.spec.obsDim);
+    need('env.slots', P === 1 ? [slotsPerAgent, ENV_SLOTS.length * N] : slotsPerAgent);
+    need('metrics', P === 1 ? [MB, LEGACY_METRICS_BLOCK_FLOATS] : MB);
+    for (const [name, state] of Object.entries(update.checkpointParts)) for (const part of state.stateParts) need(`${name}.${part}`);
+    for (const t of normalizationState) need(t.name, t.count);
+    const envSlots = P === 1 ? envSlotsFromCheckpoint(arrays.get('env.slots')!, arrays.get('env.currentObs')!, rollout.envSlotRows, N) : new Float32Array(arrays.get('env.slots')!);
+    if (c.population) {
+      // The records as the checkpoint's agents hold them (PBT may have moved them).
+      const records = c.population.agents.map((a) => agentRecord(resolveConfig(a)));
+      device.queue.writeBuffer(agents.params, 0, packAgentParams(records));
+    }
+
+    policy.setParams(arrays.get('policy')!);
+    value.setParams(arrays.get('value')!);
+    device.queue.writeBuffer(storage.currentObs, 0, new Float32Array(arrays.get('env.currentObs')!));
+    device.queue.writeBuffer(storage.envSlots, 0, envSlots);
+    for (const t of normalizationState) device.queue.writeBuffer(t.buffer, 0, new Float32Array(arrays.get(t.name)!));
+    // Older blocks lack the trailing slots; the finiteness flag starts clear (every array was just checked).
+    const saved = arrays.get('metrics')!;
+    const blocks = new Float32Array(P * MB);
+    const savedBlock = saved.length / P;
+    for (let a = 0; a < P; a++) {
+      blocks.set(saved.subarray(a * savedBlock, (a + 1) * savedBlock), a * MB);
+      blocks[a * MB + metricSlot('non_finite')] = 0;
+      if (savedBlock < MB) blocks[a * MB + metricSlot('pbt_parent')] = -1;
+    }
+    device.queue.writeBuffer(metrics, 0, blocks);
+    const layout = checkpointLayout(config);
+    for (const [name, state] of Object.entries(update.checkpointParts)) {
+      const parts: Record<string, Float32Array> = {};
+      for (const part of state.stateParts) {
+        const full = `${name}.${part}`;
+        const a = arrays.get(full)!;
+        const length = layout.get(full) ?? a.length / P;
+        parts[part] = reblock(a, P, length, paddedStride(full, length));
+      }
+      state.writeState(parts);
+    }
+    const window = c.arrays['population.pbt.scoreWindow'];
+    if (pbt && window && window.length === 2 * P) device.queue.writeBuffer(pbt.scoreWindow, 0, new Float32Array(window));
+    iteration = c.iteration;
+    firstIteration = c.iteration;
+    envSteps = c.envSteps;
+    common.iteration = iteration;
+    common.envSteps = envSteps;
+    await gpu.sync();
+  }
+
+  return { common, agents, step, agentConfigs, checkpoint, restore };
+}
+
+/** P blocks of `from` values each as P blocks of `to` values (dropping or zero-filling each block's tail). */
+function reblock(values: Float32Array, agents: number, from: number, to: number): Float32Array {
+  if (from === to) return values;
+  const out = new Float32Array(agents * to);
+  const n = Math.min(from, to);
+  for (let a = 0; a < agents; a++) out.set(values.subarray(a * from, a * from + n), a * to);
+  return out;
+}
+
+/** The arrays one after another. */
+function concat(parts: readonly Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** `block` repeated `times` times. */
+function repeat(block: Float32Array, times: number): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(block.length * times);
+  for (let k = 0; k < times; k++) out.set(block, k * block.length);
+  return out;
+}
+
+function stripDerived(config: ResolvedConfig): TrainConfig {
+  const { derived: _derived, ...plain } = config;
+  return plain;
+}
+
+/** PBT over the population's networks and optimizer states (each a per-agent tensor it copies). */
+async function makePbt(gpu: GpuContext, settings: PbtSettings, configs: readonly ResolvedConfig[], agents: Agents, metrics: GPUBuffer, networks: readonly Mlp[], update: Update): Promise<Pbt> {
+  const P = configs.length;
+  const moved = Math.max(1, Math.floor(settings.fraction * P));
+  const tensors: PbtTensor[] = networks.map((n) => ({ name: n.label, buffer: n.params, count: parameterStride(n.layout) }));
+  for (const [name, part] of Object.entries(update.checkpointParts)) {
+    for (const [stateName, buffer] of Object.entries(part.stateBuffers)) tensors.push({ name: `${name}.${stateName}`, buffer, count: buffer.size / 4 / P });
+  }
+  const bounds: Partial<Record<AgentField, readonly [number, number]>> = {};
+  for (const field of settings.perturb) {
+    const range = FIELDS[field].range!;
+    bounds[field] = [range.min ?? -3.4e38, range.max ?? 3.4e38];
+  }
+  return Pbt.create(gpu, { agents, metrics, tensors, bottom: moved, top: moved, perturb: settings.perturb, bounds, seed: configs[0].seed, label: 'pbt' });
 }
 
 /**
