@@ -5,15 +5,29 @@
  */
 import { ALGORITHMS } from '../core/algorithms';
 import { ENV_IDS, envSpec, solvedReturn } from '../core/envSpecs';
-import { FIELDS, configHelp, parseTrainArgs, resolveConfig, type FlagKind, type ResolvedConfig, type TrainConfig } from '../core/config';
+import { FIELDS, LATER_FIELDS, configHelp, resolveConfig, type FlagKind, type ResolvedConfig, type TrainConfig } from '../core/config';
+import { AGENT_FIELDS, MAX_POPULATION, parsePopulationArgs, resolvePopulation } from '../core/population';
 import { requestGpu, describeAdapter } from '../gpu/device';
 import { makeTrainer } from '../train/trainer';
 import { ANY_ADAPTER, checkLimits } from '../train/limits';
 import { firstNonFinite, stepsPerSecond, type IterationMetrics } from '../core/metrics';
 import { checkSavePath, loadCheckpoint, saveCheckpoint } from '../train/checkpointFile';
-import { checkCheckpointEnv, checkCheckpointFits, type Checkpoint } from '../train/checkpoint';
+import { checkCheckpointEnv, checkCheckpointFits, extractAgent, type Checkpoint } from '../train/checkpoint';
+import { parsePbtFlags, trainPopulation, type PopulationRun } from './population';
+import { populationLimits } from '../train/trainer';
 
-const EXTRA_FLAGS: Record<string, FlagKind> = { save: 'value', load: 'value', json: 'boolean', help: 'boolean', quiet: 'boolean' };
+const EXTRA_FLAGS: Record<string, FlagKind> = {
+  save: 'value',
+  load: 'value',
+  json: 'boolean',
+  help: 'boolean',
+  quiet: 'boolean',
+  agent: 'value',
+  pbt: 'boolean',
+  'pbt-interval': 'value',
+  'pbt-fraction': 'value',
+  'pbt-perturb': 'value',
+};
 const DEFAULT_STEP_BUDGET = 1_000_000;
 
 const HELP = `Usage: npm run train -- [flags]
@@ -31,10 +45,31 @@ ${configHelp()}
 
 Each flag may be given once. Numbers are written plainly (12, 0.5, 3e-4).
 
+Populations: P agents trained together on the GPU, every kernel covering all of them.
+  --population P            agents (1 to ${MAX_POPULATION}); an unswept seed S gives agent k the seed S + k
+  --seed 1..32              one agent per seed (a list a,b,c works too)
+  --lr 3e-4,1e-3 --clip 0.1,0.2
+                            a grid (every list × every other list; the first varies slowest)
+  --lr log:1e-4..1e-2       P values log-spaced over the agents (lin: for even spacing)
+  Sweepable: ${AGENT_FIELDS.map((f) => `--${FIELDS[f].flag}`).join(' ')}; every other flag is shared.
+  --json writes one line per agent per iteration ("agent", "seed", swept values)
+  and a summary line ("population", "best", "q1", "median", "q3"); without a bound
+  the population stops when its median agent reaches the solved return.
+  --pbt                     population-based training: every --pbt-interval iterations (10)
+                            the worst --pbt-fraction (0.25) of the agents copy a random one of
+                            the best as many (weights, optimizer state) and multiply each
+                            --pbt-perturb field (default per algorithm, e.g. clip,ent-coef,gamma
+                            for ppo) by 0.8 or 1.2; lines carry "pbt_parent" and the values
+  --save FILE               saves the whole population; --load FILE --agent K --save OUT
+                            writes agent K's own checkpoint (for eval and the Studio)
+
 Algorithms (--algo):
 ${Object.entries(ALGORITHMS)
   .map(([name, info]) => `  ${name.padEnd(24)} ${info.description}\n  ${''.padEnd(24)} also reads ${info.hyperparameters.map((k) => `--${FIELDS[k].flag}`).join(' ')}`)
   .join('\n')}`;
+
+/** What the command line asks for: one run, a population, or an agent taken out of a population checkpoint. */
+type Parsed = { kind: 'single'; options: CliOptions } | { kind: 'population'; run: PopulationRun; given: (keyof TrainConfig)[] } | { kind: 'extract'; from: string; agent: number; save: string };
 
 interface CliOptions {
   config: ResolvedConfig;
@@ -46,14 +81,26 @@ interface CliOptions {
   resume?: Checkpoint;
 }
 
-async function parse(argv: string[]): Promise<CliOptions | null> {
-  const { overrides, extra } = parseTrainArgs(argv, EXTRA_FLAGS);
+async function parse(argv: string[]): Promise<Parsed | null> {
+  const { base: overrides, sweeps, population, extra } = parsePopulationArgs(argv, EXTRA_FLAGS);
   if (extra.help) {
     process.stdout.write(HELP + '\n');
     return null;
   }
   const load = extra.load as string | undefined;
+  const save = extra.save as string | undefined;
+  if (extra.agent !== undefined) {
+    const agent = Number(extra.agent);
+    if (typeof extra.agent !== 'string' || extra.agent.trim() === '' || !Number.isInteger(agent) || agent < 0) {
+      throw new Error(`--agent: ${JSON.stringify(extra.agent)} is not allowed (an agent index: an integer ≥ 0)`);
+    }
+    if (load === undefined || save === undefined) throw new Error('--agent: needs --load POPULATION_FILE and --save FILE (it writes that agent\'s own checkpoint)');
+    await checkSavePath(save);
+    return { kind: 'extract', from: load, agent, save };
+  }
   const resume = load !== undefined ? await loadCheckpoint(load) : undefined;
+  const given = Object.keys(overrides) as (keyof TrainConfig)[];
+  const isPopulation = population !== undefined || sweeps.size > 0 || resume?.population !== undefined;
   // Resuming keeps the checkpoint's config; flags given now override it.
   const merged: Partial<TrainConfig> = { ...(resume?.config ?? {}), ...overrides };
   const bounded = merged.iters || merged.totalSteps || merged.stopAtReturn;
@@ -62,22 +109,50 @@ async function parse(argv: string[]): Promise<CliOptions | null> {
     // Resolved first, so a bad --env is reported as a flag error.
     merged.stopAtReturn = solvedReturn(resolveConfig(merged).env) ?? 0;
   }
+  // A save that would fail is refused now, not after the whole run.
+  if (save !== undefined) await checkSavePath(save);
+  if (isPopulation) {
+    let plan;
+    if (resume?.population) {
+      if (sweeps.size || population !== undefined) throw new Error(`--load: ${load} holds a population of ${resume.population.agents.length}; resume it without --population or swept flags`);
+      // Each agent keeps its own record; flags given now override the shared fields only.
+      const own = given.find((key) => (AGENT_FIELDS as readonly string[]).includes(key));
+      if (own) throw new Error(`--${FIELDS[own].flag}: each agent of ${load} keeps its own; resume a population with shared flags only (e.g. --iters)`);
+      const agents = resume.population.agents.map((a) => resolveConfig({ ...LATER_FIELDS, ...merged, ...pick(a) }));
+      plan = { size: agents.length, agents, swept: AGENT_FIELDS.filter((f) => agents.some((a) => a[f] !== agents[0][f])) };
+      checkCheckpointEnv(resume, envSpec(agents[0].env), load);
+    } else {
+      if (resume) throw new Error(`--load: ${load} holds one agent; a population starts fresh (or extract agents from a population checkpoint with --agent)`);
+      plan = resolvePopulation(merged, sweeps, population);
+    }
+    const pbt = parsePbtFlags(extra, plan.agents[0].algo, plan.size);
+    return { kind: 'population', given, run: { plan, pbt, json: extra.json === true, quiet: extra.quiet === true, save, resume } };
+  }
+  if (extra.pbt || extra['pbt-interval'] !== undefined || extra['pbt-fraction'] !== undefined || extra['pbt-perturb'] !== undefined) {
+    throw new Error('--pbt: population-based training needs a population (--population P, or swept flags such as --seed 1..8)');
+  }
   const config = resolveConfig(merged);
   if (resume) {
+    if (resume.population) throw new Error(`--load: ${load} holds a population; extract one agent with --agent K --save FILE`);
     checkCheckpointEnv(resume, envSpec(config.env), load);
     checkCheckpointFits(resume, config, load);
   }
-  const save = extra.save as string | undefined;
-  // A save that would fail is refused now, not after the whole run.
-  if (save !== undefined) await checkSavePath(save);
   return {
-    config,
-    given: Object.keys(overrides) as (keyof TrainConfig)[],
-    json: extra.json === true,
-    quiet: extra.quiet === true,
-    save,
-    resume,
+    kind: 'single',
+    options: {
+      config,
+      given,
+      json: extra.json === true,
+      quiet: extra.quiet === true,
+      save,
+      resume,
+    },
   };
+}
+
+/** An agent's own record fields (a resumed population keeps them, whatever the shared flags say). */
+function pick(config: TrainConfig): Partial<TrainConfig> {
+  return Object.fromEntries(AGENT_FIELDS.map((f) => [f, config[f]]));
 }
 
 function formatDuration(seconds: number): string {
@@ -106,14 +181,27 @@ function progressLine(m: IterationMetrics, config: ResolvedConfig, startSteps: n
 }
 
 async function main(): Promise<number> {
-  let options: CliOptions | null;
+  let parsed: Parsed | null;
   try {
-    options = await parse(process.argv.slice(2));
+    parsed = await parse(process.argv.slice(2));
   } catch (error) {
     process.stderr.write(`train: ${(error as Error).message}\n`);
     return 2;
   }
-  if (!options) return 0;
+  if (!parsed) return 0;
+  if (parsed.kind === 'extract') {
+    try {
+      const one = extractAgent(await loadCheckpoint(parsed.from), parsed.agent, parsed.from);
+      await saveCheckpoint(parsed.save, one);
+      process.stderr.write(`saved agent ${parsed.agent} of ${parsed.from} as ${parsed.save} (seed ${one.config.seed}, iteration ${one.iteration})\n`);
+      return 0;
+    } catch (error) {
+      process.stderr.write(`train: ${(error as Error).message}\n`);
+      return 2;
+    }
+  }
+  if (parsed.kind === 'population') return mainPopulation(parsed.run, parsed.given);
+  const options = parsed.options;
   const { config } = options;
 
   // What needs no adapter (the dispatches per iteration) is refused before one is started.
@@ -227,6 +315,31 @@ async function main(): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+async function mainPopulation(run: PopulationRun, given: (keyof TrainConfig)[]): Promise<number> {
+  const config = run.plan.agents[0];
+  const P = run.plan.size;
+  const refuse = (message: string) => {
+    process.stderr.write(`train: ${message}\n`);
+    return 2;
+  };
+  const early = checkLimits(config, populationLimits(ANY_ADAPTER, P), given);
+  if (early) return refuse(P > 1 ? `${early} (with --population ${P}: each of the ${P} agents holds its own buffers)` : early);
+  const gpu = await requestGpu();
+  const refusal = checkLimits(config, populationLimits(gpu.limits, P), given);
+  if (refusal) {
+    gpu.destroy();
+    return refuse(P > 1 ? `${refusal} (with --population ${P}: each of the ${P} agents holds its own buffers)` : refusal);
+  }
+  const log = (line: string) => {
+    if (!run.quiet) process.stderr.write(line + '\n');
+  };
+  try {
+    return await trainPopulation(gpu, run, log);
+  } finally {
+    gpu.destroy();
+  }
 }
 
 main().then(

@@ -49,3 +49,17 @@ export function packAgentParams(agents: readonly AgentParamValues[]): ArrayBuffe
 export function agentParamOffset(field: AgentField): number {
   return AGENT_FIELDS.indexOf(field) * 4;
 }
+
+/**
+ * The shortest decimal that is the same f32 as `value` (an f32 a record holds, e.g.
+ * after PBT multiplied it): 0.16 rather than 0.1599999964237213.
+ */
+export function shortestF32(value: number): number {
+  const f = Math.fround(value);
+  if (!Number.isFinite(f)) return f;
+  for (let digits = 1; digits < 9; digits++) {
+    const candidate = Number(f.toPrecision(digits));
+    if (Math.fround(candidate) === f) return candidate;
+  }
+  return Number(f.toPrecision(9));
+}

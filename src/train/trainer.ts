@@ -42,7 +42,7 @@ import { AGENT_FIELDS, type AgentField } from '../core/population';
 import { parameterStride } from '../kernels/mlp';
 import { envDefinition } from '../envs/registry';
 import { FIELDS, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
-import { packAgentParams } from '../core/agentParams';
+import { AGENT_PARAMS_BYTES, agentParamOffset, packAgentParams, shortestF32 } from '../core/agentParams';
 import { Pbt, type PbtTensor } from '../kernels/pbt';
 import type { Update } from '../algos/update';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkCheckpointEnv, checkpointLayout, type Checkpoint } from './checkpoint';
@@ -189,8 +189,11 @@ export interface PopulationTrainer extends TrainerCommon {
   restore(checkpoint: Checkpoint): Promise<void>;
 }
 
-/** An agent's metrics of one iteration, with the agent it copied at this iteration's PBT exploit (null: none). */
-export type AgentIterationMetrics = IterationMetrics & { pbt_parent?: number | null };
+/**
+ * An agent's metrics of one iteration; with PBT, the agent it copied at this
+ * iteration's exploit (null: none) and its record's explored fields after it.
+ */
+export type AgentIterationMetrics = IterationMetrics & { pbt_parent?: number | null; hyper?: Partial<Record<AgentField, number>> };
 
 /** Population-based training's schedule and explore settings. */
 export interface PbtSettings {
@@ -446,8 +449,10 @@ async function buildTrainer(gpu: GpuContext, configs: readonly ResolvedConfig[],
   // Population-based training: score windows every iteration, exploit and explore every interval.
   const pbt = options.pbt && P > 1 ? await makePbt(gpu, options.pbt, configs, agents, metrics, [policy, value], update) : null;
 
+  // With PBT the agents' records come back with the metrics (the same readback), for the explored values.
+  const recordBytes = pbt ? P * AGENT_PARAMS_BYTES : 0;
   const staging = Array.from({ length: STAGING_RING }, (_, i) =>
-    device.createBuffer({ label: `metrics.staging${i}`, size: P * MB * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+    device.createBuffer({ label: `metrics.staging${i}`, size: P * MB * 4 + recordBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
   );
   const stagingBusy: (Promise<unknown> | null)[] = staging.map(() => null);
 
@@ -590,6 +595,7 @@ async function buildTrainer(gpu: GpuContext, configs: readonly ResolvedConfig[],
       encodePbt(pass, k);
     });
     encoder.copyBufferToBuffer(metrics, 0, staging[ring], 0, P * MB * 4);
+    if (recordBytes) encoder.copyBufferToBuffer(agents.params, 0, staging[ring], P * MB * 4, recordBytes);
     device.queue.submit([encoder.finish()]);
     const submitted = performance.now();
     advance();
@@ -602,7 +608,9 @@ async function buildTrainer(gpu: GpuContext, configs: readonly ResolvedConfig[],
       gpu.throwIfFailed();
       throw error;
     }
-    const blocks = new Float32Array(staging[ring].getMappedRange().slice(0));
+    const bytes = staging[ring].getMappedRange().slice(0);
+    const blocks = new Float32Array(bytes, 0, P * MB);
+    const records = recordBytes ? new DataView(bytes, P * MB * 4, recordBytes) : null;
     staging[ring].unmap();
     stagingBusy[ring] = null;
     gpu.throwIfFailed();
@@ -619,7 +627,10 @@ async function buildTrainer(gpu: GpuContext, configs: readonly ResolvedConfig[],
     return Array.from({ length: P }, (_, a) => {
       const block = blocks.subarray(a * MB, (a + 1) * MB);
       const m: AgentIterationMetrics = decodeMetrics(block, context);
-      if (pbt) m.pbt_parent = exploitsAt(k) && block[metricSlot('pbt_parent')] >= 0 ? block[metricSlot('pbt_parent')] : null;
+      if (pbt && records) {
+        m.pbt_parent = exploitsAt(k) && block[metricSlot('pbt_parent')] >= 0 ? block[metricSlot('pbt_parent')] : null;
+        m.hyper = Object.fromEntries(options.pbt!.perturb.map((field) => [field, records.getFloat32(a * AGENT_PARAMS_BYTES + agentParamOffset(field), true)]));
+      }
       return m;
     });
   }
@@ -642,7 +653,7 @@ async function buildTrainer(gpu: GpuContext, configs: readonly ResolvedConfig[],
         const at = (k * AGENT_FIELDS.length + i) * 4;
         // f32 records: a value the host gave comes back as given; one PBT moved is the f32 it holds.
         const f32 = field === 'seed' ? view.getUint32(at, true) : view.getFloat32(at, true);
-        values[field] = Math.fround(c[field]) === f32 ? c[field] : f32;
+        values[field] = Math.fround(c[field]) === f32 ? c[field] : field === 'seed' ? f32 : shortestF32(f32);
       });
       return resolveConfig({ ...stripDerived(c), ...values });
     });
