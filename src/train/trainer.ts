@@ -149,20 +149,22 @@ export interface TrainerOptions {
  */
 export async function makeTrainer(gpu: GpuContext, config: ResolvedConfig, options: TrainerOptions = {}): Promise<Trainer> {
   const core = await buildTrainer(gpu, [config], options);
-  return {
-    ...core.common,
-    get iteration() {
-      return core.common.iteration;
-    },
-    get envSteps() {
-      return core.common.envSteps;
-    },
-    async step() {
-      return (await core.step())[0];
-    },
+  const own: Pick<Trainer, 'step' | 'checkpoint' | 'restore'> = {
+    step: async () => (await core.step())[0],
     checkpoint: (history) => core.checkpoint([history]),
     restore: (c) => core.restore(c),
   };
+  return withProgress(core.common, own);
+}
+
+/** `common`'s members and `own`, with `iteration` and `envSteps` read live from `common`. */
+function withProgress<T extends object>(common: TrainerCommon, own: T): TrainerCommon & T {
+  const facade = { ...common, ...own };
+  Object.defineProperties(facade, {
+    iteration: { get: () => common.iteration, enumerable: true },
+    envSteps: { get: () => common.envSteps, enumerable: true },
+  });
+  return facade;
 }
 
 /**
@@ -211,21 +213,7 @@ export async function makePopulationTrainer(
   options: TrainerOptions & { pbt?: PbtSettings } = {},
 ): Promise<PopulationTrainer> {
   const core = await buildTrainer(gpu, configs, options);
-  return {
-    ...core.common,
-    get iteration() {
-      return core.common.iteration;
-    },
-    get envSteps() {
-      return core.common.envSteps;
-    },
-    configs,
-    agents: core.agents,
-    step: core.step,
-    agentConfigs: core.agentConfigs,
-    checkpoint: core.checkpoint,
-    restore: core.restore,
-  };
+  return withProgress(core.common, { configs, agents: core.agents, step: core.step, agentConfigs: core.agentConfigs, checkpoint: core.checkpoint, restore: core.restore });
 }
 
 /** A device's limits as one agent of P may use them: each per-agent buffer of a population holds P blocks. */
