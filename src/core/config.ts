@@ -303,6 +303,15 @@ export function defaultPreset(overrides: Partial<TrainConfig>): Preset {
   return typeof env === 'string' && Object.hasOwn(ENV_PRESETS, env) ? ENV_PRESETS[env] : 'seed';
 }
 
+/**
+ * The most actions a policy head holds: logits for a discrete space, and for a
+ * box the components (a mean and a log-std each). src/kernels/distribution.ts
+ * sizes its WGSL modules to these; an env with more is refused here, before
+ * any GPU work, rather than when the networks are built.
+ */
+export const POLICY_MAX_DISCRETE_ACTIONS = 16;
+export const POLICY_MAX_BOX_COMPONENTS = 8;
+
 /** Sizes computed once from a validated config. */
 export interface DerivedSizes {
   /** Steps per env per iteration (the rollout length T). */
@@ -381,6 +390,14 @@ export function resolveConfig(overrides: Partial<TrainConfig> = {}): ResolvedCon
   for (const key of Object.keys(FIELDS) as (keyof TrainConfig)[]) checkField(key, config[key]);
 
   const spec = envSpec(config.env);
+  const action = spec.action;
+  const [actionSize, actionMax, actionWhat] =
+    action.kind === 'discrete'
+      ? [action.n, POLICY_MAX_DISCRETE_ACTIONS, 'discrete actions; the softmax policy head holds']
+      : [action.dim, POLICY_MAX_BOX_COMPONENTS, 'box action components; the Gaussian policy head holds'];
+  if (actionSize > actionMax) {
+    throw new ConfigError(`--env: ${config.env} is not allowed (${actionSize} ${actionWhat} 1 to ${actionMax})`);
+  }
   const stepsPerEnv = Math.ceil(config.stepsPerIter / config.numEnvs);
   const batchSize = stepsPerEnv * config.numEnvs;
   if (batchSize > 1 << 24) {
@@ -400,8 +417,8 @@ export function resolveConfig(overrides: Partial<TrainConfig> = {}): ResolvedCon
       batchSize,
       minibatches: usesMinibatches ? Math.floor(batchSize / config.minibatch) : 1,
       obsDim: spec.obsDim,
-      numActions: spec.action.kind === 'discrete' ? spec.action.n : 2 * spec.action.dim,
-      actionWords: spec.action.kind === 'discrete' ? 1 : spec.action.dim,
+      numActions: action.kind === 'discrete' ? action.n : 2 * action.dim,
+      actionWords: action.kind === 'discrete' ? 1 : action.dim,
     },
   };
 }
