@@ -86,7 +86,8 @@ class Chart {
         },
         axes: [
           { label: 'env steps', stroke: text, grid, values: (_, splits) => splits.map(compact) },
-          { label: this.spec.yLabel, stroke: text, grid, size: 60, values: (_: uPlot, splits: number[]) => (this.spec.axisFormat ? splits.map(this.spec.axisFormat) : tickLabels(splits)) },
+          // Ticks 20 px apart at least (uPlot's 30 left a 150-px chart with one tick, a lone "0" on the KL axis).
+          { label: this.spec.yLabel, stroke: text, grid, size: 60, space: 20, values: (_: uPlot, splits: number[]) => (this.spec.axisFormat ? splits.map(this.spec.axisFormat) : tickLabels(splits)) },
         ],
         series: [
           { label: 'env steps', value: (_, v) => (v === null ? '–' : Math.round(v).toLocaleString('en-US')) },
