@@ -121,7 +121,7 @@ describe('limits against the trainer on the GPU', () => {
     normObs: true,
     normReward: true,
   } as const;
-  const THRESHOLD = 16 * 1024;
+  const THRESHOLD = 12 * 1024;
 
   for (const algo of ALGOS) {
     it(`${algo}: the plan is exactly the trainer's buffers above ${THRESHOLD / 1024} KiB, and bounds its dispatches`, async () => {

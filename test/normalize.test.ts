@@ -179,6 +179,8 @@ describe('config', () => {
 
   it('--env picks the env’s preset when no --preset is given; CartPole keeps seed', () => {
     expect(resolveConfig({ env: 'Acrobot-v1' }).preset).toBe('acrobot');
+    // Acrobot's measured setting (bench/RESULTS.md): the zoo's rollout and λ, minibatches of 256 over 10 epochs at lr 1e-3.
+    expect(resolveConfig({ env: 'Acrobot-v1' })).toMatchObject({ numEnvs: 16, stepsPerIter: 4096, lambda: 0.94, epochs: 10, minibatch: 256, lr: 1e-3, normObs: true, normReward: true });
     expect(resolveConfig({ env: 'MountainCar-v0' }).normObs).toBe(true);
     expect(resolveConfig({ env: 'Acrobot-v1', preset: 'seed' }).normObs).toBe(false);
     const { derived: _d, ...cartpole } = resolveConfig({ env: 'CartPole-v1' });

@@ -1,9 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import { VecEnv } from '../src/envs/vecEnv';
 import { ENV_IDS, checkUserEnv, envDefinition } from '../src/envs/registry';
-import { envSpec } from '../src/core/envSpecs';
+import { envSpec, registerEnvSpec } from '../src/core/envSpecs';
 import { makeTrainer } from '../src/train/trainer';
-import { resolveConfig } from '../src/core/config';
+import { ConfigError, POLICY_MAX_BOX_COMPONENTS, POLICY_MAX_DISCRETE_ACTIONS, resolveConfig } from '../src/core/config';
+import { CATEGORICAL, GAUSSIAN } from '../src/kernels/distribution';
 import { evaluatePolicy } from '../src/train/evaluate';
 import { WALK_TO_TARGET } from '../examples/walkToTarget';
 import { testGpu } from './helpers';
@@ -19,6 +20,21 @@ describe("users' own envs", () => {
     expect(() => checkUserEnv({ ...WALK_TO_TARGET, params: missing })).toThrow(/^env "WalkToTarget-v0": params do not fit its EnvParams: .*goalBonus/);
     expect(() => checkUserEnv({ ...WALK_TO_TARGET, wgsl: '' })).toThrow(/wgsl is empty/);
     expect(ENV_IDS).not.toContain('WalkToTarget-v0');
+  });
+
+  it('an action space wider than the policy head holds is refused by resolveConfig, before any network is built', () => {
+    // The limits config checks are the ones the WGSL distribution modules are sized to.
+    expect(CATEGORICAL.maxParamsPerRow).toBe(POLICY_MAX_DISCRETE_ACTIONS);
+    expect(GAUSSIAN.maxParamsPerRow).toBe(2 * POLICY_MAX_BOX_COMPONENTS);
+    // Spec-only registrations: stepping them needs no policy head, so the env registry accepts up to 64 components.
+    const box = (dim: number) => ({ id: `WideBox${dim}-v0`, obsDim: 2, stateDim: 2, action: { kind: 'box' as const, dim, low: Array(dim).fill(-1), high: Array(dim).fill(1) }, maxEpisodeSteps: 10 });
+    registerEnvSpec(box(8));
+    registerEnvSpec(box(9));
+    registerEnvSpec({ id: 'WideDiscrete17-v0', obsDim: 2, stateDim: 2, action: { kind: 'discrete', n: 17 }, maxEpisodeSteps: 10 });
+    expect(resolveConfig({ env: 'WideBox8-v0' }).derived).toMatchObject({ numActions: 16, actionWords: 8 });
+    expect(() => resolveConfig({ env: 'WideBox9-v0' })).toThrow(ConfigError);
+    expect(() => resolveConfig({ env: 'WideBox9-v0' })).toThrow(/^--env: WideBox9-v0 is not allowed \(9 box action components; the Gaussian policy head holds 1 to 8\)$/);
+    expect(() => resolveConfig({ env: 'WideDiscrete17-v0', algo: 'trpo' })).toThrow(/^--env: WideDiscrete17-v0 is not allowed \(17 discrete actions; the softmax policy head holds 1 to 16\)$/);
   });
 
   it("a compile error names the user's env and the line in its own file", async () => {

@@ -104,14 +104,15 @@ export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits
   pass('rollout.policy', N, layouts.policy, perEnv);
 
   // Normalisation (src/kernels/normalize.ts): the networks' normalised copy of obs, per-env partial
-  // moments, the discounted returns and the scaled rewards. Each env's running discounted return
-  // (one f32 per env) is among the small buffers.
+  // moments, each env's running discounted return (carried across iterations), the discounted
+  // returns of the batch and the scaled rewards. The running moments themselves are a few floats per obs component.
   if (config.normObs) {
     storage('rollout.normalizedObs', N * D, perEnv);
     storage('batch.normalizedObs', (T + 1 + K) * N * D, perSample);
     storage('normalize.obsMoments.partials', N * D * 2, perEnv);
   }
   if (config.normReward) {
+    storage('normalize.discountedReturn', N, perEnv);
     storage('normalize.reward.discounted', B, perSample);
     storage('normalize.reward.moments.partials', N * 2, perEnv);
     storage('batch.scaledRewards', B, perSample);

@@ -10,6 +10,7 @@ import { ALGOS, type Algo } from '../core/config';
 import { SPS_WINDOW, type IterationMetrics } from '../core/metrics';
 import { ALGO_LABELS } from './studioConfig';
 import { element } from './dom';
+import { tickLabels } from './ticks';
 
 type ChartedMetric = 'mean_return' | 'approx_kl' | 'entropy' | 'sps';
 
@@ -24,8 +25,9 @@ interface ChartSpec {
   title: string;
   metric: ChartedMetric;
   yLabel: string;
-  /** Legend values; axes keep uPlot's own tick labels unless `axisFormat` is given. */
+  /** Legend values. */
   format: (v: number) => string;
+  /** Y-axis tick labels: `tickLabels` (as many digits as the spacing needs) unless given. */
   axisFormat?: (v: number) => string;
 }
 
@@ -84,7 +86,8 @@ class Chart {
         },
         axes: [
           { label: 'env steps', stroke: text, grid, values: (_, splits) => splits.map(compact) },
-          { label: this.spec.yLabel, stroke: text, grid, size: 60, ...(this.spec.axisFormat ? { values: (_: uPlot, splits: number[]) => splits.map(this.spec.axisFormat!) } : {}) },
+          // Ticks 20 px apart at least (uPlot's 30 left a 150-px chart with one tick, a lone "0" on the KL axis).
+          { label: this.spec.yLabel, stroke: text, grid, size: 60, space: 20, values: (_: uPlot, splits: number[]) => (this.spec.axisFormat ? splits.map(this.spec.axisFormat) : tickLabels(splits)) },
         ],
         series: [
           { label: 'env steps', value: (_, v) => (v === null ? '–' : Math.round(v).toLocaleString('en-US')) },
