@@ -58,6 +58,7 @@ export interface RolloutOptions {
  */
 export interface RolloutPolicy {
   readonly layout: Pick<MlpLayout, 'inputDim' | 'distParamsPerRow' | 'head'>;
+  /** A forward pass over `rows` rows (per agent) of `input`, the rollout's current observations or their normalised copy. */
   prepare(options: { rows: number; input: GPUBuffer; label: string }): RolloutPolicyPass;
 }
 
@@ -67,6 +68,7 @@ export interface RolloutPolicyPass {
   readonly output: GPUBuffer;
   /** Records the forward pass over the current observations. */
   encodeForward(pass: GPUComputePassEncoder): void;
+  /** Releases the pass's buffers. */
   destroy(): void;
 }
 
