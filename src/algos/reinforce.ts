@@ -8,7 +8,7 @@
 import type { GpuContext } from '../gpu/device';
 import type { Mlp, MlpPass } from '../kernels/mlp';
 import { Adam } from '../kernels/optim';
-import { AgentReduction, agentReduceKernels } from '../kernels/agentReduce';
+import { Reduction, ReduceKernels } from '../kernels/reduce';
 import type { Agents } from '../gpu/agents';
 import type { ResolvedConfig } from '../core/config';
 import { METRICS_BLOCK_FLOATS, metricSlot } from '../core/metrics';
@@ -25,7 +25,7 @@ export class ReinforceUpdate implements Update {
     private readonly policy: Mlp,
     private readonly policyPass: MlpPass,
     private readonly loss: PolicyGradientLoss,
-    private readonly lossMean: AgentReduction,
+    private readonly lossMean: Reduction,
     private readonly policyAdam: Adam,
     private readonly valueFit: ValueFit,
   ) {}
@@ -50,9 +50,9 @@ export class ReinforceUpdate implements Update {
       }),
       Adam.create(gpu, { count: policy.layout.paramCount, lr: config.lr, label: 'reinforce.policyAdam' }),
       ValueFit.create(gpu, { value, rows, batch, steps: config.valueSteps, lr: config.valueLr, agents, label: 'reinforce.valueFit' }),
-      agentReduceKernels(gpu),
+      ReduceKernels.create(gpu),
     ]);
-    const lossMean = AgentReduction.create(gpu, reduce, {
+    const lossMean = Reduction.create(gpu, reduce, {
       agents,
       input: loss.rowLoss,
       inputStride: rows,

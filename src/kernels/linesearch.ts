@@ -25,7 +25,7 @@ import { agentParamsWgsl } from '../core/agentParams';
 import { agentsBuffer, assertAgents, type Agents } from '../gpu/agents';
 import type { Mlp, MlpPass } from './mlp';
 import { parameterVectorBytes } from './fvp';
-import { AgentReduction, agentReduceKernels } from './agentReduce';
+import { Reduction, ReduceKernels } from './reduce';
 import { COMMON_WGSL, wgslConstants } from '../gpu/wgsl';
 import { UniformSlots } from '../gpu/slots';
 import { CATEGORICAL, distributionOf, type ActionDistribution } from './distribution';
@@ -116,8 +116,8 @@ export class LineSearch {
     private readonly groups: Record<'stepScale' | 'materialise' | 'terms' | 'select' | 'apply', GPUBindGroup>,
     private readonly candidateSlots: UniformSlots,
     private readonly candidatePass: MlpPass,
-    private readonly stepDots: AgentReduction[],
-    private readonly candidateMeans: AgentReduction[][],
+    private readonly stepDots: Reduction[],
+    private readonly candidateMeans: Reduction[][],
     private readonly options: LineSearchOptions,
     /** Agents covered by every dispatch. */
     readonly agentCount: number,
@@ -150,7 +150,7 @@ export class LineSearch {
     const distribution = distributionOf(layout);
     distribution.checkParamsPerRow(layout.distParamsPerRow, label);
 
-    const [{ family, kernels }, reduce] = await Promise.all([lineSearchKernels(gpu, distribution), agentReduceKernels(gpu)]);
+    const [{ family, kernels }, reduce] = await Promise.all([lineSearchKernels(gpu, distribution), ReduceKernels.create(gpu)]);
     const stateView = family.struct('StepState');
     const stateStride = stateView.size / 4;
     const state = storageBuffer(gpu, `${label}.state`, Math.max(stateView.paddedSize, P * stateView.size));
@@ -212,11 +212,12 @@ export class LineSearch {
 
     const slot = (field: string) => stateView.offsetOf(field) / 4;
     const stepDot = (input: GPUBuffer, inputB: GPUBuffer, field: string) =>
-      AgentReduction.create(gpu, reduce, {
+      Reduction.create(gpu, reduce, {
         agents: options.agents,
         input,
         inputB,
         inputStride: paramStride,
+        inputBStride: paramStride,
         count: paramCount,
         op: 'dot',
         output: state,
@@ -227,7 +228,7 @@ export class LineSearch {
     const stepDots = [stepDot(x, options.stepDirectionProduct, 'stepCurvature'), stepDot(options.negGradient, x, 'negGradDotStep')];
     const candidateMeans = Array.from({ length: slots }, (_, s) =>
       [0, 1].map((term) =>
-        AgentReduction.create(gpu, reduce, {
+        Reduction.create(gpu, reduce, {
           agents: options.agents,
           input: rowTerms,
           inputStride: 2 * rows,

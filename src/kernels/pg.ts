@@ -18,7 +18,7 @@ import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } 
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import type { Mlp, MlpPass } from './mlp';
 import { Adam } from './optim';
-import { AgentReduction, agentReduceKernels } from './agentReduce';
+import { Reduction, ReduceKernels } from './reduce';
 import { METRICS_BLOCK_FLOATS, metricSlot, metricSlotsWgsl } from '../core/metrics';
 import { COMMON_WGSL, wgslConstants } from '../gpu/wgsl';
 import { assertAgents, type Agents } from '../gpu/agents';
@@ -163,7 +163,7 @@ export class ValueFit {
     private readonly pass: MlpPass,
     private readonly kernel: Kernel,
     private readonly bindGroup: GPUBindGroup,
-    private readonly lossMean: AgentReduction,
+    private readonly lossMean: Reduction,
     private readonly steps: number,
     private readonly agentCount: number,
     readonly adam: Adam,
@@ -178,14 +178,14 @@ export class ValueFit {
     const P = agentCountOf(label, options.agents);
     const [kernels, reduce, adam] = await Promise.all([
       pgKernels(gpu),
-      agentReduceKernels(gpu),
+      ReduceKernels.create(gpu),
       Adam.create(gpu, { count: value.layout.paramCount, lr: options.lr, label: `${label}.adam` }),
     ]);
     const pass = value.prepare({ rows, input: batch.obs, label: `${label}.value` });
     const args = uniformBuffer(gpu, `${label}.args`, kernels.args.pack({ rows, numActions: 1, normalizeAdvantages: 0, ratioWeighted: 0 }));
     const rowLoss = storageBuffer(gpu, `${label}.rowLoss`, P * rows * 4);
     const bindGroup = kernels.valueGradient.bind({ args, values: pass.output, returns: batch.returns, gradOutput: pass.gradOutput, rowLoss }, label);
-    const lossMean = AgentReduction.create(gpu, reduce, {
+    const lossMean = Reduction.create(gpu, reduce, {
       agents: options.agents,
       input: rowLoss,
       inputStride: rows,
