@@ -17,7 +17,7 @@ import ppoWgsl from '../../shaders/ppo.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
-import { parameterStride, type Mlp, type MlpPass } from '../kernels/mlp';
+import { optimizedCount, type Mlp, type MlpPass } from '../kernels/mlp';
 import { Adam } from '../kernels/optim';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import type { ResolvedConfig } from '../core/config';
@@ -145,11 +145,8 @@ export class PpoUpdate implements Update {
     const holds = (name: string, buffer: GPUBuffer, floats: number, shape: string) => {
       if (buffer.size < P * floats * 4) throw new Error(`ppo: ${name} buffer ${buffer.label} holds ${buffer.size / 4} floats, needs [${P}]${shape} = ${P * floats}`);
     };
-    // One agent's optimizer steps its paramCount values; P agents' vectors sit paramStride apart
-    // (padding never has a gradient, so Adam leaves it at 0).
-    const optimized = (network: Mlp) => (P === 1 ? network.layout.paramCount : parameterStride(network.layout));
-    holds('policy.params', policy.params, optimized(policy), P === 1 ? '[paramCount]' : '[paramStride]');
-    holds('value.params', value.params, optimized(value), P === 1 ? '[paramCount]' : '[paramStride]');
+    holds('policy.params', policy.params, optimizedCount(policy.layout, P), P === 1 ? '[paramCount]' : '[paramStride]');
+    holds('value.params', value.params, optimizedCount(value.layout, P), P === 1 ? '[paramCount]' : '[paramStride]');
     holds('batch.obs', batch.obs, obsRows! * obsDim, '[obsRows][obsDim]');
     holds('batch.actions', batch.actions, batchSize * actionWords, '[batchSize][actionWords]');
     for (const name of ['logProbs', 'advantages', 'returns'] as const) holds(`batch.${name}`, batch[name], batchSize, '[batchSize]');
@@ -226,8 +223,8 @@ export class PpoUpdate implements Update {
       clipGradNorm: config.maxGradNorm > 0,
       activeFlag: { buffer: batch.metrics, index: metricSlot('update_active'), stride: METRICS_BLOCK_FLOATS },
     });
-    const policyAdam = await Adam.create(gpu, { count: optimized(policy), ...adamOptions(rates.policy), label: 'ppo.policyAdam' });
-    const valueAdam = await Adam.create(gpu, { count: optimized(value), ...adamOptions(rates.value), label: 'ppo.valueAdam' });
+    const policyAdam = await Adam.create(gpu, { count: optimizedCount(policy.layout, P), ...adamOptions(rates.policy), label: 'ppo.policyAdam' });
+    const valueAdam = await Adam.create(gpu, { count: optimizedCount(value.layout, P), ...adamOptions(rates.value), label: 'ppo.valueAdam' });
 
     const reduce = await ReduceKernels.create(gpu);
     const epochRows = minibatches * B;

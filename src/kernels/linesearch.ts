@@ -51,6 +51,8 @@ export interface LineSearchOptions {
   policy: Mlp;
   rows: number;
   batch: LineSearchBatch;
+  /** Rows of each agent's block of batch.obs (default rows): the candidate pass reads the first rows of each. */
+  inputRows?: number;
   /** x, the CG solution of F x = −g. */
   stepDirection: GPUBuffer;
   /** F x, recorded by the caller before encode. */
@@ -161,7 +163,7 @@ export class LineSearch {
     const candidate = storageBuffer(gpu, `${label}.candidate`, P * paramStride * 4);
     const ownedAgents = options.agents ? null : agentsBuffer(gpu, `${label}.agents`, [{ maxKl: options.maxKl, acceptRatio: options.acceptRatio }]);
     const agents = options.agents ?? ownedAgents!;
-    const candidatePass = policy.prepare({ rows, input: batch.obs, params: candidate, label: `${label}.candidatePolicy` });
+    const candidatePass = policy.prepare({ rows, input: batch.obs, inputRows: options.inputRows, params: candidate, label: `${label}.candidatePolicy` });
 
     const args = uniformBuffer(
       gpu,
