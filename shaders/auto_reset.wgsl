@@ -42,14 +42,6 @@ struct VecEnvArgs {
   maxEpisodeSteps: u32,
 }
 
-// The agents' seeds, 4 per vec4 (AGENT_SEED_ROWS · 4 = MAX_POPULATION), copied once
-// from their AgentParams records (seeds never change on the GPU). A uniform, not the
-// agents' storage buffer: act_and_step and vec_env's step already bind WebGPU's
-// default 8 storage buffers. Families bind it as `agentSeeds`.
-struct AgentSeeds {
-  seeds: array<vec4<u32>, AGENT_SEED_ROWS>,
-}
-
 struct ResetKey {
   env: u32,
   episode: u32,

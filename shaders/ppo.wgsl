@@ -5,13 +5,13 @@
 // Loaded after shaders/random.wgsl (philox4x32, STREAM_PERMUTATION), the
 // distribution module (dist_*, src/kernels/distribution.ts), the AgentParams struct,
 // and the generated STAT_* constants (src/algos/ppo.ts STATS), METRIC_* slots,
-// METRICS_BLOCK_FLOATS and AGENT_SEED_VEC4S.
+// METRICS_BLOCK_FLOATS, and agent_seeds.wgsl.
 //
 // Populations: every buffer below is agent-major (workgroup id z is the agent a), agent
 // a's block being the single-agent buffer described: obs at a · obsRows · obsDim, the other
 // rollout buffers at a · batchSize rows, minibatch buffers at a · B rows, rowStats at
 // a · STAT_COUNT · batchSize, metrics at a · METRICS_BLOCK_FLOATS. Agent a's clip, valueClip,
-// entCoef, targetKl and klTarget are agents[a]'s; its permutation seed agentSeeds' entry a.
+// entCoef, targetKl and klTarget are agents[a]'s; its permutation seed agent_seed(a).
 //
 // Rollout buffers (time-major, sample j = t * numEnvs + env, j < batchSize):
 //   obs [obsRows][obsDim] (obsRows ≥ batchSize: the rollout's observation rows), actions [j][W] DistActionWord (W = dist_action_words(numActions):
@@ -86,7 +86,7 @@ struct MinibatchArgs {
 @group(0) @binding(14) var<storage, read_write> rowStats: array<f32>;
 @group(0) @binding(15) var<storage, read> mbRecordsIn: array<f32>;
 @group(0) @binding(16) var<storage, read_write> valueGradOutput: array<f32>;
-@group(0) @binding(17) var<uniform> agentSeeds: array<vec4<u32>, AGENT_SEED_VEC4S>;
+@group(0) @binding(17) var<uniform> agentSeeds: AgentSeeds;
 @group(0) @binding(18) var<storage, read> agents: array<AgentParams>;
 
 // Index of agent a's metrics entry `at` (a METRIC_* slot).
@@ -142,7 +142,7 @@ fn gather_minibatch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
   let agent = agent_index(gid);
   let row = linear_index(gid, nwg);
   if (row >= ppo.minibatchSize) { return; }
-  let seed = agentSeeds[agent / 4u][agent % 4u];
+  let seed = agent_seed(agent);
   let j = permuted_index(slot.minibatch * ppo.minibatchSize + row, slot.epoch, seed);
   // j within the agent's batch; s the sample across the population.
   let s = agent * ppo.batchSize + j;

@@ -23,7 +23,7 @@
 //   actions         [T][N] EnvAction (an i32, or a box's floats as sampled, unclipped),
 //   rewards         [T][N] f32,
 //   doneFlags       [T][N] u32    bit 0 terminated, bit 1 truncated
-//   agentSeeds      uniform: each agent's seed (auto_reset.wgsl's AgentSeeds)
+//   agentSeeds      uniform: each agent's seed (agent_seeds.wgsl)
 // Dispatch: N invocations per step and agent; `step.t` comes from a dynamic-offset uniform.
 //
 // Final observations of truncated steps: one env's truncations are at least
@@ -66,10 +66,6 @@ struct StepArgs {
 @group(0) @binding(10) var<storage, read_write> rewards: array<f32>;
 @group(0) @binding(11) var<storage, read_write> doneFlags: array<u32>;
 @group(0) @binding(12) var<uniform> agentSeeds: AgentSeeds;
-
-fn agent_seed(agent: u32) -> u32 {
-  return agentSeeds.seeds[agent / 4u][agent % 4u];
-}
 
 // Rows of obs per agent: T + 1 rows of N, then K = ceil(T / M) rows of final
 // observations (no u32 overflow for any time limit M).

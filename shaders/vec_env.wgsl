@@ -10,7 +10,7 @@
 //   actions[i]: EnvAction (an i32 index, or ENV_ACTION_DIM f32 for a box);
 //   reward[i]; doneFlags[i]: bit 0 terminated, bit 1 truncated;
 //   finalObs[i]: [ENV_OBS_DIM], the observation of the state the step reached.
-// agentSeeds: agent a's seed keys its envs' resets (auto_reset.wgsl's AgentSeeds).
+// agentSeeds: agent a's seed keys its envs' resets (agent_seeds.wgsl).
 // reset_all: episode 0 for every env, elapsed 0.
 // set_state: after the host wrote `state`: its observation, elapsed 0 (episodes stay).
 // step: auto_reset_step on actions[i]; `state` and `obs` hold the next episode's
@@ -32,10 +32,6 @@ override WG: u32 = 64;
 @group(0) @binding(8) var<storage, read_write> doneFlags: array<u32>;
 @group(0) @binding(9) var<storage, read_write> finalObs: array<EnvObs>;
 @group(0) @binding(10) var<uniform> agentSeeds: AgentSeeds;
-
-fn agent_seed(agent: u32) -> u32 {
-  return agentSeeds.seeds[agent / 4u][agent % 4u];
-}
 
 // Element i = agent · numEnvs + env of obs.
 fn store_obs(i: u32, s: EnvState) {

@@ -16,6 +16,7 @@ import { GAUSSIAN_HEAD_SOURCES } from './kernels/gaussianHead';
 import rolloutViewWgsl from '../shaders/rollout_view.wgsl?raw';
 import { WgslSource, type WgslPart } from './gpu/kernel';
 import { COMMON_WGSL } from './gpu/wgsl';
+import { AGENT_SEEDS_WGSL } from './gpu/agents';
 import { envSources, type EnvDefinition } from './envs/env';
 import { CARTPOLE } from './envs/cartpole';
 import { ACROBOT } from './envs/acrobot';
@@ -27,7 +28,6 @@ import { MLP_SOURCES } from './kernels/mlp';
 import { REDUCE_CONSTANTS } from './kernels/reduce';
 import { GAE_SOURCES } from './kernels/gae';
 import { OPTIM_SOURCES } from './kernels/optim';
-import { AGENT_REDUCE_SOURCES } from './kernels/agentReduce';
 import { fvpSources } from './kernels/fvp';
 import { pgSources } from './kernels/pg';
 import { lineSearchSources } from './kernels/linesearch';
@@ -35,6 +35,7 @@ import { rolloutSources } from './kernels/rollout';
 import { NORMALIZE_SOURCES } from './kernels/normalize';
 import { policySources } from './kernels/policy';
 import { ppoSources } from './algos/ppo';
+import { pbtSources } from './kernels/pbt';
 
 export { WgslSource, ShaderFamily, StructView, Kernel, type WgslPart, type LabelledWgsl, type BindingInfo, type BindingKind, type KernelOptions } from './gpu/kernel';
 export { UniformSlots, uniformSlotStride } from './gpu/slots';
@@ -71,7 +72,9 @@ const COMPOSITIONS = {
   mountain_car: () => envSources(MOUNTAIN_CAR),
   mountain_car_continuous: () => envSources(MOUNTAIN_CAR_CONTINUOUS),
   pendulum: () => envSources(PENDULUM),
-  vec_env: ({ env }) => [COMMON_WGSL, ...envSources(env), vecEnvWgsl],
+  // agent_seeds.wgsl reads its family's `agentSeeds` binding; a family declares it.
+  agent_seeds: () => [AGENT_SEEDS_WGSL, '@group(0) @binding(0) var<uniform> agentSeeds: AgentSeeds;'],
+  vec_env: ({ env }) => [COMMON_WGSL, ...envSources(env), AGENT_SEEDS_WGSL, vecEnvWgsl],
   rollout: ({ env }) => rolloutSources(env),
   rollout_view: () => [rolloutViewWgsl],
   mlp: () => MLP_SOURCES,
@@ -81,12 +84,12 @@ const COMPOSITIONS = {
   cg: () => [COMMON_WGSL, cgWgsl],
   optim: () => OPTIM_SOURCES,
   reduce: () => [COMMON_WGSL, REDUCE_CONSTANTS, reduceWgsl],
-  agent_reduce: () => AGENT_REDUCE_SOURCES,
   policy: () => policySources(CATEGORICAL),
   fvp: () => fvpSources(),
   pg: () => pgSources(),
   linesearch: () => lineSearchSources(),
   ppo: () => ppoSources(),
+  pbt: () => pbtSources(),
 } satisfies Record<string, (options: Required<WgslOptions>) => readonly WgslPart[]>;
 
 /** The names `wgsl` accepts: every file of shaders/, without `.wgsl`. */

@@ -1,7 +1,7 @@
 // The population trainer end to end: P agents with different seeds and hyperparameters
 // reproduce, agent by agent and bit for bit, P single runs of those configs (metrics,
-// weights, optimizer and env state) — a discrete and a continuous env, PPO and PPO-KL —
-// with the same dispatches per iteration as one agent; and a population checkpoint
+// weights, optimizer and env state) — discrete and continuous envs, PPO, PPO-KL, TRPO and
+// REINFORCE — with the same dispatches per iteration as one agent; and a population checkpoint
 // resumes bit for bit and gives each agent's own checkpoint with --agent.
 import { describe, expect, it } from 'vitest';
 import { makePopulationTrainer, makeTrainer } from '../src/train/trainer';
@@ -52,6 +52,40 @@ describe('population trainer', () => {
       3,
     );
   }, 240_000);
+
+  // TRPO: each agent's trust region, damping and acceptance ratio steer its own CG solve and line
+  // search; its value fit steps with its own rate; the policy passes read each agent's block of obs.
+  it('TRPO on Pendulum-v1: 3 agents (seeds, maxKl, damping, acceptRatio, valueLr, gamma) are their single runs bit for bit', async () => {
+    await compare(
+      { env: 'Pendulum-v1', algo: 'trpo', numEnvs: 4, stepsPerIter: 128, hidden: 16, cgIters: 4, backtracks: 4, valueSteps: 3 },
+      [{ seed: 11 }, { seed: 12, maxKl: 0.002, damping: 0.3, valueLr: 3e-3 }, { seed: 13, acceptRatio: 0.5, gamma: 0.9, maxKl: 0.05 }],
+      2,
+    );
+  }, 120_000);
+
+  it('TRPO on CartPole-v1: 3 agents are their single runs bit for bit', async () => {
+    await compare(
+      { env: 'CartPole-v1', algo: 'trpo', numEnvs: 4, stepsPerIter: 128, hidden: 16, cgIters: 4, backtracks: 4, valueSteps: 3 },
+      [{ seed: 21, damping: 0.05 }, { seed: 22, maxKl: 0.1, acceptRatio: 0.05 }, { seed: 23, valueLr: 1e-2, gamma: 0.95 }],
+      2,
+    );
+  }, 120_000);
+
+  it('REINFORCE on CartPole-v1: 3 agents (seeds, lr, valueLr, gamma) are their single runs bit for bit', async () => {
+    await compare(
+      { env: 'CartPole-v1', algo: 'reinforce', numEnvs: 4, stepsPerIter: 128, hidden: 16, valueSteps: 3 },
+      [{ seed: 31 }, { seed: 32, lr: 3e-2, valueLr: 3e-3 }, { seed: 33, lr: 1e-3, gamma: 0.9 }],
+      3,
+    );
+  }, 120_000);
+
+  it('REINFORCE on MountainCarContinuous-v0: 3 agents are their single runs bit for bit', async () => {
+    await compare(
+      { env: 'MountainCarContinuous-v0', algo: 'reinforce', numEnvs: 4, stepsPerIter: 128, hidden: 16, valueSteps: 3 },
+      [{ seed: 41, lr: 1e-2 }, { seed: 42, valueLr: 1e-2, gamma: 0.9 }, { seed: 43, lr: 2e-3, valueLr: 5e-4 }],
+      2,
+    );
+  }, 120_000);
 
   it('resumes a population checkpoint bit for bit', async () => {
     const gpu = await testGpu();

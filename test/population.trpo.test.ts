@@ -25,7 +25,6 @@ import { ConjugateGradient, cgVectorStride, type ApplyOperator } from '../src/ke
 import { fvpKernels } from '../src/kernels/fvp';
 import { LineSearch } from '../src/kernels/linesearch';
 import { PolicyGradientLoss, pgKernels, type FullBatch } from '../src/kernels/pg';
-import { AgentReduction, agentReduceKernels } from '../src/kernels/agentReduce';
 import { Reduction, ReduceKernels } from '../src/kernels/reduce';
 import { conjugateGradientReference } from '../src/reference/trpo';
 import { testGpu, seededRandom, randomArray } from './helpers';
@@ -80,34 +79,38 @@ function spdMatrix(n: number, seed: number, shift: number): Float32Array {
   return A;
 }
 
-describe('per-agent reductions (agent_reduce.wgsl)', () => {
-  it('dot, sum and mean of 3 agents equal one-agent reductions and reduce.wgsl bit for bit; two dispatches whatever P', async () => {
+describe('per-agent reductions as CG and the line search bind them (reduce.wgsl)', () => {
+  it('dot (different offsets of the operands), sum and mean of 3 agents equal one-agent reductions bit for bit; two dispatches whatever P', async () => {
     const gpu = await testGpu();
-    const [kernels, reduce] = await Promise.all([agentReduceKernels(gpu), ReduceKernels.create(gpu)]);
+    const reduce = await ReduceKernels.create(gpu);
     const count = 3001;
     const stride = 3008;
     const rand = seededRandom(41);
     const blocks = Array.from({ length: P }, () => Float32Array.from(randomArray(stride, rand, -3, 3)));
     const blocksB = Array.from({ length: P }, () => Float32Array.from(randomArray(stride, rand, -3, 3)));
+    const ranges = { offset: 5, offsetB: 2, count, outputIndex: 1 };
     for (const op of ['dot', 'sum', 'mean'] as const) {
       const input = storageBuffer(gpu, 'test.input', concat(blocks));
       const inputB = storageBuffer(gpu, 'test.inputB', concat(blocksB));
       const output = storageBuffer(gpu, 'test.output', new Float32Array(P * 4));
       const agents: Agents = { count: P, params: agentsBuffer(gpu, 'test.agents', [{}, {}, {}]).params };
-      const population = AgentReduction.create(gpu, kernels, { agents, input, inputB, inputStride: stride, offset: 5, offsetB: 2, count, op, output, outputIndex: 1, outputStride: 4 });
+      const strides = { inputStride: stride, inputBStride: stride, outputStride: 4 };
+      const population = Reduction.create(gpu, reduce, { agents, input, inputB, ...strides, ...ranges, op, output });
       expect(await countDispatches(gpu, (pass) => population.encode(pass))).toBe(2);
       const all = await readFloat32(gpu, output);
       for (let a = 0; a < P; a++) {
         const one = storageBuffer(gpu, 'test.one', blocks[a]);
         const oneB = storageBuffer(gpu, 'test.oneB', blocksB[a]);
+        // One agent bound with the strides (as a single run's CG binds it) and with the defaults.
         const out = storageBuffer(gpu, 'test.oneOut', new Float32Array(4));
-        const single = AgentReduction.create(gpu, kernels, { input: one, inputB: oneB, inputStride: stride, offset: 5, offsetB: 2, count, op, output: out, outputIndex: 1, outputStride: 4 });
+        const single = Reduction.create(gpu, reduce, { input: one, inputB: oneB, ...strides, ...ranges, op, output: out });
         expect(await countDispatches(gpu, (pass) => single.encode(pass))).toBe(2);
-        const outRef = storageBuffer(gpu, 'test.refOut', new Float32Array(4));
-        const reference = Reduction.create(gpu, reduce, { input: one, inputB: oneB, offset: 5, offsetB: 2, count, op, output: outRef, outputIndex: 1 });
-        submitPass(gpu, 'test.reference', (pass) => reference.encode(pass));
+        const outDefault = storageBuffer(gpu, 'test.defaultOut', new Float32Array(4));
+        const byDefault = Reduction.create(gpu, reduce, { input: one, inputB: oneB, ...ranges, op, output: outDefault });
+        submitPass(gpu, 'test.default', (pass) => byDefault.encode(pass));
         const s = await readFloat32(gpu, out);
-        expect(bits(s), `${op}: one agent vs Reduction`).toEqual(bits(await readFloat32(gpu, outRef)));
+        expect(bits(s), `${op}: one agent with strides vs default strides`).toEqual(bits(await readFloat32(gpu, outDefault)));
+        expect(s[1], `${op}: agent ${a} reduced something`).not.toBe(0);
         expectAgentBlock(all, a, 4, s, op);
       }
     }

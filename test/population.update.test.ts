@@ -7,7 +7,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { storageBuffer, uniformBuffer, readUint32, submitPass } from '../src/gpu/buffers';
-import { agentsBuffer, type Agents } from '../src/gpu/agents';
+import { agentSeedsUniform, agentsBuffer, type Agents } from '../src/gpu/agents';
 import type { AgentParamValues } from '../src/core/agentParams';
 import type { GpuContext } from '../src/gpu/device';
 import { UniformSlots } from '../src/gpu/slots';
@@ -16,7 +16,7 @@ import { Gae } from '../src/kernels/gae';
 import { Reduction, ReduceKernels, type ReduceOp } from '../src/kernels/reduce';
 import { FiniteCheck } from '../src/kernels/finite';
 import { Adam } from '../src/kernels/optim';
-import { AGENT_SEEDS_BYTES, agentSeedsUniform, ppoFamily, PpoUpdate, recordStride, STATS } from '../src/algos/ppo';
+import { ppoFamily, PpoUpdate, recordStride, STATS } from '../src/algos/ppo';
 import { resolveConfig } from '../src/core/config';
 import { Mlp, MlpKernels } from '../src/kernels/mlp';
 import { MlpLayout } from '../src/nn/mlp';
@@ -326,7 +326,7 @@ describe("PPO's kernels over a population", () => {
       ppo: uniformBuffer(gpu, 'test.ppo', family.struct('PpoArgs').pack(args(o))),
       slot: slots.binding,
       agents: agents.params,
-      agentSeeds: { buffer: agentSeedsUniform(gpu, agents, 'test.seeds'), size: AGENT_SEEDS_BYTES },
+      agentSeeds: agentSeedsUniform(gpu, 'test.seeds', 'test', { agents }),
     };
     const group = kernel.bindUsed(all, entry);
     const dispatches = countDispatches(gpu, (pass) => kernel.dispatch(pass, group, entry === 'gather_minibatch' || entry === 'minibatch_losses' ? B : 1, dynamic ? [slots.offset(1)] : undefined, agentValues.length));
@@ -509,7 +509,7 @@ describe("PPO's kernels over a population", () => {
     const agents = agentsBuffer(gpu, 'test.agents', PPO_AGENTS);
     await expect(PpoUpdate.create(gpu, config, policy, value, batch, { agents, lr: [1e-3], valueLr: [1e-3, 1e-3, 1e-3], obsRows: rows })).rejects.toThrow(/ppo: lr must list 3 learning rates/);
     await expect(PpoUpdate.create(gpu, config, policy, value, batch, { agents, lr: [1e-3, 1e-3, 1e-3], valueLr: [1e-3, 1e-3, 1e-3], obsRows: rows })).rejects.toThrow(
-      /ppo: policy\.params buffer .* needs \[3\]\[paramCount\]/,
+      /ppo: policy\.params buffer .* needs \[3\]\[paramStride\]/,
     );
   });
 });

@@ -5,8 +5,8 @@ import { policyLoss64, valueLoss64, type PolicySample } from '../src/reference/p
 import { testGpu, seededRandom, expectClose } from './helpers';
 import type { GpuContext } from '../src/gpu/device';
 import { UniformSlots } from '../src/gpu/slots';
-import { AGENT_SEEDS_BYTES, agentSeedsUniform, ppoFamily, STATS, recordStride as recordFloats } from '../src/algos/ppo';
-import { agentsBuffer } from '../src/gpu/agents';
+import { ppoFamily, STATS, recordStride as recordFloats } from '../src/algos/ppo';
+import { agentSeedsUniform, agentsBuffer } from '../src/gpu/agents';
 import type { AgentParamValues } from '../src/core/agentParams';
 
 const numActions = 3;
@@ -67,7 +67,7 @@ describe('PPO minibatch permutation', () => {
       const agents = agentsBuffer(gpu, 'agents', [agentOf({ batchSize, minibatchSize: B })]);
       const buffers = {
         ppo: uniformBuffer(gpu, 'ppo', family.struct('PpoArgs').pack(ppoArgs({ batchSize, minibatchSize: B }))),
-        agentSeeds: { buffer: agentSeedsUniform(gpu, agents, 'agentSeeds'), size: AGENT_SEEDS_BYTES },
+        agentSeeds: agentSeedsUniform(gpu, 'agentSeeds', 'test', { agents }),
         slot: slots.binding,
         obs: storageBuffer(gpu, 'obs', obs),
         actions: storageBuffer(gpu, 'actions', new Int32Array(batchSize)),

@@ -9,6 +9,7 @@ import { Mlp, MlpKernels } from '../src/kernels/mlp';
 import { MlpLayout, initPyTorchDefault } from '../src/nn/mlp';
 import { WgslSource } from '../src/gpu/kernel';
 import { COMMON_WGSL } from '../src/gpu/wgsl';
+import { AGENT_SEEDS_WGSL } from '../src/gpu/agents';
 import { readFloat32, submitPass } from '../src/gpu/buffers';
 import type { GpuContext } from '../src/gpu/device';
 import { cartpoleResetState64 } from '../src/reference/cartpole';
@@ -51,7 +52,7 @@ describe('env definitions (no GPU)', () => {
 
   it.each(ENV_IDS)("%s: params fill the module's EnvParams exactly; vec_env and rollout kernels stay within 8 storage buffers", (id) => {
     const env = envDefinition(id);
-    const vecEnv = new WgslSource('vec_env', [COMMON_WGSL, ...envSources(env), vecEnvWgsl]);
+    const vecEnv = new WgslSource('vec_env', [COMMON_WGSL, ...envSources(env), AGENT_SEEDS_WGSL, vecEnvWgsl]);
     // pack throws on a field missing from the values or not in the struct.
     expect(vecEnv.struct('EnvParams').pack(env.params).byteLength).toBeGreaterThan(0);
     const sources = [vecEnv, new WgslSource('rollout', rolloutSources(env))];

@@ -85,7 +85,7 @@ describe('wgsl(name)', () => {
     ];
     for (const attempt of attempts) await expect(attempt).rejects.toThrow('captured');
     buffer.destroy();
-    expect([...loaded.keys()].sort()).toEqual(['agent_reduce', 'cg', 'gae', 'mlp', 'optim', 'policy', 'ppo', 'reduce', 'vec_env']);
+    expect([...loaded.keys()].sort()).toEqual(['cg', 'gae', 'mlp', 'optim', 'policy', 'ppo', 'reduce', 'vec_env']);
     for (const [name, code] of loaded) expect(wgsl(name as never).code, name).toBe(code);
   });
 });

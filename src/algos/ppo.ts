@@ -17,14 +17,14 @@ import ppoWgsl from '../../shaders/ppo.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
-import { parameterStride, type Mlp, type MlpPass } from '../kernels/mlp';
+import { optimizedCount, type Mlp, type MlpPass } from '../kernels/mlp';
 import { Adam } from '../kernels/optim';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import type { ResolvedConfig } from '../core/config';
 import { METRICS_BLOCK_FLOATS, metricSlot, metricSlotsWgsl } from '../core/metrics';
-import { agentParamOffset, agentParamsWgsl, AGENT_PARAMS_BYTES } from '../core/agentParams';
+import { agentParamsWgsl } from '../core/agentParams';
 import { MAX_POPULATION } from '../core/population';
-import { agentsBuffer, assertAgents, type Agents } from '../gpu/agents';
+import { AGENT_SEEDS_WGSL, agentSeedsUniform, agentsBuffer, assertAgents, type Agents } from '../gpu/agents';
 import { COMMON_WGSL, wgslConstants, wgslIndexConstants } from '../gpu/wgsl';
 import { UniformSlots } from '../gpu/slots';
 import { CATEGORICAL, distributionOf, type ActionDistribution } from '../kernels/distribution';
@@ -49,30 +49,11 @@ export function recordStride(paramsPerRow: number, actionWords: number): number 
 
 type PpoKernels = Record<'gather_minibatch' | 'minibatch_losses' | 'minibatch_advantage_stats' | 'early_stop' | 'adapt_kl_coef' | 'begin_update', Kernel>;
 
-/** Bytes of gather_minibatch's seed uniform: MAX_POPULATION u32 seeds, 4 per vec4. */
-export const AGENT_SEEDS_BYTES = MAX_POPULATION * 4;
-
-const PPO_CONSTANTS = wgslConstants({ METRICS_BLOCK_FLOATS, AGENT_SEED_VEC4S: MAX_POPULATION / 4 });
+const PPO_CONSTANTS = wgslConstants({ METRICS_BLOCK_FLOATS });
 
 /** shaders/ppo.wgsl with everything it is loaded after, in order, over `distribution` (default categorical). */
 export function ppoSources(distribution: ActionDistribution = CATEGORICAL): readonly string[] {
-  return [COMMON_WGSL, randomWgsl, distribution.wgsl, agentParamsWgsl(), metricSlotsWgsl(), wgslIndexConstants('STAT', STATS), RECORD_CONSTANTS, PPO_CONSTANTS, ppoWgsl];
-}
-
-/**
- * gather_minibatch's `agentSeeds` uniform: agent a's seed at u32 a, copied from
- * `agents.params` (one queue submit of P copies, at creation: seeds never change
- * on the GPU). The caller destroys the buffer.
- */
-export function agentSeedsUniform(gpu: GpuContext, agents: Agents, label: string): GPUBuffer {
-  assertAgents(label, agents);
-  if (agents.count > MAX_POPULATION) throw new Error(`${label}: agents.count ${agents.count} exceeds MAX_POPULATION ${MAX_POPULATION}`);
-  const seeds = uniformBuffer(gpu, label, AGENT_SEEDS_BYTES);
-  const encoder = gpu.device.createCommandEncoder({ label: `${label}.copy` });
-  const seedOffset = agentParamOffset('seed');
-  for (let a = 0; a < agents.count; a++) encoder.copyBufferToBuffer(agents.params, a * AGENT_PARAMS_BYTES + seedOffset, seeds, 4 * a, 4);
-  gpu.device.queue.submit([encoder.finish()]);
-  return seeds;
+  return [COMMON_WGSL, randomWgsl, distribution.wgsl, agentParamsWgsl(), metricSlotsWgsl(), wgslIndexConstants('STAT', STATS), RECORD_CONSTANTS, PPO_CONSTANTS, AGENT_SEEDS_WGSL, ppoWgsl];
 }
 
 /** Options of `PpoUpdate.create` for a population; without them the update is one agent's, from the config. */
@@ -164,11 +145,8 @@ export class PpoUpdate implements Update {
     const holds = (name: string, buffer: GPUBuffer, floats: number, shape: string) => {
       if (buffer.size < P * floats * 4) throw new Error(`ppo: ${name} buffer ${buffer.label} holds ${buffer.size / 4} floats, needs [${P}]${shape} = ${P * floats}`);
     };
-    // One agent's optimizer steps its paramCount values; P agents' vectors sit paramStride apart
-    // (padding never has a gradient, so Adam leaves it at 0).
-    const optimized = (network: Mlp) => (P === 1 ? network.layout.paramCount : parameterStride(network.layout));
-    holds('policy.params', policy.params, optimized(policy), P === 1 ? '[paramCount]' : '[paramStride]');
-    holds('value.params', value.params, optimized(value), P === 1 ? '[paramCount]' : '[paramStride]');
+    holds('policy.params', policy.params, optimizedCount(policy.layout, P), P === 1 ? '[paramCount]' : '[paramStride]');
+    holds('value.params', value.params, optimizedCount(value.layout, P), P === 1 ? '[paramCount]' : '[paramStride]');
     holds('batch.obs', batch.obs, obsRows! * obsDim, '[obsRows][obsDim]');
     holds('batch.actions', batch.actions, batchSize * actionWords, '[batchSize][actionWords]');
     for (const name of ['logProbs', 'advantages', 'returns'] as const) holds(`batch.${name}`, batch[name], batchSize, '[batchSize]');
@@ -185,7 +163,7 @@ export class PpoUpdate implements Update {
       agents = agentsBuffer(gpu, 'ppo.agents', [{ seed, clip, valueClip, entCoef, targetKl, klTarget, klCoef, maxGradNorm, lr: config.lr, valueLr: config.valueLr }]);
       owned.push(agents.params);
     }
-    const agentSeeds = agentSeedsUniform(gpu, agents, 'ppo.agentSeeds');
+    const agentSeeds = agentSeedsUniform(gpu, 'ppo.agentSeeds', 'ppo', { agents });
     owned.push(agentSeeds);
     // One MinibatchArgs slot per (epoch, minibatch), slot epoch · minibatches + minibatch, chosen by dynamic offset.
     const slotValues = Array.from({ length: config.epochs * minibatches }, (_, k) => ({ epoch: Math.floor(k / minibatches), minibatch: k % minibatches }));
@@ -213,8 +191,7 @@ export class PpoUpdate implements Update {
           logits: batch.logits,
           mbObs,
           mbRecords,
-          // A uniform array: its binding size is the whole array, not reflection's element stride.
-          agentSeeds: { buffer: agentSeeds, size: AGENT_SEEDS_BYTES },
+          agentSeeds,
         },
         'gather',
       ),
@@ -246,8 +223,8 @@ export class PpoUpdate implements Update {
       clipGradNorm: config.maxGradNorm > 0,
       activeFlag: { buffer: batch.metrics, index: metricSlot('update_active'), stride: METRICS_BLOCK_FLOATS },
     });
-    const policyAdam = await Adam.create(gpu, { count: optimized(policy), ...adamOptions(rates.policy), label: 'ppo.policyAdam' });
-    const valueAdam = await Adam.create(gpu, { count: optimized(value), ...adamOptions(rates.value), label: 'ppo.valueAdam' });
+    const policyAdam = await Adam.create(gpu, { count: optimizedCount(policy.layout, P), ...adamOptions(rates.policy), label: 'ppo.policyAdam' });
+    const valueAdam = await Adam.create(gpu, { count: optimizedCount(value.layout, P), ...adamOptions(rates.value), label: 'ppo.valueAdam' });
 
     const reduce = await ReduceKernels.create(gpu);
     const epochRows = minibatches * B;

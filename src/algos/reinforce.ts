@@ -2,18 +2,18 @@
  * REINFORCE with a value baseline on the GPU (the seed's train_reinforce): one
  * full-batch policy-gradient step with Adam on −mean(logp·Â), then the value
  * fit (valueSteps full-batch Adam steps), recorded into the caller's pass.
- * Given `agents` (networks and batch over the same agents), the loss, its mean
- * and the value fit cover them all in the same dispatches.
+ * Given a population (networks and batch over the same agents), the loss, its
+ * mean, the policy step and the value fit cover them all in the same
+ * dispatches, each agent with its own learning rates.
  */
 import type { GpuContext } from '../gpu/device';
-import type { Mlp, MlpPass } from '../kernels/mlp';
+import { optimizedCount, type Mlp, type MlpPass } from '../kernels/mlp';
 import { Adam } from '../kernels/optim';
-import { AgentReduction, agentReduceKernels } from '../kernels/agentReduce';
-import type { Agents } from '../gpu/agents';
+import { Reduction, ReduceKernels } from '../kernels/reduce';
 import type { ResolvedConfig } from '../core/config';
 import { METRICS_BLOCK_FLOATS, metricSlot } from '../core/metrics';
 import { PolicyGradientLoss, ValueFit } from '../kernels/pg';
-import type { CheckpointPart, Update, UpdateBatch } from './update';
+import { populationOptions, type CheckpointPart, type Update, type UpdateBatch, type UpdatePopulation } from './update';
 
 /**
  * REINFORCE with a value baseline, recorded into the iteration's pass: one full-batch Adam step on
@@ -21,22 +21,26 @@ import type { CheckpointPart, Update, UpdateBatch } from './update';
  */
 export class ReinforceUpdate implements Update {
   private constructor(
-    private readonly config: ResolvedConfig,
+    /** Each agent's policy and value learning rates (before the schedule's fraction). */
+    private readonly rates: { policy: readonly number[]; value: readonly number[] },
     private readonly policy: Mlp,
     private readonly policyPass: MlpPass,
     private readonly loss: PolicyGradientLoss,
-    private readonly lossMean: AgentReduction,
+    private readonly lossMean: Reduction,
     private readonly policyAdam: Adam,
     private readonly valueFit: ValueFit,
   ) {}
 
   /**
    * Compiles the update's kernels and binds them to the networks and the batch; the config must be
-   * resolved. `agents`: a population (networks and batch over the same agents), default one agent.
+   * resolved. `population`: networks and batch over the same agents (lr and valueLr per agent),
+   * default one agent.
    */
-  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch, agents?: Agents): Promise<ReinforceUpdate> {
+  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch, population?: UpdatePopulation): Promise<ReinforceUpdate> {
     const { batchSize: rows, numActions } = config.derived;
-    const policyPass = policy.prepare({ rows, input: batch.obs, label: 'reinforce.policy' });
+    const { agents, lr, valueLr, obsRows } = populationOptions('reinforce', config, population);
+    const P = agents?.count ?? 1;
+    const policyPass = policy.prepare({ rows, input: batch.obs, inputRows: obsRows, label: 'reinforce.policy' });
     const [loss, policyAdam, valueFit, reduce] = await Promise.all([
       PolicyGradientLoss.create(gpu, {
         pass: policyPass,
@@ -48,11 +52,11 @@ export class ReinforceUpdate implements Update {
         agents,
         label: 'reinforce.loss',
       }),
-      Adam.create(gpu, { count: policy.layout.paramCount, lr: config.lr, label: 'reinforce.policyAdam' }),
-      ValueFit.create(gpu, { value, rows, batch, steps: config.valueSteps, lr: config.valueLr, agents, label: 'reinforce.valueFit' }),
-      agentReduceKernels(gpu),
+      Adam.create(gpu, { count: optimizedCount(policy.layout, P), lr, agents, label: 'reinforce.policyAdam' }),
+      ValueFit.create(gpu, { value, rows, batch, steps: config.valueSteps, lr: valueLr, inputRows: obsRows, agents, label: 'reinforce.valueFit' }),
+      ReduceKernels.create(gpu),
     ]);
-    const lossMean = AgentReduction.create(gpu, reduce, {
+    const lossMean = Reduction.create(gpu, reduce, {
       agents,
       input: loss.rowLoss,
       inputStride: rows,
@@ -63,7 +67,7 @@ export class ReinforceUpdate implements Update {
       outputStride: METRICS_BLOCK_FLOATS,
       label: 'reinforce.policyLoss',
     });
-    return new ReinforceUpdate(config, policy, policyPass, loss, lossMean, policyAdam, valueFit);
+    return new ReinforceUpdate({ policy: lr, value: valueLr }, policy, policyPass, loss, lossMean, policyAdam, valueFit);
   }
 
   get checkpointParts(): Record<string, CheckpointPart> {
@@ -72,8 +76,8 @@ export class ReinforceUpdate implements Update {
 
   /** Host-side writes queued before this iteration's submit. */
   prepareIteration(_iteration: number, learningRateFraction: number): void {
-    this.policyAdam.setLearningRate(this.config.lr * learningRateFraction);
-    this.valueFit.setLearningRate(this.config.valueLr * learningRateFraction);
+    this.policyAdam.setLearningRate(this.rates.policy.map((lr) => lr * learningRateFraction));
+    this.valueFit.setLearningRate(this.rates.value.map((lr) => lr * learningRateFraction));
   }
 
   /** Records the whole update (after the advantages exist). */

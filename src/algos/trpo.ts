@@ -10,10 +10,10 @@
  * timing): the gradient's forward is the one the FVP of solve and line search
  * is taken at.
  *
- * Populations: given `agents` (with networks and a batch over the same agents),
+ * Populations: given a population (networks and a batch over the same agents),
  * every dispatch covers them all, each agent with its own damping, maxKl and
- * acceptRatio (AgentParams). Without, a one-agent record is made from the
- * config, so a single run goes through the same kernels.
+ * acceptRatio (AgentParams) and value learning rate. Without, a one-agent record
+ * is made from the config, so a single run goes through the same kernels.
  */
 import type { GpuContext } from '../gpu/device';
 import { storageBuffer } from '../gpu/buffers';
@@ -23,7 +23,7 @@ import { ConjugateGradient } from '../kernels/cg';
 import { LineSearch } from '../kernels/linesearch';
 import type { ResolvedConfig } from '../core/config';
 import { PolicyGradientLoss, ValueFit } from '../kernels/pg';
-import type { CheckpointPart, Update, UpdateBatch } from './update';
+import { populationOptions, type CheckpointPart, type Update, type UpdateBatch, type UpdatePopulation } from './update';
 import { agentsBuffer, type Agents } from '../gpu/agents';
 
 /**
@@ -32,7 +32,8 @@ import { agentsBuffer, type Agents } from '../gpu/agents';
  */
 export class TrpoUpdate implements Update {
   private constructor(
-    private readonly config: ResolvedConfig,
+    /** Each agent's value learning rate (before the schedule's fraction). */
+    private readonly valueRates: readonly number[],
     /** −g: the policy pass's gradient buffer and the CG right-hand side. */
     private readonly negGradient: GPUBuffer,
     /** The policy at θ on the batch: the gradient's forward and backward, and the activations the FVP is taken at. */
@@ -49,23 +50,25 @@ export class TrpoUpdate implements Update {
 
   /**
    * Compiles the update's kernels and binds them to the networks and the batch; the config must be
-   * resolved. `agents`: a population (networks and batch over the same agents; damping, maxKl and
-   * acceptRatio per agent), default one agent from the config.
+   * resolved. `population`: networks and batch over the same agents (damping, maxKl, acceptRatio
+   * and valueLr per agent), default one agent from the config.
    */
-  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch, agents?: Agents): Promise<TrpoUpdate> {
+  static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch, population?: UpdatePopulation): Promise<TrpoUpdate> {
     const { batchSize: rows, numActions } = config.derived;
     const paramCount = policy.layout.paramCount;
+    const { agents, valueLr, obsRows } = populationOptions('trpo', config, population);
     const P = agents?.count ?? 1;
     const ownedAgents = agents ? null : agentsBuffer(gpu, 'trpo.agents', [{ damping: config.damping, maxKl: config.maxKl, acceptRatio: config.acceptRatio }]);
-    const population = agents ?? ownedAgents!;
+    // The records the FVP and the line search read damping, maxKl and acceptRatio from.
+    const agentRecords = agents ?? ownedAgents!;
     // One minibatch is the whole batch here, so 'minibatch' normalisation is the batch's.
     const normalizeAdvantages = config.advantageNorm !== 'none';
     const negGradient = storageBuffer(gpu, 'trpo.negGradient', P * parameterVectorBytes(policy.layout));
-    const policyPass = policy.prepare({ rows, input: batch.obs, grads: negGradient, label: 'trpo.policy' });
+    const policyPass = policy.prepare({ rows, input: batch.obs, inputRows: obsRows, grads: negGradient, label: 'trpo.policy' });
     const [surrogate, fvp, valueFit] = await Promise.all([
       PolicyGradientLoss.create(gpu, { pass: policyPass, batch, numActions, normalizeAdvantages, ratioWeighted: true, agents, label: 'trpo.surrogate' }),
-      FisherVectorProduct.create(gpu, { pass: policyPass, agents: population, label: 'trpo.fvp' }),
-      ValueFit.create(gpu, { value, rows, batch, steps: config.valueSteps, lr: config.valueLr, agents, label: 'trpo.valueFit' }),
+      FisherVectorProduct.create(gpu, { pass: policyPass, agents: agentRecords, label: 'trpo.fvp' }),
+      ValueFit.create(gpu, { value, rows, batch, steps: config.valueSteps, lr: valueLr, inputRows: obsRows, agents, label: 'trpo.valueFit' }),
     ]);
     const cg = await ConjugateGradient.create(gpu, {
       count: paramCount,
@@ -80,6 +83,7 @@ export class TrpoUpdate implements Update {
     const lineSearch = await LineSearch.create(gpu, {
       policy,
       rows,
+      inputRows: obsRows,
       batch: {
         obs: batch.obs,
         actions: batch.actions,
@@ -93,12 +97,12 @@ export class TrpoUpdate implements Update {
       negGradient,
       cgResidual: { buffer: cg.state, index: cg.stateIndex('residual'), stride: cg.stateStride },
       backtracks: config.backtracks,
-      agents: population,
+      agents: agentRecords,
       klCheck: config.lineSearchKlCheck,
       normalizeAdvantages,
       label: 'trpo.lineSearch',
     });
-    return new TrpoUpdate(config, negGradient, policyPass, surrogate, fvp, cg, stepDirectionProduct, lineSearch, valueFit, ownedAgents);
+    return new TrpoUpdate(valueLr, negGradient, policyPass, surrogate, fvp, cg, stepDirectionProduct, lineSearch, valueFit, ownedAgents);
   }
 
   /** The value fit's Adam (TRPO steps the policy without an optimizer). */
@@ -108,7 +112,7 @@ export class TrpoUpdate implements Update {
 
   /** Host-side writes queued before this iteration's submit. */
   prepareIteration(_iteration: number, learningRateFraction: number): void {
-    this.valueFit.setLearningRate(this.config.valueLr * learningRateFraction);
+    this.valueFit.setLearningRate(this.valueRates.map((lr) => lr * learningRateFraction));
   }
 
   /** Records the whole update (after the advantages exist). */

@@ -5,9 +5,40 @@
  * checkpoints), and the release of every GPU buffer it created.
  */
 import type { FullBatch } from '../kernels/pg';
+import type { Agents } from '../gpu/agents';
+import type { ResolvedConfig } from '../core/config';
 
 /** Inputs an update reads: the rollout's samples and the advantage phase's outputs (one layout for every algorithm). */
 export type UpdateBatch = FullBatch;
+
+/**
+ * A population's update: the agents' records and configs (agent k's at k) and the rows
+ * between agents' blocks of the batch's observations.
+ */
+export interface UpdatePopulation {
+  agents: Agents;
+  configs: readonly ResolvedConfig[];
+  obsRows: number;
+}
+
+/**
+ * What an update takes from `population`, checked before any GPU work: the
+ * agents, each agent's learning rates (before the schedule's fraction) and the
+ * rows of each agent's block of batch.obs. Without a population: no agents (the
+ * kernels make a one-agent record), the config's rates, and batchSize rows.
+ */
+export function populationOptions(
+  algo: string,
+  config: ResolvedConfig,
+  population?: UpdatePopulation,
+): { agents?: Agents; lr: readonly number[]; valueLr: readonly number[]; obsRows: number } {
+  const { batchSize } = config.derived;
+  if (!population) return { lr: [config.lr], valueLr: [config.valueLr], obsRows: batchSize };
+  const { agents, configs, obsRows } = population;
+  if (configs.length !== agents.count) throw new Error(`${algo}: population.configs lists ${configs.length} agents, agents.count is ${agents.count}`);
+  if (!Number.isInteger(obsRows) || obsRows < batchSize) throw new Error(`${algo}: population.obsRows must be an integer ≥ batchSize ${batchSize}, got ${obsRows}`);
+  return { agents, lr: configs.map((c) => c.lr), valueLr: configs.map((c) => c.valueLr), obsRows };
+}
 
 /** Optimizer state saved in a checkpoint as one array per part (Adam: m, v, control). */
 export interface CheckpointPart {

@@ -10,11 +10,7 @@ import trigWgsl from '../../shaders/trig.wgsl?raw';
 import autoResetWgsl from '../../shaders/auto_reset.wgsl?raw';
 import { wgslConstants } from '../gpu/wgsl';
 import type { WgslPart } from '../gpu/kernel';
-import { assertAgents, type Agents } from '../gpu/agents';
-import { AGENT_PARAMS_BYTES, agentParamOffset } from '../core/agentParams';
-import { MAX_POPULATION } from '../core/population';
 import type { EnvSpec } from '../core/envSpecs';
-import type { GpuContext } from '../gpu/device';
 
 export type { ActionSpec, BoxActions, DiscreteActions, EnvSpec } from '../core/envSpecs';
 import type { ActionSpec } from '../core/envSpecs';
@@ -63,34 +59,6 @@ export function envSources(env: EnvDefinition): WgslPart[] {
   const { id, obsDim, stateDim, action } = env.spec;
   const label = env.source ? `${env.source} (env ${id})` : `env ${id}`;
   const types = `alias EnvState = ${wgslRowType(stateDim)};\nalias EnvObs = ${wgslRowType(obsDim)};\n` + envActionWgsl(action);
-  const constants = wgslConstants({ ENV_STATE_DIM: stateDim, ENV_OBS_DIM: obsDim, AGENT_SEED_ROWS: MAX_POPULATION / 4 });
+  const constants = wgslConstants({ ENV_STATE_DIM: stateDim, ENV_OBS_DIM: obsDim });
   return [randomWgsl, trigWgsl, constants, types, autoResetWgsl, { label, code: env.wgsl }];
-}
-
-/** Bytes of auto_reset.wgsl's AgentSeeds uniform: one u32 per agent of the largest population. */
-export const AGENT_SEEDS_BYTES = MAX_POPULATION * 4;
-
-/**
- * The AgentSeeds uniform of an env family (auto_reset.wgsl): agent a's seed at
- * u32 a. From `agents`, each record's seed is copied on the GPU (submitted now;
- * agents.params needs COPY_SRC usage, as agentsBuffer's has); else the one agent's
- * `seed` is written. `where` names the caller in errors.
- */
-export function agentSeedsUniform(gpu: GpuContext, label: string, where: string, source: { agents: Agents } | { seed: number }): GPUBuffer {
-  if ('agents' in source) {
-    const { agents } = source;
-    assertAgents(where, agents);
-    if (agents.count > MAX_POPULATION) throw new Error(`${where}: agents.count = ${agents.count} is out of range (an integer in 1..${MAX_POPULATION})`);
-    if (!(agents.params.usage & GPUBufferUsage.COPY_SRC)) throw new Error(`${where}: agents.params (${agents.params.label}) needs COPY_SRC usage, to copy the seeds from`);
-  }
-  const buffer = gpu.device.createBuffer({ label, size: AGENT_SEEDS_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  if ('seed' in source) {
-    gpu.device.queue.writeBuffer(buffer, 0, new Uint32Array([source.seed]));
-    return buffer;
-  }
-  const encoder = gpu.device.createCommandEncoder({ label: `${label}.copy` });
-  const seedAt = agentParamOffset('seed');
-  for (let a = 0; a < source.agents.count; a++) encoder.copyBufferToBuffer(source.agents.params, a * AGENT_PARAMS_BYTES + seedAt, buffer, 4 * a, 4);
-  gpu.device.queue.submit([encoder.finish()]);
-  return buffer;
 }

@@ -17,8 +17,8 @@ import { ShaderFamily, type Kernel, type WgslPart, recordChecked } from '../gpu/
 import { storageBuffer, uniformBuffer, readFloat32, submitPass } from '../gpu/buffers';
 import { GpuArray } from '../gpu/array';
 import { COMMON_WGSL } from '../gpu/wgsl';
-import { agentSeedsUniform, envSources, type EnvDefinition, type EnvSpec } from './env';
-import type { Agents } from '../gpu/agents';
+import { envSources, type EnvDefinition, type EnvSpec } from './env';
+import { AGENT_SEEDS_WGSL, agentSeedsUniform, type Agents } from '../gpu/agents';
 import { envDefinition, checkUserEnv, registerEnv, type UserEnv } from './registry';
 import { CARTPOLE } from './cartpole';
 
@@ -46,7 +46,7 @@ export interface VecEnvOptions {
 export interface VecEnvBuffers {
   /** VecEnvArgs: numEnvs, maxEpisodeSteps. */
   vecEnv: GPUBuffer;
-  /** AgentSeeds (uniform, shaders/auto_reset.wgsl): each agent's seed. */
+  /** AgentSeeds (uniform, shaders/agent_seeds.wgsl): each agent's seed. */
   agentSeeds: GPUBuffer;
   /** The env's EnvParams. */
   envParams: GPUBuffer;
@@ -120,7 +120,7 @@ function kindOf(value: unknown): string {
 }
 
 function vecEnvSources(env: EnvDefinition): WgslPart[] {
-  return [COMMON_WGSL, ...envSources(env), vecEnvWgsl];
+  return [COMMON_WGSL, ...envSources(env), AGENT_SEEDS_WGSL, vecEnvWgsl];
 }
 
 function checkInteger(where: string, field: string, value: number, lo: number, hi: number): void {

@@ -14,7 +14,7 @@ import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { GpuArray, assertArraysAlive, bufferArg, type ArgSpec, type BufferArg } from '../gpu/array';
-import { AgentReduction, agentReduceKernels, type AgentReduceKernels } from './agentReduce';
+import { Reduction, ReduceKernels } from './reduce';
 import { COMMON_WGSL } from '../gpu/wgsl';
 import { assertAgents, type Agents } from '../gpu/agents';
 
@@ -94,16 +94,16 @@ export class ConjugateGradient {
   readonly arrays: Readonly<Record<'solution' | 'residual' | 'direction' | 'operatorDirection', GpuArray<'f32'>>>;
 
   private readonly groups: Record<'init' | 'begin' | 'solution' | 'direction' | 'advance', GPUBindGroup>;
-  private readonly initialResidual: AgentReduction;
-  private readonly pAp: AgentReduction;
-  private readonly newResidual: AgentReduction;
+  private readonly initialResidual: Reduction;
+  private readonly pAp: Reduction;
+  private readonly newResidual: Reduction;
   private readonly args: GPUBuffer;
   private readonly kernels: CgKernels['kernels'];
 
   private constructor(
     gpu: GpuContext,
     compiled: CgKernels,
-    reduce: AgentReduceKernels,
+    reduce: ReduceKernels,
     readonly options: Readonly<ConjugateGradientOptions> & { label: string; residualTol: number },
   ) {
     const { count, label } = options;
@@ -140,11 +140,12 @@ export class ConjugateGradient {
     };
     const slot = (field: string) => this.stateView.offsetOf(field) / 4;
     const dot = (a: GPUBuffer, b: GPUBuffer, field: string) =>
-      AgentReduction.create(gpu, reduce, {
+      Reduction.create(gpu, reduce, {
         agents: options.agents,
         input: a,
         inputB: b,
         inputStride: this.stride,
+        inputBStride: this.stride,
         count,
         op: 'dot',
         output: state,
@@ -172,7 +173,7 @@ export class ConjugateGradient {
     if ('usage' in b && b.size < need * 4) {
       throw new Error(`${label}: rhs buffer ${b.label} holds ${b.size / 4} floats, needs ${need}${agents === 1 ? '' : ` ([${agents}][${cgVectorStride(count)}])`}`);
     }
-    const [compiled, reduce] = await Promise.all([cgKernels(gpu), agentReduceKernels(gpu)]);
+    const [compiled, reduce] = await Promise.all([cgKernels(gpu), ReduceKernels.create(gpu)]);
     return new ConjugateGradient(gpu, compiled, reduce, { ...options, label, residualTol });
   }
 

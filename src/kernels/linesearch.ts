@@ -25,7 +25,7 @@ import { agentParamsWgsl } from '../core/agentParams';
 import { agentsBuffer, assertAgents, type Agents } from '../gpu/agents';
 import type { Mlp, MlpPass } from './mlp';
 import { parameterVectorBytes } from './fvp';
-import { AgentReduction, agentReduceKernels } from './agentReduce';
+import { Reduction, ReduceKernels } from './reduce';
 import { COMMON_WGSL, wgslConstants } from '../gpu/wgsl';
 import { UniformSlots } from '../gpu/slots';
 import { CATEGORICAL, distributionOf, type ActionDistribution } from './distribution';
@@ -51,6 +51,8 @@ export interface LineSearchOptions {
   policy: Mlp;
   rows: number;
   batch: LineSearchBatch;
+  /** Rows of each agent's block of batch.obs (default rows): the candidate pass reads the first rows of each. */
+  inputRows?: number;
   /** x, the CG solution of F x = −g. */
   stepDirection: GPUBuffer;
   /** F x, recorded by the caller before encode. */
@@ -116,8 +118,8 @@ export class LineSearch {
     private readonly groups: Record<'stepScale' | 'materialise' | 'terms' | 'select' | 'apply', GPUBindGroup>,
     private readonly candidateSlots: UniformSlots,
     private readonly candidatePass: MlpPass,
-    private readonly stepDots: AgentReduction[],
-    private readonly candidateMeans: AgentReduction[][],
+    private readonly stepDots: Reduction[],
+    private readonly candidateMeans: Reduction[][],
     private readonly options: LineSearchOptions,
     /** Agents covered by every dispatch. */
     readonly agentCount: number,
@@ -150,7 +152,7 @@ export class LineSearch {
     const distribution = distributionOf(layout);
     distribution.checkParamsPerRow(layout.distParamsPerRow, label);
 
-    const [{ family, kernels }, reduce] = await Promise.all([lineSearchKernels(gpu, distribution), agentReduceKernels(gpu)]);
+    const [{ family, kernels }, reduce] = await Promise.all([lineSearchKernels(gpu, distribution), ReduceKernels.create(gpu)]);
     const stateView = family.struct('StepState');
     const stateStride = stateView.size / 4;
     const state = storageBuffer(gpu, `${label}.state`, Math.max(stateView.paddedSize, P * stateView.size));
@@ -161,7 +163,7 @@ export class LineSearch {
     const candidate = storageBuffer(gpu, `${label}.candidate`, P * paramStride * 4);
     const ownedAgents = options.agents ? null : agentsBuffer(gpu, `${label}.agents`, [{ maxKl: options.maxKl, acceptRatio: options.acceptRatio }]);
     const agents = options.agents ?? ownedAgents!;
-    const candidatePass = policy.prepare({ rows, input: batch.obs, params: candidate, label: `${label}.candidatePolicy` });
+    const candidatePass = policy.prepare({ rows, input: batch.obs, inputRows: options.inputRows, params: candidate, label: `${label}.candidatePolicy` });
 
     const args = uniformBuffer(
       gpu,
@@ -212,11 +214,12 @@ export class LineSearch {
 
     const slot = (field: string) => stateView.offsetOf(field) / 4;
     const stepDot = (input: GPUBuffer, inputB: GPUBuffer, field: string) =>
-      AgentReduction.create(gpu, reduce, {
+      Reduction.create(gpu, reduce, {
         agents: options.agents,
         input,
         inputB,
         inputStride: paramStride,
+        inputBStride: paramStride,
         count: paramCount,
         op: 'dot',
         output: state,
@@ -227,7 +230,7 @@ export class LineSearch {
     const stepDots = [stepDot(x, options.stepDirectionProduct, 'stepCurvature'), stepDot(options.negGradient, x, 'negGradDotStep')];
     const candidateMeans = Array.from({ length: slots }, (_, s) =>
       [0, 1].map((term) =>
-        AgentReduction.create(gpu, reduce, {
+        Reduction.create(gpu, reduce, {
           agents: options.agents,
           input: rowTerms,
           inputStride: 2 * rows,

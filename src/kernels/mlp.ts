@@ -114,6 +114,15 @@ export function parameterStride(layout: MlpLayout): number {
   return parameterVectorBytes(layout) / 4;
 }
 
+/**
+ * Floats an optimizer steps per agent of `agents` networks of `layout`: paramCount
+ * for one agent (a single run's vector), parameterStride for more (the padding
+ * never gets a gradient, so Adam leaves it at 0).
+ */
+export function optimizedCount(layout: MlpLayout, agents: number): number {
+  return agents === 1 ? layout.paramCount : parameterStride(layout);
+}
+
 /** Whether W's rows start on 16-byte boundaries, so the vec4 weight path applies. */
 function isAligned(layer: DenseLayer): boolean {
   return layer.weightOffset % 4 === 0 && layer.inDim % 4 === 0;

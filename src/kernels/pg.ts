@@ -8,17 +8,17 @@
  * batch's buffers, the pass's buffers and rowLoss are agent-major, agent a's
  * block a single run's ([agents][rows]...), and agent a normalises its
  * advantages with, and writes its losses to, its own metrics block
- * (a · METRICS_BLOCK_FLOATS). The kernels read no AgentParams field, so only
- * agents.count is used.
+ * (a · METRICS_BLOCK_FLOATS). The kernels read no AgentParams field; the
+ * value fit's Adam steps each agent with its own learning rate.
  */
 import randomWgsl from '../../shaders/random.wgsl?raw';
 import pgWgsl from '../../shaders/pg.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
-import type { Mlp, MlpPass } from './mlp';
+import { optimizedCount, type Mlp, type MlpPass } from './mlp';
 import { Adam } from './optim';
-import { AgentReduction, agentReduceKernels } from './agentReduce';
+import { Reduction, ReduceKernels } from './reduce';
 import { METRICS_BLOCK_FLOATS, metricSlot, metricSlotsWgsl } from '../core/metrics';
 import { COMMON_WGSL, wgslConstants } from '../gpu/wgsl';
 import { assertAgents, type Agents } from '../gpu/agents';
@@ -150,7 +150,10 @@ export interface ValueFitOptions {
   batch: FullBatch;
   /** Full-batch Adam steps per iteration. */
   steps: number;
-  lr: number;
+  /** The value Adam's learning rate: one for every agent, or one per agent. */
+  lr: number | readonly number[];
+  /** Rows of each agent's block of batch.obs (default rows): the value pass reads the first rows of each. */
+  inputRows?: number;
   /** A population: the value network and the batch hold agents.count blocks. Default one agent. */
   agents?: Agents;
   label: string;
@@ -163,7 +166,7 @@ export class ValueFit {
     private readonly pass: MlpPass,
     private readonly kernel: Kernel,
     private readonly bindGroup: GPUBindGroup,
-    private readonly lossMean: AgentReduction,
+    private readonly lossMean: Reduction,
     private readonly steps: number,
     private readonly agentCount: number,
     readonly adam: Adam,
@@ -178,14 +181,14 @@ export class ValueFit {
     const P = agentCountOf(label, options.agents);
     const [kernels, reduce, adam] = await Promise.all([
       pgKernels(gpu),
-      agentReduceKernels(gpu),
-      Adam.create(gpu, { count: value.layout.paramCount, lr: options.lr, label: `${label}.adam` }),
+      ReduceKernels.create(gpu),
+      Adam.create(gpu, { count: optimizedCount(value.layout, P), lr: options.lr, agents: options.agents, label: `${label}.adam` }),
     ]);
-    const pass = value.prepare({ rows, input: batch.obs, label: `${label}.value` });
+    const pass = value.prepare({ rows, input: batch.obs, inputRows: options.inputRows, label: `${label}.value` });
     const args = uniformBuffer(gpu, `${label}.args`, kernels.args.pack({ rows, numActions: 1, normalizeAdvantages: 0, ratioWeighted: 0 }));
     const rowLoss = storageBuffer(gpu, `${label}.rowLoss`, P * rows * 4);
     const bindGroup = kernels.valueGradient.bind({ args, values: pass.output, returns: batch.returns, gradOutput: pass.gradOutput, rowLoss }, label);
-    const lossMean = AgentReduction.create(gpu, reduce, {
+    const lossMean = Reduction.create(gpu, reduce, {
       agents: options.agents,
       input: rowLoss,
       inputStride: rows,
@@ -199,8 +202,8 @@ export class ValueFit {
     return new ValueFit(value, pass, kernels.valueGradient, bindGroup, lossMean, steps, P, adam, [args, rowLoss]);
   }
 
-  /** Queues the value Adam's learning rate (takes effect for steps submitted after it). */
-  setLearningRate(lr: number): void {
+  /** Queues the value Adam's learning rate, one for every agent or one per agent (takes effect for steps submitted after it). */
+  setLearningRate(lr: number | readonly number[]): void {
     this.adam.setLearningRate(lr);
   }
 

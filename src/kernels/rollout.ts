@@ -18,8 +18,8 @@ import { ShaderFamily, type Kernel, type StructView, type WgslPart, recordChecke
 import { storageBuffer, uniformBuffer, submitPass } from '../gpu/buffers';
 import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL, wgslIndexConstants } from '../gpu/wgsl';
-import { agentSeedsUniform, envSources, type EnvDefinition } from '../envs/env';
-import type { Agents } from '../gpu/agents';
+import { envSources, type EnvDefinition } from '../envs/env';
+import { AGENT_SEEDS_WGSL, agentSeedsUniform, type Agents } from '../gpu/agents';
 import type { MlpLayout } from '../nn/mlp';
 import { CATEGORICAL, GAUSSIAN } from './distribution';
 import type { ActionSpec } from '../core/envSpecs';
@@ -162,7 +162,7 @@ fn rollout_clip_action(a: EnvAction) -> EnvAction {
 /** The rollout family for one env: common.wgsl, the env's sources, its distribution, the SLOT_* constants and action conversion, rollout.wgsl. */
 export function rolloutSources(env: EnvDefinition): WgslPart[] {
   const distribution = env.spec.action.kind === 'discrete' ? CATEGORICAL : GAUSSIAN;
-  return [COMMON_WGSL, ...envSources(env), distribution.wgsl, wgslIndexConstants('SLOT', ENV_SLOTS), actionConversionWgsl(env.spec.action), rolloutWgsl];
+  return [COMMON_WGSL, ...envSources(env), AGENT_SEEDS_WGSL, distribution.wgsl, wgslIndexConstants('SLOT', ENV_SLOTS), actionConversionWgsl(env.spec.action), rolloutWgsl];
 }
 
 /** Distribution parameters per row the env's policy outputs: the number of actions, or 2 per box component (means, log-stds). */
