@@ -8,7 +8,11 @@ import { requestGpu } from '../src/gpu/device';
 import { MAX_POPULATION } from '../src/core/population';
 import { parseBenchArgs } from '../bench/lib/options';
 import { runCase } from '../bench/lib/cases';
-import { QUICK_POPULATION_SIZES } from '../bench/lib/populationCase';
+import { QUICK_POPULATION_SIZES, largestPopulation } from '../bench/lib/populationCase';
+import { resolveConfig } from '../src/core/config';
+import { populationLimits } from '../src/train/trainer';
+import { withinLimits } from '../src/train/limits';
+import { testGpu } from './helpers';
 import { consoleLines } from '../bench/lib/format';
 
 const TINY = ['--preset', 'seed', '--envs', '4', '--steps-per-iter', '32', '--minibatch', '16', '--epochs', '1'];
@@ -73,9 +77,27 @@ describe('population case', () => {
     expect(record.error).toBeUndefined();
     expect(record.points).toHaveLength(1);
     expect(record.points[0]).toMatchObject({ population: MAX_POPULATION, num_envs: 16384 });
-    expect(record.points[0].skipped).toMatch(/^over the adapter's limits: --/);
+    expect(record.points[0].skipped).toMatch(/^over the adapter's limits: --.* \(at most \d+ agents of these shapes fit\)$/);
     expect(record.points[0].sps).toBeUndefined();
     expect(record.notes?.some((n) => n.startsWith(`ppo fast P=${MAX_POPULATION} skipped: over the adapter's limits`))).toBe(true);
     expect(record.headline).toBeNull();
+  });
+
+  it('largestPopulation: the most agents whose per-agent blocks fit the limits, as the trainer checks them', async () => {
+    const gpu = await testGpu();
+    const config = resolveConfig({ preset: 'seed' });
+    const most = largestPopulation(config, gpu.limits);
+    expect(most).toBeGreaterThanOrEqual(1);
+    if (most < MAX_POPULATION) {
+      expect(withinLimits(config, populationLimits(gpu.limits, most))).toBe(true);
+      expect(withinLimits(config, populationLimits(gpu.limits, most + 1))).toBe(false);
+    }
+    // 16 MiB bindings hold 1/8 of what 128 MiB ones do, give or take the rounding of whole blocks.
+    // The seed preset's largest per-agent buffer is a 10 000-row activation of 64 floats (2.44 MiB):
+    // 128 MiB bindings hold 52 agents, 16 MiB ones 6 (other limits as large as the adapter's).
+    const limits = (binding: number) => ({ maxBufferSize: gpu.limits.maxBufferSize, maxStorageBufferBindingSize: binding, minUniformBufferOffsetAlignment: gpu.limits.minUniformBufferOffsetAlignment });
+    expect(largestPopulation(config, limits(128 << 20))).toBe(Math.floor((128 << 20) / (10_000 * 64 * 4)));
+    expect(largestPopulation(config, limits(16 << 20))).toBe(Math.floor((16 << 20) / (10_000 * 64 * 4)));
+    expect(largestPopulation(config, limits(1024))).toBe(0);
   });
 });

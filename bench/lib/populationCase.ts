@@ -11,9 +11,10 @@
  * iterations would outlast the point's time budget is skipped with the reason
  * in its point and in the record's notes.
  */
-import { ConfigError, resolveConfig } from '../../src/core/config';
-import { resolvePopulation } from '../../src/core/population';
-import { makePopulationTrainer, type PopulationTrainer } from '../../src/train/trainer';
+import { ConfigError, resolveConfig, type ResolvedConfig } from '../../src/core/config';
+import { MAX_POPULATION, resolvePopulation } from '../../src/core/population';
+import { makePopulationTrainer, populationLimits, type PopulationTrainer } from '../../src/train/trainer';
+import { withinLimits, type DeviceLimits } from '../../src/train/limits';
 import { recordDispatches } from './profile';
 import { invocationsOf, readiness } from './readiness';
 import { cpuNow, median } from './timing';
@@ -43,6 +44,17 @@ interface Measured {
 function estimateSeconds(measured: readonly Measured[], population: number): number | null {
   const below = measured.filter((m) => m.population <= population).sort((a, b) => b.population - a.population)[0];
   return below ? (below.iterationSeconds * population) / below.population : null;
+}
+
+/** The most agents of `config`'s shapes whose buffers `limits` hold (0: not even one), as the trainer checks them. */
+export function largestPopulation(config: ResolvedConfig, limits: DeviceLimits): number {
+  let [fits, over] = [0, MAX_POPULATION + 1];
+  while (over - fits > 1) {
+    const mid = (fits + over) >> 1;
+    if (withinLimits(config, populationLimits(limits, mid))) fits = mid;
+    else over = mid;
+  }
+  return fits;
 }
 
 /** Times `trainer` (then releases it) and describes the point. */
@@ -120,7 +132,7 @@ export const populationCase: BenchCase = {
           trainer = await makePopulationTrainer(ctx.gpu, resolvePopulation(base, new Map(), P).agents);
         } catch (error) {
           // The adapter's limits (checked before any GPU work), or an algorithm without populations yet.
-          if (error instanceof ConfigError) skip(`over the adapter's limits: ${error.message}`);
+          if (error instanceof ConfigError) skip(`over the adapter's limits: ${error.message} (at most ${largestPopulation(single, ctx.gpu.limits)} agents of these shapes fit)`);
           else if (P > 1) skip(`the trainer refused it: ${(error as Error).message}`);
           else throw error;
           continue;
