@@ -77,7 +77,7 @@ describe('population case', () => {
     expect(record.error).toBeUndefined();
     expect(record.points).toHaveLength(1);
     expect(record.points[0]).toMatchObject({ population: MAX_POPULATION, num_envs: 16384 });
-    expect(record.points[0].skipped).toMatch(/^over the adapter's limits: --.* \(at most \d+ agents of these shapes fit\)$/);
+    expect(record.points[0].skipped).toMatch(/^over the adapter's limits: --.* \(each agent's share of the limit; at most \d+ agents of these shapes fit\)$/);
     expect(record.points[0].sps).toBeUndefined();
     expect(record.notes?.some((n) => n.startsWith(`ppo fast P=${MAX_POPULATION} skipped: over the adapter's limits`))).toBe(true);
     expect(record.headline).toBeNull();

@@ -94,6 +94,7 @@ async function measurePopulation(ctx: CaseContext, name: string, trainer: Popula
       dispatches: trainer.dispatchesPerIteration,
       invocations_per_iter: recorded.reduce((n, d) => n + invocationsOf(d), 0),
       median_invocations: r.median_invocations,
+      max_invocations: r.max_invocations,
       below_4096: r.below_4096,
     };
   } finally {
@@ -132,7 +133,8 @@ export const populationCase: BenchCase = {
           trainer = await makePopulationTrainer(ctx.gpu, resolvePopulation(base, new Map(), P).agents);
         } catch (error) {
           // The adapter's limits (checked before any GPU work), or an algorithm without populations yet.
-          if (error instanceof ConfigError) skip(`over the adapter's limits: ${error.message} (at most ${largestPopulation(single, ctx.gpu.limits)} agents of these shapes fit)`);
+          // The trainer's message measures each agent's share of the limits (the limit over P).
+          if (error instanceof ConfigError) skip(`over the adapter's limits: ${error.message} (each agent's share of the limit; at most ${largestPopulation(single, ctx.gpu.limits)} agents of these shapes fit)`);
           else if (P > 1) skip(`the trainer refused it: ${(error as Error).message}`);
           else throw error;
           continue;
@@ -154,7 +156,7 @@ export const populationCase: BenchCase = {
       notes: [
         'agents differ only in their seeds (seed + k); shapes are the preset’s (with any training flags)',
         'speedup: sps over that of the latest P = 1 point of the same preset before it (so --population 1,64,1,64 gives alternating pairs)',
-        'dispatches: per iteration, each covering all P agents (workgroup z is the agent); invocations_per_iter, median_invocations and below_4096: launched invocations (workgroups × size) of one recorded iteration (bench/lib/readiness.ts)',
+        'dispatches: per iteration, each covering all P agents (workgroup z is the agent); invocations_per_iter, median_invocations, max_invocations and below_4096: launched invocations (workgroups × size) of one recorded iteration (bench/lib/readiness.ts)',
         ...notes,
       ],
     };
