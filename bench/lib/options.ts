@@ -83,7 +83,8 @@ bench/out/ (ignored by git) and appends a markdown table to bench/out/runs.md.
   --iters N             timed repetitions per measurement (training cases: iterations)
   --env-counts a,b      env counts for env and rollout (default 1024 … 262144)
   --batches a,b         batch sizes for mlp (default 1024 … 65536)
-  --population a,b      agents per population for the population case (default 1,4,16,64,256; --quick 1,4,16)
+  --population a,b      agents per population for the population case (default 1,4,16,64,256; --quick 1,4,16;
+                        a P estimated over 10 min, 1 min in --quick, is skipped unless --iters is given)
   --algo NAME           the population case's algorithm (default ppo; only with --cases population)
   --toggles a,b         Dawn toggles for both runners, e.g. disable_robustness
   --variant NAME        MLP kernel shape or parameter-gradient reduction instead of the adapter's default: ${VARIANTS.join(', ')}

@@ -30,7 +30,8 @@ export const QUICK_POPULATION_SIZES = [1, 4, 16] as const;
 /**
  * Time budgets of one point, in wall seconds: the timed iterations stop at
  * about `timed` (at least one), and a P whose warm-up plus one iteration is
- * estimated above `point` (from the previous point's seconds per agent) is skipped.
+ * estimated above `point` (from the nearest smaller P measured) is skipped,
+ * unless --iters fixes the iterations.
  */
 export const POPULATION_BUDGET = { timed: 120, point: 600 } as const;
 export const QUICK_POPULATION_BUDGET = { timed: 20, point: 60 } as const;
@@ -128,9 +129,10 @@ export const populationCase: BenchCase = {
           skip(`warm-up and one iteration estimated at ${Math.round(2 * estimate)} s, over the ${budget.point} s budget per point`);
           continue;
         }
+        const agents = resolvePopulation(base, new Map(), P).agents;
         let trainer: PopulationTrainer;
         try {
-          trainer = await makePopulationTrainer(ctx.gpu, resolvePopulation(base, new Map(), P).agents);
+          trainer = await makePopulationTrainer(ctx.gpu, agents);
         } catch (error) {
           // The adapter's limits (checked before any GPU work), or an algorithm without populations yet.
           // The trainer's message measures each agent's share of the limits (the limit over P).
