@@ -7,10 +7,11 @@ import { describeAdapter, type GpuContext } from '../../src/gpu/device';
 import type { BenchOptions, RunnerName } from './options';
 import { KERNEL_CASES } from './kernelCases';
 import { TRAINING_CASES } from './trainingCases';
+import { populationCase } from './populationCase';
 import type { BenchCase, BenchRecord, CaseOutcome, Point } from './types';
 import { applyVariant } from './variants';
 
-export const CASES: readonly BenchCase[] = [...KERNEL_CASES, ...TRAINING_CASES];
+export const CASES: readonly BenchCase[] = [...KERNEL_CASES, ...TRAINING_CASES, populationCase];
 
 export function findCase(name: string): BenchCase {
   const found = CASES.find((c) => c.name === name);

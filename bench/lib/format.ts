@@ -13,6 +13,12 @@ export const FIGURE_KEYS: readonly string[] = [
   'us_per_step',
   'us_per_dispatch',
   'iteration_s',
+  'agent_iteration_s',
+  'agent_sps',
+  'speedup',
+  'warmup_s',
+  'skipped',
+  'invocations_per_iter',
   'iterations_timed',
   'phases_s',
   'encode_ms',
@@ -88,6 +94,9 @@ export function pointFigures(p: Point, unit: string | null): string {
   if (unit === 'ms') put('ms', '', ' ms');
   if (unit === 'wall_s') put('wall_s', '', ' s');
   put('iteration_s', '', ' s/iteration');
+  put('agent_iteration_s', '', ' s/iteration per agent');
+  if (typeof p.speedup === 'number') parts.push(`${formatNumber(p.speedup)}× the P = 1 env-steps/s`);
+  put('skipped', 'skipped:');
   put('iteration_cpu_s', '', ' CPU-s/iteration');
   put('cpu_s', '', ' CPU-s');
   put('phases_s', 'phases (s):');
@@ -97,6 +106,7 @@ export function pointFigures(p: Point, unit: string | null): string {
   if (typeof p.of_ceiling === 'number') parts.push(`${(100 * p.of_ceiling).toFixed(0)}% of the ${formatNumber(p.ceiling_gflops as number)} GFLOP/s ceiling`);
   put('below_4096', 'dispatches below 4096 invocations:');
   put('median_invocations', 'median invocations');
+  put('invocations_per_iter', 'invocations per iteration');
   put('us_per_dispatch', '', ' µs/dispatch');
   put('us_per_step', '', ' µs/step');
   put('env_steps', 'env steps');

@@ -5,7 +5,8 @@
  * system can pin the exact configuration. Browser-safe: the page receives the
  * parsed options as JSON.
  */
-import { ConfigError, configHelp, parseTrainArgs, type FlagKind, type Preset, type TrainConfig } from '../../src/core/config';
+import { ALGOS, ConfigError, configHelp, parseTrainArgs, type Algo, type FlagKind, type Preset, type TrainConfig } from '../../src/core/config';
+import { MAX_POPULATION } from '../../src/core/population';
 import { VARIANTS, type Variant } from './variants';
 
 export type RunnerName = 'node' | 'browser';
@@ -28,6 +29,10 @@ export interface BenchOptions {
   envCounts: number[] | null;
   /** Batch sizes for the mlp case; null: its default sweep. */
   batches: number[] | null;
+  /** Population sizes P for the population case; null: its default sweep. */
+  populations: number[] | null;
+  /** The population case's algorithm (--algo, default ppo). */
+  populationAlgo: Algo;
   /** Dawn toggles for both runners (e.g. disable_robustness). */
   toggles: string[];
   /** The MLP kernel shape forced on the device (bench/lib/variants.ts); null: the adapter's default. */
@@ -42,7 +47,7 @@ export interface BenchOptions {
   label: string;
 }
 
-export const CASE_NAMES = ['env', 'rollout', 'mlp', 'peak', 'fvp', 'cg', 'ppo', 'ppo-kl', 'trpo', 'reinforce', 'solve'] as const;
+export const CASE_NAMES = ['env', 'rollout', 'mlp', 'peak', 'fvp', 'cg', 'ppo', 'ppo-kl', 'trpo', 'reinforce', 'solve', 'population'] as const;
 /** What --quick runs: a subset that finishes in under 3 minutes per runner on the CPU fallback. */
 export const QUICK_CASES = ['env', 'rollout', 'mlp', 'peak', 'fvp', 'cg', 'ppo'] as const;
 
@@ -57,6 +62,7 @@ const EXTRA_FLAGS: Record<string, FlagKind> = {
   adapter: 'value',
   'env-counts': 'value',
   batches: 'value',
+  population: 'value',
   'no-profile': 'boolean',
   out: 'value',
   'no-save': 'boolean',
@@ -77,6 +83,9 @@ bench/out/ (ignored by git) and appends a markdown table to bench/out/runs.md.
   --iters N             timed repetitions per measurement (training cases: iterations)
   --env-counts a,b      env counts for env and rollout (default 1024 … 262144)
   --batches a,b         batch sizes for mlp (default 1024 … 65536)
+  --population a,b      agents per population for the population case (default 1,4,16,64,256; --quick 1,4,16;
+                        a P estimated over 10 min, 1 min in --quick, is skipped unless --iters is given)
+  --algo NAME           the population case's algorithm (default ppo; only with --cases population)
   --toggles a,b         Dawn toggles for both runners, e.g. disable_robustness
   --variant NAME        MLP kernel shape or parameter-gradient reduction instead of the adapter's default: ${VARIANTS.join(', ')}
   --adapter NAME        Node's driver: auto, lavapipe or swiftshader
@@ -84,7 +93,7 @@ bench/out/ (ignored by git) and appends a markdown table to bench/out/runs.md.
   --out DIR             where results and the run log go (default bench/out)
   --no-save             write nothing (no results, no run log)
   --label TEXT          a tag saved with the results (e.g. before, after)
-Training flags (as for npm run train; they apply to ${['ppo', 'ppo-kl', 'trpo', 'reinforce', 'fvp', 'cg'].join(', ')}):
+Training flags (as for npm run train; they apply to ${['ppo', 'ppo-kl', 'trpo', 'reinforce', 'fvp', 'cg', 'population'].join(', ')}):
   --preset seed|fast runs only that preset (default both); other flags override it
 ${configHelp()
   .split('\n')
@@ -111,15 +120,25 @@ function positiveIntegers(flag: string, raw: string | boolean | undefined): numb
   });
 }
 
+function populationSizes(raw: string | boolean | undefined): number[] | null {
+  const sizes = positiveIntegers('population', raw);
+  const over = sizes?.find((n) => n > MAX_POPULATION);
+  if (over !== undefined) throw new ConfigError(`--population: ${over} is not allowed (agents trained together; at most ${MAX_POPULATION})`);
+  return sizes;
+}
+
 /** Parses the command line; null when --help was printed. Throws ConfigError with one line. */
 export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOptions | null {
   const { overrides, extra } = parseTrainArgs(argv, EXTRA_FLAGS);
   if (extra.help) return null;
-  if (overrides.algo !== undefined) throw new ConfigError('--algo: choose algorithms with --cases (ppo, ppo-kl, trpo, reinforce)');
-  const { iters, preset, ...training } = overrides;
+  const named = list('cases', extra.cases);
+  if (overrides.algo !== undefined && !named?.includes('population')) {
+    throw new ConfigError('--algo: choose algorithms with --cases (ppo, ppo-kl, trpo, reinforce); --algo names the population case\'s algorithm, with --cases population');
+  }
+  if (overrides.algo !== undefined && !(ALGOS as readonly string[]).includes(overrides.algo)) throw new ConfigError(`--algo: "${overrides.algo}" is not one of ${ALGOS.join(', ')}`);
+  const { iters, preset, algo, ...training } = overrides;
   if (iters !== undefined && iters < 1) throw new ConfigError(`--iters: ${iters} is not allowed (timed repetitions; must be at least 1)`);
   const quick = extra.quick === true;
-  const named = list('cases', extra.cases);
   for (const name of named ?? []) {
     if (!(CASE_NAMES as readonly string[]).includes(name)) throw new ConfigError(`--cases: unknown case "${name}" (known: ${CASE_NAMES.join(', ')})`);
   }
@@ -144,6 +163,8 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
     overrides: training,
     envCounts: positiveIntegers('env-counts', extra['env-counts']),
     batches: positiveIntegers('batches', extra.batches),
+    populations: populationSizes(extra.population),
+    populationAlgo: algo ?? 'ppo',
     toggles: list('toggles', extra.toggles) ?? [],
     variant: variant as Variant | null,
     adapter: adapter as BenchOptions['adapter'],

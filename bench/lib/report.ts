@@ -147,6 +147,7 @@ function renderReport(data: PageData, plot: typeof uPlot, root: HTMLElement): vo
 
   scaling('env', 'num_envs', 'sps', 'env steps / s', 'Env stepping alone: env steps/s against the number of envs', () => true, (p) => String(p.env ?? 'CartPole-v1'));
   scaling('rollout', 'num_envs', 'sps', 'env steps / s', 'Rollout (env + policy forward + sampling): env steps/s against the number of envs');
+  scaling('population', 'population', 'sps', 'env steps / s, all agents', 'Populations: aggregate env steps/s against the number of agents P (one trainer, one submit per iteration)', () => true, (p) => `${p.algo} ${p.config}`);
   scaling('mlp', 'rows', 'gflops', 'GFLOP/s', 'MLP 4→64→64→2: GFLOP/s against the batch', (p) => p.network === '4-64-64-2', (p) => String(p.mode));
 
   const training = records.filter((r) => ['ppo', 'ppo-kl', 'trpo', 'reinforce'].includes(r.case) && ok(r) && r.points.length);

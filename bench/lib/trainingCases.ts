@@ -11,7 +11,7 @@
  */
 import type { Algo, ResolvedConfig, TrainConfig } from '../../src/core/config';
 import { resolveConfig } from '../../src/core/config';
-import { makeTrainer, type Trainer } from '../../src/train/trainer';
+import { makeTrainer } from '../../src/train/trainer';
 import { stepsPerSecond, type IterationMetrics } from '../../src/core/metrics';
 import { solvedReturn } from '../../src/core/envSpecs';
 import { iterationCost } from './cost';
@@ -37,12 +37,12 @@ export function trainingConfigs(ctx: CaseContext, algo: Algo): { name: string; c
   return bases.map(({ name, base }) => ({ name, config: resolveConfig({ ...base, ...options.overrides, algo }) }));
 }
 
-/** Runs `count` iterations queued one ahead (as the CLI does) and returns their metrics. */
-async function pipelinedSteps(trainer: Trainer, count: number): Promise<IterationMetrics[]> {
-  const out: IterationMetrics[] = [];
-  let pending: Promise<IterationMetrics> | null = trainer.step();
+/** Runs `count` iterations queued one ahead (as the CLI does) and returns their metrics (a population trainer's: every agent's). */
+export async function pipelinedSteps<M>(trainer: { step(): Promise<M> }, count: number): Promise<M[]> {
+  const out: M[] = [];
+  let pending: Promise<M> | null = trainer.step();
   for (let k = 0; k < count; k++) {
-    const next: Promise<IterationMetrics> | null = k + 1 < count ? trainer.step() : null;
+    const next: Promise<M> | null = k + 1 < count ? trainer.step() : null;
     out.push(await pending!);
     pending = next;
   }
@@ -51,7 +51,8 @@ async function pipelinedSteps(trainer: Trainer, count: number): Promise<Iteratio
 
 const PHASES = ['collect', 'advantage', 'update'] as const;
 
-function describeConfig(config: ResolvedConfig): Point {
+/** A training configuration's shapes as point fields. */
+export function describeConfig(config: ResolvedConfig): Point {
   const d = config.derived;
   const point: Point = {
     algo: config.algo,
