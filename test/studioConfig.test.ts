@@ -191,7 +191,7 @@ describe('population settings', () => {
       expect(v.population).toBeNull();
       return v.errors;
     };
-    expect(refuse({ population: '0' })).toEqual({ population: '0 is not allowed (agents trained together (a population; sweep the fields below as a,b or log:a..b); must be an integer in [1, 4096])' });
+    expect(refuse({ population: '0' })).toEqual({ population: '0 is not allowed (agents trained together (a population); must be an integer in [1, 4096])' });
     expect(refuse({ population: 'x' }).population).toMatch(/^"x" is not a number/);
     expect(refuse({ numEnvs: '64,128' }).numEnvs).toMatch(/^"64,128" is a sweep, but parallel environments is shared by every agent of a population \(sweepable: --seed, --lr/);
     expect(refuse({ lr: '1e-3,5' }).lr).toMatch(/^5 is not allowed .*\(0, 1\]/);

@@ -187,7 +187,7 @@ function offerAgents(lane: PopulationLane | null, swept: readonly AgentField[] =
   agentLabel.hidden = !lane;
   if (!lane) return;
   lane.trainer.configs.forEach((config, k) => {
-    const values = swept.filter((f) => f !== 'seed').map((f) => `${FIELDS[f].flag} ${config[f]}`);
+    const values = swept.filter((f) => f !== 'seed').map((f) => `${FIELDS[f].flag} ${Number(config[f].toPrecision(4))}`);
     agentSelect.append(new Option([`agent ${k}`, `seed ${config.seed}`, ...values].join(' · '), String(k)));
   });
 }

@@ -47,7 +47,7 @@ export type SettingSpec = (typeof FIELDS)[FieldKey];
 
 /** The population's settings: the train CLI's own flags for them, beside the config's fields. */
 export const POPULATION_FIELDS = {
-  population: { flag: 'population', doc: 'agents trained together (a population; sweep the fields below as a,b or log:a..b)', kind: 'number', range: { min: 1, max: MAX_POPULATION, int: true } },
+  population: { flag: 'population', doc: 'agents trained together (a population)', kind: 'number', range: { min: 1, max: MAX_POPULATION, int: true } },
   pbt: { flag: 'pbt', doc: 'population-based training: the worst quarter copies the best and perturbs', kind: 'boolean' },
   pbtInterval: { flag: 'pbt-interval', doc: 'iterations between PBT exploits', kind: 'number', range: { min: 1, max: 1_000_000, int: true } },
 } as const satisfies Record<string, SettingSpec>;
