@@ -2,7 +2,9 @@
 // own GPU buffers (src/kernels/rollout.ts), one instance per env, with nothing
 // read back. Wrapper: src/kernels/rolloutView.ts (one pipeline per VIEW).
 //
-// Buffers, bound read-only (index i = t * numEnvs + env, time-major):
+// Buffers, bound read-only: a population's, agent-major ([P][...] of the
+// single-run layout below), of which `args.agent`'s block is drawn; within it
+// index i = t * numEnvs + env, time-major:
 //   obs        [T+1][N][obsDim] f32   obs[t] is what env acted on at step t
 //   actions    [T][N][actionDim] u32  the EnvAction bits: i32 indices (discrete)
 //                                     or f32 components (box), read by bitcast
@@ -44,6 +46,10 @@ struct ViewArgs {
   numEnvs: u32,
   // The rollout step drawn, in [0, T).
   step: u32,
+  // T, the steps a rollout stores: with numEnvs, the size of an agent's block.
+  numSteps: u32,
+  // The agent of a population whose rollout is drawn (0 for a single run).
+  agent: u32,
   obsDim: u32,
   // u32 words per action: 1 for discrete actions, the box's dim otherwise.
   actionDim: u32,
@@ -130,16 +136,25 @@ fn scene_primitive(k: u32) -> Capsule {
   return nothing();
 }
 
+// Rows (step, env) of the drawn agent: its obs block holds T + 1 steps, its actions and flags T.
+fn obs_row(env: u32) -> u32 {
+  return (args.agent * (args.numSteps + 1u) + args.step) * args.numEnvs + env;
+}
+
+fn step_row(env: u32) -> u32 {
+  return (args.agent * args.numSteps + args.step) * args.numEnvs + env;
+}
+
 fn observation(env: u32, k: u32) -> f32 {
-  return obs[(args.step * args.numEnvs + env) * args.obsDim + k];
+  return obs[obs_row(env) * args.obsDim + k];
 }
 
 fn action_bits(env: u32) -> u32 {
-  return actions[(args.step * args.numEnvs + env) * args.actionDim];
+  return actions[step_row(env) * args.actionDim];
 }
 
 fn env_primitive(env: u32, k: u32) -> Capsule {
-  let terminated = (doneFlags[args.step * args.numEnvs + env] & 1u) != 0u;
+  let terminated = (doneFlags[step_row(env)] & 1u) != 0u;
   switch VIEW {
     case 0u: {
       // obs (x, ẋ, θ, θ̇): a 0.6 × 0.3 cart, red on the step it falls, and the 1.0-long pole from its top.

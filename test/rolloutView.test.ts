@@ -6,6 +6,8 @@
  * never reads it back). Tolerance: 10/255 per channel: 8-bit blending rounds
  * at each of the few overlapping draws (lavapipe stays within 3/255), and
  * SwiftShader's varyings put antialiased edges up to ~0.035 px off (0.033 seen).
+ * A population's buffers (agent-major): agent k's drawing equals, pixel for
+ * pixel, the drawing of a single run holding agent k's block.
  */
 import { describe, expect, it } from 'vitest';
 import { storageBuffer } from '../src/gpu/buffers';
@@ -121,6 +123,56 @@ describe('rollout view', () => {
     }
     view.destroy();
     for (const buffer of [replay.obs, replay.actions, replay.doneFlags]) buffer.destroy();
+  });
+
+  it.each(['CartPole-v1', 'Pendulum-v1'])("%s: agent k of a population's buffers draws exactly what a single run of agent k's rollout draws", async (id) => {
+    const gpu = await testGpu();
+    const spec = envSpec(id);
+    const actionDim = spec.action.kind === 'discrete' ? 1 : spec.action.dim;
+    const P = 3;
+    const rand = seededRandom(Object.keys(ENV_VIEWS).indexOf(id) + 101);
+    // Agent-major blocks, each in a single run's layout, different for every agent.
+    const obs = new Float32Array(P * (T + 1) * N * spec.obsDim);
+    for (let row = 0; row < P * (T + 1) * N; row++) obs.set(randomObs(id, rand), row * spec.obsDim);
+    const actions = new Uint32Array(P * T * N * actionDim);
+    for (let i = 0; i < P * T * N; i++) actions[i * actionDim] = randomActionBits(id, i % N, rand);
+    const doneFlags = Uint32Array.from({ length: P * T * N }, () => Math.floor(rand() * 4));
+    const replayOf = (label: string, o: Float32Array, a: Uint32Array, d: Uint32Array) => ({
+      spec,
+      numEnvs: N,
+      numSteps: T,
+      obs: storageBuffer(gpu, `rolloutView.test.${label}.obs`, o),
+      actions: storageBuffer(gpu, `rolloutView.test.${label}.actions`, a),
+      doneFlags: storageBuffer(gpu, `rolloutView.test.${label}.doneFlags`, d),
+    });
+    const population = replayOf('population', obs, actions, doneFlags);
+    const view = await RolloutView.create(gpu, population, 'rgba8unorm');
+    expect(view.agents).toBe(P);
+    const frame: ViewFrame = { step: 2, columns: 3, rows: 2, envAlpha: 0.8, width: WIDTH, height: HEIGHT };
+    const images: Float64Array[] = [];
+    for (let k = 0; k < P; k++) {
+      const single = replayOf(
+        `agent${k}`,
+        obs.slice(k * (T + 1) * N * spec.obsDim, (k + 1) * (T + 1) * N * spec.obsDim),
+        actions.slice(k * T * N * actionDim, (k + 1) * T * N * actionDim),
+        doneFlags.slice(k * T * N, (k + 1) * T * N),
+      );
+      const singleView = await RolloutView.create(gpu, single, 'rgba8unorm');
+      expect(singleView.agents).toBe(1);
+      const expected = await drawAndRead(singleView, frame);
+      const actual = await drawAndRead(view, { ...frame, agent: k });
+      expect(actual.some((v) => v > 0), `agent ${k} draws something`).toBe(true);
+      expect(actual, `agent ${k}`).toEqual(expected);
+      images.push(actual);
+      singleView.destroy();
+      for (const buffer of [single.obs, single.actions, single.doneFlags]) buffer.destroy();
+    }
+    // The agents' rollouts differ, so their drawings do: the offset is really applied.
+    expect(images[1]).not.toEqual(images[0]);
+    expect(images[2]).not.toEqual(images[1]);
+    expect(() => view.encode({} as GPURenderPassEncoder, { ...frame, agent: P })).toThrow(`rolloutView: agent must be an integer in [0, ${P - 1}] (the buffers hold ${P} agents' rollouts), got ${P}`);
+    view.destroy();
+    for (const buffer of [population.obs, population.actions, population.doneFlags]) buffer.destroy();
   });
 
   it('names an env it has no drawing for, and a step outside the rollout', async () => {

@@ -56,8 +56,8 @@ function runUntil(lanes: Lane[], reports: number) {
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
   const runner = new Runner(lanes, {
-    metrics(lane, metrics) {
-      seen.push(`${lane.algo}${metrics.iter}`);
+    metrics(lane, agents) {
+      seen.push(`${lane.algo}${agents[0].iter}`);
       if (seen.length === reports) resolveDone();
     },
     state(state) {

@@ -4,6 +4,7 @@ import { FIELDS, parseTrainArgs, presetConfig, resolveConfig, type TrainConfig }
 import { METRIC_FIELDS, type IterationMetrics } from '../src/core/metrics';
 import {
   FIELD_GROUPS,
+  POPULATION_FIELDS,
   cliCommand,
   formatQuery,
   maxEnvs,
@@ -17,6 +18,8 @@ import {
 } from '../src/ui/studioConfig';
 import { metricsCsv } from '../src/ui/csv';
 import { ALGORITHMS, ALGOS, algorithmsReading } from '../src/core/algorithms';
+import { PBT_DEFAULTS, PBT_PERTURB_DEFAULTS, parsePopulationArgs, resolvePopulation } from '../src/core/population';
+import { parsePbtFlags } from '../src/cli/population';
 
 const GPU: DeviceCapacity = { isFallback: false, maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 32, minUniformBufferOffsetAlignment: 256 };
 const CPU: DeviceCapacity = { isFallback: true, maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28, minUniformBufferOffsetAlignment: 256 };
@@ -25,7 +28,7 @@ const select = (values: Selection['values'], algos: Selection['algos'] = ['ppo']
 
 describe('field groups', () => {
   it('give every config field except algo, preset and env (the picker beside them) exactly one control', () => {
-    const shown = FIELD_GROUPS.flatMap((g) => g.keys);
+    const shown = FIELD_GROUPS.flatMap((g) => g.keys).filter((k) => !(k in POPULATION_FIELDS));
     const expected = (Object.keys(FIELDS) as (keyof TrainConfig)[]).filter((k) => k !== 'algo' && k !== 'preset' && k !== 'env');
     expect([...shown].sort()).toEqual([...expected].sort());
   });
@@ -39,7 +42,8 @@ describe('field groups', () => {
     expect(group('clip')).toMatchObject({ title: 'PPO', keys: ['clip'] });
     expect(group('klCoef')).toMatchObject({ title: 'PPO-KL', keys: ['klTarget', 'klCoef'] });
     expect(group('valueSteps')).toMatchObject({ title: 'TRPO · REINFORCE', algos: ['trpo', 'reinforce'] });
-    for (const g of FIELD_GROUPS.slice(1)) for (const key of g.keys) expect(algorithmsReading(key)).toEqual(g.algos);
+    expect(FIELD_GROUPS[1]).toMatchObject({ title: 'Population', keys: ['population', 'pbt', 'pbtInterval'] });
+    for (const g of FIELD_GROUPS.slice(2)) for (const key of g.keys as FieldKey[]) expect(algorithmsReading(key)).toEqual(g.algos);
   });
 
   it('refuse a minibatch larger than the batch only for the algorithms that take minibatches', () => {
@@ -133,6 +137,77 @@ describe('URL query', () => {
     expect(selection.preset).toBe('fast');
     expect(selection.values).toEqual({ clip: '0.1' });
     expect(ignored).toEqual(['algo=ppo,a2c', 'bogus', 'preset=huge']);
+  });
+});
+
+describe('population settings', () => {
+  const sweep = select({ population: '16', numEnvs: '16', stepsPerIter: '256', seed: '1..16', lr: 'log:1e-4..1e-2', pbt: 'true', pbtInterval: '5' });
+
+  it('round-trip through the URL in the CLI syntax', () => {
+    const query = formatQuery(sweep, GPU);
+    expect(query).toBe('?algo=ppo&preset=fast&population=16&envs=16&steps-per-iter=256&seed=1..16&lr=log:1e-4..1e-2&pbt=true&pbt-interval=5');
+    const parsed = parseQuery(query);
+    expect(parsed.ignored).toEqual([]);
+    expect(parsed.selection).toEqual(sweep);
+  });
+
+  it('resolve to the agents and PBT settings the CLI line resolves to', () => {
+    const { errors, configs, population } = validateSelection(sweep, GPU);
+    expect(errors).toEqual({});
+    expect(population!.plan.agents.map((a) => a.seed)).toEqual(Array.from({ length: 16 }, (_, k) => k + 1));
+    expect(population!.plan.agents[0].lr).toBeCloseTo(1e-4, 18);
+    expect(population!.plan.agents[15].lr).toBeCloseTo(1e-2, 15);
+    expect(population!.plan.swept).toEqual(['seed', 'lr']);
+    expect(configs).toEqual([population!.plan.agents[0]]);
+    expect(population!.pbt).toEqual({ interval: 5, fraction: PBT_DEFAULTS.fraction, perturb: PBT_PERTURB_DEFAULTS.ppo });
+    const line = cliCommand(configs[0], population);
+    expect(line).toBe('npm run train -- --algo ppo --preset fast --env CartPole-v1 --population 16 --envs 16 --steps-per-iter 256 --seed 1..16 --lr log:1e-4..1e-2 --pbt --pbt-interval 5');
+    // The train command's own parsing of that line gives the same agents, exactly, and the same PBT.
+    const argv = line.replace('npm run train -- ', '').split(' ');
+    const cli = parsePopulationArgs(argv, { pbt: 'boolean', 'pbt-interval': 'value' });
+    expect(resolvePopulation(cli.base, cli.sweeps, cli.population).agents).toEqual(population!.plan.agents);
+    expect(parsePbtFlags(cli.extra, 'ppo', 16)).toEqual(population!.pbt);
+  });
+
+  it('write an unswept seed as agent 0 and leave default PBT flags out, as the CLI reads them', () => {
+    const { configs, population } = validateSelection(select({ population: '4', seed: '7', clip: '0.1,0.3' }), CPU);
+    expect(population!.plan.agents.map((a) => [a.seed, a.clip])).toEqual([[7, 0.1], [8, 0.3], [9, 0.1], [10, 0.3]]);
+    const line = cliCommand(configs[0], population);
+    expect(line).toMatch(/ --population 4 .*--seed 7 .*--clip 0\.1,0\.3$/);
+    const cli = parsePopulationArgs(line.replace('npm run train -- ', '').split(' '));
+    expect(resolvePopulation(cli.base, cli.sweeps, cli.population).agents).toEqual(population!.plan.agents);
+    const pbt = validateSelection(select({ population: '8', pbt: 'true' }), CPU);
+    expect(cliCommand(pbt.configs[0], pbt.population)).toMatch(/ --population 8.* --pbt$/);
+  });
+
+  it("use the CLI's PBT defaults for every algorithm", () => {
+    for (const algo of ALGOS) expect(parsePbtFlags({ pbt: true }, algo, 16)).toEqual({ ...PBT_DEFAULTS, perturb: PBT_PERTURB_DEFAULTS[algo] });
+  });
+
+  it('refuse bad population settings with one message on the field, before any GPU work', () => {
+    const refuse = (values: Selection['values'], algos: Selection['algos'] = ['ppo']) => {
+      const v = validateSelection(select(values, algos), CPU);
+      expect(v.configs).toEqual([]);
+      expect(v.population).toBeNull();
+      return v.errors;
+    };
+    expect(refuse({ population: '0' })).toEqual({ population: '0 is not allowed (agents trained together (a population); must be an integer in [1, 4096])' });
+    expect(refuse({ population: 'x' }).population).toMatch(/^"x" is not a number/);
+    expect(refuse({ numEnvs: '64,128' }).numEnvs).toMatch(/^"64,128" is a sweep, but parallel environments is shared by every agent of a population \(sweepable: --seed, --lr/);
+    expect(refuse({ lr: '1e-3,5' }).lr).toMatch(/^5 is not allowed .*\(0, 1\]/);
+    expect(refuse({ lr: 'log:0..1e-2', population: '4' }).lr).toMatch(/a log: spread needs both ends > 0/);
+    expect(refuse({ lr: 'log:1e-4..1e-2' }).lr).toMatch(/needs --population/);
+    expect(refuse({ population: '3', seed: '1,2' }).population).toMatch(/^3 is not a multiple of the 2 grid points of --seed/);
+    expect(refuse({ population: '4' }, ['ppo', 'trpo']).algo).toBe('A population trains one algorithm: pick one (or clear the agents and the sweeps).');
+    expect(refuse({ pbt: 'true' }).pbt).toMatch(/needs a population/);
+    expect(refuse({ population: '3', pbt: 'true' }).population).toBe('3 agents are too few for population-based training (at least 4, so that one is replaced per exploit)');
+    expect(refuse({ population: '8', pbtInterval: '5' }).pbtInterval).toBe('only with population-based training on');
+    expect(refuse({ population: '8', pbt: 'true', pbtInterval: '0' }).pbtInterval).toMatch(/^0 is not allowed \(iterations between PBT exploits; must be an integer in \[1, 1000000\]\)$/);
+    expect(refuse({ pbt: 'maybe' }).pbt).toMatch(/^"maybe" is not allowed/);
+    // Buffers are planned for the whole population: what fits one agent may not fit 4096.
+    const small: DeviceCapacity = { isFallback: true, maxStorageBufferBindingSize: 2 ** 24, maxBufferSize: 2 ** 28, minUniformBufferOffsetAlignment: 256 };
+    expect(validateSelection(select({ numEnvs: '64', stepsPerIter: '1024' }), small).errors).toEqual({});
+    expect(Object.values(validateSelection(select({ numEnvs: '64', stepsPerIter: '1024', population: '4096' }), small).errors)[0]).toMatch(/\(with 4096 agents, each holding its own buffers\)$/);
   });
 });
 

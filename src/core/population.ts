@@ -12,7 +12,7 @@
  * points, P must be a multiple of G and the grid repeats; an unswept seed S gives
  * agent k the seed S + k, so the agents of one grid point still differ.
  */
-import { ConfigError, FIELDS, fieldAllowed, parseFlags, parseNumberText, resolveConfig, type FlagKind, type ResolvedConfig, type TrainConfig } from './config';
+import { ConfigError, FIELDS, fieldAllowed, parseFlags, parseNumberText, resolveConfig, type Algo, type FlagKind, type ResolvedConfig, type TrainConfig } from './config';
 
 /** Most agents in one population. */
 export const MAX_POPULATION = 4096;
@@ -36,6 +36,17 @@ export const AGENT_FIELDS = [
   'acceptRatio',
 ] as const satisfies readonly (keyof TrainConfig)[];
 export type AgentField = (typeof AGENT_FIELDS)[number];
+
+/** Population-based training's defaults (--pbt-interval, --pbt-fraction): exploit every 10 iterations, the worst quarter copies the best quarter. */
+export const PBT_DEFAULTS = { interval: 10, fraction: 0.25 } as const;
+
+/** The fields PBT explores by default for each algorithm (--pbt-perturb; each one the algorithm reads). */
+export const PBT_PERTURB_DEFAULTS: Readonly<Record<Algo, readonly AgentField[]>> = {
+  ppo: ['clip', 'entCoef', 'gamma'],
+  'ppo-kl': ['klTarget', 'entCoef', 'gamma'],
+  trpo: ['maxKl', 'damping', 'gamma'],
+  reinforce: ['gamma', 'lambda'],
+};
 
 export type Sweep =
   /** One grid axis. */

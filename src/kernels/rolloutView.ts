@@ -43,7 +43,8 @@ const ENV_PRIMITIVES = 2;
 /**
  * A rollout's buffers as the view reads them (`Trainer.replay`): obs
  * [T+1][N][obsDim] f32, actions [T][N] EnvAction (i32, or actionDim f32s),
- * doneFlags [T][N] u32 (bit 0 terminated).
+ * doneFlags [T][N] u32 (bit 0 terminated). A population's buffers hold one
+ * such block per agent, agent-major; `ViewFrame.agent` picks the one drawn.
  */
 export interface RolloutReplay {
   spec: EnvSpec;
@@ -62,6 +63,8 @@ export interface ViewFrame {
   /** Cells across and down: env e goes to cell e mod (columns · rows); 1 × 1 overlays every env. */
   columns: number;
   rows: number;
+  /** The agent of a population drawn, in [0, agents); default 0 (a single run's only one). */
+  agent?: number;
   /** Envs drawn (the first ones); default all. */
   shownEnvs?: number;
   /** Opacity of each env's parts. */
@@ -137,6 +140,14 @@ export class RolloutView {
     return id in ENV_VIEWS;
   }
 
+  /** Agents whose rollouts the buffers hold: whole blocks of every buffer (1 for a single run). */
+  get agents(): number {
+    const { spec, numEnvs, numSteps, obs, actions, doneFlags } = this.replay;
+    const actionDim = spec.action.kind === 'discrete' ? 1 : spec.action.dim;
+    const blocks = (buffer: GPUBuffer, words: number) => Math.floor(buffer.size / (4 * words));
+    return Math.min(blocks(obs, (numSteps + 1) * numEnvs * spec.obsDim), blocks(actions, numSteps * numEnvs * actionDim), blocks(doneFlags, numSteps * numEnvs));
+  }
+
   /** Rollout steps shown per second for `id` (its Gymnasium render rate). */
   static stepsPerSecond(id: string): number {
     return envView(id).stepsPerSecond;
@@ -172,6 +183,11 @@ export class RolloutView {
     if (!Number.isInteger(frame.step) || frame.step < 0 || frame.step >= numSteps) {
       throw new Error(`rolloutView: step must be an integer in [0, ${numSteps - 1}], got ${frame.step}`);
     }
+    const agent = frame.agent ?? 0;
+    const agents = this.agents;
+    if (!Number.isInteger(agent) || agent < 0 || agent >= agents) {
+      throw new Error(`rolloutView: agent must be an integer in [0, ${agents - 1}] (the buffers hold ${agents} agents' rollouts), got ${agent}`);
+    }
     const { x0, x1, y0, y1 } = this.world;
     this.gpu.device.queue.writeBuffer(
       this.args,
@@ -179,6 +195,8 @@ export class RolloutView {
       this.pipelines.args.pack({
         numEnvs,
         step: frame.step,
+        numSteps,
+        agent,
         obsDim: spec.obsDim,
         actionDim: spec.action.kind === 'discrete' ? 1 : spec.action.dim,
         columns: frame.columns,

@@ -8,10 +8,11 @@ import { resolveConfig, type ResolvedConfig } from '../core/config';
 import type { Lane } from './runner';
 import { download } from './dom';
 
-/** Downloads the lane's checkpoint; resolves to the file name. Call between iterations (paused or stopped). */
+/** Downloads the lane's checkpoint (a population's: every agent); resolves to the file name. Call between iterations (paused or stopped). */
 export async function downloadCheckpoint(lane: Lane): Promise<string> {
-  const checkpoint = await lane.trainer.checkpoint(lane.history);
-  const filename = `webgpu-rl-${lane.algo}-iter${checkpoint.iteration}.json`;
+  const checkpoint = lane.kind === 'run' ? await lane.trainer.checkpoint(lane.history) : await lane.trainer.checkpoint(lane.histories);
+  const agents = lane.kind === 'run' ? '' : `-population${lane.histories.length}`;
+  const filename = `webgpu-rl-${lane.algo}${agents}-iter${checkpoint.iteration}.json`;
   download(filename, serializeCheckpoint(checkpoint), 'application/json');
   return filename;
 }
@@ -29,5 +30,9 @@ export interface LoadedCheckpoint {
  */
 export async function readCheckpointFile(file: File): Promise<LoadedCheckpoint> {
   const checkpoint = parseCheckpoint(await file.text(), file.name);
+  if (checkpoint.population) {
+    const size = checkpoint.population.agents.length;
+    throw new Error(`${file.name} holds a population of ${size} agents; the Studio resumes one run: take an agent out with npm run train -- --load ${file.name} --agent K --save agent.json`);
+  }
   return { checkpoint, config: resolveConfig(checkpoint.config), filename: file.name };
 }

@@ -5,14 +5,12 @@
  * placeholder and in a hint. Messages from validation appear next to the field
  * they name. The form only reads and shows; the page decides what happens.
  */
-import { ALGOS, FIELDS, PRESETS, type Algo, type Preset } from '../core/config';
+import { ALGOS, PRESETS, type Algo, type Preset } from '../core/config';
 import { algorithmInfo } from '../core/algorithms';
-import { ALGO_LABELS, FIELD_GROUPS, formatValue, studioDefaults, type DeviceCapacity, type FieldKey, type Selection, type Validation } from './studioConfig';
+import { ALGO_LABELS, FIELD_GROUPS, isSweepable, settingDefault, settingSpec, type DeviceCapacity, type SettingKey, type SettingSpec, type Selection, type Validation } from './studioConfig';
 import { element } from './dom';
 
-type FieldSpec = (typeof FIELDS)[FieldKey];
-
-function rangeText(spec: FieldSpec): string {
+function rangeText(spec: SettingSpec): string {
   if (spec.kind !== 'number' || !spec.range) return '';
   const { min, max, int, exclusiveMin } = spec.range;
   const kind = int ? 'integer' : 'number';
@@ -25,8 +23,14 @@ function booleanText(value: boolean): string {
   return value ? 'on' : 'off';
 }
 
+/** How a population may sweep a field (the CLI's syntax). */
+function sweepText(key: SettingKey): string {
+  if (!isSweepable(key)) return '';
+  return key === 'seed' ? 'population: a..b or a,b' : 'population: a,b or log:a..b';
+}
+
 interface FieldControl {
-  key: FieldKey;
+  key: SettingKey;
   input: HTMLInputElement | HTMLSelectElement;
   hint: HTMLElement;
   error: HTMLElement;
@@ -156,8 +160,8 @@ export class Controls {
     for (const { input } of this.fields) input.disabled = locked;
   }
 
-  private fieldControl(key: FieldKey, onChange: () => void): HTMLElement {
-    const spec = FIELDS[key];
+  private fieldControl(key: SettingKey, onChange: () => void): HTMLElement {
+    const spec = settingSpec(key);
     const id = `field-${spec.flag}`;
     let input: HTMLInputElement | HTMLSelectElement;
     if (spec.kind === 'number') {
@@ -193,14 +197,13 @@ export class Controls {
 
   /** Placeholders and hints show the preset's defaults on this device. */
   private showDefaults(): void {
-    const defaults = studioDefaults(this.preset.value as Preset, this.device);
     for (const { key, input, hint } of this.fields) {
-      const spec = FIELDS[key];
-      const value = defaults[key];
-      const shown = typeof value === 'boolean' ? booleanText(value) : formatValue(value);
+      const spec = settingSpec(key);
+      const value = settingDefault(key, this.preset.value as Preset, this.device);
+      const shown = typeof value === 'boolean' ? booleanText(value) : String(value);
       if (input instanceof HTMLInputElement) input.placeholder = shown;
       else input.options[0].text = `default (${shown})`;
-      hint.replaceChildren(element('code', `--${spec.flag}`), ` · ${[`default ${shown}`, rangeText(spec)].filter(Boolean).join(' · ')}`);
+      hint.replaceChildren(element('code', `--${spec.flag}`), ` · ${[`default ${shown}`, rangeText(spec), sweepText(key)].filter(Boolean).join(' · ')}`);
     }
   }
 }

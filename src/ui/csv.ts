@@ -1,5 +1,6 @@
 /**
- * Metrics as CSV: one row per iteration of each algorithm, columns `algo` then
+ * Metrics as CSV: one row per iteration of each algorithm (of each agent of a
+ * population: then an `agent` column follows `algo`), columns `algo` then
  * METRIC_FIELDS (the names of the CLI's JSON lines). Missing values (no episode
  * completed, metrics of another algorithm) are empty cells. Cells are CSV-quoted
  * and neutralised against formula injection (see `cell`).
@@ -22,10 +23,11 @@ function cell(value: unknown): string {
   return /[",\n\r]/.test(safe) || safe !== text ? `"${safe.replaceAll('"', '""')}"` : safe;
 }
 
-export function metricsCsv(runs: readonly { algo: string; history: readonly IterationMetrics[] }[]): string {
-  const lines = [['algo', ...METRIC_FIELDS].join(',')];
-  for (const { algo, history } of runs) {
-    for (const m of history) lines.push([cell(algo), ...METRIC_FIELDS.map((field) => cell(m[field]))].join(','));
+export function metricsCsv(runs: readonly { algo: string; agent?: number; history: readonly IterationMetrics[] }[]): string {
+  const agents = runs.some((r) => r.agent !== undefined);
+  const lines = [['algo', ...(agents ? ['agent'] : []), ...METRIC_FIELDS].join(',')];
+  for (const { algo, agent, history } of runs) {
+    for (const m of history) lines.push([cell(algo), ...(agents ? [cell(agent)] : []), ...METRIC_FIELDS.map((field) => cell(m[field]))].join(','));
   }
   return `${lines.join('\n')}\n`;
 }

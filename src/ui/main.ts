@@ -1,26 +1,31 @@
 /**
  * Entry of the Studio page (index.html): wires the panels together. The
  * adapter panel finds the GPU; the form says what to train; Train builds one
- * trainer per selected algorithm and hands them to the runner; the runner's
- * reports feed the charts, the status line and the throughput; the env view
- * replays one run's last rollout from its GPU buffers (or, for CartPole, shows
- * its live policy, or a loaded checkpoint's, acting on the CPU). A GPU failure
+ * trainer per selected algorithm (or one population trainer) and hands them to
+ * the runner; the runner's reports feed the charts (or the population view),
+ * the status line and the throughput; the env view replays one run's (or one
+ * agent's) last rollout from its GPU buffers (or, for CartPole, shows its live
+ * policy, or a loaded checkpoint's, acting on the CPU). A GPU failure
  * stops everything with a message, and Reset starts again on a new device.
  */
 import type { GpuContext } from '../gpu/device';
 import { presetConfig, type Algo, type ResolvedConfig } from '../core/config';
 import { ENV_IDS, solvedReturn } from '../core/envSpecs';
-import type { IterationMetrics } from '../core/metrics';
-import { initialWeights, makeTrainer, networkLayouts, type Trainer } from '../train/trainer';
+import { populationSummary, type IterationMetrics } from '../core/metrics';
+import { FIELDS } from '../core/config';
+import type { AgentField } from '../core/population';
+import { initialWeights, makePopulationTrainer, makeTrainer, networkLayouts, type Trainer } from '../train/trainer';
 import { showAdapter, showThroughput, deviceCapacity } from './adapterPanel';
 import { Controls } from './controls';
 import { Charts } from './charts';
 import { CartPoleView, type PolicySource } from './cartpoleView';
 import { ReplayView, type ReplayLayout } from './replayView';
-import { Runner, newLane, type Lane, type RunnerState } from './runner';
+import { Runner, newLane, newPopulationLane, type Lane, type PopulationLane, type RunnerState } from './runner';
+import { PopulationSeries } from './populationSeries';
+import { PopulationView } from './populationView';
 import { downloadCheckpoint, readCheckpointFile, type LoadedCheckpoint } from './checkpointIO';
 import { metricsCsv } from './csv';
-import { ALGO_LABELS, cliCommand, formatQuery, parseQuery, selectionFromConfig, validateSelection, type DeviceCapacity } from './studioConfig';
+import { ALGO_LABELS, cliCommand, formatQuery, parseQuery, selectionFromConfig, validateSelection, type DeviceCapacity, type PopulationSetup } from './studioConfig';
 import { download, element, requireElement } from './dom';
 
 /** What the page is doing; `data-state` of the status line. */
@@ -41,6 +46,10 @@ const filesMessage = requireElement('#files-message');
 const cliLines = requireElement('#cli');
 const urlNote = requireElement('#url-note');
 const viewSelect = requireElement<HTMLSelectElement>('#view-policy');
+const agentSelect = requireElement<HTMLSelectElement>('#view-agent');
+const agentLabel = requireElement('#view-agent-label');
+const chartsRoot = requireElement('#charts');
+const populationRoot = requireElement('#population');
 const animate = requireElement<HTMLInputElement>('#animate');
 const viewMode = requireElement<HTMLSelectElement>('#view-mode');
 const viewLayout = requireElement<HTMLSelectElement>('#view-layout');
@@ -50,7 +59,8 @@ const policyCanvas = requireElement<HTMLCanvasElement>('#cartpoles');
 const policyCaption = requireElement('#cartpoles-caption');
 
 const controls = new Controls(requireElement('#env-picker'), requireElement('#algos'), requireElement('#preset'), requireElement('#fields'), onFormChange);
-const charts = new Charts(requireElement('#charts'));
+const charts = new Charts(chartsRoot);
+const populationView = new PopulationView(populationRoot);
 const view = new CartPoleView(policyCanvas, policyCaption);
 const replay = new ReplayView(replayCanvas, replayCaption);
 
@@ -64,6 +74,16 @@ let failure: string | null = null;
 let chartsEnv: string | null = null;
 
 const number = (v: number) => Math.round(v).toLocaleString('en-US');
+
+/** A population's status: the latest iteration's median, quartiles and best agent. */
+function populationStatus(lane: PopulationLane): string {
+  const label = `${ALGO_LABELS[lane.algo]} population of ${lane.histories.length}`;
+  const last = lane.histories.map((h) => h[h.length - 1]);
+  if (!last[0]) return `${label}: starting`;
+  const s = populationSummary(last);
+  const returns = s.median === null ? 'no episode ended' : `median return ${s.median.toFixed(1)} [${s.q1!.toFixed(1)}, ${s.q3!.toFixed(1)}], best ${s.best!.toFixed(1)} (agent ${s.best_agent})`;
+  return `${label}: iteration ${s.iter + 1}, ${number(s.env_steps)} env steps, ${returns}${lane.finished ? ` (${lane.finished})` : ''}`;
+}
 
 function laneSummary(algo: Algo, history: readonly IterationMetrics[], finished: string | null): string {
   const last = history[history.length - 1];
@@ -90,7 +110,7 @@ function render(): void {
   const lanes = runner?.lanes ?? [];
   const parts = [PHASE_TEXT[phase]];
   if (phase === 'failed' && failure) parts[0] = `Stopped by an error: ${failure}. Press Reset to start again.`;
-  if (lanes.length > 0) parts.push(...lanes.map((lane) => laneSummary(lane.algo, lane.history, lane.finished)));
+  if (lanes.length > 0) parts.push(...lanes.map((lane) => (lane.kind === 'run' ? laneSummary(lane.algo, lane.history, lane.finished) : populationStatus(lane))));
   else if (loaded) parts.push(laneSummary(loaded.config.algo, loaded.checkpoint.history, null));
   status.textContent = parts.join(' · ');
   status.dataset.state = phase;
@@ -102,7 +122,7 @@ function render(): void {
   buttons.pause.textContent = phase === 'paused' ? 'Resume' : 'Pause';
   buttons.stop.disabled = !live;
   buttons.reset.disabled = busy || phase === 'searching' || phase === 'no-gpu';
-  buttons.csv.disabled = busy || (!lanes.some((l) => l.history.length > 0) && !loaded);
+  buttons.csv.disabled = busy || (!lanes.some((l) => (l.kind === 'run' ? l.history : l.histories[0]).length > 0) && !loaded);
   loadInput.disabled = busy || live || phase === 'failed' || !gpu;
   for (const button of saveButtons.querySelectorAll('button')) button.disabled = phase !== 'paused' && phase !== 'stopped';
   controls.setLocked(busy || live || phase === 'no-gpu');
@@ -114,30 +134,66 @@ function setPhase(next: Phase): void {
   render();
 }
 
+/** What Train would start: one config per algorithm, or a population. */
+interface Plan {
+  configs: ResolvedConfig[];
+  population: PopulationSetup | null;
+}
+
 /** Validates the form; writes the URL and the CLI equivalent when it is valid. */
-function onFormChange(): ResolvedConfig[] | null {
+function onFormChange(): Plan | null {
   const selection = controls.selection;
-  const { errors, configs } = validateSelection(selection, device);
+  const { errors, configs, population } = validateSelection(selection, device);
   controls.showErrors(errors);
   if (configs.length === 0) {
     cliLines.textContent = '(none while fields are refused)';
     return null;
   }
   history.replaceState(null, '', formatQuery(selection, device));
-  cliLines.replaceChildren(...configs.map((config) => element('code', cliCommand(config))));
+  cliLines.replaceChildren(...configs.map((config) => element('code', cliCommand(config, population))));
   // Before a run or a checkpoint fills them, the charts follow the env picked.
   if (!runner && !loaded && configs[0].env !== chartsEnv) startCharts(selection.algos, null, configs[0].env);
-  return configs;
+  return { configs, population };
 }
 
 /** Empties the charts for `algos` on `env` (its solved return drawn where it has one). */
 function startCharts(algos: readonly Algo[], trpoMaxKl: number | null, env: string | null): void {
   chartsEnv = env;
-  charts.start(algos, trpoMaxKl, env !== null && ENV_IDS.includes(env) ? solvedReturn(env) : null);
+  charts.start(algos, trpoMaxKl, solvedLine(env));
+  showPopulationView(false);
 }
 
-/** A lane's policy for the view; `startWeights` are its weights before the first iteration, if known. */
-function liveSource(lane: Lane, startWeights: Float32Array | null = null): PolicySource {
+function solvedLine(env: string | null): number | null {
+  return env !== null && ENV_IDS.includes(env) ? solvedReturn(env) : null;
+}
+
+/** The population view replaces the per-algorithm charts while a population is shown. */
+function showPopulationView(shown: boolean): void {
+  populationRoot.hidden = !shown;
+  chartsRoot.hidden = shown;
+}
+
+/** Empties the population view for `lane`'s agents: the scatter offers the swept, then the PBT-explored fields. */
+function startPopulationView(lane: PopulationLane, swept: readonly AgentField[]): void {
+  const fields = [...new Set<AgentField>([...swept.filter((f) => f !== 'seed'), ...(lane.pbt?.perturb ?? [])])];
+  chartsEnv = lane.trainer.config.env;
+  populationView.start(new PopulationSeries(lane.trainer.configs), fields, solvedLine(chartsEnv));
+  showPopulationView(true);
+}
+
+/** The agent picker: every agent, named by its seed and swept values. */
+function offerAgents(lane: PopulationLane | null, swept: readonly AgentField[] = []): void {
+  agentSelect.replaceChildren();
+  agentLabel.hidden = !lane;
+  if (!lane) return;
+  lane.trainer.configs.forEach((config, k) => {
+    const values = swept.filter((f) => f !== 'seed').map((f) => `${FIELDS[f].flag} ${Number(config[f].toPrecision(4))}`);
+    agentSelect.append(new Option([`agent ${k}`, `seed ${config.seed}`, ...values].join(' · '), String(k)));
+  });
+}
+
+/** A run's policy for the view; `startWeights` are its weights before the first iteration, if known. */
+function liveSource(lane: Lane & { kind: 'run' }, startWeights: Float32Array | null = null): PolicySource {
   return { layout: lane.trainer.policy.layout, params: lane.trainer.policy.params, weights: startWeights };
 }
 
@@ -148,7 +204,7 @@ function liveSource(lane: Lane, startWeights: Float32Array | null = null): Polic
  */
 function offerViewSources(startWeights: Float32Array | null = null): void {
   viewSelect.replaceChildren();
-  if (runner) for (const lane of runner.lanes) viewSelect.append(new Option(`${ALGO_LABELS[lane.algo]} (live)`, lane.algo));
+  if (runner) for (const lane of runner.lanes) viewSelect.append(new Option(`${ALGO_LABELS[lane.algo]}${lane.kind === 'population' ? ' population' : ''} (live)`, lane.algo));
   else if (loaded) viewSelect.append(new Option(`${ALGO_LABELS[loaded.config.algo]} checkpoint`, 'checkpoint'));
   viewSelect.disabled = viewSelect.options.length < 2;
   followSelected(startWeights);
@@ -163,7 +219,8 @@ function followSelected(startWeights: Float32Array | null = null): void {
   const lane = runner?.lanes.find((l) => l.algo === viewSelect.value);
   const env = lane?.trainer.config.env ?? loaded?.config.env ?? null;
   const policyOption = viewMode.querySelector<HTMLOptionElement>('option[value="policy"]')!;
-  policyOption.disabled = env !== null && env !== 'CartPole-v1';
+  // A population's agents are followed in its rollout replay.
+  policyOption.disabled = (env !== null && env !== 'CartPole-v1') || lane?.kind === 'population';
   if (!lane && loaded) viewMode.value = 'policy';
   else if (policyOption.disabled) viewMode.value = 'replay';
   const showPolicy = viewMode.value === 'policy';
@@ -171,7 +228,7 @@ function followSelected(startWeights: Float32Array | null = null): void {
   for (const [node, shown] of [[replayCanvas, !showPolicy], [replayCaption, !showPolicy], [policyCanvas, showPolicy], [policyCaption, showPolicy]] as const) node.hidden = !shown;
   if (showPolicy) {
     replay.show(null);
-    if (lane) view.follow(liveSource(lane, startWeights), `${ALGO_LABELS[lane.algo]}'s current policy`, lane.trainer.config.env);
+    if (lane?.kind === 'run') view.follow(liveSource(lane, startWeights), `${ALGO_LABELS[lane.algo]}'s current policy`, lane.trainer.config.env);
     else if (loaded && viewSelect.value === 'checkpoint') {
       const { checkpoint, config, filename } = loaded;
       view.follow({ layout: networkLayouts(config).policy, weights: checkpoint.arrays.policy }, `${ALGO_LABELS[config.algo]} from ${filename} (iteration ${checkpoint.iteration})`, config.env);
@@ -181,7 +238,12 @@ function followSelected(startWeights: Float32Array | null = null): void {
   view.follow(null, '');
   if (lane) {
     const { trainer } = lane;
-    replay.show({ replay: trainer.replay, ready: () => trainer.iteration > lane.firstIteration, label: `${ALGO_LABELS[lane.algo]} on ${trainer.config.env}` });
+    const ready = () => trainer.iteration > lane.firstIteration;
+    if (lane.kind === 'run') replay.show({ replay: trainer.replay, ready, label: `${ALGO_LABELS[lane.algo]} on ${trainer.config.env}` });
+    else {
+      const agent = Number(agentSelect.value || 0);
+      replay.show({ replay: trainer.replay, ready, agent, label: `${ALGO_LABELS[lane.algo]} agent ${agent} (seed ${lane.trainer.configs[agent].seed}) on ${trainer.config.env}` });
+    }
   } else replay.show(null);
 }
 
@@ -195,7 +257,7 @@ function destroyRunner(): void {
 function showSaveButtons(): void {
   saveButtons.replaceChildren();
   for (const lane of runner?.lanes ?? []) {
-    const button = element('button', `Download ${ALGO_LABELS[lane.algo]} checkpoint`);
+    const button = element('button', `Download ${ALGO_LABELS[lane.algo]}${lane.kind === 'population' ? ' population' : ''} checkpoint`);
     button.type = 'button';
     button.dataset.testid = `save-${lane.algo}`;
     button.addEventListener('click', () => {
@@ -210,16 +272,20 @@ function showSaveButtons(): void {
 }
 
 async function train(): Promise<void> {
-  const configs = onFormChange();
-  if (!configs || !gpu) {
+  const plan = onFormChange();
+  if (!plan || !gpu) {
     status.textContent = 'Not started: fix the fields marked in red.';
     status.dataset.state = 'invalid';
     return;
   }
   destroyRunner();
+  if (plan.population) {
+    await trainPopulation(gpu, plan.population);
+    return;
+  }
   setPhase('starting');
   const lanes: Lane[] = [];
-  for (const config of configs) {
+  for (const config of plan.configs) {
     controls.setAlgoNote(config.algo, null);
     let trainer: Trainer | null = null;
     try {
@@ -245,10 +311,56 @@ async function train(): Promise<void> {
     trpo ? trpo.trainer.config.maxKl : null,
     lanes[0].trainer.config.env,
   );
-  for (const lane of lanes) for (const m of lane.history) charts.append(lane.algo, m);
+  for (const lane of lanes) if (lane.kind === 'run') for (const m of lane.history) charts.append(lane.algo, m);
+  startRunner(lanes);
+  const first = lanes[0];
+  const startWeights = first.kind === 'run' && first.history.length > 0 && loaded ? loaded.checkpoint.arrays.policy : initialWeights(first.trainer.config).policy;
+  loaded = null;
+  showSaveButtons();
+  offerAgents(null);
+  offerViewSources(startWeights);
+  runner!.run();
+}
+
+/** A population in one lane: every agent in each step, the population view instead of the charts. */
+async function trainPopulation(context: GpuContext, population: PopulationSetup): Promise<void> {
+  const config = population.plan.agents[0];
+  controls.setAlgoNote(config.algo, null);
+  if (loaded) {
+    controls.setAlgoNote(config.algo, 'a population starts fresh: press Reset to put the loaded checkpoint away first.');
+    status.textContent = 'Could not start the population: see the note beside the algorithm.';
+    return;
+  }
+  setPhase('starting');
+  let lane: PopulationLane;
+  try {
+    const trainer = await makePopulationTrainer(context, population.plan.agents, population.pbt ? { pbt: population.pbt } : {});
+    lane = newPopulationLane(config.algo, trainer, population.pbt);
+  } catch (error) {
+    if (phase === 'failed') return;
+    controls.setAlgoNote(config.algo, (error as Error).message);
+    setPhase('idle');
+    status.textContent = 'Could not start the population: see the note beside the algorithm.';
+    return;
+  }
+  if (phase === 'failed') {
+    lane.trainer.destroy();
+    return;
+  }
+  startPopulationView(lane, population.plan.swept);
+  startRunner([lane]);
+  showSaveButtons();
+  offerAgents(lane, population.plan.swept);
+  offerViewSources();
+  runner!.run();
+}
+
+/** The runner over `lanes`, its reports feeding the charts or the population view. */
+function startRunner(lanes: Lane[]): void {
   runner = new Runner(lanes, {
-    metrics(lane, metrics) {
-      charts.append(lane.algo, metrics);
+    metrics(lane, agents) {
+      if (lane.kind === 'run') charts.append(lane.algo, agents[0]);
+      else populationView.append(agents);
       render();
     },
     state(state) {
@@ -259,12 +371,6 @@ async function train(): Promise<void> {
       fail(error);
     },
   });
-  const first = lanes[0];
-  const startWeights = first.history.length > 0 && loaded ? loaded.checkpoint.arrays.policy : initialWeights(first.trainer.config).policy;
-  loaded = null;
-  showSaveButtons();
-  offerViewSources(startWeights);
-  runner.run();
 }
 
 /** Stops everything with the error's message; the device's own report (loss, GPU error) wins over its symptoms. */
@@ -299,9 +405,10 @@ async function reset(): Promise<void> {
   }
   loaded = null;
   showSaveButtons();
+  offerAgents(null);
   offerViewSources();
   filesMessage.textContent = '';
-  const configs = onFormChange();
+  const configs = onFormChange()?.configs;
   startCharts(controls.selection.algos, configs?.find((c) => c.algo === 'trpo')?.maxKl ?? null, configs?.length ? configs[0].env : null);
   if (phase === 'failed') {
     failure = null;
@@ -325,6 +432,7 @@ async function load(file: File): Promise<void> {
     destroyRunner();
   }
   loaded = result;
+  offerAgents(null);
   controls.selection = selectionFromConfig(result.config);
   onFormChange();
   startCharts([result.config.algo], result.config.algo === 'trpo' ? result.config.maxKl : null, result.config.env);
@@ -356,7 +464,11 @@ buttons.pause.addEventListener(
 buttons.stop.addEventListener('click', handle(async () => runner?.stop()));
 buttons.reset.addEventListener('click', handle(reset));
 buttons.csv.addEventListener('click', () => {
-  const runs = runner ? runner.lanes : loaded ? [{ algo: loaded.config.algo, history: loaded.checkpoint.history }] : [];
+  const runs: { algo: string; agent?: number; history: readonly IterationMetrics[] }[] = runner
+    ? runner.lanes.flatMap((lane) => (lane.kind === 'run' ? [{ algo: lane.algo, history: lane.history }] : lane.histories.map((history, agent) => ({ algo: lane.algo, agent, history }))))
+    : loaded
+      ? [{ algo: loaded.config.algo, history: loaded.checkpoint.history }]
+      : [];
   download('webgpu-rl-metrics.csv', metricsCsv(runs), 'text/csv');
 });
 loadInput.addEventListener('change', () => {
@@ -365,6 +477,7 @@ loadInput.addEventListener('change', () => {
   if (file) handle(() => load(file))();
 });
 viewSelect.addEventListener('change', () => followSelected());
+agentSelect.addEventListener('change', () => followSelected());
 viewMode.addEventListener('change', () => followSelected());
 viewLayout.addEventListener('change', () => replay.setLayout(viewLayout.value as ReplayLayout));
 animate.addEventListener('change', () => {

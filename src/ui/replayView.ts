@@ -25,6 +25,8 @@ export interface ReplaySource {
   /** Whether the buffers hold a rollout yet (an iteration was queued). */
   ready: () => boolean;
   label: string;
+  /** The agent of a population drawn (default 0: a single run's only one). */
+  agent?: number;
 }
 
 export class ReplayView {
@@ -167,12 +169,13 @@ export class ReplayView {
       label: 'replayView.frame',
       colorAttachments: [{ view: context.getCurrentTexture().createView(), loadOp: 'clear', storeOp: 'store', clearValue: [0, 0, 0, 0] }],
     });
-    view.encode(pass, { step, columns, rows, shownEnvs, envAlpha, width, height });
+    view.encode(pass, { step, agent: source.agent ?? 0, columns, rows, shownEnvs, envAlpha, width, height });
     pass.end();
     gpu.device.queue.submit([encoder.finish()]);
     this.frames++;
     this.canvas.dataset.frames = String(this.frames);
     this.canvas.dataset.step = String(step);
+    this.canvas.dataset.agent = String(source.agent ?? 0);
     this.inFlight = true;
     gpu.device.queue.onSubmittedWorkDone().then(
       () => (this.inFlight = false),

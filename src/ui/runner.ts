@@ -1,31 +1,47 @@
 /**
- * The Studio's training loop: several trainers (one per algorithm, same device)
- * stepped round-robin. Each trainer keeps QUEUE_DEPTH iterations submitted, so
+ * The Studio's training loop: several trainers (one per algorithm, same device;
+ * or one population trainer, every agent in each step) stepped round-robin. Each trainer keeps QUEUE_DEPTH iterations submitted, so
  * the GPU works on the next one while the previous one's metrics are read; the
  * loop hands control back to the browser after every iteration it reports, so
  * the page stays responsive at any env count. No DOM here: the page listens to
  * the events.
  */
 import type { Algo } from '../core/config';
-import type { Trainer } from '../train/trainer';
-import { StepRate, firstNonFinite, type IterationMetrics } from '../core/metrics';
+import type { AgentIterationMetrics, PbtSettings, PopulationTrainer, Trainer } from '../train/trainer';
+import { StepRate, firstNonFinite, populationSummary, type IterationMetrics } from '../core/metrics';
 
-/** One algorithm's run. */
-export interface Lane {
+interface LaneCommon {
   readonly algo: Algo;
-  readonly trainer: Trainer;
-  /** Every iteration's metrics, a restored checkpoint's history first. */
-  readonly history: IterationMetrics[];
   /** Iteration at which this session started (non-zero after a checkpoint). */
   readonly firstIteration: number;
   /** Why the lane takes no more steps (plan done, solved, diverged); null while it goes on. */
   finished: string | null;
 }
 
+/** One algorithm's run. */
+export interface RunLane extends LaneCommon {
+  readonly kind: 'run';
+  readonly trainer: Trainer;
+  /** Every iteration's metrics, a restored checkpoint's history first. */
+  readonly history: IterationMetrics[];
+}
+
+/** A population of one algorithm's agents. */
+export interface PopulationLane extends LaneCommon {
+  readonly kind: 'population';
+  readonly trainer: PopulationTrainer;
+  /** Agent k's metrics of every iteration at k (without PBT's explored values, which the reports carry). */
+  readonly histories: IterationMetrics[][];
+  readonly pbt: PbtSettings | null;
+}
+
+export type Lane = RunLane | PopulationLane;
+
 export type RunnerState = 'running' | 'pausing' | 'paused' | 'stopping' | 'stopped' | 'failed';
 
 export interface RunnerEvents {
-  metrics(lane: Lane, metrics: IterationMetrics): void;
+  /** An iteration's metrics: a run's one, or every agent's (agent k at k). */
+  metrics(lane: Lane, agents: readonly AgentIterationMetrics[]): void;
   state(state: RunnerState): void;
   error(error: Error): void;
 }
@@ -38,8 +54,17 @@ function yieldToBrowser(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-export function newLane(algo: Algo, trainer: Trainer, history: IterationMetrics[] = []): Lane {
-  return { algo, trainer, history, firstIteration: trainer.iteration, finished: null };
+export function newLane(algo: Algo, trainer: Trainer, history: IterationMetrics[] = []): RunLane {
+  return { kind: 'run', algo, trainer, history, firstIteration: trainer.iteration, finished: null };
+}
+
+export function newPopulationLane(algo: Algo, trainer: PopulationTrainer, pbt: PbtSettings | null): PopulationLane {
+  return { kind: 'population', algo, trainer, histories: trainer.configs.map(() => []), pbt, firstIteration: trainer.iteration, finished: null };
+}
+
+/** Queues the lane's next iteration; resolves to every agent's metrics (a run's one). */
+function stepLane(lane: Lane): Promise<AgentIterationMetrics[]> {
+  return lane.kind === 'run' ? lane.trainer.step().then((m) => [m]) : lane.trainer.step();
 }
 
 /** Whether the lane's plan (--iters, --total-steps) allows queuing another iteration. */
@@ -118,7 +143,7 @@ export class Runner {
     // than racing the lanes' heads; and it is fair: a race among heads that are
     // already done always goes to the lane listed first, and on a busy adapter
     // the last lane's first report waited for minutes behind the others.
-    const inFlight: { lane: Lane; step: Promise<IterationMetrics> }[] = [];
+    const inFlight: { lane: Lane; step: Promise<AgentIterationMetrics[]> }[] = [];
     const queued = (lane: Lane) => inFlight.reduce((n, f) => n + (f.lane === lane ? 1 : 0), 0);
     try {
       for (;;) {
@@ -126,7 +151,7 @@ export class Runner {
         for (let depth = 0; depth < QUEUE_DEPTH && this.current === 'running'; depth++) {
           for (const lane of this.lanes) {
             if (queued(lane) > depth || lane.finished || !wantsMore(lane)) continue;
-            const step = lane.trainer.step();
+            const step = stepLane(lane);
             // Rejections are handled when the step reaches the head of the queue.
             step.catch(() => undefined);
             inFlight.push({ lane, step });
@@ -149,17 +174,26 @@ export class Runner {
     else if (this.current !== 'failed') this.setState('stopped');
   }
 
-  private report(lane: Lane, metrics: IterationMetrics): void {
-    lane.history.push(metrics);
+  private report(lane: Lane, agents: AgentIterationMetrics[]): void {
+    if (lane.kind === 'run') lane.history.push(agents[0]);
+    else
+      agents.forEach((m, k) => {
+        const { hyper: _hyper, ...plain } = m;
+        lane.histories[k].push(plain);
+      });
     const now = performance.now();
-    if (this.lastReport !== null) this.rate.add(lane.trainer.config.derived.batchSize, this.lastReport, now);
+    if (this.lastReport !== null) this.rate.add(agents.length * lane.trainer.config.derived.batchSize, this.lastReport, now);
     this.lastReport = now;
-    const bad = firstNonFinite(metrics);
+    const { iter } = agents[0];
+    const bad = agents.map((m, k) => [k, firstNonFinite(m)] as const).find(([, field]) => field);
     const { stopAtReturn } = lane.trainer.config;
-    if (bad) lane.finished = `diverged at iteration ${metrics.iter}: ${bad} is not finite`;
-    else if (stopAtReturn && metrics.mean_return !== null && metrics.mean_return >= stopAtReturn) {
-      lane.finished = `solved: mean return ${metrics.mean_return.toFixed(1)} ≥ ${stopAtReturn} at iteration ${metrics.iter}`;
-    } else if (metrics.iter + 1 === lane.trainer.iteration && !wantsMore(lane)) lane.finished = 'planned iterations done';
-    this.events.metrics(lane, metrics);
+    // A population counts as solved when its median agent is (as on the command line).
+    const reached = lane.kind === 'run' ? agents[0].mean_return : populationSummary(agents).median;
+    const what = lane.kind === 'run' ? 'mean return' : 'median return';
+    if (bad) lane.finished = `diverged at iteration ${iter}: ${lane.kind === 'run' ? '' : `agent ${bad[0]}'s `}${bad[1]} is not finite`;
+    else if (stopAtReturn && reached !== null && reached >= stopAtReturn) {
+      lane.finished = `solved: ${what} ${reached.toFixed(1)} ≥ ${stopAtReturn} at iteration ${iter}`;
+    } else if (iter + 1 === lane.trainer.iteration && !wantsMore(lane)) lane.finished = 'planned iterations done';
+    this.events.metrics(lane, agents);
   }
 }

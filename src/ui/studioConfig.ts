@@ -4,13 +4,17 @@
  * what the user typed (messages per field, from the training config's own
  * checks), the URL query that reproduces a run, and the equivalent CLI line.
  * The query uses the CLI's flag names, so `?algo=ppo&envs=256` and
- * `npm run train -- --algo ppo --envs 256` describe the same run.
+ * `npm run train -- --algo ppo --envs 256` describe the same run; so do
+ * `?population=16&seed=1..16&lr=log:1e-4..1e-2&pbt=true` and
+ * `--population 16 --seed 1..16 --lr log:1e-4..1e-2 --pbt` (a population:
+ * the fields an agent may hold for itself take the CLI's sweep syntax).
  */
 import {
   ALGOS,
   FIELDS,
   PRESETS,
   ConfigError,
+  parseNumberText,
   parseTrainArgs,
   presetConfig,
   resolveConfig,
@@ -20,16 +24,56 @@ import {
   type TrainConfig,
 } from '../core/config';
 import { algorithmInfo, algorithmsReading } from '../core/algorithms';
+import {
+  AGENT_FIELDS,
+  MAX_POPULATION,
+  PBT_DEFAULTS,
+  PBT_PERTURB_DEFAULTS,
+  isSweepText,
+  parseSweep,
+  resolvePopulation,
+  type AgentField,
+  type PopulationPlan,
+  type Sweep,
+} from '../core/population';
 import { checkLimits, withinLimits, type DeviceLimits } from '../train/limits';
+import { populationLimits, type PbtSettings } from '../train/trainer';
 
 /** Config fields that have their own control (algorithm and preset are chosen separately). */
 export type FieldKey = Exclude<keyof TrainConfig, 'algo' | 'preset'>;
+
+/** A control's flag, description and allowed values, as the config's FIELDS give them. */
+export type SettingSpec = (typeof FIELDS)[FieldKey];
+
+/** The population's settings: the train CLI's own flags for them, beside the config's fields. */
+export const POPULATION_FIELDS = {
+  population: { flag: 'population', doc: 'agents trained together (a population)', kind: 'number', range: { min: 1, max: MAX_POPULATION, int: true } },
+  pbt: { flag: 'pbt', doc: 'population-based training: the worst quarter copies the best and perturbs', kind: 'boolean' },
+  pbtInterval: { flag: 'pbt-interval', doc: 'iterations between PBT exploits', kind: 'number', range: { min: 1, max: 1_000_000, int: true } },
+} as const satisfies Record<string, SettingSpec>;
+export type PopulationKey = keyof typeof POPULATION_FIELDS;
+
+/** Every control of the settings: a config field or a population setting. */
+export type SettingKey = FieldKey | PopulationKey;
+
+const POPULATION_KEYS = Object.keys(POPULATION_FIELDS) as PopulationKey[];
+const isPopulationKey = (key: string): key is PopulationKey => key in POPULATION_FIELDS;
+
+/** The flag, description and range of any control. */
+export function settingSpec(key: SettingKey): SettingSpec {
+  return isPopulationKey(key) ? POPULATION_FIELDS[key] : FIELDS[key];
+}
+
+/** Whether a field may differ between the agents of a population (and so take a sweep). */
+export function isSweepable(key: SettingKey): key is AgentField {
+  return (AGENT_FIELDS as readonly string[]).includes(key);
+}
 
 export interface FieldGroup {
   title: string;
   /** Algorithms that read these fields (the group is dimmed when none is selected). */
   algos: readonly Algo[];
-  keys: readonly FieldKey[];
+  keys: readonly SettingKey[];
 }
 
 /** The env has its own picker beside the algorithms; the run's other fields open the settings. */
@@ -42,7 +86,10 @@ export const ALGO_LABELS = Object.fromEntries(ALGOS.map((algo) => [algo, algorit
  * that read them (from the algorithm registry), groups in field order.
  */
 function fieldGroups(): FieldGroup[] {
-  const groups: FieldGroup[] = [{ title: 'Run', algos: ALGOS, keys: RUN_KEYS }];
+  const groups: FieldGroup[] = [
+    { title: 'Run', algos: ALGOS, keys: RUN_KEYS },
+    { title: 'Population', algos: ALGOS, keys: POPULATION_KEYS },
+  ];
   const bySet = new Map<string, { title: string; algos: readonly Algo[]; keys: FieldKey[] }>();
   for (const key of Object.keys(FIELDS) as (keyof TrainConfig)[]) {
     if (key === 'algo' || key === 'preset' || key === 'env' || RUN_KEYS.includes(key)) continue;
@@ -62,11 +109,11 @@ function fieldGroups(): FieldGroup[] {
 
 export const FIELD_GROUPS: readonly FieldGroup[] = fieldGroups();
 
-/** What the user asked for: algorithms, preset, and the raw text of each field they set. */
+/** What the user asked for: algorithms, preset, and the raw text of each field and population setting they set. */
 export interface Selection {
   algos: Algo[];
   preset: Preset;
-  values: Partial<Record<FieldKey, string>>;
+  values: Partial<Record<SettingKey, string>>;
 }
 
 /** The adapter facts the Studio's defaults and size checks depend on. */
@@ -96,6 +143,14 @@ export function formatValue(value: TrainConfig[keyof TrainConfig]): string {
   return String(value);
 }
 
+/** What an empty control means: the preset's value on this device, or the population's default. */
+export function settingDefault(key: SettingKey, preset: Preset, device: DeviceCapacity | null): string | number | boolean {
+  if (key === 'population') return 1;
+  if (key === 'pbt') return false;
+  if (key === 'pbtInterval') return PBT_DEFAULTS.interval;
+  return studioDefaults(preset, device)[key];
+}
+
 /** Most envs a `preset` run of `stepsPerEnv` steps per env fits on this adapter (0: none), by the trainer's own buffer plan. */
 export function maxEnvs(device: DeviceCapacity, stepsPerEnv: number, hidden: number, preset: Preset = 'fast'): number {
   const fitsWith = (numEnvs: number) => {
@@ -116,45 +171,115 @@ export function maxEnvs(device: DeviceCapacity, stepsPerEnv: number, hidden: num
   return good;
 }
 
+/** A population run: its agents, the sweep texts that gave them (for the CLI line), and PBT (null: off). */
+export interface PopulationSetup {
+  plan: PopulationPlan;
+  sweeps: ReadonlyMap<AgentField, string>;
+  pbt: PbtSettings | null;
+}
+
 export interface Validation {
-  /** One message per field (or 'algo') that is refused. */
-  errors: Partial<Record<FieldKey | 'algo', string>>;
-  /** One resolved config per selected algorithm; empty when there are errors. */
+  /** One message per field, population setting (or 'algo') that is refused. */
+  errors: Partial<Record<SettingKey | 'algo', string>>;
+  /** One resolved config per selected algorithm (for a population, its agent 0); empty when there are errors. */
   configs: ResolvedConfig[];
+  /** Set when the selection is a population (agents given or a field swept). */
+  population: PopulationSetup | null;
 }
 
 /** Fields other fields' limits depend on. */
 const SHAPE_KEYS: readonly FieldKey[] = ['numEnvs', 'stepsPerIter', 'iters', 'totalSteps'];
 
-const FLAG_TO_KEY = new Map(Object.entries(FIELDS).map(([key, spec]) => [spec.flag, key as keyof TrainConfig]));
+const FLAG_TO_KEY = new Map<string, keyof TrainConfig | PopulationKey>([
+  ...Object.entries(FIELDS).map(([key, spec]) => [spec.flag, key as keyof TrainConfig] as const),
+  ...POPULATION_KEYS.map((key) => [POPULATION_FIELDS[key].flag, key] as const),
+]);
 
-/** The field a config error names ("--lr: ..."), and the message without the flag (the field's label shows it). */
-function attribute(error: ConfigError): { key: keyof TrainConfig | null; message: string } {
-  const match = /^--([a-z-]+): (.*)$/s.exec(error.message);
+/**
+ * The field a config error names ("--lr: ...", "agent 3: --lr: ...", "--lr × --seed: ..."),
+ * and the message without the flag (the field's label shows it), an agent's number kept.
+ */
+function attribute(error: ConfigError): { key: keyof TrainConfig | PopulationKey | null; message: string } {
+  const match = /^(agent \d+: )?--([a-z-]+)((?: × --[a-z-]+)*): (.*)$/s.exec(error.message);
   if (!match) return { key: null, message: error.message };
-  return { key: FLAG_TO_KEY.get(match[1]) ?? null, message: match[2] };
+  const [, agent, flag, axes, message] = match;
+  return { key: FLAG_TO_KEY.get(flag) ?? null, message: `${agent ?? ''}${axes ? `--${flag}${axes}: ` : ''}${message}` };
 }
 
-/** Checks every field the user set, then each selected algorithm's whole config, then the adapter's buffer limits. */
+/** The control an error belongs to: the field it names, else the algorithms' line. */
+function errorField(key: keyof TrainConfig | PopulationKey | null): SettingKey | 'algo' {
+  return key && key !== 'algo' && key !== 'preset' ? key : 'algo';
+}
+
+/** A sweep's values as single values to check: a list's items, a spread's two ends (every value between lies in the range if they do). */
+function sweepValues(sweep: Sweep): number[] {
+  return sweep.kind === 'list' ? sweep.values : [sweep.from, sweep.to];
+}
+
+/** Reads the population settings the user set (form and range); messages go to `errors`. */
+function readPopulationSettings(values: Selection['values'], errors: Validation['errors']): { size?: number; pbt: boolean; interval?: number } {
+  const number = (key: 'population' | 'pbtInterval') => {
+    const raw = values[key]?.trim();
+    if (!raw) return undefined;
+    const { flag, doc, range } = POPULATION_FIELDS[key];
+    const allowed = `${doc}; must be an integer in [${range.min}, ${range.max}]`;
+    try {
+      const v = parseNumberText(flag, raw, allowed);
+      if (Number.isInteger(v) && v >= range.min && v <= range.max) return v;
+      errors[key] = `${v} is not allowed (${allowed})`;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      errors[key] = attribute(error).message;
+    }
+    return undefined;
+  };
+  const pbtText = values.pbt?.trim() ?? '';
+  if (pbtText !== '' && pbtText !== 'true' && pbtText !== 'false') errors.pbt = `${JSON.stringify(pbtText)} is not allowed (${POPULATION_FIELDS.pbt.doc}; must be true or false)`;
+  return { size: number('population'), pbt: pbtText === 'true', interval: number('pbtInterval') };
+}
+
+/**
+ * Checks every field the user set, then each selected algorithm's whole config
+ * (or the population's every agent), then the adapter's buffer limits.
+ */
 export function validateSelection(selection: Selection, device: DeviceCapacity | null): Validation {
   const errors: Validation['errors'] = {};
+  const refused = (): Validation => ({ errors, configs: [], population: null });
   if (selection.algos.length === 0) errors.algo = 'Pick at least one algorithm.';
   const defaults = studioDefaults(selection.preset, device);
   const overrides: Partial<TrainConfig> = { numEnvs: defaults.numEnvs, stepsPerIter: defaults.stepsPerIter };
 
   const parsed: Partial<Record<FieldKey, Partial<TrainConfig>>> = {};
-  for (const [key, raw] of Object.entries(selection.values) as [FieldKey, string][]) {
+  const sweeps = new Map<AgentField, Sweep>();
+  const sweepTexts = new Map<AgentField, string>();
+  for (const [key, raw] of Object.entries(selection.values) as [SettingKey, string][]) {
+    if (isPopulationKey(key)) continue;
+    const text = raw.trim();
     try {
-      parsed[key] = parseTrainArgs([`--${FIELDS[key].flag}=${raw.trim()}`]).overrides;
+      if (FIELDS[key].kind === 'number' && isSweepText(text)) {
+        const sweep = parseSweep(key, text);
+        // A one-value list is just that value, as on the command line.
+        if (sweep.kind === 'list' && sweep.values.length === 1) parsed[key] = { [key]: sweep.values[0] };
+        else {
+          sweeps.set(key as AgentField, sweep);
+          sweepTexts.set(key as AgentField, text);
+        }
+      } else parsed[key] = parseTrainArgs([`--${FIELDS[key].flag}=${text}`]).overrides;
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       errors[key] = attribute(error).message;
     }
   }
+  const settings = readPopulationSettings(selection.values, errors);
   // The run's shape as given: a field's limits that depend on it (minibatch ≤ batch, an annealing schedule's end) are checked against it.
   const shape: Partial<TrainConfig> = { ...overrides };
   for (const key of SHAPE_KEYS) Object.assign(shape, parsed[key]);
-  for (const [key, values] of Object.entries(parsed) as [FieldKey, Partial<TrainConfig>][]) {
+  const candidates: [FieldKey, Partial<TrainConfig>][] = [
+    ...(Object.entries(parsed) as [FieldKey, Partial<TrainConfig>][]),
+    ...[...sweeps].flatMap(([key, sweep]) => sweepValues(sweep).map((v) => [key, { [key]: v }] as [FieldKey, Partial<TrainConfig>])),
+  ];
+  for (const [key, values] of candidates) {
+    if (errors[key]) continue;
     try {
       // The field on top of the preset and the shape: errors that name it are its own.
       resolveConfig({ ...shape, preset: selection.preset, ...values });
@@ -163,10 +288,51 @@ export function validateSelection(selection: Selection, device: DeviceCapacity |
       const { key: named, message } = attribute(error);
       if (named === key) errors[key] = message;
     }
-    Object.assign(overrides, values);
   }
-  if (Object.keys(errors).length > 0) return { errors, configs: [] };
+  for (const values of Object.values(parsed)) Object.assign(overrides, values);
+  if (Object.keys(errors).length > 0) return refused();
 
+  const isPopulation = settings.size !== undefined || sweeps.size > 0;
+  if (!isPopulation) {
+    if (settings.pbt) errors.pbt = 'population-based training needs a population: set the agents (at least 4) or sweep a field';
+    if (settings.interval !== undefined && !settings.pbt) errors.pbtInterval = 'only with population-based training on';
+    if (Object.keys(errors).length > 0) return refused();
+    return validateRuns(selection, device, overrides, errors);
+  }
+  if (selection.algos.length !== 1) {
+    errors.algo = 'A population trains one algorithm: pick one (or clear the agents and the sweeps).';
+    return refused();
+  }
+  const algo = selection.algos[0];
+  let plan: PopulationPlan;
+  try {
+    plan = resolvePopulation({ ...overrides, preset: selection.preset, algo }, sweeps, settings.size);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const { key, message } = attribute(error);
+    errors[errorField(key)] = message;
+    return refused();
+  }
+  let pbt: PbtSettings | null = null;
+  if (settings.pbt) {
+    pbt = { interval: settings.interval ?? PBT_DEFAULTS.interval, fraction: PBT_DEFAULTS.fraction, perturb: PBT_PERTURB_DEFAULTS[algo] };
+    const least = Math.ceil(1 / PBT_DEFAULTS.fraction);
+    if (plan.size < least) errors.population = `${plan.size} agents are too few for population-based training (at least ${least}, so that one is replaced per exploit)`;
+  } else if (settings.interval !== undefined) errors.pbtInterval = 'only with population-based training on';
+  const config = plan.agents[0];
+  if (device && !errors.population) {
+    const refusal = checkLimits(config, populationLimits(device, plan.size), Object.keys(selection.values) as (keyof TrainConfig)[]);
+    if (refusal) {
+      const { key, message } = attribute(new ConfigError(refusal));
+      errors[errorField(key)] ??= `${message} (with ${plan.size} agents, each holding its own buffers)`;
+    }
+  }
+  if (Object.keys(errors).length > 0) return refused();
+  return { errors, configs: [config], population: { plan, sweeps: sweepTexts, pbt } };
+}
+
+/** One config per selected algorithm, each checked against the adapter's limits. */
+function validateRuns(selection: Selection, device: DeviceCapacity | null, overrides: Partial<TrainConfig>, errors: Validation['errors']): Validation {
   const configs: ResolvedConfig[] = [];
   for (const algo of selection.algos) {
     try {
@@ -174,22 +340,20 @@ export function validateSelection(selection: Selection, device: DeviceCapacity |
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       const { key, message } = attribute(error);
-      const field: FieldKey | 'algo' = key && key !== 'algo' && key !== 'preset' ? key : 'algo';
-      errors[field] ??= message;
+      errors[errorField(key)] ??= message;
     }
   }
   if (device) {
     // Every algorithm's trainer, by the plan makeTrainer checks too; the fields the user set are named first.
-    const given = Object.keys(selection.values) as FieldKey[];
+    const given = Object.keys(selection.values) as (keyof TrainConfig)[];
     for (const config of configs) {
       const refusal = checkLimits(config, device, given);
       if (!refusal) continue;
       const { key, message } = attribute(new ConfigError(refusal));
-      const field: FieldKey | 'algo' = key && key !== 'algo' && key !== 'preset' ? key : 'algo';
-      errors[field] ??= `${ALGO_LABELS[config.algo]}: ${message}`;
+      errors[errorField(key)] ??= `${ALGO_LABELS[config.algo]}: ${message}`;
     }
   }
-  return Object.keys(errors).length > 0 ? { errors, configs: [] } : { errors, configs };
+  return Object.keys(errors).length > 0 ? { errors, configs: [], population: null } : { errors, configs, population: null };
 }
 
 /** Reads `?algo=ppo,trpo&preset=fast&envs=256...`; unknown keys, and every repeat of a key after its first, are reported, not applied. */
@@ -221,31 +385,45 @@ export function parseQuery(search: string): { selection: Selection; ignored: str
 }
 
 /**
- * The query for a selection, in field order. The device-dependent sizes are
- * always written, so the link reproduces the run on any adapter.
+ * The query for a selection: the population's size after the preset, then
+ * the fields in field order (sweeps as typed), then PBT. The device-dependent
+ * sizes are always written, so the link reproduces the run on any adapter.
  */
 export function formatQuery(selection: Selection, device: DeviceCapacity | null): string {
   const defaults = studioDefaults(selection.preset, device);
   const params = new URLSearchParams();
   params.set('algo', selection.algos.join(','));
   params.set('preset', selection.preset);
-  for (const key of Object.keys(FIELDS) as (keyof TrainConfig)[]) {
-    if (key === 'algo' || key === 'preset') continue;
+  const keys: SettingKey[] = ['population', ...(Object.keys(FIELDS) as (keyof TrainConfig)[]).filter((k): k is FieldKey => k !== 'algo' && k !== 'preset'), 'pbt', 'pbtInterval'];
+  for (const key of keys) {
     const raw = selection.values[key]?.trim();
-    if (raw) params.set(FIELDS[key].flag, raw);
+    if (raw) params.set(settingSpec(key).flag, raw);
     else if (key === 'numEnvs' || key === 'stepsPerIter') params.set(FIELDS[key].flag, formatValue(defaults[key]));
   }
-  return `?${params.toString().replaceAll('%2C', ',')}`;
+  return `?${params.toString().replaceAll('%2C', ',').replaceAll('%3A', ':')}`;
 }
 
-/** `npm run train -- ...` for the same config: the algorithm, preset and env, then every field that differs from the preset. */
-export function cliCommand(config: ResolvedConfig): string {
+/**
+ * `npm run train -- ...` for the same run: the algorithm, preset and env, then
+ * every field that differs from the preset. For a population (agent 0's
+ * config and the population's setup), --population and the swept fields as
+ * typed, then the PBT flags.
+ */
+export function cliCommand(config: ResolvedConfig, population: PopulationSetup | null = null): string {
   const preset = presetConfig(config.preset);
   const args = [`--algo ${config.algo}`, `--preset ${config.preset}`, `--env ${config.env}`];
+  if (population) args.push(`--population ${population.plan.size}`);
   for (const key of Object.keys(FIELDS) as (keyof TrainConfig)[]) {
-    if (key === 'algo' || key === 'preset' || key === 'env' || config[key] === preset[key]) continue;
+    if (key === 'algo' || key === 'preset' || key === 'env') continue;
     const spec = FIELDS[key];
-    args.push(spec.kind === 'boolean' ? (config[key] ? `--${spec.flag}` : `--${spec.flag}=false`) : `--${spec.flag} ${formatValue(config[key])}`);
+    const swept = isSweepable(key) ? population?.sweeps.get(key) : undefined;
+    if (swept !== undefined) args.push(`--${spec.flag} ${swept}`);
+    else if (config[key] === preset[key]) continue;
+    else args.push(spec.kind === 'boolean' ? (config[key] ? `--${spec.flag}` : `--${spec.flag}=false`) : `--${spec.flag} ${formatValue(config[key])}`);
+  }
+  if (population?.pbt) {
+    args.push('--pbt');
+    if (population.pbt.interval !== PBT_DEFAULTS.interval) args.push(`--pbt-interval ${population.pbt.interval}`);
   }
   return `npm run train -- ${args.join(' ')}`;
 }
