@@ -118,9 +118,10 @@ export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits
     storage('batch.scaledRewards', B, perSample);
   }
 
-  // Whole-batch passes; the value pass also covers the bootstrap row and, unless truncation counts as termination, the K·N final observations.
+  // Whole-batch passes; the value pass covers every observation row: the bootstrap row and the K·N
+  // final observations (read by GAE unless truncation counts as termination), one block per agent.
   pass('batch.updatedPolicy', B, layouts.policy, perSample);
-  pass('batch.values', (config.truncationAsTerminal ? T + 1 : T + 1 + K) * N, layouts.value, perSample);
+  pass('batch.values', (T + 1 + K) * N, layouts.value, perSample);
   for (const name of ['logProbs', 'entropies', 'kl', 'updatedLogProbs', 'advantages', 'returns']) storage(`batch.${name}`, B, perSample);
 
   if (config.algo === 'ppo' || config.algo === 'ppo-kl') {
