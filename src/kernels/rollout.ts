@@ -58,7 +58,7 @@ export interface RolloutOptions {
  */
 export interface RolloutPolicy {
   readonly layout: Pick<MlpLayout, 'inputDim' | 'distParamsPerRow' | 'head'>;
-  /** A forward pass over `rows` rows (per agent) of `input`, the rollout's current observations or their normalised copy. */
+  /** A forward pass over `rows` rows of `input` per agent (the rollout's N current observations). */
   prepare(options: { rows: number; input: GPUBuffer; label: string }): RolloutPolicyPass;
 }
 
@@ -68,7 +68,7 @@ export interface RolloutPolicyPass {
   readonly output: GPUBuffer;
   /** Records the forward pass over the current observations. */
   encodeForward(pass: GPUComputePassEncoder): void;
-  /** Releases the pass's buffers. */
+  /** Releases what the pass created (the network and the observations belong to the caller). */
   destroy(): void;
 }
 
@@ -159,7 +159,7 @@ fn rollout_clip_action(a: EnvAction) -> EnvAction {
 `;
 }
 
-/** The rollout family for one env: common.wgsl, the env's sources, its distribution, the SLOT_* constants and action conversion, rollout.wgsl. */
+/** The rollout family for one env: common.wgsl, the env's sources, agent_seeds.wgsl, its distribution, the SLOT_* constants and action conversion, rollout.wgsl. */
 export function rolloutSources(env: EnvDefinition): WgslPart[] {
   const distribution = env.spec.action.kind === 'discrete' ? CATEGORICAL : GAUSSIAN;
   return [COMMON_WGSL, ...envSources(env), AGENT_SEEDS_WGSL, distribution.wgsl, wgslIndexConstants('SLOT', ENV_SLOTS), actionConversionWgsl(env.spec.action), rolloutWgsl];
