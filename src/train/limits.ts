@@ -10,6 +10,7 @@
  * The labels are the ones the trainer gives its buffers; test/limits.test.ts
  * compares this plan with the buffers a trainer actually creates.
  */
+import { AGENT_SEEDS_BYTES } from '../gpu/agents';
 import { ConfigError, FIELDS, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
 import type { MlpLayout } from '../nn/mlp';
 import { envDefinition } from '../envs/registry';
@@ -93,6 +94,9 @@ export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits
   const perEnv: SizeField[] = ['numEnvs'];
   const perSample: SizeField[] = ['stepsPerIter', 'numEnvs'];
 
+  // Each agent's seed, for the kernels that bind no AgentParams (a fixed 16 KiB uniform: MAX_POPULATION seeds).
+  plan.push({ label: 'rollout.agentSeeds', bytes: AGENT_SEEDS_BYTES, usage: 'uniform', grows: [] });
+  if (config.algo === 'ppo' || config.algo === 'ppo-kl') plan.push({ label: 'ppo.agentSeeds', bytes: AGENT_SEEDS_BYTES, usage: 'uniform', grows: [] });
   // Rollout: observations with the bootstrap row and the truncated steps' final observations.
   storage('rollout.obs', (T + 1 + K) * N * D, perSample);
   storage('rollout.behaviourLogits', B * A, perSample);
