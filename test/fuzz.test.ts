@@ -5,6 +5,7 @@
 // that names the field. The rejections call the parse and validate functions
 // directly (no GPU); a handful run the built CLIs to prove exit code 2 before
 // any GPU work (Vulkan is pointed at a missing driver, so a GPU start would fail differently).
+import { AGENT_FIELDS, isSweepText } from '../src/core/population';
 import { describe, expect, it, vi } from 'vitest';
 import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -316,8 +317,10 @@ describe('Studio', () => {
   });
 
   it.each(KEYS.filter((k) => k !== 'algo' && k !== 'preset'))('field %s refuses every bad value with a message of its own', (key) => {
-    // The Studio trims what was typed, so surrounding blanks are not a bad form there.
-    for (const value of badValues(FIELDS[key]).filter((v) => v.trim() === v || v.trim() === '')) {
+    // The Studio trims what was typed, so surrounding blanks are not a bad form there; and in a field an
+    // agent may hold for itself, a list such as "4,0" is a sweep (a population), not a bad value.
+    const sweepable = (AGENT_FIELDS as readonly string[]).includes(key);
+    for (const value of badValues(FIELDS[key]).filter((v) => (v.trim() === v || v.trim() === '') && !(sweepable && isSweepText(v)))) {
       const { errors, configs } = validateSelection({ algos: ['ppo'], preset: 'fast', values: { [key]: value } }, null);
       expect(configs, `${key}=${JSON.stringify(value)}`).toEqual([]);
       expect(Object.keys(errors), `${key}=${JSON.stringify(value)}`).toEqual([key]);
