@@ -6,24 +6,14 @@
  * population-based training on the GPU. Flags are checked before any GPU work.
  */
 import { FIELDS, ConfigError, type ResolvedConfig } from '../core/config';
-import { AGENT_FIELDS, type AgentField, type PopulationPlan } from '../core/population';
+import { AGENT_FIELDS, PBT_DEFAULTS, PBT_PERTURB_DEFAULTS, type AgentField, type PopulationPlan } from '../core/population';
+import type { Algo } from '../core/algorithms';
 import { shortestF32 } from '../core/agentParams';
 import { firstNonFinite, populationSummary, stepsPerSecond, type IterationMetrics } from '../core/metrics';
 import { describeAdapter, type GpuContext } from '../gpu/device';
 import { makePopulationTrainer, type AgentIterationMetrics, type PbtSettings } from '../train/trainer';
 import { saveCheckpoint } from '../train/checkpointFile';
 import type { Checkpoint } from '../train/checkpoint';
-
-/** The PBT flags' defaults: exploit every 10 iterations, the worst quarter copies the best quarter. */
-export const PBT_DEFAULTS = { interval: 10, fraction: 0.25 } as const;
-
-/** The fields PBT explores by default for each algorithm (each one the algorithm reads). */
-const PBT_PERTURB_DEFAULT: Record<string, readonly AgentField[]> = {
-  ppo: ['clip', 'entCoef', 'gamma'],
-  'ppo-kl': ['klTarget', 'entCoef', 'gamma'],
-  trpo: ['maxKl', 'damping', 'gamma'],
-  reinforce: ['gamma', 'lambda'],
-};
 
 /** Reads --pbt, --pbt-interval, --pbt-fraction and --pbt-perturb (flags as given); null without --pbt. */
 export function parsePbtFlags(extra: Record<string, string | boolean>, algo: string, size: number): PbtSettings | null {
@@ -48,7 +38,7 @@ export function parsePbtFlags(extra: Record<string, string | boolean>, algo: str
   }
   const byFlag = new Map(AGENT_FIELDS.map((f) => [FIELDS[f].flag, f] as const));
   const perturbable: readonly AgentField[] = AGENT_FIELDS.filter((f) => f !== 'seed' && f !== 'lr' && f !== 'valueLr');
-  let perturb: readonly AgentField[] = PBT_PERTURB_DEFAULT[algo] ?? ['gamma'];
+  let perturb: readonly AgentField[] = PBT_PERTURB_DEFAULTS[algo as Algo] ?? ['gamma'];
   const raw = extra['pbt-perturb'];
   if (raw !== undefined) {
     const names = typeof raw === 'string' ? raw.split(',') : [];
