@@ -6,6 +6,7 @@
  * deterministically (the distribution's mode) on the same episodes. Flags are
  * parsed by the training flags' code, so a bad value is one line naming it.
  */
+import { integer } from './targets';
 import { ConfigError, FIELDS, configHelp, parseNumberText, parseTrainArgs, resolveConfig, type ResolvedConfig, type TrainConfig } from '../../src/core/config';
 import { resolvePopulation, MAX_POPULATION, type AgentField } from '../../src/core/population';
 import { solvedReturn } from '../../src/core/envSpecs';
@@ -88,13 +89,6 @@ stdout, a table on stderr. PBT defaults: every ${PBT_BENCH_DEFAULTS.interval} it
 Target defaults: the env's solved return, Pendulum-v1 ${OTHER_TARGETS['Pendulum-v1']}.
 training flags (over the env's preset):
 ${configHelp()}`;
-
-function integer(flag: string, raw: string, lo: number, hi: number): number {
-  const allowed = `must be an integer in [${lo}, ${hi}]`;
-  const v = parseNumberText(flag, raw, allowed);
-  if (!Number.isInteger(v) || v < lo || v > hi) throw new ConfigError(`--${flag}: ${raw} is not allowed (${allowed})`);
-  return v;
-}
 
 /** Parses argv (after `--`); null for --help. Throws ConfigError with one line. */
 export function parsePbtBenchArgs(argv: readonly string[]): PbtBenchOptions | null {

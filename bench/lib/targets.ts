@@ -32,7 +32,8 @@ export const TARGETS_USAGE = `usage: npm run targets -- --env ID --target R --bu
 training flags (over the env's preset):
 ${configHelp()}`;
 
-function integer(flag: string, raw: string, lo: number, hi: number): number {
+/** An integer flag value in [lo, hi], or a ConfigError naming the flag (the bench scripts' own flags). */
+export function integer(flag: string, raw: string, lo: number, hi: number): number {
   const allowed = `must be an integer in [${lo}, ${hi}]`;
   const v = parseNumberText(flag, raw, allowed);
   if (!Number.isInteger(v) || v < lo || v > hi) throw new ConfigError(`--${flag}: ${raw} is not allowed (${allowed})`);
