@@ -251,10 +251,10 @@ const peakCase: BenchCase = {
     const points: Point[] = [];
     const dispatchesPerSubmit = 4;
     // Register-blocked variants cost LLVM seconds to minutes on a cold shader cache (lavapipe compiles at the first dispatch): --quick keeps one.
-    const denseKernels = new Map<number, Kernel>();
+    const denseFamilies = new Map<number, ShaderFamily>([[1, family]]);
     for (const rowsPerInvocation of options.quick ? [4] : [1, 2, 4, 8]) {
-      const kernel = await (rowsPerInvocation === 1 ? family : await load(rowsPerInvocation)).kernel('dense');
-      denseKernels.set(rowsPerInvocation, kernel);
+      if (!denseFamilies.has(rowsPerInvocation)) denseFamilies.set(rowsPerInvocation, await load(rowsPerInvocation));
+      const kernel = await denseFamilies.get(rowsPerInvocation)!.kernel('dense');
       const group = kernel.bind({ args, weights, input, output }, 'dense');
       const t = await repeat(1, repetitions, () =>
         timeSubmit(gpu, 'peak.dense', (pass) => {
@@ -301,26 +301,32 @@ const peakCase: BenchCase = {
     );
     points.push({ kernel: 'empty', dispatches, us_per_dispatch: round((emptyTime.median / dispatches) * 1e6), ...cpuOf(emptyTime) });
     // The same dense layer at a seed-preset minibatch (128 rows), one dispatch each, in every register blocking
-    // measured above: the best any per-layer kernel shape can do at that size, dispatch cost included.
-    if (!denseKernels.has(1)) denseKernels.set(1, await family.kernel('dense'));
-    for (const [rowsPerInvocation, kernel] of [...denseKernels].sort((a, b) => a[0] - b[0])) {
-      const smallGroup = kernel.bind({ args: smallArgs, weights, input, output }, `dense128x${rowsPerInvocation}`);
-      const smallTime = await repeat(1, repetitions, () =>
-        timeSubmit(gpu, 'peak.dense128', (pass) => {
-          for (let k = 0; k < dispatches; k++) kernel.dispatch(pass, smallGroup, Math.ceil(smallRows / rowsPerInvocation));
-        }),
-      );
-      points.push({
-        kernel: 'dense',
-        rows_per_invocation: rowsPerInvocation,
-        rows: smallRows,
-        dispatches,
-        us_per_dispatch: round((smallTime.median / dispatches) * 1e6),
-        gflops: round((dispatches * 2 * 64 * 64 * smallRows) / smallTime.median / 1e9),
-        best_gflops: round((dispatches * 2 * 64 * 64 * smallRows) / smallTime.min / 1e9),
-        ...cpuOf(smallTime),
-      });
-      ctx.log(`peak dense ×${rowsPerInvocation} at ${smallRows} rows, one dispatch each: ${((dispatches * 2 * 64 * 64 * smallRows) / smallTime.median / 1e9).toFixed(2)} GFLOP/s, ${((smallTime.median / dispatches) * 1e6).toFixed(1)} µs per dispatch`);
+    // measured above: the best any per-layer kernel shape can do at that size, dispatch cost included. With
+    // workgroups of 64 the blocked shapes put all 128 rows in one workgroup, so one CPU thread; workgroups of 8
+    // (one lavapipe SIMD row) spread them over the driver's threads.
+    for (const [rowsPerInvocation, rowFamily] of [...denseFamilies].sort((a, b) => a[0] - b[0])) {
+      for (const workgroupSize of rowsPerInvocation >= 4 ? [64, 8] : [64]) {
+        const kernel = await rowFamily.kernel('dense', { constants: { WG: workgroupSize } });
+        const smallGroup = kernel.bind({ args: smallArgs, weights, input, output }, `dense128x${rowsPerInvocation}wg${workgroupSize}`);
+        const smallTime = await repeat(1, repetitions, () =>
+          timeSubmit(gpu, 'peak.dense128', (pass) => {
+            for (let k = 0; k < dispatches; k++) kernel.dispatch(pass, smallGroup, Math.ceil(smallRows / rowsPerInvocation));
+          }),
+        );
+        const gflops = (dispatches * 2 * 64 * 64 * smallRows) / smallTime.median / 1e9;
+        points.push({
+          kernel: 'dense',
+          rows_per_invocation: rowsPerInvocation,
+          workgroup_size: workgroupSize,
+          rows: smallRows,
+          dispatches,
+          us_per_dispatch: round((smallTime.median / dispatches) * 1e6),
+          gflops: round(gflops),
+          best_gflops: round((dispatches * 2 * 64 * 64 * smallRows) / smallTime.min / 1e9),
+          ...cpuOf(smallTime),
+        });
+        ctx.log(`peak dense ×${rowsPerInvocation} at ${smallRows} rows, workgroups of ${workgroupSize}, one dispatch each: ${gflops.toFixed(2)} GFLOP/s, ${((smallTime.median / dispatches) * 1e6).toFixed(1)} µs per dispatch`);
+      }
     }
     const smallTilesGroup = tiles.bind({ args: smallArgs, weights, input, output }, 'denseTiles128');
     const smallTilesTime = await repeat(1, repetitions, () =>
