@@ -28,7 +28,7 @@ describe('npm run pbt flags', () => {
     expect(() => parsePbtBenchArgs(['--env', 'CartPole-v1', '--iters', '5', '--population', '1'])).toThrow(/^--population: 1 is not allowed/);
     expect(() => parsePbtBenchArgs(['--env', 'CartPole-v1', '--iters', '5', '--runs', 'pbt,pbt'])).toThrow(/^--runs:/);
     expect(() => parsePbtBenchArgs(['--env', 'CartPole-v1', '--iters', '5', '--pbt-fraction', '0.9'])).toThrow(/^--pbt-fraction: 0.9 is not allowed/);
-    expect(() => parsePbtBenchArgs(['--env', 'CartPole-v1', '--iters', '5', '--pbt-perturb', 'lr'])).toThrow(/^--pbt-perturb: "lr" is not allowed/);
+    expect(() => parsePbtBenchArgs(['--env', 'CartPole-v1', '--iters', '5', '--pbt-perturb', 'seed'])).toThrow(/^--pbt-perturb: "seed" is not allowed/);
   });
 });
 
