@@ -19,7 +19,7 @@ import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { optimizedCount, type Mlp, type MlpPass } from '../kernels/mlp';
-import { Adam } from '../kernels/optim';
+import { Adam, type AdamRateField } from '../kernels/optim';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import type { ResolvedConfig } from '../core/config';
 import { METRICS_BLOCK_FLOATS, metricSlot, metricSlotsWgsl } from '../core/metrics';
@@ -209,7 +209,7 @@ export class PpoUpdate implements Update {
     };
 
     // Each agent's Adam steps at its record's rate, clips to its own maxGradNorm and honours its own update_active flag.
-    const adamOptions = (learningRateField: 'lr' | 'valueLr') => ({
+    const adamOptions = (learningRateField: AdamRateField) => ({
       learningRateField,
       agents,
       clipGradNorm: config.maxGradNorm > 0,

@@ -159,7 +159,7 @@ export class Adam {
     readonly v: GPUBuffer,
     /** The two AdamControl copies, [P] each (see controlView for the fields). */
     private readonly controls: readonly [GPUBuffer, GPUBuffer],
-    /** The agents' records (clipping norms), and whether `create` made them. */
+    /** The agents' records (clipping norms; learning rates with learningRateField), and whether `create` made them. */
     private readonly agents: Agents,
     private readonly ownsAgents: boolean,
     /** Each agent's learning rate at creation (what `reset` restores; 0 when the records give them). */
