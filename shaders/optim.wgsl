@@ -10,7 +10,8 @@
 //                        a·activeStride + activeIndex (> 0: active): another buffer's (e.g.
 //                        the metrics blocks), or for the optimizer's own flag controlIn
 //                        itself (its activeFlag field, activeStride = AdamControl's floats)
-//   agents               [P] AgentParams: agents[a].maxGradNorm is agent a's clipping norm
+//   agents               [P] AgentParams: agents[a].maxGradNorm is agent a's clipping norm, and
+//                        with a rate source agents[a].lr or .valueLr its learning rate
 //
 // Dispatches per step (with clipping, after a sum-of-squares reduction of grads into
 // controlIn.gradNormSquared):
@@ -28,11 +29,21 @@
 //   g = gradScale · grads
 //   m = β1 m + (1 − β1) g,   v = β2 v + (1 − β2) g²
 //   p −= (lr / (1 − β1^t)) · m / (sqrt(v) / sqrt(1 − β2^t) + eps)
+// The step's learning rate: the one the host wrote into the control block, or with a rate
+// source agent a's record field times the schedule's fraction (args.rateFraction, the only
+// value the host writes per step), so PBT's changes to the records take effect. That
+// product is f32(lr)·f32(fraction) rounded here, where the host used to round lr·fraction
+// from float64: deterministic either way, and with fraction 1 the same bits.
 // Inactive steps only copy the block (with the flag), so they do not advance t.
 // 1 − β^t is advanced as c ← (1 − β) + β·c from c = 0: every term is positive, so
 // unlike 1 − pow(β, t) in f32 it does not cancel for β near 1. t is an f32 (exact
 // below 2^24 steps) so the whole control block is f32 data.
 override WG: u32 = 64;
+
+// AdamArgs.rateSource: where each step's learning rate comes from.
+const RATE_FROM_CONTROL: u32 = 0u;
+const RATE_FROM_LR: u32 = 1u;
+const RATE_FROM_VALUE_LR: u32 = 2u;
 
 struct AdamArgs {
   count: u32,
@@ -47,6 +58,9 @@ struct AdamArgs {
   // where agent a's active flag sits in `flags`: a · activeStride + activeIndex
   activeIndex: u32,
   activeStride: u32,
+  // RATE_FROM_*, and the fraction of the record's rate a step takes (the schedule's, 1 without)
+  rateSource: u32,
+  rateFraction: f32,
 }
 
 struct AdamControl {
@@ -75,6 +89,11 @@ fn advanced_control(a: u32) -> AdamControl {
   let previous = controlIn[a];
   var next = previous;
   next.activeFlag = activeFlag;
+  if (args.rateSource == RATE_FROM_LR) {
+    next.learningRate = agents[a].lr * args.rateFraction;
+  } else if (args.rateSource == RATE_FROM_VALUE_LR) {
+    next.learningRate = agents[a].valueLr * args.rateFraction;
+  }
   if (activeFlag > 0.0) {
     next.step = previous.step + 1.0;
     next.biasCorrection1 = args.oneMinusBeta1 + args.beta1 * previous.biasCorrection1;

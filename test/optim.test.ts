@@ -3,7 +3,11 @@ import { Adam, type AdamOptions } from '../src/kernels/optim';
 import { countDispatches } from '../src/train/trainer';
 import { AdamReference } from '../src/reference/adam';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
+import { agentsBuffer } from '../src/gpu/agents';
+import { AGENT_PARAMS_BYTES, agentParamOffset } from '../src/core/agentParams';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
+
+const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 
 async function setup(count: number, options: Omit<AdamOptions, 'count' | 'lr'> & { lr: number }, seed: number) {
   const gpu = await testGpu();
@@ -114,6 +118,76 @@ for (const fused of [true, false]) {
       });
     });
 
+    describe("learning rates from the agents' records (learningRateField)", () => {
+      it('at fraction 1 equal host-written rates bit for bit: 2 agents, valueLr, clipping, a record changed on the GPU before step 3', async () => {
+        const gpu = await testGpu();
+        const count = 1001;
+        const rand = seededRandom(fused ? 51 : 52);
+        const rates = [3e-3, 1e-2];
+        const later = 7e-3;
+        const agents = agentsBuffer(gpu, 'test.agents', rates.map((valueLr, a) => ({ valueLr, lr: 0.5, maxGradNorm: [0.4, 5][a] })));
+        const initial = new Float32Array(randomArray(2 * count, rand));
+        const grads = [0, 1, 2].map(() => storageBuffer(gpu, 'test.grads', new Float32Array(randomArray(2 * count, rand, -0.2, 0.2))));
+        const runs = await Promise.all(
+          [{ learningRateField: 'valueLr' as const }, { lr: rates }].map(async (rate) => ({
+            adam: await Adam.create(gpu, { count, agents, clipGradNorm: true, fused, ...rate, label: 'test.adam.rates' }),
+            params: storageBuffer(gpu, 'test.params', initial),
+          })),
+        );
+        const [records, host] = runs;
+        for (let step = 0; step < 3; step++) {
+          if (step === 2) {
+            // Agent 1's record changes on the GPU (as PBT's explore writes it); the host-rate twin is told.
+            gpu.device.queue.writeBuffer(agents.params, AGENT_PARAMS_BYTES + agentParamOffset('valueLr'), Float32Array.of(later));
+            host.adam.setLearningRate([rates[0], later]);
+          }
+          records.adam.setLearningRateFraction(1);
+          for (const run of runs) submitPass(gpu, 'test.adam.rates', (pass) => run.adam.encodeStep(pass, run.params, grads[step]));
+        }
+        expect(bits(await readFloat32(gpu, records.params)), 'params').toEqual(bits(await readFloat32(gpu, host.params)));
+        const [got, want] = [await records.adam.readState(), await host.adam.readState()];
+        for (const part of records.adam.stateParts) expect(bits(got[part]), part).toEqual(bits(want[part]));
+        const floats = records.adam.controlView.size / 4;
+        const rateAt = records.adam.controlView.offsetOf('learningRate') / 4;
+        expect([got.control[rateAt], got.control[floats + rateAt]]).toEqual([Math.fround(rates[0]), Math.fround(later)]);
+        for (const run of runs) run.adam.destroy();
+      });
+
+      it('with an annealing fraction match float64 Adam at rate lr × fraction (rtol 1e-5, atol 1e-7); the rate is f32(lr)·f32(fraction)', async () => {
+        const gpu = await testGpu();
+        const count = 1001;
+        const rand = seededRandom(fused ? 61 : 62);
+        const rates = [2e-3, 9e-3];
+        const agents = agentsBuffer(gpu, 'test.agents', rates.map((lr) => ({ lr, valueLr: 1 })));
+        const initial = new Float32Array(randomArray(2 * count, rand));
+        const params = storageBuffer(gpu, 'test.params', initial);
+        const grads = storageBuffer(gpu, 'test.grads', 2 * count * 4);
+        const adam = await Adam.create(gpu, { count, agents, learningRateField: 'lr', fused, label: 'test.adam.anneal' });
+        const references = rates.map((lr) => new AdamReference(count, { lr }));
+        const thetas = rates.map((_, a) => Float64Array.from(initial.subarray(a * count, (a + 1) * count)));
+        const fractions = [1, 0.75, 0.5, 0.2];
+        for (const fraction of fractions) {
+          const g = new Float32Array(randomArray(2 * count, rand));
+          gpu.device.queue.writeBuffer(grads, 0, g);
+          adam.setLearningRateFraction(fraction);
+          submitPass(gpu, 'test.adam.anneal', (pass) => adam.encodeStep(pass, params, grads));
+          references.forEach((r, a) => r.update(thetas[a], g.subarray(a * count, (a + 1) * count), rates[a] * fraction));
+        }
+        const got = await readFloat32(gpu, params);
+        const state = await adam.readState();
+        const floats = adam.controlView.size / 4;
+        rates.forEach((lr, a) => {
+          const block = (x: Float32Array) => x.subarray(a * count, (a + 1) * count);
+          expectClose(block(got), thetas[a], 1e-5, 1e-7, `agent ${a} params`);
+          expectClose(block(state.m), references[a].m, 1e-5, 1e-7, `agent ${a} m`);
+          expectClose(block(state.v), references[a].v, 1e-5, 1e-9, `agent ${a} v`);
+          const f = Math.fround;
+          expect(state.control[a * floats + adam.controlView.offsetOf('learningRate') / 4]).toBe(f(f(lr) * f(fractions[fractions.length - 1])));
+        });
+        adam.destroy();
+      });
+    });
+
     describe('global gradient-norm clipping (gradScale = min(1, maxNorm / (‖g‖ + 1e-6)); rtol 1e-5)', () => {
       it('scales large gradients down and leaves small ones alone', async () => {
         const count = 4610;
@@ -171,6 +245,18 @@ describe('Adam state and options', () => {
     await expect(Adam.create(gpu, { count: 0, lr: 1 })).rejects.toThrow(/count must be a positive integer, got 0/);
     await expect(Adam.create(gpu, { count: 4, lr: 1, beta2: 1 })).rejects.toThrow(/beta2 must be in \[0, 1\), got 1/);
     await expect(Adam.create(gpu, { count: 4, lr: 1, maxGradNorm: 0 })).rejects.toThrow(/maxGradNorm must be > 0 when given, got 0/);
+    await expect(Adam.create(gpu, { count: 4 })).rejects.toThrow(/give exactly one of lr .* and learningRateField .*, got neither/);
+    const agents = agentsBuffer(gpu, 'test.agents', [{ lr: 1 }]);
+    await expect(Adam.create(gpu, { count: 4, lr: 1, learningRateField: 'lr', agents })).rejects.toThrow(/give exactly one of lr .*, got both/);
+    await expect(Adam.create(gpu, { count: 4, learningRateField: 'lr' })).rejects.toThrow(/learningRateField 'lr' reads the agents' records; pass agents/);
+    await expect(Adam.create(gpu, { count: 4, learningRateField: 'clip' as 'lr', agents })).rejects.toThrow(/learningRateField must be 'lr' or 'valueLr', got "clip"/);
+    const records = await Adam.create(gpu, { count: 4, learningRateField: 'lr', agents });
+    expect(() => records.setLearningRate(1)).toThrow(/adam\.setLearningRate: the rates come from the agents' records \(learningRateField 'lr'\)/);
+    expect(() => records.setLearningRateFraction(-0.5)).toThrow(/adam\.setLearningRateFraction: fraction must be a finite number ≥ 0, got -0.5/);
+    records.destroy();
+    const host = await Adam.create(gpu, { count: 4, lr: 1 });
+    expect(() => host.setLearningRateFraction(0.5)).toThrow(/adam\.setLearningRateFraction: applies with learningRateField/);
+    host.destroy();
     const small = storageBuffer(gpu, 'test.tiny', 16);
     await expect(Adam.create(gpu, { count: 4, lr: 1, activeFlag: { buffer: small, index: 4 } })).rejects.toThrow(/activeFlag index 4 is outside buffer test.tiny/);
   });

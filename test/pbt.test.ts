@@ -1,8 +1,9 @@
 // Population-based training's GPU steps against the CPU twin (src/reference/pbt.ts),
 // bit for bit: the score window, the ranking (ties to the lower index, agents with no
 // episode last), the Philox picks among the best, the explored records (f32 products,
-// clamped, seeds kept), lineage in the metrics blocks, and the tensor copies. Scores
-// are chosen so that every GPU division is exact (counts and episodes are powers of 2).
+// clamped, seeds kept; lr and valueLr among the explored fields), lineage in the
+// metrics blocks, and the tensor copies. Scores are chosen so that every GPU division
+// is exact (counts and episodes are powers of 2).
 import { describe, expect, it } from 'vitest';
 import { Pbt } from '../src/kernels/pbt';
 import { pbtExploitReference } from '../src/reference/pbt';
@@ -14,10 +15,11 @@ import { METRICS_BLOCK_FLOATS, metricSlot } from '../src/core/metrics';
 import { seededRandom, testGpu } from './helpers';
 
 const P = 11;
-const BOUNDS = { lr: [1e-5, 1e-2], clip: [0.05, 0.5], entCoef: [0, 0.1] } as const;
+// lr and valueLr as the CLI bounds them (their flags' range, (0, 1]); valueLr's upper bound is tight so clamping shows.
+const BOUNDS = { lr: [0, 1], valueLr: [1e-4, 2e-3], clip: [0.05, 0.5], entCoef: [0, 0.1] } as const;
 
 function population(rand: () => number) {
-  return Array.from({ length: P }, (_, k) => ({ seed: 100 + k, lr: 1e-3 * (0.5 + rand()), clip: 0.1 + 0.3 * rand(), entCoef: 0.01 * rand(), gamma: 0.99, lambda: 0.95 }));
+  return Array.from({ length: P }, (_, k) => ({ seed: 100 + k, lr: 1e-3 * (0.5 + rand()), valueLr: 2e-3 * (0.8 + 0.2 * rand()), clip: 0.1 + 0.3 * rand(), entCoef: 0.01 * rand(), gamma: 0.99, lambda: 0.95 }));
 }
 
 describe('Pbt', () => {
@@ -48,15 +50,16 @@ describe('Pbt', () => {
       ],
       bottom: 3,
       top: 3,
-      perturb: ['lr', 'clip', 'entCoef'],
+      perturb: ['lr', 'valueLr', 'clip', 'entCoef'],
       bounds: BOUNDS,
       seed: 77,
     });
     // Two iterations recorded into the window, then an exploit, then one more of each.
-    const mask = (1 << AGENT_FIELDS.indexOf('lr')) | (1 << AGENT_FIELDS.indexOf('clip')) | (1 << AGENT_FIELDS.indexOf('entCoef'));
+    const mask = (['lr', 'valueLr', 'clip', 'entCoef'] as const).reduce((m, f) => m | (1 << AGENT_FIELDS.indexOf(f)), 0);
     let words: Uint32Array = new Uint32Array(packAgentParams(values));
     let weightsRef: Float32Array = weightsHost.slice();
     let momentsRef: Float32Array = momentsHost.slice();
+    let clamped = 0;
     for (let exploit = 0; exploit < 2; exploit++) {
       submitPass(gpu, 'pbt.test', (pass) => {
         pbt.encodeRecord(pass);
@@ -102,9 +105,16 @@ describe('Pbt', () => {
         const lr = view.getFloat32(a * AGENT_FIELDS.length * 4 + agentParamOffset('lr'), true);
         const parentLr = new DataView(words.buffer).getFloat32(parent * AGENT_FIELDS.length * 4 + agentParamOffset('lr'), true);
         expect([Math.fround(parentLr * Math.fround(0.8)), Math.fround(parentLr * Math.fround(1.2))]).toContain(lr);
+        const valueLr = view.getFloat32(a * AGENT_FIELDS.length * 4 + agentParamOffset('valueLr'), true);
+        const parentValueLr = new DataView(words.buffer).getFloat32(parent * AGENT_FIELDS.length * 4 + agentParamOffset('valueLr'), true);
+        const within = (x: number) => Math.min(Math.max(x, Math.fround(BOUNDS.valueLr[0])), Math.fround(BOUNDS.valueLr[1]));
+        expect([0.8, 1.2].map((x) => within(Math.fround(parentValueLr * Math.fround(x))))).toContain(valueLr);
+        if (valueLr === Math.fround(BOUNDS.valueLr[1])) clamped++;
       }
       words = ref.agentWords;
     }
+    // valueLr's tight upper bound did clamp some explored values.
+    expect(clamped).toBeGreaterThan(0);
     pbt.destroy();
   });
 

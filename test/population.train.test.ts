@@ -8,6 +8,7 @@ import { makePopulationTrainer, makeTrainer } from '../src/train/trainer';
 import { resolveConfig, type TrainConfig } from '../src/core/config';
 import { extractAgent } from '../src/train/checkpoint';
 import type { IterationMetrics } from '../src/core/metrics';
+import { AGENT_PARAMS_BYTES, agentParamOffset } from '../src/core/agentParams';
 import { testGpu } from './helpers';
 
 const timeless = (m: IterationMetrics) => ({ ...m, sps: 0, wall_s: 0 });
@@ -86,6 +87,42 @@ describe('population trainer', () => {
       2,
     );
   }, 120_000);
+
+  // The optimizers read each agent's rates from its record on the GPU (as PBT rewrites them): an
+  // agent created with one lr whose record is given another before the first iteration trains as
+  // the single run created with the other, under --lr-anneal; agentConfigs and checkpoints report
+  // it, and the checkpoint resumes bit for bit in a population created with the old rates.
+  for (const algo of ['ppo', 'reinforce', 'trpo'] as const) {
+    it(`${algo}: a learning rate changed in an agent's record on the GPU is the one it trains with`, async () => {
+      const gpu = await testGpu();
+      const base = { env: 'CartPole-v1', algo, numEnvs: 8, stepsPerIter: 128, epochs: 2, minibatch: 64, hidden: 16, valueSteps: 3, lrAnneal: true, totalSteps: 4 * 8 * 128 } as const;
+      const configs = [1, 2].map((seed) => resolveConfig({ ...base, seed, lr: 1e-3, valueLr: 1e-3 }));
+      const changed = { lr: 4e-3, valueLr: 2.5e-3 };
+      const population = await makePopulationTrainer(gpu, configs);
+      for (const [field, value] of Object.entries(changed) as [keyof typeof changed, number][]) {
+        gpu.device.queue.writeBuffer(population.agents.params, AGENT_PARAMS_BYTES + agentParamOffset(field), Float32Array.of(value));
+      }
+      const histories: IterationMetrics[][] = [[], []];
+      for (let i = 0; i < 2; i++) (await population.step()).forEach((m, k) => histories[k].push(m));
+      expect((await population.agentConfigs()).map((c) => [c.lr, c.valueLr])).toEqual([[1e-3, 1e-3], [changed.lr, changed.valueLr]]);
+      const saved = await population.checkpoint(histories);
+      expect(saved.population!.agents[1]).toMatchObject(changed);
+      const single = await makeTrainer(gpu, resolveConfig({ ...base, seed: 2, ...changed }));
+      const history: IterationMetrics[] = [];
+      for (let i = 0; i < 2; i++) history.push(await single.step());
+      expect(histories[1].map(timeless)).toEqual(history.map(timeless));
+      const own = await single.checkpoint(history);
+      const extracted = extractAgent(saved, 1);
+      for (const [name, a] of Object.entries(own.arrays)) expect(bits(extracted.arrays[name]), `agent 1 ${name}`).toEqual(bits(a));
+      single.destroy();
+      const after = (await population.step()).map(timeless);
+      population.destroy();
+      const resumed = await makePopulationTrainer(gpu, configs);
+      await resumed.restore(saved);
+      expect((await resumed.step()).map(timeless)).toEqual(after);
+      resumed.destroy();
+    }, 240_000);
+  }
 
   it('resumes a population checkpoint bit for bit', async () => {
     const gpu = await testGpu();

@@ -475,8 +475,8 @@ describe("PPO's kernels over a population", () => {
         return net;
       });
       const batch = { ...Object.fromEntries(Object.entries(host).map(([name, data]) => [name, storageBuffer(gpu, `test.${name}`, data)])), metrics: storageBuffer(gpu, 'test.metrics', metrics) } as Parameters<typeof PpoUpdate.create>[4];
-      const { seed, clip, valueClip, entCoef, targetKl, klTarget, maxGradNorm } = config;
-      const options = population ? { agents: agentsBuffer(gpu, 'test.agents', [{ seed, clip, valueClip, entCoef, targetKl, klTarget, maxGradNorm }]), lr: [config.lr], valueLr: [config.valueLr], obsRows: rows } : undefined;
+      const { seed, clip, valueClip, entCoef, targetKl, klTarget, maxGradNorm, lr, valueLr } = config;
+      const options = population ? { agents: agentsBuffer(gpu, 'test.agents', [{ seed, clip, valueClip, entCoef, targetKl, klTarget, maxGradNorm, lr, valueLr }]), obsRows: rows } : undefined;
       const update = await PpoUpdate.create(gpu, config, policy, value, batch, options);
       update.prepareIteration(3, 0.75);
       const dispatches = countDispatches(gpu, (pass) => update.encode(pass));
@@ -489,7 +489,7 @@ describe("PPO's kernels over a population", () => {
     expect(single.policy).not.toEqual(bits(initial[0]));
   });
 
-  it('PpoUpdate with agents checks the networks hold every agent and the per-agent rates, before any GPU work', async () => {
+  it('PpoUpdate with agents checks the networks hold every agent and the rows of obs, before any GPU work', async () => {
     const gpu = await testGpu();
     const config = resolveConfig({ algo: 'ppo', numEnvs: 4, stepsPerIter: 32, minibatch: 16, hidden: 8 });
     const { obsDim: inputs, numActions: outputs, batchSize: rows } = config.derived;
@@ -507,8 +507,8 @@ describe("PPO's kernels over a population", () => {
       metrics: buffer(METRICS_BLOCK_FLOATS),
     };
     const agents = agentsBuffer(gpu, 'test.agents', PPO_AGENTS);
-    await expect(PpoUpdate.create(gpu, config, policy, value, batch, { agents, lr: [1e-3], valueLr: [1e-3, 1e-3, 1e-3], obsRows: rows })).rejects.toThrow(/ppo: lr must list 3 learning rates/);
-    await expect(PpoUpdate.create(gpu, config, policy, value, batch, { agents, lr: [1e-3, 1e-3, 1e-3], valueLr: [1e-3, 1e-3, 1e-3], obsRows: rows })).rejects.toThrow(
+    await expect(PpoUpdate.create(gpu, config, policy, value, batch, { agents, obsRows: rows - 1 })).rejects.toThrow(/ppo: obsRows must be an integer ≥ batchSize/);
+    await expect(PpoUpdate.create(gpu, config, policy, value, batch, { agents, obsRows: rows })).rejects.toThrow(
       /ppo: policy\.params buffer .* needs \[3\]\[paramStride\]/,
     );
   });

@@ -60,20 +60,29 @@ describe('train CLI with a population', () => {
     ]);
   }, 600_000);
 
-  it('--pbt: exploit lines name the parent and carry the explored values', async () => {
+  it('--pbt: exploit lines name the parent and carry the explored values, learning rates included; --save keeps them', async () => {
     const script = await bundleForNode('src/cli/train.ts');
-    const run = await runNode(script, [...SHAPE, '--iters', '2', '--population', '4', '--pbt', '--pbt-interval', '2', '--pbt-fraction', '0.25', '--pbt-perturb', 'clip,ent-coef'], { timeoutMs: 180_000 });
+    const file = join(mkdtempSync(join(tmpdir(), 'webgpu-rl-pbt-')), 'pbt.json');
+    const explore = ['--lr', '0.001', '--value-lr', '0.002', '--pbt-perturb', 'lr,value-lr,clip'];
+    const run = await runNode(script, [...SHAPE, '--iters', '2', '--population', '4', '--pbt', '--pbt-interval', '2', '--pbt-fraction', '0.25', ...explore, '--save', file], { timeoutMs: 180_000 });
     expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/PBT every 2 iterations \(lr, value-lr, clip\)/);
     const agentLines = lines(run.stdout).filter((l) => 'agent' in l);
     expect(agentLines).toHaveLength(8);
     // No exploit after iteration 0; after iteration 1 exactly one agent (a quarter) took a parent.
-    expect(agentLines.slice(0, 4).every((l) => l.pbt_parent === null && l.clip === 0.2)).toBe(true);
+    expect(agentLines.slice(0, 4).every((l) => l.pbt_parent === null && l.clip === 0.2 && l.lr === 0.001 && l.value_lr === 0.002)).toBe(true);
     const replaced = agentLines.slice(4).filter((l) => l.pbt_parent !== null);
     expect(replaced).toHaveLength(1);
-    // The parent's clip 0.2 times 0.8 or 1.2, in f32 as the GPU multiplies.
+    // The parent's values times 0.8 or 1.2, in f32 as the GPU multiplies.
     const f = Math.fround;
-    expect([0.8, 1.2].map((x) => shortestF32(f(f(0.2) * f(x))))).toContain(replaced[0].clip);
+    const explored = (value: number) => [0.8, 1.2].map((x) => shortestF32(f(f(value) * f(x))));
+    expect(explored(0.2)).toContain(replaced[0].clip);
+    expect(explored(0.001)).toContain(replaced[0].lr);
+    expect(explored(0.002)).toContain(replaced[0].value_lr);
     expect(replaced[0].pbt_parent).not.toBe(replaced[0].agent);
+    // The saved population holds the explored rates, which a resume writes back into the records.
+    const saved = parseCheckpoint(readFileSync(file, 'utf8')).population!.agents[replaced[0].agent];
+    expect([saved.lr, saved.valueLr, saved.clip]).toEqual([replaced[0].lr, replaced[0].value_lr, replaced[0].clip]);
   }, 300_000);
 
   it('refuses bad population flags with one line before any GPU work', async () => {
@@ -86,6 +95,7 @@ describe('train CLI with a population', () => {
       [['--pbt'], /--pbt: population-based training needs a population/],
       [['--population', '8', '--pbt', '--pbt-fraction', '0.7'], /--pbt-fraction: 0.7 is not allowed/],
       [['--population', '8', '--pbt-interval', '3'], /--pbt-interval: only with --pbt/],
+      [['--population', '8', '--pbt', '--pbt-perturb', 'lr,seed'], /--pbt-perturb: "seed" is not allowed \(a comma list of lr, value-lr, clip, /],
       [['--agent', '1'], /--agent: needs --load/],
     ];
     for (const [args, message] of cases) {

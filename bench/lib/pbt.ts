@@ -21,11 +21,10 @@ import { parsePbtFlags } from '../../src/cli/population';
 const OTHER_TARGETS: Readonly<Record<string, number>> = { 'Pendulum-v1': -200 };
 
 /**
- * Fields explored by default: for the PPO family the clip and GAE's γ and λ
- * (the CLI's default also names the entropy coefficient, but it is 0 in the
- * seed and pendulum presets and ×0.8/×1.2 leaves 0 where it is).
+ * Fields explored by default: for the PPO family the CLI's default (the learning rate,
+ * the clip or KL target, γ) and GAE's λ.
  */
-const BENCH_PERTURB: Readonly<Record<string, string>> = { ppo: 'clip,gamma,lambda', 'ppo-kl': 'kl-target,gamma,lambda' };
+const BENCH_PERTURB: Readonly<Record<string, string>> = { ppo: 'lr,clip,gamma,lambda', 'ppo-kl': 'lr,kl-target,gamma,lambda' };
 
 export const PBT_BENCH_DEFAULTS = { population: 32, interval: 5, fraction: 0.25, evalEpisodes: 100 } as const;
 

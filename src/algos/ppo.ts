@@ -8,7 +8,8 @@
  * Given `agents` (PpoOptions), the same dispatches update P agents at once:
  * every buffer agent-major (agent a's block being the single-agent buffer),
  * each agent with its own permutation seed, clip, valueClip, entCoef, targetKl,
- * klTarget (from its AgentParams), learning rates, metrics block and Adams.
+ * klTarget, learning rates lr and valueLr (from its AgentParams, so rates PBT
+ * changed on the GPU take effect), metrics block and Adams.
  * The networks must then hold P agents' parameters ([P][paramStride]) and
  * passes ([P][rows][...]), as an `Mlp` created with agents does.
  */
@@ -18,7 +19,7 @@ import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { optimizedCount, type Mlp, type MlpPass } from '../kernels/mlp';
-import { Adam } from '../kernels/optim';
+import { Adam, type AdamRateField } from '../kernels/optim';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import type { ResolvedConfig } from '../core/config';
 import { METRICS_BLOCK_FLOATS, metricSlot, metricSlotsWgsl } from '../core/metrics';
@@ -60,14 +61,11 @@ export function ppoSources(distribution: ActionDistribution = CATEGORICAL): read
 export interface PpoOptions {
   /**
    * P agents updated by the same dispatches: their AgentParams give each its seed
-   * (permutations), clip, valueClip, entCoef, targetKl, klTarget and maxGradNorm
-   * (whether clipping and early stop are on is the config's, shared).
+   * (permutations), clip, valueClip, entCoef, targetKl, klTarget, maxGradNorm and
+   * learning rates lr and valueLr (before the schedule's fraction); whether clipping
+   * and early stop are on is the config's, shared.
    */
   agents?: Agents;
-  /** With agents: each agent's policy learning rate (before the schedule's fraction). */
-  lr?: readonly number[];
-  /** With agents: each agent's value learning rate. */
-  valueLr?: readonly number[];
   /** With agents: rows of `batch.obs` per agent (the rollout's observation rows, ≥ batchSize). */
   obsRows?: number;
 }
@@ -118,8 +116,6 @@ export class PpoUpdate implements Update {
     readonly agentCount: number,
     /** Rows of batch.obs per agent. */
     private readonly obsRows: number,
-    /** Each agent's policy and value learning rates (before the schedule's fraction). */
-    private readonly rates: { policy: readonly number[]; value: readonly number[] },
   ) {}
 
   /** Compiles the update's kernels and binds them to the networks and the batch; the config must be resolved. */
@@ -130,16 +126,12 @@ export class PpoUpdate implements Update {
     distribution.checkParamsPerRow(numActions, 'ppo');
     const P = options.agents?.count ?? 1;
     const obsRows = options.agents ? options.obsRows : batchSize;
-    const rates = { policy: options.lr ?? [config.lr], value: options.valueLr ?? [config.valueLr] };
     if (options.agents) {
       assertAgents('ppo', options.agents);
       if (P > MAX_POPULATION) throw new Error(`ppo: agents.count ${P} exceeds MAX_POPULATION ${MAX_POPULATION}`);
-      for (const [name, list] of [['lr', options.lr], ['valueLr', options.valueLr]] as const) {
-        if (!list || list.length !== P || !list.every((r) => r >= 0)) throw new Error(`ppo: ${name} must list ${P} learning rates ≥ 0 (one per agent) with agents, got ${list ? `[${list.join(', ')}]` : 'none'}`);
-      }
       if (!Number.isInteger(obsRows) || obsRows! < batchSize) throw new Error(`ppo: obsRows must be an integer ≥ batchSize ${batchSize} with agents, got ${obsRows}`);
-    } else if (options.lr || options.valueLr || options.obsRows !== undefined) {
-      throw new Error('ppo: lr, valueLr and obsRows options apply with agents; a single run takes them from the config');
+    } else if (options.obsRows !== undefined) {
+      throw new Error('ppo: the obsRows option applies with agents; a single run reads batchSize rows');
     }
     // Every per-agent buffer holds P blocks; a network without agents holds one.
     const holds = (name: string, buffer: GPUBuffer, floats: number, shape: string) => {
@@ -216,15 +208,15 @@ export class PpoUpdate implements Update {
       begin: kernels.begin_update.bind({ metrics: batch.metrics }, 'begin'),
     };
 
-    // Each agent's Adam clips to its own maxGradNorm and honours its own update_active flag.
-    const adamOptions = (lr: readonly number[]) => ({
-      lr,
+    // Each agent's Adam steps at its record's rate, clips to its own maxGradNorm and honours its own update_active flag.
+    const adamOptions = (learningRateField: AdamRateField) => ({
+      learningRateField,
       agents,
       clipGradNorm: config.maxGradNorm > 0,
       activeFlag: { buffer: batch.metrics, index: metricSlot('update_active'), stride: METRICS_BLOCK_FLOATS },
     });
-    const policyAdam = await Adam.create(gpu, { count: optimizedCount(policy.layout, P), ...adamOptions(rates.policy), label: 'ppo.policyAdam' });
-    const valueAdam = await Adam.create(gpu, { count: optimizedCount(value.layout, P), ...adamOptions(rates.value), label: 'ppo.valueAdam' });
+    const policyAdam = await Adam.create(gpu, { count: optimizedCount(policy.layout, P), ...adamOptions('lr'), label: 'ppo.policyAdam' });
+    const valueAdam = await Adam.create(gpu, { count: optimizedCount(value.layout, P), ...adamOptions('valueLr'), label: 'ppo.valueAdam' });
 
     const reduce = await ReduceKernels.create(gpu);
     const epochRows = minibatches * B;
@@ -264,7 +256,6 @@ export class PpoUpdate implements Update {
       [mbObs, mbRecords, rowStats, slots.buffer, ppoArgs, ...owned],
       P,
       obsRows!,
-      rates,
     );
   }
 
@@ -285,11 +276,11 @@ export class PpoUpdate implements Update {
     };
   }
 
-  /** Host-side writes queued before this iteration's submit (iteration keys the permutations; the fraction scales every agent's rates). */
+  /** Host-side writes queued before this iteration's submit (iteration keys the permutations; the fraction scales every agent's record rates). */
   prepareIteration(iteration: number, learningRateFraction: number): void {
     this.gpu.device.queue.writeBuffer(this.ppoArgs, 0, this.ppoArgsView.pack(PpoUpdate.args(this.config, iteration, this.obsRows)));
-    this.policyAdam.setLearningRate(this.rates.policy.map((lr) => lr * learningRateFraction));
-    this.valueAdam.setLearningRate(this.rates.value.map((lr) => lr * learningRateFraction));
+    this.policyAdam.setLearningRateFraction(learningRateFraction);
+    this.valueAdam.setLearningRateFraction(learningRateFraction);
   }
 
   /** Records the whole update (after the advantages exist). */

@@ -4,7 +4,10 @@
  * fit (valueSteps full-batch Adam steps), recorded into the caller's pass.
  * Given a population (networks and batch over the same agents), the loss, its
  * mean, the policy step and the value fit cover them all in the same
- * dispatches, each agent with its own learning rates.
+ * dispatches, each agent with its own learning rates (its record's lr and
+ * valueLr, which PBT may change on the GPU; the host writes only the
+ * schedule's fraction). Without a population a one-agent record holds the
+ * config's rates.
  */
 import type { GpuContext } from '../gpu/device';
 import { optimizedCount, type Mlp, type MlpPass } from '../kernels/mlp';
@@ -14,6 +17,7 @@ import type { ResolvedConfig } from '../core/config';
 import { METRICS_BLOCK_FLOATS, metricSlot } from '../core/metrics';
 import { PolicyGradientLoss, ValueFit } from '../kernels/pg';
 import { populationOptions, type CheckpointPart, type Update, type UpdateBatch, type UpdatePopulation } from './update';
+import { agentsBuffer, type Agents } from '../gpu/agents';
 
 /**
  * REINFORCE with a value baseline, recorded into the iteration's pass: one full-batch Adam step on
@@ -21,25 +25,28 @@ import { populationOptions, type CheckpointPart, type Update, type UpdateBatch, 
  */
 export class ReinforceUpdate implements Update {
   private constructor(
-    /** Each agent's policy and value learning rates (before the schedule's fraction). */
-    private readonly rates: { policy: readonly number[]; value: readonly number[] },
     private readonly policy: Mlp,
     private readonly policyPass: MlpPass,
     private readonly loss: PolicyGradientLoss,
     private readonly lossMean: Reduction,
     private readonly policyAdam: Adam,
     private readonly valueFit: ValueFit,
+    /** The one-agent record made from the config (released with the update), or null for the caller's agents. */
+    private readonly ownedAgents: Agents | null,
   ) {}
 
   /**
    * Compiles the update's kernels and binds them to the networks and the batch; the config must be
-   * resolved. `population`: networks and batch over the same agents (lr and valueLr per agent),
-   * default one agent.
+   * resolved. `population`: networks and batch over the same agents (lr and valueLr per agent,
+   * from their records), default one agent from the config.
    */
   static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch, population?: UpdatePopulation): Promise<ReinforceUpdate> {
     const { batchSize: rows, numActions } = config.derived;
-    const { agents, lr, valueLr, obsRows } = populationOptions('reinforce', config, population);
+    const { agents, obsRows } = populationOptions('reinforce', config, population);
     const P = agents?.count ?? 1;
+    const ownedAgents = agents ? null : agentsBuffer(gpu, 'reinforce.agents', [{ lr: config.lr, valueLr: config.valueLr }]);
+    // The records the optimizers read their learning rates from.
+    const agentRecords = agents ?? ownedAgents!;
     const policyPass = policy.prepare({ rows, input: batch.obs, inputRows: obsRows, label: 'reinforce.policy' });
     const [loss, policyAdam, valueFit, reduce] = await Promise.all([
       PolicyGradientLoss.create(gpu, {
@@ -52,8 +59,8 @@ export class ReinforceUpdate implements Update {
         agents,
         label: 'reinforce.loss',
       }),
-      Adam.create(gpu, { count: optimizedCount(policy.layout, P), lr, agents, label: 'reinforce.policyAdam' }),
-      ValueFit.create(gpu, { value, rows, batch, steps: config.valueSteps, lr: valueLr, inputRows: obsRows, agents, label: 'reinforce.valueFit' }),
+      Adam.create(gpu, { count: optimizedCount(policy.layout, P), learningRateField: 'lr', agents: agentRecords, label: 'reinforce.policyAdam' }),
+      ValueFit.create(gpu, { value, rows, batch, steps: config.valueSteps, learningRateField: 'valueLr', inputRows: obsRows, agents: agentRecords, label: 'reinforce.valueFit' }),
       ReduceKernels.create(gpu),
     ]);
     const lossMean = Reduction.create(gpu, reduce, {
@@ -67,17 +74,17 @@ export class ReinforceUpdate implements Update {
       outputStride: METRICS_BLOCK_FLOATS,
       label: 'reinforce.policyLoss',
     });
-    return new ReinforceUpdate({ policy: lr, value: valueLr }, policy, policyPass, loss, lossMean, policyAdam, valueFit);
+    return new ReinforceUpdate(policy, policyPass, loss, lossMean, policyAdam, valueFit, ownedAgents);
   }
 
   get checkpointParts(): Record<string, CheckpointPart> {
     return { 'policy.adam': this.policyAdam, 'value.adam': this.valueFit.adam };
   }
 
-  /** Host-side writes queued before this iteration's submit. */
+  /** Host-side writes queued before this iteration's submit: the schedule's fraction of the records' rates. */
   prepareIteration(_iteration: number, learningRateFraction: number): void {
-    this.policyAdam.setLearningRate(this.rates.policy.map((lr) => lr * learningRateFraction));
-    this.valueFit.setLearningRate(this.rates.value.map((lr) => lr * learningRateFraction));
+    this.policyAdam.setLearningRateFraction(learningRateFraction);
+    this.valueFit.setLearningRateFraction(learningRateFraction);
   }
 
   /** Records the whole update (after the advantages exist). */
@@ -99,5 +106,6 @@ export class ReinforceUpdate implements Update {
     this.lossMean.destroy();
     this.policyAdam.destroy();
     this.valueFit.destroy();
+    this.ownedAgents?.params.destroy();
   }
 }

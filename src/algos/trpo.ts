@@ -12,8 +12,9 @@
  *
  * Populations: given a population (networks and a batch over the same agents),
  * every dispatch covers them all, each agent with its own damping, maxKl and
- * acceptRatio (AgentParams) and value learning rate. Without, a one-agent record
- * is made from the config, so a single run goes through the same kernels.
+ * acceptRatio and value learning rate valueLr (AgentParams; PBT may change them on
+ * the GPU). Without, a one-agent record is made from the config, so a single run
+ * goes through the same kernels.
  */
 import type { GpuContext } from '../gpu/device';
 import { storageBuffer } from '../gpu/buffers';
@@ -32,8 +33,6 @@ import { agentsBuffer, type Agents } from '../gpu/agents';
  */
 export class TrpoUpdate implements Update {
   private constructor(
-    /** Each agent's value learning rate (before the schedule's fraction). */
-    private readonly valueRates: readonly number[],
     /** −g: the policy pass's gradient buffer and the CG right-hand side. */
     private readonly negGradient: GPUBuffer,
     /** The policy at θ on the batch: the gradient's forward and backward, and the activations the FVP is taken at. */
@@ -56,10 +55,10 @@ export class TrpoUpdate implements Update {
   static async create(gpu: GpuContext, config: ResolvedConfig, policy: Mlp, value: Mlp, batch: UpdateBatch, population?: UpdatePopulation): Promise<TrpoUpdate> {
     const { batchSize: rows, numActions } = config.derived;
     const paramCount = policy.layout.paramCount;
-    const { agents, valueLr, obsRows } = populationOptions('trpo', config, population);
+    const { agents, obsRows } = populationOptions('trpo', config, population);
     const P = agents?.count ?? 1;
-    const ownedAgents = agents ? null : agentsBuffer(gpu, 'trpo.agents', [{ damping: config.damping, maxKl: config.maxKl, acceptRatio: config.acceptRatio }]);
-    // The records the FVP and the line search read damping, maxKl and acceptRatio from.
+    const ownedAgents = agents ? null : agentsBuffer(gpu, 'trpo.agents', [{ damping: config.damping, maxKl: config.maxKl, acceptRatio: config.acceptRatio, valueLr: config.valueLr }]);
+    // The records the FVP and the line search read damping, maxKl and acceptRatio from, and the value fit valueLr.
     const agentRecords = agents ?? ownedAgents!;
     // One minibatch is the whole batch here, so 'minibatch' normalisation is the batch's.
     const normalizeAdvantages = config.advantageNorm !== 'none';
@@ -68,7 +67,7 @@ export class TrpoUpdate implements Update {
     const [surrogate, fvp, valueFit] = await Promise.all([
       PolicyGradientLoss.create(gpu, { pass: policyPass, batch, numActions, normalizeAdvantages, ratioWeighted: true, agents, label: 'trpo.surrogate' }),
       FisherVectorProduct.create(gpu, { pass: policyPass, agents: agentRecords, label: 'trpo.fvp' }),
-      ValueFit.create(gpu, { value, rows, batch, steps: config.valueSteps, lr: valueLr, inputRows: obsRows, agents, label: 'trpo.valueFit' }),
+      ValueFit.create(gpu, { value, rows, batch, steps: config.valueSteps, learningRateField: 'valueLr', inputRows: obsRows, agents: agentRecords, label: 'trpo.valueFit' }),
     ]);
     const cg = await ConjugateGradient.create(gpu, {
       count: paramCount,
@@ -102,7 +101,7 @@ export class TrpoUpdate implements Update {
       normalizeAdvantages,
       label: 'trpo.lineSearch',
     });
-    return new TrpoUpdate(valueLr, negGradient, policyPass, surrogate, fvp, cg, stepDirectionProduct, lineSearch, valueFit, ownedAgents);
+    return new TrpoUpdate(negGradient, policyPass, surrogate, fvp, cg, stepDirectionProduct, lineSearch, valueFit, ownedAgents);
   }
 
   /** The value fit's Adam (TRPO steps the policy without an optimizer). */
@@ -110,9 +109,9 @@ export class TrpoUpdate implements Update {
     return { 'value.adam': this.valueFit.adam };
   }
 
-  /** Host-side writes queued before this iteration's submit. */
+  /** Host-side writes queued before this iteration's submit: the schedule's fraction of the records' value rates. */
   prepareIteration(_iteration: number, learningRateFraction: number): void {
-    this.valueFit.setLearningRate(this.valueRates.map((lr) => lr * learningRateFraction));
+    this.valueFit.setLearningRateFraction(learningRateFraction);
   }
 
   /** Records the whole update (after the advantages exist). */

@@ -23,21 +23,18 @@ export interface UpdatePopulation {
 
 /**
  * What an update takes from `population`, checked before any GPU work: the
- * agents, each agent's learning rates (before the schedule's fraction) and the
- * rows of each agent's block of batch.obs. Without a population: no agents (the
- * kernels make a one-agent record), the config's rates, and batchSize rows.
+ * agents and the rows of each agent's block of batch.obs. Without a population:
+ * no agents (the update makes a one-agent record from the config) and batchSize
+ * rows. Learning rates are the records' (lr, valueLr), which PBT may change on
+ * the GPU; the host only scales them by the schedule's fraction.
  */
-export function populationOptions(
-  algo: string,
-  config: ResolvedConfig,
-  population?: UpdatePopulation,
-): { agents?: Agents; lr: readonly number[]; valueLr: readonly number[]; obsRows: number } {
+export function populationOptions(algo: string, config: ResolvedConfig, population?: UpdatePopulation): { agents?: Agents; obsRows: number } {
   const { batchSize } = config.derived;
-  if (!population) return { lr: [config.lr], valueLr: [config.valueLr], obsRows: batchSize };
+  if (!population) return { obsRows: batchSize };
   const { agents, configs, obsRows } = population;
   if (configs.length !== agents.count) throw new Error(`${algo}: population.configs lists ${configs.length} agents, agents.count is ${agents.count}`);
   if (!Number.isInteger(obsRows) || obsRows < batchSize) throw new Error(`${algo}: population.obsRows must be an integer ≥ batchSize ${batchSize}, got ${obsRows}`);
-  return { agents, lr: configs.map((c) => c.lr), valueLr: configs.map((c) => c.valueLr), obsRows };
+  return { agents, obsRows };
 }
 
 /** Optimizer state saved in a checkpoint as one array per part (Adam: m, v, control). */
@@ -53,7 +50,7 @@ export interface CheckpointPart {
 
 /** One algorithm's update step as the trainer drives it; `createUpdate` makes the one of `config.algo`. */
 export interface Update {
-  /** Host-side writes queued before this iteration's submit (the iteration keys permutations; the fraction scales learning rates). */
+  /** Host-side writes queued before this iteration's submit (the iteration keys permutations; the fraction scales the records' learning rates). */
   prepareIteration(iteration: number, learningRateFraction: number): void;
   /** Records the whole update (after the advantages exist). */
   encode(pass: GPUComputePassEncoder): void;

@@ -37,7 +37,8 @@ export function parsePbtFlags(extra: Record<string, string | boolean>, algo: str
     throw new ConfigError(`--population: ${size} agents is too few for --pbt-fraction ${fraction} (at least ${Math.ceil(1 / fraction)} agents, so that one is replaced per exploit)`);
   }
   const byFlag = new Map(AGENT_FIELDS.map((f) => [FIELDS[f].flag, f] as const));
-  const perturbable: readonly AgentField[] = AGENT_FIELDS.filter((f) => f !== 'seed' && f !== 'lr' && f !== 'valueLr');
+  // Every record field but the seed (an agent keeps its own streams); learning rates included, as the optimizers read them from the records.
+  const perturbable: readonly AgentField[] = AGENT_FIELDS.filter((f) => f !== 'seed');
   let perturb: readonly AgentField[] = PBT_PERTURB_DEFAULTS[algo as Algo] ?? ['gamma'];
   const raw = extra['pbt-perturb'];
   if (raw !== undefined) {

@@ -58,8 +58,9 @@ Populations: P agents trained together on the GPU, every kernel covering all of 
   --pbt                     population-based training: every --pbt-interval iterations (10)
                             the worst --pbt-fraction (0.25) of the agents copy a random one of
                             the best as many (weights, optimizer state) and multiply each
-                            --pbt-perturb field (default per algorithm, e.g. clip,ent-coef,gamma
-                            for ppo) by 0.8 or 1.2; lines carry "pbt_parent" and the values
+                            --pbt-perturb field (default per algorithm, e.g. lr,clip,gamma for
+                            ppo; any sweepable flag but seed) by 0.8 or 1.2; lines carry
+                            "pbt_parent" and the values
   --save FILE               saves the whole population; --load FILE --agent K --save OUT
                             writes agent K's own checkpoint (for eval and the Studio)
 

@@ -40,12 +40,18 @@ export type AgentField = (typeof AGENT_FIELDS)[number];
 /** Population-based training's defaults (--pbt-interval, --pbt-fraction): exploit every 10 iterations, the worst quarter copies the best quarter. */
 export const PBT_DEFAULTS = { interval: 10, fraction: 0.25 } as const;
 
-/** The fields PBT explores by default for each algorithm (--pbt-perturb; each one the algorithm reads). */
+/**
+ * The fields PBT explores by default for each algorithm (--pbt-perturb; each one the
+ * algorithm reads): the policy's step size (the learning rate, or TRPO's maxKl) as in
+ * Jaderberg et al., plus each algorithm's own knobs. Not the entropy coefficient: the
+ * presets set it to 0, which 0.8 and 1.2 leave at 0 (`--pbt-perturb ent-coef` explores it
+ * from a value > 0).
+ */
 export const PBT_PERTURB_DEFAULTS: Readonly<Record<Algo, readonly AgentField[]>> = {
-  ppo: ['clip', 'entCoef', 'gamma'],
-  'ppo-kl': ['klTarget', 'entCoef', 'gamma'],
+  ppo: ['lr', 'clip', 'gamma'],
+  'ppo-kl': ['lr', 'klTarget', 'gamma'],
   trpo: ['maxKl', 'damping', 'gamma'],
-  reinforce: ['gamma', 'lambda'],
+  reinforce: ['lr', 'gamma', 'lambda'],
 };
 
 export type Sweep =

@@ -14,9 +14,14 @@
  *
  * Given `agents`, one Adam is P independent optimizers in the same dispatches:
  * params, grads, m and v are [P][count], the control blocks [P] AdamControl,
- * each agent with its own learning rate (`lr` / `setLearningRate` per agent),
- * clipping norm (agents[a].maxGradNorm; whether clipping is on is shared) and
- * active flag (agent a's block of the flag buffer).
+ * each agent with its own learning rate, clipping norm (agents[a].maxGradNorm;
+ * whether clipping is on is shared) and active flag (agent a's block of the
+ * flag buffer).
+ *
+ * The learning rates come from the host (`lr`, then `setLearningRate`), or with
+ * `learningRateField` from the agents' records: each step takes
+ * agents[a][field] × the fraction of `setLearningRateFraction`, so a record
+ * that changed on the GPU (population-based training) steps at its new rate.
  */
 import optimWgsl from '../../shaders/optim.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
@@ -25,6 +30,7 @@ import { readFloat32, storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { COMMON_WGSL } from '../gpu/wgsl';
 import { agentsBuffer, assertAgents, type Agents } from '../gpu/agents';
 import { agentParamsWgsl } from '../core/agentParams';
+import type { AgentField } from '../core/population';
 import { Reduction, ReduceKernels } from './reduce';
 
 /** shaders/optim.wgsl with what it is loaded after. */
@@ -63,8 +69,17 @@ export function adamControlFloats(): number {
 export interface AdamOptions {
   /** Length of the parameter vector (of each agent's). */
   count: number;
-  /** Learning rate (≥ 0; `setLearningRate` changes it later): one for every agent, or one per agent. */
-  lr: number | readonly number[];
+  /**
+   * Learning rate (≥ 0; `setLearningRate` changes it later): one for every agent, or one
+   * per agent. Exactly one of `lr` and `learningRateField` is given.
+   */
+  lr?: number | readonly number[];
+  /**
+   * With `agents`: agent a's learning rate is its record's field (`lr` or `valueLr`, as the
+   * GPU holds it when the step runs) times the fraction of `setLearningRateFraction` (1
+   * until set), in place of `lr`.
+   */
+  learningRateField?: AdamRateField;
   /**
    * A population: P = agents.count optimizers in the same dispatches, params, grads, m, v
    * [P][count]; agent a clips to agents[a].maxGradNorm when `clipGradNorm` is set.
@@ -96,6 +111,12 @@ export interface AdamOptions {
   /** Prefix of the buffers' labels and of error messages (default 'adam'). */
   label?: string;
 }
+
+/** The AgentParams fields a learning rate can come from. */
+export type AdamRateField = Extract<AgentField, 'lr' | 'valueLr'>;
+
+/** AdamArgs.rateSource of each way to get the rate (shaders/optim.wgsl's RATE_FROM_*). */
+const RATE_SOURCE = { control: 0, lr: 1, valueLr: 2 } as const satisfies Record<'control' | AdamRateField, number>;
 
 /** Names of the arrays readState/writeState exchange (for checkpoints). */
 export type AdamStatePart = 'm' | 'v' | 'control';
@@ -138,10 +159,10 @@ export class Adam {
     readonly v: GPUBuffer,
     /** The two AdamControl copies, [P] each (see controlView for the fields). */
     private readonly controls: readonly [GPUBuffer, GPUBuffer],
-    /** The agents' records (clipping norms), and whether `create` made them. */
+    /** The agents' records (clipping norms; learning rates with learningRateField), and whether `create` made them. */
     private readonly agents: Agents,
     private readonly ownsAgents: boolean,
-    /** Each agent's learning rate at creation (what `reset` restores). */
+    /** Each agent's learning rate at creation (what `reset` restores; 0 when the records give them). */
     private readonly initialRates: readonly number[],
   ) {}
 
@@ -153,7 +174,7 @@ export class Adam {
   /** Zeroed moments for `count` parameters; throws naming an option out of range. */
   static async create(gpu: GpuContext, options: AdamOptions): Promise<Adam> {
     const label = options.label ?? 'adam';
-    const { count, lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, maxGradNorm } = options;
+    const { count, lr, learningRateField, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, maxGradNorm } = options;
     if (!Number.isInteger(count) || count < 1) throw new Error(`${label}: count must be a positive integer, got ${count}`);
     if (options.agents) {
       assertAgents(label, options.agents);
@@ -162,7 +183,13 @@ export class Adam {
       throw new Error(`${label}: clipGradNorm applies with agents; without them pass maxGradNorm`);
     }
     const P = options.agents?.count ?? 1;
-    const rates = Adam.ratesFor(label, 'lr', lr, P);
+    if ((lr === undefined) === (learningRateField === undefined)) throw new Error(`${label}: give exactly one of lr (host-written rates) and learningRateField (the agents' records), got ${lr === undefined ? 'neither' : 'both'}`);
+    if (learningRateField !== undefined) {
+      if (learningRateField !== 'lr' && learningRateField !== 'valueLr') throw new Error(`${label}: learningRateField must be 'lr' or 'valueLr', got ${JSON.stringify(learningRateField)}`);
+      if (!options.agents) throw new Error(`${label}: learningRateField '${learningRateField}' reads the agents' records; pass agents`);
+    }
+    // With the records as the source the control block's rate is the last step's (0 before any).
+    const rates = lr === undefined ? new Array<number>(P).fill(0) : Adam.ratesFor(label, 'lr', lr, P);
     for (const [name, beta] of [['beta1', beta1], ['beta2', beta2]] as const) {
       if (!(beta >= 0 && beta < 1)) throw new Error(`${label}: ${name} must be in [0, 1), got ${beta}`);
     }
@@ -192,6 +219,8 @@ export class Adam {
         // Without an external flag the step reads its own, in the control block.
         activeIndex: flag ? flag.index : kernels.control.offsetOf('activeFlag') / 4,
         activeStride: flag ? flagStride : controlFloats,
+        rateSource: RATE_SOURCE[learningRateField ?? 'control'],
+        rateFraction: 1,
       }),
     );
     const agents = options.agents ?? agentsBuffer(gpu, `${label}.agents`, [{ maxGradNorm: maxGradNorm ?? 0 }]);
@@ -234,9 +263,22 @@ export class Adam {
     return this.kernels.control;
   }
 
-  /** Queues a write of the learning rate, one for every agent or one per agent (takes effect for steps submitted after it). */
+  /** Queues a write of the learning rate, one for every agent or one per agent (takes effect for steps submitted after it); not with learningRateField. */
   setLearningRate(lr: number | readonly number[]): void {
-    this.writeControl('learningRate', Adam.ratesFor(`${this.options.label}.setLearningRate`, 'lr', lr, this.agents.count));
+    const where = `${this.options.label}.setLearningRate`;
+    if (this.options.learningRateField) throw new Error(`${where}: the rates come from the agents' records (learningRateField '${this.options.learningRateField}'); set the fraction with setLearningRateFraction`);
+    this.writeControl('learningRate', Adam.ratesFor(where, 'lr', lr, this.agents.count));
+  }
+
+  /**
+   * With learningRateField: queues the fraction of each agent's record rate the steps submitted
+   * after it take (≥ 0, e.g. an annealing schedule's; 1 at creation). One value for every agent.
+   */
+  setLearningRateFraction(fraction: number): void {
+    const where = `${this.options.label}.setLearningRateFraction`;
+    if (!this.options.learningRateField) throw new Error(`${where}: applies with learningRateField; this optimizer's rates come from lr / setLearningRate`);
+    if (!(fraction >= 0 && Number.isFinite(fraction))) throw new Error(`${where}: fraction must be a finite number ≥ 0, got ${fraction}`);
+    this.writeRateFraction(fraction);
   }
 
   /** Queues a write of every agent's own active flag (ignored when an external activeFlag is used). */
@@ -283,12 +325,13 @@ export class Adam {
     this.writeBothCopies(new Float32Array(state.control));
   }
 
-  /** Zero moments and step count; learning rates and flags as at creation. */
+  /** Zero moments and step count; learning rates (or the records' fraction) and flags as at creation. */
   reset(): void {
     const zeros = new Float32Array(this.agents.count * this.options.count);
     this.gpu.device.queue.writeBuffer(this.m, 0, zeros);
     this.gpu.device.queue.writeBuffer(this.v, 0, zeros);
     this.writeBothCopies(this.initialControl(this.initialRates));
+    if (this.options.learningRateField) this.writeRateFraction(1);
   }
 
   /** Releases the moments, control blocks and uniforms, and the agents' records it made (the params and grads belong to the caller). */
@@ -331,6 +374,10 @@ export class Adam {
     for (const control of this.controls) {
       values.forEach((value, a) => this.gpu.device.queue.writeBuffer(control, a * stride + offset, Float32Array.of(value)));
     }
+  }
+
+  private writeRateFraction(fraction: number): void {
+    this.gpu.device.queue.writeBuffer(this.args, this.kernels.args.offsetOf('rateFraction'), Float32Array.of(fraction));
   }
 
   private writeBothCopies(block: Float32Array<ArrayBuffer>): void {

@@ -17,7 +17,7 @@ import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { optimizedCount, type Mlp, type MlpPass } from './mlp';
-import { Adam } from './optim';
+import { Adam, type AdamRateField } from './optim';
 import { Reduction, ReduceKernels } from './reduce';
 import { METRICS_BLOCK_FLOATS, metricSlot, metricSlotsWgsl } from '../core/metrics';
 import { COMMON_WGSL, wgslConstants } from '../gpu/wgsl';
@@ -150,8 +150,10 @@ export interface ValueFitOptions {
   batch: FullBatch;
   /** Full-batch Adam steps per iteration. */
   steps: number;
-  /** The value Adam's learning rate: one for every agent, or one per agent. */
-  lr: number | readonly number[];
+  /** The value Adam's learning rate: one for every agent, or one per agent (or give learningRateField). */
+  lr?: number | readonly number[];
+  /** With agents: each agent's rate is its record's field (e.g. valueLr) times `setLearningRateFraction`'s fraction, in place of lr. */
+  learningRateField?: AdamRateField;
   /** Rows of each agent's block of batch.obs (default rows): the value pass reads the first rows of each. */
   inputRows?: number;
   /** A population: the value network and the batch hold agents.count blocks. Default one agent. */
@@ -182,7 +184,7 @@ export class ValueFit {
     const [kernels, reduce, adam] = await Promise.all([
       pgKernels(gpu),
       ReduceKernels.create(gpu),
-      Adam.create(gpu, { count: optimizedCount(value.layout, P), lr: options.lr, agents: options.agents, label: `${label}.adam` }),
+      Adam.create(gpu, { count: optimizedCount(value.layout, P), lr: options.lr, learningRateField: options.learningRateField, agents: options.agents, label: `${label}.adam` }),
     ]);
     const pass = value.prepare({ rows, input: batch.obs, inputRows: options.inputRows, label: `${label}.value` });
     const args = uniformBuffer(gpu, `${label}.args`, kernels.args.pack({ rows, numActions: 1, normalizeAdvantages: 0, ratioWeighted: 0 }));
@@ -205,6 +207,11 @@ export class ValueFit {
   /** Queues the value Adam's learning rate, one for every agent or one per agent (takes effect for steps submitted after it). */
   setLearningRate(lr: number | readonly number[]): void {
     this.adam.setLearningRate(lr);
+  }
+
+  /** With learningRateField: queues the fraction of each agent's record rate (takes effect for steps submitted after it). */
+  setLearningRateFraction(fraction: number): void {
+    this.adam.setLearningRateFraction(fraction);
   }
 
   /** Records the `steps` full-batch Adam steps of the value network. */
