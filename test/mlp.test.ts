@@ -175,7 +175,7 @@ describe('MLP forward vs float64 (rtol 1e-4, atol 1e-5)', () => {
       submitPass(gpu, 'test.forward', (p) => pass.encodeForward(p));
       const expected = mlpForwardReference(layout, params, input, c.rows);
       for (let l = 0; l < layout.layers.length; l++) {
-        expectClose(await readFloat32(gpu, pass.activations[l], 0, expected[l].length), expected[l], 1e-4, 1e-5, `activations[${l}]`);
+        expectClose(await pass.arrays.activations[l].read(), expected[l], 1e-4, 1e-5, `activations[${l}]`);
       }
     });
   }
@@ -192,12 +192,12 @@ describe('MLP backward vs float64 (rtol 1e-4, atol 1e-5 · rows)', () => {
         pass.encodeBackward(p);
       });
       // The reference backpropagates through the GPU's own f32 activations.
-      const acts = await Promise.all(pass.activations.map((b, l) => readFloat32(gpu, b, 0, c.rows * layout.layers[l].outDim)));
+      const acts = await Promise.all(pass.arrays.activations.map((a) => a.read()));
       const expected = mlpBackwardReference(layout, params, input, acts.map((a) => Float64Array.from(a)), gradOutput, c.rows);
       const atol = 1e-5 * c.rows;
       expectClose(await mlp.readGrads(), expected.grads, 1e-4, atol, 'grads');
       for (let l = 0; l + 1 < layout.layers.length; l++) {
-        expectClose(await readFloat32(gpu, pass.gradPreActivations[l], 0, expected.gradPreActivations[l].length), expected.gradPreActivations[l], 1e-4, 1e-5, `gradPreActivations[${l}]`);
+        expectClose(await pass.arrays.gradPreActivations[l].read(), expected.gradPreActivations[l], 1e-4, 1e-5, `gradPreActivations[${l}]`);
       }
       expectClose(await readFloat32(gpu, pass.gradInput!, 0, input.length), expected.gradInput, 1e-4, 1e-5, 'gradInput');
 

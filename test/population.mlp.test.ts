@@ -97,8 +97,8 @@ async function run(gpu: GpuContext, kernels: MlpKernels, layout: MlpLayout, rows
   const read = async (buffer: GPUBuffer, floats: number) => bits(await readFloat32(gpu, buffer, 0, agents * floats));
   const perRow = (width: number) => rows * width;
   const results: Omit<Results, 'accumulatedGrads'> = {
-    activations: await Promise.all(pass.activations.map((b, l) => read(b, perRow(layout.layers[l].outDim)))),
-    gradPreActivations: await Promise.all(pass.gradPreActivations.map((b, l) => read(b, perRow(layout.layers[l].outDim)))),
+    activations: await Promise.all(pass.arrays.activations.map(async (a) => bits(await a.read()))),
+    gradPreActivations: await Promise.all(pass.arrays.gradPreActivations.map(async (a) => bits(await a.read()))),
     output: await read(pass.output, perRow(layout.distParamsPerRow)),
     gradInput: await read(pass.gradInput!, perRow(layout.inputDim)),
     grads: bits(await mlp.readGrads()),
