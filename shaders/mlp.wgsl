@@ -8,7 +8,7 @@
 //               every agent's W rows keep the vec4 alignment; this layer's W[o][i] at
 //               weightOffset + o * inDim + i, b[o] at biasOffset + o of the agent's block
 //   input       [rows][inDim]  the previous layer's post-activation a_{l−1} (or the network input)
-//   output      [rows][outDim] this layer's post-activation a_l (the tangent reads it)
+//   output      [rows][outDim] this layer's post-activation a_l (the tangent reads it as `activation`)
 //   gradOutput  [rows][outDim] dLoss/d(this layer's pre-activation)
 //   gradInput   [rows][inDim]  dLoss/d(previous layer's pre-activation)
 //   grads       [P][paramStride] f32, same layout as params
@@ -21,7 +21,7 @@
 //   The row buffers (input .. tangentOut) are [P][rows][..]: rows is per agent.
 //
 //   forward:         output[r][o]   = act(Σ_i W[o][i] input[r][i] + b[o])
-//   tangent:         tangentOut[r][o] = act'(output[r][o]) · (Σ_i V[o][i] input[r][i] + W[o][i] tangentIn[r][i] + v_b[o])
+//   tangent:         tangentOut[r][o] = act'(a_l[r][o]) · (Σ_i V[o][i] input[r][i] + W[o][i] tangentIn[r][i] + v_b[o])
 //                    (the W·u term only where args.firstLayer = 0: the network input does not depend on θ)
 //   backward_input:  gradInput[r][i] = (Σ_o W[o][i] gradOutput[r][o]) · act'(input[r][i]),
 //                    act' of the activation that produced input (tanh: 1 − input², identity: 1)
@@ -65,6 +65,27 @@
 //   INPUT_VEC4 / GRAD_VEC4 (inDim / outDim multiples of 4) read a row's four
 //   values as one vec4: a pipeline per layer shape, since a runtime test runs
 //   both sides on SwiftShader.
+// Chains (DenseChaining `chain` in src/kernels/mlp.ts, the `rows` shape only):
+//   a network's pass in one dispatch, each layer's arithmetic exactly its
+//   per-layer kernel's, so results are bit-identical to the per-layer dispatches.
+//   forward_chain         the invocation owning ROWS rows runs every layer on
+//                         them from the activations it just wrote (program
+//                         order, no barrier); layer 0 runs alone first where
+//                         the rows kernel does not take it (inDim not a
+//                         multiple of 4). Dispatch ceil(rows / ROWS).
+//   backward_input_chain  likewise the input gradients from the last layer
+//                         down to layer 1's input (layer 0's, the network
+//                         input's, stays backward_input's own dispatch).
+//   backward_params_chain every layer's parameter gradients, serial reduction:
+//                         invocation → (layer, tile) by the layers' firstTile;
+//                         after the input chain, which writes the gradOutputs
+//                         it reads. Dispatch Σ_l param tiles.
+//   The hidden layers' activations and gradients are ranges of one buffer
+//   (`hidden`, each range on the storage offset alignment so it also binds
+//   alone); ChainLayer records give each layer's dims, offsets and ranges.
+//   A dispatch may not read one buffer through a read-only binding and write
+//   it through another, so chains bind `hidden` once, read-write where they
+//   write it, and the tangent reads a_l through the read-only `activation`.
 // The loops that read a matrix (W, or the tangent's V) against rows are the
 // helpers below, taking the buffers by pointer, so forward and tangent share
 // them (WGSL language feature unrestricted_pointer_parameters).
@@ -75,7 +96,7 @@
 // Rows past the end in a block of ROWS or TILE repeat the last row; their
 // results are not stored.
 // Prepended by the wrapper: shaders/common.wgsl and the constants ROWS, WIDTH,
-// WIDTH4, TILE, ROW_BLOCK and TANH generated from src/kernels/mlp.ts.
+// WIDTH4, TILE, ROW_BLOCK, TANH and NETWORK generated from src/kernels/mlp.ts.
 override WG: u32 = 64;
 override ALIGNED: bool = false;
 override INPUT_VEC4: bool = false;
