@@ -293,8 +293,8 @@ interface ChainKernels {
 }
 
 /**
- * The dense-layer pipelines of one shape and parameter-gradient reduction,
- * compiled once per device; the tangent's on first use (only the
+ * The dense-layer pipelines of one shape, parameter-gradient reduction and
+ * chaining, compiled once per device; the tangent's on first use (only the
  * Fisher-vector product needs them).
  */
 export class MlpKernels {
@@ -314,9 +314,9 @@ export class MlpKernels {
   ) {}
 
   /**
-   * The pipelines for `shape` and `reduction` (default: those set by
-   * `useShape` / `useParamReduction` for this device, else the adapter's
-   * measured-fastest), compiled on first use.
+   * The pipelines for `shape`, `reduction` and `chaining` (default: those set
+   * by `useShape` / `useParamReduction` / `useChaining` for this device, else
+   * the adapter's measured-fastest), compiled on first use.
    */
   static create(gpu: GpuContext, shape?: MlpKernelShape, reduction?: ParamReduction, chaining?: DenseChaining): Promise<MlpKernels> {
     const chosen = shape ?? preferred.get(gpu.device) ?? defaultMlpKernelShape(gpu.adapter);
