@@ -5,6 +5,7 @@ import { MLP_KERNEL_SHAPES, PARAM_REDUCTIONS, Mlp, MlpKernels, MlpTangents, para
 import { mlpTangentReference } from '../src/reference/fvp';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
+import type { GpuContext } from '../src/gpu/device';
 
 describe('MlpLayout', () => {
   it('lays out W_l [out][in] then b_l, layer after layer', () => {
@@ -395,9 +396,14 @@ describe('chains vs per-layer dispatches (`rows`): bit for bit', () => {
     { sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: 41, agents: 3, head: 'gaussian', dispatches: [2, 3, 4, 6] },
   ];
 
-  /** forward, backward (overwrite, then accumulate with a scale) and tangents, every buffer as bits. */
-  async function run(c: ChainCase, chaining: DenseChaining) {
-    const gpu = await testGpu();
+  /**
+   * forward, backward (overwrite, then accumulate with a scale) and tangents, every buffer as bits;
+   * `bindingLimit` lowers the storage-binding limit the pass sees.
+   */
+  async function run(c: ChainCase, chaining: DenseChaining, bindingLimit?: number) {
+    const device = await testGpu();
+    const limits = new Proxy(device.limits, { get: (l, k) => (k === 'maxStorageBufferBindingSize' && bindingLimit ? bindingLimit : Reflect.get(l, k)) });
+    const gpu: GpuContext = bindingLimit ? Object.create(device, { limits: { value: limits } }) : device;
     const kernels = await MlpKernels.create(gpu, 'rows', 'serial', chaining);
     const layout = new MlpLayout(c.sizes, c.activations, c.head ?? 'none');
     const P = c.agents ?? 1;
@@ -407,9 +413,10 @@ describe('chains vs per-layer dispatches (`rows`): bit for bit', () => {
     const inputRows = c.inputRows ?? c.rows;
     const input = storageBuffer(gpu, 'test.input', new Float32Array(randomArray(P * inputRows * layout.inputDim, rand, -2, 2)));
     const pass = mlp.prepare({ rows: c.rows, inputRows, input, label: 'test.chain', inputGradient: inputRows === c.rows });
-    expect(pass.chained).toBe(chaining === 'chain');
+    const chained = chaining === 'chain' && !bindingLimit;
+    expect(pass.chained).toBe(chained);
     const withInput = pass.gradInput ? 1 : 0;
-    expect([pass.dispatchCount, pass.backwardDispatchCount - withInput]).toEqual(chaining === 'chain' ? c.dispatches.slice(0, 2) : c.dispatches.slice(2));
+    expect([pass.dispatchCount, pass.backwardDispatchCount - withInput]).toEqual(chained ? c.dispatches.slice(0, 2) : c.dispatches.slice(2));
     gpu.device.queue.writeBuffer(pass.gradOutput, 0, new Float32Array(randomArray(P * c.rows * layout.distParamsPerRow, rand, -1, 1)));
     const vector = new Float32Array(P * parameterVectorBytes(layout) / 4);
     vector.set(randomArray(vector.length, rand, -1, 1));
@@ -448,6 +455,13 @@ describe('chains vs per-layer dispatches (`rows`): bit for bit', () => {
       expect(chained.grads.some((g) => g !== 0)).toBe(true);
     });
   }
+
+  it('a chaining pass whose hidden buffer would exceed a storage binding keeps a buffer per layer, same bits', async () => {
+    const c = cases[1];
+    // 2 hidden layers × (activations + gradients) × 130 rows × 64 floats: 133 120 bytes, over a 64 KiB limit; each layer's 33 280 fit.
+    const fallback = await run(c, 'chain', 65536);
+    expect(fallback).toEqual(await run(c, 'chain'));
+  });
 
   it('layouts the `rows` kernels cannot take after the first layer run per layer', async () => {
     const gpu = await testGpu();
