@@ -288,8 +288,9 @@ interface ChainKernels {
   backwardInput: Kernel;
   /** null where the reduction is `split` (its two dispatches stay per layer). */
   backwardParams: Kernel | null;
-  /** One ChainLayer record. */
+  /** One ChainLayer record, and the bytes between records (the array stride, from reflection). */
   layer: StructView;
+  layerStride: number;
 }
 
 /**
@@ -358,7 +359,7 @@ export class MlpKernels {
       family.kernel('backward_input_chain', rowsOptions),
       reduction === 'serial' ? family.kernel('backward_params_chain') : null,
     ]);
-    return { forward, backwardInput, backwardParams, layer: family.struct('ChainLayer') };
+    return { forward, backwardInput, backwardParams, layer: family.struct('ChainLayer'), layerStride: forward.bindings.get('chainLayers')!.size };
   }
 
   /**
@@ -809,7 +810,7 @@ export class MlpPass {
     };
     const chains = kernels.chainKernels;
     if (slices && chains) {
-      this.chainLayers = this.chainTable(gpu, chains.layer, slices);
+      this.chainLayers = this.chainTable(gpu, chains, slices);
       const blocks = Math.ceil(rows / rowsPerInvocation);
       const chainArgs = this.layerArgs.slot(L);
       const forward = {
@@ -847,10 +848,10 @@ export class MlpPass {
   }
 
   /** The layers' ChainLayer records (hidden offsets from `slices`), uploaded. */
-  private chainTable(gpu: GpuContext, view: StructView, slices: HiddenSlices): GPUBuffer {
+  private chainTable(gpu: GpuContext, { layer: view, layerStride }: ChainKernels, slices: HiddenSlices): GPUBuffer {
     const layers = this.layout.layers;
     const L = layers.length;
-    const bytes = new ArrayBuffer(L * view.size);
+    const bytes = new ArrayBuffer(L * layerStride);
     const data = new DataView(bytes);
     let firstTile = 0;
     layers.forEach((layer, l) => {
@@ -869,7 +870,7 @@ export class MlpPass {
           gradOutput: l === L - 1 ? NETWORK : slices.gradients[l],
           firstTile,
         },
-        l * view.size,
+        l * layerStride,
       );
       firstTile += paramTiles(layer);
     });
