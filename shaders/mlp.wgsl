@@ -8,7 +8,7 @@
 //               every agent's W rows keep the vec4 alignment; this layer's W[o][i] at
 //               weightOffset + o * inDim + i, b[o] at biasOffset + o of the agent's block
 //   input       [rows][inDim]  the previous layer's post-activation a_{l−1} (or the network input)
-//   output      [rows][outDim] this layer's post-activation a_l (the tangent reads it)
+//   output      [rows][outDim] this layer's post-activation a_l (the tangent reads it as `activation`)
 //   gradOutput  [rows][outDim] dLoss/d(this layer's pre-activation)
 //   gradInput   [rows][inDim]  dLoss/d(previous layer's pre-activation)
 //   grads       [P][paramStride] f32, same layout as params
@@ -21,7 +21,7 @@
 //   The row buffers (input .. tangentOut) are [P][rows][..]: rows is per agent.
 //
 //   forward:         output[r][o]   = act(Σ_i W[o][i] input[r][i] + b[o])
-//   tangent:         tangentOut[r][o] = act'(output[r][o]) · (Σ_i V[o][i] input[r][i] + W[o][i] tangentIn[r][i] + v_b[o])
+//   tangent:         tangentOut[r][o] = act'(a_l[r][o]) · (Σ_i V[o][i] input[r][i] + W[o][i] tangentIn[r][i] + v_b[o])
 //                    (the W·u term only where args.firstLayer = 0: the network input does not depend on θ)
 //   backward_input:  gradInput[r][i] = (Σ_o W[o][i] gradOutput[r][o]) · act'(input[r][i]),
 //                    act' of the activation that produced input (tanh: 1 − input², identity: 1)
@@ -65,6 +65,27 @@
 //   INPUT_VEC4 / GRAD_VEC4 (inDim / outDim multiples of 4) read a row's four
 //   values as one vec4: a pipeline per layer shape, since a runtime test runs
 //   both sides on SwiftShader.
+// Chains (DenseChaining `chain` in src/kernels/mlp.ts, the `rows` shape only):
+//   a network's pass in one dispatch, each layer's arithmetic exactly its
+//   per-layer kernel's, so results are bit-identical to the per-layer dispatches.
+//   forward_chain         the invocation owning ROWS rows runs every layer on
+//                         them from the activations it just wrote (program
+//                         order, no barrier); layer 0 runs alone first where
+//                         the rows kernel does not take it (inDim not a
+//                         multiple of 4). Dispatch ceil(rows / ROWS).
+//   backward_input_chain  likewise the input gradients from the last layer
+//                         down to layer 1's input (layer 0's, the network
+//                         input's, stays backward_input's own dispatch).
+//   backward_params_chain every layer's parameter gradients, serial reduction:
+//                         invocation → (layer, tile) by the layers' firstTile;
+//                         after the input chain, which writes the gradOutputs
+//                         it reads. Dispatch Σ_l param tiles.
+//   The hidden layers' activations and gradients are ranges of one buffer
+//   (`hidden`, each range on the storage offset alignment so it also binds
+//   alone); ChainLayer records give each layer's dims, offsets and ranges.
+//   A dispatch may not read one buffer through a read-only binding and write
+//   it through another, so chains bind `hidden` once, read-write where they
+//   write it, and the tangent reads a_l through the read-only `activation`.
 // The loops that read a matrix (W, or the tangent's V) against rows are the
 // helpers below, taking the buffers by pointer, so forward and tangent share
 // them (WGSL language feature unrestricted_pointer_parameters).
@@ -75,7 +96,7 @@
 // Rows past the end in a block of ROWS or TILE repeat the last row; their
 // results are not stored.
 // Prepended by the wrapper: shaders/common.wgsl and the constants ROWS, WIDTH,
-// WIDTH4, TILE, ROW_BLOCK and TANH generated from src/kernels/mlp.ts.
+// WIDTH4, TILE, ROW_BLOCK, TANH and NETWORK generated from src/kernels/mlp.ts.
 override WG: u32 = 64;
 override ALIGNED: bool = false;
 override INPUT_VEC4: bool = false;
@@ -105,6 +126,30 @@ struct DenseArgs {
   accumulate: u32,
   // backward_params: factor applied to the summed gradient
   scale: f32,
+  // the chains: the network's layers (records in chainLayers)
+  layers: u32,
+  // forward_chain: the first layer it computes (1 where layer 0 has its own dispatch)
+  chainFirst: u32,
+}
+
+// One layer of a network for the chains, which run several layers in one
+// dispatch. Where the layer's rows live: float offsets in `hidden` of its
+// input a_{l−1}, output a_l and their gradients (each [P][rows][width]), or
+// NETWORK for the pass's own buffer (input, output, gradOutput).
+struct ChainLayer {
+  inDim: u32,
+  outDim: u32,
+  weightOffset: u32,
+  biasOffset: u32,
+  activation: u32,
+  // the activation that produced the layer's input (identity for the network input)
+  inputActivation: u32,
+  input: u32,
+  output: u32,
+  gradInput: u32,
+  gradOutput: u32,
+  // backward_params_chain: the parameter tiles of the layers before this one
+  firstTile: u32,
 }
 
 @group(0) @binding(0) var<uniform> args: DenseArgs;
@@ -123,6 +168,15 @@ struct DenseArgs {
 @group(0) @binding(13) var<storage, read> tangentInVec4: array<vec4<f32>>;
 @group(0) @binding(14) var<storage, read_write> tangentOut: array<f32>;
 @group(0) @binding(15) var<storage, read_write> partials: array<f32>;
+// tangent: this layer's a_l, read only, so a_l and a_{l−1} may be slices of one buffer
+@group(0) @binding(16) var<storage, read> activation: array<f32>;
+@group(0) @binding(17) var<storage, read> chainLayers: array<ChainLayer>;
+// The chains' hidden layers' activations and gradients, slices of one buffer:
+// read-write where a chain writes them, read only where it only reads them.
+@group(0) @binding(18) var<storage, read_write> hidden: array<f32>;
+@group(0) @binding(19) var<storage, read_write> hiddenVec4: array<vec4<f32>>;
+@group(0) @binding(20) var<storage, read> hiddenRead: array<f32>;
+@group(0) @binding(21) var<storage, read> hiddenReadVec4: array<vec4<f32>>;
 
 // A read-only buffer by pointer, and the same buffer seen as vec4s.
 alias Floats = ptr<storage, array<f32>, read>;
@@ -313,7 +367,7 @@ fn tangent(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroup
       if (chained) { acc = chunk_dot(acc, &params, &paramsVec4, w, &u, n); }
       let earlier = select(tangentOut[outBase + o], vector[biasOffset + o], firstChunk);
       let s = earlier + ((acc.x + acc.y) + (acc.z + acc.w));
-      tangentOut[outBase + o] = select(s, s * slope(args.activation, output[outBase + o]), lastChunk);
+      tangentOut[outBase + o] = select(s, s * slope(args.activation, activation[outBase + o]), lastChunk);
     }
   }
 }
@@ -471,7 +525,7 @@ fn storeTangents(r: u32, o0: u32, s: vec4<f32>) {
   for (var c = 0u; c < 4u; c++) {
     if (o0 + c < args.outDim) {
       let at = outBlock + r * args.outDim + o0 + c;
-      tangentOut[at] = s[c] * slope(args.activation, output[at]);
+      tangentOut[at] = s[c] * slope(args.activation, activation[at]);
     }
   }
 }
@@ -549,59 +603,70 @@ struct ParamTile {
 }
 
 // ceil(outDim / TILE) · (ceil(inDim / TILE) + 1): W tiles and one bias tile per row of tiles.
-fn param_tiles() -> u32 {
-  return ((args.outDim + TILE - 1u) / TILE) * ((args.inDim + TILE - 1u) / TILE + 1u);
+fn param_tiles(inDim: u32, outDim: u32) -> u32 {
+  return ((outDim + TILE - 1u) / TILE) * ((inDim + TILE - 1u) / TILE + 1u);
 }
 
-fn param_tile(t: u32) -> ParamTile {
-  let inTiles = (args.inDim + TILE - 1u) / TILE;
+fn param_tile(t: u32, inDim: u32) -> ParamTile {
+  let inTiles = (inDim + TILE - 1u) / TILE;
   let tilesPerRow = inTiles + 1u;
   let i0 = TILE * (t % tilesPerRow);
   return ParamTile(TILE * (t / tilesPerRow), i0, i0 == TILE * inTiles);
 }
 
 // A tile's sums over rows r0 .. r1 − 1 in row order: row<j> for output o0 + j
-// against inputs i0 .. i0 + 3 (bias tiles: against 1, in .x).
-fn block_sums(tile: ParamTile, r0: u32, r1: u32) -> TileSums {
-  let inDim = args.inDim;
-  let outDim = args.outDim;
+// against inputs i0 .. i0 + 3 (bias tiles: against 1, in .x). The layer's
+// input rows are read from x (its rows from xBase), its gradOutput rows from g;
+// xWhole / gWhole: those rows are whole vec4s.
+fn block_sums(tile: ParamTile, r0: u32, r1: u32, inDim: u32, outDim: u32,
+              x: Floats, x4: Vec4s, xWhole: bool, xBase: u32, g: Floats, g4: Vec4s, gWhole: bool, gBase: u32) -> TileSums {
   var s = TileSums();
   for (var r = r0; r < r1; r++) {
-    let g = row4(&gradOutput, &gradOutputVec4, GRAD_VEC4, outBlock + r * outDim, tile.o0, outDim);
-    var x = vec4<f32>(1.0, 0.0, 0.0, 0.0);
-    if (!tile.isBias) { x = row4(&input, &inputVec4, INPUT_VEC4, inBlock + r * inDim, tile.i0, inDim); }
-    s.row0 += g.x * x;
-    s.row1 += g.y * x;
-    s.row2 += g.z * x;
-    s.row3 += g.w * x;
+    let gr = row4(g, g4, gWhole, gBase + r * outDim, tile.o0, outDim);
+    var xr = vec4<f32>(1.0, 0.0, 0.0, 0.0);
+    if (!tile.isBias) { xr = row4(x, x4, xWhole, xBase + r * inDim, tile.i0, inDim); }
+    s.row0 += gr.x * xr;
+    s.row1 += gr.y * xr;
+    s.row2 += gr.z * xr;
+    s.row3 += gr.w * xr;
   }
   return s;
+}
+
+// This layer's block_sums, from the pass's input and gradOutput bindings.
+fn layer_block_sums(tile: ParamTile, r0: u32, r1: u32) -> TileSums {
+  return block_sums(tile, r0, r1, args.inDim, args.outDim, &input, &inputVec4, INPUT_VEC4, inBlock, &gradOutput, &gradOutputVec4, GRAD_VEC4, outBlock);
+}
+
+fn add_sums(a: TileSums, b: TileSums) -> TileSums {
+  return TileSums(a.row0 + b.row0, a.row1 + b.row1, a.row2 + b.row2, a.row3 + b.row3);
 }
 
 @compute @workgroup_size(WG)
 fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   at_agent(gid);
   let t = linear_index(gid, nwg);
-  if (t >= param_tiles()) { return; }
-  let tile = param_tile(t);
+  if (t >= param_tiles(args.inDim, args.outDim)) { return; }
+  let tile = param_tile(t, args.inDim);
   let rows = args.rows;
   var total = TileSums();
   for (var r0 = 0u; r0 < rows; r0 += ROW_BLOCK) {
-    let sums = block_sums(tile, r0, min(r0 + ROW_BLOCK, rows));
-    total.row0 += sums.row0;
-    total.row1 += sums.row1;
-    total.row2 += sums.row2;
-    total.row3 += sums.row3;
+    total = add_sums(total, layer_block_sums(tile, r0, min(r0 + ROW_BLOCK, rows)));
   }
-  storeParamGrads(tile.o0, tile.i0, tile.isBias, total.row0);
-  storeParamGrads(tile.o0 + 1u, tile.i0, tile.isBias, total.row1);
-  storeParamGrads(tile.o0 + 2u, tile.i0, tile.isBias, total.row2);
-  storeParamGrads(tile.o0 + 3u, tile.i0, tile.isBias, total.row3);
+  store_param_grads(tile, total, args.inDim, args.outDim);
+}
+
+// The tile's four rows of sums into grads.
+fn store_param_grads(tile: ParamTile, total: TileSums, inDim: u32, outDim: u32) {
+  storeParamGrads(tile.o0, tile.i0, tile.isBias, total.row0, inDim, outDim);
+  storeParamGrads(tile.o0 + 1u, tile.i0, tile.isBias, total.row1, inDim, outDim);
+  storeParamGrads(tile.o0 + 2u, tile.i0, tile.isBias, total.row2, inDim, outDim);
+  storeParamGrads(tile.o0 + 3u, tile.i0, tile.isBias, total.row3, inDim, outDim);
 }
 
 // grads of W[o][i0 .. i0 + 3] (bias tiles: of b[o], from total.x), the parts inside the layer.
-fn storeParamGrads(o: u32, i0: u32, isBias: bool, total: vec4<f32>) {
-  if (o >= args.outDim) { return; }
+fn storeParamGrads(o: u32, i0: u32, isBias: bool, total: vec4<f32>, inDim: u32, outDim: u32) {
+  if (o >= outDim) { return; }
   let keep = args.accumulate != 0u;
   if (isBias) {
     let at = biasOffset + o;
@@ -609,8 +674,8 @@ fn storeParamGrads(o: u32, i0: u32, isBias: bool, total: vec4<f32>) {
     return;
   }
   for (var c = 0u; c < 4u; c++) {
-    if (i0 + c >= args.inDim) { return; }
-    let at = weightOffset + o * args.inDim + i0 + c;
+    if (i0 + c >= inDim) { return; }
+    let at = weightOffset + o * inDim + i0 + c;
     grads[at] = args.scale * total[c] + select(0.0, grads[at], keep);
   }
 }
@@ -621,12 +686,12 @@ fn storeParamGrads(o: u32, i0: u32, isBias: bool, total: vec4<f32>) {
 fn backward_params_blocks(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   at_agent(gid);
   let t = linear_index(gid, nwg);
-  let tiles = param_tiles();
+  let tiles = param_tiles(args.inDim, args.outDim);
   let b = t / tiles;
   let r0 = b * ROW_BLOCK;
   if (r0 >= args.rows) { return; }
-  let tile = param_tile(t % tiles);
-  let s = block_sums(tile, r0, min(r0 + ROW_BLOCK, args.rows));
+  let tile = param_tile(t % tiles, args.inDim);
+  let s = layer_block_sums(tile, r0, min(r0 + ROW_BLOCK, args.rows));
   let base = partial_block(gid) + b * (args.outDim * (args.inDim + 1u));
   storePartials(base, tile.o0, tile.i0, tile.isBias, s.row0);
   storePartials(base, tile.o0 + 1u, tile.i0, tile.isBias, s.row1);
@@ -663,4 +728,150 @@ fn backward_params_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
   for (var b = 0u; b < blocks; b++) { total += partials[agentPartials + b * count + p]; }
   let at = select(biasOffset + p - weights, weightOffset + p, p < weights);
   grads[at] = args.scale * total + select(0.0, grads[at], args.accumulate != 0u);
+}
+
+// The chains: several layers of a network in one dispatch, each layer's
+// arithmetic exactly that of its per-layer kernel (forward_rows,
+// backward_input_rows, backward_params), so results are bit-identical.
+
+// forward_chain: the invocation owning rows first .. first + ROWS − 1 runs
+// layers chainFirst .. layers − 1 on them, each from the activations it just
+// wrote (same invocation, program order: no barrier). Every layer it runs
+// takes the `rows` shape.
+@compute @workgroup_size(WG)
+fn forward_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
+  let first = linear_index(gid, nwg) * ROWS;
+  let rows = args.rows;
+  if (first >= rows) { return; }
+  let paramBlock = agent * args.paramStride;
+  for (var l = args.chainFirst; l < args.layers; l++) {
+    let layer = chainLayers[l];
+    let inDim = layer.inDim;
+    let outDim = layer.outDim;
+    let n4 = inDim / 4u;
+    var x: array<array<vec4<f32>, WIDTH4>, ROWS>;
+    let fromNetwork = layer.input == NETWORK;
+    let inRows = select(layer.input + agent * rows * inDim, agent * args.inputRows * inDim, fromNetwork);
+    for (var j = 0u; j < ROWS; j++) {
+      let base = (inRows + min(first + j, rows - 1u) * inDim) / 4u;
+      for (var k = 0u; k < WIDTH4; k++) {
+        if (k < n4) {
+          if (fromNetwork) { x[j][k] = inputVec4[base + k]; } else { x[j][k] = hiddenVec4[base + k]; }
+        }
+      }
+    }
+    let toNetwork = layer.output == NETWORK;
+    let outRows = select(layer.output, 0u, toNetwork) + agent * rows * outDim;
+    for (var o = 0u; o < outDim; o++) {
+      let w = (paramBlock + layer.weightOffset + o * inDim) / 4u;
+      var acc = array<vec4<f32>, ROWS>();
+      for (var k = 0u; k < WIDTH4; k++) {
+        if (k < n4) {
+          let wv = paramsVec4[w + k];
+          for (var j = 0u; j < ROWS; j++) { acc[j] = fma(wv, x[j][k], acc[j]); }
+        }
+      }
+      let b = params[paramBlock + layer.biasOffset + o];
+      for (var j = 0u; j < ROWS; j++) {
+        if (first + j < rows) {
+          let a = acc[j];
+          let y = activate(layer.activation, (a.x + a.y) + (a.z + a.w) + b);
+          let at = outRows + (first + j) * outDim + o;
+          if (toNetwork) { output[at] = y; } else { hiddenVec4[at / 4u][at % 4u] = y; }
+        }
+      }
+    }
+  }
+}
+
+// backward_input_chain: the invocation owning rows first .. first + ROWS − 1
+// takes their gradient from layer layers − 1 down to layer 1's input, each
+// layer from the gradient it just wrote. Layer 0's (the network input's) is
+// backward_input's own dispatch.
+@compute @workgroup_size(WG)
+fn backward_input_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
+  let first = linear_index(gid, nwg) * ROWS;
+  let rows = args.rows;
+  if (first >= rows) { return; }
+  let paramBlock = agent * args.paramStride;
+  for (var l = args.layers - 1u; l > 0u; l--) {
+    let layer = chainLayers[l];
+    let inDim = layer.inDim;
+    let outDim = layer.outDim;
+    var g: array<array<f32, WIDTH>, ROWS>;
+    let fromNetwork = layer.gradOutput == NETWORK;
+    let gradRows = select(layer.gradOutput, 0u, fromNetwork) + agent * rows * outDim;
+    for (var j = 0u; j < ROWS; j++) {
+      let base = gradRows + min(first + j, rows - 1u) * outDim;
+      for (var o = 0u; o < WIDTH; o++) {
+        if (o < outDim) {
+          if (fromNetwork) { g[j][o] = gradOutput[base + o]; } else { g[j][o] = hidden[base + o]; }
+        }
+      }
+    }
+    let inRows = agent * rows * inDim;
+    for (var i0 = 0u; i0 < inDim; i0 += 4u) {
+      var acc = array<vec4<f32>, ROWS>();
+      for (var o = 0u; o < WIDTH; o++) {
+        if (o < outDim) {
+          let wv = paramsVec4[(paramBlock + layer.weightOffset + o * inDim + i0) / 4u];
+          for (var j = 0u; j < ROWS; j++) { acc[j] = fma(wv, vec4<f32>(g[j][o]), acc[j]); }
+        }
+      }
+      for (var j = 0u; j < ROWS; j++) {
+        let r = first + j;
+        if (r < rows) {
+          for (var c = 0u; c < 4u; c++) {
+            let at = inRows + r * inDim + i0 + c;
+            hidden[layer.gradInput + at] = acc[j][c] * slope(layer.inputActivation, hidden[layer.input + at]);
+          }
+        }
+      }
+    }
+  }
+}
+
+// backward_params_chain: every layer's parameter gradients in one dispatch
+// (the serial reduction): invocation t owns tile t − firstTile of the layer
+// whose tiles hold t, and sums it exactly as backward_params does.
+@compute @workgroup_size(WG)
+fn backward_params_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
+  let t = linear_index(gid, nwg);
+  var l = 0u;
+  while (l + 1u < args.layers && t >= chainLayers[l + 1u].firstTile) { l++; }
+  let layer = chainLayers[l];
+  let inDim = layer.inDim;
+  let outDim = layer.outDim;
+  if (t - layer.firstTile >= param_tiles(inDim, outDim)) { return; }
+  let tile = param_tile(t - layer.firstTile, inDim);
+  let paramBlock = agent * args.paramStride;
+  weightOffset = paramBlock + layer.weightOffset;
+  biasOffset = paramBlock + layer.biasOffset;
+  let rows = args.rows;
+  let xNetwork = layer.input == NETWORK;
+  let gNetwork = layer.gradOutput == NETWORK;
+  let xBase = select(layer.input + agent * rows * inDim, agent * args.inputRows * inDim, xNetwork);
+  let gBase = select(layer.gradOutput, 0u, gNetwork) + agent * rows * outDim;
+  let xWhole = inDim % 4u == 0u;
+  let gWhole = outDim % 4u == 0u;
+  var total = TileSums();
+  for (var r0 = 0u; r0 < rows; r0 += ROW_BLOCK) {
+    let r1 = min(r0 + ROW_BLOCK, rows);
+    var s: TileSums;
+    // Hidden rows are whole vec4s (the chains take only such widths).
+    if (xNetwork && gNetwork) {
+      s = block_sums(tile, r0, r1, inDim, outDim, &input, &inputVec4, xWhole, xBase, &gradOutput, &gradOutputVec4, gWhole, gBase);
+    } else if (xNetwork) {
+      s = block_sums(tile, r0, r1, inDim, outDim, &input, &inputVec4, xWhole, xBase, &hiddenRead, &hiddenReadVec4, true, gBase);
+    } else if (gNetwork) {
+      s = block_sums(tile, r0, r1, inDim, outDim, &hiddenRead, &hiddenReadVec4, true, xBase, &gradOutput, &gradOutputVec4, gWhole, gBase);
+    } else {
+      s = block_sums(tile, r0, r1, inDim, outDim, &hiddenRead, &hiddenReadVec4, true, xBase, &hiddenRead, &hiddenReadVec4, true, gBase);
+    }
+    total = add_sums(total, s);
+  }
+  store_param_grads(tile, total, inDim, outDim);
 }

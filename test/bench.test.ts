@@ -158,8 +158,8 @@ describe('peak.wgsl (float64 reference)', () => {
 describe('dispatch capture, replay and per-kernel timing', () => {
   async function smallPass(gpu: GpuContext) {
     const layout = new MlpLayout([4, 64, 64, 2], ['tanh', 'tanh', 'identity']);
-    // An explicit shape, so the kernel names below do not depend on the adapter.
-    const mlp = Mlp.create(gpu, await MlpKernels.create(gpu, 'rows'), layout, 'test.replay');
+    // An explicit shape, reduction and chaining (per layer), so the kernel names below do not depend on the adapter.
+    const mlp = Mlp.create(gpu, await MlpKernels.create(gpu, 'rows', 'serial', 'layers'), layout, 'test.replay');
     mlp.setParams(initPyTorchDefault(layout, 9));
     const input = storageBuffer(gpu, 'test.replay.input', new Float32Array(randomArray(50 * 4, seededRandom(2))));
     return mlp.prepare({ rows: 50, input, label: 'test.replay' });

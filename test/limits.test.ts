@@ -7,6 +7,7 @@ import { ALGOS } from '../src/core/algorithms';
 import { ConfigError, resolveConfig, type TrainConfig } from '../src/core/config';
 import { DISPATCHES_PER_SUBMIT, MAX_DISPATCHES_PER_ITERATION, checkLimits, dispatchesPerIteration, plannedBuffers, type DeviceLimits } from '../src/train/limits';
 import { makeTrainer } from '../src/train/trainer';
+import { MlpKernels, defaultDenseChaining, defaultMlpKernelShape, defaultParamReduction } from '../src/kernels/mlp';
 import { FIELDS } from '../src/core/config';
 import { testGpu } from './helpers';
 import { trackLiveBuffers } from './liveBuffers';
@@ -131,7 +132,12 @@ describe('limits against the trainer on the GPU', () => {
       const plan = plannedBuffers(config, gpu.limits);
       expect(Math.min(...plan.filter((b) => b.usage === 'storage').map((b) => b.bytes))).toBeGreaterThan(THRESHOLD);
       const tracker = trackLiveBuffers();
-      const trainer = await makeTrainer(gpu, config).finally(() => tracker.stop());
+      // The plan and the estimate are per layer, which bounds a chained pass's buffer and dispatches.
+      MlpKernels.useChaining(gpu, 'layers');
+      const trainer = await makeTrainer(gpu, config).finally(() => {
+        tracker.stop();
+        MlpKernels.useChaining(gpu, defaultDenseChaining(gpu.adapter));
+      });
       const created = [...tracker.live().buffers].map((b) => ({ label: b.label, bytes: b.size }));
       const byLabel = (list: { label: string; bytes: number }[]) => list.map(({ label, bytes }) => `${label} ${bytes}`).sort();
       // Every planned buffer (uniform slot tables too) is created with its planned size ...
@@ -145,6 +151,31 @@ describe('limits against the trainer on the GPU', () => {
       trainer.destroy();
     });
   }
+
+  it('ppo: chained passes save L − 1 dispatches per forward and 2L − 3 per backward (3-layer networks: 20 → 10 per minibatch)', async () => {
+    const gpu = await testGpu();
+    const config = resolveConfig({ preset: 'seed', stepsPerIter: 16 * 40, minibatch: 160, epochs: 3 });
+    // The `rows` shape and `serial` reduction (what chains), whatever the adapter's defaults.
+    const count = async (chaining: 'chain' | 'layers') => {
+      MlpKernels.useShape(gpu, 'rows');
+      MlpKernels.useParamReduction(gpu, 'serial');
+      MlpKernels.useChaining(gpu, chaining);
+      const trainer = await makeTrainer(gpu, config).finally(() => {
+        MlpKernels.useShape(gpu, defaultMlpKernelShape(gpu.adapter));
+        MlpKernels.useParamReduction(gpu, defaultParamReduction(gpu.adapter));
+        MlpKernels.useChaining(gpu, defaultDenseChaining(gpu.adapter));
+      });
+      const n = trainer.dispatchesPerIteration;
+      trainer.destroy();
+      return n;
+    };
+    const L = 3;
+    const { stepsPerEnv: T, minibatches: M } = config.derived;
+    // A forward per rollout step, the advantage's value forward, the report's policy forward; per minibatch two forwards and two backwards.
+    const saved = (T + 2) * (L - 1) + config.epochs * M * 2 * (L - 1 + 2 * L - 3);
+    expect(config.epochs * M * 2 * (L - 1 + 2 * L - 3)).toBe(config.epochs * M * 10);
+    expect((await count('layers')) - (await count('chain'))).toBe(saved);
+  });
 
   it('makeTrainer refuses a configuration over the limits before creating any buffer', async () => {
     const gpu = await testGpu();

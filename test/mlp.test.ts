@@ -1,10 +1,11 @@
 import { describe, it, expect } from 'vitest';
 import { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation } from '../src/nn/mlp';
 import { mlpForwardReference, mlpBackwardReference } from '../src/reference/mlp';
-import { MLP_KERNEL_SHAPES, PARAM_REDUCTIONS, Mlp, MlpKernels, MlpTangents, parameterVectorBytes, type MlpKernelShape, type ParamReduction } from '../src/kernels/mlp';
+import { MLP_KERNEL_SHAPES, PARAM_REDUCTIONS, Mlp, MlpKernels, MlpTangents, parameterVectorBytes, type DenseChaining, type MlpKernelShape, type ParamReduction } from '../src/kernels/mlp';
 import { mlpTangentReference } from '../src/reference/fvp';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
+import type { GpuContext } from '../src/gpu/device';
 
 describe('MlpLayout', () => {
   it('lays out W_l [out][in] then b_l, layer after layer', () => {
@@ -144,9 +145,11 @@ it('test cases cover the vec4 and the scalar weight paths', () => {
   expect(MlpKernels.isAligned(new MlpLayout(CASES[3].sizes, CASES[3].activations).layers[1])).toBe(true);
 });
 
-async function setup(c: Case, seed: number, shape?: MlpKernelShape, reduction?: ParamReduction) {
+// `rows` runs chained here (chains: one dispatch per pass where the layout allows); the
+// per-layer `rows` dispatches are checked against the chains bit for bit below.
+async function setup(c: Case, seed: number, shape?: MlpKernelShape, reduction?: ParamReduction, chaining: DenseChaining = 'chain') {
   const gpu = await testGpu();
-  const kernels = await MlpKernels.create(gpu, shape, reduction);
+  const kernels = await MlpKernels.create(gpu, shape, reduction, chaining);
   const layout = new MlpLayout(c.sizes, c.activations);
   const rand = seededRandom(seed);
   const params = new Float32Array(initPyTorchDefault(layout, seed));
@@ -175,7 +178,7 @@ describe('MLP forward vs float64 (rtol 1e-4, atol 1e-5)', () => {
       submitPass(gpu, 'test.forward', (p) => pass.encodeForward(p));
       const expected = mlpForwardReference(layout, params, input, c.rows);
       for (let l = 0; l < layout.layers.length; l++) {
-        expectClose(await readFloat32(gpu, pass.activations[l], 0, expected[l].length), expected[l], 1e-4, 1e-5, `activations[${l}]`);
+        expectClose(await pass.arrays.activations[l].read(), expected[l], 1e-4, 1e-5, `activations[${l}]`);
       }
     });
   }
@@ -192,12 +195,12 @@ describe('MLP backward vs float64 (rtol 1e-4, atol 1e-5 · rows)', () => {
         pass.encodeBackward(p);
       });
       // The reference backpropagates through the GPU's own f32 activations.
-      const acts = await Promise.all(pass.activations.map((b, l) => readFloat32(gpu, b, 0, c.rows * layout.layers[l].outDim)));
+      const acts = await Promise.all(pass.arrays.activations.map((a) => a.read()));
       const expected = mlpBackwardReference(layout, params, input, acts.map((a) => Float64Array.from(a)), gradOutput, c.rows);
       const atol = 1e-5 * c.rows;
       expectClose(await mlp.readGrads(), expected.grads, 1e-4, atol, 'grads');
       for (let l = 0; l + 1 < layout.layers.length; l++) {
-        expectClose(await readFloat32(gpu, pass.gradPreActivations[l], 0, expected.gradPreActivations[l].length), expected.gradPreActivations[l], 1e-4, 1e-5, `gradPreActivations[${l}]`);
+        expectClose(await pass.arrays.gradPreActivations[l].read(), expected.gradPreActivations[l], 1e-4, 1e-5, `gradPreActivations[${l}]`);
       }
       expectClose(await readFloat32(gpu, pass.gradInput!, 0, input.length), expected.gradInput, 1e-4, 1e-5, 'gradInput');
 
@@ -363,11 +366,110 @@ describe('Mlp.prepare options', () => {
     expect(await mlp.readParams()).toEqual(params);
     expect(Array.from(await mlp.readGrads()).every((g) => g === 0)).toBe(true);
     expect(pass.gradInput).toBeNull();
-    expect([pass.dispatchCount, pass.backwardDispatchCount]).toEqual([2, 3]);
+    // Chained (the default here): layer 0 (5 inputs: no `rows` kernel) alone, then the chain; the input-gradient chain and all parameter gradients.
+    expect([pass.dispatchCount, pass.backwardDispatchCount]).toEqual([2, 2]);
 
     const small = storageBuffer(gpu, 'test.small', 16);
     expect(() => mlp.prepare({ rows: 6, input: small, label: 'test.bad' })).toThrow(/input buffer test.small holds 16 bytes, 6 rows × 5 need 120/);
     expect(() => mlp.prepare({ rows: 0, input: small, label: 'test.bad' })).toThrow(/rows must be a positive integer, got 0/);
     expect(() => mlp.setParams(new Float32Array(3))).toThrow(/expected 75 values, got 3/);
+  });
+});
+
+describe('chains vs per-layer dispatches (`rows`): bit for bit', () => {
+  interface ChainCase extends Case {
+    head?: 'gaussian';
+    agents?: number;
+    /** Rows of each agent's input block, past `rows` (a pass over the first rows, as the rollout's). */
+    inputRows?: number;
+    /** Forward and backward dispatches chained, and per layer (without the input gradient). */
+    dispatches: [number, number, number, number];
+  }
+  const cases: ChainCase[] = [
+    { sizes: [4, 64, 2], activations: ['tanh', 'identity'], rows: 130, dispatches: [1, 2, 2, 3] },
+    { sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: 130, dispatches: [1, 2, 3, 5] },
+    { sizes: [8, 32, 64, 16, 1], activations: ['tanh', 'identity', 'tanh', 'identity'], rows: 37, dispatches: [1, 2, 4, 7] },
+    // 3 observations: layer 0 runs alone (the `single` forward), the rest chained.
+    { sizes: [3, 64, 64, 1], activations: ['tanh', 'tanh', 'identity'], rows: 9, dispatches: [2, 2, 3, 5] },
+    { sizes: [3, 64, 64, 1], activations: ['tanh', 'tanh', 'identity'], rows: 70, head: 'gaussian', dispatches: [3, 3, 4, 6] },
+    { sizes: [8, 16, 32, 2], activations: ['identity', 'tanh', 'identity'], rows: 66, agents: 3, inputRows: 75, dispatches: [1, 2, 3, 5] },
+    { sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: 41, agents: 3, head: 'gaussian', dispatches: [2, 3, 4, 6] },
+  ];
+
+  /**
+   * forward, backward (overwrite, then accumulate with a scale) and tangents, every buffer as bits;
+   * `bindingLimit` lowers the storage-binding limit the pass sees.
+   */
+  async function run(c: ChainCase, chaining: DenseChaining, bindingLimit?: number) {
+    const device = await testGpu();
+    const limits = new Proxy(device.limits, { get: (l, k) => (k === 'maxStorageBufferBindingSize' && bindingLimit ? bindingLimit : Reflect.get(l, k)) });
+    const gpu: GpuContext = bindingLimit ? Object.create(device, { limits: { value: limits } }) : device;
+    const kernels = await MlpKernels.create(gpu, 'rows', 'serial', chaining);
+    const layout = new MlpLayout(c.sizes, c.activations, c.head ?? 'none');
+    const P = c.agents ?? 1;
+    const rand = seededRandom(31);
+    const mlp = Mlp.create(gpu, kernels, layout, 'test.chain', P === 1 ? {} : { agents: P });
+    mlp.setParams(new Float32Array(randomArray(P * layout.paramCount, rand, -0.5, 0.5)));
+    const inputRows = c.inputRows ?? c.rows;
+    const input = storageBuffer(gpu, 'test.input', new Float32Array(randomArray(P * inputRows * layout.inputDim, rand, -2, 2)));
+    const pass = mlp.prepare({ rows: c.rows, inputRows, input, label: 'test.chain', inputGradient: inputRows === c.rows });
+    const chained = chaining === 'chain' && !bindingLimit;
+    expect(pass.chained).toBe(chained);
+    const withInput = pass.gradInput ? 1 : 0;
+    expect([pass.dispatchCount, pass.backwardDispatchCount - withInput]).toEqual(chained ? c.dispatches.slice(0, 2) : c.dispatches.slice(2));
+    gpu.device.queue.writeBuffer(pass.gradOutput, 0, new Float32Array(randomArray(P * c.rows * layout.distParamsPerRow, rand, -1, 1)));
+    const vector = new Float32Array(P * parameterVectorBytes(layout) / 4);
+    vector.set(randomArray(vector.length, rand, -1, 1));
+    const tangents = await MlpTangents.create(gpu, pass, 'test.chainTangents');
+    submitPass(gpu, 'test.chain', (p) => {
+      pass.encodeForward(p);
+      pass.encodeBackward(p);
+      tangents.encode(p, storageBuffer(gpu, 'test.vector', vector));
+    });
+    const bits = (v: Float32Array) => new Uint32Array(v.buffer, v.byteOffset, v.length);
+    const arrays = pass.arrays;
+    const out = {
+      activations: await Promise.all(arrays.activations.map(async (a) => bits(await a.read()))),
+      gradPreActivations: await Promise.all(arrays.gradPreActivations.map(async (a) => bits(await a.read()))),
+      output: bits(await arrays.output.read()),
+      gradInput: arrays.gradInput ? bits(await arrays.gradInput.read()) : null,
+      grads: bits(await mlp.readGrads()),
+      tangents: await Promise.all(tangents.outputs.map(async (b) => bits(await readFloat32(gpu, b)))),
+      accumulated: null as Uint32Array | null,
+    };
+    submitPass(gpu, 'test.chainAccumulate', (p) => pass.encodeBackward(p, { accumulate: true, scale: -0.375 }));
+    out.accumulated = bits(await mlp.readGrads());
+    tangents.destroy();
+    pass.destroy();
+    mlp.destroy();
+    return out;
+  }
+
+  for (const c of cases) {
+    const head = c.head ? ' + Gaussian head' : '';
+    const agents = c.agents ? `, ${c.agents} agents` : '';
+    it(`${c.sizes.join('→')} ${c.activations.join(',')}${head}, ${c.rows} rows${agents}: every activation, gradient, tangent`, async () => {
+      const chained = await run(c, 'chain');
+      expect(chained).toEqual(await run(c, 'layers'));
+      // Not all zero: the comparison compares something.
+      expect(chained.grads.some((g) => g !== 0)).toBe(true);
+    });
+  }
+
+  it('a chaining pass whose hidden buffer would exceed a storage binding keeps a buffer per layer, same bits', async () => {
+    const c = cases[1];
+    // 2 hidden layers × (activations + gradients) × 130 rows × 64 floats: 133 120 bytes, over a 64 KiB limit; each layer's 33 280 fit.
+    const fallback = await run(c, 'chain', 65536);
+    expect(fallback).toEqual(await run(c, 'chain'));
+  });
+
+  it('layouts the `rows` kernels cannot take after the first layer run per layer', async () => {
+    const gpu = await testGpu();
+    const kernels = await MlpKernels.create(gpu, 'rows', 'serial', 'chain');
+    for (const sizes of [[8, 32, 128, 8, 1], [4, 30, 2], [4, 64]]) {
+      const layout = new MlpLayout(sizes, [...sizes.slice(2).map(() => 'tanh' as const), 'identity']);
+      expect(kernels.chains(layout), sizes.join('→')).toBe(false);
+    }
+    expect(kernels.chains(new MlpLayout([3, 64, 64, 1], ['tanh', 'tanh', 'identity']))).toBe(true);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { MlpLayout, type Activation, type PolicyHeadKind } from '../src/nn/mlp';
-import { Mlp, MlpKernels, MlpTangents, parameterStride, type MlpKernelShape, type ParamReduction } from '../src/kernels/mlp';
+import { Mlp, MlpKernels, MlpTangents, parameterStride, type DenseChaining, type MlpKernelShape, type ParamReduction } from '../src/kernels/mlp';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
 import { GpuArray } from '../src/gpu/array';
 import type { GpuContext } from '../src/gpu/device';
@@ -97,8 +97,8 @@ async function run(gpu: GpuContext, kernels: MlpKernels, layout: MlpLayout, rows
   const read = async (buffer: GPUBuffer, floats: number) => bits(await readFloat32(gpu, buffer, 0, agents * floats));
   const perRow = (width: number) => rows * width;
   const results: Omit<Results, 'accumulatedGrads'> = {
-    activations: await Promise.all(pass.activations.map((b, l) => read(b, perRow(layout.layers[l].outDim)))),
-    gradPreActivations: await Promise.all(pass.gradPreActivations.map((b, l) => read(b, perRow(layout.layers[l].outDim)))),
+    activations: await Promise.all(pass.arrays.activations.map(async (a) => bits(await a.read()))),
+    gradPreActivations: await Promise.all(pass.arrays.gradPreActivations.map(async (a) => bits(await a.read()))),
     output: await read(pass.output, perRow(layout.distParamsPerRow)),
     gradInput: await read(pass.gradInput!, perRow(layout.inputDim)),
     grads: bits(await mlp.readGrads()),
@@ -126,9 +126,9 @@ function expectBlock(population: Uint32Array, single: Uint32Array, a: number, wh
   expect(differ, `${what}: agent ${a} differs from its single run first at element ${differ}`).toBe(-1);
 }
 
-async function expectAgentsMatchSingles(c: Case, shape: MlpKernelShape, reduction: ParamReduction): Promise<void> {
+async function expectAgentsMatchSingles(c: Case, shape: MlpKernelShape, reduction: ParamReduction, chaining: DenseChaining): Promise<void> {
   const gpu = await testGpu();
-  const kernels = await MlpKernels.create(gpu, shape, reduction);
+  const kernels = await MlpKernels.create(gpu, shape, reduction, chaining);
   const layout = new MlpLayout(c.sizes, c.activations, c.head ?? 'none');
   const values = Array.from({ length: P }, (_, a) => agentValues(layout, c.rows, 100 + 17 * a));
   const population = await run(gpu, kernels, layout, c.rows, values);
@@ -146,17 +146,21 @@ async function expectAgentsMatchSingles(c: Case, shape: MlpKernelShape, reductio
   expect(population.grads.subarray(0, n)).not.toEqual(population.grads.subarray(n, 2 * n));
 }
 
-const RUNS: { c: Case; shape: MlpKernelShape; reduction: ParamReduction }[] = [
-  ...(['rows', 'tiles', 'single'] as const).flatMap((shape) => [ALIGNED, WIDE, SMALL].map((c) => ({ c, shape, reduction: 'serial' as const }))),
-  ...[ALIGNED, WIDE, SMALL].map((c) => ({ c, shape: 'tiles' as const, reduction: 'split' as const })),
-  { c: GAUSSIAN, shape: 'tiles', reduction: 'serial' },
-  { c: GAUSSIAN, shape: 'rows', reduction: 'split' },
+// `rows` chained and per layer (the other shapes do not chain).
+const RUNS: { c: Case; shape: MlpKernelShape; reduction: ParamReduction; chaining: DenseChaining }[] = [
+  ...(['rows', 'tiles', 'single'] as const).flatMap((shape) => [ALIGNED, WIDE, SMALL].map((c) => ({ c, shape, reduction: 'serial' as const, chaining: 'chain' as const }))),
+  { c: ALIGNED, shape: 'rows', reduction: 'serial', chaining: 'layers' },
+  ...[ALIGNED, WIDE, SMALL].map((c) => ({ c, shape: 'tiles' as const, reduction: 'split' as const, chaining: 'layers' as const })),
+  { c: GAUSSIAN, shape: 'tiles', reduction: 'serial', chaining: 'layers' },
+  { c: GAUSSIAN, shape: 'rows', reduction: 'split', chaining: 'chain' },
+  { c: GAUSSIAN, shape: 'rows', reduction: 'serial', chaining: 'chain' },
 ];
 
 describe(`MLP population of ${P}: each agent's forward, backward, parameter gradients and tangents equal its single run bit for bit`, () => {
-  for (const { c, shape, reduction } of RUNS) {
-    it(`${shape}, ${reduction}: ${c.sizes.join('→')}${c.head === 'gaussian' ? ' + Gaussian head' : ''}, ${c.rows} rows per agent`, async () => {
-      await expectAgentsMatchSingles(c, shape, reduction);
+  for (const { c, shape, reduction, chaining } of RUNS) {
+    const chained = shape === 'rows' ? `, ${chaining}` : '';
+    it(`${shape}, ${reduction}${chained}: ${c.sizes.join('→')}${c.head === 'gaussian' ? ' + Gaussian head' : ''}, ${c.rows} rows per agent`, async () => {
+      await expectAgentsMatchSingles(c, shape, reduction, chaining);
     });
   }
 });

@@ -87,7 +87,7 @@ bench/out/ (ignored by git) and appends a markdown table to bench/out/runs.md.
                         a P estimated over 10 min, 1 min in --quick, is skipped unless --iters is given)
   --algo NAME           the population case's algorithm (default ppo; only with --cases population)
   --toggles a,b         Dawn toggles for both runners, e.g. disable_robustness
-  --variant NAME        MLP kernel shape or parameter-gradient reduction instead of the adapter's default: ${VARIANTS.join(', ')}
+  --variant NAME        MLP kernel shape, parameter-gradient reduction or layer chaining instead of the adapter's default: ${VARIANTS.join(', ')}
   --adapter NAME        Node's driver: auto, lavapipe or swiftshader
   --no-profile          skip per-kernel GPU timing (timestamp-query replay)
   --out DIR             where results and the run log go (default bench/out)

@@ -63,6 +63,28 @@ export function defaultParamReduction(adapter: AdapterDescription): ParamReducti
   return adapter.isFallback ? 'serial' : 'split';
 }
 
+/**
+ * Whether a network's layers run in one dispatch per pass where the shape
+ * allows (see the header of shaders/mlp.wgsl: forward_chain,
+ * backward_input_chain, backward_params_chain), or one dispatch per layer:
+ *   chain   the `rows` shape's forward, input-gradient and (serial) parameter-
+ *           gradient passes each in one dispatch: 2 + 2 dispatches a network
+ *           instead of 3·layers − 1; the same arithmetic, bit-identical results
+ *   layers  one dispatch per layer and operation
+ * Only the `rows` shape chains (its invocations own whole rows, so a layer's
+ * next one needs no barrier); other shapes run per layer whatever this says.
+ */
+export type DenseChaining = 'chain' | 'layers';
+export const DENSE_CHAININGS: readonly DenseChaining[] = ['chain', 'layers'];
+
+/** The measured-faster chaining for an adapter (paired A/B in bench/RESULTS.md). */
+export function defaultDenseChaining(adapter: AdapterDescription): DenseChaining {
+  return adapter.backend === 'lavapipe' ? 'chain' : 'layers';
+}
+
+/** The chains' marker for "the pass's own buffer, not a slice of the hidden one" (NETWORK in the WGSL). */
+const NETWORK = 0xffffffff;
+
 /** The dense-layer geometry; the WGSL gets these as constants generated from here. */
 export const DENSE_GEOMETRY = {
   /**
@@ -95,6 +117,7 @@ export const MLP_SOURCES = [
     TILE: DENSE_GEOMETRY.tile,
     ROW_BLOCK: DENSE_GEOMETRY.paramRowBlock,
     TANH: ACTIVATION_CODE.tanh,
+    NETWORK,
   }),
   mlpWgsl,
 ];
@@ -207,6 +230,8 @@ const SINGLE: Record<DenseOp, readonly Spread[]> = {
 };
 
 const TANGENT_TILES = tiled('tangent_tiles', {}, isAligned, outputTiles);
+const ROWS_FORWARD = rowBlocked('forward_rows', (l) => l.inDim);
+const ROWS_BACKWARD_INPUT = rowBlocked('backward_input_rows', (l) => l.outDim);
 
 /**
  * The declared geometry: for each shape and operation, the spreads in order of
@@ -214,9 +239,9 @@ const TANGENT_TILES = tiled('tangent_tiles', {}, isAligned, outputTiles);
  */
 const SPREADS: Record<MlpKernelShape, Record<DenseOp, readonly Spread[]>> = {
   rows: {
-    forward: [rowBlocked('forward_rows', (l) => l.inDim), ...SINGLE.forward],
+    forward: [ROWS_FORWARD, ...SINGLE.forward],
     tangent: [TANGENT_TILES, ...SINGLE.tangent],
-    backwardInput: [rowBlocked('backward_input_rows', (l) => l.outDim), ...SINGLE.backwardInput],
+    backwardInput: [ROWS_BACKWARD_INPUT, ...SINGLE.backwardInput],
   },
   tiles: {
     forward: [tiled('forward_tiles', {}, isAligned, outputTiles), ...SINGLE.forward],
@@ -252,13 +277,25 @@ export class LayerKernels {
   }
 }
 
-/** The shape and reduction useShape / useParamReduction set per device: settings, not a cache. */
+/** The shape, reduction and chaining useShape / useParamReduction / useChaining set per device: settings, not a cache. */
 const preferred = new WeakMap<GPUDevice, MlpKernelShape>();
 const preferredReduction = new WeakMap<GPUDevice, ParamReduction>();
+const preferredChaining = new WeakMap<GPUDevice, DenseChaining>();
+
+/** The chain pipelines: forward and input gradient (`rows` workgroups), the serial parameter gradients. */
+interface ChainKernels {
+  forward: Kernel;
+  backwardInput: Kernel;
+  /** null where the reduction is `split` (its two dispatches stay per layer). */
+  backwardParams: Kernel | null;
+  /** One ChainLayer record, and the bytes between records (the array stride, from reflection). */
+  layer: StructView;
+  layerStride: number;
+}
 
 /**
- * The dense-layer pipelines of one shape and parameter-gradient reduction,
- * compiled once per device; the tangent's on first use (only the
+ * The dense-layer pipelines of one shape, parameter-gradient reduction and
+ * chaining, compiled once per device; the tangent's on first use (only the
  * Fisher-vector product needs them).
  */
 export class MlpKernels {
@@ -273,17 +310,20 @@ export class MlpKernels {
     private readonly backwardParamsStages: readonly LayerKernels[],
     readonly denseArgs: StructView,
     readonly gaussianHead: GaussianHeadKernels,
+    /** The chain pipelines where this shape chains (`rows` with chaining `chain`), else null. */
+    readonly chainKernels: ChainKernels | null,
   ) {}
 
   /**
-   * The pipelines for `shape` and `reduction` (default: those set by
-   * `useShape` / `useParamReduction` for this device, else the adapter's
-   * measured-fastest), compiled on first use.
+   * The pipelines for `shape`, `reduction` and `chaining` (default: those set
+   * by `useShape` / `useParamReduction` / `useChaining` for this device, else
+   * the adapter's measured-fastest), compiled on first use.
    */
-  static create(gpu: GpuContext, shape?: MlpKernelShape, reduction?: ParamReduction): Promise<MlpKernels> {
+  static create(gpu: GpuContext, shape?: MlpKernelShape, reduction?: ParamReduction, chaining?: DenseChaining): Promise<MlpKernels> {
     const chosen = shape ?? preferred.get(gpu.device) ?? defaultMlpKernelShape(gpu.adapter);
     const sums = reduction ?? preferredReduction.get(gpu.device) ?? defaultParamReduction(gpu.adapter);
-    return perDevice(gpu, `mlp:${chosen}:${sums}`, () => MlpKernels.compile(gpu, chosen, sums));
+    const chain = chaining ?? preferredChaining.get(gpu.device) ?? defaultDenseChaining(gpu.adapter);
+    return perDevice(gpu, `mlp:${chosen}:${sums}:${chain}`, () => MlpKernels.compile(gpu, chosen, sums, chain));
   }
 
   /** Makes `shape` what `create` returns by default on this device (benchmarks compare shapes this way). */
@@ -296,14 +336,39 @@ export class MlpKernels {
     preferredReduction.set(gpu.device, reduction);
   }
 
-  private static async compile(gpu: GpuContext, shape: MlpKernelShape, reduction: ParamReduction): Promise<MlpKernels> {
+  /** Makes `chaining` what `create` uses by default on this device. */
+  static useChaining(gpu: GpuContext, chaining: DenseChaining): void {
+    preferredChaining.set(gpu.device, chaining);
+  }
+
+  private static async compile(gpu: GpuContext, shape: MlpKernelShape, reduction: ParamReduction, chaining: DenseChaining): Promise<MlpKernels> {
     const family = await ShaderFamily.load(gpu, 'mlp', MLP_SOURCES);
     const spreads = SPREADS[shape];
-    const [[forward, backwardInput, ...backwardParams], head] = await Promise.all([
+    const [[forward, backwardInput, ...backwardParams], head, chains] = await Promise.all([
       Promise.all([spreads.forward, spreads.backwardInput, ...PARAM_STAGES[reduction]].map((s) => LayerKernels.compile(family, s))),
       gaussianHeadKernels(gpu),
+      shape === 'rows' && chaining === 'chain' ? MlpKernels.compileChains(family, reduction) : null,
     ]);
-    return new MlpKernels(shape, reduction, family, forward, backwardInput, backwardParams, family.struct('DenseArgs'), head);
+    return new MlpKernels(shape, reduction, family, forward, backwardInput, backwardParams, family.struct('DenseArgs'), head, chains);
+  }
+
+  private static async compileChains(family: ShaderFamily, reduction: ParamReduction): Promise<ChainKernels> {
+    const rowsOptions = { constants: { WG: rowsWorkgroup } };
+    const [forward, backwardInput, backwardParams] = await Promise.all([
+      family.kernel('forward_chain', rowsOptions),
+      family.kernel('backward_input_chain', rowsOptions),
+      reduction === 'serial' ? family.kernel('backward_params_chain') : null,
+    ]);
+    return { forward, backwardInput, backwardParams, layer: family.struct('ChainLayer'), layerStride: forward.bindings.get('chainLayers')!.size };
+  }
+
+  /**
+   * Whether a pass of `layout` chains: this shape chains, the network has
+   * hidden layers, and every layer after the first takes the `rows` forward
+   * and input-gradient kernels (the first may run alone before the chain).
+   */
+  chains(layout: MlpLayout): boolean {
+    return this.chainKernels !== null && layout.layers.length > 1 && layout.layers.slice(1).every((l) => ROWS_FORWARD.takes(l) && ROWS_BACKWARD_INPUT.takes(l));
   }
 
   /** Whether `layer` can use the vec4 kernels (its widths are multiples of 4). */
@@ -543,6 +608,34 @@ interface BackwardVariant {
   args: UniformSlots;
   /** Per layer, one per backward_params dispatch. */
   bindGroups: GPUBindGroup[][];
+  /** backward_params_chain's, where the pass chains its parameter gradients. */
+  chain: GPUBindGroup | null;
+}
+
+/** Float offsets in a chained pass's hidden buffer of each hidden layer's activations and gradients, and its length. */
+interface HiddenSlices {
+  activations: number[];
+  gradients: number[];
+  floats: number;
+}
+
+/**
+ * The hidden layers' [rows][outDim] activations and gradients (rows: every
+ * agent's) as ranges of one buffer, each starting on the device's storage
+ * offset alignment so each binds alone too; null if that buffer would exceed
+ * a binding (the pass then keeps a buffer per layer).
+ */
+function hiddenSlices(gpu: GpuContext, layout: MlpLayout, rows: number): HiddenSlices | null {
+  const align = Math.max(4, gpu.limits.minStorageBufferOffsetAlignment / 4);
+  const slices: HiddenSlices = { activations: [], gradients: [], floats: 0 };
+  for (const layer of layout.layers.slice(0, -1)) {
+    for (const list of [slices.activations, slices.gradients]) {
+      list.push(slices.floats);
+      slices.floats += Math.ceil((rows * layer.outDim) / align) * align;
+    }
+  }
+  const bytes = slices.floats * 4;
+  return bytes <= gpu.limits.maxStorageBufferBindingSize && bytes <= gpu.limits.maxBufferSize ? slices : null;
 }
 
 /** An MlpPass's buffers as GpuArrays, f32; for P > 1 agents each shape gains a leading [P] (params: [P][paramStride]). */
@@ -577,10 +670,15 @@ export class MlpPass {
   readonly input: GPUBuffer;
   /** The parameters the pass evaluates (for a GpuArray view, its whole buffer). */
   readonly params: GPUBuffer;
-  /** Post-activation output of every layer, [rows][outDim_l]. */
-  readonly activations: readonly GPUBuffer[];
-  /** dLoss/d(pre-activation) of every layer, [rows][outDim_l]; the last one is gradOutput. */
-  readonly gradPreActivations: readonly GPUBuffer[];
+  /**
+   * Post-activation output of every layer, [rows][outDim_l]: the last its own
+   * buffer, the hidden ones ranges of one buffer where the pass chains.
+   */
+  readonly activations: readonly (GPUBuffer | GPUBufferBinding)[];
+  /** dLoss/d(pre-activation) of every layer, [rows][outDim_l], kept like activations; the last one is gradOutput. */
+  readonly gradPreActivations: readonly (GPUBuffer | GPUBufferBinding)[];
+  /** Whether the pass runs its layers in chains (MlpKernels.chains; and its hidden buffer fits a binding). */
+  readonly chained: boolean;
   /** dLoss/d(input), [rows][inputDim], when prepared with inputGradient. */
   readonly gradInput: GPUBuffer | null;
   /** The `split` reduction's partial sums, one layer at a time (null for `serial`). */
@@ -596,8 +694,11 @@ export class MlpPass {
 
   private readonly inputBinding: GPUBuffer | GPUBufferBinding;
   private readonly forwardDispatches: Dispatch[];
-  /** backward_input per layer (null where that gradient is not needed). */
+  /** backward_input per layer (null where that gradient is not needed); chained: the chain, then layer 0's. */
   private readonly inputDispatches: (Dispatch | null)[];
+  /** Chained: every hidden layer's activations and gradients, and the layers' ChainLayer records. */
+  private readonly hidden: GPUBuffer | null = null;
+  private readonly chainLayers: GPUBuffer | null = null;
   /** By gradient argument, then by accumulate and scale. */
   private readonly backwardVariants = new Map<BufferArg, Map<string, BackwardVariant>>();
 
@@ -635,11 +736,25 @@ export class MlpPass {
     this.input = argBuffer(input);
     this.params = argBuffer(params);
     const layers = layout.layers;
-    this.activations = layers.map((layer, l) => storageBuffer(gpu, `${label}.activations${l}`, P * rows * layer.outDim * 4));
-    this.gradPreActivations = layers.map((layer, l) => storageBuffer(gpu, `${label}.gradPreActivation${l}`, P * rows * layer.outDim * 4));
+    const L = layers.length;
+    const last = (name: string) => storageBuffer(gpu, `${label}.${name}${L - 1}`, P * rows * layers[L - 1].outDim * 4);
+    const slices = kernels.chains(layout) ? hiddenSlices(gpu, layout, P * rows) : null;
+    this.chained = slices !== null;
+    let hiddenArray: GpuArray<'f32'> | null = null;
+    if (slices) {
+      this.hidden = storageBuffer(gpu, `${label}.hidden`, slices.floats * 4);
+      hiddenArray = GpuArray.wrap(gpu, this.hidden, 'f32', [slices.floats]);
+      const range = (at: number, l: number): GPUBufferBinding => ({ buffer: this.hidden!, offset: at * 4, size: P * rows * layers[l].outDim * 4 });
+      this.activations = [...slices.activations.map(range), last('activations')];
+      this.gradPreActivations = [...slices.gradients.map(range), last('gradPreActivation')];
+    } else {
+      this.activations = layers.map((layer, l) => storageBuffer(gpu, `${label}.activations${l}`, P * rows * layer.outDim * 4));
+      this.gradPreActivations = layers.map((layer, l) => storageBuffer(gpu, `${label}.gradPreActivation${l}`, P * rows * layer.outDim * 4));
+    }
     this.gradInput = options.inputGradient ? storageBuffer(gpu, `${label}.gradInput`, inputBytes) : null;
     this.partials = kernels.reduction === 'split' ? storageBuffer(gpu, `${label}.partials`, P * partialBytes(layout, rows)) : null;
-    this.layerArgs = UniformSlots.create(gpu, kernels.denseArgs, layers.map((layer, l) => this.denseArgs(layer, l, {})), `${label}.args`);
+    // Slot l: layer l's arguments; chained, slot L: the chains'.
+    this.layerArgs = UniformSlots.create(gpu, kernels.denseArgs, this.argSlots({}), `${label}.args`);
     if (layout.head === 'gaussian') for (const name of ['params', 'grads'] as const) headBuffer(options[name], `${label}: ${name}`);
     this.head =
       layout.head === 'gaussian'
@@ -647,14 +762,15 @@ export class MlpPass {
             rows,
             dim: layout.outputDim,
             offset: layout.headOffset,
-            meanGrads: this.gradPreActivations[layers.length - 1],
+            meanGrads: this.lastBuffer(this.gradPreActivations),
             label: `${label}.head`,
             agents: P,
             paramStride: parameterStride(layout),
           })
         : null;
     const rowsOf = (width: number) => rowSpec(P, rows, width, '').shape;
-    const perLayer = (buffers: readonly GPUBuffer[]) => buffers.map((b, l) => GpuArray.wrap(gpu, b, 'f32', rowsOf(layers[l].outDim)));
+    const perLayer = (buffers: readonly (GPUBuffer | GPUBufferBinding)[]) =>
+      buffers.map((b, l) => ('usage' in b ? GpuArray.wrap(gpu, b, 'f32', rowsOf(layers[l].outDim)) : hiddenArray!.view(rowsOf(layers[l].outDim), (b.offset ?? 0) / 4, `${label}.hidden${l}`)));
     // A GpuArray given has been checked to be f32.
     const asArray = (value: BufferArg, shape: number[]) => (value instanceof GpuArray ? (value as GpuArray<'f32'>) : GpuArray.wrap(gpu, value, 'f32', shape));
     const activations = perLayer(this.activations);
@@ -670,13 +786,14 @@ export class MlpPass {
       gradInput: this.gradInput ? GpuArray.wrap(gpu, this.gradInput, 'f32', rowsOf(layout.inputDim)) : null,
     };
 
-    this.forwardDispatches = layers.map((layer, l) => {
-      const { kernel, invocations } = kernels.forward(layer);
+    const perLayerForward = (l: number): Dispatch => {
+      const { kernel, invocations } = kernels.forward(layers[l]);
       const input = this.layerInput(l);
       const resources = { args: this.layerArgs.slot(l), params, paramsVec4: params, input, inputVec4: input, output: this.activations[l] };
       return { kernel, bindGroup: kernel.bindUsed(resources, `${label}.layer${l}`), invocations: invocations(rows) };
-    });
-    this.inputDispatches = layers.map((layer, l) => {
+    };
+    const perLayerInput = (l: number): Dispatch | null => {
+      const layer = layers[l];
       const gradInput = l > 0 ? this.gradPreActivations[l - 1] : this.gradInput;
       if (!gradInput) return null;
       const { kernel, invocations } = kernels.backwardInput(layer);
@@ -690,7 +807,84 @@ export class MlpPass {
         gradInput,
       };
       return { kernel, bindGroup: kernel.bindUsed(resources, `${label}.layer${l}`), invocations: invocations(rows) };
+    };
+    const chains = kernels.chainKernels;
+    if (slices && chains) {
+      this.chainLayers = this.chainTable(gpu, chains, slices);
+      const blocks = Math.ceil(rows / rowsPerInvocation);
+      const chainArgs = this.layerArgs.slot(L);
+      const forward = {
+        kernel: chains.forward,
+        bindGroup: chains.forward.bindUsed(
+          { args: chainArgs, params, paramsVec4: params, inputVec4: input, hiddenVec4: this.hidden!, output: this.lastBuffer(this.activations), chainLayers: this.chainLayers },
+          `${label}.forwardChain`,
+        ),
+        invocations: blocks,
+      };
+      const inputChain = {
+        kernel: chains.backwardInput,
+        bindGroup: chains.backwardInput.bindUsed(
+          { args: chainArgs, paramsVec4: params, gradOutput: this.lastBuffer(this.gradPreActivations), hidden: this.hidden!, chainLayers: this.chainLayers },
+          `${label}.backwardInputChain`,
+        ),
+        invocations: blocks,
+      };
+      this.forwardDispatches = this.chainFirst === 0 ? [forward] : [perLayerForward(0), forward];
+      this.inputDispatches = [inputChain, perLayerInput(0)];
+    } else {
+      this.forwardDispatches = layers.map((_, l) => perLayerForward(l));
+      this.inputDispatches = layers.map((_, l) => perLayerInput(l));
+    }
+  }
+
+  /** The first layer forward_chain runs: 0, or 1 where the `rows` forward does not take layer 0 (it runs alone first). */
+  private get chainFirst(): number {
+    return ROWS_FORWARD.takes(this.layout.layers[0]) ? 0 : 1;
+  }
+
+  /** The last of a per-layer list, which is always its own buffer. */
+  private lastBuffer(buffers: readonly (GPUBuffer | GPUBufferBinding)[]): GPUBuffer {
+    return buffers[buffers.length - 1] as GPUBuffer;
+  }
+
+  /** The layers' ChainLayer records (hidden offsets from `slices`), uploaded. */
+  private chainTable(gpu: GpuContext, { layer: view, layerStride }: ChainKernels, slices: HiddenSlices): GPUBuffer {
+    const layers = this.layout.layers;
+    const L = layers.length;
+    const bytes = new ArrayBuffer(L * layerStride);
+    const data = new DataView(bytes);
+    let firstTile = 0;
+    layers.forEach((layer, l) => {
+      view.write(
+        data,
+        {
+          inDim: layer.inDim,
+          outDim: layer.outDim,
+          weightOffset: layer.weightOffset,
+          biasOffset: layer.biasOffset,
+          activation: ACTIVATION_CODE[layer.activation],
+          inputActivation: l === 0 ? ACTIVATION_CODE.identity : ACTIVATION_CODE[layers[l - 1].activation],
+          input: l === 0 ? NETWORK : slices.activations[l - 1],
+          output: l === L - 1 ? NETWORK : slices.activations[l],
+          gradInput: l === 0 ? NETWORK : slices.gradients[l - 1],
+          gradOutput: l === L - 1 ? NETWORK : slices.gradients[l],
+          firstTile,
+        },
+        l * layerStride,
+      );
+      firstTile += paramTiles(layer);
     });
+    const buffer = gpu.device.createBuffer({ label: `${this.label}.chainLayers`, size: bytes.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    gpu.device.queue.writeBuffer(buffer, 0, bytes);
+    return buffer;
+  }
+
+  /** DenseArgs of every layer, then (chained) the chains' (layers and chainFirst; rows, agents' strides, accumulate and scale as every layer's). */
+  private argSlots(backward: { accumulate?: boolean; scale?: number }): Record<string, number>[] {
+    const layers = this.layout.layers;
+    const slots = layers.map((layer, l) => this.denseArgs(layer, l, backward));
+    if (this.chained) slots.push({ ...this.denseArgs(layers[0], 0, backward), layers: layers.length, chainFirst: this.chainFirst });
+    return slots;
   }
 
   /**
@@ -698,23 +892,30 @@ export class MlpPass {
    * or with a Gaussian head the means then the log-stds of every row.
    */
   get output(): GPUBuffer {
-    const last = this.activations[this.activations.length - 1];
+    const last = this.lastBuffer(this.activations);
     return this.head ? this.head.rowParams(last) : last;
   }
 
   /** [P][rows][distParamsPerRow]: write dLoss/d(output pre-activation, log-stds) here before encodeBackward. */
   get gradOutput(): GPUBuffer {
-    return this.head ? this.head.rowGrads : this.gradPreActivations[this.gradPreActivations.length - 1];
+    return this.head ? this.head.rowGrads : this.lastBuffer(this.gradPreActivations);
   }
 
-  /** Dispatches recorded by encodeForward (one per layer, and the head's), whatever the number of agents. */
+  /** Dispatches recorded by encodeForward (one per layer or the chain's, and the head's), whatever the number of agents. */
   get dispatchCount(): number {
-    return this.layout.layers.length + (this.head ? 1 : 0);
+    return this.forwardDispatches.length + (this.head ? 1 : 0);
   }
 
   /** Dispatches recorded by encodeBackward. */
   get backwardDispatchCount(): number {
-    return this.layout.layers.reduce((n, layer, l) => n + this.kernels.backwardParams(layer).length + (this.inputDispatches[l] ? 1 : 0), 0) + (this.head ? 1 : 0);
+    const inputs = this.inputDispatches.filter((d) => d).length;
+    const params = this.paramsChained ? 1 : this.layout.layers.reduce((n, layer) => n + this.kernels.backwardParams(layer).length, 0);
+    return inputs + params + (this.head ? 1 : 0);
+  }
+
+  /** Whether every layer's parameter gradients are one dispatch (chained, serial reduction). */
+  private get paramsChained(): boolean {
+    return this.chained && this.kernels.chainKernels?.backwardParams != null;
   }
 
   /** What layer l reads: the network input (its binding) for l = 0, else layer l − 1's activations. */
@@ -735,7 +936,7 @@ export class MlpPass {
     recordChecked(this.gpu, `${this.label}.encodeForward`, pass, (pass) => {
       this.assertInputsAlive(`${this.label}.encodeForward`);
       for (const d of this.forwardDispatches) d.kernel.dispatch(pass, d.bindGroup, d.invocations, undefined, this.agents);
-      this.head?.encodeForward(pass, this.activations[this.activations.length - 1], this.params);
+      this.head?.encodeForward(pass, this.lastBuffer(this.activations), this.params);
     });
   }
 
@@ -752,12 +953,21 @@ export class MlpPass {
       assertArraysAlive(where, { grads });
       const variant = this.backwardVariant(grads, options.accumulate ?? false, options.scale ?? 1);
       if (this.head) this.head.encodeBackward(pass, headBuffer(grads, `${where}: grads`), options.accumulate ?? false, options.scale ?? 1);
-      for (let l = this.layout.layers.length - 1; l >= 0; l--) {
-        this.kernels
-          .backwardParams(this.layout.layers[l])
-          .forEach(({ kernel, invocations }, k) => kernel.dispatch(pass, variant.bindGroups[l][k], invocations(this.rows), undefined, this.agents));
-        const d = this.inputDispatches[l];
-        if (d) d.kernel.dispatch(pass, d.bindGroup, d.invocations, undefined, this.agents);
+      const layers = this.layout.layers;
+      const params = (l: number) =>
+        this.kernels.backwardParams(layers[l]).forEach(({ kernel, invocations }, k) => kernel.dispatch(pass, variant.bindGroups[l][k], invocations(this.rows), undefined, this.agents));
+      const input = (d: Dispatch | null) => d?.kernel.dispatch(pass, d.bindGroup, d.invocations, undefined, this.agents);
+      if (this.chained) {
+        // A layer's parameter gradient needs its gradOutput, which the input chain writes: inputs first.
+        this.inputDispatches.forEach(input);
+        const chain = this.kernels.chainKernels?.backwardParams;
+        if (chain && variant.chain) chain.dispatch(pass, variant.chain, layers.reduce((n, layer) => n + paramTiles(layer), 0), undefined, this.agents);
+        else for (let l = layers.length - 1; l >= 0; l--) params(l);
+      } else {
+        for (let l = layers.length - 1; l >= 0; l--) {
+          params(l);
+          input(this.inputDispatches[l]);
+        }
       }
     });
   }
@@ -770,6 +980,7 @@ export class MlpPass {
     this.partials?.destroy();
     this.layerArgs.destroy();
     for (const byScale of this.backwardVariants.values()) for (const v of byScale.values()) v.args.destroy();
+    this.chainLayers?.destroy();
   }
 
   private denseArgs(layer: DenseLayer, l: number, backward: { accumulate?: boolean; scale?: number }): Record<string, number> {
@@ -787,6 +998,8 @@ export class MlpPass {
       firstLayer: l === 0 ? 1 : 0,
       accumulate: backward.accumulate ? 1 : 0,
       scale: backward.scale ?? 1,
+      layers: this.layout.layers.length,
+      chainFirst: 0,
     };
   }
 
@@ -801,12 +1014,7 @@ export class MlpPass {
     let variant = byScale.get(key);
     if (variant) return variant;
     const { gpu, kernels, layout, label } = this;
-    const args = UniformSlots.create(
-      gpu,
-      kernels.denseArgs,
-      layout.layers.map((layer, l) => this.denseArgs(layer, l, { accumulate, scale })),
-      `${label}.backwardArgs`,
-    );
+    const args = UniformSlots.create(gpu, kernels.denseArgs, this.argSlots({ accumulate, scale }), `${label}.backwardArgs`);
     const bindGroups = layout.layers.map((layer, l) => {
       const resources: Record<string, GPUBuffer | GPUBufferBinding> = {
         args: args.slot(l),
@@ -819,7 +1027,22 @@ export class MlpPass {
       if (this.partials) resources.partials = this.partials;
       return kernels.backwardParams(layer).map(({ kernel }) => kernel.bindUsed(resources, `${label}.layer${l}`));
     });
-    variant = { args, bindGroups };
+    const chain = this.paramsChained ? kernels.chainKernels!.backwardParams! : null;
+    const chainGroup = chain?.bindUsed(
+      {
+        args: args.slot(layout.layers.length),
+        grads,
+        input: this.inputBinding,
+        inputVec4: this.inputBinding,
+        gradOutput: this.lastBuffer(this.gradPreActivations),
+        gradOutputVec4: this.lastBuffer(this.gradPreActivations),
+        hiddenRead: this.hidden!,
+        hiddenReadVec4: this.hidden!,
+        chainLayers: this.chainLayers!,
+      },
+      `${label}.backwardParamsChain`,
+    );
+    variant = { args, bindGroups, chain: chainGroup ?? null };
     byScale.set(key, variant);
     return variant;
   }
@@ -911,7 +1134,7 @@ export class MlpTangents {
         inputVec4: input,
         tangentIn,
         tangentInVec4: tangentIn,
-        output: pass.activations[l],
+        activation: pass.activations[l],
         tangentOut: this.outputs[l],
       };
       return this.kernels[l].kernel.bindUsed(resources, `${this.label}.layer${l}`);

@@ -78,7 +78,9 @@ export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits
   const storage = (label: string, floats: number, grows: readonly SizeField[]) => plan.push({ label, bytes: storageBytes(floats), usage: 'storage', grows });
   const table = (label: string, slots: number, grows: readonly SizeField[]) =>
     plan.push({ label, bytes: Math.max(1, slots) * slotStride(limits), usage: 'uniform', grows });
-  // An MLP pass keeps every layer's activations and gradients, [rows][outDim].
+  // An MLP pass keeps every layer's activations and gradients, [rows][outDim]. A chained
+  // pass keeps its hidden layers' in one buffer only where that buffer fits a binding
+  // (else it keeps these), so these bound what a configuration needs.
   const pass = (label: string, rows: number, layout: MlpLayout, grows: readonly SizeField[]) => {
     layout.layers.forEach((layer, l) => {
       const widthGrows: readonly SizeField[] = l + 1 < layout.layers.length ? [...grows, 'hidden'] : grows;
@@ -160,7 +162,9 @@ export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits
  * Dispatches one iteration records, at most (Adam counted as two dispatches per
  * step, as on SwiftShader; one elsewhere). The counts per operation are those
  * of the kernels' encode methods: a dense layer forward is one dispatch per
- * layer, its backward two per layer but the first, a reduction two.
+ * layer, its backward two per layer but the first, a reduction two. Chained
+ * passes (DenseChaining `chain` in src/kernels/mlp.ts) record fewer: a network's
+ * forward one or two, its backward two or three.
  */
 export function dispatchesPerIteration(config: ResolvedConfig): number {
   const layers = networkLayouts(config).policy.layers.length;
