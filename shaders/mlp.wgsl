@@ -303,12 +303,12 @@ fn dots4(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, y: vec4<f32>) -
   return vec4<f32>(dot(a, y), dot(b, y), dot(c, y), dot(d, y));
 }
 
-// sums + the tile's four rows of M (vec4s m4) against its four rows of x (vec4s x4), over the layer's inputs.
-fn tile_dots(sums: TileSums, m4: Vec4s, x4: Vec4s, tile: Tile) -> TileSums {
+// sums + the tile's four rows of M (vec4s m4) against its four rows of x (vec4s x4), over the layer's inDim inputs.
+fn tile_dots(sums: TileSums, m4: Vec4s, x4: Vec4s, tile: Tile, inDim: u32) -> TileSums {
   let w = tile.weights;
   let x = tile.rows;
   var s = sums;
-  for (var k = 0u; k < args.inDim / 4u; k++) {
+  for (var k = 0u; k < inDim / 4u; k++) {
     let a = (*m4)[w.x + k];
     let b = (*m4)[w.y + k];
     let c = (*m4)[w.z + k];
@@ -486,7 +486,7 @@ fn forward_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   let r0 = tile.r0;
   let o0 = tile.o0;
   if (r0 >= args.rows) { return; }
-  let s = tile_dots(TileSums(), &paramsVec4, &inputVec4, tile);
+  let s = tile_dots(TileSums(), &paramsVec4, &inputVec4, tile, args.inDim);
   let bias = clamped4(&params, biasOffset, o0, args.outDim - 1u);
   storeOutputs(r0, o0, s.row0 + bias);
   storeOutputs(r0 + 1u, o0, s.row1 + bias);
@@ -510,8 +510,8 @@ fn tangent_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   let o0 = tile.o0;
   if (r0 >= args.rows) { return; }
   // V a_{l−1}, then + W u_{l−1}
-  var s = tile_dots(TileSums(), &vectorVec4, &inputVec4, tile);
-  if (args.firstLayer == 0u) { s = tile_dots(s, &paramsVec4, &tangentInVec4, tile); }
+  var s = tile_dots(TileSums(), &vectorVec4, &inputVec4, tile, args.inDim);
+  if (args.firstLayer == 0u) { s = tile_dots(s, &paramsVec4, &tangentInVec4, tile, args.inDim); }
   let vb = clamped4(&vector, biasOffset, o0, args.outDim - 1u);
   storeTangents(r0, o0, s.row0 + vb);
   storeTangents(r0 + 1u, o0, s.row1 + vb);
@@ -541,47 +541,45 @@ fn backward_input_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
   let i0 = TILE * (t % inTiles);
   let r0 = TILE * (t / inTiles);
   if (r0 >= rows) { return; }
-  let lastRow = rows - 1u;
-  let g0 = outBlock + r0 * outDim;
-  let g1 = outBlock + min(r0 + 1u, lastRow) * outDim;
-  let g2 = outBlock + min(r0 + 2u, lastRow) * outDim;
-  let g3 = outBlock + min(r0 + 3u, lastRow) * outDim;
-  let w = (weightOffset + i0) / 4u;
-  let stride = inDim / 4u;
-  // acc[j][c]: row r0 + j, input i0 + c.
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
-  if (GRAD_VEC4) {
-    // Outputs o .. o + 3: W[o + c][i0 .. i0 + 3] against gradOutput[r][o .. o + 3].
+  let g = vec4<u32>(outBlock) + min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(rows - 1u)) * outDim;
+  let s = input_tile_sums((weightOffset + i0) / 4u, inDim / 4u, g, outDim, &gradOutput, &gradOutputVec4, GRAD_VEC4);
+  storeGradInputs(r0, i0, s.row0);
+  storeGradInputs(r0 + 1u, i0, s.row1);
+  storeGradInputs(r0 + 2u, i0, s.row2);
+  storeGradInputs(r0 + 3u, i0, s.row3);
+}
+
+// A backward_input tile's sums: row<j>[c] = Σ_o W[o][i0 + c] · gradient[g[j] + o] for
+// W's columns i0 .. i0 + 3 from vec4 w (rows stride vec4s apart) and the gradient
+// rows starting at g; read as vec4s (gv4) where they are whole vec4s, else as floats (gv).
+fn input_tile_sums(w: u32, stride: u32, g: vec4<u32>, outDim: u32, gv: Floats, gv4: Vec4s, whole: bool) -> TileSums {
+  var s = TileSums();
+  if (whole) {
+    // Outputs o .. o + 3: W[o + c][i0 .. i0 + 3] against gradient[r][o .. o + 3].
     for (var o = 0u; o < outDim; o += 4u) {
       let a = paramsVec4[w + o * stride];
       let b = paramsVec4[w + (o + 1u) * stride];
       let c = paramsVec4[w + (o + 2u) * stride];
       let d = paramsVec4[w + (o + 3u) * stride];
-      let h0 = gradOutputVec4[(g0 + o) / 4u];
-      let h1 = gradOutputVec4[(g1 + o) / 4u];
-      let h2 = gradOutputVec4[(g2 + o) / 4u];
-      let h3 = gradOutputVec4[(g3 + o) / 4u];
-      acc0 += a * h0.x + b * h0.y + c * h0.z + d * h0.w;
-      acc1 += a * h1.x + b * h1.y + c * h1.z + d * h1.w;
-      acc2 += a * h2.x + b * h2.y + c * h2.z + d * h2.w;
-      acc3 += a * h3.x + b * h3.y + c * h3.z + d * h3.w;
+      let h0 = (*gv4)[(g.x + o) / 4u];
+      let h1 = (*gv4)[(g.y + o) / 4u];
+      let h2 = (*gv4)[(g.z + o) / 4u];
+      let h3 = (*gv4)[(g.w + o) / 4u];
+      s.row0 += a * h0.x + b * h0.y + c * h0.z + d * h0.w;
+      s.row1 += a * h1.x + b * h1.y + c * h1.z + d * h1.w;
+      s.row2 += a * h2.x + b * h2.y + c * h2.z + d * h2.w;
+      s.row3 += a * h3.x + b * h3.y + c * h3.z + d * h3.w;
     }
   } else {
     for (var o = 0u; o < outDim; o++) {
       let a = paramsVec4[w + o * stride];
-      acc0 += a * gradOutput[g0 + o];
-      acc1 += a * gradOutput[g1 + o];
-      acc2 += a * gradOutput[g2 + o];
-      acc3 += a * gradOutput[g3 + o];
+      s.row0 += a * (*gv)[g.x + o];
+      s.row1 += a * (*gv)[g.y + o];
+      s.row2 += a * (*gv)[g.z + o];
+      s.row3 += a * (*gv)[g.w + o];
     }
   }
-  storeGradInputs(r0, i0, acc0);
-  storeGradInputs(r0 + 1u, i0, acc1);
-  storeGradInputs(r0 + 2u, i0, acc2);
-  storeGradInputs(r0 + 3u, i0, acc3);
+  return s;
 }
 
 // gradInput[r][i0 .. i0 + 3] = s · act'(input[r][i0 .. i0 + 3]) for rows inside the batch.
@@ -874,4 +872,154 @@ fn backward_params_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
     total = add_sums(total, s);
   }
   store_param_grads(tile, total, inDim, outDim);
+}
+
+// The `tiles` chains: workgroup b owns rows CHAIN_ROWS · b .. CHAIN_ROWS · (b + 1) − 1
+// (CHAIN_ROWS = TILE · CHAIN_ROW_TILES) and runs every chained layer on them. Its
+// invocation k takes the tile of rows TILE · (k / CHAIN_TILES) of the block and outputs
+// (inputs, for the gradient) TILE · (k % CHAIN_TILES), computed exactly as the per-layer
+// tiles kernel computes that tile, so the chained layers are at most TILE · CHAIN_TILES
+// wide. A layer reads rows that other invocations of the workgroup wrote in the layer
+// before: a storageBarrier between layers makes those writes visible. The rows stay in
+// `hidden` (storage), not workgroup memory: the backward pass and the tangent read them
+// from there anyway, and they are read as the per-layer kernel reads them.
+
+// The first row of invocation k's tile of workgroup t / WG's rows, and its output (input) tile's first column.
+fn chain_tile(t: u32) -> vec2<u32> {
+  let k = t % WG;
+  return vec2<u32>((t / WG) * CHAIN_ROW_TILES * TILE + TILE * (k / CHAIN_TILES), TILE * (k % CHAIN_TILES));
+}
+
+// tile_dots (from zero) of W against input rows in `hidden`, which a chain writes, so it
+// binds read-write and cannot be passed as a read-only Vec4s.
+fn hidden_tile_dots(tile: Tile, inDim: u32) -> TileSums {
+  let w = tile.weights;
+  let x = tile.rows;
+  var s = TileSums();
+  for (var k = 0u; k < inDim / 4u; k++) {
+    let a = paramsVec4[w.x + k];
+    let b = paramsVec4[w.y + k];
+    let c = paramsVec4[w.z + k];
+    let d = paramsVec4[w.w + k];
+    s.row0 += dots4(a, b, c, d, hiddenVec4[x.x + k]);
+    s.row1 += dots4(a, b, c, d, hiddenVec4[x.y + k]);
+    s.row2 += dots4(a, b, c, d, hiddenVec4[x.z + k]);
+    s.row3 += dots4(a, b, c, d, hiddenVec4[x.w + k]);
+  }
+  return s;
+}
+
+// forward_tiles_chain: layers chainFirst .. layers − 1 on the workgroup's rows, each
+// tile as forward_tiles computes it. Every layer's outputs fit the workgroup's tiles.
+@compute @workgroup_size(WG)
+fn forward_tiles_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
+  let at = chain_tile(linear_index(gid, nwg));
+  let r0 = at.x;
+  let o0 = at.y;
+  let rows = args.rows;
+  let paramBlock = agent * args.paramStride;
+  let r = min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(rows - 1u));
+  for (var l = args.chainFirst; l < args.layers; l++) {
+    // Invocations without a tile in this layer reach the barrier all the same.
+    let layer = chainLayers[l];
+    if (r0 < rows && o0 < layer.outDim) {
+      let inDim = layer.inDim;
+      let outDim = layer.outDim;
+      let fromNetwork = layer.input == NETWORK;
+      let inRows = select(layer.input + agent * rows * inDim, agent * args.inputRows * inDim, fromNetwork);
+      let o = min(vec4<u32>(o0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(outDim - 1u));
+      let tile = Tile(r0, o0, (vec4<u32>(inRows) + r * inDim) / 4u, (vec4<u32>(paramBlock + layer.weightOffset) + o * inDim) / 4u);
+      var s: TileSums;
+      if (fromNetwork) { s = tile_dots(TileSums(), &paramsVec4, &inputVec4, tile, inDim); } else { s = hidden_tile_dots(tile, inDim); }
+      let bias = clamped4(&params, paramBlock + layer.biasOffset, o0, outDim - 1u);
+      let outRows = select(layer.output, 0u, layer.output == NETWORK) + agent * rows * outDim;
+      store_chain_outputs(layer, outRows, r0, o0, s.row0 + bias);
+      store_chain_outputs(layer, outRows, r0 + 1u, o0, s.row1 + bias);
+      store_chain_outputs(layer, outRows, r0 + 2u, o0, s.row2 + bias);
+      store_chain_outputs(layer, outRows, r0 + 3u, o0, s.row3 + bias);
+    }
+    storageBarrier();
+  }
+}
+
+// storeOutputs for a chain: the layer's output[r][o0 .. o0 + 3] = act(s) (its rows from outRows
+// in the network's output or in `hidden`), the parts inside the batch and the layer.
+fn store_chain_outputs(layer: ChainLayer, outRows: u32, r: u32, o0: u32, s: vec4<f32>) {
+  if (r >= args.rows) { return; }
+  for (var c = 0u; c < 4u; c++) {
+    if (o0 + c < layer.outDim) {
+      let at = outRows + r * layer.outDim + o0 + c;
+      let y = activate(layer.activation, s[c]);
+      if (layer.output == NETWORK) { output[at] = y; } else { hiddenVec4[at / 4u][at % 4u] = y; }
+    }
+  }
+}
+
+// input_tile_sums of whole-vec4 gradient rows in `hidden` (read-write, as in hidden_tile_dots).
+fn hidden_input_tile_sums(w: u32, stride: u32, g: vec4<u32>, outDim: u32) -> TileSums {
+  var s = TileSums();
+  for (var o = 0u; o < outDim; o += 4u) {
+    let a = paramsVec4[w + o * stride];
+    let b = paramsVec4[w + (o + 1u) * stride];
+    let c = paramsVec4[w + (o + 2u) * stride];
+    let d = paramsVec4[w + (o + 3u) * stride];
+    let h0 = hiddenVec4[(g.x + o) / 4u];
+    let h1 = hiddenVec4[(g.y + o) / 4u];
+    let h2 = hiddenVec4[(g.z + o) / 4u];
+    let h3 = hiddenVec4[(g.w + o) / 4u];
+    s.row0 += a * h0.x + b * h0.y + c * h0.z + d * h0.w;
+    s.row1 += a * h1.x + b * h1.y + c * h1.z + d * h1.w;
+    s.row2 += a * h2.x + b * h2.y + c * h2.z + d * h2.w;
+    s.row3 += a * h3.x + b * h3.y + c * h3.z + d * h3.w;
+  }
+  return s;
+}
+
+// backward_input_tiles_chain: the workgroup's rows' gradients from layer layers − 1 down
+// to layer 1's input, each tile as backward_input_tiles computes it (layer 0's, the
+// network input's, is backward_input's own dispatch). Every such layer's inputs fit the
+// workgroup's tiles; hidden gradient rows are whole vec4s.
+@compute @workgroup_size(WG)
+fn backward_input_tiles_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
+  let at = chain_tile(linear_index(gid, nwg));
+  let r0 = at.x;
+  let i0 = at.y;
+  let rows = args.rows;
+  let paramBlock = agent * args.paramStride;
+  let r = min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(rows - 1u));
+  for (var l = args.layers - 1u; l > 0u; l--) {
+    let layer = chainLayers[l];
+    if (r0 < rows && i0 < layer.inDim) {
+      let inDim = layer.inDim;
+      let outDim = layer.outDim;
+      let fromNetwork = layer.gradOutput == NETWORK;
+      let g = vec4<u32>(select(layer.gradOutput, 0u, fromNetwork) + agent * rows * outDim) + r * outDim;
+      let w = (paramBlock + layer.weightOffset + i0) / 4u;
+      var s: TileSums;
+      if (fromNetwork) {
+        s = input_tile_sums(w, inDim / 4u, g, outDim, &gradOutput, &gradOutputVec4, outDim % 4u == 0u);
+      } else {
+        s = hidden_input_tile_sums(w, inDim / 4u, g, outDim);
+      }
+      let inRows = agent * rows * inDim;
+      store_chain_grad_inputs(layer, inRows, r0, i0, s.row0);
+      store_chain_grad_inputs(layer, inRows, r0 + 1u, i0, s.row1);
+      store_chain_grad_inputs(layer, inRows, r0 + 2u, i0, s.row2);
+      store_chain_grad_inputs(layer, inRows, r0 + 3u, i0, s.row3);
+    }
+    storageBarrier();
+  }
+}
+
+// storeGradInputs for a chain: the layer's gradInput[r][i0 .. i0 + 3] = s · act'(input[r][i0 .. i0 + 3])
+// in `hidden` (rows from inRows within its ranges), for rows inside the batch.
+fn store_chain_grad_inputs(layer: ChainLayer, inRows: u32, r: u32, i0: u32, s: vec4<f32>) {
+  if (r >= args.rows) { return; }
+  let at = (inRows + r * layer.inDim + i0) / 4u;
+  let y = hiddenVec4[layer.input / 4u + at];
+  for (var c = 0u; c < 4u; c++) {
+    hiddenVec4[layer.gradInput / 4u + at][c] = s[c] * slope(layer.inputActivation, y[c]);
+  }
 }
