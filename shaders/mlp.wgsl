@@ -65,9 +65,10 @@
 //   INPUT_VEC4 / GRAD_VEC4 (inDim / outDim multiples of 4) read a row's four
 //   values as one vec4: a pipeline per layer shape, since a runtime test runs
 //   both sides on SwiftShader.
-// Chains (DenseChaining `chain` in src/kernels/mlp.ts, the `rows` shape only):
+// Chains (DenseChaining `chain` in src/kernels/mlp.ts, the `rows` and `tiles` shapes):
 //   a network's pass in one dispatch, each layer's arithmetic exactly its
 //   per-layer kernel's, so results are bit-identical to the per-layer dispatches.
+//   `rows`:
 //   forward_chain         the invocation owning ROWS rows runs every layer on
 //                         them from the activations it just wrote (program
 //                         order, no barrier); layer 0 runs alone first where
@@ -79,7 +80,20 @@
 //   backward_params_chain every layer's parameter gradients, serial reduction:
 //                         invocation → (layer, tile) by the layers' firstTile;
 //                         after the input chain, which writes the gradOutputs
-//                         it reads. Dispatch Σ_l param tiles.
+//                         it reads. Dispatch Σ_l param tiles. (Shape-free:
+//                         the `tiles` chains use it too.)
+//   `tiles` (workgroup-cooperative: a layer needs all of the previous layer's
+//   outputs for its rows, which other invocations computed):
+//   forward_tiles_chain   a workgroup of CHAIN_ROW_TILES · CHAIN_TILES invocations
+//                         owns TILE · CHAIN_ROW_TILES rows and runs every layer on
+//                         them, each invocation one forward_tiles tile per layer,
+//                         a storageBarrier between layers. Only layers at most
+//                         TILE · CHAIN_TILES outputs wide; layer 0 alone first
+//                         where forward_tiles does not take it. Dispatch
+//                         ceil(rows / (TILE · CHAIN_ROW_TILES)) workgroups.
+//   backward_input_tiles_chain  likewise backward_input_tiles' tiles from the last
+//                         layer down to layer 1's input (inputs at most
+//                         TILE · CHAIN_TILES wide).
 //   The hidden layers' activations and gradients are ranges of one buffer
 //   (`hidden`, each range on the storage offset alignment so it also binds
 //   alone); ChainLayer records give each layer's dims, offsets and ranges.

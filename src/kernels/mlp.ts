@@ -65,14 +65,16 @@ export function defaultParamReduction(adapter: AdapterDescription): ParamReducti
 
 /**
  * Whether a network's layers run in one dispatch per pass where the shape
- * allows (see the header of shaders/mlp.wgsl: forward_chain,
- * backward_input_chain, backward_params_chain), or one dispatch per layer:
- *   chain   the `rows` shape's forward, input-gradient and (serial) parameter-
- *           gradient passes each in one dispatch: 2 + 2 dispatches a network
- *           instead of 3·layers − 1; the same arithmetic, bit-identical results
+ * allows (see the header of shaders/mlp.wgsl: the chains), or one dispatch
+ * per layer:
+ *   chain   the forward, input-gradient and (serial) parameter-gradient
+ *           passes each in one dispatch: 2 + 2 dispatches a network (where
+ *           layer 0 and the network input's gradient run alone) instead of
+ *           3·layers − 1; the same arithmetic, bit-identical results
  *   layers  one dispatch per layer and operation
- * Only the `rows` shape chains (its invocations own whole rows, so a layer's
- * next one needs no barrier); other shapes run per layer whatever this says.
+ * `rows` chains per invocation (its invocations own whole rows), `tiles` per
+ * workgroup (a workgroup owns a block of rows, barriers between layers, so
+ * only layers up to 64 wide); `single` runs per layer whatever this says.
  */
 export type DenseChaining = 'chain' | 'layers';
 export const DENSE_CHAININGS: readonly DenseChaining[] = ['chain', 'layers'];
