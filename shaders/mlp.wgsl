@@ -890,18 +890,44 @@ fn backward_params_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
 
 // The `tiles` chains: workgroup b owns rows CHAIN_ROWS · b .. CHAIN_ROWS · (b + 1) − 1
 // (CHAIN_ROWS = TILE · CHAIN_ROW_TILES) and runs every chained layer on them. Its
-// invocation k takes the tile of rows TILE · (k / CHAIN_TILES) of the block and outputs
-// (inputs, for the gradient) TILE · (k % CHAIN_TILES), computed exactly as the per-layer
-// tiles kernel computes that tile, so the chained layers are at most TILE · CHAIN_TILES
-// wide. A layer reads rows that other invocations of the workgroup wrote in the layer
-// before: a storageBarrier between layers makes those writes visible. The rows stay in
-// `hidden` (storage), not workgroup memory: the backward pass and the tangent read them
-// from there anyway, and they are read as the per-layer kernel reads them.
+// invocation k takes row tile k % CHAIN_ROW_TILES of the block and output (input, for
+// the gradient) tile k / CHAIN_ROW_TILES, computed exactly as the per-layer tiles kernel
+// computes that tile, so the chained layers are at most TILE · CHAIN_TILES wide. A layer
+// reads rows that other invocations of the workgroup wrote in the layer before: a
+// storageBarrier between layers makes those writes visible. The rows stay in `hidden`
+// (storage), not workgroup memory: the backward pass and the tangent read them from
+// there anyway, and they are read as the per-layer kernel reads them.
+// Invocations past a narrower layer's last tile run its loops zero times (their
+// results are not stored) and reach the barrier all the same. Neighbouring
+// invocations share a column tile, so whole SIMD groups (SwiftShader's are 4 wide)
+// skip such loops, and no branch picks a layer's buffers: SwiftShader runs both
+// sides of a branch. The layer reading the network's buffer (forward: layer 0;
+// gradient: the last) runs before the loop over the others.
 
-// The first row of invocation k's tile of workgroup t / WG's rows, and its output (input) tile's first column.
-fn chain_tile(t: u32) -> vec2<u32> {
+// The tile of invocation t of a `tiles` chain: its first row and first output (input) column.
+struct ChainTile {
+  r0: u32,
+  c0: u32,
+  // rows r0 .. r0 + 3, each clamped to the last row
+  r: vec4<u32>,
+}
+
+fn chain_tile(t: u32) -> ChainTile {
   let k = t % WG;
-  return vec2<u32>((t / WG) * CHAIN_ROW_TILES * TILE + TILE * (k / CHAIN_TILES), TILE * (k % CHAIN_TILES));
+  let r0 = (t / WG) * CHAIN_ROW_TILES * TILE + TILE * (k % CHAIN_ROW_TILES);
+  let r = min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(args.rows - 1u));
+  return ChainTile(r0, TILE * (k / CHAIN_ROW_TILES), r);
+}
+
+// n where the tile lies inside the batch and columns columns, else 0: the bound of its loop over n.
+fn chain_extent(ct: ChainTile, columns: u32, n: u32) -> u32 {
+  return select(0u, n, ct.r0 < args.rows && ct.c0 < columns);
+}
+
+// The forward Tile of a chain's layer (as tile_of), its input rows from inRows.
+fn chain_forward_tile(ct: ChainTile, layer: ChainLayer, paramBlock: u32, inRows: u32) -> Tile {
+  let o = min(vec4<u32>(ct.c0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(layer.outDim - 1u));
+  return Tile(ct.r0, ct.c0, (vec4<u32>(inRows) + ct.r * layer.inDim) / 4u, (vec4<u32>(paramBlock + layer.weightOffset) + o * layer.inDim) / 4u);
 }
 
 // tile_dots (from zero) of W against input rows in `hidden`, which a chain writes, so it
@@ -923,42 +949,21 @@ fn hidden_tile_dots(tile: Tile, inDim: u32) -> TileSums {
   return s;
 }
 
-// forward_tiles_chain: layers chainFirst .. layers − 1 on the workgroup's rows, each
-// tile as forward_tiles computes it. Every layer's outputs fit the workgroup's tiles.
-@compute @workgroup_size(WG)
-fn forward_tiles_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let agent = agent_index(gid);
-  let at = chain_tile(linear_index(gid, nwg));
-  let r0 = at.x;
-  let o0 = at.y;
-  let rows = args.rows;
-  let paramBlock = agent * args.paramStride;
-  let r = min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(rows - 1u));
-  for (var l = args.chainFirst; l < args.layers; l++) {
-    // Invocations without a tile in this layer reach the barrier all the same.
-    let layer = chainLayers[l];
-    if (r0 < rows && o0 < layer.outDim) {
-      let inDim = layer.inDim;
-      let outDim = layer.outDim;
-      let fromNetwork = layer.input == NETWORK;
-      let inRows = select(layer.input + agent * rows * inDim, agent * args.inputRows * inDim, fromNetwork);
-      let o = min(vec4<u32>(o0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(outDim - 1u));
-      let tile = Tile(r0, o0, (vec4<u32>(inRows) + r * inDim) / 4u, (vec4<u32>(paramBlock + layer.weightOffset) + o * inDim) / 4u);
-      var s: TileSums;
-      if (fromNetwork) { s = tile_dots(TileSums(), &paramsVec4, &inputVec4, tile, inDim); } else { s = hidden_tile_dots(tile, inDim); }
-      let bias = clamped4(&params, paramBlock + layer.biasOffset, o0, outDim - 1u);
-      let outRows = select(layer.output, 0u, layer.output == NETWORK) + agent * rows * outDim;
-      store_chain_outputs(layer, outRows, r0, o0, s.row0 + bias);
-      store_chain_outputs(layer, outRows, r0 + 1u, o0, s.row1 + bias);
-      store_chain_outputs(layer, outRows, r0 + 2u, o0, s.row2 + bias);
-      store_chain_outputs(layer, outRows, r0 + 3u, o0, s.row3 + bias);
-    }
-    storageBarrier();
-  }
+// forward_tiles' bias and stores for a chain's layer: output[r][o0 .. o0 + 3] = act(s + b)
+// for rows r0 .. r0 + 3, into the network's output or the layer's `hidden` range.
+fn store_chain_tile(ct: ChainTile, layer: ChainLayer, agent: u32, paramBlock: u32, s: TileSums) {
+  let o0 = ct.c0;
+  let outDim = layer.outDim;
+  let bias = clamped4(&params, paramBlock + layer.biasOffset, o0, outDim - 1u);
+  let outRows = select(layer.output, 0u, layer.output == NETWORK) + agent * args.rows * outDim;
+  store_chain_outputs(layer, outRows, ct.r0, o0, s.row0 + bias);
+  store_chain_outputs(layer, outRows, ct.r0 + 1u, o0, s.row1 + bias);
+  store_chain_outputs(layer, outRows, ct.r0 + 2u, o0, s.row2 + bias);
+  store_chain_outputs(layer, outRows, ct.r0 + 3u, o0, s.row3 + bias);
 }
 
-// storeOutputs for a chain: the layer's output[r][o0 .. o0 + 3] = act(s) (its rows from outRows
-// in the network's output or in `hidden`), the parts inside the batch and the layer.
+// storeOutputs for a chain: output[r][o0 .. o0 + 3] = act(s) (rows from outRows), the parts
+// inside the batch and the layer.
 fn store_chain_outputs(layer: ChainLayer, outRows: u32, r: u32, o0: u32, s: vec4<f32>) {
   if (r >= args.rows) { return; }
   for (var c = 0u; c < 4u; c++) {
@@ -967,6 +972,32 @@ fn store_chain_outputs(layer: ChainLayer, outRows: u32, r: u32, o0: u32, s: vec4
       let y = activate(layer.activation, s[c]);
       if (layer.output == NETWORK) { output[at] = y; } else { hiddenVec4[at / 4u][at % 4u] = y; }
     }
+  }
+}
+
+// forward_tiles_chain: layers chainFirst .. layers − 1 on the workgroup's rows, each tile
+// as forward_tiles computes it. Every layer's outputs fit the workgroup's tiles.
+@compute @workgroup_size(WG)
+fn forward_tiles_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
+  let ct = chain_tile(linear_index(gid, nwg));
+  let rows = args.rows;
+  let paramBlock = agent * args.paramStride;
+  var l = args.chainFirst;
+  if (l == 0u) {
+    let layer = chainLayers[0];
+    let tile = chain_forward_tile(ct, layer, paramBlock, agent * args.inputRows * layer.inDim);
+    let s = tile_dots(TileSums(), &paramsVec4, &inputVec4, tile, chain_extent(ct, layer.outDim, layer.inDim));
+    store_chain_tile(ct, layer, agent, paramBlock, s);
+    storageBarrier();
+    l = 1u;
+  }
+  for (; l < args.layers; l++) {
+    let layer = chainLayers[l];
+    let tile = chain_forward_tile(ct, layer, paramBlock, layer.input + agent * rows * layer.inDim);
+    let s = hidden_tile_dots(tile, chain_extent(ct, layer.outDim, layer.inDim));
+    store_chain_tile(ct, layer, agent, paramBlock, s);
+    storageBarrier();
   }
 }
 
@@ -997,38 +1028,37 @@ fn hidden_input_tile_sums(w: u32, stride: u32, g: vec4<u32>, outDim: u32) -> Til
 @compute @workgroup_size(WG)
 fn backward_input_tiles_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let agent = agent_index(gid);
-  let at = chain_tile(linear_index(gid, nwg));
-  let r0 = at.x;
-  let i0 = at.y;
+  let ct = chain_tile(linear_index(gid, nwg));
   let rows = args.rows;
   let paramBlock = agent * args.paramStride;
-  let r = min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(rows - 1u));
-  for (var l = args.layers - 1u; l > 0u; l--) {
+  let last = chainLayers[args.layers - 1u];
+  let lastExtent = chain_extent(ct, last.inDim, last.outDim);
+  let g = vec4<u32>(agent * rows * last.outDim) + ct.r * last.outDim;
+  let w = (paramBlock + last.weightOffset + ct.c0) / 4u;
+  let s = input_tile_sums(w, last.inDim / 4u, g, lastExtent, &gradOutput, &gradOutputVec4, last.outDim % 4u == 0u);
+  store_chain_grad_tile(ct, last, agent, s);
+  storageBarrier();
+  for (var l = args.layers - 2u; l > 0u; l--) {
     let layer = chainLayers[l];
-    if (r0 < rows && i0 < layer.inDim) {
-      let inDim = layer.inDim;
-      let outDim = layer.outDim;
-      let fromNetwork = layer.gradOutput == NETWORK;
-      let g = vec4<u32>(select(layer.gradOutput, 0u, fromNetwork) + agent * rows * outDim) + r * outDim;
-      let w = (paramBlock + layer.weightOffset + i0) / 4u;
-      var s: TileSums;
-      if (fromNetwork) {
-        s = input_tile_sums(w, inDim / 4u, g, outDim, &gradOutput, &gradOutputVec4, outDim % 4u == 0u);
-      } else {
-        s = hidden_input_tile_sums(w, inDim / 4u, g, outDim);
-      }
-      let inRows = agent * rows * inDim;
-      store_chain_grad_inputs(layer, inRows, r0, i0, s.row0);
-      store_chain_grad_inputs(layer, inRows, r0 + 1u, i0, s.row1);
-      store_chain_grad_inputs(layer, inRows, r0 + 2u, i0, s.row2);
-      store_chain_grad_inputs(layer, inRows, r0 + 3u, i0, s.row3);
-    }
+    let extent = chain_extent(ct, layer.inDim, layer.outDim);
+    let g = vec4<u32>(layer.gradOutput + agent * rows * layer.outDim) + ct.r * layer.outDim;
+    let w = (paramBlock + layer.weightOffset + ct.c0) / 4u;
+    store_chain_grad_tile(ct, layer, agent, hidden_input_tile_sums(w, layer.inDim / 4u, g, extent));
     storageBarrier();
   }
 }
 
-// storeGradInputs for a chain: the layer's gradInput[r][i0 .. i0 + 3] = s · act'(input[r][i0 .. i0 + 3])
-// in `hidden` (rows from inRows within its ranges), for rows inside the batch.
+// storeGradInputs for a chain's layer: gradInput[r][i0 .. i0 + 3] = s · act'(input[r][i0 .. i0 + 3])
+// in the layer's `hidden` ranges, for rows r0 .. r0 + 3 inside the batch and a tile inside the layer.
+fn store_chain_grad_tile(ct: ChainTile, layer: ChainLayer, agent: u32, s: TileSums) {
+  if (ct.c0 >= layer.inDim) { return; }
+  let inRows = agent * args.rows * layer.inDim;
+  store_chain_grad_inputs(layer, inRows, ct.r0, ct.c0, s.row0);
+  store_chain_grad_inputs(layer, inRows, ct.r0 + 1u, ct.c0, s.row1);
+  store_chain_grad_inputs(layer, inRows, ct.r0 + 2u, ct.c0, s.row2);
+  store_chain_grad_inputs(layer, inRows, ct.r0 + 3u, ct.c0, s.row3);
+}
+
 fn store_chain_grad_inputs(layer: ChainLayer, inRows: u32, r: u32, i0: u32, s: vec4<f32>) {
   if (r >= args.rows) { return; }
   let at = (inRows + r * layer.inDim + i0) / 4u;
