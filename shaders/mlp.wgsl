@@ -94,6 +94,9 @@
 //   backward_input_tiles_chain  likewise backward_input_tiles' tiles from the last
 //                         layer down to layer 1's input (inputs at most
 //                         TILE · CHAIN_TILES wide).
+//   SwiftShader runs each 4-lane subgroup of a shader with a barrier as its own
+//   coroutine: these chains measured ×0.6 there (bench/RESULTS.md), so no
+//   adapter chains `tiles` by default; they are for GPUs, where barriers are cheap.
 //   The hidden layers' activations and gradients are ranges of one buffer
 //   (`hidden`, each range on the storage offset alignment so it also binds
 //   alone); ChainLayer records give each layer's dims, offsets and ranges.

@@ -415,8 +415,8 @@ export class MlpKernels {
 
   /**
    * Whether a pass of `layout` chains: this shape chains, the network has
-   * hidden layers, and every layer after the first takes the `rows` forward
-   * and input-gradient kernels (the first may run alone before the chain).
+   * hidden layers, and every layer after the first takes the shape's forward
+   * and input-gradient chains (the first may run alone before the chain).
    */
   chains(layout: MlpLayout): boolean {
     const spread = this.chainKernels?.spread;
