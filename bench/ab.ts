@@ -4,13 +4,15 @@
  * shared CPU cancels out of the ratio.
  *
  *   npx vite build --config vite.cli.config.ts && node dist-cli/bench/ab.js
- *     [--variant rows|tiles|single|serial|split|chain|layers] [--toggles-b disable_robustness] [--adapter lavapipe|swiftshader]
+ *     [--variant rows|tiles|single|serial|split|chain|layers] [--variant-a V] [--toggles-b disable_robustness] [--adapter lavapipe|swiftshader]
  *     [--browser] [--pairs N] [training flags; default the issue's target (--preset fast
  *      --envs 256 --steps-per-iter 8192 --epochs 4 --minibatch 2048), replaced by --preset X]
  *
  * B gets the shape (--variant) and/or the toggles; --browser runs it in headless Chromium
- * (variants only: Dawn toggles are browser-wide there). One JSON object on
- * stdout, progress on stderr.
+ * (variants only: Dawn toggles are browser-wide there). In Node a variant may join
+ * several with `+` (tiles+chain), and --variant-a gives side A some too (A:
+ * tiles+layers against B: tiles+chain compares two non-default settings). One
+ * JSON object on stdout, progress on stderr.
  */
 import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -21,6 +23,14 @@ import { abCompare } from './lib/ab';
 import { withBenchPages } from './lib/browser';
 import { TARGET_CONFIG } from './lib/trainingCases';
 import { VARIANTS, applyVariant, type Variant } from './lib/variants';
+
+/** `--name`'s variants joined by `+`, each one of VARIANTS; none where the flag is absent. */
+function variantList(name: string, value: unknown): Variant[] {
+  if (value === undefined) return [];
+  const list = String(value).split('+');
+  for (const v of list) if (!(VARIANTS as readonly string[]).includes(v)) throw new ConfigError(`--${name}: "${v}" is not one of ${VARIANTS.join(', ')} (several joined by +)`);
+  return list as Variant[];
+}
 import type { BenchPageApi } from './lib/types';
 import { setCpuClock } from './lib/timing';
 import { processCpuSeconds } from './lib/cpu';
@@ -28,9 +38,10 @@ import { processCpuSeconds } from './lib/cpu';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 async function main(): Promise<number> {
-  const { overrides, extra } = parseTrainArgs(process.argv.slice(2), { variant: 'value', 'toggles-b': 'value', adapter: 'value', browser: 'boolean', pairs: 'value' });
-  const variant = extra.variant === undefined ? null : (String(extra.variant) as Variant);
-  if (variant && !VARIANTS.includes(variant)) throw new ConfigError(`--variant: "${variant}" is not one of ${VARIANTS.join(', ')}`);
+  const { overrides, extra } = parseTrainArgs(process.argv.slice(2), { variant: 'value', 'variant-a': 'value', 'toggles-b': 'value', adapter: 'value', browser: 'boolean', pairs: 'value' });
+  const variantsB = variantList('variant', extra.variant);
+  const variantsA = variantList('variant-a', extra['variant-a']);
+  const variant = variantsB.length ? variantsB.join('+') : null;
   const togglesB = typeof extra['toggles-b'] === 'string' ? extra['toggles-b'].split(',') : [];
   if (!variant && !togglesB.length) throw new ConfigError('nothing to compare: give --variant and/or --toggles-b');
   const pairs = extra.pairs === undefined ? 6 : Number(extra.pairs);
@@ -45,15 +56,17 @@ async function main(): Promise<number> {
   let result: { adapter: string; items: Awaited<ReturnType<typeof abCompare>> };
   if (extra.browser) {
     if (togglesB.length || !variant) throw new ConfigError('--browser: compares a --variant only (Dawn toggles are browser-wide)');
+    if (variantsB.length > 1 || variantsA.length) throw new ConfigError('--browser: one --variant for side B (no +, no --variant-a)');
     result = await withBenchPages([], repoRoot, log, async (openPage) => {
       const page = await openPage();
-      return page.evaluate(([v, c, n]) => (window as unknown as { webgpuRlBench: BenchPageApi }).webgpuRlBench.ab(v, c, n), [variant, config, pairs] as const);
+      return page.evaluate(([v, c, n]) => (window as unknown as { webgpuRlBench: BenchPageApi }).webgpuRlBench.ab(v, c, n), [variantsB[0], config, pairs] as const);
     });
   } else {
     setCpuClock(processCpuSeconds);
     const sides = await Promise.all([requestGpu({ quiet: true, adapter }), requestGpu({ quiet: true, adapter, dawnToggles: togglesB })]);
     try {
-      if (variant) await applyVariant(sides[1], variant);
+      for (const v of variantsA) await applyVariant(sides[0], v);
+      for (const v of variantsB) await applyVariant(sides[1], v);
       result = { adapter: describeAdapter(sides[0].adapter), items: await abCompare([sides[0], sides[1]], resolveConfig(config), pairs, log) };
     } finally {
       for (const gpu of sides) gpu.destroy();
@@ -62,6 +75,7 @@ async function main(): Promise<number> {
   const summary = {
     runner: extra.browser ? 'browser' : 'node',
     adapter: result.adapter,
+    a: { variant: variantsA.length ? variantsA.join('+') : null },
     b: { variant, toggles: togglesB },
     config,
     pairs,

@@ -65,9 +65,10 @@
 //   INPUT_VEC4 / GRAD_VEC4 (inDim / outDim multiples of 4) read a row's four
 //   values as one vec4: a pipeline per layer shape, since a runtime test runs
 //   both sides on SwiftShader.
-// Chains (DenseChaining `chain` in src/kernels/mlp.ts, the `rows` shape only):
+// Chains (DenseChaining `chain` in src/kernels/mlp.ts, the `rows` and `tiles` shapes):
 //   a network's pass in one dispatch, each layer's arithmetic exactly its
 //   per-layer kernel's, so results are bit-identical to the per-layer dispatches.
+//   `rows`:
 //   forward_chain         the invocation owning ROWS rows runs every layer on
 //                         them from the activations it just wrote (program
 //                         order, no barrier); layer 0 runs alone first where
@@ -79,7 +80,23 @@
 //   backward_params_chain every layer's parameter gradients, serial reduction:
 //                         invocation → (layer, tile) by the layers' firstTile;
 //                         after the input chain, which writes the gradOutputs
-//                         it reads. Dispatch Σ_l param tiles.
+//                         it reads. Dispatch Σ_l param tiles. (Shape-free:
+//                         the `tiles` chains use it too.)
+//   `tiles` (workgroup-cooperative: a layer needs all of the previous layer's
+//   outputs for its rows, which other invocations computed):
+//   forward_tiles_chain   a workgroup of CHAIN_ROW_TILES · CHAIN_TILES invocations
+//                         owns TILE · CHAIN_ROW_TILES rows and runs every layer on
+//                         them, each invocation one forward_tiles tile per layer,
+//                         a storageBarrier between layers. Only layers at most
+//                         TILE · CHAIN_TILES outputs wide; layer 0 alone first
+//                         where forward_tiles does not take it. Dispatch
+//                         ceil(rows / (TILE · CHAIN_ROW_TILES)) workgroups.
+//   backward_input_tiles_chain  likewise backward_input_tiles' tiles from the last
+//                         layer down to layer 1's input (inputs at most
+//                         TILE · CHAIN_TILES wide).
+//   SwiftShader runs each 4-lane subgroup of a shader with a barrier as its own
+//   coroutine: these chains measured ×0.6 there (bench/RESULTS.md), so no
+//   adapter chains `tiles` by default; they are for GPUs, where barriers are cheap.
 //   The hidden layers' activations and gradients are ranges of one buffer
 //   (`hidden`, each range on the storage offset alignment so it also binds
 //   alone); ChainLayer records give each layer's dims, offsets and ranges.
@@ -303,12 +320,12 @@ fn dots4(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, y: vec4<f32>) -
   return vec4<f32>(dot(a, y), dot(b, y), dot(c, y), dot(d, y));
 }
 
-// sums + the tile's four rows of M (vec4s m4) against its four rows of x (vec4s x4), over the layer's inputs.
-fn tile_dots(sums: TileSums, m4: Vec4s, x4: Vec4s, tile: Tile) -> TileSums {
+// sums + the tile's four rows of M (vec4s m4) against its four rows of x (vec4s x4), over the layer's inDim inputs.
+fn tile_dots(sums: TileSums, m4: Vec4s, x4: Vec4s, tile: Tile, inDim: u32) -> TileSums {
   let w = tile.weights;
   let x = tile.rows;
   var s = sums;
-  for (var k = 0u; k < args.inDim / 4u; k++) {
+  for (var k = 0u; k < inDim / 4u; k++) {
     let a = (*m4)[w.x + k];
     let b = (*m4)[w.y + k];
     let c = (*m4)[w.z + k];
@@ -486,7 +503,7 @@ fn forward_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   let r0 = tile.r0;
   let o0 = tile.o0;
   if (r0 >= args.rows) { return; }
-  let s = tile_dots(TileSums(), &paramsVec4, &inputVec4, tile);
+  let s = tile_dots(TileSums(), &paramsVec4, &inputVec4, tile, args.inDim);
   let bias = clamped4(&params, biasOffset, o0, args.outDim - 1u);
   storeOutputs(r0, o0, s.row0 + bias);
   storeOutputs(r0 + 1u, o0, s.row1 + bias);
@@ -510,8 +527,8 @@ fn tangent_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   let o0 = tile.o0;
   if (r0 >= args.rows) { return; }
   // V a_{l−1}, then + W u_{l−1}
-  var s = tile_dots(TileSums(), &vectorVec4, &inputVec4, tile);
-  if (args.firstLayer == 0u) { s = tile_dots(s, &paramsVec4, &tangentInVec4, tile); }
+  var s = tile_dots(TileSums(), &vectorVec4, &inputVec4, tile, args.inDim);
+  if (args.firstLayer == 0u) { s = tile_dots(s, &paramsVec4, &tangentInVec4, tile, args.inDim); }
   let vb = clamped4(&vector, biasOffset, o0, args.outDim - 1u);
   storeTangents(r0, o0, s.row0 + vb);
   storeTangents(r0 + 1u, o0, s.row1 + vb);
@@ -541,47 +558,45 @@ fn backward_input_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
   let i0 = TILE * (t % inTiles);
   let r0 = TILE * (t / inTiles);
   if (r0 >= rows) { return; }
-  let lastRow = rows - 1u;
-  let g0 = outBlock + r0 * outDim;
-  let g1 = outBlock + min(r0 + 1u, lastRow) * outDim;
-  let g2 = outBlock + min(r0 + 2u, lastRow) * outDim;
-  let g3 = outBlock + min(r0 + 3u, lastRow) * outDim;
-  let w = (weightOffset + i0) / 4u;
-  let stride = inDim / 4u;
-  // acc[j][c]: row r0 + j, input i0 + c.
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
-  if (GRAD_VEC4) {
-    // Outputs o .. o + 3: W[o + c][i0 .. i0 + 3] against gradOutput[r][o .. o + 3].
+  let g = vec4<u32>(outBlock) + min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(rows - 1u)) * outDim;
+  let s = input_tile_sums((weightOffset + i0) / 4u, inDim / 4u, g, outDim, &gradOutput, &gradOutputVec4, GRAD_VEC4);
+  storeGradInputs(r0, i0, s.row0);
+  storeGradInputs(r0 + 1u, i0, s.row1);
+  storeGradInputs(r0 + 2u, i0, s.row2);
+  storeGradInputs(r0 + 3u, i0, s.row3);
+}
+
+// A backward_input tile's sums: row<j>[c] = Σ_o W[o][i0 + c] · gradient[g[j] + o] for
+// W's columns i0 .. i0 + 3 from vec4 w (rows stride vec4s apart) and the gradient
+// rows starting at g; read as vec4s (gv4) where they are whole vec4s, else as floats (gv).
+fn input_tile_sums(w: u32, stride: u32, g: vec4<u32>, outDim: u32, gv: Floats, gv4: Vec4s, whole: bool) -> TileSums {
+  var s = TileSums();
+  if (whole) {
+    // Outputs o .. o + 3: W[o + c][i0 .. i0 + 3] against gradient[r][o .. o + 3].
     for (var o = 0u; o < outDim; o += 4u) {
       let a = paramsVec4[w + o * stride];
       let b = paramsVec4[w + (o + 1u) * stride];
       let c = paramsVec4[w + (o + 2u) * stride];
       let d = paramsVec4[w + (o + 3u) * stride];
-      let h0 = gradOutputVec4[(g0 + o) / 4u];
-      let h1 = gradOutputVec4[(g1 + o) / 4u];
-      let h2 = gradOutputVec4[(g2 + o) / 4u];
-      let h3 = gradOutputVec4[(g3 + o) / 4u];
-      acc0 += a * h0.x + b * h0.y + c * h0.z + d * h0.w;
-      acc1 += a * h1.x + b * h1.y + c * h1.z + d * h1.w;
-      acc2 += a * h2.x + b * h2.y + c * h2.z + d * h2.w;
-      acc3 += a * h3.x + b * h3.y + c * h3.z + d * h3.w;
+      let h0 = (*gv4)[(g.x + o) / 4u];
+      let h1 = (*gv4)[(g.y + o) / 4u];
+      let h2 = (*gv4)[(g.z + o) / 4u];
+      let h3 = (*gv4)[(g.w + o) / 4u];
+      s.row0 += a * h0.x + b * h0.y + c * h0.z + d * h0.w;
+      s.row1 += a * h1.x + b * h1.y + c * h1.z + d * h1.w;
+      s.row2 += a * h2.x + b * h2.y + c * h2.z + d * h2.w;
+      s.row3 += a * h3.x + b * h3.y + c * h3.z + d * h3.w;
     }
   } else {
     for (var o = 0u; o < outDim; o++) {
       let a = paramsVec4[w + o * stride];
-      acc0 += a * gradOutput[g0 + o];
-      acc1 += a * gradOutput[g1 + o];
-      acc2 += a * gradOutput[g2 + o];
-      acc3 += a * gradOutput[g3 + o];
+      s.row0 += a * (*gv)[g.x + o];
+      s.row1 += a * (*gv)[g.y + o];
+      s.row2 += a * (*gv)[g.z + o];
+      s.row3 += a * (*gv)[g.w + o];
     }
   }
-  storeGradInputs(r0, i0, acc0);
-  storeGradInputs(r0 + 1u, i0, acc1);
-  storeGradInputs(r0 + 2u, i0, acc2);
-  storeGradInputs(r0 + 3u, i0, acc3);
+  return s;
 }
 
 // gradInput[r][i0 .. i0 + 3] = s · act'(input[r][i0 .. i0 + 3]) for rows inside the batch.
@@ -874,4 +889,184 @@ fn backward_params_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
     total = add_sums(total, s);
   }
   store_param_grads(tile, total, inDim, outDim);
+}
+
+// The `tiles` chains: workgroup b owns rows CHAIN_ROWS · b .. CHAIN_ROWS · (b + 1) − 1
+// (CHAIN_ROWS = TILE · CHAIN_ROW_TILES) and runs every chained layer on them. Its
+// invocation k takes row tile k % CHAIN_ROW_TILES of the block and output (input, for
+// the gradient) tile k / CHAIN_ROW_TILES, computed exactly as the per-layer tiles kernel
+// computes that tile, so the chained layers are at most TILE · CHAIN_TILES wide. A layer
+// reads rows that other invocations of the workgroup wrote in the layer before: a
+// storageBarrier between layers makes those writes visible. The rows stay in `hidden`
+// (storage), not workgroup memory: the backward pass and the tangent read them from
+// there anyway, and they are read as the per-layer kernel reads them.
+// Invocations past a narrower layer's last tile run its loops zero times (their
+// results are not stored) and reach the barrier all the same. Neighbouring
+// invocations share a column tile, so whole SIMD groups (SwiftShader's are 4 wide)
+// skip such loops, and no branch picks a layer's buffers: SwiftShader runs both
+// sides of a branch. The layer reading the network's buffer (forward: layer 0;
+// gradient: the last) runs before the loop over the others.
+
+// The tile of invocation t of a `tiles` chain: its first row and first output (input) column.
+struct ChainTile {
+  r0: u32,
+  c0: u32,
+  // rows r0 .. r0 + 3, each clamped to the last row
+  r: vec4<u32>,
+}
+
+fn chain_tile(t: u32) -> ChainTile {
+  let k = t % WG;
+  let r0 = (t / WG) * CHAIN_ROW_TILES * TILE + TILE * (k % CHAIN_ROW_TILES);
+  let r = min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(args.rows - 1u));
+  return ChainTile(r0, TILE * (k / CHAIN_ROW_TILES), r);
+}
+
+// n where the tile lies inside the batch and columns columns, else 0: the bound of its loop over n.
+fn chain_extent(ct: ChainTile, columns: u32, n: u32) -> u32 {
+  return select(0u, n, ct.r0 < args.rows && ct.c0 < columns);
+}
+
+// The forward Tile of a chain's layer (as tile_of), its input rows from inRows.
+fn chain_forward_tile(ct: ChainTile, layer: ChainLayer, paramBlock: u32, inRows: u32) -> Tile {
+  let o = min(vec4<u32>(ct.c0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(layer.outDim - 1u));
+  return Tile(ct.r0, ct.c0, (vec4<u32>(inRows) + ct.r * layer.inDim) / 4u, (vec4<u32>(paramBlock + layer.weightOffset) + o * layer.inDim) / 4u);
+}
+
+// tile_dots (from zero) of W against input rows in `hidden`, which a chain writes, so it
+// binds read-write and cannot be passed as a read-only Vec4s.
+fn hidden_tile_dots(tile: Tile, inDim: u32) -> TileSums {
+  let w = tile.weights;
+  let x = tile.rows;
+  var s = TileSums();
+  for (var k = 0u; k < inDim / 4u; k++) {
+    let a = paramsVec4[w.x + k];
+    let b = paramsVec4[w.y + k];
+    let c = paramsVec4[w.z + k];
+    let d = paramsVec4[w.w + k];
+    s.row0 += dots4(a, b, c, d, hiddenVec4[x.x + k]);
+    s.row1 += dots4(a, b, c, d, hiddenVec4[x.y + k]);
+    s.row2 += dots4(a, b, c, d, hiddenVec4[x.z + k]);
+    s.row3 += dots4(a, b, c, d, hiddenVec4[x.w + k]);
+  }
+  return s;
+}
+
+// forward_tiles' bias and stores for a chain's layer: output[r][o0 .. o0 + 3] = act(s + b)
+// for rows r0 .. r0 + 3, into the network's output or the layer's `hidden` range.
+fn store_chain_tile(ct: ChainTile, layer: ChainLayer, agent: u32, paramBlock: u32, s: TileSums) {
+  let o0 = ct.c0;
+  let outDim = layer.outDim;
+  let bias = clamped4(&params, paramBlock + layer.biasOffset, o0, outDim - 1u);
+  let outRows = select(layer.output, 0u, layer.output == NETWORK) + agent * args.rows * outDim;
+  store_chain_outputs(layer, outRows, ct.r0, o0, s.row0 + bias);
+  store_chain_outputs(layer, outRows, ct.r0 + 1u, o0, s.row1 + bias);
+  store_chain_outputs(layer, outRows, ct.r0 + 2u, o0, s.row2 + bias);
+  store_chain_outputs(layer, outRows, ct.r0 + 3u, o0, s.row3 + bias);
+}
+
+// storeOutputs for a chain: output[r][o0 .. o0 + 3] = act(s) (rows from outRows), the parts
+// inside the batch and the layer.
+fn store_chain_outputs(layer: ChainLayer, outRows: u32, r: u32, o0: u32, s: vec4<f32>) {
+  if (r >= args.rows) { return; }
+  for (var c = 0u; c < 4u; c++) {
+    if (o0 + c < layer.outDim) {
+      let at = outRows + r * layer.outDim + o0 + c;
+      let y = activate(layer.activation, s[c]);
+      if (layer.output == NETWORK) { output[at] = y; } else { hiddenVec4[at / 4u][at % 4u] = y; }
+    }
+  }
+}
+
+// forward_tiles_chain: layers chainFirst .. layers − 1 on the workgroup's rows, each tile
+// as forward_tiles computes it. Every layer's outputs fit the workgroup's tiles.
+@compute @workgroup_size(WG)
+fn forward_tiles_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
+  let ct = chain_tile(linear_index(gid, nwg));
+  let rows = args.rows;
+  let paramBlock = agent * args.paramStride;
+  var l = args.chainFirst;
+  if (l == 0u) {
+    let layer = chainLayers[0];
+    let tile = chain_forward_tile(ct, layer, paramBlock, agent * args.inputRows * layer.inDim);
+    let s = tile_dots(TileSums(), &paramsVec4, &inputVec4, tile, chain_extent(ct, layer.outDim, layer.inDim));
+    store_chain_tile(ct, layer, agent, paramBlock, s);
+    storageBarrier();
+    l = 1u;
+  }
+  for (; l < args.layers; l++) {
+    let layer = chainLayers[l];
+    let tile = chain_forward_tile(ct, layer, paramBlock, layer.input + agent * rows * layer.inDim);
+    let s = hidden_tile_dots(tile, chain_extent(ct, layer.outDim, layer.inDim));
+    store_chain_tile(ct, layer, agent, paramBlock, s);
+    storageBarrier();
+  }
+}
+
+// input_tile_sums of whole-vec4 gradient rows in `hidden` (read-write, as in hidden_tile_dots).
+fn hidden_input_tile_sums(w: u32, stride: u32, g: vec4<u32>, outDim: u32) -> TileSums {
+  var s = TileSums();
+  for (var o = 0u; o < outDim; o += 4u) {
+    let a = paramsVec4[w + o * stride];
+    let b = paramsVec4[w + (o + 1u) * stride];
+    let c = paramsVec4[w + (o + 2u) * stride];
+    let d = paramsVec4[w + (o + 3u) * stride];
+    let h0 = hiddenVec4[(g.x + o) / 4u];
+    let h1 = hiddenVec4[(g.y + o) / 4u];
+    let h2 = hiddenVec4[(g.z + o) / 4u];
+    let h3 = hiddenVec4[(g.w + o) / 4u];
+    s.row0 += a * h0.x + b * h0.y + c * h0.z + d * h0.w;
+    s.row1 += a * h1.x + b * h1.y + c * h1.z + d * h1.w;
+    s.row2 += a * h2.x + b * h2.y + c * h2.z + d * h2.w;
+    s.row3 += a * h3.x + b * h3.y + c * h3.z + d * h3.w;
+  }
+  return s;
+}
+
+// backward_input_tiles_chain: the workgroup's rows' gradients from layer layers − 1 down
+// to layer 1's input, each tile as backward_input_tiles computes it (layer 0's, the
+// network input's, is backward_input's own dispatch). Every such layer's inputs fit the
+// workgroup's tiles; hidden gradient rows are whole vec4s.
+@compute @workgroup_size(WG)
+fn backward_input_tiles_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
+  let ct = chain_tile(linear_index(gid, nwg));
+  let rows = args.rows;
+  let paramBlock = agent * args.paramStride;
+  let last = chainLayers[args.layers - 1u];
+  let lastExtent = chain_extent(ct, last.inDim, last.outDim);
+  let g = vec4<u32>(agent * rows * last.outDim) + ct.r * last.outDim;
+  let w = (paramBlock + last.weightOffset + ct.c0) / 4u;
+  let s = input_tile_sums(w, last.inDim / 4u, g, lastExtent, &gradOutput, &gradOutputVec4, last.outDim % 4u == 0u);
+  store_chain_grad_tile(ct, last, agent, s);
+  storageBarrier();
+  for (var l = args.layers - 2u; l > 0u; l--) {
+    let layer = chainLayers[l];
+    let extent = chain_extent(ct, layer.inDim, layer.outDim);
+    let g = vec4<u32>(layer.gradOutput + agent * rows * layer.outDim) + ct.r * layer.outDim;
+    let w = (paramBlock + layer.weightOffset + ct.c0) / 4u;
+    store_chain_grad_tile(ct, layer, agent, hidden_input_tile_sums(w, layer.inDim / 4u, g, extent));
+    storageBarrier();
+  }
+}
+
+// storeGradInputs for a chain's layer: gradInput[r][i0 .. i0 + 3] = s · act'(input[r][i0 .. i0 + 3])
+// in the layer's `hidden` ranges, for rows r0 .. r0 + 3 inside the batch and a tile inside the layer.
+fn store_chain_grad_tile(ct: ChainTile, layer: ChainLayer, agent: u32, s: TileSums) {
+  if (ct.c0 >= layer.inDim) { return; }
+  let inRows = agent * args.rows * layer.inDim;
+  store_chain_grad_inputs(layer, inRows, ct.r0, ct.c0, s.row0);
+  store_chain_grad_inputs(layer, inRows, ct.r0 + 1u, ct.c0, s.row1);
+  store_chain_grad_inputs(layer, inRows, ct.r0 + 2u, ct.c0, s.row2);
+  store_chain_grad_inputs(layer, inRows, ct.r0 + 3u, ct.c0, s.row3);
+}
+
+fn store_chain_grad_inputs(layer: ChainLayer, inRows: u32, r: u32, i0: u32, s: vec4<f32>) {
+  if (r >= args.rows) { return; }
+  let at = (inRows + r * layer.inDim + i0) / 4u;
+  let y = hiddenVec4[layer.input / 4u + at];
+  for (var c = 0u; c < 4u; c++) {
+    hiddenVec4[layer.gradInput / 4u + at][c] = s[c] * slope(layer.inputActivation, y[c]);
+  }
 }

@@ -213,7 +213,8 @@ describe('GPU readiness and the workload ceiling', () => {
   it('readiness: launched invocations per recorded dispatch, and those below 4096', async () => {
     const gpu = await testGpu();
     const layout = new MlpLayout([4, 64, 64, 2], ['tanh', 'tanh', 'identity']);
-    const mlp = Mlp.create(gpu, await MlpKernels.create(gpu, 'tiles', 'split'), layout, 'test.readiness');
+    // What a GPU gets by default: `tiles`, `split`, per layer.
+    const mlp = Mlp.create(gpu, await MlpKernels.create(gpu, 'tiles', 'split', 'layers'), layout, 'test.readiness');
     const rows = 2048;
     const pass = mlp.prepare({ rows, input: storageBuffer(gpu, 'test.readiness.input', rows * 4 * 4), label: 'test.readiness' });
     const r = readiness(recordDispatches((p) => {

@@ -145,8 +145,8 @@ it('test cases cover the vec4 and the scalar weight paths', () => {
   expect(MlpKernels.isAligned(new MlpLayout(CASES[3].sizes, CASES[3].activations).layers[1])).toBe(true);
 });
 
-// `rows` runs chained here (chains: one dispatch per pass where the layout allows); the
-// per-layer `rows` dispatches are checked against the chains bit for bit below.
+// `rows` and `tiles` run chained here (chains: one dispatch per pass where the layout allows);
+// their per-layer dispatches are checked against the chains bit for bit below.
 async function setup(c: Case, seed: number, shape?: MlpKernelShape, reduction?: ParamReduction, chaining: DenseChaining = 'chain') {
   const gpu = await testGpu();
   const kernels = await MlpKernels.create(gpu, shape, reduction, chaining);
@@ -295,7 +295,8 @@ describe('parameter-gradient reductions', () => {
 
   it('split records two dispatches per layer for the parameter gradient', async () => {
     const { pass } = await setup(c, 20, 'tiles', 'split');
-    expect(pass.backwardDispatchCount).toBe(3 * 2 + 3);
+    // and the input gradients': the `tiles` chain's, then layer 0's.
+    expect(pass.backwardDispatchCount).toBe(3 * 2 + 2);
   });
 });
 
@@ -376,7 +377,7 @@ describe('Mlp.prepare options', () => {
   });
 });
 
-describe('chains vs per-layer dispatches (`rows`): bit for bit', () => {
+describe.each(['rows', 'tiles'] as const)('chains vs per-layer dispatches (`%s`): bit for bit', (shape) => {
   interface ChainCase extends Case {
     head?: 'gaussian';
     agents?: number;
@@ -404,7 +405,7 @@ describe('chains vs per-layer dispatches (`rows`): bit for bit', () => {
     const device = await testGpu();
     const limits = new Proxy(device.limits, { get: (l, k) => (k === 'maxStorageBufferBindingSize' && bindingLimit ? bindingLimit : Reflect.get(l, k)) });
     const gpu: GpuContext = bindingLimit ? Object.create(device, { limits: { value: limits } }) : device;
-    const kernels = await MlpKernels.create(gpu, 'rows', 'serial', chaining);
+    const kernels = await MlpKernels.create(gpu, shape, 'serial', chaining);
     const layout = new MlpLayout(c.sizes, c.activations, c.head ?? 'none');
     const P = c.agents ?? 1;
     const rand = seededRandom(31);
@@ -463,10 +464,11 @@ describe('chains vs per-layer dispatches (`rows`): bit for bit', () => {
     expect(fallback).toEqual(await run(c, 'chain'));
   });
 
-  it('layouts the `rows` kernels cannot take after the first layer run per layer', async () => {
+  it(`layouts the \`${shape}\` chains cannot take after the first layer run per layer`, async () => {
     const gpu = await testGpu();
-    const kernels = await MlpKernels.create(gpu, 'rows', 'serial', 'chain');
-    for (const sizes of [[8, 32, 128, 8, 1], [4, 30, 2], [4, 64]]) {
+    const kernels = await MlpKernels.create(gpu, shape, 'serial', 'chain');
+    // Wider than 64 (the `rows` registers, the `tiles` workgroup), unaligned, or no hidden layer.
+    for (const sizes of [[8, 32, 128, 8, 1], [4, 64, 68, 2], [4, 30, 2], [4, 64]]) {
       const layout = new MlpLayout(sizes, [...sizes.slice(2).map(() => 'tanh' as const), 'identity']);
       expect(kernels.chains(layout), sizes.join('→')).toBe(false);
     }

@@ -146,7 +146,7 @@ async function expectAgentsMatchSingles(c: Case, shape: MlpKernelShape, reductio
   expect(population.grads.subarray(0, n)).not.toEqual(population.grads.subarray(n, 2 * n));
 }
 
-// `rows` chained and per layer (the other shapes do not chain).
+// `rows` and `tiles` chained and per layer (`single` does not chain).
 const RUNS: { c: Case; shape: MlpKernelShape; reduction: ParamReduction; chaining: DenseChaining }[] = [
   ...(['rows', 'tiles', 'single'] as const).flatMap((shape) => [ALIGNED, WIDE, SMALL].map((c) => ({ c, shape, reduction: 'serial' as const, chaining: 'chain' as const }))),
   { c: ALIGNED, shape: 'rows', reduction: 'serial', chaining: 'layers' },
@@ -154,11 +154,12 @@ const RUNS: { c: Case; shape: MlpKernelShape; reduction: ParamReduction; chainin
   { c: GAUSSIAN, shape: 'tiles', reduction: 'serial', chaining: 'layers' },
   { c: GAUSSIAN, shape: 'rows', reduction: 'split', chaining: 'chain' },
   { c: GAUSSIAN, shape: 'rows', reduction: 'serial', chaining: 'chain' },
+  { c: GAUSSIAN, shape: 'tiles', reduction: 'serial', chaining: 'chain' },
 ];
 
 describe(`MLP population of ${P}: each agent's forward, backward, parameter gradients and tangents equal its single run bit for bit`, () => {
   for (const { c, shape, reduction, chaining } of RUNS) {
-    const chained = shape === 'rows' ? `, ${chaining}` : '';
+    const chained = shape === 'single' ? '' : `, ${chaining}`;
     it(`${shape}, ${reduction}${chained}: ${c.sizes.join('→')}${c.head === 'gaussian' ? ' + Gaussian head' : ''}, ${c.rows} rows per agent`, async () => {
       await expectAgentsMatchSingles(c, shape, reduction, chaining);
     });

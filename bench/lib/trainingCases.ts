@@ -141,6 +141,7 @@ async function gpuDefaultReadiness(ctx: CaseContext, algo: Algo): Promise<Point>
   const config = studioGpuConfig(algo);
   MlpKernels.useShape(gpu, 'tiles');
   MlpKernels.useParamReduction(gpu, 'split');
+  MlpKernels.useChaining(gpu, 'layers');
   const trainer = await makeTrainer(gpu, config);
   try {
     const r = readiness(recordDispatches((pass) => trainer.recordIteration(pass)));

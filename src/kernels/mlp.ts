@@ -65,14 +65,16 @@ export function defaultParamReduction(adapter: AdapterDescription): ParamReducti
 
 /**
  * Whether a network's layers run in one dispatch per pass where the shape
- * allows (see the header of shaders/mlp.wgsl: forward_chain,
- * backward_input_chain, backward_params_chain), or one dispatch per layer:
- *   chain   the `rows` shape's forward, input-gradient and (serial) parameter-
- *           gradient passes each in one dispatch: 2 + 2 dispatches a network
- *           instead of 3·layers − 1; the same arithmetic, bit-identical results
+ * allows (see the header of shaders/mlp.wgsl: the chains), or one dispatch
+ * per layer:
+ *   chain   the forward, input-gradient and (serial) parameter-gradient
+ *           passes each in one dispatch: 2 + 2 dispatches a network (where
+ *           layer 0 and the network input's gradient run alone) instead of
+ *           3·layers − 1; the same arithmetic, bit-identical results
  *   layers  one dispatch per layer and operation
- * Only the `rows` shape chains (its invocations own whole rows, so a layer's
- * next one needs no barrier); other shapes run per layer whatever this says.
+ * `rows` chains per invocation (its invocations own whole rows), `tiles` per
+ * workgroup (a workgroup owns a block of rows, barriers between layers, so
+ * only layers up to 64 wide); `single` runs per layer whatever this says.
  */
 export type DenseChaining = 'chain' | 'layers';
 export const DENSE_CHAININGS: readonly DenseChaining[] = ['chain', 'layers'];
@@ -105,6 +107,12 @@ export const DENSE_GEOMETRY = {
   tile: 4,
   /** Rows backward_params sums before adding the block to the total (ROW_BLOCK): one `split` partial each. */
   paramRowBlock: 64,
+  /**
+   * The `tiles` chains' workgroup: tile-wide columns of a layer it spans (CHAIN_TILES;
+   * the widest layer it chains is tile · this) times blocks of `tile` rows (CHAIN_ROW_TILES).
+   */
+  tileChainColumns: 16,
+  tileChainRowTiles: 4,
 } as const;
 
 /** The mlp family's sources: common.wgsl, the geometry and activation constants, mlp.wgsl. */
@@ -116,6 +124,8 @@ export const MLP_SOURCES = [
     WIDTH4: DENSE_GEOMETRY.rowsMaxWidth / 4,
     TILE: DENSE_GEOMETRY.tile,
     ROW_BLOCK: DENSE_GEOMETRY.paramRowBlock,
+    CHAIN_TILES: DENSE_GEOMETRY.tileChainColumns,
+    CHAIN_ROW_TILES: DENSE_GEOMETRY.tileChainRowTiles,
     TANH: ACTIVATION_CODE.tanh,
     NETWORK,
   }),
@@ -166,7 +176,7 @@ interface Spread {
 const on = (...names: string[]): KernelOptions => ({ constants: Object.fromEntries(names.map((n) => [n, 1])) });
 const anyLayer = () => true;
 const perRow = (rows: number) => rows;
-const { rowsPerInvocation, rowsMaxWidth, rowsWorkgroup, tile, paramRowBlock } = DENSE_GEOMETRY;
+const { rowsPerInvocation, rowsMaxWidth, rowsWorkgroup, tile, paramRowBlock, tileChainColumns, tileChainRowTiles } = DENSE_GEOMETRY;
 
 function single(entry: string, options: KernelOptions, takes: (layer: DenseLayer) => boolean): Spread {
   return { entry, options, takes, invocations: perRow };
@@ -255,6 +265,46 @@ const SPREADS: Record<MlpKernelShape, Record<DenseOp, readonly Spread[]>> = {
   single: SINGLE,
 };
 
+/**
+ * How a shape chains (see the chains in the header of shaders/mlp.wgsl): the
+ * forward and input-gradient chain entry points, their workgroup size, which
+ * layers each takes (those whose per-layer kernel in that shape is the one the
+ * chain repeats, and that fit a chain's invocation or workgroup), and the
+ * invocations of a pass of `rows` rows.
+ */
+interface ChainSpread {
+  forward: string;
+  backwardInput: string;
+  workgroup: number;
+  forwardTakes(layer: DenseLayer): boolean;
+  backwardInputTakes(layer: DenseLayer): boolean;
+  invocations(rows: number): number;
+}
+
+/** Outputs (inputs) of a layer the `tiles` chains' workgroup spans: the widest layer they take. */
+const tileChainWidth = tile * tileChainColumns;
+const tileChainWorkgroup = tileChainColumns * tileChainRowTiles;
+
+const CHAIN_SPREADS: Partial<Record<MlpKernelShape, ChainSpread>> = {
+  rows: {
+    forward: 'forward_chain',
+    backwardInput: 'backward_input_chain',
+    workgroup: rowsWorkgroup,
+    forwardTakes: ROWS_FORWARD.takes,
+    backwardInputTakes: ROWS_BACKWARD_INPUT.takes,
+    invocations: (rows) => Math.ceil(rows / rowsPerInvocation),
+  },
+  // A workgroup per tileChainRowTiles · tile rows, one invocation per tile of them.
+  tiles: {
+    forward: 'forward_tiles_chain',
+    backwardInput: 'backward_input_tiles_chain',
+    workgroup: tileChainWorkgroup,
+    forwardTakes: (l) => isAligned(l) && l.outDim <= tileChainWidth,
+    backwardInputTakes: (l) => isAligned(l) && l.inDim <= tileChainWidth,
+    invocations: (rows) => Math.ceil(rows / (tileChainRowTiles * tile)) * tileChainWorkgroup,
+  },
+};
+
 /** A pipeline and how many invocations it needs for a number of rows of one layer. */
 export interface LayerKernel {
   kernel: Kernel;
@@ -282,8 +332,9 @@ const preferred = new WeakMap<GPUDevice, MlpKernelShape>();
 const preferredReduction = new WeakMap<GPUDevice, ParamReduction>();
 const preferredChaining = new WeakMap<GPUDevice, DenseChaining>();
 
-/** The chain pipelines: forward and input gradient (`rows` workgroups), the serial parameter gradients. */
+/** The chain pipelines: forward and input gradient (the shape's), the serial parameter gradients. */
 interface ChainKernels {
+  spread: ChainSpread;
   forward: Kernel;
   backwardInput: Kernel;
   /** null where the reduction is `split` (its two dispatches stay per layer). */
@@ -347,28 +398,29 @@ export class MlpKernels {
     const [[forward, backwardInput, ...backwardParams], head, chains] = await Promise.all([
       Promise.all([spreads.forward, spreads.backwardInput, ...PARAM_STAGES[reduction]].map((s) => LayerKernels.compile(family, s))),
       gaussianHeadKernels(gpu),
-      shape === 'rows' && chaining === 'chain' ? MlpKernels.compileChains(family, reduction) : null,
+      chaining === 'chain' && CHAIN_SPREADS[shape] ? MlpKernels.compileChains(family, CHAIN_SPREADS[shape], reduction) : null,
     ]);
     return new MlpKernels(shape, reduction, family, forward, backwardInput, backwardParams, family.struct('DenseArgs'), head, chains);
   }
 
-  private static async compileChains(family: ShaderFamily, reduction: ParamReduction): Promise<ChainKernels> {
-    const rowsOptions = { constants: { WG: rowsWorkgroup } };
+  private static async compileChains(family: ShaderFamily, spread: ChainSpread, reduction: ParamReduction): Promise<ChainKernels> {
+    const options = { constants: { WG: spread.workgroup } };
     const [forward, backwardInput, backwardParams] = await Promise.all([
-      family.kernel('forward_chain', rowsOptions),
-      family.kernel('backward_input_chain', rowsOptions),
+      family.kernel(spread.forward, options),
+      family.kernel(spread.backwardInput, options),
       reduction === 'serial' ? family.kernel('backward_params_chain') : null,
     ]);
-    return { forward, backwardInput, backwardParams, layer: family.struct('ChainLayer'), layerStride: forward.bindings.get('chainLayers')!.size };
+    return { spread, forward, backwardInput, backwardParams, layer: family.struct('ChainLayer'), layerStride: forward.bindings.get('chainLayers')!.size };
   }
 
   /**
    * Whether a pass of `layout` chains: this shape chains, the network has
-   * hidden layers, and every layer after the first takes the `rows` forward
-   * and input-gradient kernels (the first may run alone before the chain).
+   * hidden layers, and every layer after the first takes the shape's forward
+   * and input-gradient chains (the first may run alone before the chain).
    */
   chains(layout: MlpLayout): boolean {
-    return this.chainKernels !== null && layout.layers.length > 1 && layout.layers.slice(1).every((l) => ROWS_FORWARD.takes(l) && ROWS_BACKWARD_INPUT.takes(l));
+    const spread = this.chainKernels?.spread;
+    return spread !== undefined && layout.layers.length > 1 && layout.layers.slice(1).every((l) => spread.forwardTakes(l) && spread.backwardInputTakes(l));
   }
 
   /** Whether `layer` can use the vec4 kernels (its widths are multiples of 4). */
@@ -811,7 +863,7 @@ export class MlpPass {
     const chains = kernels.chainKernels;
     if (slices && chains) {
       this.chainLayers = this.chainTable(gpu, chains, slices);
-      const blocks = Math.ceil(rows / rowsPerInvocation);
+      const blocks = chains.spread.invocations(rows);
       const chainArgs = this.layerArgs.slot(L);
       const forward = {
         kernel: chains.forward,
@@ -824,7 +876,15 @@ export class MlpPass {
       const inputChain = {
         kernel: chains.backwardInput,
         bindGroup: chains.backwardInput.bindUsed(
-          { args: chainArgs, paramsVec4: params, gradOutput: this.lastBuffer(this.gradPreActivations), hidden: this.hidden!, chainLayers: this.chainLayers },
+          {
+            args: chainArgs,
+            paramsVec4: params,
+            gradOutput: this.lastBuffer(this.gradPreActivations),
+            gradOutputVec4: this.lastBuffer(this.gradPreActivations),
+            hidden: this.hidden!,
+            hiddenVec4: this.hidden!,
+            chainLayers: this.chainLayers,
+          },
           `${label}.backwardInputChain`,
         ),
         invocations: blocks,
@@ -839,7 +899,7 @@ export class MlpPass {
 
   /** The first layer forward_chain runs: 0, or 1 where the `rows` forward does not take layer 0 (it runs alone first). */
   private get chainFirst(): number {
-    return ROWS_FORWARD.takes(this.layout.layers[0]) ? 0 : 1;
+    return this.kernels.chainKernels!.spread.forwardTakes(this.layout.layers[0]) ? 0 : 1;
   }
 
   /** The last of a per-layer list, which is always its own buffer. */
