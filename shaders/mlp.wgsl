@@ -460,6 +460,22 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   }
 }
 
+// The gradient rows a backward_input_rows invocation holds: g[j][o] for its ROWS rows.
+alias RowGradients = array<array<f32, WIDTH>, ROWS>;
+
+// A backward_input_rows block's sums: acc[j][c] = Σ_o W[o][i0 + c] · g[j][o] for
+// inputs i0 .. i0 + 3 of the ROWS rows held in g, W's rows starting at weightOffset.
+fn input_rows_sums(weightOffset: u32, inDim: u32, outDim: u32, i0: u32, g: ptr<function, RowGradients>) -> array<vec4<f32>, ROWS> {
+  var acc = array<vec4<f32>, ROWS>();
+  for (var o = 0u; o < WIDTH; o++) {
+    if (o < outDim) {
+      let wv = paramsVec4[(weightOffset + o * inDim + i0) / 4u];
+      for (var j = 0u; j < ROWS; j++) { acc[j] = fma(wv, vec4<f32>((*g)[j][o]), acc[j]); }
+    }
+  }
+  return acc;
+}
+
 @compute @workgroup_size(WG)
 fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   at_agent(gid);
@@ -468,7 +484,7 @@ fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
   if (first >= rows) { return; }
   let inDim = args.inDim;
   let outDim = args.outDim;
-  var g: array<array<f32, WIDTH>, ROWS>;
+  var g: RowGradients;
   for (var j = 0u; j < ROWS; j++) {
     let base = outBlock + min(first + j, rows - 1u) * outDim;
     for (var o = 0u; o < WIDTH; o++) {
@@ -476,14 +492,7 @@ fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     }
   }
   for (var i0 = 0u; i0 < inDim; i0 += 4u) {
-    // Inputs i0 .. i0 + 3 of every row against all outputs.
-    var acc = array<vec4<f32>, ROWS>();
-    for (var o = 0u; o < WIDTH; o++) {
-      if (o < outDim) {
-        let wv = paramsVec4[(weightOffset + o * inDim + i0) / 4u];
-        for (var j = 0u; j < ROWS; j++) { acc[j] = fma(wv, vec4<f32>(g[j][o]), acc[j]); }
-      }
-    }
+    let acc = input_rows_sums(weightOffset, inDim, outDim, i0, &g);
     for (var j = 0u; j < ROWS; j++) {
       let r = first + j;
       if (r < rows) {
@@ -815,7 +824,7 @@ fn backward_input_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
     let layer = chainLayers[l];
     let inDim = layer.inDim;
     let outDim = layer.outDim;
-    var g: array<array<f32, WIDTH>, ROWS>;
+    var g: RowGradients;
     let fromNetwork = layer.gradOutput == NETWORK;
     let gradRows = select(layer.gradOutput, 0u, fromNetwork) + agent * rows * outDim;
     for (var j = 0u; j < ROWS; j++) {
@@ -828,13 +837,7 @@ fn backward_input_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
     }
     let inRows = agent * rows * inDim;
     for (var i0 = 0u; i0 < inDim; i0 += 4u) {
-      var acc = array<vec4<f32>, ROWS>();
-      for (var o = 0u; o < WIDTH; o++) {
-        if (o < outDim) {
-          let wv = paramsVec4[(paramBlock + layer.weightOffset + o * inDim + i0) / 4u];
-          for (var j = 0u; j < ROWS; j++) { acc[j] = fma(wv, vec4<f32>(g[j][o]), acc[j]); }
-        }
-      }
+      let acc = input_rows_sums(paramBlock + layer.weightOffset, inDim, outDim, i0, &g);
       for (var j = 0u; j < ROWS; j++) {
         let r = first + j;
         if (r < rows) {
