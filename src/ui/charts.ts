@@ -177,9 +177,13 @@ export class Charts {
     column.values.sps.push(metrics.sps);
     if (this.frameRequested) return;
     this.frameRequested = true;
-    requestAnimationFrame(() => {
-      this.frameRequested = false;
-      for (const chart of this.charts) chart.draw(this.columns);
-    });
+    requestAnimationFrame(() => this.flush());
+  }
+
+  /** Draws the values appended since the last frame now (a run that settles shows all it reported at once). */
+  flush(): void {
+    if (!this.frameRequested) return;
+    this.frameRequested = false;
+    for (const chart of this.charts) chart.draw(this.columns);
   }
 }

@@ -364,6 +364,11 @@ function startRunner(lanes: Lane[]): void {
       render();
     },
     state(state) {
+      // A settled run's charts show every iteration it reported, without waiting for a frame.
+      if (state === 'paused' || state === 'stopped') {
+        charts.flush();
+        populationView.flush();
+      }
       // Failures arrive through error(), with their message.
       if (state !== 'failed' && phase !== 'failed') setPhase(state);
     },

@@ -91,10 +91,14 @@ export class PopulationView {
     this.series.append(agents);
     if (this.frameRequested) return;
     this.frameRequested = true;
-    requestAnimationFrame(() => {
-      this.frameRequested = false;
-      this.draw();
-    });
+    requestAnimationFrame(() => this.flush());
+  }
+
+  /** Draws the iterations appended since the last frame now. */
+  flush(): void {
+    if (!this.frameRequested) return;
+    this.frameRequested = false;
+    this.draw();
   }
 
   private width(container: HTMLElement): number {
