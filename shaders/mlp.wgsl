@@ -112,8 +112,9 @@
 // forward and tangent multiply them by an exact zero, backward_input discards them.
 // Rows past the end in a block of ROWS or TILE repeat the last row; their
 // results are not stored.
-// Prepended by the wrapper: shaders/common.wgsl and the constants ROWS, WIDTH,
-// WIDTH4, TILE, ROW_BLOCK, TANH and NETWORK generated from src/kernels/mlp.ts.
+// Prepended by the wrapper: shaders/common.wgsl, the constants ROWS, WIDTH,
+// WIDTH4, TILE, ROW_BLOCK, TANH and NETWORK generated from src/kernels/mlp.ts,
+// AgentParams and adam_step.wgsl (for backward_params_adam_chain).
 override WG: u32 = 64;
 override ALIGNED: bool = false;
 override INPUT_VEC4: bool = false;
@@ -194,6 +195,15 @@ struct ChainLayer {
 @group(0) @binding(19) var<storage, read_write> hiddenVec4: array<vec4<f32>>;
 @group(0) @binding(20) var<storage, read> hiddenRead: array<f32>;
 @group(0) @binding(21) var<storage, read> hiddenReadVec4: array<vec4<f32>>;
+// backward_params_adam_chain: the network's Adam (optim.wgsl's bindings of the same names without `adam`).
+@group(0) @binding(22) var<uniform> adamArgs: AdamArgs;
+@group(0) @binding(23) var<storage, read> adamControlIn: array<AdamControl>;
+@group(0) @binding(24) var<storage, read_write> adamControlOut: array<AdamControl>;
+@group(0) @binding(25) var<storage, read> adamFlags: array<f32>;
+@group(0) @binding(26) var<storage, read_write> adamParams: array<f32>;
+@group(0) @binding(27) var<storage, read_write> adamM: array<f32>;
+@group(0) @binding(28) var<storage, read_write> adamV: array<f32>;
+@group(0) @binding(29) var<storage, read> adamAgents: array<AgentParams>;
 
 // A read-only buffer by pointer, and the same buffer seen as vec4s.
 alias Floats = ptr<storage, array<f32>, read>;
@@ -856,14 +866,27 @@ fn backward_input_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
 // whose tiles hold t, and sums it exactly as backward_params does.
 @compute @workgroup_size(WG)
 fn backward_params_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let agent = agent_index(gid);
-  let t = linear_index(gid, nwg);
+  chain_param_grads(agent_index(gid), linear_index(gid, nwg));
+}
+
+// A tile of a chained layer's parameters, as chain_param_grads found it.
+struct ChainParamTile {
+  // false for the invocations past the last layer's tiles
+  owned: bool,
+  tile: ParamTile,
+  inDim: u32,
+  outDim: u32,
+}
+
+// Invocation t's tile of the agent's layers: sums and stores its gradients
+// (weightOffset and biasOffset are then the tile's layer's, in the agent's block).
+fn chain_param_grads(agent: u32, t: u32) -> ChainParamTile {
   var l = 0u;
   while (l + 1u < args.layers && t >= chainLayers[l + 1u].firstTile) { l++; }
   let layer = chainLayers[l];
   let inDim = layer.inDim;
   let outDim = layer.outDim;
-  if (t - layer.firstTile >= param_tiles(inDim, outDim)) { return; }
+  if (t - layer.firstTile >= param_tiles(inDim, outDim)) { return ChainParamTile(false, ParamTile(), inDim, outDim); }
   let tile = param_tile(t - layer.firstTile, inDim);
   let paramBlock = agent * args.paramStride;
   weightOffset = paramBlock + layer.weightOffset;
@@ -892,6 +915,47 @@ fn backward_params_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
     total = add_sums(total, s);
   }
   store_param_grads(tile, total, inDim, outDim);
+  return ChainParamTile(true, tile, inDim, outDim);
+}
+
+// backward_params_adam_chain: backward_params_chain, then one Adam step
+// (adam_step.wgsl, the arithmetic optim.wgsl's adam runs) on the parameters
+// whose gradients the invocation just stored, so a network's gradients and its
+// optimizer step are one dispatch. Every invocation derives the agent's control
+// block (as adam does); invocation 0 stores it. Only where every optimized
+// parameter is a dense layer's (no Gaussian head's log-stds), the gradients
+// are not clipped by a global norm (that needs all of them first), and the
+// agent's block in Adam's vectors is the network's (paramStride, or for one
+// agent the unpadded paramCount: its block starts at 0 either way).
+@compute @workgroup_size(WG)
+fn backward_params_adam_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
+  let t = linear_index(gid, nwg);
+  let owned = chain_param_grads(agent, t);
+  let c = adam_control(adamArgs, adamControlIn[agent], adamFlags[agent * adamArgs.activeStride + adamArgs.activeIndex], adamAgents[agent]);
+  if (t == 0u) { adamControlOut[agent] = c; }
+  if (!owned.owned || c.activeFlag <= 0.0) { return; }
+  let tile = owned.tile;
+  for (var j = 0u; j < TILE; j++) {
+    let o = tile.o0 + j;
+    if (o >= owned.outDim) { return; }
+    if (tile.isBias) {
+      adam_step_at(biasOffset + o, c);
+      continue;
+    }
+    for (var k = 0u; k < TILE; k++) {
+      if (tile.i0 + k >= owned.inDim) { break; }
+      adam_step_at(weightOffset + o * owned.inDim + tile.i0 + k, c);
+    }
+  }
+}
+
+// Adam's step on parameter `at` (an index into the agents' blocks) from the gradient just stored there.
+fn adam_step_at(at: u32, c: AdamControl) {
+  let next = adam_parameter(adamArgs, c, adamParams[at], grads[at], adamM[at], adamV[at]);
+  adamM[at] = next.m;
+  adamV[at] = next.v;
+  adamParams[at] = next.param;
 }
 
 // The `tiles` chains: workgroup b owns rows CHAIN_ROWS · b .. CHAIN_ROWS · (b + 1) − 1

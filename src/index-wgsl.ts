@@ -27,7 +27,8 @@ import { CATEGORICAL, GAUSSIAN } from './kernels/distribution';
 import { MLP_SOURCES } from './kernels/mlp';
 import { REDUCE_CONSTANTS } from './kernels/reduce';
 import { GAE_SOURCES } from './kernels/gae';
-import { OPTIM_SOURCES } from './kernels/optim';
+import { ADAM_STEP_WGSL, OPTIM_SOURCES } from './kernels/optim';
+import { agentParamsWgsl } from './core/agentParams';
 import { fvpSources } from './kernels/fvp';
 import { pgSources } from './kernels/pg';
 import { lineSearchSources } from './kernels/linesearch';
@@ -82,6 +83,7 @@ const COMPOSITIONS = {
   gae: () => GAE_SOURCES,
   normalize: () => NORMALIZE_SOURCES,
   cg: () => [COMMON_WGSL, cgWgsl],
+  adam_step: () => [agentParamsWgsl(), ADAM_STEP_WGSL],
   optim: () => OPTIM_SOURCES,
   reduce: () => [COMMON_WGSL, REDUCE_CONSTANTS, reduceWgsl],
   policy: () => policySources(CATEGORICAL),

@@ -299,10 +299,9 @@ export class PpoUpdate implements Update {
         this.policyPass.encodeForward(pass);
         this.valuePass.encodeForward(pass);
         k.minibatch_losses.dispatch(pass, g.losses, B, offset, P);
-        this.policyPass.encodeBackward(pass);
-        this.policyAdam.encodeStep(pass, this.policy.params, this.policy.grads);
-        this.valuePass.encodeBackward(pass);
-        this.valueAdam.encodeStep(pass, this.value.params, this.value.grads);
+        // Each network's gradients and Adam step: one dispatch where the pass chains them (see encodeBackwardStep).
+        this.policyPass.encodeBackwardStep(pass, this.policyAdam, this.policy.params, this.policy.grads);
+        this.valuePass.encodeBackwardStep(pass, this.valueAdam, this.value.params, this.value.grads);
       }
       if (config.targetKl > 0) {
         this.epochKl.encode(pass);

@@ -13,6 +13,8 @@
  * does not depend on P.
  */
 import mlpWgsl from '../../shaders/mlp.wgsl?raw';
+import { ADAM_STEP_WGSL, type Adam } from './optim';
+import { agentParamsWgsl } from '../core/agentParams';
 import { ShaderFamily, perDevice, type Kernel, type KernelOptions, type StructView, recordChecked } from '../gpu/kernel';
 import { readFloat32, storageBuffer } from '../gpu/buffers';
 import { GpuArray, argBuffer, assertArraysAlive, bufferArg, type BufferArg } from '../gpu/array';
@@ -84,6 +86,24 @@ export function defaultDenseChaining(adapter: AdapterDescription): DenseChaining
   return adapter.backend === 'lavapipe' ? 'chain' : 'layers';
 }
 
+/**
+ * Whether a chained network's parameter-gradient dispatch also takes its Adam
+ * step (`MlpPass.encodeBackwardStep`):
+ *   fused     backward_params_adam_chain: the gradients and the step in one
+ *             dispatch, where the pass chains its parameter gradients (`serial`),
+ *             every optimized parameter is a dense layer's (no Gaussian head),
+ *             Adam does not clip, and the device binds its 15 storage buffers;
+ *             the same arithmetic as the separate step, bit-identical results
+ *   separate  the optimizer's own dispatch after the gradients
+ * Fused measured faster on lavapipe (bench/RESULTS.md, "Adam in the gradient
+ * dispatch"); it applies only where the pass chains, so elsewhere it changes nothing.
+ */
+export type AdamFusion = 'fused' | 'separate';
+export const ADAM_FUSIONS: readonly AdamFusion[] = ['fused', 'separate'];
+
+/** Storage buffers backward_params_adam_chain binds (lavapipe allows 16 per stage; WebGPU's default is 8). */
+const FUSED_STEP_STORAGE_BUFFERS = 15;
+
 /** The chains' marker for "the pass's own buffer, not a slice of the hidden one" (NETWORK in the WGSL). */
 const NETWORK = 0xffffffff;
 
@@ -129,6 +149,8 @@ export const MLP_SOURCES = [
     TANH: ACTIVATION_CODE.tanh,
     NETWORK,
   }),
+  agentParamsWgsl(),
+  ADAM_STEP_WGSL,
   mlpWgsl,
 ];
 
@@ -331,6 +353,7 @@ export class LayerKernels {
 const preferred = new WeakMap<GPUDevice, MlpKernelShape>();
 const preferredReduction = new WeakMap<GPUDevice, ParamReduction>();
 const preferredChaining = new WeakMap<GPUDevice, DenseChaining>();
+const preferredFusion = new WeakMap<GPUDevice, AdamFusion>();
 
 /** The chain pipelines: forward and input gradient (the shape's), the serial parameter gradients. */
 interface ChainKernels {
@@ -339,6 +362,8 @@ interface ChainKernels {
   backwardInput: Kernel;
   /** null where the reduction is `split` (its two dispatches stay per layer). */
   backwardParams: Kernel | null;
+  /** The same with the network's Adam step (fusion `fused`, serial, and the device binds enough buffers), else null. */
+  backwardParamsAdam: Kernel | null;
   /** One ChainLayer record, and the bytes between records (the array stride, from reflection). */
   layer: StructView;
   layerStride: number;
@@ -374,7 +399,13 @@ export class MlpKernels {
     const chosen = shape ?? preferred.get(gpu.device) ?? defaultMlpKernelShape(gpu.adapter);
     const sums = reduction ?? preferredReduction.get(gpu.device) ?? defaultParamReduction(gpu.adapter);
     const chain = chaining ?? preferredChaining.get(gpu.device) ?? defaultDenseChaining(gpu.adapter);
-    return perDevice(gpu, `mlp:${chosen}:${sums}:${chain}`, () => MlpKernels.compile(gpu, chosen, sums, chain));
+    const fusion = preferredFusion.get(gpu.device) ?? 'fused';
+    return perDevice(gpu, `mlp:${chosen}:${sums}:${chain}:${fusion}`, () => MlpKernels.compile(gpu, chosen, sums, chain, fusion));
+  }
+
+  /** Makes `fusion` what `create` uses by default on this device (benchmarks compare them this way). */
+  static useAdamFusion(gpu: GpuContext, fusion: AdamFusion): void {
+    preferredFusion.set(gpu.device, fusion);
   }
 
   /** Makes `shape` what `create` returns by default on this device (benchmarks compare shapes this way). */
@@ -392,25 +423,27 @@ export class MlpKernels {
     preferredChaining.set(gpu.device, chaining);
   }
 
-  private static async compile(gpu: GpuContext, shape: MlpKernelShape, reduction: ParamReduction, chaining: DenseChaining): Promise<MlpKernels> {
+  private static async compile(gpu: GpuContext, shape: MlpKernelShape, reduction: ParamReduction, chaining: DenseChaining, fusion: AdamFusion): Promise<MlpKernels> {
     const family = await ShaderFamily.load(gpu, 'mlp', MLP_SOURCES);
     const spreads = SPREADS[shape];
     const [[forward, backwardInput, ...backwardParams], head, chains] = await Promise.all([
       Promise.all([spreads.forward, spreads.backwardInput, ...PARAM_STAGES[reduction]].map((s) => LayerKernels.compile(family, s))),
       gaussianHeadKernels(gpu),
-      chaining === 'chain' && CHAIN_SPREADS[shape] ? MlpKernels.compileChains(family, CHAIN_SPREADS[shape], reduction) : null,
+      chaining === 'chain' && CHAIN_SPREADS[shape] ? MlpKernels.compileChains(gpu, family, CHAIN_SPREADS[shape], reduction, fusion) : null,
     ]);
     return new MlpKernels(shape, reduction, family, forward, backwardInput, backwardParams, family.struct('DenseArgs'), head, chains);
   }
 
-  private static async compileChains(family: ShaderFamily, spread: ChainSpread, reduction: ParamReduction): Promise<ChainKernels> {
+  private static async compileChains(gpu: GpuContext, family: ShaderFamily, spread: ChainSpread, reduction: ParamReduction, fusion: AdamFusion): Promise<ChainKernels> {
     const options = { constants: { WG: spread.workgroup } };
-    const [forward, backwardInput, backwardParams] = await Promise.all([
+    const fuses = reduction === 'serial' && fusion === 'fused' && gpu.limits.maxStorageBuffersPerShaderStage >= FUSED_STEP_STORAGE_BUFFERS;
+    const [forward, backwardInput, backwardParams, backwardParamsAdam] = await Promise.all([
       family.kernel(spread.forward, options),
       family.kernel(spread.backwardInput, options),
       reduction === 'serial' ? family.kernel('backward_params_chain') : null,
+      fuses ? family.kernel('backward_params_adam_chain') : null,
     ]);
-    return { spread, forward, backwardInput, backwardParams, layer: family.struct('ChainLayer'), layerStride: forward.bindings.get('chainLayers')!.size };
+    return { spread, forward, backwardInput, backwardParams, backwardParamsAdam, layer: family.struct('ChainLayer'), layerStride: forward.bindings.get('chainLayers')!.size };
   }
 
   /**
@@ -753,6 +786,8 @@ export class MlpPass {
   private readonly chainLayers: GPUBuffer | null = null;
   /** By gradient argument, then by accumulate and scale. */
   private readonly backwardVariants = new Map<BufferArg, Map<string, BackwardVariant>>();
+  /** encodeBackwardStep's fused bind groups, by optimizer and vectors. */
+  private readonly fusedSteps: { adam: Adam; params: GPUBuffer; grads: GPUBuffer; groups: [GPUBindGroup, GPUBindGroup] }[] = [];
 
   constructor(
     private readonly gpu: GpuContext,
@@ -1021,7 +1056,7 @@ export class MlpPass {
         // A layer's parameter gradient needs its gradOutput, which the input chain writes: inputs first.
         this.inputDispatches.forEach(input);
         const chain = this.kernels.chainKernels?.backwardParams;
-        if (chain && variant.chain) chain.dispatch(pass, variant.chain, layers.reduce((n, layer) => n + paramTiles(layer), 0), undefined, this.agents);
+        if (chain && variant.chain) chain.dispatch(pass, variant.chain, this.paramTileCount, undefined, this.agents);
         else for (let l = layers.length - 1; l >= 0; l--) params(l);
       } else {
         for (let l = layers.length - 1; l >= 0; l--) {
@@ -1030,6 +1065,71 @@ export class MlpPass {
         }
       }
     });
+  }
+
+  /**
+   * Backpropagates gradOutput into `grads` and takes one step of `adam` on
+   * `params` with them (both [P][paramStride], the network's own vectors).
+   * Where the pass chains its parameter gradients in one dispatch with the
+   * fused kernel (AdamFusion `fused`), the network has no Gaussian head, `adam`
+   * steps exactly these vectors and does not clip, that dispatch takes the step
+   * too; otherwise encodeBackward, then adam.encodeStep. The same bits either way.
+   */
+  encodeBackwardStep(pass: GPUComputePassEncoder, adam: Adam, params: GPUBuffer, grads: GPUBuffer): void {
+    const groups = this.fusedStepGroups(adam, params, grads);
+    if (!groups) {
+      this.encodeBackward(pass, grads === this.options.grads ? {} : { grads });
+      adam.encodeStep(pass, params, grads);
+      return;
+    }
+    recordChecked(this.gpu, `${this.label}.encodeBackwardStep`, pass, (pass) => {
+      this.assertInputsAlive(`${this.label}.encodeBackwardStep`);
+      // As encodeBackward: the input chain writes the gradOutputs the parameter gradients read.
+      for (const d of this.inputDispatches) d?.kernel.dispatch(pass, d.bindGroup, d.invocations, undefined, this.agents);
+      const { copy } = adam.takeFusedStep();
+      this.kernels.chainKernels!.backwardParamsAdam!.dispatch(pass, groups[copy], this.paramTileCount, undefined, this.agents);
+    });
+  }
+
+  /** Dispatches recorded by encodeBackwardStep with `adam` on params and grads (the optimizer's own included). */
+  backwardStepDispatchCount(adam: Adam, params: GPUBuffer, grads: GPUBuffer): number {
+    if (this.fusedStepGroups(adam, params, grads)) return this.inputDispatches.filter((d) => d).length + 1;
+    return this.backwardDispatchCount + adam.stepDispatchCount;
+  }
+
+  /** Parameter tiles of every layer: the parameter-gradient chain's invocations per agent. */
+  private get paramTileCount(): number {
+    return this.layout.layers.reduce((n, layer) => n + paramTiles(layer), 0);
+  }
+
+  /** backward_params_adam_chain's bind groups for `adam`'s step reading control copy 0 and 1, or null where the step cannot be fused. */
+  private fusedStepGroups(adam: Adam, params: GPUBuffer, grads: GPUBuffer): [GPUBindGroup, GPUBindGroup] | null {
+    const kernel = this.kernels.chainKernels?.backwardParamsAdam;
+    if (!kernel || !this.paramsChained || this.head || !adam.fusible) return null;
+    if (adam.agentCount !== this.agents || adam.options.count !== optimizedCount(this.layout, this.agents) || this.paramsBinding !== params) return null;
+    const cached = this.fusedSteps.find((f) => f.adam === adam && f.params === params && f.grads === grads);
+    if (cached) return cached.groups;
+    // The chain's own resources, from the gradient variant it would use (checks grads).
+    const variant = this.backwardVariant(grads, false, 1);
+    const resources = (copy: number): Record<string, GPUBuffer | GPUBufferBinding> => ({
+      args: variant.args.slot(this.layout.layers.length),
+      grads,
+      input: this.inputBinding,
+      inputVec4: this.inputBinding,
+      gradOutput: this.lastBuffer(this.gradPreActivations),
+      gradOutputVec4: this.lastBuffer(this.gradPreActivations),
+      hiddenRead: this.hidden!,
+      hiddenReadVec4: this.hidden!,
+      chainLayers: this.chainLayers!,
+      adamParams: params,
+      ...adam.fusedResources(copy),
+    });
+    const groups: [GPUBindGroup, GPUBindGroup] = [
+      kernel.bindUsed(resources(0), `${this.label}.backwardStep0`),
+      kernel.bindUsed(resources(1), `${this.label}.backwardStep1`),
+    ];
+    this.fusedSteps.push({ adam, params, grads, groups });
+    return groups;
   }
 
   /** Releases the buffers this pass allocated. */

@@ -24,6 +24,7 @@
  * that changed on the GPU (population-based training) steps at its new rate.
  */
 import optimWgsl from '../../shaders/optim.wgsl?raw';
+import adamStepWgsl from '../../shaders/adam_step.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, WgslSource, perDevice, type Kernel, type StructView, recordChecked } from '../gpu/kernel';
 import { readFloat32, storageBuffer, uniformBuffer } from '../gpu/buffers';
@@ -33,8 +34,11 @@ import { agentParamsWgsl } from '../core/agentParams';
 import type { AgentField } from '../core/population';
 import { Reduction, ReduceKernels } from './reduce';
 
+/** shaders/adam_step.wgsl, Adam's arithmetic (after AgentParams): optim.wgsl's and the MLP's fused step share it. */
+export const ADAM_STEP_WGSL: string = adamStepWgsl;
+
 /** shaders/optim.wgsl with what it is loaded after. */
-export const OPTIM_SOURCES: readonly string[] = [COMMON_WGSL, agentParamsWgsl(), optimWgsl];
+export const OPTIM_SOURCES: readonly string[] = [COMMON_WGSL, agentParamsWgsl(), adamStepWgsl, optimWgsl];
 
 interface OptimKernels {
   adam: Kernel;
@@ -44,10 +48,22 @@ interface OptimKernels {
   control: StructView;
 }
 
-function optimKernels(gpu: GpuContext): Promise<OptimKernels> {
-  return perDevice(gpu, 'kernels:optim', async () => {
+/**
+ * Parameters each Adam invocation updates (PER_INVOCATION in shaders/optim.wgsl) where
+ * `paramsPerInvocation` is not given: on lavapipe, which runs a dispatch's invocations
+ * as SIMD lanes on 2 cores and pays per invocation for deriving the control block,
+ * 8 measured fastest on the PPO seed iteration (bench/RESULTS.md, "Adam: several
+ * parameters per invocation"); GPUs and SwiftShader keep one per invocation.
+ */
+export function defaultAdamParamsPerInvocation(adapter: { backend: string }): number {
+  return adapter.backend === 'lavapipe' ? 8 : 1;
+}
+
+function optimKernels(gpu: GpuContext, perInvocation: number): Promise<OptimKernels> {
+  return perDevice(gpu, `kernels:optim:${perInvocation}`, async () => {
     const family = await ShaderFamily.load(gpu, 'optim', OPTIM_SOURCES);
-    const k = await family.kernels({ adam: undefined, adam_prepare: undefined, adam_update: undefined });
+    const options = { constants: { PER_INVOCATION: perInvocation } };
+    const k = await family.kernels({ adam: options, adam_prepare: undefined, adam_update: options });
     return {
       adam: k.adam,
       prepare: k.adam_prepare,
@@ -108,6 +124,11 @@ export interface AdamOptions {
    * than the dispatch it saves; true elsewhere.
    */
   fused?: boolean;
+  /**
+   * Parameters each invocation updates, an integer in [1, 64] (default
+   * `defaultAdamParamsPerInvocation`, per adapter); the results do not depend on it.
+   */
+  paramsPerInvocation?: number;
   /** Prefix of the buffers' labels and of error messages (default 'adam'). */
   label?: string;
 }
@@ -151,7 +172,7 @@ export class Adam {
     private readonly gpu: GpuContext,
     private readonly kernels: OptimKernels,
     private readonly reduceKernels: ReduceKernels | null,
-    readonly options: Readonly<AdamOptions> & { label: string; fused: boolean },
+    readonly options: Readonly<AdamOptions> & { label: string; fused: boolean; paramsPerInvocation: number },
     private readonly args: GPUBuffer,
     /** First moments, [count]. */
     readonly m: GPUBuffer,
@@ -202,8 +223,12 @@ export class Adam {
     if (flag && (!Number.isInteger(flag.index) || flag.index < 0 || ((P - 1) * flagStride + flag.index + 1) * 4 > flag.buffer.size)) {
       throw new Error(`${label}: activeFlag index ${flag.index}${P > 1 ? ` (${P} agents, stride ${flagStride})` : ''} is outside buffer ${flag.buffer.label} (${flag.buffer.size / 4} floats)`);
     }
+    const perInvocation = options.paramsPerInvocation ?? defaultAdamParamsPerInvocation(gpu.adapter);
+    if (!Number.isInteger(perInvocation) || perInvocation < 1 || perInvocation > 64) {
+      throw new Error(`${label}: paramsPerInvocation must be an integer in [1, 64], got ${perInvocation}`);
+    }
     const clip = options.agents ? options.clipGradNorm === true : maxGradNorm !== undefined;
-    const [kernels, reduceKernels] = await Promise.all([optimKernels(gpu), clip ? ReduceKernels.create(gpu) : Promise.resolve(null)]);
+    const [kernels, reduceKernels] = await Promise.all([optimKernels(gpu, perInvocation), clip ? ReduceKernels.create(gpu) : Promise.resolve(null)]);
     const controlFloats = kernels.control.size / 4;
     const args = uniformBuffer(
       gpu,
@@ -230,7 +255,7 @@ export class Adam {
       gpu,
       kernels,
       reduceKernels,
-      { ...options, label, fused: options.fused ?? gpu.adapter.backend !== 'swiftshader' },
+      { ...options, label, fused: options.fused ?? gpu.adapter.backend !== 'swiftshader', paramsPerInvocation: perInvocation },
       args,
       storageBuffer(gpu, `${label}.m`, P * count * 4),
       storageBuffer(gpu, `${label}.v`, P * count * 4),
@@ -299,6 +324,47 @@ export class Adam {
       binding.gradNorm?.[copy].encode(pass);
       for (const d of binding.dispatches[copy]) d.kernel.dispatch(pass, d.group, d.invocations, undefined, this.agents.count);
     });
+  }
+
+  /** Dispatches `encodeStep` records (with clipping, the norm's two-dispatch reduction included). */
+  get stepDispatchCount(): number {
+    return (this.options.fused ? 1 : 2) + (this.reduceKernels ? 2 : 0);
+  }
+
+  /**
+   * Whether another kernel may take this optimizer's step as it computes the gradients
+   * (`takeFusedStep`): not with clipping, whose global norm needs every gradient first.
+   */
+  get fusible(): boolean {
+    return this.reduceKernels === null;
+  }
+
+  /**
+   * For a kernel that applies this step itself (mlp.wgsl's backward_params_adam_chain):
+   * the buffers it binds, under the names `adam` + optim.wgsl's (adamArgs, adamControlIn,
+   * adamControlOut, adamFlags, adamM, adamV, adamAgents), for the copy it reads; and the
+   * step is recorded, as `encodeStep` would, so the next step reads the other copy.
+   * The caller binds params and grads; the step must be submitted like any other.
+   */
+  takeFusedStep(): { copy: number; resources: Record<string, GPUBuffer> } {
+    if (!this.fusible) throw new Error(`${this.options.label}: a step with gradient-norm clipping cannot be fused into the gradient kernel`);
+    const copy = this.current;
+    this.current = 1 - copy;
+    return { copy, resources: this.fusedResources(copy) };
+  }
+
+  /** takeFusedStep's buffers for the step that reads control copy `copy` (without recording it). */
+  fusedResources(copy: number): Record<string, GPUBuffer> {
+    const [controlIn, controlOut] = [this.controls[copy], this.controls[1 - copy]];
+    return {
+      adamArgs: this.args,
+      adamControlIn: controlIn,
+      adamControlOut: controlOut,
+      adamFlags: this.options.activeFlag?.buffer ?? controlIn,
+      adamM: this.m,
+      adamV: this.v,
+      adamAgents: this.agents.params,
+    };
   }
 
   /** Moments ([P][count]) and the control blocks ([P][AdamControl]) after the last submitted step (every recorded step must have been submitted). */
@@ -389,7 +455,8 @@ export class Adam {
     if (!byGrads) this.steps.set(params, (byGrads = new Map()));
     let binding = byGrads.get(grads);
     if (binding) return binding;
-    const { count, label, activeFlag } = this.options;
+    const { count, label, activeFlag, paramsPerInvocation } = this.options;
+    const invocations = Math.ceil(count / paramsPerInvocation);
     const P = this.agents.count;
     for (const [name, buffer] of [['params', params], ['grads', grads]] as const) {
       if (buffer.size < P * count * 4) {
@@ -402,10 +469,10 @@ export class Adam {
       const [controlIn, controlOut] = [controls[copy], controls[1 - copy]];
       const advance = { args, controlIn, controlOut, flags: activeFlag?.buffer ?? controlIn };
       const role = `${label}.reads${copy}`;
-      if (this.options.fused) return [{ kernel: kernels.adam, group: kernels.adam.bind({ ...advance, params, grads, m, v, agents: agentParams }, role), invocations: count }];
+      if (this.options.fused) return [{ kernel: kernels.adam, group: kernels.adam.bind({ ...advance, params, grads, m, v, agents: agentParams }, role), invocations }];
       return [
         { kernel: kernels.prepare, group: kernels.prepare.bind({ ...advance, agents: agentParams }, role), invocations: 1 },
-        { kernel: kernels.update, group: kernels.update.bind({ args, controlIn: controlOut, params, grads, m, v }, role), invocations: count },
+        { kernel: kernels.update, group: kernels.update.bind({ args, controlIn: controlOut, params, grads, m, v }, role), invocations },
       ];
     };
     const reduceKernels = this.reduceKernels;
