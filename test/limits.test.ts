@@ -7,7 +7,7 @@ import { ALGOS } from '../src/core/algorithms';
 import { ConfigError, resolveConfig, type TrainConfig } from '../src/core/config';
 import { DISPATCHES_PER_SUBMIT, MAX_DISPATCHES_PER_ITERATION, checkLimits, dispatchesPerIteration, plannedBuffers, type DeviceLimits } from '../src/train/limits';
 import { makeTrainer } from '../src/train/trainer';
-import { MlpKernels, defaultDenseChaining, defaultMlpKernelShape, defaultParamReduction } from '../src/kernels/mlp';
+import { MlpKernels, defaultDenseChaining, defaultMlpKernelShape, defaultParamReduction, type AdamFusion } from '../src/kernels/mlp';
 import { FIELDS } from '../src/core/config';
 import { testGpu } from './helpers';
 import { trackLiveBuffers } from './liveBuffers';
@@ -152,18 +152,20 @@ describe('limits against the trainer on the GPU', () => {
     });
   }
 
-  it('ppo: chained passes save L − 1 dispatches per forward and 2L − 3 per backward (3-layer networks: 20 → 10 per minibatch)', async () => {
+  it('ppo: chained passes save L − 1 dispatches per forward and 2L − 3 per backward, the fused Adam steps 1 more (3-layer networks: 20 → 10 → 8 per minibatch)', async () => {
     const gpu = await testGpu();
     const config = resolveConfig({ preset: 'seed', stepsPerIter: 16 * 40, minibatch: 160, epochs: 3 });
     // The `rows` shape and `serial` reduction (what chains), whatever the adapter's defaults.
-    const count = async (chaining: 'chain' | 'layers') => {
+    const count = async (chaining: 'chain' | 'layers', fusion: AdamFusion = 'separate') => {
       MlpKernels.useShape(gpu, 'rows');
       MlpKernels.useParamReduction(gpu, 'serial');
       MlpKernels.useChaining(gpu, chaining);
+      MlpKernels.useAdamFusion(gpu, fusion);
       const trainer = await makeTrainer(gpu, config).finally(() => {
         MlpKernels.useShape(gpu, defaultMlpKernelShape(gpu.adapter));
         MlpKernels.useParamReduction(gpu, defaultParamReduction(gpu.adapter));
         MlpKernels.useChaining(gpu, defaultDenseChaining(gpu.adapter));
+        MlpKernels.useAdamFusion(gpu, 'fused');
       });
       const n = trainer.dispatchesPerIteration;
       trainer.destroy();
@@ -174,7 +176,12 @@ describe('limits against the trainer on the GPU', () => {
     // A forward per rollout step, the advantage's value forward, the report's policy forward; per minibatch two forwards and two backwards.
     const saved = (T + 2) * (L - 1) + config.epochs * M * 2 * (L - 1 + 2 * L - 3);
     expect(config.epochs * M * 2 * (L - 1 + 2 * L - 3)).toBe(config.epochs * M * 10);
-    expect((await count('layers')) - (await count('chain'))).toBe(saved);
+    const chained = await count('chain');
+    expect((await count('layers')) - chained).toBe(saved);
+    // The seed preset does not clip gradients, so each network's Adam step joins its gradient dispatch.
+    expect(chained - (await count('chain', 'fused'))).toBe(config.epochs * M * 2);
+    // Per layer there is no gradient chain to join.
+    expect(await count('layers', 'fused')).toBe(await count('layers'));
   });
 
   it('makeTrainer refuses a configuration over the limits before creating any buffer', async () => {

@@ -1,7 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation } from '../src/nn/mlp';
 import { mlpForwardReference, mlpBackwardReference } from '../src/reference/mlp';
-import { MLP_KERNEL_SHAPES, PARAM_REDUCTIONS, Mlp, MlpKernels, MlpTangents, parameterVectorBytes, type DenseChaining, type MlpKernelShape, type ParamReduction } from '../src/kernels/mlp';
+import { MLP_KERNEL_SHAPES, PARAM_REDUCTIONS, Mlp, MlpKernels, MlpTangents, optimizedCount, parameterVectorBytes, type AdamFusion, type DenseChaining, type MlpKernelShape, type ParamReduction } from '../src/kernels/mlp';
+import { Adam } from '../src/kernels/optim';
+import { agentsBuffer } from '../src/gpu/agents';
+import { countDispatches } from '../src/train/trainer';
 import { mlpTangentReference } from '../src/reference/fvp';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
@@ -473,5 +476,87 @@ describe.each(['rows', 'tiles'] as const)('chains vs per-layer dispatches (`%s`)
       expect(kernels.chains(layout), sizes.join('→')).toBe(false);
     }
     expect(kernels.chains(new MlpLayout([3, 64, 64, 1], ['tanh', 'tanh', 'identity']))).toBe(true);
+  });
+});
+
+describe("a chained network's Adam step in its parameter-gradient dispatch (encodeBackwardStep): bit for bit", () => {
+  interface StepCase {
+    sizes: number[];
+    activations: Activation[];
+    rows: number;
+    agents?: number;
+  }
+  const cases: StepCase[] = [
+    { sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: 130 },
+    // 3 observations (layer 0 outside the forward chain), 3 agents with their own rates and flags.
+    { sizes: [3, 16, 32, 1], activations: ['tanh', 'identity', 'identity'], rows: 41, agents: 3 },
+  ];
+
+  /**
+   * Three steps (fresh gradOutputs each; with agents, agent 1 inactive in the second) recorded
+   * by encodeBackwardStep: parameters, gradients and Adam's state after each, as bits.
+   */
+  async function run(c: StepCase, fusion: AdamFusion, options: { head?: 'gaussian'; clip?: boolean; chaining?: DenseChaining } = {}) {
+    const gpu = await testGpu();
+    const kernels = await MlpKernels.create(gpu, 'rows', 'serial', options.chaining ?? 'chain', fusion);
+    const layout = new MlpLayout(c.sizes, c.activations, options.head ?? 'none');
+    const P = c.agents ?? 1;
+    const rand = seededRandom(47);
+    const mlp = Mlp.create(gpu, kernels, layout, 'test.step', P === 1 ? {} : { agents: P });
+    mlp.setParams(new Float32Array(randomArray(P * layout.paramCount, rand, -0.5, 0.5)));
+    const input = storageBuffer(gpu, 'test.stepInput', new Float32Array(randomArray(P * c.rows * layout.inputDim, rand, -2, 2)));
+    const pass = mlp.prepare({ rows: c.rows, input, label: 'test.step' });
+    // Flags [P][2] at index 1; rates from the records (P > 1) or the host.
+    const flags = storageBuffer(gpu, 'test.stepFlags', new Float32Array(2 * P).fill(1));
+    const agents = P > 1 ? agentsBuffer(gpu, 'test.stepAgents', [0.01, 0.003, 0.02].map((lr) => ({ lr, maxGradNorm: 0.5 }))) : undefined;
+    const adam = await Adam.create(gpu, {
+      count: optimizedCount(layout, P),
+      ...(agents ? { agents, learningRateField: 'lr' as const, clipGradNorm: options.clip } : { lr: 0.01, maxGradNorm: options.clip ? 0.5 : undefined }),
+      activeFlag: { buffer: flags, index: 1, stride: 2 },
+      label: 'test.stepAdam',
+    });
+    const steps: Uint32Array[][] = [];
+    const bits = (v: Float32Array) => new Uint32Array(v.buffer, v.byteOffset, v.length);
+    for (let k = 0; k < 3; k++) {
+      gpu.device.queue.writeBuffer(pass.gradOutput, 0, new Float32Array(randomArray(P * c.rows * layout.distParamsPerRow, rand, -1, 1)));
+      if (P > 1) gpu.device.queue.writeBuffer(flags, 4 * (2 * 1 + 1), Float32Array.of(k === 1 ? 0 : 1));
+      submitPass(gpu, 'test.step', (p) => {
+        pass.encodeForward(p);
+        pass.encodeBackwardStep(p, adam, mlp.params, mlp.grads);
+      });
+      const state = await adam.readState();
+      steps.push([await mlp.readParams(), await mlp.readGrads(), state.m, state.v, state.control].map(bits));
+    }
+    const counted = countDispatches((p) => pass.encodeBackwardStep(p, adam, mlp.params, mlp.grads));
+    const dispatches = pass.backwardStepDispatchCount(adam, mlp.params, mlp.grads);
+    expect(counted).toBe(dispatches);
+    adam.destroy();
+    agents?.params.destroy();
+    pass.destroy();
+    mlp.destroy();
+    return { steps, dispatches };
+  }
+
+  for (const c of cases) {
+    const agents = c.agents ? `, ${c.agents} agents (own rates, one inactive for a step)` : '';
+    it(`${c.sizes.join('→')}, ${c.rows} rows${agents}: parameters, gradients, moments and control blocks after each of 3 steps`, async () => {
+      const fused = await run(c, 'fused');
+      const separate = await run(c, 'separate');
+      expect(fused.steps).toEqual(separate.steps);
+      // One dispatch fewer: the optimizer's.
+      expect(separate.dispatches - fused.dispatches).toBe(1);
+      // The parameters moved, and differently per step: the comparison compares something.
+      expect(fused.steps[1][0]).not.toEqual(fused.steps[0][0]);
+      expect(fused.steps[0][1].some((g) => g !== 0)).toBe(true);
+    });
+  }
+
+  it('stays two dispatches where it cannot fuse: a Gaussian head, gradient-norm clipping, per-layer passes', async () => {
+    const c = cases[1];
+    for (const options of [{ head: 'gaussian' as const }, { clip: true }, { chaining: 'layers' as const }]) {
+      const fused = await run(c, 'fused', options);
+      const separate = await run(c, 'separate', options);
+      expect(fused).toEqual(separate);
+    }
   });
 });

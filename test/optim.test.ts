@@ -220,8 +220,41 @@ describe('Adam state and options', () => {
     ] as const) {
       const adam = await Adam.create(gpu, { count: 10, ...options, label: 'test.adam.count' });
       expect(countDispatches((pass) => adam.encodeStep(pass, params, params))).toBe(dispatches);
+      expect(adam.stepDispatchCount).toBe(dispatches);
+      // Clipping's norm needs every gradient before the step: no other kernel may take it.
+      expect(adam.fusible).toBe(!('maxGradNorm' in options));
       adam.destroy();
     }
+  });
+
+  it('several parameters per invocation: the same bits as one (2 agents, 1001 parameters each, both ways of recording)', async () => {
+    const gpu = await testGpu();
+    const count = 1001;
+    const agents = agentsBuffer(gpu, 'test.perInvocation.agents', [{ lr: 0.01 }, { lr: 0.002 }]);
+    const run = async (paramsPerInvocation: number, fused: boolean) => {
+      const rand = seededRandom(57);
+      const params = storageBuffer(gpu, 'test.perInvocation.params', new Float32Array(randomArray(2 * count, rand, -1, 1)));
+      const grads = storageBuffer(gpu, 'test.perInvocation.grads', 2 * count * 4);
+      const adam = await Adam.create(gpu, { count, agents, learningRateField: 'lr', fused, paramsPerInvocation, label: 'test.perInvocation' });
+      for (let k = 0; k < 3; k++) {
+        gpu.device.queue.writeBuffer(grads, 0, new Float32Array(randomArray(2 * count, rand, -1, 1)));
+        submitPass(gpu, 'test.perInvocation.step', (pass) => adam.encodeStep(pass, params, grads));
+      }
+      const state = await adam.readState();
+      const out = [await readFloat32(gpu, params, 0, 2 * count), state.m, state.v, state.control].map(bits);
+      adam.destroy();
+      params.destroy();
+      grads.destroy();
+      return out;
+    };
+    for (const fused of [true, false]) {
+      const one = await run(1, fused);
+      for (const n of [3, 8, 64]) expect(await run(n, fused), `${n} per invocation, ${fused ? 'fused' : 'prepare + update'}`).toEqual(one);
+    }
+    for (const bad of [0, 65, 1.5]) {
+      await expect(Adam.create(gpu, { count, lr: 1, paramsPerInvocation: bad })).rejects.toThrow(`adam: paramsPerInvocation must be an integer in [1, 64], got ${bad}`);
+    }
+    agents.params.destroy();
   });
 
   it('readState/writeState round-trip into a fresh optimizer, which then continues identically', async () => {

@@ -92,8 +92,7 @@ export class ReinforceUpdate implements Update {
     this.policyPass.encodeForward(pass);
     this.loss.encode(pass);
     this.lossMean.encode(pass);
-    this.policyPass.encodeBackward(pass);
-    this.policyAdam.encodeStep(pass, this.policy.params, this.policy.grads);
+    this.policyPass.encodeBackwardStep(pass, this.policyAdam, this.policy.params, this.policy.grads);
     this.valueFit.encode(pass);
   }
 

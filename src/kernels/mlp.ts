@@ -391,15 +391,16 @@ export class MlpKernels {
   ) {}
 
   /**
-   * The pipelines for `shape`, `reduction` and `chaining` (default: those set
-   * by `useShape` / `useParamReduction` / `useChaining` for this device, else
-   * the adapter's measured-fastest), compiled on first use.
+   * The pipelines for `shape`, `reduction`, `chaining` and `adamFusion` (default:
+   * those set by `useShape` / `useParamReduction` / `useChaining` /
+   * `useAdamFusion` for this device, else the adapter's measured-fastest and
+   * `fused`), compiled on first use.
    */
-  static create(gpu: GpuContext, shape?: MlpKernelShape, reduction?: ParamReduction, chaining?: DenseChaining): Promise<MlpKernels> {
+  static create(gpu: GpuContext, shape?: MlpKernelShape, reduction?: ParamReduction, chaining?: DenseChaining, adamFusion?: AdamFusion): Promise<MlpKernels> {
     const chosen = shape ?? preferred.get(gpu.device) ?? defaultMlpKernelShape(gpu.adapter);
     const sums = reduction ?? preferredReduction.get(gpu.device) ?? defaultParamReduction(gpu.adapter);
     const chain = chaining ?? preferredChaining.get(gpu.device) ?? defaultDenseChaining(gpu.adapter);
-    const fusion = preferredFusion.get(gpu.device) ?? 'fused';
+    const fusion = adamFusion ?? preferredFusion.get(gpu.device) ?? 'fused';
     return perDevice(gpu, `mlp:${chosen}:${sums}:${chain}:${fusion}`, () => MlpKernels.compile(gpu, chosen, sums, chain, fusion));
   }
 

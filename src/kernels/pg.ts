@@ -220,8 +220,7 @@ export class ValueFit {
       for (let s = 0; s < this.steps; s++) {
         this.pass.encodeForward(pass);
         this.kernel.dispatch(pass, this.bindGroup, this.pass.rows, undefined, this.agentCount);
-        this.pass.encodeBackward(pass);
-        this.adam.encodeStep(pass, this.value.params, this.value.grads);
+        this.pass.encodeBackwardStep(pass, this.adam, this.value.params, this.value.grads);
       }
       this.lossMean.encode(pass);
     });
