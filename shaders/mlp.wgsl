@@ -82,6 +82,10 @@
 //                         after the input chain, which writes the gradOutputs
 //                         it reads. Dispatch Σ_l param tiles. (Shape-free:
 //                         the `tiles` chains use it too.)
+//   backward_params_adam_chain  the same, then the network's Adam step on the
+//                         parameters each invocation just summed (adam_step.wgsl,
+//                         optim.wgsl's arithmetic): gradients and optimizer in
+//                         one dispatch (AdamFusion in src/kernels/mlp.ts).
 //   `tiles` (workgroup-cooperative: a layer needs all of the previous layer's
 //   outputs for its rows, which other invocations computed):
 //   forward_tiles_chain   a workgroup of CHAIN_ROW_TILES · CHAIN_TILES invocations
