@@ -208,6 +208,15 @@ struct ChainLayer {
 @group(0) @binding(27) var<storage, read_write> adamM: array<f32>;
 @group(0) @binding(28) var<storage, read_write> adamV: array<f32>;
 @group(0) @binding(29) var<storage, read> adamAgents: array<AgentParams>;
+// The pairs (forward_chain_pair, backward_input_chain_pair): the second network's buffers.
+@group(0) @binding(30) var<uniform> args2: DenseArgs;
+@group(0) @binding(31) var<storage, read> params2: array<f32>;
+@group(0) @binding(32) var<storage, read> params2Vec4: array<vec4<f32>>;
+@group(0) @binding(33) var<storage, read_write> output2: array<f32>;
+@group(0) @binding(34) var<storage, read> gradOutput2: array<f32>;
+@group(0) @binding(35) var<storage, read> chainLayers2: array<ChainLayer>;
+@group(0) @binding(36) var<storage, read_write> hidden2: array<f32>;
+@group(0) @binding(37) var<storage, read_write> hidden2Vec4: array<vec4<f32>>;
 
 // A read-only buffer by pointer, and the same buffer seen as vec4s.
 alias Floats = ptr<storage, array<f32>, read>;
@@ -478,12 +487,12 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
 alias RowGradients = array<array<f32, WIDTH>, ROWS>;
 
 // A backward_input_rows block's sums: acc[j][c] = Σ_o W[o][i0 + c] · g[j][o] for
-// inputs i0 .. i0 + 3 of the ROWS rows held in g, W's rows starting at weightOffset.
-fn input_rows_sums(weightOffset: u32, inDim: u32, outDim: u32, i0: u32, g: ptr<function, RowGradients>) -> array<vec4<f32>, ROWS> {
+// inputs i0 .. i0 + 3 of the ROWS rows held in g, W's rows starting at weightOffset of m4.
+fn input_rows_sums(m4: Vec4s, weightOffset: u32, inDim: u32, outDim: u32, i0: u32, g: ptr<function, RowGradients>) -> array<vec4<f32>, ROWS> {
   var acc = array<vec4<f32>, ROWS>();
   for (var o = 0u; o < WIDTH; o++) {
     if (o < outDim) {
-      let wv = paramsVec4[(weightOffset + o * inDim + i0) / 4u];
+      let wv = (*m4)[(weightOffset + o * inDim + i0) / 4u];
       for (var j = 0u; j < ROWS; j++) { acc[j] = fma(wv, vec4<f32>((*g)[j][o]), acc[j]); }
     }
   }
@@ -506,7 +515,7 @@ fn backward_input_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
     }
   }
   for (var i0 = 0u; i0 < inDim; i0 += 4u) {
-    let acc = input_rows_sums(weightOffset, inDim, outDim, i0, &g);
+    let acc = input_rows_sums(&paramsVec4, weightOffset, inDim, outDim, i0, &g);
     for (var j = 0u; j < ROWS; j++) {
       let r = first + j;
       if (r < rows) {
@@ -778,24 +787,28 @@ fn backward_params_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
 // takes the `rows` shape.
 @compute @workgroup_size(WG)
 fn forward_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let agent = agent_index(gid);
-  let first = linear_index(gid, nwg) * ROWS;
-  let rows = args.rows;
+  chain_forward(agent_index(gid), linear_index(gid, nwg) * ROWS, args, &chainLayers, &params, &paramsVec4, &output, &hiddenVec4);
+}
+
+// forward_chain over one network's buffers (the pair's second network passes its own).
+fn chain_forward(agent: u32, first: u32, a: DenseArgs, layers: ptr<storage, array<ChainLayer>, read>, p: Floats, p4: Vec4s,
+                 out: ptr<storage, array<f32>, read_write>, h4: ptr<storage, array<vec4<f32>>, read_write>) {
+  let rows = a.rows;
   if (first >= rows) { return; }
-  let paramBlock = agent * args.paramStride;
-  for (var l = args.chainFirst; l < args.layers; l++) {
-    let layer = chainLayers[l];
+  let paramBlock = agent * a.paramStride;
+  for (var l = a.chainFirst; l < a.layers; l++) {
+    let layer = (*layers)[l];
     let inDim = layer.inDim;
     let outDim = layer.outDim;
     let n4 = inDim / 4u;
     var x: array<array<vec4<f32>, WIDTH4>, ROWS>;
     let fromNetwork = layer.input == NETWORK;
-    let inRows = select(layer.input + agent * rows * inDim, agent * args.inputRows * inDim, fromNetwork);
+    let inRows = select(layer.input + agent * rows * inDim, agent * a.inputRows * inDim, fromNetwork);
     for (var j = 0u; j < ROWS; j++) {
       let base = (inRows + min(first + j, rows - 1u) * inDim) / 4u;
       for (var k = 0u; k < WIDTH4; k++) {
         if (k < n4) {
-          if (fromNetwork) { x[j][k] = inputVec4[base + k]; } else { x[j][k] = hiddenVec4[base + k]; }
+          if (fromNetwork) { x[j][k] = inputVec4[base + k]; } else { x[j][k] = (*h4)[base + k]; }
         }
       }
     }
@@ -806,20 +819,43 @@ fn forward_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
       var acc = array<vec4<f32>, ROWS>();
       for (var k = 0u; k < WIDTH4; k++) {
         if (k < n4) {
-          let wv = paramsVec4[w + k];
+          let wv = (*p4)[w + k];
           for (var j = 0u; j < ROWS; j++) { acc[j] = fma(wv, x[j][k], acc[j]); }
         }
       }
-      let b = params[paramBlock + layer.biasOffset + o];
+      let b = (*p)[paramBlock + layer.biasOffset + o];
       for (var j = 0u; j < ROWS; j++) {
         if (first + j < rows) {
-          let a = acc[j];
-          let y = activate(layer.activation, (a.x + a.y) + (a.z + a.w) + b);
+          let acc4 = acc[j];
+          let y = activate(layer.activation, (acc4.x + acc4.y) + (acc4.z + acc4.w) + b);
           let at = outRows + (first + j) * outDim + o;
-          if (toNetwork) { output[at] = y; } else { hiddenVec4[at / 4u][at % 4u] = y; }
+          if (toNetwork) { (*out)[at] = y; } else { (*h4)[at / 4u][at % 4u] = y; }
         }
       }
     }
+  }
+}
+
+// The pairs: two networks' chains over the same input rows (PPO's policy and
+// value networks on a minibatch) in one dispatch, each network with its own
+// buffers (the second's: args2, params2 ... chainLayers2). Invocations below
+// pair_split run the first network, the rest the second, each exactly as its
+// own chain would, so results are bit-identical.
+// The first network's invocations rounded up to whole workgroups, so no workgroup runs both.
+fn pair_split() -> u32 {
+  let blocks = (args.rows + ROWS - 1u) / ROWS;
+  return (blocks + WG - 1u) / WG * WG;
+}
+
+@compute @workgroup_size(WG)
+fn forward_chain_pair(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
+  let i = linear_index(gid, nwg);
+  let split = pair_split();
+  if (i < split) {
+    chain_forward(agent, i * ROWS, args, &chainLayers, &params, &paramsVec4, &output, &hiddenVec4);
+  } else {
+    chain_forward(agent, (i - split) * ROWS, args2, &chainLayers2, &params2, &params2Vec4, &output2, &hidden2Vec4);
   }
 }
 
@@ -829,13 +865,17 @@ fn forward_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 // backward_input's own dispatch.
 @compute @workgroup_size(WG)
 fn backward_input_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let agent = agent_index(gid);
-  let first = linear_index(gid, nwg) * ROWS;
-  let rows = args.rows;
+  chain_backward_input(agent_index(gid), linear_index(gid, nwg) * ROWS, args, &chainLayers, &paramsVec4, &gradOutput, &hidden);
+}
+
+// backward_input_chain over one network's buffers.
+fn chain_backward_input(agent: u32, first: u32, a: DenseArgs, layers: ptr<storage, array<ChainLayer>, read>, p4: Vec4s, gOut: Floats,
+                        h: ptr<storage, array<f32>, read_write>) {
+  let rows = a.rows;
   if (first >= rows) { return; }
-  let paramBlock = agent * args.paramStride;
-  for (var l = args.layers - 1u; l > 0u; l--) {
-    let layer = chainLayers[l];
+  let paramBlock = agent * a.paramStride;
+  for (var l = a.layers - 1u; l > 0u; l--) {
+    let layer = (*layers)[l];
     let inDim = layer.inDim;
     let outDim = layer.outDim;
     var g: RowGradients;
@@ -845,23 +885,35 @@ fn backward_input_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
       let base = gradRows + min(first + j, rows - 1u) * outDim;
       for (var o = 0u; o < WIDTH; o++) {
         if (o < outDim) {
-          if (fromNetwork) { g[j][o] = gradOutput[base + o]; } else { g[j][o] = hidden[base + o]; }
+          if (fromNetwork) { g[j][o] = (*gOut)[base + o]; } else { g[j][o] = (*h)[base + o]; }
         }
       }
     }
     let inRows = agent * rows * inDim;
     for (var i0 = 0u; i0 < inDim; i0 += 4u) {
-      let acc = input_rows_sums(paramBlock + layer.weightOffset, inDim, outDim, i0, &g);
+      let acc = input_rows_sums(p4, paramBlock + layer.weightOffset, inDim, outDim, i0, &g);
       for (var j = 0u; j < ROWS; j++) {
         let r = first + j;
         if (r < rows) {
           for (var c = 0u; c < 4u; c++) {
             let at = inRows + r * inDim + i0 + c;
-            hidden[layer.gradInput + at] = acc[j][c] * slope(layer.inputActivation, hidden[layer.input + at]);
+            (*h)[layer.gradInput + at] = acc[j][c] * slope(layer.inputActivation, (*h)[layer.input + at]);
           }
         }
       }
     }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn backward_input_chain_pair(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
+  let i = linear_index(gid, nwg);
+  let split = pair_split();
+  if (i < split) {
+    chain_backward_input(agent, i * ROWS, args, &chainLayers, &paramsVec4, &gradOutput, &hidden);
+  } else {
+    chain_backward_input(agent, (i - split) * ROWS, args2, &chainLayers2, &params2Vec4, &gradOutput2, &hidden2);
   }
 }
 

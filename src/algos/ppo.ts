@@ -18,7 +18,7 @@ import ppoWgsl from '../../shaders/ppo.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
-import { optimizedCount, type Mlp, type MlpPass } from '../kernels/mlp';
+import { MlpPass, optimizedCount, type BackwardStep, type Mlp } from '../kernels/mlp';
 import { Adam, type AdamRateField } from '../kernels/optim';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import type { ResolvedConfig } from '../core/config';
@@ -259,6 +259,15 @@ export class PpoUpdate implements Update {
     );
   }
 
+  /** The policy network's backward step: its minibatch pass, optimizer and vectors. */
+  private get policyStep(): BackwardStep {
+    return { pass: this.policyPass, adam: this.policyAdam, params: this.policy.params, grads: this.policy.grads };
+  }
+
+  private get valueStep(): BackwardStep {
+    return { pass: this.valuePass, adam: this.valueAdam, params: this.value.params, grads: this.value.grads };
+  }
+
   /** PpoArgs: the shapes and switches all agents share (per-agent values are in their AgentParams). */
   private static args(config: ResolvedConfig, iteration: number, obsRows: number): Record<string, number> {
     const { batchSize, obsDim, numActions } = config.derived;
@@ -295,13 +304,12 @@ export class PpoUpdate implements Update {
         const offset = [this.slots.offset(epoch * M + m)];
         k.gather_minibatch.dispatch(pass, g.gather, B, offset, P);
         if (config.advantageNorm === 'minibatch') k.minibatch_advantage_stats.dispatch(pass, g.minibatchStats, 1, undefined, P);
-        // The two networks are independent, so both forwards come first and one dispatch takes both losses.
-        this.policyPass.encodeForward(pass);
-        this.valuePass.encodeForward(pass);
+        // The two networks are independent, so both forwards come first (one dispatch where they pair)
+        // and one dispatch takes both losses.
+        MlpPass.encodeForwardPair(pass, this.policyPass, this.valuePass);
         k.minibatch_losses.dispatch(pass, g.losses, B, offset, P);
-        // Each network's gradients and Adam step: one dispatch where the pass chains them (see encodeBackwardStep).
-        this.policyPass.encodeBackwardStep(pass, this.policyAdam, this.policy.params, this.policy.grads);
-        this.valuePass.encodeBackwardStep(pass, this.valueAdam, this.value.params, this.value.grads);
+        // Both networks' input gradients (paired), then each one's parameter gradients with its Adam step.
+        MlpPass.encodeBackwardStepPair(pass, this.policyStep, this.valueStep);
       }
       if (config.targetKl > 0) {
         this.epochKl.encode(pass);

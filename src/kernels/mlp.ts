@@ -104,6 +104,24 @@ export const ADAM_FUSIONS: readonly AdamFusion[] = ['fused', 'separate'];
 /** Storage buffers backward_params_adam_chain binds (lavapipe allows 16 per stage; WebGPU's default is 8). */
 const FUSED_STEP_STORAGE_BUFFERS = 15;
 
+/**
+ * Whether two networks over the same input rows (PPO's policy and value
+ * networks on a minibatch) run their `rows` chains in one dispatch each
+ * (`MlpPass.encodeForwardPair`, `encodeBackwardStepPair`):
+ *   paired  forward_chain_pair and backward_input_chain_pair, each network's
+ *           invocations its own chain's, bit-identical results; where both
+ *           passes chain with the `rows` shape, share their input, rows and
+ *           agents, have no Gaussian head, and the device binds the pair's 11
+ *           storage buffers (the backward pair also needs both steps fused)
+ *   alone   each network its own dispatches
+ * Paired measured on lavapipe (bench/RESULTS.md, "Both networks in one dispatch").
+ */
+export type NetworkPairing = 'paired' | 'alone';
+export const NETWORK_PAIRINGS: readonly NetworkPairing[] = ['paired', 'alone'];
+
+/** Storage buffers forward_chain_pair binds. */
+const PAIR_STORAGE_BUFFERS = 11;
+
 /** The chains' marker for "the pass's own buffer, not a slice of the hidden one" (NETWORK in the WGSL). */
 const NETWORK = 0xffffffff;
 
@@ -301,6 +319,8 @@ interface ChainSpread {
   forwardTakes(layer: DenseLayer): boolean;
   backwardInputTakes(layer: DenseLayer): boolean;
   invocations(rows: number): number;
+  /** The two-network entry points, where the shape has them. */
+  pairs?: { forward: string; backwardInput: string };
 }
 
 /** Outputs (inputs) of a layer the `tiles` chains' workgroup spans: the widest layer they take. */
@@ -315,6 +335,7 @@ const CHAIN_SPREADS: Partial<Record<MlpKernelShape, ChainSpread>> = {
     forwardTakes: ROWS_FORWARD.takes,
     backwardInputTakes: ROWS_BACKWARD_INPUT.takes,
     invocations: (rows) => Math.ceil(rows / rowsPerInvocation),
+    pairs: { forward: 'forward_chain_pair', backwardInput: 'backward_input_chain_pair' },
   },
   // A workgroup per tileChainRowTiles · tile rows, one invocation per tile of them.
   tiles: {
@@ -354,6 +375,7 @@ const preferred = new WeakMap<GPUDevice, MlpKernelShape>();
 const preferredReduction = new WeakMap<GPUDevice, ParamReduction>();
 const preferredChaining = new WeakMap<GPUDevice, DenseChaining>();
 const preferredFusion = new WeakMap<GPUDevice, AdamFusion>();
+const preferredPairing = new WeakMap<GPUDevice, NetworkPairing>();
 
 /** The chain pipelines: forward and input gradient (the shape's), the serial parameter gradients. */
 interface ChainKernels {
@@ -364,6 +386,9 @@ interface ChainKernels {
   backwardParams: Kernel | null;
   /** The same with the network's Adam step (fusion `fused`, serial, and the device binds enough buffers), else null. */
   backwardParamsAdam: Kernel | null;
+  /** Two networks' forward and input-gradient chains in one dispatch (the `rows` shape, pairing `paired`), else null. */
+  forwardPair: Kernel | null;
+  backwardInputPair: Kernel | null;
   /** One ChainLayer record, and the bytes between records (the array stride, from reflection). */
   layer: StructView;
   layerStride: number;
@@ -401,7 +426,13 @@ export class MlpKernels {
     const sums = reduction ?? preferredReduction.get(gpu.device) ?? defaultParamReduction(gpu.adapter);
     const chain = chaining ?? preferredChaining.get(gpu.device) ?? defaultDenseChaining(gpu.adapter);
     const fusion = adamFusion ?? preferredFusion.get(gpu.device) ?? 'fused';
-    return perDevice(gpu, `mlp:${chosen}:${sums}:${chain}:${fusion}`, () => MlpKernels.compile(gpu, chosen, sums, chain, fusion));
+    const pairing = preferredPairing.get(gpu.device) ?? 'paired';
+    return perDevice(gpu, `mlp:${chosen}:${sums}:${chain}:${fusion}:${pairing}`, () => MlpKernels.compile(gpu, chosen, sums, chain, fusion, pairing));
+  }
+
+  /** Makes `pairing` what `create` uses by default on this device. */
+  static useNetworkPairing(gpu: GpuContext, pairing: NetworkPairing): void {
+    preferredPairing.set(gpu.device, pairing);
   }
 
   /** Makes `fusion` what `create` uses by default on this device (benchmarks compare them this way). */
@@ -424,27 +455,41 @@ export class MlpKernels {
     preferredChaining.set(gpu.device, chaining);
   }
 
-  private static async compile(gpu: GpuContext, shape: MlpKernelShape, reduction: ParamReduction, chaining: DenseChaining, fusion: AdamFusion): Promise<MlpKernels> {
+  private static async compile(gpu: GpuContext, shape: MlpKernelShape, reduction: ParamReduction, chaining: DenseChaining, fusion: AdamFusion, pairing: NetworkPairing): Promise<MlpKernels> {
     const family = await ShaderFamily.load(gpu, 'mlp', MLP_SOURCES);
     const spreads = SPREADS[shape];
     const [[forward, backwardInput, ...backwardParams], head, chains] = await Promise.all([
       Promise.all([spreads.forward, spreads.backwardInput, ...PARAM_STAGES[reduction]].map((s) => LayerKernels.compile(family, s))),
       gaussianHeadKernels(gpu),
-      chaining === 'chain' && CHAIN_SPREADS[shape] ? MlpKernels.compileChains(gpu, family, CHAIN_SPREADS[shape], reduction, fusion) : null,
+      chaining === 'chain' && CHAIN_SPREADS[shape] ? MlpKernels.compileChains(gpu, family, CHAIN_SPREADS[shape], reduction, fusion, pairing) : null,
     ]);
     return new MlpKernels(shape, reduction, family, forward, backwardInput, backwardParams, family.struct('DenseArgs'), head, chains);
   }
 
-  private static async compileChains(gpu: GpuContext, family: ShaderFamily, spread: ChainSpread, reduction: ParamReduction, fusion: AdamFusion): Promise<ChainKernels> {
+  private static async compileChains(gpu: GpuContext, family: ShaderFamily, spread: ChainSpread, reduction: ParamReduction, fusion: AdamFusion, pairing: NetworkPairing): Promise<ChainKernels> {
     const options = { constants: { WG: spread.workgroup } };
-    const fuses = reduction === 'serial' && fusion === 'fused' && gpu.limits.maxStorageBuffersPerShaderStage >= FUSED_STEP_STORAGE_BUFFERS;
-    const [forward, backwardInput, backwardParams, backwardParamsAdam] = await Promise.all([
+    const storage = gpu.limits.maxStorageBuffersPerShaderStage;
+    const fuses = reduction === 'serial' && fusion === 'fused' && storage >= FUSED_STEP_STORAGE_BUFFERS;
+    const pairs = pairing === 'paired' && spread.pairs !== undefined && storage >= PAIR_STORAGE_BUFFERS;
+    const [forward, backwardInput, backwardParams, backwardParamsAdam, forwardPair, backwardInputPair] = await Promise.all([
       family.kernel(spread.forward, options),
       family.kernel(spread.backwardInput, options),
       reduction === 'serial' ? family.kernel('backward_params_chain') : null,
       fuses ? family.kernel('backward_params_adam_chain') : null,
+      pairs ? family.kernel(spread.pairs!.forward, options) : null,
+      pairs ? family.kernel(spread.pairs!.backwardInput, options) : null,
     ]);
-    return { spread, forward, backwardInput, backwardParams, backwardParamsAdam, layer: family.struct('ChainLayer'), layerStride: forward.bindings.get('chainLayers')!.size };
+    return {
+      spread,
+      forward,
+      backwardInput,
+      backwardParams,
+      backwardParamsAdam,
+      forwardPair,
+      backwardInputPair,
+      layer: family.struct('ChainLayer'),
+      layerStride: forward.bindings.get('chainLayers')!.size,
+    };
   }
 
   /**
@@ -787,6 +832,10 @@ export class MlpPass {
   private readonly chainLayers: GPUBuffer | null = null;
   /** By gradient argument, then by accumulate and scale. */
   private readonly backwardVariants = new Map<BufferArg, Map<string, BackwardVariant>>();
+  /** Chained: what this pass's forward and input-gradient chains bind (a pair's bind groups are made from them). */
+  private readonly chainResources: { forward: Record<string, GPUBuffer | GPUBufferBinding>; backwardInput: Record<string, GPUBuffer | GPUBufferBinding> } | null = null;
+  /** Pair bind groups with another pass as the second network. */
+  private readonly pairGroups = new Map<MlpPass, { forward: GPUBindGroup; backwardInput: GPUBindGroup }>();
   /** encodeBackwardStep's fused bind groups, by optimizer and vectors. */
   private readonly fusedSteps: { adam: Adam; params: GPUBuffer; grads: GPUBuffer; groups: [GPUBindGroup, GPUBindGroup] }[] = [];
 
@@ -901,30 +950,20 @@ export class MlpPass {
       this.chainLayers = this.chainTable(gpu, chains, slices);
       const blocks = chains.spread.invocations(rows);
       const chainArgs = this.layerArgs.slot(L);
-      const forward = {
-        kernel: chains.forward,
-        bindGroup: chains.forward.bindUsed(
-          { args: chainArgs, params, paramsVec4: params, inputVec4: input, hiddenVec4: this.hidden!, output: this.lastBuffer(this.activations), chainLayers: this.chainLayers },
-          `${label}.forwardChain`,
-        ),
-        invocations: blocks,
+      this.chainResources = {
+        forward: { args: chainArgs, params, paramsVec4: params, inputVec4: input, hiddenVec4: this.hidden!, output: this.lastBuffer(this.activations), chainLayers: this.chainLayers },
+        backwardInput: {
+          args: chainArgs,
+          paramsVec4: params,
+          gradOutput: this.lastBuffer(this.gradPreActivations),
+          gradOutputVec4: this.lastBuffer(this.gradPreActivations),
+          hidden: this.hidden!,
+          hiddenVec4: this.hidden!,
+          chainLayers: this.chainLayers,
+        },
       };
-      const inputChain = {
-        kernel: chains.backwardInput,
-        bindGroup: chains.backwardInput.bindUsed(
-          {
-            args: chainArgs,
-            paramsVec4: params,
-            gradOutput: this.lastBuffer(this.gradPreActivations),
-            gradOutputVec4: this.lastBuffer(this.gradPreActivations),
-            hidden: this.hidden!,
-            hiddenVec4: this.hidden!,
-            chainLayers: this.chainLayers,
-          },
-          `${label}.backwardInputChain`,
-        ),
-        invocations: blocks,
-      };
+      const forward = { kernel: chains.forward, bindGroup: chains.forward.bindUsed(this.chainResources.forward, `${label}.forwardChain`), invocations: blocks };
+      const inputChain = { kernel: chains.backwardInput, bindGroup: chains.backwardInput.bindUsed(this.chainResources.backwardInput, `${label}.backwardInputChain`), invocations: blocks };
       this.forwardDispatches = this.chainFirst === 0 ? [forward] : [perLayerForward(0), forward];
       this.inputDispatches = [inputChain, perLayerInput(0)];
     } else {
@@ -1069,6 +1108,113 @@ export class MlpPass {
   }
 
   /**
+   * Whether `a` and `b` (in that order) run their forward and input-gradient
+   * chains as one dispatch each (NetworkPairing `paired`): both chain with the
+   * same kernels, which have the pair pipelines, over the same input binding,
+   * rows and agents, and neither has a Gaussian head.
+   */
+  static pairs(a: MlpPass, b: MlpPass): boolean {
+    const kernels = a.kernels.chainKernels;
+    if (a === b || a.kernels !== b.kernels || !kernels?.forwardPair || !kernels.backwardInputPair) return false;
+    if (!a.chained || !b.chained || a.head || b.head) return false;
+    return a.rows === b.rows && a.inputRows === b.inputRows && a.agents === b.agents && sameBinding(a.inputBinding, b.inputBinding);
+  }
+
+  /** Records both passes' forwards: where they pair, each one's lone first layer (if any), then one dispatch for both chains; else a's encodeForward, then b's. */
+  static encodeForwardPair(pass: GPUComputePassEncoder, a: MlpPass, b: MlpPass): void {
+    if (!MlpPass.pairs(a, b)) {
+      a.encodeForward(pass);
+      b.encodeForward(pass);
+      return;
+    }
+    recordChecked(a.gpu, `${a.label}+${b.label}.encodeForwardPair`, pass, (pass) => {
+      for (const p of [a, b]) p.assertInputsAlive(`${p.label}.encodeForwardPair`);
+      // Each forwardDispatches list ends with its chain; what comes before it runs first.
+      for (const p of [a, b]) for (const d of p.forwardDispatches.slice(0, -1)) d.kernel.dispatch(pass, d.bindGroup, d.invocations, undefined, a.agents);
+      a.kernels.chainKernels!.forwardPair!.dispatch(pass, a.pairGroupsWith(b).forward, a.pairInvocations, undefined, a.agents);
+    });
+  }
+
+  /**
+   * Both passes' encodeBackwardStep: where they pair and both steps fuse, one
+   * dispatch for both input-gradient chains, then each one's layer-0 input
+   * gradient (if prepared) and its fused step; else a's, then b's.
+   */
+  static encodeBackwardStepPair(pass: GPUComputePassEncoder, a: BackwardStep, b: BackwardStep): void {
+    const fusedA = a.pass.fusedStepGroups(a.adam, a.params, a.grads);
+    const fusedB = b.pass.fusedStepGroups(b.adam, b.params, b.grads);
+    if (!MlpPass.pairs(a.pass, b.pass) || !fusedA || !fusedB) {
+      a.pass.encodeBackwardStep(pass, a.adam, a.params, a.grads);
+      b.pass.encodeBackwardStep(pass, b.adam, b.params, b.grads);
+      return;
+    }
+    const [p, q] = [a.pass, b.pass];
+    recordChecked(p.gpu, `${p.label}+${q.label}.encodeBackwardStepPair`, pass, (pass) => {
+      for (const s of [p, q]) s.assertInputsAlive(`${s.label}.encodeBackwardStepPair`);
+      p.kernels.chainKernels!.backwardInputPair!.dispatch(pass, p.pairGroupsWith(q).backwardInput, p.pairInvocations, undefined, p.agents);
+      // The chain is inputDispatches[0]; what follows it (layer 0's input gradient) is each pass's own.
+      for (const s of [p, q]) for (const d of s.inputDispatches.slice(1)) d?.kernel.dispatch(pass, d.bindGroup, d.invocations, undefined, s.agents);
+      p.encodeFusedStep(pass, a.adam, fusedA);
+      q.encodeFusedStep(pass, b.adam, fusedB);
+    });
+  }
+
+  /** Dispatches of encodeForwardPair and encodeBackwardStepPair for these two passes and steps. */
+  static pairDispatchCount(a: BackwardStep, b: BackwardStep): { forward: number; backwardStep: number } {
+    const [p, q] = [a.pass, b.pass];
+    if (!MlpPass.pairs(p, q)) return { forward: p.dispatchCount + q.dispatchCount, backwardStep: p.backwardStepDispatchCount(a.adam, a.params, a.grads) + q.backwardStepDispatchCount(b.adam, b.params, b.grads) };
+    const forward = p.forwardDispatches.length - 1 + q.forwardDispatches.length - 1 + 1;
+    const fused = p.fusedStepGroups(a.adam, a.params, a.grads) && q.fusedStepGroups(b.adam, b.params, b.grads);
+    const backwardStep = fused
+      ? 1 + [p, q].reduce((n, s) => n + s.inputDispatches.slice(1).filter((d) => d).length + 1, 0)
+      : p.backwardStepDispatchCount(a.adam, a.params, a.grads) + q.backwardStepDispatchCount(b.adam, b.params, b.grads);
+    return { forward, backwardStep };
+  }
+
+  /** A pair dispatch's invocations per agent: this (the first) network's rounded up to whole workgroups (pair_split in the WGSL), then the second's. */
+  private get pairInvocations(): number {
+    const { spread } = this.kernels.chainKernels!;
+    const blocks = spread.invocations(this.rows);
+    return Math.ceil(blocks / spread.workgroup) * spread.workgroup + blocks;
+  }
+
+  /** The pair bind groups with this pass as the first network and `other` as the second. */
+  private pairGroupsWith(other: MlpPass): { forward: GPUBindGroup; backwardInput: GPUBindGroup } {
+    let groups = this.pairGroups.get(other);
+    if (groups) return groups;
+    const kernels = this.kernels.chainKernels!;
+    const mine = this.chainResources!;
+    const theirs = other.chainResources!;
+    groups = {
+      forward: kernels.forwardPair!.bindUsed(
+        {
+          ...mine.forward,
+          args2: theirs.forward.args,
+          params2: theirs.forward.params,
+          params2Vec4: theirs.forward.params,
+          output2: theirs.forward.output,
+          hidden2Vec4: theirs.forward.hiddenVec4,
+          chainLayers2: theirs.forward.chainLayers,
+        },
+        `${this.label}+${other.label}.forwardPair`,
+      ),
+      backwardInput: kernels.backwardInputPair!.bindUsed(
+        {
+          ...mine.backwardInput,
+          args2: theirs.backwardInput.args,
+          params2Vec4: theirs.backwardInput.paramsVec4,
+          gradOutput2: theirs.backwardInput.gradOutput,
+          hidden2: theirs.backwardInput.hidden,
+          chainLayers2: theirs.backwardInput.chainLayers,
+        },
+        `${this.label}+${other.label}.backwardInputPair`,
+      ),
+    };
+    this.pairGroups.set(other, groups);
+    return groups;
+  }
+
+  /**
    * Backpropagates gradOutput into `grads` and takes one step of `adam` on
    * `params` with them (both [P][paramStride], the network's own vectors).
    * Where the pass chains its parameter gradients in one dispatch with the
@@ -1087,9 +1233,14 @@ export class MlpPass {
       this.assertInputsAlive(`${this.label}.encodeBackwardStep`);
       // As encodeBackward: the input chain writes the gradOutputs the parameter gradients read.
       for (const d of this.inputDispatches) d?.kernel.dispatch(pass, d.bindGroup, d.invocations, undefined, this.agents);
-      const { copy } = adam.takeFusedStep();
-      this.kernels.chainKernels!.backwardParamsAdam!.dispatch(pass, groups[copy], this.paramTileCount, undefined, this.agents);
+      this.encodeFusedStep(pass, adam, groups);
     });
+  }
+
+  /** The parameter gradients with the Adam step, one dispatch (after the input gradients). */
+  private encodeFusedStep(pass: GPUComputePassEncoder, adam: Adam, groups: [GPUBindGroup, GPUBindGroup]): void {
+    const { copy } = adam.takeFusedStep();
+    this.kernels.chainKernels!.backwardParamsAdam!.dispatch(pass, groups[copy], this.paramTileCount, undefined, this.agents);
   }
 
   /** Dispatches recorded by encodeBackwardStep with `adam` on params and grads (the optimizer's own included). */
@@ -1207,6 +1358,21 @@ export class MlpPass {
     byScale.set(key, variant);
     return variant;
   }
+}
+
+/** One network's backward step for encodeBackwardStepPair: its pass, optimizer and vectors. */
+export interface BackwardStep {
+  pass: MlpPass;
+  adam: Adam;
+  params: GPUBuffer;
+  grads: GPUBuffer;
+}
+
+/** Whether two bindings are the same buffer range. */
+function sameBinding(a: GPUBuffer | GPUBufferBinding, b: GPUBuffer | GPUBufferBinding): boolean {
+  if (a === b) return true;
+  if ('usage' in a || 'usage' in b) return false;
+  return a.buffer === b.buffer && (a.offset ?? 0) === (b.offset ?? 0) && a.size === b.size;
 }
 
 /** A raw parameter-space buffer must reach the last agent's last parameter ([P][paramStride], the last vector unpadded). */
