@@ -7,7 +7,7 @@ import { ALGOS } from '../src/core/algorithms';
 import { ConfigError, resolveConfig, type TrainConfig } from '../src/core/config';
 import { DISPATCHES_PER_SUBMIT, MAX_DISPATCHES_PER_ITERATION, checkLimits, dispatchesPerIteration, plannedBuffers, type DeviceLimits } from '../src/train/limits';
 import { makeTrainer } from '../src/train/trainer';
-import { MlpKernels, defaultDenseChaining, defaultMlpKernelShape, defaultParamReduction, type AdamFusion } from '../src/kernels/mlp';
+import { MlpKernels, defaultDenseChaining, defaultMlpKernelShape, defaultParamReduction, type AdamFusion, type NetworkPairing } from '../src/kernels/mlp';
 import { FIELDS } from '../src/core/config';
 import { testGpu } from './helpers';
 import { trackLiveBuffers } from './liveBuffers';
@@ -152,20 +152,22 @@ describe('limits against the trainer on the GPU', () => {
     });
   }
 
-  it('ppo: chained passes save L − 1 dispatches per forward and 2L − 3 per backward, the fused Adam steps 1 more (3-layer networks: 20 → 10 → 8 per minibatch)', async () => {
+  it('ppo: chained passes save L − 1 dispatches per forward and 2L − 3 per backward, fused Adam steps 1 more, paired networks 1 per pass (3-layer networks: 20 → 10 → 8 → 6 per minibatch)', async () => {
     const gpu = await testGpu();
     const config = resolveConfig({ preset: 'seed', stepsPerIter: 16 * 40, minibatch: 160, epochs: 3 });
     // The `rows` shape and `serial` reduction (what chains), whatever the adapter's defaults.
-    const count = async (chaining: 'chain' | 'layers', fusion: AdamFusion = 'separate') => {
+    const count = async (chaining: 'chain' | 'layers', fusion: AdamFusion = 'separate', pairing: NetworkPairing = 'alone') => {
       MlpKernels.useShape(gpu, 'rows');
       MlpKernels.useParamReduction(gpu, 'serial');
       MlpKernels.useChaining(gpu, chaining);
       MlpKernels.useAdamFusion(gpu, fusion);
+      MlpKernels.useNetworkPairing(gpu, pairing);
       const trainer = await makeTrainer(gpu, config).finally(() => {
         MlpKernels.useShape(gpu, defaultMlpKernelShape(gpu.adapter));
         MlpKernels.useParamReduction(gpu, defaultParamReduction(gpu.adapter));
         MlpKernels.useChaining(gpu, defaultDenseChaining(gpu.adapter));
         MlpKernels.useAdamFusion(gpu, 'fused');
+        MlpKernels.useNetworkPairing(gpu, 'paired');
       });
       const n = trainer.dispatchesPerIteration;
       trainer.destroy();
@@ -180,8 +182,10 @@ describe('limits against the trainer on the GPU', () => {
     expect((await count('layers')) - chained).toBe(saved);
     // The seed preset does not clip gradients, so each network's Adam step joins its gradient dispatch.
     expect(chained - (await count('chain', 'fused'))).toBe(config.epochs * M * 2);
-    // Per layer there is no gradient chain to join.
-    expect(await count('layers', 'fused')).toBe(await count('layers'));
+    // Per minibatch, the policy and value networks' forward chains share a dispatch, and so do their input-gradient chains.
+    expect((await count('chain', 'fused')) - (await count('chain', 'fused', 'paired'))).toBe(config.epochs * M * 2);
+    // Per layer there is no chain to join.
+    expect(await count('layers', 'fused', 'paired')).toBe(await count('layers'));
   });
 
   it('makeTrainer refuses a configuration over the limits before creating any buffer', async () => {

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation } from '../src/nn/mlp';
 import { mlpForwardReference, mlpBackwardReference } from '../src/reference/mlp';
-import { MLP_KERNEL_SHAPES, PARAM_REDUCTIONS, Mlp, MlpKernels, MlpTangents, optimizedCount, parameterVectorBytes, type AdamFusion, type DenseChaining, type MlpKernelShape, type ParamReduction } from '../src/kernels/mlp';
+import { MLP_KERNEL_SHAPES, PARAM_REDUCTIONS, Mlp, MlpKernels, MlpPass, MlpTangents, optimizedCount, parameterVectorBytes, type AdamFusion, type DenseChaining, type MlpKernelShape, type NetworkPairing, type ParamReduction } from '../src/kernels/mlp';
 import { Adam } from '../src/kernels/optim';
 import { agentsBuffer } from '../src/gpu/agents';
 import { countDispatches } from '../src/train/trainer';
@@ -558,5 +558,102 @@ describe("a chained network's Adam step in its parameter-gradient dispatch (enco
       const separate = await run(c, 'separate', options);
       expect(fused).toEqual(separate);
     }
+  });
+});
+
+describe("two networks' chains in one dispatch (pairs: encodeForwardPair, encodeBackwardStepPair): bit for bit", () => {
+  interface PairCase {
+    /** The first network's sizes (its activations tanh, the last identity), then the second's. */
+    a: number[];
+    b: number[];
+    rows: number;
+    agents?: number;
+  }
+  const cases: PairCase[] = [
+    // PPO's CartPole networks on a minibatch.
+    { a: [4, 64, 64, 2], b: [4, 64, 64, 1], rows: 128 },
+    // Different depths and widths; 3 observations (layer 0 alone before each chain); rows not a multiple of ROWS.
+    { a: [3, 32, 16, 3], b: [3, 64, 64, 32, 1], rows: 37 },
+    // 3 agents, each with its own rates.
+    { a: [8, 16, 32, 2], b: [8, 32, 1], rows: 66, agents: 3 },
+  ];
+  const layoutOf = (sizes: number[], head: 'none' | 'gaussian' = 'none') => new MlpLayout(sizes, [...sizes.slice(2).map(() => 'tanh' as const), 'identity'], head);
+
+  /** Three steps of both networks (forward pair, fresh gradOutputs, backward-step pair): every buffer after each, as bits, and the dispatches. */
+  async function run(c: PairCase, pairing: NetworkPairing) {
+    const gpu = await testGpu();
+    const kernels = await MlpKernels.create(gpu, 'rows', 'serial', 'chain', 'fused', pairing);
+    const P = c.agents ?? 1;
+    const rand = seededRandom(53);
+    const layouts = [layoutOf(c.a), layoutOf(c.b)];
+    const input = storageBuffer(gpu, 'test.pairInput', new Float32Array(randomArray(P * c.rows * layouts[0].inputDim, rand, -2, 2)));
+    const agents = P > 1 ? agentsBuffer(gpu, 'test.pairAgents', [0.01, 0.003, 0.02].map((lr) => ({ lr, valueLr: 2 * lr }))) : undefined;
+    const nets = await Promise.all(
+      layouts.map(async (layout, n) => {
+        const mlp = Mlp.create(gpu, kernels, layout, `test.pair${n}`, P === 1 ? {} : { agents: P });
+        mlp.setParams(new Float32Array(randomArray(P * layout.paramCount, rand, -0.5, 0.5)));
+        const pass = mlp.prepare({ rows: c.rows, input, label: `test.pair${n}` });
+        const rate = agents ? { agents, learningRateField: n === 0 ? ('lr' as const) : ('valueLr' as const) } : { lr: 0.01 };
+        const adam = await Adam.create(gpu, { count: optimizedCount(layout, P), ...rate, label: `test.pairAdam${n}` });
+        return { layout, mlp, pass, adam, step: { pass, adam, params: mlp.params, grads: mlp.grads } };
+      }),
+    );
+    const [a, b] = nets;
+    expect(MlpPass.pairs(a.pass, b.pass)).toBe(pairing === 'paired');
+    const bits = (v: Float32Array) => Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length));
+    const steps: number[][][] = [];
+    for (let k = 0; k < 3; k++) {
+      submitPass(gpu, 'test.pairForward', (p) => MlpPass.encodeForwardPair(p, a.pass, b.pass));
+      for (const n of nets) gpu.device.queue.writeBuffer(n.pass.gradOutput, 0, new Float32Array(randomArray(P * c.rows * n.layout.distParamsPerRow, rand, -1, 1)));
+      submitPass(gpu, 'test.pairBackward', (p) => MlpPass.encodeBackwardStepPair(p, a.step, b.step));
+      const out: number[][] = [];
+      for (const n of nets) {
+        for (const activation of n.pass.arrays.activations) out.push(bits(await activation.read()));
+        for (const gradient of n.pass.arrays.gradPreActivations) out.push(bits(await gradient.read()));
+        const state = await n.adam.readState();
+        out.push(bits(await n.mlp.readParams()), bits(await n.mlp.readGrads()), bits(state.m), bits(state.v), bits(state.control));
+      }
+      steps.push(out);
+    }
+    const counted = [countDispatches((p) => MlpPass.encodeForwardPair(p, a.pass, b.pass)), countDispatches((p) => MlpPass.encodeBackwardStepPair(p, a.step, b.step))];
+    const planned = MlpPass.pairDispatchCount(a.step, b.step);
+    expect(counted).toEqual([planned.forward, planned.backwardStep]);
+    for (const n of nets) {
+      n.adam.destroy();
+      n.pass.destroy();
+      n.mlp.destroy();
+    }
+    agents?.params.destroy();
+    input.destroy();
+    return { steps, dispatches: counted };
+  }
+
+  for (const c of cases) {
+    it(`${c.a.join('→')} with ${c.b.join('→')}, ${c.rows} rows${c.agents ? `, ${c.agents} agents` : ''}: activations, gradients, parameters and Adam states after each of 3 steps`, async () => {
+      const paired = await run(c, 'paired');
+      const alone = await run(c, 'alone');
+      expect(paired.steps).toEqual(alone.steps);
+      // One forward chain and one input-gradient chain fewer.
+      expect([alone.dispatches[0] - paired.dispatches[0], alone.dispatches[1] - paired.dispatches[1]]).toEqual([1, 1]);
+      expect(paired.steps[1]).not.toEqual(paired.steps[0]);
+    });
+  }
+
+  it('pairs only passes over the same input rows and agents, without a Gaussian head', async () => {
+    const gpu = await testGpu();
+    const kernels = await MlpKernels.create(gpu, 'rows', 'serial', 'chain', 'fused', 'paired');
+    const input = storageBuffer(gpu, 'test.pairOnly', 4 * 64 * 4 * 2);
+    const other = storageBuffer(gpu, 'test.pairOther', 4 * 64 * 4);
+    const mlp = (head: 'none' | 'gaussian' = 'none') => Mlp.create(gpu, kernels, layoutOf([4, 64, 64, 2], head), 'test.pairOnly');
+    const a = mlp().prepare({ rows: 64, input, label: 'a' });
+    const b = mlp().prepare({ rows: 64, input, label: 'b' });
+    expect(MlpPass.pairs(a, b)).toBe(true);
+    expect(MlpPass.pairs(a, a)).toBe(false);
+    expect(MlpPass.pairs(a, mlp().prepare({ rows: 64, input: other, label: 'other input' }))).toBe(false);
+    expect(MlpPass.pairs(a, mlp().prepare({ rows: 60, input, label: 'other rows' }))).toBe(false);
+    expect(MlpPass.pairs(a, mlp('gaussian').prepare({ rows: 64, input, label: 'head' }))).toBe(false);
+    const alone = await MlpKernels.create(gpu, 'rows', 'serial', 'chain', 'fused', 'alone');
+    const c = Mlp.create(gpu, alone, layoutOf([4, 64, 64, 2]), 'test.pairAlone').prepare({ rows: 64, input, label: 'c' });
+    expect(MlpPass.pairs(c, Mlp.create(gpu, alone, layoutOf([4, 64, 64, 1]), 'test.pairAlone').prepare({ rows: 64, input, label: 'd' }))).toBe(false);
   });
 });

@@ -416,17 +416,17 @@ export class MlpKernels {
   ) {}
 
   /**
-   * The pipelines for `shape`, `reduction`, `chaining` and `adamFusion` (default:
-   * those set by `useShape` / `useParamReduction` / `useChaining` /
-   * `useAdamFusion` for this device, else the adapter's measured-fastest and
-   * `fused`), compiled on first use.
+   * The pipelines for `shape`, `reduction`, `chaining`, `adamFusion` and
+   * `networkPairing` (default: those set by `useShape` / `useParamReduction` /
+   * `useChaining` / `useAdamFusion` / `useNetworkPairing` for this device, else
+   * the adapter's measured-fastest, `fused` and `paired`), compiled on first use.
    */
-  static create(gpu: GpuContext, shape?: MlpKernelShape, reduction?: ParamReduction, chaining?: DenseChaining, adamFusion?: AdamFusion): Promise<MlpKernels> {
+  static create(gpu: GpuContext, shape?: MlpKernelShape, reduction?: ParamReduction, chaining?: DenseChaining, adamFusion?: AdamFusion, networkPairing?: NetworkPairing): Promise<MlpKernels> {
     const chosen = shape ?? preferred.get(gpu.device) ?? defaultMlpKernelShape(gpu.adapter);
     const sums = reduction ?? preferredReduction.get(gpu.device) ?? defaultParamReduction(gpu.adapter);
     const chain = chaining ?? preferredChaining.get(gpu.device) ?? defaultDenseChaining(gpu.adapter);
     const fusion = adamFusion ?? preferredFusion.get(gpu.device) ?? 'fused';
-    const pairing = preferredPairing.get(gpu.device) ?? 'paired';
+    const pairing = networkPairing ?? preferredPairing.get(gpu.device) ?? 'paired';
     return perDevice(gpu, `mlp:${chosen}:${sums}:${chain}:${fusion}:${pairing}`, () => MlpKernels.compile(gpu, chosen, sums, chain, fusion, pairing));
   }
 
