@@ -13,6 +13,8 @@ import { AGENT_FIELDS } from '../src/core/population';
 import { agentParamOffset, packAgentParams } from '../src/core/agentParams';
 import { METRICS_BLOCK_FLOATS, metricSlot } from '../src/core/metrics';
 import { seededRandom, testGpu } from './helpers';
+import { makePopulationTrainer } from '../src/train/trainer';
+import { resolveConfig } from '../src/core/config';
 
 const P = 11;
 // lr and valueLr as the CLI bounds them (their flags' range, (0, 1]); valueLr's upper bound is tight so clamping shows.
@@ -136,3 +138,33 @@ function copied(host: Float32Array, source: number[], count: number): Float32Arr
   source.forEach((from, a) => out.set(host.subarray(from * count, (from + 1) * count), a * count));
   return out;
 }
+
+describe('PBT in the population trainer', () => {
+  it("an exploited agent takes its parent's weights and whole optimizer state: moments, step count and bias corrections", async () => {
+    const gpu = await testGpu();
+    // Early stopping after the first epoch for odd seeds only makes the agents' Adam step counts differ, so copying them shows.
+    const configs = [1, 2, 3, 4].map((seed) => resolveConfig({ env: 'CartPole-v1', preset: 'seed', numEnvs: 4, stepsPerIter: 64, minibatch: 16, epochs: 3, seed, targetKl: seed % 2 ? 1e-6 : 10 }));
+    const trainer = await makePopulationTrainer(gpu, configs, { pbt: { interval: 1, fraction: 0.25, perturb: ['lr', 'clip'] } });
+    try {
+      const metrics = await trainer.step();
+      // Agent k's metrics are at k.
+      const replaced = metrics.flatMap((m, k) => (m.pbt_parent !== null ? [k] : []));
+      expect(replaced).toHaveLength(1);
+      const child = replaced[0];
+      const parent = metrics[child].pbt_parent!;
+      const { arrays } = await trainer.checkpoint(configs.map(() => []));
+      const block = (name: string, a: number) => {
+        const all = arrays[name];
+        const n = all.length / 4;
+        return Array.from(new Uint32Array(all.buffer, all.byteOffset + a * n * 4, n));
+      };
+      const names = ['policy', 'value', 'policy.adam.m', 'policy.adam.v', 'policy.adam.control', 'value.adam.m', 'value.adam.v', 'value.adam.control'];
+      for (const name of names) expect(block(name, child), `${name} of agent ${child}, copied from ${parent}`).toEqual(block(name, parent));
+      // The step counts differ between some agents, so the control blocks compared something.
+      const steps = [0, 1, 2, 3].map((a) => block('policy.adam.control', a)[0]);
+      expect(new Set(steps).size).toBeGreaterThan(1);
+    } finally {
+      trainer.destroy();
+    }
+  });
+});

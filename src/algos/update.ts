@@ -42,6 +42,12 @@ export interface CheckpointPart {
   readonly stateParts: readonly string[];
   /** The parts that each live whole in one GPU buffer (checked for NaN and ±inf every iteration). */
   readonly stateBuffers: Readonly<Record<string, GPUBuffer>>;
+  /**
+   * Every buffer of per-agent state, agent-major with the same floats per agent
+   * (stateBuffers and what alternates beside them, e.g. Adam's two control copies):
+   * what population-based training's exploit copies from agent to agent.
+   */
+  readonly agentStateBuffers: Readonly<Record<string, GPUBuffer>>;
   /** Reads each part back (after queued work), by part name. */
   readState(): Promise<Record<string, Float32Array>>;
   /** Queues writes of every part; throws naming a part that is missing or of the wrong length. */

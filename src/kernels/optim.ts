@@ -283,6 +283,15 @@ export class Adam {
     return { m: this.m, v: this.v };
   }
 
+  /**
+   * The moments and both control copies, each [P] agent blocks: copying agent a's
+   * block of each to agent b gives b a's optimizer state, whichever copy the next
+   * step reads (every agent's step reads the same one).
+   */
+  get agentStateBuffers(): Record<'m' | 'v' | 'control0' | 'control1', GPUBuffer> {
+    return { m: this.m, v: this.v, control0: this.controls[0], control1: this.controls[1] };
+  }
+
   /** Field offsets of the control block (as readState returns it). */
   get controlView(): StructView {
     return this.kernels.control;

@@ -794,7 +794,8 @@ async function makePbt(gpu: GpuContext, settings: PbtSettings, configs: readonly
   const moved = Math.max(1, Math.floor(settings.fraction * P));
   const tensors: PbtTensor[] = networks.map((n) => ({ name: n.label, buffer: n.params, count: parameterStride(n.layout) }));
   for (const [name, part] of Object.entries(update.checkpointParts)) {
-    for (const [stateName, buffer] of Object.entries(part.stateBuffers)) tensors.push({ name: `${name}.${stateName}`, buffer, count: buffer.size / 4 / P });
+    // Moments and the step count with its bias corrections: an exploited agent continues the source's optimizer.
+    for (const [stateName, buffer] of Object.entries(part.agentStateBuffers)) tensors.push({ name: `${name}.${stateName}`, buffer, count: buffer.size / 4 / P });
   }
   const bounds: Partial<Record<AgentField, readonly [number, number]>> = {};
   for (const field of settings.perturb) {
