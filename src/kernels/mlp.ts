@@ -1264,15 +1264,7 @@ export class MlpPass {
     // The chain's own resources, from the gradient variant it would use (checks grads).
     const variant = this.backwardVariant(grads, false, 1);
     const resources = (copy: number): Record<string, GPUBuffer | GPUBufferBinding> => ({
-      args: variant.args.slot(this.layout.layers.length),
-      grads,
-      input: this.inputBinding,
-      inputVec4: this.inputBinding,
-      gradOutput: this.lastBuffer(this.gradPreActivations),
-      gradOutputVec4: this.lastBuffer(this.gradPreActivations),
-      hiddenRead: this.hidden!,
-      hiddenReadVec4: this.hidden!,
-      chainLayers: this.chainLayers!,
+      ...this.paramsChainResources(variant.args, grads),
       adamParams: params,
       ...adam.fusedResources(copy),
     });
@@ -1315,6 +1307,21 @@ export class MlpPass {
     };
   }
 
+  /** What the parameter-gradient chain binds, with the chains' slot of `args` and the gradient buffer. */
+  private paramsChainResources(args: UniformSlots, grads: GPUBuffer | GPUBufferBinding): Record<string, GPUBuffer | GPUBufferBinding> {
+    return {
+      args: args.slot(this.layout.layers.length),
+      grads,
+      input: this.inputBinding,
+      inputVec4: this.inputBinding,
+      gradOutput: this.lastBuffer(this.gradPreActivations),
+      gradOutputVec4: this.lastBuffer(this.gradPreActivations),
+      hiddenRead: this.hidden!,
+      hiddenReadVec4: this.hidden!,
+      chainLayers: this.chainLayers!,
+    };
+  }
+
   private backwardVariant(gradsArg: BufferArg, accumulate: boolean, scale: number): BackwardVariant {
     const grads = bufferArg(`${this.label}.encodeBackward`, 'grads', gradsArg, parameterSpec(this.layout, this.agents));
     let byScale = this.backwardVariants.get(gradsArg);
@@ -1340,20 +1347,7 @@ export class MlpPass {
       return kernels.backwardParams(layer).map(({ kernel }) => kernel.bindUsed(resources, `${label}.layer${l}`));
     });
     const chain = this.paramsChained ? kernels.chainKernels!.backwardParams! : null;
-    const chainGroup = chain?.bindUsed(
-      {
-        args: args.slot(layout.layers.length),
-        grads,
-        input: this.inputBinding,
-        inputVec4: this.inputBinding,
-        gradOutput: this.lastBuffer(this.gradPreActivations),
-        gradOutputVec4: this.lastBuffer(this.gradPreActivations),
-        hiddenRead: this.hidden!,
-        hiddenReadVec4: this.hidden!,
-        chainLayers: this.chainLayers!,
-      },
-      `${label}.backwardParamsChain`,
-    );
+    const chainGroup = chain?.bindUsed(this.paramsChainResources(args, grads), `${label}.backwardParamsChain`);
     variant = { args, bindGroups, chain: chainGroup ?? null };
     byScale.set(key, variant);
     return variant;
