@@ -7,7 +7,7 @@
  */
 export { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation, type DenseLayer } from './nn/mlp';
 export { GpuArray, type DType, type BufferArg } from './gpu/array';
-export { Mlp, MlpKernels, MlpPass, parameterStride, type MlpOptions, type MlpPassOptions, type BackwardOptions, type MlpArrays, type MlpPassArrays } from './kernels/mlp';
+export { Mlp, MlpKernels, MlpPass, parameterStride, type MlpOptions, type MlpPassOptions, type BackwardOptions, type BackwardStep, type MlpArrays, type MlpPassArrays, type AdamFusion, type NetworkPairing } from './kernels/mlp';
 export { Gae, packDoneFlags, type GaeBuffers, type GaeOptions, type GaeShape, type GaeArrays } from './kernels/gae';
 export {
   NormalizeKernels,
@@ -20,7 +20,7 @@ export {
   type NormalizeOp,
 } from './kernels/normalize';
 export { PolicyKernels, CategoricalSampler, type PolicyOp, type LogProbEntropyOptions, type KlOptions, type SamplerOptions } from './kernels/policy';
-export { Adam, type AdamOptions, type AdamStatePart } from './kernels/optim';
+export { Adam, defaultAdamParamsPerInvocation, type AdamOptions, type AdamStatePart } from './kernels/optim';
 export { Reduction, ReduceKernels, type ReduceOp, type ReductionOptions } from './kernels/reduce';
 export { FisherVectorProduct, parameterVectorBytes, type FisherVectorProductOptions } from './kernels/fvp';
 export { ConjugateGradient, type ConjugateGradientOptions, type ApplyOperator } from './kernels/cg';
