@@ -282,6 +282,7 @@ const SINGLE: Record<DenseOp, readonly Spread[]> = {
 const TANGENT_TILES = tiled('tangent_tiles', {}, isAligned, outputTiles);
 const ROWS_FORWARD = rowBlocked('forward_rows', (l) => l.inDim);
 const ROWS_BACKWARD_INPUT = rowBlocked('backward_input_rows', (l) => l.outDim);
+const ROWS_TANGENT = rowBlocked('tangent_rows', (l) => l.inDim);
 
 /**
  * The declared geometry: for each shape and operation, the spreads in order of
@@ -290,7 +291,7 @@ const ROWS_BACKWARD_INPUT = rowBlocked('backward_input_rows', (l) => l.outDim);
 const SPREADS: Record<MlpKernelShape, Record<DenseOp, readonly Spread[]>> = {
   rows: {
     forward: [ROWS_FORWARD, ...SINGLE.forward],
-    tangent: [TANGENT_TILES, ...SINGLE.tangent],
+    tangent: [ROWS_TANGENT, TANGENT_TILES, ...SINGLE.tangent],
     backwardInput: [ROWS_BACKWARD_INPUT, ...SINGLE.backwardInput],
   },
   tiles: {
