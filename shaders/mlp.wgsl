@@ -36,7 +36,7 @@
 //               Fastest on lavapipe, whose LLVM keeps the rows in vector
 //               registers. Needs aligned W rows (see ALIGNED) and the summed
 //               dimension ≤ WIDTH (forward: inDim, backward_input: outDim).
-//               (tangent_rows holds both a_{l−1} and u_{l−1} rows.)
+//               (No tangent_rows: that shape's tangent is tangent_tiles.)
 //   *_tiles     one invocation per TILE rows × TILE outputs (inputs for
 //               backward_input), accumulated in named vec4s: each loaded
 //               weight vec4 and row vec4 serves four dot products. Dispatch
@@ -478,58 +478,6 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
       if (first + j < rows) {
         let a = acc[j];
         output[outBlock + (first + j) * outDim + o] = activate(args.activation, (a.x + a.y) + (a.z + a.w) + b);
-      }
-    }
-  }
-}
-
-// tangent_rows: forward_rows' blocking for the tangent. The invocation holds
-// ROWS rows of a_{l−1} and of u_{l−1} and loads each V and W vec4 once for all
-// of them: V·a_{l−1}, then + W·u_{l−1} in the same sums (as tangent_tiles).
-@compute @workgroup_size(WG)
-fn tangent_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  at_agent(gid);
-  let first = linear_index(gid, nwg) * ROWS;
-  let rows = args.rows;
-  if (first >= rows) { return; }
-  let inDim = args.inDim;
-  let outDim = args.outDim;
-  let n4 = inDim / 4u;
-  let chained = args.firstLayer == 0u;
-  var x: array<array<vec4<f32>, WIDTH4>, ROWS>;
-  var u: array<array<vec4<f32>, WIDTH4>, ROWS>;
-  for (var j = 0u; j < ROWS; j++) {
-    let base = (inBlock + min(first + j, rows - 1u) * inDim) / 4u;
-    for (var k = 0u; k < WIDTH4; k++) {
-      if (k < n4) {
-        x[j][k] = inputVec4[base + k];
-        if (chained) { u[j][k] = tangentInVec4[base + k]; }
-      }
-    }
-  }
-  for (var o = 0u; o < outDim; o++) {
-    let w = (weightOffset + o * inDim) / 4u;
-    var acc = array<vec4<f32>, ROWS>();
-    for (var k = 0u; k < WIDTH4; k++) {
-      if (k < n4) {
-        let vv = vectorVec4[w + k];
-        for (var j = 0u; j < ROWS; j++) { acc[j] = fma(vv, x[j][k], acc[j]); }
-      }
-    }
-    if (chained) {
-      for (var k = 0u; k < WIDTH4; k++) {
-        if (k < n4) {
-          let wv = paramsVec4[w + k];
-          for (var j = 0u; j < ROWS; j++) { acc[j] = fma(wv, u[j][k], acc[j]); }
-        }
-      }
-    }
-    let vb = vector[biasOffset + o];
-    for (var j = 0u; j < ROWS; j++) {
-      if (first + j < rows) {
-        let a = acc[j];
-        let at = outBlock + (first + j) * outDim + o;
-        tangentOut[at] = ((a.x + a.y) + (a.z + a.w) + vb) * slope(args.activation, activation[at]);
       }
     }
   }

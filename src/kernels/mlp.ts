@@ -282,7 +282,6 @@ const SINGLE: Record<DenseOp, readonly Spread[]> = {
 const TANGENT_TILES = tiled('tangent_tiles', {}, isAligned, outputTiles);
 const ROWS_FORWARD = rowBlocked('forward_rows', (l) => l.inDim);
 const ROWS_BACKWARD_INPUT = rowBlocked('backward_input_rows', (l) => l.outDim);
-const ROWS_TANGENT = rowBlocked('tangent_rows', (l) => l.inDim);
 
 /**
  * The declared geometry: for each shape and operation, the spreads in order of
@@ -291,7 +290,7 @@ const ROWS_TANGENT = rowBlocked('tangent_rows', (l) => l.inDim);
 const SPREADS: Record<MlpKernelShape, Record<DenseOp, readonly Spread[]>> = {
   rows: {
     forward: [ROWS_FORWARD, ...SINGLE.forward],
-    tangent: [ROWS_TANGENT, TANGENT_TILES, ...SINGLE.tangent],
+    tangent: [TANGENT_TILES, ...SINGLE.tangent],
     backwardInput: [ROWS_BACKWARD_INPUT, ...SINGLE.backwardInput],
   },
   tiles: {
