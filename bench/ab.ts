@@ -22,15 +22,7 @@ import { ConfigError, parseTrainArgs, resolveConfig } from '../src/core/config';
 import { abCompare } from './lib/ab';
 import { withBenchPages } from './lib/browser';
 import { TARGET_CONFIG } from './lib/trainingCases';
-import { VARIANTS, applyVariant, type Variant } from './lib/variants';
-
-/** `--name`'s variants joined by `+`, each one of VARIANTS; none where the flag is absent. */
-function variantList(name: string, value: unknown): Variant[] {
-  if (value === undefined) return [];
-  const list = String(value).split('+');
-  for (const v of list) if (!(VARIANTS as readonly string[]).includes(v)) throw new ConfigError(`--${name}: "${v}" is not one of ${VARIANTS.join(', ')} (several joined by +)`);
-  return list as Variant[];
-}
+import { applyVariant, parseVariants } from './lib/variants';
 import type { BenchPageApi } from './lib/types';
 import { setCpuClock } from './lib/timing';
 import { processCpuSeconds } from './lib/cpu';
@@ -39,8 +31,8 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 async function main(): Promise<number> {
   const { overrides, extra } = parseTrainArgs(process.argv.slice(2), { variant: 'value', 'variant-a': 'value', 'toggles-b': 'value', adapter: 'value', browser: 'boolean', pairs: 'value' });
-  const variantsB = variantList('variant', extra.variant);
-  const variantsA = variantList('variant-a', extra['variant-a']);
+  const variantsB = parseVariants('variant', extra.variant);
+  const variantsA = parseVariants('variant-a', extra['variant-a']);
   const variant = variantsB.length ? variantsB.join('+') : null;
   const togglesB = typeof extra['toggles-b'] === 'string' ? extra['toggles-b'].split(',') : [];
   if (!variant && !togglesB.length) throw new ConfigError('nothing to compare: give --variant and/or --toggles-b');

@@ -27,6 +27,7 @@ import type { BenchRecord } from '../bench/lib/types';
 import { readiness, studioGpuConfig } from '../bench/lib/readiness';
 import { ceilingsOf, nearestCeiling, withCeilingFractions } from '../bench/lib/ceiling';
 import { emptyRecord } from '../bench/lib/cases';
+import { VARIANTS, applyVariant, parseVariants } from '../bench/lib/variants';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
 
 describe('bench flags', () => {
@@ -63,6 +64,35 @@ describe('bench flags', () => {
     expect(() => parseBenchArgs(['--epochs', '-1'], '')).not.toThrow();
     expect(() => parseBenchArgs(['--frobnicate'], '')).toThrow(/unknown flag --frobnicate/);
     expect(parseBenchArgs(['--help'], '')).toBeNull();
+  });
+});
+
+describe('bench variants (--variant, ab.js --variant-a)', () => {
+  it('reads variants joined by +, each named in a refusal', () => {
+    expect(parseVariants('variant', undefined)).toEqual([]);
+    expect(parseVariants('variant', 'tiles+chain')).toEqual(['tiles', 'chain']);
+    expect(parseVariants('variant-a', 'separate+alone')).toEqual(['separate', 'alone']);
+    expect(VARIANTS).toEqual(expect.arrayContaining(['rows', 'tiles', 'single', 'serial', 'split', 'chain', 'layers', 'fused', 'separate', 'paired', 'alone']));
+    expect(() => parseVariants('variant-a', 'rows+bogus')).toThrow(/^--variant-a: "bogus" is not one of rows, .* \(several joined by \+\)$/);
+  });
+
+  it('each kind of variant changes what that device compiles, and only that device', async () => {
+    // Fresh devices: the choices are per device.
+    const [a, b] = await Promise.all([requestGpu({ quiet: true }), requestGpu({ quiet: true })]);
+    try {
+      for (const v of ['rows', 'serial', 'chain'] as const) await applyVariant(a, v);
+      for (const v of ['rows', 'serial', 'chain', 'separate', 'alone'] as const) await applyVariant(b, v);
+      const [ka, kb] = await Promise.all([MlpKernels.create(a), MlpKernels.create(b)]);
+      expect([ka.shape, ka.reduction, kb.shape, kb.reduction]).toEqual(['rows', 'serial', 'rows', 'serial']);
+      const storage = a.limits.maxStorageBuffersPerShaderStage;
+      expect([ka.chainKernels?.backwardParamsAdam != null, ka.chainKernels?.forwardPair != null]).toEqual([storage >= 15, storage >= 11]);
+      expect([kb.chainKernels?.backwardParamsAdam, kb.chainKernels?.forwardPair]).toEqual([null, null]);
+      await applyVariant(b, 'layers');
+      expect((await MlpKernels.create(b)).chainKernels).toBeNull();
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
   });
 });
 

@@ -12,6 +12,7 @@ import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
 import { GpuArray } from '../src/gpu/array';
 import type { GpuContext } from '../src/gpu/device';
 import { testGpu, seededRandom, randomArray } from './helpers';
+import { agentMajor } from '../src/core/population';
 
 const P = 3;
 
@@ -52,16 +53,6 @@ function agentValues(layout: MlpLayout, rows: number, seed: number): AgentValues
   };
 }
 
-function concat(parts: Float32Array[]): Float32Array<ArrayBuffer> {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** Everything a run produces, as bits: P blocks for the population, one for a single agent. */
 interface Results {
   activations: Uint32Array[];
@@ -83,11 +74,11 @@ const bits = (values: Float32Array) => new Uint32Array(values.buffer, values.byt
 async function run(gpu: GpuContext, kernels: MlpKernels, layout: MlpLayout, rows: number, values: AgentValues[]): Promise<Results> {
   const agents = values.length;
   const mlp = Mlp.create(gpu, kernels, layout, `test.mlp${agents}`, agents === 1 ? {} : { agents });
-  mlp.setParams(concat(values.map((v) => v.params)));
-  const input = storageBuffer(gpu, 'test.input', concat(values.map((v) => v.input)));
+  mlp.setParams(agentMajor(values.map((v) => v.params)));
+  const input = storageBuffer(gpu, 'test.input', agentMajor(values.map((v) => v.input)));
   const pass = mlp.prepare({ rows, input, label: `test.pass${agents}`, inputGradient: true });
-  gpu.device.queue.writeBuffer(pass.gradOutput, 0, concat(values.map((v) => v.gradOutput)));
-  const vector = storageBuffer(gpu, 'test.vector', concat(values.map((v) => v.vector)));
+  gpu.device.queue.writeBuffer(pass.gradOutput, 0, agentMajor(values.map((v) => v.gradOutput)));
+  const vector = storageBuffer(gpu, 'test.vector', agentMajor(values.map((v) => v.vector)));
   const tangents = await MlpTangents.create(gpu, pass, `test.tangents${agents}`);
   submitPass(gpu, 'test.run', (p) => {
     pass.encodeForward(p);
@@ -108,7 +99,7 @@ async function run(gpu: GpuContext, kernels: MlpKernels, layout: MlpLayout, rows
   submitPass(gpu, 'test.accumulate', (p) => pass.encodeBackward(p, { accumulate: true, scale: -0.37 }));
   const accumulatedGrads = bits(await mlp.readGrads());
   // The parameters read back as written: the padding between agents does not leak into them.
-  expect(bits(await mlp.readParams())).toEqual(bits(concat(values.map((v) => v.params))));
+  expect(bits(await mlp.readParams())).toEqual(bits(agentMajor(values.map((v) => v.params))));
   tangents.destroy();
   pass.destroy();
   mlp.destroy();

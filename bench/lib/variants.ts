@@ -10,12 +10,21 @@
  * compares them on one adapter.
  */
 import type { GpuContext } from '../../src/gpu/device';
+import { ConfigError } from '../../src/core/config';
 import { ADAM_FUSIONS, DENSE_CHAININGS, MLP_KERNEL_SHAPES, NETWORK_PAIRINGS, PARAM_REDUCTIONS, MlpKernels, type AdamFusion, type DenseChaining, type MlpKernelShape, type NetworkPairing, type ParamReduction } from '../../src/kernels/mlp';
 
 export const VARIANTS: readonly (MlpKernelShape | ParamReduction | DenseChaining | AdamFusion | NetworkPairing)[] = [...MLP_KERNEL_SHAPES, ...PARAM_REDUCTIONS, ...DENSE_CHAININGS, ...ADAM_FUSIONS, ...NETWORK_PAIRINGS];
 export type Variant = MlpKernelShape | ParamReduction | DenseChaining | AdamFusion | NetworkPairing;
 
-/** Makes `variant` this device's MLP kernel shape, reduction or chaining (before anything binds MLP pipelines). */
+/** `--flag`'s variants joined by `+` (e.g. `tiles+chain`), each one of VARIANTS; none where the flag is absent. */
+export function parseVariants(flag: string, value: unknown): Variant[] {
+  if (value === undefined) return [];
+  const list = String(value).split('+');
+  for (const v of list) if (!(VARIANTS as readonly string[]).includes(v)) throw new ConfigError(`--${flag}: "${v}" is not one of ${VARIANTS.join(', ')} (several joined by +)`);
+  return list as Variant[];
+}
+
+/** Makes `variant` this device's MLP kernel shape, reduction, chaining, Adam fusion or network pairing (before anything binds MLP pipelines). */
 export async function applyVariant(gpu: GpuContext, variant: Variant): Promise<void> {
   if ((PARAM_REDUCTIONS as readonly string[]).includes(variant)) MlpKernels.useParamReduction(gpu, variant as ParamReduction);
   else if ((DENSE_CHAININGS as readonly string[]).includes(variant)) MlpKernels.useChaining(gpu, variant as DenseChaining);

@@ -201,3 +201,14 @@ export function parsePopulationArgs(
   }
   return { base: base as Partial<TrainConfig>, sweeps, population, extra };
 }
+
+/** Agents' blocks one after another: the agent-major array a population's buffers hold (agent k's block k-th). */
+export function agentMajor(blocks: readonly Float32Array[]): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(blocks.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of blocks) {
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
+}

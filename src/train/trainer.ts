@@ -38,7 +38,7 @@ import { MOMENT_FIELDS, NormalizeKernels, initialMoments, normalizedPolicyInput,
 import type { RolloutReplay } from '../kernels/rolloutView';
 import { createUpdate } from '../algos/registry';
 import { agentsBuffer, type Agents } from '../gpu/agents';
-import { AGENT_FIELDS, type AgentField } from '../core/population';
+import { AGENT_FIELDS, agentMajor, type AgentField } from '../core/population';
 import { parameterStride } from '../kernels/mlp';
 import { envDefinition } from '../envs/registry';
 import { FIELDS, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
@@ -259,8 +259,8 @@ async function buildTrainer(gpu: GpuContext, configs: readonly ResolvedConfig[],
   const policy = Mlp.create(gpu, mlpKernels, layouts.policy, 'policy', { agents });
   const value = Mlp.create(gpu, mlpKernels, layouts.value, 'value', { agents });
   const initial = configs.map(initialWeights);
-  policy.setParams(concat(initial.map((w) => w.policy)));
-  value.setParams(concat(initial.map((w) => w.value)));
+  policy.setParams(agentMajor(initial.map((w) => w.policy)));
+  value.setParams(agentMajor(initial.map((w) => w.value)));
 
   const env = envDefinition(config.env);
   const { obsDim } = config.derived;
@@ -764,17 +764,6 @@ function reblock(values: Float32Array, agents: number, from: number, to: number)
   return out;
 }
 
-/** The arrays one after another. */
-function concat(parts: readonly Float32Array[]): Float32Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** `block` repeated `times` times. */
 function repeat(block: Float32Array, times: number): Float32Array<ArrayBuffer> {
