@@ -7,19 +7,37 @@ const SOLVED: Record<string, string | null> = { 'CartPole-v1': '475', 'Acrobot-v
 
 /**
  * Pixels of the env view with any ink, read in the page. A WebGPU canvas can be
- * read only in the frame that drew it: this reads it in an animation frame
- * (after the view's own), which is blank when the view drew nothing new then.
+ * read only in the frame that drew it, and the view draws only the frames in
+ * which the replayed step changes (every 4th at 60 Hz for Acrobot's 15 steps/s).
+ * So this waits, frame by frame, for one in which the view submitted a drawing
+ * (its `data-frames` moved; its callback runs before this one's) and reads that
+ * one. Reading a fixed frame instead can keep missing: a poll every second lands
+ * on the same phase of a 15 steps/s replay. -1: the view drew no frame in 4 s.
  */
 function inkedPixels(page: Page): Promise<number> {
   return page.evaluate(async () => {
     const canvas = document.querySelector<HTMLCanvasElement>('[data-testid="env-view"]')!;
-    const image = await new Promise<ImageBitmap>((resolve, reject) => requestAnimationFrame(() => createImageBitmap(canvas).then(resolve, reject)));
-    const copy = new OffscreenCanvas(image.width, image.height).getContext('2d')!;
-    copy.drawImage(image, 0, 0);
-    const { data } = copy.getImageData(0, 0, image.width, image.height);
-    let inked = 0;
-    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) inked++;
-    return inked;
+    let frames = canvas.dataset.frames;
+    // The next frame's image if the view drew in it, else null.
+    const drawnFrame = () =>
+      new Promise<ImageBitmap | null>((resolve, reject) =>
+        requestAnimationFrame(() => {
+          if (canvas.dataset.frames === frames) return resolve(null);
+          frames = canvas.dataset.frames;
+          createImageBitmap(canvas).then(resolve, reject);
+        }),
+      );
+    for (let wait = 0; wait < 240; wait++) {
+      const image = await drawnFrame();
+      if (!image) continue;
+      const copy = new OffscreenCanvas(image.width, image.height).getContext('2d')!;
+      copy.drawImage(image, 0, 0);
+      const { data } = copy.getImageData(0, 0, image.width, image.height);
+      let inked = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i] > 0) inked++;
+      return inked;
+    }
+    return -1;
   });
 }
 
