@@ -32,7 +32,7 @@ step 60 build npm run --silent build:cli
 # record names its adapter: on a CPU fallback these figures are not a GPU's. Peak first: the
 # training cases are reported as a fraction of its ceiling.
 step 330 suite node dist-cli/bench/run.js --node --label "$label" \
-  --cases env,rollout,mlp,peak,fvp,cg,ppo,ppo-kl,trpo,reinforce
+  --cases env,rollout,mlp,peak,fused,fvp,cg,ppo,ppo-kl,trpo,reinforce
 step 60 solve node dist-cli/bench/run.js --node --label "$label-solve" --cases solve
 # On a GPU `split` is the default: B = serial, at the seed preset (minibatches of 128) and the target (2 048).
 step 60 ab-seed node dist-cli/bench/ab.js --variant serial --preset seed --pairs 5

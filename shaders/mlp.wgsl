@@ -98,6 +98,11 @@
 //   backward_input_tiles_chain  likewise backward_input_tiles' tiles from the last
 //                         layer down to layer 1's input (inputs at most
 //                         TILE · CHAIN_TILES wide).
+//   With CHAIN_OWN_ROWS (CPU drivers) an invocation owns a row tile and computes
+//                         every column tile of every layer for it, in column
+//                         order: it reads only rows it wrote, so no barrier and
+//                         no width limit; ceil(rows / TILE) invocations. The
+//                         same tiles, so the same bits.
 //   SwiftShader runs each 4-lane subgroup of a shader with a barrier as its own
 //   coroutine: these chains measured ×0.6 there (bench/RESULTS.md), so no
 //   adapter chains `tiles` by default; they are for GPUs, where barriers are cheap.
@@ -123,6 +128,8 @@ override WG: u32 = 64;
 override ALIGNED: bool = false;
 override INPUT_VEC4: bool = false;
 override GRAD_VEC4: bool = false;
+// The `tiles` chains: an invocation owns a row tile and loops over its column tiles (no barriers).
+override CHAIN_OWN_ROWS: bool = false;
 
 const CHUNK: u32 = 64u;
 const CHUNK4: u32 = 16u;
@@ -1039,6 +1046,10 @@ struct ChainTile {
 }
 
 fn chain_tile(t: u32) -> ChainTile {
+  if (CHAIN_OWN_ROWS) {
+    let r0 = TILE * t;
+    return ChainTile(r0, 0u, min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(args.rows - 1u)));
+  }
   let k = t % WG;
   let r0 = (t / WG) * CHAIN_ROW_TILES * TILE + TILE * (k % CHAIN_ROW_TILES);
   let r = min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(args.rows - 1u));
@@ -1106,25 +1117,41 @@ fn store_chain_outputs(layer: ChainLayer, outRows: u32, r: u32, o0: u32, s: vec4
 @compute @workgroup_size(WG)
 fn forward_tiles_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let agent = agent_index(gid);
-  let ct = chain_tile(linear_index(gid, nwg));
+  var ct = chain_tile(linear_index(gid, nwg));
   let rows = args.rows;
   let paramBlock = agent * args.paramStride;
   var l = args.chainFirst;
   if (l == 0u) {
     let layer = chainLayers[0];
-    let tile = chain_forward_tile(ct, layer, paramBlock, agent * args.inputRows * layer.inDim);
-    let s = tile_dots(TileSums(), &paramsVec4, &inputVec4, tile, chain_extent(ct, layer.outDim, layer.inDim));
-    store_chain_tile(ct, layer, agent, paramBlock, s);
-    storageBarrier();
+    for (var c = 0u; c < chain_column_tiles(layer.outDim); c++) {
+      ct.c0 = chain_column(ct, c);
+      let tile = chain_forward_tile(ct, layer, paramBlock, agent * args.inputRows * layer.inDim);
+      let s = tile_dots(TileSums(), &paramsVec4, &inputVec4, tile, chain_extent(ct, layer.outDim, layer.inDim));
+      store_chain_tile(ct, layer, agent, paramBlock, s);
+    }
+    if (!CHAIN_OWN_ROWS) { storageBarrier(); }
     l = 1u;
   }
   for (; l < args.layers; l++) {
     let layer = chainLayers[l];
-    let tile = chain_forward_tile(ct, layer, paramBlock, layer.input + agent * rows * layer.inDim);
-    let s = hidden_tile_dots(tile, chain_extent(ct, layer.outDim, layer.inDim));
-    store_chain_tile(ct, layer, agent, paramBlock, s);
-    storageBarrier();
+    for (var c = 0u; c < chain_column_tiles(layer.outDim); c++) {
+      ct.c0 = chain_column(ct, c);
+      let tile = chain_forward_tile(ct, layer, paramBlock, layer.input + agent * rows * layer.inDim);
+      let s = hidden_tile_dots(tile, chain_extent(ct, layer.outDim, layer.inDim));
+      store_chain_tile(ct, layer, agent, paramBlock, s);
+    }
+    if (!CHAIN_OWN_ROWS) { storageBarrier(); }
   }
+}
+
+// Column tiles an invocation computes per layer `columns` wide: all with CHAIN_OWN_ROWS, else its one.
+fn chain_column_tiles(columns: u32) -> u32 {
+  return select(1u, (columns + TILE - 1u) / TILE, CHAIN_OWN_ROWS);
+}
+
+// The first column of the invocation's c-th column tile.
+fn chain_column(ct: ChainTile, c: u32) -> u32 {
+  return select(ct.c0, TILE * c, CHAIN_OWN_ROWS);
 }
 
 // input_tile_sums of whole-vec4 gradient rows in `hidden` (read-write, as in hidden_tile_dots).
@@ -1154,23 +1181,29 @@ fn hidden_input_tile_sums(w: u32, stride: u32, g: vec4<u32>, outDim: u32) -> Til
 @compute @workgroup_size(WG)
 fn backward_input_tiles_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let agent = agent_index(gid);
-  let ct = chain_tile(linear_index(gid, nwg));
+  var ct = chain_tile(linear_index(gid, nwg));
   let rows = args.rows;
   let paramBlock = agent * args.paramStride;
   let last = chainLayers[args.layers - 1u];
-  let lastExtent = chain_extent(ct, last.inDim, last.outDim);
   let g = vec4<u32>(agent * rows * last.outDim) + ct.r * last.outDim;
-  let w = (paramBlock + last.weightOffset + ct.c0) / 4u;
-  let s = input_tile_sums(w, last.inDim / 4u, g, lastExtent, &gradOutput, &gradOutputVec4, last.outDim % 4u == 0u);
-  store_chain_grad_tile(ct, last, agent, s);
-  storageBarrier();
+  for (var c = 0u; c < chain_column_tiles(last.inDim); c++) {
+    ct.c0 = chain_column(ct, c);
+    let lastExtent = chain_extent(ct, last.inDim, last.outDim);
+    let w = (paramBlock + last.weightOffset + ct.c0) / 4u;
+    let s = input_tile_sums(w, last.inDim / 4u, g, lastExtent, &gradOutput, &gradOutputVec4, last.outDim % 4u == 0u);
+    store_chain_grad_tile(ct, last, agent, s);
+  }
+  if (!CHAIN_OWN_ROWS) { storageBarrier(); }
   for (var l = args.layers - 2u; l > 0u; l--) {
     let layer = chainLayers[l];
-    let extent = chain_extent(ct, layer.inDim, layer.outDim);
     let g = vec4<u32>(layer.gradOutput + agent * rows * layer.outDim) + ct.r * layer.outDim;
-    let w = (paramBlock + layer.weightOffset + ct.c0) / 4u;
-    store_chain_grad_tile(ct, layer, agent, hidden_input_tile_sums(w, layer.inDim / 4u, g, extent));
-    storageBarrier();
+    for (var c = 0u; c < chain_column_tiles(layer.inDim); c++) {
+      ct.c0 = chain_column(ct, c);
+      let extent = chain_extent(ct, layer.inDim, layer.outDim);
+      let w = (paramBlock + layer.weightOffset + ct.c0) / 4u;
+      store_chain_grad_tile(ct, layer, agent, hidden_input_tile_sums(w, layer.inDim / 4u, g, extent));
+    }
+    if (!CHAIN_OWN_ROWS) { storageBarrier(); }
   }
 }
 

@@ -72,7 +72,7 @@ describe('bench variants (--variant, ab.js --variant-a)', () => {
     expect(parseVariants('variant', undefined)).toEqual([]);
     expect(parseVariants('variant', 'tiles+chain')).toEqual(['tiles', 'chain']);
     expect(parseVariants('variant-a', 'separate+alone')).toEqual(['separate', 'alone']);
-    expect(VARIANTS).toEqual(expect.arrayContaining(['rows', 'tiles', 'single', 'serial', 'split', 'chain', 'layers', 'fused', 'separate', 'paired', 'alone']));
+    expect(VARIANTS).toEqual(expect.arrayContaining(['rows', 'tiles', 'single', 'serial', 'split', 'chain', 'layers', 'fused', 'separate', 'paired', 'alone', 'own-rows', 'workgroup']));
     expect(() => parseVariants('variant-a', 'rows+bogus')).toThrow(/^--variant-a: "bogus" is not one of rows, .* \(several joined by \+\)$/);
   });
 
@@ -89,6 +89,12 @@ describe('bench variants (--variant, ab.js --variant-a)', () => {
       expect([kb.chainKernels?.backwardParamsAdam, kb.chainKernels?.forwardPair]).toEqual([null, null]);
       await applyVariant(b, 'layers');
       expect((await MlpKernels.create(b)).chainKernels).toBeNull();
+      // The tiles chains' form: own rows (an invocation per 4 rows) on a CPU driver by default, or a workgroup per 16 rows.
+      await applyVariant(a, 'tiles');
+      expect(a.adapter.isFallback).toBe(true);
+      expect((await MlpKernels.create(a)).chainKernels!.spread.invocations(128)).toBe(32);
+      await applyVariant(a, 'workgroup');
+      expect((await MlpKernels.create(a)).chainKernels!.spread.invocations(128)).toBe(8 * 64);
     } finally {
       a.destroy();
       b.destroy();

@@ -380,7 +380,11 @@ describe('Mlp.prepare options', () => {
   });
 });
 
-describe.each(['rows', 'tiles'] as const)('chains vs per-layer dispatches (`%s`): bit for bit', (shape) => {
+describe.each([
+  ['rows', 'own-rows'],
+  ['tiles', 'own-rows'],
+  ['tiles', 'workgroup'],
+] as const)('chains vs per-layer dispatches (`%s`, tiles chain form %s): bit for bit', (shape, form) => {
   interface ChainCase extends Case {
     head?: 'gaussian';
     agents?: number;
@@ -408,7 +412,7 @@ describe.each(['rows', 'tiles'] as const)('chains vs per-layer dispatches (`%s`)
     const device = await testGpu();
     const limits = new Proxy(device.limits, { get: (l, k) => (k === 'maxStorageBufferBindingSize' && bindingLimit ? bindingLimit : Reflect.get(l, k)) });
     const gpu: GpuContext = bindingLimit ? Object.create(device, { limits: { value: limits } }) : device;
-    const kernels = await MlpKernels.create(gpu, shape, 'serial', chaining);
+    const kernels = await MlpKernels.create(gpu, shape, 'serial', chaining, undefined, undefined, form);
     const layout = new MlpLayout(c.sizes, c.activations, c.head ?? 'none');
     const P = c.agents ?? 1;
     const rand = seededRandom(31);
@@ -469,14 +473,25 @@ describe.each(['rows', 'tiles'] as const)('chains vs per-layer dispatches (`%s`)
 
   it(`layouts the \`${shape}\` chains cannot take after the first layer run per layer`, async () => {
     const gpu = await testGpu();
-    const kernels = await MlpKernels.create(gpu, shape, 'serial', 'chain');
-    // Wider than 64 (the `rows` registers, the `tiles` workgroup), unaligned, or no hidden layer.
-    for (const sizes of [[8, 32, 128, 8, 1], [4, 64, 68, 2], [4, 30, 2], [4, 64]]) {
+    const kernels = await MlpKernels.create(gpu, shape, 'serial', 'chain', undefined, undefined, form);
+    // Wider than 64 (the `rows` registers, the workgroup form's tiles; the own-rows `tiles` form takes any width), unaligned, or no hidden layer.
+    const wide = [[8, 32, 128, 8, 1], [4, 64, 68, 2]];
+    for (const sizes of [...wide, [4, 30, 2], [4, 64]]) {
       const layout = new MlpLayout(sizes, [...sizes.slice(2).map(() => 'tanh' as const), 'identity']);
-      expect(kernels.chains(layout), sizes.join('→')).toBe(false);
+      const takesAnyWidth = shape === 'tiles' && form === 'own-rows' && wide.includes(sizes);
+      expect(kernels.chains(layout), sizes.join('→')).toBe(takesAnyWidth);
     }
     expect(kernels.chains(new MlpLayout([3, 64, 64, 1], ['tanh', 'tanh', 'identity']))).toBe(true);
   });
+
+  if (shape === 'tiles' && form === 'own-rows') {
+    it('a layer 128 wide chains in the own-rows form, bit for bit with per layer', async () => {
+      const c: ChainCase = { sizes: [8, 32, 128, 8, 1], activations: ['tanh', 'tanh', 'tanh', 'identity'], rows: 45, agents: 2, dispatches: [1, 2, 4, 7] };
+      const chained = await run(c, 'chain');
+      expect(chained).toEqual(await run(c, 'layers'));
+      expect(chained.grads.some((g) => g !== 0)).toBe(true);
+    });
+  }
 });
 
 describe("a chained network's Adam step in its parameter-gradient dispatch (encodeBackwardStep): bit for bit", () => {

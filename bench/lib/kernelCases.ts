@@ -21,6 +21,7 @@ import { resolveConfig, type ResolvedConfig } from '../../src/core/config';
 import { initialWeights, networkLayouts, countDispatches } from '../../src/train/trainer';
 import { backwardCost, fisherVectorProductCost, forwardCost, type LayerShape } from './cost';
 import { profileKernels } from './profile';
+import { fusedCase } from './fusedCase';
 import { repeat, timeSubmit, type Samples } from './timing';
 import type { BenchCase, CaseContext, CaseOutcome, Point } from './types';
 
@@ -507,4 +508,4 @@ const cgCase: BenchCase = {
   },
 };
 
-export const KERNEL_CASES: BenchCase[] = [envCase, rolloutCase, mlpCase, peakCase, fvpCase, cgCase];
+export const KERNEL_CASES: BenchCase[] = [envCase, rolloutCase, mlpCase, peakCase, fusedCase, fvpCase, cgCase];

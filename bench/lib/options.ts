@@ -47,7 +47,7 @@ export interface BenchOptions {
   label: string;
 }
 
-export const CASE_NAMES = ['env', 'rollout', 'mlp', 'peak', 'fvp', 'cg', 'ppo', 'ppo-kl', 'trpo', 'reinforce', 'solve', 'population'] as const;
+export const CASE_NAMES = ['env', 'rollout', 'mlp', 'peak', 'fused', 'fvp', 'cg', 'ppo', 'ppo-kl', 'trpo', 'reinforce', 'solve', 'population'] as const;
 /** What --quick runs: a subset that finishes in under 3 minutes per runner on the CPU fallback. */
 export const QUICK_CASES = ['env', 'rollout', 'mlp', 'peak', 'fvp', 'cg', 'ppo'] as const;
 

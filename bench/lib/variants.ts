@@ -4,17 +4,32 @@
  * parameter-gradient reduction (one of PARAM_REDUCTIONS), the chaining of
  * layers (one of DENSE_CHAININGS), whether a chained network's Adam step
  * runs in its gradient dispatch (one of ADAM_FUSIONS) or whether two networks
- * over the same rows share their chains' dispatches (one of NETWORK_PAIRINGS). Setting it on a device before anything is
+ * over the same rows share their chains' dispatches (one of NETWORK_PAIRINGS), or
+ * the `tiles` chains' form (one of TILE_CHAIN_FORMS). Setting it on a device before anything is
  * built makes every MlpPass made afterwards (the trainer's, the rollout's, the
  * FVP's) use it instead of what the adapter gets by default, so a paired A/B
  * compares them on one adapter.
  */
 import type { GpuContext } from '../../src/gpu/device';
 import { ConfigError } from '../../src/core/config';
-import { ADAM_FUSIONS, DENSE_CHAININGS, MLP_KERNEL_SHAPES, NETWORK_PAIRINGS, PARAM_REDUCTIONS, MlpKernels, type AdamFusion, type DenseChaining, type MlpKernelShape, type NetworkPairing, type ParamReduction } from '../../src/kernels/mlp';
+import {
+  ADAM_FUSIONS,
+  DENSE_CHAININGS,
+  MLP_KERNEL_SHAPES,
+  NETWORK_PAIRINGS,
+  PARAM_REDUCTIONS,
+  TILE_CHAIN_FORMS,
+  MlpKernels,
+  type AdamFusion,
+  type DenseChaining,
+  type MlpKernelShape,
+  type NetworkPairing,
+  type ParamReduction,
+  type TileChainForm,
+} from '../../src/kernels/mlp';
 
-export const VARIANTS: readonly (MlpKernelShape | ParamReduction | DenseChaining | AdamFusion | NetworkPairing)[] = [...MLP_KERNEL_SHAPES, ...PARAM_REDUCTIONS, ...DENSE_CHAININGS, ...ADAM_FUSIONS, ...NETWORK_PAIRINGS];
-export type Variant = MlpKernelShape | ParamReduction | DenseChaining | AdamFusion | NetworkPairing;
+export type Variant = MlpKernelShape | ParamReduction | DenseChaining | AdamFusion | NetworkPairing | TileChainForm;
+export const VARIANTS: readonly Variant[] = [...MLP_KERNEL_SHAPES, ...PARAM_REDUCTIONS, ...DENSE_CHAININGS, ...ADAM_FUSIONS, ...NETWORK_PAIRINGS, ...TILE_CHAIN_FORMS];
 
 /** `--flag`'s variants joined by `+` (e.g. `tiles+chain`), each one of VARIANTS; none where the flag is absent. */
 export function parseVariants(flag: string, value: unknown): Variant[] {
@@ -24,12 +39,13 @@ export function parseVariants(flag: string, value: unknown): Variant[] {
   return list as Variant[];
 }
 
-/** Makes `variant` this device's MLP kernel shape, reduction, chaining, Adam fusion or network pairing (before anything binds MLP pipelines). */
+/** Makes `variant` this device's MLP kernel shape, reduction, chaining, Adam fusion, network pairing or tiles chain form (before anything binds MLP pipelines). */
 export async function applyVariant(gpu: GpuContext, variant: Variant): Promise<void> {
   if ((PARAM_REDUCTIONS as readonly string[]).includes(variant)) MlpKernels.useParamReduction(gpu, variant as ParamReduction);
   else if ((DENSE_CHAININGS as readonly string[]).includes(variant)) MlpKernels.useChaining(gpu, variant as DenseChaining);
   else if ((ADAM_FUSIONS as readonly string[]).includes(variant)) MlpKernels.useAdamFusion(gpu, variant as AdamFusion);
   else if ((NETWORK_PAIRINGS as readonly string[]).includes(variant)) MlpKernels.useNetworkPairing(gpu, variant as NetworkPairing);
+  else if ((TILE_CHAIN_FORMS as readonly string[]).includes(variant)) MlpKernels.useTileChainForm(gpu, variant as TileChainForm);
   else MlpKernels.useShape(gpu, variant as MlpKernelShape);
   await MlpKernels.create(gpu);
 }

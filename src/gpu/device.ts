@@ -159,6 +159,7 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
       maxComputeWorkgroupsPerDimension: al.maxComputeWorkgroupsPerDimension,
       maxComputeInvocationsPerWorkgroup: al.maxComputeInvocationsPerWorkgroup,
       maxComputeWorkgroupSizeX: al.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupStorageSize: al.maxComputeWorkgroupStorageSize,
     },
   });
   // In Node the Dawn instance (kept on the adapter) must outlive the device: a

@@ -87,6 +87,26 @@ export function defaultDenseChaining(adapter: AdapterDescription): DenseChaining
 }
 
 /**
+ * How the `tiles` chains spread a pass (see the chains in the header of
+ * shaders/mlp.wgsl):
+ *   own-rows   an invocation owns a row tile (4 rows) and computes every
+ *              column tile of every layer for it: it reads only rows it wrote,
+ *              so no barrier and no width limit; ceil(rows / 4) invocations
+ *   workgroup  a workgroup owns 16 rows, an invocation one tile of each
+ *              layer, a storageBarrier between layers: 16× the invocations,
+ *              layers up to 64 wide
+ * CPU drivers run a shader with a barrier as coroutines (×0.6–0.8 measured,
+ * bench/RESULTS.md), so they get own-rows; GPUs, where barriers are cheap and
+ * invocations are what they lack, workgroup. The same tiles, the same bits.
+ */
+export type TileChainForm = 'own-rows' | 'workgroup';
+export const TILE_CHAIN_FORMS: readonly TileChainForm[] = ['own-rows', 'workgroup'];
+
+export function defaultTileChainForm(adapter: AdapterDescription): TileChainForm {
+  return adapter.isFallback ? 'own-rows' : 'workgroup';
+}
+
+/**
  * Whether a chained network's parameter-gradient dispatch also takes its Adam
  * step (`MlpPass.encodeBackwardStep`):
  *   fused     backward_params_adam_chain: the gradients and the step in one
@@ -145,6 +165,11 @@ export const DENSE_GEOMETRY = {
   tile: 4,
   /** Rows backward_params sums before adding the block to the total (ROW_BLOCK): one `split` partial each. */
   paramRowBlock: 64,
+  /**
+   * Workgroup size of the own-rows `tiles` chains: a 128-row minibatch is 32
+   * invocations, which must span several workgroups to use a CPU driver's threads.
+   */
+  tileChainOwnRowsWorkgroup: 8,
   /**
    * The `tiles` chains' workgroup: tile-wide columns of a layer it spans (CHAIN_TILES;
    * the widest layer it chains is tile · this) times blocks of `tile` rows (CHAIN_ROW_TILES).
@@ -319,6 +344,8 @@ interface ChainSpread {
   forwardTakes(layer: DenseLayer): boolean;
   backwardInputTakes(layer: DenseLayer): boolean;
   invocations(rows: number): number;
+  /** Pipeline constants besides WG (the own-rows `tiles` chains' CHAIN_OWN_ROWS). */
+  constants?: Record<string, number>;
   /** The two-network entry points, where the shape has them. */
   pairs?: { forward: string; backwardInput: string };
 }
@@ -348,6 +375,21 @@ const CHAIN_SPREADS: Partial<Record<MlpKernelShape, ChainSpread>> = {
   },
 };
 
+/** The `tiles` chains in the own-rows form: an invocation per row tile, every layer's column tiles in turn. */
+const TILES_OWN_ROWS: ChainSpread = {
+  forward: 'forward_tiles_chain',
+  backwardInput: 'backward_input_tiles_chain',
+  workgroup: DENSE_GEOMETRY.tileChainOwnRowsWorkgroup,
+  constants: { CHAIN_OWN_ROWS: 1 },
+  forwardTakes: isAligned,
+  backwardInputTakes: isAligned,
+  invocations: (rows) => Math.ceil(rows / tile),
+};
+
+function chainSpread(shape: MlpKernelShape, form: TileChainForm): ChainSpread | undefined {
+  return shape === 'tiles' && form === 'own-rows' ? TILES_OWN_ROWS : CHAIN_SPREADS[shape];
+}
+
 /** A pipeline and how many invocations it needs for a number of rows of one layer. */
 export interface LayerKernel {
   kernel: Kernel;
@@ -376,6 +418,7 @@ const preferredReduction = new WeakMap<GPUDevice, ParamReduction>();
 const preferredChaining = new WeakMap<GPUDevice, DenseChaining>();
 const preferredFusion = new WeakMap<GPUDevice, AdamFusion>();
 const preferredPairing = new WeakMap<GPUDevice, NetworkPairing>();
+const preferredTileChainForm = new WeakMap<GPUDevice, TileChainForm>();
 
 /** The chain pipelines: forward and input gradient (the shape's), the serial parameter gradients. */
 interface ChainKernels {
@@ -417,17 +460,24 @@ export class MlpKernels {
 
   /**
    * The pipelines for `shape`, `reduction`, `chaining`, `adamFusion` and
-   * `networkPairing` (default: those set by `useShape` / `useParamReduction` /
-   * `useChaining` / `useAdamFusion` / `useNetworkPairing` for this device, else
-   * the adapter's measured-fastest, `fused` and `paired`), compiled on first use.
+   * `networkPairing` and `tileChainForm` (default: those set by `useShape` /
+   * `useParamReduction` / `useChaining` / `useAdamFusion` / `useNetworkPairing`
+   * / `useTileChainForm` for this device, else the adapter's measured-fastest,
+   * `fused` and `paired`), compiled on first use.
    */
-  static create(gpu: GpuContext, shape?: MlpKernelShape, reduction?: ParamReduction, chaining?: DenseChaining, adamFusion?: AdamFusion, networkPairing?: NetworkPairing): Promise<MlpKernels> {
+  static create(gpu: GpuContext, shape?: MlpKernelShape, reduction?: ParamReduction, chaining?: DenseChaining, adamFusion?: AdamFusion, networkPairing?: NetworkPairing, tileChainForm?: TileChainForm): Promise<MlpKernels> {
     const chosen = shape ?? preferred.get(gpu.device) ?? defaultMlpKernelShape(gpu.adapter);
     const sums = reduction ?? preferredReduction.get(gpu.device) ?? defaultParamReduction(gpu.adapter);
     const chain = chaining ?? preferredChaining.get(gpu.device) ?? defaultDenseChaining(gpu.adapter);
     const fusion = adamFusion ?? preferredFusion.get(gpu.device) ?? 'fused';
     const pairing = networkPairing ?? preferredPairing.get(gpu.device) ?? 'paired';
-    return perDevice(gpu, `mlp:${chosen}:${sums}:${chain}:${fusion}:${pairing}`, () => MlpKernels.compile(gpu, chosen, sums, chain, fusion, pairing));
+    const form = tileChainForm ?? preferredTileChainForm.get(gpu.device) ?? defaultTileChainForm(gpu.adapter);
+    return perDevice(gpu, `mlp:${chosen}:${sums}:${chain}:${fusion}:${pairing}:${form}`, () => MlpKernels.compile(gpu, chosen, sums, chain, fusion, pairing, form));
+  }
+
+  /** Makes `form` the `tiles` chains' form `create` uses by default on this device. */
+  static useTileChainForm(gpu: GpuContext, form: TileChainForm): void {
+    preferredTileChainForm.set(gpu.device, form);
   }
 
   /** Makes `pairing` what `create` uses by default on this device. */
@@ -455,19 +505,20 @@ export class MlpKernels {
     preferredChaining.set(gpu.device, chaining);
   }
 
-  private static async compile(gpu: GpuContext, shape: MlpKernelShape, reduction: ParamReduction, chaining: DenseChaining, fusion: AdamFusion, pairing: NetworkPairing): Promise<MlpKernels> {
+  private static async compile(gpu: GpuContext, shape: MlpKernelShape, reduction: ParamReduction, chaining: DenseChaining, fusion: AdamFusion, pairing: NetworkPairing, form: TileChainForm): Promise<MlpKernels> {
     const family = await ShaderFamily.load(gpu, 'mlp', MLP_SOURCES);
     const spreads = SPREADS[shape];
+    const chainSpreadOf = chainSpread(shape, form);
     const [[forward, backwardInput, ...backwardParams], head, chains] = await Promise.all([
       Promise.all([spreads.forward, spreads.backwardInput, ...PARAM_STAGES[reduction]].map((s) => LayerKernels.compile(family, s))),
       gaussianHeadKernels(gpu),
-      chaining === 'chain' && CHAIN_SPREADS[shape] ? MlpKernels.compileChains(gpu, family, CHAIN_SPREADS[shape], reduction, fusion, pairing) : null,
+      chaining === 'chain' && chainSpreadOf ? MlpKernels.compileChains(gpu, family, chainSpreadOf, reduction, fusion, pairing) : null,
     ]);
     return new MlpKernels(shape, reduction, family, forward, backwardInput, backwardParams, family.struct('DenseArgs'), head, chains);
   }
 
   private static async compileChains(gpu: GpuContext, family: ShaderFamily, spread: ChainSpread, reduction: ParamReduction, fusion: AdamFusion, pairing: NetworkPairing): Promise<ChainKernels> {
-    const options = { constants: { WG: spread.workgroup } };
+    const options = { constants: { WG: spread.workgroup, ...spread.constants } };
     const storage = gpu.limits.maxStorageBuffersPerShaderStage;
     const fuses = reduction === 'serial' && fusion === 'fused' && storage >= FUSED_STEP_STORAGE_BUFFERS;
     const pairs = pairing === 'paired' && spread.pairs !== undefined && storage >= PAIR_STORAGE_BUFFERS;
