@@ -1029,7 +1029,9 @@ fn adam_step_at(at: u32, c: AdamControl) {
 // reads rows that other invocations of the workgroup wrote in the layer before: a
 // storageBarrier between layers makes those writes visible. The rows stay in `hidden`
 // (storage), not workgroup memory: the backward pass and the tangent read them from
-// there anyway, and they are read as the per-layer kernel reads them.
+// there anyway, and they are read as the per-layer kernel reads them. (The bench's
+// `fused` case measured rows, and weights, in workgroup memory: slower than these
+// forms on both CPU drivers; bench/RESULTS.md.)
 // Invocations past a narrower layer's last tile run its loops zero times (their
 // results are not stored) and reach the barrier all the same. Neighbouring
 // invocations share a column tile, so whole SIMD groups (SwiftShader's are 4 wide)

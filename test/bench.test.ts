@@ -20,6 +20,7 @@ import { backwardCost, forwardCost, iterationCost, networkShape } from '../bench
 import { capturePasses, profileKernels, recordDispatches, replay } from '../bench/lib/profile';
 import { runCase } from '../bench/lib/cases';
 import { peakSources } from '../bench/lib/kernelCases';
+import { FUSED_LAYERS, fusedChain, fusedEncoder, fusedFormsFor, fusedSources } from '../bench/lib/fusedCase';
 import { markdownSection, consoleLines } from '../bench/lib/format';
 import { reportHtml } from '../bench/lib/report';
 import { BENCH_OUT_DIR, saveRun } from '../bench/lib/save';
@@ -188,6 +189,46 @@ describe('peak.wgsl (float64 reference)', () => {
       return s;
     });
     expectClose(await readFloat32(gpu, output), expected, 1e-5, 0, 'alu');
+  });
+});
+
+describe('fused.wgsl (float64 reference)', () => {
+  it('every form of the 4-layer tanh chain, 37 rows (partial row tiles and blocks): tanh(W x) layer by layer within 1e-5, every form the same bits', async () => {
+    const gpu = await testGpu();
+    const family = await ShaderFamily.load(gpu, 'fused', fusedSources());
+    const rows = 37;
+    const rand = seededRandom(23);
+    const weights = new Float32Array(randomArray(FUSED_LAYERS * 64 * 64, rand, -0.125, 0.125));
+    const input = new Float32Array(randomArray(rows * 64, rand));
+    // float64 reference from the f32 inputs.
+    let x = Float64Array.from(input);
+    for (let l = 0; l < FUSED_LAYERS; l++) {
+      const y = new Float64Array(rows * 64);
+      for (let r = 0; r < rows; r++) {
+        for (let o = 0; o < 64; o++) {
+          let sum = 0;
+          for (let i = 0; i < 64; i++) sum += weights[(l * 64 + o) * 64 + i] * x[r * 64 + i];
+          y[r * 64 + o] = Math.tanh(sum);
+        }
+      }
+      x = y;
+    }
+    const forms = fusedFormsFor(gpu);
+    // The workgroup-memory forms need 24 KiB: the device requests the adapter's 32 KiB.
+    expect(forms).toContain('chain_workgroup_weights');
+    const outputs: Float32Array[] = [];
+    for (const form of forms) {
+      const kernel = await family.kernel(form);
+      const chain = fusedChain(gpu, family, rows, weights, input);
+      const encode = fusedEncoder(kernel, form, chain);
+      submitPass(gpu, `test.fused.${form}`, encode);
+      const actual = await readFloat32(gpu, chain.acts, FUSED_LAYERS * rows * 64, rows * 64);
+      // Per layer 64 products |w x| ≤ 1/8 in f32: |error| ≤ 64 · 2^-24 · 8 ≈ 3e-5 at worst, and tanh does not amplify it;
+      // with random signs the rounding errors cancel to ~1e-6, so 1e-5 absolute over 4 layers.
+      expectClose(actual, x, 0, 1e-5, form);
+      outputs.push(actual);
+    }
+    for (const [k, out] of outputs.entries()) expect(new Uint32Array(out.buffer), forms[k]).toEqual(new Uint32Array(outputs[0].buffer));
   });
 });
 
