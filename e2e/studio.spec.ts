@@ -22,24 +22,32 @@ test('Train runs iterations, the charts and CartPoles follow, Stop stops', async
   await plot.hover({ position: { x: box.width - 2, y: box.height / 2 } });
   await expect(chart.locator('.u-legend .u-series', { hasText: 'PPO' }).locator('.u-value')).toHaveText(/^\d+\.\d$/);
 
-  // The page keeps drawing frames while training: the longest gap between animation frames over 2 s.
-  const longestFrameGap = await page.evaluate(
+  // The page keeps drawing frames while training: the gaps between animation frames over 3 s.
+  // On SwiftShader they are bimodal (quiet machine: 19 of 33 at 17 ms, 14 at 135–267 ms, the
+  // frames that wait for an iteration's submit in the GPU process). A page that blocked, or
+  // submitted many iterations at once, would draw few frames or stall for seconds; the bounds
+  // leave room for a shared 2-core CI machine stretching the submits (the single longest gap,
+  // once bounded at 500 ms, was what a loaded machine broke).
+  const gaps = await page.evaluate(
     () =>
-      new Promise<number>((resolve) => {
-        let longest = 0;
+      new Promise<number[]>((resolve) => {
+        const gaps: number[] = [];
         let last = performance.now();
-        const end = last + 2000;
+        const end = last + 3000;
         const frame = (time: number) => {
-          longest = Math.max(longest, time - last);
+          gaps.push(time - last);
           last = time;
           if (time < end) requestAnimationFrame(frame);
-          else resolve(longest);
+          else resolve(gaps);
         };
         requestAnimationFrame(frame);
       }),
   );
-  console.log(`longest frame gap while training: ${longestFrameGap.toFixed(0)} ms`);
-  expect(longestFrameGap).toBeLessThan(500);
+  const sorted = [...gaps].sort((a, b) => a - b);
+  const longest = sorted[sorted.length - 1];
+  console.log(`frames while training: ${gaps.length} in 3 s; gaps (ms) ${sorted.map((g) => g.toFixed(0)).join(' ')}`);
+  expect(gaps.length).toBeGreaterThanOrEqual(10);
+  expect(longest).toBeLessThan(1500);
   await keepScreenshot(page, testInfo, 'training');
 
   // Pause finishes the iterations in flight and holds; Resume goes on.
