@@ -130,6 +130,9 @@ override INPUT_VEC4: bool = false;
 override GRAD_VEC4: bool = false;
 // The `tiles` chains: an invocation owns a row tile and loops over its column tiles (no barriers).
 override CHAIN_OWN_ROWS: bool = false;
+// forward_chain of a forward-only pass: each hidden layer's rows stay in the invocation's
+// registers for the next layer instead of being stored (nothing reads them later).
+override HOLD_HIDDEN: bool = false;
 
 const CHUNK: u32 = 64u;
 const CHUNK4: u32 = 16u;
@@ -791,7 +794,9 @@ fn backward_params_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
 // forward_chain: the invocation owning rows first .. first + ROWS − 1 runs
 // layers chainFirst .. layers − 1 on them, each from the activations it just
 // wrote (same invocation, program order: no barrier). Every layer it runs
-// takes the `rows` shape.
+// takes the `rows` shape. With HOLD_HIDDEN it keeps them in `held` instead and
+// writes only the network's output (hidden rows then bind a placeholder, or,
+// where layer 0 ran alone, its rows: the first chained layer's input).
 @compute @workgroup_size(WG)
 fn forward_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   chain_forward(agent_index(gid), linear_index(gid, nwg) * ROWS, args, &chainLayers, &params, &paramsVec4, &output, &hiddenVec4);
@@ -803,6 +808,10 @@ fn chain_forward(agent: u32, first: u32, a: DenseArgs, layers: ptr<storage, arra
   let rows = a.rows;
   if (first >= rows) { return; }
   let paramBlock = agent * a.paramStride;
+  // HOLD_HIDDEN: the last layer's outputs for these rows, [ROWS][WIDTH] (rows past the end
+  // repeat the last row's). Scalars, indexed: a vec4 array written lane by lane compiled
+  // for half a minute on lavapipe.
+  var held: array<f32, ROWS * WIDTH>;
   for (var l = a.chainFirst; l < a.layers; l++) {
     let layer = (*layers)[l];
     let inDim = layer.inDim;
@@ -810,12 +819,16 @@ fn chain_forward(agent: u32, first: u32, a: DenseArgs, layers: ptr<storage, arra
     let n4 = inDim / 4u;
     var x: array<array<vec4<f32>, WIDTH4>, ROWS>;
     let fromNetwork = layer.input == NETWORK;
+    let fromHeld = HOLD_HIDDEN && l > a.chainFirst;
     let inRows = select(layer.input + agent * rows * inDim, agent * a.inputRows * inDim, fromNetwork);
     for (var j = 0u; j < ROWS; j++) {
       let base = (inRows + min(first + j, rows - 1u) * inDim) / 4u;
       for (var k = 0u; k < WIDTH4; k++) {
         if (k < n4) {
-          if (fromNetwork) { x[j][k] = inputVec4[base + k]; } else { x[j][k] = (*h4)[base + k]; }
+          if (fromHeld) {
+            let at = j * WIDTH + 4u * k;
+            x[j][k] = vec4<f32>(held[at], held[at + 1u], held[at + 2u], held[at + 3u]);
+          } else if (fromNetwork) { x[j][k] = inputVec4[base + k]; } else { x[j][k] = (*h4)[base + k]; }
         }
       }
     }
@@ -832,9 +845,12 @@ fn chain_forward(agent: u32, first: u32, a: DenseArgs, layers: ptr<storage, arra
       }
       let b = (*p)[paramBlock + layer.biasOffset + o];
       for (var j = 0u; j < ROWS; j++) {
-        if (first + j < rows) {
-          let acc4 = acc[j];
-          let y = activate(layer.activation, (acc4.x + acc4.y) + (acc4.z + acc4.w) + b);
+        let acc4 = acc[j];
+        let y = activate(layer.activation, (acc4.x + acc4.y) + (acc4.z + acc4.w) + b);
+        if (HOLD_HIDDEN && !toNetwork) {
+          // Rows past the end compute the last row again, as they read it: the same values.
+          held[j * WIDTH + o] = y;
+        } else if (first + j < rows) {
           let at = outRows + (first + j) * outDim + o;
           if (toNetwork) { (*out)[at] = y; } else { (*h4)[at / 4u][at % 4u] = y; }
         }

@@ -494,6 +494,74 @@ describe.each([
   }
 });
 
+describe('forward-only passes: the `rows` chain holds hidden rows in registers, the same outputs bit for bit', () => {
+  interface HeldCase {
+    sizes: number[];
+    activations: Activation[];
+    rows: number;
+    head?: 'gaussian';
+    agents?: number;
+    inputRows?: number;
+    /** Buffers the held pass keeps per agent and row beside the output: layer 0's where it runs alone. */
+    aloneFirst: boolean;
+  }
+  const cases: HeldCase[] = [
+    { sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: 130, aloneFirst: false },
+    // 3 observations: layer 0 alone writes its rows, which the chain reads.
+    { sizes: [3, 64, 64, 1], activations: ['tanh', 'tanh', 'identity'], rows: 9, aloneFirst: true },
+    { sizes: [3, 64, 64, 1], activations: ['tanh', 'tanh', 'identity'], rows: 70, head: 'gaussian', aloneFirst: true },
+    { sizes: [8, 16, 32, 2], activations: ['identity', 'tanh', 'identity'], rows: 66, agents: 3, inputRows: 75, aloneFirst: false },
+    { sizes: [4, 32, 64, 16, 3], activations: ['tanh', 'identity', 'tanh', 'identity'], rows: 37, agents: 2, aloneFirst: false },
+  ];
+
+  for (const c of cases) {
+    const what = `${c.sizes.join('→')}${c.head ? ' + Gaussian head' : ''}, ${c.rows} rows${c.agents ? `, ${c.agents} agents` : ''}`;
+    it(`${what}: output equals the storing chain's and per-layer's; backward refused`, async () => {
+      const gpu = await testGpu();
+      const layout = new MlpLayout(c.sizes, c.activations, c.head ?? 'none');
+      const P = c.agents ?? 1;
+      const rand = seededRandom(53);
+      const params = new Float32Array(randomArray(P * layout.paramCount, rand, -0.5, 0.5));
+      const inputRows = c.inputRows ?? c.rows;
+      const input = storageBuffer(gpu, 'test.heldInput', new Float32Array(randomArray(P * inputRows * layout.inputDim, rand, -2, 2)));
+      const outputs: Uint32Array[] = [];
+      for (const [chaining, forwardOnly] of [['chain', true], ['chain', false], ['layers', true]] as const) {
+        const kernels = await MlpKernels.create(gpu, 'rows', 'serial', chaining);
+        const mlp = Mlp.create(gpu, kernels, layout, 'test.held', P === 1 ? {} : { agents: P });
+        mlp.setParams(params);
+        const pass = mlp.prepare({ rows: c.rows, inputRows, input, label: 'test.held', forwardOnly });
+        expect(pass.holdsHidden).toBe(chaining === 'chain' && forwardOnly);
+        expect(pass.chained).toBe(chaining === 'chain');
+        if (pass.holdsHidden) {
+          // Only the last layer's rows, and layer 0's where it runs alone.
+          expect(pass.arrays.activations.map((a) => a.shape)).toEqual([...(c.aloneFirst ? [[...(P > 1 ? [P] : []), c.rows, c.sizes[1]]] : []), [...(P > 1 ? [P] : []), c.rows, c.sizes[c.sizes.length - 1]]]);
+        }
+        submitPass(gpu, 'test.held', (p) => pass.encodeForward(p));
+        const out = await pass.arrays.output.read();
+        outputs.push(new Uint32Array(out.buffer, out.byteOffset, out.length));
+        if (forwardOnly) {
+          expect(() => submitPass(gpu, 'test.heldBackward', (p) => pass.encodeBackward(p))).toThrow(/test\.held was prepared forwardOnly, so it has no backward pass or tangents/);
+          await expect(MlpTangents.create(gpu, pass, 'test.heldTangents')).rejects.toThrow(/prepared forwardOnly/);
+        }
+        pass.destroy();
+        mlp.destroy();
+      }
+      expect(outputs[0]).toEqual(outputs[1]);
+      expect(outputs[0]).toEqual(outputs[2]);
+      expect(outputs[0].some((v) => v !== 0)).toBe(true);
+    });
+  }
+
+  it('refuses forwardOnly with an input gradient', async () => {
+    const gpu = await testGpu();
+    const layout = new MlpLayout([4, 64, 2], ['tanh', 'identity']);
+    const mlp = Mlp.create(gpu, await MlpKernels.create(gpu, 'rows', 'serial', 'chain'), layout, 'test.heldRefused');
+    const input = storageBuffer(gpu, 'test.heldRefusedInput', 8 * 4 * 4);
+    expect(() => mlp.prepare({ rows: 8, input, label: 'test.heldRefused', forwardOnly: true, inputGradient: true })).toThrow(/test\.heldRefused: a forwardOnly pass has no backward, so no inputGradient/);
+    mlp.destroy();
+  });
+});
+
 describe("a chained network's Adam step in its parameter-gradient dispatch (encodeBackwardStep): bit for bit", () => {
   interface StepCase {
     sizes: number[];

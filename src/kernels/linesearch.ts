@@ -163,7 +163,7 @@ export class LineSearch {
     const candidate = storageBuffer(gpu, `${label}.candidate`, P * paramStride * 4);
     const ownedAgents = options.agents ? null : agentsBuffer(gpu, `${label}.agents`, [{ maxKl: options.maxKl, acceptRatio: options.acceptRatio }]);
     const agents = options.agents ?? ownedAgents!;
-    const candidatePass = policy.prepare({ rows, input: batch.obs, inputRows: options.inputRows, params: candidate, label: `${label}.candidatePolicy` });
+    const candidatePass = policy.prepare({ rows, input: batch.obs, inputRows: options.inputRows, params: candidate, label: `${label}.candidatePolicy`, forwardOnly: true });
 
     const args = uniformBuffer(
       gpu,

@@ -346,6 +346,8 @@ interface ChainSpread {
   invocations(rows: number): number;
   /** Pipeline constants besides WG (the own-rows `tiles` chains' CHAIN_OWN_ROWS). */
   constants?: Record<string, number>;
+  /** Whether the forward chain can hold hidden rows in registers for a forward-only pass (HOLD_HIDDEN). */
+  holds?: boolean;
   /** The two-network entry points, where the shape has them. */
   pairs?: { forward: string; backwardInput: string };
 }
@@ -362,6 +364,7 @@ const CHAIN_SPREADS: Partial<Record<MlpKernelShape, ChainSpread>> = {
     forwardTakes: ROWS_FORWARD.takes,
     backwardInputTakes: ROWS_BACKWARD_INPUT.takes,
     invocations: (rows) => Math.ceil(rows / rowsPerInvocation),
+    holds: true,
     pairs: { forward: 'forward_chain_pair', backwardInput: 'backward_input_chain_pair' },
   },
   // A workgroup per tileChainRowTiles · tile rows, one invocation per tile of them.
@@ -424,6 +427,8 @@ const preferredTileChainForm = new WeakMap<GPUDevice, TileChainForm>();
 interface ChainKernels {
   spread: ChainSpread;
   forward: Kernel;
+  /** The forward chain of a forward-only pass, hidden rows held in registers (the `rows` shape), else null. */
+  forwardHeld: Kernel | null;
   backwardInput: Kernel;
   /** null where the reduction is `split` (its two dispatches stay per layer). */
   backwardParams: Kernel | null;
@@ -522,8 +527,9 @@ export class MlpKernels {
     const storage = gpu.limits.maxStorageBuffersPerShaderStage;
     const fuses = reduction === 'serial' && fusion === 'fused' && storage >= FUSED_STEP_STORAGE_BUFFERS;
     const pairs = pairing === 'paired' && spread.pairs !== undefined && storage >= PAIR_STORAGE_BUFFERS;
-    const [forward, backwardInput, backwardParams, backwardParamsAdam, forwardPair, backwardInputPair] = await Promise.all([
+    const [forward, forwardHeld, backwardInput, backwardParams, backwardParamsAdam, forwardPair, backwardInputPair] = await Promise.all([
       family.kernel(spread.forward, options),
+      spread.holds ? family.kernel(spread.forward, { constants: { ...options.constants, HOLD_HIDDEN: 1 } }) : null,
       family.kernel(spread.backwardInput, options),
       reduction === 'serial' ? family.kernel('backward_params_chain') : null,
       fuses ? family.kernel('backward_params_adam_chain') : null,
@@ -533,6 +539,7 @@ export class MlpKernels {
     return {
       spread,
       forward,
+      forwardHeld,
       backwardInput,
       backwardParams,
       backwardParamsAdam,
@@ -610,6 +617,14 @@ export interface MlpPassOptions {
   grads?: BufferArg;
   /** Also compute dLoss/d input into `gradInput` during encodeBackward. */
   inputGradient?: boolean;
+  /**
+   * The pass only ever runs forward (an evaluation: encodeBackward and tangents
+   * refuse it). Where its layers chain in the `rows` shape it then keeps no
+   * hidden rows: the chain holds them in registers, the same outputs bit for
+   * bit, and its memory no longer grows with the hidden layers (so a population
+   * of many agents still binds it whole, and still chains).
+   */
+  forwardOnly?: boolean;
 }
 
 /** Options of `MlpPass.encodeBackward`. */
@@ -859,8 +874,14 @@ export class MlpPass {
   readonly activations: readonly (GPUBuffer | GPUBufferBinding)[];
   /** dLoss/d(pre-activation) of every layer, [rows][outDim_l], kept like activations; the last one is gradOutput. */
   readonly gradPreActivations: readonly (GPUBuffer | GPUBufferBinding)[];
-  /** Whether the pass runs its layers in chains (MlpKernels.chains; and its hidden buffer fits a binding). */
+  /** Whether the pass runs its layers in chains (MlpKernels.chains; and its hidden buffer fits a binding, or it keeps none). */
   readonly chained: boolean;
+  /**
+   * Prepared forwardOnly and chained in the `rows` shape: no hidden rows kept
+   * (activations and gradPreActivations then hold only the last layer's, and
+   * layer 0's activations where it runs alone before the chain).
+   */
+  readonly holdsHidden: boolean;
   /** dLoss/d(input), [rows][inputDim], when prepared with inputGradient. */
   readonly gradInput: GPUBuffer | null;
   /** The `split` reduction's partial sums, one layer at a time (null for `serial`). */
@@ -894,7 +915,7 @@ export class MlpPass {
     private readonly gpu: GpuContext,
     readonly kernels: MlpKernels,
     readonly layout: MlpLayout,
-    private readonly options: Required<Omit<MlpPassOptions, 'inputGradient' | 'inputRows'>> & { inputGradient?: boolean; inputRows?: number },
+    private readonly options: Required<Omit<MlpPassOptions, 'inputGradient' | 'inputRows' | 'forwardOnly'>> & { inputGradient?: boolean; inputRows?: number; forwardOnly?: boolean },
     /** Agents P every dispatch covers (the network's). */
     readonly agents = 1,
   ) {
@@ -904,6 +925,7 @@ export class MlpPass {
     const inputRows = options.inputRows ?? rows;
     if (!Number.isInteger(inputRows) || inputRows < rows) throw new Error(`${label}: inputRows must be an integer ≥ rows ${rows}, got ${JSON.stringify(options.inputRows)}`);
     if (inputRows !== rows && options.inputGradient) throw new Error(`${label}: inputGradient needs input blocks of exactly rows ${rows} rows, got inputRows ${inputRows}`);
+    if (options.forwardOnly && options.inputGradient) throw new Error(`${label}: a forwardOnly pass has no backward, so no inputGradient`);
     this.inputRows = inputRows;
     const inputBytes = ((P - 1) * inputRows + rows) * layout.inputDim * 4;
     const input = bufferArg(label, 'input', options.input, rowSpec(P, P === 1 ? rows : inputRows, layout.inputDim, 'inputDim'));
@@ -926,10 +948,18 @@ export class MlpPass {
     const layers = layout.layers;
     const L = layers.length;
     const last = (name: string) => storageBuffer(gpu, `${label}.${name}${L - 1}`, P * rows * layers[L - 1].outDim * 4);
-    const slices = kernels.chains(layout) ? hiddenSlices(gpu, layout, P * rows) : null;
-    this.chained = slices !== null;
+    this.holdsHidden = options.forwardOnly === true && kernels.chainKernels?.forwardHeld != null && kernels.chains(layout);
+    const slices = kernels.chains(layout) && !this.holdsHidden ? hiddenSlices(gpu, layout, P * rows) : null;
+    this.chained = slices !== null || this.holdsHidden;
     let hiddenArray: GpuArray<'f32'> | null = null;
-    if (slices) {
+    if (this.holdsHidden) {
+      // Layer 0's rows where it runs alone (the chain's first input, bound as `hidden`), else a placeholder binding.
+      const alone = !kernels.chainKernels!.spread.forwardTakes(layers[0]);
+      const first = alone ? storageBuffer(gpu, `${label}.activations0`, P * rows * layers[0].outDim * 4) : null;
+      this.hidden = first ?? storageBuffer(gpu, `${label}.hiddenPlaceholder`, 16);
+      this.activations = first ? [first, last('activations')] : [last('activations')];
+      this.gradPreActivations = [last('gradPreActivation')];
+    } else if (slices) {
       this.hidden = storageBuffer(gpu, `${label}.hidden`, slices.floats * 4);
       hiddenArray = GpuArray.wrap(gpu, this.hidden, 'f32', [slices.floats]);
       const range = (at: number, l: number): GPUBufferBinding => ({ buffer: this.hidden!, offset: at * 4, size: P * rows * layers[l].outDim * 4 });
@@ -957,12 +987,17 @@ export class MlpPass {
           })
         : null;
     const rowsOf = (width: number) => rowSpec(P, rows, width, '').shape;
-    const perLayer = (buffers: readonly (GPUBuffer | GPUBufferBinding)[]) =>
-      buffers.map((b, l) => ('usage' in b ? GpuArray.wrap(gpu, b, 'f32', rowsOf(layers[l].outDim)) : hiddenArray!.view(rowsOf(layers[l].outDim), (b.offset ?? 0) / 4, `${label}.hidden${l}`)));
+    // Kept layers: every layer, or where the pass holds its hidden rows, the ones kept (layer 0 alone, the last).
+    const keptLayers = this.holdsHidden ? (this.activations.length === 2 ? [0, L - 1] : [L - 1]) : layers.map((_, l) => l);
+    const perLayer = (buffers: readonly (GPUBuffer | GPUBufferBinding)[], kept = keptLayers) =>
+      buffers.map((b, k) => {
+        const l = kept[k];
+        return 'usage' in b ? GpuArray.wrap(gpu, b, 'f32', rowsOf(layers[l].outDim)) : hiddenArray!.view(rowsOf(layers[l].outDim), (b.offset ?? 0) / 4, `${label}.hidden${l}`);
+      });
     // A GpuArray given has been checked to be f32.
     const asArray = (value: BufferArg, shape: number[]) => (value instanceof GpuArray ? (value as GpuArray<'f32'>) : GpuArray.wrap(gpu, value, 'f32', shape));
     const activations = perLayer(this.activations);
-    const gradPreActivations = perLayer(this.gradPreActivations);
+    const gradPreActivations = perLayer(this.gradPreActivations, this.holdsHidden ? [L - 1] : keptLayers);
     this.arrays = {
       input: asArray(options.input, rowsOf(layout.inputDim)),
       params: asArray(options.params, parameterSpec(layout, P).shape),
@@ -997,7 +1032,15 @@ export class MlpPass {
       return { kernel, bindGroup: kernel.bindUsed(resources, `${label}.layer${l}`), invocations: invocations(rows) };
     };
     const chains = kernels.chainKernels;
-    if (slices && chains) {
+    if (this.holdsHidden && chains) {
+      this.chainLayers = this.chainTable(gpu, chains, null);
+      const chainArgs = this.layerArgs.slot(L);
+      const resources = { args: chainArgs, params, paramsVec4: params, inputVec4: input, hiddenVec4: this.hidden!, output: this.lastBuffer(this.activations), chainLayers: this.chainLayers };
+      const held = chains.forwardHeld!;
+      const forward = { kernel: held, bindGroup: held.bindUsed(resources, `${label}.forwardChainHeld`), invocations: chains.spread.invocations(rows) };
+      this.forwardDispatches = this.chainFirst === 0 ? [forward] : [perLayerForward(0), forward];
+      this.inputDispatches = [];
+    } else if (slices && chains) {
       this.chainLayers = this.chainTable(gpu, chains, slices);
       const blocks = chains.spread.invocations(rows);
       const chainArgs = this.layerArgs.slot(L);
@@ -1033,8 +1076,13 @@ export class MlpPass {
     return buffers[buffers.length - 1] as GPUBuffer;
   }
 
-  /** The layers' ChainLayer records (hidden offsets from `slices`), uploaded. */
-  private chainTable(gpu: GpuContext, { layer: view, layerStride }: ChainKernels, slices: HiddenSlices): GPUBuffer {
+  /**
+   * The layers' ChainLayer records (hidden offsets from `slices`), uploaded. Without
+   * slices (a pass holding its hidden rows) a hidden layer's offsets are 0: only the
+   * first chained layer reads `hidden`, which is then layer 0's own rows.
+   */
+  private chainTable(gpu: GpuContext, { layer: view, layerStride }: ChainKernels, slices: HiddenSlices | null): GPUBuffer {
+    const at = (list: 'activations' | 'gradients', l: number) => (slices ? slices[list][l] : 0);
     const layers = this.layout.layers;
     const L = layers.length;
     const bytes = new ArrayBuffer(L * layerStride);
@@ -1050,10 +1098,10 @@ export class MlpPass {
           biasOffset: layer.biasOffset,
           activation: ACTIVATION_CODE[layer.activation],
           inputActivation: l === 0 ? ACTIVATION_CODE.identity : ACTIVATION_CODE[layers[l - 1].activation],
-          input: l === 0 ? NETWORK : slices.activations[l - 1],
-          output: l === L - 1 ? NETWORK : slices.activations[l],
-          gradInput: l === 0 ? NETWORK : slices.gradients[l - 1],
-          gradOutput: l === L - 1 ? NETWORK : slices.gradients[l],
+          input: l === 0 ? NETWORK : at('activations', l - 1),
+          output: l === L - 1 ? NETWORK : at('activations', l),
+          gradInput: l === 0 ? NETWORK : at('gradients', l - 1),
+          gradOutput: l === L - 1 ? NETWORK : at('gradients', l),
           firstTile,
         },
         l * layerStride,
@@ -1109,6 +1157,16 @@ export class MlpPass {
     return l === 0 ? this.inputBinding : this.activations[l - 1];
   }
 
+  /** Whether the pass was prepared forwardOnly (no backward, no tangents). */
+  get forwardOnly(): boolean {
+    return this.options.forwardOnly === true;
+  }
+
+  /** Throws where the pass was prepared forwardOnly: it may keep no hidden rows to differentiate. */
+  assertBackward(where: string): void {
+    if (this.forwardOnly) throw new Error(`${where}: ${this.label} was prepared forwardOnly, so it has no backward pass or tangents`);
+  }
+
   /** Throws, naming the option, if the input or parameter array was destroyed since `prepare`. */
   assertInputsAlive(where: string): void {
     assertArraysAlive(where, { input: this.options.input, params: this.options.params });
@@ -1132,6 +1190,7 @@ export class MlpPass {
    * first use, then reuses them.
    */
   encodeBackward(pass: GPUComputePassEncoder, options: BackwardOptions = {}): void {
+    this.assertBackward(`${this.label}.encodeBackward`);
     recordChecked(this.gpu, `${this.label}.encodeBackward`, pass, (pass) => {
       const where = `${this.label}.encodeBackward`;
       const grads = options.grads ?? this.options.grads;
@@ -1167,7 +1226,7 @@ export class MlpPass {
   static pairs(a: MlpPass, b: MlpPass): boolean {
     const kernels = a.kernels.chainKernels;
     if (a === b || a.kernels !== b.kernels || !kernels?.forwardPair || !kernels.backwardInputPair) return false;
-    if (!a.chained || !b.chained || a.head || b.head) return false;
+    if (!a.chained || !b.chained || a.head || b.head || a.holdsHidden || b.holdsHidden) return false;
     return a.rows === b.rows && a.inputRows === b.inputRows && a.agents === b.agents && sameBinding(a.inputBinding, b.inputBinding);
   }
 
@@ -1274,6 +1333,7 @@ export class MlpPass {
    * too; otherwise encodeBackward, then adam.encodeStep. The same bits either way.
    */
   encodeBackwardStep(pass: GPUComputePassEncoder, adam: Adam, params: GPUBuffer, grads: GPUBuffer): void {
+    this.assertBackward(`${this.label}.encodeBackwardStep`);
     const groups = this.fusedStepGroups(adam, params, grads);
     if (!groups) {
       this.encodeBackward(pass, grads === this.options.grads ? {} : { grads });
@@ -1336,6 +1396,8 @@ export class MlpPass {
     this.layerArgs.destroy();
     for (const byScale of this.backwardVariants.values()) for (const v of byScale.values()) v.args.destroy();
     this.chainLayers?.destroy();
+    // Where the pass holds its hidden rows, `hidden` is layer 0's rows (destroyed above) or a placeholder.
+    if (this.holdsHidden) this.hidden?.destroy();
   }
 
   private denseArgs(layer: DenseLayer, l: number, backward: { accumulate?: boolean; scale?: number }): Record<string, number> {
@@ -1456,6 +1518,7 @@ export class MlpTangents {
   }
 
   static async create(gpu: GpuContext, pass: MlpPass, label: string): Promise<MlpTangents> {
+    pass.assertBackward(`${label}: MlpTangents.create`);
     return new MlpTangents(gpu, pass, await pass.kernels.tangents(), label);
   }
 

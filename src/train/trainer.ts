@@ -319,8 +319,8 @@ async function buildTrainer(gpu: GpuContext, configs: readonly ResolvedConfig[],
   }
 
   // Both passes read the first rows of each agent's obsRows-row block of observations.
-  const evalPass = policy.prepare({ rows: batchSize, input: networkObs, inputRows: obsRows, label: 'batch.updatedPolicy' });
-  const valuePass = value.prepare({ rows: obsRows, input: networkObs, label: 'batch.values' });
+  const evalPass = policy.prepare({ rows: batchSize, input: networkObs, inputRows: obsRows, label: 'batch.updatedPolicy', forwardOnly: true });
+  const valuePass = value.prepare({ rows: obsRows, input: networkObs, label: 'batch.values', forwardOnly: true });
 
   const logProbs = storageBuffer(gpu, 'batch.logProbs', P * batchSize * 4);
   const entropies = storageBuffer(gpu, 'batch.entropies', P * batchSize * 4);
