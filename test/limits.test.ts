@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ALGOS } from '../src/core/algorithms';
 import { ConfigError, resolveConfig, type TrainConfig } from '../src/core/config';
 import { DISPATCHES_PER_SUBMIT, MAX_DISPATCHES_PER_ITERATION, checkLimits, dispatchesPerIteration, plannedBuffers, type DeviceLimits } from '../src/train/limits';
-import { makeTrainer } from '../src/train/trainer';
+import { makePopulationTrainer, makeTrainer, trainerLimits } from '../src/train/trainer';
 import { MlpKernels, defaultDenseChaining, defaultMlpKernelShape, defaultParamReduction, type AdamFusion, type NetworkPairing } from '../src/kernels/mlp';
 import { FIELDS } from '../src/core/config';
 import { testGpu } from './helpers';
@@ -186,6 +186,42 @@ describe('limits against the trainer on the GPU', () => {
     expect((await count('chain', 'fused')) - (await count('chain', 'fused', 'paired'))).toBe(config.epochs * M * 2);
     // Per layer there is no chain to join.
     expect(await count('layers', 'fused', 'paired')).toBe(await count('layers'));
+  });
+
+  it('evaluation passes that hold their hidden rows (the `rows` chain): planned as created, and a population of 64 records what one agent does', async () => {
+    const gpu = await testGpu();
+    MlpKernels.useShape(gpu, 'rows');
+    MlpKernels.useChaining(gpu, 'chain');
+    try {
+      const limits = trainerLimits(gpu, 1);
+      expect(limits.holdsEvaluationRows).toBe(true);
+      // Their buffers by name: the layers' rows kept and a Gaussian head's.
+      const evaluation = /^(batch\.(updatedPolicy|values)|trpo\.lineSearch\.candidatePolicy)\.(activations\d+|gradPreActivation\d+|head\.row\w+)$/;
+      const byLabel = (list: { label: string; bytes: number }[]) => list.map(({ label, bytes }) => `${label} ${bytes}`).sort();
+      // CartPole (layer 0 chained) and Pendulum (3 observations: layer 0 alone, a Gaussian head).
+      for (const overrides of [{ algo: 'trpo' }, { algo: 'ppo', env: 'Pendulum-v1', numEnvs: 8, stepsPerIter: 512 }] as const) {
+        const config = resolveConfig({ preset: 'seed', ...overrides });
+        const plan = plannedBuffers(config, limits).filter((b) => evaluation.test(b.label));
+        // Held: only the last layer's rows (and layer 0's where it runs alone), not the hidden layers'.
+        expect(plan.some((b) => b.label === 'batch.values.activations1')).toBe(false);
+        expect(plannedBuffers(config, { ...limits, holdsEvaluationRows: false }).some((b) => b.label === 'batch.values.activations1')).toBe(true);
+        const tracker = trackLiveBuffers();
+        const trainer = await makeTrainer(gpu, config).finally(() => tracker.stop());
+        const created = [...tracker.live().buffers].map((b) => ({ label: b.label, bytes: b.size })).filter((b) => evaluation.test(b.label));
+        expect(byLabel(created), config.env).toEqual(byLabel(plan));
+        trainer.destroy();
+      }
+      // So the whole-batch passes still chain with 64 agents' rows: the same dispatches as one agent.
+      const seeds = (P: number) => Array.from({ length: P }, (_, k) => resolveConfig({ preset: 'seed', seed: 1 + k }));
+      const one = await makePopulationTrainer(gpu, seeds(1));
+      const many = await makePopulationTrainer(gpu, seeds(64));
+      expect(many.dispatchesPerIteration).toBe(one.dispatchesPerIteration);
+      one.destroy();
+      many.destroy();
+    } finally {
+      MlpKernels.useShape(gpu, defaultMlpKernelShape(gpu.adapter));
+      MlpKernels.useChaining(gpu, defaultDenseChaining(gpu.adapter));
+    }
   });
 
   it('makeTrainer refuses a configuration over the limits before creating any buffer', async () => {

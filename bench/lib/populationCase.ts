@@ -13,7 +13,7 @@
  */
 import { ConfigError, resolveConfig, type ResolvedConfig } from '../../src/core/config';
 import { MAX_POPULATION, resolvePopulation } from '../../src/core/population';
-import { makePopulationTrainer, populationLimits, type PopulationTrainer } from '../../src/train/trainer';
+import { makePopulationTrainer, populationLimits, trainerLimits, type PopulationTrainer } from '../../src/train/trainer';
 import { withinLimits, type DeviceLimits } from '../../src/train/limits';
 import { recordDispatches } from './profile';
 import { invocationsOf, readiness } from './readiness';
@@ -136,7 +136,7 @@ export const populationCase: BenchCase = {
         } catch (error) {
           // The adapter's limits (checked before any GPU work), or an algorithm without populations yet.
           // The trainer's message measures each agent's share of the limits (the limit over P).
-          if (error instanceof ConfigError) skip(`over the adapter's limits: ${error.message} (each agent's share of the limit; at most ${largestPopulation(single, ctx.gpu.limits)} agents of these shapes fit)`);
+          if (error instanceof ConfigError) skip(`over the adapter's limits: ${error.message} (each agent's share of the limit; at most ${largestPopulation(single, trainerLimits(ctx.gpu, 1))} agents of these shapes fit)`);
           else if (P > 1) skip(`the trainer refused it: ${(error as Error).message}`);
           else throw error;
           continue;

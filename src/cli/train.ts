@@ -14,7 +14,7 @@ import { firstNonFinite, stepsPerSecond, type IterationMetrics } from '../core/m
 import { checkSavePath, loadCheckpoint, saveCheckpoint } from '../train/checkpointFile';
 import { checkCheckpointEnv, checkCheckpointFits, extractAgent, type Checkpoint } from '../train/checkpoint';
 import { parsePbtFlags, trainPopulation, type PopulationRun } from './population';
-import { populationLimits } from '../train/trainer';
+import { populationLimits, trainerLimits } from '../train/trainer';
 
 const EXTRA_FLAGS: Record<string, FlagKind> = {
   save: 'value',
@@ -213,7 +213,7 @@ async function main(): Promise<number> {
   }
   const gpu = await requestGpu();
   // The adapter's limits are known now; nothing has been created on it yet.
-  const refusal = checkLimits(config, gpu.limits, options.given);
+  const refusal = checkLimits(config, trainerLimits(gpu, 1), options.given);
   if (refusal) {
     gpu.destroy();
     process.stderr.write(`train: ${refusal}\n`);
@@ -328,7 +328,7 @@ async function mainPopulation(run: PopulationRun, given: (keyof TrainConfig)[]):
   const early = checkLimits(config, populationLimits(ANY_ADAPTER, P), given);
   if (early) return refuse(P > 1 ? `${early} (with --population ${P}: each of the ${P} agents holds its own buffers)` : early);
   const gpu = await requestGpu();
-  const refusal = checkLimits(config, populationLimits(gpu.limits, P), given);
+  const refusal = checkLimits(config, trainerLimits(gpu, P), given);
   if (refusal) {
     gpu.destroy();
     return refuse(P > 1 ? `${refusal} (with --population ${P}: each of the ${P} agents holds its own buffers)` : refusal);

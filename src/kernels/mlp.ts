@@ -378,6 +378,19 @@ const CHAIN_SPREADS: Partial<Record<MlpKernelShape, ChainSpread>> = {
   },
 };
 
+/**
+ * Whether a forward-only pass of `layout` keeps no hidden rows where the
+ * device chains the `rows` shape (MlpPass.holdsHidden), and whether layer 0
+ * then runs alone before the chain (its rows kept: the chain's input). For the
+ * buffer plan (src/train/limits.ts), which must know before any GPU work.
+ */
+export function rowsChainHolds(layout: MlpLayout): { holds: boolean; firstAlone: boolean } {
+  const spread = CHAIN_SPREADS.rows!;
+  const layers = layout.layers;
+  const holds = layers.length > 1 && layers.slice(1).every((l) => spread.forwardTakes(l) && spread.backwardInputTakes(l));
+  return { holds, firstAlone: holds && !spread.forwardTakes(layers[0]) };
+}
+
 /** The `tiles` chains in the own-rows form: an invocation per row tile, every layer's column tiles in turn. */
 const TILES_OWN_ROWS: ChainSpread = {
   forward: 'forward_tiles_chain',
@@ -478,6 +491,17 @@ export class MlpKernels {
     const pairing = networkPairing ?? preferredPairing.get(gpu.device) ?? 'paired';
     const form = tileChainForm ?? preferredTileChainForm.get(gpu.device) ?? defaultTileChainForm(gpu.adapter);
     return perDevice(gpu, `mlp:${chosen}:${sums}:${chain}:${fusion}:${pairing}:${form}`, () => MlpKernels.compile(gpu, chosen, sums, chain, fusion, pairing, form));
+  }
+
+  /**
+   * Whether the kernels `create` makes for this device by default chain the
+   * `rows` shape, so that forward-only passes hold their hidden rows (decided
+   * from the settings alone, before anything compiles).
+   */
+  static holdsEvaluationRows(gpu: GpuContext): boolean {
+    const shape = preferred.get(gpu.device) ?? defaultMlpKernelShape(gpu.adapter);
+    const chaining = preferredChaining.get(gpu.device) ?? defaultDenseChaining(gpu.adapter);
+    return shape === 'rows' && chaining === 'chain';
   }
 
   /** Makes `form` the `tiles` chains' form `create` uses by default on this device. */

@@ -17,12 +17,19 @@ import { envDefinition } from '../envs/registry';
 import { ENV_SLOTS } from '../kernels/rollout';
 import { STATS, recordStride } from '../algos/ppo';
 import { networkLayouts } from './networks';
+import { rowsChainHolds } from '../kernels/mlp';
 
 /** The adapter limits a plan is checked against (a GPUSupportedLimits has them). */
 export interface DeviceLimits {
   maxBufferSize: number;
   maxStorageBufferBindingSize: number;
   minUniformBufferOffsetAlignment: number;
+  /**
+   * Whether the device's MLP kernels chain the `rows` shape, so that the
+   * forward-only evaluation passes keep no hidden rows (MlpPass.holdsHidden;
+   * `MlpKernels.holdsEvaluationRows`). Absent: they keep them, the larger plan.
+   */
+  holdsEvaluationRows?: boolean;
 }
 
 /** No buffer limit: what checkLimits needs to check what depends on no adapter (the dispatch cap) before one is requested. */
@@ -68,7 +75,7 @@ function slotStride(limits: Pick<DeviceLimits, 'minUniformBufferOffsetAlignment'
 }
 
 /** Every buffer of a trainer for `config` that grows with its size fields, labelled as the trainer labels them. */
-export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits, 'minUniformBufferOffsetAlignment'>): PlannedBuffer[] {
+export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits, 'minUniformBufferOffsetAlignment' | 'holdsEvaluationRows'>): PlannedBuffer[] {
   const spec = envDefinition(config.env).spec;
   const N = config.numEnvs;
   const { stepsPerEnv: T, batchSize: B, obsDim: D, numActions: A, minibatches: M } = config.derived;
@@ -81,8 +88,15 @@ export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits
   // An MLP pass keeps every layer's activations and gradients, [rows][outDim]. A chained
   // pass keeps its hidden layers' in one buffer only where that buffer fits a binding
   // (else it keeps these), so these bound what a configuration needs.
-  const pass = (label: string, rows: number, layout: MlpLayout, grows: readonly SizeField[]) => {
+  // A forward-only (evaluation) pass that holds its hidden rows keeps only the last layer's, and layer 0's where it runs alone.
+  const pass = (label: string, rows: number, layout: MlpLayout, grows: readonly SizeField[], forwardOnly = false) => {
+    const held = forwardOnly && limits.holdsEvaluationRows === true ? rowsChainHolds(layout) : { holds: false, firstAlone: false };
+    const L = layout.layers.length;
     layout.layers.forEach((layer, l) => {
+      if (held.holds && l < L - 1) {
+        if (l === 0 && held.firstAlone) storage(`${label}.activations0`, rows * layer.outDim, [...grows, 'hidden']);
+        return;
+      }
       const widthGrows: readonly SizeField[] = l + 1 < layout.layers.length ? [...grows, 'hidden'] : grows;
       storage(`${label}.activations${l}`, rows * layer.outDim, widthGrows);
       storage(`${label}.gradPreActivation${l}`, rows * layer.outDim, widthGrows);
@@ -126,8 +140,8 @@ export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits
 
   // Whole-batch passes; the value pass covers every observation row: the bootstrap row and the K·N
   // final observations (read by GAE unless truncation counts as termination), one block per agent.
-  pass('batch.updatedPolicy', B, layouts.policy, perSample);
-  pass('batch.values', (T + 1 + K) * N, layouts.value, perSample);
+  pass('batch.updatedPolicy', B, layouts.policy, perSample, true);
+  pass('batch.values', (T + 1 + K) * N, layouts.value, perSample, true);
   for (const name of ['logProbs', 'entropies', 'kl', 'updatedLogProbs', 'advantages', 'returns']) storage(`batch.${name}`, B, perSample);
 
   if (config.algo === 'ppo' || config.algo === 'ppo-kl') {
@@ -146,7 +160,7 @@ export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits
       storage(`trpo.fvp.tangents.tangent${l}`, B * layer.outDim, l + 1 < layouts.policy.layers.length ? [...perSample, 'hidden'] : perSample),
     );
     storage('trpo.lineSearch.rowTerms', 2 * B, perSample);
-    pass('trpo.lineSearch.candidatePolicy', B, layouts.policy, perSample);
+    pass('trpo.lineSearch.candidatePolicy', B, layouts.policy, perSample, true);
     pass('trpo.valueFit.value', B, layouts.value, perSample);
     storage('trpo.valueFit.rowLoss', B, perSample);
   } else {

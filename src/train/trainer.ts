@@ -226,6 +226,16 @@ export function populationLimits(limits: DeviceLimits, agents: number): DeviceLi
   };
 }
 
+/**
+ * What a trainer of P agents on `gpu` may use: populationLimits of the device's,
+ * and whether its evaluation passes keep no hidden rows (MlpKernels.holdsEvaluationRows).
+ */
+export function trainerLimits(gpu: GpuContext, agents: number): DeviceLimits {
+  // Copied field by field: a GPUSupportedLimits keeps them as getters, which a spread would drop.
+  const { maxBufferSize, maxStorageBufferBindingSize, minUniformBufferOffsetAlignment } = gpu.limits;
+  return populationLimits({ maxBufferSize, maxStorageBufferBindingSize, minUniformBufferOffsetAlignment, holdsEvaluationRows: MlpKernels.holdsEvaluationRows(gpu) }, agents);
+}
+
 /** The fields of an agent's record, from its config. */
 function agentRecord(config: ResolvedConfig): Record<AgentField, number> {
   return Object.fromEntries(AGENT_FIELDS.map((field) => [field, config[field]])) as Record<AgentField, number>;
@@ -246,7 +256,7 @@ async function buildTrainer(gpu: GpuContext, configs: readonly ResolvedConfig[],
     }
   });
   // Nothing is created that the adapter cannot hold (a ConfigError naming the flag).
-  assertWithinLimits(config, populationLimits(gpu.limits, P));
+  assertWithinLimits(config, trainerLimits(gpu, P));
   const { numEnvs: N } = config;
   const dispatchesPerSubmit = options.dispatchesPerSubmit ?? DISPATCHES_PER_SUBMIT;
   if (!Number.isInteger(dispatchesPerSubmit) || dispatchesPerSubmit < 1) throw new Error(`makeTrainer: dispatchesPerSubmit must be a positive integer, got ${dispatchesPerSubmit}`);
