@@ -56,6 +56,24 @@ fn dots(a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, y: vec4<f32>) ->
   return vec4<f32>(dot(a, y), dot(b, y), dot(c, y), dot(d, y));
 }
 
+// A 4-row × 4-output tile's sums: r<j> holds row j's four outputs.
+struct Sums {
+  r0: vec4<f32>,
+  r1: vec4<f32>,
+  r2: vec4<f32>,
+  r3: vec4<f32>,
+}
+
+// s + one input vec4 of each of the tile's rows (y0 .. y3) against the same vec4 of its four weight rows.
+fn add_tile(s: Sums, a: vec4<f32>, b: vec4<f32>, c: vec4<f32>, d: vec4<f32>, y0: vec4<f32>, y1: vec4<f32>, y2: vec4<f32>, y3: vec4<f32>) -> Sums {
+  return Sums(s.r0 + dots(a, b, c, d, y0), s.r1 + dots(a, b, c, d, y1), s.r2 + dots(a, b, c, d, y2), s.r3 + dots(a, b, c, d, y3));
+}
+
+// add_tile with the weight rows w, w + 16, w + 32, w + 48 (vec4s) read from storage at column vec4 k.
+fn add_tile_at(s: Sums, w: u32, k: u32, y0: vec4<f32>, y1: vec4<f32>, y2: vec4<f32>, y3: vec4<f32>) -> Sums {
+  return add_tile(s, weights[w + k], weights[w + WIDTH4 + k], weights[w + 2u * WIDTH4 + k], weights[w + 3u * WIDTH4 + k], y0, y1, y2, y3);
+}
+
 // Where weight row o of layer l starts (vec4s).
 fn weight_row(l: u32, o: u32) -> u32 {
   return (l * 64u + o) * WIDTH4;
@@ -64,6 +82,30 @@ fn weight_row(l: u32, o: u32) -> u32 {
 // Where row r of activation block l starts (vec4s).
 fn act_row(l: u32, r: u32) -> u32 {
   return (l * args.rows + r) * WIDTH4;
+}
+
+// The tile of rows r.x .. r.w (clamped), output vec4 c, of layer l: its input rows in storage block l.
+fn storage_tile(l: u32, r: vec4<u32>, c: u32) -> Sums {
+  let w = weight_row(l, 4u * c);
+  var s = Sums();
+  for (var k = 0u; k < WIDTH4; k++) {
+    s = add_tile_at(s, w, k, acts[act_row(l, r.x) + k], acts[act_row(l, r.y) + k], acts[act_row(l, r.z) + k], acts[act_row(l, r.w) + k]);
+  }
+  return s;
+}
+
+// tanh of the tile's sums into storage block l + 1, the rows r0 .. r0 + 3 inside the batch.
+fn store_tile(l: u32, r0: u32, c: u32, s: Sums) {
+  let rows = args.rows;
+  if (r0 < rows) { acts[act_row(l + 1u, r0) + c] = tanh(s.r0); }
+  if (r0 + 1u < rows) { acts[act_row(l + 1u, r0 + 1u) + c] = tanh(s.r1); }
+  if (r0 + 2u < rows) { acts[act_row(l + 1u, r0 + 2u) + c] = tanh(s.r2); }
+  if (r0 + 3u < rows) { acts[act_row(l + 1u, r0 + 3u) + c] = tanh(s.r3); }
+}
+
+// Rows r0 .. r0 + 3, each clamped to the last.
+fn rows4(r0: u32) -> vec4<u32> {
+  return min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(args.rows - 1u));
 }
 
 // A chain invocation's tile: rows 4·(t % 4) .. + 3 of the workgroup's block
@@ -84,60 +126,16 @@ fn layer_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
   let t = linear_index(gid, nwg);
   let c = t % WIDTH4;
   let r0 = 4u * (t / WIDTH4);
-  let rows = args.rows;
-  if (r0 >= rows) { return; }
-  let l = args.layer;
-  let last = rows - 1u;
-  let x = vec4<u32>(act_row(l, r0), act_row(l, min(r0 + 1u, last)), act_row(l, min(r0 + 2u, last)), act_row(l, min(r0 + 3u, last)));
-  let w = weight_row(l, 4u * c);
-  var acc0 = vec4<f32>(0.0);
-  var acc1 = vec4<f32>(0.0);
-  var acc2 = vec4<f32>(0.0);
-  var acc3 = vec4<f32>(0.0);
-  for (var k = 0u; k < WIDTH4; k++) {
-    let a = weights[w + k];
-    let b = weights[w + WIDTH4 + k];
-    let cc = weights[w + 2u * WIDTH4 + k];
-    let d = weights[w + 3u * WIDTH4 + k];
-    acc0 += dots(a, b, cc, d, acts[x.x + k]);
-    acc1 += dots(a, b, cc, d, acts[x.y + k]);
-    acc2 += dots(a, b, cc, d, acts[x.z + k]);
-    acc3 += dots(a, b, cc, d, acts[x.w + k]);
-  }
-  acts[act_row(l + 1u, r0) + c] = tanh(acc0);
-  if (r0 + 1u < rows) { acts[act_row(l + 1u, r0 + 1u) + c] = tanh(acc1); }
-  if (r0 + 2u < rows) { acts[act_row(l + 1u, r0 + 2u) + c] = tanh(acc2); }
-  if (r0 + 3u < rows) { acts[act_row(l + 1u, r0 + 3u) + c] = tanh(acc3); }
+  if (r0 >= args.rows) { return; }
+  store_tile(args.layer, r0, c, storage_tile(args.layer, rows4(r0), c));
 }
 
 @compute @workgroup_size(WG)
 fn chain_storage(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let tile = block_tile(gid, nwg, lid);
-  let rows = args.rows;
-  let last = rows - 1u;
   let r0 = tile.first + tile.row;
-  let r = min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last));
   for (var l = 0u; l < LAYERS; l++) {
-    let w = weight_row(l, 4u * tile.column);
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
-    for (var k = 0u; k < WIDTH4; k++) {
-      let a = weights[w + k];
-      let b = weights[w + WIDTH4 + k];
-      let cc = weights[w + 2u * WIDTH4 + k];
-      let d = weights[w + 3u * WIDTH4 + k];
-      acc0 += dots(a, b, cc, d, acts[act_row(l, r.x) + k]);
-      acc1 += dots(a, b, cc, d, acts[act_row(l, r.y) + k]);
-      acc2 += dots(a, b, cc, d, acts[act_row(l, r.z) + k]);
-      acc3 += dots(a, b, cc, d, acts[act_row(l, r.w) + k]);
-    }
-    let c = tile.column;
-    if (r0 < rows) { acts[act_row(l + 1u, r0) + c] = tanh(acc0); }
-    if (r0 + 1u < rows) { acts[act_row(l + 1u, r0 + 1u) + c] = tanh(acc1); }
-    if (r0 + 2u < rows) { acts[act_row(l + 1u, r0 + 2u) + c] = tanh(acc2); }
-    if (r0 + 3u < rows) { acts[act_row(l + 1u, r0 + 3u) + c] = tanh(acc3); }
+    store_tile(l, r0, tile.column, storage_tile(l, rows4(r0), tile.column));
     // The next layer reads rows the workgroup's other invocations wrote.
     storageBarrier();
   }
@@ -160,6 +158,14 @@ fn store_block(first: u32, lid: u32, readHalf: u32) {
   }
 }
 
+// tanh of the tile's sums into `rowBlock` at y (row j at y + 16 j).
+fn store_block_tile(y: u32, s: Sums) {
+  rowBlock[y] = tanh(s.r0);
+  rowBlock[y + WIDTH4] = tanh(s.r1);
+  rowBlock[y + 2u * WIDTH4] = tanh(s.r2);
+  rowBlock[y + 3u * WIDTH4] = tanh(s.r3);
+}
+
 @compute @workgroup_size(WG)
 fn chain_workgroup(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let tile = block_tile(gid, nwg, lid);
@@ -167,28 +173,14 @@ fn chain_workgroup(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
   workgroupBarrier();
   var readHalf = 0u;
   for (var l = 0u; l < LAYERS; l++) {
-    let writeHalf = BLOCK_VEC4S - readHalf;
     let w = weight_row(l, 4u * tile.column);
     let x = readHalf + tile.row * WIDTH4;
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
+    var s = Sums();
     for (var k = 0u; k < WIDTH4; k++) {
-      let a = weights[w + k];
-      let b = weights[w + WIDTH4 + k];
-      let cc = weights[w + 2u * WIDTH4 + k];
-      let d = weights[w + 3u * WIDTH4 + k];
-      acc0 += dots(a, b, cc, d, rowBlock[x + k]);
-      acc1 += dots(a, b, cc, d, rowBlock[x + WIDTH4 + k]);
-      acc2 += dots(a, b, cc, d, rowBlock[x + 2u * WIDTH4 + k]);
-      acc3 += dots(a, b, cc, d, rowBlock[x + 3u * WIDTH4 + k]);
+      s = add_tile_at(s, w, k, rowBlock[x + k], rowBlock[x + WIDTH4 + k], rowBlock[x + 2u * WIDTH4 + k], rowBlock[x + 3u * WIDTH4 + k]);
     }
-    let y = writeHalf + tile.row * WIDTH4 + tile.column;
-    rowBlock[y] = tanh(acc0);
-    rowBlock[y + WIDTH4] = tanh(acc1);
-    rowBlock[y + 2u * WIDTH4] = tanh(acc2);
-    rowBlock[y + 3u * WIDTH4] = tanh(acc3);
+    let writeHalf = BLOCK_VEC4S - readHalf;
+    store_block_tile(writeHalf + tile.row * WIDTH4 + tile.column, s);
     workgroupBarrier();
     readHalf = writeHalf;
   }
@@ -206,28 +198,15 @@ fn chain_workgroup_weights(@builtin(global_invocation_id) gid: vec3<u32>, @built
       layerWeights[i] = weights[weight_row(l, 0u) + i];
     }
     workgroupBarrier();
-    let writeHalf = BLOCK_VEC4S - readHalf;
     let w = 4u * tile.column * WIDTH4;
     let x = readHalf + tile.row * WIDTH4;
-    var acc0 = vec4<f32>(0.0);
-    var acc1 = vec4<f32>(0.0);
-    var acc2 = vec4<f32>(0.0);
-    var acc3 = vec4<f32>(0.0);
+    var s = Sums();
     for (var k = 0u; k < WIDTH4; k++) {
-      let a = layerWeights[w + k];
-      let b = layerWeights[w + WIDTH4 + k];
-      let cc = layerWeights[w + 2u * WIDTH4 + k];
-      let d = layerWeights[w + 3u * WIDTH4 + k];
-      acc0 += dots(a, b, cc, d, rowBlock[x + k]);
-      acc1 += dots(a, b, cc, d, rowBlock[x + WIDTH4 + k]);
-      acc2 += dots(a, b, cc, d, rowBlock[x + 2u * WIDTH4 + k]);
-      acc3 += dots(a, b, cc, d, rowBlock[x + 3u * WIDTH4 + k]);
+      s = add_tile(s, layerWeights[w + k], layerWeights[w + WIDTH4 + k], layerWeights[w + 2u * WIDTH4 + k], layerWeights[w + 3u * WIDTH4 + k],
+                   rowBlock[x + k], rowBlock[x + WIDTH4 + k], rowBlock[x + 2u * WIDTH4 + k], rowBlock[x + 3u * WIDTH4 + k]);
     }
-    let y = writeHalf + tile.row * WIDTH4 + tile.column;
-    rowBlock[y] = tanh(acc0);
-    rowBlock[y + WIDTH4] = tanh(acc1);
-    rowBlock[y + 2u * WIDTH4] = tanh(acc2);
-    rowBlock[y + 3u * WIDTH4] = tanh(acc3);
+    let writeHalf = BLOCK_VEC4S - readHalf;
+    store_block_tile(writeHalf + tile.row * WIDTH4 + tile.column, s);
     // Every invocation is done with this layer's weights and rows before the next overwrites them.
     workgroupBarrier();
     readHalf = writeHalf;
@@ -236,12 +215,21 @@ fn chain_workgroup_weights(@builtin(global_invocation_id) gid: vec3<u32>, @built
 }
 
 @compute @workgroup_size(WG)
+fn chain_own_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r0 = 4u * linear_index(gid, nwg);
+  if (r0 >= args.rows) { return; }
+  for (var l = 0u; l < LAYERS; l++) {
+    // Only this invocation reads these rows in the next layer: no barrier.
+    for (var c = 0u; c < WIDTH4; c++) { store_tile(l, r0, c, storage_tile(l, rows4(r0), c)); }
+  }
+}
+
+@compute @workgroup_size(WG)
 fn chain_private(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let r0 = 4u * linear_index(gid, nwg);
   let rows = args.rows;
   if (r0 >= rows) { return; }
-  let last = rows - 1u;
-  let r = min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last));
+  let r = rows4(r0);
   var x: array<vec4<f32>, 64>;
   for (var k = 0u; k < WIDTH4; k++) {
     x[k] = acts[act_row(0u, r.x) + k];
@@ -253,62 +241,20 @@ fn chain_private(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
     var y: array<vec4<f32>, 64>;
     for (var c = 0u; c < WIDTH4; c++) {
       let w = weight_row(l, 4u * c);
-      var acc0 = vec4<f32>(0.0);
-      var acc1 = vec4<f32>(0.0);
-      var acc2 = vec4<f32>(0.0);
-      var acc3 = vec4<f32>(0.0);
+      var s = Sums();
       for (var k = 0u; k < WIDTH4; k++) {
-        let a = weights[w + k];
-        let b = weights[w + WIDTH4 + k];
-        let cc = weights[w + 2u * WIDTH4 + k];
-        let d = weights[w + 3u * WIDTH4 + k];
-        acc0 += dots(a, b, cc, d, x[k]);
-        acc1 += dots(a, b, cc, d, x[WIDTH4 + k]);
-        acc2 += dots(a, b, cc, d, x[2u * WIDTH4 + k]);
-        acc3 += dots(a, b, cc, d, x[3u * WIDTH4 + k]);
+        s = add_tile_at(s, w, k, x[k], x[WIDTH4 + k], x[2u * WIDTH4 + k], x[3u * WIDTH4 + k]);
       }
-      y[c] = tanh(acc0);
-      y[WIDTH4 + c] = tanh(acc1);
-      y[2u * WIDTH4 + c] = tanh(acc2);
-      y[3u * WIDTH4 + c] = tanh(acc3);
+      y[c] = tanh(s.r0);
+      y[WIDTH4 + c] = tanh(s.r1);
+      y[2u * WIDTH4 + c] = tanh(s.r2);
+      y[3u * WIDTH4 + c] = tanh(s.r3);
     }
     x = y;
   }
   for (var j = 0u; j < 4u; j++) {
     if (r0 + j < rows) {
       for (var k = 0u; k < WIDTH4; k++) { acts[act_row(LAYERS, r0 + j) + k] = x[j * WIDTH4 + k]; }
-    }
-  }
-}
-
-@compute @workgroup_size(WG)
-fn chain_own_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let r0 = 4u * linear_index(gid, nwg);
-  let rows = args.rows;
-  if (r0 >= rows) { return; }
-  let r = min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(rows - 1u));
-  for (var l = 0u; l < LAYERS; l++) {
-    for (var c = 0u; c < WIDTH4; c++) {
-      let w = weight_row(l, 4u * c);
-      var acc0 = vec4<f32>(0.0);
-      var acc1 = vec4<f32>(0.0);
-      var acc2 = vec4<f32>(0.0);
-      var acc3 = vec4<f32>(0.0);
-      for (var k = 0u; k < WIDTH4; k++) {
-        let a = weights[w + k];
-        let b = weights[w + WIDTH4 + k];
-        let cc = weights[w + 2u * WIDTH4 + k];
-        let d = weights[w + 3u * WIDTH4 + k];
-        acc0 += dots(a, b, cc, d, acts[act_row(l, r.x) + k]);
-        acc1 += dots(a, b, cc, d, acts[act_row(l, r.y) + k]);
-        acc2 += dots(a, b, cc, d, acts[act_row(l, r.z) + k]);
-        acc3 += dots(a, b, cc, d, acts[act_row(l, r.w) + k]);
-      }
-      // Only this invocation reads these rows in the next layer: no barrier.
-      if (r0 < rows) { acts[act_row(l + 1u, r0) + c] = tanh(acc0); }
-      if (r0 + 1u < rows) { acts[act_row(l + 1u, r0 + 1u) + c] = tanh(acc1); }
-      if (r0 + 2u < rows) { acts[act_row(l + 1u, r0 + 2u) + c] = tanh(acc2); }
-      if (r0 + 3u < rows) { acts[act_row(l + 1u, r0 + 3u) + c] = tanh(acc3); }
     }
   }
 }
