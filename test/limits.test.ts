@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ALGOS } from '../src/core/algorithms';
 import { ConfigError, resolveConfig, type TrainConfig } from '../src/core/config';
 import { DISPATCHES_PER_SUBMIT, MAX_DISPATCHES_PER_ITERATION, checkLimits, dispatchesPerIteration, plannedBuffers, type DeviceLimits } from '../src/train/limits';
-import { makePopulationTrainer, makeTrainer, trainerLimits } from '../src/train/trainer';
+import { makePopulationTrainer, makeTrainer, populationLimits, trainerLimits } from '../src/train/trainer';
 import { MlpKernels, defaultDenseChaining, defaultMlpKernelShape, defaultParamReduction, type AdamFusion, type NetworkPairing } from '../src/kernels/mlp';
 import { FIELDS } from '../src/core/config';
 import { testGpu } from './helpers';
@@ -221,6 +221,16 @@ describe('limits against the trainer on the GPU', () => {
     } finally {
       MlpKernels.useShape(gpu, defaultMlpKernelShape(gpu.adapter));
       MlpKernels.useChaining(gpu, defaultDenseChaining(gpu.adapter));
+    }
+  });
+
+  it("populationLimits and trainerLimits keep every field of the device's GPUSupportedLimits (getters a spread would drop)", async () => {
+    const gpu = await testGpu();
+    const { maxBufferSize, maxStorageBufferBindingSize, minUniformBufferOffsetAlignment } = gpu.limits;
+    for (const limits of [populationLimits(gpu.limits, 4), trainerLimits(gpu, 4)]) {
+      expect(limits.minUniformBufferOffsetAlignment).toBe(minUniformBufferOffsetAlignment);
+      expect(limits.maxBufferSize).toBe(Math.floor(maxBufferSize / 4));
+      expect(limits.maxStorageBufferBindingSize).toBe(Math.floor(maxStorageBufferBindingSize / 4));
     }
   });
 

@@ -219,10 +219,13 @@ export async function makePopulationTrainer(
 /** A device's limits as one agent of P may use them: each per-agent buffer of a population holds P blocks. */
 export function populationLimits(limits: DeviceLimits, agents: number): DeviceLimits {
   if (agents === 1) return limits;
+  // Field by field: a GPUSupportedLimits keeps its fields as getters, which a spread drops
+  // (it dropped minUniformBufferOffsetAlignment, so slot tables were never checked for P > 1).
   return {
-    ...limits,
     maxStorageBufferBindingSize: Math.floor(limits.maxStorageBufferBindingSize / agents),
     maxBufferSize: Math.floor(limits.maxBufferSize / agents),
+    minUniformBufferOffsetAlignment: limits.minUniformBufferOffsetAlignment,
+    holdsEvaluationRows: limits.holdsEvaluationRows,
   };
 }
 
@@ -231,7 +234,6 @@ export function populationLimits(limits: DeviceLimits, agents: number): DeviceLi
  * and whether its evaluation passes keep no hidden rows (MlpKernels.holdsEvaluationRows).
  */
 export function trainerLimits(gpu: GpuContext, agents: number): DeviceLimits {
-  // Copied field by field: a GPUSupportedLimits keeps them as getters, which a spread would drop.
   const { maxBufferSize, maxStorageBufferBindingSize, minUniformBufferOffsetAlignment } = gpu.limits;
   return populationLimits({ maxBufferSize, maxStorageBufferBindingSize, minUniformBufferOffsetAlignment, holdsEvaluationRows: MlpKernels.holdsEvaluationRows(gpu) }, agents);
 }
