@@ -23,7 +23,7 @@ test('Train runs iterations, the charts and CartPoles follow, Stop stops', async
   await expect(chart.locator('.u-legend .u-series', { hasText: 'PPO' }).locator('.u-value')).toHaveText(/^\d+\.\d$/);
 
   // The page keeps drawing frames while training: the gaps between animation frames over 3 s.
-  // On SwiftShader they are bimodal (quiet machine: 19 of 33 at 17 ms, 14 at 135–267 ms, the
+  // On SwiftShader they are bimodal (quiet machine: 19 of 33 at 17 ms, 13 at 135–267 ms, the
   // frames that wait for an iteration's submit in the GPU process). A page that blocked, or
   // submitted many iterations at once, would draw few frames or stall for seconds; the bounds
   // leave room for a shared 2-core CI machine stretching the submits (the single longest gap,
