@@ -978,8 +978,7 @@ export class MlpPass {
     let hiddenArray: GpuArray<'f32'> | null = null;
     if (this.holdsHidden) {
       // Layer 0's rows where it runs alone (the chain's first input, bound as `hidden`), else a placeholder binding.
-      const alone = !kernels.chainKernels!.spread.forwardTakes(layers[0]);
-      const first = alone ? storageBuffer(gpu, `${label}.activations0`, P * rows * layers[0].outDim * 4) : null;
+      const first = this.chainFirst === 1 ? storageBuffer(gpu, `${label}.activations0`, P * rows * layers[0].outDim * 4) : null;
       this.hidden = first ?? storageBuffer(gpu, `${label}.hiddenPlaceholder`, 16);
       this.activations = first ? [first, last('activations')] : [last('activations')];
       this.gradPreActivations = [last('gradPreActivation')];
@@ -1012,7 +1011,7 @@ export class MlpPass {
         : null;
     const rowsOf = (width: number) => rowSpec(P, rows, width, '').shape;
     // Kept layers: every layer, or where the pass holds its hidden rows, the ones kept (layer 0 alone, the last).
-    const keptLayers = this.holdsHidden ? (this.activations.length === 2 ? [0, L - 1] : [L - 1]) : layers.map((_, l) => l);
+    const keptLayers = this.holdsHidden ? (this.chainFirst === 1 ? [0, L - 1] : [L - 1]) : layers.map((_, l) => l);
     const perLayer = (buffers: readonly (GPUBuffer | GPUBufferBinding)[], kept = keptLayers) =>
       buffers.map((b, k) => {
         const l = kept[k];
