@@ -1,4 +1,4 @@
-// PPO update kernels: minibatch gather through a GPU permutation, the clipped
+// PPO update kernels: each epoch's minibatches gathered through a GPU permutation, the clipped
 // surrogate (or adaptive KL penalty) gradient at the logits and the value-loss
 // gradient in one dispatch, and the small scalar kernels (early stop,
 // KL-coefficient adaptation).
@@ -9,7 +9,8 @@
 //
 // Populations: every buffer below is agent-major (workgroup id z is the agent a), agent
 // a's block being the single-agent buffer described: obs at a · obsRows · obsDim, the other
-// rollout buffers at a · batchSize rows, minibatch buffers at a · B rows, rowStats at
+// rollout buffers at a · batchSize rows, mbRecords at a · M · B rows, the networks' outputs
+// and gradients at a · B rows, rowStats at
 // a · STAT_COUNT · batchSize, metrics at a · METRICS_BLOCK_FLOATS. Agent a's clip, valueClip,
 // entCoef, targetKl and klTarget are agents[a]'s; its permutation seed agent_seed(a).
 //
@@ -18,9 +19,12 @@
 //   a categorical index, or a Gaussian's components), logProbs [j], advantages [j],
 //   returns [j], logits [j][numActions] (the behaviour policy's distribution parameters;
 //   numActions is the parameters per row)
-// Minibatch buffers, B = minibatchSize rows:
-//   mbObs [B][obsDim] (the networks' input)
-//   mbRecords [B][record_stride()]: logProbOld, advantage, return, valueOld
+// Epoch buffers, M = minibatches of B = minibatchSize rows, written once per epoch:
+//   mbObs [M][P][blockRows][obsDim], minibatch-major: block m holds every agent's rows of
+//     minibatch m (blockRows ≥ B, so that each block starts on the storage offset alignment),
+//     and the networks read it as their input, a view of this buffer, instead of a copy made
+//     per minibatch
+//   mbRecords [M · B][record_stride()]: logProbOld, advantage, return, valueOld
 //     (= return - advantage), then the behaviour parameters, then the action's W words
 // metrics: the iteration's metrics block; its METRIC_* slot constants are generated
 //   from src/core/metrics.ts and prepended. The update kernels keep their scalars
@@ -29,13 +33,14 @@
 //   (row = minibatch * B + r) so each statistic is one contiguous range to reduce.
 // policyLogits [B][numActions], valuePredictions [B]: the two networks' outputs;
 //   policyGradOutput, valueGradOutput: the same shapes, dLoss/d(output) for their backward.
-// Dispatch: gather and minibatch_losses take B invocations (one row each, both losses:
-// one dispatch per minibatch instead of two); the scalar kernels one.
+// Dispatch: gather_epoch takes M · B invocations (one row each, once per epoch: one dispatch
+// instead of one per minibatch), minibatch_losses B (one row each, both losses: one dispatch
+// per minibatch instead of two); the scalar kernels one.
 //
 // Permutation: sample index = perm_e(minibatch * B + row), perm_e a 4-round Feistel
 // bijection on [0, 2^(2h)) ⊇ [0, batchSize) with cycle walking, round keys from
 // philox((iteration, epoch, 0, 0), (seed, STREAM_PERMUTATION)): a fresh permutation
-// per epoch without a sort. gather_minibatch binds 8 storage buffers (the default
+// per epoch without a sort. gather_epoch binds 8 storage buffers (the default
 // per-stage limit), so it reads the agents' seeds from a uniform, 4 per vec4 (seeds
 // never change on the GPU), not from `agents`.
 //
@@ -61,6 +66,12 @@ struct PpoArgs {
   useKlPenalty: u32,
   // rows of obs per agent
   obsRows: u32,
+  // minibatches per epoch (M)
+  minibatches: u32,
+  // rows of mbObs from one agent's minibatch block to the next
+  blockRows: u32,
+  // agents P of the population
+  agents: u32,
 }
 
 // One slot per (epoch, minibatch), selected with a dynamic offset.
@@ -137,21 +148,30 @@ fn record_stride() -> u32 {
   return record_action() + dist_action_words(ppo.numActions);
 }
 
+// Row m · B + r of agent a's epoch records: minibatch m's row r.
+fn record_row(a: u32, minibatch: u32, row: u32) -> u32 {
+  return (a * ppo.minibatches + minibatch) * ppo.minibatchSize + row;
+}
+
+// Every minibatch of the epoch slot.epoch: position p = m · B + r of the permutation is
+// minibatch m's row r.
 @compute @workgroup_size(WG)
-fn gather_minibatch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn gather_epoch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let agent = agent_index(gid);
-  let row = linear_index(gid, nwg);
-  if (row >= ppo.minibatchSize) { return; }
+  let position = linear_index(gid, nwg);
+  if (position >= ppo.minibatches * ppo.minibatchSize) { return; }
   let seed = agent_seed(agent);
-  let j = permuted_index(slot.minibatch * ppo.minibatchSize + row, slot.epoch, seed);
+  let j = permuted_index(position, slot.epoch, seed);
   // j within the agent's batch; s the sample across the population.
   let s = agent * ppo.batchSize + j;
-  let mbRow = agent * ppo.minibatchSize + row;
+  let minibatch = position / ppo.minibatchSize;
+  let row = position % ppo.minibatchSize;
+  let mbObsRow = (minibatch * ppo.agents + agent) * ppo.blockRows + row;
   let obsRow = agent * ppo.obsRows + j;
   for (var k = 0u; k < ppo.obsDim; k++) {
-    mbObs[mbRow * ppo.obsDim + k] = obs[obsRow * ppo.obsDim + k];
+    mbObs[mbObsRow * ppo.obsDim + k] = obs[obsRow * ppo.obsDim + k];
   }
-  let base = mbRow * record_stride();
+  let base = record_row(agent, minibatch, row) * record_stride();
   let W = dist_action_words(ppo.numActions);
   for (var k = 0u; k < W; k++) {
     mbRecords[base + record_action() + k] = f32(actions[s * W + k]);
@@ -169,8 +189,9 @@ fn gather_minibatch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
 // (the mean), and the sample's statistics for this epoch; row is the agent's minibatch row.
 fn policy_loss(a: u32, row: u32) {
   let A = ppo.numActions;
-  let mbRow = a * ppo.minibatchSize + row;
-  let base = mbRow * record_stride();
+  // The row of the networks' outputs and their gradients (one minibatch each).
+  let outRow = a * ppo.minibatchSize + row;
+  let base = record_row(a, slot.minibatch, row) * record_stride();
   let clipRange = agents[a].clip;
   let entropyCoef = agents[a].entCoef;
   var words: DistActionWords;
@@ -180,7 +201,7 @@ fn policy_loss(a: u32, row: u32) {
   var current: DistParams;
   var behaviour: DistParams;
   for (var k = 0u; k < A; k++) {
-    current[k] = policyLogits[mbRow * A + k];
+    current[k] = policyLogits[outRow * A + k];
     behaviour[k] = mbRecordsIn[base + RECORD_PARAMS_OLD + k];
   }
   let update = dist_update(dist_from_params(behaviour, A), dist_from_params(current, A));
@@ -215,7 +236,7 @@ fn policy_loss(a: u32, row: u32) {
   let beta = select(0.0, metrics[metric(a, METRIC_KL_COEF)], ppo.useKlPenalty != 0u);
   let scale = 1.0 / f32(ppo.minibatchSize);
   let g = dist_update_gradient(update, action, dLogP, entropyCoef, beta);
-  for (var k = 0u; k < A; k++) { policyGradOutput[mbRow * A + k] = g[k] * scale; }
+  for (var k = 0u; k < A; k++) { policyGradOutput[outRow * A + k] = g[k] * scale; }
 
   let statRow = slot.minibatch * ppo.minibatchSize + row;
   let stats = a * STAT_COUNT * ppo.batchSize;
@@ -228,10 +249,11 @@ fn policy_loss(a: u32, row: u32) {
 
 // Gradient of agent a's per-sample value loss (mean squared error, optionally clipped), scaled by 1/B.
 fn value_loss(a: u32, row: u32) {
-  let mbRow = a * ppo.minibatchSize + row;
-  let base = mbRow * record_stride();
+  // The row of the networks' outputs and their gradients (one minibatch each).
+  let outRow = a * ppo.minibatchSize + row;
+  let base = record_row(a, slot.minibatch, row) * record_stride();
   let valueClip = agents[a].valueClip;
-  let value = valuePredictions[mbRow];
+  let value = valuePredictions[outRow];
   let returnTarget = mbRecordsIn[base + RECORD_RETURN];
   var loss = (value - returnTarget) * (value - returnTarget);
   var grad = 2.0 * (value - returnTarget);
@@ -246,7 +268,7 @@ fn value_loss(a: u32, row: u32) {
       grad = select(0.0, 2.0 * (clippedValue - returnTarget), inside);
     }
   }
-  valueGradOutput[mbRow] = grad / f32(ppo.minibatchSize);
+  valueGradOutput[outRow] = grad / f32(ppo.minibatchSize);
   rowStats[a * STAT_COUNT * ppo.batchSize + STAT_VALUE_LOSS * ppo.batchSize + slot.minibatch * ppo.minibatchSize + row] = loss;
 }
 
@@ -260,13 +282,13 @@ fn minibatch_losses(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_
   value_loss(agent, row);
 }
 
-// Mean and population std of the minibatch's raw advantages, in a fixed order
+// Mean and population std of minibatch slot.minibatch's raw advantages, in a fixed order
 // (one invocation: B is small next to the work of the losses).
 @compute @workgroup_size(1)
 fn minibatch_advantage_stats(@builtin(global_invocation_id) gid: vec3<u32>) {
   let agent = agent_index(gid);
   let stride = record_stride();
-  let first = agent * ppo.minibatchSize;
+  let first = record_row(agent, slot.minibatch, 0u);
   var sum = 0.0;
   for (var r = 0u; r < ppo.minibatchSize; r++) {
     sum += mbRecordsIn[(first + r) * stride + RECORD_ADVANTAGE];

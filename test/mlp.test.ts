@@ -7,6 +7,7 @@ import { agentsBuffer } from '../src/gpu/agents';
 import { countDispatches } from '../src/train/trainer';
 import { mlpTangentReference } from '../src/reference/fvp';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
+import { GpuArray } from '../src/gpu/array';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
 import type { GpuContext } from '../src/gpu/device';
 
@@ -745,4 +746,88 @@ describe("two networks' chains in one dispatch (pairs: encodeForwardPair, encode
     const c = Mlp.create(gpu, alone, layoutOf([4, 64, 64, 2]), 'test.pairAlone').prepare({ rows: 64, input, label: 'c' });
     expect(MlpPass.pairs(c, Mlp.create(gpu, alone, layoutOf([4, 64, 64, 1]), 'test.pairAlone').prepare({ rows: 64, input, label: 'd' }))).toBe(false);
   });
+});
+
+describe('passes over blocks of one input (withInput, as PPO steps through an epoch): bit for bit with passes over copies', () => {
+  // PPO's networks; a 3-observation network with its lone first layer; 3 agents.
+  const cases = [
+    { a: [4, 64, 64, 2], b: [4, 64, 64, 1], rows: 128, agents: 1 },
+    { a: [3, 32, 16, 3], b: [3, 64, 32, 1], rows: 37, agents: 3 },
+  ];
+  const layoutOf = (sizes: number[]) => new MlpLayout(sizes, [...sizes.slice(2).map(() => 'tanh' as const), 'identity']);
+  const settings: [MlpKernelShape, DenseChaining][] = [
+    ['rows', 'chain'],
+    ['tiles', 'layers'],
+  ];
+  const blocks = 3;
+
+  /**
+   * Three blocks, one step each (forward pair, fresh gradOutputs, backward-step pair):
+   * `views`: passes over views of one [blocks][P][blockRows][inputDim] buffer, the first's
+   * withInput for the others; `copies`: a pass per block over its own buffer of just its rows.
+   */
+  async function run(c: (typeof cases)[number], [shape, chaining]: [MlpKernelShape, DenseChaining], mode: 'views' | 'copies') {
+    const gpu = await testGpu();
+    const kernels = await MlpKernels.create(gpu, shape, 'serial', chaining);
+    const P = c.agents;
+    const layouts = [layoutOf(c.a), layoutOf(c.b)];
+    const D = layouts[0].inputDim;
+    const align = gpu.limits.minStorageBufferOffsetAlignment / 4;
+    // Rows between blocks: past `rows`, to the storage offset alignment.
+    let blockRows = c.rows;
+    while ((blockRows * D) % align !== 0) blockRows++;
+    const rand = seededRandom(61);
+    const whole = new Float32Array(randomArray(blocks * P * blockRows * D, rand, -2, 2));
+    const wholeArray = GpuArray.from(gpu, whole, { label: 'test.blocks' });
+    const shapeOf = (rows: number) => (P === 1 ? [c.rows, D] : [P, rows, D]);
+    const inputs = Array.from({ length: blocks }, (_, k) => {
+      if (mode === 'views') return wholeArray.view(shapeOf(blockRows), k * P * blockRows * D, `test.block${k}`);
+      const rows = new Float32Array(P * c.rows * D);
+      for (let a = 0; a < P; a++) rows.set(whole.subarray((k * P + a) * blockRows * D, ((k * P + a) * blockRows + c.rows) * D), a * c.rows * D);
+      return GpuArray.from(gpu, rows, { shape: shapeOf(c.rows), label: `test.copy${k}` });
+    });
+    const nets = await Promise.all(
+      layouts.map(async (layout, n) => {
+        const mlp = Mlp.create(gpu, kernels, layout, `test.block${n}`, P === 1 ? {} : { agents: P });
+        mlp.setParams(new Float32Array(randomArray(P * layout.paramCount, rand, -0.5, 0.5)));
+        const first = mlp.prepare({ rows: c.rows, input: inputs[0], inputRows: mode === 'views' ? blockRows : c.rows, label: `test.block${n}` });
+        const passes = [first, ...inputs.slice(1).map((input) => (mode === 'views' ? first.withInput(input) : mlp.prepare({ rows: c.rows, input, label: `test.copy${n}` })))];
+        const adam = await Adam.create(gpu, { count: optimizedCount(layout, P), lr: 0.01, label: `test.blockAdam${n}` });
+        return { layout, mlp, passes, adam };
+      }),
+    );
+    const bits = (v: Float32Array) => Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length));
+    const out: number[][] = [];
+    for (let k = 0; k < blocks; k++) {
+      const [a, b] = nets.map((n) => ({ pass: n.passes[k], adam: n.adam, params: n.mlp.params, grads: n.mlp.grads }));
+      submitPass(gpu, 'test.blockForward', (p) => MlpPass.encodeForwardPair(p, a.pass, b.pass));
+      for (const n of nets) gpu.device.queue.writeBuffer(n.passes[k].gradOutput, 0, new Float32Array(randomArray(P * c.rows * n.layout.distParamsPerRow, rand, -1, 1)));
+      submitPass(gpu, 'test.blockBackward', (p) => MlpPass.encodeBackwardStepPair(p, a, b));
+      for (const n of nets) {
+        for (const activation of n.passes[k].arrays.activations) out.push(bits(await activation.read()));
+        for (const gradient of n.passes[k].arrays.gradPreActivations) out.push(bits(await gradient.read()));
+        out.push(bits(await n.mlp.readParams()), bits(await n.mlp.readGrads()));
+      }
+    }
+    // A block pass keeps no buffer of its own: its rows are the first pass's.
+    if (mode === 'views') for (const n of nets) expect(n.passes.every((p) => p.output === n.passes[0].output && p.arrays.activations[0] === n.passes[0].arrays.activations[0])).toBe(true);
+    for (const n of nets) {
+      for (const p of [...n.passes].reverse()) p.destroy();
+      n.adam.destroy();
+      n.mlp.destroy();
+    }
+    // Views share the whole array's buffer.
+    if (mode === 'copies') for (const input of inputs) input.destroy();
+    wholeArray.destroy();
+    return out;
+  }
+
+  for (const c of cases) {
+    for (const s of settings) {
+      it(`${s.join(', ')}: ${c.a.join('→')} with ${c.b.join('→')}, ${c.rows} rows, ${c.agents} agent(s): activations, gradients, parameters after each block`, async () => {
+        const views = await run(c, s, 'views');
+        expect(views).toEqual(await run(c, s, 'copies'));
+      });
+    }
+  }
 });

@@ -302,7 +302,10 @@ describe("PPO's kernels over a population", () => {
   const batchSize = 96;
   const B = 32;
   const obsRows = batchSize + 5;
-  const args = (o: { normalize: number; klPenalty: boolean }) => ({
+  const M = batchSize / B;
+  // Padded past B, as the storage offset alignment may pad the gathered observations' blocks.
+  const blockRows = B + 4;
+  const args = (o: { normalize: number; klPenalty: boolean }, agents: number) => ({
     batchSize,
     minibatchSize: B,
     obsDim,
@@ -312,24 +315,27 @@ describe("PPO's kernels over a population", () => {
     normalizeAdvantages: o.normalize,
     useKlPenalty: o.klPenalty ? 1 : 0,
     obsRows,
+    minibatches: M,
+    blockRows,
+    agents,
   });
 
   /** Runs `entry` once for `agents` (P or 1 records) on `buffers`; returns the dispatches recorded and the outputs' bits. */
   async function run(gpu: GpuContext, entry: string, agentValues: AgentParamValues[], resources: Record<string, GPUBuffer | GPUBufferBinding>, outputs: string[], o = { normalize: 1, klPenalty: false }) {
     const family = await ppoFamily(gpu);
-    const dynamic = ['gather_minibatch', 'minibatch_losses', 'early_stop'].includes(entry);
+    const dynamic = ['gather_epoch', 'minibatch_losses', 'minibatch_advantage_stats', 'early_stop'].includes(entry);
     const kernel = await family.kernel(entry, dynamic ? { dynamicOffsets: ['slot'] } : {});
     const agents = agentsBuffer(gpu, 'test.agents', agentValues);
     const slots = UniformSlots.create(gpu, family.struct('MinibatchArgs'), [{ epoch: 0, minibatch: 0 }, { epoch: 1, minibatch: 2 }], 'test.slots');
     const all: Record<string, GPUBuffer | GPUBufferBinding> = {
       ...resources,
-      ppo: uniformBuffer(gpu, 'test.ppo', family.struct('PpoArgs').pack(args(o))),
+      ppo: uniformBuffer(gpu, 'test.ppo', family.struct('PpoArgs').pack(args(o, agentValues.length))),
       slot: slots.binding,
       agents: agents.params,
       agentSeeds: agentSeedsUniform(gpu, 'test.seeds', 'test', { agents }),
     };
     const group = kernel.bindUsed(all, entry);
-    const dispatches = countDispatches(gpu, (pass) => kernel.dispatch(pass, group, entry === 'gather_minibatch' || entry === 'minibatch_losses' ? B : 1, dynamic ? [slots.offset(1)] : undefined, agentValues.length));
+    const dispatches = countDispatches(gpu, (pass) => kernel.dispatch(pass, group, entry === 'gather_epoch' ? M * B : entry === 'minibatch_losses' ? B : 1, dynamic ? [slots.offset(1)] : undefined, agentValues.length));
     const read: Record<string, Uint32Array> = {};
     for (const name of outputs) {
       const r = resources[name];
@@ -353,8 +359,11 @@ describe("PPO's kernels over a population", () => {
     return { make, floats: Object.fromEntries(Object.entries(specs).map(([name, s]) => [name, s.floats])) };
   }
 
-  /** Population vs singles: every output's agent-a block equals agent a's single run, and both record 1 dispatch. */
-  async function expectAgentsMatch(entry: string, specs: Parameters<typeof arrays>[0], outputs: string[], seed: number, o?: { normalize: number; klPenalty: boolean }) {
+  /**
+   * Population vs singles: every output's agent-a block equals agent a's single run, and both record 1 dispatch.
+   * An output named in `minibatchMajor` is [M][P][...] instead: agent a's block of each minibatch m is compared.
+   */
+  async function expectAgentsMatch(entry: string, specs: Parameters<typeof arrays>[0], outputs: string[], seed: number, o?: { normalize: number; klPenalty: boolean }, minibatchMajor: string[] = []) {
     const gpu = await testGpu();
     const { make, floats } = arrays(specs, seed);
     const population = await run(gpu, entry, PPO_AGENTS, make(gpu), outputs, o);
@@ -362,7 +371,16 @@ describe("PPO's kernels over a population", () => {
     for (let a = 0; a < P; a++) {
       const single = await run(gpu, entry, [PPO_AGENTS[a]], make(gpu, a), outputs, o);
       expect(single.dispatches).toBe(1);
-      for (const name of outputs) expect(block(population.read[name], a, floats[name]), `${entry}: agent ${a} ${name}`).toEqual(single.read[name].subarray(0, floats[name]));
+      for (const name of outputs) {
+        if (!minibatchMajor.includes(name)) {
+          expect(block(population.read[name], a, floats[name]), `${entry}: agent ${a} ${name}`).toEqual(single.read[name].subarray(0, floats[name]));
+          continue;
+        }
+        const perMinibatch = floats[name] / M;
+        for (let m = 0; m < M; m++) {
+          expect(block(population.read[name], m * P + a, perMinibatch), `${entry}: agent ${a} minibatch ${m} ${name}`).toEqual(block(single.read[name], m, perMinibatch));
+        }
+      }
     }
     return population.read;
   }
@@ -383,9 +401,9 @@ describe("PPO's kernels over a population", () => {
     return m;
   };
 
-  it('gather_minibatch: each agent its own permutation (seed), rollout and observation rows', async () => {
+  it('gather_epoch: each agent its own permutation (seed), rollout and observation rows; observations minibatch-major', async () => {
     const read = await expectAgentsMatch(
-      'gather_minibatch',
+      'gather_epoch',
       {
         obs: { floats: obsRows * obsDim, data: f32() },
         actions: { floats: batchSize, data: (rand, n) => Int32Array.from({ length: n }, () => Math.floor(rand() * numActions)) },
@@ -393,14 +411,16 @@ describe("PPO's kernels over a population", () => {
         advantages: { floats: batchSize, data: f32() },
         returns: { floats: batchSize, data: f32() },
         logits: { floats: batchSize * numActions, data: f32() },
-        mbObs: { floats: B * obsDim, data: zeros() },
-        mbRecords: { floats: B * stride, data: zeros() },
+        mbObs: { floats: M * blockRows * obsDim, data: zeros() },
+        mbRecords: { floats: M * B * stride, data: zeros() },
       },
       ['mbObs', 'mbRecords'],
       31,
+      undefined,
+      ['mbObs'],
     );
     // Different seeds draw different samples.
-    expect(block(read.mbRecords, 0, B * stride)).not.toEqual(block(read.mbRecords, 1, B * stride));
+    expect(block(read.mbRecords, 0, M * B * stride)).not.toEqual(block(read.mbRecords, 1, M * B * stride));
   });
 
   for (const o of [
@@ -417,7 +437,7 @@ describe("PPO's kernels over a population", () => {
       await expectAgentsMatch(
         'minibatch_losses',
         {
-          mbRecordsIn: { floats: B * stride, data: records },
+          mbRecordsIn: { floats: M * B * stride, data: records },
           metrics: { floats: METRICS_BLOCK_FLOATS, data: metricsBlocks },
           policyLogits: { floats: B * numActions, data: f32() },
           valuePredictions: { floats: B, data: f32() },
@@ -437,7 +457,7 @@ describe("PPO's kernels over a population", () => {
       const read = await expectAgentsMatch(
         entry,
         {
-          mbRecordsIn: { floats: B * stride, data: f32() },
+          mbRecordsIn: { floats: M * B * stride, data: f32() },
           metrics: { floats: METRICS_BLOCK_FLOATS, data: metricsBlocks },
         },
         ['metrics'],

@@ -35,6 +35,9 @@ function ppoArgs(o: PpoCase) {
     normalizeAdvantages: o.normalize ?? 0,
     useKlPenalty: o.klPenalty ? 1 : 0,
     obsRows: o.batchSize,
+    minibatches: Math.floor(o.batchSize / o.minibatchSize),
+    blockRows: o.minibatchSize,
+    agents: 1,
   };
 }
 
@@ -49,10 +52,10 @@ describe('PPO minibatch permutation', () => {
     [10000, 128],
     [64, 64],
   ] as const) {
-    it(`batch ${batchSize}, minibatch ${B}: each epoch's minibatches draw distinct samples, fresh per epoch`, async () => {
+    it(`batch ${batchSize}, minibatch ${B}: each epoch's minibatches draw distinct samples, fresh per epoch, in one gather`, async () => {
       const gpu = await testGpu();
       const family = await ppoFamily(gpu);
-      const gather = await family.kernel('gather_minibatch', { dynamicOffsets: ['slot'] });
+      const gather = await family.kernel('gather_epoch', { dynamicOffsets: ['slot'] });
       const M = Math.floor(batchSize / B);
       const epochs = 2;
       const slots = UniformSlots.create(
@@ -75,21 +78,23 @@ describe('PPO minibatch permutation', () => {
         advantages: storageBuffer(gpu, 'advantages', new Float32Array(batchSize)),
         returns: storageBuffer(gpu, 'returns', indices),
         logits: storageBuffer(gpu, 'logits', new Float32Array(batchSize * numActions)),
-        mbObs: storageBuffer(gpu, 'mbObs', B * obsDim * 4),
-        mbRecords: storageBuffer(gpu, 'mbRecords', B * recordStride * 4),
+        mbObs: storageBuffer(gpu, 'mbObs', M * B * obsDim * 4),
+        mbRecords: storageBuffer(gpu, 'mbRecords', M * B * recordStride * 4),
       };
       const group = gather.bind(buffers);
       const perEpoch: number[][] = [];
       for (let e = 0; e < epochs; e++) {
         const drawn: number[] = [];
+        // The epoch's slot is its first minibatch's.
+        submitPass(gpu, 'gather', (pass) => gather.dispatch(pass, group, M * B, [slots.offset(e * M)]));
+        const records = await readFloat32(gpu, buffers.mbRecords, 0, M * B * recordStride);
+        const mbObs = await readFloat32(gpu, buffers.mbObs, 0, M * B * obsDim);
         for (let m = 0; m < M; m++) {
-          submitPass(gpu, 'gather', (pass) => gather.dispatch(pass, group, B, [slots.offset(e * M + m)]));
-          const records = await readFloat32(gpu, buffers.mbRecords, 0, B * recordStride);
-          const mbObs = await readFloat32(gpu, buffers.mbObs, 0, B * obsDim);
           for (let r = 0; r < B; r++) {
-            const j = records[r * recordStride];
-            expect(records[r * recordStride + 2]).toBe(j);
-            expect(mbObs[r * obsDim + 2]).toBe(j);
+            const row = m * B + r;
+            const j = records[row * recordStride];
+            expect(records[row * recordStride + 2]).toBe(j);
+            expect(mbObs[row * obsDim + 2]).toBe(j);
             drawn.push(j);
           }
         }

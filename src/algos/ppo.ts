@@ -1,8 +1,9 @@
 /**
  * PPO update on the GPU (clipped surrogate, or the adaptive KL penalty for
- * ppo-kl): E epochs × M minibatches, each minibatch gathered through a fresh
- * per-epoch GPU permutation, policy and value networks stepped by their own
- * Adam. Early stop on target KL is a flag in the metrics block that the
+ * ppo-kl): E epochs × M minibatches, each epoch's minibatches gathered at
+ * once through a fresh per-epoch GPU permutation (one dispatch an epoch; the
+ * networks read minibatch m's observations as a view of the gathered block m),
+ * policy and value networks stepped by their own Adam. Early stop on target KL is a flag in the metrics block that the
  * optimizers honour; nothing is read back.
  *
  * Given `agents` (PpoOptions), the same dispatches update P agents at once:
@@ -18,6 +19,7 @@ import ppoWgsl from '../../shaders/ppo.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
+import { GpuArray } from '../gpu/array';
 import { MlpPass, optimizedCount, type BackwardStep, type Mlp } from '../kernels/mlp';
 import { Adam, type AdamRateField } from '../kernels/optim';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
@@ -48,7 +50,18 @@ export function recordStride(paramsPerRow: number, actionWords: number): number 
   return RECORD_FIELDS.length + paramsPerRow + actionWords;
 }
 
-type PpoKernels = Record<'gather_minibatch' | 'minibatch_losses' | 'minibatch_advantage_stats' | 'early_stop' | 'adapt_kl_coef' | 'begin_update', Kernel>;
+/**
+ * Rows from one minibatch's block of the gathered observations to the next:
+ * the minibatch size B rounded up so that every block starts on the device's
+ * storage offset alignment (a view bound at block m must), with `obsDim` floats a row.
+ */
+export function minibatchBlockRows(B: number, obsDim: number, alignment: number): number {
+  let rows = B;
+  while ((rows * obsDim * 4) % alignment !== 0) rows++;
+  return rows;
+}
+
+type PpoKernels = Record<'gather_epoch' | 'minibatch_losses' | 'minibatch_advantage_stats' | 'early_stop' | 'adapt_kl_coef' | 'begin_update', Kernel>;
 
 const PPO_CONSTANTS = wgslConstants({ METRICS_BLOCK_FLOATS });
 
@@ -79,9 +92,9 @@ function ppoKernels(gpu: GpuContext, distribution: ActionDistribution): Promise<
   return perDevice(gpu, `ppo:${distribution.name}`, async () => {
     const family = await ppoFamily(gpu, distribution);
     const kernels = await family.kernels({
-      gather_minibatch: { dynamicOffsets: ['slot'] },
+      gather_epoch: { dynamicOffsets: ['slot'] },
       minibatch_losses: { dynamicOffsets: ['slot'] },
-      minibatch_advantage_stats: {},
+      minibatch_advantage_stats: { dynamicOffsets: ['slot'] },
       early_stop: { dynamicOffsets: ['slot'] },
       adapt_kl_coef: {},
       begin_update: {},
@@ -103,8 +116,9 @@ export class PpoUpdate implements Update {
     private readonly slots: UniformSlots,
     private readonly policy: Mlp,
     private readonly value: Mlp,
-    private readonly policyPass: MlpPass,
-    private readonly valuePass: MlpPass,
+    /** Per minibatch m, the pass over block m of the gathered observations (all sharing the first's buffers). */
+    private readonly policyPasses: readonly MlpPass[],
+    private readonly valuePasses: readonly MlpPass[],
     private readonly policyAdam: Adam,
     private readonly valueAdam: Adam,
     private readonly epochKl: Reduction,
@@ -116,6 +130,10 @@ export class PpoUpdate implements Update {
     readonly agentCount: number,
     /** Rows of batch.obs per agent. */
     private readonly obsRows: number,
+    /** Rows between minibatch blocks of the gathered observations (minibatchBlockRows). */
+    private readonly blockRows: number,
+    /** The gathered observations, [M][P][blockRows][obsDim]. */
+    private readonly mbObs: GpuArray<'f32'>,
   ) {}
 
   /** Compiles the update's kernels and binds them to the networks and the batch; the config must be resolved. */
@@ -147,7 +165,8 @@ export class PpoUpdate implements Update {
     const { family, kernels } = await ppoKernels(gpu, distribution);
 
     const ppoArgsView = family.struct('PpoArgs');
-    const ppoArgs = uniformBuffer(gpu, 'ppo.args', ppoArgsView.pack(PpoUpdate.args(config, 0, obsRows!)));
+    const blockRows = minibatchBlockRows(B, obsDim, gpu.limits.minStorageBufferOffsetAlignment);
+    const ppoArgs = uniformBuffer(gpu, 'ppo.args', ppoArgsView.pack(PpoUpdate.args(config, 0, obsRows!, P, blockRows)));
     const owned: GPUBuffer[] = [];
     let agents = options.agents;
     if (!agents) {
@@ -162,16 +181,22 @@ export class PpoUpdate implements Update {
     const slots = UniformSlots.create(gpu, family.struct('MinibatchArgs'), slotValues, 'ppo.slots');
     const slot = slots.binding;
 
-    const mbObs = storageBuffer(gpu, 'ppo.mbObs', P * B * obsDim * 4);
-    const mbRecords = storageBuffer(gpu, 'ppo.mbRecords', P * B * recordStride(numActions, actionWords) * 4);
+    // Minibatch-major, so that block m (every agent's rows of minibatch m) is one view: [M][P][blockRows][obsDim].
+    const mbObs = GpuArray.zeros(gpu, 'f32', [minibatches * P * blockRows * obsDim], 'ppo.mbObs');
+    const mbRecords = storageBuffer(gpu, 'ppo.mbRecords', P * minibatches * B * recordStride(numActions, actionWords) * 4);
     const rowStats = storageBuffer(gpu, 'ppo.rowStats', P * STATS.length * batchSize * 4);
-    const policyPass = policy.prepare({ rows: B, input: mbObs, label: 'ppo.policy' });
-    const valuePass = value.prepare({ rows: B, input: mbObs, label: 'ppo.value' });
-    holds('ppo.policy pass output', policyPass.output, B * numActions, '[B][numActions]');
-    holds('ppo.value pass output', valuePass.output, B, '[B][1]');
+    const block = (m: number) => mbObs.view(P === 1 ? [B, obsDim] : [P, blockRows, obsDim], m * P * blockRows * obsDim, `ppo.mbObs.block${m}`);
+    const passes = (network: Mlp, label: string) => {
+      const first = network.prepare({ rows: B, input: block(0), inputRows: blockRows, label });
+      return [first, ...Array.from({ length: minibatches - 1 }, (_, k) => first.withInput(block(k + 1), `${label}.block${k + 1}`))];
+    };
+    const policyPasses = passes(policy, 'ppo.policy');
+    const valuePasses = passes(value, 'ppo.value');
+    holds('ppo.policy pass output', policyPasses[0].output, B * numActions, '[B][numActions]');
+    holds('ppo.value pass output', valuePasses[0].output, B, '[B][1]');
 
     const groups: Record<string, GPUBindGroup> = {
-      gather: kernels.gather_minibatch.bind(
+      gather: kernels.gather_epoch.bind(
         {
           ppo: ppoArgs,
           slot,
@@ -181,7 +206,7 @@ export class PpoUpdate implements Update {
           advantages: batch.advantages,
           returns: batch.returns,
           logits: batch.logits,
-          mbObs,
+          mbObs: mbObs.buffer,
           mbRecords,
           agentSeeds,
         },
@@ -193,16 +218,16 @@ export class PpoUpdate implements Update {
           slot,
           mbRecordsIn: mbRecords,
           metrics: batch.metrics,
-          policyLogits: policyPass.output,
-          policyGradOutput: policyPass.gradOutput,
-          valuePredictions: valuePass.output,
-          valueGradOutput: valuePass.gradOutput,
+          policyLogits: policyPasses[0].output,
+          policyGradOutput: policyPasses[0].gradOutput,
+          valuePredictions: valuePasses[0].output,
+          valueGradOutput: valuePasses[0].gradOutput,
           rowStats,
           agents: agents.params,
         },
         'losses',
       ),
-      minibatchStats: kernels.minibatch_advantage_stats.bind({ ppo: ppoArgs, mbRecordsIn: mbRecords, metrics: batch.metrics }, 'minibatchStats'),
+      minibatchStats: kernels.minibatch_advantage_stats.bind({ ppo: ppoArgs, slot, mbRecordsIn: mbRecords, metrics: batch.metrics }, 'minibatchStats'),
       earlyStop: kernels.early_stop.bind({ slot, metrics: batch.metrics, agents: agents.params }, 'earlyStop'),
       adaptKl: kernels.adapt_kl_coef.bind({ metrics: batch.metrics, agents: agents.params }, 'adaptKl'),
       begin: kernels.begin_update.bind({ metrics: batch.metrics }, 'begin'),
@@ -245,31 +270,33 @@ export class PpoUpdate implements Update {
       slots,
       policy,
       value,
-      policyPass,
-      valuePass,
+      policyPasses,
+      valuePasses,
       policyAdam,
       valueAdam,
       epochKl,
       lastEpochMeans,
       ppoArgs,
       ppoArgsView,
-      [mbObs, mbRecords, rowStats, slots.buffer, ppoArgs, ...owned],
+      [mbRecords, rowStats, slots.buffer, ppoArgs, ...owned],
       P,
       obsRows!,
+      blockRows,
+      mbObs,
     );
   }
 
-  /** The policy network's backward step: its minibatch pass, optimizer and vectors. */
-  private get policyStep(): BackwardStep {
-    return { pass: this.policyPass, adam: this.policyAdam, params: this.policy.params, grads: this.policy.grads };
+  /** The policy network's backward step on minibatch m: its pass, optimizer and vectors. */
+  private policyStep(m: number): BackwardStep {
+    return { pass: this.policyPasses[m], adam: this.policyAdam, params: this.policy.params, grads: this.policy.grads };
   }
 
-  private get valueStep(): BackwardStep {
-    return { pass: this.valuePass, adam: this.valueAdam, params: this.value.params, grads: this.value.grads };
+  private valueStep(m: number): BackwardStep {
+    return { pass: this.valuePasses[m], adam: this.valueAdam, params: this.value.params, grads: this.value.grads };
   }
 
   /** PpoArgs: the shapes and switches all agents share (per-agent values are in their AgentParams). */
-  private static args(config: ResolvedConfig, iteration: number, obsRows: number): Record<string, number> {
+  private static args(config: ResolvedConfig, iteration: number, obsRows: number, agents: number, blockRows: number): Record<string, number> {
     const { batchSize, obsDim, numActions } = config.derived;
     const halfBits = Math.max(1, Math.ceil(Math.ceil(Math.log2(Math.max(2, batchSize))) / 2));
     return {
@@ -282,12 +309,15 @@ export class PpoUpdate implements Update {
       normalizeAdvantages: { none: 0, batch: 1, minibatch: 2 }[config.advantageNorm],
       useKlPenalty: config.algo === 'ppo-kl' ? 1 : 0,
       obsRows,
+      minibatches: config.derived.minibatches,
+      blockRows,
+      agents,
     };
   }
 
   /** Host-side writes queued before this iteration's submit (iteration keys the permutations; the fraction scales every agent's record rates). */
   prepareIteration(iteration: number, learningRateFraction: number): void {
-    this.gpu.device.queue.writeBuffer(this.ppoArgs, 0, this.ppoArgsView.pack(PpoUpdate.args(this.config, iteration, this.obsRows)));
+    this.gpu.device.queue.writeBuffer(this.ppoArgs, 0, this.ppoArgsView.pack(PpoUpdate.args(this.config, iteration, this.obsRows, this.agentCount, this.blockRows)));
     this.policyAdam.setLearningRateFraction(learningRateFraction);
     this.valueAdam.setLearningRateFraction(learningRateFraction);
   }
@@ -300,16 +330,17 @@ export class PpoUpdate implements Update {
     const P = this.agentCount;
     k.begin_update.dispatch(pass, g.begin, 1, undefined, P);
     for (let epoch = 0; epoch < config.epochs; epoch++) {
+      // Every minibatch of the epoch at once (the slot of its first minibatch names the epoch).
+      k.gather_epoch.dispatch(pass, g.gather, M * B, [this.slots.offset(epoch * M)], P);
       for (let m = 0; m < M; m++) {
         const offset = [this.slots.offset(epoch * M + m)];
-        k.gather_minibatch.dispatch(pass, g.gather, B, offset, P);
-        if (config.advantageNorm === 'minibatch') k.minibatch_advantage_stats.dispatch(pass, g.minibatchStats, 1, undefined, P);
+        if (config.advantageNorm === 'minibatch') k.minibatch_advantage_stats.dispatch(pass, g.minibatchStats, 1, offset, P);
         // The two networks are independent, so both forwards come first (one dispatch where they pair)
         // and one dispatch takes both losses.
-        MlpPass.encodeForwardPair(pass, this.policyPass, this.valuePass);
+        MlpPass.encodeForwardPair(pass, this.policyPasses[m], this.valuePasses[m]);
         k.minibatch_losses.dispatch(pass, g.losses, B, offset, P);
         // Both networks' input gradients (paired), then each one's parameter gradients with its Adam step.
-        MlpPass.encodeBackwardStepPair(pass, this.policyStep, this.valueStep);
+        MlpPass.encodeBackwardStepPair(pass, this.policyStep(m), this.valueStep(m));
       }
       if (config.targetKl > 0) {
         this.epochKl.encode(pass);
@@ -331,8 +362,9 @@ export class PpoUpdate implements Update {
 
   /** Releases the minibatch passes, the optimizers, the reductions and the buffers. */
   destroy(): void {
-    this.policyPass.destroy();
-    this.valuePass.destroy();
+    // The block passes share the first's buffers: they go first.
+    for (const passes of [this.policyPasses, this.valuePasses]) for (const p of [...passes].reverse()) p.destroy();
+    this.mbObs.destroy();
     this.policyAdam.destroy();
     this.valueAdam.destroy();
     for (const r of [this.epochKl, ...this.lastEpochMeans]) r.destroy();

@@ -942,6 +942,8 @@ export class MlpPass {
     private readonly options: Required<Omit<MlpPassOptions, 'inputGradient' | 'inputRows' | 'forwardOnly'>> & { inputGradient?: boolean; inputRows?: number; forwardOnly?: boolean },
     /** Agents P every dispatch covers (the network's). */
     readonly agents = 1,
+    /** withInput: the pass whose buffers, arguments and head this one shares (only its input and bind groups are its own). */
+    private readonly sharing: MlpPass | null = null,
   ) {
     const { rows, label } = options;
     if (!Number.isInteger(rows) || rows < 1) throw new Error(`${label}: rows must be a positive integer, got ${JSON.stringify(rows)}`);
@@ -976,7 +978,11 @@ export class MlpPass {
     const slices = kernels.chains(layout) && !this.holdsHidden ? hiddenSlices(gpu, layout, P * rows) : null;
     this.chained = slices !== null || this.holdsHidden;
     let hiddenArray: GpuArray<'f32'> | null = null;
-    if (this.holdsHidden) {
+    if (sharing) {
+      this.hidden = sharing.hidden;
+      this.activations = sharing.activations;
+      this.gradPreActivations = sharing.gradPreActivations;
+    } else if (this.holdsHidden) {
       // Layer 0's rows where it runs alone (the chain's first input, bound as `hidden`), else a placeholder binding.
       const first = this.chainFirst === 1 ? storageBuffer(gpu, `${label}.activations0`, P * rows * layers[0].outDim * 4) : null;
       this.hidden = first ?? storageBuffer(gpu, `${label}.hiddenPlaceholder`, 16);
@@ -992,13 +998,14 @@ export class MlpPass {
       this.activations = layers.map((layer, l) => storageBuffer(gpu, `${label}.activations${l}`, P * rows * layer.outDim * 4));
       this.gradPreActivations = layers.map((layer, l) => storageBuffer(gpu, `${label}.gradPreActivation${l}`, P * rows * layer.outDim * 4));
     }
-    this.gradInput = options.inputGradient ? storageBuffer(gpu, `${label}.gradInput`, inputBytes) : null;
-    this.partials = kernels.reduction === 'split' ? storageBuffer(gpu, `${label}.partials`, P * partialBytes(layout, rows)) : null;
+    this.gradInput = sharing ? sharing.gradInput : options.inputGradient ? storageBuffer(gpu, `${label}.gradInput`, inputBytes) : null;
+    this.partials = sharing ? sharing.partials : kernels.reduction === 'split' ? storageBuffer(gpu, `${label}.partials`, P * partialBytes(layout, rows)) : null;
     // Slot l: layer l's arguments; chained, slot L: the chains'.
-    this.layerArgs = UniformSlots.create(gpu, kernels.denseArgs, this.argSlots({}), `${label}.args`);
+    this.layerArgs = sharing ? sharing.layerArgs : UniformSlots.create(gpu, kernels.denseArgs, this.argSlots({}), `${label}.args`);
     if (layout.head === 'gaussian') for (const name of ['params', 'grads'] as const) headBuffer(options[name], `${label}: ${name}`);
-    this.head =
-      layout.head === 'gaussian'
+    this.head = sharing
+      ? sharing.head
+      : layout.head === 'gaussian'
         ? new GaussianHead(gpu, kernels.gaussianHead, {
             rows,
             dim: layout.outputDim,
@@ -1019,17 +1026,17 @@ export class MlpPass {
       });
     // A GpuArray given has been checked to be f32.
     const asArray = (value: BufferArg, shape: number[]) => (value instanceof GpuArray ? (value as GpuArray<'f32'>) : GpuArray.wrap(gpu, value, 'f32', shape));
-    const activations = perLayer(this.activations);
-    const gradPreActivations = perLayer(this.gradPreActivations, this.holdsHidden ? [L - 1] : keptLayers);
+    const activations = sharing ? sharing.arrays.activations : perLayer(this.activations);
+    const gradPreActivations = sharing ? sharing.arrays.gradPreActivations : perLayer(this.gradPreActivations, this.holdsHidden ? [L - 1] : keptLayers);
     this.arrays = {
       input: asArray(options.input, rowsOf(layout.inputDim)),
       params: asArray(options.params, parameterSpec(layout, P).shape),
       activations,
       gradPreActivations,
       // With a Gaussian head: its [rows][2·outputDim] rows (means, then log-stds).
-      output: this.head ? GpuArray.wrap(gpu, this.output, 'f32', rowsOf(2 * layout.outputDim)) : activations[activations.length - 1],
-      gradOutput: this.head ? GpuArray.wrap(gpu, this.head.rowGrads, 'f32', rowsOf(2 * layout.outputDim)) : gradPreActivations[gradPreActivations.length - 1],
-      gradInput: this.gradInput ? GpuArray.wrap(gpu, this.gradInput, 'f32', rowsOf(layout.inputDim)) : null,
+      output: sharing ? sharing.arrays.output : this.head ? GpuArray.wrap(gpu, this.output, 'f32', rowsOf(2 * layout.outputDim)) : activations[activations.length - 1],
+      gradOutput: sharing ? sharing.arrays.gradOutput : this.head ? GpuArray.wrap(gpu, this.head.rowGrads, 'f32', rowsOf(2 * layout.outputDim)) : gradPreActivations[gradPreActivations.length - 1],
+      gradInput: sharing ? sharing.arrays.gradInput : this.gradInput ? GpuArray.wrap(gpu, this.gradInput, 'f32', rowsOf(layout.inputDim)) : null,
     };
 
     const perLayerForward = (l: number): Dispatch => {
@@ -1056,7 +1063,7 @@ export class MlpPass {
     };
     const chains = kernels.chainKernels;
     if (this.holdsHidden && chains) {
-      this.chainLayers = this.chainTable(gpu, chains, null);
+      this.chainLayers = sharing?.chainLayers ?? this.chainTable(gpu, chains, null);
       const chainArgs = this.layerArgs.slot(L);
       const resources = { args: chainArgs, params, paramsVec4: params, inputVec4: input, hiddenVec4: this.hidden!, output: this.lastBuffer(this.activations), chainLayers: this.chainLayers };
       const held = chains.forwardHeld!;
@@ -1064,7 +1071,7 @@ export class MlpPass {
       this.forwardDispatches = this.chainFirst === 0 ? [forward] : [perLayerForward(0), forward];
       this.inputDispatches = [];
     } else if (slices && chains) {
-      this.chainLayers = this.chainTable(gpu, chains, slices);
+      this.chainLayers = sharing?.chainLayers ?? this.chainTable(gpu, chains, slices);
       const blocks = chains.spread.invocations(rows);
       const chainArgs = this.layerArgs.slot(L);
       this.chainResources = {
@@ -1410,8 +1417,25 @@ export class MlpPass {
     return groups;
   }
 
+  /**
+   * The same pass over another input of the same shape (`input` as `prepare`
+   * takes it, e.g. a view of the next block of a longer buffer): it shares
+   * every buffer this pass keeps (activations, gradients, the head, the layer
+   * arguments), so it costs only its bind groups, and either writes the same
+   * rows. Its outputs are this pass's. Destroy it before this pass; its
+   * destroy releases only what it made.
+   */
+  withInput(input: BufferArg, label = `${this.label}'`): MlpPass {
+    const owner = this.sharing ?? this;
+    return new MlpPass(this.gpu, this.kernels, this.layout, { ...owner.options, input, label }, this.agents, owner);
+  }
+
   /** Releases the buffers this pass allocated. */
   destroy(): void {
+    if (this.sharing) {
+      for (const byScale of this.backwardVariants.values()) for (const v of byScale.values()) v.args.destroy();
+      return;
+    }
     for (const a of [...this.arrays.activations, ...this.arrays.gradPreActivations]) a.destroy();
     this.arrays.gradInput?.destroy();
     this.head?.destroy();

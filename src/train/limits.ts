@@ -15,7 +15,7 @@ import { ConfigError, FIELDS, resolveConfig, type ResolvedConfig, type TrainConf
 import type { MlpLayout } from '../nn/mlp';
 import { envDefinition } from '../envs/registry';
 import { ENV_SLOTS } from '../kernels/rollout';
-import { STATS, recordStride } from '../algos/ppo';
+import { STATS, minibatchBlockRows, recordStride } from '../algos/ppo';
 import { networkLayouts } from './networks';
 import { rowsChainHolds } from '../kernels/mlp';
 
@@ -24,6 +24,8 @@ export interface DeviceLimits {
   maxBufferSize: number;
   maxStorageBufferBindingSize: number;
   minUniformBufferOffsetAlignment: number;
+  /** Where a bound range of a storage buffer may start (PPO's minibatch blocks); absent: 256, WebGPU's default. */
+  minStorageBufferOffsetAlignment?: number;
   /**
    * Whether the device's MLP kernels chain the `rows` shape, so that the
    * forward-only evaluation passes keep no hidden rows (MlpPass.holdsHidden;
@@ -75,7 +77,7 @@ function slotStride(limits: Pick<DeviceLimits, 'minUniformBufferOffsetAlignment'
 }
 
 /** Every buffer of a trainer for `config` that grows with its size fields, labelled as the trainer labels them. */
-export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits, 'minUniformBufferOffsetAlignment' | 'holdsEvaluationRows'>): PlannedBuffer[] {
+export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits, 'minUniformBufferOffsetAlignment' | 'minStorageBufferOffsetAlignment' | 'holdsEvaluationRows'>): PlannedBuffer[] {
   const spec = envDefinition(config.env).spec;
   const N = config.numEnvs;
   const { stepsPerEnv: T, batchSize: B, obsDim: D, numActions: A, minibatches: M } = config.derived;
@@ -146,9 +148,10 @@ export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits
 
   if (config.algo === 'ppo' || config.algo === 'ppo-kl') {
     const Mb = config.minibatch;
-    storage('ppo.mbObs', Mb * D, ['minibatch']);
+    // Every minibatch of an epoch, gathered at once: observations in blocks on the storage offset alignment.
+    storage('ppo.mbObs', M * minibatchBlockRows(Mb, D, limits.minStorageBufferOffsetAlignment ?? 256) * D, perSample);
     // Per minibatch row: behaviour log-prob, advantage, return, old value, the behaviour parameters and the action.
-    storage('ppo.mbRecords', Mb * recordStride(A, config.derived.actionWords), ['minibatch']);
+    storage('ppo.mbRecords', M * Mb * recordStride(A, config.derived.actionWords), perSample);
     storage('ppo.rowStats', STATS.length * B, perSample);
     table('ppo.slots', config.epochs * M, ['epochs', 'stepsPerIter']);
     pass('ppo.policy', Mb, layouts.policy, ['minibatch']);
@@ -193,9 +196,10 @@ export function dispatchesPerIteration(config: ResolvedConfig): number {
   let optimizers: number;
   if (config.algo === 'ppo' || config.algo === 'ppo-kl') {
     const clip = config.maxGradNorm > 0;
-    const minibatch = 1 + (config.advantageNorm === 'minibatch' ? 1 : 0) + 2 * forward + 1 + 2 * (backward + adam(clip));
+    const minibatch = (config.advantageNorm === 'minibatch' ? 1 : 0) + 2 * forward + 1 + 2 * (backward + adam(clip));
     const earlyStop = config.targetKl > 0 ? reduction + 1 : 0;
-    update = 1 + config.epochs * (M * minibatch + earlyStop) + 3 * reduction + (config.algo === 'ppo-kl' ? 1 : 0);
+    // An epoch: its gather, then its minibatches.
+    update = 1 + config.epochs * (1 + M * minibatch + earlyStop) + 3 * reduction + (config.algo === 'ppo-kl' ? 1 : 0);
     optimizers = 2;
   } else if (config.algo === 'trpo') {
     const gradient = forward + 1 + backward;

@@ -225,6 +225,7 @@ export function populationLimits(limits: DeviceLimits, agents: number): DeviceLi
     maxStorageBufferBindingSize: Math.floor(limits.maxStorageBufferBindingSize / agents),
     maxBufferSize: Math.floor(limits.maxBufferSize / agents),
     minUniformBufferOffsetAlignment: limits.minUniformBufferOffsetAlignment,
+    minStorageBufferOffsetAlignment: limits.minStorageBufferOffsetAlignment,
     holdsEvaluationRows: limits.holdsEvaluationRows,
   };
 }
@@ -234,8 +235,11 @@ export function populationLimits(limits: DeviceLimits, agents: number): DeviceLi
  * and whether its evaluation passes keep no hidden rows (MlpKernels.holdsEvaluationRows).
  */
 export function trainerLimits(gpu: GpuContext, agents: number): DeviceLimits {
-  const { maxBufferSize, maxStorageBufferBindingSize, minUniformBufferOffsetAlignment } = gpu.limits;
-  return populationLimits({ maxBufferSize, maxStorageBufferBindingSize, minUniformBufferOffsetAlignment, holdsEvaluationRows: MlpKernels.holdsEvaluationRows(gpu) }, agents);
+  const { maxBufferSize, maxStorageBufferBindingSize, minUniformBufferOffsetAlignment, minStorageBufferOffsetAlignment } = gpu.limits;
+  return populationLimits(
+    { maxBufferSize, maxStorageBufferBindingSize, minUniformBufferOffsetAlignment, minStorageBufferOffsetAlignment, holdsEvaluationRows: MlpKernels.holdsEvaluationRows(gpu) },
+    agents,
+  );
 }
 
 /** The fields of an agent's record, from its config. */

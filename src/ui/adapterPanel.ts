@@ -41,6 +41,7 @@ export function deviceCapacity(gpu: GpuContext): DeviceCapacity {
     maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize,
     maxBufferSize: gpu.limits.maxBufferSize,
     minUniformBufferOffsetAlignment: gpu.limits.minUniformBufferOffsetAlignment,
+    minStorageBufferOffsetAlignment: gpu.limits.minStorageBufferOffsetAlignment,
   };
 }
 
