@@ -188,6 +188,32 @@ describe('limits against the trainer on the GPU', () => {
     expect(await count('layers', 'fused', 'paired')).toBe(await count('layers'));
   });
 
+  it('ppo: 5 dispatches per minibatch where the networks chain, pair and fuse their Adam steps: the gather is one per epoch', async () => {
+    const gpu = await testGpu();
+    MlpKernels.useShape(gpu, 'rows');
+    MlpKernels.useParamReduction(gpu, 'serial');
+    MlpKernels.useChaining(gpu, 'chain');
+    const count = async (minibatch: number) => {
+      const config = resolveConfig({ preset: 'seed', stepsPerIter: 16 * 40, minibatch, epochs: 3 });
+      const trainer = await makeTrainer(gpu, config);
+      const n = trainer.dispatchesPerIteration;
+      trainer.destroy();
+      expect(n).toBeLessThanOrEqual(dispatchesPerIteration(config));
+      return { n, M: config.derived.minibatches };
+    };
+    try {
+      const [four, eight] = [await count(160), await count(80)];
+      expect([four.M, eight.M]).toEqual([4, 8]);
+      // Forward pair, losses, input-gradient pair, two gradient + Adam dispatches: where the device binds the fused step's 15 storage buffers.
+      const perMinibatch = gpu.limits.maxStorageBuffersPerShaderStage >= 15 ? 5 : null;
+      if (perMinibatch !== null) expect(eight.n - four.n).toBe(3 * 4 * perMinibatch);
+    } finally {
+      MlpKernels.useShape(gpu, defaultMlpKernelShape(gpu.adapter));
+      MlpKernels.useParamReduction(gpu, defaultParamReduction(gpu.adapter));
+      MlpKernels.useChaining(gpu, defaultDenseChaining(gpu.adapter));
+    }
+  });
+
   it('evaluation passes that hold their hidden rows (the `rows` chain): planned as created, and a population of 64 records what one agent does', async () => {
     const gpu = await testGpu();
     MlpKernels.useShape(gpu, 'rows');
