@@ -106,12 +106,15 @@
 //   SwiftShader runs each 4-lane subgroup of a shader with a barrier as its own
 //   coroutine: these chains measured ×0.6 there (bench/RESULTS.md), so no
 //   adapter chains `tiles` by default; they are for GPUs, where barriers are cheap.
-//   The hidden layers' activations and gradients are ranges of one buffer
-//   (`hidden`, each range on the storage offset alignment so it also binds
-//   alone); ChainLayer records give each layer's dims, offsets and ranges.
-//   A dispatch may not read one buffer through a read-only binding and write
-//   it through another, so chains bind `hidden` once, read-write where they
-//   write it, and the tangent reads a_l through the read-only `activation`.
+//   The hidden layers' activations and gradients are two ranges of one buffer,
+//   all activations then all gradients, bound as two bindings (so each may be
+//   as large as one storage binding: a population twice as large still
+//   chains), every layer's rows on the storage offset alignment so they also
+//   bind alone; ChainLayer records give each layer's dims and its offsets in
+//   the range it lies in. A dispatch may not read one buffer through a
+//   read-only binding and write it through another, so a chain that writes
+//   either range binds both read-write, and the tangent reads a_l through
+//   the read-only `activation`.
 // The loops that read a matrix (W, or the tangent's V) against rows are the
 // helpers below, taking the buffers by pointer, so forward and tangent share
 // them (WGSL language feature unrestricted_pointer_parameters).
@@ -165,9 +168,10 @@ struct DenseArgs {
 }
 
 // One layer of a network for the chains, which run several layers in one
-// dispatch. Where the layer's rows live: float offsets in `hidden` of its
-// input a_{l−1}, output a_l and their gradients (each [P][rows][width]), or
-// NETWORK for the pass's own buffer (input, output, gradOutput).
+// dispatch. Where the layer's rows live: float offsets of its input a_{l−1} and
+// output a_l in the hidden activations, and of their gradients in the hidden
+// gradients (each [P][rows][width]), or NETWORK for the pass's own buffer
+// (input, output, gradOutput).
 struct ChainLayer {
   inDim: u32,
   outDim: u32,
@@ -203,12 +207,14 @@ struct ChainLayer {
 // tangent: this layer's a_l, read only, so a_l and a_{l−1} may be slices of one buffer
 @group(0) @binding(16) var<storage, read> activation: array<f32>;
 @group(0) @binding(17) var<storage, read> chainLayers: array<ChainLayer>;
-// The chains' hidden layers' activations and gradients, slices of one buffer:
-// read-write where a chain writes them, read only where it only reads them.
-@group(0) @binding(18) var<storage, read_write> hidden: array<f32>;
-@group(0) @binding(19) var<storage, read_write> hiddenVec4: array<vec4<f32>>;
-@group(0) @binding(20) var<storage, read> hiddenRead: array<f32>;
-@group(0) @binding(21) var<storage, read> hiddenReadVec4: array<vec4<f32>>;
+// The chains' hidden layers' activations (`Acts`) and gradients (`Grads`), two ranges of one
+// buffer: read-write where a chain writes either, read only where it only reads them.
+@group(0) @binding(18) var<storage, read_write> hiddenGrads: array<f32>;
+@group(0) @binding(19) var<storage, read_write> hiddenActsVec4: array<vec4<f32>>;
+@group(0) @binding(20) var<storage, read_write> hiddenActs: array<f32>;
+@group(0) @binding(21) var<storage, read> hiddenActsRead4: array<vec4<f32>>;
+@group(0) @binding(38) var<storage, read> hiddenGradsRead4: array<vec4<f32>>;
+@group(0) @binding(39) var<storage, read_write> hiddenGradsVec4: array<vec4<f32>>;
 // backward_params_adam_chain: the network's Adam (optim.wgsl's bindings of the same names without `adam`).
 @group(0) @binding(22) var<uniform> adamArgs: AdamArgs;
 @group(0) @binding(23) var<storage, read> adamControlIn: array<AdamControl>;
@@ -225,8 +231,9 @@ struct ChainLayer {
 @group(0) @binding(33) var<storage, read_write> output2: array<f32>;
 @group(0) @binding(34) var<storage, read> gradOutput2: array<f32>;
 @group(0) @binding(35) var<storage, read> chainLayers2: array<ChainLayer>;
-@group(0) @binding(36) var<storage, read_write> hidden2: array<f32>;
-@group(0) @binding(37) var<storage, read_write> hidden2Vec4: array<vec4<f32>>;
+@group(0) @binding(36) var<storage, read_write> hidden2Grads: array<f32>;
+@group(0) @binding(37) var<storage, read_write> hidden2ActsVec4: array<vec4<f32>>;
+@group(0) @binding(40) var<storage, read_write> hidden2Acts: array<f32>;
 
 // A read-only buffer by pointer, and the same buffer seen as vec4s.
 alias Floats = ptr<storage, array<f32>, read>;
@@ -799,7 +806,7 @@ fn backward_params_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
 // where layer 0 ran alone, its rows: the first chained layer's input).
 @compute @workgroup_size(WG)
 fn forward_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  chain_forward(agent_index(gid), linear_index(gid, nwg) * ROWS, args, &chainLayers, &params, &paramsVec4, &output, &hiddenVec4);
+  chain_forward(agent_index(gid), linear_index(gid, nwg) * ROWS, args, &chainLayers, &params, &paramsVec4, &output, &hiddenActsVec4);
 }
 
 // forward_chain over one network's buffers (the pair's second network passes its own).
@@ -876,9 +883,9 @@ fn forward_chain_pair(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
   let i = linear_index(gid, nwg);
   let split = pair_split();
   if (i < split) {
-    chain_forward(agent, i * ROWS, args, &chainLayers, &params, &paramsVec4, &output, &hiddenVec4);
+    chain_forward(agent, i * ROWS, args, &chainLayers, &params, &paramsVec4, &output, &hiddenActsVec4);
   } else {
-    chain_forward(agent, (i - split) * ROWS, args2, &chainLayers2, &params2, &params2Vec4, &output2, &hidden2Vec4);
+    chain_forward(agent, (i - split) * ROWS, args2, &chainLayers2, &params2, &params2Vec4, &output2, &hidden2ActsVec4);
   }
 }
 
@@ -888,12 +895,12 @@ fn forward_chain_pair(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
 // backward_input's own dispatch.
 @compute @workgroup_size(WG)
 fn backward_input_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  chain_backward_input(agent_index(gid), linear_index(gid, nwg) * ROWS, args, &chainLayers, &paramsVec4, &gradOutput, &hidden);
+  chain_backward_input(agent_index(gid), linear_index(gid, nwg) * ROWS, args, &chainLayers, &paramsVec4, &gradOutput, &hiddenGrads, &hiddenActs);
 }
 
-// backward_input_chain over one network's buffers.
+// backward_input_chain over one network's buffers: h its hidden gradients, acts its hidden activations.
 fn chain_backward_input(agent: u32, first: u32, a: DenseArgs, layers: ptr<storage, array<ChainLayer>, read>, p4: Vec4s, gOut: Floats,
-                        h: ptr<storage, array<f32>, read_write>) {
+                        h: ptr<storage, array<f32>, read_write>, acts: ptr<storage, array<f32>, read_write>) {
   let rows = a.rows;
   if (first >= rows) { return; }
   let paramBlock = agent * a.paramStride;
@@ -920,7 +927,7 @@ fn chain_backward_input(agent: u32, first: u32, a: DenseArgs, layers: ptr<storag
         if (r < rows) {
           for (var c = 0u; c < 4u; c++) {
             let at = inRows + r * inDim + i0 + c;
-            (*h)[layer.gradInput + at] = acc[j][c] * slope(layer.inputActivation, (*h)[layer.input + at]);
+            (*h)[layer.gradInput + at] = acc[j][c] * slope(layer.inputActivation, (*acts)[layer.input + at]);
           }
         }
       }
@@ -934,9 +941,9 @@ fn backward_input_chain_pair(@builtin(global_invocation_id) gid: vec3<u32>, @bui
   let i = linear_index(gid, nwg);
   let split = pair_split();
   if (i < split) {
-    chain_backward_input(agent, i * ROWS, args, &chainLayers, &paramsVec4, &gradOutput, &hidden);
+    chain_backward_input(agent, i * ROWS, args, &chainLayers, &paramsVec4, &gradOutput, &hiddenGrads, &hiddenActs);
   } else {
-    chain_backward_input(agent, (i - split) * ROWS, args2, &chainLayers2, &params2Vec4, &gradOutput2, &hidden2);
+    chain_backward_input(agent, (i - split) * ROWS, args2, &chainLayers2, &params2Vec4, &gradOutput2, &hidden2Grads, &hidden2Acts);
   }
 }
 
@@ -981,15 +988,16 @@ fn chain_param_grads(agent: u32, t: u32) -> ChainParamTile {
   for (var r0 = 0u; r0 < rows; r0 += ROW_BLOCK) {
     let r1 = min(r0 + ROW_BLOCK, rows);
     var s: TileSums;
-    // Hidden rows are whole vec4s (the chains take only such widths).
+    // Hidden rows are whole vec4s (the chains take only such widths), so only their vec4
+    // views are read: the float views passed beside them (input, gradOutput) are never read.
     if (xNetwork && gNetwork) {
       s = block_sums(tile, r0, r1, inDim, outDim, &input, &inputVec4, xWhole, xBase, &gradOutput, &gradOutputVec4, gWhole, gBase);
     } else if (xNetwork) {
-      s = block_sums(tile, r0, r1, inDim, outDim, &input, &inputVec4, xWhole, xBase, &hiddenRead, &hiddenReadVec4, true, gBase);
+      s = block_sums(tile, r0, r1, inDim, outDim, &input, &inputVec4, xWhole, xBase, &gradOutput, &hiddenGradsRead4, true, gBase);
     } else if (gNetwork) {
-      s = block_sums(tile, r0, r1, inDim, outDim, &hiddenRead, &hiddenReadVec4, true, xBase, &gradOutput, &gradOutputVec4, gWhole, gBase);
+      s = block_sums(tile, r0, r1, inDim, outDim, &input, &hiddenActsRead4, true, xBase, &gradOutput, &gradOutputVec4, gWhole, gBase);
     } else {
-      s = block_sums(tile, r0, r1, inDim, outDim, &hiddenRead, &hiddenReadVec4, true, xBase, &hiddenRead, &hiddenReadVec4, true, gBase);
+      s = block_sums(tile, r0, r1, inDim, outDim, &input, &hiddenActsRead4, true, xBase, &gradOutput, &hiddenGradsRead4, true, gBase);
     }
     total = add_sums(total, s);
   }
@@ -1043,8 +1051,8 @@ fn adam_step_at(at: u32, c: AdamControl) {
 // the gradient) tile k / CHAIN_ROW_TILES, computed exactly as the per-layer tiles kernel
 // computes that tile, so the chained layers are at most TILE · CHAIN_TILES wide. A layer
 // reads rows that other invocations of the workgroup wrote in the layer before: a
-// storageBarrier between layers makes those writes visible. The rows stay in `hidden`
-// (storage), not workgroup memory: the backward pass and the tangent read them from
+// storageBarrier between layers makes those writes visible. The rows stay in the hidden
+// ranges (storage), not workgroup memory: the backward pass and the tangent read them from
 // there anyway, and they are read as the per-layer kernel reads them. (The bench's
 // `fused` case measured rows, and weights, in workgroup memory: slower than these
 // forms on both CPU drivers; bench/RESULTS.md.)
@@ -1085,8 +1093,8 @@ fn chain_forward_tile(ct: ChainTile, layer: ChainLayer, paramBlock: u32, inRows:
   return Tile(ct.r0, ct.c0, (vec4<u32>(inRows) + ct.r * layer.inDim) / 4u, (vec4<u32>(paramBlock + layer.weightOffset) + o * layer.inDim) / 4u);
 }
 
-// tile_dots (from zero) of W against input rows in `hidden`, which a chain writes, so it
-// binds read-write and cannot be passed as a read-only Vec4s.
+// tile_dots (from zero) of W against input rows in the hidden activations, which a chain
+// writes, so they bind read-write and cannot be passed as a read-only Vec4s.
 fn hidden_tile_dots(tile: Tile, inDim: u32) -> TileSums {
   let w = tile.weights;
   let x = tile.rows;
@@ -1096,10 +1104,10 @@ fn hidden_tile_dots(tile: Tile, inDim: u32) -> TileSums {
     let b = paramsVec4[w.y + k];
     let c = paramsVec4[w.z + k];
     let d = paramsVec4[w.w + k];
-    s.row0 += dots4(a, b, c, d, hiddenVec4[x.x + k]);
-    s.row1 += dots4(a, b, c, d, hiddenVec4[x.y + k]);
-    s.row2 += dots4(a, b, c, d, hiddenVec4[x.z + k]);
-    s.row3 += dots4(a, b, c, d, hiddenVec4[x.w + k]);
+    s.row0 += dots4(a, b, c, d, hiddenActsVec4[x.x + k]);
+    s.row1 += dots4(a, b, c, d, hiddenActsVec4[x.y + k]);
+    s.row2 += dots4(a, b, c, d, hiddenActsVec4[x.z + k]);
+    s.row3 += dots4(a, b, c, d, hiddenActsVec4[x.w + k]);
   }
   return s;
 }
@@ -1125,7 +1133,7 @@ fn store_chain_outputs(layer: ChainLayer, outRows: u32, r: u32, o0: u32, s: vec4
     if (o0 + c < layer.outDim) {
       let at = outRows + r * layer.outDim + o0 + c;
       let y = activate(layer.activation, s[c]);
-      if (layer.output == NETWORK) { output[at] = y; } else { hiddenVec4[at / 4u][at % 4u] = y; }
+      if (layer.output == NETWORK) { output[at] = y; } else { hiddenActsVec4[at / 4u][at % 4u] = y; }
     }
   }
 }
@@ -1172,7 +1180,7 @@ fn chain_column(ct: ChainTile, c: u32) -> u32 {
   return select(ct.c0, TILE * c, CHAIN_OWN_ROWS);
 }
 
-// input_tile_sums of whole-vec4 gradient rows in `hidden` (read-write, as in hidden_tile_dots).
+// input_tile_sums of whole-vec4 rows of the hidden gradients (read-write, as in hidden_tile_dots).
 fn hidden_input_tile_sums(w: u32, stride: u32, g: vec4<u32>, outDim: u32) -> TileSums {
   var s = TileSums();
   for (var o = 0u; o < outDim; o += 4u) {
@@ -1180,10 +1188,10 @@ fn hidden_input_tile_sums(w: u32, stride: u32, g: vec4<u32>, outDim: u32) -> Til
     let b = paramsVec4[w + (o + 1u) * stride];
     let c = paramsVec4[w + (o + 2u) * stride];
     let d = paramsVec4[w + (o + 3u) * stride];
-    let h0 = hiddenVec4[(g.x + o) / 4u];
-    let h1 = hiddenVec4[(g.y + o) / 4u];
-    let h2 = hiddenVec4[(g.z + o) / 4u];
-    let h3 = hiddenVec4[(g.w + o) / 4u];
+    let h0 = hiddenGradsVec4[(g.x + o) / 4u];
+    let h1 = hiddenGradsVec4[(g.y + o) / 4u];
+    let h2 = hiddenGradsVec4[(g.z + o) / 4u];
+    let h3 = hiddenGradsVec4[(g.w + o) / 4u];
     s.row0 += a * h0.x + b * h0.y + c * h0.z + d * h0.w;
     s.row1 += a * h1.x + b * h1.y + c * h1.z + d * h1.w;
     s.row2 += a * h2.x + b * h2.y + c * h2.z + d * h2.w;
@@ -1226,7 +1234,7 @@ fn backward_input_tiles_chain(@builtin(global_invocation_id) gid: vec3<u32>, @bu
 }
 
 // storeGradInputs for a chain's layer: gradInput[r][i0 .. i0 + 3] = s · act'(input[r][i0 .. i0 + 3])
-// in the layer's `hidden` ranges, for rows r0 .. r0 + 3 inside the batch and a tile inside the layer.
+// in the layer's hidden ranges, for rows r0 .. r0 + 3 inside the batch and a tile inside the layer.
 fn store_chain_grad_tile(ct: ChainTile, layer: ChainLayer, agent: u32, s: TileSums) {
   if (ct.c0 >= layer.inDim) { return; }
   let inRows = agent * args.rows * layer.inDim;
@@ -1239,8 +1247,8 @@ fn store_chain_grad_tile(ct: ChainTile, layer: ChainLayer, agent: u32, s: TileSu
 fn store_chain_grad_inputs(layer: ChainLayer, inRows: u32, r: u32, i0: u32, s: vec4<f32>) {
   if (r >= args.rows) { return; }
   let at = (inRows + r * layer.inDim + i0) / 4u;
-  let y = hiddenVec4[layer.input / 4u + at];
+  let y = hiddenActsVec4[layer.input / 4u + at];
   for (var c = 0u; c < 4u; c++) {
-    hiddenVec4[layer.gradInput / 4u + at][c] = s[c] * slope(layer.inputActivation, y[c]);
+    hiddenGradsVec4[layer.gradInput / 4u + at][c] = s[c] * slope(layer.inputActivation, y[c]);
   }
 }

@@ -250,6 +250,29 @@ describe('limits against the trainer on the GPU', () => {
     }
   });
 
+  it('trpo and reinforce: 24 agents record what one does (the chains bind the hidden activations and gradients apart, so twice the agents chain)', async () => {
+    const gpu = await testGpu();
+    MlpKernels.useShape(gpu, 'rows');
+    MlpKernels.useChaining(gpu, 'chain');
+    try {
+      // At the seed shapes an agent's whole-batch hidden rows are 10 000 × (64 + 64) floats for the
+      // activations and as many for the gradients: 24 agents' fit a 128 MiB binding each, not together.
+      const rangeBytes = 10_000 * 128 * 4;
+      expect(24 * rangeBytes).toBeLessThanOrEqual(gpu.limits.maxStorageBufferBindingSize);
+      for (const algo of ['trpo', 'reinforce'] as const) {
+        const seeds = (P: number) => Array.from({ length: P }, (_, k) => resolveConfig({ preset: 'seed', algo, seed: 1 + k }));
+        const one = await makePopulationTrainer(gpu, seeds(1));
+        const many = await makePopulationTrainer(gpu, seeds(24));
+        expect(many.dispatchesPerIteration, algo).toBe(one.dispatchesPerIteration);
+        one.destroy();
+        many.destroy();
+      }
+    } finally {
+      MlpKernels.useShape(gpu, defaultMlpKernelShape(gpu.adapter));
+      MlpKernels.useChaining(gpu, defaultDenseChaining(gpu.adapter));
+    }
+  });
+
   it("populationLimits and trainerLimits keep every field of the device's GPUSupportedLimits (getters a spread would drop)", async () => {
     const gpu = await testGpu();
     const { maxBufferSize, maxStorageBufferBindingSize, minUniformBufferOffsetAlignment } = gpu.limits;

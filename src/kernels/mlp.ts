@@ -833,30 +833,38 @@ interface BackwardVariant {
   chain: GPUBindGroup | null;
 }
 
-/** Float offsets in a chained pass's hidden buffer of each hidden layer's activations and gradients, and its length. */
+/**
+ * A chained pass's hidden buffer: every hidden layer's activations, then (from
+ * `gradientStart`) every hidden layer's gradients. Offsets in floats: each
+ * layer's activations from the buffer's start, its gradients from gradientStart
+ * (the chains bind the two ranges apart and index each from its own start).
+ */
 interface HiddenSlices {
   activations: number[];
   gradients: number[];
+  /** Floats of the activations' range; the gradients' range has as many. */
+  rangeFloats: number;
+  gradientStart: number;
   floats: number;
 }
 
 /**
  * The hidden layers' [rows][outDim] activations and gradients (rows: every
- * agent's) as ranges of one buffer, each starting on the device's storage
- * offset alignment so each binds alone too; null if that buffer would exceed
- * a binding (the pass then keeps a buffer per layer).
+ * agent's) as ranges of one buffer, each layer's starting on the device's
+ * storage offset alignment so each binds alone too; null if the activations'
+ * (or gradients') range would exceed a binding, or the buffer the largest
+ * buffer (the pass then keeps a buffer per layer).
  */
 function hiddenSlices(gpu: GpuContext, layout: MlpLayout, rows: number): HiddenSlices | null {
   const align = Math.max(4, gpu.limits.minStorageBufferOffsetAlignment / 4);
-  const slices: HiddenSlices = { activations: [], gradients: [], floats: 0 };
+  const activations: number[] = [];
+  let rangeFloats = 0;
   for (const layer of layout.layers.slice(0, -1)) {
-    for (const list of [slices.activations, slices.gradients]) {
-      list.push(slices.floats);
-      slices.floats += Math.ceil((rows * layer.outDim) / align) * align;
-    }
+    activations.push(rangeFloats);
+    rangeFloats += Math.ceil((rows * layer.outDim) / align) * align;
   }
-  const bytes = slices.floats * 4;
-  return bytes <= gpu.limits.maxStorageBufferBindingSize && bytes <= gpu.limits.maxBufferSize ? slices : null;
+  const slices = { activations, gradients: [...activations], rangeFloats, gradientStart: rangeFloats, floats: 2 * rangeFloats };
+  return rangeFloats * 4 <= gpu.limits.maxStorageBufferBindingSize && slices.floats * 4 <= gpu.limits.maxBufferSize ? slices : null;
 }
 
 /** An MlpPass's buffers as GpuArrays, f32; for P > 1 agents each shape gains a leading [P] (params: [P][paramStride]). */
@@ -925,6 +933,9 @@ export class MlpPass {
   private readonly inputDispatches: (Dispatch | null)[];
   /** Chained: every hidden layer's activations and gradients, and the layers' ChainLayer records. */
   private readonly hidden: GPUBuffer | null = null;
+  /** What the chains bind for the hidden activations and gradients: the two ranges of `hidden` (a held pass: `hidden`, and an unused placeholder). */
+  private readonly hiddenActs: GPUBuffer | GPUBufferBinding | null = null;
+  private readonly hiddenGrads: GPUBuffer | GPUBufferBinding | null = null;
   private readonly chainLayers: GPUBuffer | null = null;
   /** By gradient argument, then by accumulate and scale. */
   private readonly backwardVariants = new Map<BufferArg, Map<string, BackwardVariant>>();
@@ -980,20 +991,26 @@ export class MlpPass {
     let hiddenArray: GpuArray<'f32'> | null = null;
     if (sharing) {
       this.hidden = sharing.hidden;
+      this.hiddenActs = sharing.hiddenActs;
+      this.hiddenGrads = sharing.hiddenGrads;
       this.activations = sharing.activations;
       this.gradPreActivations = sharing.gradPreActivations;
     } else if (this.holdsHidden) {
       // Layer 0's rows where it runs alone (the chain's first input, bound as `hidden`), else a placeholder binding.
       const first = this.chainFirst === 1 ? storageBuffer(gpu, `${label}.activations0`, P * rows * layers[0].outDim * 4) : null;
       this.hidden = first ?? storageBuffer(gpu, `${label}.hiddenPlaceholder`, 16);
+      this.hiddenActs = this.hidden;
       this.activations = first ? [first, last('activations')] : [last('activations')];
       this.gradPreActivations = [last('gradPreActivation')];
     } else if (slices) {
       this.hidden = storageBuffer(gpu, `${label}.hidden`, slices.floats * 4);
       hiddenArray = GpuArray.wrap(gpu, this.hidden, 'f32', [slices.floats]);
+      const rangeBytes = slices.rangeFloats * 4;
+      this.hiddenActs = { buffer: this.hidden, offset: 0, size: rangeBytes };
+      this.hiddenGrads = { buffer: this.hidden, offset: slices.gradientStart * 4, size: rangeBytes };
       const range = (at: number, l: number): GPUBufferBinding => ({ buffer: this.hidden!, offset: at * 4, size: P * rows * layers[l].outDim * 4 });
       this.activations = [...slices.activations.map(range), last('activations')];
-      this.gradPreActivations = [...slices.gradients.map(range), last('gradPreActivation')];
+      this.gradPreActivations = [...slices.gradients.map((at, l) => range(slices.gradientStart + at, l)), last('gradPreActivation')];
     } else {
       this.activations = layers.map((layer, l) => storageBuffer(gpu, `${label}.activations${l}`, P * rows * layer.outDim * 4));
       this.gradPreActivations = layers.map((layer, l) => storageBuffer(gpu, `${label}.gradPreActivation${l}`, P * rows * layer.outDim * 4));
@@ -1065,7 +1082,7 @@ export class MlpPass {
     if (this.holdsHidden && chains) {
       this.chainLayers = sharing?.chainLayers ?? this.chainTable(gpu, chains, null);
       const chainArgs = this.layerArgs.slot(L);
-      const resources = { args: chainArgs, params, paramsVec4: params, inputVec4: input, hiddenVec4: this.hidden!, output: this.lastBuffer(this.activations), chainLayers: this.chainLayers };
+      const resources = { args: chainArgs, params, paramsVec4: params, inputVec4: input, hiddenActsVec4: this.hiddenActs!, output: this.lastBuffer(this.activations), chainLayers: this.chainLayers };
       const held = chains.forwardHeld!;
       const forward = { kernel: held, bindGroup: held.bindUsed(resources, `${label}.forwardChainHeld`), invocations: chains.spread.invocations(rows) };
       this.forwardDispatches = this.chainFirst === 0 ? [forward] : [perLayerForward(0), forward];
@@ -1075,14 +1092,16 @@ export class MlpPass {
       const blocks = chains.spread.invocations(rows);
       const chainArgs = this.layerArgs.slot(L);
       this.chainResources = {
-        forward: { args: chainArgs, params, paramsVec4: params, inputVec4: input, hiddenVec4: this.hidden!, output: this.lastBuffer(this.activations), chainLayers: this.chainLayers },
+        forward: { args: chainArgs, params, paramsVec4: params, inputVec4: input, hiddenActsVec4: this.hiddenActs!, output: this.lastBuffer(this.activations), chainLayers: this.chainLayers },
         backwardInput: {
           args: chainArgs,
           paramsVec4: params,
           gradOutput: this.lastBuffer(this.gradPreActivations),
           gradOutputVec4: this.lastBuffer(this.gradPreActivations),
-          hidden: this.hidden!,
-          hiddenVec4: this.hidden!,
+          hiddenGrads: this.hiddenGrads!,
+          hiddenGradsVec4: this.hiddenGrads!,
+          hiddenActs: this.hiddenActs!,
+          hiddenActsVec4: this.hiddenActs!,
           chainLayers: this.chainLayers,
         },
       };
@@ -1333,7 +1352,7 @@ export class MlpPass {
           params2: theirs.forward.params,
           params2Vec4: theirs.forward.params,
           output2: theirs.forward.output,
-          hidden2Vec4: theirs.forward.hiddenVec4,
+          hidden2ActsVec4: theirs.forward.hiddenActsVec4,
           chainLayers2: theirs.forward.chainLayers,
         },
         `${this.label}+${other.label}.forwardPair`,
@@ -1344,7 +1363,8 @@ export class MlpPass {
           args2: theirs.backwardInput.args,
           params2Vec4: theirs.backwardInput.paramsVec4,
           gradOutput2: theirs.backwardInput.gradOutput,
-          hidden2: theirs.backwardInput.hidden,
+          hidden2Grads: theirs.backwardInput.hiddenGrads,
+          hidden2Acts: theirs.backwardInput.hiddenActs,
           chainLayers2: theirs.backwardInput.chainLayers,
         },
         `${this.label}+${other.label}.backwardInputPair`,
@@ -1476,8 +1496,8 @@ export class MlpPass {
       inputVec4: this.inputBinding,
       gradOutput: this.lastBuffer(this.gradPreActivations),
       gradOutputVec4: this.lastBuffer(this.gradPreActivations),
-      hiddenRead: this.hidden!,
-      hiddenReadVec4: this.hidden!,
+      hiddenActsRead4: this.hiddenActs!,
+      hiddenGradsRead4: this.hiddenGrads!,
       chainLayers: this.chainLayers!,
     };
   }
