@@ -822,6 +822,24 @@ describe('passes over blocks of one input (withInput, as PPO steps through an ep
     return out;
   }
 
+  it('withInput names a wrong shape, and a view off the storage offset alignment, before any GPU work', async () => {
+    const gpu = await testGpu();
+    const kernels = await MlpKernels.create(gpu);
+    const mlp = Mlp.create(gpu, kernels, layoutOf([4, 16, 2]), 'test.withInput');
+    const whole = GpuArray.zeros(gpu, 'f32', [4 * 64 * 4], 'test.withInputBlocks');
+    const first = mlp.prepare({ rows: 64, input: whole.view([64, 4], 0), label: 'test.first' });
+    expect(() => first.withInput(whole.view([32, 4], 64 * 4))).toThrow(/input must be f32 \[rows\]\[inputDim\] = \[64, 4\], got/);
+    const align = gpu.limits.minStorageBufferOffsetAlignment;
+    if (align > 4) expect(() => first.withInput(whole.view([64, 4], 1))).toThrow(new RegExp(`starts at byte 4; a bound view must start at a multiple of ${align} bytes`));
+    const second = first.withInput(whole.view([64, 4], 64 * 4), 'test.second');
+    expect(second.label).toBe('test.second');
+    expect(second.output).toBe(first.output);
+    second.destroy();
+    first.destroy();
+    mlp.destroy();
+    whole.destroy();
+  });
+
   for (const c of cases) {
     for (const s of settings) {
       it(`${s.join(', ')}: ${c.a.join('→')} with ${c.b.join('→')}, ${c.rows} rows, ${c.agents} agent(s): activations, gradients, parameters after each block`, async () => {
