@@ -933,7 +933,7 @@ export class MlpPass {
   private readonly inputDispatches: (Dispatch | null)[];
   /** Chained: every hidden layer's activations and gradients, and the layers' ChainLayer records. */
   private readonly hidden: GPUBuffer | null = null;
-  /** What the chains bind for the hidden activations and gradients: the two ranges of `hidden` (a held pass: `hidden`, and an unused placeholder). */
+  /** What the chains bind for the hidden activations and gradients: the two ranges of `hidden` (a held pass: `hidden` for the activations, no gradients). */
   private readonly hiddenActs: GPUBuffer | GPUBufferBinding | null = null;
   private readonly hiddenGrads: GPUBuffer | GPUBufferBinding | null = null;
   private readonly chainLayers: GPUBuffer | null = null;
@@ -996,7 +996,7 @@ export class MlpPass {
       this.activations = sharing.activations;
       this.gradPreActivations = sharing.gradPreActivations;
     } else if (this.holdsHidden) {
-      // Layer 0's rows where it runs alone (the chain's first input, bound as `hidden`), else a placeholder binding.
+      // Layer 0's rows where it runs alone (the chain's first input, bound as the hidden activations), else a placeholder binding.
       const first = this.chainFirst === 1 ? storageBuffer(gpu, `${label}.activations0`, P * rows * layers[0].outDim * 4) : null;
       this.hidden = first ?? storageBuffer(gpu, `${label}.hiddenPlaceholder`, 16);
       this.hiddenActs = this.hidden;
