@@ -46,8 +46,8 @@ test('a 16-agent population trains, and its view shows every agent, the band, th
   const scatter = page.getByTestId('population-scatter');
   await expect(scatter).toHaveAttribute('data-field', 'lr');
   await expect(scatter).toHaveAttribute('data-points', '16');
-  // lr is swept and explored (PPO's default --pbt-perturb lr,clip,gamma): offered once.
-  await expect(page.locator('#scatter-field option')).toHaveText([/--lr/, /--clip/, /--gamma/]);
+  // lr is swept and explored (PPO's default --pbt-perturb lr,clip,lambda): offered once.
+  await expect(page.locator('#scatter-field option')).toHaveText([/--lr/, /--clip/, /--lambda/]);
   await page.locator('#scatter-field').selectOption('clip');
   await expect(scatter).toHaveAttribute('data-field', 'clip');
   await expect(scatter).toHaveAttribute('data-points', '16');

@@ -24,7 +24,7 @@ const OTHER_TARGETS: Readonly<Record<string, number>> = { 'Pendulum-v1': -200 };
  * Fields explored by default: for the PPO family the CLI's default (the learning rate,
  * the clip or KL target, γ) and GAE's λ.
  */
-const BENCH_PERTURB: Readonly<Record<string, string>> = { ppo: 'lr,clip,gamma,lambda', 'ppo-kl': 'lr,kl-target,gamma,lambda' };
+const BENCH_PERTURB: Readonly<Record<string, string>> = { ppo: 'lr,clip,lambda', 'ppo-kl': 'lr,kl-target,lambda' };
 
 export const PBT_BENCH_DEFAULTS = { population: 32, interval: 5, fraction: 0.25, evalEpisodes: 100 } as const;
 

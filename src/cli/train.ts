@@ -58,7 +58,7 @@ Populations: P agents trained together on the GPU, every kernel covering all of 
   --pbt                     population-based training: every --pbt-interval iterations (10)
                             the worst --pbt-fraction (0.25) of the agents copy a random one of
                             the best as many (weights, optimizer state) and multiply each
-                            --pbt-perturb field (default per algorithm, e.g. lr,clip,gamma for
+                            --pbt-perturb field (default per algorithm, e.g. lr,clip,lambda for
                             ppo; any sweepable flag but seed) by 0.8 or 1.2; lines carry
                             "pbt_parent" and the values
   --save FILE               saves the whole population; --load FILE --agent K --save OUT

@@ -43,15 +43,17 @@ export const PBT_DEFAULTS = { interval: 10, fraction: 0.25 } as const;
 /**
  * The fields PBT explores by default for each algorithm (--pbt-perturb; each one the
  * algorithm reads): the policy's step size (the learning rate, or TRPO's maxKl) as in
- * Jaderberg et al., plus each algorithm's own knobs. Not the entropy coefficient: the
- * presets set it to 0, which 0.8 and 1.2 leave at 0 (`--pbt-perturb ent-coef` explores it
- * from a value > 0).
+ * Jaderberg et al., plus each algorithm's own knobs, and GAE's λ. Not γ: the presets' γ
+ * (0.9 to 0.99) times 1.2 clamps to 1, no discount at all, and on Pendulum-v1 such copies
+ * ended far below the agents they copied (bench/RESULTS.md, "PBT without γ"). Not the
+ * entropy coefficient: the presets set it to 0, which 0.8 and 1.2 leave at 0
+ * (`--pbt-perturb ent-coef` explores it from a value > 0).
  */
 export const PBT_PERTURB_DEFAULTS: Readonly<Record<Algo, readonly AgentField[]>> = {
-  ppo: ['lr', 'clip', 'gamma'],
-  'ppo-kl': ['lr', 'klTarget', 'gamma'],
-  trpo: ['maxKl', 'damping', 'gamma'],
-  reinforce: ['lr', 'gamma', 'lambda'],
+  ppo: ['lr', 'clip', 'lambda'],
+  'ppo-kl': ['lr', 'klTarget', 'lambda'],
+  trpo: ['maxKl', 'damping', 'lambda'],
+  reinforce: ['lr', 'lambda'],
 };
 
 export type Sweep =
