@@ -24,8 +24,9 @@
 //     minibatch m (blockRows ≥ B, so that each block starts on the storage offset alignment),
 //     and the networks read it as their input, a view of this buffer, instead of a copy made
 //     per minibatch
-//   mbRecords [M · B][record_stride()]: logProbOld, advantage, return, valueOld
-//     (= return - advantage), then the behaviour parameters, then the action's W words
+//   mbRecords [M · B][record_stride()]: logProbOld, advantage, return, then the behaviour
+//     parameters, then the action's W words (the old value is return - advantage, derived
+//     where it is read: a float less per row of an epoch's records)
 // metrics: the iteration's metrics block; its METRIC_* slot constants are generated
 //   from src/core/metrics.ts and prepended. The update kernels keep their scalars
 //   there too (advantage statistics, KL coefficient, epoch KL, update_active).
@@ -179,7 +180,6 @@ fn gather_epoch(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   mbRecords[base + RECORD_LOG_PROB_OLD] = logProbs[s];
   mbRecords[base + RECORD_ADVANTAGE] = advantages[s];
   mbRecords[base + RECORD_RETURN] = returns[s];
-  mbRecords[base + RECORD_VALUE_OLD] = returns[s] - advantages[s];
   for (var k = 0u; k < ppo.numActions; k++) {
     mbRecords[base + RECORD_PARAMS_OLD + k] = logits[s * ppo.numActions + k];
   }
@@ -258,7 +258,8 @@ fn value_loss(a: u32, row: u32) {
   var loss = (value - returnTarget) * (value - returnTarget);
   var grad = 2.0 * (value - returnTarget);
   if (valueClip > 0.0) {
-    let valueOld = mbRecordsIn[base + RECORD_VALUE_OLD];
+    // The old value: return − advantage (as the records stored it before, so the same bits).
+    let valueOld = returnTarget - mbRecordsIn[base + RECORD_ADVANTAGE];
     let clippedValue = valueOld + clamp(value - valueOld, -valueClip, valueClip);
     let clippedLoss = (clippedValue - returnTarget) * (clippedValue - returnTarget);
     if (clippedLoss > loss) {

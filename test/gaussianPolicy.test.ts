@@ -63,7 +63,7 @@ async function ppoGradient(gpu: GpuContext, c: ReturnType<typeof makeCase>, loss
   const B = c.rows;
   const stride = recordStride(2 * D, D);
   const records = new Float32Array(B * stride);
-  c.samples.forEach((s, r) => records.set([s.logProbOld, s.advantage, 0, 0, ...Array.from(s.paramsOld), ...Array.from(s.action)], r * stride));
+  c.samples.forEach((s, r) => records.set([s.logProbOld, s.advantage, 0, ...Array.from(s.paramsOld), ...Array.from(s.action)], r * stride));
   const metrics = new Float32Array(METRICS_BLOCK_FLOATS);
   const klCoef = loss.kind === 'ppo-kl' ? loss.klCoef : 0;
   metrics[metricSlot('kl_coef')] = klCoef;

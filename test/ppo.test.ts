@@ -174,7 +174,7 @@ describe('PPO loss gradients (one minibatch_losses dispatch for both) vs float64
         const advantage = Math.fround(2 * rand() - 1);
         samples.push({ logits: z, logitsOld: zOld, action, logProbOld, advantage });
         logits.set(z, r * numActions);
-        records.set([logProbOld, advantage, 0, 0, ...zOld, action], r * recordStride);
+        records.set([logProbOld, advantage, 0, ...zOld, action], r * recordStride);
       }
       const klCoef = 0.7;
       const metrics = new Float32Array(METRICS_BLOCK_FLOATS);
@@ -213,10 +213,11 @@ describe('PPO loss gradients (one minibatch_losses dispatch for both) vs float64
       const olds: number[] = [];
       for (let r = 0; r < B; r++) {
         const target = Math.fround(4 * rand() - 2);
-        const valueOld = Math.fround(values[r] + (rand() - 0.5));
+        // The kernel derives the old value as return − advantage (in f32).
+        const advantage = Math.fround(target - Math.fround(values[r] + (rand() - 0.5)));
         targets.push(target);
-        olds.push(valueOld);
-        records.set([0, 0, target, valueOld], r * recordStride);
+        olds.push(Math.fround(target - advantage));
+        records.set([0, advantage, target], r * recordStride);
       }
       const ppoCase = { batchSize: B, minibatchSize: B, valueClip };
       const logits = new Float32Array(B * numActions);

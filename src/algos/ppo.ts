@@ -42,7 +42,7 @@ export const STATS = ['policy_loss', 'approx_kl', 'clipped', 'entropy', 'value_l
  * then the action's words, so a record is RECORD_FIELDS.length + numActions +
  * actionWords floats (`recordStride`).
  */
-export const RECORD_FIELDS = ['log_prob_old', 'advantage', 'return', 'value_old'] as const;
+export const RECORD_FIELDS = ['log_prob_old', 'advantage', 'return'] as const;
 const RECORD_CONSTANTS = wgslConstants(Object.fromEntries(RECORD_FIELDS.map((field, i) => [`RECORD_${field.toUpperCase()}`, i] as const).concat([['RECORD_PARAMS_OLD', RECORD_FIELDS.length]])));
 
 /** Floats per minibatch record for rows of `paramsPerRow` distribution parameters and actions of `actionWords` words. */

@@ -150,7 +150,7 @@ export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits
     const Mb = config.minibatch;
     // Every minibatch of an epoch, gathered at once: observations in blocks on the storage offset alignment.
     storage('ppo.mbObs', M * minibatchBlockRows(Mb, D, limits.minStorageBufferOffsetAlignment ?? 256) * D, perSample);
-    // Per minibatch row: behaviour log-prob, advantage, return, old value, the behaviour parameters and the action.
+    // Per minibatch row: behaviour log-prob, advantage, return, the behaviour parameters and the action.
     storage('ppo.mbRecords', M * Mb * recordStride(A, config.derived.actionWords), perSample);
     storage('ppo.rowStats', STATS.length * B, perSample);
     table('ppo.slots', config.epochs * M, ['epochs', 'stepsPerIter']);
