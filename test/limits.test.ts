@@ -10,6 +10,7 @@ import { makePopulationTrainer, makeTrainer, populationLimits, trainerLimits } f
 import { MlpKernels, defaultDenseChaining, defaultMlpKernelShape, defaultParamReduction, type AdamFusion, type NetworkPairing } from '../src/kernels/mlp';
 import { FIELDS } from '../src/core/config';
 import { testGpu } from './helpers';
+import type { GpuContext } from '../src/gpu/device';
 import { trackLiveBuffers } from './liveBuffers';
 import { bundleForNode, runNode } from './node-child';
 
@@ -52,6 +53,20 @@ function expectUsefulRefusal(
   }
   expect(pastFits, `${key} = ${past} should not fit`).toBe(false);
   return line!;
+}
+
+/** Runs `body` with the `rows` shape, serial reduction and chains set on `gpu` (what chains), then restores the adapter's defaults. */
+async function withRowsChains(gpu: GpuContext, body: () => Promise<void>): Promise<void> {
+  MlpKernels.useShape(gpu, 'rows');
+  MlpKernels.useParamReduction(gpu, 'serial');
+  MlpKernels.useChaining(gpu, 'chain');
+  try {
+    await body();
+  } finally {
+    MlpKernels.useShape(gpu, defaultMlpKernelShape(gpu.adapter));
+    MlpKernels.useParamReduction(gpu, defaultParamReduction(gpu.adapter));
+    MlpKernels.useChaining(gpu, defaultDenseChaining(gpu.adapter));
+  }
 }
 
 describe('limits from the configuration alone', () => {
@@ -190,9 +205,6 @@ describe('limits against the trainer on the GPU', () => {
 
   it('ppo: 5 dispatches per minibatch where the networks chain, pair and fuse their Adam steps: the gather is one per epoch', async () => {
     const gpu = await testGpu();
-    MlpKernels.useShape(gpu, 'rows');
-    MlpKernels.useParamReduction(gpu, 'serial');
-    MlpKernels.useChaining(gpu, 'chain');
     const count = async (minibatch: number) => {
       const config = resolveConfig({ preset: 'seed', stepsPerIter: 16 * 40, minibatch, epochs: 3 });
       const trainer = await makeTrainer(gpu, config);
@@ -201,24 +213,18 @@ describe('limits against the trainer on the GPU', () => {
       expect(n).toBeLessThanOrEqual(dispatchesPerIteration(config));
       return { n, M: config.derived.minibatches };
     };
-    try {
+    await withRowsChains(gpu, async () => {
       const [four, eight] = [await count(160), await count(80)];
       expect([four.M, eight.M]).toEqual([4, 8]);
       // Forward pair, losses, input-gradient pair, two gradient + Adam dispatches: where the device binds the fused step's 15 storage buffers.
       const perMinibatch = gpu.limits.maxStorageBuffersPerShaderStage >= 15 ? 5 : null;
       if (perMinibatch !== null) expect(eight.n - four.n).toBe(3 * 4 * perMinibatch);
-    } finally {
-      MlpKernels.useShape(gpu, defaultMlpKernelShape(gpu.adapter));
-      MlpKernels.useParamReduction(gpu, defaultParamReduction(gpu.adapter));
-      MlpKernels.useChaining(gpu, defaultDenseChaining(gpu.adapter));
-    }
+    });
   });
 
   it('evaluation passes that hold their hidden rows (the `rows` chain): planned as created, and a population of 64 records what one agent does', async () => {
     const gpu = await testGpu();
-    MlpKernels.useShape(gpu, 'rows');
-    MlpKernels.useChaining(gpu, 'chain');
-    try {
+    await withRowsChains(gpu, async () => {
       const limits = trainerLimits(gpu, 1);
       expect(limits.holdsEvaluationRows).toBe(true);
       // Their buffers by name: the layers' rows kept and a Gaussian head's.
@@ -244,17 +250,12 @@ describe('limits against the trainer on the GPU', () => {
       expect(many.dispatchesPerIteration).toBe(one.dispatchesPerIteration);
       one.destroy();
       many.destroy();
-    } finally {
-      MlpKernels.useShape(gpu, defaultMlpKernelShape(gpu.adapter));
-      MlpKernels.useChaining(gpu, defaultDenseChaining(gpu.adapter));
-    }
+    });
   });
 
   it('trpo and reinforce: 24 agents record what one does (the chains bind the hidden activations and gradients apart, so twice the agents chain)', async () => {
     const gpu = await testGpu();
-    MlpKernels.useShape(gpu, 'rows');
-    MlpKernels.useChaining(gpu, 'chain');
-    try {
+    await withRowsChains(gpu, async () => {
       // At the seed shapes an agent's whole-batch hidden rows are 10 000 × (64 + 64) floats for the
       // activations and as many for the gradients: 24 agents' fit a 128 MiB binding each, not together.
       const rangeBytes = 10_000 * 128 * 4;
@@ -267,10 +268,7 @@ describe('limits against the trainer on the GPU', () => {
         one.destroy();
         many.destroy();
       }
-    } finally {
-      MlpKernels.useShape(gpu, defaultMlpKernelShape(gpu.adapter));
-      MlpKernels.useChaining(gpu, defaultDenseChaining(gpu.adapter));
-    }
+    });
   });
 
   it("populationLimits and trainerLimits keep every field of the device's GPUSupportedLimits (getters a spread would drop)", async () => {

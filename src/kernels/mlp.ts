@@ -1442,8 +1442,8 @@ export class MlpPass {
    * takes it, e.g. a view of the next block of a longer buffer): it shares
    * every buffer this pass keeps (activations, gradients, the head, the layer
    * arguments), so it costs only its bind groups, and either writes the same
-   * rows. Its outputs are this pass's. Destroy it before this pass; its
-   * destroy releases only what it made.
+   * rows. Its outputs are this pass's. It makes only bind groups, so its
+   * destroy releases nothing; destroy it before this pass.
    */
   withInput(input: BufferArg, label = `${this.label}'`): MlpPass {
     const owner = this.sharing ?? this;
@@ -1452,10 +1452,8 @@ export class MlpPass {
 
   /** Releases the buffers this pass allocated. */
   destroy(): void {
-    if (this.sharing) {
-      for (const byScale of this.backwardVariants.values()) for (const v of byScale.values()) v.args.destroy();
-      return;
-    }
+    // A withInput pass made only bind groups: everything else is its owner's.
+    if (this.sharing) return;
     for (const a of [...this.arrays.activations, ...this.arrays.gradPreActivations]) a.destroy();
     this.arrays.gradInput?.destroy();
     this.head?.destroy();
@@ -1513,7 +1511,8 @@ export class MlpPass {
     let variant = byScale.get(key);
     if (variant) return variant;
     const { gpu, kernels, layout, label } = this;
-    const args = UniformSlots.create(gpu, kernels.denseArgs, this.argSlots({ accumulate, scale }), `${label}.backwardArgs`);
+    // A withInput pass's arguments are its owner's: the same values (only the input differs).
+    const args = this.sharing ? this.sharing.backwardVariant(gradsArg, accumulate, scale).args : UniformSlots.create(gpu, kernels.denseArgs, this.argSlots({ accumulate, scale }), `${label}.backwardArgs`);
     const bindGroups = layout.layers.map((layer, l) => {
       const resources: Record<string, GPUBuffer | GPUBufferBinding> = {
         args: args.slot(l),
