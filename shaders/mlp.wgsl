@@ -186,6 +186,8 @@ struct ChainLayer {
   gradOutput: u32,
   // backward_params_chain: the parameter tiles of the layers before this one
   firstTile: u32,
+  // backward_params_*_chain (split): the parameters of the layers before this one
+  firstPartial: u32,
 }
 
 @group(0) @binding(0) var<uniform> args: DenseArgs;
@@ -964,12 +966,47 @@ struct ChainParamTile {
   outDim: u32,
 }
 
+// The chained layer whose parameter tiles hold tile t (firstTile order).
+fn chain_tile_layer(t: u32) -> u32 {
+  var l = 0u;
+  while (l + 1u < args.layers && t >= chainLayers[l + 1u].firstTile) { l++; }
+  return l;
+}
+
+// Parameter tiles of every chained layer (the serial chain's invocations per agent).
+fn chain_param_tiles() -> u32 {
+  let last = chainLayers[args.layers - 1u];
+  return last.firstTile + param_tiles(last.inDim, last.outDim);
+}
+
+// A chained layer's tile's sums over rows r0 .. r1 − 1 for the agent, exactly
+// as backward_params sums that tile's block (block_sums from the layer's rows).
+fn chain_block_sums(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u32) -> TileSums {
+  let inDim = layer.inDim;
+  let outDim = layer.outDim;
+  let rows = args.rows;
+  let xNetwork = layer.input == NETWORK;
+  let gNetwork = layer.gradOutput == NETWORK;
+  let xBase = select(layer.input + agent * rows * inDim, agent * args.inputRows * inDim, xNetwork);
+  let gBase = select(layer.gradOutput, 0u, gNetwork) + agent * rows * outDim;
+  let xWhole = inDim % 4u == 0u;
+  let gWhole = outDim % 4u == 0u;
+  // Hidden rows are whole vec4s (the chains take only such widths), so only their vec4
+  // views are read: the float views passed beside them (input, gradOutput) are never read.
+  if (xNetwork && gNetwork) {
+    return block_sums(tile, r0, r1, inDim, outDim, &input, &inputVec4, xWhole, xBase, &gradOutput, &gradOutputVec4, gWhole, gBase);
+  } else if (xNetwork) {
+    return block_sums(tile, r0, r1, inDim, outDim, &input, &inputVec4, xWhole, xBase, &gradOutput, &hiddenGradsRead4, true, gBase);
+  } else if (gNetwork) {
+    return block_sums(tile, r0, r1, inDim, outDim, &input, &hiddenActsRead4, true, xBase, &gradOutput, &gradOutputVec4, gWhole, gBase);
+  }
+  return block_sums(tile, r0, r1, inDim, outDim, &input, &hiddenActsRead4, true, xBase, &gradOutput, &hiddenGradsRead4, true, gBase);
+}
+
 // Invocation t's tile of the agent's layers: sums and stores its gradients
 // (weightOffset and biasOffset are then the tile's layer's, in the agent's block).
 fn chain_param_grads(agent: u32, t: u32) -> ChainParamTile {
-  var l = 0u;
-  while (l + 1u < args.layers && t >= chainLayers[l + 1u].firstTile) { l++; }
-  let layer = chainLayers[l];
+  let layer = chainLayers[chain_tile_layer(t)];
   let inDim = layer.inDim;
   let outDim = layer.outDim;
   if (t - layer.firstTile >= param_tiles(inDim, outDim)) { return ChainParamTile(false, ParamTile(), inDim, outDim); }
@@ -978,31 +1015,100 @@ fn chain_param_grads(agent: u32, t: u32) -> ChainParamTile {
   weightOffset = paramBlock + layer.weightOffset;
   biasOffset = paramBlock + layer.biasOffset;
   let rows = args.rows;
-  let xNetwork = layer.input == NETWORK;
-  let gNetwork = layer.gradOutput == NETWORK;
-  let xBase = select(layer.input + agent * rows * inDim, agent * args.inputRows * inDim, xNetwork);
-  let gBase = select(layer.gradOutput, 0u, gNetwork) + agent * rows * outDim;
-  let xWhole = inDim % 4u == 0u;
-  let gWhole = outDim % 4u == 0u;
   var total = TileSums();
   for (var r0 = 0u; r0 < rows; r0 += ROW_BLOCK) {
-    let r1 = min(r0 + ROW_BLOCK, rows);
-    var s: TileSums;
-    // Hidden rows are whole vec4s (the chains take only such widths), so only their vec4
-    // views are read: the float views passed beside them (input, gradOutput) are never read.
-    if (xNetwork && gNetwork) {
-      s = block_sums(tile, r0, r1, inDim, outDim, &input, &inputVec4, xWhole, xBase, &gradOutput, &gradOutputVec4, gWhole, gBase);
-    } else if (xNetwork) {
-      s = block_sums(tile, r0, r1, inDim, outDim, &input, &inputVec4, xWhole, xBase, &gradOutput, &hiddenGradsRead4, true, gBase);
-    } else if (gNetwork) {
-      s = block_sums(tile, r0, r1, inDim, outDim, &input, &hiddenActsRead4, true, xBase, &gradOutput, &gradOutputVec4, gWhole, gBase);
-    } else {
-      s = block_sums(tile, r0, r1, inDim, outDim, &input, &hiddenActsRead4, true, xBase, &gradOutput, &hiddenGradsRead4, true, gBase);
-    }
-    total = add_sums(total, s);
+    total = add_sums(total, chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, rows)));
   }
   store_param_grads(tile, total, inDim, outDim);
   return ChainParamTile(true, tile, inDim, outDim);
+}
+
+// The split reduction chained: every layer's row-block sums in one dispatch
+// (backward_params_blocks_chain), then every parameter's total in another
+// (backward_params_sum_chain, or backward_params_sum_adam_chain with the Adam
+// step), the same sums in the same order as backward_params_chain, so the
+// same bits. The agent's partials are [blocks][Σ_l outDim·(inDim + 1)]: per
+// block, layer l's W sums (o·inDim + i) then b sums from its firstPartial.
+
+// Partial sums per row block: every chained layer's parameters.
+fn chain_block_partials() -> u32 {
+  let last = chainLayers[args.layers - 1u];
+  return last.firstPartial + last.outDim * (last.inDim + 1u);
+}
+
+// Invocation t owns tile t % chain_param_tiles() of row block t / chain_param_tiles():
+// consecutive invocations share the block's rows.
+@compute @workgroup_size(WG)
+fn backward_params_blocks_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
+  let t = linear_index(gid, nwg);
+  let tiles = chain_param_tiles();
+  let b = t / tiles;
+  let r0 = b * ROW_BLOCK;
+  if (r0 >= args.rows) { return; }
+  let layer = chainLayers[chain_tile_layer(t % tiles)];
+  let tile = param_tile(t % tiles - layer.firstTile, layer.inDim);
+  let s = chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, args.rows));
+  let blocks = (args.rows + ROW_BLOCK - 1u) / ROW_BLOCK;
+  let perBlock = chain_block_partials();
+  let base = (agent * blocks + b) * perBlock + layer.firstPartial;
+  store_chain_partials(base, layer, tile.o0, tile.i0, tile.isBias, s.row0);
+  store_chain_partials(base, layer, tile.o0 + 1u, tile.i0, tile.isBias, s.row1);
+  store_chain_partials(base, layer, tile.o0 + 2u, tile.i0, tile.isBias, s.row2);
+  store_chain_partials(base, layer, tile.o0 + 3u, tile.i0, tile.isBias, s.row3);
+}
+
+// storePartials for a chained layer whose block sums start at base.
+fn store_chain_partials(base: u32, layer: ChainLayer, o: u32, i0: u32, isBias: bool, s: vec4<f32>) {
+  let inDim = layer.inDim;
+  if (o >= layer.outDim) { return; }
+  if (isBias) {
+    partials[base + layer.outDim * inDim + o] = s.x;
+    return;
+  }
+  for (var c = 0u; c < 4u; c++) {
+    if (i0 + c >= inDim) { return; }
+    partials[base + o * inDim + i0 + c] = s[c];
+  }
+}
+
+// Parameter p of the chained layers (in partials order): its blocks' sums added
+// in block order from 0, stored as backward_params_sum stores it. Returns the
+// parameter's index in the agents' blocks of grads and params, or NETWORK past the last.
+fn chain_param_sum(agent: u32, p: u32) -> u32 {
+  let perBlock = chain_block_partials();
+  if (p >= perBlock) { return NETWORK; }
+  var l = 0u;
+  while (l + 1u < args.layers && p >= chainLayers[l + 1u].firstPartial) { l++; }
+  let layer = chainLayers[l];
+  let q = p - layer.firstPartial;
+  let weights = layer.outDim * layer.inDim;
+  let blocks = (args.rows + ROW_BLOCK - 1u) / ROW_BLOCK;
+  var total = 0.0;
+  let agentPartials = agent * blocks * perBlock;
+  for (var b = 0u; b < blocks; b++) { total += partials[agentPartials + b * perBlock + p]; }
+  let at = agent * args.paramStride + select(layer.biasOffset + q - weights, layer.weightOffset + q, q < weights);
+  grads[at] = args.scale * total + select(0.0, grads[at], args.accumulate != 0u);
+  return at;
+}
+
+@compute @workgroup_size(WG)
+fn backward_params_sum_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  chain_param_sum(agent_index(gid), linear_index(gid, nwg));
+}
+
+// backward_params_sum_chain, then one Adam step on the parameter just summed
+// (as backward_params_adam_chain: every invocation derives the agent's control
+// block, invocation 0 stores it; the same conditions for fusing).
+@compute @workgroup_size(WG)
+fn backward_params_sum_adam_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
+  let p = linear_index(gid, nwg);
+  let at = chain_param_sum(agent, p);
+  let c = adam_control(adamArgs, adamControlIn[agent], adamFlags[agent * adamArgs.activeStride + adamArgs.activeIndex], adamAgents[agent]);
+  if (p == 0u) { adamControlOut[agent] = c; }
+  if (at == NETWORK || c.activeFlag <= 0.0) { return; }
+  adam_step_at(at, c);
 }
 
 // backward_params_adam_chain: backward_params_chain, then one Adam step

@@ -10,7 +10,7 @@ import { makePopulationTrainer, makeTrainer, populationLimits, trainerLimits } f
 import { MlpKernels, defaultDenseChaining, defaultMlpKernelShape, defaultParamReduction, type AdamFusion, type NetworkPairing } from '../src/kernels/mlp';
 import { FIELDS } from '../src/core/config';
 import { testGpu } from './helpers';
-import type { GpuContext } from '../src/gpu/device';
+import type { AdapterDescription, GpuContext } from '../src/gpu/device';
 import { trackLiveBuffers } from './liveBuffers';
 import { bundleForNode, runNode } from './node-child';
 
@@ -220,6 +220,39 @@ describe('limits against the trainer on the GPU', () => {
       const perMinibatch = gpu.limits.maxStorageBuffersPerShaderStage >= 15 ? 5 : null;
       if (perMinibatch !== null) expect(eight.n - four.n).toBe(3 * 4 * perMinibatch);
     });
+  });
+
+  it("a GPU's MLP settings (tiles chained per workgroup, split sums chained): the same bits as tiles per layer, serial, in far fewer dispatches", async () => {
+    const gpu = await testGpu();
+    const GPU: AdapterDescription = { ...gpu.adapter, isFallback: false, backend: 'system' };
+    const train = async (adapter: AdapterDescription, config: ReturnType<typeof resolveConfig>) => {
+      MlpKernels.useAdapterDefaults(gpu, adapter);
+      try {
+        const trainer = await makeTrainer(gpu, config);
+        for (let k = 0; k < 2; k++) await trainer.step();
+        const { arrays } = await trainer.checkpoint([]);
+        const dispatches = trainer.dispatchesPerIteration;
+        trainer.destroy();
+        return { arrays: Object.entries(arrays).map(([name, a]) => [name, new Uint32Array(a.buffer, a.byteOffset, a.length)] as const), dispatches };
+      } finally {
+        MlpKernels.useAdapterDefaults(gpu, gpu.adapter);
+      }
+    };
+    // What SwiftShader gets (tiles, serial, per layer): the arithmetic a GPU's settings must repeat.
+    const perLayer: AdapterDescription = { ...gpu.adapter, isFallback: true, backend: 'swiftshader' };
+    const ppoAt = (minibatch: number) => resolveConfig({ preset: 'seed', stepsPerIter: 16 * 40, minibatch, epochs: 2 });
+    const ppo = ppoAt(80);
+    const trpo = resolveConfig({ preset: 'seed', algo: 'trpo', stepsPerIter: 16 * 40 });
+    for (const config of [ppo, trpo]) {
+      const [gpuRun, reference] = [await train(GPU, config), await train(perLayer, config)];
+      expect(gpuRun.arrays, config.algo).toEqual(reference.arrays);
+      expect(gpuRun.arrays.some(([name, a]) => name === 'policy' && a.some((x) => x !== 0))).toBe(true);
+      expect(gpuRun.dispatches).toBeLessThan(reference.dispatches);
+    }
+    // Per PPO minibatch: the two forward chains, the losses, the two input-gradient chains, and per
+    // network the row blocks and the sums with Adam's step (its 10 storage buffers bind on every adapter tested).
+    const perMinibatch = async (minibatch: number) => (await train(GPU, ppoAt(minibatch))).dispatches;
+    expect(((await perMinibatch(80)) - (await perMinibatch(160))) / (2 * 4)).toBe(gpu.limits.maxStorageBuffersPerShaderStage >= 10 ? 9 : 11);
   });
 
   it('evaluation passes that hold their hidden rows (the `rows` chain): planned as created, and a population of 64 records what one agent does', async () => {

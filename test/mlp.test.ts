@@ -297,10 +297,10 @@ describe('parameter-gradient reductions', () => {
     expect(await gradBits('split', 1000, 1000)).toEqual(await gradBits('serial', 1000, 1000));
   });
 
-  it('split records two dispatches per layer for the parameter gradient', async () => {
-    const { pass } = await setup(c, 20, 'tiles', 'split');
-    // and the input gradients': the `tiles` chain's, then layer 0's.
-    expect(pass.backwardDispatchCount).toBe(3 * 2 + 2);
+  it('split records two dispatches per layer for the parameter gradient, two for every layer where the pass chains', async () => {
+    // and the input gradients': per layer, three; chained, the `tiles` chain's, then layer 0's.
+    expect((await setup(c, 20, 'tiles', 'split', 'layers')).pass.backwardDispatchCount).toBe(3 * 2 + 3);
+    expect((await setup(c, 20, 'tiles', 'split', 'chain')).pass.backwardDispatchCount).toBe(2 + 2);
   });
 });
 
@@ -382,16 +382,19 @@ describe('Mlp.prepare options', () => {
 });
 
 describe.each([
-  ['rows', 'own-rows'],
-  ['tiles', 'own-rows'],
-  ['tiles', 'workgroup'],
-] as const)('chains vs per-layer dispatches (`%s`, tiles chain form %s): bit for bit', (shape, form) => {
+  ['rows', 'own-rows', 'serial'],
+  ['tiles', 'own-rows', 'serial'],
+  ['tiles', 'workgroup', 'serial'],
+  // What a GPU gets: the parameter gradients' row blocks, then their sums, each one dispatch for every layer.
+  ['tiles', 'workgroup', 'split'],
+  ['rows', 'own-rows', 'split'],
+] as const)('chains vs per-layer dispatches (`%s`, tiles chain form %s, %s reduction): bit for bit', (shape, form, reduction) => {
   interface ChainCase extends Case {
     head?: 'gaussian';
     agents?: number;
     /** Rows of each agent's input block, past `rows` (a pass over the first rows, as the rollout's). */
     inputRows?: number;
-    /** Forward and backward dispatches chained, and per layer (without the input gradient). */
+    /** Forward and backward dispatches chained, and per layer (without the input gradient), serial reduction. */
     dispatches: [number, number, number, number];
   }
   const cases: ChainCase[] = [
@@ -413,7 +416,7 @@ describe.each([
     const device = await testGpu();
     const limits = new Proxy(device.limits, { get: (l, k) => (k === 'maxStorageBufferBindingSize' && bindingLimit ? bindingLimit : Reflect.get(l, k)) });
     const gpu: GpuContext = bindingLimit ? Object.create(device, { limits: { value: limits } }) : device;
-    const kernels = await MlpKernels.create(gpu, shape, 'serial', chaining, undefined, undefined, form);
+    const kernels = await MlpKernels.create(gpu, shape, reduction, chaining, undefined, undefined, form);
     const layout = new MlpLayout(c.sizes, c.activations, c.head ?? 'none');
     const P = c.agents ?? 1;
     const rand = seededRandom(31);
@@ -425,7 +428,10 @@ describe.each([
     const chained = chaining === 'chain' && !bindingLimit;
     expect(pass.chained).toBe(chained);
     const withInput = pass.gradInput ? 1 : 0;
-    expect([pass.dispatchCount, pass.backwardDispatchCount - withInput]).toEqual(chained ? c.dispatches.slice(0, 2) : c.dispatches.slice(2));
+    // split: the chain's parameter gradients take two dispatches (blocks, sums), per layer two each.
+    const split = reduction === 'split' ? [0, 1, 0, layout.layers.length] : [0, 0, 0, 0];
+    const dispatches = c.dispatches.map((n, k) => n + split[k]);
+    expect([pass.dispatchCount, pass.backwardDispatchCount - withInput]).toEqual(chained ? dispatches.slice(0, 2) : dispatches.slice(2));
     gpu.device.queue.writeBuffer(pass.gradOutput, 0, new Float32Array(randomArray(P * c.rows * layout.distParamsPerRow, rand, -1, 1)));
     const vector = new Float32Array(P * parameterVectorBytes(layout) / 4);
     vector.set(randomArray(vector.length, rand, -1, 1));
@@ -472,7 +478,7 @@ describe.each([
     expect(fallback).toEqual(await run(c, 'chain'));
   });
 
-  it(`layouts the \`${shape}\` chains cannot take after the first layer run per layer`, async () => {
+  if (reduction === 'serial') it(`layouts the \`${shape}\` chains cannot take after the first layer run per layer`, async () => {
     const gpu = await testGpu();
     const kernels = await MlpKernels.create(gpu, shape, 'serial', 'chain', undefined, undefined, form);
     // Wider than 64 (the `rows` registers, the workgroup form's tiles; the own-rows `tiles` form takes any width), unaligned, or no hidden layer.
@@ -580,9 +586,10 @@ describe("a chained network's Adam step in its parameter-gradient dispatch (enco
    * Three steps (fresh gradOutputs each; with agents, agent 1 inactive in the second) recorded
    * by encodeBackwardStep: parameters, gradients and Adam's state after each, as bits.
    */
-  async function run(c: StepCase, fusion: AdamFusion, options: { head?: 'gaussian'; clip?: boolean; chaining?: DenseChaining } = {}) {
+  async function run(c: StepCase, fusion: AdamFusion, options: { head?: 'gaussian'; clip?: boolean; chaining?: DenseChaining; reduction?: ParamReduction } = {}) {
     const gpu = await testGpu();
-    const kernels = await MlpKernels.create(gpu, 'rows', 'serial', options.chaining ?? 'chain', fusion);
+    const reduction = options.reduction ?? 'serial';
+    const kernels = await MlpKernels.create(gpu, 'rows', reduction, options.chaining ?? 'chain', fusion);
     const layout = new MlpLayout(c.sizes, c.activations, options.head ?? 'none');
     const P = c.agents ?? 1;
     const rand = seededRandom(47);
@@ -614,24 +621,27 @@ describe("a chained network's Adam step in its parameter-gradient dispatch (enco
     const counted = countDispatches((p) => pass.encodeBackwardStep(p, adam, mlp.params, mlp.grads));
     const dispatches = pass.backwardStepDispatchCount(adam, mlp.params, mlp.grads);
     expect(counted).toBe(dispatches);
-    // The fused kernel exists where the device binds its 15 storage buffers (lavapipe 16; SwiftShader fewer).
+    // The fused kernel exists where the device binds its 15 storage buffers (lavapipe 16; SwiftShader fewer); split's, 10.
     const fusible = kernels.chainKernels?.backwardParamsAdam != null;
-    expect(fusible).toBe(fusion === 'fused' && (options.chaining ?? 'chain') === 'chain' && gpu.limits.maxStorageBuffersPerShaderStage >= 15);
+    expect(fusible).toBe(fusion === 'fused' && (options.chaining ?? 'chain') === 'chain' && gpu.limits.maxStorageBuffersPerShaderStage >= (reduction === 'serial' ? 15 : 10));
+    const optimizerDispatches = adam.stepDispatchCount;
     adam.destroy();
     agents?.params.destroy();
     pass.destroy();
     mlp.destroy();
-    return { steps, dispatches, fusible };
+    return { steps, dispatches, fusible, optimizerDispatches };
   }
 
-  for (const c of cases) {
+  for (const reduction of ['serial', 'split'] as const) for (const c of cases) {
     const agents = c.agents ? `, ${c.agents} agents (own rates, one inactive for a step)` : '';
-    it(`${c.sizes.join('→')}, ${c.rows} rows${agents}: parameters, gradients, moments and control blocks after each of 3 steps`, async () => {
-      const fused = await run(c, 'fused');
-      const separate = await run(c, 'separate');
+    it(`${reduction}: ${c.sizes.join('→')}, ${c.rows} rows${agents}: parameters, gradients, moments and control blocks after each of 3 steps`, async () => {
+      const fused = await run(c, 'fused', { reduction });
+      const separate = await run(c, 'separate', { reduction });
+      // The same bits whatever the reduction (split adds the same blocks in the same order).
+      if (reduction === 'split') expect(fused.steps).toEqual((await run(c, 'separate')).steps);
       expect(fused.steps).toEqual(separate.steps);
-      // One dispatch fewer, the optimizer's, where the device has the fused kernel (else the same dispatches).
-      expect(separate.dispatches - fused.dispatches).toBe(fused.fusible ? 1 : 0);
+      // The optimizer's dispatches fewer where the device has the fused kernel (else the same dispatches).
+      expect(separate.dispatches - fused.dispatches).toBe(fused.fusible ? separate.optimizerDispatches : 0);
       // The parameters moved, and differently per step: the comparison compares something.
       expect(fused.steps[1][0]).not.toEqual(fused.steps[0][0]);
       expect(fused.steps[0][1].some((g) => g !== 0)).toBe(true);

@@ -142,6 +142,8 @@ const RUNS: { c: Case; shape: MlpKernelShape; reduction: ParamReduction; chainin
   ...(['rows', 'tiles', 'single'] as const).flatMap((shape) => [ALIGNED, WIDE, SMALL].map((c) => ({ c, shape, reduction: 'serial' as const, chaining: 'chain' as const }))),
   { c: ALIGNED, shape: 'rows', reduction: 'serial', chaining: 'layers' },
   ...[ALIGNED, WIDE, SMALL].map((c) => ({ c, shape: 'tiles' as const, reduction: 'split' as const, chaining: 'layers' as const })),
+  // A GPU's parameter gradients: every layer's row blocks, then their sums, each one dispatch.
+  ...[ALIGNED, WIDE, SMALL].map((c) => ({ c, shape: 'tiles' as const, reduction: 'split' as const, chaining: 'chain' as const })),
   { c: GAUSSIAN, shape: 'tiles', reduction: 'serial', chaining: 'layers' },
   { c: GAUSSIAN, shape: 'rows', reduction: 'split', chaining: 'chain' },
   { c: GAUSSIAN, shape: 'rows', reduction: 'serial', chaining: 'chain' },

@@ -9,6 +9,8 @@
 import { workgroupSizeOf } from '../../src/gpu/kernel';
 import { resolveConfig, type Algo, type ResolvedConfig } from '../../src/core/config';
 import { deviceScale, type DeviceCapacity } from '../../src/ui/studioConfig';
+import { defaultDenseChaining, defaultMlpKernelShape, defaultParamReduction, defaultTileChainForm } from '../../src/kernels/mlp';
+import type { AdapterDescription } from '../../src/gpu/device';
 import type { RecordedDispatch } from './profile';
 import type { Point } from './types';
 
@@ -67,6 +69,15 @@ export function studioGpuConfig(algo: Algo): ResolvedConfig {
   const { numEnvs, stepsPerEnv } = deviceScale({ isFallback: false } as DeviceCapacity);
   return resolveConfig({ preset: 'fast', algo, numEnvs, stepsPerIter: numEnvs * stepsPerEnv });
 }
+
+/**
+ * A GPU as the MLP defaults see it (they read isFallback and backend): with
+ * MlpKernels.useAdapterDefaults, a CPU driver records what a GPU would dispatch.
+ */
+export const GPU_ADAPTER: AdapterDescription = { vendor: 'gpu', architecture: 'gpu', description: 'a GPU (dispatches recorded, not run)', isFallback: false, backend: 'system' };
+
+/** The MLP settings a GPU gets, in words: shape, reduction, chaining (tile chain form). */
+export const GPU_MLP = `${defaultMlpKernelShape(GPU_ADAPTER)}, ${defaultParamReduction(GPU_ADAPTER)}, ${defaultDenseChaining(GPU_ADAPTER)} (${defaultTileChainForm(GPU_ADAPTER)})`;
 
 /** A Readiness as point fields, under `prefix`. */
 export function readinessFields(prefix: string, r: Readiness): Point {

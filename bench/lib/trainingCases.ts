@@ -16,7 +16,7 @@ import { stepsPerSecond, type IterationMetrics } from '../../src/core/metrics';
 import { solvedReturn } from '../../src/core/envSpecs';
 import { iterationCost } from './cost';
 import { capturePasses, profileKernels, recordDispatches, replay } from './profile';
-import { readiness, readinessFields, studioGpuConfig } from './readiness';
+import { GPU_ADAPTER, GPU_MLP, readiness, readinessFields, studioGpuConfig } from './readiness';
 import { MlpKernels } from '../../src/kernels/mlp';
 import { cpuNow, median } from './timing';
 import type { BenchCase, CaseContext, CaseOutcome, Point } from './types';
@@ -133,22 +133,20 @@ async function measureConfig(ctx: CaseContext, name: string, config: ResolvedCon
 
 /**
  * The dispatches of one iteration at the Studio's GPU default, recorded (not
- * run) with the MLP shape and reduction a GPU gets. Last in a case: it changes
- * the device's MLP defaults.
+ * run) with the MLP settings a GPU gets; it restores the device's own after.
  */
 async function gpuDefaultReadiness(ctx: CaseContext, algo: Algo): Promise<Point> {
   const { gpu } = ctx;
   const config = studioGpuConfig(algo);
-  MlpKernels.useShape(gpu, 'tiles');
-  MlpKernels.useParamReduction(gpu, 'split');
-  MlpKernels.useChaining(gpu, 'layers');
+  MlpKernels.useAdapterDefaults(gpu, GPU_ADAPTER);
   const trainer = await makeTrainer(gpu, config);
   try {
     const r = readiness(recordDispatches((pass) => trainer.recordIteration(pass)));
     ctx.log(`${algo} studio-gpu: ${r.dispatches} dispatches, ${r.below_4096} below 4096 invocations (median ${r.median_invocations})`);
-    return { config: 'studio-gpu', ...describeConfig(config), mlp: 'tiles, split', ...readinessFields('', r) };
+    return { config: 'studio-gpu', ...describeConfig(config), mlp: GPU_MLP, ...readinessFields('', r) };
   } finally {
     trainer.destroy();
+    MlpKernels.useAdapterDefaults(gpu, gpu.adapter);
   }
 }
 
@@ -180,7 +178,7 @@ function trainingCase(algo: Algo): BenchCase {
           `phases_s: trainer.timePhases(), one submit per phase, submit to onSubmittedWorkDone (host encoding excluded, reported as encode_ms)`,
         notes: [
           'gflops: useful dense-layer FLOPs per iteration (bench/lib/cost.ts) over the median iteration time',
-          'below_4096 / *_invocations: launched invocations (workgroups × size) of every dispatch of one iteration (bench/lib/readiness.ts); the studio-gpu point (not in --quick) is recorded, not run: the Studio GPU default (fast preset, 4 096 envs × 16 steps) with the MLP shape and reduction a GPU gets (tiles, split)',
+          `below_4096 / *_invocations: launched invocations (workgroups × size) of every dispatch of one iteration (bench/lib/readiness.ts); the studio-gpu point (not in --quick) is recorded, not run: the Studio GPU default (fast preset, 4 096 envs × 16 steps) with the MLP settings a GPU gets (${GPU_MLP})`,
         ],
       };
     },

@@ -69,10 +69,12 @@ export function defaultParamReduction(adapter: AdapterDescription): ParamReducti
  * Whether a network's layers run in one dispatch per pass where the shape
  * allows (see the header of shaders/mlp.wgsl: the chains), or one dispatch
  * per layer:
- *   chain   the forward, input-gradient and (serial) parameter-gradient
- *           passes each in one dispatch: 2 + 2 dispatches a network (where
- *           layer 0 and the network input's gradient run alone) instead of
- *           3·layers − 1; the same arithmetic, bit-identical results
+ *   chain   the forward, input-gradient and parameter-gradient passes each
+ *           in one dispatch (the `split` parameter gradients in two: every
+ *           layer's row blocks, then every parameter's sum): 2 + 2 dispatches
+ *           a network, serial (where layer 0 and the network input's gradient
+ *           run alone), instead of 3·layers − 1; the same arithmetic,
+ *           bit-identical results
  *   layers  one dispatch per layer and operation
  * `rows` chains per invocation (its invocations own whole rows), `tiles` per
  * workgroup (a workgroup owns a block of rows, barriers between layers, so
@@ -81,9 +83,16 @@ export function defaultParamReduction(adapter: AdapterDescription): ParamReducti
 export type DenseChaining = 'chain' | 'layers';
 export const DENSE_CHAININGS: readonly DenseChaining[] = ['chain', 'layers'];
 
-/** The measured-faster chaining for an adapter (paired A/B in bench/RESULTS.md). */
+/**
+ * The chaining for an adapter: the measured-faster on the CPU drivers (paired
+ * A/B in bench/RESULTS.md: lavapipe chains, SwiftShader's barriers make its
+ * `tiles` chains slower); on GPUs `chain`, unmeasured (none was lent): the
+ * same invocations in a third of the dispatches, and a dependent dispatch
+ * costs a GPU microseconds of launch and drain where a chain's barrier costs
+ * nanoseconds (bench/RESULTS.md, "Split reductions in chains").
+ */
 export function defaultDenseChaining(adapter: AdapterDescription): DenseChaining {
-  return adapter.backend === 'lavapipe' ? 'chain' : 'layers';
+  return adapter.backend === 'lavapipe' || !adapter.isFallback ? 'chain' : 'layers';
 }
 
 /**
@@ -109,11 +118,14 @@ export function defaultTileChainForm(adapter: AdapterDescription): TileChainForm
 /**
  * Whether a chained network's parameter-gradient dispatch also takes its Adam
  * step (`MlpPass.encodeBackwardStep`):
- *   fused     backward_params_adam_chain: the gradients and the step in one
- *             dispatch, where the pass chains its parameter gradients (`serial`),
- *             every optimized parameter is a dense layer's (no Gaussian head),
- *             Adam does not clip, and the device binds its 15 storage buffers;
- *             the same arithmetic as the separate step, bit-identical results
+ *   fused     `serial`: backward_params_adam_chain, the gradients and the step
+ *             in one dispatch; `split`: backward_params_sum_adam_chain, the
+ *             sums of the row blocks and the step in one dispatch (after the
+ *             blocks'); where the pass chains its parameter gradients, every
+ *             optimized parameter is a dense layer's (no Gaussian head), Adam
+ *             does not clip, and the device binds the kernel's 15 (serial) or
+ *             10 (split) storage buffers; the same arithmetic as the separate
+ *             step, bit-identical results
  *   separate  the optimizer's own dispatch after the gradients
  * Fused measured faster on lavapipe (bench/RESULTS.md, "Adam in the gradient
  * dispatch"); it applies only where the pass chains, so elsewhere it changes nothing.
@@ -123,6 +135,8 @@ export const ADAM_FUSIONS: readonly AdamFusion[] = ['fused', 'separate'];
 
 /** Storage buffers backward_params_adam_chain binds (lavapipe allows 16 per stage; WebGPU's default is 8). */
 const FUSED_STEP_STORAGE_BUFFERS = 15;
+/** Storage buffers backward_params_sum_adam_chain binds (the `split` reduction's fused step). */
+const FUSED_SUM_STORAGE_BUFFERS = 10;
 
 /**
  * Whether two networks over the same input rows (PPO's policy and value
@@ -298,6 +312,11 @@ function partialBytes(layout: MlpLayout, rows: number): number {
   return Math.max(...layout.layers.map((layer) => paramBlocks(rows) * layerParams(layer) * 4));
 }
 
+/** Bytes of the `split` partial sums a pass of `rows` rows needs where its parameter gradients chain: every layer's at once (per agent). */
+function chainPartialBytes(layout: MlpLayout, rows: number): number {
+  return paramBlocks(rows) * layout.layers.reduce((n, layer) => n + layerParams(layer), 0) * 4;
+}
+
 const SINGLE: Record<DenseOp, readonly Spread[]> = {
   forward: [single('forward', on('ALIGNED', 'INPUT_VEC4'), isAligned), single('forward', {}, anyLayer)],
   tangent: [single('tangent', on('ALIGNED', 'INPUT_VEC4'), isAligned), single('tangent', {}, anyLayer)],
@@ -443,10 +462,14 @@ interface ChainKernels {
   /** The forward chain of a forward-only pass, hidden rows held in registers (the `rows` shape), else null. */
   forwardHeld: Kernel | null;
   backwardInput: Kernel;
-  /** null where the reduction is `split` (its two dispatches stay per layer). */
-  backwardParams: Kernel | null;
-  /** The same with the network's Adam step (fusion `fused`, serial, and the device binds enough buffers), else null. */
-  backwardParamsAdam: Kernel | null;
+  /**
+   * Every layer's parameter gradients, the dispatches in order: `serial` one
+   * (backward_params_chain), `split` two (backward_params_blocks_chain, then
+   * backward_params_sum_chain).
+   */
+  backwardParams: Kernel[];
+  /** The same with the network's Adam step in the last (fusion `fused`, and the device binds enough buffers), else null. */
+  backwardParamsAdam: Kernel[] | null;
   /** Two networks' forward and input-gradient chains in one dispatch (the `rows` shape, pairing `paired`), else null. */
   forwardPair: Kernel | null;
   backwardInputPair: Kernel | null;
@@ -504,6 +527,18 @@ export class MlpKernels {
     return shape === 'rows' && chaining === 'chain';
   }
 
+  /**
+   * Makes `create` use by default on this device the shape, reduction,
+   * chaining and `tiles` chain form `adapter` gets (e.g. a GPU's, to record
+   * what a GPU would dispatch; the device's own adapter restores its defaults).
+   */
+  static useAdapterDefaults(gpu: GpuContext, adapter: AdapterDescription): void {
+    MlpKernels.useShape(gpu, defaultMlpKernelShape(adapter));
+    MlpKernels.useParamReduction(gpu, defaultParamReduction(adapter));
+    MlpKernels.useChaining(gpu, defaultDenseChaining(adapter));
+    MlpKernels.useTileChainForm(gpu, defaultTileChainForm(adapter));
+  }
+
   /** Makes `form` the `tiles` chains' form `create` uses by default on this device. */
   static useTileChainForm(gpu: GpuContext, form: TileChainForm): void {
     preferredTileChainForm.set(gpu.device, form);
@@ -549,14 +584,15 @@ export class MlpKernels {
   private static async compileChains(gpu: GpuContext, family: ShaderFamily, spread: ChainSpread, reduction: ParamReduction, fusion: AdamFusion, pairing: NetworkPairing): Promise<ChainKernels> {
     const options = { constants: { WG: spread.workgroup, ...spread.constants } };
     const storage = gpu.limits.maxStorageBuffersPerShaderStage;
-    const fuses = reduction === 'serial' && fusion === 'fused' && storage >= FUSED_STEP_STORAGE_BUFFERS;
+    const serial = reduction === 'serial';
+    const fuses = fusion === 'fused' && storage >= (serial ? FUSED_STEP_STORAGE_BUFFERS : FUSED_SUM_STORAGE_BUFFERS);
     const pairs = pairing === 'paired' && spread.pairs !== undefined && storage >= PAIR_STORAGE_BUFFERS;
     const [forward, forwardHeld, backwardInput, backwardParams, backwardParamsAdam, forwardPair, backwardInputPair] = await Promise.all([
       family.kernel(spread.forward, options),
       spread.holds ? family.kernel(spread.forward, { constants: { ...options.constants, HOLD_HIDDEN: 1 } }) : null,
       family.kernel(spread.backwardInput, options),
-      reduction === 'serial' ? family.kernel('backward_params_chain') : null,
-      fuses ? family.kernel('backward_params_adam_chain') : null,
+      Promise.all((serial ? ['backward_params_chain'] : ['backward_params_blocks_chain', 'backward_params_sum_chain']).map((entry) => family.kernel(entry))),
+      fuses ? family.kernel(serial ? 'backward_params_adam_chain' : 'backward_params_sum_adam_chain') : null,
       pairs ? family.kernel(spread.pairs!.forward, options) : null,
       pairs ? family.kernel(spread.pairs!.backwardInput, options) : null,
     ]);
@@ -566,7 +602,8 @@ export class MlpKernels {
       forwardHeld,
       backwardInput,
       backwardParams,
-      backwardParamsAdam,
+      // split: the blocks dispatch, then the sums with the step.
+      backwardParamsAdam: backwardParamsAdam ? [...backwardParams.slice(0, -1), backwardParamsAdam] : null,
       forwardPair,
       backwardInputPair,
       layer: family.struct('ChainLayer'),
@@ -829,9 +866,12 @@ interface BackwardVariant {
   args: UniformSlots;
   /** Per layer, one per backward_params dispatch. */
   bindGroups: GPUBindGroup[][];
-  /** backward_params_chain's, where the pass chains its parameter gradients. */
-  chain: GPUBindGroup | null;
+  /** The parameter-gradient chain's, one per dispatch, where the pass chains its parameter gradients. */
+  chain: GPUBindGroup[] | null;
 }
+
+/** A fused step's bind groups reading Adam's control copy 0, and copy 1: one per dispatch of the parameter-gradient chain. */
+type FusedStepGroups = [GPUBindGroup[], GPUBindGroup[]];
 
 /**
  * A chained pass's hidden buffer: every hidden layer's activations, then (from
@@ -916,8 +956,10 @@ export class MlpPass {
   readonly holdsHidden: boolean;
   /** dLoss/d(input), [rows][inputDim], when prepared with inputGradient. */
   readonly gradInput: GPUBuffer | null;
-  /** The `split` reduction's partial sums, one layer at a time (null for `serial`). */
+  /** The `split` reduction's partial sums: every layer's where the pass chains its parameter gradients, else one layer's at a time (null for `serial`). */
   private readonly partials: GPUBuffer | null;
+  /** Whether every layer's parameter gradients are the chain's dispatches (chained, and a `split` pass's partial sums fit a binding). */
+  private readonly chainsParams: boolean;
   /** Every layer's DenseArgs, one slot per layer (read by forward, tangent and backward_input). */
   readonly layerArgs: UniformSlots;
   /** The Gaussian head after the last layer, when the layout has one. */
@@ -944,7 +986,7 @@ export class MlpPass {
   /** Pair bind groups with another pass as the second network. */
   private readonly pairGroups = new Map<MlpPass, { forward: GPUBindGroup; backwardInput: GPUBindGroup }>();
   /** encodeBackwardStep's fused bind groups, by optimizer and vectors. */
-  private readonly fusedSteps: { adam: Adam; params: GPUBuffer; grads: GPUBuffer; groups: [GPUBindGroup, GPUBindGroup] }[] = [];
+  private readonly fusedSteps: { adam: Adam; params: GPUBuffer; grads: GPUBuffer; groups: FusedStepGroups }[] = [];
 
   constructor(
     private readonly gpu: GpuContext,
@@ -1016,7 +1058,10 @@ export class MlpPass {
       this.gradPreActivations = layers.map((layer, l) => storageBuffer(gpu, `${label}.gradPreActivation${l}`, P * rows * layer.outDim * 4));
     }
     this.gradInput = sharing ? sharing.gradInput : options.inputGradient ? storageBuffer(gpu, `${label}.gradInput`, inputBytes) : null;
-    this.partials = sharing ? sharing.partials : kernels.reduction === 'split' ? storageBuffer(gpu, `${label}.partials`, P * partialBytes(layout, rows)) : null;
+    // split: every layer's row-block sums where the parameter gradients chain (and that fits a binding), else one layer's at a time.
+    this.chainsParams = this.chained && !this.holdsHidden && (kernels.reduction === 'serial' || P * chainPartialBytes(layout, rows) <= gpu.limits.maxStorageBufferBindingSize);
+    const partials = this.chainsParams ? chainPartialBytes(layout, rows) : partialBytes(layout, rows);
+    this.partials = sharing ? sharing.partials : kernels.reduction === 'split' ? storageBuffer(gpu, `${label}.partials`, P * partials) : null;
     // Slot l: layer l's arguments; chained, slot L: the chains'.
     this.layerArgs = sharing ? sharing.layerArgs : UniformSlots.create(gpu, kernels.denseArgs, this.argSlots({}), `${label}.args`);
     if (layout.head === 'gaussian') for (const name of ['params', 'grads'] as const) headBuffer(options[name], `${label}: ${name}`);
@@ -1137,6 +1182,7 @@ export class MlpPass {
     const bytes = new ArrayBuffer(L * layerStride);
     const data = new DataView(bytes);
     let firstTile = 0;
+    let firstPartial = 0;
     layers.forEach((layer, l) => {
       view.write(
         data,
@@ -1152,10 +1198,12 @@ export class MlpPass {
           gradInput: l === 0 ? NETWORK : at('gradients', l - 1),
           gradOutput: l === L - 1 ? NETWORK : at('gradients', l),
           firstTile,
+          firstPartial,
         },
         l * layerStride,
       );
       firstTile += paramTiles(layer);
+      firstPartial += layerParams(layer);
     });
     const buffer = gpu.device.createBuffer({ label: `${this.label}.chainLayers`, size: bytes.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
     gpu.device.queue.writeBuffer(buffer, 0, bytes);
@@ -1192,13 +1240,26 @@ export class MlpPass {
   /** Dispatches recorded by encodeBackward. */
   get backwardDispatchCount(): number {
     const inputs = this.inputDispatches.filter((d) => d).length;
-    const params = this.paramsChained ? 1 : this.layout.layers.reduce((n, layer) => n + this.kernels.backwardParams(layer).length, 0);
+    const params = this.paramsChained ? this.kernels.chainKernels!.backwardParams.length : this.layout.layers.reduce((n, layer) => n + this.kernels.backwardParams(layer).length, 0);
     return inputs + params + (this.head ? 1 : 0);
   }
 
-  /** Whether every layer's parameter gradients are one dispatch (chained, serial reduction). */
+  /** Whether every layer's parameter gradients are the chain's dispatches (one for `serial`, two for `split`). */
   private get paramsChained(): boolean {
-    return this.chained && this.kernels.chainKernels?.backwardParams != null;
+    return this.chainsParams;
+  }
+
+  /** Invocations per agent of each parameter-gradient chain dispatch: the tiles (serial); the tiles of every row block, then every parameter (split). */
+  private get paramChainInvocations(): number[] {
+    const tiles = this.paramTileCount;
+    if (this.kernels.reduction === 'serial') return [tiles];
+    return [tiles * paramBlocks(this.rows), this.layout.layers.reduce((n, layer) => n + layerParams(layer), 0)];
+  }
+
+  /** Records the parameter-gradient chain's dispatches with `groups` (one per dispatch). */
+  private encodeParamChain(pass: GPUComputePassEncoder, kernels: readonly Kernel[], groups: readonly GPUBindGroup[]): void {
+    const invocations = this.paramChainInvocations;
+    kernels.forEach((kernel, k) => kernel.dispatch(pass, groups[k], invocations[k], undefined, this.agents));
   }
 
   /** What layer l reads: the network input (its binding) for l = 0, else layer l − 1's activations. */
@@ -1254,8 +1315,7 @@ export class MlpPass {
       if (this.chained) {
         // A layer's parameter gradient needs its gradOutput, which the input chain writes: inputs first.
         this.inputDispatches.forEach(input);
-        const chain = this.kernels.chainKernels?.backwardParams;
-        if (chain && variant.chain) chain.dispatch(pass, variant.chain, this.paramTileCount, undefined, this.agents);
+        if (variant.chain) this.encodeParamChain(pass, this.kernels.chainKernels!.backwardParams, variant.chain);
         else for (let l = layers.length - 1; l >= 0; l--) params(l);
       } else {
         for (let l = layers.length - 1; l >= 0; l--) {
@@ -1325,7 +1385,7 @@ export class MlpPass {
     const forward = p.forwardDispatches.length - 1 + q.forwardDispatches.length - 1 + 1;
     const fused = p.fusedStepGroups(a.adam, a.params, a.grads) && q.fusedStepGroups(b.adam, b.params, b.grads);
     const backwardStep = fused
-      ? 1 + [p, q].reduce((n, s) => n + s.inputDispatches.slice(1).filter((d) => d).length + 1, 0)
+      ? 1 + [p, q].reduce((n, s) => n + s.inputDispatches.slice(1).filter((d) => d).length + s.kernels.chainKernels!.backwardParamsAdam!.length, 0)
       : p.backwardStepDispatchCount(a.adam, a.params, a.grads) + q.backwardStepDispatchCount(b.adam, b.params, b.grads);
     return { forward, backwardStep };
   }
@@ -1398,15 +1458,15 @@ export class MlpPass {
     });
   }
 
-  /** The parameter gradients with the Adam step, one dispatch (after the input gradients). */
-  private encodeFusedStep(pass: GPUComputePassEncoder, adam: Adam, groups: [GPUBindGroup, GPUBindGroup]): void {
+  /** The parameter gradients with the Adam step in the last of their dispatches (after the input gradients). */
+  private encodeFusedStep(pass: GPUComputePassEncoder, adam: Adam, groups: FusedStepGroups): void {
     const { copy } = adam.takeFusedStep();
-    this.kernels.chainKernels!.backwardParamsAdam!.dispatch(pass, groups[copy], this.paramTileCount, undefined, this.agents);
+    this.encodeParamChain(pass, this.kernels.chainKernels!.backwardParamsAdam!, groups[copy]);
   }
 
   /** Dispatches recorded by encodeBackwardStep with `adam` on params and grads (the optimizer's own included). */
   backwardStepDispatchCount(adam: Adam, params: GPUBuffer, grads: GPUBuffer): number {
-    if (this.fusedStepGroups(adam, params, grads)) return this.inputDispatches.filter((d) => d).length + 1;
+    if (this.fusedStepGroups(adam, params, grads)) return this.inputDispatches.filter((d) => d).length + this.kernels.chainKernels!.backwardParamsAdam!.length;
     return this.backwardDispatchCount + adam.stepDispatchCount;
   }
 
@@ -1415,10 +1475,10 @@ export class MlpPass {
     return this.layout.layers.reduce((n, layer) => n + paramTiles(layer), 0);
   }
 
-  /** backward_params_adam_chain's bind groups for `adam`'s step reading control copy 0 and 1, or null where the step cannot be fused. */
-  private fusedStepGroups(adam: Adam, params: GPUBuffer, grads: GPUBuffer): [GPUBindGroup, GPUBindGroup] | null {
-    const kernel = this.kernels.chainKernels?.backwardParamsAdam;
-    if (!kernel || !this.paramsChained || this.head || !adam.fusible) return null;
+  /** The fused step's bind groups (one per dispatch) for `adam`'s step reading control copy 0 and 1, or null where the step cannot be fused. */
+  private fusedStepGroups(adam: Adam, params: GPUBuffer, grads: GPUBuffer): FusedStepGroups | null {
+    const kernels = this.kernels.chainKernels?.backwardParamsAdam;
+    if (!kernels || !this.paramsChained || this.head || !adam.fusible) return null;
     if (adam.agentCount !== this.agents || adam.options.count !== optimizedCount(this.layout, this.agents) || this.paramsBinding !== params) return null;
     const cached = this.fusedSteps.find((f) => f.adam === adam && f.params === params && f.grads === grads);
     if (cached) return cached.groups;
@@ -1429,10 +1489,8 @@ export class MlpPass {
       adamParams: params,
       ...adam.fusedResources(copy),
     });
-    const groups: [GPUBindGroup, GPUBindGroup] = [
-      kernel.bindUsed(resources(0), `${this.label}.backwardStep0`),
-      kernel.bindUsed(resources(1), `${this.label}.backwardStep1`),
-    ];
+    const bind = (copy: number) => kernels.map((kernel, k) => kernel.bindUsed(resources(copy), `${this.label}.backwardStep${copy}.${k}`));
+    const groups: FusedStepGroups = [bind(0), bind(1)];
     this.fusedSteps.push({ adam, params, grads, groups });
     return groups;
   }
@@ -1497,6 +1555,7 @@ export class MlpPass {
       hiddenActsRead4: this.hiddenActs!,
       hiddenGradsRead4: this.hiddenGrads!,
       chainLayers: this.chainLayers!,
+      ...(this.partials ? { partials: this.partials } : {}),
     };
   }
 
@@ -1525,9 +1584,9 @@ export class MlpPass {
       if (this.partials) resources.partials = this.partials;
       return kernels.backwardParams(layer).map(({ kernel }) => kernel.bindUsed(resources, `${label}.layer${l}`));
     });
-    const chain = this.paramsChained ? kernels.chainKernels!.backwardParams! : null;
-    const chainGroup = chain?.bindUsed(this.paramsChainResources(args, grads), `${label}.backwardParamsChain`);
-    variant = { args, bindGroups, chain: chainGroup ?? null };
+    const chain = this.paramsChained ? kernels.chainKernels!.backwardParams : null;
+    const chainGroups = chain?.map((kernel, k) => kernel.bindUsed(this.paramsChainResources(args, grads), `${label}.backwardParamsChain${k}`));
+    variant = { args, bindGroups, chain: chainGroups ?? null };
     byScale.set(key, variant);
     return variant;
   }
