@@ -86,6 +86,12 @@
 //                         parameters each invocation just summed (adam_step.wgsl,
 //                         optim.wgsl's arithmetic): gradients and optimizer in
 //                         one dispatch (AdamFusion in src/kernels/mlp.ts).
+//   backward_params_blocks_chain, backward_params_sum_chain  the split reduction
+//                         chained: every layer's row-block sums in one dispatch
+//                         (Σ_l param tiles · row blocks), every parameter's total
+//                         in the next (Σ_l outDim·(inDim + 1)); the same sums in
+//                         the same order as backward_params_chain. Shape-free.
+//   backward_params_sum_adam_chain  the sums, then Adam's step on each parameter.
 //   `tiles` (workgroup-cooperative: a layer needs all of the previous layer's
 //   outputs for its rows, which other invocations computed):
 //   forward_tiles_chain   a workgroup of CHAIN_ROW_TILES · CHAIN_TILES invocations
