@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole bench suite on a machine with a GPU, in under 10 minutes, writing
 # the tables a CPU run writes (bench/out/<stamp>.json and .html, a section in
-# bench/out/runs.md) plus the paired A/B of the parameter-gradient reduction.
+# bench/out/runs.md) plus the paired A/Bs of the parameter-gradient reduction and
+# of the chaining.
 #
 #   bash bench/gpu.sh [label]        (after npm ci; Node runner, Dawn on the system's Vulkan GPU)
 #
@@ -33,9 +34,11 @@ step 60 build npm run --silent build:cli
 # training cases are reported as a fraction of its ceiling.
 step 330 suite node dist-cli/bench/run.js --node --label "$label" \
   --cases env,rollout,mlp,peak,fused,fvp,cg,ppo,ppo-kl,trpo,reinforce
-step 60 solve node dist-cli/bench/run.js --node --label "$label-solve" --cases solve
+step 45 solve node dist-cli/bench/run.js --node --label "$label-solve" --cases solve
 # On a GPU `split` is the default: B = serial, at the seed preset (minibatches of 128) and the target (2 048).
-step 60 ab-seed node dist-cli/bench/ab.js --variant serial --preset seed --pairs 5
+step 50 ab-seed node dist-cli/bench/ab.js --variant serial --preset seed --pairs 5
 step 45 ab-target node dist-cli/bench/ab.js --variant serial --pairs 5
+# On a GPU the networks chain by default (unmeasured when chosen): B = one dispatch per layer.
+step 50 ab-chain node dist-cli/bench/ab.js --variant layers --preset seed --pairs 5
 echo "bench/gpu.sh: log in $log; tables in bench/out/runs.md" | tee -a "$log"
 exit $status
