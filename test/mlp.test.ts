@@ -412,7 +412,7 @@ describe.each([
    * forward, backward (overwrite, then accumulate with a scale) and tangents, every buffer as bits;
    * `bindingLimit` lowers the storage-binding limit the pass sees.
    */
-  async function run(c: ChainCase, chaining: DenseChaining, bindingLimit?: number) {
+  async function run(c: ChainCase, chaining: DenseChaining, bindingLimit?: number, chainsWithinLimit = false) {
     const device = await testGpu();
     const limits = new Proxy(device.limits, { get: (l, k) => (k === 'maxStorageBufferBindingSize' && bindingLimit ? bindingLimit : Reflect.get(l, k)) });
     const gpu: GpuContext = bindingLimit ? Object.create(device, { limits: { value: limits } }) : device;
@@ -425,7 +425,7 @@ describe.each([
     const inputRows = c.inputRows ?? c.rows;
     const input = storageBuffer(gpu, 'test.input', new Float32Array(randomArray(P * inputRows * layout.inputDim, rand, -2, 2)));
     const pass = mlp.prepare({ rows: c.rows, inputRows, input, label: 'test.chain', inputGradient: inputRows === c.rows });
-    const chained = chaining === 'chain' && !bindingLimit;
+    const chained = chaining === 'chain' && (!bindingLimit || chainsWithinLimit);
     expect(pass.chained).toBe(chained);
     const withInput = pass.gradInput ? 1 : 0;
     // split: the chain's parameter gradients take two dispatches (blocks, sums), per layer two each.
@@ -477,6 +477,17 @@ describe.each([
     const fallback = await run(c, 'chain', 65536);
     expect(fallback).toEqual(await run(c, 'chain'));
   });
+
+  if (reduction === 'split') {
+    it("a chained pass whose every-layer partial sums would exceed a storage binding sums its parameter gradients per layer, same bits", async () => {
+      // Hidden ranges of 130 rows × 128 floats (66 560 bytes) fit 100 000; the chain's partial sums,
+      // 3 row blocks × 12 480 parameters (149 760 bytes), do not: forward and input gradients chain, the sums go per layer.
+      const c: ChainCase = { sizes: [64, 64, 64, 64], activations: ['tanh', 'tanh', 'identity'], rows: 130, dispatches: [1, 6, 3, 5] };
+      const fallback = await run(c, 'chain', 100_000, true);
+      expect(fallback).toEqual(await run(c, 'layers'));
+      expect(fallback.grads.some((g) => g !== 0)).toBe(true);
+    });
+  }
 
   if (reduction === 'serial') it(`layouts the \`${shape}\` chains cannot take after the first layer run per layer`, async () => {
     const gpu = await testGpu();
