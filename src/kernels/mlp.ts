@@ -307,8 +307,12 @@ const PARAM_STAGES: Record<ParamReduction, readonly (readonly Spread[])[]> = {
   ],
 };
 
-/** Bytes of the `split` partial sums a pass of `rows` rows needs: every layer's, one layer at a time. */
-function partialBytes(layout: MlpLayout, rows: number): number {
+/**
+ * Bytes of the `split` partial sums a pass of `rows` rows needs per agent: every
+ * layer's, one layer at a time (a pass whose parameter gradients chain keeps every
+ * layer's at once where that fits a binding: more, never needed).
+ */
+export function partialBytes(layout: MlpLayout, rows: number): number {
   return Math.max(...layout.layers.map((layer) => paramBlocks(rows) * layerParams(layer) * 4));
 }
 
@@ -525,6 +529,15 @@ export class MlpKernels {
     const shape = preferred.get(gpu.device) ?? defaultMlpKernelShape(gpu.adapter);
     const chaining = preferredChaining.get(gpu.device) ?? defaultDenseChaining(gpu.adapter);
     return shape === 'rows' && chaining === 'chain';
+  }
+
+  /**
+   * Whether the kernels `create` makes for this device by default sum parameter
+   * gradients over row blocks (`split`), so that every pass with a backward keeps
+   * a buffer of partial sums (decided from the settings alone).
+   */
+  static splitsParamSums(gpu: GpuContext): boolean {
+    return (preferredReduction.get(gpu.device) ?? defaultParamReduction(gpu.adapter)) === 'split';
   }
 
   /**
@@ -1061,7 +1074,7 @@ export class MlpPass {
     // split: every layer's row-block sums where the parameter gradients chain (and that fits a binding), else one layer's at a time.
     this.chainsParams = this.chained && !this.holdsHidden && (kernels.reduction === 'serial' || P * chainPartialBytes(layout, rows) <= gpu.limits.maxStorageBufferBindingSize);
     const partials = this.chainsParams ? chainPartialBytes(layout, rows) : partialBytes(layout, rows);
-    this.partials = sharing ? sharing.partials : kernels.reduction === 'split' ? storageBuffer(gpu, `${label}.partials`, P * partials) : null;
+    this.partials = sharing ? sharing.partials : kernels.reduction === 'split' && !options.forwardOnly ? storageBuffer(gpu, `${label}.partials`, P * partials) : null;
     // Slot l: layer l's arguments; chained, slot L: the chains'.
     this.layerArgs = sharing ? sharing.layerArgs : UniformSlots.create(gpu, kernels.denseArgs, this.argSlots({}), `${label}.args`);
     if (layout.head === 'gaussian') for (const name of ['params', 'grads'] as const) headBuffer(options[name], `${label}: ${name}`);

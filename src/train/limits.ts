@@ -17,7 +17,7 @@ import { envDefinition } from '../envs/registry';
 import { ENV_SLOTS } from '../kernels/rollout';
 import { STATS, minibatchBlockRows, recordStride } from '../algos/ppo';
 import { networkLayouts } from './networks';
-import { rowsChainHolds } from '../kernels/mlp';
+import { partialBytes, rowsChainHolds } from '../kernels/mlp';
 
 /** The adapter limits a plan is checked against (a GPUSupportedLimits has them). */
 export interface DeviceLimits {
@@ -32,6 +32,12 @@ export interface DeviceLimits {
    * `MlpKernels.holdsEvaluationRows`). Absent: they keep them, the larger plan.
    */
   holdsEvaluationRows?: boolean;
+  /**
+   * Whether the device's MLP kernels sum parameter gradients over row blocks
+   * (`split`, a GPU's; `MlpKernels.splitsParamSums`), so every pass with a
+   * backward keeps its partial sums. Absent: they do not (`serial`).
+   */
+  splitsParamSums?: boolean;
 }
 
 /** No buffer limit: what checkLimits needs to check what depends on no adapter (the dispatch cap) before one is requested. */
@@ -77,7 +83,10 @@ function slotStride(limits: Pick<DeviceLimits, 'minUniformBufferOffsetAlignment'
 }
 
 /** Every buffer of a trainer for `config` that grows with its size fields, labelled as the trainer labels them. */
-export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits, 'minUniformBufferOffsetAlignment' | 'minStorageBufferOffsetAlignment' | 'holdsEvaluationRows'>): PlannedBuffer[] {
+export function plannedBuffers(
+  config: ResolvedConfig,
+  limits: Pick<DeviceLimits, 'minUniformBufferOffsetAlignment' | 'minStorageBufferOffsetAlignment' | 'holdsEvaluationRows' | 'splitsParamSums'>,
+): PlannedBuffer[] {
   const spec = envDefinition(config.env).spec;
   const N = config.numEnvs;
   const { stepsPerEnv: T, batchSize: B, obsDim: D, numActions: A, minibatches: M } = config.derived;
@@ -103,6 +112,9 @@ export function plannedBuffers(config: ResolvedConfig, limits: Pick<DeviceLimits
       storage(`${label}.activations${l}`, rows * layer.outDim, widthGrows);
       storage(`${label}.gradPreActivation${l}`, rows * layer.outDim, widthGrows);
     });
+    // `split` sums: each row block's sums of one layer's parameters at a time (where a pass's
+    // parameter gradients chain it keeps every layer's at once, but only where that fits a binding).
+    if (!forwardOnly && limits.splitsParamSums === true) plan.push({ label: `${label}.partials`, bytes: Math.max(16, partialBytes(layout, rows)), usage: 'storage', grows: [...grows, 'hidden'] });
     // A Gaussian head's rows (means and log-stds) and their gradients.
     if (layout.head === 'gaussian') {
       storage(`${label}.head.rowParams0`, rows * layout.distParamsPerRow, grows);

@@ -227,17 +227,26 @@ export function populationLimits(limits: DeviceLimits, agents: number): DeviceLi
     minUniformBufferOffsetAlignment: limits.minUniformBufferOffsetAlignment,
     minStorageBufferOffsetAlignment: limits.minStorageBufferOffsetAlignment,
     holdsEvaluationRows: limits.holdsEvaluationRows,
+    splitsParamSums: limits.splitsParamSums,
   };
 }
 
 /**
  * What a trainer of P agents on `gpu` may use: populationLimits of the device's,
- * and whether its evaluation passes keep no hidden rows (MlpKernels.holdsEvaluationRows).
+ * whether its evaluation passes keep no hidden rows (MlpKernels.holdsEvaluationRows),
+ * and whether its passes keep `split` partial sums (MlpKernels.splitsParamSums).
  */
 export function trainerLimits(gpu: GpuContext, agents: number): DeviceLimits {
   const { maxBufferSize, maxStorageBufferBindingSize, minUniformBufferOffsetAlignment, minStorageBufferOffsetAlignment } = gpu.limits;
   return populationLimits(
-    { maxBufferSize, maxStorageBufferBindingSize, minUniformBufferOffsetAlignment, minStorageBufferOffsetAlignment, holdsEvaluationRows: MlpKernels.holdsEvaluationRows(gpu) },
+    {
+      maxBufferSize,
+      maxStorageBufferBindingSize,
+      minUniformBufferOffsetAlignment,
+      minStorageBufferOffsetAlignment,
+      holdsEvaluationRows: MlpKernels.holdsEvaluationRows(gpu),
+      splitsParamSums: MlpKernels.splitsParamSums(gpu),
+    },
     agents,
   );
 }
