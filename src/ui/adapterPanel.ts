@@ -5,6 +5,7 @@
  * panel (searching, ready, unavailable, failed) is what e2e tests wait on.
  */
 import { requestGpu, type GpuContext } from '../gpu/device';
+import { trainerLimits } from '../train/trainer';
 import { deviceScale, maxEnvs, type DeviceCapacity } from './studioConfig';
 import { compact } from './charts';
 import { element } from './dom';
@@ -35,14 +36,9 @@ function mebibytes(bytes: number): string {
   return `${Math.round(bytes / 2 ** 20).toLocaleString('en-US')} MiB`;
 }
 
+/** The device's limits as the trainer checks them (its MLP kernels' buffers included), and whether it is a CPU fallback. */
 export function deviceCapacity(gpu: GpuContext): DeviceCapacity {
-  return {
-    isFallback: gpu.adapter.isFallback,
-    maxStorageBufferBindingSize: gpu.limits.maxStorageBufferBindingSize,
-    maxBufferSize: gpu.limits.maxBufferSize,
-    minUniformBufferOffsetAlignment: gpu.limits.minUniformBufferOffsetAlignment,
-    minStorageBufferOffsetAlignment: gpu.limits.minStorageBufferOffsetAlignment,
-  };
+  return { isFallback: gpu.adapter.isFallback, ...trainerLimits(gpu, 1) };
 }
 
 /**
