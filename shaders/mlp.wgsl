@@ -911,19 +911,37 @@ fn chain_backward_input(agent: u32, first: u32, a: DenseArgs, layers: ptr<storag
                         h: ptr<storage, array<f32>, read_write>, acts: ptr<storage, array<f32>, read_write>) {
   let rows = a.rows;
   if (first >= rows) { return; }
+  // The network's output gradient rows (the last layer's gradOutput).
+  let outDim = (*layers)[a.layers - 1u].outDim;
+  var g: RowGradients;
+  for (var j = 0u; j < ROWS; j++) {
+    let base = (agent * rows + min(first + j, rows - 1u)) * outDim;
+    for (var o = 0u; o < WIDTH; o++) {
+      if (o < outDim) { g[j][o] = (*gOut)[base + o]; }
+    }
+  }
+  chain_backward_input_from(agent, first, a, layers, p4, &g, h, acts);
+}
+
+// chain_backward_input from the network's output gradient rows first .. first + ROWS − 1 in g
+// (rows past the end repeat the last row), e.g. as a loss computed them (ppo_chain.wgsl).
+fn chain_backward_input_from(agent: u32, first: u32, a: DenseArgs, layers: ptr<storage, array<ChainLayer>, read>, p4: Vec4s,
+                             gNetwork: ptr<function, RowGradients>, h: ptr<storage, array<f32>, read_write>, acts: ptr<storage, array<f32>, read_write>) {
+  let rows = a.rows;
   let paramBlock = agent * a.paramStride;
   for (var l = a.layers - 1u; l > 0u; l--) {
     let layer = (*layers)[l];
     let inDim = layer.inDim;
     let outDim = layer.outDim;
     var g: RowGradients;
-    let fromNetwork = layer.gradOutput == NETWORK;
-    let gradRows = select(layer.gradOutput, 0u, fromNetwork) + agent * rows * outDim;
-    for (var j = 0u; j < ROWS; j++) {
-      let base = gradRows + min(first + j, rows - 1u) * outDim;
-      for (var o = 0u; o < WIDTH; o++) {
-        if (o < outDim) {
-          if (fromNetwork) { g[j][o] = (*gOut)[base + o]; } else { g[j][o] = (*h)[base + o]; }
+    if (layer.gradOutput == NETWORK) {
+      g = *gNetwork;
+    } else {
+      let gradRows = layer.gradOutput + agent * rows * outDim;
+      for (var j = 0u; j < ROWS; j++) {
+        let base = gradRows + min(first + j, rows - 1u) * outDim;
+        for (var o = 0u; o < WIDTH; o++) {
+          if (o < outDim) { g[j][o] = (*h)[base + o]; }
         }
       }
     }

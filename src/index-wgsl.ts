@@ -35,7 +35,7 @@ import { lineSearchSources } from './kernels/linesearch';
 import { rolloutSources } from './kernels/rollout';
 import { NORMALIZE_SOURCES } from './kernels/normalize';
 import { policySources } from './kernels/policy';
-import { ppoSources } from './algos/ppo';
+import { ppoChainSources, ppoLossesSources, ppoSources } from './algos/ppo';
 import { pbtSources } from './kernels/pbt';
 
 export { WgslSource, ShaderFamily, StructView, Kernel, type WgslPart, type LabelledWgsl, type BindingInfo, type BindingKind, type KernelOptions } from './gpu/kernel';
@@ -90,7 +90,9 @@ const COMPOSITIONS = {
   fvp: () => fvpSources(),
   pg: () => pgSources(),
   linesearch: () => lineSearchSources(),
+  ppo_losses: () => ppoLossesSources(),
   ppo: () => ppoSources(),
+  ppo_chain: () => ppoChainSources(),
   pbt: () => pbtSources(),
 } satisfies Record<string, (options: Required<WgslOptions>) => readonly WgslPart[]>;
 

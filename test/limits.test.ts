@@ -200,7 +200,7 @@ describe('limits against the trainer on the GPU', () => {
     });
   }
 
-  it('ppo: chained passes save L − 1 dispatches per forward and 2L − 3 per backward, fused Adam steps 1 more, paired networks 1 per pass (3-layer networks: 20 → 10 → 8 → 6 per minibatch)', async () => {
+  it('ppo: chained passes save L − 1 dispatches per forward and 2L − 3 per backward, fused Adam steps 1 more, paired networks 1 per pass, the losses 1 more in the paired input-gradient chains', async () => {
     const gpu = await testGpu();
     const config = resolveConfig({ preset: 'seed', stepsPerIter: 16 * 40, minibatch: 160, epochs: 3 });
     // The `rows` shape and `serial` reduction (what chains), whatever the adapter's defaults.
@@ -233,14 +233,15 @@ describe('limits against the trainer on the GPU', () => {
     const storage = gpu.limits.maxStorageBuffersPerShaderStage;
     expect(chained - (await count('chain', 'fused'))).toBe(storage >= 15 ? config.epochs * M * 2 : 0);
     // Per minibatch, the policy and value networks' forward chains share a dispatch (11 storage
-    // buffers), and so do their input-gradient chains (with both steps fused).
-    const pairsSaved = (storage >= 11 ? 1 : 0) + (storage >= 15 ? 1 : 0);
+    // buffers), and so do their input-gradient chains (with both steps fused), which the losses
+    // then open (16: PPO's losses_backward_input_chain_pair).
+    const pairsSaved = (storage >= 11 ? 1 : 0) + (storage >= 15 ? 1 : 0) + (storage >= 16 ? 1 : 0);
     expect((await count('chain', 'fused')) - (await count('chain', 'fused', 'paired'))).toBe(config.epochs * M * pairsSaved);
     // Per layer there is no chain to join.
     expect(await count('layers', 'fused', 'paired')).toBe(await count('layers'));
   });
 
-  it('ppo: 5 dispatches per minibatch where the networks chain, pair and fuse their Adam steps: the gather is one per epoch', async () => {
+  it('ppo: 4 dispatches per minibatch where the networks chain, pair and fuse their Adam steps and the losses open the paired chains: the gather is one per epoch', async () => {
     const gpu = await testGpu();
     const count = async (minibatch: number) => {
       const config = resolveConfig({ preset: 'seed', stepsPerIter: 16 * 40, minibatch, epochs: 3 });
@@ -253,8 +254,10 @@ describe('limits against the trainer on the GPU', () => {
     await withRowsChains(gpu, async () => {
       const [four, eight] = [await count(160), await count(80)];
       expect([four.M, eight.M]).toEqual([4, 8]);
-      // Forward pair, losses, input-gradient pair, two gradient + Adam dispatches: where the device binds the fused step's 15 storage buffers.
-      const perMinibatch = gpu.limits.maxStorageBuffersPerShaderStage >= 15 ? 5 : null;
+      // Forward pair, the losses with the input-gradient pair (16 storage buffers), two gradient + Adam
+      // dispatches (15); with 15 the losses are their own dispatch.
+      const storage = gpu.limits.maxStorageBuffersPerShaderStage;
+      const perMinibatch = storage >= 16 ? 4 : storage >= 15 ? 5 : null;
       if (perMinibatch !== null) expect(eight.n - four.n).toBe(3 * 4 * perMinibatch);
     });
   });

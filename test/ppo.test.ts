@@ -5,7 +5,10 @@ import { policyLoss64, valueLoss64, type PolicySample } from '../src/reference/p
 import { testGpu, seededRandom, expectClose } from './helpers';
 import type { GpuContext } from '../src/gpu/device';
 import { UniformSlots } from '../src/gpu/slots';
-import { ppoFamily, STATS, recordStride as recordFloats } from '../src/algos/ppo';
+import { LOSSES_CHAIN_STORAGE_BUFFERS, PpoUpdate, ppoFamily, STATS, recordStride as recordFloats } from '../src/algos/ppo';
+import { makeTrainer } from '../src/train/trainer';
+import { resolveConfig } from '../src/core/config';
+import { MlpKernels } from '../src/kernels/mlp';
 import { agentSeedsUniform, agentsBuffer } from '../src/gpu/agents';
 import type { AgentParamValues } from '../src/core/agentParams';
 
@@ -231,4 +234,38 @@ describe('PPO loss gradients (one minibatch_losses dispatch for both) vs float64
       expectClose(stats.subarray(row * B, (row + 1) * B), losses, 1e-5, 1e-6, `per-sample value loss (valueClip ${valueClip})`);
     }
   });
+});
+
+describe('the losses opening the paired input-gradient chains (ppo_chain.wgsl): bit for bit with their own dispatch', () => {
+  // Every branch of the losses: clip and KL penalty, value clipping, an entropy bonus, minibatch-normalised advantages.
+  const cases = [
+    { algo: 'ppo', valueClip: 0.2, entCoef: 0.01, advantageNorm: 'minibatch' },
+    { algo: 'ppo-kl', advantageNorm: 'batch' },
+  ] as const;
+  for (const overrides of cases) {
+    it(`${overrides.algo}: every checkpoint array and metric after 2 iterations, in one dispatch fewer per minibatch where the device binds 16 storage buffers`, async () => {
+      const gpu = await testGpu();
+      const config = resolveConfig({ preset: 'seed', stepsPerIter: 16 * 40, minibatch: 80, epochs: 2, ...overrides });
+      const run = async (chained: boolean) => {
+        PpoUpdate.useLossesChain(gpu, chained);
+        try {
+          const trainer = await makeTrainer(gpu, config);
+          const metrics = [await trainer.step(), await trainer.step()].map(({ wall_s: _w, sps: _s, ...m }) => m);
+          const { arrays } = await trainer.checkpoint([]);
+          const dispatches = trainer.dispatchesPerIteration;
+          trainer.destroy();
+          return { metrics, arrays: Object.entries(arrays).map(([name, a]) => [name, new Uint32Array(a.buffer, a.byteOffset, a.length)] as const), dispatches };
+        } finally {
+          PpoUpdate.useLossesChain(gpu, true);
+        }
+      };
+      const [fused, alone] = [await run(true), await run(false)];
+      expect(fused.arrays).toEqual(alone.arrays);
+      expect(fused.metrics).toEqual(alone.metrics);
+      expect(fused.arrays.find(([name]) => name === 'policy')![1].some((x) => x !== 0)).toBe(true);
+      // Where the `rows` chains pair with fused steps and 16 storage buffers bind (lavapipe), one dispatch fewer per minibatch.
+      const pairs = MlpKernels.holdsEvaluationRows(gpu) && gpu.limits.maxStorageBuffersPerShaderStage >= LOSSES_CHAIN_STORAGE_BUFFERS;
+      expect(alone.dispatches - fused.dispatches).toBe(pairs ? config.epochs * config.derived.minibatches : 0);
+    });
+  }
 });

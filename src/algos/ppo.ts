@@ -16,11 +16,13 @@
  */
 import randomWgsl from '../../shaders/random.wgsl?raw';
 import ppoWgsl from '../../shaders/ppo.wgsl?raw';
+import ppoLossesWgsl from '../../shaders/ppo_losses.wgsl?raw';
+import ppoChainWgsl from '../../shaders/ppo_chain.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, type Kernel, type StructView } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { GpuArray } from '../gpu/array';
-import { MlpPass, optimizedCount, type BackwardStep, type Mlp } from '../kernels/mlp';
+import { MLP_SOURCES, MlpPass, optimizedCount, type BackwardStep, type Mlp, type PairedInputDispatch } from '../kernels/mlp';
 import { Adam, type AdamRateField } from '../kernels/optim';
 import { Reduction, ReduceKernels } from '../kernels/reduce';
 import type { ResolvedConfig } from '../core/config';
@@ -67,7 +69,35 @@ const PPO_CONSTANTS = wgslConstants({ METRICS_BLOCK_FLOATS });
 
 /** shaders/ppo.wgsl with everything it is loaded after, in order, over `distribution` (default categorical). */
 export function ppoSources(distribution: ActionDistribution = CATEGORICAL): readonly string[] {
-  return [COMMON_WGSL, randomWgsl, distribution.wgsl, agentParamsWgsl(), metricSlotsWgsl(), wgslIndexConstants('STAT', STATS), RECORD_CONSTANTS, PPO_CONSTANTS, AGENT_SEEDS_WGSL, ppoWgsl];
+  return [COMMON_WGSL, randomWgsl, distribution.wgsl, agentParamsWgsl(), metricSlotsWgsl(), wgslIndexConstants('STAT', STATS), RECORD_CONSTANTS, PPO_CONSTANTS, AGENT_SEEDS_WGSL, ppoLossesWgsl, ppoWgsl];
+}
+
+/** shaders/ppo_losses.wgsl with what it is loaded after (the losses ppo.wgsl and ppo_chain.wgsl share). */
+export function ppoLossesSources(distribution: ActionDistribution = CATEGORICAL): readonly string[] {
+  return [randomWgsl, distribution.wgsl, agentParamsWgsl(), metricSlotsWgsl(), wgslIndexConstants('STAT', STATS), RECORD_CONSTANTS, PPO_CONSTANTS, ppoLossesWgsl];
+}
+
+/**
+ * shaders/ppo_chain.wgsl: the losses opening both networks' input-gradient chains, a
+ * module that holds the mlp family (MLP_SOURCES) and the losses (ppo_losses.wgsl).
+ */
+export function ppoChainSources(distribution: ActionDistribution = CATEGORICAL): readonly string[] {
+  return [...MLP_SOURCES, randomWgsl, distribution.wgsl, metricSlotsWgsl(), wgslIndexConstants('STAT', STATS), RECORD_CONSTANTS, PPO_CONSTANTS, ppoLossesWgsl, ppoChainWgsl];
+}
+
+/** Storage buffers losses_backward_input_chain_pair binds (lavapipe allows 16 per stage). */
+export const LOSSES_CHAIN_STORAGE_BUFFERS = 16;
+
+/** Devices whose PPO updates keep the losses in their own dispatch (PpoUpdate.useLossesChain(gpu, false)). */
+const lossesAlone = new WeakSet<GPUDevice>();
+
+/** losses_backward_input_chain_pair with the chains' pipeline constants, compiled once per device. */
+function lossesChainKernel(gpu: GpuContext, distribution: ActionDistribution, constants: Record<string, number>): Promise<Kernel> {
+  const key = Object.entries(constants).map(([k, v]) => `${k}=${v}`).join(',');
+  return perDevice(gpu, `ppo_chain:${distribution.name}:${key}`, async () => {
+    const family = await ShaderFamily.load(gpu, 'ppo_chain', ppoChainSources(distribution));
+    return family.kernel('losses_backward_input_chain_pair', { constants, dynamicOffsets: ['slot'] });
+  });
 }
 
 /** Options of `PpoUpdate.create` for a population; without them the update is one agent's, from the config. */
@@ -134,6 +164,11 @@ export class PpoUpdate implements Update {
     private readonly blockRows: number,
     /** The gathered observations, [M][P][blockRows][obsDim]. */
     private readonly mbObs: GpuArray<'f32'>,
+    /**
+     * Where the networks pair with fused steps and the device binds 16 storage buffers
+     * (lavapipe): the losses and both input-gradient chains in one dispatch, else null.
+     */
+    private readonly lossesChain: PairedInputDispatch | null,
   ) {}
 
   /** Compiles the update's kernels and binds them to the networks and the batch; the config must be resolved. */
@@ -195,6 +230,19 @@ export class PpoUpdate implements Update {
     holds('ppo.policy pass output', policyPasses[0].output, B * numActions, '[B][numActions]');
     holds('ppo.value pass output', valuePasses[0].output, B, '[B][1]');
 
+    // What the losses bind (minibatch_losses, and the losses chain below): every block pass shares the first's outputs and gradients.
+    const lossResources = {
+      ppo: ppoArgs,
+      slot,
+      mbRecordsIn: mbRecords,
+      metrics: batch.metrics,
+      policyLogits: policyPasses[0].output,
+      policyGradOutput: policyPasses[0].gradOutput,
+      valuePredictions: valuePasses[0].output,
+      valueGradOutput: valuePasses[0].gradOutput,
+      rowStats,
+      agents: agents.params,
+    };
     const groups: Record<string, GPUBindGroup> = {
       gather: kernels.gather_epoch.bind(
         {
@@ -212,21 +260,7 @@ export class PpoUpdate implements Update {
         },
         'gather',
       ),
-      losses: kernels.minibatch_losses.bind(
-        {
-          ppo: ppoArgs,
-          slot,
-          mbRecordsIn: mbRecords,
-          metrics: batch.metrics,
-          policyLogits: policyPasses[0].output,
-          policyGradOutput: policyPasses[0].gradOutput,
-          valuePredictions: valuePasses[0].output,
-          valueGradOutput: valuePasses[0].gradOutput,
-          rowStats,
-          agents: agents.params,
-        },
-        'losses',
-      ),
+      losses: kernels.minibatch_losses.bind(lossResources, 'losses'),
       minibatchStats: kernels.minibatch_advantage_stats.bind({ ppo: ppoArgs, slot, mbRecordsIn: mbRecords, metrics: batch.metrics }, 'minibatchStats'),
       earlyStop: kernels.early_stop.bind({ slot, metrics: batch.metrics, agents: agents.params }, 'earlyStop'),
       adaptKl: kernels.adapt_kl_coef.bind({ metrics: batch.metrics, agents: agents.params }, 'adaptKl'),
@@ -254,6 +288,15 @@ export class PpoUpdate implements Update {
       outputStride: METRICS_BLOCK_FLOATS,
     });
     const epochKl = Reduction.create(gpu, reduce, { ...statRange('approx_kl'), op: 'mean', output: batch.metrics, outputIndex: metricSlot('epoch_kl') });
+    // The losses and both networks' input-gradient chains in one dispatch, where they can be.
+    const step = (pass: MlpPass, adam: Adam, network: Mlp): BackwardStep => ({ pass, adam, params: network.params, grads: network.grads });
+    const paired = MlpPass.pairedInputChains(step(policyPasses[0], policyAdam, policy), step(valuePasses[0], valueAdam, value));
+    let lossesChain: PairedInputDispatch | null = null;
+    if (paired && gpu.limits.maxStorageBuffersPerShaderStage >= LOSSES_CHAIN_STORAGE_BUFFERS && !lossesAlone.has(gpu.device)) {
+      const kernel = await lossesChainKernel(gpu, distribution, paired.constants);
+      // Every block pass shares the first's gradient and hidden buffers, so one bind group serves every minibatch.
+      lossesChain = { kernel, bindGroup: kernel.bindUsed({ ...paired.resources, ...lossResources }, 'ppo.lossesChain') };
+    }
     const lastEpochMeans = (
       [
         ['policy_loss', 'policy_loss'],
@@ -283,7 +326,19 @@ export class PpoUpdate implements Update {
       obsRows!,
       blockRows,
       mbObs,
+      lossesChain,
     );
+  }
+
+  /**
+   * Whether PPO updates created on this device from now on let the losses open
+   * the networks' paired input-gradient chains where they can (default true),
+   * or keep minibatch_losses' own dispatch: the same bits either way (benchmarks
+   * and tests compare them this way).
+   */
+  static useLossesChain(gpu: GpuContext, on: boolean): void {
+    if (on) lossesAlone.delete(gpu.device);
+    else lossesAlone.add(gpu.device);
   }
 
   /** The policy network's backward step on minibatch m: its pass, optimizer and vectors. */
@@ -338,6 +393,11 @@ export class PpoUpdate implements Update {
         // The two networks are independent, so both forwards come first (one dispatch where they pair)
         // and one dispatch takes both losses.
         MlpPass.encodeForwardPair(pass, this.policyPasses[m], this.valuePasses[m]);
+        if (this.lossesChain) {
+          // The losses open both input-gradient chains (one dispatch), then each network's parameter gradients with its Adam step.
+          MlpPass.encodeBackwardStepPair(pass, this.policyStep(m), this.valueStep(m), { ...this.lossesChain, dynamicOffsets: offset });
+          continue;
+        }
         k.minibatch_losses.dispatch(pass, g.losses, B, offset, P);
         // Both networks' input gradients (paired), then each one's parameter gradients with its Adam step.
         MlpPass.encodeBackwardStepPair(pass, this.policyStep(m), this.valueStep(m));

@@ -1372,10 +1372,11 @@ export class MlpPass {
    * dispatch for both input-gradient chains, then each one's layer-0 input
    * gradient (if prepared) and its fused step; else a's, then b's.
    */
-  static encodeBackwardStepPair(pass: GPUComputePassEncoder, a: BackwardStep, b: BackwardStep): void {
+  static encodeBackwardStepPair(pass: GPUComputePassEncoder, a: BackwardStep, b: BackwardStep, inputChains?: PairedInputDispatch): void {
     const fusedA = a.pass.fusedStepGroups(a.adam, a.params, a.grads);
     const fusedB = b.pass.fusedStepGroups(b.adam, b.params, b.grads);
     if (!MlpPass.pairs(a.pass, b.pass) || !fusedA || !fusedB) {
+      if (inputChains) throw new Error(`${a.pass.label}+${b.pass.label}.encodeBackwardStepPair: these passes do not pair with fused steps, so no other kernel can run their input-gradient chains (check pairedInputChains first)`);
       a.pass.encodeBackwardStep(pass, a.adam, a.params, a.grads);
       b.pass.encodeBackwardStep(pass, b.adam, b.params, b.grads);
       return;
@@ -1383,12 +1384,32 @@ export class MlpPass {
     const [p, q] = [a.pass, b.pass];
     recordChecked(p.gpu, `${p.label}+${q.label}.encodeBackwardStepPair`, pass, (pass) => {
       for (const s of [p, q]) s.assertInputsAlive(`${s.label}.encodeBackwardStepPair`);
-      p.kernels.chainKernels!.backwardInputPair!.dispatch(pass, p.pairGroupsWith(q).backwardInput, p.pairInvocations, undefined, p.agents);
+      if (inputChains) inputChains.kernel.dispatch(pass, inputChains.bindGroup, p.pairInvocations, inputChains.dynamicOffsets, p.agents);
+      else p.kernels.chainKernels!.backwardInputPair!.dispatch(pass, p.pairGroupsWith(q).backwardInput, p.pairInvocations, undefined, p.agents);
       // The chain is inputDispatches[0]; what follows it (layer 0's input gradient) is each pass's own.
       for (const s of [p, q]) for (const d of s.inputDispatches.slice(1)) d?.kernel.dispatch(pass, d.bindGroup, d.invocations, undefined, s.agents);
       p.encodeFusedStep(pass, a.adam, fusedA);
       q.encodeFusedStep(pass, b.adam, fusedB);
     });
+  }
+
+  /**
+   * Where `a` and `b` pair with fused steps (encodeBackwardStepPair's one
+   * input-gradient dispatch for both): what that dispatch binds, by the mlp
+   * family's names, and the pipeline constants its kernels take, so that a
+   * kernel of another family built on mlp.wgsl (PPO's losses, ppo_chain.wgsl)
+   * can run both chains after its own prologue; else null.
+   */
+  static pairedInputChains(a: BackwardStep, b: BackwardStep): PairedInputChains | null {
+    const [p, q] = [a.pass, b.pass];
+    if (!MlpPass.pairs(p, q) || !p.fusedStepGroups(a.adam, a.params, a.grads) || !q.fusedStepGroups(b.adam, b.params, b.grads)) return null;
+    const mine = p.chainResources!.backwardInput;
+    const theirs = q.chainResources!.backwardInput;
+    const { spread } = p.kernels.chainKernels!;
+    return {
+      resources: { ...mine, args2: theirs.args, params2Vec4: theirs.paramsVec4, gradOutput2: theirs.gradOutput, hidden2Grads: theirs.hiddenGrads, hidden2Acts: theirs.hiddenActs, chainLayers2: theirs.chainLayers },
+      constants: { WG: spread.workgroup, ...spread.constants },
+    };
   }
 
   /** Dispatches of encodeForwardPair and encodeBackwardStepPair for these two passes and steps. */
@@ -1603,6 +1624,19 @@ export class MlpPass {
     byScale.set(key, variant);
     return variant;
   }
+}
+
+/** What pairedInputChains returns: the pair's input-gradient bindings and the chains' pipeline constants. */
+export interface PairedInputChains {
+  resources: Record<string, GPUBuffer | GPUBufferBinding>;
+  constants: Record<string, number>;
+}
+
+/** A caller's dispatch that runs both networks' input-gradient chains (pairedInputChains), for encodeBackwardStepPair. */
+export interface PairedInputDispatch {
+  kernel: Kernel;
+  bindGroup: GPUBindGroup;
+  dynamicOffsets?: number[];
 }
 
 /** One network's backward step for encodeBackwardStepPair: its pass, optimizer and vectors. */
