@@ -36,7 +36,8 @@
 //   policyGradOutput, valueGradOutput: the same shapes, dLoss/d(output) for their backward.
 // Dispatch: gather_epoch takes M · B invocations (one row each, once per epoch: one dispatch
 // instead of one per minibatch), minibatch_losses B (one row each, both losses: one dispatch
-// per minibatch instead of two); the scalar kernels one.
+// per minibatch instead of two; where the networks' `rows` chains pair, ppo_chain.wgsl runs the
+// losses at the start of their input-gradient chains instead); the scalar kernels one.
 //
 // Permutation: sample index = perm_e(minibatch * B + row), perm_e a 4-round Feistel
 // bijection on [0, 2^(2h)) ⊇ [0, batchSize) with cycle walking, round keys from

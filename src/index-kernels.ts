@@ -7,7 +7,7 @@
  */
 export { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation, type DenseLayer } from './nn/mlp';
 export { GpuArray, type DType, type BufferArg } from './gpu/array';
-export { Mlp, MlpKernels, MlpPass, parameterStride, type MlpOptions, type MlpPassOptions, type BackwardOptions, type BackwardStep, type MlpArrays, type MlpPassArrays, type AdamFusion, type NetworkPairing, type TileChainForm } from './kernels/mlp';
+export { Mlp, MlpKernels, MlpPass, parameterStride, type MlpOptions, type MlpPassOptions, type BackwardOptions, type BackwardStep, type PairedInputChains, type PairedInputDispatch, type MlpArrays, type MlpPassArrays, type AdamFusion, type NetworkPairing, type TileChainForm } from './kernels/mlp';
 export { Gae, packDoneFlags, type GaeBuffers, type GaeOptions, type GaeShape, type GaeArrays } from './kernels/gae';
 export {
   NormalizeKernels,
