@@ -765,18 +765,22 @@ fn backward_params_blocks(@builtin(global_invocation_id) gid: vec3<u32>, @builti
   let tile = param_tile(t % tiles, args.inDim);
   let s = layer_block_sums(tile, r0, min(r0 + ROW_BLOCK, args.rows));
   let base = partial_block(gid) + b * (args.outDim * (args.inDim + 1u));
-  storePartials(base, tile.o0, tile.i0, tile.isBias, s.row0);
-  storePartials(base, tile.o0 + 1u, tile.i0, tile.isBias, s.row1);
-  storePartials(base, tile.o0 + 2u, tile.i0, tile.isBias, s.row2);
-  storePartials(base, tile.o0 + 3u, tile.i0, tile.isBias, s.row3);
+  store_tile_partials(base, tile, s, args.inDim, args.outDim);
+}
+
+// A tile's block sums into partials, whose layer's block (W sums, then b sums) starts at base.
+fn store_tile_partials(base: u32, tile: ParamTile, s: TileSums, inDim: u32, outDim: u32) {
+  storePartials(base, tile.o0, tile.i0, tile.isBias, s.row0, inDim, outDim);
+  storePartials(base, tile.o0 + 1u, tile.i0, tile.isBias, s.row1, inDim, outDim);
+  storePartials(base, tile.o0 + 2u, tile.i0, tile.isBias, s.row2, inDim, outDim);
+  storePartials(base, tile.o0 + 3u, tile.i0, tile.isBias, s.row3, inDim, outDim);
 }
 
 // A block's sums for W[o][i0 .. i0 + 3] (bias tiles: b[o], from s.x) at base in partials, the parts inside the layer.
-fn storePartials(base: u32, o: u32, i0: u32, isBias: bool, s: vec4<f32>) {
-  let inDim = args.inDim;
-  if (o >= args.outDim) { return; }
+fn storePartials(base: u32, o: u32, i0: u32, isBias: bool, s: vec4<f32>, inDim: u32, outDim: u32) {
+  if (o >= outDim) { return; }
   if (isBias) {
-    partials[base + args.outDim * inDim + o] = s.x;
+    partials[base + outDim * inDim + o] = s.x;
     return;
   }
   for (var c = 0u; c < 4u; c++) {
@@ -1076,24 +1080,7 @@ fn backward_params_blocks_chain(@builtin(global_invocation_id) gid: vec3<u32>, @
   let blocks = (args.rows + ROW_BLOCK - 1u) / ROW_BLOCK;
   let perBlock = chain_block_partials();
   let base = (agent * blocks + b) * perBlock + layer.firstPartial;
-  store_chain_partials(base, layer, tile.o0, tile.i0, tile.isBias, s.row0);
-  store_chain_partials(base, layer, tile.o0 + 1u, tile.i0, tile.isBias, s.row1);
-  store_chain_partials(base, layer, tile.o0 + 2u, tile.i0, tile.isBias, s.row2);
-  store_chain_partials(base, layer, tile.o0 + 3u, tile.i0, tile.isBias, s.row3);
-}
-
-// storePartials for a chained layer whose block sums start at base.
-fn store_chain_partials(base: u32, layer: ChainLayer, o: u32, i0: u32, isBias: bool, s: vec4<f32>) {
-  let inDim = layer.inDim;
-  if (o >= layer.outDim) { return; }
-  if (isBias) {
-    partials[base + layer.outDim * inDim + o] = s.x;
-    return;
-  }
-  for (var c = 0u; c < 4u; c++) {
-    if (i0 + c >= inDim) { return; }
-    partials[base + o * inDim + i0 + c] = s[c];
-  }
+  store_tile_partials(base, tile, s, layer.inDim, layer.outDim);
 }
 
 // Parameter p of the chained layers (in partials order): its blocks' sums added
