@@ -1116,8 +1116,7 @@ fn backward_params_sum_adam_chain(@builtin(global_invocation_id) gid: vec3<u32>,
   let agent = agent_index(gid);
   let p = linear_index(gid, nwg);
   let at = chain_param_sum(agent, p);
-  let c = adam_control(adamArgs, adamControlIn[agent], adamFlags[agent * adamArgs.activeStride + adamArgs.activeIndex], adamAgents[agent]);
-  if (p == 0u) { adamControlOut[agent] = c; }
+  let c = chain_adam_control(agent, p);
   if (at == NETWORK || c.activeFlag <= 0.0) { return; }
   adam_step_at(at, c);
 }
@@ -1136,8 +1135,7 @@ fn backward_params_adam_chain(@builtin(global_invocation_id) gid: vec3<u32>, @bu
   let agent = agent_index(gid);
   let t = linear_index(gid, nwg);
   let owned = chain_param_grads(agent, t);
-  let c = adam_control(adamArgs, adamControlIn[agent], adamFlags[agent * adamArgs.activeStride + adamArgs.activeIndex], adamAgents[agent]);
-  if (t == 0u) { adamControlOut[agent] = c; }
+  let c = chain_adam_control(agent, t);
   if (!owned.owned || c.activeFlag <= 0.0) { return; }
   let tile = owned.tile;
   for (var j = 0u; j < TILE; j++) {
@@ -1152,6 +1150,13 @@ fn backward_params_adam_chain(@builtin(global_invocation_id) gid: vec3<u32>, @bu
       adam_step_at(weightOffset + o * owned.inDim + tile.i0 + k, c);
     }
   }
+}
+
+// The agent's Adam control block for this step, derived by every invocation (as adam does); invocation 0 stores it.
+fn chain_adam_control(agent: u32, invocation: u32) -> AdamControl {
+  let c = adam_control(adamArgs, adamControlIn[agent], adamFlags[agent * adamArgs.activeStride + adamArgs.activeIndex], adamAgents[agent]);
+  if (invocation == 0u) { adamControlOut[agent] = c; }
+  return c;
 }
 
 // Adam's step on parameter `at` (an index into the agents' blocks) from the gradient just stored there.
