@@ -274,8 +274,9 @@ export class PpoUpdate implements Update {
       clipGradNorm: config.maxGradNorm > 0,
       activeFlag: { buffer: batch.metrics, index: metricSlot('update_active'), stride: METRICS_BLOCK_FLOATS },
     });
-    const policyAdam = await Adam.create(gpu, { count: optimizedCount(policy.layout, P), ...adamOptions('lr'), label: 'ppo.policyAdam' });
-    const valueAdam = await Adam.create(gpu, { count: optimizedCount(value.layout, P), ...adamOptions('valueLr'), label: 'ppo.valueAdam' });
+    // A population's vectors are padded to whole vec4s; each agent's clipping norm sums only its parameters, as a single run's does.
+    const policyAdam = await Adam.create(gpu, { count: optimizedCount(policy.layout, P), normCount: policy.layout.paramCount, ...adamOptions('lr'), label: 'ppo.policyAdam' });
+    const valueAdam = await Adam.create(gpu, { count: optimizedCount(value.layout, P), normCount: value.layout.paramCount, ...adamOptions('valueLr'), label: 'ppo.valueAdam' });
 
     const reduce = await ReduceKernels.create(gpu);
     const epochRows = minibatches * B;

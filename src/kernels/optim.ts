@@ -104,6 +104,13 @@ export interface AdamOptions {
   agents?: Agents;
   /** With `agents`: scale each agent's gradients to a global norm of at most its maxGradNorm (default false). */
   clipGradNorm?: boolean;
+  /**
+   * With clipping: the leading floats of each agent's block the global norm sums
+   * (default `count`). A population's vectors are padded to whole vec4s
+   * (parameterStride); passing the network's paramCount makes each agent's norm
+   * add exactly a single run's terms, in its order, so it has the same bits.
+   */
+  normCount?: number;
   /** First-moment decay, in [0, 1) (default 0.9). */
   beta1?: number;
   /** Second-moment decay, in [0, 1) (default 0.999). */
@@ -197,6 +204,10 @@ export class Adam {
     const label = options.label ?? 'adam';
     const { count, lr, learningRateField, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, maxGradNorm } = options;
     if (!Number.isInteger(count) || count < 1) throw new Error(`${label}: count must be a positive integer, got ${count}`);
+    const { normCount } = options;
+    if (normCount !== undefined && (!Number.isInteger(normCount) || normCount < 1 || normCount > count)) {
+      throw new Error(`${label}: normCount must be an integer in [1, count ${count}], got ${normCount}`);
+    }
     if (options.agents) {
       assertAgents(label, options.agents);
       if (maxGradNorm !== undefined) throw new Error(`${label}: maxGradNorm comes from agents (AgentParams.maxGradNorm); pass clipGradNorm: true instead`);
@@ -489,7 +500,8 @@ export class Adam {
       ? (controls.map((output, copy) =>
           Reduction.create(this.gpu, reduceKernels, {
             input: grads,
-            count,
+            // The parameters only, not a population's padding: each agent's norm is a single run's, bit for bit.
+            count: this.options.normCount ?? count,
             op: 'sumSquares',
             output,
             outputIndex: kernels.control.offsetOf('gradNormSquared') / 4,
