@@ -14,6 +14,7 @@ import { ConjugateGradient } from '../src/kernels/cg';
 import { ReduceKernels } from '../src/kernels/reduce';
 import { PolicyKernels } from '../src/kernels/policy';
 import { MlpKernels } from '../src/kernels/mlp';
+import { LOSSES_CHAIN_STORAGE_BUFFERS } from '../src/algos/ppo';
 import { Adam } from '../src/kernels/optim';
 import { CartPoleVec } from '../src/envs/vecEnv';
 import { ppoFamily } from '../src/algos/ppo';
@@ -87,5 +88,18 @@ describe('wgsl(name)', () => {
     buffer.destroy();
     expect([...loaded.keys()].sort()).toEqual(['cg', 'gae', 'mlp', 'optim', 'policy', 'ppo', 'reduce', 'vec_env']);
     for (const [name, code] of loaded) expect(wgsl(name as never).code, name).toBe(code);
+  });
+});
+
+describe('storage buffers the code counts before compiling (an adapter that binds fewer skips the kernel)', () => {
+  const storage = (name: 'mlp' | 'ppo_chain', entry: string) => wgsl(name).bindings(entry).filter((b) => b.kind !== 'uniform').length;
+  it('the fused steps 15 (serial) and 10 (split), the pairs 11, the losses chain 16; every chain compiled unconditionally at most 8', () => {
+    expect(storage('mlp', 'backward_params_adam_chain')).toBe(15);
+    expect(storage('mlp', 'backward_params_sum_adam_chain')).toBe(10);
+    expect(Math.max(storage('mlp', 'forward_chain_pair'), storage('mlp', 'backward_input_chain_pair'))).toBe(11);
+    expect(storage('ppo_chain', 'losses_backward_input_chain_pair')).toBe(LOSSES_CHAIN_STORAGE_BUFFERS);
+    for (const entry of ['forward_chain', 'backward_input_chain', 'forward_tiles_chain', 'backward_input_tiles_chain', 'backward_params_chain', 'backward_params_blocks_chain', 'backward_params_sum_chain']) {
+      expect(storage('mlp', entry), entry).toBeLessThanOrEqual(8);
+    }
   });
 });
