@@ -971,8 +971,10 @@ export class MlpPass {
   readonly gradInput: GPUBuffer | null;
   /** The `split` reduction's partial sums: every layer's where the pass chains its parameter gradients, else one layer's at a time (null for `serial`). */
   private readonly partials: GPUBuffer | null;
-  /** Whether every layer's parameter gradients are the chain's dispatches (chained, and a `split` pass's partial sums fit a binding). */
-  private readonly chainsParams: boolean;
+  /** Whether every layer's parameter gradients are the chain's dispatches (chained, and a `split` pass's partial sums fit a binding): one for `serial`, two for `split`. */
+  private readonly paramsChained: boolean;
+  /** Invocations per agent of each parameter-gradient chain dispatch: the tiles (serial); the tiles of every row block, then every parameter (split). */
+  private readonly paramChainInvocations: readonly number[];
   /** Every layer's DenseArgs, one slot per layer (read by forward, tangent and backward_input). */
   readonly layerArgs: UniformSlots;
   /** The Gaussian head after the last layer, when the layout has one. */
@@ -1072,8 +1074,10 @@ export class MlpPass {
     }
     this.gradInput = sharing ? sharing.gradInput : options.inputGradient ? storageBuffer(gpu, `${label}.gradInput`, inputBytes) : null;
     // split: every layer's row-block sums where the parameter gradients chain (and that fits a binding), else one layer's at a time.
-    this.chainsParams = this.chained && !this.holdsHidden && (kernels.reduction === 'serial' || P * chainPartialBytes(layout, rows) <= gpu.limits.maxStorageBufferBindingSize);
-    const partials = this.chainsParams ? chainPartialBytes(layout, rows) : partialBytes(layout, rows);
+    this.paramsChained = this.chained && !this.holdsHidden && (kernels.reduction === 'serial' || P * chainPartialBytes(layout, rows) <= gpu.limits.maxStorageBufferBindingSize);
+    const tiles = this.paramTileCount;
+    this.paramChainInvocations = kernels.reduction === 'serial' ? [tiles] : [tiles * paramBlocks(rows), layout.layers.reduce((n, layer) => n + layerParams(layer), 0)];
+    const partials = this.paramsChained ? chainPartialBytes(layout, rows) : partialBytes(layout, rows);
     this.partials = sharing ? sharing.partials : kernels.reduction === 'split' && !options.forwardOnly ? storageBuffer(gpu, `${label}.partials`, P * partials) : null;
     // Slot l: layer l's arguments; chained, slot L: the chains'.
     this.layerArgs = sharing ? sharing.layerArgs : UniformSlots.create(gpu, kernels.denseArgs, this.argSlots({}), `${label}.args`);
@@ -1255,18 +1259,6 @@ export class MlpPass {
     const inputs = this.inputDispatches.filter((d) => d).length;
     const params = this.paramsChained ? this.kernels.chainKernels!.backwardParams.length : this.layout.layers.reduce((n, layer) => n + this.kernels.backwardParams(layer).length, 0);
     return inputs + params + (this.head ? 1 : 0);
-  }
-
-  /** Whether every layer's parameter gradients are the chain's dispatches (one for `serial`, two for `split`). */
-  private get paramsChained(): boolean {
-    return this.chainsParams;
-  }
-
-  /** Invocations per agent of each parameter-gradient chain dispatch: the tiles (serial); the tiles of every row block, then every parameter (split). */
-  private get paramChainInvocations(): number[] {
-    const tiles = this.paramTileCount;
-    if (this.kernels.reduction === 'serial') return [tiles];
-    return [tiles * paramBlocks(this.rows), this.layout.layers.reduce((n, layer) => n + layerParams(layer), 0)];
   }
 
   /** Records the parameter-gradient chain's dispatches with `groups` (one per dispatch). */
