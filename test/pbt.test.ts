@@ -167,4 +167,42 @@ describe('PBT in the population trainer', () => {
       trainer.destroy();
     }
   });
+
+  // With normalisation the networks were trained on inputs and rewards scaled by the
+  // source's running moments, so those travel with the weights; the envs (their states,
+  // observations, episode slots and the reward normaliser's running returns) stay the
+  // agent's own unless envs: 'copy'.
+  for (const envs of ['own', 'copy'] as const) {
+    it(`with normalisation, an exploited agent takes its parent's moments; envs ${envs}: ${envs === 'own' ? 'keeps its own' : "takes its parent's"}`, async () => {
+      const gpu = await testGpu();
+      const configs = [1, 2, 3, 4].map((seed) => resolveConfig({ env: 'CartPole-v1', preset: 'seed', numEnvs: 4, stepsPerIter: 64, minibatch: 16, epochs: 2, seed, normObs: true, normReward: true }));
+      const trainer = await makePopulationTrainer(gpu, configs, { pbt: { interval: 1, fraction: 0.25, perturb: ['lr'], envs } });
+      try {
+        const metrics = await trainer.step();
+        const child = metrics.findIndex((m) => m.pbt_parent !== null);
+        const parent = metrics[child].pbt_parent!;
+        const { arrays } = await trainer.checkpoint(configs.map(() => []));
+        const block = (name: string, a: number) => {
+          const all = arrays[name];
+          const n = all.length / 4;
+          return Array.from(new Uint32Array(all.buffer, all.byteOffset + a * n * 4, n));
+        };
+        for (const name of ['policy', 'value', 'normalize.obs', 'normalize.return']) expect(block(name, child), `${name} of agent ${child}, copied from ${parent}`).toEqual(block(name, parent));
+        for (const name of ['env.currentObs', 'env.slots', 'normalize.discountedReturn']) {
+          if (envs === 'copy') expect(block(name, child), `${name} of agent ${child}, copied from ${parent}`).toEqual(block(name, parent));
+          // Different seeds: after an iteration of 64 steps the agents' envs differ.
+          else expect(block(name, child), `${name} of agent ${child}, its own`).not.toEqual(block(name, parent));
+        }
+        if (envs === 'copy') {
+          // The copy continues the parent's episodes with its own sampling streams: one iteration on, they differ.
+          await trainer.step();
+          const after = (await trainer.checkpoint(configs.map(() => []))).arrays['env.slots'];
+          const n = after.length / 4;
+          expect(Array.from(after.subarray(child * n, (child + 1) * n))).not.toEqual(Array.from(after.subarray(parent * n, (parent + 1) * n)));
+        }
+      } finally {
+        trainer.destroy();
+      }
+    });
+  }
 });

@@ -95,6 +95,9 @@ describe('train CLI with a population', () => {
       [['--pbt'], /--pbt: population-based training needs a population/],
       [['--population', '8', '--pbt', '--pbt-fraction', '0.7'], /--pbt-fraction: 0.7 is not allowed/],
       [['--population', '8', '--pbt-interval', '3'], /--pbt-interval: only with --pbt/],
+      [['--population', '8', '--pbt-envs', 'copy'], /--pbt-envs: only with --pbt/],
+      [['--population', '8', '--pbt', '--pbt-envs', 'all'], /--pbt-envs: "all" is not allowed \(own: a replaced agent keeps its envs; copy: it takes its source's\)/],
+      [['--pbt-envs', 'copy'], /--pbt: population-based training needs a population/],
       [['--population', '8', '--pbt', '--pbt-perturb', 'lr,seed'], /--pbt-perturb: "seed" is not allowed \(a comma list of lr, value-lr, clip, /],
       [['--agent', '1'], /--agent: needs --load/],
     ];

@@ -15,9 +15,9 @@ import { makePopulationTrainer, type AgentIterationMetrics, type PbtSettings } f
 import { saveCheckpoint } from '../train/checkpointFile';
 import type { Checkpoint } from '../train/checkpoint';
 
-/** Reads --pbt, --pbt-interval, --pbt-fraction and --pbt-perturb (flags as given); null without --pbt. */
+/** Reads --pbt, --pbt-interval, --pbt-fraction, --pbt-perturb and --pbt-envs (flags as given); null without --pbt. */
 export function parsePbtFlags(extra: Record<string, string | boolean>, algo: string, size: number): PbtSettings | null {
-  const given = ['pbt-interval', 'pbt-fraction', 'pbt-perturb'].filter((f) => extra[f] !== undefined);
+  const given = PBT_VALUE_FLAGS.filter((f) => extra[f] !== undefined);
   if (!extra.pbt) {
     if (given.length) throw new ConfigError(`--${given[0]}: only with --pbt (population-based training)`);
     return null;
@@ -52,8 +52,13 @@ export function parsePbtFlags(extra: Record<string, string | boolean>, algo: str
     });
     if (!perturb.length || new Set(perturb).size !== perturb.length) throw new ConfigError(`--pbt-perturb: ${JSON.stringify(raw)} must name each field once`);
   }
-  return { interval, fraction, perturb };
+  const envs = extra['pbt-envs'] ?? 'own';
+  if (envs !== 'own' && envs !== 'copy') throw new ConfigError(`--pbt-envs: ${JSON.stringify(envs)} is not allowed (own: a replaced agent keeps its envs; copy: it takes its source's)`);
+  return { interval, fraction, perturb, envs };
 }
+
+/** The PBT flags that take a value (each only with --pbt). */
+export const PBT_VALUE_FLAGS = ['pbt-interval', 'pbt-fraction', 'pbt-perturb', 'pbt-envs'] as const;
 
 /** One agent's JSON line: its metrics, which agent, its seed and swept (or explored) hyperparameters. */
 export function agentLine(m: AgentIterationMetrics, agent: number, config: ResolvedConfig, fields: readonly AgentField[]): Record<string, unknown> {
@@ -89,7 +94,7 @@ export async function trainPopulation(gpu: GpuContext, run: PopulationRun, log: 
   log(`adapter: ${describeAdapter(gpu.adapter)}`);
   const swept = plan.swept.map((f) => `--${FIELDS[f].flag}`).join(' ');
   log(
-    `${config.algo} on ${config.env}: population of ${P} agents × ${config.numEnvs} envs × ${config.derived.stepsPerEnv} steps = ${(P * config.derived.batchSize).toLocaleString('en')} steps/iteration, preset ${config.preset}${swept ? `, sweeping ${swept}` : ''}${pbt ? `, PBT every ${pbt.interval} iterations (${pbt.perturb.map((f) => FIELDS[f].flag).join(', ')})` : ''}`,
+    `${config.algo} on ${config.env}: population of ${P} agents × ${config.numEnvs} envs × ${config.derived.stepsPerEnv} steps = ${(P * config.derived.batchSize).toLocaleString('en')} steps/iteration, preset ${config.preset}${swept ? `, sweeping ${swept}` : ''}${pbt ? `, PBT every ${pbt.interval} iterations (${pbt.perturb.map((f) => FIELDS[f].flag).join(', ')}${pbt.envs === 'copy' ? '; envs copied' : ''})` : ''}`,
   );
   const compileStart = performance.now();
   const trainer = await makePopulationTrainer(gpu, configs, pbt ? { pbt } : {});

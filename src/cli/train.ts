@@ -13,7 +13,7 @@ import { ANY_ADAPTER, checkLimits } from '../train/limits';
 import { firstNonFinite, stepsPerSecond, type IterationMetrics } from '../core/metrics';
 import { checkSavePath, loadCheckpoint, saveCheckpoint } from '../train/checkpointFile';
 import { checkCheckpointEnv, checkCheckpointFits, extractAgent, type Checkpoint } from '../train/checkpoint';
-import { parsePbtFlags, trainPopulation, type PopulationRun } from './population';
+import { PBT_VALUE_FLAGS, parsePbtFlags, trainPopulation, type PopulationRun } from './population';
 import { populationLimits, trainerLimits } from '../train/trainer';
 
 const EXTRA_FLAGS: Record<string, FlagKind> = {
@@ -27,6 +27,7 @@ const EXTRA_FLAGS: Record<string, FlagKind> = {
   'pbt-interval': 'value',
   'pbt-fraction': 'value',
   'pbt-perturb': 'value',
+  'pbt-envs': 'value',
 };
 const DEFAULT_STEP_BUDGET = 1_000_000;
 
@@ -60,7 +61,8 @@ Populations: P agents trained together on the GPU, every kernel covering all of 
                             the best as many (weights, optimizer state) and multiply each
                             --pbt-perturb field (default per algorithm, e.g. lr,clip,lambda for
                             ppo; any sweepable flag but seed) by 0.8 or 1.2; lines carry
-                            "pbt_parent" and the values
+                            "pbt_parent" and the values; --pbt-envs copy: a replaced agent
+                            also takes its source's envs mid-episode (default own: keeps its own)
   --save FILE               saves the whole population; --load FILE --agent K --save OUT
                             writes agent K's own checkpoint (for eval and the Studio)
 
@@ -129,7 +131,7 @@ async function parse(argv: string[]): Promise<Parsed | null> {
     const pbt = parsePbtFlags(extra, plan.agents[0].algo, plan.size);
     return { kind: 'population', given, run: { plan, pbt, json: extra.json === true, quiet: extra.quiet === true, save, resume } };
   }
-  if (extra.pbt || extra['pbt-interval'] !== undefined || extra['pbt-fraction'] !== undefined || extra['pbt-perturb'] !== undefined) {
+  if (extra.pbt || PBT_VALUE_FLAGS.some((f) => extra[f] !== undefined)) {
     throw new Error('--pbt: population-based training needs a population (--population P, or swept flags such as --seed 1..8)');
   }
   const config = resolveConfig(merged);

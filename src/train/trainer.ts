@@ -205,7 +205,17 @@ export interface PbtSettings {
   fraction: number;
   /** Fields multiplied by 0.8 or 1.2 at each exploit (clamped to their flags' ranges). */
   perturb: readonly AgentField[];
+  /**
+   * What a replaced agent does with its envs: 'own' (the default) keeps its own
+   * envs, episodes and reward-normalisation returns; 'copy' takes its source's
+   * too (their states, observations, running returns and episode counters), so
+   * it continues the source's episodes under its own sampling streams.
+   */
+  envs?: PbtEnvs;
 }
+
+/** PbtSettings.envs: a replaced agent keeps its own envs, or takes a copy of its source's. */
+export type PbtEnvs = 'own' | 'copy';
 
 export async function makePopulationTrainer(
   gpu: GpuContext,
@@ -460,7 +470,8 @@ async function buildTrainer(gpu: GpuContext, configs: readonly ResolvedConfig[],
   const finite = await FiniteCheck.create(gpu, { tensors: checked, flags: metrics, flagIndex: metricSlot('non_finite'), label: 'finite', agents, flagStride: MB });
 
   // Population-based training: score windows every iteration, exploit and explore every interval.
-  const pbt = options.pbt && P > 1 ? await makePbt(gpu, options.pbt, configs, agents, metrics, [policy, value], update) : null;
+  const envState: CheckedTensor[] = checked.filter((t) => t.name.startsWith('env.') || t.name === 'normalize.discountedReturn');
+  const pbt = options.pbt && P > 1 ? await makePbt(gpu, options.pbt, configs, agents, metrics, [policy, value], update, normalizationState, envState) : null;
 
   // With PBT the agents' records come back with the metrics (the same readback), for the explored values.
   const recordBytes = pbt ? P * AGENT_PARAMS_BYTES : 0;
@@ -802,8 +813,22 @@ function stripDerived(config: ResolvedConfig): TrainConfig {
   return plain;
 }
 
-/** PBT over the population's networks and optimizer states (each a per-agent tensor it copies). */
-async function makePbt(gpu: GpuContext, settings: PbtSettings, configs: readonly ResolvedConfig[], agents: Agents, metrics: GPUBuffer, networks: readonly Mlp[], update: Update): Promise<Pbt> {
+/**
+ * PBT over the population's networks, optimizer states and normalisation
+ * moments (each a per-agent tensor it copies), and with `envs: 'copy'` the env
+ * state (`envState`: observations, env slots, the reward normaliser's running returns).
+ */
+async function makePbt(
+  gpu: GpuContext,
+  settings: PbtSettings,
+  configs: readonly ResolvedConfig[],
+  agents: Agents,
+  metrics: GPUBuffer,
+  networks: readonly Mlp[],
+  update: Update,
+  normalizationState: readonly CheckedTensor[],
+  envState: readonly CheckedTensor[],
+): Promise<Pbt> {
   const P = configs.length;
   const moved = Math.max(1, Math.floor(settings.fraction * P));
   const tensors: PbtTensor[] = networks.map((n) => ({ name: n.label, buffer: n.params, count: parameterStride(n.layout) }));
@@ -811,6 +836,9 @@ async function makePbt(gpu: GpuContext, settings: PbtSettings, configs: readonly
     // Moments and the step count with its bias corrections: an exploited agent continues the source's optimizer.
     for (const [stateName, buffer] of Object.entries(part.agentStateBuffers)) tensors.push({ name: `${name}.${stateName}`, buffer, count: buffer.size / 4 / P });
   }
+  // The networks were trained on inputs (and rewards) scaled by the source's moments: a copy keeps reading them so.
+  for (const t of normalizationState) if (!envState.includes(t)) tensors.push({ name: t.name, buffer: t.buffer, count: t.count });
+  if (settings.envs === 'copy') for (const t of envState) tensors.push({ name: t.name, buffer: t.buffer, count: t.count });
   const bounds: Partial<Record<AgentField, readonly [number, number]>> = {};
   for (const field of settings.perturb) {
     const range = FIELDS[field].range!;
