@@ -37,7 +37,7 @@ import {
   type Sweep,
 } from '../core/population';
 import { checkLimits, withinLimits, type DeviceLimits } from '../train/limits';
-import { populationLimits, type PbtSettings } from '../train/trainer';
+import { populationLimits, type PbtEnvs, type PbtSettings } from '../train/trainer';
 
 /** Config fields that have their own control (algorithm and preset are chosen separately). */
 export type FieldKey = Exclude<keyof TrainConfig, 'algo' | 'preset'>;
@@ -50,6 +50,7 @@ export const POPULATION_FIELDS = {
   population: { flag: 'population', doc: 'agents trained together (a population)', kind: 'number', range: { min: 1, max: MAX_POPULATION, int: true } },
   pbt: { flag: 'pbt', doc: 'population-based training: the worst quarter copies the best and perturbs', kind: 'boolean' },
   pbtInterval: { flag: 'pbt-interval', doc: 'iterations between PBT exploits', kind: 'number', range: { min: 1, max: 1_000_000, int: true } },
+  pbtEnvs: { flag: 'pbt-envs', doc: "a replaced agent's envs: its own, or a copy of its source's mid-episode", kind: 'enum', values: ['own', 'copy'] },
 } as const satisfies Record<string, SettingSpec>;
 export type PopulationKey = keyof typeof POPULATION_FIELDS;
 
@@ -148,6 +149,7 @@ export function settingDefault(key: SettingKey, preset: Preset, device: DeviceCa
   if (key === 'population') return 1;
   if (key === 'pbt') return false;
   if (key === 'pbtInterval') return PBT_DEFAULTS.interval;
+  if (key === 'pbtEnvs') return 'own';
   return studioDefaults(preset, device)[key];
 }
 
@@ -217,7 +219,7 @@ function sweepValues(sweep: Sweep): number[] {
 }
 
 /** Reads the population settings the user set (form and range); messages go to `errors`. */
-function readPopulationSettings(values: Selection['values'], errors: Validation['errors']): { size?: number; pbt: boolean; interval?: number } {
+function readPopulationSettings(values: Selection['values'], errors: Validation['errors']): { size?: number; pbt: boolean; interval?: number; envs?: PbtEnvs } {
   const number = (key: 'population' | 'pbtInterval') => {
     const raw = values[key]?.trim();
     if (!raw) return undefined;
@@ -235,7 +237,11 @@ function readPopulationSettings(values: Selection['values'], errors: Validation[
   };
   const pbtText = values.pbt?.trim() ?? '';
   if (pbtText !== '' && pbtText !== 'true' && pbtText !== 'false') errors.pbt = `${JSON.stringify(pbtText)} is not allowed (${POPULATION_FIELDS.pbt.doc}; must be true or false)`;
-  return { size: number('population'), pbt: pbtText === 'true', interval: number('pbtInterval') };
+  const envsText = values.pbtEnvs?.trim() ?? '';
+  const envChoices: readonly string[] = POPULATION_FIELDS.pbtEnvs.values;
+  if (envsText !== '' && !envChoices.includes(envsText)) errors.pbtEnvs = `${JSON.stringify(envsText)} is not allowed (${POPULATION_FIELDS.pbtEnvs.doc}; must be one of ${envChoices.join(', ')})`;
+  const envs = envChoices.includes(envsText) ? (envsText as PbtEnvs) : undefined;
+  return { size: number('population'), pbt: pbtText === 'true', interval: number('pbtInterval'), envs };
 }
 
 /**
@@ -296,6 +302,7 @@ export function validateSelection(selection: Selection, device: DeviceCapacity |
   if (!isPopulation) {
     if (settings.pbt) errors.pbt = 'population-based training needs a population: set the agents (at least 4) or sweep a field';
     if (settings.interval !== undefined && !settings.pbt) errors.pbtInterval = 'only with population-based training on';
+    if (settings.envs !== undefined && !settings.pbt) errors.pbtEnvs = 'only with population-based training on';
     if (Object.keys(errors).length > 0) return refused();
     return validateRuns(selection, device, overrides, errors);
   }
@@ -315,10 +322,13 @@ export function validateSelection(selection: Selection, device: DeviceCapacity |
   }
   let pbt: PbtSettings | null = null;
   if (settings.pbt) {
-    pbt = { interval: settings.interval ?? PBT_DEFAULTS.interval, fraction: PBT_DEFAULTS.fraction, perturb: PBT_PERTURB_DEFAULTS[algo] };
+    pbt = { interval: settings.interval ?? PBT_DEFAULTS.interval, fraction: PBT_DEFAULTS.fraction, perturb: PBT_PERTURB_DEFAULTS[algo], envs: settings.envs ?? 'own' };
     const least = Math.ceil(1 / PBT_DEFAULTS.fraction);
     if (plan.size < least) errors.population = `${plan.size} agents are too few for population-based training (at least ${least}, so that one is replaced per exploit)`;
-  } else if (settings.interval !== undefined) errors.pbtInterval = 'only with population-based training on';
+  } else {
+    if (settings.interval !== undefined) errors.pbtInterval = 'only with population-based training on';
+    if (settings.envs !== undefined) errors.pbtEnvs = 'only with population-based training on';
+  }
   const config = plan.agents[0];
   if (device && !errors.population) {
     const refusal = checkLimits(config, populationLimits(device, plan.size), Object.keys(selection.values) as (keyof TrainConfig)[]);
@@ -394,7 +404,7 @@ export function formatQuery(selection: Selection, device: DeviceCapacity | null)
   const params = new URLSearchParams();
   params.set('algo', selection.algos.join(','));
   params.set('preset', selection.preset);
-  const keys: SettingKey[] = ['population', ...(Object.keys(FIELDS) as (keyof TrainConfig)[]).filter((k): k is FieldKey => k !== 'algo' && k !== 'preset'), 'pbt', 'pbtInterval'];
+  const keys: SettingKey[] = ['population', ...(Object.keys(FIELDS) as (keyof TrainConfig)[]).filter((k): k is FieldKey => k !== 'algo' && k !== 'preset'), 'pbt', 'pbtInterval', 'pbtEnvs'];
   for (const key of keys) {
     const raw = selection.values[key]?.trim();
     if (raw) params.set(settingSpec(key).flag, raw);
@@ -424,6 +434,7 @@ export function cliCommand(config: ResolvedConfig, population: PopulationSetup |
   if (population?.pbt) {
     args.push('--pbt');
     if (population.pbt.interval !== PBT_DEFAULTS.interval) args.push(`--pbt-interval ${population.pbt.interval}`);
+    if (population.pbt.envs === 'copy') args.push('--pbt-envs copy');
   }
   return `npm run train -- ${args.join(' ')}`;
 }
