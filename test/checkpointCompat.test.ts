@@ -1,5 +1,5 @@
 // Checkpoints written before the env state moved into the rollout's env slots
-// (format version 1, CartPole only) still load and resume bit for bit.
+// (format version 1, CartPole only) still load and resume bit for bit (on lavapipe, which recorded them).
 // The fixture was saved by the engine of that time (commit 7794072) after 2
 // iterations; `.next.json` is iteration 2 of the same run trained straight
 // through, without the timing fields.
@@ -25,15 +25,27 @@ describe('checkpoints from before the env state rows', () => {
     expect(() => envSlotsFromCheckpoint(new Float32Array(7), obs, 9, N)).toThrow(/"env.slots" has 7 values, this configuration needs 18/);
   });
 
-  it('resume where the old engine left off, bit for bit', async () => {
+  // The fixture's run was recorded on lavapipe: there the resumed iteration is the same
+  // bits. Another adapter's kernels (SwiftShader's `tiles` shape) add the same gradients in
+  // another order, so its update differs in the last bits: there the rollout's fields
+  // (steps, episodes, returns, which the restored env state and weights decide) must still
+  // be exact, and the update's within 1e-7 absolute + 1e-3 relative (measured on
+  // SwiftShader: approx_kl and policy_loss off by 5e-9 and 5e-8).
+  it('resume where the old engine left off, bit for bit on the adapter that recorded it', async () => {
     const gpu = await testGpu();
     const checkpoint = parseCheckpoint(readFileSync(join(fixtures, 'checkpoint_v1_cartpole.json'), 'utf8'));
     const expected = JSON.parse(readFileSync(join(fixtures, 'checkpoint_v1_cartpole.next.json'), 'utf8'));
     const trainer = await makeTrainer(gpu, resolveConfig(checkpoint.config));
+    const recorder = gpu.adapter.backend === 'lavapipe';
+    const rollout = new Set(['iter', 'env_steps', 'mean_return', 'episodes']);
     try {
       await trainer.restore(checkpoint);
       const metrics = await trainer.step();
-      for (const [field, value] of Object.entries(expected)) expect(metrics[field as keyof typeof metrics], field).toBe(value);
+      for (const [field, value] of Object.entries(expected)) {
+        const actual = metrics[field as keyof typeof metrics];
+        if (recorder || rollout.has(field) || typeof value !== 'number') expect(actual, field).toBe(value);
+        else expect(Math.abs((actual as number) - value), field).toBeLessThanOrEqual(1e-7 + 1e-3 * Math.abs(value));
+      }
     } finally {
       trainer.destroy();
     }
