@@ -58,11 +58,12 @@ Populations: P agents trained together on the GPU, every kernel covering all of 
   the population stops when its median agent reaches the solved return.
   --pbt                     population-based training: every --pbt-interval iterations (10)
                             the worst --pbt-fraction (0.25) of the agents copy a random one of
-                            the best as many (weights, optimizer state) and multiply each
-                            --pbt-perturb field (default per algorithm, e.g. lr,clip,lambda for
-                            ppo; any sweepable flag but seed) by 0.8 or 1.2; lines carry
-                            "pbt_parent" and the values; --pbt-envs copy: a replaced agent
-                            also takes its source's envs mid-episode (default own: keeps its own)
+                            the best as many (weights, optimizer state, normalisation
+                            moments) and multiply each --pbt-perturb field (default per
+                            algorithm, e.g. lr,clip,lambda for ppo; any sweepable flag but
+                            seed) by 0.8 or 1.2; lines carry "pbt_parent" and the values
+  --pbt-envs own|copy       a replaced agent keeps its own envs (own, the default) or takes
+                            its source's, mid-episode (copy)
   --save FILE               saves the whole population; --load FILE --agent K --save OUT
                             writes agent K's own checkpoint (for eval and the Studio)
 
