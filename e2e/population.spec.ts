@@ -3,7 +3,8 @@ import { test, expect } from '@playwright/test';
 import { collectErrors, keepScreenshot, openStudio } from './helpers';
 
 // 16 agents × 16 envs × 16 steps, one epoch of two minibatches: small enough for SwiftShader.
-const POPULATION_RUN = 'algo=ppo&population=16&envs=16&steps-per-iter=256&minibatch=128&epochs=1&iters=6&seed=1..16&lr=log:1e-4..1e-2&pbt=true&pbt-interval=2';
+// PBT's exploits copy the envs too (--pbt-envs copy), so the Studio's path for that choice runs.
+const POPULATION_RUN = 'algo=ppo&population=16&envs=16&steps-per-iter=256&minibatch=128&epochs=1&iters=6&seed=1..16&lr=log:1e-4..1e-2&pbt=true&pbt-interval=2&pbt-envs=copy';
 
 test('a 16-agent population trains, and its view shows every agent, the band, the scatter and PBT', async ({ page }, testInfo) => {
   test.setTimeout(120_000);
@@ -11,7 +12,7 @@ test('a 16-agent population trains, and its view shows every agent, the band, th
   await openStudio(page, `?${POPULATION_RUN}`);
   const status = page.getByTestId('status');
   await expect(page.locator('#cli')).toHaveText(
-    'npm run train -- --algo ppo --preset fast --env CartPole-v1 --population 16 --envs 16 --steps-per-iter 256 --iters 6 --seed 1..16 --lr log:1e-4..1e-2 --epochs 1 --minibatch 128 --pbt --pbt-interval 2',
+    'npm run train -- --algo ppo --preset fast --env CartPole-v1 --population 16 --envs 16 --steps-per-iter 256 --iters 6 --seed 1..16 --lr log:1e-4..1e-2 --epochs 1 --minibatch 128 --pbt --pbt-interval 2 --pbt-envs copy',
   );
 
   // Population settings are checked before any GPU work, with one message on the field.
@@ -24,7 +25,7 @@ test('a 16-agent population trains, and its view shows every agent, the band, th
   await page.locator('#field-population').fill('16');
   await page.locator('#field-seed').fill('1..16');
   await expect(page.locator('#field-population-error')).toBeHidden();
-  await expect(page).toHaveURL(/population=16&.*seed=1\.\.16&lr=log:1e-4\.\.1e-2&.*pbt=true&pbt-interval=2$/);
+  await expect(page).toHaveURL(/population=16&.*seed=1\.\.16&lr=log:1e-4\.\.1e-2&.*pbt=true&pbt-interval=2&pbt-envs=copy$/);
 
   await page.getByTestId('train').click();
   await expect(status).toHaveAttribute('data-state', 'stopped', { timeout: 100_000 });

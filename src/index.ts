@@ -35,14 +35,36 @@ export { PENDULUM } from './envs/pendulum';
 export { ALGORITHMS, algorithmInfo, algorithmsReading, type AlgorithmInfo } from './core/algorithms';
 export { resolveConfig, presetConfig, ConfigError, FIELDS, ALGOS, PRESETS, type TrainConfig, type ResolvedConfig, type Algo, type Preset } from './core/config';
 export { makeTrainer, networkLayouts, initialWeights, type Trainer, type TrainerOptions } from './train/trainer';
+// Populations: P agents (seeds, sweeps, PBT) trained together, every dispatch covering all of them.
+export {
+  makePopulationTrainer,
+  populationLimits,
+  type PopulationTrainer,
+  type AgentIterationMetrics,
+  type PbtSettings,
+  type PbtEnvs,
+} from './train/trainer';
+export {
+  resolvePopulation,
+  parseSweep,
+  AGENT_FIELDS,
+  MAX_POPULATION,
+  PBT_DEFAULTS,
+  PBT_PERTURB_DEFAULTS,
+  type AgentField,
+  type Sweep,
+  type PopulationPlan,
+} from './core/population';
+export { type Agents } from './gpu/agents';
 export { evaluatePolicy, type EvaluationResult } from './train/evaluate';
 export { checkLimits, withinLimits, plannedBuffers, type DeviceLimits, type PlannedBuffer, type SizeField } from './train/limits';
-export { METRIC_FIELDS, decodeMetrics, type IterationMetrics } from './core/metrics';
+export { METRIC_FIELDS, decodeMetrics, populationSummary, type IterationMetrics, type PopulationSummary } from './core/metrics';
 export {
   serializeCheckpoint,
   parseCheckpoint,
   checkpointLayout,
   checkCheckpointFits,
+  extractAgent,
   CheckpointError,
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,

@@ -16,6 +16,7 @@ const EXAMPLES: Record<string, RegExp> = {
   'fvp-cg.mjs': /\(F \+ 0\.1·I\) x = g over 67 parameters, 10 CG iterations: relative error/,
   'train.mjs': /iter 0 {2}steps 2048 .*\niter 1 .*\niter 2 .*\ncheckpoint: \d+ kB of JSON/,
   'custom-env.mjs': /walked right: 5 steps, rewards 0\.10 0\.10 0\.10 0\.10 1\.10\nPPO, 6 iterations: mean return \d\.\d\d before, \d\.\d\d after/,
+  'population.mjs': /8 agents, sweeping seed and lr: lr 1\.0e-4 .* 1\.0e-2\n(iter \d+ {2}median .* best .*\n){4}agent 3 = its single run, bit for bit\n(iter \d: exploit (\d←\d ?)+\n){2}best agent \d: lr \d\.\d\de-\d, an ordinary checkpoint of \d+ arrays/,
   'raw-wgsl.mjs': /gae.wgsl composed from 3 sources; entry points: gae\nown pipeline, 16 envs × 20 steps/,
 };
 
