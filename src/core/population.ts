@@ -35,6 +35,7 @@ export const AGENT_FIELDS = [
   'damping',
   'acceptRatio',
 ] as const satisfies readonly (keyof TrainConfig)[];
+/** A field each agent of a population may set for itself (one of AGENT_FIELDS). */
 export type AgentField = (typeof AGENT_FIELDS)[number];
 
 /** Population-based training's defaults (--pbt-interval, --pbt-fraction): exploit every 10 iterations, the worst quarter copies the best quarter. */
@@ -56,12 +57,14 @@ export const PBT_PERTURB_DEFAULTS: Readonly<Record<Algo, readonly AgentField[]>>
   reinforce: ['lr', 'lambda'],
 };
 
+/** One field's values over a population (parseSweep reads the CLI's forms: a,b,c; a..b; log:a..b; lin:a..b). */
 export type Sweep =
   /** One grid axis. */
   | { kind: 'list'; values: number[] }
   /** One value per agent, spread from..to over the population. */
   | { kind: 'spread'; scale: 'log' | 'lin'; from: number; to: number };
 
+/** A population from resolvePopulation: its size and each agent's validated config. */
 export interface PopulationPlan {
   size: number;
   /** Agent k's whole configuration, validated. */

@@ -217,6 +217,14 @@ export interface PbtSettings {
 /** PbtSettings.envs: a replaced agent keeps its own envs, or takes a copy of its source's. */
 export type PbtEnvs = 'own' | 'copy';
 
+/**
+ * Builds a population trainer for `configs` (agent k's config at k, e.g.
+ * `resolvePopulation(...).agents`): only the AGENT_FIELDS (seed and the
+ * per-agent hyperparameters) may differ between them; algorithm, env and
+ * shapes are the population's. With
+ * `pbt`, exploits and explores every `pbt.interval` iterations on the GPU.
+ * Throws one line, before any GPU work, where the buffers would not fit.
+ */
 export async function makePopulationTrainer(
   gpu: GpuContext,
   configs: readonly ResolvedConfig[],
