@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole bench suite on a machine with a GPU, in under 10 minutes, writing
 # the tables a CPU run writes (bench/out/<stamp>.json and .html, a section in
-# bench/out/runs.md) plus the paired A/Bs of the parameter-gradient reduction and
-# of the chaining.
+# bench/out/runs.md) plus the population case and the paired A/Bs of the
+# parameter-gradient reduction and of the chaining.
 #
 #   bash bench/gpu.sh [label]        (after npm ci; Node runner, Dawn on the system's Vulkan GPU)
 #
@@ -32,9 +32,13 @@ step 60 build npm run --silent build:cli
 # Every case, Node only (headless Chromium would fall back to SwiftShader without GPU flags); each
 # record names its adapter: on a CPU fallback these figures are not a GPU's. Peak first: the
 # training cases are reported as a fraction of its ceiling.
-step 330 suite node dist-cli/bench/run.js --node --label "$label" \
+step 290 suite node dist-cli/bench/run.js --node --label "$label" \
   --cases env,rollout,mlp,peak,fused,fvp,cg,ppo,ppo-kl,trpo,reinforce
 step 45 solve node dist-cli/bench/run.js --node --label "$label-solve" --cases solve
+# Populations (issue 12): aggregate env steps/s at P = 1, 64 and 256 of the seed preset, with P = 1
+# again last; on a GPU the ratio should approach P (bench/RESULTS.md reasons it from the counts).
+step 40 population node dist-cli/bench/run.js --node --label "$label-population" --cases population \
+  --preset seed --population 1,64,256,1 --iters 1 --no-profile
 # On a GPU `split` is the default: B = serial, at the seed preset (minibatches of 128) and the target (2 048).
 step 50 ab-seed node dist-cli/bench/ab.js --variant serial --preset seed --pairs 5
 step 45 ab-target node dist-cli/bench/ab.js --variant serial --pairs 5
