@@ -139,6 +139,12 @@ function copied(host: Float32Array, source: number[], count: number): Float32Arr
   return out;
 }
 
+/** Agent a's block of an agent-major checkpoint array of P agents, as raw words (for bit-for-bit comparisons). */
+function agentWords(all: Float32Array, a: number, P: number): number[] {
+  const n = all.length / P;
+  return Array.from(new Uint32Array(all.buffer, all.byteOffset + a * n * 4, n));
+}
+
 describe('PBT in the population trainer', () => {
   it("an exploited agent takes its parent's weights and whole optimizer state: moments, step count and bias corrections", async () => {
     const gpu = await testGpu();
@@ -153,11 +159,7 @@ describe('PBT in the population trainer', () => {
       const child = replaced[0];
       const parent = metrics[child].pbt_parent!;
       const { arrays } = await trainer.checkpoint(configs.map(() => []));
-      const block = (name: string, a: number) => {
-        const all = arrays[name];
-        const n = all.length / 4;
-        return Array.from(new Uint32Array(all.buffer, all.byteOffset + a * n * 4, n));
-      };
+      const block = (name: string, a: number) => agentWords(arrays[name], a, 4);
       const names = ['policy', 'value', 'policy.adam.m', 'policy.adam.v', 'policy.adam.control', 'value.adam.m', 'value.adam.v', 'value.adam.control'];
       for (const name of names) expect(block(name, child), `${name} of agent ${child}, copied from ${parent}`).toEqual(block(name, parent));
       // The step counts differ between some agents, so the control blocks compared something.
@@ -182,11 +184,7 @@ describe('PBT in the population trainer', () => {
         const child = metrics.findIndex((m) => m.pbt_parent !== null);
         const parent = metrics[child].pbt_parent!;
         const { arrays } = await trainer.checkpoint(configs.map(() => []));
-        const block = (name: string, a: number) => {
-          const all = arrays[name];
-          const n = all.length / 4;
-          return Array.from(new Uint32Array(all.buffer, all.byteOffset + a * n * 4, n));
-        };
+        const block = (name: string, a: number) => agentWords(arrays[name], a, 4);
         for (const name of ['policy', 'value', 'normalize.obs', 'normalize.return']) expect(block(name, child), `${name} of agent ${child}, copied from ${parent}`).toEqual(block(name, parent));
         for (const name of ['env.currentObs', 'env.slots', 'normalize.discountedReturn']) {
           if (envs === 'copy') expect(block(name, child), `${name} of agent ${child}, copied from ${parent}`).toEqual(block(name, parent));
@@ -197,8 +195,7 @@ describe('PBT in the population trainer', () => {
           // The copy continues the parent's episodes with its own sampling streams: one iteration on, they differ.
           await trainer.step();
           const after = (await trainer.checkpoint(configs.map(() => []))).arrays['env.slots'];
-          const n = after.length / 4;
-          expect(Array.from(after.subarray(child * n, (child + 1) * n))).not.toEqual(Array.from(after.subarray(parent * n, (parent + 1) * n)));
+          expect(agentWords(after, child, 4)).not.toEqual(agentWords(after, parent, 4));
         }
       } finally {
         trainer.destroy();
