@@ -42,7 +42,7 @@ describe('field groups', () => {
     expect(group('clip')).toMatchObject({ title: 'PPO', keys: ['clip'] });
     expect(group('klCoef')).toMatchObject({ title: 'PPO-KL', keys: ['klTarget', 'klCoef'] });
     expect(group('valueSteps')).toMatchObject({ title: 'TRPO · REINFORCE', algos: ['trpo', 'reinforce'] });
-    expect(FIELD_GROUPS[1]).toMatchObject({ title: 'Population', keys: ['population', 'pbt', 'pbtInterval', 'pbtEnvs'] });
+    expect(FIELD_GROUPS[1]).toMatchObject({ title: 'Population', keys: ['population', 'pbt', 'pbtInterval', 'pbtFraction', 'pbtPerturb', 'pbtEnvs'] });
     for (const g of FIELD_GROUPS.slice(2)) for (const key of g.keys as FieldKey[]) expect(algorithmsReading(key)).toEqual(g.algos);
   });
 
@@ -180,6 +180,21 @@ describe('population settings', () => {
     expect(cliCommand(pbt.configs[0], pbt.population)).toMatch(/ --population 8.* --pbt$/);
   });
 
+  it('carry the PBT fraction and explored fields through the URL and the CLI line', () => {
+    const pbtSelection = select({ population: '16', pbt: 'true', pbtFraction: '0.125', pbtPerturb: 'lr,gamma' });
+    const query = formatQuery(pbtSelection, GPU);
+    expect(query).toMatch(/&pbt=true&pbt-fraction=0\.125&pbt-perturb=lr,gamma$/);
+    // (the URL also writes the envs and steps, always)
+    expect(parseQuery(query).selection.values).toMatchObject(pbtSelection.values);
+    const { errors, configs, population } = validateSelection(pbtSelection, GPU);
+    expect(errors).toEqual({});
+    expect(population!.pbt).toEqual({ interval: PBT_DEFAULTS.interval, fraction: 0.125, perturb: ['lr', 'gamma'], envs: 'own' });
+    const line = cliCommand(configs[0], population);
+    expect(line).toMatch(/ --pbt --pbt-fraction 0\.125 --pbt-perturb lr,gamma$/);
+    const cli = parsePopulationArgs(line.replace('npm run train -- ', '').split(' '), { pbt: 'boolean', 'pbt-fraction': 'value', 'pbt-perturb': 'value' });
+    expect(parsePbtFlags(cli.extra, 'ppo', 16)).toEqual(population!.pbt);
+  });
+
   it("use the CLI's PBT defaults for every algorithm", () => {
     for (const algo of ALGOS) expect(parsePbtFlags({ pbt: true }, algo, 16)).toEqual({ ...PBT_DEFAULTS, perturb: PBT_PERTURB_DEFAULTS[algo], envs: 'own' });
   });
@@ -202,11 +217,19 @@ describe('population settings', () => {
     expect(refuse({ pbt: 'true' }).pbt).toMatch(/needs a population/);
     expect(refuse({ population: '3', pbt: 'true' }).population).toBe('3 agents are too few for population-based training (at least 4, so that one is replaced per exploit)');
     expect(refuse({ population: '8', pbtInterval: '5' }).pbtInterval).toBe('only with population-based training on');
-    expect(refuse({ population: '8', pbt: 'true', pbtInterval: '0' }).pbtInterval).toMatch(/^0 is not allowed \(iterations between PBT exploits; must be an integer in \[1, 1000000\]\)$/);
+    // The PBT settings are read by the CLI's own parser: its messages, on the field.
+    expect(refuse({ population: '8', pbt: 'true', pbtInterval: '0' }).pbtInterval).toMatch(/^0 is not allowed \(iterations between exploits; must be an integer in \[1, 1000000\]\)$/);
+    expect(refuse({ population: '8', pbt: 'true', pbtFraction: '0.7' }).pbtFraction).toMatch(/^0\.7 is not allowed \(share of agents replaced per exploit; must be in \(0, 0\.5\]\)$/);
+    expect(refuse({ population: '8', pbt: 'true', pbtPerturb: 'lr,seed' }).pbtPerturb).toMatch(/^"seed" is not allowed \(a comma list of lr, value-lr, clip, /);
+    expect(refuse({ population: '8', pbtFraction: '0.5' }).pbtFraction).toBe('only with population-based training on');
+    expect(refuse({ population: '8', pbtPerturb: 'lr' }).pbtPerturb).toBe('only with population-based training on');
+    // A larger fraction replaces one agent of fewer.
+    expect(refuse({ population: '3', pbt: 'true', pbtFraction: '0.25' }).population).toBe('3 agents are too few for population-based training (at least 4, so that one is replaced per exploit)');
+    expect(validateSelection(select({ population: '3', pbt: 'true', pbtFraction: '0.5' }), CPU).errors).toEqual({});
     expect(refuse({ pbt: 'maybe' }).pbt).toMatch(/^"maybe" is not allowed/);
     expect(refuse({ population: '8', pbtEnvs: 'copy' }).pbtEnvs).toBe('only with population-based training on');
     expect(refuse({ pbtEnvs: 'copy' }).pbtEnvs).toBe('only with population-based training on');
-    expect(refuse({ population: '8', pbt: 'true', pbtEnvs: 'share' }).pbtEnvs).toMatch(/^"share" is not allowed \(a replaced agent's envs: .*; must be one of own, copy\)$/);
+    expect(refuse({ population: '8', pbt: 'true', pbtEnvs: 'share' }).pbtEnvs).toBe(`"share" is not allowed (own: a replaced agent keeps its envs; copy: it takes its source's)`);
     // Buffers are planned for the whole population: what fits one agent may not fit 4096.
     const small: DeviceCapacity = { isFallback: true, maxStorageBufferBindingSize: 2 ** 24, maxBufferSize: 2 ** 28, minUniformBufferOffsetAlignment: 256 };
     expect(validateSelection(select({ numEnvs: '64', stepsPerIter: '1024' }), small).errors).toEqual({});

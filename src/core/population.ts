@@ -217,3 +217,68 @@ export function agentMajor(blocks: readonly Float32Array[]): Float32Array<ArrayB
   }
   return out;
 }
+
+/** Population-based training's schedule and explore settings. */
+export interface PbtSettings {
+  /** Iterations between exploits (the score window). */
+  interval: number;
+  /** Fraction of the population replaced per exploit (and copied from): 0 < fraction ≤ 0.5, at least one agent. */
+  fraction: number;
+  /** Fields multiplied by 0.8 or 1.2 at each exploit (clamped to their flags' ranges). */
+  perturb: readonly AgentField[];
+  /**
+   * What a replaced agent does with its envs: 'own' (the default) keeps its own
+   * envs, episodes and reward-normalisation returns; 'copy' takes its source's
+   * too (their states, observations, running returns and episode counters), so
+   * it continues the source's episodes under its own sampling streams.
+   */
+  envs?: PbtEnvs;
+}
+
+/** PbtSettings.envs: a replaced agent keeps its own envs, or takes a copy of its source's. */
+export type PbtEnvs = 'own' | 'copy';
+
+/** Reads --pbt, --pbt-interval, --pbt-fraction, --pbt-perturb and --pbt-envs (flags as given); null without --pbt. */
+export function parsePbtFlags(extra: Record<string, string | boolean>, algo: string, size: number): PbtSettings | null {
+  const given = PBT_VALUE_FLAGS.filter((f) => extra[f] !== undefined);
+  if (!extra.pbt) {
+    if (given.length) throw new ConfigError(`--${given[0]}: only with --pbt (population-based training)`);
+    return null;
+  }
+  const number = (flag: string, fallback: number) => {
+    const raw = extra[flag];
+    if (raw === undefined) return fallback;
+    const v = Number(raw);
+    if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(v)) throw new ConfigError(`--${flag}: ${JSON.stringify(raw)} is not a number`);
+    return v;
+  };
+  const interval = number('pbt-interval', PBT_DEFAULTS.interval);
+  if (!Number.isInteger(interval) || interval < 1 || interval > 1e6) throw new ConfigError(`--pbt-interval: ${interval} is not allowed (iterations between exploits; must be an integer in [1, 1000000])`);
+  const fraction = number('pbt-fraction', PBT_DEFAULTS.fraction);
+  if (!(fraction > 0 && fraction <= 0.5)) throw new ConfigError(`--pbt-fraction: ${fraction} is not allowed (share of agents replaced per exploit; must be in (0, 0.5])`);
+  if (size < 2 || Math.floor(fraction * size) < 1) {
+    throw new ConfigError(`--population: ${size} agents is too few for --pbt-fraction ${fraction} (at least ${Math.ceil(1 / fraction)} agents, so that one is replaced per exploit)`);
+  }
+  const byFlag = new Map(AGENT_FIELDS.map((f) => [FIELDS[f].flag, f] as const));
+  // Every record field but the seed (an agent keeps its own streams); learning rates included, as the optimizers read them from the records.
+  const perturbable: readonly AgentField[] = AGENT_FIELDS.filter((f) => f !== 'seed');
+  let perturb: readonly AgentField[] = PBT_PERTURB_DEFAULTS[algo as Algo] ?? ['gamma'];
+  const raw = extra['pbt-perturb'];
+  if (raw !== undefined) {
+    const names = typeof raw === 'string' ? raw.split(',') : [];
+    perturb = names.map((name) => {
+      const field = byFlag.get(name);
+      if (!field || !perturbable.includes(field)) {
+        throw new ConfigError(`--pbt-perturb: ${JSON.stringify(name)} is not allowed (a comma list of ${perturbable.map((f) => FIELDS[f].flag).join(', ')})`);
+      }
+      return field;
+    });
+    if (!perturb.length || new Set(perturb).size !== perturb.length) throw new ConfigError(`--pbt-perturb: ${JSON.stringify(raw)} must name each field once`);
+  }
+  const envs = extra['pbt-envs'] ?? 'own';
+  if (envs !== 'own' && envs !== 'copy') throw new ConfigError(`--pbt-envs: ${JSON.stringify(envs)} is not allowed (own: a replaced agent keeps its envs; copy: it takes its source's)`);
+  return { interval, fraction, perturb, envs };
+}
+
+/** The PBT flags that take a value (each only with --pbt). */
+export const PBT_VALUE_FLAGS = ['pbt-interval', 'pbt-fraction', 'pbt-perturb', 'pbt-envs'] as const;

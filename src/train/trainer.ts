@@ -38,7 +38,7 @@ import { MOMENT_FIELDS, NormalizeKernels, initialMoments, normalizedPolicyInput,
 import type { RolloutReplay } from '../kernels/rolloutView';
 import { createUpdate } from '../algos/registry';
 import { agentsBuffer, type Agents } from '../gpu/agents';
-import { AGENT_FIELDS, agentMajor, type AgentField } from '../core/population';
+import { AGENT_FIELDS, agentMajor, type AgentField, type PbtSettings } from '../core/population';
 import { parameterStride } from '../kernels/mlp';
 import { envDefinition } from '../envs/registry';
 import { FIELDS, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
@@ -197,25 +197,8 @@ export interface PopulationTrainer extends TrainerCommon {
  */
 export type AgentIterationMetrics = IterationMetrics & { pbt_parent?: number | null; hyper?: Partial<Record<AgentField, number>> };
 
-/** Population-based training's schedule and explore settings. */
-export interface PbtSettings {
-  /** Iterations between exploits (the score window). */
-  interval: number;
-  /** Fraction of the population replaced per exploit (and copied from): 0 < fraction ≤ 0.5, at least one agent. */
-  fraction: number;
-  /** Fields multiplied by 0.8 or 1.2 at each exploit (clamped to their flags' ranges). */
-  perturb: readonly AgentField[];
-  /**
-   * What a replaced agent does with its envs: 'own' (the default) keeps its own
-   * envs, episodes and reward-normalisation returns; 'copy' takes its source's
-   * too (their states, observations, running returns and episode counters), so
-   * it continues the source's episodes under its own sampling streams.
-   */
-  envs?: PbtEnvs;
-}
-
-/** PbtSettings.envs: a replaced agent keeps its own envs, or takes a copy of its source's. */
-export type PbtEnvs = 'own' | 'copy';
+// PBT's settings live with the population's other definitions (src/core/population.ts).
+export type { PbtSettings, PbtEnvs } from '../core/population';
 
 /**
  * Builds a population trainer for `configs` (agent k's config at k, e.g.

@@ -164,10 +164,10 @@ export class Controls {
     const spec = settingSpec(key);
     const id = `field-${spec.flag}`;
     let input: HTMLInputElement | HTMLSelectElement;
-    if (spec.kind === 'number') {
+    if (spec.kind === 'number' || spec.kind === 'list') {
       input = element('input');
       input.type = 'text';
-      input.inputMode = spec.range?.int ? 'numeric' : 'decimal';
+      if (spec.kind === 'number') input.inputMode = spec.range?.int ? 'numeric' : 'decimal';
       input.spellcheck = false;
     } else {
       input = element('select');

@@ -30,26 +30,37 @@ import {
   PBT_DEFAULTS,
   PBT_PERTURB_DEFAULTS,
   isSweepText,
+  parsePbtFlags,
   parseSweep,
   resolvePopulation,
   type AgentField,
+  type PbtSettings,
   type PopulationPlan,
   type Sweep,
 } from '../core/population';
 import { checkLimits, withinLimits, type DeviceLimits } from '../train/limits';
-import { populationLimits, type PbtEnvs, type PbtSettings } from '../train/trainer';
+import { populationLimits } from '../train/trainer';
 
 /** Config fields that have their own control (algorithm and preset are chosen separately). */
 export type FieldKey = Exclude<keyof TrainConfig, 'algo' | 'preset'>;
 
 /** A control's flag, description and allowed values, as the config's FIELDS give them. */
-export type SettingSpec = (typeof FIELDS)[FieldKey];
+export type SettingSpec = (typeof FIELDS)[FieldKey] | ListSpec;
+
+/** A control taking a comma list of names (PBT's explored fields). */
+export interface ListSpec {
+  flag: string;
+  doc: string;
+  kind: 'list';
+}
 
 /** The population's settings: the train CLI's own flags for them, beside the config's fields. */
 export const POPULATION_FIELDS = {
   population: { flag: 'population', doc: 'agents trained together (a population)', kind: 'number', range: { min: 1, max: MAX_POPULATION, int: true } },
   pbt: { flag: 'pbt', doc: 'population-based training: the worst quarter copies the best and perturbs', kind: 'boolean' },
   pbtInterval: { flag: 'pbt-interval', doc: 'iterations between PBT exploits', kind: 'number', range: { min: 1, max: 1_000_000, int: true } },
+  pbtFraction: { flag: 'pbt-fraction', doc: 'share of agents replaced per PBT exploit (the worst; they copy as many of the best)', kind: 'number', range: { min: 0, max: 0.5, exclusiveMin: true } },
+  pbtPerturb: { flag: 'pbt-perturb', doc: 'fields each PBT copy multiplies by 0.8 or 1.2 (a comma list of flags)', kind: 'list' },
   pbtEnvs: { flag: 'pbt-envs', doc: "a replaced agent's envs: its own, or a copy of its source's mid-episode", kind: 'enum', values: ['own', 'copy'] },
 } as const satisfies Record<string, SettingSpec>;
 export type PopulationKey = keyof typeof POPULATION_FIELDS;
@@ -149,6 +160,8 @@ export function settingDefault(key: SettingKey, preset: Preset, device: DeviceCa
   if (key === 'population') return 1;
   if (key === 'pbt') return false;
   if (key === 'pbtInterval') return PBT_DEFAULTS.interval;
+  if (key === 'pbtFraction') return PBT_DEFAULTS.fraction;
+  if (key === 'pbtPerturb') return ALGOS.map((algo) => `${ALGO_LABELS[algo]} ${PBT_PERTURB_DEFAULTS[algo].map((f) => FIELDS[f].flag).join(',')}`).join('; ');
   if (key === 'pbtEnvs') return 'own';
   return studioDefaults(preset, device)[key];
 }
@@ -218,30 +231,40 @@ function sweepValues(sweep: Sweep): number[] {
   return sweep.kind === 'list' ? sweep.values : [sweep.from, sweep.to];
 }
 
+/** The PBT settings beside --pbt, read with the CLI's own parser. */
+const PBT_KEYS = ['pbtInterval', 'pbtFraction', 'pbtPerturb', 'pbtEnvs'] as const;
+
 /** Reads the population settings the user set (form and range); messages go to `errors`. */
-function readPopulationSettings(values: Selection['values'], errors: Validation['errors']): { size?: number; pbt: boolean; interval?: number; envs?: PbtEnvs } {
-  const number = (key: 'population' | 'pbtInterval') => {
-    const raw = values[key]?.trim();
-    if (!raw) return undefined;
-    const { flag, doc, range } = POPULATION_FIELDS[key];
+function readPopulationSettings(values: Selection['values'], errors: Validation['errors']): { size?: number; pbt: boolean; pbtTexts: Record<string, string> } {
+  let size: number | undefined;
+  const raw = values.population?.trim();
+  if (raw) {
+    const { flag, doc, range } = POPULATION_FIELDS.population;
     const allowed = `${doc}; must be an integer in [${range.min}, ${range.max}]`;
     try {
       const v = parseNumberText(flag, raw, allowed);
-      if (Number.isInteger(v) && v >= range.min && v <= range.max) return v;
-      errors[key] = `${v} is not allowed (${allowed})`;
+      if (Number.isInteger(v) && v >= range.min && v <= range.max) size = v;
+      else errors.population = `${v} is not allowed (${allowed})`;
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      errors[key] = attribute(error).message;
+      errors.population = attribute(error).message;
     }
-    return undefined;
-  };
+  }
   const pbtText = values.pbt?.trim() ?? '';
   if (pbtText !== '' && pbtText !== 'true' && pbtText !== 'false') errors.pbt = `${JSON.stringify(pbtText)} is not allowed (${POPULATION_FIELDS.pbt.doc}; must be true or false)`;
-  const envsText = values.pbtEnvs?.trim() ?? '';
-  const envChoices: readonly string[] = POPULATION_FIELDS.pbtEnvs.values;
-  if (envsText !== '' && !envChoices.includes(envsText)) errors.pbtEnvs = `${JSON.stringify(envsText)} is not allowed (${POPULATION_FIELDS.pbtEnvs.doc}; must be one of ${envChoices.join(', ')})`;
-  const envs = envChoices.includes(envsText) ? (envsText as PbtEnvs) : undefined;
-  return { size: number('population'), pbt: pbtText === 'true', interval: number('pbtInterval'), envs };
+  // As the CLI reads them: flag → text, only those set.
+  const pbtTexts: Record<string, string> = {};
+  for (const key of PBT_KEYS) {
+    const text = values[key]?.trim();
+    if (text) pbtTexts[POPULATION_FIELDS[key].flag] = text;
+  }
+  return { size, pbt: pbtText === 'true', pbtTexts };
+}
+
+/** Each PBT setting set while PBT is off: one message on its field. */
+function pbtOnlyWithPbt(settings: { pbt: boolean; pbtTexts: Record<string, string> }, errors: Validation['errors']): void {
+  if (settings.pbt) return;
+  for (const key of PBT_KEYS) if (settings.pbtTexts[POPULATION_FIELDS[key].flag] !== undefined) errors[key] = 'only with population-based training on';
 }
 
 /**
@@ -301,8 +324,7 @@ export function validateSelection(selection: Selection, device: DeviceCapacity |
   const isPopulation = settings.size !== undefined || sweeps.size > 0;
   if (!isPopulation) {
     if (settings.pbt) errors.pbt = 'population-based training needs a population: set the agents (at least 4) or sweep a field';
-    if (settings.interval !== undefined && !settings.pbt) errors.pbtInterval = 'only with population-based training on';
-    if (settings.envs !== undefined && !settings.pbt) errors.pbtEnvs = 'only with population-based training on';
+    pbtOnlyWithPbt(settings, errors);
     if (Object.keys(errors).length > 0) return refused();
     return validateRuns(selection, device, overrides, errors);
   }
@@ -322,13 +344,17 @@ export function validateSelection(selection: Selection, device: DeviceCapacity |
   }
   let pbt: PbtSettings | null = null;
   if (settings.pbt) {
-    pbt = { interval: settings.interval ?? PBT_DEFAULTS.interval, fraction: PBT_DEFAULTS.fraction, perturb: PBT_PERTURB_DEFAULTS[algo], envs: settings.envs ?? 'own' };
-    const least = Math.ceil(1 / PBT_DEFAULTS.fraction);
-    if (plan.size < least) errors.population = `${plan.size} agents are too few for population-based training (at least ${least}, so that one is replaced per exploit)`;
-  } else {
-    if (settings.interval !== undefined) errors.pbtInterval = 'only with population-based training on';
-    if (settings.envs !== undefined) errors.pbtEnvs = 'only with population-based training on';
-  }
+    try {
+      // The CLI's checks, one line naming the flag; the population's size is checked below, in the Studio's words.
+      pbt = parsePbtFlags({ pbt: true, ...settings.pbtTexts }, algo, MAX_POPULATION);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const { key, message } = attribute(error);
+      errors[errorField(key)] = message;
+    }
+    const least = Math.ceil(1 / (pbt?.fraction ?? PBT_DEFAULTS.fraction));
+    if (pbt && Math.floor(pbt.fraction * plan.size) < 1) errors.population = `${plan.size} agents are too few for population-based training (at least ${least}, so that one is replaced per exploit)`;
+  } else pbtOnlyWithPbt(settings, errors);
   const config = plan.agents[0];
   if (device && !errors.population) {
     const refusal = checkLimits(config, populationLimits(device, plan.size), Object.keys(selection.values) as (keyof TrainConfig)[]);
@@ -404,7 +430,7 @@ export function formatQuery(selection: Selection, device: DeviceCapacity | null)
   const params = new URLSearchParams();
   params.set('algo', selection.algos.join(','));
   params.set('preset', selection.preset);
-  const keys: SettingKey[] = ['population', ...(Object.keys(FIELDS) as (keyof TrainConfig)[]).filter((k): k is FieldKey => k !== 'algo' && k !== 'preset'), 'pbt', 'pbtInterval', 'pbtEnvs'];
+  const keys: SettingKey[] = ['population', ...(Object.keys(FIELDS) as (keyof TrainConfig)[]).filter((k): k is FieldKey => k !== 'algo' && k !== 'preset'), 'pbt', ...PBT_KEYS];
   for (const key of keys) {
     const raw = selection.values[key]?.trim();
     if (raw) params.set(settingSpec(key).flag, raw);
@@ -434,6 +460,9 @@ export function cliCommand(config: ResolvedConfig, population: PopulationSetup |
   if (population?.pbt) {
     args.push('--pbt');
     if (population.pbt.interval !== PBT_DEFAULTS.interval) args.push(`--pbt-interval ${population.pbt.interval}`);
+    if (population.pbt.fraction !== PBT_DEFAULTS.fraction) args.push(`--pbt-fraction ${population.pbt.fraction}`);
+    const perturb = population.pbt.perturb.map((f) => FIELDS[f].flag).join(',');
+    if (perturb !== PBT_PERTURB_DEFAULTS[config.algo].map((f) => FIELDS[f].flag).join(',')) args.push(`--pbt-perturb ${perturb}`);
     if (population.pbt.envs === 'copy') args.push('--pbt-envs copy');
   }
   return `npm run train -- ${args.join(' ')}`;
