@@ -57,7 +57,7 @@ export interface ListSpec {
 /** The population's settings: the train CLI's own flags for them, beside the config's fields. */
 export const POPULATION_FIELDS = {
   population: { flag: 'population', doc: 'agents trained together (a population)', kind: 'number', range: { min: 1, max: MAX_POPULATION, int: true } },
-  pbt: { flag: 'pbt', doc: 'population-based training: the worst quarter copies the best and perturbs', kind: 'boolean' },
+  pbt: { flag: 'pbt', doc: 'population-based training: the worst agents copy the best and perturb', kind: 'boolean' },
   pbtInterval: { flag: 'pbt-interval', doc: 'iterations between PBT exploits', kind: 'number', range: { min: 1, max: 1_000_000, int: true } },
   pbtFraction: { flag: 'pbt-fraction', doc: 'share of agents replaced per PBT exploit (the worst; they copy as many of the best)', kind: 'number', range: { min: 0, max: 0.5, exclusiveMin: true } },
   pbtPerturb: { flag: 'pbt-perturb', doc: 'fields each PBT copy multiplies by 0.8 or 1.2 (a comma list of flags)', kind: 'list' },
