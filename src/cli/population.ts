@@ -5,17 +5,17 @@
  * summary line, progress as the median and best agent, and `--pbt` for
  * population-based training on the GPU. Flags are checked before any GPU work.
  */
-import { FIELDS, ConfigError, type ResolvedConfig } from '../core/config';
+import { FIELDS, type ResolvedConfig } from '../core/config';
 import { type AgentField, type PopulationPlan } from '../core/population';
-// The PBT flags are read where the Studio reads them too (no Node-only code there).
-export { parsePbtFlags, PBT_VALUE_FLAGS } from '../core/population';
-import type { Algo } from '../core/algorithms';
 import { shortestF32 } from '../core/agentParams';
 import { firstNonFinite, populationSummary, stepsPerSecond, type IterationMetrics } from '../core/metrics';
 import { describeAdapter, type GpuContext } from '../gpu/device';
 import { makePopulationTrainer, type AgentIterationMetrics, type PbtSettings } from '../train/trainer';
 import { saveCheckpoint } from '../train/checkpointFile';
 import type { Checkpoint } from '../train/checkpoint';
+
+// The PBT flags are read where the Studio reads them too (no Node-only code there).
+export { parsePbtFlags, PBT_VALUE_FLAGS } from '../core/population';
 
 /** One agent's JSON line: its metrics, which agent, its seed and swept (or explored) hyperparameters. */
 export function agentLine(m: AgentIterationMetrics, agent: number, config: ResolvedConfig, fields: readonly AgentField[]): Record<string, unknown> {
