@@ -13,9 +13,9 @@ import {
   gaussianFisherWeights64,
   gaussianFisherMonteCarlo64,
 } from '../src/reference/gaussian';
-import { STREAM_ACTION, philox4x32, uniform01 } from '../src/core/random';
+import { STREAM_ACTION } from '../src/core/random';
 import { normalSampler } from '../src/core/prng';
-import { testGpu, seededRandom, expectClose } from './helpers';
+import { testGpu, seededRandom, expectClose, expectWithin, boxMullerRadii } from './helpers';
 
 /** The probe's per-row scalars (test/fixtures/gaussian_probe.wgsl OUT_*). */
 const SCALARS = ['logProb', 'entropy', 'kl', 'updateLogProb', 'updateEntropy', 'updateKl', 'sampleLogProb'] as const;
@@ -92,27 +92,6 @@ function actionsNear(params: Float32Array, rows: number, dim: number): Float32Ar
     const [r, i] = [Math.floor(k / dim), k % dim];
     return params[r * 2 * dim + i] + Math.exp(params[r * 2 * dim + dim + i]) * 1.5 * standardNormal();
   });
-}
-
-/** Each of a row's D normals' Box–Muller radius r = sqrt(−2 ln(1 − u)), from the same Philox words as dist_sample. */
-function boxMullerRadii(dim: number, counter: readonly [number, number, number, number], key: readonly [number, number]): number[] {
-  const radii: number[] = [];
-  for (let j = 0; 4 * j < dim; j++) {
-    const bits = philox4x32([counter[0], counter[1], counter[2], counter[3] + j], key);
-    for (const first of [bits[0], bits[2]]) radii.push(...Array(2).fill(Math.sqrt(-2 * Math.log(1 - uniform01(first)))));
-  }
-  return radii.slice(0, dim);
-}
-
-/** Asserts |actual[i] − expected[i]| ≤ bound(i), reporting the worst excess. */
-function expectWithin(actual: ArrayLike<number>, expected: ArrayLike<number>, bound: (i: number) => number, what: string): void {
-  expect(actual.length, `${what}: length`).toBe(expected.length);
-  let worst = -1;
-  for (let i = 0; i < expected.length; i++) {
-    const excess = Math.abs(actual[i] - expected[i]) - bound(i);
-    if (!(excess <= 0) && (worst < 0 || Number.isNaN(excess) || excess > Math.abs(actual[worst] - expected[worst]) - bound(worst))) worst = i;
-  }
-  if (worst >= 0) expect.fail(`${what}[${worst}]: got ${actual[worst]}, expected ${expected[worst]} (allowed ${bound(worst)})`);
 }
 
 describe('distribution module (shaders/gaussian.wgsl) vs float64 (src/reference/gaussian.ts)', () => {

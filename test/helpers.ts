@@ -2,6 +2,7 @@
 import { afterAll, expect } from 'vitest';
 import { requestGpu, type GpuContext } from '../src/gpu/device';
 import { mulberry32 } from '../src/core/prng';
+import { philox4x32, uniform01 } from '../src/core/random';
 
 let context: Promise<GpuContext> | null = null;
 
@@ -45,4 +46,25 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
       `${what}[${worst}]: got ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${atol})`,
     );
   }
+}
+
+/** Each of a row's D normals' Box–Muller radius r = sqrt(−2 ln(1 − u)), from the same Philox words as dist_sample. */
+export function boxMullerRadii(dim: number, counter: readonly [number, number, number, number], key: readonly [number, number]): number[] {
+  const radii: number[] = [];
+  for (let j = 0; 4 * j < dim; j++) {
+    const bits = philox4x32([counter[0], counter[1], counter[2], counter[3] + j], key);
+    for (const first of [bits[0], bits[2]]) radii.push(...Array(2).fill(Math.sqrt(-2 * Math.log(1 - uniform01(first)))));
+  }
+  return radii.slice(0, dim);
+}
+
+/** Asserts |actual[i] − expected[i]| ≤ bound(i), reporting the worst excess. */
+export function expectWithin(actual: ArrayLike<number>, expected: ArrayLike<number>, bound: (i: number) => number, what: string): void {
+  expect(actual.length, `${what}: length`).toBe(expected.length);
+  let worst = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const excess = Math.abs(actual[i] - expected[i]) - bound(i);
+    if (!(excess <= 0) && (worst < 0 || Number.isNaN(excess) || excess > Math.abs(actual[worst] - expected[worst]) - bound(worst))) worst = i;
+  }
+  if (worst >= 0) expect.fail(`${what}[${worst}]: got ${actual[worst]}, expected ${expected[worst]} (allowed ${bound(worst)})`);
 }
