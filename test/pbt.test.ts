@@ -170,6 +170,29 @@ describe('PBT in the population trainer', () => {
     }
   });
 
+  it("exploit only (perturb none, `--pbt-perturb none`): a replaced agent takes its parent's weights and every hyperparameter unchanged, its own seed", async () => {
+    const gpu = await testGpu();
+    const configs = [1, 2, 3, 4].map((seed) => resolveConfig({ env: 'CartPole-v1', preset: 'seed', numEnvs: 4, stepsPerIter: 64, minibatch: 16, epochs: 2, seed, lr: 1e-3 * seed, clip: 0.0625 * (seed + 1) }));
+    const trainer = await makePopulationTrainer(gpu, configs, { pbt: { interval: 1, fraction: 0.25, perturb: [] } });
+    try {
+      const metrics = await trainer.step();
+      const child = metrics.findIndex((m) => m.pbt_parent !== null);
+      expect(child).toBeGreaterThanOrEqual(0);
+      const parent = metrics[child].pbt_parent!;
+      const saved = await trainer.checkpoint(configs.map(() => []));
+      for (const name of ['policy', 'value', 'policy.adam.m']) expect(agentWords(saved.arrays[name], child, 4), name).toEqual(agentWords(saved.arrays[name], parent, 4));
+      const records = saved.population!.agents;
+      const { seed, ...rest } = records[child];
+      expect(seed).toBe(configs[child].seed);
+      const { seed: parentSeed, ...parentRest } = records[parent];
+      expect(parentSeed).toBe(configs[parent].seed);
+      expect(rest).toEqual(parentRest);
+      expect([rest.lr, rest.clip]).toEqual([configs[parent].lr, configs[parent].clip]);
+    } finally {
+      trainer.destroy();
+    }
+  });
+
   // With normalisation the networks were trained on inputs and rewards scaled by the
   // source's running moments, so those travel with the weights; the envs (their states,
   // observations, episode slots and the reward normaliser's running returns) stay the

@@ -195,6 +195,18 @@ describe('population settings', () => {
     expect(parsePbtFlags(cli.extra, 'ppo', 16)).toEqual(population!.pbt);
   });
 
+  it('carry exploit-only PBT (explored fields: none) through the URL and the CLI line', () => {
+    const pbtSelection = select({ population: '16', pbt: 'true', pbtPerturb: 'none' });
+    expect(parseQuery(formatQuery(pbtSelection, GPU)).selection.values).toMatchObject(pbtSelection.values);
+    const { errors, configs, population } = validateSelection(pbtSelection, GPU);
+    expect(errors).toEqual({});
+    expect(population!.pbt!.perturb).toEqual([]);
+    const line = cliCommand(configs[0], population);
+    expect(line).toMatch(/ --pbt --pbt-perturb none$/);
+    const cli = parsePopulationArgs(line.replace('npm run train -- ', '').split(' '), { pbt: 'boolean', 'pbt-perturb': 'value' });
+    expect(parsePbtFlags(cli.extra, 'ppo', 16)).toEqual(population!.pbt);
+  });
+
   it("use the CLI's PBT defaults for every algorithm", () => {
     for (const algo of ALGOS) expect(parsePbtFlags({ pbt: true }, algo, 16)).toEqual({ ...PBT_DEFAULTS, perturb: PBT_PERTURB_DEFAULTS[algo], envs: 'own' });
   });
@@ -220,7 +232,7 @@ describe('population settings', () => {
     // The PBT settings are read by the CLI's own parser: its messages, on the field.
     expect(refuse({ population: '8', pbt: 'true', pbtInterval: '0' }).pbtInterval).toMatch(/^0 is not allowed \(iterations between exploits; must be an integer in \[1, 1000000\]\)$/);
     expect(refuse({ population: '8', pbt: 'true', pbtFraction: '0.7' }).pbtFraction).toMatch(/^0\.7 is not allowed \(share of agents replaced per exploit; must be in \(0, 0\.5\]\)$/);
-    expect(refuse({ population: '8', pbt: 'true', pbtPerturb: 'lr,seed' }).pbtPerturb).toMatch(/^"seed" is not allowed \(a comma list of lr, value-lr, clip, /);
+    expect(refuse({ population: '8', pbt: 'true', pbtPerturb: 'lr,seed' }).pbtPerturb).toMatch(/^"seed" is not allowed \(none, or a comma list of lr, value-lr, clip, /);
     expect(refuse({ population: '8', pbtFraction: '0.5' }).pbtFraction).toBe('only with population-based training on');
     expect(refuse({ population: '8', pbtPerturb: 'lr' }).pbtPerturb).toBe('only with population-based training on');
     // A larger fraction replaces one agent of fewer.

@@ -81,7 +81,7 @@ export interface PbtRunResult {
 }
 
 export const PBT_BENCH_USAGE = `usage: npm run pbt -- --env ID --iters N [--population P] [--seed S] [--target R] [--eval-episodes E]
-  [--runs plain,pbt] [--pbt-interval K] [--pbt-fraction F] [--pbt-perturb a,b,c] [--pbt-envs own|copy] [training flags]
+  [--runs plain,pbt] [--pbt-interval K] [--pbt-fraction F] [--pbt-perturb a,b,c|none] [--pbt-envs own|copy] [training flags]
 Trains P agents (seeds S..S+P-1, default 1..${PBT_BENCH_DEFAULTS.population}) plainly and with PBT for N iterations each, then
 evaluates every agent deterministically over E episodes (default ${PBT_BENCH_DEFAULTS.evalEpisodes}). One JSON line per run on
 stdout, a table on stderr. PBT defaults: every ${PBT_BENCH_DEFAULTS.interval} iterations, fraction ${PBT_BENCH_DEFAULTS.fraction}, perturb (ppo) ${BENCH_PERTURB.ppo}.

@@ -61,7 +61,8 @@ Populations: P agents trained together on the GPU, every kernel covering all of 
                             the best as many (weights, optimizer state, normalisation
                             moments) and multiply each --pbt-perturb field (default per
                             algorithm, e.g. lr,clip,lambda for ppo; any sweepable flag but
-                            seed) by 0.8 or 1.2; lines carry "pbt_parent" and the values
+                            seed; none: exploit only) by 0.8 or 1.2; lines carry
+                            "pbt_parent" and the values
   --pbt-envs own|copy       a replaced agent keeps its own envs (own, the default) or takes
                             its source's, mid-episode (copy)
   --save FILE               saves the whole population; --load FILE --agent K --save OUT

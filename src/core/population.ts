@@ -224,7 +224,7 @@ export interface PbtSettings {
   interval: number;
   /** Fraction of the population replaced per exploit (and copied from): 0 < fraction ≤ 0.5, at least one agent. */
   fraction: number;
-  /** Fields multiplied by 0.8 or 1.2 at each exploit (clamped to their flags' ranges). */
+  /** Fields multiplied by 0.8 or 1.2 at each exploit (clamped to their flags' ranges); empty: exploit only (`--pbt-perturb none`). */
   perturb: readonly AgentField[];
   /**
    * What a replaced agent does with its envs: 'own' (the default) keeps its own
@@ -264,12 +264,15 @@ export function parsePbtFlags(extra: Record<string, string | boolean>, algo: str
   const perturbable: readonly AgentField[] = AGENT_FIELDS.filter((f) => f !== 'seed');
   let perturb: readonly AgentField[] = PBT_PERTURB_DEFAULTS[algo as Algo] ?? ['gamma'];
   const raw = extra['pbt-perturb'];
-  if (raw !== undefined) {
+  // none: copies keep their source's values, so the population only selects.
+  if (raw === 'none') perturb = [];
+  else if (raw !== undefined) {
     const names = typeof raw === 'string' ? raw.split(',') : [];
     perturb = names.map((name) => {
+      if (name === 'none') throw new ConfigError(`--pbt-perturb: ${JSON.stringify(raw)} is not allowed (none stands alone: exploit only, nothing explored)`);
       const field = byFlag.get(name);
       if (!field || !perturbable.includes(field)) {
-        throw new ConfigError(`--pbt-perturb: ${JSON.stringify(name)} is not allowed (a comma list of ${perturbable.map((f) => FIELDS[f].flag).join(', ')})`);
+        throw new ConfigError(`--pbt-perturb: ${JSON.stringify(name)} is not allowed (none, or a comma list of ${perturbable.map((f) => FIELDS[f].flag).join(', ')})`);
       }
       return field;
     });

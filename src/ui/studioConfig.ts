@@ -60,7 +60,7 @@ export const POPULATION_FIELDS = {
   pbt: { flag: 'pbt', doc: 'population-based training: the worst agents copy the best and perturb', kind: 'boolean' },
   pbtInterval: { flag: 'pbt-interval', doc: 'iterations between PBT exploits', kind: 'number', range: { min: 1, max: 1_000_000, int: true } },
   pbtFraction: { flag: 'pbt-fraction', doc: 'share of agents replaced per PBT exploit (the worst; they copy as many of the best)', kind: 'number', range: { min: 0, max: 0.5, exclusiveMin: true } },
-  pbtPerturb: { flag: 'pbt-perturb', doc: 'fields each PBT copy multiplies by 0.8 or 1.2 (a comma list of flags)', kind: 'list' },
+  pbtPerturb: { flag: 'pbt-perturb', doc: 'fields each PBT copy multiplies by 0.8 or 1.2 (a comma list of flags, or none)', kind: 'list' },
   pbtEnvs: { flag: 'pbt-envs', doc: "a replaced agent's envs: its own, or a copy of its source's mid-episode", kind: 'enum', values: ['own', 'copy'] },
 } as const satisfies Record<string, SettingSpec>;
 export type PopulationKey = keyof typeof POPULATION_FIELDS;
@@ -461,7 +461,7 @@ export function cliCommand(config: ResolvedConfig, population: PopulationSetup |
     args.push('--pbt');
     if (population.pbt.interval !== PBT_DEFAULTS.interval) args.push(`--pbt-interval ${population.pbt.interval}`);
     if (population.pbt.fraction !== PBT_DEFAULTS.fraction) args.push(`--pbt-fraction ${population.pbt.fraction}`);
-    const perturb = population.pbt.perturb.map((f) => FIELDS[f].flag).join(',');
+    const perturb = population.pbt.perturb.map((f) => FIELDS[f].flag).join(',') || 'none';
     if (perturb !== PBT_PERTURB_DEFAULTS[config.algo].map((f) => FIELDS[f].flag).join(',')) args.push(`--pbt-perturb ${perturb}`);
     if (population.pbt.envs === 'copy') args.push('--pbt-envs copy');
   }
