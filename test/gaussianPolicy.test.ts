@@ -27,7 +27,7 @@ import {
   type GaussianSample,
 } from '../src/reference/gaussianPolicy';
 import { gaussianLogProb64, gaussianSample64 } from '../src/reference/gaussian';
-import { testGpu, seededRandom, randomArray, expectClose, expectWithin, boxMullerRadii } from './helpers';
+import { testGpu, seededRandom, randomArray, expectClose, boxMullerRadii } from './helpers';
 import { f32, matVec } from './maths';
 import type { GpuContext } from '../src/gpu/device';
 
@@ -225,7 +225,7 @@ describe('Gaussian head: rollout on MountainCarContinuous-v0', () => {
         const sampled = gaussianSample64(rows, i * 2, 1, [n, t, 2, 0], [seed, STREAM_ACTION]);
         // WGSL's builtin cos/sin may be off by 2^-11 (absolute): σ·r·2^-11 in the action (test/gaussian.test.ts).
         const trigBound = Math.exp(rows[i * 2 + 1]) * boxMullerRadii(1, [n, t, 2, 0], [seed, STREAM_ACTION])[0] * 2 ** -11;
-        expectWithin([actions[i]], [sampled[0]], () => 5e-5 + trigBound, `action ${i}`);
+        expectClose([actions[i]], [sampled[0]], 0, () => 5e-5 + trigBound, `action ${i}`);
         if (accurateTrig) expect(actions[i]).toBeCloseTo(sampled[0], 4);
         if (Math.abs(actions[i]) > 1) outside++;
         // Gymnasium's −0.1 a² cost, of the clipped action: the env was stepped with it (no goal within 3 steps).

@@ -27,15 +27,17 @@ export function randomArray(n: number, rand: () => number, lo = -1, hi = 1): Flo
 }
 
 /**
- * Asserts |actual - expected| <= atol + rtol * |expected| element-wise, reporting
- * the worst element so a failure says where and by how much.
+ * Asserts |actual - expected| <= atol + rtol * |expected| element-wise (atol may
+ * be a per-element bound), reporting the worst element so a failure says where
+ * and by how much.
  */
-export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number, what = 'values'): void {
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number | ((i: number) => number), what = 'values'): void {
   expect(actual.length, `${what}: length`).toBe(expected.length);
+  const absolute = typeof atol === 'number' ? () => atol : atol;
   let worst = -1;
   let worstExcess = 0;
   for (let i = 0; i < expected.length; i++) {
-    const excess = Math.abs(actual[i] - expected[i]) - (atol + rtol * Math.abs(expected[i]));
+    const excess = Math.abs(actual[i] - expected[i]) - (absolute(i) + rtol * Math.abs(expected[i]));
     if (!(excess <= 0) && (worst < 0 || excess > worstExcess || Number.isNaN(excess))) {
       worst = i;
       worstExcess = excess;
@@ -43,7 +45,7 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   }
   if (worst >= 0) {
     expect.fail(
-      `${what}[${worst}]: got ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${atol})`,
+      `${what}[${worst}]: got ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${absolute(worst)})`,
     );
   }
 }
@@ -56,15 +58,4 @@ export function boxMullerRadii(dim: number, counter: readonly [number, number, n
     for (const first of [bits[0], bits[2]]) radii.push(...Array(2).fill(Math.sqrt(-2 * Math.log(1 - uniform01(first)))));
   }
   return radii.slice(0, dim);
-}
-
-/** Asserts |actual[i] − expected[i]| ≤ bound(i), reporting the worst excess. */
-export function expectWithin(actual: ArrayLike<number>, expected: ArrayLike<number>, bound: (i: number) => number, what: string): void {
-  expect(actual.length, `${what}: length`).toBe(expected.length);
-  let worst = -1;
-  for (let i = 0; i < expected.length; i++) {
-    const excess = Math.abs(actual[i] - expected[i]) - bound(i);
-    if (!(excess <= 0) && (worst < 0 || Number.isNaN(excess) || excess > Math.abs(actual[worst] - expected[worst]) - bound(worst))) worst = i;
-  }
-  if (worst >= 0) expect.fail(`${what}[${worst}]: got ${actual[worst]}, expected ${expected[worst]} (allowed ${bound(worst)})`);
 }

@@ -10,32 +10,7 @@ import { extractAgent } from '../src/train/checkpoint';
 import type { IterationMetrics } from '../src/core/metrics';
 import { AGENT_PARAMS_BYTES, agentParamOffset } from '../src/core/agentParams';
 import { testGpu } from './helpers';
-
-const timeless = (m: IterationMetrics) => ({ ...m, sps: 0, wall_s: 0 });
-const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
-
-async function compare(base: Partial<TrainConfig>, agents: Partial<TrainConfig>[], iters: number) {
-  const gpu = await testGpu();
-  const configs = agents.map((a) => resolveConfig({ ...base, ...a }));
-  const population = await makePopulationTrainer(gpu, configs);
-  const histories: IterationMetrics[][] = configs.map(() => []);
-  for (let i = 0; i < iters; i++) (await population.step()).forEach((m, k) => histories[k].push(m));
-  const saved = await population.checkpoint(histories);
-  for (const [k, config] of configs.entries()) {
-    const single = await makeTrainer(gpu, config);
-    expect(single.dispatchesPerIteration).toBe(population.dispatchesPerIteration);
-    const history: IterationMetrics[] = [];
-    for (let i = 0; i < iters; i++) history.push(await single.step());
-    expect(histories[k].map(timeless)).toEqual(history.map(timeless));
-    const own = await single.checkpoint(history);
-    const extracted = extractAgent(saved, k);
-    expect(Object.keys(extracted.arrays).sort()).toEqual(Object.keys(own.arrays).sort());
-    for (const [name, a] of Object.entries(own.arrays)) expect(bits(extracted.arrays[name]), `agent ${k} ${name}`).toEqual(bits(a));
-    single.destroy();
-  }
-  population.destroy();
-  return saved;
-}
+import { bits, compare, timeless } from './populationHelpers';
 
 describe('population trainer', () => {
   it('PPO on CartPole-v1: 3 agents (seeds, lr, clip, entropy, gamma) are their single runs bit for bit', async () => {
