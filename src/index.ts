@@ -43,6 +43,7 @@ export {
   type AgentIterationMetrics,
   type PbtSettings,
   type PbtEnvs,
+  type PbtSource,
 } from './train/trainer';
 export {
   resolvePopulation,

@@ -193,6 +193,34 @@ describe('PBT in the population trainer', () => {
     }
   });
 
+  it("sources best (`--pbt-source best`): every replaced agent copies the best agent; top (the default): one of the best quarter", async () => {
+    const gpu = await testGpu();
+    const configs = Array.from({ length: 16 }, (_, k) => resolveConfig({ env: 'CartPole-v1', preset: 'seed', numEnvs: 4, stepsPerIter: 64, minibatch: 16, epochs: 1, seed: 1 + k }));
+    for (const source of ['best', 'top'] as const) {
+      const trainer = await makePopulationTrainer(gpu, configs, { pbt: { interval: 1, fraction: 0.25, perturb: [], source } });
+      try {
+        const metrics = await trainer.step();
+        // The score window of one iteration is its mean completed return (every agent finishes episodes in 64 steps of 4 envs).
+        const scores = metrics.map((m) => m.mean_return!);
+        expect(scores.every((r) => r !== null)).toBe(true);
+        const replaced = metrics.flatMap((m, k) => (m.pbt_parent !== null ? [k] : []));
+        expect(replaced, source).toHaveLength(4);
+        const parents = replaced.map((k) => metrics[k].pbt_parent!);
+        const ranked = [...scores.keys()].sort((a, b) => scores[b] - scores[a] || a - b);
+        if (source === 'best') expect(parents).toEqual(parents.map(() => ranked[0]));
+        else {
+          for (const p of parents) expect(ranked.slice(0, 4)).toContain(p);
+          // So the check of `best` above is not met by chance: here the picks differ.
+          expect(new Set(parents).size).toBeGreaterThan(1);
+        }
+        // The worst quarter is what was replaced.
+        expect([...replaced].sort((a, b) => a - b)).toEqual(ranked.slice(-4).sort((a, b) => a - b));
+      } finally {
+        trainer.destroy();
+      }
+    }
+  });
+
   // With normalisation the networks were trained on inputs and rewards scaled by the
   // source's running moments, so those travel with the weights; the envs (their states,
   // observations, episode slots and the reward normaliser's running returns) stay the

@@ -28,6 +28,7 @@ const EXTRA_FLAGS: Record<string, FlagKind> = {
   'pbt-fraction': 'value',
   'pbt-perturb': 'value',
   'pbt-envs': 'value',
+  'pbt-source': 'value',
 };
 const DEFAULT_STEP_BUDGET = 1_000_000;
 
@@ -65,6 +66,8 @@ Populations: P agents trained together on the GPU, every kernel covering all of 
                             "pbt_parent" and the values
   --pbt-envs own|copy       a replaced agent keeps its own envs (own, the default) or takes
                             its source's, mid-episode (copy)
+  --pbt-source top|best     a replaced agent copies a random one of the best fraction (top,
+                            the default) or the best agent (best)
   --save FILE               saves the whole population; --load FILE --agent K --save OUT
                             writes agent K's own checkpoint (for eval and the Studio)
 

@@ -233,12 +233,22 @@ export interface PbtSettings {
    * it continues the source's episodes under its own sampling streams.
    */
   envs?: PbtEnvs;
+  /**
+   * Where a replaced agent's source comes from: 'top' (the default, Jaderberg et
+   * al.'s truncation selection) picks one of the best `fraction` at random; 'best'
+   * copies the best agent into every replaced one, so the leader gets several
+   * differently sampled twins.
+   */
+  source?: PbtSource;
 }
 
 /** PbtSettings.envs: a replaced agent keeps its own envs, or takes a copy of its source's. */
 export type PbtEnvs = 'own' | 'copy';
 
-/** Reads --pbt, --pbt-interval, --pbt-fraction, --pbt-perturb and --pbt-envs (flags as given); null without --pbt. */
+/** PbtSettings.source: one of the top fraction at random, or the best agent. */
+export type PbtSource = 'top' | 'best';
+
+/** Reads --pbt, --pbt-interval, --pbt-fraction, --pbt-perturb, --pbt-envs and --pbt-source (flags as given); null without --pbt. */
 export function parsePbtFlags(extra: Record<string, string | boolean>, algo: string, size: number): PbtSettings | null {
   const given = PBT_VALUE_FLAGS.filter((f) => extra[f] !== undefined);
   if (!extra.pbt) {
@@ -280,8 +290,12 @@ export function parsePbtFlags(extra: Record<string, string | boolean>, algo: str
   }
   const envs = extra['pbt-envs'] ?? 'own';
   if (envs !== 'own' && envs !== 'copy') throw new ConfigError(`--pbt-envs: ${JSON.stringify(envs)} is not allowed (own: a replaced agent keeps its envs; copy: it takes its source's)`);
-  return { interval, fraction, perturb, envs };
+  const source = extra['pbt-source'] ?? 'top';
+  if (source !== 'top' && source !== 'best') {
+    throw new ConfigError(`--pbt-source: ${JSON.stringify(source)} is not allowed (top: one of the best fraction at random; best: the best agent)`);
+  }
+  return { interval, fraction, perturb, envs, source };
 }
 
 /** The PBT flags that take a value (each only with --pbt). */
-export const PBT_VALUE_FLAGS = ['pbt-interval', 'pbt-fraction', 'pbt-perturb', 'pbt-envs'] as const;
+export const PBT_VALUE_FLAGS = ['pbt-interval', 'pbt-fraction', 'pbt-perturb', 'pbt-envs', 'pbt-source'] as const;

@@ -198,7 +198,7 @@ export interface PopulationTrainer extends TrainerCommon {
 export type AgentIterationMetrics = IterationMetrics & { pbt_parent?: number | null; hyper?: Partial<Record<AgentField, number>> };
 
 // PBT's settings live with the population's other definitions (src/core/population.ts).
-export type { PbtSettings, PbtEnvs } from '../core/population';
+export type { PbtSettings, PbtEnvs, PbtSource } from '../core/population';
 
 /**
  * Builds a population trainer for `configs` (agent k's config at k, e.g.
@@ -835,7 +835,7 @@ async function makePbt(
     const range = FIELDS[field].range!;
     bounds[field] = [range.min ?? -3.4e38, range.max ?? 3.4e38];
   }
-  return Pbt.create(gpu, { agents, metrics, tensors, bottom: moved, top: moved, perturb: settings.perturb, bounds, seed: configs[0].seed, label: 'pbt' });
+  return Pbt.create(gpu, { agents, metrics, tensors, bottom: moved, top: settings.source === 'best' ? 1 : moved, perturb: settings.perturb, bounds, seed: configs[0].seed, label: 'pbt' });
 }
 
 /**
