@@ -221,6 +221,32 @@ describe('PBT in the population trainer', () => {
     }
   });
 
+  it('burn-in (`--pbt-burn-in 2`): no exploit in the first 2 iterations, then windows of `interval` iterations scored from there', async () => {
+    const gpu = await testGpu();
+    const configs = Array.from({ length: 8 }, (_, k) => resolveConfig({ env: 'CartPole-v1', preset: 'seed', numEnvs: 4, stepsPerIter: 64, minibatch: 16, epochs: 1, seed: 1 + k }));
+    const trainer = await makePopulationTrainer(gpu, configs, { pbt: { interval: 2, burnIn: 2, fraction: 0.25, perturb: [] } });
+    try {
+      const iterations: Awaited<ReturnType<typeof trainer.step>>[] = [];
+      for (let i = 0; i < 6; i++) iterations.push(await trainer.step());
+      const exploited = iterations.map((metrics) => metrics.some((m) => m.pbt_parent !== null));
+      // Exploits after iterations 2 + 2 and 2 + 4 (1-based): k = 3 and 5.
+      expect(exploited).toEqual([false, false, false, true, false, true]);
+      // The first window is iterations 2 and 3 only (0-based): the burn-in's scores are not in it.
+      const windowScore = (a: number) => (iterations[2][a].mean_return! + iterations[3][a].mean_return!) / 2;
+      const scores = configs.map((_, a) => windowScore(a));
+      expect(scores.every((r) => Number.isFinite(r))).toBe(true);
+      const ranked = [...scores.keys()].sort((a, b) => scores[b] - scores[a] || a - b);
+      const replaced = iterations[3].flatMap((m, k) => (m.pbt_parent !== null ? [k] : []));
+      expect([...replaced].sort((a, b) => a - b)).toEqual(ranked.slice(-2).sort((a, b) => a - b));
+      // Scored over all four iterations the worst two differ, so the check above tells the windows apart.
+      const all = configs.map((_, a) => iterations.slice(0, 4).reduce((sum, m) => sum + m[a].mean_return!, 0) / 4);
+      const rankedAll = [...all.keys()].sort((a, b) => all[b] - all[a] || a - b);
+      expect(rankedAll.slice(-2).sort((a, b) => a - b)).not.toEqual(ranked.slice(-2).sort((a, b) => a - b));
+    } finally {
+      trainer.destroy();
+    }
+  });
+
   // With normalisation the networks were trained on inputs and rewards scaled by the
   // source's running moments, so those travel with the weights; the envs (their states,
   // observations, episode slots and the reward normaliser's running returns) stay the

@@ -25,6 +25,7 @@ const EXTRA_FLAGS: Record<string, FlagKind> = {
   agent: 'value',
   pbt: 'boolean',
   'pbt-interval': 'value',
+  'pbt-burn-in': 'value',
   'pbt-fraction': 'value',
   'pbt-perturb': 'value',
   'pbt-envs': 'value',
@@ -64,6 +65,8 @@ Populations: P agents trained together on the GPU, every kernel covering all of 
                             algorithm, e.g. lr,clip,lambda for ppo; any sweepable flag but
                             seed; none: exploit only) by 0.8 or 1.2; lines carry
                             "pbt_parent" and the values
+  --pbt-burn-in N           no scores or exploits in the first N iterations (0): the first
+                            exploit comes N + --pbt-interval iterations in
   --pbt-envs own|copy       a replaced agent keeps its own envs (own, the default) or takes
                             its source's, mid-episode (copy)
   --pbt-source top|best     a replaced agent copies a random one of the best fraction (top,

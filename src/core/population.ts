@@ -222,6 +222,13 @@ export function agentMajor(blocks: readonly Float32Array[]): Float32Array<ArrayB
 export interface PbtSettings {
   /** Iterations between exploits (the score window). */
   interval: number;
+  /**
+   * Iterations before the first score window opens (default 0): nothing is scored
+   * or replaced before, so the first exploit comes burnIn + interval iterations in,
+   * scored on the `interval` iterations before it (Ray Tune's burn_in_period).
+   * Early scores are noisy, and a slow starter replaced there may be a later leader.
+   */
+  burnIn?: number;
   /** Fraction of the population replaced per exploit (and copied from): 0 < fraction ≤ 0.5, at least one agent. */
   fraction: number;
   /** Fields multiplied by 0.8 or 1.2 at each exploit (clamped to their flags' ranges); empty: exploit only (`--pbt-perturb none`). */
@@ -248,7 +255,7 @@ export type PbtEnvs = 'own' | 'copy';
 /** PbtSettings.source: one of the top fraction at random, or the best agent. */
 export type PbtSource = 'top' | 'best';
 
-/** Reads --pbt, --pbt-interval, --pbt-fraction, --pbt-perturb, --pbt-envs and --pbt-source (flags as given); null without --pbt. */
+/** Reads --pbt and its settings (--pbt-interval, --pbt-burn-in, --pbt-fraction, --pbt-perturb, --pbt-envs, --pbt-source; flags as given); null without --pbt. */
 export function parsePbtFlags(extra: Record<string, string | boolean>, algo: string, size: number): PbtSettings | null {
   const given = PBT_VALUE_FLAGS.filter((f) => extra[f] !== undefined);
   if (!extra.pbt) {
@@ -264,6 +271,8 @@ export function parsePbtFlags(extra: Record<string, string | boolean>, algo: str
   };
   const interval = number('pbt-interval', PBT_DEFAULTS.interval);
   if (!Number.isInteger(interval) || interval < 1 || interval > 1e6) throw new ConfigError(`--pbt-interval: ${interval} is not allowed (iterations between exploits; must be an integer in [1, 1000000])`);
+  const burnIn = number('pbt-burn-in', 0);
+  if (!Number.isInteger(burnIn) || burnIn < 0 || burnIn > 1e6) throw new ConfigError(`--pbt-burn-in: ${burnIn} is not allowed (iterations before the first score window; must be an integer in [0, 1000000])`);
   const fraction = number('pbt-fraction', PBT_DEFAULTS.fraction);
   if (!(fraction > 0 && fraction <= 0.5)) throw new ConfigError(`--pbt-fraction: ${fraction} is not allowed (share of agents replaced per exploit; must be in (0, 0.5])`);
   if (size < 2 || Math.floor(fraction * size) < 1) {
@@ -294,8 +303,8 @@ export function parsePbtFlags(extra: Record<string, string | boolean>, algo: str
   if (source !== 'top' && source !== 'best') {
     throw new ConfigError(`--pbt-source: ${JSON.stringify(source)} is not allowed (top: one of the best fraction at random; best: the best agent)`);
   }
-  return { interval, fraction, perturb, envs, source };
+  return { interval, burnIn, fraction, perturb, envs, source };
 }
 
 /** The PBT flags that take a value (each only with --pbt). */
-export const PBT_VALUE_FLAGS = ['pbt-interval', 'pbt-fraction', 'pbt-perturb', 'pbt-envs', 'pbt-source'] as const;
+export const PBT_VALUE_FLAGS = ['pbt-interval', 'pbt-burn-in', 'pbt-fraction', 'pbt-perturb', 'pbt-envs', 'pbt-source'] as const;

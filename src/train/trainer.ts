@@ -511,10 +511,12 @@ async function buildTrainer(gpu: GpuContext, configs: readonly ResolvedConfig[],
     for (const r of episodeSums) r.encode(pass);
     finite.encode(pass);
   };
-  // After the iteration's metrics are complete: the scores, and every interval-th iteration an exploit.
-  const exploitsAt = (k: number) => pbt !== null && (k + 1) % options.pbt!.interval === 0;
+  // After the iteration's metrics are complete: the scores, and every interval-th iteration an exploit
+  // (both from the end of the burn-in on: iteration k is the (k + 1 − burnIn)-th scored).
+  const burnIn = options.pbt?.burnIn ?? 0;
+  const exploitsAt = (k: number) => pbt !== null && k + 1 > burnIn && (k + 1 - burnIn) % options.pbt!.interval === 0;
   const encodePbt = (pass: GPUComputePassEncoder, k: number) => {
-    if (!pbt) return;
+    if (!pbt || k + 1 <= burnIn) return;
     pbt.encodeRecord(pass);
     if (exploitsAt(k)) pbt.encodeExploit(pass);
   };

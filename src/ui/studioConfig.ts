@@ -59,6 +59,7 @@ export const POPULATION_FIELDS = {
   population: { flag: 'population', doc: 'agents trained together (a population)', kind: 'number', range: { min: 1, max: MAX_POPULATION, int: true } },
   pbt: { flag: 'pbt', doc: 'population-based training: the worst agents copy the best and perturb', kind: 'boolean' },
   pbtInterval: { flag: 'pbt-interval', doc: 'iterations between PBT exploits', kind: 'number', range: { min: 1, max: 1_000_000, int: true } },
+  pbtBurnIn: { flag: 'pbt-burn-in', doc: 'iterations before PBT scores and exploits (the first exploit comes this many plus the interval in)', kind: 'number', range: { min: 0, max: 1_000_000, int: true } },
   pbtFraction: { flag: 'pbt-fraction', doc: 'share of agents replaced per PBT exploit (the worst; they copy as many of the best)', kind: 'number', range: { min: 0, max: 0.5, exclusiveMin: true } },
   pbtPerturb: { flag: 'pbt-perturb', doc: 'fields each PBT copy multiplies by 0.8 or 1.2 (a comma list of flags, or none)', kind: 'list' },
   pbtEnvs: { flag: 'pbt-envs', doc: "a replaced agent's envs: its own, or a copy of its source's mid-episode", kind: 'enum', values: ['own', 'copy'] },
@@ -161,6 +162,7 @@ export function settingDefault(key: SettingKey, preset: Preset, device: DeviceCa
   if (key === 'population') return 1;
   if (key === 'pbt') return false;
   if (key === 'pbtInterval') return PBT_DEFAULTS.interval;
+  if (key === 'pbtBurnIn') return 0;
   if (key === 'pbtFraction') return PBT_DEFAULTS.fraction;
   if (key === 'pbtPerturb') return ALGOS.map((algo) => `${ALGO_LABELS[algo]} ${PBT_PERTURB_DEFAULTS[algo].map((f) => FIELDS[f].flag).join(',')}`).join('; ');
   if (key === 'pbtEnvs') return 'own';
@@ -234,7 +236,7 @@ function sweepValues(sweep: Sweep): number[] {
 }
 
 /** The PBT settings beside --pbt, read with the CLI's own parser. */
-const PBT_KEYS = ['pbtInterval', 'pbtFraction', 'pbtPerturb', 'pbtEnvs', 'pbtSource'] as const;
+const PBT_KEYS = ['pbtInterval', 'pbtBurnIn', 'pbtFraction', 'pbtPerturb', 'pbtEnvs', 'pbtSource'] as const;
 
 /** Reads the population settings the user set (form and range); messages go to `errors`. */
 function readPopulationSettings(values: Selection['values'], errors: Validation['errors']): { size?: number; pbt: boolean; pbtTexts: Record<string, string> } {
@@ -462,6 +464,7 @@ export function cliCommand(config: ResolvedConfig, population: PopulationSetup |
   if (population?.pbt) {
     args.push('--pbt');
     if (population.pbt.interval !== PBT_DEFAULTS.interval) args.push(`--pbt-interval ${population.pbt.interval}`);
+    if (population.pbt.burnIn) args.push(`--pbt-burn-in ${population.pbt.burnIn}`);
     if (population.pbt.fraction !== PBT_DEFAULTS.fraction) args.push(`--pbt-fraction ${population.pbt.fraction}`);
     const perturb = population.pbt.perturb.map((f) => FIELDS[f].flag).join(',') || 'none';
     if (perturb !== PBT_PERTURB_DEFAULTS[config.algo].map((f) => FIELDS[f].flag).join(',')) args.push(`--pbt-perturb ${perturb}`);
