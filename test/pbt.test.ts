@@ -9,7 +9,7 @@ import { Pbt } from '../src/kernels/pbt';
 import { pbtExploitReference } from '../src/reference/pbt';
 import { agentsBuffer } from '../src/gpu/agents';
 import { readFloat32, readUint32, storageBuffer, submitPass } from '../src/gpu/buffers';
-import { AGENT_FIELDS } from '../src/core/population';
+import { AGENT_FIELDS, type PbtSettings } from '../src/core/population';
 import { agentParamOffset, packAgentParams } from '../src/core/agentParams';
 import { METRICS_BLOCK_FLOATS, metricSlot } from '../src/core/metrics';
 import { seededRandom, testGpu } from './helpers';
@@ -244,6 +244,23 @@ describe('PBT in the population trainer', () => {
       expect(rankedAll.slice(-2).sort((a, b) => a - b)).not.toEqual(ranked.slice(-2).sort((a, b) => a - b));
     } finally {
       trainer.destroy();
+    }
+  });
+
+  it('refuses bad settings given in code with one line naming the field, before any GPU work', async () => {
+    const gpu = await testGpu();
+    const configs = [1, 2, 3, 4].map((seed) => resolveConfig({ env: 'CartPole-v1', preset: 'seed', numEnvs: 4, stepsPerIter: 64, minibatch: 16, epochs: 1, seed }));
+    const base = { interval: 2, fraction: 0.25, perturb: [] } as const;
+    const cases: [Partial<PbtSettings>, RegExp][] = [
+      [{ interval: 0 }, /^pbt\.interval: 0 is not allowed \(iterations between exploits; must be an integer in \[1, 1000000\]\)$/],
+      [{ burnIn: 1.5 }, /^pbt\.burnIn: 1\.5 is not allowed \(iterations before the first score window; /],
+      [{ fraction: 0.6 }, /^pbt\.fraction: 0\.6 is not allowed \(share of agents replaced per exploit; must be in \(0, 0\.5\]\)$/],
+      [{ fraction: 0.2 }, /^pbt\.fraction: 0\.2 replaces no agent of 4 \(at least 5 agents\)$/],
+      [{ perturb: ['seed'] }, /^pbt\.perturb: "seed" is not allowed \(a list of lr, /],
+      [{ source: 'worst' as PbtSettings['source'] }, /^pbt\.source: "worst" is not allowed \(top or best\)$/],
+    ];
+    for (const [change, message] of cases) {
+      await expect(makePopulationTrainer(gpu, configs, { pbt: { ...base, ...change } }), JSON.stringify(change)).rejects.toThrow(message);
     }
   });
 

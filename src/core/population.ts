@@ -306,5 +306,24 @@ export function parsePbtFlags(extra: Record<string, string | boolean>, algo: str
   return { interval, burnIn, fraction, perturb, envs, source };
 }
 
+/**
+ * Checks PBT settings given in code (the library's `makePopulationTrainer({ pbt })`)
+ * by the CLI's rules; throws a ConfigError naming the field, its value and the
+ * allowed range, before any GPU work.
+ */
+export function checkPbtSettings(pbt: PbtSettings, size: number): void {
+  const bad = (field: string, value: unknown, allowed: string) => new ConfigError(`pbt.${field}: ${JSON.stringify(value)} is not allowed (${allowed})`);
+  if (!Number.isInteger(pbt.interval) || pbt.interval < 1 || pbt.interval > 1e6) throw bad('interval', pbt.interval, 'iterations between exploits; must be an integer in [1, 1000000]');
+  const burnIn = pbt.burnIn ?? 0;
+  if (!Number.isInteger(burnIn) || burnIn < 0 || burnIn > 1e6) throw bad('burnIn', pbt.burnIn, 'iterations before the first score window; must be an integer in [0, 1000000]');
+  if (!(pbt.fraction > 0 && pbt.fraction <= 0.5)) throw bad('fraction', pbt.fraction, 'share of agents replaced per exploit; must be in (0, 0.5]');
+  if (size < 2 || Math.floor(pbt.fraction * size) < 1) throw new ConfigError(`pbt.fraction: ${pbt.fraction} replaces no agent of ${size} (at least ${Math.ceil(1 / pbt.fraction)} agents)`);
+  const perturbable: readonly AgentField[] = AGENT_FIELDS.filter((f) => f !== 'seed');
+  for (const f of pbt.perturb) if (!perturbable.includes(f)) throw bad('perturb', f, `a list of ${perturbable.join(', ')}`);
+  if (new Set(pbt.perturb).size !== pbt.perturb.length) throw bad('perturb', pbt.perturb, 'each field once');
+  if (pbt.envs !== undefined && pbt.envs !== 'own' && pbt.envs !== 'copy') throw bad('envs', pbt.envs, "own or copy");
+  if (pbt.source !== undefined && pbt.source !== 'top' && pbt.source !== 'best') throw bad('source', pbt.source, 'top or best');
+}
+
 /** The PBT flags that take a value (each only with --pbt). */
 export const PBT_VALUE_FLAGS = ['pbt-interval', 'pbt-burn-in', 'pbt-fraction', 'pbt-perturb', 'pbt-envs', 'pbt-source'] as const;

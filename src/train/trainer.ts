@@ -38,7 +38,7 @@ import { MOMENT_FIELDS, NormalizeKernels, initialMoments, normalizedPolicyInput,
 import type { RolloutReplay } from '../kernels/rolloutView';
 import { createUpdate } from '../algos/registry';
 import { agentsBuffer, type Agents } from '../gpu/agents';
-import { AGENT_FIELDS, agentMajor, type AgentField, type PbtSettings } from '../core/population';
+import { AGENT_FIELDS, agentMajor, checkPbtSettings, type AgentField, type PbtSettings } from '../core/population';
 import { parameterStride } from '../kernels/mlp';
 import { envDefinition } from '../envs/registry';
 import { FIELDS, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
@@ -213,6 +213,7 @@ export async function makePopulationTrainer(
   configs: readonly ResolvedConfig[],
   options: TrainerOptions & { pbt?: PbtSettings } = {},
 ): Promise<PopulationTrainer> {
+  if (options.pbt) checkPbtSettings(options.pbt, configs.length);
   const core = await buildTrainer(gpu, configs, options);
   return withProgress(core.common, { configs, agents: core.agents, step: core.step, agentConfigs: core.agentConfigs, checkpoint: core.checkpoint, restore: core.restore });
 }
