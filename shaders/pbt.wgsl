@@ -16,12 +16,17 @@
 //   state       [1] u32: exploits done so far (a Philox counter word)
 //   metrics     [P][METRICS_BLOCK_FLOATS] f32: METRIC_PBT_PARENT is set to the source agent of
 //               a replaced agent, −1 otherwise
+//   prior       [P][AGENT_PARAMS_WORDS] u32: the records the population started from, the
+//               distribution `resample` draws from
 //
 // Ranking: by score, higher first, ties to the lower agent index; an agent that finished no
 // episode in the window scores −inf. The `bottom` lowest-ranked agents are replaced, each by
 // one of the `top` best picked with philox4x32((agent, exploit, 0, 0), (seed, STREAM_PBT)).x.
-// Explore: each field in perturbMask is multiplied by `down` or `up` (one Philox word per field:
-// uniform01 < 0.5 → down) and clamped to its bounds. bottom + top ≤ P, so no agent is both
+// Explore: each field in perturbMask is, with probability `resample`, the field of a uniformly
+// drawn agent's prior record (Jaderberg et al.'s resample; words of counters (a, exploit,
+// 1 + i / 4, 1) and (.., 2)); otherwise multiplied by `down` or `up` (one Philox word per
+// field: uniform01 < 0.5 → down) and clamped to its bounds. With resample 0 no word of the
+// first kind is ever below it, so the perturb draws are those of a run without it. bottom + top ≤ P, so no agent is both
 // copied from and written: every kernel here reads only blocks that no invocation writes.
 override WG: u32 = 64;
 
@@ -37,6 +42,8 @@ struct PbtArgs {
   down: f32,
   up: f32,
   metricsStride: u32,
+  // probability that an explored field is resampled from the prior instead of perturbed
+  resample: f32,
 }
 
 struct CopyArgs {
@@ -52,6 +59,7 @@ struct CopyArgs {
 @group(0) @binding(5) var<storage, read_write> byRank: array<u32>;
 @group(0) @binding(6) var<storage, read_write> state: array<u32>;
 @group(0) @binding(7) var<storage, read_write> metrics: array<f32>;
+@group(0) @binding(10) var<storage, read> prior: array<u32>;
 
 // Every iteration, after the metrics block is complete: one invocation per agent.
 @compute @workgroup_size(WG)
@@ -97,10 +105,16 @@ fn pbt_exploit(@builtin(local_invocation_id) lid: vec3<u32>) {
       for (var i = 1u; i < AGENT_PARAMS_WORDS; i++) {
         var word = agentWords[parent * AGENT_PARAMS_WORDS + i];
         if ((args.perturbMask & (1u << i)) != 0u) {
-          let draws = philox4x32(vec4<u32>(a, exploit, 1u + i / 4u, 0u), key);
-          let factor = select(args.up, args.down, uniform01(draws[i % 4u]) < 0.5);
-          let b = bounds[i];
-          word = bitcast<u32>(clamp(bitcast<f32>(word) * factor, b.x, b.y));
+          let resampled = philox4x32(vec4<u32>(a, exploit, 1u + i / 4u, 1u), key);
+          if (uniform01(resampled[i % 4u]) < args.resample) {
+            let drawn = philox4x32(vec4<u32>(a, exploit, 1u + i / 4u, 2u), key);
+            word = prior[min(u32(uniform01(drawn[i % 4u]) * f32(p)), p - 1u) * AGENT_PARAMS_WORDS + i];
+          } else {
+            let draws = philox4x32(vec4<u32>(a, exploit, 1u + i / 4u, 0u), key);
+            let factor = select(args.up, args.down, uniform01(draws[i % 4u]) < 0.5);
+            let b = bounds[i];
+            word = bitcast<u32>(clamp(bitcast<f32>(word) * factor, b.x, b.y));
+          }
         }
         agentWords[a * AGENT_PARAMS_WORDS + i] = word;
       }

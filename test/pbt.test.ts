@@ -120,6 +120,52 @@ describe('Pbt', () => {
     pbt.destroy();
   });
 
+  it('resamples explored fields from the prior records with probability `resample`, else perturbs them, exactly as the CPU twin', async () => {
+    const gpu = await testGpu();
+    const rand = seededRandom(5);
+    const values = population(rand);
+    // The prior: a different population (as a sweep's starting values would be), so a resampled value shows.
+    const priorValues = population(rand);
+    const prior = new Uint32Array(packAgentParams(priorValues));
+    const agents = agentsBuffer(gpu, 'pbt.test.agents', values);
+    const blocks = new Float32Array(P * METRICS_BLOCK_FLOATS);
+    for (let a = 0; a < P; a++) {
+      blocks[a * METRICS_BLOCK_FLOATS + metricSlot('episodes')] = 1;
+      blocks[a * METRICS_BLOCK_FLOATS + metricSlot('completed_return_sum')] = 4 * a;
+    }
+    const metrics = storageBuffer(gpu, 'pbt.test.metrics', blocks);
+    const explored = ['lr', 'valueLr', 'clip', 'entCoef'] as const;
+    const pbt = await Pbt.create(gpu, { agents, metrics, tensors: [], bottom: 4, top: 4, perturb: explored, bounds: BOUNDS, seed: 9, resample: 0.5, prior });
+    submitPass(gpu, 'pbt.test', (pass) => {
+      pbt.encodeRecord(pass);
+      pbt.encodeExploit(pass);
+    });
+    const scoreWindow = new Float32Array(2 * P);
+    for (let a = 0; a < P; a++) scoreWindow.set([4 * a, 1], 2 * a);
+    const words = new Uint32Array(packAgentParams(values));
+    const mask = explored.reduce((m, f) => m | (1 << AGENT_FIELDS.indexOf(f)), 0);
+    const bounds = Float32Array.from(AGENT_FIELDS.flatMap((f) => (f in BOUNDS ? [...BOUNDS[f as keyof typeof BOUNDS]] : [0, 0])));
+    const ref = pbtExploitReference({ agentWords: words, fields: AGENT_FIELDS.length, bounds, scoreWindow, exploit: 0, bottom: 4, top: 4, seed: 9, perturbMask: mask, down: 0.8, up: 1.2, resample: 0.5, prior });
+    expect(Array.from(await readUint32(gpu, pbt.source))).toEqual(ref.source);
+    expect(Array.from(await readUint32(gpu, agents.params))).toEqual(Array.from(ref.agentWords));
+    // Of the 4 × 4 explored values, some came from the prior and some were perturbed.
+    let resampled = 0;
+    let perturbed = 0;
+    for (let a = 0; a < 4; a++) {
+      const parent = ref.source[a];
+      expect(parent).not.toBe(a);
+      for (const f of explored) {
+        const at = a * AGENT_FIELDS.length + AGENT_FIELDS.indexOf(f);
+        const fromPrior = Array.from({ length: P }, (_, j) => prior[j * AGENT_FIELDS.length + AGENT_FIELDS.indexOf(f)]).includes(ref.agentWords[at]);
+        if (fromPrior) resampled++;
+        else perturbed++;
+      }
+    }
+    expect(resampled).toBeGreaterThan(0);
+    expect(perturbed).toBeGreaterThan(0);
+    pbt.destroy();
+  });
+
   it('refuses overlapping bottom and top, a seed to perturb, missing bounds and short tensors', async () => {
     const gpu = await testGpu();
     const agents = agentsBuffer(gpu, 'pbt.test.agents', population(seededRandom(1)));
@@ -128,6 +174,8 @@ describe('Pbt', () => {
     await expect(Pbt.create(gpu, { ...base, bottom: 6, top: 6 })).rejects.toThrow(/bottom 6 and top 6 .* ≤ 11 agents/);
     await expect(Pbt.create(gpu, { ...base, perturb: ['seed'] })).rejects.toThrow(/cannot perturb "seed"/);
     await expect(Pbt.create(gpu, { ...base, perturb: ['gamma'] })).rejects.toThrow(/gamma needs bounds/);
+    await expect(Pbt.create(gpu, { ...base, resample: 1.5 })).rejects.toThrow(/resample 1\.5 must be a probability in \[0, 1\]/);
+    await expect(Pbt.create(gpu, { ...base, prior: new Uint32Array(3) })).rejects.toThrow(/prior needs 11 records of/);
     const short = storageBuffer(gpu, 'pbt.test.short', 10 * 4);
     await expect(Pbt.create(gpu, { ...base, tensors: [{ name: 'short', buffer: short, count: 1 }] })).rejects.toThrow(/tensor short must hold 11 blocks/);
   });
@@ -247,6 +295,28 @@ describe('PBT in the population trainer', () => {
     }
   });
 
+  it("resample 1 (`--pbt-resample 1`): a replaced agent's explored fields are starting values of the population, not perturbed ones", async () => {
+    const gpu = await testGpu();
+    // No value here is 0.8 or 1.2 times another, so a perturbed copy could not pass for a resampled one.
+    const lrs = [1, 1.3, 1.7, 2.3, 2.9, 3.7, 4.1, 5.3].map((x) => x * 1e-3);
+    const configs = lrs.map((lr, k) => resolveConfig({ env: 'CartPole-v1', preset: 'seed', numEnvs: 4, stepsPerIter: 64, minibatch: 16, epochs: 1, seed: 1 + k, lr }));
+    const trainer = await makePopulationTrainer(gpu, configs, { pbt: { interval: 1, fraction: 0.25, perturb: ['lr'], resample: 1 } });
+    try {
+      const metrics = await trainer.step();
+      const replaced = metrics.flatMap((m, k) => (m.pbt_parent !== null ? [k] : []));
+      expect(replaced).toHaveLength(2);
+      const records = (await trainer.checkpoint(configs.map(() => []))).population!.agents;
+      const near = (x: number, y: number) => Math.abs(x - y) <= 1e-7 * y;
+      for (const k of replaced) {
+        expect(lrs.some((lr) => near(records[k].lr, lr)), `agent ${k}'s lr ${records[k].lr}`).toBe(true);
+        const parentLr = lrs[metrics[k].pbt_parent!];
+        expect(near(records[k].lr, 0.8 * parentLr) || near(records[k].lr, 1.2 * parentLr)).toBe(false);
+      }
+    } finally {
+      trainer.destroy();
+    }
+  });
+
   it('refuses bad settings given in code with one line naming the field, before any GPU work', async () => {
     const gpu = await testGpu();
     const configs = [1, 2, 3, 4].map((seed) => resolveConfig({ env: 'CartPole-v1', preset: 'seed', numEnvs: 4, stepsPerIter: 64, minibatch: 16, epochs: 1, seed }));
@@ -258,6 +328,7 @@ describe('PBT in the population trainer', () => {
       [{ fraction: 0.2 }, /^pbt\.fraction: 0\.2 replaces no agent of 4 \(at least 5 agents\)$/],
       [{ perturb: ['seed'] }, /^pbt\.perturb: "seed" is not allowed \(a list of lr, /],
       [{ source: 'worst' as PbtSettings['source'] }, /^pbt\.source: "worst" is not allowed \(top or best\)$/],
+      [{ perturb: ['lr'], resample: -0.1 }, /^pbt\.resample: -0\.1 is not allowed \(a probability in \[0, 1\]\)$/],
     ];
     for (const [change, message] of cases) {
       await expect(makePopulationTrainer(gpu, configs, { pbt: { ...base, ...change } }), JSON.stringify(change)).rejects.toThrow(message);

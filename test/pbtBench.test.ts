@@ -12,7 +12,7 @@ describe('npm run pbt flags', () => {
   it('reads the population, the PBT settings and the target, with training flags over the preset', () => {
     const o = parsePbtBenchArgs(['--env', 'CartPole-v1', '--envs', '8', '--steps-per-iter', '1024', '--iters', '40'])!;
     expect([o.population, o.target, o.evalEpisodes, o.runs]).toEqual([32, 475, 100, ['plain', 'pbt']]);
-    expect(o.pbt).toEqual({ interval: 5, burnIn: 0, fraction: 0.25, perturb: ['lr', 'clip', 'lambda'], envs: 'own', source: 'top' });
+    expect(o.pbt).toEqual({ interval: 5, burnIn: 0, fraction: 0.25, perturb: ['lr', 'clip', 'lambda'], resample: 0, envs: 'own', source: 'top' });
     expect(o.overrides).toEqual({ env: 'CartPole-v1', numEnvs: 8, stepsPerIter: 1024, iters: 40 });
     expect(benchAgents(o).map((c) => c.seed)).toEqual(Array.from({ length: 32 }, (_, k) => k + 1));
     const p = parsePbtBenchArgs(['--env', 'Pendulum-v1', '--iters', '3', '--population', '8', '--seed', '11', '--pbt-interval', '2', '--pbt-perturb', 'gamma', '--runs', 'pbt', '--pbt-envs', 'copy', '--pbt-source', 'best', '--pbt-burn-in', '4'])!;
@@ -31,6 +31,7 @@ describe('npm run pbt flags', () => {
     expect(() => parsePbtBenchArgs(['--env', 'CartPole-v1', '--iters', '5', '--pbt-perturb', 'seed'])).toThrow(/^--pbt-perturb: "seed" is not allowed/);
     expect(() => parsePbtBenchArgs(['--env', 'CartPole-v1', '--iters', '5', '--pbt-envs', 'share'])).toThrow(/^--pbt-envs: "share" is not allowed \(own: /);
     expect(() => parsePbtBenchArgs(['--env', 'CartPole-v1', '--iters', '5', '--pbt-source', 'all'])).toThrow(/^--pbt-source: "all" is not allowed \(top: /);
+    expect(() => parsePbtBenchArgs(['--env', 'CartPole-v1', '--iters', '5', '--pbt-resample', '2'])).toThrow(/^--pbt-resample: 2 is not allowed \(probability that an explored field is resampled from the starting values; must be in \[0, 1\]\)/);
     expect(() => parsePbtBenchArgs(['--env', 'CartPole-v1', '--iters', '5', '--pbt-burn-in', '-1'])).toThrow(/^--pbt-burn-in: -1 is not allowed \(iterations before the first score window; must be an integer in \[0, 1000000\]\)/);
   });
 });
@@ -60,7 +61,7 @@ describe('npm run pbt core', () => {
     expect([plain.exploits, plain.agents_replaced, plain.explored, plain.pbt]).toEqual([0, 0, undefined, undefined]);
     // An exploit after each iteration, replacing floor(0.25 × 4) = 1 agent.
     expect([pbt.exploits, pbt.agents_replaced]).toEqual([2, 2]);
-    expect(pbt.pbt).toEqual({ interval: 1, burn_in: 0, fraction: 0.25, perturb: ['lr', 'clip', 'lambda'], envs: 'own', source: 'top' });
+    expect(pbt.pbt).toEqual({ interval: 1, burn_in: 0, fraction: 0.25, perturb: ['lr', 'clip', 'lambda'], resample: 0, envs: 'own', source: 'top' });
     for (const flag of ['lr', 'clip', 'lambda'] as const) {
       const range = FIELDS[flag].range!;
       for (const v of [pbt.explored![flag].median, pbt.explored![flag].best_agent]) {

@@ -99,6 +99,7 @@ describe('train CLI with a population', () => {
       [['--population', '8', '--pbt', '--pbt-envs', 'all'], /--pbt-envs: "all" is not allowed \(own: a replaced agent keeps its envs; copy: it takes its source's\)/],
       [['--pbt-envs', 'copy'], /--pbt: population-based training needs a population/],
       [['--population', '8', '--pbt-source', 'best'], /--pbt-source: only with --pbt/],
+      [['--population', '8', '--pbt', '--pbt-resample', '1.5'], /--pbt-resample: 1.5 is not allowed \(probability that an explored field is resampled from the starting values; must be in \[0, 1\]\)/],
       [['--population', '8', '--pbt', '--pbt-burn-in', '2.5'], /--pbt-burn-in: 2.5 is not allowed \(iterations before the first score window; must be an integer in \[0, 1000000\]\)/],
       [['--population', '8', '--pbt', '--pbt-source', 'worst'], /--pbt-source: "worst" is not allowed \(top: one of the best fraction at random; best: the best agent\)/],
       [['--population', '8', '--pbt', '--pbt-perturb', 'lr,seed'], /--pbt-perturb: "seed" is not allowed \(none, or a comma list of lr, value-lr, clip, /],

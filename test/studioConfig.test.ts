@@ -42,7 +42,7 @@ describe('field groups', () => {
     expect(group('clip')).toMatchObject({ title: 'PPO', keys: ['clip'] });
     expect(group('klCoef')).toMatchObject({ title: 'PPO-KL', keys: ['klTarget', 'klCoef'] });
     expect(group('valueSteps')).toMatchObject({ title: 'TRPO · REINFORCE', algos: ['trpo', 'reinforce'] });
-    expect(FIELD_GROUPS[1]).toMatchObject({ title: 'Population', keys: ['population', 'pbt', 'pbtInterval', 'pbtBurnIn', 'pbtFraction', 'pbtPerturb', 'pbtEnvs', 'pbtSource'] });
+    expect(FIELD_GROUPS[1]).toMatchObject({ title: 'Population', keys: ['population', 'pbt', 'pbtInterval', 'pbtBurnIn', 'pbtFraction', 'pbtPerturb', 'pbtResample', 'pbtEnvs', 'pbtSource'] });
     for (const g of FIELD_GROUPS.slice(2)) for (const key of g.keys as FieldKey[]) expect(algorithmsReading(key)).toEqual(g.algos);
   });
 
@@ -159,7 +159,7 @@ describe('population settings', () => {
     expect(population!.plan.agents[15].lr).toBeCloseTo(1e-2, 15);
     expect(population!.plan.swept).toEqual(['seed', 'lr']);
     expect(configs).toEqual([population!.plan.agents[0]]);
-    expect(population!.pbt).toEqual({ interval: 5, burnIn: 3, fraction: PBT_DEFAULTS.fraction, perturb: PBT_PERTURB_DEFAULTS.ppo, envs: 'copy', source: 'best' });
+    expect(population!.pbt).toEqual({ interval: 5, burnIn: 3, fraction: PBT_DEFAULTS.fraction, perturb: PBT_PERTURB_DEFAULTS.ppo, resample: 0, envs: 'copy', source: 'best' });
     const line = cliCommand(configs[0], population);
     expect(line).toBe('npm run train -- --algo ppo --preset fast --env CartPole-v1 --population 16 --envs 16 --steps-per-iter 256 --seed 1..16 --lr log:1e-4..1e-2 --pbt --pbt-interval 5 --pbt-burn-in 3 --pbt-envs copy --pbt-source best');
     // The train command's own parsing of that line gives the same agents, exactly, and the same PBT.
@@ -181,17 +181,17 @@ describe('population settings', () => {
   });
 
   it('carry the PBT fraction and explored fields through the URL and the CLI line', () => {
-    const pbtSelection = select({ population: '16', pbt: 'true', pbtFraction: '0.125', pbtPerturb: 'lr,gamma' });
+    const pbtSelection = select({ population: '16', pbt: 'true', pbtFraction: '0.125', pbtPerturb: 'lr,gamma', pbtResample: '0.25' });
     const query = formatQuery(pbtSelection, GPU);
-    expect(query).toMatch(/&pbt=true&pbt-fraction=0\.125&pbt-perturb=lr,gamma$/);
+    expect(query).toMatch(/&pbt=true&pbt-fraction=0\.125&pbt-perturb=lr,gamma&pbt-resample=0\.25$/);
     // (the URL also writes the envs and steps, always)
     expect(parseQuery(query).selection.values).toMatchObject(pbtSelection.values);
     const { errors, configs, population } = validateSelection(pbtSelection, GPU);
     expect(errors).toEqual({});
-    expect(population!.pbt).toEqual({ interval: PBT_DEFAULTS.interval, burnIn: 0, fraction: 0.125, perturb: ['lr', 'gamma'], envs: 'own', source: 'top' });
+    expect(population!.pbt).toEqual({ interval: PBT_DEFAULTS.interval, burnIn: 0, fraction: 0.125, perturb: ['lr', 'gamma'], resample: 0.25, envs: 'own', source: 'top' });
     const line = cliCommand(configs[0], population);
-    expect(line).toMatch(/ --pbt --pbt-fraction 0\.125 --pbt-perturb lr,gamma$/);
-    const cli = parsePopulationArgs(line.replace('npm run train -- ', '').split(' '), { pbt: 'boolean', 'pbt-fraction': 'value', 'pbt-perturb': 'value' });
+    expect(line).toMatch(/ --pbt --pbt-fraction 0\.125 --pbt-perturb lr,gamma --pbt-resample 0\.25$/);
+    const cli = parsePopulationArgs(line.replace('npm run train -- ', '').split(' '), { pbt: 'boolean', 'pbt-fraction': 'value', 'pbt-perturb': 'value', 'pbt-resample': 'value' });
     expect(parsePbtFlags(cli.extra, 'ppo', 16)).toEqual(population!.pbt);
   });
 
@@ -208,7 +208,7 @@ describe('population settings', () => {
   });
 
   it("use the CLI's PBT defaults for every algorithm", () => {
-    for (const algo of ALGOS) expect(parsePbtFlags({ pbt: true }, algo, 16)).toEqual({ ...PBT_DEFAULTS, burnIn: 0, perturb: PBT_PERTURB_DEFAULTS[algo], envs: 'own', source: 'top' });
+    for (const algo of ALGOS) expect(parsePbtFlags({ pbt: true }, algo, 16)).toEqual({ ...PBT_DEFAULTS, burnIn: 0, perturb: PBT_PERTURB_DEFAULTS[algo], resample: 0, envs: 'own', source: 'top' });
   });
 
   it('refuse bad population settings with one message on the field, before any GPU work', () => {
@@ -243,6 +243,7 @@ describe('population settings', () => {
     expect(refuse({ pbtEnvs: 'copy' }).pbtEnvs).toBe('only with population-based training on');
     expect(refuse({ population: '8', pbt: 'true', pbtEnvs: 'share' }).pbtEnvs).toBe(`"share" is not allowed (own: a replaced agent keeps its envs; copy: it takes its source's)`);
     expect(refuse({ population: '8', pbtSource: 'best' }).pbtSource).toBe('only with population-based training on');
+    expect(refuse({ population: '8', pbt: 'true', pbtResample: '0.5', pbtPerturb: 'none' }).pbtResample).toBe('0.5 needs explored fields (--pbt-perturb none explores nothing)');
     expect(refuse({ population: '8', pbt: 'true', pbtBurnIn: '-2' }).pbtBurnIn).toBe('-2 is not allowed (iterations before the first score window; must be an integer in [0, 1000000])');
     expect(refuse({ population: '8', pbt: 'true', pbtSource: 'worst' }).pbtSource).toBe('"worst" is not allowed (top: one of the best fraction at random; best: the best agent)');
     // Buffers are planned for the whole population: what fits one agent may not fit 4096.

@@ -72,7 +72,7 @@ export interface PbtRunResult {
   final_train_best: number | null;
   /** PBT only: each explored field's median over the agents and the best-evaluated agent's value at the end. */
   explored?: Record<string, { median: number; best_agent: number }>;
-  pbt?: { interval: number; burn_in: number; fraction: number; perturb: string[]; envs: string; source: string };
+  pbt?: { interval: number; burn_in: number; fraction: number; perturb: string[]; resample: number; envs: string; source: string };
   /** Each agent's final deterministic mean return, agent k at k. */
   evals: number[];
   train_s: number;
@@ -81,7 +81,7 @@ export interface PbtRunResult {
 }
 
 export const PBT_BENCH_USAGE = `usage: npm run pbt -- --env ID --iters N [--population P] [--seed S] [--target R] [--eval-episodes E]
-  [--runs plain,pbt] [--pbt-interval K] [--pbt-burn-in N] [--pbt-fraction F] [--pbt-perturb a,b,c|none] [--pbt-envs own|copy] [--pbt-source top|best] [training flags]
+  [--runs plain,pbt] [--pbt-interval K] [--pbt-burn-in N] [--pbt-fraction F] [--pbt-perturb a,b,c|none] [--pbt-resample P] [--pbt-envs own|copy] [--pbt-source top|best] [training flags]
 Trains P agents (seeds S..S+P-1, default 1..${PBT_BENCH_DEFAULTS.population}) plainly and with PBT for N iterations each, then
 evaluates every agent deterministically over E episodes (default ${PBT_BENCH_DEFAULTS.evalEpisodes}). One JSON line per run on
 stdout, a table on stderr. PBT defaults: every ${PBT_BENCH_DEFAULTS.interval} iterations, fraction ${PBT_BENCH_DEFAULTS.fraction}, perturb (ppo) ${BENCH_PERTURB.ppo}.
@@ -102,6 +102,7 @@ export function parsePbtBenchArgs(argv: readonly string[]): PbtBenchOptions | nu
     'pbt-envs': 'value',
     'pbt-source': 'value',
     'pbt-burn-in': 'value',
+    'pbt-resample': 'value',
     help: 'boolean',
   });
   if (extra.help === true) return null;
@@ -124,7 +125,7 @@ export function parsePbtBenchArgs(argv: readonly string[]): PbtBenchOptions | nu
   };
   const perturb = (extra['pbt-perturb'] as string | undefined) ?? BENCH_PERTURB[config.algo];
   if (perturb !== undefined) pbtFlags['pbt-perturb'] = perturb;
-  for (const flag of ['pbt-burn-in', 'pbt-envs', 'pbt-source'] as const) if (extra[flag] !== undefined) pbtFlags[flag] = extra[flag];
+  for (const flag of ['pbt-burn-in', 'pbt-resample', 'pbt-envs', 'pbt-source'] as const) if (extra[flag] !== undefined) pbtFlags[flag] = extra[flag];
   const pbt = parsePbtFlags(pbtFlags, config.algo, population)!;
   return {
     population,
@@ -219,7 +220,7 @@ export async function runPopulation(gpu: GpuContext, options: PbtBenchOptions, r
       adapter: describeAdapter(gpu.adapter),
     };
     if (run === 'pbt') {
-      result.pbt = { interval: options.pbt.interval, burn_in: options.pbt.burnIn ?? 0, fraction: options.pbt.fraction, perturb: options.pbt.perturb.map((f) => FIELDS[f].flag), envs: options.pbt.envs ?? 'own', source: options.pbt.source ?? 'top' };
+      result.pbt = { interval: options.pbt.interval, burn_in: options.pbt.burnIn ?? 0, fraction: options.pbt.fraction, perturb: options.pbt.perturb.map((f) => FIELDS[f].flag), resample: options.pbt.resample ?? 0, envs: options.pbt.envs ?? 'own', source: options.pbt.source ?? 'top' };
       result.explored = Object.fromEntries(
         options.pbt.perturb.map((f: AgentField) => [FIELDS[f].flag, { median: median(finalConfigs.map((c) => c[f])), best_agent: finalConfigs[bestAgent][f] }]),
       );

@@ -51,7 +51,7 @@ export async function trainPopulation(gpu: GpuContext, run: PopulationRun, log: 
   log(`adapter: ${describeAdapter(gpu.adapter)}`);
   const swept = plan.swept.map((f) => `--${FIELDS[f].flag}`).join(' ');
   log(
-    `${config.algo} on ${config.env}: population of ${P} agents × ${config.numEnvs} envs × ${config.derived.stepsPerEnv} steps = ${(P * config.derived.batchSize).toLocaleString('en')} steps/iteration, preset ${config.preset}${swept ? `, sweeping ${swept}` : ''}${pbt ? `, PBT every ${pbt.interval} iterations${pbt.burnIn ? ` after ${pbt.burnIn}` : ''} (${pbt.perturb.map((f) => FIELDS[f].flag).join(', ') || 'exploit only'}${pbt.envs === 'copy' ? '; envs copied' : ''}${pbt.source === 'best' ? '; copies of the best agent' : ''})` : ''}`,
+    `${config.algo} on ${config.env}: population of ${P} agents × ${config.numEnvs} envs × ${config.derived.stepsPerEnv} steps = ${(P * config.derived.batchSize).toLocaleString('en')} steps/iteration, preset ${config.preset}${swept ? `, sweeping ${swept}` : ''}${pbt ? `, PBT every ${pbt.interval} iterations${pbt.burnIn ? ` after ${pbt.burnIn}` : ''} (${pbt.perturb.map((f) => FIELDS[f].flag).join(', ') || 'exploit only'}${pbt.resample ? `, resampled with probability ${pbt.resample}` : ''}${pbt.envs === 'copy' ? '; envs copied' : ''}${pbt.source === 'best' ? '; copies of the best agent' : ''})` : ''}`,
   );
   const compileStart = performance.now();
   const trainer = await makePopulationTrainer(gpu, configs, pbt ? { pbt } : {});

@@ -28,6 +28,7 @@ const EXTRA_FLAGS: Record<string, FlagKind> = {
   'pbt-burn-in': 'value',
   'pbt-fraction': 'value',
   'pbt-perturb': 'value',
+  'pbt-resample': 'value',
   'pbt-envs': 'value',
   'pbt-source': 'value',
 };
@@ -65,6 +66,8 @@ Populations: P agents trained together on the GPU, every kernel covering all of 
                             algorithm, e.g. lr,clip,lambda for ppo; any sweepable flag but
                             seed; none: exploit only) by 0.8 or 1.2; lines carry
                             "pbt_parent" and the values
+  --pbt-resample P          each explored field is, with probability P (0), set to a random
+                            agent's starting value instead (the sweep is the prior)
   --pbt-burn-in N           no scores or exploits in the first N iterations (0): the first
                             exploit comes N + --pbt-interval iterations in
   --pbt-envs own|copy       a replaced agent keeps its own envs (own, the default) or takes

@@ -234,6 +234,12 @@ export interface PbtSettings {
   /** Fields multiplied by 0.8 or 1.2 at each exploit (clamped to their flags' ranges); empty: exploit only (`--pbt-perturb none`). */
   perturb: readonly AgentField[];
   /**
+   * Probability in [0, 1] (default 0) that an explored field is instead resampled:
+   * set to that field of a random agent's starting record, so the population's
+   * starting values (a sweep's grid or spread) are the prior, as in Jaderberg et al.
+   */
+  resample?: number;
+  /**
    * What a replaced agent does with its envs: 'own' (the default) keeps its own
    * envs, episodes and reward-normalisation returns; 'copy' takes its source's
    * too (their states, observations, running returns and episode counters), so
@@ -255,7 +261,7 @@ export type PbtEnvs = 'own' | 'copy';
 /** PbtSettings.source: one of the top fraction at random, or the best agent. */
 export type PbtSource = 'top' | 'best';
 
-/** Reads --pbt and its settings (--pbt-interval, --pbt-burn-in, --pbt-fraction, --pbt-perturb, --pbt-envs, --pbt-source; flags as given); null without --pbt. */
+/** Reads --pbt and its settings (--pbt-interval, --pbt-burn-in, --pbt-fraction, --pbt-perturb, --pbt-resample, --pbt-envs, --pbt-source; flags as given); null without --pbt. */
 export function parsePbtFlags(extra: Record<string, string | boolean>, algo: string, size: number): PbtSettings | null {
   const given = PBT_VALUE_FLAGS.filter((f) => extra[f] !== undefined);
   if (!extra.pbt) {
@@ -299,11 +305,14 @@ export function parsePbtFlags(extra: Record<string, string | boolean>, algo: str
   }
   const envs = extra['pbt-envs'] ?? 'own';
   if (envs !== 'own' && envs !== 'copy') throw new ConfigError(`--pbt-envs: ${JSON.stringify(envs)} is not allowed (own: a replaced agent keeps its envs; copy: it takes its source's)`);
+  const resample = number('pbt-resample', 0);
+  if (!(resample >= 0 && resample <= 1)) throw new ConfigError(`--pbt-resample: ${resample} is not allowed (probability that an explored field is resampled from the starting values; must be in [0, 1])`);
+  if (resample > 0 && !perturb.length) throw new ConfigError(`--pbt-resample: ${resample} needs explored fields (--pbt-perturb none explores nothing)`);
   const source = extra['pbt-source'] ?? 'top';
   if (source !== 'top' && source !== 'best') {
     throw new ConfigError(`--pbt-source: ${JSON.stringify(source)} is not allowed (top: one of the best fraction at random; best: the best agent)`);
   }
-  return { interval, burnIn, fraction, perturb, envs, source };
+  return { interval, burnIn, fraction, perturb, resample, envs, source };
 }
 
 /**
@@ -321,9 +330,11 @@ export function checkPbtSettings(pbt: PbtSettings, size: number): void {
   const perturbable: readonly AgentField[] = AGENT_FIELDS.filter((f) => f !== 'seed');
   for (const f of pbt.perturb) if (!perturbable.includes(f)) throw bad('perturb', f, `a list of ${perturbable.join(', ')}`);
   if (new Set(pbt.perturb).size !== pbt.perturb.length) throw bad('perturb', pbt.perturb, 'each field once');
+  const resample = pbt.resample ?? 0;
+  if (!(resample >= 0 && resample <= 1)) throw bad('resample', pbt.resample, 'a probability in [0, 1]');
   if (pbt.envs !== undefined && pbt.envs !== 'own' && pbt.envs !== 'copy') throw bad('envs', pbt.envs, "own or copy");
   if (pbt.source !== undefined && pbt.source !== 'top' && pbt.source !== 'best') throw bad('source', pbt.source, 'top or best');
 }
 
 /** The PBT flags that take a value (each only with --pbt). */
-export const PBT_VALUE_FLAGS = ['pbt-interval', 'pbt-burn-in', 'pbt-fraction', 'pbt-perturb', 'pbt-envs', 'pbt-source'] as const;
+export const PBT_VALUE_FLAGS = ['pbt-interval', 'pbt-burn-in', 'pbt-fraction', 'pbt-perturb', 'pbt-resample', 'pbt-envs', 'pbt-source'] as const;

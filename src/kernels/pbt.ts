@@ -67,6 +67,10 @@ export interface PbtOptions {
   /** Explore factors (default 0.8 and 1.2, as in the paper). */
   down?: number;
   up?: number;
+  /** Probability in [0, 1] that an explored field is resampled from `prior` instead of perturbed (default 0). */
+  resample?: number;
+  /** [P][AGENT_FIELDS.length] words, the records resample draws from (default: the agents' records at creation, as `packAgentParams` writes them). */
+  prior?: Uint32Array;
   label?: string;
 }
 
@@ -105,6 +109,9 @@ export class Pbt {
       mask |= 1 << i;
       bounds.set(b, 2 * i);
     }
+    const resample = options.resample ?? 0;
+    if (!(resample >= 0 && resample <= 1)) throw new Error(`${label}: resample ${resample} must be a probability in [0, 1]`);
+    if (options.prior && options.prior.length !== p * AGENT_FIELDS.length) throw new Error(`${label}: prior needs ${p} records of ${AGENT_FIELDS.length} words, has ${options.prior.length} words`);
     for (const t of options.tensors) {
       if (!Number.isInteger(t.count) || t.count < 1 || t.buffer.size < p * t.count * 4) {
         throw new Error(`${label}: tensor ${t.name} must hold ${p} blocks of ${t.count} words, has ${t.buffer.size / 4}`);
@@ -123,6 +130,7 @@ export class Pbt {
         down: options.down ?? 0.8,
         up: options.up ?? 1.2,
         metricsStride: METRICS_BLOCK_FLOATS,
+        resample,
       }),
     );
     const boundsBuffer = storageBuffer(gpu, `${label}.bounds`, bounds);
@@ -130,14 +138,21 @@ export class Pbt {
     const source = storageBuffer(gpu, `${label}.source`, new Uint32Array(Array.from({ length: p }, (_, a) => a)));
     const byRank = storageBuffer(gpu, `${label}.byRank`, p * 4);
     const state = storageBuffer(gpu, `${label}.state`, 4);
+    const prior = storageBuffer(gpu, `${label}.prior`, options.prior ? new Uint32Array(options.prior) : p * AGENT_FIELDS.length * 4);
+    if (!options.prior) {
+      // The records as they are now (their writes were queued before this copy).
+      const encoder = gpu.device.createCommandEncoder({ label: `${label}.prior` });
+      encoder.copyBufferToBuffer(options.agents.params, 0, prior, 0, prior.size);
+      gpu.device.queue.submit([encoder.finish()]);
+    }
     const slots = UniformSlots.create(gpu, kernels.copyArgs, options.tensors.map((t) => ({ count: t.count })), `${label}.copyArgs`);
-    const shared = { args, agentWords: options.agents.params, bounds: boundsBuffer, scoreWindow, source, byRank, state, metrics: options.metrics };
+    const shared = { args, agentWords: options.agents.params, bounds: boundsBuffer, scoreWindow, source, byRank, state, metrics: options.metrics, prior };
     const groups = {
       record: kernels.record.bindUsed(shared, `${label}.record`),
       exploit: kernels.exploit.bindUsed(shared, `${label}.exploit`),
       copies: options.tensors.map((t) => ({ group: kernels.copy.bind({ copyArgs: slots.binding, source, tensor: t.buffer }, `${label}.${t.name}`), count: t.count })),
     };
-    return new Pbt(kernels, p, groups, slots, [args, boundsBuffer, scoreWindow, byRank, state, source], source, scoreWindow);
+    return new Pbt(kernels, p, groups, slots, [args, boundsBuffer, scoreWindow, byRank, state, source, prior], source, scoreWindow);
   }
 
   /** Dispatches `encodeExploit` records (one per tensor and one to decide); `encodeRecord` records one. */

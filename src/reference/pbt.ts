@@ -26,6 +26,10 @@ export interface PbtExploitInput {
   perturbMask: number;
   down: number;
   up: number;
+  /** Probability that an explored field is resampled from `prior` (default 0). */
+  resample?: number;
+  /** [P][fields] words the population started from (needed where resample > 0). */
+  prior?: Uint32Array;
 }
 
 export interface PbtExploitResult {
@@ -60,7 +64,10 @@ export function pbtExploitReference(input: PbtExploitInput): PbtExploitResult {
     const parent = byRank[Math.min(Math.floor(f32(uniform01(pick[0]) * top)), top - 1)];
     for (let i = 1; i < fields; i++) {
       let word = input.agentWords[parent * fields + i];
-      if (input.perturbMask & (1 << i)) {
+      if (input.perturbMask & (1 << i) && uniform01(philox4x32([a, input.exploit, 1 + Math.floor(i / 4), 1], key)[i % 4]) < f32(input.resample ?? 0)) {
+        const from = philox4x32([a, input.exploit, 1 + Math.floor(i / 4), 2], key);
+        word = input.prior![Math.min(Math.floor(f32(uniform01(from[i % 4]) * p)), p - 1) * fields + i];
+      } else if (input.perturbMask & (1 << i)) {
         const draws = philox4x32([a, input.exploit, 1 + Math.floor(i / 4), 0], key);
         const factor = uniform01(draws[i % 4]) < 0.5 ? f32(input.down) : f32(input.up);
         const scratch = new DataView(new ArrayBuffer(4));

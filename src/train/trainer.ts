@@ -838,7 +838,7 @@ async function makePbt(
     const range = FIELDS[field].range!;
     bounds[field] = [range.min ?? -3.4e38, range.max ?? 3.4e38];
   }
-  return Pbt.create(gpu, { agents, metrics, tensors, bottom: moved, top: settings.source === 'best' ? 1 : moved, perturb: settings.perturb, bounds, seed: configs[0].seed, label: 'pbt' });
+  return Pbt.create(gpu, { agents, metrics, tensors, bottom: moved, top: settings.source === 'best' ? 1 : moved, perturb: settings.perturb, resample: settings.resample ?? 0, bounds, seed: configs[0].seed, label: 'pbt' });
 }
 
 /**

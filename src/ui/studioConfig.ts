@@ -62,6 +62,7 @@ export const POPULATION_FIELDS = {
   pbtBurnIn: { flag: 'pbt-burn-in', doc: 'iterations before PBT scores and exploits (the first exploit comes this many plus the interval in)', kind: 'number', range: { min: 0, max: 1_000_000, int: true } },
   pbtFraction: { flag: 'pbt-fraction', doc: 'share of agents replaced per PBT exploit (the worst; they copy as many of the best)', kind: 'number', range: { min: 0, max: 0.5, exclusiveMin: true } },
   pbtPerturb: { flag: 'pbt-perturb', doc: 'fields each PBT copy multiplies by 0.8 or 1.2 (a comma list of flags, or none)', kind: 'list' },
+  pbtResample: { flag: 'pbt-resample', doc: "probability that an explored field takes a random agent's starting value instead of the perturbed one", kind: 'number', range: { min: 0, max: 1 } },
   pbtEnvs: { flag: 'pbt-envs', doc: "a replaced agent's envs: its own, or a copy of its source's mid-episode", kind: 'enum', values: ['own', 'copy'] },
   pbtSource: { flag: 'pbt-source', doc: 'what a replaced agent copies: a random one of the best fraction (top), or the best agent (best)', kind: 'enum', values: ['top', 'best'] },
 } as const satisfies Record<string, SettingSpec>;
@@ -165,6 +166,7 @@ export function settingDefault(key: SettingKey, preset: Preset, device: DeviceCa
   if (key === 'pbtBurnIn') return 0;
   if (key === 'pbtFraction') return PBT_DEFAULTS.fraction;
   if (key === 'pbtPerturb') return ALGOS.map((algo) => `${ALGO_LABELS[algo]} ${PBT_PERTURB_DEFAULTS[algo].map((f) => FIELDS[f].flag).join(',')}`).join('; ');
+  if (key === 'pbtResample') return 0;
   if (key === 'pbtEnvs') return 'own';
   if (key === 'pbtSource') return 'top';
   return studioDefaults(preset, device)[key];
@@ -236,7 +238,7 @@ function sweepValues(sweep: Sweep): number[] {
 }
 
 /** The PBT settings beside --pbt, read with the CLI's own parser. */
-const PBT_KEYS = ['pbtInterval', 'pbtBurnIn', 'pbtFraction', 'pbtPerturb', 'pbtEnvs', 'pbtSource'] as const;
+const PBT_KEYS = ['pbtInterval', 'pbtBurnIn', 'pbtFraction', 'pbtPerturb', 'pbtResample', 'pbtEnvs', 'pbtSource'] as const;
 
 /** Reads the population settings the user set (form and range); messages go to `errors`. */
 function readPopulationSettings(values: Selection['values'], errors: Validation['errors']): { size?: number; pbt: boolean; pbtTexts: Record<string, string> } {
@@ -468,6 +470,7 @@ export function cliCommand(config: ResolvedConfig, population: PopulationSetup |
     if (population.pbt.fraction !== PBT_DEFAULTS.fraction) args.push(`--pbt-fraction ${population.pbt.fraction}`);
     const perturb = population.pbt.perturb.map((f) => FIELDS[f].flag).join(',') || 'none';
     if (perturb !== PBT_PERTURB_DEFAULTS[config.algo].map((f) => FIELDS[f].flag).join(',')) args.push(`--pbt-perturb ${perturb}`);
+    if (population.pbt.resample) args.push(`--pbt-resample ${population.pbt.resample}`);
     if (population.pbt.envs === 'copy') args.push('--pbt-envs copy');
     if (population.pbt.source === 'best') args.push('--pbt-source best');
   }
