@@ -322,13 +322,14 @@ describe('PBT in the population trainer', () => {
     const configs = [1, 2, 3, 4].map((seed) => resolveConfig({ env: 'CartPole-v1', preset: 'seed', numEnvs: 4, stepsPerIter: 64, minibatch: 16, epochs: 1, seed }));
     const base = { interval: 2, fraction: 0.25, perturb: [] } as const;
     const cases: [Partial<PbtSettings>, RegExp][] = [
+      [{ interval: undefined }, /^pbt\.interval: undefined is not allowed \(iterations between exploits; /],
       [{ interval: 0 }, /^pbt\.interval: 0 is not allowed \(iterations between exploits; must be an integer in \[1, 1000000\]\)$/],
       [{ burnIn: 1.5 }, /^pbt\.burnIn: 1\.5 is not allowed \(iterations before the first score window; /],
       [{ fraction: 0.6 }, /^pbt\.fraction: 0\.6 is not allowed \(share of agents replaced per exploit; must be in \(0, 0\.5\]\)$/],
       [{ fraction: 0.2 }, /^pbt\.fraction: 0\.2 replaces no agent of 4 \(at least 5 agents\)$/],
       [{ perturb: ['seed'] }, /^pbt\.perturb: "seed" is not allowed \(a list of lr, /],
       [{ source: 'worst' as PbtSettings['source'] }, /^pbt\.source: "worst" is not allowed \(top or best\)$/],
-      [{ perturb: ['lr'], resample: -0.1 }, /^pbt\.resample: -0\.1 is not allowed \(a probability in \[0, 1\]\)$/],
+      [{ perturb: ['lr'], resample: -0.1 }, /^pbt\.resample: -0\.1 is not allowed \(probability that an explored field is resampled from the starting values; must be in \[0, 1\]\)$/],
     ];
     for (const [change, message] of cases) {
       await expect(makePopulationTrainer(gpu, configs, { pbt: { ...base, ...change } }), JSON.stringify(change)).rejects.toThrow(message);

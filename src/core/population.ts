@@ -261,6 +261,14 @@ export type PbtEnvs = 'own' | 'copy';
 /** PbtSettings.source: one of the top fraction at random, or the best agent. */
 export type PbtSource = 'top' | 'best';
 
+/** The numeric PBT settings: each one's flag, default, test and the allowed range as messages state it (flag and code share them). */
+const PBT_NUMBERS = {
+  interval: { flag: 'pbt-interval', fallback: PBT_DEFAULTS.interval, ok: (v: number) => Number.isInteger(v) && v >= 1 && v <= 1e6, allowed: 'iterations between exploits; must be an integer in [1, 1000000]' },
+  burnIn: { flag: 'pbt-burn-in', fallback: 0, ok: (v: number) => Number.isInteger(v) && v >= 0 && v <= 1e6, allowed: 'iterations before the first score window; must be an integer in [0, 1000000]' },
+  fraction: { flag: 'pbt-fraction', fallback: PBT_DEFAULTS.fraction, ok: (v: number) => v > 0 && v <= 0.5, allowed: 'share of agents replaced per exploit; must be in (0, 0.5]' },
+  resample: { flag: 'pbt-resample', fallback: 0, ok: (v: number) => v >= 0 && v <= 1, allowed: 'probability that an explored field is resampled from the starting values; must be in [0, 1]' },
+} as const;
+
 /** Reads --pbt and its settings (--pbt-interval, --pbt-burn-in, --pbt-fraction, --pbt-perturb, --pbt-resample, --pbt-envs, --pbt-source; flags as given); null without --pbt. */
 export function parsePbtFlags(extra: Record<string, string | boolean>, algo: string, size: number): PbtSettings | null {
   const given = PBT_VALUE_FLAGS.filter((f) => extra[f] !== undefined);
@@ -275,12 +283,15 @@ export function parsePbtFlags(extra: Record<string, string | boolean>, algo: str
     if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(v)) throw new ConfigError(`--${flag}: ${JSON.stringify(raw)} is not a number`);
     return v;
   };
-  const interval = number('pbt-interval', PBT_DEFAULTS.interval);
-  if (!Number.isInteger(interval) || interval < 1 || interval > 1e6) throw new ConfigError(`--pbt-interval: ${interval} is not allowed (iterations between exploits; must be an integer in [1, 1000000])`);
-  const burnIn = number('pbt-burn-in', 0);
-  if (!Number.isInteger(burnIn) || burnIn < 0 || burnIn > 1e6) throw new ConfigError(`--pbt-burn-in: ${burnIn} is not allowed (iterations before the first score window; must be an integer in [0, 1000000])`);
-  const fraction = number('pbt-fraction', PBT_DEFAULTS.fraction);
-  if (!(fraction > 0 && fraction <= 0.5)) throw new ConfigError(`--pbt-fraction: ${fraction} is not allowed (share of agents replaced per exploit; must be in (0, 0.5])`);
+  const checked = (key: keyof typeof PBT_NUMBERS) => {
+    const { flag, fallback, ok, allowed } = PBT_NUMBERS[key];
+    const v = number(flag, fallback);
+    if (!ok(v)) throw new ConfigError(`--${flag}: ${v} is not allowed (${allowed})`);
+    return v;
+  };
+  const interval = checked('interval');
+  const burnIn = checked('burnIn');
+  const fraction = checked('fraction');
   if (size < 2 || Math.floor(fraction * size) < 1) {
     throw new ConfigError(`--population: ${size} agents is too few for --pbt-fraction ${fraction} (at least ${Math.ceil(1 / fraction)} agents, so that one is replaced per exploit)`);
   }
@@ -305,8 +316,7 @@ export function parsePbtFlags(extra: Record<string, string | boolean>, algo: str
   }
   const envs = extra['pbt-envs'] ?? 'own';
   if (envs !== 'own' && envs !== 'copy') throw new ConfigError(`--pbt-envs: ${JSON.stringify(envs)} is not allowed (own: a replaced agent keeps its envs; copy: it takes its source's)`);
-  const resample = number('pbt-resample', 0);
-  if (!(resample >= 0 && resample <= 1)) throw new ConfigError(`--pbt-resample: ${resample} is not allowed (probability that an explored field is resampled from the starting values; must be in [0, 1])`);
+  const resample = checked('resample');
   if (resample > 0 && !perturb.length) throw new ConfigError(`--pbt-resample: ${resample} needs explored fields (--pbt-perturb none explores nothing)`);
   const source = extra['pbt-source'] ?? 'top';
   if (source !== 'top' && source !== 'best') {
@@ -322,16 +332,16 @@ export function parsePbtFlags(extra: Record<string, string | boolean>, algo: str
  */
 export function checkPbtSettings(pbt: PbtSettings, size: number): void {
   const bad = (field: string, value: unknown, allowed: string) => new ConfigError(`pbt.${field}: ${JSON.stringify(value)} is not allowed (${allowed})`);
-  if (!Number.isInteger(pbt.interval) || pbt.interval < 1 || pbt.interval > 1e6) throw bad('interval', pbt.interval, 'iterations between exploits; must be an integer in [1, 1000000]');
-  const burnIn = pbt.burnIn ?? 0;
-  if (!Number.isInteger(burnIn) || burnIn < 0 || burnIn > 1e6) throw bad('burnIn', pbt.burnIn, 'iterations before the first score window; must be an integer in [0, 1000000]');
-  if (!(pbt.fraction > 0 && pbt.fraction <= 0.5)) throw bad('fraction', pbt.fraction, 'share of agents replaced per exploit; must be in (0, 0.5]');
+  for (const [key, { fallback, ok, allowed }] of Object.entries(PBT_NUMBERS)) {
+    const value = pbt[key as keyof typeof PBT_NUMBERS];
+    // interval and fraction are required; the optional ones default as their flags do.
+    const optional = key === 'burnIn' || key === 'resample';
+    if (!ok((optional ? value ?? fallback : value) as number)) throw bad(key, value, allowed);
+  }
   if (size < 2 || Math.floor(pbt.fraction * size) < 1) throw new ConfigError(`pbt.fraction: ${pbt.fraction} replaces no agent of ${size} (at least ${Math.ceil(1 / pbt.fraction)} agents)`);
   const perturbable: readonly AgentField[] = AGENT_FIELDS.filter((f) => f !== 'seed');
   for (const f of pbt.perturb) if (!perturbable.includes(f)) throw bad('perturb', f, `a list of ${perturbable.join(', ')}`);
   if (new Set(pbt.perturb).size !== pbt.perturb.length) throw bad('perturb', pbt.perturb, 'each field once');
-  const resample = pbt.resample ?? 0;
-  if (!(resample >= 0 && resample <= 1)) throw bad('resample', pbt.resample, 'a probability in [0, 1]');
   if (pbt.envs !== undefined && pbt.envs !== 'own' && pbt.envs !== 'copy') throw bad('envs', pbt.envs, "own or copy");
   if (pbt.source !== undefined && pbt.source !== 'top' && pbt.source !== 'best') throw bad('source', pbt.source, 'top or best');
 }
