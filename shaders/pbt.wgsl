@@ -26,8 +26,9 @@
 // drawn agent's prior record (Jaderberg et al.'s resample; words of counters (a, exploit,
 // 1 + i / 4, 1) and (.., 2)); otherwise multiplied by `down` or `up` (one Philox word per
 // field: uniform01 < 0.5 → down) and clamped to its bounds. With resample 0 no word of the
-// first kind is ever below it, so the perturb draws are those of a run without it. bottom + top ≤ P, so no agent is both
-// copied from and written: every kernel here reads only blocks that no invocation writes.
+// first kind is ever below it, so the perturb draws are those of a run without it.
+// bottom + top ≤ P, so no agent is both copied from and written: every kernel here reads only
+// blocks that no invocation writes.
 override WG: u32 = 64;
 
 const STREAM_PBT: u32 = 4u;

@@ -64,17 +64,18 @@ export function pbtExploitReference(input: PbtExploitInput): PbtExploitResult {
     const parent = byRank[Math.min(Math.floor(f32(uniform01(pick[0]) * top)), top - 1)];
     for (let i = 1; i < fields; i++) {
       let word = input.agentWords[parent * fields + i];
-      if (input.perturbMask & (1 << i) && uniform01(philox4x32([a, input.exploit, 1 + Math.floor(i / 4), 1], key)[i % 4]) < f32(input.resample ?? 0)) {
-        const from = philox4x32([a, input.exploit, 1 + Math.floor(i / 4), 2], key);
-        word = input.prior![Math.min(Math.floor(f32(uniform01(from[i % 4]) * p)), p - 1) * fields + i];
-      } else if (input.perturbMask & (1 << i)) {
-        const draws = philox4x32([a, input.exploit, 1 + Math.floor(i / 4), 0], key);
-        const factor = uniform01(draws[i % 4]) < 0.5 ? f32(input.down) : f32(input.up);
-        const scratch = new DataView(new ArrayBuffer(4));
-        scratch.setUint32(0, word, true);
-        const moved = f32(scratch.getFloat32(0, true) * factor);
-        scratch.setFloat32(0, Math.min(Math.max(moved, input.bounds[2 * i]), input.bounds[2 * i + 1]), true);
-        word = scratch.getUint32(0, true);
+      if (input.perturbMask & (1 << i)) {
+        const counter = (word3: number) => philox4x32([a, input.exploit, 1 + Math.floor(i / 4), word3], key)[i % 4];
+        if (uniform01(counter(1)) < f32(input.resample ?? 0)) {
+          word = input.prior![Math.min(Math.floor(f32(uniform01(counter(2)) * p)), p - 1) * fields + i];
+        } else {
+          const factor = uniform01(counter(0)) < 0.5 ? f32(input.down) : f32(input.up);
+          const scratch = new DataView(new ArrayBuffer(4));
+          scratch.setUint32(0, word, true);
+          const moved = f32(scratch.getFloat32(0, true) * factor);
+          scratch.setFloat32(0, Math.min(Math.max(moved, input.bounds[2 * i]), input.bounds[2 * i + 1]), true);
+          word = scratch.getUint32(0, true);
+        }
       }
       view.setUint32((a * fields + i) * 4, word, true);
     }
