@@ -86,6 +86,10 @@
 //                         parameters each invocation just summed (adam_step.wgsl,
 //                         optim.wgsl's arithmetic): gradients and optimizer in
 //                         one dispatch (AdamFusion in src/kernels/mlp.ts).
+//   *_wide_chain          the parameter-gradient chains binding a split pass's
+//                         high ranges (below); backward_params_adam_wide_chain
+//                         for an optimizer whose active flag is in its own
+//                         control block (no adamFlags binding: 16 in all).
 //   backward_params_blocks_chain, backward_params_sum_chain  the split reduction
 //                         chained: every layer's row-block sums in one dispatch
 //                         (Σ_l param tiles · row blocks), every parameter's total
@@ -117,10 +121,18 @@
 //   as large as one storage binding: a population twice as large still
 //   chains), every layer's rows on the storage offset alignment so they also
 //   bind alone; ChainLayer records give each layer's dims and its offsets in
-//   the range it lies in. A dispatch may not read one buffer through a
-//   read-only binding and write it through another, so a chain that writes
-//   either range binds both read-write, and the tangent reads a_l through
-//   the read-only `activation`.
+//   the range it lies in. Where a range would exceed a binding, the `rows`
+//   chains bind each range as two, split between layers: the low layers',
+//   then the high layers' (the *High bindings; ChainLayer.inputHigh and
+//   outputHigh say where a layer's rows lie). With two hidden layers a chain
+//   then fits wherever each layer's rows bind alone. Of the parameter-gradient
+//   chains only the `wide` entry points bind the high ranges (the others
+//   pass the low ones in their place); the pairs bind none, as their passes
+//   are never split (each network's chain is given the other's range in the
+//   high one's place, never read). A dispatch may not read one buffer through
+//   a read-only binding and write it through another, so a chain that writes
+//   either range binds both read-write, and the tangent reads a_l through the
+//   read-only `activation`.
 // The loops that read a matrix (W, or the tangent's V) against rows are the
 // helpers below, taking the buffers by pointer, so forward and tangent share
 // them (WGSL language feature unrestricted_pointer_parameters).
@@ -190,6 +202,10 @@ struct ChainLayer {
   output: u32,
   gradInput: u32,
   gradOutput: u32,
+  // 1 where the rows of layer l − 1 (input, gradInput) / of layer l (output, gradOutput) lie in
+  // the high ranges (offsets from their start), 0 in the low ones (or the network's buffer)
+  inputHigh: u32,
+  outputHigh: u32,
   // backward_params_chain: the parameter tiles of the layers before this one
   firstTile: u32,
   // backward_params_*_chain (split): the parameters of the layers before this one
@@ -223,6 +239,12 @@ struct ChainLayer {
 @group(0) @binding(21) var<storage, read> hiddenActsRead4: array<vec4<f32>>;
 @group(0) @binding(38) var<storage, read> hiddenGradsRead4: array<vec4<f32>>;
 @group(0) @binding(39) var<storage, read_write> hiddenGradsVec4: array<vec4<f32>>;
+// The high ranges of a split pass (the high layers' activations and gradients), as above.
+@group(0) @binding(41) var<storage, read_write> hiddenActsHighVec4: array<vec4<f32>>;
+@group(0) @binding(42) var<storage, read_write> hiddenActsHigh: array<f32>;
+@group(0) @binding(43) var<storage, read_write> hiddenGradsHigh: array<f32>;
+@group(0) @binding(44) var<storage, read> hiddenActsHighRead4: array<vec4<f32>>;
+@group(0) @binding(45) var<storage, read> hiddenGradsHighRead4: array<vec4<f32>>;
 // backward_params_adam_chain: the network's Adam (optim.wgsl's bindings of the same names without `adam`).
 @group(0) @binding(22) var<uniform> adamArgs: AdamArgs;
 @group(0) @binding(23) var<storage, read> adamControlIn: array<AdamControl>;
@@ -818,12 +840,14 @@ fn backward_params_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
 // where layer 0 ran alone, its rows: the first chained layer's input).
 @compute @workgroup_size(WG)
 fn forward_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  chain_forward(agent_index(gid), linear_index(gid, nwg) * ROWS, args, &chainLayers, &params, &paramsVec4, &output, &hiddenActsVec4);
+  chain_forward(agent_index(gid), linear_index(gid, nwg) * ROWS, args, &chainLayers, &params, &paramsVec4, &output, &hiddenActsVec4, &hiddenActsHighVec4);
 }
 
-// forward_chain over one network's buffers (the pair's second network passes its own).
+// forward_chain over one network's buffers (the pair's second network passes its own):
+// h4 its low activations range, h4High its high one.
 fn chain_forward(agent: u32, first: u32, a: DenseArgs, layers: ptr<storage, array<ChainLayer>, read>, p: Floats, p4: Vec4s,
-                 out: ptr<storage, array<f32>, read_write>, h4: ptr<storage, array<vec4<f32>>, read_write>) {
+                 out: ptr<storage, array<f32>, read_write>, h4: ptr<storage, array<vec4<f32>>, read_write>,
+                 h4High: ptr<storage, array<vec4<f32>>, read_write>) {
   let rows = a.rows;
   if (first >= rows) { return; }
   let paramBlock = agent * a.paramStride;
@@ -839,6 +863,7 @@ fn chain_forward(agent: u32, first: u32, a: DenseArgs, layers: ptr<storage, arra
     var x: array<array<vec4<f32>, WIDTH4>, ROWS>;
     let fromNetwork = layer.input == NETWORK;
     let fromHeld = HOLD_HIDDEN && l > a.chainFirst;
+    let fromHigh = layer.inputHigh != 0u;
     let inRows = select(layer.input + agent * rows * inDim, agent * a.inputRows * inDim, fromNetwork);
     for (var j = 0u; j < ROWS; j++) {
       let base = (inRows + min(first + j, rows - 1u) * inDim) / 4u;
@@ -847,11 +872,18 @@ fn chain_forward(agent: u32, first: u32, a: DenseArgs, layers: ptr<storage, arra
           if (fromHeld) {
             let at = j * WIDTH + 4u * k;
             x[j][k] = vec4<f32>(held[at], held[at + 1u], held[at + 2u], held[at + 3u]);
-          } else if (fromNetwork) { x[j][k] = inputVec4[base + k]; } else { x[j][k] = (*h4)[base + k]; }
+          } else if (fromNetwork) {
+            x[j][k] = inputVec4[base + k];
+          } else if (fromHigh) {
+            x[j][k] = (*h4High)[base + k];
+          } else {
+            x[j][k] = (*h4)[base + k];
+          }
         }
       }
     }
     let toNetwork = layer.output == NETWORK;
+    let toHigh = layer.outputHigh != 0u;
     let outRows = select(layer.output, 0u, toNetwork) + agent * rows * outDim;
     for (var o = 0u; o < outDim; o++) {
       let w = (paramBlock + layer.weightOffset + o * inDim) / 4u;
@@ -871,7 +903,13 @@ fn chain_forward(agent: u32, first: u32, a: DenseArgs, layers: ptr<storage, arra
           held[j * WIDTH + o] = y;
         } else if (first + j < rows) {
           let at = outRows + (first + j) * outDim + o;
-          if (toNetwork) { (*out)[at] = y; } else { (*h4)[at / 4u][at % 4u] = y; }
+          if (toNetwork) {
+            (*out)[at] = y;
+          } else if (toHigh) {
+            (*h4High)[at / 4u][at % 4u] = y;
+          } else {
+            (*h4)[at / 4u][at % 4u] = y;
+          }
         }
       }
     }
@@ -883,6 +921,8 @@ fn chain_forward(agent: u32, first: u32, a: DenseArgs, layers: ptr<storage, arra
 // buffers (the second's: args2, params2 ... chainLayers2). Invocations below
 // pair_split run the first network, the rest the second, each exactly as its
 // own chain would, so results are bit-identical.
+// A pair's passes are never split, so each network's chain is given the other's
+// range where it takes its high range: never read, and no binding added.
 // The first network's invocations rounded up to whole workgroups, so no workgroup runs both.
 fn pair_split() -> u32 {
   let blocks = (args.rows + ROWS - 1u) / ROWS;
@@ -895,9 +935,9 @@ fn forward_chain_pair(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
   let i = linear_index(gid, nwg);
   let split = pair_split();
   if (i < split) {
-    chain_forward(agent, i * ROWS, args, &chainLayers, &params, &paramsVec4, &output, &hiddenActsVec4);
+    chain_forward(agent, i * ROWS, args, &chainLayers, &params, &paramsVec4, &output, &hiddenActsVec4, &hidden2ActsVec4);
   } else {
-    chain_forward(agent, (i - split) * ROWS, args2, &chainLayers2, &params2, &params2Vec4, &output2, &hidden2ActsVec4);
+    chain_forward(agent, (i - split) * ROWS, args2, &chainLayers2, &params2, &params2Vec4, &output2, &hidden2ActsVec4, &hiddenActsVec4);
   }
 }
 
@@ -907,12 +947,15 @@ fn forward_chain_pair(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(nu
 // backward_input's own dispatch.
 @compute @workgroup_size(WG)
 fn backward_input_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  chain_backward_input(agent_index(gid), linear_index(gid, nwg) * ROWS, args, &chainLayers, &paramsVec4, &gradOutput, &hiddenGrads, &hiddenActs);
+  chain_backward_input(agent_index(gid), linear_index(gid, nwg) * ROWS, args, &chainLayers, &paramsVec4, &gradOutput,
+                       &hiddenGrads, &hiddenActs, &hiddenGradsHigh, &hiddenActsHigh);
 }
 
-// backward_input_chain over one network's buffers: h its hidden gradients, acts its hidden activations.
+// backward_input_chain over one network's buffers: h its hidden gradients, acts its hidden
+// activations (the low ranges; hHigh, actsHigh the high ones).
 fn chain_backward_input(agent: u32, first: u32, a: DenseArgs, layers: ptr<storage, array<ChainLayer>, read>, p4: Vec4s, gOut: Floats,
-                        h: ptr<storage, array<f32>, read_write>, acts: ptr<storage, array<f32>, read_write>) {
+                        h: ptr<storage, array<f32>, read_write>, acts: ptr<storage, array<f32>, read_write>,
+                        hHigh: ptr<storage, array<f32>, read_write>, actsHigh: ptr<storage, array<f32>, read_write>) {
   let rows = a.rows;
   if (first >= rows) { return; }
   // The network's output gradient rows (the last layer's gradOutput).
@@ -924,13 +967,14 @@ fn chain_backward_input(agent: u32, first: u32, a: DenseArgs, layers: ptr<storag
       if (o < outDim) { g[j][o] = (*gOut)[base + o]; }
     }
   }
-  chain_backward_input_from(agent, first, a, layers, p4, &g, h, acts);
+  chain_backward_input_from(agent, first, a, layers, p4, &g, h, acts, hHigh, actsHigh);
 }
 
 // chain_backward_input from the network's output gradient rows first .. first + ROWS − 1 in g
 // (rows past the end repeat the last row), e.g. as a loss computed them (ppo_chain.wgsl).
 fn chain_backward_input_from(agent: u32, first: u32, a: DenseArgs, layers: ptr<storage, array<ChainLayer>, read>, p4: Vec4s,
-                             gNetwork: ptr<function, RowGradients>, h: ptr<storage, array<f32>, read_write>, acts: ptr<storage, array<f32>, read_write>) {
+                             gNetwork: ptr<function, RowGradients>, h: ptr<storage, array<f32>, read_write>, acts: ptr<storage, array<f32>, read_write>,
+                             hHigh: ptr<storage, array<f32>, read_write>, actsHigh: ptr<storage, array<f32>, read_write>) {
   let rows = a.rows;
   let paramBlock = agent * a.paramStride;
   for (var l = a.layers - 1u; l > 0u; l--) {
@@ -942,14 +986,18 @@ fn chain_backward_input_from(agent: u32, first: u32, a: DenseArgs, layers: ptr<s
       g = *gNetwork;
     } else {
       let gradRows = layer.gradOutput + agent * rows * outDim;
+      let fromHigh = layer.outputHigh != 0u;
       for (var j = 0u; j < ROWS; j++) {
         let base = gradRows + min(first + j, rows - 1u) * outDim;
         for (var o = 0u; o < WIDTH; o++) {
-          if (o < outDim) { g[j][o] = (*h)[base + o]; }
+          if (o < outDim) {
+            if (fromHigh) { g[j][o] = (*hHigh)[base + o]; } else { g[j][o] = (*h)[base + o]; }
+          }
         }
       }
     }
     let inRows = agent * rows * inDim;
+    let toHigh = layer.inputHigh != 0u;
     for (var i0 = 0u; i0 < inDim; i0 += 4u) {
       let acc = input_rows_sums(p4, paramBlock + layer.weightOffset, inDim, outDim, i0, &g);
       for (var j = 0u; j < ROWS; j++) {
@@ -957,7 +1005,11 @@ fn chain_backward_input_from(agent: u32, first: u32, a: DenseArgs, layers: ptr<s
         if (r < rows) {
           for (var c = 0u; c < 4u; c++) {
             let at = inRows + r * inDim + i0 + c;
-            (*h)[layer.gradInput + at] = acc[j][c] * slope(layer.inputActivation, (*acts)[layer.input + at]);
+            if (toHigh) {
+              (*hHigh)[layer.gradInput + at] = acc[j][c] * slope(layer.inputActivation, (*actsHigh)[layer.input + at]);
+            } else {
+              (*h)[layer.gradInput + at] = acc[j][c] * slope(layer.inputActivation, (*acts)[layer.input + at]);
+            }
           }
         }
       }
@@ -971,9 +1023,9 @@ fn backward_input_chain_pair(@builtin(global_invocation_id) gid: vec3<u32>, @bui
   let i = linear_index(gid, nwg);
   let split = pair_split();
   if (i < split) {
-    chain_backward_input(agent, i * ROWS, args, &chainLayers, &paramsVec4, &gradOutput, &hiddenGrads, &hiddenActs);
+    chain_backward_input(agent, i * ROWS, args, &chainLayers, &paramsVec4, &gradOutput, &hiddenGrads, &hiddenActs, &hidden2Grads, &hidden2Acts);
   } else {
-    chain_backward_input(agent, (i - split) * ROWS, args2, &chainLayers2, &params2Vec4, &gradOutput2, &hidden2Grads, &hidden2Acts);
+    chain_backward_input(agent, (i - split) * ROWS, args2, &chainLayers2, &params2Vec4, &gradOutput2, &hidden2Grads, &hidden2Acts, &hiddenGrads, &hiddenActs);
   }
 }
 
@@ -982,7 +1034,15 @@ fn backward_input_chain_pair(@builtin(global_invocation_id) gid: vec3<u32>, @bui
 // whose tiles hold t, and sums it exactly as backward_params does.
 @compute @workgroup_size(WG)
 fn backward_params_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  chain_param_grads(agent_index(gid), linear_index(gid, nwg));
+  chain_param_grads(agent_index(gid), linear_index(gid, nwg), &hiddenActsRead4, &hiddenActsRead4, &hiddenGradsRead4, &hiddenGradsRead4);
+}
+
+// The parameter-gradient chains' `wide` entry points bind the high ranges too
+// (10 storage buffers, WebGPU's default being 8), for split passes; the others
+// pass their low ranges in the high ones' place.
+@compute @workgroup_size(WG)
+fn backward_params_wide_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  chain_param_grads(agent_index(gid), linear_index(gid, nwg), &hiddenActsRead4, &hiddenActsHighRead4, &hiddenGradsRead4, &hiddenGradsHighRead4);
 }
 
 // A tile of a chained layer's parameters, as chain_param_grads found it.
@@ -1009,31 +1069,41 @@ fn chain_param_tiles() -> u32 {
 
 // A chained layer's tile's sums over rows r0 .. r1 − 1 for the agent, exactly
 // as backward_params sums that tile's block (block_sums from the layer's rows).
-fn chain_block_sums(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u32) -> TileSums {
+// a4, g4: the hidden activations' and gradients' low ranges (read-only vec4
+// views), a4High, g4High the high ones (a kernel binding none passes the low ones).
+fn chain_block_sums(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u32, a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4High: Vec4s) -> TileSums {
+  let inDim = layer.inDim;
+  let rows = args.rows;
+  let xBase = layer.input + agent * rows * inDim;
+  if (layer.input == NETWORK) {
+    return chain_sums_of(layer, agent, tile, r0, r1, &inputVec4, inDim % 4u == 0u, agent * args.inputRows * inDim, g4, g4High);
+  } else if (layer.inputHigh != 0u) {
+    return chain_sums_of(layer, agent, tile, r0, r1, a4High, true, xBase, g4, g4High);
+  }
+  return chain_sums_of(layer, agent, tile, r0, r1, a4, true, xBase, g4, g4High);
+}
+
+// chain_block_sums with the layer's input rows x4 (from xBase) chosen: against its
+// gradient rows, the network's gradOutput or a hidden range's. Hidden rows are whole
+// vec4s (the chains take only such widths), so only their vec4 views are read: the
+// float views passed beside them (input, gradOutput) are never read.
+fn chain_sums_of(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u32, x4: Vec4s, xWhole: bool, xBase: u32, g4: Vec4s, g4High: Vec4s) -> TileSums {
   let inDim = layer.inDim;
   let outDim = layer.outDim;
-  let rows = args.rows;
-  let xNetwork = layer.input == NETWORK;
   let gNetwork = layer.gradOutput == NETWORK;
-  let xBase = select(layer.input + agent * rows * inDim, agent * args.inputRows * inDim, xNetwork);
-  let gBase = select(layer.gradOutput, 0u, gNetwork) + agent * rows * outDim;
-  let xWhole = inDim % 4u == 0u;
-  let gWhole = outDim % 4u == 0u;
-  // Hidden rows are whole vec4s (the chains take only such widths), so only their vec4
-  // views are read: the float views passed beside them (input, gradOutput) are never read.
-  if (xNetwork && gNetwork) {
-    return block_sums(tile, r0, r1, inDim, outDim, &input, &inputVec4, xWhole, xBase, &gradOutput, &gradOutputVec4, gWhole, gBase);
-  } else if (xNetwork) {
-    return block_sums(tile, r0, r1, inDim, outDim, &input, &inputVec4, xWhole, xBase, &gradOutput, &hiddenGradsRead4, true, gBase);
-  } else if (gNetwork) {
-    return block_sums(tile, r0, r1, inDim, outDim, &input, &hiddenActsRead4, true, xBase, &gradOutput, &gradOutputVec4, gWhole, gBase);
+  let gBase = select(layer.gradOutput, 0u, gNetwork) + agent * args.rows * outDim;
+  if (gNetwork) {
+    return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, &gradOutput, &gradOutputVec4, outDim % 4u == 0u, gBase);
+  } else if (layer.outputHigh != 0u) {
+    return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, &gradOutput, g4High, true, gBase);
   }
-  return block_sums(tile, r0, r1, inDim, outDim, &input, &hiddenActsRead4, true, xBase, &gradOutput, &hiddenGradsRead4, true, gBase);
+  return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, &gradOutput, g4, true, gBase);
 }
 
 // Invocation t's tile of the agent's layers: sums and stores its gradients
 // (weightOffset and biasOffset are then the tile's layer's, in the agent's block).
-fn chain_param_grads(agent: u32, t: u32) -> ChainParamTile {
+// The hidden ranges as chain_block_sums takes them.
+fn chain_param_grads(agent: u32, t: u32, a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4High: Vec4s) -> ChainParamTile {
   let layer = chainLayers[chain_tile_layer(t)];
   let inDim = layer.inDim;
   let outDim = layer.outDim;
@@ -1045,7 +1115,7 @@ fn chain_param_grads(agent: u32, t: u32) -> ChainParamTile {
   let rows = args.rows;
   var total = TileSums();
   for (var r0 = 0u; r0 < rows; r0 += ROW_BLOCK) {
-    total = add_sums(total, chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, rows)));
+    total = add_sums(total, chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, rows), a4, a4High, g4, g4High));
   }
   store_param_grads(tile, total, inDim, outDim);
   return ChainParamTile(true, tile, inDim, outDim);
@@ -1068,15 +1138,23 @@ fn chain_block_partials() -> u32 {
 // consecutive invocations share the block's rows.
 @compute @workgroup_size(WG)
 fn backward_params_blocks_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let agent = agent_index(gid);
-  let t = linear_index(gid, nwg);
+  chain_blocks(agent_index(gid), linear_index(gid, nwg), &hiddenActsRead4, &hiddenActsRead4, &hiddenGradsRead4, &hiddenGradsRead4);
+}
+
+@compute @workgroup_size(WG)
+fn backward_params_blocks_wide_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  chain_blocks(agent_index(gid), linear_index(gid, nwg), &hiddenActsRead4, &hiddenActsHighRead4, &hiddenGradsRead4, &hiddenGradsHighRead4);
+}
+
+// Invocation t's row-block sums, the hidden ranges as chain_block_sums takes them.
+fn chain_blocks(agent: u32, t: u32, a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4High: Vec4s) {
   let tiles = chain_param_tiles();
   let b = t / tiles;
   let r0 = b * ROW_BLOCK;
   if (r0 >= args.rows) { return; }
   let layer = chainLayers[chain_tile_layer(t % tiles)];
   let tile = param_tile(t % tiles - layer.firstTile, layer.inDim);
-  let s = chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, args.rows));
+  let s = chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, args.rows), a4, a4High, g4, g4High);
   let blocks = (args.rows + ROW_BLOCK - 1u) / ROW_BLOCK;
   let perBlock = chain_block_partials();
   let base = (agent * blocks + b) * perBlock + layer.firstPartial;
@@ -1116,7 +1194,7 @@ fn backward_params_sum_adam_chain(@builtin(global_invocation_id) gid: vec3<u32>,
   let agent = agent_index(gid);
   let p = linear_index(gid, nwg);
   let at = chain_param_sum(agent, p);
-  let c = chain_adam_control(agent, p);
+  let c = chain_adam_control(agent, p, adam_flag(agent));
   if (at == NETWORK || c.activeFlag <= 0.0) { return; }
   adam_step_at(at, c);
 }
@@ -1130,12 +1208,29 @@ fn backward_params_sum_adam_chain(@builtin(global_invocation_id) gid: vec3<u32>,
 // are not clipped by a global norm (that needs all of them first), and the
 // agent's block in Adam's vectors is the network's (paramStride, or for one
 // agent the unpadded paramCount: its block starts at 0 either way).
+// It binds 15 storage buffers, so no high ranges: for passes that are not split.
 @compute @workgroup_size(WG)
 fn backward_params_adam_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let agent = agent_index(gid);
   let t = linear_index(gid, nwg);
-  let owned = chain_param_grads(agent, t);
-  let c = chain_adam_control(agent, t);
+  let owned = chain_param_grads(agent, t, &hiddenActsRead4, &hiddenActsRead4, &hiddenGradsRead4, &hiddenGradsRead4);
+  chain_adam_params(owned, chain_adam_control(agent, t, adam_flag(agent)));
+}
+
+// backward_params_adam_chain binding the high ranges (`wide`), for split passes:
+// for an optimizer whose active flag is its own (in its control block, not
+// another buffer's: REINFORCE's, TRPO's and the value fits'), so that without
+// adamFlags it binds 16 storage buffers.
+@compute @workgroup_size(WG)
+fn backward_params_adam_wide_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
+  let t = linear_index(gid, nwg);
+  let owned = chain_param_grads(agent, t, &hiddenActsRead4, &hiddenActsHighRead4, &hiddenGradsRead4, &hiddenGradsHighRead4);
+  chain_adam_params(owned, chain_adam_control(agent, t, adamControlIn[agent].activeFlag));
+}
+
+// Adam's step, under the control block c, on the parameters of the tile the invocation summed.
+fn chain_adam_params(owned: ChainParamTile, c: AdamControl) {
   if (!owned.owned || c.activeFlag <= 0.0) { return; }
   let tile = owned.tile;
   for (var j = 0u; j < TILE; j++) {
@@ -1152,9 +1247,15 @@ fn backward_params_adam_chain(@builtin(global_invocation_id) gid: vec3<u32>, @bu
   }
 }
 
-// The agent's Adam control block for this step, derived by every invocation (as adam does); invocation 0 stores it.
-fn chain_adam_control(agent: u32, invocation: u32) -> AdamControl {
-  let c = adam_control(adamArgs, adamControlIn[agent], adamFlags[agent * adamArgs.activeStride + adamArgs.activeIndex], adamAgents[agent]);
+// The agent's active flag in adamFlags.
+fn adam_flag(agent: u32) -> f32 {
+  return adamFlags[agent * adamArgs.activeStride + adamArgs.activeIndex];
+}
+
+// The agent's Adam control block for this step under its active flag, derived by every
+// invocation (as adam does); invocation 0 stores it.
+fn chain_adam_control(agent: u32, invocation: u32, activeFlag: f32) -> AdamControl {
+  let c = adam_control(adamArgs, adamControlIn[agent], activeFlag, adamAgents[agent]);
   if (invocation == 0u) { adamControlOut[agent] = c; }
   return c;
 }

@@ -5,7 +5,8 @@
 // (policy_loss or value_loss, ppo_losses.wgsl: they store the output gradients
 // and statistics as minibatch_losses does), then runs the chain from the
 // gradients it holds, so the results are bit-identical to the two dispatches.
-// Binds 16 storage buffers: 8 of the chains', 8 of the losses'.
+// Binds 16 storage buffers: 8 of the chains', 8 of the losses'. (A pair's passes are never
+// split: each chain is given the other network's ranges as its high ones, never read.)
 // Loaded after mlp.wgsl (MLP_SOURCES), random.wgsl, the distribution module,
 // the METRIC_* slots, STAT_*, RECORD_*, METRICS_BLOCK_FLOATS and ppo_losses.wgsl.
 
@@ -32,8 +33,8 @@ fn losses_backward_input_chain_pair(@builtin(global_invocation_id) gid: vec3<u32
     }
   }
   if (isPolicy) {
-    chain_backward_input_from(agent, first, args, &chainLayers, &paramsVec4, &g, &hiddenGrads, &hiddenActs);
+    chain_backward_input_from(agent, first, args, &chainLayers, &paramsVec4, &g, &hiddenGrads, &hiddenActs, &hidden2Grads, &hidden2Acts);
   } else {
-    chain_backward_input_from(agent, first, args2, &chainLayers2, &params2Vec4, &g, &hidden2Grads, &hidden2Acts);
+    chain_backward_input_from(agent, first, args2, &chainLayers2, &params2Vec4, &g, &hidden2Grads, &hidden2Acts, &hiddenGrads, &hiddenActs);
   }
 }

@@ -410,9 +410,9 @@ describe.each([
 
   /**
    * forward, backward (overwrite, then accumulate with a scale) and tangents, every buffer as bits;
-   * `bindingLimit` lowers the storage-binding limit the pass sees.
+   * `bindingLimit` lowers the storage-binding limit the pass sees; `splits`: the pass then chains with its hidden ranges split.
    */
-  async function run(c: ChainCase, chaining: DenseChaining, bindingLimit?: number, chainsWithinLimit = false) {
+  async function run(c: ChainCase, chaining: DenseChaining, bindingLimit?: number, chainsWithinLimit = false, splits = false) {
     const device = await testGpu();
     const limits = new Proxy(device.limits, { get: (l, k) => (k === 'maxStorageBufferBindingSize' && bindingLimit ? bindingLimit : Reflect.get(l, k)) });
     const gpu: GpuContext = bindingLimit ? Object.create(device, { limits: { value: limits } }) : device;
@@ -427,6 +427,7 @@ describe.each([
     const pass = mlp.prepare({ rows: c.rows, inputRows, input, label: 'test.chain', inputGradient: inputRows === c.rows });
     const chained = chaining === 'chain' && (!bindingLimit || chainsWithinLimit);
     expect(pass.chained).toBe(chained);
+    expect(pass.splitsHidden).toBe(splits);
     const withInput = pass.gradInput ? 1 : 0;
     // split: the chain's parameter gradients take two dispatches (blocks, sums), per layer two each.
     const split = reduction === 'split' ? [0, 1, 0, layout.layers.length] : [0, 0, 0, 0];
@@ -471,12 +472,36 @@ describe.each([
     });
   }
 
-  it('a chaining pass whose hidden buffer would exceed a storage binding keeps a buffer per layer, same bits', async () => {
+  // Only the `rows` chains take split passes (the `wide` parameter-gradient chains).
+  const splits = shape === 'rows';
+  it(`a chaining pass whose hidden ranges would exceed a storage binding ${splits ? 'binds each in two parts, low and high layers' : 'keeps a buffer per layer'}, same bits`, async () => {
     const c = cases[1];
-    // 2 hidden layers × (activations + gradients) × 130 rows × 64 floats: 133 120 bytes, over a 64 KiB limit; each layer's 33 280 fit.
-    const fallback = await run(c, 'chain', 65536);
-    expect(fallback).toEqual(await run(c, 'chain'));
+    // 2 hidden layers × 130 rows × 64 floats: activations 66 560 bytes, over a 64 KiB limit; each layer's 33 280 fit.
+    const limited = await run(c, 'chain', 65536, splits, splits);
+    expect(limited).toEqual(await run(c, 'chain'));
+    expect(limited).toEqual(await run(c, 'layers'));
   });
+
+  if (splits) {
+    it('split passes: several layers in the high part, and agents with a Gaussian head, same bits', async () => {
+      // 8→32→64→16→1, 37 rows: the hidden layers' rows 4 736, 9 472 and 2 368 bytes (up to 256-byte
+      // alignment), 16 576 in all; under 14 000 the low part holds layer 0, the high one layers 1 and 2.
+      const several = await run(cases[2], 'chain', 14_000, true, true);
+      expect(several).toEqual(await run(cases[2], 'layers'));
+      // 3 agents × 41 rows × 64 floats: 31 488 bytes a layer, 62 976 both, over 60 000 (which the
+      // `split` reduction's chained partial sums, 3 agents × 4 610 parameters × 4 bytes, fit).
+      const agents = await run(cases[6], 'chain', 60_000, true, true);
+      expect(agents).toEqual(await run(cases[6], 'layers'));
+      expect(agents.grads.some((g) => g !== 0)).toBe(true);
+    });
+
+    it('a pass whose high part would still exceed a binding keeps a buffer per layer, same bits', async () => {
+      // 3 hidden layers of 33 280 bytes under 65 536: layer 0 alone fits the low part, layers 1 and 2 (66 560) not the high one.
+      const c: ChainCase = { sizes: [4, 64, 64, 64, 2], activations: ['tanh', 'tanh', 'tanh', 'identity'], rows: 130, dispatches: [1, 2, 4, 7] };
+      const fallback = await run(c, 'chain', 65536);
+      expect(fallback).toEqual(await run(c, 'layers'));
+    });
+  }
 
   if (reduction === 'split') {
     it("a chained pass whose every-layer partial sums would exceed a storage binding sums its parameter gradients per layer, same bits", async () => {
@@ -597,8 +622,15 @@ describe("a chained network's Adam step in its parameter-gradient dispatch (enco
    * Three steps (fresh gradOutputs each; with agents, agent 1 inactive in the second) recorded
    * by encodeBackwardStep: parameters, gradients and Adam's state after each, as bits.
    */
-  async function run(c: StepCase, fusion: AdamFusion, options: { head?: 'gaussian'; clip?: boolean; chaining?: DenseChaining; reduction?: ParamReduction } = {}) {
-    const gpu = await testGpu();
+  async function run(
+    c: StepCase,
+    fusion: AdamFusion,
+    options: { head?: 'gaussian'; clip?: boolean; chaining?: DenseChaining; reduction?: ParamReduction; bindingLimit?: number; ownFlag?: boolean } = {},
+  ) {
+    const device = await testGpu();
+    const { bindingLimit } = options;
+    const limits = new Proxy(device.limits, { get: (l, k) => (k === 'maxStorageBufferBindingSize' && bindingLimit ? bindingLimit : Reflect.get(l, k)) });
+    const gpu: GpuContext = bindingLimit ? Object.create(device, { limits: { value: limits } }) : device;
     const reduction = options.reduction ?? 'serial';
     const kernels = await MlpKernels.create(gpu, 'rows', reduction, options.chaining ?? 'chain', fusion);
     const layout = new MlpLayout(c.sizes, c.activations, options.head ?? 'none');
@@ -608,20 +640,22 @@ describe("a chained network's Adam step in its parameter-gradient dispatch (enco
     mlp.setParams(new Float32Array(randomArray(P * layout.paramCount, rand, -0.5, 0.5)));
     const input = storageBuffer(gpu, 'test.stepInput', new Float32Array(randomArray(P * c.rows * layout.inputDim, rand, -2, 2)));
     const pass = mlp.prepare({ rows: c.rows, input, label: 'test.step' });
-    // Flags [P][2] at index 1; rates from the records (P > 1) or the host.
+    expect(pass.splitsHidden).toBe(bindingLimit !== undefined && options.chaining !== 'layers');
+    // Flags [P][2] at index 1 (or, ownFlag, the optimizer's own); rates from the records (P > 1) or the host.
     const flags = storageBuffer(gpu, 'test.stepFlags', new Float32Array(2 * P).fill(1));
     const agents = P > 1 ? agentsBuffer(gpu, 'test.stepAgents', [0.01, 0.003, 0.02].map((lr) => ({ lr, maxGradNorm: 0.5 }))) : undefined;
     const adam = await Adam.create(gpu, {
       count: optimizedCount(layout, P),
       ...(agents ? { agents, learningRateField: 'lr' as const, clipGradNorm: options.clip } : { lr: 0.01, maxGradNorm: options.clip ? 0.5 : undefined }),
-      activeFlag: { buffer: flags, index: 1, stride: 2 },
+      ...(options.ownFlag ? {} : { activeFlag: { buffer: flags, index: 1, stride: 2 } }),
       label: 'test.stepAdam',
     });
     const steps: Uint32Array[][] = [];
     const bits = (v: Float32Array) => new Uint32Array(v.buffer, v.byteOffset, v.length);
     for (let k = 0; k < 3; k++) {
       gpu.device.queue.writeBuffer(pass.gradOutput, 0, new Float32Array(randomArray(P * c.rows * layout.distParamsPerRow, rand, -1, 1)));
-      if (P > 1) gpu.device.queue.writeBuffer(flags, 4 * (2 * 1 + 1), Float32Array.of(k === 1 ? 0 : 1));
+      if (P > 1 && !options.ownFlag) gpu.device.queue.writeBuffer(flags, 4 * (2 * 1 + 1), Float32Array.of(k === 1 ? 0 : 1));
+      if (options.ownFlag) adam.setActive(k !== 1);
       submitPass(gpu, 'test.step', (p) => {
         pass.encodeForward(p);
         pass.encodeBackwardStep(p, adam, mlp.params, mlp.grads);
@@ -633,14 +667,19 @@ describe("a chained network's Adam step in its parameter-gradient dispatch (enco
     const dispatches = pass.backwardStepDispatchCount(adam, mlp.params, mlp.grads);
     expect(counted).toBe(dispatches);
     // The fused kernel exists where the device binds its 15 storage buffers (lavapipe 16; SwiftShader fewer); split's, 10.
+    // A split pass's serial fused step binds 16 and takes only an optimizer with its own flag.
+    const storage = gpu.limits.maxStorageBuffersPerShaderStage;
     const fusible = kernels.chainKernels?.backwardParamsAdam != null;
-    expect(fusible).toBe(fusion === 'fused' && (options.chaining ?? 'chain') === 'chain' && gpu.limits.maxStorageBuffersPerShaderStage >= (reduction === 'serial' ? 15 : 10));
+    expect(fusible).toBe(fusion === 'fused' && (options.chaining ?? 'chain') === 'chain' && storage >= (reduction === 'serial' ? 15 : 10));
+    const canFuse = fusible && options.head === undefined && !options.clip;
+    const fuses = canFuse && (!pass.splitsHidden || reduction === 'split' || (options.ownFlag === true && storage >= 16));
+    expect(dispatches).toBe(fuses ? 2 + (reduction === 'split' ? 1 : 0) + (pass.gradInput ? 1 : 0) : pass.backwardDispatchCount + adam.stepDispatchCount);
     const optimizerDispatches = adam.stepDispatchCount;
     adam.destroy();
     agents?.params.destroy();
     pass.destroy();
     mlp.destroy();
-    return { steps, dispatches, fusible, optimizerDispatches };
+    return { steps, dispatches, fusible: fuses, optimizerDispatches };
   }
 
   for (const reduction of ['serial', 'split'] as const) for (const c of cases) {
@@ -658,6 +697,19 @@ describe("a chained network's Adam step in its parameter-gradient dispatch (enco
       expect(fused.steps[0][1].some((g) => g !== 0)).toBe(true);
     });
   }
+
+  it('split passes (hidden ranges in two parts): fused where the step reads its own flag, or with the split reduction, same bits', async () => {
+    // 4→64→64→2, 130 rows: each hidden layer's rows 33 280 bytes, both 66 560, over 65 536.
+    const c = cases[0];
+    for (const reduction of ['serial', 'split'] as const) {
+      for (const ownFlag of [false, true]) {
+        const fused = await run(c, 'fused', { reduction, ownFlag, bindingLimit: 65536 });
+        const separate = await run(c, 'separate', { reduction, ownFlag });
+        expect(fused.steps, `${reduction}, own flag ${ownFlag}`).toEqual(separate.steps);
+        expect(fused.steps[2][0]).not.toEqual(fused.steps[0][0]);
+      }
+    }
+  });
 
   it('stays two dispatches where it cannot fuse: a Gaussian head, gradient-norm clipping, per-layer passes', async () => {
     const c = cases[1];

@@ -137,6 +137,10 @@ export const ADAM_FUSIONS: readonly AdamFusion[] = ['fused', 'separate'];
 const FUSED_STEP_STORAGE_BUFFERS = 15;
 /** Storage buffers backward_params_sum_adam_chain binds (the `split` reduction's fused step). */
 const FUSED_SUM_STORAGE_BUFFERS = 10;
+/** Storage buffers the `wide` parameter-gradient chains bind (a split pass's high ranges too). */
+const WIDE_PARAMS_STORAGE_BUFFERS = 10;
+/** Storage buffers backward_params_adam_wide_chain binds (no adamFlags: its optimizer's flag is its own). */
+const FUSED_WIDE_STEP_STORAGE_BUFFERS = 16;
 
 /**
  * Whether two networks over the same input rows (PPO's policy and value
@@ -474,6 +478,13 @@ interface ChainKernels {
   backwardParams: Kernel[];
   /** The same with the network's Adam step in the last (fusion `fused`, and the device binds enough buffers), else null. */
   backwardParamsAdam: Kernel[] | null;
+  /**
+   * The parameter-gradient chains of split passes (hidden ranges in low and high
+   * parts, the `wide` entry points): the `rows` shape where the device binds
+   * their 10 storage buffers, else null (no pass splits). Their fused step
+   * takes only optimizers whose active flag is their own (and 16 storage buffers).
+   */
+  wide: { backwardParams: Kernel[]; backwardParamsAdam: Kernel[] | null; stepNeedsOwnFlag: boolean } | null;
   /** Two networks' forward and input-gradient chains in one dispatch (the `rows` shape, pairing `paired`), else null. */
   forwardPair: Kernel | null;
   backwardInputPair: Kernel | null;
@@ -600,23 +611,32 @@ export class MlpKernels {
     const serial = reduction === 'serial';
     const fuses = fusion === 'fused' && storage >= (serial ? FUSED_STEP_STORAGE_BUFFERS : FUSED_SUM_STORAGE_BUFFERS);
     const pairs = pairing === 'paired' && spread.pairs !== undefined && storage >= PAIR_STORAGE_BUFFERS;
-    const [forward, forwardHeld, backwardInput, backwardParams, backwardParamsAdam, forwardPair, backwardInputPair] = await Promise.all([
+    // Only the `rows` chains read a split pass's high ranges.
+    const widens = spread === CHAIN_SPREADS.rows && storage >= WIDE_PARAMS_STORAGE_BUFFERS;
+    const widensStep = widens && fusion === 'fused' && storage >= (serial ? FUSED_WIDE_STEP_STORAGE_BUFFERS : FUSED_SUM_STORAGE_BUFFERS);
+    const paramEntries = (wide: string) => (serial ? [`backward_params${wide}_chain`] : [`backward_params_blocks${wide}_chain`, 'backward_params_sum_chain']);
+    const [forward, forwardHeld, backwardInput, backwardParams, backwardParamsAdam, forwardPair, backwardInputPair, wideParams, wideAdam] = await Promise.all([
       family.kernel(spread.forward, options),
       spread.holds ? family.kernel(spread.forward, { constants: { ...options.constants, HOLD_HIDDEN: 1 } }) : null,
       family.kernel(spread.backwardInput, options),
-      Promise.all((serial ? ['backward_params_chain'] : ['backward_params_blocks_chain', 'backward_params_sum_chain']).map((entry) => family.kernel(entry))),
+      Promise.all(paramEntries('').map((entry) => family.kernel(entry))),
       fuses ? family.kernel(serial ? 'backward_params_adam_chain' : 'backward_params_sum_adam_chain') : null,
       pairs ? family.kernel(spread.pairs!.forward, options) : null,
       pairs ? family.kernel(spread.pairs!.backwardInput, options) : null,
+      widens ? Promise.all(paramEntries('_wide').map((entry) => family.kernel(entry))) : null,
+      widensStep ? family.kernel(serial ? 'backward_params_adam_wide_chain' : 'backward_params_sum_adam_chain') : null,
     ]);
+    // split: the blocks dispatch, then the sums with the step.
+    const withStep = (params: Kernel[], step: Kernel | null) => (step ? [...params.slice(0, -1), step] : null);
     return {
       spread,
       forward,
       forwardHeld,
       backwardInput,
       backwardParams,
-      // split: the blocks dispatch, then the sums with the step.
-      backwardParamsAdam: backwardParamsAdam ? [...backwardParams.slice(0, -1), backwardParamsAdam] : null,
+      backwardParamsAdam: withStep(backwardParams, backwardParamsAdam),
+      // The serial fused step reads the flag from Adam's control block (split's sums read adamFlags as ever).
+      wide: wideParams ? { backwardParams: wideParams, backwardParamsAdam: withStep(wideParams, wideAdam), stepNeedsOwnFlag: serial } : null,
       forwardPair,
       backwardInputPair,
       layer: family.struct('ChainLayer'),
@@ -883,20 +903,28 @@ interface BackwardVariant {
   chain: GPUBindGroup[] | null;
 }
 
-/** A fused step's bind groups reading Adam's control copy 0, and copy 1: one per dispatch of the parameter-gradient chain. */
-type FusedStepGroups = [GPUBindGroup[], GPUBindGroup[]];
+/** A fused step's kernels (the parameter-gradient chain's, the step in the last), and its bind groups reading Adam's control copy 0, and copy 1: one per dispatch. */
+interface FusedStep {
+  kernels: readonly Kernel[];
+  groups: [GPUBindGroup[], GPUBindGroup[]];
+}
 
 /**
  * A chained pass's hidden buffer: every hidden layer's activations, then (from
  * `gradientStart`) every hidden layer's gradients. Offsets in floats: each
  * layer's activations from the buffer's start, its gradients from gradientStart
  * (the chains bind the two ranges apart and index each from its own start).
+ * A split pass binds each range as two: the layers before `firstHigh` (low),
+ * then the rest (high, from `lowFloats` into the range).
  */
 interface HiddenSlices {
   activations: number[];
   gradients: number[];
-  /** Floats of the activations' range; the gradients' range has as many. */
-  rangeFloats: number;
+  /** The first hidden layer in the high parts: the number of hidden layers where the pass is not split. */
+  firstHigh: number;
+  /** Floats of the low and high parts of the activations' range (high 0 where not split); the gradients' are alike. */
+  lowFloats: number;
+  highFloats: number;
   gradientStart: number;
   floats: number;
 }
@@ -904,20 +932,31 @@ interface HiddenSlices {
 /**
  * The hidden layers' [rows][outDim] activations and gradients (rows: every
  * agent's) as ranges of one buffer, each layer's starting on the device's
- * storage offset alignment so each binds alone too; null if the activations'
- * (or gradients') range would exceed a binding, or the buffer the largest
- * buffer (the pass then keeps a buffer per layer).
+ * storage offset alignment so each binds alone too. Where the activations'
+ * (and gradients') range would exceed a binding and the chains take split
+ * passes (`splits`), each range in two parts that fit, split between layers:
+ * as many layers in the low part as fit. Null if they still would not fit, or
+ * the buffer would exceed the largest buffer (the pass then keeps a buffer per layer).
  */
-function hiddenSlices(gpu: GpuContext, layout: MlpLayout, rows: number): HiddenSlices | null {
+function hiddenSlices(gpu: GpuContext, layout: MlpLayout, rows: number, splits: boolean): HiddenSlices | null {
   const align = Math.max(4, gpu.limits.minStorageBufferOffsetAlignment / 4);
+  const binding = gpu.limits.maxStorageBufferBindingSize / 4;
   const activations: number[] = [];
   let rangeFloats = 0;
   for (const layer of layout.layers.slice(0, -1)) {
     activations.push(rangeFloats);
     rangeFloats += Math.ceil((rows * layer.outDim) / align) * align;
   }
-  const slices = { activations, gradients: [...activations], rangeFloats, gradientStart: rangeFloats, floats: 2 * rangeFloats };
-  return rangeFloats * 4 <= gpu.limits.maxStorageBufferBindingSize && slices.floats * 4 <= gpu.limits.maxBufferSize ? slices : null;
+  if (2 * rangeFloats * 4 > gpu.limits.maxBufferSize) return null;
+  let firstHigh = activations.length;
+  if (rangeFloats > binding) {
+    if (!splits) return null;
+    // The most layers whose rows fit the low part; the rest must fit the high one.
+    firstHigh = activations.findIndex((_start, l) => l + 1 === activations.length || activations[l + 1] > binding);
+    if (firstHigh === 0 || rangeFloats - activations[firstHigh] > binding) return null;
+  }
+  const lowFloats = firstHigh < activations.length ? activations[firstHigh] : rangeFloats;
+  return { activations, gradients: [...activations], firstHigh, lowFloats, highFloats: rangeFloats - lowFloats, gradientStart: rangeFloats, floats: 2 * rangeFloats };
 }
 
 /** An MlpPass's buffers as GpuArrays, f32; for P > 1 agents each shape gains a leading [P] (params: [P][paramStride]). */
@@ -961,6 +1000,8 @@ export class MlpPass {
   readonly gradPreActivations: readonly (GPUBuffer | GPUBufferBinding)[];
   /** Whether the pass runs its layers in chains (MlpKernels.chains; and its hidden buffer fits a binding, or it keeps none). */
   readonly chained: boolean;
+  /** Whether the chains bind each hidden range in two parts, low and high layers (it would exceed a binding whole). */
+  readonly splitsHidden: boolean;
   /**
    * Prepared forwardOnly and chained in the `rows` shape: no hidden rows kept
    * (activations and gradPreActivations then hold only the last layer's, and
@@ -993,6 +1034,15 @@ export class MlpPass {
   /** What the chains bind for the hidden activations and gradients: the two ranges of `hidden` (a held pass: `hidden` for the activations, no gradients). */
   private readonly hiddenActs: GPUBuffer | GPUBufferBinding | null = null;
   private readonly hiddenGrads: GPUBuffer | GPUBufferBinding | null = null;
+  /**
+   * A split pass's high parts of those ranges (its low parts are hiddenActs and
+   * hiddenGrads); where the pass is not split, 16-byte placeholders no layer
+   * reads, as the chains bind them all the same.
+   */
+  private readonly hiddenActsHigh: GPUBuffer | GPUBufferBinding | null = null;
+  private readonly hiddenGradsHigh: GPUBuffer | GPUBufferBinding | null = null;
+  /** Placeholders this pass made for the high parts (destroyed with it). */
+  private readonly placeholders: GPUBuffer[] = [];
   private readonly chainLayers: GPUBuffer | null = null;
   /** By gradient argument, then by accumulate and scale. */
   private readonly backwardVariants = new Map<BufferArg, Map<string, BackwardVariant>>();
@@ -1001,7 +1051,7 @@ export class MlpPass {
   /** Pair bind groups with another pass as the second network. */
   private readonly pairGroups = new Map<MlpPass, { forward: GPUBindGroup; backwardInput: GPUBindGroup }>();
   /** encodeBackwardStep's fused bind groups, by optimizer and vectors. */
-  private readonly fusedSteps: { adam: Adam; params: GPUBuffer; grads: GPUBuffer; groups: FusedStepGroups }[] = [];
+  private readonly fusedSteps: { adam: Adam; params: GPUBuffer; grads: GPUBuffer; step: FusedStep }[] = [];
 
   constructor(
     private readonly gpu: GpuContext,
@@ -1043,13 +1093,21 @@ export class MlpPass {
     const L = layers.length;
     const last = (name: string) => storageBuffer(gpu, `${label}.${name}${L - 1}`, P * rows * layers[L - 1].outDim * 4);
     this.holdsHidden = options.forwardOnly === true && kernels.chainKernels?.forwardHeld != null && kernels.chains(layout);
-    const slices = kernels.chains(layout) && !this.holdsHidden ? hiddenSlices(gpu, layout, P * rows) : null;
+    const slices = kernels.chains(layout) && !this.holdsHidden ? hiddenSlices(gpu, layout, P * rows, kernels.chainKernels?.wide != null) : null;
     this.chained = slices !== null || this.holdsHidden;
+    this.splitsHidden = slices !== null && slices.highFloats > 0;
+    const placeholder = (name: string) => {
+      const buffer = storageBuffer(gpu, `${label}.${name}Placeholder`, 16);
+      this.placeholders.push(buffer);
+      return buffer;
+    };
     let hiddenArray: GpuArray<'f32'> | null = null;
     if (sharing) {
       this.hidden = sharing.hidden;
       this.hiddenActs = sharing.hiddenActs;
       this.hiddenGrads = sharing.hiddenGrads;
+      this.hiddenActsHigh = sharing.hiddenActsHigh;
+      this.hiddenGradsHigh = sharing.hiddenGradsHigh;
       this.activations = sharing.activations;
       this.gradPreActivations = sharing.gradPreActivations;
     } else if (this.holdsHidden) {
@@ -1057,14 +1115,17 @@ export class MlpPass {
       const first = this.chainFirst === 1 ? storageBuffer(gpu, `${label}.activations0`, P * rows * layers[0].outDim * 4) : null;
       this.hidden = first ?? storageBuffer(gpu, `${label}.hiddenPlaceholder`, 16);
       this.hiddenActs = this.hidden;
+      this.hiddenActsHigh = placeholder('hiddenActsHigh');
       this.activations = first ? [first, last('activations')] : [last('activations')];
       this.gradPreActivations = [last('gradPreActivation')];
     } else if (slices) {
       this.hidden = storageBuffer(gpu, `${label}.hidden`, slices.floats * 4);
       hiddenArray = GpuArray.wrap(gpu, this.hidden, 'f32', [slices.floats]);
-      const rangeBytes = slices.rangeFloats * 4;
-      this.hiddenActs = { buffer: this.hidden, offset: 0, size: rangeBytes };
-      this.hiddenGrads = { buffer: this.hidden, offset: slices.gradientStart * 4, size: rangeBytes };
+      const [low, high] = [slices.lowFloats * 4, slices.highFloats * 4];
+      this.hiddenActs = { buffer: this.hidden, offset: 0, size: low };
+      this.hiddenGrads = { buffer: this.hidden, offset: slices.gradientStart * 4, size: low };
+      this.hiddenActsHigh = high > 0 ? { buffer: this.hidden, offset: low, size: high } : placeholder('hiddenActsHigh');
+      this.hiddenGradsHigh = high > 0 ? { buffer: this.hidden, offset: slices.gradientStart * 4 + low, size: high } : placeholder('hiddenGradsHigh');
       const range = (at: number, l: number): GPUBufferBinding => ({ buffer: this.hidden!, offset: at * 4, size: P * rows * layers[l].outDim * 4 });
       this.activations = [...slices.activations.map(range), last('activations')];
       this.gradPreActivations = [...slices.gradients.map((at, l) => range(slices.gradientStart + at, l)), last('gradPreActivation')];
@@ -1144,7 +1205,16 @@ export class MlpPass {
     if (this.holdsHidden && chains) {
       this.chainLayers = sharing?.chainLayers ?? this.chainTable(gpu, chains, null);
       const chainArgs = this.layerArgs.slot(L);
-      const resources = { args: chainArgs, params, paramsVec4: params, inputVec4: input, hiddenActsVec4: this.hiddenActs!, output: this.lastBuffer(this.activations), chainLayers: this.chainLayers };
+      const resources = {
+        args: chainArgs,
+        params,
+        paramsVec4: params,
+        inputVec4: input,
+        hiddenActsVec4: this.hiddenActs!,
+        hiddenActsHighVec4: this.hiddenActsHigh!,
+        output: this.lastBuffer(this.activations),
+        chainLayers: this.chainLayers,
+      };
       const held = chains.forwardHeld!;
       const forward = { kernel: held, bindGroup: held.bindUsed(resources, `${label}.forwardChainHeld`), invocations: chains.spread.invocations(rows) };
       this.forwardDispatches = this.chainFirst === 0 ? [forward] : [perLayerForward(0), forward];
@@ -1154,7 +1224,16 @@ export class MlpPass {
       const blocks = chains.spread.invocations(rows);
       const chainArgs = this.layerArgs.slot(L);
       this.chainResources = {
-        forward: { args: chainArgs, params, paramsVec4: params, inputVec4: input, hiddenActsVec4: this.hiddenActs!, output: this.lastBuffer(this.activations), chainLayers: this.chainLayers },
+        forward: {
+          args: chainArgs,
+          params,
+          paramsVec4: params,
+          inputVec4: input,
+          hiddenActsVec4: this.hiddenActs!,
+          hiddenActsHighVec4: this.hiddenActsHigh!,
+          output: this.lastBuffer(this.activations),
+          chainLayers: this.chainLayers,
+        },
         backwardInput: {
           args: chainArgs,
           paramsVec4: params,
@@ -1164,6 +1243,8 @@ export class MlpPass {
           hiddenGradsVec4: this.hiddenGrads!,
           hiddenActs: this.hiddenActs!,
           hiddenActsVec4: this.hiddenActs!,
+          hiddenGradsHigh: this.hiddenGradsHigh!,
+          hiddenActsHigh: this.hiddenActsHigh!,
           chainLayers: this.chainLayers,
         },
       };
@@ -1193,7 +1274,9 @@ export class MlpPass {
    * first chained layer reads `hidden`, which is then layer 0's own rows.
    */
   private chainTable(gpu: GpuContext, { layer: view, layerStride }: ChainKernels, slices: HiddenSlices | null): GPUBuffer {
-    const at = (list: 'activations' | 'gradients', l: number) => (slices ? slices[list][l] : 0);
+    // A hidden layer's offsets count from the start of the part it lies in (the high part's past the low one).
+    const high = (l: number) => slices !== null && l >= slices.firstHigh;
+    const at = (list: 'activations' | 'gradients', l: number) => (slices ? slices[list][l] - (high(l) ? slices.lowFloats : 0) : 0);
     const layers = this.layout.layers;
     const L = layers.length;
     const bytes = new ArrayBuffer(L * layerStride);
@@ -1214,6 +1297,8 @@ export class MlpPass {
           output: l === L - 1 ? NETWORK : at('activations', l),
           gradInput: l === 0 ? NETWORK : at('gradients', l - 1),
           gradOutput: l === L - 1 ? NETWORK : at('gradients', l),
+          inputHigh: l > 0 && high(l - 1) ? 1 : 0,
+          outputHigh: l < L - 1 && high(l) ? 1 : 0,
           firstTile,
           firstPartial,
         },
@@ -1257,7 +1342,7 @@ export class MlpPass {
   /** Dispatches recorded by encodeBackward. */
   get backwardDispatchCount(): number {
     const inputs = this.inputDispatches.filter((d) => d).length;
-    const params = this.paramsChained ? this.kernels.chainKernels!.backwardParams.length : this.layout.layers.reduce((n, layer) => n + this.kernels.backwardParams(layer).length, 0);
+    const params = this.paramsChained ? this.paramChainKernels.length : this.layout.layers.reduce((n, layer) => n + this.kernels.backwardParams(layer).length, 0);
     return inputs + params + (this.head ? 1 : 0);
   }
 
@@ -1320,7 +1405,7 @@ export class MlpPass {
       if (this.chained) {
         // A layer's parameter gradient needs its gradOutput, which the input chain writes: inputs first.
         this.inputDispatches.forEach(input);
-        if (variant.chain) this.encodeParamChain(pass, this.kernels.chainKernels!.backwardParams, variant.chain);
+        if (variant.chain) this.encodeParamChain(pass, this.paramChainKernels, variant.chain);
         else for (let l = layers.length - 1; l >= 0; l--) params(l);
       } else {
         for (let l = layers.length - 1; l >= 0; l--) {
@@ -1340,7 +1425,8 @@ export class MlpPass {
   static pairs(a: MlpPass, b: MlpPass): boolean {
     const kernels = a.kernels.chainKernels;
     if (a === b || a.kernels !== b.kernels || !kernels?.forwardPair || !kernels.backwardInputPair) return false;
-    if (!a.chained || !b.chained || a.head || b.head || a.holdsHidden || b.holdsHidden) return false;
+    // A split pass's chains bind its high ranges, which the pair kernels do not.
+    if (!a.chained || !b.chained || a.head || b.head || a.holdsHidden || b.holdsHidden || a.splitsHidden || b.splitsHidden) return false;
     return a.rows === b.rows && a.inputRows === b.inputRows && a.agents === b.agents && sameBinding(a.inputBinding, b.inputBinding);
   }
 
@@ -1409,9 +1495,11 @@ export class MlpPass {
     const [p, q] = [a.pass, b.pass];
     if (!MlpPass.pairs(p, q)) return { forward: p.dispatchCount + q.dispatchCount, backwardStep: p.backwardStepDispatchCount(a.adam, a.params, a.grads) + q.backwardStepDispatchCount(b.adam, b.params, b.grads) };
     const forward = p.forwardDispatches.length - 1 + q.forwardDispatches.length - 1 + 1;
-    const fused = p.fusedStepGroups(a.adam, a.params, a.grads) && q.fusedStepGroups(b.adam, b.params, b.grads);
-    const backwardStep = fused
-      ? 1 + [p, q].reduce((n, s) => n + s.inputDispatches.slice(1).filter((d) => d).length + s.kernels.chainKernels!.backwardParamsAdam!.length, 0)
+    const [stepA, stepB] = [p.fusedStepGroups(a.adam, a.params, a.grads), q.fusedStepGroups(b.adam, b.params, b.grads)];
+    // Each pass's lone layer-0 input gradient, if any.
+    const alone = (s: MlpPass) => s.inputDispatches.slice(1).filter((d) => d).length;
+    const backwardStep = stepA && stepB
+      ? 1 + alone(p) + stepA.kernels.length + alone(q) + stepB.kernels.length
       : p.backwardStepDispatchCount(a.adam, a.params, a.grads) + q.backwardStepDispatchCount(b.adam, b.params, b.grads);
     return { forward, backwardStep };
   }
@@ -1485,15 +1573,33 @@ export class MlpPass {
   }
 
   /** The parameter gradients with the Adam step in the last of their dispatches (after the input gradients). */
-  private encodeFusedStep(pass: GPUComputePassEncoder, adam: Adam, groups: FusedStepGroups): void {
+  private encodeFusedStep(pass: GPUComputePassEncoder, adam: Adam, step: FusedStep): void {
     const { copy } = adam.takeFusedStep();
-    this.encodeParamChain(pass, this.kernels.chainKernels!.backwardParamsAdam!, groups[copy]);
+    this.encodeParamChain(pass, step.kernels, step.groups[copy]);
   }
 
   /** Dispatches recorded by encodeBackwardStep with `adam` on params and grads (the optimizer's own included). */
   backwardStepDispatchCount(adam: Adam, params: GPUBuffer, grads: GPUBuffer): number {
-    if (this.fusedStepGroups(adam, params, grads)) return this.inputDispatches.filter((d) => d).length + this.kernels.chainKernels!.backwardParamsAdam!.length;
+    const fused = this.fusedStepGroups(adam, params, grads);
+    if (fused) return this.inputDispatches.filter((d) => d).length + fused.kernels.length;
     return this.backwardDispatchCount + adam.stepDispatchCount;
+  }
+
+  /** The parameter-gradient chain's kernels: a split pass's bind its high ranges (`wide`). */
+  private get paramChainKernels(): readonly Kernel[] {
+    const chains = this.kernels.chainKernels!;
+    return this.splitsHidden ? chains.wide!.backwardParams : chains.backwardParams;
+  }
+
+  /**
+   * The same with `adam`'s step in the last, or null where the device has none
+   * (a split pass's serial fused step takes only an optimizer whose active flag is its own).
+   */
+  private fusedStepKernels(adam: Adam): readonly Kernel[] | null {
+    const chains = this.kernels.chainKernels;
+    if (!this.splitsHidden) return chains?.backwardParamsAdam ?? null;
+    const wide = chains!.wide!;
+    return wide.stepNeedsOwnFlag && adam.options.activeFlag ? null : wide.backwardParamsAdam;
   }
 
   /** Parameter tiles of every layer: the parameter-gradient chain's invocations per agent. */
@@ -1502,12 +1608,13 @@ export class MlpPass {
   }
 
   /** The fused step's bind groups (one per dispatch) for `adam`'s step reading control copy 0 and 1, or null where the step cannot be fused. */
-  private fusedStepGroups(adam: Adam, params: GPUBuffer, grads: GPUBuffer): FusedStepGroups | null {
-    const kernels = this.kernels.chainKernels?.backwardParamsAdam;
-    if (!kernels || !this.paramsChained || this.head || !adam.fusible) return null;
+  private fusedStepGroups(adam: Adam, params: GPUBuffer, grads: GPUBuffer): FusedStep | null {
+    if (!this.paramsChained || this.head || !adam.fusible) return null;
+    const kernels = this.fusedStepKernels(adam);
+    if (!kernels) return null;
     if (adam.agentCount !== this.agents || adam.options.count !== optimizedCount(this.layout, this.agents) || this.paramsBinding !== params) return null;
     const cached = this.fusedSteps.find((f) => f.adam === adam && f.params === params && f.grads === grads);
-    if (cached) return cached.groups;
+    if (cached) return cached.step;
     // The chain's own resources, from the gradient variant it would use (checks grads).
     const variant = this.backwardVariant(grads, false, 1);
     const resources = (copy: number): Record<string, GPUBuffer | GPUBufferBinding> => ({
@@ -1516,9 +1623,9 @@ export class MlpPass {
       ...adam.fusedResources(copy),
     });
     const bind = (copy: number) => kernels.map((kernel, k) => kernel.bindUsed(resources(copy), `${this.label}.backwardStep${copy}.${k}`));
-    const groups: FusedStepGroups = [bind(0), bind(1)];
-    this.fusedSteps.push({ adam, params, grads, groups });
-    return groups;
+    const step: FusedStep = { kernels, groups: [bind(0), bind(1)] };
+    this.fusedSteps.push({ adam, params, grads, step });
+    return step;
   }
 
   /**
@@ -1547,6 +1654,7 @@ export class MlpPass {
     this.chainLayers?.destroy();
     // Where the pass holds its hidden rows, `hidden` is layer 0's rows (destroyed above) or a placeholder.
     if (this.holdsHidden) this.hidden?.destroy();
+    for (const b of this.placeholders) b.destroy();
   }
 
   private denseArgs(layer: DenseLayer, l: number, backward: { accumulate?: boolean; scale?: number }): Record<string, number> {
@@ -1580,6 +1688,8 @@ export class MlpPass {
       gradOutputVec4: this.lastBuffer(this.gradPreActivations),
       hiddenActsRead4: this.hiddenActs!,
       hiddenGradsRead4: this.hiddenGrads!,
+      hiddenActsHighRead4: this.hiddenActsHigh!,
+      hiddenGradsHighRead4: this.hiddenGradsHigh!,
       chainLayers: this.chainLayers!,
       ...(this.partials ? { partials: this.partials } : {}),
     };
@@ -1610,7 +1720,7 @@ export class MlpPass {
       if (this.partials) resources.partials = this.partials;
       return kernels.backwardParams(layer).map(({ kernel }) => kernel.bindUsed(resources, `${label}.layer${l}`));
     });
-    const chain = this.paramsChained ? kernels.chainKernels!.backwardParams : null;
+    const chain = this.paramsChained ? this.paramChainKernels : null;
     const chainGroups = chain?.map((kernel, k) => kernel.bindUsed(this.paramsChainResources(args, grads), `${label}.backwardParamsChain${k}`));
     variant = { args, bindGroups, chain: chainGroups ?? null };
     byScale.set(key, variant);
