@@ -326,20 +326,24 @@ describe('limits against the trainer on the GPU', () => {
     });
   });
 
-  it('trpo and reinforce: 24 agents record what one does (the chains bind the hidden activations and gradients apart, so twice the agents chain)', async () => {
+  it('trpo and reinforce: 52 agents record what one does (the chains bind the hidden activations and gradients apart, and each in two parts past a binding)', async () => {
     const gpu = await testGpu();
     await withRowsChains(gpu, async () => {
-      // At the seed shapes an agent's whole-batch hidden rows are 10 000 × (64 + 64) floats for the
-      // activations and as many for the gradients: 24 agents' fit a 128 MiB binding each, not together.
-      const rangeBytes = 10_000 * 128 * 4;
-      expect(24 * rangeBytes).toBeLessThanOrEqual(gpu.limits.maxStorageBufferBindingSize);
+      // At the seed shapes an agent's whole-batch hidden rows are 10 000 × 64 floats a layer, two layers,
+      // for the activations and as many for the gradients: 26 agents' activations fit a 128 MiB binding,
+      // 52 agents' one layer's (so 52 split each range between the layers).
+      const layerBytes = 10_000 * 64 * 4;
+      expect(52 * layerBytes).toBeLessThanOrEqual(gpu.limits.maxStorageBufferBindingSize);
+      expect(27 * 2 * layerBytes).toBeGreaterThan(gpu.limits.maxStorageBufferBindingSize);
       for (const algo of ['trpo', 'reinforce'] as const) {
         const seeds = (P: number) => Array.from({ length: P }, (_, k) => resolveConfig({ preset: 'seed', algo, seed: 1 + k }));
         const one = await makePopulationTrainer(gpu, seeds(1));
-        const many = await makePopulationTrainer(gpu, seeds(24));
-        expect(many.dispatchesPerIteration, algo).toBe(one.dispatchesPerIteration);
+        for (const P of [27, 52]) {
+          const many = await makePopulationTrainer(gpu, seeds(P));
+          expect(many.dispatchesPerIteration, `${algo}, ${P} agents`).toBe(one.dispatchesPerIteration);
+          many.destroy();
+        }
         one.destroy();
-        many.destroy();
       }
     });
   });

@@ -124,8 +124,10 @@ export function defaultTileChainForm(adapter: AdapterDescription): TileChainForm
  *             blocks'); where the pass chains its parameter gradients, every
  *             optimized parameter is a dense layer's (no Gaussian head), Adam
  *             does not clip, and the device binds the kernel's 15 (serial) or
- *             10 (split) storage buffers; the same arithmetic as the separate
- *             step, bit-identical results
+ *             10 (split) storage buffers; a pass with split hidden ranges uses
+ *             backward_params_adam_wide_chain (serial: 16 storage buffers, and
+ *             only for an optimizer whose active flag is its own); the same
+ *             arithmetic as the separate step, bit-identical results
  *   separate  the optimizer's own dispatch after the gradients
  * Fused measured faster on lavapipe (bench/RESULTS.md, "Adam in the gradient
  * dispatch"); it applies only where the pass chains, so elsewhere it changes nothing.
@@ -1420,7 +1422,7 @@ export class MlpPass {
    * Whether `a` and `b` (in that order) run their forward and input-gradient
    * chains as one dispatch each (NetworkPairing `paired`): both chain with the
    * same kernels, which have the pair pipelines, over the same input binding,
-   * rows and agents, and neither has a Gaussian head.
+   * rows and agents, and neither has a Gaussian head or split hidden ranges.
    */
   static pairs(a: MlpPass, b: MlpPass): boolean {
     const kernels = a.kernels.chainKernels;
