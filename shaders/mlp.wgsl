@@ -108,6 +108,9 @@
 //   backward_input_tiles_chain  likewise backward_input_tiles' tiles from the last
 //                         layer down to layer 1's input (inputs at most
 //                         TILE · CHAIN_TILES wide).
+//   forward_tiles_chain_pair, backward_input_tiles_chain_pair  two networks' chains in
+//                         one dispatch, each workgroup running one network's, so the
+//                         results are the chains' own (the `rows` pairs' counterpart).
 //   With CHAIN_OWN_ROWS (CPU drivers) an invocation owns a row tile and computes
 //                         every column tile of every layer for it, in column
 //                         order: it reads only rows it wrote, so no barrier and
@@ -264,6 +267,8 @@ struct ChainLayer {
 @group(0) @binding(36) var<storage, read_write> hidden2Grads: array<f32>;
 @group(0) @binding(37) var<storage, read_write> hidden2ActsVec4: array<vec4<f32>>;
 @group(0) @binding(40) var<storage, read_write> hidden2Acts: array<f32>;
+@group(0) @binding(46) var<storage, read> gradOutput2Vec4: array<vec4<f32>>;
+@group(0) @binding(47) var<storage, read_write> hidden2GradsVec4: array<vec4<f32>>;
 
 // A read-only buffer by pointer, and the same buffer seen as vec4s.
 alias Floats = ptr<storage, array<f32>, read>;
@@ -638,7 +643,7 @@ fn backward_input_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
   let r0 = TILE * (t / inTiles);
   if (r0 >= rows) { return; }
   let g = vec4<u32>(outBlock) + min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(rows - 1u)) * outDim;
-  let s = input_tile_sums((weightOffset + i0) / 4u, inDim / 4u, g, outDim, &gradOutput, &gradOutputVec4, GRAD_VEC4);
+  let s = input_tile_sums((weightOffset + i0) / 4u, inDim / 4u, g, outDim, &paramsVec4, &gradOutput, &gradOutputVec4, GRAD_VEC4);
   storeGradInputs(r0, i0, s.row0);
   storeGradInputs(r0 + 1u, i0, s.row1);
   storeGradInputs(r0 + 2u, i0, s.row2);
@@ -648,15 +653,15 @@ fn backward_input_tiles(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
 // A backward_input tile's sums: row<j>[c] = Σ_o W[o][i0 + c] · gradient[g[j] + o] for
 // W's columns i0 .. i0 + 3 from vec4 w (rows stride vec4s apart) and the gradient
 // rows starting at g; read as vec4s (gv4) where they are whole vec4s, else as floats (gv).
-fn input_tile_sums(w: u32, stride: u32, g: vec4<u32>, outDim: u32, gv: Floats, gv4: Vec4s, whole: bool) -> TileSums {
+fn input_tile_sums(w: u32, stride: u32, g: vec4<u32>, outDim: u32, p4: Vec4s, gv: Floats, gv4: Vec4s, whole: bool) -> TileSums {
   var s = TileSums();
   if (whole) {
     // Outputs o .. o + 3: W[o + c][i0 .. i0 + 3] against gradient[r][o .. o + 3].
     for (var o = 0u; o < outDim; o += 4u) {
-      let a = paramsVec4[w + o * stride];
-      let b = paramsVec4[w + (o + 1u) * stride];
-      let c = paramsVec4[w + (o + 2u) * stride];
-      let d = paramsVec4[w + (o + 3u) * stride];
+      let a = (*p4)[w + o * stride];
+      let b = (*p4)[w + (o + 1u) * stride];
+      let c = (*p4)[w + (o + 2u) * stride];
+      let d = (*p4)[w + (o + 3u) * stride];
       let h0 = (*gv4)[(g.x + o) / 4u];
       let h1 = (*gv4)[(g.y + o) / 4u];
       let h2 = (*gv4)[(g.z + o) / 4u];
@@ -668,7 +673,7 @@ fn input_tile_sums(w: u32, stride: u32, g: vec4<u32>, outDim: u32, gv: Floats, g
     }
   } else {
     for (var o = 0u; o < outDim; o++) {
-      let a = paramsVec4[w + o * stride];
+      let a = (*p4)[w + o * stride];
       s.row0 += a * (*gv)[g.x + o];
       s.row1 += a * (*gv)[g.y + o];
       s.row2 += a * (*gv)[g.z + o];
@@ -1294,20 +1299,20 @@ struct ChainTile {
   r: vec4<u32>,
 }
 
-fn chain_tile(t: u32) -> ChainTile {
+fn chain_tile(t: u32, rows: u32) -> ChainTile {
   if (CHAIN_OWN_ROWS) {
     let r0 = TILE * t;
-    return ChainTile(r0, 0u, min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(args.rows - 1u)));
+    return ChainTile(r0, 0u, min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(rows - 1u)));
   }
   let k = t % WG;
   let r0 = (t / WG) * CHAIN_ROW_TILES * TILE + TILE * (k % CHAIN_ROW_TILES);
-  let r = min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(args.rows - 1u));
+  let r = min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(rows - 1u));
   return ChainTile(r0, TILE * (k / CHAIN_ROW_TILES), r);
 }
 
-// n where the tile lies inside the batch and columns columns, else 0: the bound of its loop over n.
-fn chain_extent(ct: ChainTile, columns: u32, n: u32) -> u32 {
-  return select(0u, n, ct.r0 < args.rows && ct.c0 < columns);
+// n where the tile lies inside the batch of `rows` rows and columns columns, else 0: the bound of its loop over n.
+fn chain_extent(ct: ChainTile, rows: u32, columns: u32, n: u32) -> u32 {
+  return select(0u, n, ct.r0 < rows && ct.c0 < columns);
 }
 
 // The forward Tile of a chain's layer (as tile_of), its input rows from inRows.
@@ -1316,47 +1321,52 @@ fn chain_forward_tile(ct: ChainTile, layer: ChainLayer, paramBlock: u32, inRows:
   return Tile(ct.r0, ct.c0, (vec4<u32>(inRows) + ct.r * layer.inDim) / 4u, (vec4<u32>(paramBlock + layer.weightOffset) + o * layer.inDim) / 4u);
 }
 
-// tile_dots (from zero) of W against input rows in the hidden activations, which a chain
+// A network's read-write vec4 view of its hidden activations or gradients, which a chain
 // writes, so they bind read-write and cannot be passed as a read-only Vec4s.
-fn hidden_tile_dots(tile: Tile, inDim: u32) -> TileSums {
+alias HiddenVec4s = ptr<storage, array<vec4<f32>>, read_write>;
+
+// tile_dots (from zero) of W (in p4) against input rows in the hidden activations h4.
+fn hidden_tile_dots(tile: Tile, inDim: u32, p4: Vec4s, h4: HiddenVec4s) -> TileSums {
   let w = tile.weights;
   let x = tile.rows;
   var s = TileSums();
   for (var k = 0u; k < inDim / 4u; k++) {
-    let a = paramsVec4[w.x + k];
-    let b = paramsVec4[w.y + k];
-    let c = paramsVec4[w.z + k];
-    let d = paramsVec4[w.w + k];
-    s.row0 += dots4(a, b, c, d, hiddenActsVec4[x.x + k]);
-    s.row1 += dots4(a, b, c, d, hiddenActsVec4[x.y + k]);
-    s.row2 += dots4(a, b, c, d, hiddenActsVec4[x.z + k]);
-    s.row3 += dots4(a, b, c, d, hiddenActsVec4[x.w + k]);
+    let a = (*p4)[w.x + k];
+    let b = (*p4)[w.y + k];
+    let c = (*p4)[w.z + k];
+    let d = (*p4)[w.w + k];
+    s.row0 += dots4(a, b, c, d, (*h4)[x.x + k]);
+    s.row1 += dots4(a, b, c, d, (*h4)[x.y + k]);
+    s.row2 += dots4(a, b, c, d, (*h4)[x.z + k]);
+    s.row3 += dots4(a, b, c, d, (*h4)[x.w + k]);
   }
   return s;
 }
 
 // forward_tiles' bias and stores for a chain's layer: output[r][o0 .. o0 + 3] = act(s + b)
-// for rows r0 .. r0 + 3, into the network's output or the layer's `hidden` range.
-fn store_chain_tile(ct: ChainTile, layer: ChainLayer, agent: u32, paramBlock: u32, s: TileSums) {
+// for rows r0 .. r0 + 3, into the network's output `out` or the layer's range of h4.
+fn store_chain_tile(ct: ChainTile, layer: ChainLayer, agent: u32, rows: u32, paramBlock: u32, s: TileSums, p: Floats,
+                    out: ptr<storage, array<f32>, read_write>, h4: HiddenVec4s) {
   let o0 = ct.c0;
   let outDim = layer.outDim;
-  let bias = clamped4(&params, paramBlock + layer.biasOffset, o0, outDim - 1u);
-  let outRows = select(layer.output, 0u, layer.output == NETWORK) + agent * args.rows * outDim;
-  store_chain_outputs(layer, outRows, ct.r0, o0, s.row0 + bias);
-  store_chain_outputs(layer, outRows, ct.r0 + 1u, o0, s.row1 + bias);
-  store_chain_outputs(layer, outRows, ct.r0 + 2u, o0, s.row2 + bias);
-  store_chain_outputs(layer, outRows, ct.r0 + 3u, o0, s.row3 + bias);
+  let bias = clamped4(p, paramBlock + layer.biasOffset, o0, outDim - 1u);
+  let outRows = select(layer.output, 0u, layer.output == NETWORK) + agent * rows * outDim;
+  store_chain_outputs(layer, outRows, rows, ct.r0, o0, s.row0 + bias, out, h4);
+  store_chain_outputs(layer, outRows, rows, ct.r0 + 1u, o0, s.row1 + bias, out, h4);
+  store_chain_outputs(layer, outRows, rows, ct.r0 + 2u, o0, s.row2 + bias, out, h4);
+  store_chain_outputs(layer, outRows, rows, ct.r0 + 3u, o0, s.row3 + bias, out, h4);
 }
 
 // storeOutputs for a chain: output[r][o0 .. o0 + 3] = act(s) (rows from outRows), the parts
 // inside the batch and the layer.
-fn store_chain_outputs(layer: ChainLayer, outRows: u32, r: u32, o0: u32, s: vec4<f32>) {
-  if (r >= args.rows) { return; }
+fn store_chain_outputs(layer: ChainLayer, outRows: u32, rows: u32, r: u32, o0: u32, s: vec4<f32>,
+                       out: ptr<storage, array<f32>, read_write>, h4: HiddenVec4s) {
+  if (r >= rows) { return; }
   for (var c = 0u; c < 4u; c++) {
     if (o0 + c < layer.outDim) {
       let at = outRows + r * layer.outDim + o0 + c;
       let y = activate(layer.activation, s[c]);
-      if (layer.output == NETWORK) { output[at] = y; } else { hiddenActsVec4[at / 4u][at % 4u] = y; }
+      if (layer.output == NETWORK) { (*out)[at] = y; } else { (*h4)[at / 4u][at % 4u] = y; }
     }
   }
 }
@@ -1365,31 +1375,60 @@ fn store_chain_outputs(layer: ChainLayer, outRows: u32, r: u32, o0: u32, s: vec4
 // as forward_tiles computes it. Every layer's outputs fit the workgroup's tiles.
 @compute @workgroup_size(WG)
 fn forward_tiles_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let agent = agent_index(gid);
-  var ct = chain_tile(linear_index(gid, nwg));
-  let rows = args.rows;
-  let paramBlock = agent * args.paramStride;
-  var l = args.chainFirst;
+  tiles_chain_forward(agent_index(gid), linear_index(gid, nwg), args, &chainLayers, &params, &paramsVec4, &output, &hiddenActsVec4);
+}
+
+// forward_tiles_chain over one network's buffers for invocation t of its chain (the
+// pair's second network passes its own): every invocation of a workgroup calls it.
+fn tiles_chain_forward(agent: u32, t: u32, a: DenseArgs, layers: ptr<storage, array<ChainLayer>, read>, p: Floats, p4: Vec4s,
+                       out: ptr<storage, array<f32>, read_write>, h4: HiddenVec4s) {
+  let rows = a.rows;
+  var ct = chain_tile(t, rows);
+  let paramBlock = agent * a.paramStride;
+  var l = a.chainFirst;
   if (l == 0u) {
-    let layer = chainLayers[0];
+    let layer = (*layers)[0];
     for (var c = 0u; c < chain_column_tiles(layer.outDim); c++) {
       ct.c0 = chain_column(ct, c);
-      let tile = chain_forward_tile(ct, layer, paramBlock, agent * args.inputRows * layer.inDim);
-      let s = tile_dots(TileSums(), &paramsVec4, &inputVec4, tile, chain_extent(ct, layer.outDim, layer.inDim));
-      store_chain_tile(ct, layer, agent, paramBlock, s);
+      let tile = chain_forward_tile(ct, layer, paramBlock, agent * a.inputRows * layer.inDim);
+      let s = tile_dots(TileSums(), p4, &inputVec4, tile, chain_extent(ct, rows, layer.outDim, layer.inDim));
+      store_chain_tile(ct, layer, agent, rows, paramBlock, s, p, out, h4);
     }
     if (!CHAIN_OWN_ROWS) { storageBarrier(); }
     l = 1u;
   }
-  for (; l < args.layers; l++) {
-    let layer = chainLayers[l];
+  for (; l < a.layers; l++) {
+    let layer = (*layers)[l];
     for (var c = 0u; c < chain_column_tiles(layer.outDim); c++) {
       ct.c0 = chain_column(ct, c);
       let tile = chain_forward_tile(ct, layer, paramBlock, layer.input + agent * rows * layer.inDim);
-      let s = hidden_tile_dots(tile, chain_extent(ct, layer.outDim, layer.inDim));
-      store_chain_tile(ct, layer, agent, paramBlock, s);
+      let s = hidden_tile_dots(tile, chain_extent(ct, rows, layer.outDim, layer.inDim), p4, h4);
+      store_chain_tile(ct, layer, agent, rows, paramBlock, s, p, out, h4);
     }
     if (!CHAIN_OWN_ROWS) { storageBarrier(); }
+  }
+}
+
+// The `tiles` pairs (forward_tiles_chain_pair, backward_input_tiles_chain_pair): two
+// networks' chains over the same input rows in one dispatch, as the `rows` pairs, each
+// workgroup running one network's (the first network's workgroups first), so a branch on
+// the workgroup keeps the barriers in uniform control flow.
+// The first network's workgroups per agent.
+fn tiles_pair_split() -> u32 {
+  if (CHAIN_OWN_ROWS) { return ((args.rows + TILE - 1u) / TILE + WG - 1u) / WG; }
+  return (args.rows + TILE * CHAIN_ROW_TILES - 1u) / (TILE * CHAIN_ROW_TILES);
+}
+
+@compute @workgroup_size(WG)
+fn forward_tiles_chain_pair(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                            @builtin(workgroup_id) wid: vec3<u32>) {
+  let agent = agent_index(gid);
+  let t = linear_index(gid, nwg);
+  let split = tiles_pair_split();
+  if (wid.x + wid.y * nwg.x < split) {
+    tiles_chain_forward(agent, t, args, &chainLayers, &params, &paramsVec4, &output, &hiddenActsVec4);
+  } else {
+    tiles_chain_forward(agent, t - split * WG, args2, &chainLayers2, &params2, &params2Vec4, &output2, &hidden2ActsVec4);
   }
 }
 
@@ -1403,18 +1442,18 @@ fn chain_column(ct: ChainTile, c: u32) -> u32 {
   return select(ct.c0, TILE * c, CHAIN_OWN_ROWS);
 }
 
-// input_tile_sums of whole-vec4 rows of the hidden gradients (read-write, as in hidden_tile_dots).
-fn hidden_input_tile_sums(w: u32, stride: u32, g: vec4<u32>, outDim: u32) -> TileSums {
+// input_tile_sums of whole-vec4 rows of the hidden gradients h4 (read-write, as in hidden_tile_dots).
+fn hidden_input_tile_sums(w: u32, stride: u32, g: vec4<u32>, outDim: u32, p4: Vec4s, h4: HiddenVec4s) -> TileSums {
   var s = TileSums();
   for (var o = 0u; o < outDim; o += 4u) {
-    let a = paramsVec4[w + o * stride];
-    let b = paramsVec4[w + (o + 1u) * stride];
-    let c = paramsVec4[w + (o + 2u) * stride];
-    let d = paramsVec4[w + (o + 3u) * stride];
-    let h0 = hiddenGradsVec4[(g.x + o) / 4u];
-    let h1 = hiddenGradsVec4[(g.y + o) / 4u];
-    let h2 = hiddenGradsVec4[(g.z + o) / 4u];
-    let h3 = hiddenGradsVec4[(g.w + o) / 4u];
+    let a = (*p4)[w + o * stride];
+    let b = (*p4)[w + (o + 1u) * stride];
+    let c = (*p4)[w + (o + 2u) * stride];
+    let d = (*p4)[w + (o + 3u) * stride];
+    let h0 = (*h4)[(g.x + o) / 4u];
+    let h1 = (*h4)[(g.y + o) / 4u];
+    let h2 = (*h4)[(g.z + o) / 4u];
+    let h3 = (*h4)[(g.w + o) / 4u];
     s.row0 += a * h0.x + b * h0.y + c * h0.z + d * h0.w;
     s.row1 += a * h1.x + b * h1.y + c * h1.z + d * h1.w;
     s.row2 += a * h2.x + b * h2.y + c * h2.z + d * h2.w;
@@ -1429,49 +1468,70 @@ fn hidden_input_tile_sums(w: u32, stride: u32, g: vec4<u32>, outDim: u32) -> Til
 // workgroup's tiles; hidden gradient rows are whole vec4s.
 @compute @workgroup_size(WG)
 fn backward_input_tiles_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let agent = agent_index(gid);
-  var ct = chain_tile(linear_index(gid, nwg));
-  let rows = args.rows;
-  let paramBlock = agent * args.paramStride;
-  let last = chainLayers[args.layers - 1u];
+  tiles_chain_backward_input(agent_index(gid), linear_index(gid, nwg), args, &chainLayers, &paramsVec4, &gradOutput, &gradOutputVec4,
+                             &hiddenActsVec4, &hiddenGradsVec4);
+}
+
+// backward_input_tiles_chain over one network's buffers for invocation t of its chain:
+// gOut, gOut4 its output gradient rows, acts4 and grads4 its hidden activations and gradients.
+fn tiles_chain_backward_input(agent: u32, t: u32, a: DenseArgs, layers: ptr<storage, array<ChainLayer>, read>, p4: Vec4s,
+                              gOut: Floats, gOut4: Vec4s, acts4: HiddenVec4s, grads4: HiddenVec4s) {
+  let rows = a.rows;
+  var ct = chain_tile(t, rows);
+  let paramBlock = agent * a.paramStride;
+  let last = (*layers)[a.layers - 1u];
   let g = vec4<u32>(agent * rows * last.outDim) + ct.r * last.outDim;
   for (var c = 0u; c < chain_column_tiles(last.inDim); c++) {
     ct.c0 = chain_column(ct, c);
-    let lastExtent = chain_extent(ct, last.inDim, last.outDim);
+    let lastExtent = chain_extent(ct, rows, last.inDim, last.outDim);
     let w = (paramBlock + last.weightOffset + ct.c0) / 4u;
-    let s = input_tile_sums(w, last.inDim / 4u, g, lastExtent, &gradOutput, &gradOutputVec4, last.outDim % 4u == 0u);
-    store_chain_grad_tile(ct, last, agent, s);
+    let s = input_tile_sums(w, last.inDim / 4u, g, lastExtent, p4, gOut, gOut4, last.outDim % 4u == 0u);
+    store_chain_grad_tile(ct, last, agent, rows, s, acts4, grads4);
   }
   if (!CHAIN_OWN_ROWS) { storageBarrier(); }
-  for (var l = args.layers - 2u; l > 0u; l--) {
-    let layer = chainLayers[l];
+  for (var l = a.layers - 2u; l > 0u; l--) {
+    let layer = (*layers)[l];
     let g = vec4<u32>(layer.gradOutput + agent * rows * layer.outDim) + ct.r * layer.outDim;
     for (var c = 0u; c < chain_column_tiles(layer.inDim); c++) {
       ct.c0 = chain_column(ct, c);
-      let extent = chain_extent(ct, layer.inDim, layer.outDim);
+      let extent = chain_extent(ct, rows, layer.inDim, layer.outDim);
       let w = (paramBlock + layer.weightOffset + ct.c0) / 4u;
-      store_chain_grad_tile(ct, layer, agent, hidden_input_tile_sums(w, layer.inDim / 4u, g, extent));
+      store_chain_grad_tile(ct, layer, agent, rows, hidden_input_tile_sums(w, layer.inDim / 4u, g, extent, p4, grads4), acts4, grads4);
     }
     if (!CHAIN_OWN_ROWS) { storageBarrier(); }
   }
 }
 
-// storeGradInputs for a chain's layer: gradInput[r][i0 .. i0 + 3] = s · act'(input[r][i0 .. i0 + 3])
-// in the layer's hidden ranges, for rows r0 .. r0 + 3 inside the batch and a tile inside the layer.
-fn store_chain_grad_tile(ct: ChainTile, layer: ChainLayer, agent: u32, s: TileSums) {
-  if (ct.c0 >= layer.inDim) { return; }
-  let inRows = agent * args.rows * layer.inDim;
-  store_chain_grad_inputs(layer, inRows, ct.r0, ct.c0, s.row0);
-  store_chain_grad_inputs(layer, inRows, ct.r0 + 1u, ct.c0, s.row1);
-  store_chain_grad_inputs(layer, inRows, ct.r0 + 2u, ct.c0, s.row2);
-  store_chain_grad_inputs(layer, inRows, ct.r0 + 3u, ct.c0, s.row3);
+@compute @workgroup_size(WG)
+fn backward_input_tiles_chain_pair(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                                   @builtin(workgroup_id) wid: vec3<u32>) {
+  let agent = agent_index(gid);
+  let t = linear_index(gid, nwg);
+  let split = tiles_pair_split();
+  if (wid.x + wid.y * nwg.x < split) {
+    tiles_chain_backward_input(agent, t, args, &chainLayers, &paramsVec4, &gradOutput, &gradOutputVec4, &hiddenActsVec4, &hiddenGradsVec4);
+  } else {
+    tiles_chain_backward_input(agent, t - split * WG, args2, &chainLayers2, &params2Vec4, &gradOutput2, &gradOutput2Vec4,
+                               &hidden2ActsVec4, &hidden2GradsVec4);
+  }
 }
 
-fn store_chain_grad_inputs(layer: ChainLayer, inRows: u32, r: u32, i0: u32, s: vec4<f32>) {
-  if (r >= args.rows) { return; }
+// storeGradInputs for a chain's layer: gradInput[r][i0 .. i0 + 3] = s · act'(input[r][i0 .. i0 + 3])
+// in the layer's hidden ranges, for rows r0 .. r0 + 3 inside the batch and a tile inside the layer.
+fn store_chain_grad_tile(ct: ChainTile, layer: ChainLayer, agent: u32, rows: u32, s: TileSums, acts4: HiddenVec4s, grads4: HiddenVec4s) {
+  if (ct.c0 >= layer.inDim) { return; }
+  let inRows = agent * rows * layer.inDim;
+  store_chain_grad_inputs(layer, inRows, rows, ct.r0, ct.c0, s.row0, acts4, grads4);
+  store_chain_grad_inputs(layer, inRows, rows, ct.r0 + 1u, ct.c0, s.row1, acts4, grads4);
+  store_chain_grad_inputs(layer, inRows, rows, ct.r0 + 2u, ct.c0, s.row2, acts4, grads4);
+  store_chain_grad_inputs(layer, inRows, rows, ct.r0 + 3u, ct.c0, s.row3, acts4, grads4);
+}
+
+fn store_chain_grad_inputs(layer: ChainLayer, inRows: u32, rows: u32, r: u32, i0: u32, s: vec4<f32>, acts4: HiddenVec4s, grads4: HiddenVec4s) {
+  if (r >= rows) { return; }
   let at = (inRows + r * layer.inDim + i0) / 4u;
-  let y = hiddenActsVec4[layer.input / 4u + at];
+  let y = (*acts4)[layer.input / 4u + at];
   for (var c = 0u; c < 4u; c++) {
-    hiddenGradsVec4[layer.gradInput / 4u + at][c] = s[c] * slope(layer.inputActivation, y[c]);
+    (*grads4)[layer.gradInput / 4u + at][c] = s[c] * slope(layer.inputActivation, y[c]);
   }
 }

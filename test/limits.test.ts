@@ -289,10 +289,12 @@ describe('limits against the trainer on the GPU', () => {
       expect(gpuRun.arrays.some(([name, a]) => name === 'policy' && a.some((x) => x !== 0))).toBe(true);
       expect(gpuRun.dispatches).toBeLessThan(reference.dispatches);
     }
-    // Per PPO minibatch: the two forward chains, the losses, the two input-gradient chains, and per
-    // network the row blocks and the sums with Adam's step (its 10 storage buffers bind on every adapter tested).
+    // Per PPO minibatch: the forward chains (a pair: one dispatch where the device binds its 12 storage
+    // buffers), the losses, the input-gradient chains (likewise), and per network the row blocks and the
+    // sums with Adam's step (its 10 storage buffers).
     const perMinibatch = async (minibatch: number) => (await train(GPU, ppoAt(minibatch))).dispatches;
-    expect(((await perMinibatch(80)) - (await perMinibatch(160))) / (2 * 4)).toBe(gpu.limits.maxStorageBuffersPerShaderStage >= 10 ? 9 : 11);
+    const storage = gpu.limits.maxStorageBuffersPerShaderStage;
+    expect(((await perMinibatch(80)) - (await perMinibatch(160))) / (2 * 4)).toBe(storage >= 12 ? 7 : storage >= 10 ? 9 : 11);
   });
 
   it('evaluation passes that hold their hidden rows (the `rows` chain): planned as created, and a population of 64 records what one agent does', async () => {

@@ -721,7 +721,12 @@ describe("a chained network's Adam step in its parameter-gradient dispatch (enco
   });
 });
 
-describe("two networks' chains in one dispatch (pairs: encodeForwardPair, encodeBackwardStepPair): bit for bit", () => {
+describe.each([
+  ['rows', 'own-rows', 'serial'],
+  // What a GPU gets: each workgroup one network's `tiles` chain; the parameter gradients' row blocks, then their sums.
+  ['tiles', 'workgroup', 'split'],
+  ['tiles', 'own-rows', 'serial'],
+] as const)("two networks' chains in one dispatch (pairs: encodeForwardPair, encodeBackwardStepPair; `%s`, tiles chain form %s, %s reduction): bit for bit", (shape, form, reduction) => {
   interface PairCase {
     /** The first network's sizes (its activations tanh, the last identity), then the second's. */
     a: number[];
@@ -742,7 +747,7 @@ describe("two networks' chains in one dispatch (pairs: encodeForwardPair, encode
   /** Three steps of both networks (forward pair, fresh gradOutputs, backward-step pair): every buffer after each, as bits, and the dispatches. */
   async function run(c: PairCase, pairing: NetworkPairing) {
     const gpu = await testGpu();
-    const kernels = await MlpKernels.create(gpu, 'rows', 'serial', 'chain', 'fused', pairing);
+    const kernels = await MlpKernels.create(gpu, shape, reduction, 'chain', 'fused', pairing, form);
     const P = c.agents ?? 1;
     const rand = seededRandom(53);
     const layouts = [layoutOf(c.a), layoutOf(c.b)];
@@ -759,10 +764,12 @@ describe("two networks' chains in one dispatch (pairs: encodeForwardPair, encode
       }),
     );
     const [a, b] = nets;
-    // The pair kernels exist where the device binds their 11 storage buffers; the backward pair also needs the fused steps (15).
+    // The pair kernels exist where the device binds their 11 (`tiles`: 12) storage buffers and both
+    // networks chain; the backward pair also needs the fused steps (15, `split` 10).
     const storage = gpu.limits.maxStorageBuffersPerShaderStage;
-    expect(MlpPass.pairs(a.pass, b.pass)).toBe(pairing === 'paired' && storage >= 11);
-    const backwardPairs = MlpPass.pairs(a.pass, b.pass) && storage >= 15;
+    const chains = kernels.chains(layouts[0]) && kernels.chains(layouts[1]);
+    expect(MlpPass.pairs(a.pass, b.pass)).toBe(pairing === 'paired' && chains && storage >= (shape === 'rows' ? 11 : 12));
+    const backwardPairs = MlpPass.pairs(a.pass, b.pass) && storage >= (reduction === 'serial' ? 15 : 10);
     const bits = (v: Float32Array) => Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length));
     const steps: number[][][] = [];
     for (let k = 0; k < 3; k++) {
@@ -802,7 +809,7 @@ describe("two networks' chains in one dispatch (pairs: encodeForwardPair, encode
     });
   }
 
-  it('pairs only passes over the same input rows and agents, without a Gaussian head', async () => {
+  if (shape === 'rows') it('pairs only passes over the same input rows and agents, without a Gaussian head', async () => {
     const gpu = await testGpu();
     const kernels = await MlpKernels.create(gpu, 'rows', 'serial', 'chain', 'fused', 'paired');
     const input = storageBuffer(gpu, 'test.pairOnly', 4 * 64 * 4 * 2);

@@ -146,21 +146,26 @@ const FUSED_WIDE_STEP_STORAGE_BUFFERS = 16;
 
 /**
  * Whether two networks over the same input rows (PPO's policy and value
- * networks on a minibatch) run their `rows` chains in one dispatch each
- * (`MlpPass.encodeForwardPair`, `encodeBackwardStepPair`):
- *   paired  forward_chain_pair and backward_input_chain_pair, each network's
- *           invocations its own chain's, bit-identical results; where both
- *           passes chain with the `rows` shape, share their input, rows and
- *           agents, have no Gaussian head, and the device binds the pair's 11
- *           storage buffers (the backward pair also needs both steps fused)
+ * networks on a minibatch) run their forward and input-gradient chains in one
+ * dispatch each (`MlpPass.encodeForwardPair`, `encodeBackwardStepPair`):
+ *   paired  `rows`: forward_chain_pair and backward_input_chain_pair, each
+ *           network's invocations its own chain's; `tiles`: forward_tiles_chain_pair
+ *           and backward_input_tiles_chain_pair, each workgroup one network's;
+ *           bit-identical results; where both passes chain, share their input,
+ *           rows and agents, have no Gaussian head and no split hidden ranges,
+ *           and the device binds the pair's 11 (`rows`) or 12 (`tiles`) storage
+ *           buffers (the backward pair also needs both steps fused)
  *   alone   each network its own dispatches
- * Paired measured on lavapipe (bench/RESULTS.md, "Both networks in one dispatch").
+ * Paired measured on lavapipe (bench/RESULTS.md, "Both networks in one dispatch");
+ * the `tiles` pairs are for GPUs (a dispatch saved per pass, not measured on one).
  */
 export type NetworkPairing = 'paired' | 'alone';
 export const NETWORK_PAIRINGS: readonly NetworkPairing[] = ['paired', 'alone'];
 
-/** Storage buffers forward_chain_pair binds. */
+/** Storage buffers forward_chain_pair binds (backward_input_chain_pair 10). */
 const PAIR_STORAGE_BUFFERS = 11;
+/** Storage buffers backward_input_tiles_chain_pair binds (forward_tiles_chain_pair 11). */
+const TILES_PAIR_STORAGE_BUFFERS = 12;
 
 /** The chains' marker for "the pass's own buffer, not a slice of the hidden one" (NETWORK in the WGSL). */
 const NETWORK = 0xffffffff;
@@ -377,13 +382,21 @@ interface ChainSpread {
   constants?: Record<string, number>;
   /** Whether the forward chain can hold hidden rows in registers for a forward-only pass (HOLD_HIDDEN). */
   holds?: boolean;
-  /** The two-network entry points, where the shape has them. */
-  pairs?: { forward: string; backwardInput: string };
+  /**
+   * The two-network entry points, where the shape has them: the storage buffers
+   * the larger binds, and whether another family's kernel may open the
+   * input-gradient pair (PPO's losses, ppo_chain.wgsl, run the `rows` chains
+   * from the gradients they hold).
+   */
+  pairs?: { forward: string; backwardInput: string; storageBuffers: number; opened: boolean };
 }
 
 /** Outputs (inputs) of a layer the `tiles` chains' workgroup spans: the widest layer they take. */
 const tileChainWidth = tile * tileChainColumns;
 const tileChainWorkgroup = tileChainColumns * tileChainRowTiles;
+
+/** The `tiles` chains' pairs, in either form: each workgroup runs one network's chain. */
+const TILES_PAIRS = { forward: 'forward_tiles_chain_pair', backwardInput: 'backward_input_tiles_chain_pair', storageBuffers: TILES_PAIR_STORAGE_BUFFERS, opened: false };
 
 const CHAIN_SPREADS: Partial<Record<MlpKernelShape, ChainSpread>> = {
   rows: {
@@ -394,7 +407,7 @@ const CHAIN_SPREADS: Partial<Record<MlpKernelShape, ChainSpread>> = {
     backwardInputTakes: ROWS_BACKWARD_INPUT.takes,
     invocations: (rows) => Math.ceil(rows / rowsPerInvocation),
     holds: true,
-    pairs: { forward: 'forward_chain_pair', backwardInput: 'backward_input_chain_pair' },
+    pairs: { forward: 'forward_chain_pair', backwardInput: 'backward_input_chain_pair', storageBuffers: PAIR_STORAGE_BUFFERS, opened: true },
   },
   // A workgroup per tileChainRowTiles · tile rows, one invocation per tile of them.
   tiles: {
@@ -404,6 +417,7 @@ const CHAIN_SPREADS: Partial<Record<MlpKernelShape, ChainSpread>> = {
     forwardTakes: (l) => isAligned(l) && l.outDim <= tileChainWidth,
     backwardInputTakes: (l) => isAligned(l) && l.inDim <= tileChainWidth,
     invocations: (rows) => Math.ceil(rows / (tileChainRowTiles * tile)) * tileChainWorkgroup,
+    pairs: TILES_PAIRS,
   },
 };
 
@@ -429,6 +443,7 @@ const TILES_OWN_ROWS: ChainSpread = {
   forwardTakes: isAligned,
   backwardInputTakes: isAligned,
   invocations: (rows) => Math.ceil(rows / tile),
+  pairs: TILES_PAIRS,
 };
 
 function chainSpread(shape: MlpKernelShape, form: TileChainForm): ChainSpread | undefined {
@@ -612,7 +627,7 @@ export class MlpKernels {
     const storage = gpu.limits.maxStorageBuffersPerShaderStage;
     const serial = reduction === 'serial';
     const fuses = fusion === 'fused' && storage >= (serial ? FUSED_STEP_STORAGE_BUFFERS : FUSED_SUM_STORAGE_BUFFERS);
-    const pairs = pairing === 'paired' && spread.pairs !== undefined && storage >= PAIR_STORAGE_BUFFERS;
+    const pairs = pairing === 'paired' && spread.pairs !== undefined && storage >= spread.pairs.storageBuffers;
     // Only the `rows` chains read a split pass's high ranges.
     const widens = spread === CHAIN_SPREADS.rows && storage >= WIDE_PARAMS_STORAGE_BUFFERS;
     const widensStep = widens && fusion === 'fused' && storage >= (serial ? FUSED_WIDE_STEP_STORAGE_BUFFERS : FUSED_SUM_STORAGE_BUFFERS);
@@ -1482,7 +1497,8 @@ export class MlpPass {
    */
   static pairedInputChains(a: BackwardStep, b: BackwardStep): PairedInputChains | null {
     const [p, q] = [a.pass, b.pass];
-    if (!MlpPass.pairs(p, q) || !p.fusedStepGroups(a.adam, a.params, a.grads) || !q.fusedStepGroups(b.adam, b.params, b.grads)) return null;
+    if (!MlpPass.pairs(p, q) || !p.kernels.chainKernels!.spread.pairs!.opened) return null;
+    if (!p.fusedStepGroups(a.adam, a.params, a.grads) || !q.fusedStepGroups(b.adam, b.params, b.grads)) return null;
     const mine = p.chainResources!.backwardInput;
     const theirs = q.chainResources!.backwardInput;
     const { spread } = p.kernels.chainKernels!;
@@ -1539,8 +1555,11 @@ export class MlpPass {
           args2: theirs.backwardInput.args,
           params2Vec4: theirs.backwardInput.paramsVec4,
           gradOutput2: theirs.backwardInput.gradOutput,
+          gradOutput2Vec4: theirs.backwardInput.gradOutputVec4,
           hidden2Grads: theirs.backwardInput.hiddenGrads,
+          hidden2GradsVec4: theirs.backwardInput.hiddenGradsVec4,
           hidden2Acts: theirs.backwardInput.hiddenActs,
+          hidden2ActsVec4: theirs.backwardInput.hiddenActsVec4,
           chainLayers2: theirs.backwardInput.chainLayers,
         },
         `${this.label}+${other.label}.backwardInputPair`,
