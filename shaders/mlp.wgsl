@@ -96,6 +96,8 @@
 //                         in the next (Σ_l outDim·(inDim + 1)); the same sums in
 //                         the same order as backward_params_chain. Shape-free.
 //   backward_params_sum_adam_chain  the sums, then Adam's step on each parameter.
+//   backward_params_blocks_chain_pair  two networks' row-block sums in one dispatch
+//                         (each invocation one network's), before each one's sums.
 //   `tiles` (workgroup-cooperative: a layer needs all of the previous layer's
 //   outputs for its rows, which other invocations computed):
 //   forward_tiles_chain   a workgroup of CHAIN_ROW_TILES · CHAIN_TILES invocations
@@ -269,10 +271,15 @@ struct ChainLayer {
 @group(0) @binding(40) var<storage, read_write> hidden2Acts: array<f32>;
 @group(0) @binding(46) var<storage, read> gradOutput2Vec4: array<vec4<f32>>;
 @group(0) @binding(47) var<storage, read_write> hidden2GradsVec4: array<vec4<f32>>;
+@group(0) @binding(48) var<storage, read> hidden2ActsRead4: array<vec4<f32>>;
+@group(0) @binding(49) var<storage, read> hidden2GradsRead4: array<vec4<f32>>;
+@group(0) @binding(50) var<storage, read_write> partials2: array<f32>;
 
 // A read-only buffer by pointer, and the same buffer seen as vec4s.
 alias Floats = ptr<storage, array<f32>, read>;
 alias Vec4s = ptr<storage, array<vec4<f32>>, read>;
+// A network's ChainLayer records.
+alias ChainLayers = ptr<storage, array<ChainLayer>, read>;
 // One chunk of a row held by an invocation.
 alias Chunk = array<vec4<f32>, CHUNK4>;
 
@@ -792,27 +799,27 @@ fn backward_params_blocks(@builtin(global_invocation_id) gid: vec3<u32>, @builti
   let tile = param_tile(t % tiles, args.inDim);
   let s = layer_block_sums(tile, r0, min(r0 + ROW_BLOCK, args.rows));
   let base = partial_block(gid) + b * (args.outDim * (args.inDim + 1u));
-  store_tile_partials(base, tile, s, args.inDim, args.outDim);
+  store_tile_partials(base, tile, s, args.inDim, args.outDim, &partials);
 }
 
-// A tile's block sums into partials, whose layer's block (W sums, then b sums) starts at base.
-fn store_tile_partials(base: u32, tile: ParamTile, s: TileSums, inDim: u32, outDim: u32) {
-  storePartials(base, tile.o0, tile.i0, tile.isBias, s.row0, inDim, outDim);
-  storePartials(base, tile.o0 + 1u, tile.i0, tile.isBias, s.row1, inDim, outDim);
-  storePartials(base, tile.o0 + 2u, tile.i0, tile.isBias, s.row2, inDim, outDim);
-  storePartials(base, tile.o0 + 3u, tile.i0, tile.isBias, s.row3, inDim, outDim);
+// A tile's block sums into partials `out`, whose layer's block (W sums, then b sums) starts at base.
+fn store_tile_partials(base: u32, tile: ParamTile, s: TileSums, inDim: u32, outDim: u32, out: ptr<storage, array<f32>, read_write>) {
+  storePartials(base, tile.o0, tile.i0, tile.isBias, s.row0, inDim, outDim, out);
+  storePartials(base, tile.o0 + 1u, tile.i0, tile.isBias, s.row1, inDim, outDim, out);
+  storePartials(base, tile.o0 + 2u, tile.i0, tile.isBias, s.row2, inDim, outDim, out);
+  storePartials(base, tile.o0 + 3u, tile.i0, tile.isBias, s.row3, inDim, outDim, out);
 }
 
 // A block's sums for W[o][i0 .. i0 + 3] (bias tiles: b[o], from s.x) at base in partials, the parts inside the layer.
-fn storePartials(base: u32, o: u32, i0: u32, isBias: bool, s: vec4<f32>, inDim: u32, outDim: u32) {
+fn storePartials(base: u32, o: u32, i0: u32, isBias: bool, s: vec4<f32>, inDim: u32, outDim: u32, out: ptr<storage, array<f32>, read_write>) {
   if (o >= outDim) { return; }
   if (isBias) {
-    partials[base + outDim * inDim + o] = s.x;
+    (*out)[base + outDim * inDim + o] = s.x;
     return;
   }
   for (var c = 0u; c < 4u; c++) {
     if (i0 + c >= inDim) { return; }
-    partials[base + o * inDim + i0 + c] = s[c];
+    (*out)[base + o * inDim + i0 + c] = s[c];
   }
 }
 
@@ -1060,56 +1067,59 @@ struct ChainParamTile {
 }
 
 // The chained layer whose parameter tiles hold tile t (firstTile order).
-fn chain_tile_layer(t: u32) -> u32 {
+fn chain_tile_layer(t: u32, a: DenseArgs, layers: ChainLayers) -> u32 {
   var l = 0u;
-  while (l + 1u < args.layers && t >= chainLayers[l + 1u].firstTile) { l++; }
+  while (l + 1u < a.layers && t >= (*layers)[l + 1u].firstTile) { l++; }
   return l;
 }
 
 // Parameter tiles of every chained layer (the serial chain's invocations per agent).
-fn chain_param_tiles() -> u32 {
-  let last = chainLayers[args.layers - 1u];
+fn chain_param_tiles(a: DenseArgs, layers: ChainLayers) -> u32 {
+  let last = (*layers)[a.layers - 1u];
   return last.firstTile + param_tiles(last.inDim, last.outDim);
 }
 
 // A chained layer's tile's sums over rows r0 .. r1 − 1 for the agent, exactly
 // as backward_params sums that tile's block (block_sums from the layer's rows).
-// a4, g4: the hidden activations' and gradients' low ranges (read-only vec4
-// views), a4High, g4High the high ones (a kernel binding none passes the low ones).
-fn chain_block_sums(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u32, a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4High: Vec4s) -> TileSums {
+// The network's buffers: a its arguments, gOut and gOut4 its output gradient rows (the
+// layers read `input`, shared by a pair's networks); a4, g4 the hidden activations' and
+// gradients' low ranges (read-only vec4 views), a4High, g4High the high ones (a kernel
+// binding none passes the low ones).
+fn chain_block_sums(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u32, a: DenseArgs, gOut: Floats, gOut4: Vec4s,
+                    a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4High: Vec4s) -> TileSums {
   let inDim = layer.inDim;
-  let rows = args.rows;
-  let xBase = layer.input + agent * rows * inDim;
+  let xBase = layer.input + agent * a.rows * inDim;
   if (layer.input == NETWORK) {
-    return chain_sums_of(layer, agent, tile, r0, r1, &inputVec4, inDim % 4u == 0u, agent * args.inputRows * inDim, g4, g4High);
+    return chain_sums_of(layer, agent, tile, r0, r1, a, gOut, gOut4, &inputVec4, inDim % 4u == 0u, agent * a.inputRows * inDim, g4, g4High);
   } else if (layer.inputHigh != 0u) {
-    return chain_sums_of(layer, agent, tile, r0, r1, a4High, true, xBase, g4, g4High);
+    return chain_sums_of(layer, agent, tile, r0, r1, a, gOut, gOut4, a4High, true, xBase, g4, g4High);
   }
-  return chain_sums_of(layer, agent, tile, r0, r1, a4, true, xBase, g4, g4High);
+  return chain_sums_of(layer, agent, tile, r0, r1, a, gOut, gOut4, a4, true, xBase, g4, g4High);
 }
 
 // chain_block_sums with the layer's input rows x4 (from xBase) chosen: against its
 // gradient rows, the network's gradOutput or a hidden range's. Hidden rows are whole
 // vec4s (the chains take only such widths), so only their vec4 views are read: the
 // float views passed beside them (input, gradOutput) are never read.
-fn chain_sums_of(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u32, x4: Vec4s, xWhole: bool, xBase: u32, g4: Vec4s, g4High: Vec4s) -> TileSums {
+fn chain_sums_of(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u32, a: DenseArgs, gOut: Floats, gOut4: Vec4s,
+                 x4: Vec4s, xWhole: bool, xBase: u32, g4: Vec4s, g4High: Vec4s) -> TileSums {
   let inDim = layer.inDim;
   let outDim = layer.outDim;
   let gNetwork = layer.gradOutput == NETWORK;
-  let gBase = select(layer.gradOutput, 0u, gNetwork) + agent * args.rows * outDim;
+  let gBase = select(layer.gradOutput, 0u, gNetwork) + agent * a.rows * outDim;
   if (gNetwork) {
-    return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, &gradOutput, &gradOutputVec4, outDim % 4u == 0u, gBase);
+    return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, gOut, gOut4, outDim % 4u == 0u, gBase);
   } else if (layer.outputHigh != 0u) {
-    return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, &gradOutput, g4High, true, gBase);
+    return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, gOut, g4High, true, gBase);
   }
-  return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, &gradOutput, g4, true, gBase);
+  return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, gOut, g4, true, gBase);
 }
 
 // Invocation t's tile of the agent's layers: sums and stores its gradients
 // (weightOffset and biasOffset are then the tile's layer's, in the agent's block).
 // The hidden ranges as chain_block_sums takes them.
 fn chain_param_grads(agent: u32, t: u32, a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4High: Vec4s) -> ChainParamTile {
-  let layer = chainLayers[chain_tile_layer(t)];
+  let layer = chainLayers[chain_tile_layer(t, args, &chainLayers)];
   let inDim = layer.inDim;
   let outDim = layer.outDim;
   if (t - layer.firstTile >= param_tiles(inDim, outDim)) { return ChainParamTile(false, ParamTile(), inDim, outDim); }
@@ -1120,7 +1130,7 @@ fn chain_param_grads(agent: u32, t: u32, a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4
   let rows = args.rows;
   var total = TileSums();
   for (var r0 = 0u; r0 < rows; r0 += ROW_BLOCK) {
-    total = add_sums(total, chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, rows), a4, a4High, g4, g4High));
+    total = add_sums(total, chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, rows), args, &gradOutput, &gradOutputVec4, a4, a4High, g4, g4High));
   }
   store_param_grads(tile, total, inDim, outDim);
   return ChainParamTile(true, tile, inDim, outDim);
@@ -1134,43 +1144,66 @@ fn chain_param_grads(agent: u32, t: u32, a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4
 // block, layer l's W sums (o·inDim + i) then b sums from its firstPartial.
 
 // Partial sums per row block: every chained layer's parameters.
-fn chain_block_partials() -> u32 {
-  let last = chainLayers[args.layers - 1u];
+fn chain_block_partials(a: DenseArgs, layers: ChainLayers) -> u32 {
+  let last = (*layers)[a.layers - 1u];
   return last.firstPartial + last.outDim * (last.inDim + 1u);
 }
 
-// Invocation t owns tile t % chain_param_tiles() of row block t / chain_param_tiles():
+// Invocation t owns tile t % chain_param_tiles(..) of row block t / chain_param_tiles(..):
 // consecutive invocations share the block's rows.
 @compute @workgroup_size(WG)
 fn backward_params_blocks_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  chain_blocks(agent_index(gid), linear_index(gid, nwg), &hiddenActsRead4, &hiddenActsRead4, &hiddenGradsRead4, &hiddenGradsRead4);
+  chain_blocks(agent_index(gid), linear_index(gid, nwg), args, &chainLayers, &gradOutput, &gradOutputVec4,
+               &hiddenActsRead4, &hiddenActsRead4, &hiddenGradsRead4, &hiddenGradsRead4, &partials);
 }
 
 @compute @workgroup_size(WG)
 fn backward_params_blocks_wide_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  chain_blocks(agent_index(gid), linear_index(gid, nwg), &hiddenActsRead4, &hiddenActsHighRead4, &hiddenGradsRead4, &hiddenGradsHighRead4);
+  chain_blocks(agent_index(gid), linear_index(gid, nwg), args, &chainLayers, &gradOutput, &gradOutputVec4,
+               &hiddenActsRead4, &hiddenActsHighRead4, &hiddenGradsRead4, &hiddenGradsHighRead4, &partials);
 }
 
-// Invocation t's row-block sums, the hidden ranges as chain_block_sums takes them.
-fn chain_blocks(agent: u32, t: u32, a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4High: Vec4s) {
-  let tiles = chain_param_tiles();
+// Two networks' row-block sums over the same input rows in one dispatch (PPO's policy and
+// value networks), each invocation one network's as its own chain would run it: the first
+// network's invocations, rounded up to whole workgroups, then the second's (its buffers
+// the *2 bindings). Their passes are never split.
+@compute @workgroup_size(WG)
+fn backward_params_blocks_chain_pair(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let agent = agent_index(gid);
+  let t = linear_index(gid, nwg);
+  let first = chain_param_tiles(args, &chainLayers) * ((args.rows + ROW_BLOCK - 1u) / ROW_BLOCK);
+  let split = (first + WG - 1u) / WG * WG;
+  if (t < split) {
+    chain_blocks(agent, t, args, &chainLayers, &gradOutput, &gradOutputVec4,
+                 &hiddenActsRead4, &hiddenActsRead4, &hiddenGradsRead4, &hiddenGradsRead4, &partials);
+  } else {
+    chain_blocks(agent, t - split, args2, &chainLayers2, &gradOutput2, &gradOutput2Vec4,
+                 &hidden2ActsRead4, &hidden2ActsRead4, &hidden2GradsRead4, &hidden2GradsRead4, &partials2);
+  }
+}
+
+// Invocation t's row-block sums of a network (its buffers as chain_block_sums takes them,
+// its partial sums `out`).
+fn chain_blocks(agent: u32, t: u32, a: DenseArgs, layers: ChainLayers, gOut: Floats, gOut4: Vec4s,
+                a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4High: Vec4s, out: ptr<storage, array<f32>, read_write>) {
+  let tiles = chain_param_tiles(a, layers);
   let b = t / tiles;
   let r0 = b * ROW_BLOCK;
-  if (r0 >= args.rows) { return; }
-  let layer = chainLayers[chain_tile_layer(t % tiles)];
+  if (r0 >= a.rows) { return; }
+  let layer = (*layers)[chain_tile_layer(t % tiles, a, layers)];
   let tile = param_tile(t % tiles - layer.firstTile, layer.inDim);
-  let s = chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, args.rows), a4, a4High, g4, g4High);
-  let blocks = (args.rows + ROW_BLOCK - 1u) / ROW_BLOCK;
-  let perBlock = chain_block_partials();
+  let s = chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, a.rows), a, gOut, gOut4, a4, a4High, g4, g4High);
+  let blocks = (a.rows + ROW_BLOCK - 1u) / ROW_BLOCK;
+  let perBlock = chain_block_partials(a, layers);
   let base = (agent * blocks + b) * perBlock + layer.firstPartial;
-  store_tile_partials(base, tile, s, layer.inDim, layer.outDim);
+  store_tile_partials(base, tile, s, layer.inDim, layer.outDim, out);
 }
 
 // Parameter p of the chained layers (in partials order): its blocks' sums added
 // in block order from 0, stored as backward_params_sum stores it. Returns the
 // parameter's index in the agents' blocks of grads and params, or NETWORK past the last.
 fn chain_param_sum(agent: u32, p: u32) -> u32 {
-  let perBlock = chain_block_partials();
+  let perBlock = chain_block_partials(args, &chainLayers);
   if (p >= perBlock) { return NETWORK; }
   var l = 0u;
   while (l + 1u < args.layers && p >= chainLayers[l + 1u].firstPartial) { l++; }

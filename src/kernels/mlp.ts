@@ -166,6 +166,8 @@ export const NETWORK_PAIRINGS: readonly NetworkPairing[] = ['paired', 'alone'];
 const PAIR_STORAGE_BUFFERS = 11;
 /** Storage buffers backward_input_tiles_chain_pair binds (forward_tiles_chain_pair 11). */
 const TILES_PAIR_STORAGE_BUFFERS = 12;
+/** Storage buffers backward_params_blocks_chain_pair binds (the `split` reduction's pair). */
+const BLOCKS_PAIR_STORAGE_BUFFERS = 14;
 
 /** The chains' marker for "the pass's own buffer, not a slice of the hidden one" (NETWORK in the WGSL). */
 const NETWORK = 0xffffffff;
@@ -502,9 +504,11 @@ interface ChainKernels {
    * takes only optimizers whose active flag is their own (and 16 storage buffers).
    */
   wide: { backwardParams: Kernel[]; backwardParamsAdam: Kernel[] | null; stepNeedsOwnFlag: boolean } | null;
-  /** Two networks' forward and input-gradient chains in one dispatch (the `rows` shape, pairing `paired`), else null. */
+  /** Two networks' forward and input-gradient chains in one dispatch (pairing `paired`, and the device binds them), else null. */
   forwardPair: Kernel | null;
   backwardInputPair: Kernel | null;
+  /** The `split` reduction: two networks' row-block sums in one dispatch (pairing `paired`, 14 storage buffers), else null. */
+  blocksPair: Kernel | null;
   /** One ChainLayer record, and the bytes between records (the array stride, from reflection). */
   layer: StructView;
   layerStride: number;
@@ -632,7 +636,8 @@ export class MlpKernels {
     const widens = spread === CHAIN_SPREADS.rows && storage >= WIDE_PARAMS_STORAGE_BUFFERS;
     const widensStep = widens && fusion === 'fused' && storage >= (serial ? FUSED_WIDE_STEP_STORAGE_BUFFERS : FUSED_SUM_STORAGE_BUFFERS);
     const paramEntries = (wide: string) => (serial ? [`backward_params${wide}_chain`] : [`backward_params_blocks${wide}_chain`, 'backward_params_sum_chain']);
-    const [forward, forwardHeld, backwardInput, backwardParams, backwardParamsAdam, forwardPair, backwardInputPair, wideParams, wideAdam] = await Promise.all([
+    const pairsBlocks = pairs && !serial && storage >= BLOCKS_PAIR_STORAGE_BUFFERS;
+    const [forward, forwardHeld, backwardInput, backwardParams, backwardParamsAdam, forwardPair, backwardInputPair, wideParams, wideAdam, blocksPair] = await Promise.all([
       family.kernel(spread.forward, options),
       spread.holds ? family.kernel(spread.forward, { constants: { ...options.constants, HOLD_HIDDEN: 1 } }) : null,
       family.kernel(spread.backwardInput, options),
@@ -642,6 +647,7 @@ export class MlpKernels {
       pairs ? family.kernel(spread.pairs!.backwardInput, options) : null,
       widens ? Promise.all(paramEntries('_wide').map((entry) => family.kernel(entry))) : null,
       widensStep ? family.kernel(serial ? 'backward_params_adam_wide_chain' : 'backward_params_sum_adam_chain') : null,
+      pairsBlocks ? family.kernel('backward_params_blocks_chain_pair') : null,
     ]);
     // split: the blocks dispatch, then the sums with the step.
     const withStep = (params: Kernel[], step: Kernel | null) => (step ? [...params.slice(0, -1), step] : null);
@@ -656,6 +662,7 @@ export class MlpKernels {
       wide: wideParams ? { backwardParams: wideParams, backwardParamsAdam: withStep(wideParams, wideAdam), stepNeedsOwnFlag: serial } : null,
       forwardPair,
       backwardInputPair,
+      blocksPair,
       layer: family.struct('ChainLayer'),
       layerStride: forward.bindings.get('chainLayers')!.size,
     };
@@ -1067,6 +1074,8 @@ export class MlpPass {
   private readonly chainResources: { forward: Record<string, GPUBuffer | GPUBufferBinding>; backwardInput: Record<string, GPUBuffer | GPUBufferBinding> } | null = null;
   /** Pair bind groups with another pass as the second network. */
   private readonly pairGroups = new Map<MlpPass, { forward: GPUBindGroup; backwardInput: GPUBindGroup }>();
+  /** The blocks pair's bind group with another pass as the second network, by both gradient buffers. */
+  private readonly blocksPairGroups = new Map<MlpPass, { grads: [BufferArg, BufferArg]; group: GPUBindGroup }[]>();
   /** encodeBackwardStep's fused bind groups, by optimizer and vectors. */
   private readonly fusedSteps: { adam: Adam; params: GPUBuffer; grads: GPUBuffer; step: FusedStep }[] = [];
 
@@ -1483,9 +1492,56 @@ export class MlpPass {
       else p.kernels.chainKernels!.backwardInputPair!.dispatch(pass, p.pairGroupsWith(q).backwardInput, p.pairInvocations, undefined, p.agents);
       // The chain is inputDispatches[0]; what follows it (layer 0's input gradient) is each pass's own.
       for (const s of [p, q]) for (const d of s.inputDispatches.slice(1)) d?.kernel.dispatch(pass, d.bindGroup, d.invocations, undefined, s.agents);
-      p.encodeFusedStep(pass, a.adam, fusedA);
-      q.encodeFusedStep(pass, b.adam, fusedB);
+      const blocksPair = MlpPass.blocksPair(fusedA, fusedB, p);
+      if (!blocksPair) {
+        p.encodeFusedStep(pass, a.adam, fusedA);
+        q.encodeFusedStep(pass, b.adam, fusedB);
+        return;
+      }
+      // Both networks' row-block sums in one dispatch, then each one's sums with its Adam step.
+      blocksPair.dispatch(pass, p.blocksPairGroupWith(q, a.grads, b.grads), p.blocksPairInvocations(q), undefined, p.agents);
+      for (const [s, step, fused] of [[p, a, fusedA], [q, b, fusedB]] as const) {
+        const { copy } = step.adam.takeFusedStep();
+        fused.kernels[1].dispatch(pass, fused.groups[copy][1], s.paramChainInvocations[1], undefined, s.agents);
+      }
     });
+  }
+
+  /** The blocks pair kernel where two fused steps are the `split` reduction's (row blocks, then the sums with the step) and the device has it, else null. */
+  private static blocksPair(fusedA: FusedStep, fusedB: FusedStep, p: MlpPass): Kernel | null {
+    const kernel = p.kernels.chainKernels!.blocksPair;
+    return kernel && fusedA.kernels.length === 2 && fusedB.kernels.length === 2 ? kernel : null;
+  }
+
+  /** The blocks pair's invocations per agent: this (the first) network's row-block tiles rounded up to whole workgroups, then `other`'s. */
+  private blocksPairInvocations(other: MlpPass): number {
+    const workgroup = this.kernels.chainKernels!.blocksPair!.workgroupSize;
+    return Math.ceil(this.paramChainInvocations[0] / workgroup) * workgroup + other.paramChainInvocations[0];
+  }
+
+  /** The blocks pair's bind group with this pass as the first network (its gradients `grads`) and `other` as the second (`otherGrads`). */
+  private blocksPairGroupWith(other: MlpPass, grads: GPUBuffer, otherGrads: GPUBuffer): GPUBindGroup {
+    const cached = this.blocksPairGroups.get(other)?.find((g) => g.grads[0] === grads && g.grads[1] === otherGrads);
+    if (cached) return cached.group;
+    const L = (pass: MlpPass) => pass.layout.layers.length;
+    const theirs = other.paramsChainResources(other.backwardVariant(otherGrads, false, 1).args, otherGrads);
+    const group = this.kernels.chainKernels!.blocksPair!.bindUsed(
+      {
+        ...this.paramsChainResources(this.backwardVariant(grads, false, 1).args, grads),
+        args2: other.backwardVariant(otherGrads, false, 1).args.slot(L(other)),
+        gradOutput2: theirs.gradOutput,
+        gradOutput2Vec4: theirs.gradOutputVec4,
+        hidden2ActsRead4: theirs.hiddenActsRead4,
+        hidden2GradsRead4: theirs.hiddenGradsRead4,
+        chainLayers2: theirs.chainLayers,
+        partials2: theirs.partials,
+      },
+      `${this.label}+${other.label}.blocksPair`,
+    );
+    const list = this.blocksPairGroups.get(other) ?? [];
+    list.push({ grads: [grads, otherGrads], group });
+    this.blocksPairGroups.set(other, list);
+    return group;
   }
 
   /**
@@ -1517,7 +1573,7 @@ export class MlpPass {
     // Each pass's lone layer-0 input gradient, if any.
     const alone = (s: MlpPass) => s.inputDispatches.slice(1).filter((d) => d).length;
     const backwardStep = stepA && stepB
-      ? 1 + alone(p) + stepA.kernels.length + alone(q) + stepB.kernels.length
+      ? 1 + alone(p) + alone(q) + (MlpPass.blocksPair(stepA, stepB, p) ? 3 : stepA.kernels.length + stepB.kernels.length)
       : p.backwardStepDispatchCount(a.adam, a.params, a.grads) + q.backwardStepDispatchCount(b.adam, b.params, b.grads);
     return { forward, backwardStep };
   }
