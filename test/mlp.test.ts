@@ -723,6 +723,7 @@ describe("a chained network's Adam step in its parameter-gradient dispatch (enco
 
 describe.each([
   ['rows', 'own-rows', 'serial'],
+  ['rows', 'own-rows', 'split'],
   // What a GPU gets: each workgroup one network's `tiles` chain; the parameter gradients' row blocks, then their sums.
   ['tiles', 'workgroup', 'split'],
   ['tiles', 'own-rows', 'serial'],
@@ -811,7 +812,7 @@ describe.each([
     });
   }
 
-  if (shape === 'rows') it('pairs only passes over the same input rows and agents, without a Gaussian head', async () => {
+  if (shape === 'rows' && reduction === 'serial') it('pairs only passes over the same input rows and agents, without a Gaussian head', async () => {
     const gpu = await testGpu();
     const kernels = await MlpKernels.create(gpu, 'rows', 'serial', 'chain', 'fused', 'paired');
     const input = storageBuffer(gpu, 'test.pairOnly', 4 * 64 * 4 * 2);
