@@ -280,6 +280,9 @@ alias Floats = ptr<storage, array<f32>, read>;
 alias Vec4s = ptr<storage, array<vec4<f32>>, read>;
 // A network's ChainLayer records.
 alias ChainLayers = ptr<storage, array<ChainLayer>, read>;
+// A network's read-write vec4 view of its hidden activations or gradients, which a chain
+// writes, so they bind read-write and cannot be passed as a read-only Vec4s.
+alias HiddenVec4s = ptr<storage, array<vec4<f32>>, read_write>;
 // One chunk of a row held by an invocation.
 alias Chunk = array<vec4<f32>, CHUNK4>;
 
@@ -857,9 +860,8 @@ fn forward_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
 
 // forward_chain over one network's buffers (the pair's second network passes its own):
 // h4 its low activations range, h4High its high one.
-fn chain_forward(agent: u32, first: u32, a: DenseArgs, layers: ptr<storage, array<ChainLayer>, read>, p: Floats, p4: Vec4s,
-                 out: ptr<storage, array<f32>, read_write>, h4: ptr<storage, array<vec4<f32>>, read_write>,
-                 h4High: ptr<storage, array<vec4<f32>>, read_write>) {
+fn chain_forward(agent: u32, first: u32, a: DenseArgs, layers: ChainLayers, p: Floats, p4: Vec4s,
+                 out: ptr<storage, array<f32>, read_write>, h4: HiddenVec4s, h4High: HiddenVec4s) {
   let rows = a.rows;
   if (first >= rows) { return; }
   let paramBlock = agent * a.paramStride;
@@ -965,7 +967,7 @@ fn backward_input_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(
 
 // backward_input_chain over one network's buffers: h its hidden gradients, acts its hidden
 // activations (the low ranges; hHigh, actsHigh the high ones).
-fn chain_backward_input(agent: u32, first: u32, a: DenseArgs, layers: ptr<storage, array<ChainLayer>, read>, p4: Vec4s, gOut: Floats,
+fn chain_backward_input(agent: u32, first: u32, a: DenseArgs, layers: ChainLayers, p4: Vec4s, gOut: Floats,
                         h: ptr<storage, array<f32>, read_write>, acts: ptr<storage, array<f32>, read_write>,
                         hHigh: ptr<storage, array<f32>, read_write>, actsHigh: ptr<storage, array<f32>, read_write>) {
   let rows = a.rows;
@@ -984,7 +986,7 @@ fn chain_backward_input(agent: u32, first: u32, a: DenseArgs, layers: ptr<storag
 
 // chain_backward_input from the network's output gradient rows first .. first + ROWS − 1 in g
 // (rows past the end repeat the last row), e.g. as a loss computed them (ppo_chain.wgsl).
-fn chain_backward_input_from(agent: u32, first: u32, a: DenseArgs, layers: ptr<storage, array<ChainLayer>, read>, p4: Vec4s,
+fn chain_backward_input_from(agent: u32, first: u32, a: DenseArgs, layers: ChainLayers, p4: Vec4s,
                              gNetwork: ptr<function, RowGradients>, h: ptr<storage, array<f32>, read_write>, acts: ptr<storage, array<f32>, read_write>,
                              hHigh: ptr<storage, array<f32>, read_write>, actsHigh: ptr<storage, array<f32>, read_write>) {
   let rows = a.rows;
@@ -1354,10 +1356,6 @@ fn chain_forward_tile(ct: ChainTile, layer: ChainLayer, paramBlock: u32, inRows:
   return Tile(ct.r0, ct.c0, (vec4<u32>(inRows) + ct.r * layer.inDim) / 4u, (vec4<u32>(paramBlock + layer.weightOffset) + o * layer.inDim) / 4u);
 }
 
-// A network's read-write vec4 view of its hidden activations or gradients, which a chain
-// writes, so they bind read-write and cannot be passed as a read-only Vec4s.
-alias HiddenVec4s = ptr<storage, array<vec4<f32>>, read_write>;
-
 // tile_dots (from zero) of W (in p4) against input rows in the hidden activations h4.
 fn hidden_tile_dots(tile: Tile, inDim: u32, p4: Vec4s, h4: HiddenVec4s) -> TileSums {
   let w = tile.weights;
@@ -1413,7 +1411,7 @@ fn forward_tiles_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
 
 // forward_tiles_chain over one network's buffers for invocation t of its chain (the
 // pair's second network passes its own): every invocation of a workgroup calls it.
-fn tiles_chain_forward(agent: u32, t: u32, a: DenseArgs, layers: ptr<storage, array<ChainLayer>, read>, p: Floats, p4: Vec4s,
+fn tiles_chain_forward(agent: u32, t: u32, a: DenseArgs, layers: ChainLayers, p: Floats, p4: Vec4s,
                        out: ptr<storage, array<f32>, read_write>, h4: HiddenVec4s) {
   let rows = a.rows;
   var ct = chain_tile(t, rows);
@@ -1507,7 +1505,7 @@ fn backward_input_tiles_chain(@builtin(global_invocation_id) gid: vec3<u32>, @bu
 
 // backward_input_tiles_chain over one network's buffers for invocation t of its chain:
 // gOut, gOut4 its output gradient rows, acts4 and grads4 its hidden activations and gradients.
-fn tiles_chain_backward_input(agent: u32, t: u32, a: DenseArgs, layers: ptr<storage, array<ChainLayer>, read>, p4: Vec4s,
+fn tiles_chain_backward_input(agent: u32, t: u32, a: DenseArgs, layers: ChainLayers, p4: Vec4s,
                               gOut: Floats, gOut4: Vec4s, acts4: HiddenVec4s, grads4: HiddenVec4s) {
   let rows = a.rows;
   var ct = chain_tile(t, rows);
