@@ -317,6 +317,70 @@ describe('PBT in the population trainer', () => {
     }
   });
 
+  it('a checkpoint mid-window resumes as the uninterrupted run: score windows, exploit draws and the prior resampling draws from', async () => {
+    const gpu = await testGpu();
+    // Every agent's lr differs and none is 0.8 or 1.2 times another, so a draw from the wrong prior, or a repeated
+    // exploit draw, changes the records.
+    const lrs = [1, 1.3, 1.7, 2.3, 2.9, 3.7, 4.1, 5.3].map((x) => x * 1e-3);
+    const configs = lrs.map((lr, k) => resolveConfig({ env: 'CartPole-v1', preset: 'seed', numEnvs: 4, stepsPerIter: 64, minibatch: 16, epochs: 1, seed: 1 + k, lr }));
+    const settings: PbtSettings = { interval: 2, fraction: 0.25, perturb: ['lr'], resample: 0.5 };
+    const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+    const state = async (trainer: Awaited<ReturnType<typeof makePopulationTrainer>>) => {
+      const c = await trainer.checkpoint(configs.map(() => []));
+      return { arrays: Object.fromEntries(Object.entries(c.arrays).map(([name, a]) => [name, bits(a)])), agents: c.population!.agents };
+    };
+    // Exploits after iterations 2, 4 and 6; the checkpoint after 3, one iteration into a window.
+    const whole = await makePopulationTrainer(gpu, configs, { pbt: settings });
+    const parents: (number | null)[][] = [];
+    let end;
+    try {
+      for (let k = 0; k < 6; k++) parents.push((await whole.step()).map((m) => m.pbt_parent ?? null));
+      end = await state(whole);
+    } finally {
+      whole.destroy();
+    }
+    const first = await makePopulationTrainer(gpu, configs, { pbt: settings });
+    let saved;
+    try {
+      for (let k = 0; k < 3; k++) await first.step();
+      saved = await first.checkpoint(configs.map(() => []));
+    } finally {
+      first.destroy();
+    }
+    expect(saved.arrays['population.pbt.exploits']).toEqual(Float32Array.of(1));
+    // As the CLI resumes a population: each agent from its saved config (PBT moved some lrs).
+    const resumed = await makePopulationTrainer(gpu, saved.population!.agents.map((a) => resolveConfig(a)), { pbt: settings });
+    try {
+      await resumed.restore(saved);
+      const after: (number | null)[][] = [];
+      for (let k = 3; k < 6; k++) after.push((await resumed.step()).map((m) => m.pbt_parent ?? null));
+      expect(after).toEqual(parents.slice(3));
+      expect(await state(resumed)).toEqual(end);
+    } finally {
+      resumed.destroy();
+    }
+    // Both exploits after the checkpoint replaced agents, and some lr was resampled or perturbed: the comparison compares something.
+    expect(parents[3].some((p) => p !== null) && parents[5].some((p) => p !== null)).toBe(true);
+    expect(end.agents.map((a) => a.lr)).not.toEqual(lrs);
+  });
+
+  it('refuses a checkpoint whose PBT state could not be one, naming the array, before writing anything', async () => {
+    const gpu = await testGpu();
+    const configs = [1, 2, 3, 4].map((seed) => resolveConfig({ env: 'CartPole-v1', preset: 'seed', numEnvs: 4, stepsPerIter: 64, minibatch: 16, epochs: 1, seed }));
+    const trainer = await makePopulationTrainer(gpu, configs, { pbt: { interval: 1, fraction: 0.25, perturb: ['lr'] } });
+    try {
+      const good = await trainer.checkpoint(configs.map(() => []));
+      const bad = (name: string, value: Float32Array) => ({ ...good, arrays: { ...good.arrays, [name]: value } });
+      await expect(trainer.restore(bad('population.pbt.exploits', Float32Array.of(1.5)))).rejects.toThrow(/checkpoint: pbt: exploits 1\.5 is not a count of exploits/);
+      await expect(trainer.restore(bad('population.pbt.prior', new Float32Array(3)))).rejects.toThrow(/checkpoint: pbt: prior has 3 values, 4 agents need/);
+      const nan = new Float32Array(good.arrays['population.pbt.prior']);
+      nan[5] = NaN;
+      await expect(trainer.restore(bad('population.pbt.prior', nan))).rejects.toThrow(/checkpoint: pbt: prior holds NaN at index 5/);
+    } finally {
+      trainer.destroy();
+    }
+  });
+
   it('refuses bad settings given in code with one line naming the field, before any GPU work', async () => {
     const gpu = await testGpu();
     const configs = [1, 2, 3, 4].map((seed) => resolveConfig({ env: 'CartPole-v1', preset: 'seed', numEnvs: 4, stepsPerIter: 64, minibatch: 16, epochs: 1, seed }));

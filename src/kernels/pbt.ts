@@ -12,7 +12,7 @@ import randomWgsl from '../../shaders/random.wgsl?raw';
 import pbtWgsl from '../../shaders/pbt.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, perDevice, recordChecked, type Kernel, type StructView } from '../gpu/kernel';
-import { storageBuffer, uniformBuffer } from '../gpu/buffers';
+import { readFloat32, readUint32, storageBuffer, uniformBuffer } from '../gpu/buffers';
 import { assertAgents, type Agents } from '../gpu/agents';
 import { COMMON_WGSL, wgslConstants } from '../gpu/wgsl';
 import { UniformSlots } from '../gpu/slots';
@@ -86,6 +86,10 @@ export class Pbt {
     readonly source: GPUBuffer,
     /** [P] vec2<f32>: the score window (sum of iteration mean returns, iterations counted). */
     readonly scoreWindow: GPUBuffer,
+    /** [1] u32: exploits done so far (the exploit draws' Philox counter). */
+    private readonly state: GPUBuffer,
+    /** [P][AGENT_FIELDS.length] words: the records `resample` draws from. */
+    private readonly prior: GPUBuffer,
   ) {}
 
   static async create(gpu: GpuContext, options: PbtOptions): Promise<Pbt> {
@@ -152,7 +156,40 @@ export class Pbt {
       exploit: kernels.exploit.bindUsed(shared, `${label}.exploit`),
       copies: options.tensors.map((t) => ({ group: kernels.copy.bind({ copyArgs: slots.binding, source, tensor: t.buffer }, `${label}.${t.name}`), count: t.count })),
     };
-    return new Pbt(kernels, p, groups, slots, [args, boundsBuffer, scoreWindow, byRank, state, source, prior], source, scoreWindow);
+    return new Pbt(kernels, p, groups, slots, [args, boundsBuffer, scoreWindow, byRank, state, source, prior], source, scoreWindow, state, prior);
+  }
+
+  /**
+   * What a checkpoint keeps besides the score windows, so that a resumed run
+   * draws what the uninterrupted one would: the exploits done so far, and the
+   * prior records as values ([P][AGENT_FIELDS.length] f32; the seed column 0,
+   * as resampling never draws the seed, and a u32 seed need not be an f32).
+   */
+  async readState(): Promise<{ exploits: number; prior: Float32Array }> {
+    const gpu = this.kernels.exploit.gpu;
+    const [exploits] = await readUint32(gpu, this.state, 0, 1);
+    const prior = await readFloat32(gpu, this.prior, 0, this.population * AGENT_FIELDS.length);
+    for (let a = 0; a < this.population; a++) prior[a * AGENT_FIELDS.length + AGENT_FIELDS.indexOf('seed')] = 0;
+    return { exploits, prior };
+  }
+
+  /** Throws, naming the value, where `state` could not be readState's for this population. */
+  checkState(state: { exploits: number; prior: Float32Array }): void {
+    const { exploits, prior } = state;
+    if (!Number.isInteger(exploits) || exploits < 0 || exploits > 2 ** 24) throw new Error(`pbt: exploits ${exploits} is not a count of exploits (an integer in [0, 16777216])`);
+    const words = this.population * AGENT_FIELDS.length;
+    if (prior.length !== words) throw new Error(`pbt: prior has ${prior.length} values, ${this.population} agents need ${words}`);
+    const bad = prior.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new Error(`pbt: prior holds ${prior[bad]} at index ${bad} (every value must be finite)`);
+  }
+
+  /** Queues writes of readState's values (checked first: a bad one writes nothing). */
+  writeState(state: { exploits: number; prior: Float32Array }): void {
+    this.checkState(state);
+    const { exploits, prior } = state;
+    const queue = this.kernels.exploit.gpu.device.queue;
+    queue.writeBuffer(this.state, 0, Uint32Array.of(exploits));
+    queue.writeBuffer(this.prior, 0, new Float32Array(prior));
   }
 
   /** Dispatches `encodeExploit` records (one per tensor and one to decide); `encodeRecord` records one. */

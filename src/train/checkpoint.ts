@@ -38,7 +38,8 @@ export interface Checkpoint {
    * A population's checkpoint: every array of the layout holds `agents.length`
    * blocks, agent-major (agent k's block is what a single run's checkpoint holds),
    * `config` and `history` are agent 0's, and arrays named `population.*` hold the
-   * population's own state (PBT's score windows). `extractAgent` makes one agent's
+   * population's own state (PBT's score windows, exploit count and resampling
+   * prior). `extractAgent` makes one agent's
    * ordinary checkpoint.
    */
   population?: PopulationState;

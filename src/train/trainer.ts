@@ -698,6 +698,10 @@ async function buildTrainer(gpu: GpuContext, configs: readonly ResolvedConfig[],
     }
     if (pbt) {
       arrays['population.pbt.scoreWindow'] = await readFloat32(gpu, pbt.scoreWindow, 0, 2 * P);
+      // The exploit draws' counter and the prior resampling draws from: a resumed run draws as this one would.
+      const state = await pbt.readState();
+      arrays['population.pbt.exploits'] = Float32Array.of(state.exploits);
+      arrays['population.pbt.prior'] = state.prior;
     }
     const own = P > 1 ? await agentConfigs() : configs;
     const { derived: _derived, ...plain } = config;
@@ -739,6 +743,17 @@ async function buildTrainer(gpu: GpuContext, configs: readonly ResolvedConfig[],
     need('metrics', P === 1 ? [MB, LEGACY_METRICS_BLOCK_FLOATS] : MB);
     for (const [name, state] of Object.entries(update.checkpointParts)) for (const part of state.stateParts) need(`${name}.${part}`);
     for (const t of normalizationState) need(t.name, t.count);
+    // PBT's exploit count and prior, where the checkpoint holds them (checked now, written below).
+    const pbtExploits = c.arrays['population.pbt.exploits'];
+    const pbtPrior = c.arrays['population.pbt.prior'];
+    if (pbt && pbtExploits && pbtPrior) {
+      if (pbtExploits.length !== 1) throw new Error(`checkpoint: array "population.pbt.exploits" has ${pbtExploits.length} values, needs 1`);
+      try {
+        pbt.checkState({ exploits: pbtExploits[0], prior: pbtPrior });
+      } catch (error) {
+        throw new Error(`checkpoint: ${(error as Error).message}`);
+      }
+    }
     const envSlots = P === 1 ? envSlotsFromCheckpoint(arrays.get('env.slots')!, arrays.get('env.currentObs')!, rollout.envSlotRows, N) : new Float32Array(arrays.get('env.slots')!);
     if (c.population) {
       // The records as the checkpoint's agents hold them (PBT may have moved them).
@@ -774,6 +789,8 @@ async function buildTrainer(gpu: GpuContext, configs: readonly ResolvedConfig[],
     }
     const window = c.arrays['population.pbt.scoreWindow'];
     if (pbt && window && window.length === 2 * P) device.queue.writeBuffer(pbt.scoreWindow, 0, new Float32Array(window));
+    // Older checkpoints lack them: the exploits count from 0 and the prior is the records restored.
+    if (pbt && pbtExploits && pbtPrior) pbt.writeState({ exploits: pbtExploits[0], prior: pbtPrior });
     iteration = c.iteration;
     firstIteration = c.iteration;
     envSteps = c.envSteps;
