@@ -1228,21 +1228,21 @@ export class MlpPass {
       return { kernel, bindGroup: kernel.bindUsed(resources, `${label}.layer${l}`), invocations: invocations(rows) };
     };
     const chains = kernels.chainKernels;
+    // What a forward chain binds (after chainLayers is set).
+    const forwardChainResources = () => ({
+      args: this.layerArgs.slot(L),
+      params,
+      paramsVec4: params,
+      inputVec4: input,
+      hiddenActsVec4: this.hiddenActs!,
+      hiddenActsHighVec4: this.hiddenActsHigh!,
+      output: this.lastBuffer(this.activations),
+      chainLayers: this.chainLayers!,
+    });
     if (this.holdsHidden && chains) {
       this.chainLayers = sharing?.chainLayers ?? this.chainTable(gpu, chains, null);
-      const chainArgs = this.layerArgs.slot(L);
-      const resources = {
-        args: chainArgs,
-        params,
-        paramsVec4: params,
-        inputVec4: input,
-        hiddenActsVec4: this.hiddenActs!,
-        hiddenActsHighVec4: this.hiddenActsHigh!,
-        output: this.lastBuffer(this.activations),
-        chainLayers: this.chainLayers,
-      };
       const held = chains.forwardHeld!;
-      const forward = { kernel: held, bindGroup: held.bindUsed(resources, `${label}.forwardChainHeld`), invocations: chains.spread.invocations(rows) };
+      const forward = { kernel: held, bindGroup: held.bindUsed(forwardChainResources(), `${label}.forwardChainHeld`), invocations: chains.spread.invocations(rows) };
       this.forwardDispatches = this.chainFirst === 0 ? [forward] : [perLayerForward(0), forward];
       this.inputDispatches = [];
     } else if (slices && chains) {
@@ -1250,16 +1250,7 @@ export class MlpPass {
       const blocks = chains.spread.invocations(rows);
       const chainArgs = this.layerArgs.slot(L);
       this.chainResources = {
-        forward: {
-          args: chainArgs,
-          params,
-          paramsVec4: params,
-          inputVec4: input,
-          hiddenActsVec4: this.hiddenActs!,
-          hiddenActsHighVec4: this.hiddenActsHigh!,
-          output: this.lastBuffer(this.activations),
-          chainLayers: this.chainLayers,
-        },
+        forward: forwardChainResources(),
         backwardInput: {
           args: chainArgs,
           paramsVec4: params,
