@@ -259,7 +259,7 @@ struct ChainLayer {
 @group(0) @binding(27) var<storage, read_write> adamM: array<f32>;
 @group(0) @binding(28) var<storage, read_write> adamV: array<f32>;
 @group(0) @binding(29) var<storage, read> adamAgents: array<AgentParams>;
-// The pairs (forward_chain_pair, backward_input_chain_pair): the second network's buffers.
+// The pairs (*_chain_pair: forward, input gradient, row blocks): the second network's buffers.
 @group(0) @binding(30) var<uniform> args2: DenseArgs;
 @group(0) @binding(31) var<storage, read> params2: array<f32>;
 @group(0) @binding(32) var<storage, read> params2Vec4: array<vec4<f32>>;
