@@ -126,15 +126,17 @@
 //   as large as one storage binding: a population twice as large still
 //   chains), every layer's rows on the storage offset alignment so they also
 //   bind alone; ChainLayer records give each layer's dims and its offsets in
-//   the range it lies in. Where a range would exceed a binding, the `rows`
-//   chains bind each range as two, split between layers: the low layers',
-//   then the high layers' (the *High bindings; ChainLayer.inputHigh and
-//   outputHigh say where a layer's rows lie). With two hidden layers a chain
-//   then fits wherever each layer's rows bind alone. Of the parameter-gradient
-//   chains only the `wide` entry points bind the high ranges (the others
-//   pass the low ones in their place); the pairs bind none, as their passes
-//   are never split (each network's chain is given the other's range in the
-//   high one's place, never read). A dispatch may not read one buffer through
+//   the range it lies in. Where a range would exceed a binding, the chains
+//   bind each range as two, split between layers: the low layers', then the
+//   high layers' (the *High bindings; ChainLayer.inputHigh and outputHigh say
+//   where a layer's rows lie, read through input_high and output_high). With
+//   two hidden layers a chain then fits wherever each layer's rows bind alone.
+//   A split pass runs pipelines made with SPLIT_HIDDEN, so the others run no
+//   branch between the parts. Of the parameter-gradient chains only the `wide`
+//   entry points bind the high ranges (the others pass the low ones in their
+//   place); the pairs bind none, as their passes are never split (each
+//   network's chain is given the other's range in the high one's place, never
+//   read). A dispatch may not read one buffer through
 //   a read-only binding and write it through another, so a chain that writes
 //   either range binds both read-write, and the tangent reads a_l through the
 //   read-only `activation`.
@@ -159,6 +161,9 @@ override CHAIN_OWN_ROWS: bool = false;
 // forward_chain of a forward-only pass: each hidden layer's rows stay in the invocation's
 // registers for the next layer instead of being stored (nothing reads them later).
 override HOLD_HIDDEN: bool = false;
+// The chains' pipelines for a split pass (its hidden ranges in low and high parts): with
+// false, a pass that is not split runs no branch between the parts.
+override SPLIT_HIDDEN: bool = false;
 
 const CHUNK: u32 = 64u;
 const CHUNK4: u32 = 16u;
@@ -217,6 +222,15 @@ struct ChainLayer {
   firstPartial: u32,
 }
 
+// Whether a split pass's layer reads (input_high) or writes (output_high) rows in the high parts.
+fn input_high(layer: ChainLayer) -> bool {
+  return SPLIT_HIDDEN && layer.inputHigh != 0u;
+}
+
+fn output_high(layer: ChainLayer) -> bool {
+  return SPLIT_HIDDEN && layer.outputHigh != 0u;
+}
+
 @group(0) @binding(0) var<uniform> args: DenseArgs;
 @group(0) @binding(1) var<storage, read> params: array<f32>;
 @group(0) @binding(2) var<storage, read> input: array<f32>;
@@ -250,6 +264,7 @@ struct ChainLayer {
 @group(0) @binding(43) var<storage, read_write> hiddenGradsHigh: array<f32>;
 @group(0) @binding(44) var<storage, read> hiddenActsHighRead4: array<vec4<f32>>;
 @group(0) @binding(45) var<storage, read> hiddenGradsHighRead4: array<vec4<f32>>;
+@group(0) @binding(51) var<storage, read_write> hiddenGradsHighVec4: array<vec4<f32>>;
 // backward_params_adam_chain: the network's Adam (optim.wgsl's bindings of the same names without `adam`).
 @group(0) @binding(22) var<uniform> adamArgs: AdamArgs;
 @group(0) @binding(23) var<storage, read> adamControlIn: array<AdamControl>;
@@ -877,7 +892,7 @@ fn chain_forward(agent: u32, first: u32, a: DenseArgs, layers: ChainLayers, p: F
     var x: array<array<vec4<f32>, WIDTH4>, ROWS>;
     let fromNetwork = layer.input == NETWORK;
     let fromHeld = HOLD_HIDDEN && l > a.chainFirst;
-    let fromHigh = layer.inputHigh != 0u;
+    let fromHigh = input_high(layer);
     let inRows = select(layer.input + agent * rows * inDim, agent * a.inputRows * inDim, fromNetwork);
     for (var j = 0u; j < ROWS; j++) {
       let base = (inRows + min(first + j, rows - 1u) * inDim) / 4u;
@@ -897,7 +912,7 @@ fn chain_forward(agent: u32, first: u32, a: DenseArgs, layers: ChainLayers, p: F
       }
     }
     let toNetwork = layer.output == NETWORK;
-    let toHigh = layer.outputHigh != 0u;
+    let toHigh = output_high(layer);
     let outRows = select(layer.output, 0u, toNetwork) + agent * rows * outDim;
     for (var o = 0u; o < outDim; o++) {
       let w = (paramBlock + layer.weightOffset + o * inDim) / 4u;
@@ -1000,7 +1015,7 @@ fn chain_backward_input_from(agent: u32, first: u32, a: DenseArgs, layers: Chain
       g = *gNetwork;
     } else {
       let gradRows = layer.gradOutput + agent * rows * outDim;
-      let fromHigh = layer.outputHigh != 0u;
+      let fromHigh = output_high(layer);
       for (var j = 0u; j < ROWS; j++) {
         let base = gradRows + min(first + j, rows - 1u) * outDim;
         for (var o = 0u; o < WIDTH; o++) {
@@ -1011,7 +1026,7 @@ fn chain_backward_input_from(agent: u32, first: u32, a: DenseArgs, layers: Chain
       }
     }
     let inRows = agent * rows * inDim;
-    let toHigh = layer.inputHigh != 0u;
+    let toHigh = input_high(layer);
     for (var i0 = 0u; i0 < inDim; i0 += 4u) {
       let acc = input_rows_sums(p4, paramBlock + layer.weightOffset, inDim, outDim, i0, &g);
       for (var j = 0u; j < ROWS; j++) {
@@ -1093,7 +1108,7 @@ fn chain_block_sums(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1:
   let xBase = layer.input + agent * a.rows * inDim;
   if (layer.input == NETWORK) {
     return chain_sums_of(layer, agent, tile, r0, r1, a, gOut, gOut4, &inputVec4, inDim % 4u == 0u, agent * a.inputRows * inDim, g4, g4High);
-  } else if (layer.inputHigh != 0u) {
+  } else if (input_high(layer)) {
     return chain_sums_of(layer, agent, tile, r0, r1, a, gOut, gOut4, a4High, true, xBase, g4, g4High);
   }
   return chain_sums_of(layer, agent, tile, r0, r1, a, gOut, gOut4, a4, true, xBase, g4, g4High);
@@ -1111,7 +1126,7 @@ fn chain_sums_of(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u3
   let gBase = select(layer.gradOutput, 0u, gNetwork) + agent * a.rows * outDim;
   if (gNetwork) {
     return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, gOut, gOut4, outDim % 4u == 0u, gBase);
-  } else if (layer.outputHigh != 0u) {
+  } else if (output_high(layer)) {
     return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, gOut, g4High, true, gBase);
   }
   return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, gOut, g4, true, gBase);
@@ -1375,29 +1390,36 @@ fn hidden_tile_dots(tile: Tile, inDim: u32, p4: Vec4s, h4: HiddenVec4s) -> TileS
 }
 
 // forward_tiles' bias and stores for a chain's layer: output[r][o0 .. o0 + 3] = act(s + b)
-// for rows r0 .. r0 + 3, into the network's output `out` or the layer's range of h4.
+// for rows r0 .. r0 + 3, into the network's output `out` or the layer's range of h4 (h4High
+// the high part's).
 fn store_chain_tile(ct: ChainTile, layer: ChainLayer, agent: u32, rows: u32, paramBlock: u32, s: TileSums, p: Floats,
-                    out: ptr<storage, array<f32>, read_write>, h4: HiddenVec4s) {
+                    out: ptr<storage, array<f32>, read_write>, h4: HiddenVec4s, h4High: HiddenVec4s) {
   let o0 = ct.c0;
   let outDim = layer.outDim;
   let bias = clamped4(p, paramBlock + layer.biasOffset, o0, outDim - 1u);
   let outRows = select(layer.output, 0u, layer.output == NETWORK) + agent * rows * outDim;
-  store_chain_outputs(layer, outRows, rows, ct.r0, o0, s.row0 + bias, out, h4);
-  store_chain_outputs(layer, outRows, rows, ct.r0 + 1u, o0, s.row1 + bias, out, h4);
-  store_chain_outputs(layer, outRows, rows, ct.r0 + 2u, o0, s.row2 + bias, out, h4);
-  store_chain_outputs(layer, outRows, rows, ct.r0 + 3u, o0, s.row3 + bias, out, h4);
+  store_chain_outputs(layer, outRows, rows, ct.r0, o0, s.row0 + bias, out, h4, h4High);
+  store_chain_outputs(layer, outRows, rows, ct.r0 + 1u, o0, s.row1 + bias, out, h4, h4High);
+  store_chain_outputs(layer, outRows, rows, ct.r0 + 2u, o0, s.row2 + bias, out, h4, h4High);
+  store_chain_outputs(layer, outRows, rows, ct.r0 + 3u, o0, s.row3 + bias, out, h4, h4High);
 }
 
 // storeOutputs for a chain: output[r][o0 .. o0 + 3] = act(s) (rows from outRows), the parts
 // inside the batch and the layer.
 fn store_chain_outputs(layer: ChainLayer, outRows: u32, rows: u32, r: u32, o0: u32, s: vec4<f32>,
-                       out: ptr<storage, array<f32>, read_write>, h4: HiddenVec4s) {
+                       out: ptr<storage, array<f32>, read_write>, h4: HiddenVec4s, h4High: HiddenVec4s) {
   if (r >= rows) { return; }
   for (var c = 0u; c < 4u; c++) {
     if (o0 + c < layer.outDim) {
       let at = outRows + r * layer.outDim + o0 + c;
       let y = activate(layer.activation, s[c]);
-      if (layer.output == NETWORK) { (*out)[at] = y; } else { (*h4)[at / 4u][at % 4u] = y; }
+      if (layer.output == NETWORK) {
+        (*out)[at] = y;
+      } else if (output_high(layer)) {
+        (*h4High)[at / 4u][at % 4u] = y;
+      } else {
+        (*h4)[at / 4u][at % 4u] = y;
+      }
     }
   }
 }
@@ -1406,13 +1428,15 @@ fn store_chain_outputs(layer: ChainLayer, outRows: u32, rows: u32, r: u32, o0: u
 // as forward_tiles computes it. Every layer's outputs fit the workgroup's tiles.
 @compute @workgroup_size(WG)
 fn forward_tiles_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  tiles_chain_forward(agent_index(gid), linear_index(gid, nwg), args, &chainLayers, &params, &paramsVec4, &output, &hiddenActsVec4);
+  tiles_chain_forward(agent_index(gid), linear_index(gid, nwg), args, &chainLayers, &params, &paramsVec4, &output,
+                      &hiddenActsVec4, &hiddenActsHighVec4);
 }
 
 // forward_tiles_chain over one network's buffers for invocation t of its chain (the
 // pair's second network passes its own): every invocation of a workgroup calls it.
+// h4, h4High: the low and high parts of its hidden activations.
 fn tiles_chain_forward(agent: u32, t: u32, a: DenseArgs, layers: ChainLayers, p: Floats, p4: Vec4s,
-                       out: ptr<storage, array<f32>, read_write>, h4: HiddenVec4s) {
+                       out: ptr<storage, array<f32>, read_write>, h4: HiddenVec4s, h4High: HiddenVec4s) {
   let rows = a.rows;
   var ct = chain_tile(t, rows);
   let paramBlock = agent * a.paramStride;
@@ -1423,7 +1447,7 @@ fn tiles_chain_forward(agent: u32, t: u32, a: DenseArgs, layers: ChainLayers, p:
       ct.c0 = chain_column(ct, c);
       let tile = chain_forward_tile(ct, layer, paramBlock, agent * a.inputRows * layer.inDim);
       let s = tile_dots(TileSums(), p4, &inputVec4, tile, chain_extent(ct, rows, layer.outDim, layer.inDim));
-      store_chain_tile(ct, layer, agent, rows, paramBlock, s, p, out, h4);
+      store_chain_tile(ct, layer, agent, rows, paramBlock, s, p, out, h4, h4High);
     }
     if (!CHAIN_OWN_ROWS) { storageBarrier(); }
     l = 1u;
@@ -1433,8 +1457,10 @@ fn tiles_chain_forward(agent: u32, t: u32, a: DenseArgs, layers: ChainLayers, p:
     for (var c = 0u; c < chain_column_tiles(layer.outDim); c++) {
       ct.c0 = chain_column(ct, c);
       let tile = chain_forward_tile(ct, layer, paramBlock, layer.input + agent * rows * layer.inDim);
-      let s = hidden_tile_dots(tile, chain_extent(ct, rows, layer.outDim, layer.inDim), p4, h4);
-      store_chain_tile(ct, layer, agent, rows, paramBlock, s, p, out, h4);
+      let extent = chain_extent(ct, rows, layer.outDim, layer.inDim);
+      var s: TileSums;
+      if (input_high(layer)) { s = hidden_tile_dots(tile, extent, p4, h4High); } else { s = hidden_tile_dots(tile, extent, p4, h4); }
+      store_chain_tile(ct, layer, agent, rows, paramBlock, s, p, out, h4, h4High);
     }
     if (!CHAIN_OWN_ROWS) { storageBarrier(); }
   }
@@ -1457,9 +1483,9 @@ fn forward_tiles_chain_pair(@builtin(global_invocation_id) gid: vec3<u32>, @buil
   let t = linear_index(gid, nwg);
   let split = tiles_pair_split();
   if (wid.x + wid.y * nwg.x < split) {
-    tiles_chain_forward(agent, t, args, &chainLayers, &params, &paramsVec4, &output, &hiddenActsVec4);
+    tiles_chain_forward(agent, t, args, &chainLayers, &params, &paramsVec4, &output, &hiddenActsVec4, &hidden2ActsVec4);
   } else {
-    tiles_chain_forward(agent, t - split * WG, args2, &chainLayers2, &params2, &params2Vec4, &output2, &hidden2ActsVec4);
+    tiles_chain_forward(agent, t - split * WG, args2, &chainLayers2, &params2, &params2Vec4, &output2, &hidden2ActsVec4, &hiddenActsVec4);
   }
 }
 
@@ -1500,13 +1526,15 @@ fn hidden_input_tile_sums(w: u32, stride: u32, g: vec4<u32>, outDim: u32, p4: Ve
 @compute @workgroup_size(WG)
 fn backward_input_tiles_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   tiles_chain_backward_input(agent_index(gid), linear_index(gid, nwg), args, &chainLayers, &paramsVec4, &gradOutput, &gradOutputVec4,
-                             &hiddenActsVec4, &hiddenGradsVec4);
+                             &hiddenActsVec4, &hiddenGradsVec4, &hiddenActsHighVec4, &hiddenGradsHighVec4);
 }
 
 // backward_input_tiles_chain over one network's buffers for invocation t of its chain:
-// gOut, gOut4 its output gradient rows, acts4 and grads4 its hidden activations and gradients.
+// gOut, gOut4 its output gradient rows, acts4 and grads4 its hidden activations and
+// gradients (the low parts; actsHigh4, gradsHigh4 the high ones).
 fn tiles_chain_backward_input(agent: u32, t: u32, a: DenseArgs, layers: ChainLayers, p4: Vec4s,
-                              gOut: Floats, gOut4: Vec4s, acts4: HiddenVec4s, grads4: HiddenVec4s) {
+                              gOut: Floats, gOut4: Vec4s, acts4: HiddenVec4s, grads4: HiddenVec4s,
+                              actsHigh4: HiddenVec4s, gradsHigh4: HiddenVec4s) {
   let rows = a.rows;
   var ct = chain_tile(t, rows);
   let paramBlock = agent * a.paramStride;
@@ -1517,7 +1545,7 @@ fn tiles_chain_backward_input(agent: u32, t: u32, a: DenseArgs, layers: ChainLay
     let lastExtent = chain_extent(ct, rows, last.inDim, last.outDim);
     let w = (paramBlock + last.weightOffset + ct.c0) / 4u;
     let s = input_tile_sums(w, last.inDim / 4u, g, lastExtent, p4, gOut, gOut4, last.outDim % 4u == 0u);
-    store_chain_grad_tile(ct, last, agent, rows, s, acts4, grads4);
+    store_chain_grad_tile(ct, last, agent, rows, s, acts4, grads4, actsHigh4, gradsHigh4);
   }
   if (!CHAIN_OWN_ROWS) { storageBarrier(); }
   for (var l = a.layers - 2u; l > 0u; l--) {
@@ -1527,7 +1555,13 @@ fn tiles_chain_backward_input(agent: u32, t: u32, a: DenseArgs, layers: ChainLay
       ct.c0 = chain_column(ct, c);
       let extent = chain_extent(ct, rows, layer.inDim, layer.outDim);
       let w = (paramBlock + layer.weightOffset + ct.c0) / 4u;
-      store_chain_grad_tile(ct, layer, agent, rows, hidden_input_tile_sums(w, layer.inDim / 4u, g, extent, p4, grads4), acts4, grads4);
+      var s: TileSums;
+      if (output_high(layer)) {
+        s = hidden_input_tile_sums(w, layer.inDim / 4u, g, extent, p4, gradsHigh4);
+      } else {
+        s = hidden_input_tile_sums(w, layer.inDim / 4u, g, extent, p4, grads4);
+      }
+      store_chain_grad_tile(ct, layer, agent, rows, s, acts4, grads4, actsHigh4, gradsHigh4);
     }
     if (!CHAIN_OWN_ROWS) { storageBarrier(); }
   }
@@ -1540,29 +1574,36 @@ fn backward_input_tiles_chain_pair(@builtin(global_invocation_id) gid: vec3<u32>
   let t = linear_index(gid, nwg);
   let split = tiles_pair_split();
   if (wid.x + wid.y * nwg.x < split) {
-    tiles_chain_backward_input(agent, t, args, &chainLayers, &paramsVec4, &gradOutput, &gradOutputVec4, &hiddenActsVec4, &hiddenGradsVec4);
+    tiles_chain_backward_input(agent, t, args, &chainLayers, &paramsVec4, &gradOutput, &gradOutputVec4, &hiddenActsVec4, &hiddenGradsVec4,
+                               &hidden2ActsVec4, &hidden2GradsVec4);
   } else {
     tiles_chain_backward_input(agent, t - split * WG, args2, &chainLayers2, &params2Vec4, &gradOutput2, &gradOutput2Vec4,
-                               &hidden2ActsVec4, &hidden2GradsVec4);
+                               &hidden2ActsVec4, &hidden2GradsVec4, &hiddenActsVec4, &hiddenGradsVec4);
   }
 }
 
 // storeGradInputs for a chain's layer: gradInput[r][i0 .. i0 + 3] = s · act'(input[r][i0 .. i0 + 3])
 // in the layer's hidden ranges, for rows r0 .. r0 + 3 inside the batch and a tile inside the layer.
-fn store_chain_grad_tile(ct: ChainTile, layer: ChainLayer, agent: u32, rows: u32, s: TileSums, acts4: HiddenVec4s, grads4: HiddenVec4s) {
+// Layer l − 1's rows (its activations read, its gradients written) lie in the high parts where input_high.
+fn store_chain_grad_tile(ct: ChainTile, layer: ChainLayer, agent: u32, rows: u32, s: TileSums, acts4: HiddenVec4s, grads4: HiddenVec4s,
+                         actsHigh4: HiddenVec4s, gradsHigh4: HiddenVec4s) {
   if (ct.c0 >= layer.inDim) { return; }
   let inRows = agent * rows * layer.inDim;
-  store_chain_grad_inputs(layer, inRows, rows, ct.r0, ct.c0, s.row0, acts4, grads4);
-  store_chain_grad_inputs(layer, inRows, rows, ct.r0 + 1u, ct.c0, s.row1, acts4, grads4);
-  store_chain_grad_inputs(layer, inRows, rows, ct.r0 + 2u, ct.c0, s.row2, acts4, grads4);
-  store_chain_grad_inputs(layer, inRows, rows, ct.r0 + 3u, ct.c0, s.row3, acts4, grads4);
+  store_chain_grad_inputs(layer, inRows, rows, ct.r0, ct.c0, s.row0, acts4, grads4, actsHigh4, gradsHigh4);
+  store_chain_grad_inputs(layer, inRows, rows, ct.r0 + 1u, ct.c0, s.row1, acts4, grads4, actsHigh4, gradsHigh4);
+  store_chain_grad_inputs(layer, inRows, rows, ct.r0 + 2u, ct.c0, s.row2, acts4, grads4, actsHigh4, gradsHigh4);
+  store_chain_grad_inputs(layer, inRows, rows, ct.r0 + 3u, ct.c0, s.row3, acts4, grads4, actsHigh4, gradsHigh4);
 }
 
-fn store_chain_grad_inputs(layer: ChainLayer, inRows: u32, rows: u32, r: u32, i0: u32, s: vec4<f32>, acts4: HiddenVec4s, grads4: HiddenVec4s) {
+fn store_chain_grad_inputs(layer: ChainLayer, inRows: u32, rows: u32, r: u32, i0: u32, s: vec4<f32>, acts4: HiddenVec4s, grads4: HiddenVec4s,
+                           actsHigh4: HiddenVec4s, gradsHigh4: HiddenVec4s) {
   if (r >= rows) { return; }
   let at = (inRows + r * layer.inDim + i0) / 4u;
-  let y = (*acts4)[layer.input / 4u + at];
+  let high = input_high(layer);
+  var y: vec4<f32>;
+  if (high) { y = (*actsHigh4)[layer.input / 4u + at]; } else { y = (*acts4)[layer.input / 4u + at]; }
   for (var c = 0u; c < 4u; c++) {
-    (*grads4)[layer.gradInput / 4u + at][c] = s[c] * slope(layer.inputActivation, y[c]);
+    let g = s[c] * slope(layer.inputActivation, y[c]);
+    if (high) { (*gradsHigh4)[layer.gradInput / 4u + at][c] = g; } else { (*grads4)[layer.gradInput / 4u + at][c] = g; }
   }
 }

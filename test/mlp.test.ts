@@ -472,36 +472,33 @@ describe.each([
     });
   }
 
-  // Only the `rows` chains take split passes (the `wide` parameter-gradient chains).
-  const splits = shape === 'rows';
-  it(`a chaining pass whose hidden ranges would exceed a storage binding ${splits ? 'binds each in two parts, low and high layers' : 'keeps a buffer per layer'}, same bits`, async () => {
+  // Every shape's chains take split passes (the `wide` chains bind 10 storage buffers: lavapipe and SwiftShader have them).
+  it('a chaining pass whose hidden ranges would exceed a storage binding binds each in two parts, low and high layers, same bits', async () => {
     const c = cases[1];
     // 2 hidden layers × 130 rows × 64 floats: activations 66 560 bytes, over a 64 KiB limit; each layer's 33 280 fit.
-    const limited = await run(c, 'chain', 65536, splits, splits);
+    const limited = await run(c, 'chain', 65536, true, true);
     expect(limited).toEqual(await run(c, 'chain'));
     expect(limited).toEqual(await run(c, 'layers'));
   });
 
-  if (splits) {
-    it('split passes: several layers in the high part, and agents with a Gaussian head, same bits', async () => {
-      // 8→32→64→16→1, 37 rows: the hidden layers' rows 4 736, 9 472 and 2 368 bytes (up to 256-byte
-      // alignment), 16 576 in all; under 14 000 the low part holds layer 0, the high one layers 1 and 2.
-      const several = await run(cases[2], 'chain', 14_000, true, true);
-      expect(several).toEqual(await run(cases[2], 'layers'));
-      // 3 agents × 41 rows × 64 floats: 31 488 bytes a layer, 62 976 both, over 60 000 (which the
-      // `split` reduction's chained partial sums, 3 agents × 4 610 parameters × 4 bytes, fit).
-      const agents = await run(cases[6], 'chain', 60_000, true, true);
-      expect(agents).toEqual(await run(cases[6], 'layers'));
-      expect(agents.grads.some((g) => g !== 0)).toBe(true);
-    });
+  it('split passes: several layers in the high part, and agents with a Gaussian head, same bits', async () => {
+    // 8→32→64→16→1, 37 rows: the hidden layers' rows 4 736, 9 472 and 2 368 bytes (up to 256-byte
+    // alignment), 16 576 in all; under 14 000 the low part holds layer 0, the high one layers 1 and 2.
+    const several = await run(cases[2], 'chain', 14_000, true, true);
+    expect(several).toEqual(await run(cases[2], 'layers'));
+    // 3 agents × 41 rows × 64 floats: 31 488 bytes a layer, 62 976 both, over 60 000 (which the
+    // `split` reduction's chained partial sums, 3 agents × 4 610 parameters × 4 bytes, fit).
+    const agents = await run(cases[6], 'chain', 60_000, true, true);
+    expect(agents).toEqual(await run(cases[6], 'layers'));
+    expect(agents.grads.some((g) => g !== 0)).toBe(true);
+  });
 
-    it('a pass whose high part would still exceed a binding keeps a buffer per layer, same bits', async () => {
-      // 3 hidden layers of 33 280 bytes under 65 536: layer 0 alone fits the low part, layers 1 and 2 (66 560) not the high one.
-      const c: ChainCase = { sizes: [4, 64, 64, 64, 2], activations: ['tanh', 'tanh', 'tanh', 'identity'], rows: 130, dispatches: [1, 2, 4, 7] };
-      const fallback = await run(c, 'chain', 65536);
-      expect(fallback).toEqual(await run(c, 'layers'));
-    });
-  }
+  it('a pass whose high part would still exceed a binding keeps a buffer per layer, same bits', async () => {
+    // 3 hidden layers of 33 280 bytes under 65 536: layer 0 alone fits the low part, layers 1 and 2 (66 560) not the high one.
+    const c: ChainCase = { sizes: [4, 64, 64, 64, 2], activations: ['tanh', 'tanh', 'tanh', 'identity'], rows: 130, dispatches: [1, 2, 4, 7] };
+    const fallback = await run(c, 'chain', 65536);
+    expect(fallback).toEqual(await run(c, 'layers'));
+  });
 
   if (reduction === 'split') {
     it("a chained pass whose every-layer partial sums would exceed a storage binding sums its parameter gradients per layer, same bits", async () => {

@@ -498,12 +498,12 @@ interface ChainKernels {
   /** The same with the network's Adam step in the last (fusion `fused`, and the device binds enough buffers), else null. */
   backwardParamsAdam: Kernel[] | null;
   /**
-   * The parameter-gradient chains of split passes (hidden ranges in low and high
-   * parts, the `wide` entry points): the `rows` shape where the device binds
-   * their 10 storage buffers, else null (no pass splits). Their fused step
-   * takes only optimizers whose active flag is their own (and 16 storage buffers).
+   * The chains of split passes (hidden ranges in low and high parts; SPLIT_HIDDEN
+   * pipelines, the parameter gradients' `wide` entry points): where the device
+   * binds their 10 storage buffers, else null (no pass splits). Their fused
+   * step takes only optimizers whose active flag is their own (and 16 storage buffers).
    */
-  wide: { backwardParams: Kernel[]; backwardParamsAdam: Kernel[] | null; stepNeedsOwnFlag: boolean } | null;
+  wide: { forward: Kernel; backwardInput: Kernel; backwardParams: Kernel[]; backwardParamsAdam: Kernel[] | null; stepNeedsOwnFlag: boolean } | null;
   /** Two networks' forward and input-gradient chains in one dispatch (pairing `paired`, and the device binds them), else null. */
   forwardPair: Kernel | null;
   backwardInputPair: Kernel | null;
@@ -632,12 +632,12 @@ export class MlpKernels {
     const serial = reduction === 'serial';
     const fuses = fusion === 'fused' && storage >= (serial ? FUSED_STEP_STORAGE_BUFFERS : FUSED_SUM_STORAGE_BUFFERS);
     const pairs = pairing === 'paired' && spread.pairs !== undefined && storage >= spread.pairs.storageBuffers;
-    // Only the `rows` chains read a split pass's high ranges.
-    const widens = spread === CHAIN_SPREADS.rows && storage >= WIDE_PARAMS_STORAGE_BUFFERS;
+    const widens = storage >= WIDE_PARAMS_STORAGE_BUFFERS;
+    const split = { constants: { ...options.constants, SPLIT_HIDDEN: 1 } };
     const widensStep = widens && fusion === 'fused' && storage >= (serial ? FUSED_WIDE_STEP_STORAGE_BUFFERS : FUSED_SUM_STORAGE_BUFFERS);
     const paramEntries = (wide: string) => (serial ? [`backward_params${wide}_chain`] : [`backward_params_blocks${wide}_chain`, 'backward_params_sum_chain']);
     const pairsBlocks = pairs && !serial && storage >= BLOCKS_PAIR_STORAGE_BUFFERS;
-    const [forward, forwardHeld, backwardInput, backwardParams, backwardParamsAdam, forwardPair, backwardInputPair, wideParams, wideAdam, blocksPair] = await Promise.all([
+    const [forward, forwardHeld, backwardInput, backwardParams, backwardParamsAdam, forwardPair, backwardInputPair, wideParams, wideAdam, blocksPair, wideForward, wideInput] = await Promise.all([
       family.kernel(spread.forward, options),
       spread.holds ? family.kernel(spread.forward, { constants: { ...options.constants, HOLD_HIDDEN: 1 } }) : null,
       family.kernel(spread.backwardInput, options),
@@ -645,9 +645,11 @@ export class MlpKernels {
       fuses ? family.kernel(serial ? 'backward_params_adam_chain' : 'backward_params_sum_adam_chain') : null,
       pairs ? family.kernel(spread.pairs!.forward, options) : null,
       pairs ? family.kernel(spread.pairs!.backwardInput, options) : null,
-      widens ? Promise.all(paramEntries('_wide').map((entry) => family.kernel(entry))) : null,
-      widensStep ? family.kernel(serial ? 'backward_params_adam_wide_chain' : 'backward_params_sum_adam_chain') : null,
+      widens ? Promise.all(paramEntries('_wide').map((entry) => family.kernel(entry, { constants: { SPLIT_HIDDEN: 1 } }))) : null,
+      widensStep ? family.kernel(serial ? 'backward_params_adam_wide_chain' : 'backward_params_sum_adam_chain', { constants: { SPLIT_HIDDEN: 1 } }) : null,
       pairsBlocks ? family.kernel('backward_params_blocks_chain_pair') : null,
+      widens ? family.kernel(spread.forward, split) : null,
+      widens ? family.kernel(spread.backwardInput, split) : null,
     ]);
     // split: the blocks dispatch, then the sums with the step.
     const withStep = (params: Kernel[], step: Kernel | null) => (step ? [...params.slice(0, -1), step] : null);
@@ -659,7 +661,7 @@ export class MlpKernels {
       backwardParams,
       backwardParamsAdam: withStep(backwardParams, backwardParamsAdam),
       // The serial fused step reads the flag from Adam's control block (split's sums read adamFlags as ever).
-      wide: wideParams ? { backwardParams: wideParams, backwardParamsAdam: withStep(wideParams, wideAdam), stepNeedsOwnFlag: serial } : null,
+      wide: wideParams ? { forward: wideForward!, backwardInput: wideInput!, backwardParams: wideParams, backwardParamsAdam: withStep(wideParams, wideAdam), stepNeedsOwnFlag: serial } : null,
       forwardPair,
       backwardInputPair,
       blocksPair,
@@ -1261,12 +1263,16 @@ export class MlpPass {
           hiddenActs: this.hiddenActs!,
           hiddenActsVec4: this.hiddenActs!,
           hiddenGradsHigh: this.hiddenGradsHigh!,
+          hiddenGradsHighVec4: this.hiddenGradsHigh!,
           hiddenActsHigh: this.hiddenActsHigh!,
+          hiddenActsHighVec4: this.hiddenActsHigh!,
           chainLayers: this.chainLayers,
         },
       };
-      const forward = { kernel: chains.forward, bindGroup: chains.forward.bindUsed(this.chainResources.forward, `${label}.forwardChain`), invocations: blocks };
-      const inputChain = { kernel: chains.backwardInput, bindGroup: chains.backwardInput.bindUsed(this.chainResources.backwardInput, `${label}.backwardInputChain`), invocations: blocks };
+      // A split pass's chains are the SPLIT_HIDDEN pipelines.
+      const [forwardKernel, inputKernel] = this.splitsHidden ? [chains.wide!.forward, chains.wide!.backwardInput] : [chains.forward, chains.backwardInput];
+      const forward = { kernel: forwardKernel, bindGroup: forwardKernel.bindUsed(this.chainResources.forward, `${label}.forwardChain`), invocations: blocks };
+      const inputChain = { kernel: inputKernel, bindGroup: inputKernel.bindUsed(this.chainResources.backwardInput, `${label}.backwardInputChain`), invocations: blocks };
       this.forwardDispatches = this.chainFirst === 0 ? [forward] : [perLayerForward(0), forward];
       this.inputDispatches = [inputChain, perLayerInput(0)];
     } else {
