@@ -646,7 +646,8 @@ export class MlpKernels {
       pairs ? family.kernel(spread.pairs!.forward, options) : null,
       pairs ? family.kernel(spread.pairs!.backwardInput, options) : null,
       widens ? Promise.all(paramEntries('_wide').map((entry) => family.kernel(entry, { constants: { SPLIT_HIDDEN: 1 } }))) : null,
-      widensStep ? family.kernel(serial ? 'backward_params_adam_wide_chain' : 'backward_params_sum_adam_chain', { constants: { SPLIT_HIDDEN: 1 } }) : null,
+      // (split's sums read no hidden rows: the wide step ends with the same sums as the other.)
+      widensStep && serial ? family.kernel('backward_params_adam_wide_chain', { constants: { SPLIT_HIDDEN: 1 } }) : null,
       pairsBlocks ? family.kernel('backward_params_blocks_chain_pair') : null,
       widens ? family.kernel(spread.forward, split) : null,
       widens ? family.kernel(spread.backwardInput, split) : null,
@@ -661,7 +662,9 @@ export class MlpKernels {
       backwardParams,
       backwardParamsAdam: withStep(backwardParams, backwardParamsAdam),
       // The serial fused step reads the flag from Adam's control block (split's sums read adamFlags as ever).
-      wide: wideParams ? { forward: wideForward!, backwardInput: wideInput!, backwardParams: wideParams, backwardParamsAdam: withStep(wideParams, wideAdam), stepNeedsOwnFlag: serial } : null,
+      wide: wideParams
+        ? { forward: wideForward!, backwardInput: wideInput!, backwardParams: wideParams, backwardParamsAdam: withStep(wideParams, serial ? wideAdam : widensStep ? backwardParamsAdam : null), stepNeedsOwnFlag: serial }
+        : null,
       forwardPair,
       backwardInputPair,
       blocksPair,
