@@ -136,10 +136,9 @@
 //   entry points bind the high ranges (the others pass the low ones in their
 //   place); the pairs bind none, as their passes are never split (each
 //   network's chain is given the other's range in the high one's place, never
-//   read). A dispatch may not read one buffer through
-//   a read-only binding and write it through another, so a chain that writes
-//   either range binds both read-write, and the tangent reads a_l through the
-//   read-only `activation`.
+//   read). A dispatch may not read one buffer through a read-only binding and
+//   write it through another, so a chain that writes either range binds both
+//   read-write, and the tangent reads a_l through the read-only `activation`.
 // The loops that read a matrix (W, or the tangent's V) against rows are the
 // helpers below, taking the buffers by pointer, so forward and tangent share
 // them (WGSL language feature unrestricted_pointer_parameters).
