@@ -193,6 +193,14 @@ function agentWords(all: Float32Array, a: number, P: number): number[] {
   return Array.from(new Uint32Array(all.buffer, all.byteOffset + a * n * 4, n));
 }
 
+/** Eight learning rates, none 0.8 or 1.2 times another, so a perturbed copy cannot pass for a resampled one. */
+const SPREAD_LRS = [1, 1.3, 1.7, 2.3, 2.9, 3.7, 4.1, 5.3].map((x) => x * 1e-3);
+
+/** Eight small CartPole agents, seeds 1..8, with SPREAD_LRS. */
+function spreadPopulation() {
+  return SPREAD_LRS.map((lr, k) => resolveConfig({ env: 'CartPole-v1', preset: 'seed', numEnvs: 4, stepsPerIter: 64, minibatch: 16, epochs: 1, seed: 1 + k, lr }));
+}
+
 describe('PBT in the population trainer', () => {
   it("an exploited agent takes its parent's weights and whole optimizer state: moments, step count and bias corrections", async () => {
     const gpu = await testGpu();
@@ -297,9 +305,8 @@ describe('PBT in the population trainer', () => {
 
   it("resample 1 (`--pbt-resample 1`): a replaced agent's explored fields are starting values of the population, not perturbed ones", async () => {
     const gpu = await testGpu();
-    // No value here is 0.8 or 1.2 times another, so a perturbed copy could not pass for a resampled one.
-    const lrs = [1, 1.3, 1.7, 2.3, 2.9, 3.7, 4.1, 5.3].map((x) => x * 1e-3);
-    const configs = lrs.map((lr, k) => resolveConfig({ env: 'CartPole-v1', preset: 'seed', numEnvs: 4, stepsPerIter: 64, minibatch: 16, epochs: 1, seed: 1 + k, lr }));
+    const lrs = SPREAD_LRS;
+    const configs = spreadPopulation();
     const trainer = await makePopulationTrainer(gpu, configs, { pbt: { interval: 1, fraction: 0.25, perturb: ['lr'], resample: 1 } });
     try {
       const metrics = await trainer.step();
@@ -319,10 +326,9 @@ describe('PBT in the population trainer', () => {
 
   it('a checkpoint mid-window resumes as the uninterrupted run: score windows, exploit draws and the prior resampling draws from', async () => {
     const gpu = await testGpu();
-    // Every agent's lr differs and none is 0.8 or 1.2 times another, so a draw from the wrong prior, or a repeated
-    // exploit draw, changes the records.
-    const lrs = [1, 1.3, 1.7, 2.3, 2.9, 3.7, 4.1, 5.3].map((x) => x * 1e-3);
-    const configs = lrs.map((lr, k) => resolveConfig({ env: 'CartPole-v1', preset: 'seed', numEnvs: 4, stepsPerIter: 64, minibatch: 16, epochs: 1, seed: 1 + k, lr }));
+    // A draw from the wrong prior, or a repeated exploit draw, changes the records (SPREAD_LRS).
+    const lrs = SPREAD_LRS;
+    const configs = spreadPopulation();
     const settings: PbtSettings = { interval: 2, fraction: 0.25, perturb: ['lr'], resample: 0.5 };
     const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
     const state = async (trainer: Awaited<ReturnType<typeof makePopulationTrainer>>) => {
