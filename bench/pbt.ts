@@ -29,7 +29,7 @@ async function main(): Promise<number> {
   const log = (line: string) => process.stderr.write(line + '\n');
   log(`adapter: ${describeAdapter(gpu.adapter)}`);
   log(
-    `${config.algo} on ${config.env}, preset ${config.preset}: ${options.population} agents × ${config.numEnvs} envs × ${config.derived.stepsPerEnv} steps, ${config.epochs} epochs, ${config.iters} iterations; PBT every ${options.pbt.interval} iterations after ${options.pbt.burnIn ?? 0}, fraction ${options.pbt.fraction}, perturbing ${options.pbt.perturb.join(', ') || 'nothing (exploit only)'}${options.pbt.resample ? ` (resampled with probability ${options.pbt.resample})` : ''}, envs ${options.pbt.envs ?? 'own'}, sources ${options.pbt.source ?? 'top'}; target ${options.target}`,
+    `${config.algo} on ${config.env}, preset ${config.preset}: ${options.population} agents × ${config.numEnvs} envs × ${config.derived.stepsPerEnv} steps, ${config.epochs} epochs, ${config.iters} iterations; PBT every ${options.pbt.interval} iterations after ${options.pbt.burnIn ?? 0}, fraction ${options.pbt.fraction}, perturbing ${options.pbt.perturb.join(', ') || 'nothing (exploit only)'}${options.pbt.resample ? ` (resampled with probability ${options.pbt.resample})` : ''}, envs ${options.pbt.envs ?? 'own'}, sources ${options.pbt.source ?? 'top'}, starting from ${options.startText || "the preset's values"}; target ${options.target}`,
   );
   const results: PbtRunResult[] = [];
   for (const run of options.runs) {

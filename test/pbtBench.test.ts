@@ -21,6 +21,22 @@ describe('npm run pbt flags', () => {
     expect(parsePbtBenchArgs(['--help'])).toBeNull();
   });
 
+  it('starts the pbt and sweep runs from --pbt-start spreads, the plain run from the preset, agent k with seed S + k in every run', () => {
+    const o = parsePbtBenchArgs(['--env', 'CartPole-v1', '--iters', '9', '--population', '8', '--pbt-start', 'lr=log:5e-4..4e-3;clip=0.1,0.2', '--runs', 'plain,sweep,pbt'])!;
+    expect([o.runs, o.startText, [...o.start.keys()]]).toEqual([['plain', 'sweep', 'pbt'], 'lr=log:5e-4..4e-3;clip=0.1,0.2', ['lr', 'clip']]);
+    const plain = benchAgents(o, 'plain');
+    const sweep = benchAgents(o, 'sweep');
+    expect(benchAgents(o, 'pbt')).toEqual(sweep);
+    expect(plain.map((c) => c.seed)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(sweep.map((c) => c.seed)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(new Set(plain.map((c) => c.lr))).toEqual(new Set([1e-3]));
+    expect(sweep[0].lr).toBeCloseTo(5e-4, 12);
+    expect(sweep[7].lr).toBeCloseTo(4e-3, 12);
+    expect(sweep.map((c) => c.clip)).toEqual([0.1, 0.2, 0.1, 0.2, 0.1, 0.2, 0.1, 0.2]);
+    // Everything else is the preset's, as in the plain run.
+    expect(sweep.map((c) => ({ ...c, lr: 0, clip: 0 }))).toEqual(plain.map((c) => ({ ...c, lr: 0, clip: 0 })));
+  });
+
   it('refuses a missing or bad flag with one line naming it', () => {
     expect(() => parsePbtBenchArgs(['--iters', '5'])).toThrow(/^--env: required/);
     expect(() => parsePbtBenchArgs(['--env', 'CartPole-v1'])).toThrow(/^--iters: required/);
@@ -32,6 +48,15 @@ describe('npm run pbt flags', () => {
     expect(() => parsePbtBenchArgs(['--env', 'CartPole-v1', '--iters', '5', '--pbt-envs', 'share'])).toThrow(/^--pbt-envs: "share" is not allowed \(own: /);
     expect(() => parsePbtBenchArgs(['--env', 'CartPole-v1', '--iters', '5', '--pbt-source', 'all'])).toThrow(/^--pbt-source: "all" is not allowed \(top: /);
     expect(() => parsePbtBenchArgs(['--env', 'CartPole-v1', '--iters', '5', '--pbt-resample', '2'])).toThrow(/^--pbt-resample: 2 is not allowed \(probability that an explored field is resampled from the starting values; must be in \[0, 1\]\)/);
+    const start = (text: string, ...more: string[]) => () => parsePbtBenchArgs(['--env', 'CartPole-v1', '--iters', '5', '--population', '8', '--pbt-start', text, ...more]);
+    expect(start('seed=1..8')).toThrow(/^--pbt-start: "seed=1..8" is not allowed \(field=sweep items joined by ';'/);
+    expect(start('epochs=lin:1..4')).toThrow(/^--pbt-start: "epochs=lin:1..4" is not allowed .*fields: lr, /);
+    expect(start('lr=log:1e-3..2e-3;lr=lin:1e-3..2e-3')).toThrow(/^--pbt-start: lr given more than once/);
+    expect(start('lr=2e-3')).toThrow(/^--pbt-start: "lr=2e-3" is one value, not a spread/);
+    expect(start('lr=log:0..1')).toThrow(/^--pbt-start: --lr: "log:0..1" is not allowed \(a log: spread needs both ends > 0\)/);
+    expect(start('clip=0.1,0.2,0.3')).toThrow(/^--pbt-start: --population: 8 is not a multiple of the 3 grid points of --clip/);
+    expect(start('lr=lin:1e-3..2')).toThrow(/^--pbt-start: agent 4: --lr: 1\.14\d* is not allowed \(policy learning rate; must be a number in \(0, 1\]\)$/);
+    expect(() => parsePbtBenchArgs(['--env', 'CartPole-v1', '--iters', '5', '--runs', 'plain,sweep'])).toThrow(/^--runs: sweep needs --pbt-start/);
     expect(() => parsePbtBenchArgs(['--env', 'CartPole-v1', '--iters', '5', '--pbt-burn-in', '-1'])).toThrow(/^--pbt-burn-in: -1 is not allowed \(iterations before the first score window; must be an integer in \[0, 1000000\]\)/);
   });
 });
@@ -80,8 +105,16 @@ describe('npm run pbt core', () => {
     single.destroy();
     expect(plain.evals[1]).toBe(own.mean);
 
-    const table = pbtTable([plain, pbt]).split('\n');
+    // The sweep run: the starting spread without PBT. Agent 0 starts at the preset's rate, so it trains as in the plain run.
+    const spread = parsePbtBenchArgs([...tiny, '--target', '5', '--eval-episodes', '4', '--pbt-start', 'lr=lin:1e-3..4e-3'])!;
+    const sweep: PbtRunResult = JSON.parse(JSON.stringify(await runPopulation(gpu, spread, 'sweep', quiet)));
+    expect(sweep).toMatchObject({ run: 'sweep', start: 'lr=lin:1e-3..4e-3', exploits: 0, agents_replaced: 0 });
+    expect(sweep.evals[0]).toBe(plain.evals[0]);
+    expect(sweep.pbt).toBeUndefined();
+    expect(plain.start).toBeUndefined();
+
+    const table = pbtTable([plain, pbt, sweep]).split('\n');
     expect(table[0]).toContain(plain.adapter);
-    expect(table.filter((l) => /^\| (plain|pbt) \|/.test(l))).toHaveLength(2);
+    expect(table.filter((l) => /^\| (plain|pbt|sweep) \|/.test(l))).toHaveLength(3);
   });
 });

@@ -8,7 +8,7 @@
  */
 import { integer } from './targets';
 import { ConfigError, FIELDS, configHelp, parseNumberText, parseTrainArgs, resolveConfig, type ResolvedConfig, type TrainConfig } from '../../src/core/config';
-import { resolvePopulation, MAX_POPULATION, type AgentField } from '../../src/core/population';
+import { parseSweep, resolvePopulation, MAX_POPULATION, AGENT_FIELDS, type AgentField, type Sweep } from '../../src/core/population';
 import { solvedReturn } from '../../src/core/envSpecs';
 import { populationSummary, quantile, type IterationMetrics } from '../../src/core/metrics';
 import { describeAdapter, type GpuContext } from '../../src/gpu/device';
@@ -28,7 +28,12 @@ const BENCH_PERTURB: Readonly<Record<string, string>> = { ppo: 'lr,clip,lambda',
 
 export const PBT_BENCH_DEFAULTS = { population: 32, interval: 5, fraction: 0.25, evalEpisodes: 100 } as const;
 
-export type RunKind = 'plain' | 'pbt';
+/**
+ * plain: every agent at the preset's values. pbt: PBT over the starting population
+ * (the preset's values, or the --pbt-start spreads). sweep: that starting population
+ * trained without PBT, which tells the spread's share from PBT's.
+ */
+export type RunKind = 'plain' | 'pbt' | 'sweep';
 
 export interface PbtBenchOptions {
   /** Agents of each run (seeds base..base+P−1). */
@@ -43,6 +48,10 @@ export interface PbtBenchOptions {
   evalEpisodes: number;
   /** Which runs, in order. */
   runs: RunKind[];
+  /** The pbt and sweep runs' starting values (--pbt-start, the CLI's sweep forms); empty: the preset's. */
+  start: Map<AgentField, Sweep>;
+  /** --pbt-start as given ('' without it). */
+  startText: string;
 }
 
 /** One run's figures (one JSON line). */
@@ -73,6 +82,8 @@ export interface PbtRunResult {
   /** PBT only: each explored field's median over the agents and the best-evaluated agent's value at the end. */
   explored?: Record<string, { median: number; best_agent: number }>;
   pbt?: { interval: number; burn_in: number; fraction: number; perturb: string[]; resample: number; envs: string; source: string };
+  /** pbt and sweep runs started from spreads: --pbt-start as given. */
+  start?: string;
   /** Each agent's final deterministic mean return, agent k at k. */
   evals: number[];
   train_s: number;
@@ -81,10 +92,13 @@ export interface PbtRunResult {
 }
 
 export const PBT_BENCH_USAGE = `usage: npm run pbt -- --env ID --iters N [--population P] [--seed S] [--target R] [--eval-episodes E]
-  [--runs plain,pbt] [--pbt-interval K] [--pbt-burn-in N] [--pbt-fraction F] [--pbt-perturb a,b,c|none] [--pbt-resample P] [--pbt-envs own|copy] [--pbt-source top|best] [training flags]
+  [--runs plain,pbt,sweep] [--pbt-start 'lr=log:A..B;clip=lin:C..D'] [--pbt-interval K] [--pbt-burn-in N] [--pbt-fraction F] [--pbt-perturb a,b,c|none] [--pbt-resample P] [--pbt-envs own|copy] [--pbt-source top|best] [training flags]
 Trains P agents (seeds S..S+P-1, default 1..${PBT_BENCH_DEFAULTS.population}) plainly and with PBT for N iterations each, then
 evaluates every agent deterministically over E episodes (default ${PBT_BENCH_DEFAULTS.evalEpisodes}). One JSON line per run on
 stdout, a table on stderr. PBT defaults: every ${PBT_BENCH_DEFAULTS.interval} iterations, fraction ${PBT_BENCH_DEFAULTS.fraction}, perturb (ppo) ${BENCH_PERTURB.ppo}.
+--pbt-start: the PBT run's starting values, as in Jaderberg et al. (a spread, not the preset's value, for
+each field named; the sweep forms of train --population), agent k keeping seed S+k; the plain run keeps
+the preset's values. The sweep run trains that starting population without PBT.
 Target defaults: the env's solved return, Pendulum-v1 ${OTHER_TARGETS['Pendulum-v1']}.
 training flags (over the env's preset):
 ${configHelp()}`;
@@ -103,6 +117,7 @@ export function parsePbtBenchArgs(argv: readonly string[]): PbtBenchOptions | nu
     'pbt-source': 'value',
     'pbt-burn-in': 'value',
     'pbt-resample': 'value',
+    'pbt-start': 'value',
     help: 'boolean',
   });
   if (extra.help === true) return null;
@@ -115,8 +130,20 @@ export function parsePbtBenchArgs(argv: readonly string[]): PbtBenchOptions | nu
   if (extra.target === undefined && known === undefined) throw new ConfigError(`--target: required for ${config.env} (it has no solved return)`);
   const target = extra.target === undefined ? known : parseNumberText('target', extra.target as string, 'a number');
   const runs = ((extra.runs as string | undefined) ?? 'plain,pbt').split(',');
-  if (!runs.length || runs.some((r) => r !== 'plain' && r !== 'pbt') || new Set(runs).size !== runs.length) {
-    throw new ConfigError(`--runs: ${JSON.stringify(extra.runs)} is not allowed (a comma list of plain, pbt, each once)`);
+  if (!runs.length || runs.some((r) => r !== 'plain' && r !== 'pbt' && r !== 'sweep') || new Set(runs).size !== runs.length) {
+    throw new ConfigError(`--runs: ${JSON.stringify(extra.runs)} is not allowed (a comma list of plain, pbt, sweep, each once)`);
+  }
+  const startText = (extra['pbt-start'] as string | undefined) ?? '';
+  const start = parseStart(startText);
+  if (runs.includes('sweep') && !start.size) throw new ConfigError('--runs: sweep needs --pbt-start (the starting population it trains without PBT)');
+  // Every starting agent's values checked now, before any GPU work.
+  if (start.size) {
+    try {
+      resolvePopulation(overrides, start, population);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new ConfigError(`--pbt-start: ${error.message}`);
+      throw error;
+    }
   }
   const pbtFlags: Record<string, string | boolean> = {
     pbt: true,
@@ -134,12 +161,41 @@ export function parsePbtBenchArgs(argv: readonly string[]): PbtBenchOptions | nu
     target: target!,
     evalEpisodes: integer('eval-episodes', (extra['eval-episodes'] as string | undefined) ?? String(PBT_BENCH_DEFAULTS.evalEpisodes), 1, 4096),
     runs: runs as RunKind[],
+    start,
+    startText,
   };
 }
 
-/** The agents' configs: the preset with the flags over it, agent k with seed S + k. */
-export function benchAgents(options: PbtBenchOptions): ResolvedConfig[] {
-  return resolvePopulation(options.overrides, new Map(), options.population).agents;
+/** --pbt-start: `field=sweep` items joined by `;`, each field a sweepable flag other than seed, each a sweep. */
+function parseStart(text: string): Map<AgentField, Sweep> {
+  const start = new Map<AgentField, Sweep>();
+  if (!text) return start;
+  const byFlag = new Map(AGENT_FIELDS.map((k) => [FIELDS[k].flag, k] as const));
+  const forms = "field=sweep items joined by ';', e.g. lr=log:5e-4..4e-3;clip=lin:0.1..0.3";
+  for (const item of text.split(';')) {
+    const eq = item.indexOf('=');
+    const key = eq > 0 ? byFlag.get(item.slice(0, eq)) : undefined;
+    if (key === undefined || key === 'seed') {
+      const sweepable = AGENT_FIELDS.filter((k) => k !== 'seed').map((k) => FIELDS[k].flag).join(', ');
+      throw new ConfigError(`--pbt-start: ${JSON.stringify(item)} is not allowed (${forms}; fields: ${sweepable})`);
+    }
+    if (start.has(key)) throw new ConfigError(`--pbt-start: ${FIELDS[key].flag} given more than once`);
+    let sweep: Sweep;
+    try {
+      sweep = parseSweep(key, item.slice(eq + 1));
+    } catch (error) {
+      if (error instanceof ConfigError) throw new ConfigError(`--pbt-start: ${error.message}`);
+      throw error;
+    }
+    if (sweep.kind === 'list' && sweep.values.length < 2) throw new ConfigError(`--pbt-start: ${JSON.stringify(item)} is one value, not a spread (${forms})`);
+    start.set(key, sweep);
+  }
+  return start;
+}
+
+/** The agents' configs: the preset with the flags over it, agent k with seed S + k; the pbt and sweep runs from --pbt-start's spreads. */
+export function benchAgents(options: PbtBenchOptions, run: RunKind = 'plain'): ResolvedConfig[] {
+  return resolvePopulation(options.overrides, run === 'plain' ? new Map() : options.start, options.population).agents;
 }
 
 function median(values: readonly number[]): number {
@@ -148,7 +204,7 @@ function median(values: readonly number[]): number {
 
 /** Trains one run, evaluates every agent deterministically, and returns its figures. */
 export async function runPopulation(gpu: GpuContext, options: PbtBenchOptions, run: RunKind, log: (line: string) => void): Promise<PbtRunResult> {
-  const configs = benchAgents(options);
+  const configs = benchAgents(options, run);
   const config = configs[0];
   const P = configs.length;
   const trainer = await makePopulationTrainer(gpu, configs, run === 'pbt' ? { pbt: options.pbt } : {});
@@ -219,8 +275,10 @@ export async function runPopulation(gpu: GpuContext, options: PbtBenchOptions, r
       eval_s: Number(evalSeconds.toFixed(1)),
       adapter: describeAdapter(gpu.adapter),
     };
+    if (run === 'sweep') result.start = options.startText;
     if (run === 'pbt') {
       result.pbt = { interval: options.pbt.interval, burn_in: options.pbt.burnIn ?? 0, fraction: options.pbt.fraction, perturb: options.pbt.perturb.map((f) => FIELDS[f].flag), resample: options.pbt.resample ?? 0, envs: options.pbt.envs ?? 'own', source: options.pbt.source ?? 'top' };
+      if (options.startText) result.start = options.startText;
       result.explored = Object.fromEntries(
         options.pbt.perturb.map((f: AgentField) => [FIELDS[f].flag, { median: median(finalConfigs.map((c) => c[f])), best_agent: finalConfigs[bestAgent][f] }]),
       );
