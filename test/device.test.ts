@@ -7,13 +7,14 @@
  * install hint when it is not.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { NO_ADAPTER_HELP, requestGpu, wrapDevice, type AdapterDescription } from '../src/gpu/device';
 import { readBytes, readFloat32, storageBuffer } from '../src/gpu/buffers';
 import { bundleForNode, lastJson, runNode, type ChildResult } from './node-child';
+import { dawnWaits } from '../src/gpu/dawn';
 
 interface RequestOutcome {
   adapter?: AdapterDescription;
@@ -208,5 +209,63 @@ describe('failures after the device exists', () => {
     expect(uses.readback).toMatch(/^threw: webgpu-rl: readBytes\(device-child.values\): this GPU context was destroyed/);
     expect(uses.storageBuffer).toMatch(/^threw: webgpu-rl: storageBuffer\(device-child.after\): this GPU context was destroyed/);
     expect(uses.envCreate).toMatch(/^threw: webgpu-rl: .*this GPU context was destroyed/);
+  });
+});
+
+describe("Dawn's waits in Node (src/gpu/dawn.ts paceDawnWaits)", () => {
+  /** CPU seconds this thread has run (Linux: /proc/thread-self/stat, utime + stime in clock ticks of 10 ms). */
+  const threadCpuSeconds = () => {
+    const fields = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  };
+
+  it('the main thread sleeps, not spins, while a long GPU job is awaited; a settled or failed wait leaves nothing pending', async () => {
+    const gpu = await requestGpu({ quiet: true });
+    try {
+      expect(dawnWaits()).toEqual({ paced: true, pending: 0 });
+      const { device } = gpu;
+      // A kernel that runs for a while: 4 096 invocations of a 100 000-step dependent fma chain per dispatch.
+      const code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+        @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+          var x = f32(id.x);
+          for (var i = 0u; i < 100000u; i++) { x = fma(x, 0.999999, 0.5); }
+          out[id.x] = x;
+        }`;
+      const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+      const out = device.createBuffer({ size: 4 * 4096, usage: GPUBufferUsage.STORAGE });
+      const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: out } }] });
+      const job = (dispatches: number) => {
+        const encoder = device.createCommandEncoder();
+        const pass = encoder.beginComputePass();
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, bindGroup);
+        for (let i = 0; i < dispatches; i++) pass.dispatchWorkgroups(64);
+        pass.end();
+        device.queue.submit([encoder.finish()]);
+      };
+      job(1);
+      await device.queue.onSubmittedWorkDone();
+      // Long enough (about 0.5 s on lavapipe with 2 cores) that a spinning wait shows.
+      job(4);
+      const cpu0 = threadCpuSeconds();
+      const t0 = performance.now();
+      const done = device.queue.onSubmittedWorkDone();
+      expect(dawnWaits().pending).toBe(1);
+      await done;
+      const wall = (performance.now() - t0) / 1000;
+      const cpu = threadCpuSeconds() - cpu0;
+      // Spinning, this thread took 70–80 % of the wait on lavapipe; asleep it takes a few %. Load only lowers both.
+      expect(cpu, `${cpu} CPU-s in a ${wall.toFixed(3)} s wait`).toBeLessThan(0.25 * wall + 0.03);
+      expect(dawnWaits().pending).toBe(0);
+
+      // A map that fails settles its wait too.
+      const staging = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      staging.destroy();
+      await expect(staging.mapAsync(GPUMapMode.READ)).rejects.toThrow();
+      expect(dawnWaits().pending).toBe(0);
+      out.destroy();
+    } finally {
+      gpu.destroy();
+    }
   });
 });

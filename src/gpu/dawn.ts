@@ -30,6 +30,8 @@ export async function nodeAdapter(options: RequestGpuOptions): Promise<{ adapter
   for (const [k, v] of Object.entries(dawn.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
+  // WEBGPU_RL_BUSY_WAIT=1 keeps Dawn's spinning waits (for A/B measurements).
+  if (env.WEBGPU_RL_BUSY_WAIT !== '1') paceDawnWaits(dawn.globals);
   const flags = options.dawnToggles?.length ? [`enable-dawn-features=${options.dawnToggles.join(',')}`] : [];
   const fs = await import('node:fs');
   const tryWith = async (icd: string | undefined, backend: string) => {
@@ -70,6 +72,80 @@ export async function nodeAdapter(options: RequestGpuOptions): Promise<{ adapter
   if (found) return found;
   const icd = swiftshaderIcd();
   return icd ? tryWith(icd, 'swiftshader') : null;
+}
+
+/** The promise-returning methods of Dawn's classes that wait on the GPU (or on its compiler). */
+const WAITING_METHODS: Readonly<Record<string, readonly string[]>> = {
+  GPUBuffer: ['mapAsync'],
+  GPUQueue: ['onSubmittedWorkDone'],
+  GPUDevice: ['createComputePipelineAsync', 'createRenderPipelineAsync', 'popErrorScope'],
+  GPUShaderModule: ['getCompilationInfo'],
+};
+
+/** Shortest and longest sleep between two turns of the event loop while a wait is pending (ms). */
+export const WAIT_SLICE_MS = { first: 0.05, most: 1 } as const;
+
+let paced = false;
+let pending = 0;
+let sleeping = false;
+
+/**
+ * Dawn's Node binding settles a pending promise (a map, onSubmittedWorkDone, an
+ * async pipeline) by calling ProcessEvents from setImmediate in a loop until it
+ * settles (crbug.com/dawn/1127): the main thread spins meanwhile, and on a CPU
+ * driver it takes a core from the driver's own threads. Measured on lavapipe
+ * with 2 cores: 20 dispatches of a long kernel took 4.2 s awaited, 2.6 s with
+ * the main thread asleep. So, once per process, the waiting methods of Dawn's
+ * classes are wrapped: while one of their promises is pending, the main thread
+ * sleeps (Atomics.wait, no spinning) between two turns of the event loop, for
+ * a slice that grows from WAIT_SLICE_MS.first to .most. Dawn's ProcessEvents
+ * still runs once a turn, so a wait ends at most one slice after the GPU does.
+ */
+export function paceDawnWaits(classes: Record<string, unknown>): void {
+  if (paced) return;
+  paced = true;
+  for (const [name, methods] of Object.entries(WAITING_METHODS)) {
+    const proto = (classes[name] as { prototype?: Record<string, unknown> } | undefined)?.prototype;
+    for (const method of methods) {
+      const original = proto?.[method];
+      if (typeof original !== 'function') continue;
+      proto![method] = function (this: unknown, ...args: unknown[]) {
+        return whilePending(Reflect.apply(original, this, args) as Promise<unknown>);
+      };
+    }
+  }
+}
+
+const cell = new Int32Array(new SharedArrayBuffer(4));
+
+/** Promises of the wrapped methods not settled yet, and whether waits are paced at all (for tests). */
+export function dawnWaits(): { paced: boolean; pending: number } {
+  return { paced, pending };
+}
+
+function whilePending<T>(promise: Promise<T>): Promise<T> {
+  pending++;
+  const settled = () => {
+    pending--;
+  };
+  promise.then(settled, settled);
+  if (!sleeping) {
+    sleeping = true;
+    let slice: number = WAIT_SLICE_MS.first;
+    // Queued after Dawn's own ProcessEvents immediate, so a wait that is over
+    // at its first turn ends without sleeping.
+    const turn = () => {
+      if (pending === 0) {
+        sleeping = false;
+        return;
+      }
+      Atomics.wait(cell, 0, 0, slice);
+      slice = Math.min(2 * slice, WAIT_SLICE_MS.most);
+      setImmediate(turn);
+    };
+    setImmediate(turn);
+  }
+  return promise;
 }
 
 type NodeFs = typeof import('node:fs');
