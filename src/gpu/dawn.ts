@@ -83,7 +83,7 @@ const WAITING_METHODS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** Shortest and longest sleep between two turns of the event loop while a wait is pending (ms). */
-export const WAIT_SLICE_MS = { first: 0.05, most: 1 } as const;
+export const WAIT_SLICE_MS = { first: 0.05, most: 4 } as const;
 
 let paced = false;
 let pending = 0;
