@@ -82,7 +82,13 @@ const WAITING_METHODS: Readonly<Record<string, readonly string[]>> = {
   GPUShaderModule: ['getCompilationInfo'],
 };
 
-/** Shortest and longest sleep between two turns of the event loop while a wait is pending (ms). */
+/**
+ * Shortest and longest sleep between two turns of the event loop while a wait
+ * is pending (ms). Short first, so a wait that is nearly over stays short;
+ * then longer, since each wake-up can preempt a driver thread: PPO seed on
+ * lavapipe measured 0.91–0.96 s per iteration with 4 ms turns, 0.97–1.36 s
+ * with 1 ms and 0.94–1.02 s with 16 ms (3 runs each).
+ */
 export const WAIT_SLICE_MS = { first: 0.05, most: 4 } as const;
 
 let paced = false;
