@@ -83,13 +83,14 @@ const WAITING_METHODS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /**
- * Shortest and longest sleep between two turns of the event loop while a wait
- * is pending (ms). Short first, so a wait that is nearly over stays short;
- * then longer, since each wake-up can preempt a driver thread: PPO seed on
- * lavapipe measured 0.91–0.96 s per iteration with 4 ms turns, 0.97–1.36 s
- * with 1 ms and 0.94–1.02 s with 16 ms (3 runs each).
+ * The sleep between two turns of the event loop while a wait is pending (ms):
+ * an eighth of the time waited so far, within [first, most]. So a wait ends
+ * at most about 1/8 late (a fast GPU's short iterations stay short), and a
+ * long one wakes every 4 ms: each wake-up can preempt a driver thread, and PPO
+ * seed on lavapipe measured 0.91–0.96 s per iteration with 4 ms turns,
+ * 0.97–1.36 s with 1 ms and 0.94–1.02 s with 16 ms (3 runs each).
  */
-export const WAIT_SLICE_MS = { first: 0.05, most: 4 } as const;
+export const WAIT_SLICE_MS = { first: 0.05, most: 4, fraction: 1 / 8 } as const;
 
 let paced = false;
 let pending = 0;
@@ -104,7 +105,7 @@ let sleeping = false;
  * the main thread asleep. So, once per process, the waiting methods of Dawn's
  * classes are wrapped: while one of their promises is pending, the main thread
  * sleeps (Atomics.wait, no spinning) between two turns of the event loop, for
- * a slice that grows from WAIT_SLICE_MS.first to .most. Dawn's ProcessEvents
+ * a slice that grows with the time waited (WAIT_SLICE_MS). Dawn's ProcessEvents
  * still runs once a turn, so a wait ends at most one slice after the GPU does.
  */
 export function paceDawnWaits(classes: Record<string, unknown>): void {
@@ -137,7 +138,7 @@ function whilePending<T>(promise: Promise<T>): Promise<T> {
   promise.then(settled, settled);
   if (!sleeping) {
     sleeping = true;
-    let slice: number = WAIT_SLICE_MS.first;
+    const since = performance.now();
     // Queued after Dawn's own ProcessEvents immediate, so a wait that is over
     // at its first turn ends without sleeping.
     const turn = () => {
@@ -145,8 +146,8 @@ function whilePending<T>(promise: Promise<T>): Promise<T> {
         sleeping = false;
         return;
       }
-      Atomics.wait(cell, 0, 0, slice);
-      slice = Math.min(2 * slice, WAIT_SLICE_MS.most);
+      const waited = performance.now() - since;
+      Atomics.wait(cell, 0, 0, Math.min(WAIT_SLICE_MS.most, Math.max(WAIT_SLICE_MS.first, WAIT_SLICE_MS.fraction * waited)));
       setImmediate(turn);
     };
     setImmediate(turn);
