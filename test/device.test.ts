@@ -219,6 +219,14 @@ describe("Dawn's waits in Node (src/gpu/dawn.ts paceDawnWaits)", () => {
     return (Number(fields[11]) + Number(fields[12])) / 100;
   };
 
+  it('wrapDevice paces the waits of a device the caller made with Dawn directly (child process)', async () => {
+    const run = await runNode(child, ['wrapped'], { timeoutMs: 60_000 });
+    expect(run.code, run.stderr).toBe(0);
+    const result = lastJson<{ error?: string; before: boolean; after: boolean; pendingDuringRead: number; read: number[]; pendingAfter: number }>(run);
+    if (result.error) return expect(result.error).toBe('no adapter');
+    expect(result).toEqual({ before: false, after: true, pendingDuringRead: 1, read: [1, 2, 3, 4], pendingAfter: 0 });
+  });
+
   it('the main thread sleeps, not spins, while a long GPU job is awaited; a settled or failed wait leaves nothing pending', async () => {
     const gpu = await requestGpu({ quiet: true });
     try {

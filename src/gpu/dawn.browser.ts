@@ -8,3 +8,6 @@ import type { RequestGpuOptions } from './device';
 export async function nodeAdapter(_options: RequestGpuOptions): Promise<{ adapter: GPUAdapter; backend: string } | null> {
   throw new Error("webgpu-rl: this is the package's browser build; in Node import it with the \"node\" export condition (plain `import 'webgpu-rl'` does)");
 }
+
+/** Browsers do not spin while a GPU promise is pending: nothing to pace. */
+export function paceOwnDevice(_device: GPUDevice): void {}

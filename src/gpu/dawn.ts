@@ -109,10 +109,27 @@ let sleeping = false;
  * still runs once a turn, so a wait ends at most one slice after the GPU does.
  */
 export function paceDawnWaits(classes: Record<string, unknown>): void {
+  pacePrototypes(Object.fromEntries(Object.keys(WAITING_METHODS).map((name) => [name, (classes[name] as { prototype?: object } | undefined)?.prototype])));
+}
+
+/**
+ * For `wrapDevice`: paces the waits of a device the caller made with Dawn
+ * (unless WEBGPU_RL_BUSY_WAIT=1), finding the classes from the device itself
+ * and a 4-byte buffer made and destroyed here.
+ */
+export function paceOwnDevice(device: GPUDevice): void {
+  if (paced || process.env.WEBGPU_RL_BUSY_WAIT === '1') return;
+  // MAP_READ | COPY_DST, by value: the caller may not have installed Dawn's globals.
+  const probe = device.createBuffer({ label: 'webgpu-rl.paceOwnDevice', size: 4, usage: 0x0001 | 0x0008 });
+  pacePrototypes({ GPUDevice: Object.getPrototypeOf(device), GPUQueue: Object.getPrototypeOf(device.queue), GPUBuffer: Object.getPrototypeOf(probe) });
+  probe.destroy();
+}
+
+function pacePrototypes(prototypes: Record<string, object | undefined>): void {
   if (paced) return;
   paced = true;
   for (const [name, methods] of Object.entries(WAITING_METHODS)) {
-    const proto = (classes[name] as { prototype?: Record<string, unknown> } | undefined)?.prototype;
+    const proto = prototypes[name] as Record<string, unknown> | undefined;
     for (const method of methods) {
       const original = proto?.[method];
       if (typeof original !== 'function') continue;

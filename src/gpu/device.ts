@@ -242,6 +242,9 @@ export function wrapDevice(device: GPUDevice, options: WrapDeviceOptions = {}): 
     return error ? new Error(`${what}: GPU ${errorKind(error)}: ${error.message.split('\n')[0]}`) : null;
   };
 
+  // Node: a device the caller made with Dawn waits as requestGpu's do (dawn.ts paceDawnWaits).
+  if (isNode() && !options.adapter) void import('./dawn').then((dawn) => dawn.paceOwnDevice(device)).catch(() => undefined);
+
   const context: GpuContext = {
     device,
     adapter,
