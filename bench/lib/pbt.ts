@@ -137,14 +137,7 @@ export function parsePbtBenchArgs(argv: readonly string[]): PbtBenchOptions | nu
   const start = parseStart(startText);
   if (runs.includes('sweep') && !start.size) throw new ConfigError('--runs: sweep needs --pbt-start (the starting population it trains without PBT)');
   // Every starting agent's values checked now, before any GPU work.
-  if (start.size) {
-    try {
-      resolvePopulation(overrides, start, population);
-    } catch (error) {
-      if (error instanceof ConfigError) throw new ConfigError(`--pbt-start: ${error.message}`);
-      throw error;
-    }
-  }
+  if (start.size) asStartFlag(() => resolvePopulation(overrides, start, population));
   const pbtFlags: Record<string, string | boolean> = {
     pbt: true,
     'pbt-interval': (extra['pbt-interval'] as string | undefined) ?? String(PBT_BENCH_DEFAULTS.interval),
@@ -166,6 +159,16 @@ export function parsePbtBenchArgs(argv: readonly string[]): PbtBenchOptions | nu
   };
 }
 
+/** Runs `check`, naming --pbt-start in front of the one-line ConfigError it throws. */
+function asStartFlag<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`--pbt-start: ${error.message}`);
+    throw error;
+  }
+}
+
 /** --pbt-start: `field=sweep` items joined by `;`, each field a sweepable flag other than seed, each a sweep. */
 function parseStart(text: string): Map<AgentField, Sweep> {
   const start = new Map<AgentField, Sweep>();
@@ -180,13 +183,7 @@ function parseStart(text: string): Map<AgentField, Sweep> {
       throw new ConfigError(`--pbt-start: ${JSON.stringify(item)} is not allowed (${forms}; fields: ${sweepable})`);
     }
     if (start.has(key)) throw new ConfigError(`--pbt-start: ${FIELDS[key].flag} given more than once`);
-    let sweep: Sweep;
-    try {
-      sweep = parseSweep(key, item.slice(eq + 1));
-    } catch (error) {
-      if (error instanceof ConfigError) throw new ConfigError(`--pbt-start: ${error.message}`);
-      throw error;
-    }
+    const sweep = asStartFlag(() => parseSweep(key, item.slice(eq + 1)));
     if (sweep.kind === 'list' && sweep.values.length < 2) throw new ConfigError(`--pbt-start: ${JSON.stringify(item)} is one value, not a spread (${forms})`);
     start.set(key, sweep);
   }
@@ -275,10 +272,9 @@ export async function runPopulation(gpu: GpuContext, options: PbtBenchOptions, r
       eval_s: Number(evalSeconds.toFixed(1)),
       adapter: describeAdapter(gpu.adapter),
     };
-    if (run === 'sweep') result.start = options.startText;
+    if (run !== 'plain' && options.startText) result.start = options.startText;
     if (run === 'pbt') {
       result.pbt = { interval: options.pbt.interval, burn_in: options.pbt.burnIn ?? 0, fraction: options.pbt.fraction, perturb: options.pbt.perturb.map((f) => FIELDS[f].flag), resample: options.pbt.resample ?? 0, envs: options.pbt.envs ?? 'own', source: options.pbt.source ?? 'top' };
-      if (options.startText) result.start = options.startText;
       result.explored = Object.fromEntries(
         options.pbt.perturb.map((f: AgentField) => [FIELDS[f].flag, { median: median(finalConfigs.map((c) => c[f])), best_agent: finalConfigs[bestAgent][f] }]),
       );
