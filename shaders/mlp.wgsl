@@ -199,8 +199,9 @@ struct DenseArgs {
 // output a_l in the hidden activations, and of their gradients in the hidden
 // gradients (each [P][rows][width]), or NETWORK for the pass's own buffer
 // (input, output, gradOutput).
+// 16-byte aligned, 64 bytes: a uniform array's stride.
 struct ChainLayer {
-  inDim: u32,
+  @align(16) inDim: u32,
   outDim: u32,
   weightOffset: u32,
   biasOffset: u32,
@@ -219,6 +220,13 @@ struct ChainLayer {
   firstTile: u32,
   // backward_params_*_chain (split): the parameters of the layers before this one
   firstPartial: u32,
+}
+
+// A network's ChainLayer records, in a uniform buffer: read-only, small, and not
+// counted against the storage buffers a stage may bind (WebGPU's default 8, 10
+// in browsers), which the two-network chains need for their rows.
+struct ChainTable {
+  layer: array<ChainLayer, MAX_CHAIN_LAYERS>,
 }
 
 // Whether a split pass's layer reads (input_high) or writes (output_high) rows in the high parts.
@@ -248,7 +256,7 @@ fn output_high(layer: ChainLayer) -> bool {
 @group(0) @binding(15) var<storage, read_write> partials: array<f32>;
 // tangent: this layer's a_l, read only, so a_l and a_{l−1} may be slices of one buffer
 @group(0) @binding(16) var<storage, read> activation: array<f32>;
-@group(0) @binding(17) var<storage, read> chainLayers: array<ChainLayer>;
+@group(0) @binding(17) var<uniform> chainLayers: ChainTable;
 // The chains' hidden layers' activations (`Acts`) and gradients (`Grads`), two ranges of one
 // buffer: read-write where a chain writes either, read only where it only reads them.
 @group(0) @binding(18) var<storage, read_write> hiddenGrads: array<f32>;
@@ -279,7 +287,7 @@ fn output_high(layer: ChainLayer) -> bool {
 @group(0) @binding(32) var<storage, read> params2Vec4: array<vec4<f32>>;
 @group(0) @binding(33) var<storage, read_write> output2: array<f32>;
 @group(0) @binding(34) var<storage, read> gradOutput2: array<f32>;
-@group(0) @binding(35) var<storage, read> chainLayers2: array<ChainLayer>;
+@group(0) @binding(35) var<uniform> chainLayers2: ChainTable;
 @group(0) @binding(36) var<storage, read_write> hidden2Grads: array<f32>;
 @group(0) @binding(37) var<storage, read_write> hidden2ActsVec4: array<vec4<f32>>;
 @group(0) @binding(40) var<storage, read_write> hidden2Acts: array<f32>;
@@ -293,7 +301,7 @@ fn output_high(layer: ChainLayer) -> bool {
 alias Floats = ptr<storage, array<f32>, read>;
 alias Vec4s = ptr<storage, array<vec4<f32>>, read>;
 // A network's ChainLayer records.
-alias ChainLayers = ptr<storage, array<ChainLayer>, read>;
+alias ChainLayers = ptr<uniform, ChainTable>;
 // A network's read-write vec4 view of its hidden activations or gradients, which a chain
 // writes, so they bind read-write and cannot be passed as a read-only Vec4s.
 alias HiddenVec4s = ptr<storage, array<vec4<f32>>, read_write>;
@@ -353,6 +361,17 @@ fn clamped4(v: Floats, base: u32, i: u32, last: u32) -> vec4<f32> {
 fn row4(v: Floats, v4: Vec4s, whole: bool, base: u32, i: u32, n: u32) -> vec4<f32> {
   if (whole) { return (*v4)[(base + i) / 4u]; }
   return select(vec4<f32>(0.0), clamped4(v, base, i, n - 1u), vec4<u32>(i, i + 1u, i + 2u, i + 3u) < vec4<u32>(n));
+}
+
+// row4 from the vec4 view alone, for kernels that cannot also bind the float view
+// (the chains' parameter sums, to fit the storage buffers a browser grants): a row
+// that is not whole vec4s reads each element from the vec4 holding it, so the same
+// values as row4.
+fn row4_of4(v4: Vec4s, whole: bool, base: u32, i: u32, n: u32) -> vec4<f32> {
+  if (whole) { return (*v4)[(base + i) / 4u]; }
+  let k = vec4<u32>(base) + min(vec4<u32>(i, i + 1u, i + 2u, i + 3u), vec4<u32>(n - 1u));
+  let x = vec4<f32>((*v4)[k.x / 4u][k.x % 4u], (*v4)[k.y / 4u][k.y % 4u], (*v4)[k.z / 4u][k.z % 4u], (*v4)[k.w / 4u][k.w % 4u]);
+  return select(vec4<f32>(0.0), x, vec4<u32>(i, i + 1u, i + 2u, i + 3u) < vec4<u32>(n));
 }
 
 // M[row][i .. i + 3] for a row of M (W in params, or V in vector) starting at
@@ -756,6 +775,22 @@ fn block_sums(tile: ParamTile, r0: u32, r1: u32, inDim: u32, outDim: u32,
   return s;
 }
 
+// block_sums through the vec4 views alone (row4_of4): the same sums in the same order.
+fn block_sums4(tile: ParamTile, r0: u32, r1: u32, inDim: u32, outDim: u32,
+               x4: Vec4s, xWhole: bool, xBase: u32, g4: Vec4s, gWhole: bool, gBase: u32) -> TileSums {
+  var s = TileSums();
+  for (var r = r0; r < r1; r++) {
+    let gr = row4_of4(g4, gWhole, gBase + r * outDim, tile.o0, outDim);
+    var xr = vec4<f32>(1.0, 0.0, 0.0, 0.0);
+    if (!tile.isBias) { xr = row4_of4(x4, xWhole, xBase + r * inDim, tile.i0, inDim); }
+    s.row0 += gr.x * xr;
+    s.row1 += gr.y * xr;
+    s.row2 += gr.z * xr;
+    s.row3 += gr.w * xr;
+  }
+  return s;
+}
+
 // This layer's block_sums, from the pass's input and gradOutput bindings.
 fn layer_block_sums(tile: ParamTile, r0: u32, r1: u32) -> TileSums {
   return block_sums(tile, r0, r1, args.inDim, args.outDim, &input, &inputVec4, INPUT_VEC4, inBlock, &gradOutput, &gradOutputVec4, GRAD_VEC4, outBlock);
@@ -884,7 +919,7 @@ fn chain_forward(agent: u32, first: u32, a: DenseArgs, layers: ChainLayers, p: F
   // for half a minute on lavapipe.
   var held: array<f32, ROWS * WIDTH>;
   for (var l = a.chainFirst; l < a.layers; l++) {
-    let layer = (*layers)[l];
+    let layer = (*layers).layer[l];
     let inDim = layer.inDim;
     let outDim = layer.outDim;
     let n4 = inDim / 4u;
@@ -987,7 +1022,7 @@ fn chain_backward_input(agent: u32, first: u32, a: DenseArgs, layers: ChainLayer
   let rows = a.rows;
   if (first >= rows) { return; }
   // The network's output gradient rows (the last layer's gradOutput).
-  let outDim = (*layers)[a.layers - 1u].outDim;
+  let outDim = (*layers).layer[a.layers - 1u].outDim;
   var g: RowGradients;
   for (var j = 0u; j < ROWS; j++) {
     let base = (agent * rows + min(first + j, rows - 1u)) * outDim;
@@ -1006,7 +1041,7 @@ fn chain_backward_input_from(agent: u32, first: u32, a: DenseArgs, layers: Chain
   let rows = a.rows;
   let paramBlock = agent * a.paramStride;
   for (var l = a.layers - 1u; l > 0u; l--) {
-    let layer = (*layers)[l];
+    let layer = (*layers).layer[l];
     let inDim = layer.inDim;
     let outDim = layer.outDim;
     var g: RowGradients;
@@ -1085,57 +1120,57 @@ struct ChainParamTile {
 // The chained layer whose parameter tiles hold tile t (firstTile order).
 fn chain_tile_layer(t: u32, a: DenseArgs, layers: ChainLayers) -> u32 {
   var l = 0u;
-  while (l + 1u < a.layers && t >= (*layers)[l + 1u].firstTile) { l++; }
+  while (l + 1u < a.layers && t >= (*layers).layer[l + 1u].firstTile) { l++; }
   return l;
 }
 
 // Parameter tiles of every chained layer (the serial chain's invocations per agent).
 fn chain_param_tiles(a: DenseArgs, layers: ChainLayers) -> u32 {
-  let last = (*layers)[a.layers - 1u];
+  let last = (*layers).layer[a.layers - 1u];
   return last.firstTile + param_tiles(last.inDim, last.outDim);
 }
 
 // A chained layer's tile's sums over rows r0 .. r1 − 1 for the agent, exactly
 // as backward_params sums that tile's block (block_sums from the layer's rows).
-// The network's buffers: a its arguments, gOut and gOut4 its output gradient rows (the
-// layers read `input`, shared by a pair's networks); a4, g4 the hidden activations' and
+// The network's buffers: a its arguments, gOut4 its output gradient rows (the
+// layers read `inputVec4`, shared by a pair's networks); a4, g4 the hidden activations' and
 // gradients' low ranges (read-only vec4 views), a4High, g4High the high ones (a kernel
-// binding none passes the low ones).
-fn chain_block_sums(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u32, a: DenseArgs, gOut: Floats, gOut4: Vec4s,
+// binding none passes the low ones). Only vec4 views are read (block_sums4), so a
+// pair's row-block sums bind 10 storage buffers.
+fn chain_block_sums(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u32, a: DenseArgs, gOut4: Vec4s,
                     a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4High: Vec4s) -> TileSums {
   let inDim = layer.inDim;
   let xBase = layer.input + agent * a.rows * inDim;
   if (layer.input == NETWORK) {
-    return chain_sums_of(layer, agent, tile, r0, r1, a, gOut, gOut4, &inputVec4, inDim % 4u == 0u, agent * a.inputRows * inDim, g4, g4High);
+    return chain_sums_of(layer, agent, tile, r0, r1, a, gOut4, &inputVec4, inDim % 4u == 0u, agent * a.inputRows * inDim, g4, g4High);
   } else if (input_high(layer)) {
-    return chain_sums_of(layer, agent, tile, r0, r1, a, gOut, gOut4, a4High, true, xBase, g4, g4High);
+    return chain_sums_of(layer, agent, tile, r0, r1, a, gOut4, a4High, true, xBase, g4, g4High);
   }
-  return chain_sums_of(layer, agent, tile, r0, r1, a, gOut, gOut4, a4, true, xBase, g4, g4High);
+  return chain_sums_of(layer, agent, tile, r0, r1, a, gOut4, a4, true, xBase, g4, g4High);
 }
 
 // chain_block_sums with the layer's input rows x4 (from xBase) chosen: against its
-// gradient rows, the network's gradOutput or a hidden range's. Hidden rows are whole
-// vec4s (the chains take only such widths), so only their vec4 views are read: the
-// float views passed beside them (input, gradOutput) are never read.
-fn chain_sums_of(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u32, a: DenseArgs, gOut: Floats, gOut4: Vec4s,
+// gradient rows, the network's gradOutput or a hidden range's (hidden rows are
+// whole vec4s: the chains take only such widths).
+fn chain_sums_of(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u32, a: DenseArgs, gOut4: Vec4s,
                  x4: Vec4s, xWhole: bool, xBase: u32, g4: Vec4s, g4High: Vec4s) -> TileSums {
   let inDim = layer.inDim;
   let outDim = layer.outDim;
   let gNetwork = layer.gradOutput == NETWORK;
   let gBase = select(layer.gradOutput, 0u, gNetwork) + agent * a.rows * outDim;
   if (gNetwork) {
-    return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, gOut, gOut4, outDim % 4u == 0u, gBase);
+    return block_sums4(tile, r0, r1, inDim, outDim, x4, xWhole, xBase, gOut4, outDim % 4u == 0u, gBase);
   } else if (output_high(layer)) {
-    return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, gOut, g4High, true, gBase);
+    return block_sums4(tile, r0, r1, inDim, outDim, x4, xWhole, xBase, g4High, true, gBase);
   }
-  return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, gOut, g4, true, gBase);
+  return block_sums4(tile, r0, r1, inDim, outDim, x4, xWhole, xBase, g4, true, gBase);
 }
 
 // Invocation t's tile of the agent's layers: sums and stores its gradients
 // (weightOffset and biasOffset are then the tile's layer's, in the agent's block).
 // The hidden ranges as chain_block_sums takes them.
 fn chain_param_grads(agent: u32, t: u32, a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4High: Vec4s) -> ChainParamTile {
-  let layer = chainLayers[chain_tile_layer(t, args, &chainLayers)];
+  let layer = chainLayers.layer[chain_tile_layer(t, args, &chainLayers)];
   let inDim = layer.inDim;
   let outDim = layer.outDim;
   if (t - layer.firstTile >= param_tiles(inDim, outDim)) { return ChainParamTile(false, ParamTile(), inDim, outDim); }
@@ -1146,7 +1181,7 @@ fn chain_param_grads(agent: u32, t: u32, a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4
   let rows = args.rows;
   var total = TileSums();
   for (var r0 = 0u; r0 < rows; r0 += ROW_BLOCK) {
-    total = add_sums(total, chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, rows), args, &gradOutput, &gradOutputVec4, a4, a4High, g4, g4High));
+    total = add_sums(total, chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, rows), args, &gradOutputVec4, a4, a4High, g4, g4High));
   }
   store_param_grads(tile, total, inDim, outDim);
   return ChainParamTile(true, tile, inDim, outDim);
@@ -1161,7 +1196,7 @@ fn chain_param_grads(agent: u32, t: u32, a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4
 
 // Partial sums per row block: every chained layer's parameters.
 fn chain_block_partials(a: DenseArgs, layers: ChainLayers) -> u32 {
-  let last = (*layers)[a.layers - 1u];
+  let last = (*layers).layer[a.layers - 1u];
   return last.firstPartial + last.outDim * (last.inDim + 1u);
 }
 
@@ -1169,13 +1204,13 @@ fn chain_block_partials(a: DenseArgs, layers: ChainLayers) -> u32 {
 // consecutive invocations share the block's rows.
 @compute @workgroup_size(WG)
 fn backward_params_blocks_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  chain_blocks(agent_index(gid), linear_index(gid, nwg), args, &chainLayers, &gradOutput, &gradOutputVec4,
+  chain_blocks(agent_index(gid), linear_index(gid, nwg), args, &chainLayers, &gradOutputVec4,
                &hiddenActsRead4, &hiddenActsRead4, &hiddenGradsRead4, &hiddenGradsRead4, &partials);
 }
 
 @compute @workgroup_size(WG)
 fn backward_params_blocks_wide_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  chain_blocks(agent_index(gid), linear_index(gid, nwg), args, &chainLayers, &gradOutput, &gradOutputVec4,
+  chain_blocks(agent_index(gid), linear_index(gid, nwg), args, &chainLayers, &gradOutputVec4,
                &hiddenActsRead4, &hiddenActsHighRead4, &hiddenGradsRead4, &hiddenGradsHighRead4, &partials);
 }
 
@@ -1190,25 +1225,25 @@ fn backward_params_blocks_chain_pair(@builtin(global_invocation_id) gid: vec3<u3
   let first = chain_param_tiles(args, &chainLayers) * ((args.rows + ROW_BLOCK - 1u) / ROW_BLOCK);
   let split = (first + WG - 1u) / WG * WG;
   if (t < split) {
-    chain_blocks(agent, t, args, &chainLayers, &gradOutput, &gradOutputVec4,
+    chain_blocks(agent, t, args, &chainLayers, &gradOutputVec4,
                  &hiddenActsRead4, &hiddenActsRead4, &hiddenGradsRead4, &hiddenGradsRead4, &partials);
   } else {
-    chain_blocks(agent, t - split, args2, &chainLayers2, &gradOutput2, &gradOutput2Vec4,
+    chain_blocks(agent, t - split, args2, &chainLayers2, &gradOutput2Vec4,
                  &hidden2ActsRead4, &hidden2ActsRead4, &hidden2GradsRead4, &hidden2GradsRead4, &partials2);
   }
 }
 
 // Invocation t's row-block sums of a network (its buffers as chain_block_sums takes them,
 // its partial sums `out`).
-fn chain_blocks(agent: u32, t: u32, a: DenseArgs, layers: ChainLayers, gOut: Floats, gOut4: Vec4s,
+fn chain_blocks(agent: u32, t: u32, a: DenseArgs, layers: ChainLayers, gOut4: Vec4s,
                 a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4High: Vec4s, out: ptr<storage, array<f32>, read_write>) {
   let tiles = chain_param_tiles(a, layers);
   let b = t / tiles;
   let r0 = b * ROW_BLOCK;
   if (r0 >= a.rows) { return; }
-  let layer = (*layers)[chain_tile_layer(t % tiles, a, layers)];
+  let layer = (*layers).layer[chain_tile_layer(t % tiles, a, layers)];
   let tile = param_tile(t % tiles - layer.firstTile, layer.inDim);
-  let s = chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, a.rows), a, gOut, gOut4, a4, a4High, g4, g4High);
+  let s = chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, a.rows), a, gOut4, a4, a4High, g4, g4High);
   let blocks = (a.rows + ROW_BLOCK - 1u) / ROW_BLOCK;
   let perBlock = chain_block_partials(a, layers);
   let base = (agent * blocks + b) * perBlock + layer.firstPartial;
@@ -1222,8 +1257,8 @@ fn chain_param_sum(agent: u32, p: u32) -> u32 {
   let perBlock = chain_block_partials(args, &chainLayers);
   if (p >= perBlock) { return NETWORK; }
   var l = 0u;
-  while (l + 1u < args.layers && p >= chainLayers[l + 1u].firstPartial) { l++; }
-  let layer = chainLayers[l];
+  while (l + 1u < args.layers && p >= chainLayers.layer[l + 1u].firstPartial) { l++; }
+  let layer = chainLayers.layer[l];
   let q = p - layer.firstPartial;
   let weights = layer.outDim * layer.inDim;
   let blocks = (args.rows + ROW_BLOCK - 1u) / ROW_BLOCK;
@@ -1441,7 +1476,7 @@ fn tiles_chain_forward(agent: u32, t: u32, a: DenseArgs, layers: ChainLayers, p:
   let paramBlock = agent * a.paramStride;
   var l = a.chainFirst;
   if (l == 0u) {
-    let layer = (*layers)[0];
+    let layer = (*layers).layer[0];
     for (var c = 0u; c < chain_column_tiles(layer.outDim); c++) {
       ct.c0 = chain_column(ct, c);
       let tile = chain_forward_tile(ct, layer, paramBlock, agent * a.inputRows * layer.inDim);
@@ -1452,7 +1487,7 @@ fn tiles_chain_forward(agent: u32, t: u32, a: DenseArgs, layers: ChainLayers, p:
     l = 1u;
   }
   for (; l < a.layers; l++) {
-    let layer = (*layers)[l];
+    let layer = (*layers).layer[l];
     for (var c = 0u; c < chain_column_tiles(layer.outDim); c++) {
       ct.c0 = chain_column(ct, c);
       let tile = chain_forward_tile(ct, layer, paramBlock, layer.input + agent * rows * layer.inDim);
@@ -1537,7 +1572,7 @@ fn tiles_chain_backward_input(agent: u32, t: u32, a: DenseArgs, layers: ChainLay
   let rows = a.rows;
   var ct = chain_tile(t, rows);
   let paramBlock = agent * a.paramStride;
-  let last = (*layers)[a.layers - 1u];
+  let last = (*layers).layer[a.layers - 1u];
   let g = vec4<u32>(agent * rows * last.outDim) + ct.r * last.outDim;
   for (var c = 0u; c < chain_column_tiles(last.inDim); c++) {
     ct.c0 = chain_column(ct, c);
@@ -1548,7 +1583,7 @@ fn tiles_chain_backward_input(agent: u32, t: u32, a: DenseArgs, layers: ChainLay
   }
   if (!CHAIN_OWN_ROWS) { storageBarrier(); }
   for (var l = a.layers - 2u; l > 0u; l--) {
-    let layer = (*layers)[l];
+    let layer = (*layers).layer[l];
     let g = vec4<u32>(layer.gradOutput + agent * rows * layer.outDim) + ct.r * layer.outDim;
     for (var c = 0u; c < chain_column_tiles(layer.inDim); c++) {
       ct.c0 = chain_column(ct, c);

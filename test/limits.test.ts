@@ -10,7 +10,7 @@ import { makePopulationTrainer, makeTrainer, populationLimits, trainerLimits } f
 import { MlpKernels, defaultDenseChaining, defaultMlpKernelShape, defaultParamReduction, type AdamFusion, type NetworkPairing } from '../src/kernels/mlp';
 import { FIELDS } from '../src/core/config';
 import { testGpu } from './helpers';
-import type { AdapterDescription, GpuContext } from '../src/gpu/device';
+import { requestGpu, type AdapterDescription, type GpuContext } from '../src/gpu/device';
 import { trackLiveBuffers } from './liveBuffers';
 import { bundleForNode, runNode } from './node-child';
 
@@ -229,13 +229,13 @@ describe('limits against the trainer on the GPU', () => {
     const chained = await count('chain');
     expect((await count('layers')) - chained).toBe(saved);
     // The seed preset does not clip gradients, so each network's Adam step joins its gradient dispatch
-    // (where the device binds the fused kernel's 15 storage buffers: lavapipe 16, SwiftShader 10).
+    // (where the device binds the fused kernel's 12 storage buffers: lavapipe 16, browsers 10).
     const storage = gpu.limits.maxStorageBuffersPerShaderStage;
-    expect(chained - (await count('chain', 'fused'))).toBe(storage >= 15 ? config.epochs * M * 2 : 0);
-    // Per minibatch, the policy and value networks' forward chains share a dispatch (11 storage
-    // buffers), and so do their input-gradient chains (with both steps fused), which the losses
-    // then open (16: PPO's losses_backward_input_chain_pair).
-    const pairsSaved = (storage >= 11 ? 1 : 0) + (storage >= 15 ? 1 : 0) + (storage >= 16 ? 1 : 0);
+    expect(chained - (await count('chain', 'fused'))).toBe(storage >= 12 ? config.epochs * M * 2 : 0);
+    // Per minibatch, the policy and value networks' forward chains share a dispatch (9 storage
+    // buffers), and so do their input-gradient chains (with both steps fused: 12), which the losses
+    // then open (14: PPO's losses_backward_input_chain_pair).
+    const pairsSaved = (storage >= 9 ? 1 : 0) + (storage >= 12 ? 1 : 0) + (storage >= 14 ? 1 : 0);
     expect((await count('chain', 'fused')) - (await count('chain', 'fused', 'paired'))).toBe(config.epochs * M * pairsSaved);
     // Per layer there is no chain to join.
     expect(await count('layers', 'fused', 'paired')).toBe(await count('layers'));
@@ -254,16 +254,33 @@ describe('limits against the trainer on the GPU', () => {
     await withRowsChains(gpu, async () => {
       const [four, eight] = [await count(160), await count(80)];
       expect([four.M, eight.M]).toEqual([4, 8]);
-      // Forward pair, the losses with the input-gradient pair (16 storage buffers), two gradient + Adam
-      // dispatches (15); with 15 the losses are their own dispatch.
+      // Forward pair, the losses with the input-gradient pair (14 storage buffers), two gradient + Adam
+      // dispatches (12); with 12 or 13 the losses are their own dispatch.
       const storage = gpu.limits.maxStorageBuffersPerShaderStage;
-      const perMinibatch = storage >= 16 ? 4 : storage >= 15 ? 5 : null;
+      const perMinibatch = storage >= 14 ? 4 : storage >= 12 ? 5 : null;
       if (perMinibatch !== null) expect(eight.n - four.n).toBe(3 * 4 * perMinibatch);
     });
   });
 
   it("a GPU's MLP settings (tiles chained per workgroup, split sums chained): the same bits as tiles per layer, serial, in far fewer dispatches", async () => {
-    const gpu = await testGpu();
+    await gpuSettingsMatchPerLayer(await testGpu());
+  });
+
+  it("a GPU's MLP settings where the device binds 10 storage buffers, as browsers grant: still 6 dispatches per PPO minibatch, the same bits", async () => {
+    const gpu = await requestGpu({ quiet: true, maxStorageBuffersPerShaderStage: 10 });
+    try {
+      expect(gpu.limits.maxStorageBuffersPerShaderStage).toBe(10);
+      await gpuSettingsMatchPerLayer(gpu);
+    } finally {
+      gpu.destroy();
+    }
+  });
+
+  it('requestGpu refuses a storage-buffer limit outside 8 .. the adapter\'s, naming it', async () => {
+    await expect(requestGpu({ quiet: true, maxStorageBuffersPerShaderStage: 7 })).rejects.toThrow(/maxStorageBuffersPerShaderStage 7 is not allowed \(an integer from 8 to the adapter's \d+\)/);
+  });
+
+  async function gpuSettingsMatchPerLayer(gpu: GpuContext): Promise<void> {
     const GPU: AdapterDescription = { ...gpu.adapter, isFallback: false, backend: 'system' };
     const train = async (adapter: AdapterDescription, config: ReturnType<typeof resolveConfig>) => {
       MlpKernels.useAdapterDefaults(gpu, adapter);
@@ -289,13 +306,13 @@ describe('limits against the trainer on the GPU', () => {
       expect(gpuRun.arrays.some(([name, a]) => name === 'policy' && a.some((x) => x !== 0))).toBe(true);
       expect(gpuRun.dispatches).toBeLessThan(reference.dispatches);
     }
-    // Per PPO minibatch: the forward chains (a pair: one dispatch where the device binds its 12 storage
-    // buffers), the losses, the input-gradient chains (likewise), both networks' row blocks (a pair, 14),
-    // and per network the sums with Adam's step (its 10 storage buffers).
+    // Per PPO minibatch: the forward chains (a pair: one dispatch where the device binds its 9 storage
+    // buffers), the losses, the input-gradient chains (a pair, 10), both networks' row blocks (a pair, 9),
+    // and per network the sums with Adam's step (its 9 storage buffers).
     const perMinibatch = async (minibatch: number) => (await train(GPU, ppoAt(minibatch))).dispatches;
     const storage = gpu.limits.maxStorageBuffersPerShaderStage;
-    expect(((await perMinibatch(80)) - (await perMinibatch(160))) / (2 * 4)).toBe(storage >= 14 ? 6 : storage >= 12 ? 7 : storage >= 10 ? 9 : 11);
-  });
+    expect(((await perMinibatch(80)) - (await perMinibatch(160))) / (2 * 4)).toBe(storage >= 10 ? 6 : 9);
+  }
 
   it('evaluation passes that hold their hidden rows (the `rows` chain): planned as created, and a population of 64 records what one agent does', async () => {
     const gpu = await testGpu();

@@ -663,13 +663,13 @@ describe("a chained network's Adam step in its parameter-gradient dispatch (enco
     const counted = countDispatches((p) => pass.encodeBackwardStep(p, adam, mlp.params, mlp.grads));
     const dispatches = pass.backwardStepDispatchCount(adam, mlp.params, mlp.grads);
     expect(counted).toBe(dispatches);
-    // The fused kernel exists where the device binds its 15 storage buffers (lavapipe 16; SwiftShader fewer); split's, 10.
-    // A split pass's serial fused step binds 16 and takes only an optimizer with its own flag.
+    // The fused kernel exists where the device binds its 12 storage buffers (lavapipe 16, browsers 10); split's, 9.
+    // A split pass's serial fused step binds 13 and takes only an optimizer with its own flag.
     const storage = gpu.limits.maxStorageBuffersPerShaderStage;
     const fusible = kernels.chainKernels?.backwardParamsAdam != null;
-    expect(fusible).toBe(fusion === 'fused' && (options.chaining ?? 'chain') === 'chain' && storage >= (reduction === 'serial' ? 15 : 10));
+    expect(fusible).toBe(fusion === 'fused' && (options.chaining ?? 'chain') === 'chain' && storage >= (reduction === 'serial' ? 12 : 9));
     const canFuse = fusible && options.head === undefined && !options.clip;
-    const fuses = canFuse && (!pass.splitsHidden || reduction === 'split' || (options.ownFlag === true && storage >= 16));
+    const fuses = canFuse && (!pass.splitsHidden || reduction === 'split' || (options.ownFlag === true && storage >= 13));
     expect(dispatches).toBe(fuses ? 2 + (reduction === 'split' ? 1 : 0) + (pass.gradInput ? 1 : 0) : pass.backwardDispatchCount + adam.stepDispatchCount);
     const optimizerDispatches = adam.stepDispatchCount;
     adam.destroy();
@@ -762,14 +762,14 @@ describe.each([
       }),
     );
     const [a, b] = nets;
-    // The pair kernels exist where the device binds their 11 (`tiles`: 12) storage buffers and both
-    // networks chain; the backward pair also needs the fused steps (15, `split` 10).
+    // The pair kernels exist where the device binds their 9 (`tiles`: 10) storage buffers and both
+    // networks chain; the backward pair also needs the fused steps (12, `split` 9).
     const storage = gpu.limits.maxStorageBuffersPerShaderStage;
     const chains = kernels.chains(layouts[0]) && kernels.chains(layouts[1]);
-    expect(MlpPass.pairs(a.pass, b.pass)).toBe(pairing === 'paired' && chains && storage >= (shape === 'rows' ? 11 : 12));
-    const backwardPairs = MlpPass.pairs(a.pass, b.pass) && storage >= (reduction === 'serial' ? 15 : 10);
-    // `split`: both networks' row-block sums in one dispatch too (14).
-    const blocksPair = backwardPairs && reduction === 'split' && storage >= 14;
+    expect(MlpPass.pairs(a.pass, b.pass)).toBe(pairing === 'paired' && chains && storage >= (shape === 'rows' ? 9 : 10));
+    const backwardPairs = MlpPass.pairs(a.pass, b.pass) && storage >= (reduction === 'serial' ? 12 : 9);
+    // `split`: both networks' row-block sums in one dispatch too (9).
+    const blocksPair = backwardPairs && reduction === 'split' && storage >= 9;
     const bits = (v: Float32Array) => Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length));
     const steps: number[][][] = [];
     for (let k = 0; k < 3; k++) {
@@ -817,7 +817,7 @@ describe.each([
     const mlp = (head: 'none' | 'gaussian' = 'none') => Mlp.create(gpu, kernels, layoutOf([4, 64, 64, 2], head), 'test.pairOnly');
     const a = mlp().prepare({ rows: 64, input, label: 'a' });
     const b = mlp().prepare({ rows: 64, input, label: 'b' });
-    expect(MlpPass.pairs(a, b)).toBe(gpu.limits.maxStorageBuffersPerShaderStage >= 11);
+    expect(MlpPass.pairs(a, b)).toBe(gpu.limits.maxStorageBuffersPerShaderStage >= 9);
     expect(MlpPass.pairs(a, a)).toBe(false);
     expect(MlpPass.pairs(a, mlp().prepare({ rows: 64, input: other, label: 'other input' }))).toBe(false);
     expect(MlpPass.pairs(a, mlp().prepare({ rows: 60, input, label: 'other rows' }))).toBe(false);

@@ -14,7 +14,6 @@ import { ConjugateGradient } from '../src/kernels/cg';
 import { ReduceKernels } from '../src/kernels/reduce';
 import { PolicyKernels } from '../src/kernels/policy';
 import { MlpKernels } from '../src/kernels/mlp';
-import { LOSSES_CHAIN_STORAGE_BUFFERS } from '../src/algos/ppo';
 import { Adam } from '../src/kernels/optim';
 import { CartPoleVec } from '../src/envs/vecEnv';
 import { ppoFamily } from '../src/algos/ppo';
@@ -92,12 +91,23 @@ describe('wgsl(name)', () => {
 });
 
 describe('storage buffers the code counts before compiling (an adapter that binds fewer skips the kernel)', () => {
-  const storage = (name: 'mlp' | 'ppo_chain', entry: string) => wgsl(name).bindings(entry).filter((b) => b.kind !== 'uniform').length;
-  it('the fused steps 15 (serial) and 10 (split), the pairs 11, the losses chain 16; every chain compiled unconditionally at most 8', () => {
-    expect(storage('mlp', 'backward_params_adam_chain')).toBe(15);
-    expect(storage('mlp', 'backward_params_sum_adam_chain')).toBe(10);
-    expect(Math.max(storage('mlp', 'forward_chain_pair'), storage('mlp', 'backward_input_chain_pair'))).toBe(11);
-    expect(storage('ppo_chain', 'losses_backward_input_chain_pair')).toBe(LOSSES_CHAIN_STORAGE_BUFFERS);
+  const storage = (name: 'mlp' | 'ppo_chain', entry: string) => wgsl(name).storageBuffers(entry);
+  it('counts the storage bindings, not the uniform ones (the chains\' layer tables are uniform)', () => {
+    const bindings = wgsl('mlp').bindings('forward_chain_pair');
+    expect(storage('mlp', 'forward_chain_pair')).toBe(bindings.filter((b) => b.kind !== 'uniform').length);
+    expect(bindings.filter((b) => b.name.startsWith('chainLayers')).map((b) => [b.name, b.kind, b.size])).toEqual([
+      ['chainLayers', 'uniform', 16 * 64],
+      ['chainLayers2', 'uniform', 16 * 64],
+    ]);
+  });
+  it("the fused steps 12 (serial) and 9 (split), the pairs 9 and 10, the losses chain 14: a GPU's PPO minibatch fits a browser's 10; every chain compiled unconditionally at most 8", () => {
+    expect(storage('mlp', 'backward_params_adam_chain')).toBe(12);
+    expect(storage('mlp', 'backward_params_adam_wide_chain')).toBe(13);
+    expect(storage('mlp', 'backward_params_sum_adam_chain')).toBe(9);
+    expect(Math.max(storage('mlp', 'forward_chain_pair'), storage('mlp', 'backward_input_chain_pair'))).toBe(9);
+    expect(Math.max(storage('mlp', 'forward_tiles_chain_pair'), storage('mlp', 'backward_input_tiles_chain_pair'))).toBe(10);
+    expect(storage('mlp', 'backward_params_blocks_chain_pair')).toBe(9);
+    expect(storage('ppo_chain', 'losses_backward_input_chain_pair')).toBe(14);
     for (const entry of ['forward_chain', 'backward_input_chain', 'forward_tiles_chain', 'backward_input_tiles_chain', 'backward_params_chain', 'backward_params_blocks_chain', 'backward_params_sum_chain']) {
       expect(storage('mlp', entry), entry).toBeLessThanOrEqual(8);
     }

@@ -85,18 +85,19 @@ export function ppoChainSources(distribution: ActionDistribution = CATEGORICAL):
   return [...MLP_SOURCES, randomWgsl, distribution.wgsl, metricSlotsWgsl(), wgslIndexConstants('STAT', STATS), RECORD_CONSTANTS, PPO_CONSTANTS, ppoLossesWgsl, ppoChainWgsl];
 }
 
-/** Storage buffers losses_backward_input_chain_pair binds (lavapipe allows 16 per stage). */
-export const LOSSES_CHAIN_STORAGE_BUFFERS = 16;
-
 /** Devices whose PPO updates keep the losses in their own dispatch (PpoUpdate.useLossesChain(gpu, false)). */
 const lossesAlone = new WeakSet<GPUDevice>();
 
-/** losses_backward_input_chain_pair with the chains' pipeline constants, compiled once per device. */
-function lossesChainKernel(gpu: GpuContext, distribution: ActionDistribution, constants: Record<string, number>): Promise<Kernel> {
+/**
+ * losses_backward_input_chain_pair with the chains' pipeline constants, compiled once
+ * per device; null where the device does not bind its storage buffers (14).
+ */
+function lossesChainKernel(gpu: GpuContext, distribution: ActionDistribution, constants: Record<string, number>): Promise<Kernel | null> {
   const key = Object.entries(constants).map(([k, v]) => `${k}=${v}`).join(',');
   return perDevice(gpu, `ppo_chain:${distribution.name}:${key}`, async () => {
     const family = await ShaderFamily.load(gpu, 'ppo_chain', ppoChainSources(distribution));
-    return family.kernel('losses_backward_input_chain_pair', { constants, dynamicOffsets: ['slot'] });
+    const entry = 'losses_backward_input_chain_pair';
+    return family.fits(entry) ? family.kernel(entry, { constants, dynamicOffsets: ['slot'] }) : null;
   });
 }
 
@@ -165,8 +166,8 @@ export class PpoUpdate implements Update {
     /** The gathered observations, [M][P][blockRows][obsDim]. */
     private readonly mbObs: GpuArray<'f32'>,
     /**
-     * Where the networks pair with fused steps and the device binds 16 storage buffers
-     * (lavapipe): the losses and both input-gradient chains in one dispatch, else null.
+     * Where the networks pair with fused steps and the device binds 14 storage buffers
+     * (lavapipe: 16): the losses and both input-gradient chains in one dispatch, else null.
      */
     private readonly lossesChain: PairedInputDispatch | null,
   ) {}
@@ -293,11 +294,9 @@ export class PpoUpdate implements Update {
     const step = (pass: MlpPass, adam: Adam, network: Mlp): BackwardStep => ({ pass, adam, params: network.params, grads: network.grads });
     const paired = MlpPass.pairedInputChains(step(policyPasses[0], policyAdam, policy), step(valuePasses[0], valueAdam, value));
     let lossesChain: PairedInputDispatch | null = null;
-    if (paired && gpu.limits.maxStorageBuffersPerShaderStage >= LOSSES_CHAIN_STORAGE_BUFFERS && !lossesAlone.has(gpu.device)) {
-      const kernel = await lossesChainKernel(gpu, distribution, paired.constants);
-      // Every block pass shares the first's gradient and hidden buffers, so one bind group serves every minibatch.
-      lossesChain = { kernel, bindGroup: kernel.bindUsed({ ...paired.resources, ...lossResources }, 'ppo.lossesChain') };
-    }
+    const kernel = paired && !lossesAlone.has(gpu.device) ? await lossesChainKernel(gpu, distribution, paired.constants) : null;
+    // Every block pass shares the first's gradient and hidden buffers, so one bind group serves every minibatch.
+    if (paired && kernel) lossesChain = { kernel, bindGroup: kernel.bindUsed({ ...paired.resources, ...lossResources }, 'ppo.lossesChain') };
     const lastEpochMeans = (
       [
         ['policy_loss', 'policy_loss'],

@@ -26,6 +26,13 @@ export interface RequestGpuOptions {
   /** Validate mode (default false): see `GpuContext.validate`. */
   validate?: boolean;
   /**
+   * At most this many storage buffers per shader stage (default: the adapter's
+   * maximum), for example 10 to see what a browser that grants 10 runs: the
+   * kernels that bind more are left out, as there. An integer from WebGPU's
+   * default 8 up to the adapter's maximum.
+   */
+  maxStorageBuffersPerShaderStage?: number;
+  /**
    * Called when the device is lost, and when an uncaptured GPU error occurs
    * (once until a sync point has reported it: later errors call again).
    */
@@ -150,12 +157,16 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
   const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups' as GPUFeatureName];
   const requiredFeatures = wanted.filter((f) => adapter!.features.has(f));
   const al = adapter.limits;
+  const storageBuffers = options.maxStorageBuffersPerShaderStage ?? al.maxStorageBuffersPerShaderStage;
+  if (!Number.isInteger(storageBuffers) || storageBuffers < 8 || storageBuffers > al.maxStorageBuffersPerShaderStage) {
+    throw new Error(`requestGpu: maxStorageBuffersPerShaderStage ${storageBuffers} is not allowed (an integer from 8 to the adapter's ${al.maxStorageBuffersPerShaderStage})`);
+  }
   const device = await adapter.requestDevice({
     requiredFeatures,
     requiredLimits: {
       maxStorageBufferBindingSize: al.maxStorageBufferBindingSize,
       maxBufferSize: al.maxBufferSize,
-      maxStorageBuffersPerShaderStage: al.maxStorageBuffersPerShaderStage,
+      maxStorageBuffersPerShaderStage: storageBuffers,
       maxComputeWorkgroupsPerDimension: al.maxComputeWorkgroupsPerDimension,
       maxComputeInvocationsPerWorkgroup: al.maxComputeInvocationsPerWorkgroup,
       maxComputeWorkgroupSizeX: al.maxComputeWorkgroupSizeX,

@@ -358,6 +358,15 @@ export class WgslSource {
       });
   }
 
+  /**
+   * Storage buffers an entry point binds (read-only and read-write), which a device
+   * limits per stage (maxStorageBuffersPerShaderStage): what decides whether a kernel
+   * that needs many fits, counted from the WGSL rather than kept by hand.
+   */
+  storageBuffers(entry: string): number {
+    return this.bindings(entry).filter((b) => b.kind !== 'uniform').length;
+  }
+
   /** The workgroup size an entry point gets without an explicit WG constant. */
   defaultWorkgroupSize(entry: string): number {
     const fn = this.reflection.entry.compute.find((f) => f.name === entry);
@@ -409,6 +418,11 @@ export class ShaderFamily {
   /** Names of its compute entry points. */
   entryPoints(): string[] {
     return this.source.entryPoints();
+  }
+
+  /** Whether the device binds the storage buffers `entry` uses (WgslSource.storageBuffers). */
+  fits(entry: string): boolean {
+    return this.source.storageBuffers(entry) <= this.gpu.limits.maxStorageBuffersPerShaderStage;
   }
 
   /** Reflected view of a struct declared in the family (uniform parameter blocks). */

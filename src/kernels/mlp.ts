@@ -123,9 +123,9 @@ export function defaultTileChainForm(adapter: AdapterDescription): TileChainForm
  *             sums of the row blocks and the step in one dispatch (after the
  *             blocks'); where the pass chains its parameter gradients, every
  *             optimized parameter is a dense layer's (no Gaussian head), Adam
- *             does not clip, and the device binds the kernel's 15 (serial) or
- *             10 (split) storage buffers; a pass with split hidden ranges uses
- *             backward_params_adam_wide_chain (serial: 16 storage buffers, and
+ *             does not clip, and the device binds the kernel's 12 (serial) or
+ *             9 (split) storage buffers; a pass with split hidden ranges uses
+ *             backward_params_adam_wide_chain (serial: 13 storage buffers, and
  *             only for an optimizer whose active flag is its own); the same
  *             arithmetic as the separate step, bit-identical results
  *   separate  the optimizer's own dispatch after the gradients
@@ -134,15 +134,6 @@ export function defaultTileChainForm(adapter: AdapterDescription): TileChainForm
  */
 export type AdamFusion = 'fused' | 'separate';
 export const ADAM_FUSIONS: readonly AdamFusion[] = ['fused', 'separate'];
-
-/** Storage buffers backward_params_adam_chain binds (lavapipe allows 16 per stage; WebGPU's default is 8). */
-const FUSED_STEP_STORAGE_BUFFERS = 15;
-/** Storage buffers backward_params_sum_adam_chain binds (the `split` reduction's fused step). */
-const FUSED_SUM_STORAGE_BUFFERS = 10;
-/** Storage buffers the `wide` parameter-gradient chains bind (a split pass's high ranges too). */
-const WIDE_PARAMS_STORAGE_BUFFERS = 10;
-/** Storage buffers backward_params_adam_wide_chain binds (no adamFlags: its optimizer's flag is its own). */
-const FUSED_WIDE_STEP_STORAGE_BUFFERS = 16;
 
 /**
  * Whether two networks over the same input rows (PPO's policy and value
@@ -153,7 +144,7 @@ const FUSED_WIDE_STEP_STORAGE_BUFFERS = 16;
  *           and backward_input_tiles_chain_pair, each workgroup one network's;
  *           bit-identical results; where both passes chain, share their input,
  *           rows and agents, have no Gaussian head and no split hidden ranges,
- *           and the device binds the pair's 11 (`rows`) or 12 (`tiles`) storage
+ *           and the device binds the pair's 9 (`rows`) or 10 (`tiles`) storage
  *           buffers (the backward pair also needs both steps fused)
  *   alone   each network its own dispatches
  * Paired measured on lavapipe (bench/RESULTS.md, "Both networks in one dispatch");
@@ -161,13 +152,6 @@ const FUSED_WIDE_STEP_STORAGE_BUFFERS = 16;
  */
 export type NetworkPairing = 'paired' | 'alone';
 export const NETWORK_PAIRINGS: readonly NetworkPairing[] = ['paired', 'alone'];
-
-/** Storage buffers forward_chain_pair binds (backward_input_chain_pair 10). */
-const PAIR_STORAGE_BUFFERS = 11;
-/** Storage buffers backward_input_tiles_chain_pair binds (forward_tiles_chain_pair 11). */
-const TILES_PAIR_STORAGE_BUFFERS = 12;
-/** Storage buffers backward_params_blocks_chain_pair binds (the `split` reduction's pair). */
-const BLOCKS_PAIR_STORAGE_BUFFERS = 14;
 
 /** The chains' marker for "the pass's own buffer, not a slice of the hidden one" (NETWORK in the WGSL). */
 const NETWORK = 0xffffffff;
@@ -188,6 +172,11 @@ export const DENSE_GEOMETRY = {
    * than one: 16 measured ×1.13–1.2 on the PPO seed iteration against 64.
    */
   rowsWorkgroup: 16,
+  /**
+   * Layers a chain takes (MAX_CHAIN_LAYERS): its ChainLayer records are a
+   * fixed-size uniform array (64 bytes each); a deeper network runs per layer.
+   */
+  maxChainLayers: 16,
   /** Rows and outputs (inputs) per invocation of the `tiles` kernels (TILE; the WGSL holds them in vec4s). */
   tile: 4,
   /** Rows backward_params sums before adding the block to the total (ROW_BLOCK): one `split` partial each. */
@@ -216,6 +205,7 @@ export const MLP_SOURCES = [
     ROW_BLOCK: DENSE_GEOMETRY.paramRowBlock,
     CHAIN_TILES: DENSE_GEOMETRY.tileChainColumns,
     CHAIN_ROW_TILES: DENSE_GEOMETRY.tileChainRowTiles,
+    MAX_CHAIN_LAYERS: DENSE_GEOMETRY.maxChainLayers,
     TANH: ACTIVATION_CODE.tanh,
     NETWORK,
   }),
@@ -385,12 +375,11 @@ interface ChainSpread {
   /** Whether the forward chain can hold hidden rows in registers for a forward-only pass (HOLD_HIDDEN). */
   holds?: boolean;
   /**
-   * The two-network entry points, where the shape has them: the storage buffers
-   * the larger binds, and whether another family's kernel may open the
-   * input-gradient pair (PPO's losses, ppo_chain.wgsl, run the `rows` chains
-   * from the gradients they hold).
+   * The two-network entry points, where the shape has them, and whether another
+   * family's kernel may open the input-gradient pair (PPO's losses,
+   * ppo_chain.wgsl, run the `rows` chains from the gradients they hold).
    */
-  pairs?: { forward: string; backwardInput: string; storageBuffers: number; opened: boolean };
+  pairs?: { forward: string; backwardInput: string; opened: boolean };
 }
 
 /** Outputs (inputs) of a layer the `tiles` chains' workgroup spans: the widest layer they take. */
@@ -398,7 +387,7 @@ const tileChainWidth = tile * tileChainColumns;
 const tileChainWorkgroup = tileChainColumns * tileChainRowTiles;
 
 /** The `tiles` chains' pairs, in either form: each workgroup runs one network's chain. */
-const TILES_PAIRS = { forward: 'forward_tiles_chain_pair', backwardInput: 'backward_input_tiles_chain_pair', storageBuffers: TILES_PAIR_STORAGE_BUFFERS, opened: false };
+const TILES_PAIRS = { forward: 'forward_tiles_chain_pair', backwardInput: 'backward_input_tiles_chain_pair', opened: false };
 
 const CHAIN_SPREADS: Partial<Record<MlpKernelShape, ChainSpread>> = {
   rows: {
@@ -409,7 +398,7 @@ const CHAIN_SPREADS: Partial<Record<MlpKernelShape, ChainSpread>> = {
     backwardInputTakes: ROWS_BACKWARD_INPUT.takes,
     invocations: (rows) => Math.ceil(rows / rowsPerInvocation),
     holds: true,
-    pairs: { forward: 'forward_chain_pair', backwardInput: 'backward_input_chain_pair', storageBuffers: PAIR_STORAGE_BUFFERS, opened: true },
+    pairs: { forward: 'forward_chain_pair', backwardInput: 'backward_input_chain_pair', opened: true },
   },
   // A workgroup per tileChainRowTiles · tile rows, one invocation per tile of them.
   tiles: {
@@ -500,14 +489,14 @@ interface ChainKernels {
   /**
    * The chains of split passes (hidden ranges in low and high parts; SPLIT_HIDDEN
    * pipelines, the parameter gradients' `wide` entry points): where the device
-   * binds their 10 storage buffers, else null (no pass splits). Their fused
-   * step takes only optimizers whose active flag is their own (and 16 storage buffers).
+   * binds their storage buffers (7), else null (no pass splits). Their fused
+   * step takes only optimizers whose active flag is their own (and 13 storage buffers).
    */
   wide: { forward: Kernel; backwardInput: Kernel; backwardParams: Kernel[]; backwardParamsAdam: Kernel[] | null; stepNeedsOwnFlag: boolean } | null;
   /** Two networks' forward and input-gradient chains in one dispatch (pairing `paired`, and the device binds them), else null. */
   forwardPair: Kernel | null;
   backwardInputPair: Kernel | null;
-  /** The `split` reduction: two networks' row-block sums in one dispatch (pairing `paired`, 14 storage buffers), else null. */
+  /** The `split` reduction: two networks' row-block sums in one dispatch (pairing `paired`, 9 storage buffers), else null. */
   blocksPair: Kernel | null;
   /** One ChainLayer record, and the bytes between records (the array stride, from reflection). */
   layer: StructView;
@@ -628,21 +617,23 @@ export class MlpKernels {
 
   private static async compileChains(gpu: GpuContext, family: ShaderFamily, spread: ChainSpread, reduction: ParamReduction, fusion: AdamFusion, pairing: NetworkPairing): Promise<ChainKernels> {
     const options = { constants: { WG: spread.workgroup, ...spread.constants } };
-    const storage = gpu.limits.maxStorageBuffersPerShaderStage;
+    // The kernels that bind many storage buffers are used where the device binds them
+    // (counted from the WGSL: lavapipe 16, browsers 10, WebGPU's default 8).
     const serial = reduction === 'serial';
-    const fuses = fusion === 'fused' && storage >= (serial ? FUSED_STEP_STORAGE_BUFFERS : FUSED_SUM_STORAGE_BUFFERS);
-    const pairs = pairing === 'paired' && spread.pairs !== undefined && storage >= spread.pairs.storageBuffers;
-    const widens = storage >= WIDE_PARAMS_STORAGE_BUFFERS;
-    const split = { constants: { ...options.constants, SPLIT_HIDDEN: 1 } };
-    const widensStep = widens && fusion === 'fused' && storage >= (serial ? FUSED_WIDE_STEP_STORAGE_BUFFERS : FUSED_SUM_STORAGE_BUFFERS);
+    const stepEntry = serial ? 'backward_params_adam_chain' : 'backward_params_sum_adam_chain';
+    const fuses = fusion === 'fused' && family.fits(stepEntry);
+    const pairs = pairing === 'paired' && spread.pairs !== undefined && family.fits(spread.pairs.forward) && family.fits(spread.pairs.backwardInput);
     const paramEntries = (wide: string) => (serial ? [`backward_params${wide}_chain`] : [`backward_params_blocks${wide}_chain`, 'backward_params_sum_chain']);
-    const pairsBlocks = pairs && !serial && storage >= BLOCKS_PAIR_STORAGE_BUFFERS;
+    const widens = [spread.forward, spread.backwardInput, ...paramEntries('_wide')].every((entry) => family.fits(entry));
+    const split = { constants: { ...options.constants, SPLIT_HIDDEN: 1 } };
+    const widensStep = widens && fusion === 'fused' && family.fits(serial ? 'backward_params_adam_wide_chain' : stepEntry);
+    const pairsBlocks = pairs && !serial && family.fits('backward_params_blocks_chain_pair');
     const [forward, forwardHeld, backwardInput, backwardParams, backwardParamsAdam, forwardPair, backwardInputPair, wideParams, wideAdam, blocksPair, wideForward, wideInput] = await Promise.all([
       family.kernel(spread.forward, options),
       spread.holds ? family.kernel(spread.forward, { constants: { ...options.constants, HOLD_HIDDEN: 1 } }) : null,
       family.kernel(spread.backwardInput, options),
       Promise.all(paramEntries('').map((entry) => family.kernel(entry))),
-      fuses ? family.kernel(serial ? 'backward_params_adam_chain' : 'backward_params_sum_adam_chain') : null,
+      fuses ? family.kernel(stepEntry) : null,
       pairs ? family.kernel(spread.pairs!.forward, options) : null,
       pairs ? family.kernel(spread.pairs!.backwardInput, options) : null,
       widens ? Promise.all(paramEntries('_wide').map((entry) => family.kernel(entry, { constants: { SPLIT_HIDDEN: 1 } }))) : null,
@@ -669,7 +660,7 @@ export class MlpKernels {
       backwardInputPair,
       blocksPair,
       layer: family.struct('ChainLayer'),
-      layerStride: forward.bindings.get('chainLayers')!.size,
+      layerStride: family.struct('ChainLayer').size,
     };
   }
 
@@ -680,7 +671,8 @@ export class MlpKernels {
    */
   chains(layout: MlpLayout): boolean {
     const spread = this.chainKernels?.spread;
-    return spread !== undefined && layout.layers.length > 1 && layout.layers.slice(1).every((l) => spread.forwardTakes(l) && spread.backwardInputTakes(l));
+    const L = layout.layers.length;
+    return spread !== undefined && L > 1 && L <= DENSE_GEOMETRY.maxChainLayers && layout.layers.slice(1).every((l) => spread.forwardTakes(l) && spread.backwardInputTakes(l));
   }
 
   /** Whether `layer` can use the vec4 kernels (its widths are multiples of 4). */
@@ -1305,7 +1297,8 @@ export class MlpPass {
     const at = (list: 'activations' | 'gradients', l: number) => (slices ? slices[list][l] - (high(l) ? slices.lowFloats : 0) : 0);
     const layers = this.layout.layers;
     const L = layers.length;
-    const bytes = new ArrayBuffer(L * layerStride);
+    // The whole fixed-size table: a uniform binding covers the struct the WGSL declares.
+    const bytes = new ArrayBuffer(DENSE_GEOMETRY.maxChainLayers * layerStride);
     const data = new DataView(bytes);
     let firstTile = 0;
     let firstPartial = 0;
@@ -1333,7 +1326,7 @@ export class MlpPass {
       firstTile += paramTiles(layer);
       firstPartial += layerParams(layer);
     });
-    const buffer = gpu.device.createBuffer({ label: `${this.label}.chainLayers`, size: bytes.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    const buffer = gpu.device.createBuffer({ label: `${this.label}.chainLayers`, size: bytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     gpu.device.queue.writeBuffer(buffer, 0, bytes);
     return buffer;
   }
