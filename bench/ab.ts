@@ -9,8 +9,8 @@
  *      --envs 256 --steps-per-iter 8192 --epochs 4 --minibatch 2048), replaced by --preset X]
  *
  * B gets the shape (--variant) and/or the toggles; --browser runs it in headless Chromium
- * (variants only: Dawn toggles are browser-wide there). In Node a variant may join
- * several with `+` (tiles+chain), and --variant-a gives side A some too (A:
+ * (variants only: Dawn toggles are browser-wide there). A variant may join
+ * several with `+` (tiles+chain), and in Node --variant-a gives side A some too (A:
  * tiles+layers against B: tiles+chain compares two non-default settings). One
  * JSON object on stdout, progress on stderr.
  */
@@ -48,10 +48,10 @@ async function main(): Promise<number> {
   let result: { adapter: string; items: Awaited<ReturnType<typeof abCompare>> };
   if (extra.browser) {
     if (togglesB.length || !variant) throw new ConfigError('--browser: compares a --variant only (Dawn toggles are browser-wide)');
-    if (variantsB.length > 1 || variantsA.length) throw new ConfigError('--browser: one --variant for side B (no +, no --variant-a)');
+    if (variantsA.length) throw new ConfigError('--browser: side B only (no --variant-a)');
     result = await withBenchPages([], repoRoot, log, async (openPage) => {
       const page = await openPage();
-      return page.evaluate(([v, c, n]) => (window as unknown as { webgpuRlBench: BenchPageApi }).webgpuRlBench.ab(v, c, n), [variantsB[0], config, pairs] as const);
+      return page.evaluate(([v, c, n]) => (window as unknown as { webgpuRlBench: BenchPageApi }).webgpuRlBench.ab([...v], c, n), [variantsB, config, pairs] as const);
     });
   } else {
     setCpuClock(processCpuSeconds);

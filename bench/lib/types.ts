@@ -76,5 +76,6 @@ export interface BenchRecord {
 export interface BenchPageApi {
   runCase(name: string, options: BenchOptions): Promise<BenchRecord>;
   /** Paired A/B in the page: A as shipped, B with `variant` (Dawn toggles are browser-wide, so not here). */
-  ab(variant: Variant, config: Partial<TrainConfig>, pairs: number): Promise<{ adapter: string; items: AbItem[] }>;
+  /** Side B gets each of `variants` (A the adapter's defaults). */
+  ab(variants: Variant[], config: Partial<TrainConfig>, pairs: number): Promise<{ adapter: string; items: AbItem[] }>;
 }

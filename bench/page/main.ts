@@ -22,11 +22,12 @@ const api: BenchPageApi = {
     status.textContent = `Finished ${name}.`;
     return record;
   },
-  async ab(variant, config, pairs) {
+  async ab(variants, config, pairs) {
+    const variant = variants.join('+');
     status.textContent = `A/B of ${variant}…`;
     const sides = await Promise.all([requestGpu({ quiet: true }), requestGpu({ quiet: true })]);
     try {
-      await applyVariant(sides[1], variant);
+      for (const v of variants) await applyVariant(sides[1], v);
       const items = await abCompare([sides[0], sides[1]], resolveConfig(config), pairs, log);
       return { adapter: describeAdapter(sides[0].adapter), items };
     } finally {
