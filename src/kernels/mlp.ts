@@ -187,6 +187,15 @@ export const DENSE_GEOMETRY = {
    */
   tileChainOwnRowsWorkgroup: 8,
   /**
+   * Workgroup size of the `rows` chains' serial parameter gradients (one 4 × 4
+   * tile per invocation; 64 elsewhere). lavapipe hands each of its threads
+   * ⌊workgroups / threads⌋ workgroups at once: a 64 → 64 network's 321 tiles in
+   * workgroups of 64 are 6, split 3 + 3 with the last holding one tile, so one
+   * thread does a third more than the other. 16 measured 6 % less time in that
+   * kernel (bench/RESULTS.md, tenth session).
+   */
+  rowsParamsWorkgroup: 16,
+  /**
    * The `tiles` chains' workgroup: tile-wide columns of a layer it spans (CHAIN_TILES;
    * the widest layer it chains is tile · this) times blocks of `tile` rows (CHAIN_ROW_TILES).
    */
@@ -374,6 +383,8 @@ interface ChainSpread {
   constants?: Record<string, number>;
   /** Whether the forward chain can hold hidden rows in registers for a forward-only pass (HOLD_HIDDEN). */
   holds?: boolean;
+  /** Workgroup size of the serial parameter-gradient chains on this shape's passes (default the WGSL's 64). */
+  paramsWorkgroup?: number;
   /**
    * The two-network entry points, where the shape has them, and whether another
    * family's kernel may open the input-gradient pair (PPO's losses,
@@ -398,6 +409,7 @@ const CHAIN_SPREADS: Partial<Record<MlpKernelShape, ChainSpread>> = {
     backwardInputTakes: ROWS_BACKWARD_INPUT.takes,
     invocations: (rows) => Math.ceil(rows / rowsPerInvocation),
     holds: true,
+    paramsWorkgroup: DENSE_GEOMETRY.rowsParamsWorkgroup,
     pairs: { forward: 'forward_chain_pair', backwardInput: 'backward_input_chain_pair', opened: true },
   },
   // A workgroup per tileChainRowTiles · tile rows, one invocation per tile of them.
@@ -628,17 +640,19 @@ export class MlpKernels {
     const split = { constants: { ...options.constants, SPLIT_HIDDEN: 1 } };
     const widensStep = widens && fusion === 'fused' && family.fits(serial ? 'backward_params_adam_wide_chain' : stepEntry);
     const pairsBlocks = pairs && !serial && family.fits('backward_params_blocks_chain_pair');
+    // The serial parameter chains' workgroup where the shape sets one.
+    const serialWg: Record<string, number> = serial && spread.paramsWorkgroup ? { WG: spread.paramsWorkgroup } : {};
     const [forward, forwardHeld, backwardInput, backwardParams, backwardParamsAdam, forwardPair, backwardInputPair, wideParams, wideAdam, blocksPair, wideForward, wideInput] = await Promise.all([
       family.kernel(spread.forward, options),
       spread.holds ? family.kernel(spread.forward, { constants: { ...options.constants, HOLD_HIDDEN: 1 } }) : null,
       family.kernel(spread.backwardInput, options),
-      Promise.all(paramEntries('').map((entry) => family.kernel(entry))),
-      fuses ? family.kernel(stepEntry) : null,
+      Promise.all(paramEntries('').map((entry) => family.kernel(entry, { constants: serialWg }))),
+      fuses ? family.kernel(stepEntry, { constants: serialWg }) : null,
       pairs ? family.kernel(spread.pairs!.forward, options) : null,
       pairs ? family.kernel(spread.pairs!.backwardInput, options) : null,
-      widens ? Promise.all(paramEntries('_wide').map((entry) => family.kernel(entry, { constants: { SPLIT_HIDDEN: 1 } }))) : null,
+      widens ? Promise.all(paramEntries('_wide').map((entry) => family.kernel(entry, { constants: { ...serialWg, SPLIT_HIDDEN: 1 } }))) : null,
       // (split's sums read no hidden rows: the wide step ends with the same sums as the other.)
-      widensStep && serial ? family.kernel('backward_params_adam_wide_chain', { constants: { SPLIT_HIDDEN: 1 } }) : null,
+      widensStep && serial ? family.kernel('backward_params_adam_wide_chain', { constants: { ...serialWg, SPLIT_HIDDEN: 1 } }) : null,
       pairsBlocks ? family.kernel('backward_params_blocks_chain_pair') : null,
       widens ? family.kernel(spread.forward, split) : null,
       widens ? family.kernel(spread.backwardInput, split) : null,
