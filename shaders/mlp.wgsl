@@ -1101,7 +1101,7 @@ fn backward_params_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin
 }
 
 // The parameter-gradient chains' `wide` entry points bind the high ranges too
-// (10 storage buffers, WebGPU's default being 8), for split passes; the others
+// (7 storage buffers), for split passes; the others
 // pass their low ranges in the high ones' place.
 @compute @workgroup_size(WG)
 fn backward_params_wide_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -1136,7 +1136,7 @@ fn chain_param_tiles(a: DenseArgs, layers: ChainLayers) -> u32 {
 // layers read `inputVec4`, shared by a pair's networks); a4, g4 the hidden activations' and
 // gradients' low ranges (read-only vec4 views), a4High, g4High the high ones (a kernel
 // binding none passes the low ones). Only vec4 views are read (block_sums4), so a
-// pair's row-block sums bind 10 storage buffers.
+// pair's row-block sums bind 9 storage buffers.
 fn chain_block_sums(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u32, a: DenseArgs, gOut4: Vec4s,
                     a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4High: Vec4s) -> TileSums {
   let inDim = layer.inDim;
@@ -1297,7 +1297,7 @@ fn backward_params_sum_adam_chain(@builtin(global_invocation_id) gid: vec3<u32>,
 // are not clipped by a global norm (that needs all of them first), and the
 // agent's block in Adam's vectors is the network's (paramStride, or for one
 // agent the unpadded paramCount: its block starts at 0 either way).
-// It binds 15 storage buffers, so no high ranges: for passes that are not split.
+// It binds 12 storage buffers, without the high ranges: for passes that are not split.
 @compute @workgroup_size(WG)
 fn backward_params_adam_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let agent = agent_index(gid);
@@ -1309,7 +1309,7 @@ fn backward_params_adam_chain(@builtin(global_invocation_id) gid: vec3<u32>, @bu
 // backward_params_adam_chain binding the high ranges (`wide`), for split passes:
 // for an optimizer whose active flag is its own (in its control block, not
 // another buffer's: REINFORCE's, TRPO's and the value fits'), so that without
-// adamFlags it binds 16 storage buffers.
+// adamFlags it binds 13 storage buffers.
 @compute @workgroup_size(WG)
 fn backward_params_adam_wide_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let agent = agent_index(gid);

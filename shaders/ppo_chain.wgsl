@@ -5,7 +5,7 @@
 // (policy_loss or value_loss, ppo_losses.wgsl: they store the output gradients
 // and statistics as minibatch_losses does), then runs the chain from the
 // gradients it holds, so the results are bit-identical to the two dispatches.
-// Binds 16 storage buffers: 8 of the chains', 8 of the losses'. (A pair's passes are never
+// Binds 14 storage buffers: 6 of the chains', 8 of the losses'. (A pair's passes are never
 // split: each chain is given the other network's ranges as its high ones, never read.)
 // Loaded after mlp.wgsl (MLP_SOURCES), random.wgsl, the distribution module,
 // the METRIC_* slots, STAT_*, RECORD_*, METRICS_BLOCK_FLOATS and ppo_losses.wgsl.

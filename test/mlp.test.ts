@@ -472,7 +472,7 @@ describe.each([
     });
   }
 
-  // Every shape's chains take split passes (the `wide` chains bind 10 storage buffers: lavapipe and SwiftShader have them).
+  // Every shape's chains take split passes (the `wide` chains bind 7 storage buffers).
   it('a chaining pass whose hidden ranges would exceed a storage binding binds each in two parts, low and high layers, same bits', async () => {
     const c = cases[1];
     // 2 hidden layers × 130 rows × 64 floats: activations 66 560 bytes, over a 64 KiB limit; each layer's 33 280 fit.

@@ -243,7 +243,7 @@ describe('the losses opening the paired input-gradient chains (ppo_chain.wgsl): 
     { algo: 'ppo-kl', advantageNorm: 'batch' },
   ] as const;
   for (const overrides of cases) {
-    it(`${overrides.algo}: every checkpoint array and metric after 2 iterations, in one dispatch fewer per minibatch where the device binds 16 storage buffers`, async () => {
+    it(`${overrides.algo}: every checkpoint array and metric after 2 iterations, in one dispatch fewer per minibatch where the device binds 14 storage buffers`, async () => {
       const gpu = await testGpu();
       const config = resolveConfig({ preset: 'seed', stepsPerIter: 16 * 40, minibatch: 80, epochs: 2, ...overrides });
       const run = async (chained: boolean) => {
