@@ -277,7 +277,9 @@ describe('limits against the trainer on the GPU', () => {
   });
 
   it('requestGpu refuses a storage-buffer limit outside 8 .. the adapter\'s, naming it', async () => {
-    await expect(requestGpu({ quiet: true, maxStorageBuffersPerShaderStage: 7 })).rejects.toThrow(/maxStorageBuffersPerShaderStage 7 is not allowed \(an integer from 8 to the adapter's \d+\)/);
+    await expect(requestGpu({ quiet: true, maxStorageBuffersPerShaderStage: 7 })).rejects.toThrow("requestGpu: maxStorageBuffersPerShaderStage 7 is not allowed (an integer from 8 to the adapter's maximum)");
+    await expect(requestGpu({ quiet: true, maxStorageBuffersPerShaderStage: 10.5 })).rejects.toThrow('maxStorageBuffersPerShaderStage 10.5 is not allowed');
+    await expect(requestGpu({ quiet: true, maxStorageBuffersPerShaderStage: 4096 })).rejects.toThrow(/maxStorageBuffersPerShaderStage 4096 is not allowed \(an integer from 8 to the adapter's \d+\)/);
   });
 
   async function gpuSettingsMatchPerLayer(gpu: GpuContext): Promise<void> {

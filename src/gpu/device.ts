@@ -135,6 +135,11 @@ function toDescription(info: GPUAdapterInfo, backend: string): AdapterDescriptio
  * In Node the process may exit once the program is done, without `destroy()`.
  */
 export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuContext> {
+  // The limit's form is checked before any adapter is asked for; its maximum once one answers.
+  const wantedStorage = options.maxStorageBuffersPerShaderStage;
+  const storageRefusal = (max: string) =>
+    new Error(`requestGpu: maxStorageBuffersPerShaderStage ${wantedStorage} is not allowed (an integer from 8 to ${max})`);
+  if (wantedStorage !== undefined && (!Number.isInteger(wantedStorage) || wantedStorage < 8)) throw storageRefusal("the adapter's maximum");
   let adapter: GPUAdapter | null = null;
   let backend = 'browser';
   const nav = (globalThis as { navigator?: Navigator }).navigator;
@@ -157,10 +162,8 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
   const wanted: GPUFeatureName[] = ['timestamp-query', 'subgroups' as GPUFeatureName];
   const requiredFeatures = wanted.filter((f) => adapter!.features.has(f));
   const al = adapter.limits;
-  const storageBuffers = options.maxStorageBuffersPerShaderStage ?? al.maxStorageBuffersPerShaderStage;
-  if (!Number.isInteger(storageBuffers) || storageBuffers < 8 || storageBuffers > al.maxStorageBuffersPerShaderStage) {
-    throw new Error(`requestGpu: maxStorageBuffersPerShaderStage ${storageBuffers} is not allowed (an integer from 8 to the adapter's ${al.maxStorageBuffersPerShaderStage})`);
-  }
+  const storageBuffers = wantedStorage ?? al.maxStorageBuffersPerShaderStage;
+  if (storageBuffers > al.maxStorageBuffersPerShaderStage) throw storageRefusal(`the adapter's ${al.maxStorageBuffersPerShaderStage}`);
   const device = await adapter.requestDevice({
     requiredFeatures,
     requiredLimits: {
