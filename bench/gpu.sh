@@ -32,9 +32,9 @@ step 60 build npm run --silent build:cli
 # Every case, Node only (headless Chromium would fall back to SwiftShader without GPU flags); each
 # record names its adapter: on a CPU fallback these figures are not a GPU's. Peak first: the
 # training cases are reported as a fraction of its ceiling.
-step 280 suite node dist-cli/bench/run.js --node --label "$label" \
+step 260 suite node dist-cli/bench/run.js --node --label "$label" \
   --cases env,rollout,mlp,peak,fused,fvp,cg,ppo,ppo-kl,trpo,reinforce
-step 45 solve node dist-cli/bench/run.js --node --label "$label-solve" --cases solve
+step 40 solve node dist-cli/bench/run.js --node --label "$label-solve" --cases solve
 # Populations (issue 12): aggregate env steps/s at P = 1, 64 and 256 of the seed preset, with P = 1
 # again last; on a GPU the ratio should approach P (bench/RESULTS.md reasons it from the counts).
 step 40 population node dist-cli/bench/run.js --node --label "$label-population" --cases population \
@@ -45,6 +45,8 @@ step 45 ab-target node dist-cli/bench/ab.js --variant serial --pairs 5
 # On a GPU the networks chain by default (unmeasured when chosen): B = one dispatch per layer.
 step 45 ab-chain node dist-cli/bench/ab.js --variant layers --preset seed --pairs 5
 # PPO's two networks share their chains' dispatches by default (unmeasured on a GPU): B = each alone.
-step 35 ab-pairs node dist-cli/bench/ab.js --variant alone --pairs 3
+step 30 ab-pairs node dist-cli/bench/ab.js --variant alone --pairs 3
+# What Chrome runs on this GPU: 10 storage buffers per stage (expected: the same 6 dispatches per PPO minibatch).
+step 30 browser-limit node dist-cli/bench/run.js --node --label "$label-10-storage" --cases ppo --preset fast --storage-buffers 10 --no-profile
 echo "bench/gpu.sh: log in $log; tables in bench/out/runs.md" | tee -a "$log"
 exit $status

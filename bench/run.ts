@@ -45,7 +45,8 @@ async function runNode(options: BenchOptions, emit: (r: BenchRecord) => void, lo
       name,
       options,
       'node',
-      () => requestGpu({ quiet: true, adapter: options.adapter ?? undefined, dawnToggles: options.toggles }),
+      () =>
+        requestGpu({ quiet: true, adapter: options.adapter ?? undefined, dawnToggles: options.toggles, maxStorageBuffersPerShaderStage: options.storageBuffers ?? undefined }),
       (line) => log(`[node] ${line}`),
     );
     emit({ ...record, load_start: loadStart, load_end: load() });

@@ -66,6 +66,18 @@ describe('bench flags', () => {
     expect(() => parseBenchArgs(['--frobnicate'], '')).toThrow(/unknown flag --frobnicate/);
     expect(parseBenchArgs(['--help'], '')).toBeNull();
   });
+
+  it('--storage-buffers N: Node only, at least 8; the record carries the device\'s count', async () => {
+    expect(parseBenchArgs([], '')!.storageBuffers).toBeNull();
+    expect(() => parseBenchArgs(['--storage-buffers', '7'], '')).toThrow('--storage-buffers: "7" is not allowed (storage buffers per shader stage; an integer of at least 8)');
+    expect(() => parseBenchArgs(['--storage-buffers', 'ten'], '')).toThrow(/--storage-buffers: "ten" is not allowed/);
+    expect(() => parseBenchArgs(['--browser', '--storage-buffers', '10'], '')).toThrow('--storage-buffers: Node only (Chromium grants its own, 10)');
+    const options = parseBenchArgs(['--node', '--cases', 'env', '--env-counts', '64', '--iters', '1', '--storage-buffers', '10', '--no-save'], '')!;
+    expect(options.storageBuffers).toBe(10);
+    const record = await runCase('env', options, 'node', () => requestGpu({ quiet: true, maxStorageBuffersPerShaderStage: options.storageBuffers! }), () => undefined);
+    expect(record.error).toBeUndefined();
+    expect(record.storage_buffers).toBe(10);
+  });
 });
 
 describe('bench variants (--variant, ab.js --variant-a)', () => {
@@ -374,6 +386,7 @@ describe('runCase and outputs', () => {
     adapter: 'test adapter',
     adapter_info: { vendor: 'v', architecture: 'a', description: 'd', isFallback: true, backend: 'lavapipe' },
     features: [],
+    storage_buffers: 16,
     toggles: [],
     variant: null,
     unit: 'sps',

@@ -40,6 +40,7 @@ export function emptyRecord(name: string, options: BenchOptions, runner: RunnerN
     adapter: 'unknown',
     adapter_info: null,
     features: [],
+    storage_buffers: null,
     toggles: options.toggles,
     variant: options.variant,
     unit: null,
@@ -68,6 +69,7 @@ export async function runCase(
     record.adapter = describeAdapter(gpu.adapter);
     record.adapter_info = gpu.adapter;
     record.features = [...gpu.features].sort();
+    record.storage_buffers = gpu.limits.maxStorageBuffersPerShaderStage;
     const outcome = await findCase(name).run({ gpu, options, runner, log });
     gpu.throwIfFailed();
     record.unit = outcome.unit;

@@ -39,6 +39,8 @@ export interface BenchOptions {
   variant: Variant | null;
   /** Node's Vulkan driver choice (auto, lavapipe, swiftshader). */
   adapter: 'auto' | 'lavapipe' | 'swiftshader' | null;
+  /** Node: at most this many storage buffers per shader stage (10: what a browser grants); null: the adapter's maximum. */
+  storageBuffers: number | null;
   /** Per-kernel GPU times by timestamp replay (training, fvp, cg cases). */
   profile: boolean;
   /** Where JSON, HTML and the run log go; null: do not save. */
@@ -60,6 +62,7 @@ const EXTRA_FLAGS: Record<string, FlagKind> = {
   toggles: 'value',
   variant: 'value',
   adapter: 'value',
+  'storage-buffers': 'value',
   'env-counts': 'value',
   batches: 'value',
   population: 'value',
@@ -89,6 +92,8 @@ bench/out/ (ignored by git) and appends a markdown table to bench/out/runs.md.
   --toggles a,b         Dawn toggles for both runners, e.g. disable_robustness
   --variant NAME        MLP kernel shape, parameter-gradient reduction or layer chaining instead of the adapter's default: ${VARIANTS.join(', ')}
   --adapter NAME        Node's driver: auto, lavapipe or swiftshader
+  --storage-buffers N   Node: at most N storage buffers per shader stage (8 to the adapter's maximum;
+                        10 runs what a browser that grants 10 runs, e.g. on a GPU)
   --no-profile          skip per-kernel GPU timing (timestamp-query replay)
   --out DIR             where results and the run log go (default bench/out)
   --no-save             write nothing (no results, no run log)
@@ -150,6 +155,14 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
   if (adapter !== null && !['auto', 'lavapipe', 'swiftshader'].includes(adapter)) {
     throw new ConfigError(`--adapter: "${adapter}" is not one of auto, lavapipe, swiftshader`);
   }
+  let storageBuffers: number | null = null;
+  if (extra['storage-buffers'] !== undefined) {
+    storageBuffers = Number(extra['storage-buffers']);
+    if (!Number.isInteger(storageBuffers) || storageBuffers < 8) {
+      throw new ConfigError(`--storage-buffers: "${extra['storage-buffers']}" is not allowed (storage buffers per shader stage; an integer of at least 8)`);
+    }
+    if (extra.browser) throw new ConfigError('--storage-buffers: Node only (Chromium grants its own, 10)');
+  }
   const variant = extra.variant === undefined ? null : String(extra.variant);
   if (variant !== null && !(VARIANTS as readonly string[]).includes(variant)) throw new ConfigError(`--variant: "${variant}" is not one of ${VARIANTS.join(', ')}`);
   return {
@@ -168,6 +181,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
     toggles: list('toggles', extra.toggles) ?? [],
     variant: variant as Variant | null,
     adapter: adapter as BenchOptions['adapter'],
+    storageBuffers,
     profile: extra['no-profile'] !== true,
     outDir: extra['no-save'] ? null : typeof extra.out === 'string' ? extra.out : defaultOutDir,
     label: typeof extra.label === 'string' ? extra.label : '',

@@ -48,6 +48,8 @@ export interface BenchRecord {
   adapter: string;
   adapter_info: AdapterDescription | null;
   features: string[];
+  /** The device's storage buffers per shader stage (which chains and pairs it runs; browsers 10). */
+  storage_buffers: number | null;
   toggles: string[];
   /** The MLP kernel shape forced by --variant (null: the adapter's default). */
   variant: string | null;
