@@ -363,17 +363,6 @@ fn row4(v: Floats, v4: Vec4s, whole: bool, base: u32, i: u32, n: u32) -> vec4<f3
   return select(vec4<f32>(0.0), clamped4(v, base, i, n - 1u), vec4<u32>(i, i + 1u, i + 2u, i + 3u) < vec4<u32>(n));
 }
 
-// row4 from the vec4 view alone, for kernels that cannot also bind the float view
-// (the chains' parameter sums, to fit the storage buffers a browser grants): a row
-// that is not whole vec4s reads each element from the vec4 holding it, so the same
-// values as row4.
-fn row4_of4(v4: Vec4s, whole: bool, base: u32, i: u32, n: u32) -> vec4<f32> {
-  if (whole) { return (*v4)[(base + i) / 4u]; }
-  let k = vec4<u32>(base) + min(vec4<u32>(i, i + 1u, i + 2u, i + 3u), vec4<u32>(n - 1u));
-  let x = vec4<f32>((*v4)[k.x / 4u][k.x % 4u], (*v4)[k.y / 4u][k.y % 4u], (*v4)[k.z / 4u][k.z % 4u], (*v4)[k.w / 4u][k.w % 4u]);
-  return select(vec4<f32>(0.0), x, vec4<u32>(i, i + 1u, i + 2u, i + 3u) < vec4<u32>(n));
-}
-
 // M[row][i .. i + 3] for a row of M (W in params, or V in vector) starting at
 // m[w]; lanes past the row's last index are clamped to it.
 fn weights4(m: Floats, m4: Vec4s, w: u32, i: u32, last: u32) -> vec4<f32> {
@@ -775,22 +764,6 @@ fn block_sums(tile: ParamTile, r0: u32, r1: u32, inDim: u32, outDim: u32,
   return s;
 }
 
-// block_sums through the vec4 views alone (row4_of4): the same sums in the same order.
-fn block_sums4(tile: ParamTile, r0: u32, r1: u32, inDim: u32, outDim: u32,
-               x4: Vec4s, xWhole: bool, xBase: u32, g4: Vec4s, gWhole: bool, gBase: u32) -> TileSums {
-  var s = TileSums();
-  for (var r = r0; r < r1; r++) {
-    let gr = row4_of4(g4, gWhole, gBase + r * outDim, tile.o0, outDim);
-    var xr = vec4<f32>(1.0, 0.0, 0.0, 0.0);
-    if (!tile.isBias) { xr = row4_of4(x4, xWhole, xBase + r * inDim, tile.i0, inDim); }
-    s.row0 += gr.x * xr;
-    s.row1 += gr.y * xr;
-    s.row2 += gr.z * xr;
-    s.row3 += gr.w * xr;
-  }
-  return s;
-}
-
 // This layer's block_sums, from the pass's input and gradOutput bindings.
 fn layer_block_sums(tile: ParamTile, r0: u32, r1: u32) -> TileSums {
   return block_sums(tile, r0, r1, args.inDim, args.outDim, &input, &inputVec4, INPUT_VEC4, inBlock, &gradOutput, &gradOutputVec4, GRAD_VEC4, outBlock);
@@ -1132,38 +1105,42 @@ fn chain_param_tiles(a: DenseArgs, layers: ChainLayers) -> u32 {
 
 // A chained layer's tile's sums over rows r0 .. r1 − 1 for the agent, exactly
 // as backward_params sums that tile's block (block_sums from the layer's rows).
-// The network's buffers: a its arguments, gOut4 its output gradient rows (the
-// layers read `inputVec4`, shared by a pair's networks); a4, g4 the hidden activations' and
+// The network's buffers: a its arguments, gOut its output gradient rows (the layers
+// read `input`, shared by a pair's networks); a4, g4 the hidden activations' and
 // gradients' low ranges (read-only vec4 views), a4High, g4High the high ones (a kernel
-// binding none passes the low ones). Only vec4 views are read (block_sums4), so a
-// pair's row-block sums bind 9 storage buffers.
-fn chain_block_sums(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u32, a: DenseArgs, gOut4: Vec4s,
+// binding none passes the low ones). The network's own rows (input, gOut) are read
+// through their float views only, whatever their width: a vec4 view of them is not
+// bound, so a pair's row-block sums bind 9 storage buffers (a browser grants 10), and
+// a binding whose size is not whole vec4s is never read past its end.
+fn chain_block_sums(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u32, a: DenseArgs, gOut: Floats,
                     a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4High: Vec4s) -> TileSums {
   let inDim = layer.inDim;
   let xBase = layer.input + agent * a.rows * inDim;
   if (layer.input == NETWORK) {
-    return chain_sums_of(layer, agent, tile, r0, r1, a, gOut4, &inputVec4, inDim % 4u == 0u, agent * a.inputRows * inDim, g4, g4High);
+    // (a4 stands in for the input's vec4 view, which `whole` false never reads.)
+    return chain_sums_of(layer, agent, tile, r0, r1, a, gOut, a4, false, agent * a.inputRows * inDim, g4, g4High);
   } else if (input_high(layer)) {
-    return chain_sums_of(layer, agent, tile, r0, r1, a, gOut4, a4High, true, xBase, g4, g4High);
+    return chain_sums_of(layer, agent, tile, r0, r1, a, gOut, a4High, true, xBase, g4, g4High);
   }
-  return chain_sums_of(layer, agent, tile, r0, r1, a, gOut4, a4, true, xBase, g4, g4High);
+  return chain_sums_of(layer, agent, tile, r0, r1, a, gOut, a4, true, xBase, g4, g4High);
 }
 
-// chain_block_sums with the layer's input rows x4 (from xBase) chosen: against its
-// gradient rows, the network's gradOutput or a hidden range's (hidden rows are
-// whole vec4s: the chains take only such widths).
-fn chain_sums_of(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u32, a: DenseArgs, gOut4: Vec4s,
+// chain_block_sums with the layer's input rows chosen (x4 from xBase where xWhole, else
+// `input`'s floats): against its gradient rows, the network's gOut (floats) or a hidden
+// range's (hidden rows are whole vec4s: the chains take only such widths).
+fn chain_sums_of(layer: ChainLayer, agent: u32, tile: ParamTile, r0: u32, r1: u32, a: DenseArgs, gOut: Floats,
                  x4: Vec4s, xWhole: bool, xBase: u32, g4: Vec4s, g4High: Vec4s) -> TileSums {
   let inDim = layer.inDim;
   let outDim = layer.outDim;
   let gNetwork = layer.gradOutput == NETWORK;
   let gBase = select(layer.gradOutput, 0u, gNetwork) + agent * a.rows * outDim;
   if (gNetwork) {
-    return block_sums4(tile, r0, r1, inDim, outDim, x4, xWhole, xBase, gOut4, outDim % 4u == 0u, gBase);
+    // (g4 stands in for gOut's vec4 view, which `whole` false never reads.)
+    return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, gOut, g4, false, gBase);
   } else if (output_high(layer)) {
-    return block_sums4(tile, r0, r1, inDim, outDim, x4, xWhole, xBase, g4High, true, gBase);
+    return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, gOut, g4High, true, gBase);
   }
-  return block_sums4(tile, r0, r1, inDim, outDim, x4, xWhole, xBase, g4, true, gBase);
+  return block_sums(tile, r0, r1, inDim, outDim, &input, x4, xWhole, xBase, gOut, g4, true, gBase);
 }
 
 // Invocation t's tile of the agent's layers: sums and stores its gradients
@@ -1181,7 +1158,7 @@ fn chain_param_grads(agent: u32, t: u32, a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4
   let rows = args.rows;
   var total = TileSums();
   for (var r0 = 0u; r0 < rows; r0 += ROW_BLOCK) {
-    total = add_sums(total, chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, rows), args, &gradOutputVec4, a4, a4High, g4, g4High));
+    total = add_sums(total, chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, rows), args, &gradOutput, a4, a4High, g4, g4High));
   }
   store_param_grads(tile, total, inDim, outDim);
   return ChainParamTile(true, tile, inDim, outDim);
@@ -1204,13 +1181,13 @@ fn chain_block_partials(a: DenseArgs, layers: ChainLayers) -> u32 {
 // consecutive invocations share the block's rows.
 @compute @workgroup_size(WG)
 fn backward_params_blocks_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  chain_blocks(agent_index(gid), linear_index(gid, nwg), args, &chainLayers, &gradOutputVec4,
+  chain_blocks(agent_index(gid), linear_index(gid, nwg), args, &chainLayers, &gradOutput,
                &hiddenActsRead4, &hiddenActsRead4, &hiddenGradsRead4, &hiddenGradsRead4, &partials);
 }
 
 @compute @workgroup_size(WG)
 fn backward_params_blocks_wide_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  chain_blocks(agent_index(gid), linear_index(gid, nwg), args, &chainLayers, &gradOutputVec4,
+  chain_blocks(agent_index(gid), linear_index(gid, nwg), args, &chainLayers, &gradOutput,
                &hiddenActsRead4, &hiddenActsHighRead4, &hiddenGradsRead4, &hiddenGradsHighRead4, &partials);
 }
 
@@ -1225,17 +1202,17 @@ fn backward_params_blocks_chain_pair(@builtin(global_invocation_id) gid: vec3<u3
   let first = chain_param_tiles(args, &chainLayers) * ((args.rows + ROW_BLOCK - 1u) / ROW_BLOCK);
   let split = (first + WG - 1u) / WG * WG;
   if (t < split) {
-    chain_blocks(agent, t, args, &chainLayers, &gradOutputVec4,
+    chain_blocks(agent, t, args, &chainLayers, &gradOutput,
                  &hiddenActsRead4, &hiddenActsRead4, &hiddenGradsRead4, &hiddenGradsRead4, &partials);
   } else {
-    chain_blocks(agent, t - split, args2, &chainLayers2, &gradOutput2Vec4,
+    chain_blocks(agent, t - split, args2, &chainLayers2, &gradOutput2,
                  &hidden2ActsRead4, &hidden2ActsRead4, &hidden2GradsRead4, &hidden2GradsRead4, &partials2);
   }
 }
 
 // Invocation t's row-block sums of a network (its buffers as chain_block_sums takes them,
 // its partial sums `out`).
-fn chain_blocks(agent: u32, t: u32, a: DenseArgs, layers: ChainLayers, gOut4: Vec4s,
+fn chain_blocks(agent: u32, t: u32, a: DenseArgs, layers: ChainLayers, gOut: Floats,
                 a4: Vec4s, a4High: Vec4s, g4: Vec4s, g4High: Vec4s, out: ptr<storage, array<f32>, read_write>) {
   let tiles = chain_param_tiles(a, layers);
   let b = t / tiles;
@@ -1243,7 +1220,7 @@ fn chain_blocks(agent: u32, t: u32, a: DenseArgs, layers: ChainLayers, gOut4: Ve
   if (r0 >= a.rows) { return; }
   let layer = (*layers).layer[chain_tile_layer(t % tiles, a, layers)];
   let tile = param_tile(t % tiles - layer.firstTile, layer.inDim);
-  let s = chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, a.rows), a, gOut4, a4, a4High, g4, g4High);
+  let s = chain_block_sums(layer, agent, tile, r0, min(r0 + ROW_BLOCK, a.rows), a, gOut, a4, a4High, g4, g4High);
   let blocks = (a.rows + ROW_BLOCK - 1u) / ROW_BLOCK;
   let perBlock = chain_block_partials(a, layers);
   let base = (agent * blocks + b) * perBlock + layer.firstPartial;
