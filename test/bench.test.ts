@@ -98,7 +98,7 @@ describe('bench variants (--variant, ab.js --variant-a)', () => {
       const [ka, kb] = await Promise.all([MlpKernels.create(a), MlpKernels.create(b)]);
       expect([ka.shape, ka.reduction, kb.shape, kb.reduction]).toEqual(['rows', 'serial', 'rows', 'serial']);
       const storage = a.limits.maxStorageBuffersPerShaderStage;
-      expect([ka.chainKernels?.backwardParamsAdam != null, ka.chainKernels?.forwardPair != null]).toEqual([storage >= 12, storage >= 9]);
+      expect([ka.chainKernels?.backwardParamsAdam != null, ka.chainKernels?.forwardPair != null]).toEqual([storage >= 13, storage >= 9]);
       expect([kb.chainKernels?.backwardParamsAdam, kb.chainKernels?.forwardPair]).toEqual([null, null]);
       await applyVariant(b, 'layers');
       expect((await MlpKernels.create(b)).chainKernels).toBeNull();

@@ -123,9 +123,10 @@ export function defaultTileChainForm(adapter: AdapterDescription): TileChainForm
  *             sums of the row blocks and the step in one dispatch (after the
  *             blocks'); where the pass chains its parameter gradients, every
  *             optimized parameter is a dense layer's (no Gaussian head), Adam
- *             does not clip, and the device binds the kernel's 12 (serial) or
- *             9 (split) storage buffers; a pass with split hidden ranges uses
- *             backward_params_adam_wide_chain (serial: 13 storage buffers, and
+ *             does not clip, and the device binds the kernel's 9 (split) storage
+ *             buffers, or for `serial` its 12 and its split passes' 13 (so the
+ *             choice does not change with a population's size); a pass with
+ *             split hidden ranges uses backward_params_adam_wide_chain (serial, and
  *             only for an optimizer whose active flag is its own); the same
  *             arithmetic as the separate step, bit-identical results
  *   separate  the optimizer's own dispatch after the gradients
@@ -633,12 +634,15 @@ export class MlpKernels {
     // (counted from the WGSL: lavapipe 16, browsers 10, WebGPU's default 8).
     const serial = reduction === 'serial';
     const stepEntry = serial ? 'backward_params_adam_chain' : 'backward_params_sum_adam_chain';
-    const fuses = fusion === 'fused' && family.fits(stepEntry);
-    const pairs = pairing === 'paired' && spread.pairs !== undefined && family.fits(spread.pairs.forward) && family.fits(spread.pairs.backwardInput);
     const paramEntries = (wide: string) => (serial ? [`backward_params${wide}_chain`] : [`backward_params_blocks${wide}_chain`, 'backward_params_sum_chain']);
     const widens = [spread.forward, spread.backwardInput, ...paramEntries('_wide')].every((entry) => family.fits(entry));
+    const wideStepEntry = serial ? 'backward_params_adam_wide_chain' : stepEntry;
+    // The step fuses only where a split pass's step fuses too (`serial`: 13 storage buffers against
+    // 12), so a population large enough to split its passes dispatches what one agent does.
+    const fuses = fusion === 'fused' && family.fits(stepEntry) && (!widens || family.fits(wideStepEntry));
+    const pairs = pairing === 'paired' && spread.pairs !== undefined && family.fits(spread.pairs.forward) && family.fits(spread.pairs.backwardInput);
     const split = { constants: { ...options.constants, SPLIT_HIDDEN: 1 } };
-    const widensStep = widens && fusion === 'fused' && family.fits(serial ? 'backward_params_adam_wide_chain' : stepEntry);
+    const widensStep = widens && fuses;
     const pairsBlocks = pairs && !serial && family.fits('backward_params_blocks_chain_pair');
     // The serial parameter chains' workgroup where the shape sets one.
     const serialWg: Record<string, number> = serial && spread.paramsWorkgroup ? { WG: spread.paramsWorkgroup } : {};
@@ -652,7 +656,7 @@ export class MlpKernels {
       pairs ? family.kernel(spread.pairs!.backwardInput, options) : null,
       widens ? Promise.all(paramEntries('_wide').map((entry) => family.kernel(entry, { constants: { ...serialWg, SPLIT_HIDDEN: 1 } }))) : null,
       // (split's sums read no hidden rows: the wide step ends with the same sums as the other.)
-      widensStep && serial ? family.kernel('backward_params_adam_wide_chain', { constants: { ...serialWg, SPLIT_HIDDEN: 1 } }) : null,
+      widensStep && serial ? family.kernel(wideStepEntry, { constants: { ...serialWg, SPLIT_HIDDEN: 1 } }) : null,
       pairsBlocks ? family.kernel('backward_params_blocks_chain_pair') : null,
       widens ? family.kernel(spread.forward, split) : null,
       widens ? family.kernel(spread.backwardInput, split) : null,
