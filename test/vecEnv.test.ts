@@ -59,7 +59,7 @@ describe('env definitions (no GPU)', () => {
     const storageCounts: Record<string, number> = {};
     for (const source of sources) {
       for (const entry of source.entryPoints()) {
-        storageCounts[`${source.name}.${entry}`] = source.bindings(entry).filter((b) => b.kind !== 'uniform').length;
+        storageCounts[`${source.name}.${entry}`] = source.storageBuffers(entry);
       }
     }
     expect(Object.keys(storageCounts).sort()).toEqual(['rollout.act_and_step', 'rollout.reset_envs', 'vec_env.reset_all', 'vec_env.set_state', 'vec_env.step']);

@@ -293,10 +293,10 @@ export class PpoUpdate implements Update {
     // The losses and both networks' input-gradient chains in one dispatch, where they can be.
     const step = (pass: MlpPass, adam: Adam, network: Mlp): BackwardStep => ({ pass, adam, params: network.params, grads: network.grads });
     const paired = MlpPass.pairedInputChains(step(policyPasses[0], policyAdam, policy), step(valuePasses[0], valueAdam, value));
-    let lossesChain: PairedInputDispatch | null = null;
     const kernel = paired && !lossesAlone.has(gpu.device) ? await lossesChainKernel(gpu, distribution, paired.constants) : null;
     // Every block pass shares the first's gradient and hidden buffers, so one bind group serves every minibatch.
-    if (paired && kernel) lossesChain = { kernel, bindGroup: kernel.bindUsed({ ...paired.resources, ...lossResources }, 'ppo.lossesChain') };
+    const lossesChain: PairedInputDispatch | null =
+      paired && kernel ? { kernel, bindGroup: kernel.bindUsed({ ...paired.resources, ...lossResources }, 'ppo.lossesChain') } : null;
     const lastEpochMeans = (
       [
         ['policy_loss', 'policy_loss'],
