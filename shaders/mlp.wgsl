@@ -542,10 +542,8 @@ fn forward_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_work
   var x: array<array<vec4<f32>, WIDTH4>, ROWS>;
   for (var j = 0u; j < ROWS; j++) {
     let base = inBlock + min(first + j, rows - 1u) * inDim;
-    // Constant trip counts let the compiler unroll and keep x in registers.
-    for (var k = 0u; k < WIDTH4; k++) {
-      if (k < n4) { x[j][k] = inputVec4[base / 4u + k]; }
-    }
+    // The loads loop to the layer's width; the sums below unroll to WIDTH4 (see chain_forward).
+    for (var k = 0u; k < n4; k++) { x[j][k] = inputVec4[base / 4u + k]; }
   }
   for (var o = 0u; o < outDim; o++) {
     let w = (weightOffset + o * inDim) / 4u;
@@ -901,20 +899,21 @@ fn chain_forward(agent: u32, first: u32, a: DenseArgs, layers: ChainLayers, p: F
     let fromHeld = HOLD_HIDDEN && l > a.chainFirst;
     let fromHigh = input_high(layer);
     let inRows = select(layer.input + agent * rows * inDim, agent * a.inputRows * inDim, fromNetwork);
+    // The loads loop to the layer's width. Unrolled to WIDTH4 with a guard per vec4
+    // and source, LLVM took ~20 s to compile this chain on a cold lavapipe cache
+    // (now under 1 s), and ran it no faster. The sums below stay unrolled.
     for (var j = 0u; j < ROWS; j++) {
       let base = (inRows + min(first + j, rows - 1u) * inDim) / 4u;
-      for (var k = 0u; k < WIDTH4; k++) {
-        if (k < n4) {
-          if (fromHeld) {
-            let at = j * WIDTH + 4u * k;
-            x[j][k] = vec4<f32>(held[at], held[at + 1u], held[at + 2u], held[at + 3u]);
-          } else if (fromNetwork) {
-            x[j][k] = inputVec4[base + k];
-          } else if (fromHigh) {
-            x[j][k] = (*h4High)[base + k];
-          } else {
-            x[j][k] = (*h4)[base + k];
-          }
+      for (var k = 0u; k < n4; k++) {
+        if (fromHeld) {
+          let at = j * WIDTH + 4u * k;
+          x[j][k] = vec4<f32>(held[at], held[at + 1u], held[at + 2u], held[at + 3u]);
+        } else if (fromNetwork) {
+          x[j][k] = inputVec4[base + k];
+        } else if (fromHigh) {
+          x[j][k] = (*h4High)[base + k];
+        } else {
+          x[j][k] = (*h4)[base + k];
         }
       }
     }
