@@ -31,7 +31,7 @@ const ACTIVATION_CODE: Record<Activation, number> = { identity: 0, tanh: 1 };
 /**
  * How forward, tangent and backward_input spread a layer over invocations (see
  * the header of shaders/mlp.wgsl; measurements in bench/RESULTS.md):
- *   rows    4 rows per invocation held in registers: lavapipe
+ *   rows    8 rows per invocation held in registers: lavapipe
  *   tiles   4 rows × 4 outputs per invocation: SwiftShader, and GPUs (the
  *           register micro-tile of a GEMM)
  *   single  one invocation per row, the shape every layer can take
@@ -160,19 +160,22 @@ const NETWORK = 0xffffffff;
 /** The dense-layer geometry; the WGSL gets these as constants generated from here. */
 export const DENSE_GEOMETRY = {
   /**
-   * Rows per invocation of the `rows` kernels (ROWS): 4 measured best on
-   * lavapipe (2 and 8 slower), and LLVM compiles 8 several times slower on a
-   * cold shader cache.
+   * Rows per invocation of the `rows` kernels (ROWS). 8 against 4 on lavapipe
+   * (eleventh session, per-kernel replay of the PPO seed update): the forward
+   * pair ×0.76, the losses chain ×0.92, the update ×0.88; the collect's 16-row
+   * forward ×1.12. (4 measured best before the loads looped to the layer's
+   * width, when LLVM also took minutes to compile 8 on a cold shader cache.)
    */
-  rowsPerInvocation: 4,
+  rowsPerInvocation: 8,
   /** The widest summed dimension the `rows` kernels hold in registers (WIDTH). */
   rowsMaxWidth: 64,
   /**
    * Workgroup size of the `rows` kernels. lavapipe spreads a dispatch over its
-   * threads by workgroup, so a 128-row minibatch (32 invocations) must span more
-   * than one: 16 measured ×1.13–1.2 on the PPO seed iteration against 64.
+   * threads by workgroup, so a 128-row minibatch (16 invocations) must span more
+   * than one (with 4 rows per invocation, 16 measured ×1.13–1.2 on the PPO seed
+   * iteration against 64).
    */
-  rowsWorkgroup: 16,
+  rowsWorkgroup: 8,
   /**
    * Layers a chain takes (MAX_CHAIN_LAYERS): its ChainLayer records are a
    * fixed-size uniform array (64 bytes each); a deeper network runs per layer.
