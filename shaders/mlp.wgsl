@@ -163,6 +163,10 @@ override HOLD_HIDDEN: bool = false;
 // The chains' pipelines for a split pass (its hidden ranges in low and high parts): with
 // false, a pass that is not split runs no branch between the parts.
 override SPLIT_HIDDEN: bool = false;
+// Rows a forward_chain invocation owns (at most ROWS): fewer for a pass of few rows,
+// such as the rollout's one step of N envs, whose ROWS-row invocations would leave
+// most of a CPU driver's SIMD lanes idle.
+override CHAIN_ROWS: u32 = ROWS;
 
 const CHUNK: u32 = 64u;
 const CHUNK4: u32 = 16u;
@@ -867,7 +871,7 @@ fn backward_params_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
 // arithmetic exactly that of its per-layer kernel (forward_rows,
 // backward_input_rows, backward_params), so results are bit-identical.
 
-// forward_chain: the invocation owning rows first .. first + ROWS − 1 runs
+// forward_chain: the invocation owning rows first .. first + CHAIN_ROWS − 1 runs
 // layers chainFirst .. layers − 1 on them, each from the activations it just
 // wrote (same invocation, program order: no barrier). Every layer it runs
 // takes the `rows` shape. With HOLD_HIDDEN it keeps them in `held` instead and
@@ -875,7 +879,7 @@ fn backward_params_sum(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(n
 // where layer 0 ran alone, its rows: the first chained layer's input).
 @compute @workgroup_size(WG)
 fn forward_chain(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  chain_forward(agent_index(gid), linear_index(gid, nwg) * ROWS, args, &chainLayers, &params, &paramsVec4, &output, &hiddenActsVec4, &hiddenActsHighVec4);
+  chain_forward(agent_index(gid), linear_index(gid, nwg) * CHAIN_ROWS, args, &chainLayers, &params, &paramsVec4, &output, &hiddenActsVec4, &hiddenActsHighVec4);
 }
 
 // forward_chain over one network's buffers (the pair's second network passes its own):
@@ -902,7 +906,7 @@ fn chain_forward(agent: u32, first: u32, a: DenseArgs, layers: ChainLayers, p: F
     // The loads loop to the layer's width. Unrolled to WIDTH4 with a guard per vec4
     // and source, LLVM took ~20 s to compile this chain on a cold lavapipe cache
     // (now under 1 s), and ran it no faster. The sums below stay unrolled.
-    for (var j = 0u; j < ROWS; j++) {
+    for (var j = 0u; j < CHAIN_ROWS; j++) {
       let base = (inRows + min(first + j, rows - 1u) * inDim) / 4u;
       for (var k = 0u; k < n4; k++) {
         if (fromHeld) {
@@ -926,11 +930,11 @@ fn chain_forward(agent: u32, first: u32, a: DenseArgs, layers: ChainLayers, p: F
       for (var k = 0u; k < WIDTH4; k++) {
         if (k < n4) {
           let wv = (*p4)[w + k];
-          for (var j = 0u; j < ROWS; j++) { acc[j] = fma(wv, x[j][k], acc[j]); }
+          for (var j = 0u; j < CHAIN_ROWS; j++) { acc[j] = fma(wv, x[j][k], acc[j]); }
         }
       }
       let b = (*p)[paramBlock + layer.biasOffset + o];
-      for (var j = 0u; j < ROWS; j++) {
+      for (var j = 0u; j < CHAIN_ROWS; j++) {
         let acc4 = acc[j];
         let y = activate(layer.activation, (acc4.x + acc4.y) + (acc4.z + acc4.w) + b);
         if (HOLD_HIDDEN && !toNetwork) {

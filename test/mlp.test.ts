@@ -1,13 +1,14 @@
 import { describe, it, expect } from 'vitest';
 import { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation } from '../src/nn/mlp';
 import { mlpForwardReference, mlpBackwardReference } from '../src/reference/mlp';
-import { MLP_KERNEL_SHAPES, PARAM_REDUCTIONS, Mlp, MlpKernels, MlpPass, MlpTangents, optimizedCount, parameterVectorBytes, type AdamFusion, type DenseChaining, type MlpKernelShape, type NetworkPairing, type ParamReduction } from '../src/kernels/mlp';
+import { DENSE_GEOMETRY, MLP_KERNEL_SHAPES, PARAM_REDUCTIONS, Mlp, MlpKernels, MlpPass, MlpTangents, optimizedCount, parameterVectorBytes, type AdamFusion, type DenseChaining, type MlpKernelShape, type NetworkPairing, type ParamReduction } from '../src/kernels/mlp';
 import { Adam } from '../src/kernels/optim';
 import { agentsBuffer } from '../src/gpu/agents';
 import { countDispatches } from '../src/train/trainer';
 import { mlpTangentReference } from '../src/reference/fvp';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
 import { GpuArray } from '../src/gpu/array';
+import { recordDispatches } from '../bench/lib/profile';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
 import type { GpuContext } from '../src/gpu/device';
 
@@ -552,6 +553,12 @@ describe('forward-only passes: the `rows` chain holds hidden rows in registers, 
     { sizes: [3, 64, 64, 1], activations: ['tanh', 'tanh', 'identity'], rows: 70, head: 'gaussian', aloneFirst: true },
     { sizes: [8, 16, 32, 2], activations: ['identity', 'tanh', 'identity'], rows: 66, agents: 3, inputRows: 75, aloneFirst: false },
     { sizes: [4, 32, 64, 16, 3], activations: ['tanh', 'identity', 'tanh', 'identity'], rows: 37, agents: 2, aloneFirst: false },
+    // Passes of at most one workgroup's rows per agent take fewRowsPerInvocation rows an invocation
+    // (the rollout's step): an odd count (the last invocation's second row repeats the first), the
+    // bound, and one past it.
+    { sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: 15, agents: 3, aloneFirst: false },
+    { sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: DENSE_GEOMETRY.rowsPerInvocation * DENSE_GEOMETRY.rowsWorkgroup, aloneFirst: false },
+    { sizes: [4, 64, 64, 2], activations: ['tanh', 'tanh', 'identity'], rows: DENSE_GEOMETRY.rowsPerInvocation * DENSE_GEOMETRY.rowsWorkgroup + 1, aloneFirst: false },
   ];
 
   for (const c of cases) {
@@ -575,6 +582,9 @@ describe('forward-only passes: the `rows` chain holds hidden rows in registers, 
         if (pass.holdsHidden) {
           // Only the last layer's rows, and layer 0's where it runs alone.
           expect(pass.arrays.activations.map((a) => a.shape)).toEqual([...(c.aloneFirst ? [[...(P > 1 ? [P] : []), c.rows, c.sizes[1]]] : []), [...(P > 1 ? [P] : []), c.rows, c.sizes[c.sizes.length - 1]]]);
+          const few = c.rows <= DENSE_GEOMETRY.rowsPerInvocation * DENSE_GEOMETRY.rowsWorkgroup;
+          const chain = recordDispatches((p) => pass.encodeForward(p)).find((d) => d.pipeline.label === 'mlp.forward_chain')!;
+          expect(chain.bindGroups[0].group.label).toBe(`mlp.forward_chain.test.held.forwardChainHeld${few ? 'Few' : ''}`);
         }
         submitPass(gpu, 'test.held', (p) => pass.encodeForward(p));
         const out = await pass.arrays.output.read();

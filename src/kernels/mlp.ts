@@ -200,6 +200,13 @@ export const DENSE_GEOMETRY = {
    */
   rowsParamsWorkgroup: 16,
   /**
+   * Rows per invocation of a forward-only `rows` chain over at most one
+   * workgroup's rows per agent (rowsPerInvocation · rowsWorkgroup), such as the
+   * rollout's step over N envs (CHAIN_ROWS): 16 rows in 8 invocations of 2
+   * instead of 2 of 8, so a CPU driver's SIMD lanes are not left idle.
+   */
+  fewRowsPerInvocation: 2,
+  /**
    * The `tiles` chains' workgroup: tile-wide columns of a layer it spans (CHAIN_TILES;
    * the widest layer it chains is tile · this) times blocks of `tile` rows (CHAIN_ROW_TILES).
    */
@@ -493,6 +500,8 @@ interface ChainKernels {
   forward: Kernel;
   /** The forward chain of a forward-only pass, hidden rows held in registers (the `rows` shape), else null. */
   forwardHeld: Kernel | null;
+  /** forwardHeld taking fewRowsPerInvocation rows an invocation, for passes of few rows (null where forwardHeld is). */
+  forwardHeldFew: Kernel | null;
   backwardInput: Kernel;
   /**
    * Every layer's parameter gradients, the dispatches in order: `serial` one
@@ -649,9 +658,10 @@ export class MlpKernels {
     const pairsBlocks = pairs && !serial && family.fits('backward_params_blocks_chain_pair');
     // The serial parameter chains' workgroup where the shape sets one.
     const serialWg: Record<string, number> = serial && spread.paramsWorkgroup ? { WG: spread.paramsWorkgroup } : {};
-    const [forward, forwardHeld, backwardInput, backwardParams, backwardParamsAdam, forwardPair, backwardInputPair, wideParams, wideAdam, blocksPair, wideForward, wideInput] = await Promise.all([
+    const [forward, forwardHeld, forwardHeldFew, backwardInput, backwardParams, backwardParamsAdam, forwardPair, backwardInputPair, wideParams, wideAdam, blocksPair, wideForward, wideInput] = await Promise.all([
       family.kernel(spread.forward, options),
       spread.holds ? family.kernel(spread.forward, { constants: { ...options.constants, HOLD_HIDDEN: 1 } }) : null,
+      spread.holds ? family.kernel(spread.forward, { constants: { ...options.constants, HOLD_HIDDEN: 1, CHAIN_ROWS: DENSE_GEOMETRY.fewRowsPerInvocation } }) : null,
       family.kernel(spread.backwardInput, options),
       Promise.all(paramEntries('').map((entry) => family.kernel(entry, { constants: serialWg }))),
       fuses ? family.kernel(stepEntry, { constants: serialWg }) : null,
@@ -670,6 +680,7 @@ export class MlpKernels {
       spread,
       forward,
       forwardHeld,
+      forwardHeldFew,
       backwardInput,
       backwardParams,
       backwardParamsAdam: withStep(backwardParams, backwardParamsAdam),
@@ -1259,8 +1270,11 @@ export class MlpPass {
     });
     if (this.holdsHidden && chains) {
       this.chainLayers = sharing?.chainLayers ?? this.chainTable(gpu, chains, null);
-      const held = chains.forwardHeld!;
-      const forward = { kernel: held, bindGroup: held.bindUsed(forwardChainResources(), `${label}.forwardChainHeld`), invocations: chains.spread.invocations(rows) };
+      // A pass of at most one workgroup's rows per agent takes fewer rows an invocation (the bits are the same).
+      const few = rows <= rowsPerInvocation * rowsWorkgroup && chains.forwardHeldFew !== null;
+      const held = few ? chains.forwardHeldFew! : chains.forwardHeld!;
+      const invocations = few ? Math.ceil(rows / DENSE_GEOMETRY.fewRowsPerInvocation) : chains.spread.invocations(rows);
+      const forward = { kernel: held, bindGroup: held.bindUsed(forwardChainResources(), `${label}.forwardChainHeld${few ? 'Few' : ''}`), invocations };
       this.forwardDispatches = this.chainFirst === 0 ? [forward] : [perLayerForward(0), forward];
       this.inputDispatches = [];
     } else if (slices && chains) {

@@ -58,8 +58,11 @@ export interface RolloutOptions {
  */
 export interface RolloutPolicy {
   readonly layout: Pick<MlpLayout, 'inputDim' | 'distParamsPerRow' | 'head'>;
-  /** A forward pass over `rows` rows of `input` per agent (the rollout's N current observations). */
-  prepare(options: { rows: number; input: GPUBuffer; label: string }): RolloutPolicyPass;
+  /**
+   * A forward pass over `rows` rows of `input` per agent (the rollout's N current
+   * observations); `forwardOnly`: it is never differentiated (an Mlp then keeps no hidden rows).
+   */
+  prepare(options: { rows: number; input: GPUBuffer; label: string; forwardOnly?: boolean }): RolloutPolicyPass;
 }
 
 /** A policy forward pass bound to the rollout's observations (an `MlpPass` is one). */
@@ -251,7 +254,7 @@ export class Rollout {
     const vecEnv = uniformBuffer(gpu, `${label}.vecEnv`, family.struct('VecEnvArgs').pack({ numEnvs: N, maxEpisodeSteps: finalObs.maxEpisodeSteps }));
     const envParams = uniformBuffer(gpu, `${label}.envParams`, family.struct('EnvParams').pack(env.params));
     const policyInput = options.policyInput?.(storage.currentObs, N, obsDim, label, agents) ?? null;
-    const policyStep = policy.prepare({ rows: N, input: policyInput?.input ?? storage.currentObs, label: `${label}.policy` });
+    const policyStep = policy.prepare({ rows: N, input: policyInput?.input ?? storage.currentObs, label: `${label}.policy`, forwardOnly: true });
     if (policyStep.output.size < P * N * A * 4) {
       const shape = agents ? `[P][N][A] = [${P}][${N}][${A}]` : `[N][A] = [${N}][${A}]`;
       throw new Error(`rollout: the policy's output ${policyStep.output.label} holds ${policyStep.output.size / 4} values, ${shape} needs ${P * N * A}${agents ? ' (a policy of agents.count networks)' : ''}`);

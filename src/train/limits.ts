@@ -135,7 +135,7 @@ export function plannedBuffers(
   storage('rollout.currentObs', N * D, perEnv);
   storage('rollout.envSlots', (ENV_SLOTS.length + spec.stateDim) * N, perEnv);
   table('rollout.stepArgs', T, ['stepsPerIter']);
-  pass('rollout.policy', N, layouts.policy, perEnv);
+  pass('rollout.policy', N, layouts.policy, perEnv, true);
 
   // Normalisation (src/kernels/normalize.ts): the networks' normalised copy of obs, per-env partial
   // moments, each env's running discounted return (carried across iterations), the discounted
