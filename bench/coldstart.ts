@@ -27,24 +27,26 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { algos: ['ppo', 'trpo', 'reinforce'], env: 'CartPole-v1', preset: 'seed', json: false };
+  const algo = (a: string): Algo => {
+    if (!(ALGOS as readonly string[]).includes(a)) throw new Error(`--algos: ${a} is not an algorithm (one of ${ALGOS.join(', ')})`);
+    return a as Algo;
+  };
+  // The flags that take a value, and what each sets.
+  const takes: Record<string, (v: string) => void> = {
+    '--algos': (v) => (args.algos = v.split(',').map(algo)),
+    '--env': (v) => (args.env = v),
+    '--preset': (v) => (args.preset = v),
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === '--algos') {
-      args.algos = value()
-        .split(',')
-        .map((a) => {
-          if (!(ALGOS as readonly string[]).includes(a)) throw new Error(`--algos: ${a} is not an algorithm (one of ${ALGOS.join(', ')})`);
-          return a as Algo;
-        });
-    } else if (flag === '--env') args.env = value();
-    else if (flag === '--preset') args.preset = value();
-    else if (flag === '--json') args.json = true;
-    else throw new Error(`unknown flag ${flag} (known: --algos, --env, --preset, --json)`);
+    if (flag === '--json') {
+      args.json = true;
+    } else if (takes[flag]) {
+      if (i + 1 >= argv.length) throw new Error(`${flag} takes a value`);
+      takes[flag](argv[++i]);
+    } else {
+      throw new Error(`unknown flag ${flag} (known: --algos, --env, --preset, --json)`);
+    }
   }
   return args;
 }
