@@ -1271,7 +1271,7 @@ export class MlpPass {
     if (this.holdsHidden && chains) {
       this.chainLayers = sharing?.chainLayers ?? this.chainTable(gpu, chains, null);
       // A pass of at most one workgroup's rows per agent takes fewer rows an invocation (the bits are the same).
-      const few = rows <= rowsPerInvocation * rowsWorkgroup && chains.forwardHeldFew !== null;
+      const few = chains.forwardHeldFew !== null && chains.spread.invocations(rows) <= chains.spread.workgroup;
       const held = few ? chains.forwardHeldFew! : chains.forwardHeld!;
       const invocations = few ? Math.ceil(rows / DENSE_GEOMETRY.fewRowsPerInvocation) : chains.spread.invocations(rows);
       const forward = { kernel: held, bindGroup: held.bindUsed(forwardChainResources(), `${label}.forwardChainHeld${few ? 'Few' : ''}`), invocations };
