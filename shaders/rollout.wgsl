@@ -137,13 +137,18 @@ fn reset_envs(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
   }
 }
 
+// The action for step t from the env's row of distribution parameters.
+fn sample_row(at: EnvAt, row: DistParams, t: u32) -> EnvAction {
+  let d = dist_from_params(row, args.numActions);
+  if (args.greedy != 0u) { return rollout_env_action(dist_mode(d)); }
+  return rollout_env_action(dist_sample(d, vec4<u32>(at.env, t, args.iteration, 0u), vec2<u32>(agent_seed(at.agent), STREAM_ACTION)));
+}
+
 fn sample_action(at: EnvAt) -> EnvAction {
   let A = args.numActions;
   var row: DistParams;
   for (var k = 0u; k < A; k++) { row[k] = policyLogits[at.row * A + k]; }
-  let d = dist_from_params(row, A);
-  if (args.greedy != 0u) { return rollout_env_action(dist_mode(d)); }
-  return rollout_env_action(dist_sample(d, vec4<u32>(at.env, step.t, args.iteration, 0u), vec2<u32>(agent_seed(at.agent), STREAM_ACTION)));
+  return sample_row(at, row, step.t);
 }
 
 @compute @workgroup_size(WG)

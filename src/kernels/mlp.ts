@@ -258,6 +258,43 @@ export function optimizedCount(layout: MlpLayout, agents: number): number {
   return agents === 1 ? layout.paramCount : parameterStride(layout);
 }
 
+/**
+ * How a forward kernel sums one row of a layer (shaders/mlp_row.wgsl repeats each):
+ * `fma4` forward_rows and the `rows` chains, `dot` forward_tiles and the `tiles`
+ * chains, `chunk` the per-row forward.
+ */
+export type RowArithmetic = 'fma4' | 'dot' | 'chunk';
+
+const ROW_ARITHMETIC: Record<string, RowArithmetic> = {
+  forward_rows: 'fma4',
+  forward_chain: 'fma4',
+  forward_tiles: 'dot',
+  forward_tiles_chain: 'dot',
+  forward: 'chunk',
+};
+
+/** The arithmetic of a forward entry point (a new entry point must be listed, or a fused rollout would compute other bits). */
+function rowArithmetic(entry: string): RowArithmetic {
+  const arithmetic = ROW_ARITHMETIC[entry];
+  if (!arithmetic) throw new Error(`mlp: no row arithmetic is listed for the forward entry point ${entry}`);
+  return arithmetic;
+}
+
+/**
+ * One row of a pass's forward computation, for kernels that compute a row
+ * themselves (the rollout's fused steps, shaders/mlp_row.wgsl): the parameters,
+ * and per layer its shape, offsets, activation and the arithmetic of the kernel
+ * this pass runs it with, so such a row has the pass's bits.
+ */
+export interface RowForward {
+  /** [P][paramStride] f32 parameter vectors (whole vec4s). */
+  params: GPUBuffer | GPUBufferBinding;
+  paramStride: number;
+  layers: readonly (DenseLayer & { arithmetic: RowArithmetic })[];
+  /** Where a Gaussian head's log-stds start in each agent's vector; null without a head. */
+  headOffset: number | null;
+}
+
 /** Whether W's rows start on 16-byte boundaries, so the vec4 weight path applies. */
 function isAligned(layer: DenseLayer): boolean {
   return layer.weightOffset % 4 === 0 && layer.inDim % 4 === 0;
@@ -467,6 +504,8 @@ function chainSpread(shape: MlpKernelShape, form: TileChainForm): ChainSpread | 
 /** A pipeline and how many invocations it needs for a number of rows of one layer. */
 export interface LayerKernel {
   kernel: Kernel;
+  /** The WGSL entry point (which arithmetic the layer gets: see rowArithmetic). */
+  entry: string;
   invocations(rows: number): number;
 }
 
@@ -482,7 +521,7 @@ export class LayerKernels {
   for(layer: DenseLayer): LayerKernel {
     const chosen = this.compiled.find((c) => c.spread.takes(layer));
     if (!chosen) throw new Error(`no dense-layer kernel takes a ${layer.inDim}→${layer.outDim} layer`);
-    return { kernel: chosen.kernel, invocations: (rows) => chosen.spread.invocations(rows, layer) };
+    return { kernel: chosen.kernel, entry: chosen.spread.entry, invocations: (rows) => chosen.spread.invocations(rows, layer) };
   }
 }
 
@@ -1080,6 +1119,8 @@ export class MlpPass {
 
   private readonly inputBinding: GPUBuffer | GPUBufferBinding;
   private readonly forwardDispatches: Dispatch[];
+  /** Per layer: the arithmetic of the kernel the forward pass runs it with (rowForward). */
+  private readonly forwardArithmetic: RowArithmetic[];
   /** backward_input per layer (null where that gradient is not needed); chained: the chain, then layer 0's. */
   private readonly inputDispatches: (Dispatch | null)[];
   /** Chained: every hidden layer's activations and gradients, and the layers' ChainLayer records. */
@@ -1276,6 +1317,7 @@ export class MlpPass {
       const invocations = few ? Math.ceil(rows / DENSE_GEOMETRY.fewRowsPerInvocation) : chains.spread.invocations(rows);
       const forward = { kernel: held, bindGroup: held.bindUsed(forwardChainResources(), `${label}.forwardChainHeld${few ? 'Few' : ''}`), invocations };
       this.forwardDispatches = this.chainFirst === 0 ? [forward] : [perLayerForward(0), forward];
+      this.forwardArithmetic = layers.map((layer, l) => rowArithmetic(l < this.chainFirst ? kernels.forward(layer).entry : chains.spread.forward));
       this.inputDispatches = [];
     } else if (slices && chains) {
       this.chainLayers = sharing?.chainLayers ?? this.chainTable(gpu, chains, slices);
@@ -1304,9 +1346,11 @@ export class MlpPass {
       const forward = { kernel: forwardKernel, bindGroup: forwardKernel.bindUsed(this.chainResources.forward, `${label}.forwardChain`), invocations: blocks };
       const inputChain = { kernel: inputKernel, bindGroup: inputKernel.bindUsed(this.chainResources.backwardInput, `${label}.backwardInputChain`), invocations: blocks };
       this.forwardDispatches = this.chainFirst === 0 ? [forward] : [perLayerForward(0), forward];
+      this.forwardArithmetic = layers.map((layer, l) => rowArithmetic(l < this.chainFirst ? kernels.forward(layer).entry : chains.spread.forward));
       this.inputDispatches = [inputChain, perLayerInput(0)];
     } else {
       this.forwardDispatches = layers.map((_, l) => perLayerForward(l));
+      this.forwardArithmetic = layers.map((layer) => rowArithmetic(kernels.forward(layer).entry));
       this.inputDispatches = layers.map((_, l) => perLayerInput(l));
     }
   }
@@ -1314,6 +1358,16 @@ export class MlpPass {
   /** The first layer forward_chain runs: 0, or 1 where the `rows` forward does not take layer 0 (it runs alone first). */
   private get chainFirst(): number {
     return this.kernels.chainKernels!.spread.forwardTakes(this.layout.layers[0]) ? 0 : 1;
+  }
+
+  /** One row of this pass's forward computation (for a kernel that computes a row itself: RowForward). */
+  get rowForward(): RowForward {
+    return {
+      params: this.paramsBinding,
+      paramStride: parameterStride(this.layout),
+      layers: this.layout.layers.map((layer, l) => ({ ...layer, arithmetic: this.forwardArithmetic[l] })),
+      headOffset: this.head ? this.layout.headOffset : null,
+    };
   }
 
   /** The last of a per-layer list, which is always its own buffer. */

@@ -220,6 +220,7 @@ export function normalizedPolicyInput(kernels: NormalizeKernels, moments: GPUBuf
     const op = kernels.normalizeRows({ rows, dim, input: currentObs, output: input, moments, label: `${label}.normalizeObs`, agents });
     return {
       input,
+      rowNormalize: { moments, clip: NORM_CLIP, epsilon: NORM_EPSILON },
       encode: (pass) => op.encode(pass),
       destroy: () => {
         op.destroy();

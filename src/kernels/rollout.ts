@@ -13,14 +13,17 @@
  * population of P networks whose output holds [P][N][params per row].
  */
 import rolloutWgsl from '../../shaders/rollout.wgsl?raw';
+import rolloutStepsWgsl from '../../shaders/rollout_steps.wgsl?raw';
+import mlpRowWgsl from '../../shaders/mlp_row.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
 import { ShaderFamily, type Kernel, type StructView, type WgslPart, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer, submitPass } from '../gpu/buffers';
 import { UniformSlots } from '../gpu/slots';
-import { COMMON_WGSL, wgslIndexConstants } from '../gpu/wgsl';
+import { COMMON_WGSL, wgslConstants, wgslIndexConstants } from '../gpu/wgsl';
 import { envSources, type EnvDefinition } from '../envs/env';
 import { AGENT_SEEDS_WGSL, agentSeedsUniform, type Agents } from '../gpu/agents';
 import type { MlpLayout } from '../nn/mlp';
+import type { RowArithmetic, RowForward } from './mlp';
 import { CATEGORICAL, GAUSSIAN } from './distribution';
 import type { ActionSpec } from '../core/envSpecs';
 
@@ -49,6 +52,14 @@ export interface RolloutOptions {
   maxEpisodeSteps?: number;
   /** What the policy sees of the current observations (default: them as they are). */
   policyInput?: PolicyInputSource;
+  /**
+   * Run all T steps in one dispatch, the policy's forward pass for each env's row
+   * inside the step (shaders/rollout_steps.wgsl), with the same bits as the step-by-step
+   * rollout (a policy forward and an act-and-step dispatch per step). Default: wherever
+   * it can (the policy pass offers `rowForward`, the policy input is the observations
+   * or their normalisation, the device binds its buffers); true where it cannot is an error.
+   */
+  fused?: boolean;
 }
 
 /**
@@ -71,6 +82,8 @@ export interface RolloutPolicyPass {
   readonly output: GPUBuffer;
   /** Records the forward pass over the current observations. */
   encodeForward(pass: GPUComputePassEncoder): void;
+  /** How the pass computes one row (an MlpPass's), for the fused rollout; absent: no fused rollout. */
+  readonly rowForward?: RowForward;
   /** Releases what the pass created (the network and the observations belong to the caller). */
   destroy(): void;
 }
@@ -79,6 +92,8 @@ export interface RolloutPolicyPass {
 export interface PolicyInput {
   /** [N][obsDim] f32 ([P][N][obsDim] for a population) */
   input: GPUBuffer;
+  /** Where `input` is the observations normalised by running moments (normalize_rows): those, for the fused rollout. */
+  readonly rowNormalize?: { moments: GPUBuffer; clip: number; epsilon: number };
   /** Records what derives `input` from the current observations. */
   encode(pass: GPUComputePassEncoder): void;
   /** Releases what it created. */
@@ -174,9 +189,49 @@ function paramsPerRow(env: EnvDefinition): number {
   return action.kind === 'discrete' ? CATEGORICAL.paramsPerRow(action.n, 'rollout') : GAUSSIAN.paramsPerRow(action.dim, 'rollout');
 }
 
+/** Layers the fused rollout's policy table holds (POLICY_MAX_LAYERS); a deeper policy steps dispatch by dispatch. */
+const FUSED_MAX_LAYERS = 16;
+
+/**
+ * Workgroup size of rollout_steps. Each invocation runs a whole env's rollout, and
+ * a CPU driver spreads a dispatch over its threads by workgroup: 8 (one 256-bit
+ * SIMD group of lavapipe) lets the seed preset's 16 envs use both of a 2-core
+ * machine's threads. A GPU wants whole warps.
+ */
+function fusedWorkgroup(gpu: GpuContext): number {
+  return gpu.adapter.isFallback ? 8 : 64;
+}
+
+/** The fused rollout's sources: the rollout family's, the policy row's sizes, mlp_row.wgsl, rollout_steps.wgsl. */
+function fusedSources(env: EnvDefinition, row: RowForward): WgslPart[] {
+  const last = row.layers[row.layers.length - 1];
+  const widest = Math.max(row.layers[0].inDim, ...row.layers.map((l) => l.outDim), row.headOffset === null ? 0 : 2 * last.outDim);
+  const sizes = wgslConstants({ POLICY_WIDTH4: Math.ceil(widest / 4), POLICY_MAX_LAYERS: FUSED_MAX_LAYERS });
+  return [...rolloutSources(env), sizes, mlpRowWgsl, rolloutStepsWgsl];
+}
+
+const ARITHMETIC_CODE: Record<RowArithmetic, number> = { fma4: 0, dot: 1, chunk: 2 };
+
+/** Why a rollout cannot run fused (null: it can, as far as the policy and its input go). */
+function unfusedReason(policyStep: RolloutPolicyPass, policyInput: PolicyInput | null): string | null {
+  const row = policyStep.rowForward;
+  if (!row) return "the policy's pass offers no rowForward";
+  if (row.layers.length > FUSED_MAX_LAYERS) return `the policy has ${row.layers.length} layers (at most ${FUSED_MAX_LAYERS})`;
+  if (policyInput && !policyInput.rowNormalize) return 'its policy input is neither the observations nor their normalisation';
+  return null;
+}
+
+/** The fused rollout's kernel, bind group and the buffers it made. */
+interface FusedSteps {
+  kernel: Kernel;
+  bindGroup: GPUBindGroup;
+  buffers: GPUBuffer[];
+}
+
 /**
  * N envs × T steps with the policy acting, on the GPU: `encode` records the whole rollout into the caller's
- * pass (policy forward, then act-and-step, per step) and fills `storage`, time-major; nothing is read back.
+ * pass and fills `storage`, time-major; nothing is read back. Fused (`fused`): one dispatch for all T steps,
+ * the policy's row forward inside the step; otherwise per step a policy forward and an act-and-step dispatch.
  */
 export class Rollout {
   /** Rows of `storage.envSlots`: ENV_SLOTS, then one per state component. */
@@ -189,18 +244,24 @@ export class Rollout {
     readonly options: RolloutOptions,
     readonly finalObs: FinalObsLayout,
     readonly storage: RolloutStorage,
-    private readonly actAndStep: Kernel,
+    private readonly actAndStep: Kernel | null,
     private readonly resetEnvs: Kernel,
-    private readonly actBindGroup: GPUBindGroup,
+    private readonly actBindGroup: GPUBindGroup | null,
     private readonly resetBindGroup: GPUBindGroup,
     private readonly args: GPUBuffer,
     private readonly argsView: StructView,
     private readonly uniforms: RolloutUniforms,
-    private readonly policyStep: RolloutPolicyPass,
+    private readonly policyStep: RolloutPolicyPass | null,
     private readonly policyInput: PolicyInput | null,
+    private readonly fusedSteps: FusedSteps | null,
   ) {
     this.envSlotRows = ENV_SLOTS.length + options.env.spec.stateDim;
     this.agentCount = options.agents?.count ?? 1;
+  }
+
+  /** Whether all T steps run in one dispatch (RolloutOptions.fused). */
+  get fused(): boolean {
+    return this.fusedSteps !== null;
   }
 
   /** The obs row (within an agent's block) holding the final observation of step t of env n, if that step was truncated. */
@@ -230,12 +291,8 @@ export class Rollout {
       );
     }
     const finalObs = finalObsLayout(options);
+    if (options.fused !== undefined && typeof options.fused !== 'boolean') throw new Error(`rollout: fused must be true or false, got ${JSON.stringify(options.fused)}`);
     const agentSeeds = agentSeedsUniform(gpu, `${label}.agentSeeds`, 'rollout', agents ? { agents } : { seed: seed as number });
-    const family = await ShaderFamily.load(gpu, 'rollout', rolloutSources(env));
-    const { act_and_step: actAndStep, reset_envs: resetEnvs } = await family.kernels({
-      act_and_step: { dynamicOffsets: ['step'] },
-      reset_envs: {},
-    });
     // Each buffer: P blocks of what a single run keeps.
     const perAgent = (role: string, floats: number) => storageBuffer(gpu, `${label}.${role}`, P * floats * 4);
     const storage: RolloutStorage = {
@@ -247,19 +304,31 @@ export class Rollout {
       currentObs: perAgent('currentObs', N * obsDim),
       envSlots: perAgent('envSlots', (ENV_SLOTS.length + stateDim) * N),
     };
-    const argsView = family.struct('RolloutArgs');
-    const args = uniformBuffer(gpu, `${label}.args`, argsView.pack({ numSteps: T, numActions: A, iteration: 0, greedy: options.greedy ? 1 : 0 }));
-    // One StepArgs slot per step, selected by a dynamic offset: the step index never leaves the GPU timeline.
-    const stepArgs = UniformSlots.create(gpu, family.struct('StepArgs'), Array.from({ length: T }, (_, t) => ({ t })), `${label}.stepArgs`);
-    const vecEnv = uniformBuffer(gpu, `${label}.vecEnv`, family.struct('VecEnvArgs').pack({ numEnvs: N, maxEpisodeSteps: finalObs.maxEpisodeSteps }));
-    const envParams = uniformBuffer(gpu, `${label}.envParams`, family.struct('EnvParams').pack(env.params));
     const policyInput = options.policyInput?.(storage.currentObs, N, obsDim, label, agents) ?? null;
     const policyStep = policy.prepare({ rows: N, input: policyInput?.input ?? storage.currentObs, label: `${label}.policy`, forwardOnly: true });
     if (policyStep.output.size < P * N * A * 4) {
       const shape = agents ? `[P][N][A] = [${P}][${N}][${A}]` : `[N][A] = [${N}][${A}]`;
       throw new Error(`rollout: the policy's output ${policyStep.output.label} holds ${policyStep.output.size / 4} values, ${shape} needs ${P * N * A}${agents ? ' (a policy of agents.count networks)' : ''}`);
     }
-    const actBindGroup = actAndStep.bind(
+    // The fused family where the policy and its input allow it and the device binds its buffers.
+    let reason = unfusedReason(policyStep, policyInput);
+    let family = reason === null && options.fused !== false ? await ShaderFamily.load(gpu, 'rollout', fusedSources(env, policyStep.rowForward!)) : null;
+    if (family && !family.fits('rollout_steps')) {
+      reason = `its ${family.source.storageBuffers('rollout_steps')} storage buffers exceed the device's ${gpu.limits.maxStorageBuffersPerShaderStage}`;
+      family = null;
+    }
+    if (options.fused === true && reason !== null) throw new Error(`rollout: fused is not possible here: ${reason}`);
+    const fused = family !== null;
+    family ??= await ShaderFamily.load(gpu, 'rollout', rolloutSources(env));
+    const { reset_envs: resetEnvs } = await family.kernels({ reset_envs: {} });
+    const actAndStep = fused ? null : await family.kernel('act_and_step', { dynamicOffsets: ['step'] });
+    const argsView = family.struct('RolloutArgs');
+    const args = uniformBuffer(gpu, `${label}.args`, argsView.pack({ numSteps: T, numActions: A, iteration: 0, greedy: options.greedy ? 1 : 0 }));
+    // One StepArgs slot per step, selected by a dynamic offset: the step index never leaves the GPU timeline.
+    const stepArgs = UniformSlots.create(gpu, family.struct('StepArgs'), Array.from({ length: T }, (_, t) => ({ t })), `${label}.stepArgs`);
+    const vecEnv = uniformBuffer(gpu, `${label}.vecEnv`, family.struct('VecEnvArgs').pack({ numEnvs: N, maxEpisodeSteps: finalObs.maxEpisodeSteps }));
+    const envParams = uniformBuffer(gpu, `${label}.envParams`, family.struct('EnvParams').pack(env.params));
+    const actBindGroup = actAndStep?.bind(
       {
         args,
         step: stepArgs.binding,
@@ -276,10 +345,56 @@ export class Rollout {
         doneFlags: storage.doneFlags,
       },
       'act',
-    );
+    ) ?? null;
     const resetBindGroup = resetEnvs.bindUsed({ args, vecEnv, envParams, agentSeeds, currentObs: storage.currentObs, envSlots: storage.envSlots }, 'reset');
     const uniforms = { stepArgs, vecEnv, envParams, agentSeeds };
-    return new Rollout(gpu, options, finalObs, storage, actAndStep, resetEnvs, actBindGroup, resetBindGroup, args, argsView, uniforms, policyStep, policyInput);
+    let fusedSteps: FusedSteps | null = null;
+    if (fused) {
+      const row = policyStep.rowForward!;
+      const norm = policyInput?.rowNormalize;
+      const kernel = await family.kernel('rollout_steps', { constants: { WG: fusedWorkgroup(gpu) } });
+      const policyRow = uniformBuffer(
+        gpu,
+        `${label}.policyRow`,
+        family.struct('PolicyRowArgs').pack({ layers: row.layers.length, paramStride: row.paramStride, gaussian: row.headOffset === null ? 0 : 1, headOffset: row.headOffset ?? 0 }),
+      );
+      // The layers' records at the uniform array's stride (16-byte aligned 24-byte records: 32).
+      const layerView = family.struct('PolicyRowLayer');
+      const stride = Math.ceil(layerView.size / 16) * 16;
+      const table = new DataView(new ArrayBuffer(stride * FUSED_MAX_LAYERS));
+      row.layers.forEach((l, k) =>
+        layerView.write(table, { inDim: l.inDim, outDim: l.outDim, weightOffset: l.weightOffset, biasOffset: l.biasOffset, activation: l.activation === 'tanh' ? 1 : 0, arithmetic: ARITHMETIC_CODE[l.arithmetic] }, k * stride),
+      );
+      const policyLayers = uniformBuffer(gpu, `${label}.policyLayers`, table.buffer);
+      const obsNorm = uniformBuffer(gpu, `${label}.obsNorm`, family.struct('ObsNormArgs').pack({ on: norm ? 1 : 0, clip: norm?.clip ?? 0, epsilon: norm?.epsilon ?? 0 }));
+      const placeholder = norm ? null : storageBuffer(gpu, `${label}.obsMomentsPlaceholder`, 16);
+      const bindGroup = kernel.bind(
+        {
+          args,
+          vecEnv,
+          envParams,
+          agentSeeds,
+          policyRow,
+          policyLayers,
+          policyParams: row.params,
+          obsNorm,
+          obsMoments: norm?.moments ?? placeholder!,
+          currentObs: storage.currentObs,
+          envSlots: storage.envSlots,
+          obs: storage.obs,
+          behaviourLogits: storage.behaviourLogits,
+          actions: storage.actions,
+          rewards: storage.rewards,
+          doneFlags: storage.doneFlags,
+        },
+        'steps',
+      );
+      fusedSteps = { kernel, bindGroup, buffers: [policyRow, policyLayers, obsNorm, ...(placeholder ? [placeholder] : [])] };
+      // Neither the step-by-step policy pass nor the policy input's own buffer is used.
+      policyStep.destroy();
+      policyInput?.destroy();
+    }
+    return new Rollout(gpu, options, finalObs, storage, actAndStep, resetEnvs, actBindGroup, resetBindGroup, args, argsView, uniforms, fused ? null : policyStep, fused ? null : policyInput, fusedSteps);
   }
 
   /** Starts every env at episode 0 (submitted immediately). */
@@ -297,14 +412,18 @@ export class Rollout {
     );
   }
 
-  /** Records the T steps into `pass` (one policy forward and one act-and-step dispatch per step, for all agents). */
+  /** Records the T steps into `pass` (fused: one dispatch; else one policy forward and one act-and-step dispatch per step; for all agents). */
   encode(pass: GPUComputePassEncoder): void {
     recordChecked(this.gpu, 'Rollout.encode', pass, (pass) => {
+      if (this.fusedSteps) {
+        this.fusedSteps.kernel.dispatch(pass, this.fusedSteps.bindGroup, this.options.numEnvs, undefined, this.agentCount);
+        return;
+      }
       const { stepArgs } = this.uniforms;
       for (let t = 0; t < this.options.numSteps; t++) {
         this.policyInput?.encode(pass);
-        this.policyStep.encodeForward(pass);
-        this.actAndStep.dispatch(pass, this.actBindGroup, this.options.numEnvs, [stepArgs.offset(t)], this.agentCount);
+        this.policyStep!.encodeForward(pass);
+        this.actAndStep!.dispatch(pass, this.actBindGroup!, this.options.numEnvs, [stepArgs.offset(t)], this.agentCount);
       }
     });
   }
@@ -312,8 +431,9 @@ export class Rollout {
   /** Releases every buffer the rollout created and the per-step policy pass. */
   destroy(): void {
     for (const buffer of Object.values(this.storage)) buffer.destroy();
-    this.policyStep.destroy();
+    this.policyStep?.destroy();
     this.policyInput?.destroy();
+    for (const buffer of this.fusedSteps?.buffers ?? []) buffer.destroy();
     this.args.destroy();
     this.uniforms.stepArgs.destroy();
     this.uniforms.vecEnv.destroy();
