@@ -10,7 +10,8 @@
 //              lanes past the row clamped to its last, input lanes zero), then
 //              (sum.x + sum.y) + (sum.z + sum.w) + b, or + the chunks before
 // Loaded after the generated POLICY_WIDTH4 (the widest layer input or output, in
-// vec4s) and POLICY_MAX_LAYERS; the includer declares the bindings
+// vec4s), POLICY_MAX_LAYERS and POLICY_VEC4_ARITHMETIC (ROW_FMA4 or ROW_DOT: the
+// arithmetic of every layer that is not ROW_CHUNK); the includer declares the bindings
 //   policyRow     uniform PolicyRowArgs: layers, parameter stride, head
 //   policyLayers  uniform PolicyRowTable: the layers
 //   policyParams  storage, read: array<vec4<f32>>, [P][paramStride] floats as vec4s
@@ -77,38 +78,55 @@ fn row_weights4(w: u32, i: u32, last: u32) -> vec4<f32> {
 }
 
 // One layer on the row held in h (its first inDim values); returns the layer's outputs.
+// The vec4 loops run to POLICY_WIDTH4 with a guard: constant trip counts let the
+// compiler unroll them and keep x in registers (indexed by a loop variable, a CPU
+// driver reaches a private array through memory or a select per element).
 fn row_layer(layer: PolicyRowLayer, agentBase: u32, h: ptr<function, PolicyRowValues>) -> PolicyRowValues {
+  if (layer.arithmetic == ROW_CHUNK) { return row_layer_chunks(layer, agentBase, h); }
   var y: PolicyRowValues;
   let inDim = layer.inDim;
   let n4 = inDim / 4u;
-  if (layer.arithmetic == ROW_CHUNK) {
-    for (var c0 = 0u; c0 < inDim; c0 += ROW_CHUNK_INPUTS) {
-      let n = min(ROW_CHUNK_INPUTS, inDim - c0);
-      let chunk4 = (n + 3u) / 4u;
-      var x = row_inputs(h, c0, c0 + n);
-      for (var o = 0u; o < layer.outDim; o++) {
-        let w = agentBase + layer.weightOffset + o * inDim + c0;
-        var sum = vec4<f32>(0.0);
-        for (var k = 0u; k < chunk4; k++) { sum += row_weights4(w, 4u * k, n - 1u) * x[k]; }
-        var s = (sum.x + sum.y) + (sum.z + sum.w);
-        if (c0 == 0u) { s += row_param(agentBase + layer.biasOffset + o); } else { s += y[o]; }
-        y[o] = select(s, row_activate(layer.activation, s), c0 + n == inDim);
-      }
-    }
-    return y;
+  var x: array<vec4<f32>, POLICY_WIDTH4>;
+  for (var k = 0u; k < POLICY_WIDTH4; k++) {
+    if (k < n4) { x[k] = vec4<f32>((*h)[4u * k], (*h)[4u * k + 1u], (*h)[4u * k + 2u], (*h)[4u * k + 3u]); }
   }
-  var x = row_inputs(h, 0u, inDim);
   for (var o = 0u; o < layer.outDim; o++) {
     let w = (agentBase + layer.weightOffset + o * inDim) / 4u;
     let b = row_param(agentBase + layer.biasOffset + o);
-    if (layer.arithmetic == ROW_FMA4) {
+    // One pass's vec4 layers share its shape's arithmetic (POLICY_VEC4_ARITHMETIC):
+    // a constant, so the other branch, and its unrolled loop, is not compiled.
+    if (POLICY_VEC4_ARITHMETIC == ROW_FMA4) {
       var acc = vec4<f32>(0.0);
-      for (var k = 0u; k < n4; k++) { acc = fma(policyParams[w + k], x[k], acc); }
+      for (var k = 0u; k < POLICY_WIDTH4; k++) {
+        if (k < n4) { acc = fma(policyParams[w + k], x[k], acc); }
+      }
       y[o] = row_activate(layer.activation, (acc.x + acc.y) + (acc.z + acc.w) + b);
     } else {
       var s = 0.0;
-      for (var k = 0u; k < n4; k++) { s += dot(policyParams[w + k], x[k]); }
+      for (var k = 0u; k < POLICY_WIDTH4; k++) {
+        if (k < n4) { s += dot(policyParams[w + k], x[k]); }
+      }
       y[o] = row_activate(layer.activation, s + b);
+    }
+  }
+  return y;
+}
+
+// A ROW_CHUNK layer (any widths: the layers the vec4 kernels do not take, often only the first).
+fn row_layer_chunks(layer: PolicyRowLayer, agentBase: u32, h: ptr<function, PolicyRowValues>) -> PolicyRowValues {
+  var y: PolicyRowValues;
+  let inDim = layer.inDim;
+  for (var c0 = 0u; c0 < inDim; c0 += ROW_CHUNK_INPUTS) {
+    let n = min(ROW_CHUNK_INPUTS, inDim - c0);
+    let chunk4 = (n + 3u) / 4u;
+    var x = row_inputs(h, c0, c0 + n);
+    for (var o = 0u; o < layer.outDim; o++) {
+      let w = agentBase + layer.weightOffset + o * inDim + c0;
+      var sum = vec4<f32>(0.0);
+      for (var k = 0u; k < chunk4; k++) { sum += row_weights4(w, 4u * k, n - 1u) * x[k]; }
+      var s = (sum.x + sum.y) + (sum.z + sum.w);
+      if (c0 == 0u) { s += row_param(agentBase + layer.biasOffset + o); } else { s += y[o]; }
+      y[o] = select(s, row_activate(layer.activation, s), c0 + n == inDim);
     }
   }
   return y;

@@ -202,15 +202,17 @@ function fusedWorkgroup(gpu: GpuContext): number {
   return gpu.adapter.isFallback ? 8 : 64;
 }
 
+/** RowArithmetic as mlp_row.wgsl's ROW_* codes. */
+const ARITHMETIC_CODE: Record<RowArithmetic, number> = { fma4: 0, dot: 1, chunk: 2 };
+
 /** The fused rollout's sources: the rollout family's, the policy row's sizes, mlp_row.wgsl, rollout_steps.wgsl. */
 function fusedSources(env: EnvDefinition, row: RowForward): WgslPart[] {
   const last = row.layers[row.layers.length - 1];
   const widest = Math.max(row.layers[0].inDim, ...row.layers.map((l) => l.outDim), row.headOffset === null ? 0 : 2 * last.outDim);
-  const sizes = wgslConstants({ POLICY_WIDTH4: Math.ceil(widest / 4), POLICY_MAX_LAYERS: FUSED_MAX_LAYERS });
+  const vec4Arithmetic = row.layers.find((l) => l.arithmetic !== 'chunk')?.arithmetic ?? 'fma4';
+  const sizes = wgslConstants({ POLICY_WIDTH4: Math.ceil(widest / 4), POLICY_MAX_LAYERS: FUSED_MAX_LAYERS, POLICY_VEC4_ARITHMETIC: ARITHMETIC_CODE[vec4Arithmetic] });
   return [...rolloutSources(env), sizes, mlpRowWgsl, rolloutStepsWgsl];
 }
-
-const ARITHMETIC_CODE: Record<RowArithmetic, number> = { fma4: 0, dot: 1, chunk: 2 };
 
 /** Why a rollout cannot run fused (null: it can, as far as the policy and its input go). */
 function unfusedReason(policyStep: RolloutPolicyPass, policyInput: PolicyInput | null): string | null {
@@ -218,6 +220,7 @@ function unfusedReason(policyStep: RolloutPolicyPass, policyInput: PolicyInput |
   if (!row) return "the policy's pass offers no rowForward";
   if (row.layers.length > FUSED_MAX_LAYERS) return `the policy has ${row.layers.length} layers (at most ${FUSED_MAX_LAYERS})`;
   if (policyInput && !policyInput.rowNormalize) return 'its policy input is neither the observations nor their normalisation';
+  if (new Set(row.layers.map((l) => l.arithmetic).filter((a) => a !== 'chunk')).size > 1) return "the policy's vec4 layers mix arithmetics";
   return null;
 }
 
