@@ -15,7 +15,7 @@ import finiteWgsl from '../shaders/finite.wgsl?raw';
 import { GAUSSIAN_HEAD_SOURCES } from './kernels/gaussianHead';
 import rolloutViewWgsl from '../shaders/rollout_view.wgsl?raw';
 import { WgslSource, type WgslPart } from './gpu/kernel';
-import { COMMON_WGSL } from './gpu/wgsl';
+import { COMMON_WGSL, wgslConstants } from './gpu/wgsl';
 import { AGENT_SEEDS_WGSL } from './gpu/agents';
 import { envSources, type EnvDefinition } from './envs/env';
 import { CARTPOLE } from './envs/cartpole';
@@ -32,7 +32,8 @@ import { agentParamsWgsl } from './core/agentParams';
 import { fvpSources } from './kernels/fvp';
 import { pgSources } from './kernels/pg';
 import { lineSearchSources } from './kernels/linesearch';
-import { rolloutSources } from './kernels/rollout';
+import { ARITHMETIC_CODE, FUSED_MAX_LAYERS, MLP_ROW_WGSL, fusedSources, rolloutSources } from './kernels/rollout';
+import { MlpLayout } from './nn/mlp';
 import { NORMALIZE_SOURCES } from './kernels/normalize';
 import { policySources } from './kernels/policy';
 import { ppoChainSources, ppoLossesSources, ppoSources } from './algos/ppo';
@@ -77,6 +78,14 @@ const COMPOSITIONS = {
   agent_seeds: () => [AGENT_SEEDS_WGSL, '@group(0) @binding(0) var<uniform> agentSeeds: AgentSeeds;'],
   vec_env: ({ env }) => [COMMON_WGSL, ...envSources(env), AGENT_SEEDS_WGSL, vecEnvWgsl],
   rollout: ({ env }) => rolloutSources(env),
+  // mlp_row.wgsl reads its includer's policyRow, policyLayers and policyParams bindings and sizes.
+  mlp_row: () => [
+    wgslConstants({ POLICY_WIDTH4: 16, POLICY_MAX_LAYERS: FUSED_MAX_LAYERS, POLICY_VEC4_ARITHMETIC: ARITHMETIC_CODE.fma4 }),
+    MLP_ROW_WGSL,
+    '@group(0) @binding(0) var<uniform> policyRow: PolicyRowArgs;\n@group(0) @binding(1) var<uniform> policyLayers: PolicyRowTable;\n@group(0) @binding(2) var<storage, read> policyParams: array<vec4<f32>>;',
+  ],
+  // The fused rollout for a 64 × 64 tanh policy of the env, in the `rows` shape's arithmetic.
+  rollout_steps: ({ env }) => fusedSources(env, defaultRow(env)),
   rollout_view: () => [rolloutViewWgsl],
   mlp: () => MLP_SOURCES,
   gaussian_head: () => GAUSSIAN_HEAD_SOURCES,
@@ -95,6 +104,14 @@ const COMPOSITIONS = {
   ppo_chain: () => ppoChainSources(),
   pbt: () => pbtSources(),
 } satisfies Record<string, (options: Required<WgslOptions>) => readonly WgslPart[]>;
+
+/** The fused rollout's policy rows for rollout_steps: 64 × 64 tanh hidden layers, the vec4 layers in fma4 arithmetic. */
+function defaultRow(env: EnvDefinition) {
+  const { spec } = env;
+  const outputs = spec.action.kind === 'discrete' ? spec.action.n : spec.action.dim;
+  const layout = new MlpLayout([spec.obsDim, 64, 64, outputs], ['tanh', 'tanh', 'identity'], spec.action.kind === 'discrete' ? 'none' : 'gaussian');
+  return { layers: layout.layers.map((l) => ({ ...l, arithmetic: l.inDim % 4 === 0 ? ('fma4' as const) : ('chunk' as const) })), headOffset: spec.action.kind === 'discrete' ? null : layout.headOffset };
+}
 
 /** The names `wgsl` accepts: every file of shaders/, without `.wgsl`. */
 export type ShaderName = keyof typeof COMPOSITIONS;

@@ -13,6 +13,9 @@ import { testGpu } from './helpers';
 import { requestGpu, type AdapterDescription, type GpuContext } from '../src/gpu/device';
 import { trackLiveBuffers } from './liveBuffers';
 import { bundleForNode, runNode } from './node-child';
+import { rolloutFuses } from '../src/kernels/rollout';
+import { envDefinition } from '../src/envs/registry';
+import { networkLayouts } from '../src/train/networks';
 
 /** WebGPU's default limits: every adapter allows at least these. */
 const DEFAULT_LIMITS: DeviceLimits = { maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28, minUniformBufferOffsetAlignment: 256 };
@@ -162,7 +165,7 @@ describe('limits against the trainer on the GPU', () => {
       expect(byLabel(created.filter((b) => b.bytes > THRESHOLD))).toEqual(byLabel(plan.filter((b) => b.bytes > THRESHOLD)));
       // The estimate counts Adam as two dispatches per step, as SwiftShader records it; elsewhere a step is one.
       const adamSteps = algo === 'trpo' ? config.valueSteps : algo === 'reinforce' ? 1 + config.valueSteps : 2 * config.epochs * config.derived.minibatches;
-      expect(dispatchesPerIteration(config) - trainer.dispatchesPerIteration).toBe(gpu.adapter.backend === 'swiftshader' ? 0 : adamSteps);
+      expect(dispatchesPerIteration(config, gpu.limits) - trainer.dispatchesPerIteration).toBe(gpu.adapter.backend === 'swiftshader' ? 0 : adamSteps);
       trainer.destroy();
     });
   }
@@ -223,8 +226,11 @@ describe('limits against the trainer on the GPU', () => {
     };
     const L = 3;
     const { stepsPerEnv: T, minibatches: M } = config.derived;
-    // A forward per rollout step, the advantage's value forward, the report's policy forward; per minibatch two forwards and two backwards.
-    const saved = (T + 2) * (L - 1) + config.epochs * M * 2 * (L - 1 + 2 * L - 3);
+    // A forward per rollout step (none where the rollout runs fused: each env's row is computed in
+    // its step), the advantage's value forward, the report's policy forward; per minibatch two
+    // forwards and two backwards.
+    const fused = rolloutFuses(envDefinition(config.env), networkLayouts(config).policy.layers, gpu.limits.maxStorageBuffersPerShaderStage);
+    const saved = ((fused ? 0 : T) + 2) * (L - 1) + config.epochs * M * 2 * (L - 1 + 2 * L - 3);
     expect(config.epochs * M * 2 * (L - 1 + 2 * L - 3)).toBe(config.epochs * M * 10);
     const chained = await count('chain');
     expect((await count('layers')) - chained).toBe(saved);

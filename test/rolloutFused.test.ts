@@ -18,7 +18,10 @@ import { envDefinition } from '../src/envs/registry';
 import { agentsBuffer } from '../src/gpu/agents';
 import { readUint32, storageBuffer, submitPass } from '../src/gpu/buffers';
 import { countDispatches } from '../src/train/trainer';
-import type { GpuContext } from '../src/gpu/device';
+import { requestGpu, type GpuContext } from '../src/gpu/device';
+import { resolveConfig } from '../src/core/config';
+import { dispatchesPerIteration, plannedBuffers } from '../src/train/limits';
+import { makeTrainer, trainerLimits } from '../src/train/trainer';
 import { testGpu, seededRandom } from './helpers';
 
 const N = 10;
@@ -136,5 +139,37 @@ describe('fused: true where it cannot run', () => {
     steps.destroy();
     own.destroy();
     policy.destroy();
+  });
+});
+
+describe("a device that binds WebGPU's default 8 storage buffers", () => {
+  it('steps the rollout dispatch by dispatch (the fused kernel binds 9), and the limits plan says so', async () => {
+    const gpu = await requestGpu({ quiet: true, maxStorageBuffersPerShaderStage: 8 });
+    try {
+      const env = envDefinition('CartPole-v1');
+      const layout = new MlpLayout([4, 8, 2], ['tanh', 'identity']);
+      const policy = Mlp.create(gpu, await MlpKernels.create(gpu), layout, 'test.policy');
+      await expect(Rollout.create(gpu, policy, { env, numEnvs: N, numSteps: T, seed: 1, fused: true })).rejects.toThrow(
+        'rollout: fused is not possible here: its kernel binds 9 storage buffers, the device 8',
+      );
+      const steps = await Rollout.create(gpu, policy, { env, numEnvs: N, numSteps: T, seed: 1 });
+      expect(steps.fused).toBe(false);
+      steps.destroy();
+      policy.destroy();
+      // A trainer: its rollout's per-step dispatches, and the per-step pass the plan holds only here.
+      const config = resolveConfig({ preset: 'seed', stepsPerIter: 16 * 20, minibatch: 80, epochs: 1, normObs: true });
+      const limits = trainerLimits(gpu, 1);
+      const trainer = await makeTrainer(gpu, config);
+      const forwardOnly = dispatchesPerIteration(config, { maxStorageBuffersPerShaderStage: 16 });
+      expect(dispatchesPerIteration(config, limits) - forwardOnly).toBe(20 * (3 + 1 + 1) - 1);
+      const labels = (l: { maxStorageBuffersPerShaderStage: number }) => plannedBuffers(config, { ...limits, ...l }).map((b) => b.label);
+      expect(labels({ maxStorageBuffersPerShaderStage: 8 })).toEqual(expect.arrayContaining(['rollout.stepArgs', 'rollout.policy.activations2', 'rollout.normalizedObs']));
+      expect(labels({ maxStorageBuffersPerShaderStage: 9 }).filter((l) => /^rollout\.(stepArgs|policy\.|normalizedObs)/.test(l))).toEqual([]);
+      // The trainer records the per-step count (its Adam steps are one dispatch each here, two in the estimate).
+      expect(trainer.dispatchesPerIteration).toBeGreaterThan(20 * 5);
+      trainer.destroy();
+    } finally {
+      gpu.destroy();
+    }
   });
 });

@@ -290,6 +290,8 @@ export interface RowForward {
   /** [P][paramStride] f32 parameter vectors (whole vec4s). */
   params: GPUBuffer | GPUBufferBinding;
   paramStride: number;
+  /** Floats of one agent's parameters (the last agent's vector may end there). */
+  paramCount: number;
   layers: readonly (DenseLayer & { arithmetic: RowArithmetic })[];
   /** Where a Gaussian head's log-stds start in each agent's vector; null without a head. */
   headOffset: number | null;
@@ -756,6 +758,15 @@ export class MlpKernels {
     return this.forwardKernels.for(layer);
   }
 
+  /**
+   * How this shape's forward passes sum one row of `layer`: its per-layer kernel's
+   * arithmetic, which a chain taking the layer repeats (a chain takes only layers
+   * whose per-layer kernel it repeats), so it holds chained or not.
+   */
+  rowArithmetic(layer: DenseLayer): RowArithmetic {
+    return rowArithmetic(this.forward(layer).entry);
+  }
+
   /** The backward_input pipeline for `layer` in this shape. */
   backwardInput(layer: DenseLayer): LayerKernel {
     return this.backwardInputKernels.for(layer);
@@ -896,6 +907,17 @@ export class Mlp {
     // A copy, so views of shared or offset memory are accepted too.
     if (P === 1) this.gpu.device.queue.writeBuffer(this.params, 0, new Float32Array(values));
     else this.gpu.device.queue.writeBuffer(this.params, 0, this.padded(values));
+  }
+
+  /** How this network's forward passes compute one row (for a kernel that computes a row itself: RowForward). */
+  get rowForward(): RowForward {
+    return {
+      params: this.arrays.params.buffer,
+      paramStride: parameterStride(this.layout),
+      paramCount: this.layout.paramCount,
+      layers: this.layout.layers.map((layer) => ({ ...layer, arithmetic: this.kernels.rowArithmetic(layer) })),
+      headOffset: this.layout.head === 'gaussian' ? this.layout.headOffset : null,
+    };
   }
 
   /** Reads the parameters back after queued work: f32 [paramCount], or [P][paramCount] (unpadded) for P agents. */
@@ -1119,8 +1141,6 @@ export class MlpPass {
 
   private readonly inputBinding: GPUBuffer | GPUBufferBinding;
   private readonly forwardDispatches: Dispatch[];
-  /** Per layer: the arithmetic of the kernel the forward pass runs it with (rowForward). */
-  private readonly forwardArithmetic: RowArithmetic[];
   /** backward_input per layer (null where that gradient is not needed); chained: the chain, then layer 0's. */
   private readonly inputDispatches: (Dispatch | null)[];
   /** Chained: every hidden layer's activations and gradients, and the layers' ChainLayer records. */
@@ -1317,7 +1337,6 @@ export class MlpPass {
       const invocations = few ? Math.ceil(rows / DENSE_GEOMETRY.fewRowsPerInvocation) : chains.spread.invocations(rows);
       const forward = { kernel: held, bindGroup: held.bindUsed(forwardChainResources(), `${label}.forwardChainHeld${few ? 'Few' : ''}`), invocations };
       this.forwardDispatches = this.chainFirst === 0 ? [forward] : [perLayerForward(0), forward];
-      this.forwardArithmetic = layers.map((layer, l) => rowArithmetic(l < this.chainFirst ? kernels.forward(layer).entry : chains.spread.forward));
       this.inputDispatches = [];
     } else if (slices && chains) {
       this.chainLayers = sharing?.chainLayers ?? this.chainTable(gpu, chains, slices);
@@ -1346,11 +1365,9 @@ export class MlpPass {
       const forward = { kernel: forwardKernel, bindGroup: forwardKernel.bindUsed(this.chainResources.forward, `${label}.forwardChain`), invocations: blocks };
       const inputChain = { kernel: inputKernel, bindGroup: inputKernel.bindUsed(this.chainResources.backwardInput, `${label}.backwardInputChain`), invocations: blocks };
       this.forwardDispatches = this.chainFirst === 0 ? [forward] : [perLayerForward(0), forward];
-      this.forwardArithmetic = layers.map((layer, l) => rowArithmetic(l < this.chainFirst ? kernels.forward(layer).entry : chains.spread.forward));
       this.inputDispatches = [inputChain, perLayerInput(0)];
     } else {
       this.forwardDispatches = layers.map((_, l) => perLayerForward(l));
-      this.forwardArithmetic = layers.map((layer) => rowArithmetic(kernels.forward(layer).entry));
       this.inputDispatches = layers.map((_, l) => perLayerInput(l));
     }
   }
@@ -1358,16 +1375,6 @@ export class MlpPass {
   /** The first layer forward_chain runs: 0, or 1 where the `rows` forward does not take layer 0 (it runs alone first). */
   private get chainFirst(): number {
     return this.kernels.chainKernels!.spread.forwardTakes(this.layout.layers[0]) ? 0 : 1;
-  }
-
-  /** One row of this pass's forward computation (for a kernel that computes a row itself: RowForward). */
-  get rowForward(): RowForward {
-    return {
-      params: this.paramsBinding,
-      paramStride: parameterStride(this.layout),
-      layers: this.layout.layers.map((layer, l) => ({ ...layer, arithmetic: this.forwardArithmetic[l] })),
-      headOffset: this.head ? this.layout.headOffset : null,
-    };
   }
 
   /** The last of a per-layer list, which is always its own buffer. */

@@ -212,15 +212,15 @@ export class NormalizeKernels {
 /**
  * Normalised observations as the policy's rollout input: each step, the
  * current observations through `moments` into a buffer of their own (for a
- * population's rollout, each agent's through its own block of `moments`, [P][dim][3]).
+ * population's rollout, each agent's through its own block of `moments`, [P][dim][3]);
+ * a fused rollout normalises each env's row itself (`rowNormalize`).
  */
 export function normalizedPolicyInput(kernels: NormalizeKernels, moments: GPUBuffer): PolicyInputSource {
-  return (currentObs, rows, dim, label, agents): PolicyInput => {
+  const source = (currentObs: GPUBuffer, rows: number, dim: number, label: string, agents?: Agents): PolicyInput => {
     const input = storageBuffer(kernels.gpu, `${label}.normalizedObs`, (agents?.count ?? 1) * rows * dim * 4);
     const op = kernels.normalizeRows({ rows, dim, input: currentObs, output: input, moments, label: `${label}.normalizeObs`, agents });
     return {
       input,
-      rowNormalize: { moments, clip: NORM_CLIP, epsilon: NORM_EPSILON },
       encode: (pass) => op.encode(pass),
       destroy: () => {
         op.destroy();
@@ -228,4 +228,5 @@ export function normalizedPolicyInput(kernels: NormalizeKernels, moments: GPUBuf
       },
     };
   };
+  return Object.assign(source, { rowNormalize: { moments, clip: NORM_CLIP, epsilon: NORM_EPSILON } });
 }

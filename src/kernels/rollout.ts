@@ -16,13 +16,13 @@ import rolloutWgsl from '../../shaders/rollout.wgsl?raw';
 import rolloutStepsWgsl from '../../shaders/rollout_steps.wgsl?raw';
 import mlpRowWgsl from '../../shaders/mlp_row.wgsl?raw';
 import type { GpuContext } from '../gpu/device';
-import { ShaderFamily, type Kernel, type StructView, type WgslPart, recordChecked } from '../gpu/kernel';
+import { ShaderFamily, WgslSource, type Kernel, type StructView, type WgslPart, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer, submitPass } from '../gpu/buffers';
 import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL, wgslConstants, wgslIndexConstants } from '../gpu/wgsl';
 import { envSources, type EnvDefinition } from '../envs/env';
 import { AGENT_SEEDS_WGSL, agentSeedsUniform, type Agents } from '../gpu/agents';
-import type { MlpLayout } from '../nn/mlp';
+import type { DenseLayer, MlpLayout } from '../nn/mlp';
 import type { RowArithmetic, RowForward } from './mlp';
 import { CATEGORICAL, GAUSSIAN } from './distribution';
 import type { ActionSpec } from '../core/envSpecs';
@@ -56,8 +56,8 @@ export interface RolloutOptions {
    * Run all T steps in one dispatch, the policy's forward pass for each env's row
    * inside the step (shaders/rollout_steps.wgsl), with the same bits as the step-by-step
    * rollout (a policy forward and an act-and-step dispatch per step). Default: wherever
-   * it can (the policy pass offers `rowForward`, the policy input is the observations
-   * or their normalisation, the device binds its buffers); true where it cannot is an error.
+   * it can (the policy offers `rowForward`, its input is the observations or their
+   * normalisation, the device binds the kernel's buffers); true where it cannot is an error.
    */
   fused?: boolean;
 }
@@ -69,6 +69,8 @@ export interface RolloutOptions {
  */
 export interface RolloutPolicy {
   readonly layout: Pick<MlpLayout, 'inputDim' | 'distParamsPerRow' | 'head'>;
+  /** How its forward passes compute one row (an Mlp's), for the fused rollout; absent: the rollout steps dispatch by dispatch. */
+  readonly rowForward?: RowForward;
   /**
    * A forward pass over `rows` rows of `input` per agent (the rollout's N current
    * observations); `forwardOnly`: it is never differentiated (an Mlp then keeps no hidden rows).
@@ -82,8 +84,6 @@ export interface RolloutPolicyPass {
   readonly output: GPUBuffer;
   /** Records the forward pass over the current observations. */
   encodeForward(pass: GPUComputePassEncoder): void;
-  /** How the pass computes one row (an MlpPass's), for the fused rollout; absent: no fused rollout. */
-  readonly rowForward?: RowForward;
   /** Releases what the pass created (the network and the observations belong to the caller). */
   destroy(): void;
 }
@@ -92,16 +92,25 @@ export interface RolloutPolicyPass {
 export interface PolicyInput {
   /** [N][obsDim] f32 ([P][N][obsDim] for a population) */
   input: GPUBuffer;
-  /** Where `input` is the observations normalised by running moments (normalize_rows): those, for the fused rollout. */
-  readonly rowNormalize?: { moments: GPUBuffer; clip: number; epsilon: number };
   /** Records what derives `input` from the current observations. */
   encode(pass: GPUComputePassEncoder): void;
   /** Releases what it created. */
   destroy(): void;
 }
 
-/** Makes a rollout's PolicyInput from its `currentObs` buffer ([rows][dim] per agent, for each of `agents`, given for a population). */
-export type PolicyInputSource = (currentObs: GPUBuffer, rows: number, dim: number, label: string, agents?: Agents) => PolicyInput;
+/** Observations normalised by running moments as normalize_rows does: clip((obs − mean) / sqrt(var + ε), ±clip). */
+export interface RowNormalize {
+  /** [P][obsDim][3] (mean, var, count) */
+  moments: GPUBuffer;
+  clip: number;
+  epsilon: number;
+}
+
+/**
+ * Makes a rollout's PolicyInput from its `currentObs` buffer ([rows][dim] per agent, for each of `agents`,
+ * given for a population). `rowNormalize`: the input is that normalisation, which the fused rollout computes itself.
+ */
+export type PolicyInputSource = ((currentObs: GPUBuffer, rows: number, dim: number, label: string, agents?: Agents) => PolicyInput) & { readonly rowNormalize?: RowNormalize };
 
 /** Everything a rollout writes, time-major [T][N]; for a population, each buffer holds P such blocks, agent-major. */
 export interface RolloutStorage {
@@ -125,7 +134,8 @@ export interface RolloutStorage {
 
 /** The rollout's uniforms: per-step slots, env arguments, env constants, the agents' seeds. */
 interface RolloutUniforms {
-  stepArgs: UniformSlots;
+  /** Step by step only: one StepArgs slot per step. */
+  stepArgs: UniformSlots | null;
   vecEnv: GPUBuffer;
   envParams: GPUBuffer;
   agentSeeds: GPUBuffer;
@@ -190,7 +200,7 @@ function paramsPerRow(env: EnvDefinition): number {
 }
 
 /** Layers the fused rollout's policy table holds (POLICY_MAX_LAYERS); a deeper policy steps dispatch by dispatch. */
-const FUSED_MAX_LAYERS = 16;
+export const FUSED_MAX_LAYERS = 16;
 
 /**
  * Workgroup size of rollout_steps. Each invocation runs a whole env's rollout, and
@@ -202,11 +212,14 @@ function fusedWorkgroup(gpu: GpuContext): number {
   return gpu.adapter.isFallback ? 8 : 64;
 }
 
+/** shaders/mlp_row.wgsl: one row of a policy's forward pass, for a kernel of another family. */
+export const MLP_ROW_WGSL: string = mlpRowWgsl;
+
 /** RowArithmetic as mlp_row.wgsl's ROW_* codes. */
-const ARITHMETIC_CODE: Record<RowArithmetic, number> = { fma4: 0, dot: 1, chunk: 2 };
+export const ARITHMETIC_CODE: Record<RowArithmetic, number> = { fma4: 0, dot: 1, chunk: 2 };
 
 /** The fused rollout's sources: the rollout family's, the policy row's sizes, mlp_row.wgsl, rollout_steps.wgsl. */
-function fusedSources(env: EnvDefinition, row: RowForward): WgslPart[] {
+export function fusedSources(env: EnvDefinition, row: Pick<RowForward, 'layers' | 'headOffset'>): WgslPart[] {
   const last = row.layers[row.layers.length - 1];
   const widest = Math.max(row.layers[0].inDim, ...row.layers.map((l) => l.outDim), row.headOffset === null ? 0 : 2 * last.outDim);
   const vec4Arithmetic = row.layers.find((l) => l.arithmetic !== 'chunk')?.arithmetic ?? 'fma4';
@@ -214,13 +227,30 @@ function fusedSources(env: EnvDefinition, row: RowForward): WgslPart[] {
   return [...rolloutSources(env), sizes, mlpRowWgsl, rolloutStepsWgsl];
 }
 
-/** Why a rollout cannot run fused (null: it can, as far as the policy and its input go). */
-function unfusedReason(policyStep: RolloutPolicyPass, policyInput: PolicyInput | null): string | null {
-  const row = policyStep.rowForward;
-  if (!row) return "the policy's pass offers no rowForward";
+/** Storage buffers rollout_steps binds (by reflection; the env and layer sizes do not change them). */
+function fusedStorageBuffers(env: EnvDefinition, row: Pick<RowForward, 'layers' | 'headOffset'>): number {
+  return new WgslSource('rollout', fusedSources(env, row)).storageBuffers('rollout_steps');
+}
+
+/**
+ * Whether a rollout of `env` with a policy of `layers` dense layers and at most
+ * `maxStorageBuffers` storage buffers per stage runs fused, given a policy that
+ * offers rowForward and an input the fused kernel computes (a trainer's always are):
+ * for src/train/limits.ts, which plans buffers before any GPU work.
+ */
+export function rolloutFuses(env: EnvDefinition, layers: readonly DenseLayer[], maxStorageBuffers: number): boolean {
+  return layers.length <= FUSED_MAX_LAYERS && fusedStorageBuffers(env, { layers: layers.map((l) => ({ ...l, arithmetic: 'fma4' })), headOffset: null }) <= maxStorageBuffers;
+}
+
+/** Why a rollout cannot run fused, or null. */
+function unfusedReason(gpu: GpuContext, env: EnvDefinition, row: RowForward | undefined, input: PolicyInputSource | undefined): string | null {
+  if (!row) return 'the policy offers no rowForward';
   if (row.layers.length > FUSED_MAX_LAYERS) return `the policy has ${row.layers.length} layers (at most ${FUSED_MAX_LAYERS})`;
-  if (policyInput && !policyInput.rowNormalize) return 'its policy input is neither the observations nor their normalisation';
+  if (input && !input.rowNormalize) return 'its policy input is neither the observations nor their normalisation';
   if (new Set(row.layers.map((l) => l.arithmetic).filter((a) => a !== 'chunk')).size > 1) return "the policy's vec4 layers mix arithmetics";
+  const storage = fusedStorageBuffers(env, row);
+  const limit = gpu.limits.maxStorageBuffersPerShaderStage;
+  if (storage > limit) return `its kernel binds ${storage} storage buffers, the device ${limit}`;
   return null;
 }
 
@@ -295,6 +325,19 @@ export class Rollout {
     }
     const finalObs = finalObsLayout(options);
     if (options.fused !== undefined && typeof options.fused !== 'boolean') throw new Error(`rollout: fused must be true or false, got ${JSON.stringify(options.fused)}`);
+    // Fused where the policy, its input and the device allow it (RolloutOptions.fused).
+    const row = policy.rowForward;
+    const reason = unfusedReason(gpu, env, row, options.policyInput);
+    if (options.fused === true && reason !== null) throw new Error(`rollout: fused is not possible here: ${reason}`);
+    const fused = reason === null && options.fused !== false;
+    if (fused) {
+      const params = row!.params;
+      const bytes = 'usage' in params ? params.size : (params.size ?? params.buffer.size - (params.offset ?? 0));
+      const needed = ((P - 1) * row!.paramStride + row!.paramCount) * 4;
+      if (bytes < needed) {
+        throw new Error(`rollout: the policy's parameters hold ${bytes / 4} values, ${P} agent${P > 1 ? 's' : ''} need ${needed / 4}${agents ? ' (a policy of agents.count networks)' : ''}`);
+      }
+    }
     const agentSeeds = agentSeedsUniform(gpu, `${label}.agentSeeds`, 'rollout', agents ? { agents } : { seed: seed as number });
     // Each buffer: P blocks of what a single run keeps.
     const perAgent = (role: string, floats: number) => storageBuffer(gpu, `${label}.${role}`, P * floats * 4);
@@ -307,38 +350,30 @@ export class Rollout {
       currentObs: perAgent('currentObs', N * obsDim),
       envSlots: perAgent('envSlots', (ENV_SLOTS.length + stateDim) * N),
     };
-    const policyInput = options.policyInput?.(storage.currentObs, N, obsDim, label, agents) ?? null;
-    const policyStep = policy.prepare({ rows: N, input: policyInput?.input ?? storage.currentObs, label: `${label}.policy`, forwardOnly: true });
-    if (policyStep.output.size < P * N * A * 4) {
+    // Step by step: the policy's input (where it is not the observations) and its forward pass over the N envs.
+    const policyInput = fused ? null : (options.policyInput?.(storage.currentObs, N, obsDim, label, agents) ?? null);
+    const policyStep = fused ? null : policy.prepare({ rows: N, input: policyInput?.input ?? storage.currentObs, label: `${label}.policy`, forwardOnly: true });
+    if (policyStep && policyStep.output.size < P * N * A * 4) {
       const shape = agents ? `[P][N][A] = [${P}][${N}][${A}]` : `[N][A] = [${N}][${A}]`;
       throw new Error(`rollout: the policy's output ${policyStep.output.label} holds ${policyStep.output.size / 4} values, ${shape} needs ${P * N * A}${agents ? ' (a policy of agents.count networks)' : ''}`);
     }
-    // The fused family where the policy and its input allow it and the device binds its buffers.
-    let reason = unfusedReason(policyStep, policyInput);
-    let family = reason === null && options.fused !== false ? await ShaderFamily.load(gpu, 'rollout', fusedSources(env, policyStep.rowForward!)) : null;
-    if (family && !family.fits('rollout_steps')) {
-      reason = `its ${family.source.storageBuffers('rollout_steps')} storage buffers exceed the device's ${gpu.limits.maxStorageBuffersPerShaderStage}`;
-      family = null;
-    }
-    if (options.fused === true && reason !== null) throw new Error(`rollout: fused is not possible here: ${reason}`);
-    const fused = family !== null;
-    family ??= await ShaderFamily.load(gpu, 'rollout', rolloutSources(env));
+    const family = await ShaderFamily.load(gpu, 'rollout', fused ? fusedSources(env, row!) : rolloutSources(env));
     const { reset_envs: resetEnvs } = await family.kernels({ reset_envs: {} });
     const actAndStep = fused ? null : await family.kernel('act_and_step', { dynamicOffsets: ['step'] });
     const argsView = family.struct('RolloutArgs');
     const args = uniformBuffer(gpu, `${label}.args`, argsView.pack({ numSteps: T, numActions: A, iteration: 0, greedy: options.greedy ? 1 : 0 }));
-    // One StepArgs slot per step, selected by a dynamic offset: the step index never leaves the GPU timeline.
-    const stepArgs = UniformSlots.create(gpu, family.struct('StepArgs'), Array.from({ length: T }, (_, t) => ({ t })), `${label}.stepArgs`);
+    // Step by step: one StepArgs slot per step, selected by a dynamic offset (the step index never leaves the GPU timeline).
+    const stepArgs = fused ? null : UniformSlots.create(gpu, family.struct('StepArgs'), Array.from({ length: T }, (_, t) => ({ t })), `${label}.stepArgs`);
     const vecEnv = uniformBuffer(gpu, `${label}.vecEnv`, family.struct('VecEnvArgs').pack({ numEnvs: N, maxEpisodeSteps: finalObs.maxEpisodeSteps }));
     const envParams = uniformBuffer(gpu, `${label}.envParams`, family.struct('EnvParams').pack(env.params));
     const actBindGroup = actAndStep?.bind(
       {
         args,
-        step: stepArgs.binding,
+        step: stepArgs!.binding,
         vecEnv,
         envParams,
         agentSeeds,
-        policyLogits: policyStep.output,
+        policyLogits: policyStep!.output,
         currentObs: storage.currentObs,
         envSlots: storage.envSlots,
         obs: storage.obs,
@@ -353,19 +388,18 @@ export class Rollout {
     const uniforms = { stepArgs, vecEnv, envParams, agentSeeds };
     let fusedSteps: FusedSteps | null = null;
     if (fused) {
-      const row = policyStep.rowForward!;
-      const norm = policyInput?.rowNormalize;
+      const norm = options.policyInput?.rowNormalize;
       const kernel = await family.kernel('rollout_steps', { constants: { WG: fusedWorkgroup(gpu) } });
       const policyRow = uniformBuffer(
         gpu,
         `${label}.policyRow`,
-        family.struct('PolicyRowArgs').pack({ layers: row.layers.length, paramStride: row.paramStride, gaussian: row.headOffset === null ? 0 : 1, headOffset: row.headOffset ?? 0 }),
+        family.struct('PolicyRowArgs').pack({ layers: row!.layers.length, paramStride: row!.paramStride, gaussian: row!.headOffset === null ? 0 : 1, headOffset: row!.headOffset ?? 0 }),
       );
       // The layers' records at the uniform array's stride (16-byte aligned 24-byte records: 32).
       const layerView = family.struct('PolicyRowLayer');
       const stride = Math.ceil(layerView.size / 16) * 16;
       const table = new DataView(new ArrayBuffer(stride * FUSED_MAX_LAYERS));
-      row.layers.forEach((l, k) =>
+      row!.layers.forEach((l, k) =>
         layerView.write(table, { inDim: l.inDim, outDim: l.outDim, weightOffset: l.weightOffset, biasOffset: l.biasOffset, activation: l.activation === 'tanh' ? 1 : 0, arithmetic: ARITHMETIC_CODE[l.arithmetic] }, k * stride),
       );
       const policyLayers = uniformBuffer(gpu, `${label}.policyLayers`, table.buffer);
@@ -379,7 +413,7 @@ export class Rollout {
           agentSeeds,
           policyRow,
           policyLayers,
-          policyParams: row.params,
+          policyParams: row!.params,
           obsNorm,
           obsMoments: norm?.moments ?? placeholder!,
           currentObs: storage.currentObs,
@@ -393,11 +427,8 @@ export class Rollout {
         'steps',
       );
       fusedSteps = { kernel, bindGroup, buffers: [policyRow, policyLayers, obsNorm, ...(placeholder ? [placeholder] : [])] };
-      // Neither the step-by-step policy pass nor the policy input's own buffer is used.
-      policyStep.destroy();
-      policyInput?.destroy();
     }
-    return new Rollout(gpu, options, finalObs, storage, actAndStep, resetEnvs, actBindGroup, resetBindGroup, args, argsView, uniforms, fused ? null : policyStep, fused ? null : policyInput, fusedSteps);
+    return new Rollout(gpu, options, finalObs, storage, actAndStep, resetEnvs, actBindGroup, resetBindGroup, args, argsView, uniforms, policyStep, policyInput, fusedSteps);
   }
 
   /** Starts every env at episode 0 (submitted immediately). */
@@ -422,7 +453,7 @@ export class Rollout {
         this.fusedSteps.kernel.dispatch(pass, this.fusedSteps.bindGroup, this.options.numEnvs, undefined, this.agentCount);
         return;
       }
-      const { stepArgs } = this.uniforms;
+      const stepArgs = this.uniforms.stepArgs!;
       for (let t = 0; t < this.options.numSteps; t++) {
         this.policyInput?.encode(pass);
         this.policyStep!.encodeForward(pass);
@@ -438,7 +469,7 @@ export class Rollout {
     this.policyInput?.destroy();
     for (const buffer of this.fusedSteps?.buffers ?? []) buffer.destroy();
     this.args.destroy();
-    this.uniforms.stepArgs.destroy();
+    this.uniforms.stepArgs?.destroy();
     this.uniforms.vecEnv.destroy();
     this.uniforms.envParams.destroy();
     this.uniforms.agentSeeds.destroy();

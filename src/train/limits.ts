@@ -14,7 +14,7 @@ import { AGENT_SEEDS_BYTES } from '../gpu/agents';
 import { ConfigError, FIELDS, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
 import type { MlpLayout } from '../nn/mlp';
 import { envDefinition } from '../envs/registry';
-import { ENV_SLOTS } from '../kernels/rollout';
+import { ENV_SLOTS, rolloutFuses } from '../kernels/rollout';
 import { STATS, minibatchBlockRows, recordStride } from '../algos/ppo';
 import { networkLayouts } from './networks';
 import { partialBytes, rowsChainHolds } from '../kernels/mlp';
@@ -38,6 +38,13 @@ export interface DeviceLimits {
    * backward keeps its partial sums. Absent: they do not (`serial`).
    */
   splitsParamSums?: boolean;
+  /**
+   * Storage buffers a shader stage may bind: where the rollout's fused kernel fits
+   * them (src/kernels/rollout.ts, rolloutFuses), the rollout runs all its steps in one
+   * dispatch and keeps no per-step policy pass. Absent: it steps dispatch by dispatch,
+   * the larger plan.
+   */
+  maxStorageBuffersPerShaderStage?: number;
 }
 
 /** No buffer limit: what checkLimits needs to check what depends on no adapter (the dispatch cap) before one is requested. */
@@ -85,7 +92,7 @@ function slotStride(limits: Pick<DeviceLimits, 'minUniformBufferOffsetAlignment'
 /** Every buffer of a trainer for `config` that grows with its size fields, labelled as the trainer labels them. */
 export function plannedBuffers(
   config: ResolvedConfig,
-  limits: Pick<DeviceLimits, 'minUniformBufferOffsetAlignment' | 'minStorageBufferOffsetAlignment' | 'holdsEvaluationRows' | 'splitsParamSums'>,
+  limits: Pick<DeviceLimits, 'minUniformBufferOffsetAlignment' | 'minStorageBufferOffsetAlignment' | 'holdsEvaluationRows' | 'splitsParamSums' | 'maxStorageBuffersPerShaderStage'>,
 ): PlannedBuffer[] {
   const spec = envDefinition(config.env).spec;
   const N = config.numEnvs;
@@ -134,14 +141,18 @@ export function plannedBuffers(
   for (const name of ['rewards', 'doneFlags']) storage(`rollout.${name}`, B, perSample);
   storage('rollout.currentObs', N * D, perEnv);
   storage('rollout.envSlots', (ENV_SLOTS.length + spec.stateDim) * N, perEnv);
-  table('rollout.stepArgs', T, ['stepsPerIter']);
-  pass('rollout.policy', N, layouts.policy, perEnv, true);
+  // Step by step: a StepArgs slot per step, and the policy's forward pass over the N envs.
+  const fused = fusesRollout(config, limits);
+  if (!fused) {
+    table('rollout.stepArgs', T, ['stepsPerIter']);
+    pass('rollout.policy', N, layouts.policy, perEnv, true);
+  }
 
   // Normalisation (src/kernels/normalize.ts): the networks' normalised copy of obs, per-env partial
   // moments, each env's running discounted return (carried across iterations), the discounted
   // returns of the batch and the scaled rewards. The running moments themselves are a few floats per obs component.
   if (config.normObs) {
-    storage('rollout.normalizedObs', N * D, perEnv);
+    if (!fused) storage('rollout.normalizedObs', N * D, perEnv);
     storage('batch.normalizedObs', (T + 1 + K) * N * D, perSample);
     storage('normalize.obsMoments.partials', N * D * 2, perEnv);
   }
@@ -187,6 +198,12 @@ export function plannedBuffers(
   return plan;
 }
 
+/** Whether a trainer's rollout runs fused on a device of these limits (absent: it is not known, so not). */
+function fusesRollout(config: ResolvedConfig, limits: Pick<DeviceLimits, 'maxStorageBuffersPerShaderStage'>): boolean {
+  const max = limits.maxStorageBuffersPerShaderStage;
+  return max !== undefined && rolloutFuses(envDefinition(config.env), networkLayouts(config).policy.layers, max);
+}
+
 /**
  * Dispatches one iteration records, at most (Adam counted as two dispatches per
  * step, as on SwiftShader; one elsewhere). The counts per operation are those
@@ -195,7 +212,7 @@ export function plannedBuffers(
  * passes (DenseChaining `chain` in src/kernels/mlp.ts) record fewer: a network's
  * forward one or two, its backward two or three.
  */
-export function dispatchesPerIteration(config: ResolvedConfig): number {
+export function dispatchesPerIteration(config: ResolvedConfig, limits: Pick<DeviceLimits, 'maxStorageBuffersPerShaderStage'> = {}): number {
   const layers = networkLayouts(config).policy.layers.length;
   const { stepsPerEnv: T, minibatches: M } = config.derived;
   const forward = layers;
@@ -223,7 +240,8 @@ export function dispatchesPerIteration(config: ResolvedConfig): number {
     update = forward + 1 + reduction + backward + adam(false) + valueFit;
     optimizers = 2;
   }
-  const collect = T * (forward + 1 + (config.normObs ? 1 : 0));
+  // Fused: one dispatch for the whole rollout; else per step the policy input, forward and act-and-step.
+  const collect = fusesRollout(config, limits) ? 1 : T * (forward + 1 + (config.normObs ? 1 : 0));
   // Normalising obs and updating their moments (1 + 2); discounted returns, their moments and the scaling (1 + 2 + 1).
   const normalization = (config.normObs ? 3 : 0) + (config.normReward ? 4 : 0);
   const advantage = normalization + 1 + forward + 1 + 2 * reduction;
@@ -249,7 +267,7 @@ function firstExcess(config: ResolvedConfig, limits: DeviceLimits): { what: stri
       return { what: `buffer ${b.label} of ${mebibytes(b.bytes)}, over this adapter's ${mebibytes(limit)} ${kind} limit`, grows: b.grows };
     }
   }
-  const dispatches = dispatchesPerIteration(config);
+  const dispatches = dispatchesPerIteration(config, limits);
   if (dispatches > MAX_DISPATCHES_PER_ITERATION) {
     const grows: SizeField[] = config.algo === 'ppo' || config.algo === 'ppo-kl' ? ['epochs', 'minibatch', 'stepsPerIter'] : ['stepsPerIter'];
     return {

@@ -230,13 +230,15 @@ export function populationLimits(limits: DeviceLimits, agents: number): DeviceLi
     minStorageBufferOffsetAlignment: limits.minStorageBufferOffsetAlignment,
     holdsEvaluationRows: limits.holdsEvaluationRows,
     splitsParamSums: limits.splitsParamSums,
+    maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
   };
 }
 
 /**
  * What a trainer of P agents on `gpu` may use: populationLimits of the device's,
  * whether its evaluation passes keep no hidden rows (MlpKernels.holdsEvaluationRows),
- * and whether its passes keep `split` partial sums (MlpKernels.splitsParamSums).
+ * whether its passes keep `split` partial sums (MlpKernels.splitsParamSums), and the
+ * storage buffers a stage binds (whether its rollout runs fused).
  */
 export function trainerLimits(gpu: GpuContext, agents: number): DeviceLimits {
   const { maxBufferSize, maxStorageBufferBindingSize, minUniformBufferOffsetAlignment, minStorageBufferOffsetAlignment } = gpu.limits;
@@ -248,6 +250,7 @@ export function trainerLimits(gpu: GpuContext, agents: number): DeviceLimits {
       minStorageBufferOffsetAlignment,
       holdsEvaluationRows: MlpKernels.holdsEvaluationRows(gpu),
       splitsParamSums: MlpKernels.splitsParamSums(gpu),
+      maxStorageBuffersPerShaderStage: gpu.limits.maxStorageBuffersPerShaderStage,
     },
     agents,
   );
