@@ -1,16 +1,18 @@
 /**
  * Rollout on the GPU: N envs × T steps with the policy acting, stored
- * time-major for the advantage and update phases. Per step: the policy's
- * forward pass on the current observations (or on what `policyInput` derives
- * from them, e.g. normalised observations), then one fused act-and-step kernel
- * (shaders/rollout.wgsl, stepping the env through auto_reset.wgsl) that also
- * keeps the logits it acted on and, for truncated steps, the final
- * observation. Nothing is read back.
+ * time-major for the advantage and update phases. Step by step: per step the
+ * policy's forward pass on the current observations (or on what `policyInput`
+ * derives from them, e.g. normalised observations), then one act-and-step
+ * kernel (shaders/rollout.wgsl, stepping the env through auto_reset.wgsl) that
+ * also keeps the logits it acted on and, for truncated steps, the final
+ * observation. Fused (the default wherever it can run): one dispatch for all T
+ * steps, each invocation computing its env's row of the policy forward itself
+ * (shaders/rollout_steps.wgsl, mlp_row.wgsl), with the same bits. Nothing is read back.
  *
  * Populations: with `agents` (P agents), every storage buffer holds P blocks,
  * agent-major, agent a's block being exactly a single run's with agent a's seed,
- * and each act-and-step dispatch covers all P agents; the policy must then be a
- * population of P networks whose output holds [P][N][params per row].
+ * and each dispatch covers all P agents; the policy must then be a population
+ * of P networks whose output holds [P][N][params per row].
  */
 import rolloutWgsl from '../../shaders/rollout.wgsl?raw';
 import rolloutStepsWgsl from '../../shaders/rollout_steps.wgsl?raw';
@@ -22,7 +24,7 @@ import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL, wgslConstants, wgslIndexConstants } from '../gpu/wgsl';
 import { envSources, type EnvDefinition } from '../envs/env';
 import { AGENT_SEEDS_WGSL, agentSeedsUniform, type Agents } from '../gpu/agents';
-import type { DenseLayer, MlpLayout } from '../nn/mlp';
+import type { Activation, DenseLayer, MlpLayout } from '../nn/mlp';
 import type { RowArithmetic, RowForward } from './mlp';
 import { CATEGORICAL, GAUSSIAN } from './distribution';
 import type { ActionSpec } from '../core/envSpecs';
@@ -218,6 +220,9 @@ export const MLP_ROW_WGSL: string = mlpRowWgsl;
 /** RowArithmetic as mlp_row.wgsl's ROW_* codes. */
 export const ARITHMETIC_CODE: Record<RowArithmetic, number> = { fma4: 0, dot: 1, chunk: 2 };
 
+/** Activations as mlp_row.wgsl's codes (0 identity, ROW_TANH). */
+const ACTIVATION_CODE: Record<Activation, number> = { identity: 0, tanh: 1 };
+
 /** The fused rollout's sources: the rollout family's, the policy row's sizes, mlp_row.wgsl, rollout_steps.wgsl. */
 export function fusedSources(env: EnvDefinition, row: Pick<RowForward, 'layers' | 'headOffset'>): WgslPart[] {
   const last = row.layers[row.layers.length - 1];
@@ -337,6 +342,10 @@ export class Rollout {
       if (bytes < needed) {
         throw new Error(`rollout: the policy's parameters hold ${bytes / 4} values, ${P} agent${P > 1 ? 's' : ''} need ${needed / 4}${agents ? ' (a policy of agents.count networks)' : ''}`);
       }
+      const moments = options.policyInput?.rowNormalize?.moments;
+      if (moments && moments.size < P * obsDim * 3 * 4) {
+        throw new Error(`rollout: the observation moments ${moments.label} hold ${moments.size / 4} values, [P][obsDim][3] = [${P}][${obsDim}][3] needs ${P * obsDim * 3}`);
+      }
     }
     const agentSeeds = agentSeedsUniform(gpu, `${label}.agentSeeds`, 'rollout', agents ? { agents } : { seed: seed as number });
     // Each buffer: P blocks of what a single run keeps.
@@ -400,7 +409,7 @@ export class Rollout {
       const stride = Math.ceil(layerView.size / 16) * 16;
       const table = new DataView(new ArrayBuffer(stride * FUSED_MAX_LAYERS));
       row!.layers.forEach((l, k) =>
-        layerView.write(table, { inDim: l.inDim, outDim: l.outDim, weightOffset: l.weightOffset, biasOffset: l.biasOffset, activation: l.activation === 'tanh' ? 1 : 0, arithmetic: ARITHMETIC_CODE[l.arithmetic] }, k * stride),
+        layerView.write(table, { inDim: l.inDim, outDim: l.outDim, weightOffset: l.weightOffset, biasOffset: l.biasOffset, activation: ACTIVATION_CODE[l.activation], arithmetic: ARITHMETIC_CODE[l.arithmetic] }, k * stride),
       );
       const policyLayers = uniformBuffer(gpu, `${label}.policyLayers`, table.buffer);
       const obsNorm = uniformBuffer(gpu, `${label}.obsNorm`, family.struct('ObsNormArgs').pack({ on: norm ? 1 : 0, clip: norm?.clip ?? 0, epsilon: norm?.epsilon ?? 0 }));
