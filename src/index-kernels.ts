@@ -7,7 +7,7 @@
  */
 export { MlpLayout, initPyTorchDefault, initOrthogonal, type Activation, type DenseLayer } from './nn/mlp';
 export { GpuArray, type DType, type BufferArg } from './gpu/array';
-export { Mlp, MlpKernels, MlpPass, parameterStride, type MlpOptions, type MlpPassOptions, type BackwardOptions, type BackwardStep, type PairedInputChains, type PairedInputDispatch, type MlpArrays, type MlpPassArrays, type AdamFusion, type NetworkPairing, type TileChainForm } from './kernels/mlp';
+export { Mlp, MlpKernels, MlpPass, parameterStride, type MlpOptions, type MlpPassOptions, type BackwardOptions, type BackwardStep, type PairedInputChains, type PairedInputDispatch, type MlpArrays, type MlpPassArrays, type AdamFusion, type NetworkPairing, type TileChainForm, type RowForward, type RowArithmetic } from './kernels/mlp';
 export { Gae, packDoneFlags, type GaeBuffers, type GaeOptions, type GaeShape, type GaeArrays } from './kernels/gae';
 export {
   NormalizeKernels,
@@ -28,7 +28,7 @@ export { LineSearch, type LineSearchOptions, type LineSearchBatch } from './kern
 export { PolicyGradientLoss, ValueFit, type FullBatch } from './kernels/pg';
 export { FiniteCheck, MAX_CHECKED_TENSORS, type CheckedTensor } from './kernels/finite';
 export { CATEGORICAL, GAUSSIAN, type ActionDistribution } from './kernels/distribution';
-export { Rollout, ENV_SLOTS, type RolloutOptions, type RolloutStorage, type FinalObsLayout, type PolicyInput, type PolicyInputSource, type RolloutPolicy, type RolloutPolicyPass } from './kernels/rollout';
+export { Rollout, ENV_SLOTS, type RolloutOptions, type RolloutStorage, type FinalObsLayout, type PolicyInput, type PolicyInputSource, type RolloutPolicy, type RolloutPolicyPass, type RowNormalize } from './kernels/rollout';
 export { RolloutView, ENV_VIEWS, type RolloutReplay, type ViewFrame, type ViewWorld } from './kernels/rolloutView';
 
 export { PpoUpdate } from './algos/ppo';

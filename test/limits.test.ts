@@ -13,7 +13,7 @@ import { testGpu } from './helpers';
 import { requestGpu, type AdapterDescription, type GpuContext } from '../src/gpu/device';
 import { trackLiveBuffers } from './liveBuffers';
 import { bundleForNode, runNode } from './node-child';
-import { rolloutFuses } from '../src/kernels/rollout';
+import { Rollout, rolloutFuses } from '../src/kernels/rollout';
 import { envDefinition } from '../src/envs/registry';
 import { networkLayouts } from '../src/train/networks';
 
@@ -147,7 +147,10 @@ describe('limits against the trainer on the GPU', () => {
     it(`${algo}: the plan is exactly the trainer's buffers above ${THRESHOLD / 1024} KiB, and bounds its dispatches`, async () => {
       const gpu = await testGpu();
       const config = resolveConfig({ ...MID, algo, truncationAsTerminal: algo === 'trpo' });
-      const plan = plannedBuffers(config, gpu.limits);
+      // The device's limits, and its rollout form (a GPUSupportedLimits' fields are getters: named one by one).
+      const { minUniformBufferOffsetAlignment, minStorageBufferOffsetAlignment, maxStorageBuffersPerShaderStage } = gpu.limits;
+      const deviceLimits = { minUniformBufferOffsetAlignment, minStorageBufferOffsetAlignment, maxStorageBuffersPerShaderStage, rolloutForm: Rollout.formOf(gpu) };
+      const plan = plannedBuffers(config, deviceLimits);
       expect(Math.min(...plan.filter((b) => b.usage === 'storage').map((b) => b.bytes))).toBeGreaterThan(THRESHOLD);
       const tracker = trackLiveBuffers();
       // The plan and the estimate are per layer, which bounds a chained pass's buffer and dispatches.
@@ -165,7 +168,7 @@ describe('limits against the trainer on the GPU', () => {
       expect(byLabel(created.filter((b) => b.bytes > THRESHOLD))).toEqual(byLabel(plan.filter((b) => b.bytes > THRESHOLD)));
       // The estimate counts Adam as two dispatches per step, as SwiftShader records it; elsewhere a step is one.
       const adamSteps = algo === 'trpo' ? config.valueSteps : algo === 'reinforce' ? 1 + config.valueSteps : 2 * config.epochs * config.derived.minibatches;
-      expect(dispatchesPerIteration(config, gpu.limits) - trainer.dispatchesPerIteration).toBe(gpu.adapter.backend === 'swiftshader' ? 0 : adamSteps);
+      expect(dispatchesPerIteration(config, deviceLimits) - trainer.dispatchesPerIteration).toBe(gpu.adapter.backend === 'swiftshader' ? 0 : adamSteps);
       trainer.destroy();
     });
   }
@@ -229,7 +232,7 @@ describe('limits against the trainer on the GPU', () => {
     // A forward per rollout step (none where the rollout runs fused: each env's row is computed in
     // its step), the advantage's value forward, the report's policy forward; per minibatch two
     // forwards and two backwards.
-    const fused = rolloutFuses(envDefinition(config.env), networkLayouts(config).policy.layers, gpu.limits.maxStorageBuffersPerShaderStage);
+    const fused = Rollout.formOf(gpu) === 'fused' && rolloutFuses(envDefinition(config.env), networkLayouts(config).policy.layers, gpu.limits.maxStorageBuffersPerShaderStage);
     const saved = ((fused ? 0 : T) + 2) * (L - 1) + config.epochs * M * 2 * (L - 1 + 2 * L - 3);
     expect(config.epochs * M * 2 * (L - 1 + 2 * L - 3)).toBe(config.epochs * M * 10);
     const chained = await count('chain');

@@ -160,11 +160,11 @@ describe("a device that binds WebGPU's default 8 storage buffers", () => {
       const config = resolveConfig({ preset: 'seed', stepsPerIter: 16 * 20, minibatch: 80, epochs: 1, normObs: true });
       const limits = trainerLimits(gpu, 1);
       const trainer = await makeTrainer(gpu, config);
-      const forwardOnly = dispatchesPerIteration(config, { maxStorageBuffersPerShaderStage: 16 });
+      const forwardOnly = dispatchesPerIteration(config, { rolloutForm: 'fused', maxStorageBuffersPerShaderStage: 16 });
       expect(dispatchesPerIteration(config, limits) - forwardOnly).toBe(20 * (3 + 1 + 1) - 1);
-      const labels = (l: { maxStorageBuffersPerShaderStage: number }) => plannedBuffers(config, { ...limits, ...l }).map((b) => b.label);
+      const labels = (l: { maxStorageBuffersPerShaderStage: number; rolloutForm?: 'fused' | 'steps' }) => plannedBuffers(config, { ...limits, ...l }).map((b) => b.label);
       expect(labels({ maxStorageBuffersPerShaderStage: 8 })).toEqual(expect.arrayContaining(['rollout.stepArgs', 'rollout.policy.activations2', 'rollout.normalizedObs']));
-      expect(labels({ maxStorageBuffersPerShaderStage: 9 }).filter((l) => /^rollout\.(stepArgs|policy\.|normalizedObs)/.test(l))).toEqual([]);
+      expect(labels({ maxStorageBuffersPerShaderStage: 9, rolloutForm: 'fused' }).filter((l) => /^rollout\.(stepArgs|policy\.|normalizedObs)/.test(l))).toEqual([]);
       // The trainer records the per-step count (its Adam steps are one dispatch each here, two in the estimate).
       expect(trainer.dispatchesPerIteration).toBeGreaterThan(20 * 5);
       trainer.destroy();

@@ -5,7 +5,8 @@
  * layers (one of DENSE_CHAININGS), whether a chained network's Adam step
  * runs in its gradient dispatch (one of ADAM_FUSIONS) or whether two networks
  * over the same rows share their chains' dispatches (one of NETWORK_PAIRINGS), or
- * the `tiles` chains' form (one of TILE_CHAIN_FORMS). Setting it on a device before anything is
+ * the `tiles` chains' form (one of TILE_CHAIN_FORMS), or the rollout's form
+ * (`rollout-fused`, `rollout-steps`: src/kernels/rollout.ts). Setting it on a device before anything is
  * built makes every MlpPass made afterwards (the trainer's, the rollout's, the
  * FVP's) use it instead of what the adapter gets by default, so a paired A/B
  * compares them on one adapter.
@@ -27,9 +28,14 @@ import {
   type ParamReduction,
   type TileChainForm,
 } from '../../src/kernels/mlp';
+import { ROLLOUT_FORMS, Rollout, type RolloutForm } from '../../src/kernels/rollout';
 
-export type Variant = MlpKernelShape | ParamReduction | DenseChaining | AdamFusion | NetworkPairing | TileChainForm;
-export const VARIANTS: readonly Variant[] = [...MLP_KERNEL_SHAPES, ...PARAM_REDUCTIONS, ...DENSE_CHAININGS, ...ADAM_FUSIONS, ...NETWORK_PAIRINGS, ...TILE_CHAIN_FORMS];
+/** The rollout forms as variants: `rollout-fused`, `rollout-steps`. */
+type RolloutVariant = `rollout-${RolloutForm}`;
+const ROLLOUT_VARIANTS = ROLLOUT_FORMS.map((f): RolloutVariant => `rollout-${f}`);
+
+export type Variant = MlpKernelShape | ParamReduction | DenseChaining | AdamFusion | NetworkPairing | TileChainForm | RolloutVariant;
+export const VARIANTS: readonly Variant[] = [...MLP_KERNEL_SHAPES, ...PARAM_REDUCTIONS, ...DENSE_CHAININGS, ...ADAM_FUSIONS, ...NETWORK_PAIRINGS, ...TILE_CHAIN_FORMS, ...ROLLOUT_VARIANTS];
 
 /** `--flag`'s variants joined by `+` (e.g. `tiles+chain`), each one of VARIANTS; none where the flag is absent. */
 export function parseVariants(flag: string, value: unknown): Variant[] {
@@ -41,7 +47,8 @@ export function parseVariants(flag: string, value: unknown): Variant[] {
 
 /** Makes `variant` this device's MLP kernel shape, reduction, chaining, Adam fusion, network pairing or tiles chain form (before anything binds MLP pipelines). */
 export async function applyVariant(gpu: GpuContext, variant: Variant): Promise<void> {
-  if ((PARAM_REDUCTIONS as readonly string[]).includes(variant)) MlpKernels.useParamReduction(gpu, variant as ParamReduction);
+  if ((ROLLOUT_VARIANTS as readonly string[]).includes(variant)) Rollout.useForm(gpu, variant.slice('rollout-'.length) as RolloutForm);
+  else if ((PARAM_REDUCTIONS as readonly string[]).includes(variant)) MlpKernels.useParamReduction(gpu, variant as ParamReduction);
   else if ((DENSE_CHAININGS as readonly string[]).includes(variant)) MlpKernels.useChaining(gpu, variant as DenseChaining);
   else if ((ADAM_FUSIONS as readonly string[]).includes(variant)) MlpKernels.useAdamFusion(gpu, variant as AdamFusion);
   else if ((NETWORK_PAIRINGS as readonly string[]).includes(variant)) MlpKernels.useNetworkPairing(gpu, variant as NetworkPairing);

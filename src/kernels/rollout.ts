@@ -17,7 +17,7 @@
 import rolloutWgsl from '../../shaders/rollout.wgsl?raw';
 import rolloutStepsWgsl from '../../shaders/rollout_steps.wgsl?raw';
 import mlpRowWgsl from '../../shaders/mlp_row.wgsl?raw';
-import type { GpuContext } from '../gpu/device';
+import type { AdapterDescription, GpuContext } from '../gpu/device';
 import { ShaderFamily, WgslSource, type Kernel, type StructView, type WgslPart, recordChecked } from '../gpu/kernel';
 import { storageBuffer, uniformBuffer, submitPass } from '../gpu/buffers';
 import { UniformSlots } from '../gpu/slots';
@@ -57,9 +57,10 @@ export interface RolloutOptions {
   /**
    * Run all T steps in one dispatch, the policy's forward pass for each env's row
    * inside the step (shaders/rollout_steps.wgsl), with the same bits as the step-by-step
-   * rollout (a policy forward and an act-and-step dispatch per step). Default: wherever
-   * it can (the policy offers `rowForward`, its input is the observations or their
-   * normalisation, the device binds the kernel's buffers); true where it cannot is an error.
+   * rollout (a policy forward and an act-and-step dispatch per step). Default: the device's
+   * form (Rollout.formOf: by adapter, `defaultRolloutForm`), fused wherever it can (the
+   * policy offers `rowForward`, its input is the observations or their normalisation, the
+   * device binds the kernel's buffers); true where it cannot is an error.
    */
   fused?: boolean;
 }
@@ -201,6 +202,30 @@ function paramsPerRow(env: EnvDefinition): number {
   return action.kind === 'discrete' ? CATEGORICAL.paramsPerRow(action.n, 'rollout') : GAUSSIAN.paramsPerRow(action.dim, 'rollout');
 }
 
+/**
+ * How a rollout steps where RolloutOptions.fused leaves it to the device: `fused`
+ * (all T steps in one dispatch wherever it can) or `steps` (a policy forward and
+ * an act-and-step dispatch per step).
+ */
+export type RolloutForm = 'fused' | 'steps';
+export const ROLLOUT_FORMS: readonly RolloutForm[] = ['fused', 'steps'];
+
+/**
+ * The adapter's rollout form, by paired measurement (`bench/ab.js --variant
+ * rollout-steps|rollout-fused`; bench/RESULTS.md, "The whole rollout in one
+ * dispatch"). lavapipe: fused, PPO seed iterations ×1.26, REINFORCE ×1.23,
+ * TRPO ×1.05. SwiftShader: steps; fused was no faster at 16 envs (Node ×0.99,
+ * Chromium ×1.00) and slower at 256 (Node ×0.96, Chromium ×0.97): each
+ * invocation's row forward loads every weight for one row, where the batched
+ * `tiles` forward shares a load among four. A GPU: fused, unmeasured (one
+ * dispatch per iteration instead of two or three per step).
+ */
+export function defaultRolloutForm(adapter: AdapterDescription): RolloutForm {
+  return adapter.backend === 'swiftshader' ? 'steps' : 'fused';
+}
+
+const preferredForm = new WeakMap<GPUDevice, RolloutForm>();
+
 /** Layers the fused rollout's policy table holds (POLICY_MAX_LAYERS); a deeper policy steps dispatch by dispatch. */
 export const FUSED_MAX_LAYERS = 16;
 
@@ -297,6 +322,17 @@ export class Rollout {
     this.agentCount = options.agents?.count ?? 1;
   }
 
+  /** Makes `form` how rollouts on this device step where RolloutOptions.fused is not given (a setting: bench variants). */
+  static useForm(gpu: GpuContext, form: RolloutForm): void {
+    if (!ROLLOUT_FORMS.includes(form)) throw new Error(`Rollout.useForm: form must be one of ${ROLLOUT_FORMS.join(', ')}, got ${JSON.stringify(form)}`);
+    preferredForm.set(gpu.device, form);
+  }
+
+  /** The form rollouts on this device take where RolloutOptions.fused is not given. */
+  static formOf(gpu: GpuContext): RolloutForm {
+    return preferredForm.get(gpu.device) ?? defaultRolloutForm(gpu.adapter);
+  }
+
   /** Whether all T steps run in one dispatch (RolloutOptions.fused). */
   get fused(): boolean {
     return this.fusedSteps !== null;
@@ -334,7 +370,7 @@ export class Rollout {
     const row = policy.rowForward;
     const reason = unfusedReason(gpu, env, row, options.policyInput);
     if (options.fused === true && reason !== null) throw new Error(`rollout: fused is not possible here: ${reason}`);
-    const fused = reason === null && options.fused !== false;
+    const fused = reason === null && (options.fused ?? Rollout.formOf(gpu) === 'fused');
     if (fused) {
       const params = row!.params;
       const bytes = 'usage' in params ? params.size : (params.size ?? params.buffer.size - (params.offset ?? 0));

@@ -14,7 +14,7 @@ import { AGENT_SEEDS_BYTES } from '../gpu/agents';
 import { ConfigError, FIELDS, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
 import type { MlpLayout } from '../nn/mlp';
 import { envDefinition } from '../envs/registry';
-import { ENV_SLOTS, rolloutFuses } from '../kernels/rollout';
+import { ENV_SLOTS, rolloutFuses, type RolloutForm } from '../kernels/rollout';
 import { STATS, minibatchBlockRows, recordStride } from '../algos/ppo';
 import { networkLayouts } from './networks';
 import { partialBytes, rowsChainHolds } from '../kernels/mlp';
@@ -39,11 +39,12 @@ export interface DeviceLimits {
    */
   splitsParamSums?: boolean;
   /**
-   * Storage buffers a shader stage may bind: where the rollout's fused kernel fits
-   * them (src/kernels/rollout.ts, rolloutFuses), the rollout runs all its steps in one
-   * dispatch and keeps no per-step policy pass. Absent: it steps dispatch by dispatch,
-   * the larger plan.
+   * The device's rollout form (Rollout.formOf) and the storage buffers a shader stage
+   * may bind: with `fused` where the fused kernel fits them (rolloutFuses), the rollout
+   * runs all its steps in one dispatch and keeps no per-step policy pass. Absent: it
+   * steps dispatch by dispatch, the larger plan.
    */
+  rolloutForm?: RolloutForm;
   maxStorageBuffersPerShaderStage?: number;
 }
 
@@ -92,7 +93,7 @@ function slotStride(limits: Pick<DeviceLimits, 'minUniformBufferOffsetAlignment'
 /** Every buffer of a trainer for `config` that grows with its size fields, labelled as the trainer labels them. */
 export function plannedBuffers(
   config: ResolvedConfig,
-  limits: Pick<DeviceLimits, 'minUniformBufferOffsetAlignment' | 'minStorageBufferOffsetAlignment' | 'holdsEvaluationRows' | 'splitsParamSums' | 'maxStorageBuffersPerShaderStage'>,
+  limits: Pick<DeviceLimits, 'minUniformBufferOffsetAlignment' | 'minStorageBufferOffsetAlignment' | 'holdsEvaluationRows' | 'splitsParamSums' | 'rolloutForm' | 'maxStorageBuffersPerShaderStage'>,
 ): PlannedBuffer[] {
   const spec = envDefinition(config.env).spec;
   const N = config.numEnvs;
@@ -198,10 +199,10 @@ export function plannedBuffers(
   return plan;
 }
 
-/** Whether a trainer's rollout runs fused on a device of these limits (absent: it is not known, so not). */
-function fusesRollout(config: ResolvedConfig, limits: Pick<DeviceLimits, 'maxStorageBuffersPerShaderStage'>): boolean {
+/** Whether a trainer's rollout runs fused on a device of these limits (not known: not). */
+function fusesRollout(config: ResolvedConfig, limits: Pick<DeviceLimits, 'rolloutForm' | 'maxStorageBuffersPerShaderStage'>): boolean {
   const max = limits.maxStorageBuffersPerShaderStage;
-  return max !== undefined && rolloutFuses(envDefinition(config.env), networkLayouts(config).policy.layers, max);
+  return limits.rolloutForm === 'fused' && max !== undefined && rolloutFuses(envDefinition(config.env), networkLayouts(config).policy.layers, max);
 }
 
 /**
@@ -212,7 +213,7 @@ function fusesRollout(config: ResolvedConfig, limits: Pick<DeviceLimits, 'maxSto
  * passes (DenseChaining `chain` in src/kernels/mlp.ts) record fewer: a network's
  * forward one or two, its backward two or three.
  */
-export function dispatchesPerIteration(config: ResolvedConfig, limits: Pick<DeviceLimits, 'maxStorageBuffersPerShaderStage'> = {}): number {
+export function dispatchesPerIteration(config: ResolvedConfig, limits: Pick<DeviceLimits, 'rolloutForm' | 'maxStorageBuffersPerShaderStage'> = {}): number {
   const layers = networkLayouts(config).policy.layers.length;
   const { stepsPerEnv: T, minibatches: M } = config.derived;
   const forward = layers;

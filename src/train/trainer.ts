@@ -230,6 +230,7 @@ export function populationLimits(limits: DeviceLimits, agents: number): DeviceLi
     minStorageBufferOffsetAlignment: limits.minStorageBufferOffsetAlignment,
     holdsEvaluationRows: limits.holdsEvaluationRows,
     splitsParamSums: limits.splitsParamSums,
+    rolloutForm: limits.rolloutForm,
     maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
   };
 }
@@ -237,8 +238,8 @@ export function populationLimits(limits: DeviceLimits, agents: number): DeviceLi
 /**
  * What a trainer of P agents on `gpu` may use: populationLimits of the device's,
  * whether its evaluation passes keep no hidden rows (MlpKernels.holdsEvaluationRows),
- * whether its passes keep `split` partial sums (MlpKernels.splitsParamSums), and the
- * storage buffers a stage binds (whether its rollout runs fused).
+ * whether its passes keep `split` partial sums (MlpKernels.splitsParamSums), and its
+ * rollout form and the storage buffers a stage binds (whether its rollout runs fused).
  */
 export function trainerLimits(gpu: GpuContext, agents: number): DeviceLimits {
   const { maxBufferSize, maxStorageBufferBindingSize, minUniformBufferOffsetAlignment, minStorageBufferOffsetAlignment } = gpu.limits;
@@ -250,6 +251,7 @@ export function trainerLimits(gpu: GpuContext, agents: number): DeviceLimits {
       minStorageBufferOffsetAlignment,
       holdsEvaluationRows: MlpKernels.holdsEvaluationRows(gpu),
       splitsParamSums: MlpKernels.splitsParamSums(gpu),
+      rolloutForm: Rollout.formOf(gpu),
       maxStorageBuffersPerShaderStage: gpu.limits.maxStorageBuffersPerShaderStage,
     },
     agents,
