@@ -2,7 +2,7 @@
 # The whole bench suite on a machine with a GPU, in under 10 minutes, writing
 # the tables a CPU run writes (bench/out/<stamp>.json and .html, a section in
 # bench/out/runs.md) plus the population case and the paired A/Bs of the
-# parameter-gradient reduction, of the chaining and of the networks' pairing.
+# parameter-gradient reduction, of the chaining, of the networks' pairing and of the rollout's form.
 #
 #   bash bench/gpu.sh [label]        (after npm ci; Node runner, Dawn on the system's Vulkan GPU)
 #
@@ -32,7 +32,7 @@ step 60 build npm run --silent build:cli
 # Every case, Node only (headless Chromium would fall back to SwiftShader without GPU flags); each
 # record names its adapter: on a CPU fallback these figures are not a GPU's. Peak first: the
 # training cases are reported as a fraction of its ceiling.
-step 260 suite node dist-cli/bench/run.js --node --label "$label" \
+step 255 suite node dist-cli/bench/run.js --node --label "$label" \
   --cases env,rollout,mlp,peak,fused,fvp,cg,ppo,ppo-kl,trpo,reinforce
 step 40 solve node dist-cli/bench/run.js --node --label "$label-solve" --cases solve
 # Populations (issue 12): aggregate env steps/s at P = 1, 64 and 256 of the seed preset, with P = 1
@@ -40,12 +40,15 @@ step 40 solve node dist-cli/bench/run.js --node --label "$label-solve" --cases s
 step 40 population node dist-cli/bench/run.js --node --label "$label-population" --cases population \
   --preset seed --population 1,64,256,1 --iters 1 --no-profile
 # On a GPU `split` is the default: B = serial, at the seed preset (minibatches of 128) and the target (2 048).
-step 45 ab-seed node dist-cli/bench/ab.js --variant serial --preset seed --pairs 5
-step 45 ab-target node dist-cli/bench/ab.js --variant serial --pairs 5
+step 40 ab-seed node dist-cli/bench/ab.js --variant serial --preset seed --pairs 5
+step 40 ab-target node dist-cli/bench/ab.js --variant serial --pairs 5
 # On a GPU the networks chain by default (unmeasured when chosen): B = one dispatch per layer.
-step 45 ab-chain node dist-cli/bench/ab.js --variant layers --preset seed --pairs 5
+step 40 ab-chain node dist-cli/bench/ab.js --variant layers --preset seed --pairs 5
 # PPO's two networks share their chains' dispatches by default (unmeasured on a GPU): B = each alone.
 step 30 ab-pairs node dist-cli/bench/ab.js --variant alone --pairs 3
+# The rollout runs fused on a GPU by default (unmeasured when chosen): B = a policy forward and an
+# act-and-step dispatch per step, at the Studio's GPU default (4 096 envs × 16 steps).
+step 25 ab-rollout node dist-cli/bench/ab.js --variant rollout-steps --preset fast --envs 4096 --steps-per-iter 65536 --minibatch 8192 --pairs 3
 # What Chrome runs on this GPU: 10 storage buffers per stage (expected: the same 6 dispatches per PPO minibatch).
 step 30 browser-limit node dist-cli/bench/run.js --node --label "$label-10-storage" --cases ppo --preset fast --storage-buffers 10 --no-profile
 echo "bench/gpu.sh: log in $log; tables in bench/out/runs.md" | tee -a "$log"
