@@ -90,7 +90,7 @@ bench/out/ (ignored by git) and appends a markdown table to bench/out/runs.md.
                         a P estimated over 10 min, 1 min in --quick, is skipped unless --iters is given)
   --algo NAME           the population case's algorithm (default ppo; only with --cases population)
   --toggles a,b         Dawn toggles for both runners, e.g. disable_robustness
-  --variant NAME        MLP kernel shape, parameter-gradient reduction or layer chaining instead of the adapter's default: ${VARIANTS.join(', ')}
+  --variant NAME        MLP kernel shape, parameter-gradient reduction, layer chaining or rollout form instead of the adapter's default: ${VARIANTS.join(', ')}
   --adapter NAME        Node's driver: auto, lavapipe or swiftshader
   --storage-buffers N   Node: at most N storage buffers per shader stage (8 to the adapter's maximum;
                         10 runs what a browser that grants 10 runs, e.g. on a GPU)
