@@ -411,24 +411,9 @@ export class Rollout {
     const stepArgs = fused ? null : UniformSlots.create(gpu, family.struct('StepArgs'), Array.from({ length: T }, (_, t) => ({ t })), `${label}.stepArgs`);
     const vecEnv = uniformBuffer(gpu, `${label}.vecEnv`, family.struct('VecEnvArgs').pack({ numEnvs: N, maxEpisodeSteps: finalObs.maxEpisodeSteps }));
     const envParams = uniformBuffer(gpu, `${label}.envParams`, family.struct('EnvParams').pack(env.params));
-    const actBindGroup = actAndStep?.bind(
-      {
-        args,
-        step: stepArgs!.binding,
-        vecEnv,
-        envParams,
-        agentSeeds,
-        policyLogits: policyStep!.output,
-        currentObs: storage.currentObs,
-        envSlots: storage.envSlots,
-        obs: storage.obs,
-        behaviourLogits: storage.behaviourLogits,
-        actions: storage.actions,
-        rewards: storage.rewards,
-        doneFlags: storage.doneFlags,
-      },
-      'act',
-    ) ?? null;
+    // What both forms' step kernels bind: the uniforms, and every buffer a step writes.
+    const stepResources = { args, vecEnv, envParams, agentSeeds, ...storage };
+    const actBindGroup = actAndStep?.bind({ ...stepResources, step: stepArgs!.binding, policyLogits: policyStep!.output }, 'act') ?? null;
     const resetBindGroup = resetEnvs.bindUsed({ args, vecEnv, envParams, agentSeeds, currentObs: storage.currentObs, envSlots: storage.envSlots }, 'reset');
     const uniforms = { stepArgs, vecEnv, envParams, agentSeeds };
     let fusedSteps: FusedSteps | null = null;
@@ -450,27 +435,7 @@ export class Rollout {
       const policyLayers = uniformBuffer(gpu, `${label}.policyLayers`, table.buffer);
       const obsNorm = uniformBuffer(gpu, `${label}.obsNorm`, family.struct('ObsNormArgs').pack({ on: norm ? 1 : 0, clip: norm?.clip ?? 0, epsilon: norm?.epsilon ?? 0 }));
       const placeholder = norm ? null : storageBuffer(gpu, `${label}.obsMomentsPlaceholder`, 16);
-      const bindGroup = kernel.bind(
-        {
-          args,
-          vecEnv,
-          envParams,
-          agentSeeds,
-          policyRow,
-          policyLayers,
-          policyParams: row!.params,
-          obsNorm,
-          obsMoments: norm?.moments ?? placeholder!,
-          currentObs: storage.currentObs,
-          envSlots: storage.envSlots,
-          obs: storage.obs,
-          behaviourLogits: storage.behaviourLogits,
-          actions: storage.actions,
-          rewards: storage.rewards,
-          doneFlags: storage.doneFlags,
-        },
-        'steps',
-      );
+      const bindGroup = kernel.bind({ ...stepResources, policyRow, policyLayers, policyParams: row!.params, obsNorm, obsMoments: norm?.moments ?? placeholder! }, 'steps');
       fusedSteps = { kernel, bindGroup, buffers: [policyRow, policyLayers, obsNorm, ...(placeholder ? [placeholder] : [])] };
     }
     return new Rollout(gpu, options, finalObs, storage, actAndStep, resetEnvs, actBindGroup, resetBindGroup, args, argsView, uniforms, policyStep, policyInput, fusedSteps);
