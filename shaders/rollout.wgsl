@@ -51,6 +51,8 @@ struct RolloutArgs {
 
 struct StepArgs {
   t: u32,
+  // rollout_steps: the steps its dispatch runs, from t (act_and_step runs step t alone)
+  count: u32,
 }
 
 @group(0) @binding(0) var<uniform> args: RolloutArgs;

@@ -1,21 +1,24 @@
-// The whole rollout in one dispatch: rollout_steps runs all T steps of its env,
-// the policy's forward pass for the env's row inside the step (mlp_row.wgsl).
-// An env's row of a batched forward depends on that row alone, so nothing
-// needs another invocation's results, and the step-by-step rollout's two
-// dispatches per step (the policy forward, act_and_step) become one per
-// iteration. It writes exactly what those T steps write, bit for bit: each
+// The whole rollout in a few dispatches: rollout_steps runs steps step.t ..
+// step.t + step.count − 1 of its env (FUSED_STEPS at most, src/kernels/rollout.ts,
+// so that no dispatch runs long enough for a GPU's watchdog), the policy's
+// forward pass for the env's row inside the step (mlp_row.wgsl). An env's row
+// of a batched forward depends on that row alone, so nothing needs another
+// invocation's results, and the step-by-step rollout's two dispatches per step
+// (the policy forward, act_and_step) become one per FUSED_STEPS steps. It writes exactly what those steps write, bit for bit: each
 // layer takes the arithmetic of the kernel the policy's own forward runs it
-// with, and the bookkeeping is act_and_step's, kept in registers between steps.
+// with, and the bookkeeping is act_and_step's, kept in registers between steps
+// and in envSlots (as act_and_step keeps it) between dispatches.
 // Loaded after rollout.wgsl (its buffers, EnvAt, sample_row), the generated
 // POLICY_WIDTH4 and POLICY_MAX_LAYERS, and mlp_row.wgsl.
 //
-// Buffers besides act_and_step's (policyLogits and `step` are not used):
+// Buffers besides act_and_step's (policyLogits is not used):
 //   policyRow, policyLayers   the policy's layer table (mlp_row.wgsl)
 //   policyParams  [P][paramStride] f32 as vec4s: the policy's parameters
 //   obsNorm       uniform: 1 where the policy sees normalised observations, the clip and ε
 //   obsMoments    [P][ENV_OBS_DIM][3] (mean, var, count): normalize.wgsl's running moments
 //                 (normalize_rows' arithmetic); a placeholder where obsNorm.on is 0
-// Dispatch: N invocations per agent, P agents along z, once per iteration.
+// Dispatch: N invocations per agent, P agents along z, once per FUSED_STEPS steps
+// (`step` from a dynamic-offset uniform: its first step and count).
 
 struct ObsNormArgs {
   on: u32,
@@ -49,7 +52,8 @@ fn rollout_steps(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   let env = linear_index(gid, nwg);
   let N = vecEnv.numEnvs;
   let T = args.numSteps;
-  if (env >= N || T == 0u) { return; }
+  let first = step.t;
+  if (env >= N || step.count == 0u) { return; }
   let at = env_at(agent_index(gid), env);
   let A = args.numActions;
   let seed = agent_seed(at.agent);
@@ -58,9 +62,10 @@ fn rollout_steps(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wor
   var elapsed = u32(envSlots[slot_index(at, SLOT_ELAPSED)]);
   var episode = u32(envSlots[slot_index(at, SLOT_EPISODE)]);
   var running = envSlots[slot_index(at, SLOT_RUNNING_RETURN)];
-  var completedSum = 0.0;
-  var completedCount = 0.0;
-  for (var t = 0u; t < T; t++) {
+  // This iteration's completed episodes: from 0 at step 0, as act_and_step starts them.
+  var completedSum = select(envSlots[slot_index(at, SLOT_COMPLETED_RETURN_SUM)], 0.0, first == 0u);
+  var completedCount = select(envSlots[slot_index(at, SLOT_COMPLETED_COUNT)], 0.0, first == 0u);
+  for (var t = first; t < first + step.count; t++) {
     let r = t * N + env;
     let i = at.stepRow + r;
     let computed = policy_row(at.agent, policy_input(at.agent, seen), ENV_OBS_DIM);

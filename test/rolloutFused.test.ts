@@ -10,7 +10,7 @@
  * (test/rollout.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { Rollout, type RolloutOptions } from '../src/kernels/rollout';
+import { FUSED_STEPS, Rollout, type RolloutOptions } from '../src/kernels/rollout';
 import { MLP_KERNEL_SHAPES, Mlp, MlpKernels, type MlpKernelShape } from '../src/kernels/mlp';
 import { MlpLayout, type Activation } from '../src/nn/mlp';
 import { NormalizeKernels, normalizedPolicyInput } from '../src/kernels/normalize';
@@ -30,6 +30,8 @@ const T = 30;
 interface Case {
   env: string;
   sizes: number[];
+  /** Steps per rollout (default T). */
+  steps?: number;
   /** Agents' seeds (a population), else one run's seed 5. */
   seeds?: number[];
   normalize?: boolean;
@@ -52,7 +54,7 @@ async function collect(gpu: GpuContext, c: Case, shape: MlpKernelShape, fused: b
   policy.setParams(randomParams(P * layout.paramCount, 17, 0.4));
   const dim = env.spec.obsDim;
   let moments: GPUBuffer | null = null;
-  const options: RolloutOptions = { env, numEnvs: N, numSteps: T, maxEpisodeSteps: 9, fused, ...(agents ? { agents } : { seed: 5 }) };
+  const options: RolloutOptions = { env, numEnvs: N, numSteps: c.steps ?? T, maxEpisodeSteps: 9, fused, ...(agents ? { agents } : { seed: 5 }) };
   if (c.normalize) {
     // Running moments away from (0, 1): means, variances and counts per component.
     const rand = seededRandom(23);
@@ -85,8 +87,9 @@ async function expectSameBits(c: Case, shape: MlpKernelShape) {
   const gpu = await testGpu();
   const steps = await collect(gpu, c, shape, false);
   const fused = await collect(gpu, c, shape, true);
-  expect(fused.dispatches).toBe(1);
-  expect(steps.dispatches).toBeGreaterThanOrEqual(2 * T);
+  const numSteps = c.steps ?? T;
+  expect(fused.dispatches).toBe(Math.ceil(numSteps / FUSED_STEPS));
+  expect(steps.dispatches).toBeGreaterThanOrEqual(2 * numSteps);
   for (const k of [0, 1]) {
     for (const [name, bits] of Object.entries(steps.written[k])) {
       const other = fused.written[k][name];
@@ -97,7 +100,7 @@ async function expectSameBits(c: Case, shape: MlpKernelShape) {
   }
   // Not trivially equal: the policy's outputs vary row by row, and episodes ended.
   const logits = steps.written[1].behaviourLogits;
-  expect(new Set(logits).size).toBeGreaterThan(T * N);
+  expect(new Set(logits).size).toBeGreaterThan(numSteps * N);
   expect(steps.written[1].doneFlags.some((f) => f !== 0)).toBe(true);
 }
 
@@ -116,6 +119,10 @@ describe('the fused rollout writes what the step-by-step rollout writes (0 ulp)'
 
   it("a population of 3 agents, each with its own parameters and seed, the adapter's MLP kernels", async () => {
     await expectSameBits({ env: 'CartPole-v1', sizes: [4, 32, 32, 2], seeds: [11, 4_000_000_001, 7] }, (await MlpKernels.create(await testGpu())).shape);
+  });
+
+  it(`CartPole-v1 over 2 × FUSED_STEPS + 37 steps (three fused dispatches, the bookkeeping carried between them)`, async () => {
+    await expectSameBits({ env: 'CartPole-v1', sizes: [4, 16, 2], steps: 2 * FUSED_STEPS + 37 }, (await MlpKernels.create(await testGpu())).shape);
   });
 
   it('MountainCarContinuous-v0 in a population of 2, normalised observations', async () => {
@@ -161,10 +168,10 @@ describe("a device that binds WebGPU's default 8 storage buffers", () => {
       const limits = trainerLimits(gpu, 1);
       const trainer = await makeTrainer(gpu, config);
       const forwardOnly = dispatchesPerIteration(config, { rolloutForm: 'fused', maxStorageBuffersPerShaderStage: 16 });
-      expect(dispatchesPerIteration(config, limits) - forwardOnly).toBe(20 * (3 + 1 + 1) - 1);
+      expect(dispatchesPerIteration(config, limits) - forwardOnly).toBe(20 * (3 + 1 + 1) - Math.ceil(20 / FUSED_STEPS));
       const labels = (l: { maxStorageBuffersPerShaderStage: number; rolloutForm?: 'fused' | 'steps' }) => plannedBuffers(config, { ...limits, ...l }).map((b) => b.label);
       expect(labels({ maxStorageBuffersPerShaderStage: 8 })).toEqual(expect.arrayContaining(['rollout.stepArgs', 'rollout.policy.activations2', 'rollout.normalizedObs']));
-      expect(labels({ maxStorageBuffersPerShaderStage: 9, rolloutForm: 'fused' }).filter((l) => /^rollout\.(stepArgs|policy\.|normalizedObs)/.test(l))).toEqual([]);
+      expect(labels({ maxStorageBuffersPerShaderStage: 9, rolloutForm: 'fused' }).filter((l) => /^rollout\.(policy\.|normalizedObs)/.test(l))).toEqual([]);
       // The trainer records the per-step count (its Adam steps are one dispatch each here, two in the estimate).
       expect(trainer.dispatchesPerIteration).toBeGreaterThan(20 * 5);
       trainer.destroy();

@@ -137,8 +137,8 @@ export interface RolloutStorage {
 
 /** The rollout's uniforms: per-step slots, env arguments, env constants, the agents' seeds. */
 interface RolloutUniforms {
-  /** Step by step only: one StepArgs slot per step. */
-  stepArgs: UniformSlots | null;
+  /** One StepArgs slot per dispatch: per step, or fused per FUSED_STEPS steps. */
+  stepArgs: UniformSlots;
   vecEnv: GPUBuffer;
   envParams: GPUBuffer;
   agentSeeds: GPUBuffer;
@@ -225,6 +225,13 @@ export function defaultRolloutForm(adapter: AdapterDescription): RolloutForm {
 }
 
 const preferredForm = new WeakMap<GPUDevice, RolloutForm>();
+
+/**
+ * Steps one rollout_steps dispatch runs at most (the seed preset's 625 in 3
+ * dispatches): a GPU thread's 256 row forwards take milliseconds, far inside a
+ * watchdog's seconds, whatever steps per iteration a config asks for.
+ */
+export const FUSED_STEPS = 256;
 
 /** Layers the fused rollout's policy table holds (POLICY_MAX_LAYERS); a deeper policy steps dispatch by dispatch. */
 export const FUSED_MAX_LAYERS = 16;
@@ -405,21 +412,24 @@ export class Rollout {
     const family = await ShaderFamily.load(gpu, 'rollout', fused ? fusedSources(env, row!) : rolloutSources(env));
     const { reset_envs: resetEnvs } = await family.kernels({ reset_envs: {} });
     const actAndStep = fused ? null : await family.kernel('act_and_step', { dynamicOffsets: ['step'] });
+    const stepsKernel = fused ? await family.kernel('rollout_steps', { constants: { WG: fusedWorkgroup(gpu) }, dynamicOffsets: ['step'] }) : null;
     const argsView = family.struct('RolloutArgs');
     const args = uniformBuffer(gpu, `${label}.args`, argsView.pack({ numSteps: T, numActions: A, iteration: 0, greedy: options.greedy ? 1 : 0 }));
-    // Step by step: one StepArgs slot per step, selected by a dynamic offset (the step index never leaves the GPU timeline).
-    const stepArgs = fused ? null : UniformSlots.create(gpu, family.struct('StepArgs'), Array.from({ length: T }, (_, t) => ({ t })), `${label}.stepArgs`);
+    // One StepArgs slot per dispatch, selected by a dynamic offset (the step index never leaves the GPU
+    // timeline): per step, or fused per FUSED_STEPS steps.
+    const slots = fused ? Array.from({ length: Math.ceil(T / FUSED_STEPS) }, (_, c) => ({ t: c * FUSED_STEPS, count: Math.min(FUSED_STEPS, T - c * FUSED_STEPS) })) : Array.from({ length: T }, (_, t) => ({ t, count: 1 }));
+    const stepArgs = UniformSlots.create(gpu, family.struct('StepArgs'), slots, `${label}.stepArgs`);
     const vecEnv = uniformBuffer(gpu, `${label}.vecEnv`, family.struct('VecEnvArgs').pack({ numEnvs: N, maxEpisodeSteps: finalObs.maxEpisodeSteps }));
     const envParams = uniformBuffer(gpu, `${label}.envParams`, family.struct('EnvParams').pack(env.params));
     // What both forms' step kernels bind: the uniforms, and every buffer a step writes.
     const stepResources = { args, vecEnv, envParams, agentSeeds, ...storage };
-    const actBindGroup = actAndStep?.bind({ ...stepResources, step: stepArgs!.binding, policyLogits: policyStep!.output }, 'act') ?? null;
+    const actBindGroup = actAndStep?.bind({ ...stepResources, step: stepArgs.binding, policyLogits: policyStep!.output }, 'act') ?? null;
     const resetBindGroup = resetEnvs.bindUsed({ args, vecEnv, envParams, agentSeeds, currentObs: storage.currentObs, envSlots: storage.envSlots }, 'reset');
     const uniforms = { stepArgs, vecEnv, envParams, agentSeeds };
     let fusedSteps: FusedSteps | null = null;
     if (fused) {
       const norm = options.policyInput?.rowNormalize;
-      const kernel = await family.kernel('rollout_steps', { constants: { WG: fusedWorkgroup(gpu) } });
+      const kernel = stepsKernel!;
       const policyRow = uniformBuffer(
         gpu,
         `${label}.policyRow`,
@@ -435,7 +445,7 @@ export class Rollout {
       const policyLayers = uniformBuffer(gpu, `${label}.policyLayers`, table.buffer);
       const obsNorm = uniformBuffer(gpu, `${label}.obsNorm`, family.struct('ObsNormArgs').pack({ on: norm ? 1 : 0, clip: norm?.clip ?? 0, epsilon: norm?.epsilon ?? 0 }));
       const placeholder = norm ? null : storageBuffer(gpu, `${label}.obsMomentsPlaceholder`, 16);
-      const bindGroup = kernel.bind({ ...stepResources, policyRow, policyLayers, policyParams: row!.params, obsNorm, obsMoments: norm?.moments ?? placeholder! }, 'steps');
+      const bindGroup = kernel.bind({ ...stepResources, step: stepArgs.binding, policyRow, policyLayers, policyParams: row!.params, obsNorm, obsMoments: norm?.moments ?? placeholder! }, 'steps');
       fusedSteps = { kernel, bindGroup, buffers: [policyRow, policyLayers, obsNorm, ...(placeholder ? [placeholder] : [])] };
     }
     return new Rollout(gpu, options, finalObs, storage, actAndStep, resetEnvs, actBindGroup, resetBindGroup, args, argsView, uniforms, policyStep, policyInput, fusedSteps);
@@ -456,14 +466,15 @@ export class Rollout {
     );
   }
 
-  /** Records the T steps into `pass` (fused: one dispatch; else one policy forward and one act-and-step dispatch per step; for all agents). */
+  /** Records the T steps into `pass` (fused: a dispatch per FUSED_STEPS steps; else one policy forward and one act-and-step dispatch per step; for all agents). */
   encode(pass: GPUComputePassEncoder): void {
     recordChecked(this.gpu, 'Rollout.encode', pass, (pass) => {
+      const { stepArgs } = this.uniforms;
       if (this.fusedSteps) {
-        this.fusedSteps.kernel.dispatch(pass, this.fusedSteps.bindGroup, this.options.numEnvs, undefined, this.agentCount);
+        const { kernel, bindGroup } = this.fusedSteps;
+        for (let c = 0; c < stepArgs.count; c++) kernel.dispatch(pass, bindGroup, this.options.numEnvs, [stepArgs.offset(c)], this.agentCount);
         return;
       }
-      const stepArgs = this.uniforms.stepArgs!;
       for (let t = 0; t < this.options.numSteps; t++) {
         this.policyInput?.encode(pass);
         this.policyStep!.encodeForward(pass);
@@ -479,7 +490,7 @@ export class Rollout {
     this.policyInput?.destroy();
     for (const buffer of this.fusedSteps?.buffers ?? []) buffer.destroy();
     this.args.destroy();
-    this.uniforms.stepArgs?.destroy();
+    this.uniforms.stepArgs.destroy();
     this.uniforms.vecEnv.destroy();
     this.uniforms.envParams.destroy();
     this.uniforms.agentSeeds.destroy();

@@ -14,7 +14,7 @@ import { AGENT_SEEDS_BYTES } from '../gpu/agents';
 import { ConfigError, FIELDS, resolveConfig, type ResolvedConfig, type TrainConfig } from '../core/config';
 import type { MlpLayout } from '../nn/mlp';
 import { envDefinition } from '../envs/registry';
-import { ENV_SLOTS, rolloutFuses, type RolloutForm } from '../kernels/rollout';
+import { ENV_SLOTS, FUSED_STEPS, rolloutFuses, type RolloutForm } from '../kernels/rollout';
 import { STATS, minibatchBlockRows, recordStride } from '../algos/ppo';
 import { networkLayouts } from './networks';
 import { partialBytes, rowsChainHolds } from '../kernels/mlp';
@@ -142,12 +142,10 @@ export function plannedBuffers(
   for (const name of ['rewards', 'doneFlags']) storage(`rollout.${name}`, B, perSample);
   storage('rollout.currentObs', N * D, perEnv);
   storage('rollout.envSlots', (ENV_SLOTS.length + spec.stateDim) * N, perEnv);
-  // Step by step: a StepArgs slot per step, and the policy's forward pass over the N envs.
+  // A StepArgs slot per dispatch; step by step, the policy's forward pass over the N envs.
   const fused = fusesRollout(config, limits);
-  if (!fused) {
-    table('rollout.stepArgs', T, ['stepsPerIter']);
-    pass('rollout.policy', N, layouts.policy, perEnv, true);
-  }
+  table('rollout.stepArgs', fused ? Math.ceil(T / FUSED_STEPS) : T, ['stepsPerIter']);
+  if (!fused) pass('rollout.policy', N, layouts.policy, perEnv, true);
 
   // Normalisation (src/kernels/normalize.ts): the networks' normalised copy of obs, per-env partial
   // moments, each env's running discounted return (carried across iterations), the discounted
@@ -241,8 +239,8 @@ export function dispatchesPerIteration(config: ResolvedConfig, limits: Pick<Devi
     update = forward + 1 + reduction + backward + adam(false) + valueFit;
     optimizers = 2;
   }
-  // Fused: one dispatch for the whole rollout; else per step the policy input, forward and act-and-step.
-  const collect = fusesRollout(config, limits) ? 1 : T * (forward + 1 + (config.normObs ? 1 : 0));
+  // Fused: a dispatch per FUSED_STEPS steps; else per step the policy input, forward and act-and-step.
+  const collect = fusesRollout(config, limits) ? Math.ceil(T / FUSED_STEPS) : T * (forward + 1 + (config.normObs ? 1 : 0));
   // Normalising obs and updating their moments (1 + 2); discounted returns, their moments and the scaling (1 + 2 + 1).
   const normalization = (config.normObs ? 3 : 0) + (config.normReward ? 4 : 0);
   const advantage = normalization + 1 + forward + 1 + 2 * reduction;
