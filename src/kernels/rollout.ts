@@ -264,9 +264,16 @@ export function fusedSources(env: EnvDefinition, row: Pick<RowForward, 'layers' 
   return [...rolloutSources(env), sizes, mlpRowWgsl, rolloutStepsWgsl];
 }
 
-/** Storage buffers rollout_steps binds (by reflection; the env and layer sizes do not change them). */
+/** Storage buffers rollout_steps binds, by env (reflected once: the policy's sizes do not change them). */
+const fusedStorage = new WeakMap<EnvDefinition, number>();
+
 function fusedStorageBuffers(env: EnvDefinition, row: Pick<RowForward, 'layers' | 'headOffset'>): number {
-  return new WgslSource('rollout', fusedSources(env, row)).storageBuffers('rollout_steps');
+  let count = fusedStorage.get(env);
+  if (count === undefined) {
+    count = new WgslSource('rollout', fusedSources(env, row)).storageBuffers('rollout_steps');
+    fusedStorage.set(env, count);
+  }
+  return count;
 }
 
 /**
