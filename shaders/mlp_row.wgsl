@@ -21,6 +21,7 @@ const ROW_FMA4: u32 = 0u;
 const ROW_DOT: u32 = 1u;
 const ROW_CHUNK: u32 = 2u;
 const ROW_TANH: u32 = 1u;
+// mlp.wgsl's CHUNK: forward's inputs per chunk (test/rolloutFused.test.ts's 96-input layer spans two).
 const ROW_CHUNK_INPUTS: u32 = 64u;
 
 // One dense layer; 32 bytes, a uniform array's stride.
