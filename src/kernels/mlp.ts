@@ -26,7 +26,8 @@ import { assertAgents, type Agents } from '../gpu/agents';
 import { MAX_POPULATION } from '../core/population';
 import { GaussianHead, gaussianHeadKernels, type GaussianHeadKernels } from './gaussianHead';
 
-const ACTIVATION_CODE: Record<Activation, number> = { identity: 0, tanh: 1 };
+/** Activations as the WGSL's codes (0 identity, TANH; mlp_row.wgsl's ROW_TANH the same). */
+export const ACTIVATION_CODE: Record<Activation, number> = { identity: 0, tanh: 1 };
 
 /**
  * How forward, tangent and backward_input spread a layer over invocations (see

@@ -24,8 +24,8 @@ import { UniformSlots } from '../gpu/slots';
 import { COMMON_WGSL, wgslConstants, wgslIndexConstants } from '../gpu/wgsl';
 import { envSources, type EnvDefinition } from '../envs/env';
 import { AGENT_SEEDS_WGSL, agentSeedsUniform, type Agents } from '../gpu/agents';
-import type { Activation, DenseLayer, MlpLayout } from '../nn/mlp';
-import type { RowArithmetic, RowForward } from './mlp';
+import type { DenseLayer, MlpLayout } from '../nn/mlp';
+import { ACTIVATION_CODE, type RowArithmetic, type RowForward } from './mlp';
 import { CATEGORICAL, GAUSSIAN } from './distribution';
 import type { ActionSpec } from '../core/envSpecs';
 
@@ -251,9 +251,6 @@ export const MLP_ROW_WGSL: string = mlpRowWgsl;
 
 /** RowArithmetic as mlp_row.wgsl's ROW_* codes. */
 export const ARITHMETIC_CODE: Record<RowArithmetic, number> = { fma4: 0, dot: 1, chunk: 2 };
-
-/** Activations as mlp_row.wgsl's codes (0 identity, ROW_TANH). */
-const ACTIVATION_CODE: Record<Activation, number> = { identity: 0, tanh: 1 };
 
 /** The fused rollout's sources: the rollout family's, the policy row's sizes, mlp_row.wgsl, rollout_steps.wgsl. */
 export function fusedSources(env: EnvDefinition, row: Pick<RowForward, 'layers' | 'headOffset'>): WgslPart[] {

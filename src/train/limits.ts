@@ -41,7 +41,7 @@ export interface DeviceLimits {
   /**
    * The device's rollout form (Rollout.formOf) and the storage buffers a shader stage
    * may bind: with `fused` where the fused kernel fits them (rolloutFuses), the rollout
-   * runs all its steps in one dispatch and keeps no per-step policy pass. Absent: it
+   * runs a dispatch per FUSED_STEPS steps and keeps no per-step policy pass. Absent: it
    * steps dispatch by dispatch, the larger plan.
    */
   rolloutForm?: RolloutForm;
