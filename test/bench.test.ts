@@ -27,6 +27,8 @@ import { BENCH_OUT_DIR, saveRun } from '../bench/lib/save';
 import type { BenchRecord } from '../bench/lib/types';
 import { readiness, studioGpuConfig } from '../bench/lib/readiness';
 import { ceilingsOf, nearestCeiling, withCeilingFractions } from '../bench/lib/ceiling';
+import { CeilingProbe, nearestCeilingRows, pairedCeiling, pairedFractions } from '../bench/lib/ceilingProbe';
+import { updateRowsOf } from '../bench/lib/trainingCases';
 import { emptyRecord } from '../bench/lib/cases';
 import { VARIANTS, applyVariant, parseVariants } from '../bench/lib/variants';
 import { testGpu, seededRandom, randomArray, expectClose } from './helpers';
@@ -347,6 +349,54 @@ describe('GPU readiness and the workload ceiling', () => {
     const trpo: BenchRecord = { ...emptyRecord('trpo', options, 'node'), points: [{ batch_size: 10000, gflops: 3 }] };
     expect(withCeilingFractions(trpo, ceilings).points[0]).toMatchObject({ ceiling_rows: 2048, of_ceiling: 0.75 });
     expect(withCeilingFractions({ ...emptyRecord('mlp', options, 'node'), points: [{ gflops: 1, rows: 128 }] }, ceilings).points[0]).toEqual({ gflops: 1, rows: 128 });
+  });
+
+  it('paired fractions hold each iteration against the mean of the ceiling slots around it', () => {
+    // Iteration k of 2e9 FLOPs in t[k] s; probe of 1e9 FLOPs timed p[k] s before and p[k + 1] s after it.
+    const t = [1, 2, 1];
+    const p = [0.1, 0.3, 0.1, 0.1];
+    const f = pairedFractions(2e9, t, 1e9, p);
+    // Pair k: (2e9 / t[k]) / (1e9 / ((p[k] + p[k + 1]) / 2)) = 2 · mean / t[k].
+    const expected = [(2 * 0.2) / 1, (2 * 0.2) / 2, (2 * 0.1) / 1];
+    expect(f.pairs).toBe(3);
+    expect(f.fraction).toBeCloseTo(0.2, 12);
+    expect(f.range[0]).toBeCloseTo(Math.min(...expected), 12);
+    expect(f.range[1]).toBeCloseTo(Math.max(...expected), 12);
+    expect(f.ceilingGflops).toBeCloseTo(10, 12);
+    expect(f.iterationSeconds).toBe(1);
+    expect(() => pairedFractions(1, [1, 1], 1, [1, 1])).toThrow(/2 iterations need 3 probe slots, got 2/);
+    // The update's rows pick the nearest ceiling row count on a log scale.
+    expect([128, 180, 200, 1000, 1500, 10000].map((r) => nearestCeilingRows(r, false))).toEqual([128, 128, 256, 2048, 2048, 8192]);
+    expect(nearestCeilingRows(10000, true)).toBe(2048);
+    const ppo = resolveConfig({ preset: 'seed', algo: 'ppo' });
+    const trpo = resolveConfig({ preset: 'seed', algo: 'trpo' });
+    expect([updateRowsOf(ppo), updateRowsOf(trpo)]).toEqual([128, 10000]);
+  });
+
+  it('pairedCeiling alternates probe slots and iterations and measures the probe on the device', async () => {
+    const gpu = await testGpu();
+    const probe = await CeilingProbe.create(gpu, 128, 'rows', 'serial', true);
+    expect(probe.passes).toBe(32);
+    expect(probe.flops).toBe(32 * 128 * 6 * 64 * 64);
+    const order: string[] = [];
+    const time = probe.time.bind(probe);
+    probe.time = async () => {
+      order.push('p');
+      return time();
+    };
+    const f = await pairedCeiling(probe, 1e9, 2, async () => {
+      order.push('i');
+      return 0.5;
+    });
+    // Three submits a slot, slot, iteration, slot, iteration, slot.
+    expect(order.join('')).toBe('pppipppippp');
+    expect(f.pairs).toBe(2);
+    expect(f.ceilingGflops).toBeGreaterThan(0);
+    // Both iterations took 0.5 s at 2 GFLOP/s: their fraction is 2 over the ceiling around them.
+    expect(f.fraction).toBeGreaterThan(0);
+    expect(f.range[0]).toBeLessThanOrEqual(f.fraction);
+    expect(f.range[1]).toBeGreaterThanOrEqual(f.fraction);
+    probe.destroy();
   });
 });
 

@@ -40,6 +40,12 @@ export const FIGURE_KEYS: readonly string[] = [
   'phases_cpu_s',
   'ceiling_gflops',
   'of_ceiling',
+  'of_ceiling_paired',
+  'of_ceiling_paired_range',
+  'ceiling_paired_gflops',
+  'ceiling_paired_rows',
+  'ceiling_paired_kernel',
+  'paired_iteration_s',
   'below_4096',
   'median_invocations',
   'min_invocations',
@@ -104,6 +110,10 @@ export function pointFigures(p: Point, unit: string | null): string {
   put('dispatches', 'dispatches');
   if (unit !== 'gflops') put('gflops', '', ' GFLOP/s');
   if (typeof p.of_ceiling === 'number') parts.push(`${(100 * p.of_ceiling).toFixed(0)}% of the ${formatNumber(p.ceiling_gflops as number)} GFLOP/s ceiling`);
+  if (typeof p.of_ceiling_paired === 'number') {
+    const [lo, hi] = p.of_ceiling_paired_range as number[];
+    parts.push(`${(100 * p.of_ceiling_paired).toFixed(0)}% of the ceiling paired (${(100 * lo).toFixed(0)}–${(100 * hi).toFixed(0)}%, ${formatNumber(p.ceiling_paired_gflops as number)} GFLOP/s at ${p.ceiling_paired_rows} rows, ${p.ceiling_paired_kernel})`);
+  }
   put('below_4096', 'dispatches below 4096 invocations:');
   put('median_invocations', 'median invocations');
   put('invocations_per_iter', 'invocations per iteration');

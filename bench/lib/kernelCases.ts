@@ -23,6 +23,7 @@ import { backwardCost, fisherVectorProductCost, forwardCost, type LayerShape } f
 import { profileKernels } from './profile';
 import { fusedCase } from './fusedCase';
 import { repeat, timeSubmit, type Samples } from './timing';
+import { CEILING_PASSES_ROWS, CeilingProbe, ceilingRows } from './ceilingProbe';
 import type { BenchCase, CaseContext, CaseOutcome, Point } from './types';
 
 const WALL = (warmup: number, reps: number) => `wall time of one submit to onSubmittedWorkDone, median of ${reps} after ${warmup} warm-up`;
@@ -361,51 +362,25 @@ const peakCase: BenchCase = {
   },
 };
 
-/** Rows of forward+backward passes per submit in the ceiling (several passes for small batches, so a submit is not all overhead); --quick: a quarter. */
-const CEILING_PASSES_ROWS = 16384;
-
-/** The minibatch sizes of the presets (seed 128, fast 256, target 2 048) and a full batch; --quick: 128 and 2 048. */
-export function ceilingRows(quick: boolean): number[] {
-  return quick ? [128, 2048] : [128, 256, 2048, 8192];
-}
-
 /**
- * The ceiling of this workload on the adapter: a 64→64 tanh layer's forward
- * and backward (weights and input gradient: 6·64·64 FLOPs a row) through the
- * real MLP kernels, every shape × reduction, at the row counts training uses.
- * The dispatch cost is part of it, as it is of training: passes are recorded
- * back to back in one submit as a trainer records its minibatches.
+ * The ceiling of this workload on the adapter (bench/lib/ceilingProbe.ts): every
+ * shape × reduction at the row counts training uses. The dispatch cost is part
+ * of it, as it is of training.
  */
 async function workloadCeiling(ctx: CaseContext, repetitions: number): Promise<Point[]> {
   const { gpu, options } = ctx;
-  const layout = new MlpLayout([64, 64], ['tanh']);
   const points: Point[] = [];
   const shapes = options.quick ? MLP_KERNEL_SHAPES.filter((s) => s !== 'single') : MLP_KERNEL_SHAPES;
   for (const rows of ceilingRows(options.quick)) {
-    const input = storageBuffer(gpu, 'ceiling.input', Float32Array.from({ length: rows * 64 }, (_, k) => Math.cos(k)));
-    const passes = Math.max(1, Math.round(CEILING_PASSES_ROWS / (options.quick ? 4 : 1) / rows));
-    const flops = passes * rows * 6 * 64 * 64;
     const measured: Point[] = [];
     for (const shape of shapes) {
       for (const reduction of PARAM_REDUCTIONS) {
-        const mlp = Mlp.create(gpu, await MlpKernels.create(gpu, shape, reduction), layout, 'ceiling');
-        mlp.setParams(initPyTorchDefault(layout, 1));
-        const pass = mlp.prepare({ rows, input, label: 'ceiling', inputGradient: true });
-        gpu.device.queue.writeBuffer(pass.gradOutput, 0, new Float32Array(rows * 64).fill(1e-3));
-        const t = await repeat(1, repetitions, () =>
-          timeSubmit(gpu, 'ceiling', (p) => {
-            for (let k = 0; k < passes; k++) {
-              pass.encodeForward(p);
-              pass.encodeBackward(p);
-            }
-          }),
-        );
-        measured.push({ kernel: 'ceiling', rows, shape, reduction, passes, dispatches_per_pass: pass.dispatchCount + pass.backwardDispatchCount, gflops: round(flops / t.median / 1e9), best_gflops: round(flops / t.min / 1e9), ...cpuOf(t) });
-        pass.destroy();
-        mlp.destroy();
+        const probe = await CeilingProbe.create(gpu, rows, shape, reduction, options.quick);
+        const t = await repeat(1, repetitions, () => probe.time());
+        measured.push({ kernel: 'ceiling', rows, shape, reduction, passes: probe.passes, dispatches_per_pass: probe.dispatchesPerPass, gflops: round(probe.flops / t.median / 1e9), best_gflops: round(probe.flops / t.min / 1e9), ...cpuOf(t) });
+        probe.destroy();
       }
     }
-    input.destroy();
     const best = measured.reduce((a, b) => ((b.gflops as number) > (a.gflops as number) ? b : a));
     points.push(...measured, { ...best, kernel: 'ceiling_best' });
     ctx.log(`ceiling ${rows} rows: ${best.gflops} GFLOP/s (${best.shape}, ${best.reduction})`);

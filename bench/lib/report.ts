@@ -210,19 +210,20 @@ function renderReport(data: PageData, plot: typeof uPlot, root: HTMLElement): vo
         const peak = peaks.get(shortAdapter(r));
         const gflops = p.gflops as number;
         const phases = (p.phases_s ?? {}) as Record<string, number>;
-        return [shortAdapter(r), p.algo, p.config, p.num_envs, p.batch_size, p.sps, p.iteration_s, p.iteration_cpu_s, phases.collect, phases.advantage, phases.update, p.dispatches, gflops, peak ? `${((100 * gflops) / peak).toFixed(1)} %` : 'no peak run', r.load_start?.[0]];
+        const paired = typeof p.of_ceiling_paired === 'number' ? `${(100 * p.of_ceiling_paired).toFixed(0)} % of ${p.ceiling_paired_gflops} at ${p.ceiling_paired_rows} rows` : '–';
+        return [shortAdapter(r), p.algo, p.config, p.num_envs, p.batch_size, p.sps, p.iteration_s, p.iteration_cpu_s, phases.collect, phases.advantage, phases.update, p.dispatches, gflops, peak ? `${((100 * gflops) / peak).toFixed(1)} %` : 'no peak run', paired, r.load_start?.[0]];
       }),
     );
     table(
       root,
-      ['runner · adapter', 'algo', 'config', 'envs', 'steps/iter', 'env steps/s', 's/iter', 'CPU-s/iter', 'collect s', 'advantage s', 'update s', 'dispatches', 'useful GFLOP/s', 'of peak dense', 'load'],
+      ['runner · adapter', 'algo', 'config', 'envs', 'steps/iter', 'env steps/s', 's/iter', 'CPU-s/iter', 'collect s', 'advantage s', 'update s', 'dispatches', 'useful GFLOP/s', 'of peak dense', 'of the ceiling, paired', 'load'],
       rows,
-      [false, false, false, true, true, true, true, true, true, true, true, true, true, true, true],
+      [false, false, false, true, true, true, true, true, true, true, true, true, true, true, false, true],
     );
     el(
       'p',
       root,
-      'env steps/s and s/iter: pipelined iterations as the CLI runs them; CPU-s: CPU seconds of the process executing the GPU work (Node itself, or Chromium’s processes), which other load does not inflate. Phases: one submit per phase (GPU wall time, host encoding excluded). Useful GFLOP/s: dense-layer FLOPs per iteration (bench/lib/cost.ts) over s/iter; the peak is the fastest repetition of the peak case’s best dense kernel on the same adapter.',
+      'env steps/s and s/iter: pipelined iterations as the CLI runs them; CPU-s: CPU seconds of the process executing the GPU work (Node itself, or Chromium’s processes), which other load does not inflate. Phases: one submit per phase (GPU wall time, host encoding excluded). Useful GFLOP/s: dense-layer FLOPs per iteration (bench/lib/cost.ts) over s/iter; the peak is the fastest repetition of the peak case’s best dense kernel on the same adapter. Of the ceiling, paired: iterations submitted alone, each against the workload ceiling (GFLOP/s) timed just before and after it (bench/lib/ceilingProbe.ts), median over the pairs.',
       'note',
     );
   }

@@ -17,7 +17,8 @@ import { solvedReturn } from '../../src/core/envSpecs';
 import { iterationCost } from './cost';
 import { capturePasses, profileKernels, recordDispatches, replay } from './profile';
 import { GPU_ADAPTER, GPU_MLP, readiness, readinessFields, studioGpuConfig } from './readiness';
-import { MlpKernels } from '../../src/kernels/mlp';
+import { MLP_KERNEL_SHAPES, MlpKernels } from '../../src/kernels/mlp';
+import { fastestProbe, nearestCeilingRows, pairedCeiling } from './ceilingProbe';
 import { cpuNow, median } from './timing';
 import type { BenchCase, CaseContext, CaseOutcome, Point } from './types';
 
@@ -68,6 +69,29 @@ export function describeConfig(config: ResolvedConfig): Point {
   return point;
 }
 
+/** Rows of the dense passes a configuration's update runs: the minibatch (PPO, PPO-KL) or the whole batch. */
+export function updateRowsOf(config: ResolvedConfig): number {
+  return config.algo === 'ppo' || config.algo === 'ppo-kl' ? config.minibatch : config.derived.batchSize;
+}
+
+/**
+ * The configuration's fraction of the workload ceiling, measured in pairs
+ * (bench/lib/ceilingProbe.ts): the fastest probe at the update's rows, then
+ * `pairs` iterations alone, each between two probe slots.
+ */
+async function pairedCeilingOf(ctx: CaseContext, config: ResolvedConfig, iterationFlops: number, pairs: number, step: () => Promise<number>) {
+  const { gpu, options } = ctx;
+  const rows = nearestCeilingRows(updateRowsOf(config), options.quick);
+  const shapes = options.quick ? MLP_KERNEL_SHAPES.filter((s) => s !== 'single') : MLP_KERNEL_SHAPES;
+  const { probe } = await fastestProbe(gpu, rows, 3, options.quick, shapes);
+  try {
+    const paired = await pairedCeiling(probe, iterationFlops, pairs, step);
+    return { ...paired, rows, shape: probe.shape, reduction: probe.reduction };
+  } finally {
+    probe.destroy();
+  }
+}
+
 async function measureConfig(ctx: CaseContext, name: string, config: ResolvedConfig, profiles: NonNullable<CaseOutcome['profiles']>): Promise<Point> {
   const { gpu, options } = ctx;
   const iterations = options.reps ?? (options.quick ? 2 : 3);
@@ -82,6 +106,12 @@ async function measureConfig(ctx: CaseContext, name: string, config: ResolvedCon
     const iterationSeconds = median(walls);
     const batch = config.derived.batchSize;
     ctx.log(`${config.algo} ${name}: ${Math.round(batch / iterationSeconds)} env-steps/s, ${iterationSeconds.toFixed(3)} s/iteration`);
+    const cost = iterationCost(config);
+    const paired = await pairedCeilingOf(ctx, config, cost.total.flops, iterations, async () => (await trainer.step()).wall_s);
+    ctx.log(
+      `${config.algo} ${name}: ${(100 * paired.fraction).toFixed(0)}% of the paired ceiling (pairs ${(100 * paired.range[0]).toFixed(0)}–${(100 * paired.range[1]).toFixed(0)}%; ` +
+        `${paired.ceilingGflops.toFixed(2)} GFLOP/s at ${paired.rows} rows, ${paired.shape}/${paired.reduction})`,
+    );
 
     const phaseSeconds: Record<string, number[]> = { collect: [], advantage: [], update: [], total: [] };
     const encodeMs: Record<string, number[]> = { collect: [], advantage: [], update: [] };
@@ -97,7 +127,6 @@ async function measureConfig(ctx: CaseContext, name: string, config: ResolvedCon
       captured = passes;
     }
     const phases = Object.fromEntries(Object.entries(phaseSeconds).map(([k, v]) => [k, round(median(v))]));
-    const cost = iterationCost(config);
     if (options.profile) {
       for (const phase of PHASES) {
         const pass = captured.find((p) => p.label === `phase.${phase}`);
@@ -123,6 +152,12 @@ async function measureConfig(ctx: CaseContext, name: string, config: ResolvedCon
       flops_per_iter: cost.total.flops,
       bytes_per_iter: cost.total.bytes,
       gflops: round(cost.total.flops / iterationSeconds / 1e9),
+      of_ceiling_paired: round(paired.fraction, 3),
+      of_ceiling_paired_range: paired.range.map((f) => round(f, 3)),
+      ceiling_paired_gflops: round(paired.ceilingGflops),
+      ceiling_paired_rows: paired.rows,
+      ceiling_paired_kernel: `${paired.shape}, ${paired.reduction}`,
+      paired_iteration_s: round(paired.iterationSeconds),
       phase_gflops: Object.fromEntries(PHASES.map((p) => [p, round(cost[p].flops / (phases[p] as number) / 1e9)])),
       mean_return_last: last.mean_return === null ? null : round(last.mean_return),
     };
@@ -178,6 +213,7 @@ function trainingCase(algo: Algo): BenchCase {
           `phases_s: trainer.timePhases(), one submit per phase, submit to onSubmittedWorkDone (host encoding excluded, reported as encode_ms)`,
         notes: [
           'gflops: useful dense-layer FLOPs per iteration (bench/lib/cost.ts) over the median iteration time',
+          'of_ceiling_paired: the median over `iterations` pairs of one iteration\'s GFLOP/s (submitted alone, submit to metrics) over the workload ceiling\'s (the fastest shape × reduction at the update\'s rows, bench/lib/ceilingProbe.ts) timed just before and after it, so that the VM\'s drift cancels; of_ceiling_paired_range: the extreme pairs',
           `below_4096 / *_invocations: launched invocations (workgroups × size) of every dispatch of one iteration (bench/lib/readiness.ts); the studio-gpu point (not in --quick) is recorded, not run: the Studio GPU default (fast preset, 4 096 envs × 16 steps) with the MLP settings a GPU gets (${GPU_MLP})`,
         ],
       };
