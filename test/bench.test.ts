@@ -375,28 +375,34 @@ describe('GPU readiness and the workload ceiling', () => {
 
   it('pairedCeiling alternates probe slots and iterations and measures the probe on the device', async () => {
     const gpu = await testGpu();
-    const probe = await CeilingProbe.create(gpu, 128, 'rows', 'serial', true);
-    expect(probe.passes).toBe(32);
-    expect(probe.flops).toBe(32 * 128 * 6 * 64 * 64);
+    const probes = [await CeilingProbe.create(gpu, 128, 'rows', 'serial', true), await CeilingProbe.create(gpu, 128, 'tiles', 'split', true)];
+    expect(probes[0].passes).toBe(32);
+    expect(probes[0].flops).toBe(32 * 128 * 6 * 64 * 64);
     const order: string[] = [];
-    const time = probe.time.bind(probe);
-    probe.time = async () => {
-      order.push('p');
-      return time();
-    };
-    const f = await pairedCeiling(probe, 1e9, 2, async () => {
+    probes.forEach((probe, k) => {
+      const time = probe.time.bind(probe);
+      probe.time = async () => {
+        order.push('ab'[k]);
+        return time();
+      };
+    });
+    const f = await pairedCeiling(probes, 1e9, 2, async () => {
       order.push('i');
       return 0.5;
     });
-    // Three submits a slot, slot, iteration, slot, iteration, slot.
-    expect(order.join('')).toBe('pppipppippp');
+    // Three submits of each probe a slot: slot, iteration, slot, iteration, slot.
+    expect(order.join('')).toBe('aaabbbiaaabbbiaaabbb');
+    expect(probes).toContain(f.winner);
+    const other = await CeilingProbe.create(gpu, 96, 'rows', 'serial', true);
+    await expect(pairedCeiling([probes[0], other], 1, 1, async () => 1)).rejects.toThrow(/same rows and passes/);
+    other.destroy();
     expect(f.pairs).toBe(2);
     expect(f.ceilingGflops).toBeGreaterThan(0);
     // Both iterations took 0.5 s at 2 GFLOP/s: their fraction is 2 over the ceiling around them.
     expect(f.fraction).toBeGreaterThan(0);
     expect(f.range[0]).toBeLessThanOrEqual(f.fraction);
     expect(f.range[1]).toBeGreaterThanOrEqual(f.fraction);
-    probe.destroy();
+    for (const probe of probes) probe.destroy();
   });
 });
 

@@ -82,27 +82,27 @@ export class CeilingProbe {
 }
 
 /**
- * The fastest probe at `rows` of every shape × reduction (`shapes`, default all),
- * each timed `reps` times after a warm-up, by median; the others are destroyed.
+ * The probes at `rows` of every shape × reduction (`shapes`, default all) that
+ * measure within `keep` of the fastest, fastest first: each timed `reps` times
+ * after a warm-up, by median; the others are destroyed. One short selection on
+ * a noisy machine can rank two close shapes either way, so `pairedCeiling`
+ * times every kept one in each of its slots.
  */
-export async function fastestProbe(gpu: GpuContext, rows: number, reps: number, quick = false, shapes: readonly MlpKernelShape[] = MLP_KERNEL_SHAPES): Promise<{ probe: CeilingProbe; gflops: number }> {
-  let best: { probe: CeilingProbe; gflops: number } | null = null;
+export async function fastestProbes(gpu: GpuContext, rows: number, reps: number, quick = false, shapes: readonly MlpKernelShape[] = MLP_KERNEL_SHAPES, keep = 0.8): Promise<CeilingProbe[]> {
+  const measured: { probe: CeilingProbe; gflops: number }[] = [];
   for (const shape of shapes) {
     for (const reduction of PARAM_REDUCTIONS) {
       const probe = await CeilingProbe.create(gpu, rows, shape, reduction, quick);
       await probe.time();
       const samples: number[] = [];
       for (let k = 0; k < reps; k++) samples.push(await probe.time());
-      const gflops = probe.flops / median(samples) / 1e9;
-      if (!best || gflops > best.gflops) {
-        best?.probe.destroy();
-        best = { probe, gflops };
-      } else {
-        probe.destroy();
-      }
+      measured.push({ probe, gflops: probe.flops / median(samples) / 1e9 });
     }
   }
-  return best!;
+  measured.sort((a, b) => b.gflops - a.gflops);
+  const kept = measured.filter((m) => m.gflops >= keep * measured[0].gflops);
+  for (const m of measured) if (!kept.includes(m)) m.probe.destroy();
+  return kept.map((m) => m.probe);
 }
 
 /** A training case's fraction of the ceiling from interleaved measurements. */
@@ -140,19 +140,35 @@ export function pairedFractions(iterationFlops: number, iterationSeconds: readon
   };
 }
 
-/** Probe submits per slot (their median is the slot's time: one submit is short enough for a scheduler hiccup to double it). */
+/** Submits per probe and slot (their median is the probe's time there: one submit is short enough for a scheduler hiccup to double it). */
 const SUBMITS_PER_SLOT = 3;
+
+/** What `pairedCeiling` measured, with the probe that was fastest in most slots. */
+export interface PairedCeiling extends PairedFraction {
+  /** The probe fastest in most slots (ties: the earlier one in `probes`). */
+  winner: CeilingProbe;
+}
 
 /**
  * `pairs` training iterations (`step`: one iteration, submitted alone and
  * awaited, returning its seconds from submit to metrics, encoding excluded as it
- * is from the probe's) interleaved with the probe, slot, iteration, slot, ...
+ * is from the probes') interleaved with probe slots: slot, iteration, slot, ...
+ * A slot times every probe (same rows and FLOPs, different kernels) and takes
+ * the fastest: the ceiling is the best kernel's at that moment.
  */
-export async function pairedCeiling(probe: CeilingProbe, iterationFlops: number, pairs: number, step: () => Promise<number>): Promise<PairedFraction> {
+export async function pairedCeiling(probes: readonly CeilingProbe[], iterationFlops: number, pairs: number, step: () => Promise<number>): Promise<PairedCeiling> {
+  if (!probes.length || probes.some((p) => p.flops !== probes[0].flops)) throw new Error('pairedCeiling: give one or more probes of the same rows and passes');
+  const wins = probes.map(() => 0);
   const slot = async () => {
-    const samples: number[] = [];
-    for (let k = 0; k < SUBMITS_PER_SLOT; k++) samples.push(await probe.time());
-    return median(samples);
+    const times: number[] = [];
+    for (const probe of probes) {
+      const samples: number[] = [];
+      for (let k = 0; k < SUBMITS_PER_SLOT; k++) samples.push(await probe.time());
+      times.push(median(samples));
+    }
+    const best = times.indexOf(Math.min(...times));
+    wins[best]++;
+    return times[best];
   };
   const probeSeconds = [await slot()];
   const iterationSeconds: number[] = [];
@@ -160,5 +176,5 @@ export async function pairedCeiling(probe: CeilingProbe, iterationFlops: number,
     iterationSeconds.push(await step());
     probeSeconds.push(await slot());
   }
-  return pairedFractions(iterationFlops, iterationSeconds, probe.flops, probeSeconds);
+  return { ...pairedFractions(iterationFlops, iterationSeconds, probes[0].flops, probeSeconds), winner: probes[wins.indexOf(Math.max(...wins))] };
 }

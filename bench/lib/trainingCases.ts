@@ -18,7 +18,7 @@ import { iterationCost } from './cost';
 import { capturePasses, profileKernels, recordDispatches, replay } from './profile';
 import { GPU_ADAPTER, GPU_MLP, readiness, readinessFields, studioGpuConfig } from './readiness';
 import { MLP_KERNEL_SHAPES, MlpKernels } from '../../src/kernels/mlp';
-import { fastestProbe, nearestCeilingRows, pairedCeiling } from './ceilingProbe';
+import { fastestProbes, nearestCeilingRows, pairedCeiling } from './ceilingProbe';
 import { cpuNow, median } from './timing';
 import type { BenchCase, CaseContext, CaseOutcome, Point } from './types';
 
@@ -76,19 +76,19 @@ export function updateRowsOf(config: ResolvedConfig): number {
 
 /**
  * The configuration's fraction of the workload ceiling, measured in pairs
- * (bench/lib/ceilingProbe.ts): the fastest probe at the update's rows, then
- * `pairs` iterations alone, each between two probe slots.
+ * (bench/lib/ceilingProbe.ts): the probes within 80 % of the fastest at the
+ * update's rows, then `pairs` iterations alone, each between two probe slots.
  */
 async function pairedCeilingOf(ctx: CaseContext, config: ResolvedConfig, iterationFlops: number, pairs: number, step: () => Promise<number>) {
   const { gpu, options } = ctx;
   const rows = nearestCeilingRows(updateRowsOf(config), options.quick);
   const shapes = options.quick ? MLP_KERNEL_SHAPES.filter((s) => s !== 'single') : MLP_KERNEL_SHAPES;
-  const { probe } = await fastestProbe(gpu, rows, 3, options.quick, shapes);
+  const probes = await fastestProbes(gpu, rows, 3, options.quick, shapes);
   try {
-    const paired = await pairedCeiling(probe, iterationFlops, pairs, step);
-    return { ...paired, rows, shape: probe.shape, reduction: probe.reduction };
+    const paired = await pairedCeiling(probes, iterationFlops, pairs, step);
+    return { ...paired, rows, shape: paired.winner.shape, reduction: paired.winner.reduction };
   } finally {
-    probe.destroy();
+    for (const probe of probes) probe.destroy();
   }
 }
 
@@ -213,7 +213,7 @@ function trainingCase(algo: Algo): BenchCase {
           `phases_s: trainer.timePhases(), one submit per phase, submit to onSubmittedWorkDone (host encoding excluded, reported as encode_ms)`,
         notes: [
           'gflops: useful dense-layer FLOPs per iteration (bench/lib/cost.ts) over the median iteration time',
-          'of_ceiling_paired: the median over `iterations` pairs of one iteration\'s GFLOP/s (submitted alone, submit to metrics) over the workload ceiling\'s (the fastest shape × reduction at the update\'s rows, bench/lib/ceilingProbe.ts) timed just before and after it, so that the VM\'s drift cancels; of_ceiling_paired_range: the extreme pairs',
+          'of_ceiling_paired: the median over `iterations` pairs of one iteration\'s GFLOP/s (submitted alone, submit to metrics) over the workload ceiling\'s (at the update\'s rows, the fastest of the shapes × reductions within 80 % of the fastest, bench/lib/ceilingProbe.ts) timed just before and after it, so that the VM\'s drift cancels; of_ceiling_paired_range: the extreme pairs',
           `below_4096 / *_invocations: launched invocations (workgroups × size) of every dispatch of one iteration (bench/lib/readiness.ts); the studio-gpu point (not in --quick) is recorded, not run: the Studio GPU default (fast preset, 4 096 envs × 16 steps) with the MLP settings a GPU gets (${GPU_MLP})`,
         ],
       };
