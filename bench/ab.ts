@@ -4,7 +4,7 @@
  * shared CPU cancels out of the ratio.
  *
  *   npx vite build --config vite.cli.config.ts && node dist-cli/bench/ab.js
- *     [--variant rows|tiles|single|serial|split|chain|layers|fused|separate|paired|alone|rollout-fused|rollout-steps] [--variant-a V] [--toggles-b disable_robustness] [--adapter lavapipe|swiftshader]
+ *     [--variant rows|tiles|single|serial|split|chain|layers|fused|separate|paired|alone|rollout-fused|rollout-steps|adam-step|adam-prepare|adam-per-N] [--variant-a V] [--toggles-b disable_robustness] [--adapter lavapipe|swiftshader]
  *     [--browser] [--pairs N] [training flags; default the issue's target (--preset fast
  *      --envs 256 --steps-per-iter 8192 --epochs 4 --minibatch 2048), replaced by --preset X]
  *

@@ -20,7 +20,7 @@ export {
   type NormalizeOp,
 } from './kernels/normalize';
 export { PolicyKernels, CategoricalSampler, type PolicyOp, type LogProbEntropyOptions, type KlOptions, type SamplerOptions } from './kernels/policy';
-export { Adam, defaultAdamParamsPerInvocation, type AdamOptions, type AdamStatePart } from './kernels/optim';
+export { Adam, adamStepForm, defaultAdamParamsPerInvocation, defaultAdamStepForm, type AdamOptions, type AdamStatePart, type AdamStepForm } from './kernels/optim';
 export { Reduction, ReduceKernels, type ReduceOp, type ReductionOptions } from './kernels/reduce';
 export { FisherVectorProduct, parameterVectorBytes, type FisherVectorProductOptions } from './kernels/fvp';
 export { ConjugateGradient, type ConjugateGradientOptions, type ApplyOperator } from './kernels/cg';

@@ -16,6 +16,7 @@ import { bundleForNode, runNode } from './node-child';
 import { Rollout, rolloutFuses } from '../src/kernels/rollout';
 import { envDefinition } from '../src/envs/registry';
 import { networkLayouts } from '../src/train/networks';
+import { adamStepForm } from '../src/kernels/optim';
 
 /** WebGPU's default limits: every adapter allows at least these. */
 const DEFAULT_LIMITS: DeviceLimits = { maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28, minUniformBufferOffsetAlignment: 256 };
@@ -166,9 +167,9 @@ describe('limits against the trainer on the GPU', () => {
       for (const name of byLabel(plan)) expect(createdNames.has(name), name).toBe(true);
       // ... and every large buffer created is planned.
       expect(byLabel(created.filter((b) => b.bytes > THRESHOLD))).toEqual(byLabel(plan.filter((b) => b.bytes > THRESHOLD)));
-      // The estimate counts Adam as two dispatches per step, as SwiftShader records it; elsewhere a step is one.
+      // The estimate counts Adam as two dispatches per step, as its unfused form records it; the device's default step is one.
       const adamSteps = algo === 'trpo' ? config.valueSteps : algo === 'reinforce' ? 1 + config.valueSteps : 2 * config.epochs * config.derived.minibatches;
-      expect(dispatchesPerIteration(config, deviceLimits) - trainer.dispatchesPerIteration).toBe(gpu.adapter.backend === 'swiftshader' ? 0 : adamSteps);
+      expect(dispatchesPerIteration(config, deviceLimits) - trainer.dispatchesPerIteration).toBe(adamStepForm(gpu).fused ? adamSteps : 0);
       trainer.destroy();
     });
   }
@@ -239,9 +240,9 @@ describe('limits against the trainer on the GPU', () => {
     expect((await count('layers')) - chained).toBe(saved);
     // The seed preset does not clip gradients, so each network's Adam step joins its gradient dispatch
     // (where the device binds the fused kernel's 12 storage buffers and its split passes' 13: lavapipe 16,
-    // not SwiftShader's 12 in Node nor browsers' 10), saving Adam's step dispatches (2 on SwiftShader).
+    // not SwiftShader's 12 in Node nor browsers' 10), saving Adam's step dispatches (1 a step in its default form).
     const storage = gpu.limits.maxStorageBuffersPerShaderStage;
-    const adamSteps = gpu.adapter.backend === 'swiftshader' ? 2 : 1;
+    const adamSteps = adamStepForm(gpu).fused ? 1 : 2;
     expect(chained - (await count('chain', 'fused'))).toBe(storage >= 13 ? config.epochs * M * 2 * adamSteps : 0);
     // Per minibatch, the policy and value networks' forward chains share a dispatch (9 storage
     // buffers), and so do their input-gradient chains (with both steps fused: 13), which the losses

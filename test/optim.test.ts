@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { Adam, type AdamOptions } from '../src/kernels/optim';
+import { Adam, adamStepForm, defaultAdamStepForm, type AdamOptions } from '../src/kernels/optim';
 import { countDispatches } from '../src/train/trainer';
 import { AdamReference } from '../src/reference/adam';
 import { storageBuffer, readFloat32, submitPass } from '../src/gpu/buffers';
@@ -227,6 +227,35 @@ describe('Adam state and options', () => {
     }
   });
 
+  it('the step form: per adapter by default, a device override for Adams created after it', async () => {
+    expect(defaultAdamStepForm({ backend: 'lavapipe' })).toEqual({ fused: true, paramsPerInvocation: 8 });
+    expect(defaultAdamStepForm({ backend: 'swiftshader' })).toEqual({ fused: true, paramsPerInvocation: 16 });
+    expect(defaultAdamStepForm({ backend: 'system' })).toEqual({ fused: true, paramsPerInvocation: 1 });
+    const gpu = await testGpu();
+    const params = storageBuffer(gpu, 'test.stepForm.params', 40);
+    const make = () => Adam.create(gpu, { count: 10, lr: 1, label: 'test.stepForm' });
+    const a = await make();
+    expect([a.options.fused, a.options.paramsPerInvocation]).toEqual([true, defaultAdamStepForm(gpu.adapter).paramsPerInvocation]);
+    Adam.useStepForm(gpu, { fused: false, paramsPerInvocation: 3 });
+    try {
+      expect(adamStepForm(gpu)).toEqual({ fused: false, paramsPerInvocation: 3 });
+      const b = await make();
+      expect([b.options.fused, b.options.paramsPerInvocation, b.stepDispatchCount]).toEqual([false, 3, 2]);
+      expect(countDispatches((pass) => b.encodeStep(pass, params, params))).toBe(2);
+      // Options still win over the device's form, and Adams made before keep theirs.
+      const c = await Adam.create(gpu, { count: 10, lr: 1, fused: true, paramsPerInvocation: 5, label: 'test.stepForm' });
+      expect([c.options.fused, c.options.paramsPerInvocation, a.options.fused]).toEqual([true, 5, true]);
+      b.destroy();
+      c.destroy();
+      expect(() => Adam.useStepForm(gpu, { paramsPerInvocation: 0 })).toThrow('Adam.useStepForm: paramsPerInvocation must be an integer in [1, 64], got 0');
+    } finally {
+      Adam.useStepForm(gpu, null);
+    }
+    expect(adamStepForm(gpu)).toEqual(defaultAdamStepForm(gpu.adapter));
+    a.destroy();
+    params.destroy();
+  });
+
   it('several parameters per invocation: the same bits as one (2 agents, 1001 parameters each, both ways of recording)', async () => {
     const gpu = await testGpu();
     const count = 1001;
@@ -247,9 +276,10 @@ describe('Adam state and options', () => {
       grads.destroy();
       return out;
     };
+    // Every form gives the bits of one parameter an invocation in one dispatch a step.
+    const one = await run(1, true);
     for (const fused of [true, false]) {
-      const one = await run(1, fused);
-      for (const n of [3, 8, 64]) expect(await run(n, fused), `${n} per invocation, ${fused ? 'fused' : 'prepare + update'}`).toEqual(one);
+      for (const n of [1, 3, 8, 16, 64]) expect(await run(n, fused), `${n} per invocation, ${fused ? 'fused' : 'prepare + update'}`).toEqual(one);
     }
     for (const bad of [0, 65, 1.5]) {
       await expect(Adam.create(gpu, { count, lr: 1, paramsPerInvocation: bad })).rejects.toThrow(`adam: paramsPerInvocation must be an integer in [1, 64], got ${bad}`);

@@ -6,7 +6,8 @@
  * runs in its gradient dispatch (one of ADAM_FUSIONS) or whether two networks
  * over the same rows share their chains' dispatches (one of NETWORK_PAIRINGS), or
  * the `tiles` chains' form (one of TILE_CHAIN_FORMS), or the rollout's form
- * (`rollout-fused`, `rollout-steps`: src/kernels/rollout.ts). Setting it on a device before anything is
+ * (`rollout-fused`, `rollout-steps`: src/kernels/rollout.ts), or Adam's step
+ * form (`adam-step`, `adam-prepare`, `adam-per-N`: src/kernels/optim.ts). Setting it on a device before anything is
  * built makes every MlpPass made afterwards (the trainer's, the rollout's, the
  * FVP's) use it instead of what the adapter gets by default, so a paired A/B
  * compares them on one adapter.
@@ -29,13 +30,24 @@ import {
   type TileChainForm,
 } from '../../src/kernels/mlp';
 import { ROLLOUT_FORMS, Rollout, type RolloutForm } from '../../src/kernels/rollout';
+import { Adam } from '../../src/kernels/optim';
 
 /** The rollout forms as variants: `rollout-fused`, `rollout-steps`. */
 type RolloutVariant = `rollout-${RolloutForm}`;
 const ROLLOUT_VARIANTS = ROLLOUT_FORMS.map((f): RolloutVariant => `rollout-${f}`);
 
-export type Variant = MlpKernelShape | ParamReduction | DenseChaining | AdamFusion | NetworkPairing | TileChainForm | RolloutVariant;
-export const VARIANTS: readonly Variant[] = [...MLP_KERNEL_SHAPES, ...PARAM_REDUCTIONS, ...DENSE_CHAININGS, ...ADAM_FUSIONS, ...NETWORK_PAIRINGS, ...TILE_CHAIN_FORMS, ...ROLLOUT_VARIANTS];
+/**
+ * Adam's own step form (src/kernels/optim.ts, AdamStepForm), where the MLP does not
+ * take the step in its gradient dispatch: `adam-step` one dispatch a step,
+ * `adam-prepare` a prepare dispatch before the update; `adam-per-N` N parameters
+ * an invocation.
+ */
+const ADAM_PER_INVOCATION = [1, 4, 8, 16, 32, 64] as const;
+type AdamVariant = 'adam-step' | 'adam-prepare' | `adam-per-${(typeof ADAM_PER_INVOCATION)[number]}`;
+const ADAM_VARIANTS: readonly AdamVariant[] = ['adam-step', 'adam-prepare', ...ADAM_PER_INVOCATION.map((n): AdamVariant => `adam-per-${n}`)];
+
+export type Variant = MlpKernelShape | ParamReduction | DenseChaining | AdamFusion | NetworkPairing | TileChainForm | RolloutVariant | AdamVariant;
+export const VARIANTS: readonly Variant[] = [...MLP_KERNEL_SHAPES, ...PARAM_REDUCTIONS, ...DENSE_CHAININGS, ...ADAM_FUSIONS, ...NETWORK_PAIRINGS, ...TILE_CHAIN_FORMS, ...ROLLOUT_VARIANTS, ...ADAM_VARIANTS];
 
 /** `--flag`'s variants joined by `+` (e.g. `tiles+chain`), each one of VARIANTS; none where the flag is absent. */
 export function parseVariants(flag: string, value: unknown): Variant[] {
@@ -45,9 +57,19 @@ export function parseVariants(flag: string, value: unknown): Variant[] {
   return list as Variant[];
 }
 
+/** The Adam step form variants set so far per device (so that several combine). */
+const adamForms = new WeakMap<GPUDevice, { fused?: boolean; paramsPerInvocation?: number }>();
+
 /** Makes `variant` this device's MLP kernel shape, reduction, chaining, Adam fusion, network pairing or tiles chain form (before anything binds MLP pipelines). */
 export async function applyVariant(gpu: GpuContext, variant: Variant): Promise<void> {
-  if ((ROLLOUT_VARIANTS as readonly string[]).includes(variant)) Rollout.useForm(gpu, variant.slice('rollout-'.length) as RolloutForm);
+  if ((ADAM_VARIANTS as readonly string[]).includes(variant)) {
+    // Variants joined by + add up: adam-prepare+adam-per-1 sets both fields.
+    const form = { ...adamForms.get(gpu.device) };
+    if (variant === 'adam-step' || variant === 'adam-prepare') form.fused = variant === 'adam-step';
+    else form.paramsPerInvocation = Number(variant.slice('adam-per-'.length));
+    adamForms.set(gpu.device, form);
+    Adam.useStepForm(gpu, form);
+  } else if ((ROLLOUT_VARIANTS as readonly string[]).includes(variant)) Rollout.useForm(gpu, variant.slice('rollout-'.length) as RolloutForm);
   else if ((PARAM_REDUCTIONS as readonly string[]).includes(variant)) MlpKernels.useParamReduction(gpu, variant as ParamReduction);
   else if ((DENSE_CHAININGS as readonly string[]).includes(variant)) MlpKernels.useChaining(gpu, variant as DenseChaining);
   else if ((ADAM_FUSIONS as readonly string[]).includes(variant)) MlpKernels.useAdamFusion(gpu, variant as AdamFusion);

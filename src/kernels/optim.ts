@@ -49,14 +49,43 @@ interface OptimKernels {
 }
 
 /**
- * Parameters each Adam invocation updates (PER_INVOCATION in shaders/optim.wgsl) where
- * `paramsPerInvocation` is not given: on lavapipe, which runs a dispatch's invocations
- * as SIMD lanes on 2 cores and pays per invocation for deriving the control block,
- * 8 measured fastest on the PPO seed iteration (bench/RESULTS.md, "Adam: several
- * parameters per invocation"); GPUs and SwiftShader keep one per invocation.
+ * How an Adam step runs where AdamOptions do not say: `fused`, one dispatch per
+ * step (each invocation derives the step's control block), or a one-invocation
+ * prepare dispatch before the update; `paramsPerInvocation`, the parameters each
+ * invocation updates (PER_INVOCATION in shaders/optim.wgsl). Neither changes the
+ * results.
  */
+export interface AdamStepForm {
+  fused: boolean;
+  paramsPerInvocation: number;
+}
+
+/**
+ * The measured-fastest step form per adapter (bench/RESULTS.md: "Adam:
+ * several parameters per invocation", and "Adam's step on SwiftShader"):
+ * lavapipe, which runs a dispatch's invocations as SIMD lanes on 2 cores,
+ * fused with 8 parameters an invocation; SwiftShader fused with 16 (a
+ * 4 610-parameter step 125 µs against 229–250 µs as prepare + update with 1,
+ * the form it had: it pays per workgroup, and 16 parameters an invocation
+ * derive the control block once for 16); GPUs fused with 1, unmeasured.
+ */
+export function defaultAdamStepForm(adapter: { backend: string }): AdamStepForm {
+  if (adapter.backend === 'lavapipe') return { fused: true, paramsPerInvocation: 8 };
+  if (adapter.backend === 'swiftshader') return { fused: true, paramsPerInvocation: 16 };
+  return { fused: true, paramsPerInvocation: 1 };
+}
+
+/** Parameters per invocation of `defaultAdamStepForm`. */
 export function defaultAdamParamsPerInvocation(adapter: { backend: string }): number {
-  return adapter.backend === 'lavapipe' ? 8 : 1;
+  return defaultAdamStepForm(adapter).paramsPerInvocation;
+}
+
+/** Devices whose Adams take another step form than their adapter's default (`Adam.useStepForm`: benchmarks, tests). */
+const stepForms = new WeakMap<GPUDevice, Partial<AdamStepForm>>();
+
+/** The step form Adams created on `gpu` take where their options do not say. */
+export function adamStepForm(gpu: GpuContext): AdamStepForm {
+  return { ...defaultAdamStepForm(gpu.adapter), ...stepForms.get(gpu.device) };
 }
 
 function optimKernels(gpu: GpuContext, perInvocation: number): Promise<OptimKernels> {
@@ -126,14 +155,12 @@ export interface AdamOptions {
   activeFlag?: { buffer: GPUBuffer; index: number; stride?: number };
   /**
    * One dispatch per step (true), or a one-invocation prepare dispatch before
-   * the update (false). Default: false on SwiftShader, which runs both sides of
-   * a branch, so each invocation deriving the step's control block costs more
-   * than the dispatch it saves; true elsewhere.
+   * the update (false). Default: the device's `adamStepForm`.
    */
   fused?: boolean;
   /**
-   * Parameters each invocation updates, an integer in [1, 64] (default
-   * `defaultAdamParamsPerInvocation`, per adapter); the results do not depend on it.
+   * Parameters each invocation updates, an integer in [1, 64] (default: the
+   * device's `adamStepForm`); the results do not depend on it.
    */
   paramsPerInvocation?: number;
   /** Prefix of the buffers' labels and of error messages (default 'adam'). */
@@ -199,6 +226,17 @@ export class Adam {
     return this.agents.count;
   }
 
+  /**
+   * Makes Adams created on `gpu` from now on take `form` where their options do
+   * not say (null: the adapter's default again); for benchmarks and tests.
+   */
+  static useStepForm(gpu: GpuContext, form: Partial<AdamStepForm> | null): void {
+    const n = form?.paramsPerInvocation;
+    if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 64)) throw new Error(`Adam.useStepForm: paramsPerInvocation must be an integer in [1, 64], got ${n}`);
+    if (form) stepForms.set(gpu.device, form);
+    else stepForms.delete(gpu.device);
+  }
+
   /** Zeroed moments for `count` parameters; throws naming an option out of range. */
   static async create(gpu: GpuContext, options: AdamOptions): Promise<Adam> {
     const label = options.label ?? 'adam';
@@ -234,7 +272,8 @@ export class Adam {
     if (flag && (!Number.isInteger(flag.index) || flag.index < 0 || ((P - 1) * flagStride + flag.index + 1) * 4 > flag.buffer.size)) {
       throw new Error(`${label}: activeFlag index ${flag.index}${P > 1 ? ` (${P} agents, stride ${flagStride})` : ''} is outside buffer ${flag.buffer.label} (${flag.buffer.size / 4} floats)`);
     }
-    const perInvocation = options.paramsPerInvocation ?? defaultAdamParamsPerInvocation(gpu.adapter);
+    const form = adamStepForm(gpu);
+    const perInvocation = options.paramsPerInvocation ?? form.paramsPerInvocation;
     if (!Number.isInteger(perInvocation) || perInvocation < 1 || perInvocation > 64) {
       throw new Error(`${label}: paramsPerInvocation must be an integer in [1, 64], got ${perInvocation}`);
     }
@@ -266,7 +305,7 @@ export class Adam {
       gpu,
       kernels,
       reduceKernels,
-      { ...options, label, fused: options.fused ?? gpu.adapter.backend !== 'swiftshader', paramsPerInvocation: perInvocation },
+      { ...options, label, fused: options.fused ?? form.fused, paramsPerInvocation: perInvocation },
       args,
       storageBuffer(gpu, `${label}.m`, P * count * 4),
       storageBuffer(gpu, `${label}.v`, P * count * 4),

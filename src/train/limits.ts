@@ -205,7 +205,8 @@ function fusesRollout(config: ResolvedConfig, limits: Pick<DeviceLimits, 'rollou
 
 /**
  * Dispatches one iteration records, at most (Adam counted as two dispatches per
- * step, as on SwiftShader; one elsewhere). The counts per operation are those
+ * step, as its unfused form records it; every adapter's default step is one:
+ * `defaultAdamStepForm` in src/kernels/optim.ts). The counts per operation are those
  * of the kernels' encode methods: a dense layer forward is one dispatch per
  * layer, its backward two per layer but the first, a reduction two. Chained
  * passes (DenseChaining `chain` in src/kernels/mlp.ts) record fewer: a network's
