@@ -21,9 +21,9 @@
 //     block being written, so there is no race; the host alternates the bind groups (in
 //     and out swapped) per step, with no readback.
 //   or adam_prepare (1 invocation), then adam_update (ceil(count / PER_INVOCATION)
-//     invocations, reading the new block as its controlIn): for SwiftShader, whose
-//     invocations run both sides of a branch, so the per-invocation derivation costs more
-//     than the dispatch it saves.
+//     invocations, reading the new block as its controlIn): where each invocation's
+//     derivation costs more than the dispatch it saves (SwiftShader at one parameter an
+//     invocation; at 16 the one dispatch measured faster there: bench/RESULTS.md).
 //   An invocation updates PER_INVOCATION parameters, grid-strided (i, i + S, i + 2S, ...
 //   for S invocations in the grid, so neighbouring invocations touch neighbouring
 //   parameters): each parameter's arithmetic is the same whatever PER_INVOCATION, and a
