@@ -13,7 +13,7 @@ import type { GpuContext } from '../../src/gpu/device';
 import { storageBuffer } from '../../src/gpu/buffers';
 import { MlpLayout, initPyTorchDefault } from '../../src/nn/mlp';
 import { MLP_KERNEL_SHAPES, PARAM_REDUCTIONS, Mlp, MlpKernels, type MlpKernelShape, type MlpPass, type ParamReduction } from '../../src/kernels/mlp';
-import { median, timeSubmit } from './timing';
+import { median, repeat, timeSubmit } from './timing';
 
 /** Rows of forward+backward passes per submit (several passes for small batches, so a submit is not all overhead); --quick: a quarter. */
 export const CEILING_PASSES_ROWS = 16384;
@@ -21,6 +21,11 @@ export const CEILING_PASSES_ROWS = 16384;
 /** The minibatch sizes of the presets (seed 128, fast 256, target 2 048) and a full batch; --quick: 128 and 2 048. */
 export function ceilingRows(quick: boolean): number[] {
   return quick ? [128, 2048] : [128, 256, 2048, 8192];
+}
+
+/** The shapes the ceiling is measured in: all, or with quick all but `single` (always the slowest). */
+export function ceilingShapes(quick: boolean): readonly MlpKernelShape[] {
+  return quick ? MLP_KERNEL_SHAPES.filter((s) => s !== 'single') : MLP_KERNEL_SHAPES;
 }
 
 /** The ceiling's row count nearest `rows` on a log scale (the training update's rows → the ceiling it is held against). */
@@ -82,21 +87,19 @@ export class CeilingProbe {
 }
 
 /**
- * The probes at `rows` of every shape × reduction (`shapes`, default all) that
+ * The probes at `rows` of every shape × reduction (`shapes`, default `ceilingShapes`) that
  * measure within `keep` of the fastest, fastest first: each timed `reps` times
  * after a warm-up, by median; the others are destroyed. One short selection on
  * a noisy machine can rank two close shapes either way, so `pairedCeiling`
  * times every kept one in each of its slots.
  */
-export async function fastestProbes(gpu: GpuContext, rows: number, reps: number, quick = false, shapes: readonly MlpKernelShape[] = MLP_KERNEL_SHAPES, keep = 0.8): Promise<CeilingProbe[]> {
+export async function fastestProbes(gpu: GpuContext, rows: number, reps: number, quick = false, shapes: readonly MlpKernelShape[] = ceilingShapes(quick), keep = 0.8): Promise<CeilingProbe[]> {
   const measured: { probe: CeilingProbe; gflops: number }[] = [];
   for (const shape of shapes) {
     for (const reduction of PARAM_REDUCTIONS) {
       const probe = await CeilingProbe.create(gpu, rows, shape, reduction, quick);
-      await probe.time();
-      const samples: number[] = [];
-      for (let k = 0; k < reps; k++) samples.push(await probe.time());
-      measured.push({ probe, gflops: probe.flops / median(samples) / 1e9 });
+      const t = await repeat(1, reps, () => probe.time());
+      measured.push({ probe, gflops: probe.flops / t.median / 1e9 });
     }
   }
   measured.sort((a, b) => b.gflops - a.gflops);
@@ -161,11 +164,7 @@ export async function pairedCeiling(probes: readonly CeilingProbe[], iterationFl
   const wins = probes.map(() => 0);
   const slot = async () => {
     const times: number[] = [];
-    for (const probe of probes) {
-      const samples: number[] = [];
-      for (let k = 0; k < SUBMITS_PER_SLOT; k++) samples.push(await probe.time());
-      times.push(median(samples));
-    }
+    for (const probe of probes) times.push((await repeat(0, SUBMITS_PER_SLOT, () => probe.time())).median);
     const best = times.indexOf(Math.min(...times));
     wins[best]++;
     return times[best];

@@ -13,7 +13,7 @@ import { VecEnv } from '../../src/envs/vecEnv';
 import { envSpec } from '../../src/core/envSpecs';
 import { envDefinition } from '../../src/envs/registry';
 import { MlpLayout, initPyTorchDefault, type Activation } from '../../src/nn/mlp';
-import { MLP_KERNEL_SHAPES, PARAM_REDUCTIONS, Mlp, MlpKernels } from '../../src/kernels/mlp';
+import { PARAM_REDUCTIONS, Mlp, MlpKernels } from '../../src/kernels/mlp';
 import { Rollout } from '../../src/kernels/rollout';
 import { FisherVectorProduct, parameterVectorBytes } from '../../src/kernels/fvp';
 import { ConjugateGradient } from '../../src/kernels/cg';
@@ -23,7 +23,7 @@ import { backwardCost, fisherVectorProductCost, forwardCost, type LayerShape } f
 import { profileKernels } from './profile';
 import { fusedCase } from './fusedCase';
 import { repeat, timeSubmit, type Samples } from './timing';
-import { CEILING_PASSES_ROWS, CeilingProbe, ceilingRows } from './ceilingProbe';
+import { CEILING_PASSES_ROWS, CeilingProbe, ceilingRows, ceilingShapes } from './ceilingProbe';
 import type { BenchCase, CaseContext, CaseOutcome, Point } from './types';
 
 const WALL = (warmup: number, reps: number) => `wall time of one submit to onSubmittedWorkDone, median of ${reps} after ${warmup} warm-up`;
@@ -370,10 +370,9 @@ const peakCase: BenchCase = {
 async function workloadCeiling(ctx: CaseContext, repetitions: number): Promise<Point[]> {
   const { gpu, options } = ctx;
   const points: Point[] = [];
-  const shapes = options.quick ? MLP_KERNEL_SHAPES.filter((s) => s !== 'single') : MLP_KERNEL_SHAPES;
   for (const rows of ceilingRows(options.quick)) {
     const measured: Point[] = [];
-    for (const shape of shapes) {
+    for (const shape of ceilingShapes(options.quick)) {
       for (const reduction of PARAM_REDUCTIONS) {
         const probe = await CeilingProbe.create(gpu, rows, shape, reduction, options.quick);
         const t = await repeat(1, repetitions, () => probe.time());

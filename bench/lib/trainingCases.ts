@@ -17,7 +17,7 @@ import { solvedReturn } from '../../src/core/envSpecs';
 import { iterationCost } from './cost';
 import { capturePasses, profileKernels, recordDispatches, replay } from './profile';
 import { GPU_ADAPTER, GPU_MLP, readiness, readinessFields, studioGpuConfig } from './readiness';
-import { MLP_KERNEL_SHAPES, MlpKernels } from '../../src/kernels/mlp';
+import { MlpKernels } from '../../src/kernels/mlp';
 import { fastestProbes, nearestCeilingRows, pairedCeiling } from './ceilingProbe';
 import { cpuNow, median } from './timing';
 import type { BenchCase, CaseContext, CaseOutcome, Point } from './types';
@@ -82,8 +82,7 @@ export function updateRowsOf(config: ResolvedConfig): number {
 async function pairedCeilingOf(ctx: CaseContext, config: ResolvedConfig, iterationFlops: number, pairs: number, step: () => Promise<number>) {
   const { gpu, options } = ctx;
   const rows = nearestCeilingRows(updateRowsOf(config), options.quick);
-  const shapes = options.quick ? MLP_KERNEL_SHAPES.filter((s) => s !== 'single') : MLP_KERNEL_SHAPES;
-  const probes = await fastestProbes(gpu, rows, 3, options.quick, shapes);
+  const probes = await fastestProbes(gpu, rows, 3, options.quick);
   try {
     const paired = await pairedCeiling(probes, iterationFlops, pairs, step);
     return { ...paired, rows, shape: paired.winner.shape, reduction: paired.winner.reduction };

@@ -30,7 +30,7 @@ import {
   type TileChainForm,
 } from '../../src/kernels/mlp';
 import { ROLLOUT_FORMS, Rollout, type RolloutForm } from '../../src/kernels/rollout';
-import { Adam } from '../../src/kernels/optim';
+import { Adam, adamStepForm } from '../../src/kernels/optim';
 
 /** The rollout forms as variants: `rollout-fused`, `rollout-steps`. */
 type RolloutVariant = `rollout-${RolloutForm}`;
@@ -57,17 +57,13 @@ export function parseVariants(flag: string, value: unknown): Variant[] {
   return list as Variant[];
 }
 
-/** The Adam step form variants set so far per device (so that several combine). */
-const adamForms = new WeakMap<GPUDevice, { fused?: boolean; paramsPerInvocation?: number }>();
-
 /** Makes `variant` this device's MLP kernel shape, reduction, chaining, Adam fusion, network pairing or tiles chain form (before anything binds MLP pipelines). */
 export async function applyVariant(gpu: GpuContext, variant: Variant): Promise<void> {
   if ((ADAM_VARIANTS as readonly string[]).includes(variant)) {
     // Variants joined by + add up: adam-prepare+adam-per-1 sets both fields.
-    const form = { ...adamForms.get(gpu.device) };
+    const form = adamStepForm(gpu);
     if (variant === 'adam-step' || variant === 'adam-prepare') form.fused = variant === 'adam-step';
     else form.paramsPerInvocation = Number(variant.slice('adam-per-'.length));
-    adamForms.set(gpu.device, form);
     Adam.useStepForm(gpu, form);
   } else if ((ROLLOUT_VARIANTS as readonly string[]).includes(variant)) Rollout.useForm(gpu, variant.slice('rollout-'.length) as RolloutForm);
   else if ((PARAM_REDUCTIONS as readonly string[]).includes(variant)) MlpKernels.useParamReduction(gpu, variant as ParamReduction);
