@@ -730,12 +730,15 @@ describe("a chained network's Adam step in its parameter-gradient dispatch (enco
 });
 
 describe.each([
-  ['rows', 'own-rows', 'serial'],
-  ['rows', 'own-rows', 'split'],
+  ['rows', 'own-rows', 'serial', 'fused'],
+  ['rows', 'own-rows', 'split', 'fused'],
   // What a GPU gets: each workgroup one network's `tiles` chain; the parameter gradients' row blocks, then their sums.
-  ['tiles', 'workgroup', 'split'],
-  ['tiles', 'own-rows', 'serial'],
-] as const)("two networks' chains in one dispatch (pairs: encodeForwardPair, encodeBackwardStepPair; `%s`, tiles chain form %s, %s reduction): bit for bit", (shape, form, reduction) => {
+  ['tiles', 'workgroup', 'split', 'fused'],
+  ['tiles', 'own-rows', 'serial', 'fused'],
+  // Steps that do not fuse (SwiftShader's 10–12 storage buffers): both networks' parameter gradients in one dispatch, then each Adam step.
+  ['rows', 'own-rows', 'serial', 'separate'],
+  ['tiles', 'own-rows', 'serial', 'separate'],
+] as const)("two networks' chains in one dispatch (pairs: encodeForwardPair, encodeBackwardStepPair; `%s`, tiles chain form %s, %s reduction, %s steps): bit for bit", (shape, form, reduction, fusion) => {
   interface PairCase {
     /** The first network's sizes (its activations tanh, the last identity), then the second's. */
     a: number[];
@@ -756,7 +759,7 @@ describe.each([
   /** Three steps of both networks (forward pair, fresh gradOutputs, backward-step pair): every buffer after each, as bits, and the dispatches. */
   async function run(c: PairCase, pairing: NetworkPairing) {
     const gpu = await testGpu();
-    const kernels = await MlpKernels.create(gpu, shape, reduction, 'chain', 'fused', pairing, form);
+    const kernels = await MlpKernels.create(gpu, shape, reduction, 'chain', fusion, pairing, form);
     const P = c.agents ?? 1;
     const rand = seededRandom(53);
     const layouts = [layoutOf(c.a), layoutOf(c.b)];
@@ -774,13 +777,15 @@ describe.each([
     );
     const [a, b] = nets;
     // The pair kernels exist where the device binds their 9 (`tiles`: 10) storage buffers and both
-    // networks chain; the backward pair also needs the fused steps (12, `split` 9).
+    // networks chain. The backward pair: with fused steps (`serial` where its split passes' 13 bind,
+    // `split` 9) the input gradients in one dispatch, and `split`'s row-block sums in another; `serial`
+    // steps that do not fuse, the input gradients in one and the parameter gradients in another (9).
     const storage = gpu.limits.maxStorageBuffersPerShaderStage;
     const chains = kernels.chains(layouts[0]) && kernels.chains(layouts[1]);
-    expect(MlpPass.pairs(a.pass, b.pass)).toBe(pairing === 'paired' && chains && storage >= (shape === 'rows' ? 9 : 10));
-    const backwardPairs = MlpPass.pairs(a.pass, b.pass) && storage >= (reduction === 'serial' ? 13 : 9);
-    // `split`: both networks' row-block sums in one dispatch too (9).
-    const blocksPair = backwardPairs && reduction === 'split' && storage >= 9;
+    const pairs = MlpPass.pairs(a.pass, b.pass);
+    expect(pairs).toBe(pairing === 'paired' && chains && storage >= (shape === 'rows' ? 9 : 10));
+    const fuses = fusion === 'fused' && storage >= (reduction === 'serial' ? 13 : 9);
+    const savedBackward = !pairs ? 0 : fuses ? (reduction === 'split' ? 2 : 1) : reduction === 'serial' ? 2 : 0;
     const bits = (v: Float32Array) => Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length));
     const steps: number[][][] = [];
     for (let k = 0; k < 3; k++) {
@@ -806,7 +811,7 @@ describe.each([
     }
     agents?.params.destroy();
     input.destroy();
-    return { steps, dispatches: counted, saved: [MlpPass.pairs(a.pass, b.pass) ? 1 : 0, (backwardPairs ? 1 : 0) + (blocksPair ? 1 : 0)] };
+    return { steps, dispatches: counted, saved: [pairs ? 1 : 0, savedBackward] };
   }
 
   for (const c of cases) {
@@ -814,7 +819,7 @@ describe.each([
       const paired = await run(c, 'paired');
       const alone = await run(c, 'alone');
       expect(paired.steps).toEqual(alone.steps);
-      // One forward chain and one input-gradient chain fewer (and one row-block sum), where the device has those pairs.
+      // One forward chain and one input-gradient chain fewer (and one row-block or parameter-gradient sum), where the device has those pairs.
       expect([alone.dispatches[0] - paired.dispatches[0], alone.dispatches[1] - paired.dispatches[1]]).toEqual(paired.saved);
       expect(paired.steps[1]).not.toEqual(paired.steps[0]);
     });

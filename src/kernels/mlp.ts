@@ -437,6 +437,11 @@ interface ChainSpread {
   /** Workgroup size of the serial parameter-gradient chains on this shape's passes (default the WGSL's 64). */
   paramsWorkgroup?: number;
   /**
+   * Whether a forward-only pass runs per layer instead (its forward is all it
+   * dispatches, so chaining saves it only layers − 1 dispatches a pass).
+   */
+  forwardOnlyPerLayer?: boolean;
+  /**
    * The two-network entry points, where the shape has them, and whether another
    * family's kernel may open the input-gradient pair (PPO's losses,
    * ppo_chain.wgsl, run the `rows` chains from the gradients they hold).
@@ -494,6 +499,9 @@ const TILES_OWN_ROWS: ChainSpread = {
   backwardInput: 'backward_input_tiles_chain',
   workgroup: DENSE_GEOMETRY.tileChainOwnRowsWorkgroup,
   constants: { CHAIN_OWN_ROWS: 1 },
+  // SwiftShader's forward-only passes (the rollout's 16-row step, the 10 000-row evaluations) ran
+  // ×0.75–0.9 chained against per layer (bench/RESULTS.md, fourteenth session).
+  forwardOnlyPerLayer: true,
   forwardTakes: isAligned,
   backwardInputTakes: isAligned,
   invocations: (rows) => Math.ceil(rows / tile),
@@ -565,6 +573,12 @@ interface ChainKernels {
   backwardInputPair: Kernel | null;
   /** The `split` reduction: two networks' row-block sums in one dispatch (pairing `paired`, 9 storage buffers), else null. */
   blocksPair: Kernel | null;
+  /**
+   * The `serial` reduction where the steps do not fuse: two networks' parameter
+   * gradients in one dispatch (pairing `paired`, 9 storage buffers), each network's
+   * Adam step its own dispatch after it; else null.
+   */
+  paramsPair: Kernel | null;
   /** One ChainLayer record, and the bytes between records (the array stride, from reflection). */
   layer: StructView;
   layerStride: number;
@@ -698,9 +712,11 @@ export class MlpKernels {
     const split = { constants: { ...options.constants, SPLIT_HIDDEN: 1 } };
     const widensStep = widens && fuses;
     const pairsBlocks = pairs && !serial && family.fits('backward_params_blocks_chain_pair');
+    // The serial sums paired serve steps that do not fuse (fused ones sum in their own dispatch).
+    const pairsParams = !process.env.NOPP && pairs && serial && !fuses && family.fits('backward_params_chain_pair');
     // The serial parameter chains' workgroup where the shape sets one.
     const serialWg: Record<string, number> = serial && spread.paramsWorkgroup ? { WG: spread.paramsWorkgroup } : {};
-    const [forward, forwardHeld, forwardHeldFew, backwardInput, backwardParams, backwardParamsAdam, forwardPair, backwardInputPair, wideParams, wideAdam, blocksPair, wideForward, wideInput] = await Promise.all([
+    const [forward, forwardHeld, forwardHeldFew, backwardInput, backwardParams, backwardParamsAdam, forwardPair, backwardInputPair, wideParams, wideAdam, blocksPair, paramsPair, wideForward, wideInput] = await Promise.all([
       family.kernel(spread.forward, options),
       spread.holds ? family.kernel(spread.forward, { constants: { ...options.constants, HOLD_HIDDEN: 1 } }) : null,
       spread.holds ? family.kernel(spread.forward, { constants: { ...options.constants, HOLD_HIDDEN: 1, CHAIN_ROWS: DENSE_GEOMETRY.fewRowsPerInvocation } }) : null,
@@ -713,6 +729,7 @@ export class MlpKernels {
       // (split's sums read no hidden rows: the wide step ends with the same sums as the other.)
       widensStep && serial ? family.kernel(wideStepEntry, { constants: { ...serialWg, SPLIT_HIDDEN: 1 } }) : null,
       pairsBlocks ? family.kernel('backward_params_blocks_chain_pair') : null,
+      pairsParams ? family.kernel('backward_params_chain_pair', { constants: serialWg }) : null,
       widens ? family.kernel(spread.forward, split) : null,
       widens ? family.kernel(spread.backwardInput, split) : null,
     ]);
@@ -733,6 +750,7 @@ export class MlpKernels {
       forwardPair,
       backwardInputPair,
       blocksPair,
+      paramsPair,
       layer: family.struct('ChainLayer'),
       layerStride: family.struct('ChainLayer').size,
     };
@@ -1166,7 +1184,7 @@ export class MlpPass {
   /** Pair bind groups with another pass as the second network. */
   private readonly pairGroups = new Map<MlpPass, { forward: GPUBindGroup; backwardInput: GPUBindGroup }>();
   /** The blocks pair's bind group with another pass as the second network, by both gradient buffers. */
-  private readonly blocksPairGroups = new Map<MlpPass, { grads: [BufferArg, BufferArg]; group: GPUBindGroup }[]>();
+  private readonly paramsPairGroups = new Map<MlpPass, { kernel: Kernel; grads: [BufferArg, BufferArg]; group: GPUBindGroup }[]>();
   /** encodeBackwardStep's fused bind groups, by optimizer and vectors. */
   private readonly fusedSteps: { adam: Adam; params: GPUBuffer; grads: GPUBuffer; step: FusedStep }[] = [];
 
@@ -1210,7 +1228,8 @@ export class MlpPass {
     const L = layers.length;
     const last = (name: string) => storageBuffer(gpu, `${label}.${name}${L - 1}`, P * rows * layers[L - 1].outDim * 4);
     this.holdsHidden = options.forwardOnly === true && kernels.chainKernels?.forwardHeld != null && kernels.chains(layout);
-    const slices = kernels.chains(layout) && !this.holdsHidden ? hiddenSlices(gpu, layout, P * rows, kernels.chainKernels?.wide != null) : null;
+    const chainsPass = kernels.chains(layout) && !(options.forwardOnly && kernels.chainKernels?.spread.forwardOnlyPerLayer);
+    const slices = chainsPass && !this.holdsHidden ? hiddenSlices(gpu, layout, P * rows, kernels.chainKernels?.wide != null) : null;
     this.chained = slices !== null || this.holdsHidden;
     this.splitsHidden = slices !== null && slices.highFloats > 0;
     const placeholder = (name: string) => {
@@ -1569,6 +1588,10 @@ export class MlpPass {
   static encodeBackwardStepPair(pass: GPUComputePassEncoder, a: BackwardStep, b: BackwardStep, inputChains?: PairedInputDispatch): void {
     const fusedA = a.pass.fusedStepGroups(a.adam, a.params, a.grads);
     const fusedB = b.pass.fusedStepGroups(b.adam, b.params, b.grads);
+    if (!inputChains && MlpPass.pairsParams(a, b, fusedA, fusedB)) {
+      MlpPass.encodeParamsPair(pass, a, b);
+      return;
+    }
     if (!MlpPass.pairs(a.pass, b.pass) || !fusedA || !fusedB) {
       if (inputChains) throw new Error(`${a.pass.label}+${b.pass.label}.encodeBackwardStepPair: these passes do not pair with fused steps, so no other kernel can run their input-gradient chains (check pairedInputChains first)`);
       a.pass.encodeBackwardStep(pass, a.adam, a.params, a.grads);
@@ -1589,12 +1612,37 @@ export class MlpPass {
         return;
       }
       // Both networks' row-block sums in one dispatch, then each one's sums with its Adam step.
-      blocksPair.dispatch(pass, p.blocksPairGroupWith(q, a.grads, b.grads), p.blocksPairInvocations(q), undefined, p.agents);
+      blocksPair.dispatch(pass, p.paramsPairGroupWith(blocksPair, q, a.grads, b.grads), p.paramsPairInvocations(blocksPair, q, p.paramChainInvocations[0]), undefined, p.agents);
       for (const [s, step, fused] of [[p, a, fusedA], [q, b, fusedB]] as const) {
         const { copy } = step.adam.takeFusedStep();
         fused.kernels[1].dispatch(pass, fused.groups[copy][1], s.paramChainInvocations[1], undefined, s.agents);
       }
     });
+  }
+
+  /**
+   * Whether encodeBackwardStepPair records a and b as one input-gradient dispatch,
+   * one parameter-gradient dispatch and each optimizer's own step: the passes pair,
+   * neither step fuses, and the device has the serial pair (ChainKernels.paramsPair).
+   */
+  private static pairsParams(a: BackwardStep, b: BackwardStep, fusedA: FusedStep | null, fusedB: FusedStep | null): boolean {
+    return !fusedA && !fusedB && MlpPass.pairs(a.pass, b.pass) && a.pass.kernels.chainKernels!.paramsPair !== null;
+  }
+
+  /** encodeBackwardStepPair where pairsParams: both input-gradient chains, each one's lone layer-0 input gradient, both parameter gradients, then each optimizer's step. */
+  private static encodeParamsPair(pass: GPUComputePassEncoder, a: BackwardStep, b: BackwardStep): void {
+    const [p, q] = [a.pass, b.pass];
+    recordChecked(p.gpu, `${p.label}+${q.label}.encodeBackwardStepPair`, pass, (pass) => {
+      for (const s of [p, q]) s.assertInputsAlive(`${s.label}.encodeBackwardStepPair`);
+      assertArraysAlive(`${p.label}+${q.label}.encodeBackwardStepPair`, { grads: a.grads, otherGrads: b.grads });
+      const kernels = p.kernels.chainKernels!;
+      kernels.backwardInputPair!.dispatch(pass, p.pairGroupsWith(q).backwardInput, p.pairInvocations, undefined, p.agents);
+      for (const s of [p, q]) for (const d of s.inputDispatches.slice(1)) d?.kernel.dispatch(pass, d.bindGroup, d.invocations, undefined, s.agents);
+      const kernel = kernels.paramsPair!;
+      kernel.dispatch(pass, p.paramsPairGroupWith(kernel, q, a.grads, b.grads), p.paramsPairInvocations(kernel, q, p.paramChainInvocations[0]), undefined, p.agents);
+    });
+    a.adam.encodeStep(pass, a.params, a.grads);
+    b.adam.encodeStep(pass, b.params, b.grads);
   }
 
   /** The blocks pair kernel where two fused steps are the `split` reduction's (row blocks, then the sums with the step) and the device has it, else null. */
@@ -1603,19 +1651,23 @@ export class MlpPass {
     return kernel && fusedA.kernels.length === 2 && fusedB.kernels.length === 2 ? kernel : null;
   }
 
-  /** The blocks pair's invocations per agent: this (the first) network's row-block tiles rounded up to whole workgroups, then `other`'s. */
-  private blocksPairInvocations(other: MlpPass): number {
-    const workgroup = this.kernels.chainKernels!.blocksPair!.workgroupSize;
-    return Math.ceil(this.paramChainInvocations[0] / workgroup) * workgroup + other.paramChainInvocations[0];
+  /**
+   * A parameter-gradient pair's invocations per agent (the blocks pair's or the serial
+   * pair's; `mine` this pass's in its own chain): this (the first) network's rounded up
+   * to whole workgroups, then `other`'s.
+   */
+  private paramsPairInvocations(kernel: Kernel, other: MlpPass, mine: number): number {
+    const workgroup = kernel.workgroupSize;
+    return Math.ceil(mine / workgroup) * workgroup + other.paramChainInvocations[0];
   }
 
-  /** The blocks pair's bind group with this pass as the first network (its gradients `grads`) and `other` as the second (`otherGrads`). */
-  private blocksPairGroupWith(other: MlpPass, grads: GPUBuffer, otherGrads: GPUBuffer): GPUBindGroup {
-    const cached = this.blocksPairGroups.get(other)?.find((g) => g.grads[0] === grads && g.grads[1] === otherGrads);
+  /** A parameter-gradient pair's bind group (`kernel`, the blocks pair or the serial pair) with this pass as the first network (its gradients `grads`) and `other` as the second (`otherGrads`). */
+  private paramsPairGroupWith(kernel: Kernel, other: MlpPass, grads: GPUBuffer, otherGrads: GPUBuffer): GPUBindGroup {
+    const cached = this.paramsPairGroups.get(other)?.find((g) => g.kernel === kernel && g.grads[0] === grads && g.grads[1] === otherGrads);
     if (cached) return cached.group;
     const L = (pass: MlpPass) => pass.layout.layers.length;
     const theirs = other.paramsChainResources(other.backwardVariant(otherGrads, false, 1).args, otherGrads);
-    const group = this.kernels.chainKernels!.blocksPair!.bindUsed(
+    const group = kernel.bindUsed(
       {
         ...this.paramsChainResources(this.backwardVariant(grads, false, 1).args, grads),
         args2: other.backwardVariant(otherGrads, false, 1).args.slot(L(other)),
@@ -1625,12 +1677,13 @@ export class MlpPass {
         hidden2GradsRead4: theirs.hiddenGradsRead4,
         chainLayers2: theirs.chainLayers,
         partials2: theirs.partials,
+        grads2: theirs.grads,
       },
-      `${this.label}+${other.label}.blocksPair`,
+      `${this.label}+${other.label}.paramsPair`,
     );
-    const list = this.blocksPairGroups.get(other) ?? [];
-    list.push({ grads: [grads, otherGrads], group });
-    this.blocksPairGroups.set(other, list);
+    const list = this.paramsPairGroups.get(other) ?? [];
+    list.push({ kernel, grads: [grads, otherGrads], group });
+    this.paramsPairGroups.set(other, list);
     return group;
   }
 
@@ -1664,7 +1717,9 @@ export class MlpPass {
     const alone = (s: MlpPass) => s.inputDispatches.slice(1).filter((d) => d).length;
     const backwardStep = stepA && stepB
       ? 1 + alone(p) + alone(q) + (MlpPass.blocksPair(stepA, stepB, p) ? 3 : stepA.kernels.length + stepB.kernels.length)
-      : p.backwardStepDispatchCount(a.adam, a.params, a.grads) + q.backwardStepDispatchCount(b.adam, b.params, b.grads);
+      : MlpPass.pairsParams(a, b, stepA, stepB)
+        ? 1 + alone(p) + alone(q) + 1 + a.adam.stepDispatchCount + b.adam.stepDispatchCount
+        : p.backwardStepDispatchCount(a.adam, a.params, a.grads) + q.backwardStepDispatchCount(b.adam, b.params, b.grads);
     return { forward, backwardStep };
   }
 
