@@ -713,7 +713,7 @@ export class MlpKernels {
     const widensStep = widens && fuses;
     const pairsBlocks = pairs && !serial && family.fits('backward_params_blocks_chain_pair');
     // The serial sums paired serve steps that do not fuse (fused ones sum in their own dispatch).
-    const pairsParams = !process.env.NOPP && pairs && serial && !fuses && family.fits('backward_params_chain_pair');
+    const pairsParams = pairs && serial && !fuses && family.fits('backward_params_chain_pair');
     // The serial parameter chains' workgroup where the shape sets one.
     const serialWg: Record<string, number> = serial && spread.paramsWorkgroup ? { WG: spread.paramsWorkgroup } : {};
     const [forward, forwardHeld, forwardHeldFew, backwardInput, backwardParams, backwardParamsAdam, forwardPair, backwardInputPair, wideParams, wideAdam, blocksPair, paramsPair, wideForward, wideInput] = await Promise.all([
