@@ -119,8 +119,13 @@
 //                         no width limit; ceil(rows / TILE) invocations. The
 //                         same tiles, so the same bits.
 //   SwiftShader runs each 4-lane subgroup of a shader with a barrier as its own
-//   coroutine: these chains measured ×0.6 there (bench/RESULTS.md), so no
-//   adapter chains `tiles` by default; they are for GPUs, where barriers are cheap.
+//   coroutine: the workgroup form measured ×0.6 there (bench/RESULTS.md), so CPU
+//   drivers chain `tiles` in the own-rows form; GPUs, where barriers are cheap,
+//   in the workgroup form.
+//   backward_params_chain_pair  two networks' serial parameter gradients in one
+//                         dispatch (each invocation one network's tile), where
+//                         their Adam steps do not fuse (SwiftShader's 10–12
+//                         storage buffers): each step then its own dispatch.
 //   The hidden layers' activations and gradients are two ranges of one buffer,
 //   all activations then all gradients, bound as two bindings (so each may be
 //   as large as one storage binding: a population twice as large still

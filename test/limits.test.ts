@@ -245,9 +245,10 @@ describe('limits against the trainer on the GPU', () => {
     const adamSteps = adamStepForm(gpu).fused ? 1 : 2;
     expect(chained - (await count('chain', 'fused'))).toBe(storage >= 13 ? config.epochs * M * 2 * adamSteps : 0);
     // Per minibatch, the policy and value networks' forward chains share a dispatch (9 storage
-    // buffers), and so do their input-gradient chains (with both steps fused: 13), which the losses
-    // then open (14: PPO's losses_backward_input_chain_pair).
-    const pairsSaved = (storage >= 9 ? 1 : 0) + (storage >= 13 ? 1 : 0) + (storage >= 14 ? 1 : 0);
+    // buffers), and so do their input-gradient chains: with both steps fused (13), which the losses
+    // then open (14: PPO's losses_backward_input_chain_pair); with steps that do not fuse (9–12),
+    // and their parameter gradients too (backward_params_chain_pair).
+    const pairsSaved = storage < 9 ? 0 : storage >= 13 ? 2 + (storage >= 14 ? 1 : 0) : 3;
     expect((await count('chain', 'fused')) - (await count('chain', 'fused', 'paired'))).toBe(config.epochs * M * pairsSaved);
     // Per layer there is no chain to join.
     expect(await count('layers', 'fused', 'paired')).toBe(await count('layers'));
@@ -294,10 +295,29 @@ describe('limits against the trainer on the GPU', () => {
     await expect(requestGpu({ quiet: true, maxStorageBuffersPerShaderStage: 4096 })).rejects.toThrow(/maxStorageBuffersPerShaderStage 4096 is not allowed \(an integer from 8 to the adapter's \d+\)/);
   });
 
+  it("SwiftShader's MLP settings (tiles chained in own rows, serial, the networks paired) where the device binds 10 or 12 storage buffers, as Chromium's and Node's SwiftShader do: the same bits as per layer, 6 dispatches per PPO minibatch", async () => {
+    for (const storage of [10, 12]) {
+      const gpu = await requestGpu({ quiet: true, maxStorageBuffersPerShaderStage: storage });
+      try {
+        await settingsMatchPerLayer(gpu, { ...gpu.adapter, isFallback: true, backend: 'swiftshader' }, 6);
+      } finally {
+        gpu.destroy();
+      }
+    }
+  });
+
   async function gpuSettingsMatchPerLayer(gpu: GpuContext): Promise<void> {
-    const GPU: AdapterDescription = { ...gpu.adapter, isFallback: false, backend: 'system' };
-    const train = async (adapter: AdapterDescription, config: ReturnType<typeof resolveConfig>) => {
+    // Per PPO minibatch: the forward chains (a pair: one dispatch where the device binds its 9 storage
+    // buffers), the losses, the input-gradient chains (a pair, 10), both networks' row blocks (a pair, 9),
+    // and per network the sums with Adam's step (its 9 storage buffers).
+    await settingsMatchPerLayer(gpu, { ...gpu.adapter, isFallback: false, backend: 'system' }, gpu.limits.maxStorageBuffersPerShaderStage >= 10 ? 6 : 9);
+  }
+
+  /** Two iterations of PPO and TRPO with `adapter`'s MLP settings end with the bits of `tiles`, serial, per layer, in fewer dispatches: `perMinibatch` a PPO minibatch. */
+  async function settingsMatchPerLayer(gpu: GpuContext, adapter: AdapterDescription, perMinibatch: number): Promise<void> {
+    const train = async (adapter: AdapterDescription, config: ReturnType<typeof resolveConfig>, perLayer = false) => {
       MlpKernels.useAdapterDefaults(gpu, adapter);
+      if (perLayer) MlpKernels.useChaining(gpu, 'layers');
       try {
         const trainer = await makeTrainer(gpu, config);
         for (let k = 0; k < 2; k++) await trainer.step();
@@ -309,23 +329,19 @@ describe('limits against the trainer on the GPU', () => {
         MlpKernels.useAdapterDefaults(gpu, gpu.adapter);
       }
     };
-    // What SwiftShader gets (tiles, serial, per layer): the arithmetic a GPU's settings must repeat.
+    // The arithmetic every setting must repeat: tiles, serial, per layer (SwiftShader's settings unchained).
     const perLayer: AdapterDescription = { ...gpu.adapter, isFallback: true, backend: 'swiftshader' };
     const ppoAt = (minibatch: number) => resolveConfig({ preset: 'seed', stepsPerIter: 16 * 40, minibatch, epochs: 2 });
     const ppo = ppoAt(80);
     const trpo = resolveConfig({ preset: 'seed', algo: 'trpo', stepsPerIter: 16 * 40 });
     for (const config of [ppo, trpo]) {
-      const [gpuRun, reference] = [await train(GPU, config), await train(perLayer, config)];
-      expect(gpuRun.arrays, config.algo).toEqual(reference.arrays);
-      expect(gpuRun.arrays.some(([name, a]) => name === 'policy' && a.some((x) => x !== 0))).toBe(true);
-      expect(gpuRun.dispatches).toBeLessThan(reference.dispatches);
+      const [run, reference] = [await train(adapter, config), await train(perLayer, config, true)];
+      expect(run.arrays, config.algo).toEqual(reference.arrays);
+      expect(run.arrays.some(([name, a]) => name === 'policy' && a.some((x) => x !== 0))).toBe(true);
+      expect(run.dispatches).toBeLessThan(reference.dispatches);
     }
-    // Per PPO minibatch: the forward chains (a pair: one dispatch where the device binds its 9 storage
-    // buffers), the losses, the input-gradient chains (a pair, 10), both networks' row blocks (a pair, 9),
-    // and per network the sums with Adam's step (its 9 storage buffers).
-    const perMinibatch = async (minibatch: number) => (await train(GPU, ppoAt(minibatch))).dispatches;
-    const storage = gpu.limits.maxStorageBuffersPerShaderStage;
-    expect(((await perMinibatch(80)) - (await perMinibatch(160))) / (2 * 4)).toBe(storage >= 10 ? 6 : 9);
+    const dispatches = async (minibatch: number) => (await train(adapter, ppoAt(minibatch))).dispatches;
+    expect(((await dispatches(80)) - (await dispatches(160))) / (2 * 4)).toBe(perMinibatch);
   }
 
   it('evaluation passes that hold their hidden rows (the `rows` chain): planned as created, and a population of 64 records what one agent does', async () => {

@@ -85,15 +85,18 @@ export type DenseChaining = 'chain' | 'layers';
 export const DENSE_CHAININGS: readonly DenseChaining[] = ['chain', 'layers'];
 
 /**
- * The chaining for an adapter: the measured-faster on the CPU drivers (paired
- * A/B in bench/RESULTS.md: lavapipe chains, SwiftShader's barriers make its
- * `tiles` chains slower); on GPUs `chain`, unmeasured (none was lent): the
- * same invocations in a third of the dispatches, and a dependent dispatch
- * costs a GPU microseconds of launch and drain where a chain's barrier costs
- * nanoseconds (bench/RESULTS.md, "Split reductions in chains").
+ * The chaining for an adapter: `chain` everywhere. Measured on the CPU drivers
+ * (paired A/B in bench/RESULTS.md): lavapipe's `rows` chains ×1.14 on the PPO
+ * seed iteration; SwiftShader's own-rows `tiles` chains, with both networks
+ * paired and forward-only passes per layer, ×1.00–1.03 (Node and Chromium,
+ * PPO, TRPO, REINFORCE) in 6 dispatches per PPO minibatch instead of 19. On
+ * GPUs unmeasured (none was lent): the same invocations in a third of the
+ * dispatches, and a dependent dispatch costs a GPU microseconds of launch and
+ * drain where a chain's barrier costs nanoseconds (bench/RESULTS.md, "Split
+ * reductions in chains").
  */
-export function defaultDenseChaining(adapter: AdapterDescription): DenseChaining {
-  return adapter.backend === 'lavapipe' || !adapter.isFallback ? 'chain' : 'layers';
+export function defaultDenseChaining(_adapter: AdapterDescription): DenseChaining {
+  return 'chain';
 }
 
 /**
