@@ -2,7 +2,8 @@
 # The whole bench suite on a machine with a GPU, in under 10 minutes, writing
 # the tables a CPU run writes (bench/out/<stamp>.json and .html, a section in
 # bench/out/runs.md) plus the population case and the paired A/Bs of the
-# parameter-gradient reduction, of the chaining, of the networks' pairing and of the rollout's form.
+# parameter-gradient reduction, of the chaining, of the networks' pairing, of the rollout's form and of
+# Adam's step form.
 #
 #   bash bench/gpu.sh [label]        (after npm ci; Node runner, Dawn on the system's Vulkan GPU)
 #
@@ -32,7 +33,7 @@ step 60 build npm run --silent build:cli
 # Every case, Node only (headless Chromium would fall back to SwiftShader without GPU flags); each
 # record names its adapter: on a CPU fallback these figures are not a GPU's. Peak first: the
 # training cases are reported as a fraction of its ceiling.
-step 255 suite node dist-cli/bench/run.js --node --label "$label" \
+step 240 suite node dist-cli/bench/run.js --node --label "$label" \
   --cases env,rollout,mlp,peak,fused,fvp,cg,ppo,ppo-kl,trpo,reinforce
 step 40 solve node dist-cli/bench/run.js --node --label "$label-solve" --cases solve
 # Populations (issue 12): aggregate env steps/s at P = 1, 64 and 256 of the seed preset, with P = 1
@@ -49,6 +50,9 @@ step 30 ab-pairs node dist-cli/bench/ab.js --variant alone --pairs 3
 # The rollout runs fused on a GPU by default (unmeasured when chosen): B = a policy forward and an
 # act-and-step dispatch per step, at the Studio's GPU default (4 096 envs × 16 steps).
 step 25 ab-rollout node dist-cli/bench/ab.js --variant rollout-steps --preset fast --envs 4096 --steps-per-iter 65536 --minibatch 8192 --pairs 3
+# Adam's step on a GPU: one dispatch, one parameter an invocation by default (unmeasured when chosen):
+# B = 8 parameters an invocation (lavapipe's form).
+step 15 ab-adam node dist-cli/bench/ab.js --variant adam-per-8 --preset seed --pairs 3
 # What Chrome runs on this GPU: 10 storage buffers per stage (expected: the same 6 dispatches per PPO minibatch).
 step 30 browser-limit node dist-cli/bench/run.js --node --label "$label-10-storage" --cases ppo --preset fast --storage-buffers 10 --no-profile
 echo "bench/gpu.sh: log in $log; tables in bench/out/runs.md" | tee -a "$log"
