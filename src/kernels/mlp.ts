@@ -150,10 +150,13 @@ export const ADAM_FUSIONS: readonly AdamFusion[] = ['fused', 'separate'];
  *           bit-identical results; where both passes chain, share their input,
  *           rows and agents, have no Gaussian head and no split hidden ranges,
  *           and the device binds the pair's 9 (`rows`) or 10 (`tiles`) storage
- *           buffers (the backward pair also needs both steps fused)
+ *           buffers; the backward pair needs both steps fused, or, `serial`, both
+ *           not fused: then both networks' parameter gradients are one dispatch
+ *           too (backward_params_chain_pair, 9), before each Adam step
  *   alone   each network its own dispatches
- * Paired measured on lavapipe (bench/RESULTS.md, "Both networks in one dispatch");
- * the `tiles` pairs are for GPUs (a dispatch saved per pass, not measured on one).
+ * Paired measured on lavapipe (bench/RESULTS.md, "Both networks in one dispatch")
+ * and SwiftShader ("SwiftShader chains too"); on GPUs a dispatch saved per pass,
+ * not measured on one.
  */
 export type NetworkPairing = 'paired' | 'alone';
 export const NETWORK_PAIRINGS: readonly NetworkPairing[] = ['paired', 'alone'];
@@ -1186,7 +1189,7 @@ export class MlpPass {
   private readonly chainResources: { forward: Record<string, GPUBuffer | GPUBufferBinding>; backwardInput: Record<string, GPUBuffer | GPUBufferBinding> } | null = null;
   /** Pair bind groups with another pass as the second network. */
   private readonly pairGroups = new Map<MlpPass, { forward: GPUBindGroup; backwardInput: GPUBindGroup }>();
-  /** The blocks pair's bind group with another pass as the second network, by both gradient buffers. */
+  /** The parameter-gradient pairs' bind groups with another pass as the second network, by kernel and both gradient buffers. */
   private readonly paramsPairGroups = new Map<MlpPass, { kernel: Kernel; grads: [BufferArg, BufferArg]; group: GPUBindGroup }[]>();
   /** encodeBackwardStep's fused bind groups, by optimizer and vectors. */
   private readonly fusedSteps: { adam: Adam; params: GPUBuffer; grads: GPUBuffer; step: FusedStep }[] = [];
@@ -1615,7 +1618,7 @@ export class MlpPass {
         return;
       }
       // Both networks' row-block sums in one dispatch, then each one's sums with its Adam step.
-      blocksPair.dispatch(pass, p.paramsPairGroupWith(blocksPair, q, a.grads, b.grads), p.paramsPairInvocations(blocksPair, q, p.paramChainInvocations[0]), undefined, p.agents);
+      blocksPair.dispatch(pass, p.paramsPairGroupWith(blocksPair, q, a.grads, b.grads), p.paramsPairInvocations(blocksPair, q), undefined, p.agents);
       for (const [s, step, fused] of [[p, a, fusedA], [q, b, fusedB]] as const) {
         const { copy } = step.adam.takeFusedStep();
         fused.kernels[1].dispatch(pass, fused.groups[copy][1], s.paramChainInvocations[1], undefined, s.agents);
@@ -1642,7 +1645,7 @@ export class MlpPass {
       kernels.backwardInputPair!.dispatch(pass, p.pairGroupsWith(q).backwardInput, p.pairInvocations, undefined, p.agents);
       for (const s of [p, q]) for (const d of s.inputDispatches.slice(1)) d?.kernel.dispatch(pass, d.bindGroup, d.invocations, undefined, s.agents);
       const kernel = kernels.paramsPair!;
-      kernel.dispatch(pass, p.paramsPairGroupWith(kernel, q, a.grads, b.grads), p.paramsPairInvocations(kernel, q, p.paramChainInvocations[0]), undefined, p.agents);
+      kernel.dispatch(pass, p.paramsPairGroupWith(kernel, q, a.grads, b.grads), p.paramsPairInvocations(kernel, q), undefined, p.agents);
     });
     a.adam.encodeStep(pass, a.params, a.grads);
     b.adam.encodeStep(pass, b.params, b.grads);
@@ -1656,12 +1659,12 @@ export class MlpPass {
 
   /**
    * A parameter-gradient pair's invocations per agent (the blocks pair's or the serial
-   * pair's; `mine` this pass's in its own chain): this (the first) network's rounded up
-   * to whole workgroups, then `other`'s.
+   * pair's: each network's first parameter-chain dispatch): this (the first) network's
+   * rounded up to whole workgroups, then `other`'s.
    */
-  private paramsPairInvocations(kernel: Kernel, other: MlpPass, mine: number): number {
+  private paramsPairInvocations(kernel: Kernel, other: MlpPass): number {
     const workgroup = kernel.workgroupSize;
-    return Math.ceil(mine / workgroup) * workgroup + other.paramChainInvocations[0];
+    return Math.ceil(this.paramChainInvocations[0] / workgroup) * workgroup + other.paramChainInvocations[0];
   }
 
   /** A parameter-gradient pair's bind group (`kernel`, the blocks pair or the serial pair) with this pass as the first network (its gradients `grads`) and `other` as the second (`otherGrads`). */
