@@ -804,24 +804,20 @@ fn backward_params(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_w
   for (var r0 = 0u; r0 < rows; r0 += ROW_BLOCK) {
     total = add_sums(total, layer_block_sums(tile, r0, min(r0 + ROW_BLOCK, rows)));
   }
-  store_param_grads(tile, total, args.inDim, args.outDim);
+  store_param_grads(tile, total, args.inDim, args.outDim, args, weightOffset, biasOffset, &grads);
 }
 
-// The tile's four rows of sums into grads.
-fn store_param_grads(tile: ParamTile, total: TileSums, inDim: u32, outDim: u32) {
-  storeParamGrads(tile.o0, tile.i0, tile.isBias, total.row0, inDim, outDim);
-  storeParamGrads(tile.o0 + 1u, tile.i0, tile.isBias, total.row1, inDim, outDim);
-  storeParamGrads(tile.o0 + 2u, tile.i0, tile.isBias, total.row2, inDim, outDim);
-  storeParamGrads(tile.o0 + 3u, tile.i0, tile.isBias, total.row3, inDim, outDim);
+// The tile's four rows of sums into a network's gradients `out`, under its arguments
+// `a` (scale, accumulate), its layer's W and b at wOffset and bOffset in the agent's block.
+fn store_param_grads(tile: ParamTile, total: TileSums, inDim: u32, outDim: u32,
+                     a: DenseArgs, wOffset: u32, bOffset: u32, out: ptr<storage, array<f32>, read_write>) {
+  store_param_grads_row(tile.o0, tile.i0, tile.isBias, total.row0, inDim, outDim, a, wOffset, bOffset, out);
+  store_param_grads_row(tile.o0 + 1u, tile.i0, tile.isBias, total.row1, inDim, outDim, a, wOffset, bOffset, out);
+  store_param_grads_row(tile.o0 + 2u, tile.i0, tile.isBias, total.row2, inDim, outDim, a, wOffset, bOffset, out);
+  store_param_grads_row(tile.o0 + 3u, tile.i0, tile.isBias, total.row3, inDim, outDim, a, wOffset, bOffset, out);
 }
 
 // grads of W[o][i0 .. i0 + 3] (bias tiles: of b[o], from total.x), the parts inside the layer.
-fn storeParamGrads(o: u32, i0: u32, isBias: bool, total: vec4<f32>, inDim: u32, outDim: u32) {
-  store_param_grads_row(o, i0, isBias, total, inDim, outDim, args, weightOffset, biasOffset, &grads);
-}
-
-// storeParamGrads for a network given by its arguments `a` (scale, accumulate), its
-// layer's W and b offsets in the agent's block and its gradients `out`.
 fn store_param_grads_row(o: u32, i0: u32, isBias: bool, total: vec4<f32>, inDim: u32, outDim: u32,
                          a: DenseArgs, wOffset: u32, bOffset: u32, out: ptr<storage, array<f32>, read_write>) {
   if (o >= outDim) { return; }
@@ -1194,10 +1190,7 @@ fn chain_param_grads_of(agent: u32, t: u32, a: DenseArgs, layers: ChainLayers, g
   // tile, not once per block (SwiftShader runs every side of a branch, masked: 6 % less
   // time in its PPO update's parameter pair, bench/RESULTS.md).
   let total = chain_block_sums(layer, agent, tile, 0u, a.rows, a, gOut, a4, a4High, g4, g4High);
-  store_param_grads_row(tile.o0, tile.i0, tile.isBias, total.row0, inDim, outDim, a, weightOffset, biasOffset, out);
-  store_param_grads_row(tile.o0 + 1u, tile.i0, tile.isBias, total.row1, inDim, outDim, a, weightOffset, biasOffset, out);
-  store_param_grads_row(tile.o0 + 2u, tile.i0, tile.isBias, total.row2, inDim, outDim, a, weightOffset, biasOffset, out);
-  store_param_grads_row(tile.o0 + 3u, tile.i0, tile.isBias, total.row3, inDim, outDim, a, weightOffset, biasOffset, out);
+  store_param_grads(tile, total, inDim, outDim, a, weightOffset, biasOffset, out);
   return ChainParamTile(true, tile, inDim, outDim);
 }
 
